@@ -1,0 +1,56 @@
+"""casekit: case management that commerce platforms and TMSs embed."""
+
+from __future__ import annotations
+
+from casekit.attachments import Upload
+from casekit.clock import FrozenClock, SystemClock
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import CaseType, EventKind, Side, Source
+from casekit.domain.directory import OrgRole, UserRole
+from casekit.domain.shipment import OrderFacts, ShipmentFacts
+from casekit.domain.workflow import Category, Status
+from casekit.errors import (
+    CaseKitError,
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+from casekit.kit import CaseKit
+from casekit.plugins import hookimpl
+from casekit.query.models import AttachmentView, CaseView, EntryView
+from casekit.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actor",
+    "AttachmentView",
+    "Audience",
+    "CaseKit",
+    "CaseKitError",
+    "CaseType",
+    "CaseView",
+    "Category",
+    "ConfigurationError",
+    "Conflict",
+    "EntryView",
+    "EventKind",
+    "FrozenClock",
+    "InvalidInput",
+    "NotFound",
+    "OrderFacts",
+    "OrgRole",
+    "PermissionDenied",
+    "Settings",
+    "ShipmentFacts",
+    "Side",
+    "Source",
+    "Status",
+    "SystemClock",
+    "Upload",
+    "UserRole",
+    "hookimpl",
+]

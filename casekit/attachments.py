@@ -1,0 +1,90 @@
+"""Attachment storage: the value a store returns, and the built-in filesystem store."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from pathlib import Path
+from typing import BinaryIO
+
+from attrs import frozen
+
+from casekit.errors import InvalidInput
+from casekit.plugins import hookimpl
+
+CHUNK = 64 * 1024
+
+
+@frozen
+class StoredFile:
+    """Where a store put an attachment, and what it measured on the way."""
+
+    storage_key: str
+    size: int
+    sha256: str
+
+
+@frozen
+class Upload:
+    """An attachment handed to casekit: a name, a media type, a readable stream."""
+
+    filename: str
+    stream: BinaryIO
+    content_type: str = "application/octet-stream"
+
+
+def safe_filename(name: str) -> str:
+    """The last path part of ``name``, without control characters, at most 255 bytes."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    while len(name.encode()) > 255:
+        name = name[:-1]
+    return name or "attachment"
+
+
+class FilesystemStorage:
+    """The built-in attachment store: files under one folder, streamed in chunks.
+
+    Keys look like ``fs:ab/cdef...``; anything else is another store's.
+    """
+
+    PREFIX = "fs:"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @hookimpl(trylast=True)
+    def casekit_store_attachment(self, stream: BinaryIO, max_bytes: int) -> StoredFile:
+        token = secrets.token_hex(16)
+        relative = f"{token[:2]}/{token[2:]}"
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        partial = target.with_suffix(".part")
+        try:
+            with partial.open("wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise InvalidInput(
+                            {"attachments": [f"larger than the limit of {max_bytes} bytes"]}
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return StoredFile(self.PREFIX + relative, size, digest.hexdigest())
+
+    @hookimpl(trylast=True)
+    def casekit_open_attachment(self, storage_key: str) -> BinaryIO | None:
+        if not storage_key.startswith(self.PREFIX):
+            return None
+        relative = storage_key[len(self.PREFIX) :]
+        if not re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{30}", relative):
+            return None
+        return (self.root / relative).open("rb")

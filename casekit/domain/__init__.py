@@ -1,0 +1,1 @@
+"""The case domain: plain attrs classes and pure rules. No SQLAlchemy, no Flask."""

@@ -1,0 +1,259 @@
+"""The case aggregate and the entries on its timeline."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from attrs import define, field, frozen
+
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.workflow import Status, status_after_message
+
+
+class Source(enum.StrEnum):
+    """How a case came to be."""
+
+    API = "api"
+    EMAIL = "email"
+    RULE = "rule"
+    USER = "user"
+    PORTAL = "portal"
+
+
+class Side(enum.StrEnum):
+    """The two party organizations of a case."""
+
+    SHIPPER = "shipper"
+    CARRIER = "carrier"
+
+
+class EntryKind(enum.StrEnum):
+    MESSAGE = "message"
+    EVENT = "event"
+
+
+class EventKind(enum.StrEnum):
+    """Every audited change. The value is what the timeline stores."""
+
+    OPENED = "opened"
+    STATUS_CHANGED = "status_changed"
+    SOLVED = "solved"
+    REOPENED = "reopened"
+    TYPE_CHANGED = "type_changed"
+    OWNER_CHANGED = "owner_changed"
+    WATCHER_ADDED = "watcher_added"
+    WATCHER_REMOVED = "watcher_removed"
+    CRM_NUMBER_SET = "crm_number_set"
+    SHIPMENT_LINKED = "shipment_linked"
+    ORDER_LINKED = "order_linked"
+    CARRIER_CHANGED = "carrier_changed"
+
+
+@frozen
+class CaseType:
+    """An entry of the case type catalogue: a stable ``code`` and a label."""
+
+    code: str
+    label: str
+
+
+@define(slots=False, eq=False)
+class Case:
+    """A shipping or order situation that needs resolution.
+
+    The owners live on the case itself, one column per side, which is how
+    "at most one owner per party organization" is kept by construction.
+    """
+
+    type: str
+    source: Source
+    shipper_org_id: int
+    created_at: datetime
+    carrier_org_id: int | None = None
+    carrier_collaborating: bool = True
+    customer_id: int | None = None
+    shipment_id: int | None = None
+    order_id: int | None = None
+    subject: str = ""
+    status: Status = Status.NEW
+    number: str | None = None
+    created_by: str = ""
+    updated_at: datetime | None = None
+    solved_at: datetime | None = None
+    solved_by: str | None = None
+    shipper_owner_id: int | None = None
+    carrier_owner_id: int | None = None
+    latest_message_at: datetime | None = None
+    latest_message_user_id: int | None = None
+    latest_message_org_id: int | None = None
+    latest_message_by_customer: bool = False
+    version: int = 1
+    id: int | None = field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.updated_at is None:
+            self.updated_at = self.created_at
+
+    # -- parties ---------------------------------------------------------
+    def party_org_ids(self) -> tuple[int, ...]:
+        if self.carrier_org_id is None:
+            return (self.shipper_org_id,)
+        return (self.shipper_org_id, self.carrier_org_id)
+
+    def side_of(self, org_id: int | None) -> Side | None:
+        if org_id is None:
+            return None
+        if org_id == self.shipper_org_id:
+            return Side.SHIPPER
+        if org_id == self.carrier_org_id:
+            return Side.CARRIER
+        return None
+
+    def owner_of(self, side: Side) -> int | None:
+        return self.shipper_owner_id if side is Side.SHIPPER else self.carrier_owner_id
+
+    def set_owner(self, side: Side, user_id: int | None) -> int | None:
+        """Give ``side``'s owner slot to ``user_id``; returns the previous owner."""
+        previous = self.owner_of(side)
+        if side is Side.SHIPPER:
+            self.shipper_owner_id = user_id
+        else:
+            self.carrier_owner_id = user_id
+        return previous
+
+    # -- workflow --------------------------------------------------------
+    def touch(self, at: datetime) -> None:
+        self.updated_at = at
+
+    def record_message(
+        self, actor: Actor, audience: Audience, at: datetime, *, move_status: bool = True
+    ) -> Status:
+        """Apply a new message to the case's dates and status; return the old status.
+
+        The message that opens a case does not move its status.
+        """
+        old = self.status
+        if move_status:
+            self.status = status_after_message(
+                old, by_customer=actor.is_customer, audience=audience
+            )
+        if old is Status.SOLVED and self.status is not Status.SOLVED:
+            self.solved_at = None
+            self.solved_by = None
+        if audience is not Audience.INTERNAL:
+            self.latest_message_at = at
+            self.latest_message_user_id = actor.user_id
+            self.latest_message_org_id = actor.org_id
+            self.latest_message_by_customer = actor.is_customer
+        self.touch(at)
+        return old
+
+    def set_status(self, target: Status, actor: Actor, at: datetime) -> Status:
+        """Move to ``target`` (already checked as allowed); return the old status."""
+        old = self.status
+        self.status = target
+        if target is Status.SOLVED:
+            self.solved_at = at
+            self.solved_by = actor.describe()
+        elif old is Status.SOLVED:
+            self.solved_at = None
+            self.solved_by = None
+        self.touch(at)
+        return old
+
+
+@define(slots=False, eq=False)
+class Entry:
+    """An item on a case's timeline: a message or an audited event.
+
+    ``org_id`` is the author's organization (``None`` for a customer or the
+    unrestricted host); an ``internal`` entry is readable by that
+    organization only.
+    """
+
+    case_id: int
+    kind: EntryKind
+    audience: Audience
+    created_at: datetime
+    actor_kind: str
+    org_id: int | None = None
+    user_id: int | None = None
+    customer_id: int | None = None
+    system: str | None = None
+    author_email: str | None = None
+    body: str = ""
+    event: EventKind | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    id: int | None = field(default=None, kw_only=True)
+
+    @classmethod
+    def by(
+        cls,
+        actor: Actor,
+        *,
+        case_id: int,
+        kind: EntryKind,
+        audience: Audience,
+        at: datetime,
+        **values: object,
+    ) -> Entry:
+        return cls(
+            case_id=case_id,
+            kind=kind,
+            audience=audience,
+            created_at=at,
+            actor_kind=actor.kind.value,
+            org_id=actor.org_id,
+            user_id=actor.user_id,
+            customer_id=actor.customer_id,
+            system=actor.system.value if actor.system else None,
+            **values,  # type: ignore[arg-type]
+        )
+
+
+@define(slots=False, eq=False)
+class Attachment:
+    """A file on a message, kept by the storage hook under ``storage_key``."""
+
+    case_id: int
+    entry_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    created_at: datetime
+    id: int | None = field(default=None, kw_only=True)
+
+
+@define(slots=False, eq=False)
+class Watcher:
+    case_id: int
+    user_id: int
+    created_at: datetime
+
+
+@define(slots=False, eq=False)
+class Participant:
+    """A user or an email address that posted on, or was Cc'd on, the thread."""
+
+    case_id: int
+    created_at: datetime
+    user_id: int | None = None
+    customer_id: int | None = None
+    email: str | None = None
+    subscribed: bool = True
+    id: int | None = field(default=None, kw_only=True)
+
+
+@define(slots=False, eq=False)
+class CrmNumber:
+    """A party organization's own CRM case number; only that organization reads it."""
+
+    case_id: int
+    org_id: int
+    number: str
+    updated_at: datetime

@@ -1,0 +1,71 @@
+"""Who may change what on a case they can already see.
+
+Reading is decided by the scoped query layer (:mod:`casekit.query.scoped`);
+these pure rules decide writes. Each returns ``None`` when allowed and the
+reason otherwise, so services raise one :class:`~casekit.errors.PermissionDenied`
+with a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import Case, Side
+
+
+def side_of_actor(actor: Actor, case: Case) -> Side | None:
+    return case.side_of(actor.org_id) if actor.is_staff else None
+
+
+def may_post(actor: Actor, case: Case, audience: Audience) -> str | None:
+    if actor.is_unrestricted:
+        return None
+    if actor.is_customer:
+        if audience is not Audience.EVERYONE:
+            return "a customer's messages are always for everyone on the case"
+        return None
+    side = side_of_actor(actor, case)
+    if side is None:
+        return "only staff of the case's parties may post on it"
+    if audience is Audience.EVERYONE and side is not Side.SHIPPER:
+        return "only the shipper's staff may write to the shipper's customer"
+    if audience is Audience.EVERYONE and case.customer_id is None:
+        return "the case has no customer; post for partners instead"
+    return None
+
+
+def may_work(actor: Actor, case: Case) -> str | None:
+    """Status, type, shipment, order and carrier changes: any party's staff."""
+    if actor.is_unrestricted or side_of_actor(actor, case) is not None:
+        return None
+    return "only staff of the case's parties may change it"
+
+
+def may_set_owner(actor: Actor, case: Case, side: Side, new_owner: int | None) -> str | None:
+    """An empty slot may be filled by anyone on that side; a held one only by
+    its holder (handing over or letting go) or by a manager of that side."""
+    if actor.is_unrestricted:
+        return None
+    if side_of_actor(actor, case) is not side:
+        return f"only the {side} organization's staff may set its owner"
+    current = case.owner_of(side)
+    if current is None or current == actor.user_id or actor.is_manager:
+        return None
+    return "the case has an owner on your side; only they or a manager may hand it over"
+
+
+def may_change_watcher(actor: Actor, case: Case, user_id: int, *, adding: bool) -> str | None:
+    """Anyone on a side may add a colleague; removing someone else takes a manager."""
+    if actor.is_unrestricted:
+        return None
+    if side_of_actor(actor, case) is None:
+        return "only staff of the case's parties may change its watchers"
+    if adding or user_id == actor.user_id or actor.is_manager:
+        return None
+    return "only the watcher themselves or a manager may remove a watcher"
+
+
+def may_set_crm_number(actor: Actor, case: Case) -> str | None:
+    if actor.is_staff and side_of_actor(actor, case) is not None:
+        return None
+    return "a CRM case number belongs to one party organization; act as its staff"

@@ -1,0 +1,55 @@
+"""casekit's exceptions.
+
+Every exception casekit raises on purpose derives from :class:`CaseKitError`,
+and also from the builtin exception a caller would naturally catch, so
+``except LookupError`` keeps working for code that does not know casekit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class CaseKitError(Exception):
+    """The root of casekit's exceptions."""
+
+
+class ConfigurationError(CaseKitError, RuntimeError):
+    """casekit was set up wrongly: a setting, a plugin or the database schema."""
+
+
+class NotFound(CaseKitError, LookupError):
+    """The thing does not exist, *or the actor may not see it*.
+
+    Both cases give the same answer on purpose, so that the type of an error
+    never tells an actor that something it may not see exists.
+    """
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} not found")
+        self.kind = kind
+        self.key = key
+
+
+class PermissionDenied(CaseKitError, PermissionError):
+    """The actor may see the case but may not make this change to it."""
+
+
+class Conflict(CaseKitError, RuntimeError):
+    """The case changed since the caller read it; reload it and try again."""
+
+    def __init__(self, message: str, *, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class InvalidInput(CaseKitError, ValueError):
+    """Input was rejected; ``errors`` maps each bad field to its messages."""
+
+    def __init__(self, errors: Mapping[str, Any], message: str | None = None) -> None:
+        self.errors = dict(errors)
+        if message is None:
+            fields = ", ".join(sorted(self.errors)) or "input"
+            message = f"invalid {fields}: {self.errors}"
+        super().__init__(message)

@@ -1,0 +1,161 @@
+"""The plugin contract: every hook casekit calls, typed and documented.
+
+A plugin implements any of these with :data:`casekit.hookimpl` and takes only
+the arguments it needs, so a hook can gain arguments without breaking it.
+casekit *asks* through hooks (their results matter); it *tells* through
+:mod:`casekit.signals`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, BinaryIO
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from casekit.attachments import StoredFile
+    from casekit.domain.case import Case, CaseType
+    from casekit.domain.directory import Organization
+    from casekit.domain.shipment import OrderFacts, ShipmentFacts
+    from casekit.kit import CaseKit
+
+hookspec = pluggy.HookspecMarker("casekit")
+
+# -- the case catalogue ------------------------------------------------------
+
+
+@hookspec
+def casekit_add_case_types(kit: CaseKit) -> list[CaseType]:
+    """Add case types to the catalogue.
+
+    Every implementation's types are added; the built-in plugin supplies the
+    standard list (General Status Update, Where Is My Order, ...). A code
+    that is already in the catalogue keeps its first label.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :return: the case types this plugin adds.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+# -- orders and shipments ------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def casekit_lookup_shipment(
+    kit: CaseKit, organization: Organization, reference: str
+) -> ShipmentFacts | None:
+    """Look up a shipment by its reference, for a case being linked to it.
+
+    Stops at the first non-None result. casekit keeps a snapshot of the facts
+    and refreshes it whenever a lookup returns newer ones.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param organization: the party organization linking the case; a plugin
+        answers only for shipments that organization may see.
+    :param reference: the shipment's reference as the host knows it (a
+        tracking number, a BOL number, the host's shipment id).
+    :return: the facts, or ``None`` when this plugin does not know it.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def casekit_lookup_order(
+    kit: CaseKit, organization: Organization, number: str
+) -> OrderFacts | None:
+    """Look up an order by its number, for a case being linked to it.
+
+    Stops at the first non-None result.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param organization: the shipper organization the order belongs to.
+    :param number: the order number.
+    :return: the facts, or ``None`` when this plugin does not know it.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+# -- CRM -----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def casekit_link_crm(kit: CaseKit, case: Case, organization: Organization) -> str | None:
+    """Link a case to an organization's external CRM; return the CRM's case number.
+
+    Called when a user asks to link the case. Stops at the first non-None
+    result; casekit records the number for ``organization`` only.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param case: the case being linked.
+    :param organization: the party organization whose CRM is asked.
+    :return: the CRM's case number, or ``None`` when this plugin has no CRM
+        for ``organization``.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+# -- attachments -----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def casekit_store_attachment(
+    kit: CaseKit, filename: str, content_type: str, stream: BinaryIO, max_bytes: int
+) -> StoredFile | None:
+    """Store an attachment's bytes; return where they are.
+
+    Stops at the first non-None result. The built-in filesystem store runs
+    last. Read ``stream`` in chunks: attachments can be large. Raise
+    :class:`casekit.errors.InvalidInput` when more than ``max_bytes`` arrive,
+    keeping nothing.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param filename: the file's name as given (already stripped of folders).
+    :param content_type: its media type.
+    :param stream: the bytes, readable once.
+    :param max_bytes: the largest size allowed.
+    :return: the stored file, or ``None`` to let another store take it.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def casekit_open_attachment(kit: CaseKit, storage_key: str) -> BinaryIO | None:
+    """Open a stored attachment for reading.
+
+    Stops at the first non-None result.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param storage_key: the key a :func:`casekit_store_attachment` returned.
+    :return: a binary file object the caller closes, or ``None`` when the key
+        is not this store's.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+# -- command line ----------------------------------------------------------------
+
+
+@hookspec
+def casekit_add_cli_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``casekit`` command.
+
+    :param cli: the root ``click`` group; call ``cli.add_command(...)``.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError

@@ -1,0 +1,103 @@
+"""The composition root a host holds: :class:`CaseKit`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine
+
+from casekit.clock import Clock, SystemClock
+from casekit.domain.case import CaseType
+from casekit.plugins import PluginHooks, make_plugin_manager
+from casekit.services.cases import CaseService
+from casekit.services.directory import DirectoryService
+from casekit.services.messages import MessageService
+from casekit.settings import Settings
+from casekit.store.database import create_casekit_engine
+from casekit.store.mapping import map_domain
+from casekit.store.uow import SessionFactory
+
+
+class CaseKit:
+    """casekit, composed: settings, a database, plugins and the services.
+
+    ::
+
+        kit = CaseKit(database_url="sqlite:///cases.sqlite3", plugins=[MyShipments()])
+        kit.create_schema()      # or `casekit db upgrade`
+        kit.cases.open(actor, type="where_is_my_order", message="Where is it?")
+
+    :param database_url: where casekit keeps its tables (overrides settings).
+    :param plugins: plugin objects or modules to register after the built-ins
+        and entry points; they are asked first.
+    :param settings: a :class:`Settings`; by default read from ``CASEKIT_*``
+        environment variables.
+    :param clock: where time comes from; the system clock by default.
+    :param engine: an existing SQLAlchemy engine to share with the host.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        plugins: Sequence[object] = (),
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+        **setting_overrides: Any,
+    ) -> None:
+        if settings is None:
+            settings = Settings.from_env(**setting_overrides)
+        elif setting_overrides:
+            import attrs
+
+            settings = attrs.evolve(settings, **setting_overrides)
+        if database_url is not None:
+            import attrs
+
+            settings = attrs.evolve(settings, database_url=database_url)
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        map_domain()
+        self.engine = engine if engine is not None else create_casekit_engine(settings.database_url)
+        self.sessions = SessionFactory(self.engine)
+        self.plugin_manager = make_plugin_manager(settings, plugins)
+        self.hooks = PluginHooks(self.plugin_manager, self)
+        self.cases = CaseService(self)
+        self.messages = MessageService(self)
+        self.directory = DirectoryService(self)
+
+    @cached_property
+    def case_types(self) -> dict[str, CaseType]:
+        """The case type catalogue: built-in types plus what plugins add, by code."""
+        return self.hooks.add_case_types()
+
+    def create_schema(self) -> None:
+        """Bring the database to the newest schema (runs the Alembic migrations)."""
+        from casekit.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def open_attachment(self, actor: Any, number: str, attachment_id: int) -> Any:
+        """Open an attachment the actor may read; returns ``(AttachmentView-like row, file)``."""
+        from casekit.query.scoped import Scope
+
+        with self.sessions(write=False) as session:
+            scope = Scope(session, actor)
+            row = scope.attachment(scope.case(number), attachment_id)
+            return row, self.hooks.open_attachment(storage_key=row.storage_key)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> CaseKit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<CaseKit {self.engine.url.render_as_string(hide_password=True)}>"

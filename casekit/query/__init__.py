@@ -1,0 +1,1 @@
+"""Reading: the one scoped query layer every read goes through."""

@@ -1,0 +1,86 @@
+"""Read models: what an actor gets back, already cut to what it may see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import frozen
+
+from casekit.domain.audience import Audience
+from casekit.domain.case import EntryKind, EventKind, Source
+from casekit.domain.workflow import Category, Status
+
+
+@frozen(kw_only=True)
+class AttachmentView:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@frozen(kw_only=True)
+class EntryView:
+    """One timeline entry as the viewer may see it."""
+
+    id: int
+    case_number: str
+    kind: EntryKind
+    audience: Audience
+    created_at: datetime
+    actor_kind: str
+    org_id: int | None
+    user_id: int | None
+    customer_id: int | None
+    system: str | None
+    author_email: str | None
+    body: str
+    event: EventKind | None
+    old_value: str | None
+    new_value: str | None
+    attachments: tuple[AttachmentView, ...] = ()
+
+
+@frozen(kw_only=True)
+class CaseView:
+    """A case as one actor sees it.
+
+    ``crm_number`` is the viewer's own organization's; ``watcher_ids`` are
+    the watchers from the viewer's organization (all of them for the
+    unrestricted host). A customer sees no owners, watchers or CRM number.
+    """
+
+    id: int
+    number: str
+    version: int
+    type: str
+    status: Status
+    source: Source
+    subject: str
+    shipper_org_id: int
+    carrier_org_id: int | None
+    carrier_collaborating: bool
+    customer_id: int | None
+    shipment_id: int | None
+    order_id: int | None
+    shipper_owner_id: int | None
+    carrier_owner_id: int | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None
+    solved_by: str | None
+    latest_message_at: datetime | None
+    latest_message_user_id: int | None
+    latest_message_org_id: int | None
+    crm_number: str | None = None
+    watcher_ids: tuple[int, ...] = ()
+
+    @property
+    def category(self) -> Category:
+        return self.status.category
+
+    @property
+    def owner_ids(self) -> tuple[int, ...]:
+        return tuple(o for o in (self.shipper_owner_id, self.carrier_owner_id) if o is not None)

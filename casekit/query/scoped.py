@@ -1,0 +1,233 @@
+"""The scoped query layer: the one place that decides what an actor can read.
+
+Every read of cases and entries — by services, exports, search, counts,
+dashboards — starts from a :class:`Scope`. It applies the tenant rule (staff
+see cases where their organization is a party; a customer sees only their
+own cases) and the audience rule (internal entries stay in the author's
+organization; a customer reads only ``everyone`` entries). A case the actor
+may not see is :class:`~casekit.errors.NotFound`, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import Attachment, Case, CrmNumber, Entry, Watcher
+from casekit.domain.directory import User
+from casekit.errors import NotFound
+from casekit.query.models import AttachmentView, CaseView, EntryView
+from casekit.store import tables
+
+c = tables.cases.c
+e = tables.entries.c
+
+
+class Scope:
+    """Reads for one actor within one session."""
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    # -- the two rules, as SQL ----------------------------------------------
+    def case_clause(self) -> ColumnElement[bool]:
+        """Which cases the actor can see."""
+        actor = self.actor
+        if actor.is_unrestricted:
+            return true()
+        if actor.is_customer:
+            if actor.customer_id is None:
+                return false()
+            return c.customer_id == actor.customer_id
+        if actor.org_id is None:
+            return false()
+        return or_(c.shipper_org_id == actor.org_id, c.carrier_org_id == actor.org_id)
+
+    def entry_clause(self) -> ColumnElement[bool]:
+        """Which entries of a visible case the actor can read."""
+        actor = self.actor
+        if actor.is_unrestricted:
+            return true()
+        if actor.is_customer:
+            return e.audience == Audience.EVERYONE.value
+        return or_(e.audience != Audience.INTERNAL.value, e.org_id == actor.org_id)
+
+    # -- cases ----------------------------------------------------------------
+    def case(self, number: str, *, lock: bool = False) -> Case:
+        """The case with ``number``, or NotFound. ``lock`` takes its row lock."""
+        stmt = select(Case).where(c.number == number, self.case_clause())
+        if lock:
+            stmt = stmt.with_for_update()
+        found = self.session.scalars(stmt).one_or_none()
+        if found is None:
+            raise NotFound("case", number)
+        return found
+
+    def cases(self, *, limit: int = 50, before_id: int | None = None) -> list[Case]:
+        """Visible cases, newest first, paged by id (keyset)."""
+        stmt = select(Case).where(self.case_clause())
+        if before_id is not None:
+            stmt = stmt.where(c.id < before_id)
+        stmt = stmt.order_by(c.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt))
+
+    def view(self, case: Case) -> CaseView:
+        return self.views([case])[0]
+
+    def views(self, found: Sequence[Case]) -> list[CaseView]:
+        ids = [case.id for case in found if case.id is not None]
+        crm = self._crm_numbers(ids)
+        watchers = self._watchers(ids)
+        hide_people = self.actor.is_customer
+        return [
+            CaseView(
+                id=_id(case.id),
+                number=case.number or "",
+                version=case.version,
+                type=case.type,
+                status=case.status,
+                source=case.source,
+                subject=case.subject,
+                shipper_org_id=case.shipper_org_id,
+                carrier_org_id=case.carrier_org_id,
+                carrier_collaborating=case.carrier_collaborating,
+                customer_id=case.customer_id,
+                shipment_id=case.shipment_id,
+                order_id=case.order_id,
+                shipper_owner_id=None if hide_people else case.shipper_owner_id,
+                carrier_owner_id=None if hide_people else case.carrier_owner_id,
+                created_by=case.created_by,
+                created_at=case.created_at,
+                updated_at=case.updated_at or case.created_at,
+                solved_at=case.solved_at,
+                solved_by=case.solved_by,
+                latest_message_at=case.latest_message_at,
+                latest_message_user_id=None if hide_people else case.latest_message_user_id,
+                latest_message_org_id=case.latest_message_org_id,
+                crm_number=crm.get(_id(case.id)),
+                watcher_ids=tuple(sorted(watchers.get(_id(case.id), ()))),
+            )
+            for case in found
+        ]
+
+    def _crm_numbers(self, case_ids: list[int]) -> dict[int, str]:
+        actor = self.actor
+        if (
+            not case_ids
+            or actor.is_customer
+            or (actor.org_id is None and not actor.is_unrestricted)
+        ):
+            return {}
+        stmt = select(CrmNumber).where(tables.crm_numbers.c.case_id.in_(case_ids))
+        if not actor.is_unrestricted:
+            stmt = stmt.where(tables.crm_numbers.c.org_id == actor.org_id)
+        # The unrestricted host sees every party's number; it gets the shipper's.
+        result: dict[int, str] = {}
+        for row in self.session.scalars(stmt.order_by(tables.crm_numbers.c.org_id)):
+            result.setdefault(row.case_id, row.number)
+        return result
+
+    def _watchers(self, case_ids: list[int]) -> dict[int, list[int]]:
+        actor = self.actor
+        if not case_ids or actor.is_customer:
+            return {}
+        w = tables.watchers.c
+        stmt = select(w.case_id, w.user_id).where(w.case_id.in_(case_ids))
+        if not actor.is_unrestricted:
+            stmt = stmt.join(tables.users, tables.users.c.id == w.user_id).where(
+                tables.users.c.org_id == actor.org_id
+            )
+        result: dict[int, list[int]] = defaultdict(list)
+        for case_id, user_id in self.session.execute(stmt):
+            result[case_id].append(user_id)
+        return result
+
+    def crm_number_of(self, case: Case, org_id: int) -> CrmNumber | None:
+        return self.session.get(CrmNumber, (case.id, org_id))
+
+    def is_watching(self, case: Case, user_id: int) -> Watcher | None:
+        return self.session.get(Watcher, (case.id, user_id))
+
+    # -- timeline -------------------------------------------------------------
+    def timeline(self, case: Case, *, after_id: int | None = None) -> list[EntryView]:
+        stmt = select(Entry).where(e.case_id == case.id, self.entry_clause())
+        if after_id is not None:
+            stmt = stmt.where(e.id > after_id)
+        found = list(self.session.scalars(stmt.order_by(e.id)))
+        return self.entry_views(case, found)
+
+    def entry_views(self, case: Case, found: Iterable[Entry]) -> list[EntryView]:
+        found = list(found)
+        files: dict[int, list[AttachmentView]] = defaultdict(list)
+        ids = [_id(entry.id) for entry in found]
+        if ids:
+            a = tables.attachments.c
+            stmt = select(Attachment).where(a.entry_id.in_(ids)).order_by(a.id)
+            for att in self.session.scalars(stmt):
+                files[att.entry_id].append(
+                    AttachmentView(
+                        id=_id(att.id),
+                        filename=att.filename,
+                        content_type=att.content_type,
+                        size=att.size,
+                        sha256=att.sha256,
+                    )
+                )
+        return [entry_view(case, entry, tuple(files.get(_id(entry.id), ()))) for entry in found]
+
+    def attachment(self, case: Case, attachment_id: int) -> Attachment:
+        """An attachment of a visible entry of ``case``, or NotFound."""
+        a = tables.attachments.c
+        stmt = (
+            select(Attachment)
+            .join(tables.entries, e.id == a.entry_id)
+            .where(a.id == attachment_id, a.case_id == case.id, self.entry_clause())
+        )
+        found = self.session.scalars(stmt).one_or_none()
+        if found is None:
+            raise NotFound("attachment", attachment_id)
+        return found
+
+    # -- people ---------------------------------------------------------------
+    def colleague(self, org_id: int, user_id: int) -> User:
+        """An active user of ``org_id``; NotFound otherwise."""
+        user = self.session.get(User, user_id)
+        if user is None or user.org_id != org_id or not user.active:
+            raise NotFound("user", user_id)
+        return user
+
+
+def entry_view(case: Case, entry: Entry, files: tuple[AttachmentView, ...] = ()) -> EntryView:
+    return EntryView(
+        id=_id(entry.id),
+        case_number=case.number or "",
+        kind=entry.kind,
+        audience=entry.audience,
+        created_at=entry.created_at,
+        actor_kind=entry.actor_kind,
+        org_id=entry.org_id,
+        user_id=entry.user_id,
+        customer_id=entry.customer_id,
+        system=entry.system,
+        author_email=entry.author_email,
+        body=entry.body,
+        event=entry.event,
+        old_value=entry.old_value,
+        new_value=entry.new_value,
+        attachments=files,
+    )
+
+
+def _id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("an unsaved object has no id yet")
+    return value
+
+
+__all__ = ["Scope", "entry_view"]

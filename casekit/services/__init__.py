@@ -1,0 +1,1 @@
+"""Use cases: one method per operation, each taking the actor who performs it."""

@@ -1,0 +1,159 @@
+"""What every service shares: the kit, a unit of work, the clock, signals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from blinker import NamedSignal
+
+from casekit import signals
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import Case, Entry, EntryKind, EventKind
+from casekit.domain.workflow import Status
+from casekit.errors import Conflict, PermissionDenied
+from casekit.query.scoped import Scope
+from casekit.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from casekit.kit import CaseKit
+
+
+class Service:
+    def __init__(self, kit: CaseKit) -> None:
+        self.kit = kit
+
+    def _uow(self, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.kit.sessions, write=write)
+
+    def _now(self) -> datetime:
+        return self.kit.clock.now()
+
+    @contextmanager
+    def editing(
+        self, actor: Actor, number: str, expected_version: int | None = None
+    ) -> Iterator[Edit]:
+        """Lock the case for a change by ``actor``; the block calls ``finish()``.
+
+        Raises NotFound if ``actor`` cannot see it and Conflict if it is no
+        longer at ``expected_version``. Leaving without ``finish()`` rolls back.
+        """
+        with self._uow() as uow:
+            case = Scope(uow.session, actor).case(number, lock=True)
+            check_version(case, expected_version)
+            yield Edit(self.kit, uow, actor, case, self._now())
+
+
+def deny(reason: str | None) -> None:
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+def check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"case {case.number} is at version {case.version}, not {expected_version}; "
+            "reload it and try again",
+            current_version=case.version,
+        )
+
+
+def record_event(
+    uow: UnitOfWork,
+    actor: Actor,
+    case: Case,
+    kind: EventKind,
+    *,
+    at: datetime,
+    old: object = None,
+    new: object = None,
+    audience: Audience = Audience.PARTNERS,
+    org_id: int | None = None,
+) -> Entry:
+    """Append an audited event to the case's timeline.
+
+    ``org_id`` overrides the author's organization for internal events that
+    belong to one side (a CRM number, a watcher) whoever recorded them.
+    """
+    entry = Entry.by(
+        actor,
+        case_id=_case_id(case),
+        kind=EntryKind.EVENT,
+        audience=audience,
+        at=at,
+        event=kind,
+        old_value=None if old is None else str(old),
+        new_value=None if new is None else str(new),
+    )
+    if org_id is not None:
+        entry.org_id = org_id
+    uow.session.add(entry)
+    return entry
+
+
+def _case_id(case: Case) -> int:
+    if case.id is None:
+        raise RuntimeError("the case has not been flushed yet")
+    return case.id
+
+
+class Edit:
+    """One change to one case in progress: its unit of work, scope, case and signals.
+
+    Signals are queued with :meth:`emit` and sent after commit, each with
+    ``case`` (the host's view of the case after the change) and ``actor``.
+    """
+
+    def __init__(self, kit: CaseKit, uow: UnitOfWork, actor: Actor, case: Case, now: datetime):
+        self.kit = kit
+        self.uow = uow
+        self.actor = actor
+        self.case = case
+        self.now = now
+        self.scope = Scope(uow.session, actor)
+        self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
+
+    def emit(self, signal: NamedSignal, **kwargs: Any) -> None:
+        self._signals.append((signal, kwargs))
+
+    def event(self, kind: EventKind, **kwargs: Any) -> Entry:
+        return record_event(self.uow, self.actor, self.case, kind, at=self.now, **kwargs)
+
+    def finish(self) -> Any:
+        """Flush, read the actor's view, commit, then send the queued signals."""
+        self.uow.flush()
+        view = self.scope.view(self.case)
+        wanted = [(sig, kw) for sig, kw in self._signals if sig.receivers]
+        host_view = Scope(self.uow.session, Actor.host()).view(self.case) if wanted else None
+        self.uow.commit()
+        for sig, kw in wanted:
+            signals.send(sig, self.kit, case=host_view, actor=self.actor, **kw)
+        return view
+
+
+def set_status(edit: Edit, target: Status) -> None:
+    """Apply a status change to ``edit.case`` with its event and signals."""
+    old = edit.case.set_status(target, edit.actor, edit.now)
+    if old is not target:
+        announce_status_change(edit, old, target)
+
+
+def announce_status_change(edit: Edit, old: Status, new: Status) -> None:
+    """Record and announce a status move already applied to the case."""
+    if new is Status.SOLVED:
+        kind = EventKind.SOLVED
+    elif old is Status.SOLVED:
+        kind = EventKind.REOPENED
+    else:
+        kind = EventKind.STATUS_CHANGED
+    edit.event(kind, old=old.value, new=new.value, audience=Audience.EVERYONE)
+    edit.emit(signals.status_changed, old=old, new=new)
+    if kind is EventKind.SOLVED:
+        edit.emit(signals.case_solved)
+    elif kind is EventKind.REOPENED:
+        edit.emit(signals.case_reopened, new=new)
+    edit.emit(signals.case_updated, change=kind)

@@ -1,0 +1,506 @@
+"""Opening and working cases: status, type, owners, watchers, CRM numbers, links."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from casekit import signals
+from casekit.attachments import Upload
+from casekit.domain import policy
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import Case, CrmNumber, EventKind, Side, Source, Watcher
+from casekit.domain.directory import Customer, Organization, OrgRole, User
+from casekit.domain.shipment import OrderFacts, ShipmentFacts
+from casekit.domain.workflow import Status, can_set_status
+from casekit.errors import InvalidInput, NotFound, PermissionDenied
+from casekit.query.models import CaseView, EntryView
+from casekit.query.scoped import Scope
+from casekit.services.base import Edit, Service, deny, set_status
+from casekit.services.links import resolve_order, resolve_shipment
+from casekit.services.messages import append_message
+from casekit.store import tables
+from casekit.store.uow import UnitOfWork
+
+MAX_SUBJECT = 300
+MAX_CRM_NUMBER = 200
+
+
+class CaseService(Service):
+    """Open, read and work cases. Reach it as ``kit.cases``."""
+
+    # -- opening --------------------------------------------------------------
+    def open(
+        self,
+        actor: Actor,
+        *,
+        type: str | None = None,
+        shipper: int | None = None,
+        carrier: int | None = None,
+        carrier_collaborating: bool = True,
+        customer: int | None = None,
+        shipment: str | ShipmentFacts | None = None,
+        order: str | OrderFacts | None = None,
+        subject: str = "",
+        message: str | None = None,
+        audience: Audience | str | None = None,
+        attachments: Sequence[Upload] = (),
+        source: Source | str | None = None,
+        take_ownership: bool = True,
+    ) -> CaseView:
+        """Open a case and return it as ``actor`` sees it.
+
+        Staff open cases for their own organization: a shipper's staff may
+        name a carrier; a carrier's staff must name the shipper. A customer
+        opens a case with their own shipper (type ``customer_feedback`` and
+        source ``portal`` by default). The creating user becomes their side's
+        owner unless ``take_ownership`` is false. ``message`` becomes the
+        first entry (audience ``partners`` for staff unless given). Linking a
+        ``shipment`` whose carrier is known makes that carrier a party.
+        """
+        kit = self.kit
+        case_type = (
+            type if type is not None else ("customer_feedback" if actor.is_customer else None)
+        )
+        errors: dict[str, list[str]] = {}
+        if case_type is None:
+            errors["type"] = ["a case type is required"]
+        elif case_type not in kit.case_types:
+            errors["type"] = [f"unknown case type {case_type!r}"]
+        subject = subject.strip()
+        if len(subject) > MAX_SUBJECT:
+            errors["subject"] = [f"at most {MAX_SUBJECT} characters"]
+        resolved_source = _source_for(actor, source, errors)
+        if errors:
+            raise InvalidInput(errors)
+        assert case_type is not None
+        now = self._now()
+        with self._uow() as uow:
+            session = uow.session
+            shipper_org, carrier_org, customer_row = _parties(
+                uow, actor, shipper=shipper, carrier=carrier, customer=customer
+            )
+            assert shipper_org.id is not None
+            case = Case(
+                type=case_type,
+                source=resolved_source,
+                shipper_org_id=shipper_org.id,
+                carrier_org_id=carrier_org.id if carrier_org else None,
+                carrier_collaborating=carrier_collaborating,
+                customer_id=customer_row.id if customer_row else None,
+                subject=subject,
+                created_at=now,
+                created_by=actor.describe(),
+            )
+            if shipment is not None:
+                snapshot = resolve_shipment(kit, session, actor, shipper_org, shipment, at=now)
+                if case.carrier_org_id is None:
+                    case.carrier_org_id = snapshot.carrier_org_id
+                elif snapshot.carrier_org_id not in (None, case.carrier_org_id):
+                    raise InvalidInput({"carrier": ["the shipment has another carrier"]})
+                session.flush()
+                case.shipment_id = snapshot.id
+            if order is not None:
+                order_row = resolve_order(kit, session, shipper_org, order, at=now)
+                session.flush()
+                case.order_id = order_row.id
+            side = case.side_of(actor.org_id) if actor.is_user else None
+            if side is not None and take_ownership:
+                case.set_owner(side, actor.user_id)
+            session.add(case)
+            uow.flush()
+            assert case.id is not None
+            number = f"{kit.settings.case_number_prefix}{case.id:06d}"
+            session.execute(
+                update(tables.cases).where(tables.cases.c.id == case.id).values(number=number)
+            )
+            set_committed_value(case, "number", number)
+            edit = Edit(kit, uow, actor, case, now)
+            edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
+            first: EntryView | None = None
+            if message is not None or attachments:
+                first = append_message(
+                    edit,
+                    body=message or "",
+                    audience=audience,
+                    attachments=attachments,
+                    opening=True,
+                )
+            edit.emit(signals.case_opened, message=first)
+            view: CaseView = edit.finish()
+            return view
+
+    # -- reading --------------------------------------------------------------
+    def get(self, actor: Actor, number: str) -> CaseView:
+        """The case with ``number`` as ``actor`` sees it; NotFound if it may not."""
+        with self._uow(write=False) as uow:
+            scope = Scope(uow.session, actor)
+            return scope.view(scope.case(number))
+
+    def list(
+        self, actor: Actor, *, limit: int = 50, before_id: int | None = None
+    ) -> builtins.list[CaseView]:
+        """The cases ``actor`` can see, newest first; page with ``before_id``."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput({"limit": ["between 1 and 500"]})
+        with self._uow(write=False) as uow:
+            scope = Scope(uow.session, actor)
+            return scope.views(scope.cases(limit=limit, before_id=before_id))
+
+    def timeline(self, actor: Actor, number: str) -> builtins.list[EntryView]:
+        """The case's entries that ``actor`` may read, oldest first."""
+        with self._uow(write=False) as uow:
+            scope = Scope(uow.session, actor)
+            return scope.timeline(scope.case(number))
+
+    # -- changing ---------------------------------------------------------------
+    def change_status(
+        self,
+        actor: Actor,
+        number: str,
+        status: Status | str,
+        *,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Move the case to ``status`` by hand; solving and reopening included."""
+        target = _status(status)
+        with self.editing(actor, number, expected_version) as edit:
+            deny(policy.may_work(actor, edit.case))
+            if not can_set_status(edit.case.status, target):
+                raise InvalidInput(
+                    {"status": [f"a {edit.case.status} case cannot be set to {target} by hand"]}
+                )
+            set_status(edit, target)
+            result: CaseView = edit.finish()
+            return result
+
+    def solve(self, actor: Actor, number: str, *, expected_version: int | None = None) -> CaseView:
+        """Mark the case solved for every party; records who and when."""
+        return self.change_status(actor, number, Status.SOLVED, expected_version=expected_version)
+
+    def reopen(
+        self,
+        actor: Actor,
+        number: str,
+        *,
+        status: Status | str = Status.OPEN,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Make a solved case active again (``open`` unless told otherwise)."""
+        target = _status(status)
+        if not target.is_active or target is Status.NEW:
+            raise InvalidInput({"status": ["reopen to open, reply_received or waiting"]})
+        with self.editing(actor, number, expected_version) as edit:
+            deny(policy.may_work(actor, edit.case))
+            if edit.case.status is not Status.SOLVED:
+                raise InvalidInput({"status": [f"case {number} is not solved"]})
+            set_status(edit, target)
+            result: CaseView = edit.finish()
+            return result
+
+    def change_type(
+        self, actor: Actor, number: str, type: str, *, expected_version: int | None = None
+    ) -> CaseView:
+        """Change the case type (reason code)."""
+        if type not in self.kit.case_types:
+            raise InvalidInput({"type": [f"unknown case type {type!r}"]})
+        with self.editing(actor, number, expected_version) as edit:
+            case = edit.case
+            deny(policy.may_work(actor, case))
+            if case.type != type:
+                old, case.type = case.type, type
+                case.touch(edit.now)
+                edit.event(EventKind.TYPE_CHANGED, old=old, new=type)
+                edit.emit(signals.case_updated, change=EventKind.TYPE_CHANGED)
+            result: CaseView = edit.finish()
+            return result
+
+    # -- owners and watchers ----------------------------------------------------------
+    def set_owner(
+        self,
+        actor: Actor,
+        number: str,
+        user_id: int | None,
+        *,
+        side: Side | str | None = None,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Give a side's owner slot to ``user_id`` (a user of that side), or empty it.
+
+        ``side`` defaults to the actor's own. An empty slot may be filled by
+        anyone on that side; a held one changes hands only by its owner or a
+        manager.
+        """
+        with self.editing(actor, number, expected_version) as edit:
+            case = edit.case
+            which = _side(side) if side is not None else policy.side_of_actor(actor, case)
+            if which is None:
+                raise InvalidInput({"side": ["say which side's owner to set"]})
+            deny(policy.may_set_owner(actor, case, which, user_id))
+            side_org = case.shipper_org_id if which is Side.SHIPPER else case.carrier_org_id
+            if side_org is None:
+                raise InvalidInput({"side": ["the case has no carrier"]})
+            if user_id is not None:
+                try:
+                    edit.scope.colleague(side_org, user_id)
+                except NotFound:
+                    raise InvalidInput(
+                        {"user_id": [f"user {user_id} is not an active user of the {which}"]}
+                    ) from None
+            old = case.owner_of(which)
+            if old != user_id:
+                case.set_owner(which, user_id)
+                case.touch(edit.now)
+                edit.event(EventKind.OWNER_CHANGED, old=old, new=user_id, org_id=side_org)
+                edit.emit(signals.owner_changed, side=which, old=old, new=user_id)
+                edit.emit(signals.case_updated, change=EventKind.OWNER_CHANGED)
+            result: CaseView = edit.finish()
+            return result
+
+    def take(self, actor: Actor, number: str, *, expected_version: int | None = None) -> CaseView:
+        """The acting user becomes their side's owner."""
+        if not actor.is_user:
+            raise PermissionDenied("only a user can take ownership of a case")
+        return self.set_owner(actor, number, actor.user_id, expected_version=expected_version)
+
+    def watch(self, actor: Actor, number: str, user_id: int | None = None) -> CaseView:
+        """Add ``user_id`` (the actor by default) to the case's watchers."""
+        return self._watcher(actor, number, user_id, adding=True)
+
+    def unwatch(self, actor: Actor, number: str, user_id: int | None = None) -> CaseView:
+        """Remove ``user_id`` (the actor by default) from the case's watchers."""
+        return self._watcher(actor, number, user_id, adding=False)
+
+    def _watcher(self, actor: Actor, number: str, user_id: int | None, *, adding: bool) -> CaseView:
+        who = user_id if user_id is not None else actor.user_id
+        if who is None:
+            raise InvalidInput({"user_id": ["say which user"]})
+        with self.editing(actor, number) as edit:
+            case = edit.case
+            deny(policy.may_change_watcher(actor, case, who, adding=adding))
+            user = edit.uow.session.get(User, who)
+            if (
+                user is None
+                or user.org_id not in case.party_org_ids()
+                or (not actor.is_unrestricted and user.org_id != actor.org_id)
+            ):
+                raise InvalidInput({"user_id": [f"user {who} is not a user of your organization"]})
+            existing = edit.scope.is_watching(case, who)
+            changed = False
+            if adding and existing is None:
+                edit.uow.session.add(Watcher(case_id=case.id, user_id=who, created_at=edit.now))  # type: ignore[arg-type]
+                changed = True
+            elif not adding and existing is not None:
+                edit.uow.session.delete(existing)
+                changed = True
+            if changed:
+                case.touch(edit.now)
+                kind = EventKind.WATCHER_ADDED if adding else EventKind.WATCHER_REMOVED
+                edit.event(kind, new=who, audience=Audience.INTERNAL, org_id=user.org_id)
+                edit.emit(signals.watcher_changed, user_id=who, watching=adding)
+                edit.emit(signals.case_updated, change=kind)
+            result: CaseView = edit.finish()
+            return result
+
+    # -- CRM numbers -----------------------------------------------------------------
+    def set_crm_number(self, actor: Actor, number: str, crm_number: str | None) -> CaseView:
+        """Record (or clear, with None) the actor's organization's CRM case number."""
+        value = (crm_number or "").strip() or None
+        if value is not None and len(value) > MAX_CRM_NUMBER:
+            raise InvalidInput({"crm_number": [f"at most {MAX_CRM_NUMBER} characters"]})
+        with self.editing(actor, number) as edit:
+            deny(policy.may_set_crm_number(actor, edit.case))
+            _store_crm_number(edit, value)
+            result: CaseView = edit.finish()
+            return result
+
+    def link_crm(self, actor: Actor, number: str) -> CaseView:
+        """Ask the organization's CRM plugin to link the case; record the number it returns."""
+        with self.editing(actor, number) as edit:
+            deny(policy.may_set_crm_number(actor, edit.case))
+            org = edit.uow.session.get(Organization, actor.org_id)
+            assert org is not None
+            value = self.kit.hooks.link_crm(case=edit.case, organization=org)
+            if value is None:
+                raise InvalidInput({"crm": [f"no CRM plugin answers for {org.name}"]})
+            _store_crm_number(edit, str(value)[:MAX_CRM_NUMBER])
+            result: CaseView = edit.finish()
+            return result
+
+    # -- links --------------------------------------------------------------------------
+    def link_shipment(
+        self,
+        actor: Actor,
+        number: str,
+        shipment: str | ShipmentFacts,
+        *,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Link the case to a shipment (looked up through the hooks); replaces any link."""
+        with self.editing(actor, number, expected_version) as edit:
+            case = edit.case
+            deny(policy.may_work(actor, case))
+            session = edit.uow.session
+            shipper = session.get(Organization, case.shipper_org_id)
+            assert shipper is not None
+            snapshot = resolve_shipment(self.kit, session, actor, shipper, shipment, at=edit.now)
+            session.flush()
+            if snapshot.carrier_org_id not in (None, case.carrier_org_id):
+                if case.carrier_org_id is not None:
+                    raise InvalidInput({"shipment": ["the shipment has another carrier"]})
+                case.carrier_org_id = snapshot.carrier_org_id
+                edit.event(EventKind.CARRIER_CHANGED, new=snapshot.carrier_org_id)
+            if case.shipment_id != snapshot.id:
+                old = case.shipment_id
+                case.shipment_id = snapshot.id
+                case.touch(edit.now)
+                edit.event(EventKind.SHIPMENT_LINKED, old=old, new=snapshot.reference)
+                edit.emit(signals.case_updated, change=EventKind.SHIPMENT_LINKED)
+            result: CaseView = edit.finish()
+            return result
+
+    def link_order(
+        self,
+        actor: Actor,
+        number: str,
+        order: str | OrderFacts,
+        *,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Link the case to one of its shipper's orders; the shipper's staff only."""
+        with self.editing(actor, number, expected_version) as edit:
+            case = edit.case
+            if not actor.is_unrestricted and policy.side_of_actor(actor, case) is not Side.SHIPPER:
+                deny(policy.may_work(actor, case))
+                raise PermissionDenied("only the shipper's staff may link an order")
+            session = edit.uow.session
+            shipper = session.get(Organization, case.shipper_org_id)
+            assert shipper is not None
+            order_row = resolve_order(self.kit, session, shipper, order, at=edit.now)
+            session.flush()
+            if case.order_id != order_row.id:
+                old = case.order_id
+                case.order_id = order_row.id
+                case.touch(edit.now)
+                edit.event(EventKind.ORDER_LINKED, old=old, new=order_row.number)
+                edit.emit(signals.case_updated, change=EventKind.ORDER_LINKED)
+            result: CaseView = edit.finish()
+            return result
+
+
+def _store_crm_number(edit: Edit, value: str | None) -> None:
+    case, org_id = edit.case, edit.actor.org_id
+    assert org_id is not None
+    existing = edit.scope.crm_number_of(case, org_id)
+    old = existing.number if existing else None
+    if old == value:
+        return
+    if existing is not None and value is None:
+        edit.uow.session.delete(existing)
+    elif existing is not None and value is not None:
+        existing.number = value
+        existing.updated_at = edit.now
+    elif value is not None:
+        edit.uow.session.add(
+            CrmNumber(case_id=case.id, org_id=org_id, number=value, updated_at=edit.now)  # type: ignore[arg-type]
+        )
+    case.touch(edit.now)
+    edit.event(EventKind.CRM_NUMBER_SET, old=old, new=value, audience=Audience.INTERNAL)
+    edit.emit(signals.case_updated, change=EventKind.CRM_NUMBER_SET)
+
+
+def _status(value: Status | str) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        raise InvalidInput({"status": [f"unknown status {value!r}"]}) from None
+
+
+def _side(value: Side | str) -> Side:
+    try:
+        return Side(value)
+    except ValueError:
+        raise InvalidInput({"side": [f"unknown side {value!r}; shipper or carrier"]}) from None
+
+
+def _source_for(actor: Actor, source: Source | str | None, errors: dict[str, list[str]]) -> Source:
+    if actor.is_customer:
+        default = Source.PORTAL
+    elif actor.is_system:
+        default = Source(actor.system.value) if actor.system else Source.API
+    else:
+        default = Source.USER
+    if source is None:
+        return default
+    try:
+        chosen = Source(source)
+    except ValueError:
+        errors["source"] = [f"unknown source {source!r}"]
+        return default
+    if chosen is not default and not actor.is_system:
+        errors["source"] = [f"a {actor.kind} opens cases with source {default}"]
+    return chosen
+
+
+def _parties(
+    uow: UnitOfWork, actor: Actor, *, shipper: int | None, carrier: int | None, customer: int | None
+) -> tuple[Organization, Organization | None, Customer | None]:
+    """Check and load the parties of a new case as ``actor`` may name them."""
+    session = uow.session
+    errors: dict[str, list[str]] = {}
+
+    def org(org_id: int | None, role: OrgRole, field: str) -> Organization | None:
+        if org_id is None:
+            return None
+        found = session.get(Organization, org_id)
+        if found is None or found.role is not role:
+            errors[field] = [f"organization {org_id} is not a {role}"]
+            return None
+        return found
+
+    if actor.is_customer:
+        if shipper is not None or carrier is not None or customer not in (None, actor.customer_id):
+            errors["customer"] = ["a customer opens cases for themselves only"]
+            raise InvalidInput(errors)
+        row = session.get(Customer, actor.customer_id)
+        if row is None:
+            raise NotFound("customer", actor.customer_id)
+        own = session.get(Organization, row.shipper_org_id)
+        assert own is not None
+        return own, None, row
+
+    own_org = session.get(Organization, actor.org_id) if actor.org_id is not None else None
+    if own_org is not None and own_org.role is OrgRole.SHIPPER:
+        if shipper not in (None, own_org.id):
+            errors["shipper"] = ["you open cases for your own organization"]
+        shipper_org: Organization | None = own_org
+        carrier_org = org(carrier, OrgRole.CARRIER, "carrier")
+    elif own_org is not None:
+        if carrier not in (None, own_org.id):
+            errors["carrier"] = ["you open cases for your own organization"]
+        carrier_org = own_org
+        shipper_org = org(shipper, OrgRole.SHIPPER, "shipper")
+        if shipper is None:
+            errors["shipper"] = ["a carrier names the shipper of the case"]
+    else:
+        shipper_org = org(shipper, OrgRole.SHIPPER, "shipper")
+        carrier_org = org(carrier, OrgRole.CARRIER, "carrier")
+        if shipper is None:
+            errors["shipper"] = ["the shipper is required"]
+    customer_row = None
+    if customer is not None:
+        customer_row = session.get(Customer, customer)
+        if (
+            customer_row is None
+            or shipper_org is None
+            or customer_row.shipper_org_id != shipper_org.id
+        ):
+            errors["customer"] = [f"customer {customer} is not a customer of the shipper"]
+    if errors:
+        raise InvalidInput(errors)
+    assert shipper_org is not None
+    return shipper_org, carrier_org, customer_row

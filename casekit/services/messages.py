@@ -1,0 +1,184 @@
+"""Posting messages: audience checks, attachments, participants, automatic status moves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from casekit import signals
+from casekit.attachments import Upload, safe_filename
+from casekit.domain import policy
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import Attachment, Entry, EntryKind, Participant
+from casekit.errors import InvalidInput
+from casekit.query.models import AttachmentView, EntryView
+from casekit.query.scoped import entry_view
+from casekit.services.base import Edit, Service, announce_status_change, deny
+from casekit.store import tables
+
+MAX_BODY = 100_000
+MAX_ATTACHMENTS = 20
+
+
+class MessageService(Service):
+    """Post messages on cases. Reach it as ``kit.messages``."""
+
+    def post(
+        self,
+        actor: Actor,
+        number: str,
+        body: str,
+        *,
+        audience: Audience | str | None = None,
+        attachments: Sequence[Upload] = (),
+        cc: Sequence[str] = (),
+        author_email: str | None = None,
+    ) -> EntryView:
+        """Post a message on the case and return it.
+
+        ``audience`` defaults to ``everyone`` for a customer and ``partners``
+        for staff. Posting never conflicts with other changes: it takes the
+        case's row lock instead of checking a version. ``cc`` addresses
+        become participants of the case.
+        """
+        with self.editing(actor, number) as edit:
+            entry = append_message(
+                edit,
+                body=body,
+                audience=audience,
+                attachments=attachments,
+                cc=cc,
+                author_email=author_email,
+            )
+            edit.finish()
+            return entry
+
+
+def _audience(actor: Actor, value: Audience | str | None) -> Audience:
+    if value is None:
+        return Audience.EVERYONE if actor.is_customer else Audience.PARTNERS
+    try:
+        return Audience(value)
+    except ValueError:
+        raise InvalidInput(
+            {"audience": [f"unknown audience {value!r}; internal, partners or everyone"]}
+        ) from None
+
+
+def append_message(
+    edit: Edit,
+    *,
+    body: str,
+    audience: Audience | str | None,
+    attachments: Sequence[Upload] = (),
+    cc: Sequence[str] = (),
+    author_email: str | None = None,
+    opening: bool = False,
+) -> EntryView:
+    """Add a message to ``edit.case``: the shared path of opening and posting.
+
+    The message that opens a case does not move its status.
+    """
+    actor, case, now = edit.actor, edit.case, edit.now
+    chosen = _audience(actor, audience)
+    body = body.strip()
+    errors: dict[str, list[str]] = {}
+    if not body and not attachments:
+        errors["body"] = ["a message needs text or an attachment"]
+    if len(body) > MAX_BODY:
+        errors["body"] = [f"at most {MAX_BODY} characters"]
+    if len(attachments) > MAX_ATTACHMENTS:
+        errors["attachments"] = [f"at most {MAX_ATTACHMENTS} files"]
+    addresses = [address.strip().lower() for address in cc if address.strip()]
+    if any("@" not in a or len(a) > 320 for a in addresses):
+        errors["cc"] = ["each Cc must be an email address"]
+    if errors:
+        raise InvalidInput(errors)
+    deny(policy.may_post(actor, case, chosen))
+    session = edit.uow.session
+    entry = Entry.by(
+        actor,
+        case_id=case.id,  # type: ignore[arg-type]
+        kind=EntryKind.MESSAGE,
+        audience=chosen,
+        at=now,
+        body=body,
+        author_email=author_email,
+    )
+    session.add(entry)
+    edit.uow.flush()
+    files = tuple(_store(edit, entry, upload) for upload in attachments)
+    _add_participants(edit, author_email, addresses)
+    old = case.record_message(actor, chosen, now, move_status=not opening)
+    view = entry_view(case, entry, files)
+    if case.status is not old:
+        announce_status_change(edit, old, case.status)
+    edit.emit(signals.message_posted, message=view)
+    if not opening:
+        edit.emit(signals.case_updated, change="message")
+    return view
+
+
+def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
+    kit = edit.kit
+    filename = safe_filename(upload.filename)
+    content_type = (upload.content_type or "application/octet-stream")[:128]
+    stored = kit.hooks.store_attachment(
+        filename=filename,
+        content_type=content_type,
+        stream=upload.stream,
+        max_bytes=kit.settings.max_attachment_bytes,
+    )
+    row = Attachment(
+        case_id=entry.case_id,
+        entry_id=entry.id,  # type: ignore[arg-type]
+        filename=filename,
+        content_type=content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.storage_key,
+        created_at=edit.now,
+    )
+    edit.uow.session.add(row)
+    edit.uow.flush()
+    return AttachmentView(
+        id=row.id,  # type: ignore[arg-type]
+        filename=filename,
+        content_type=content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+
+
+def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
+    """The author and every Cc'd address become participants, once each."""
+    actor, case = edit.actor, edit.case
+    p = tables.participants.c
+    session = edit.uow.session
+    wanted: list[Participant] = []
+    if actor.user_id is not None:
+        wanted.append(Participant(case_id=case.id, created_at=edit.now, user_id=actor.user_id))  # type: ignore[arg-type]
+    elif actor.customer_id is not None:
+        wanted.append(
+            Participant(case_id=case.id, created_at=edit.now, customer_id=actor.customer_id)  # type: ignore[arg-type]
+        )
+    emails = {a.lower() for a in cc}
+    if author_email and actor.user_id is None and actor.customer_id is None:
+        emails.add(author_email.strip().lower())
+    wanted.extend(
+        Participant(case_id=case.id, created_at=edit.now, email=email)  # type: ignore[arg-type]
+        for email in sorted(emails)
+    )
+    if not wanted:
+        return
+    existing = session.execute(
+        select(p.user_id, p.customer_id, p.email).where(p.case_id == case.id)
+    ).all()
+    known = {(r.user_id, r.customer_id, r.email) for r in existing}
+    for participant in wanted:
+        key = (participant.user_id, participant.customer_id, participant.email)
+        if key not in known:
+            known.add(key)
+            session.add(participant)

@@ -1,0 +1,82 @@
+"""What casekit tells the host: blinker signals on casekit's own namespace.
+
+Connect a receiver to learn that something happened::
+
+    from casekit import signals
+
+    @signals.case_opened.connect
+    def on_opened(kit, case, actor):
+        ...
+
+Signals are sent after the change has committed. The sender is always the
+:class:`~casekit.CaseKit` instance; every signal passes ``case`` (a
+:class:`~casekit.CaseView` as the unrestricted host sees it) and ``actor``
+(the :class:`~casekit.Actor` who did it) as keyword arguments, plus those
+listed for it. Return values are ignored, and a receiver that raises is
+logged and never breaks the operation that sent the signal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import NamedSignal, Namespace
+
+log = logging.getLogger(__name__)
+
+casekit_signals = Namespace()
+
+case_opened: NamedSignal = casekit_signals.signal(
+    "case-opened", doc="A case was opened. Extra: ``message`` (the first message entry or None)."
+)
+case_updated: NamedSignal = casekit_signals.signal(
+    "case-updated",
+    doc="Any change to a case. "
+    "Extra: ``change`` (the :class:`~casekit.EventKind`, or ``'message'``).",
+)
+status_changed: NamedSignal = casekit_signals.signal(
+    "status-changed",
+    doc="A case's status changed. Extra: ``old`` and ``new`` (:class:`~casekit.Status`).",
+)
+case_solved: NamedSignal = casekit_signals.signal(
+    "case-solved", doc="A case was solved. No extra arguments."
+)
+case_reopened: NamedSignal = casekit_signals.signal(
+    "case-reopened", doc="A solved case became active again. Extra: ``new`` (its status)."
+)
+message_posted: NamedSignal = casekit_signals.signal(
+    "message-posted",
+    doc="A message was posted. Extra: ``message`` (an :class:`~casekit.EntryView`).",
+)
+owner_changed: NamedSignal = casekit_signals.signal(
+    "owner-changed",
+    doc="An owner slot changed. Extra: ``side`` (:class:`~casekit.Side`), ``old`` and ``new`` "
+    "(user ids or None).",
+)
+watcher_changed: NamedSignal = casekit_signals.signal(
+    "watcher-changed",
+    doc="A watcher was added or removed. Extra: ``user_id`` and ``watching`` (bool).",
+)
+
+ALL_SIGNALS: tuple[NamedSignal, ...] = (
+    case_opened,
+    case_updated,
+    status_changed,
+    case_solved,
+    case_reopened,
+    message_posted,
+    owner_changed,
+    watcher_changed,
+)
+
+
+def send(signal: NamedSignal, sender: object, **kwargs: Any) -> None:
+    """Send ``signal`` to each receiver; a failing receiver is logged, not raised."""
+    if not signal.receivers:
+        return
+    for receiver in signal.receivers_for(sender):
+        try:
+            receiver(sender, **kwargs)
+        except Exception:
+            log.exception("casekit: a receiver of the %r signal failed", signal.name)

@@ -1,0 +1,1 @@
+"""Persistence: tables, the imperative mapping, the unit of work, migrations."""

@@ -1,0 +1,37 @@
+"""Alembic environment for casekit's own migrations (online mode only)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from casekit.store.database import create_casekit_engine
+from casekit.store.migrate import VERSION_TABLE
+from casekit.store.tables import metadata
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:
+    url = config.get_main_option("sqlalchemy.url")
+    engine = create_casekit_engine(url) if url else create_engine("sqlite://")
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    # Only casekit's tables are casekit's business: the host's live beside them.
+    if type_ == "table":
+        return name is not None and name.startswith("casekit_")
+    return True
+
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=VERSION_TABLE,
+        include_object=include_object,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,163 @@
+"""The core's test fixtures: the same tests on SQLite, PostgreSQL and MySQL/MariaDB.
+
+Without configuration the suite runs on SQLite. ``CASEKIT_TEST_POSTGRES_URL``
+and ``CASEKIT_TEST_MYSQL_URL`` name a server (any database on it) and switch
+on those backends; ``--casekit-backends=postgresql`` picks backends for one
+run. Each backend gets a fresh database for the session, migrated once, and
+emptied after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from casekit import CaseKit
+from casekit.clock import FrozenClock
+from casekit.store.database import create_casekit_engine, normalize_url
+from casekit.store.migrate import upgrade
+from casekit.store.tables import metadata
+
+if TYPE_CHECKING:
+    from casekit.testing import World
+
+pytest_plugins = ["casekit.testing"]
+
+SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--casekit-backends",
+        default=None,
+        help="comma-separated backends to run database tests on "
+        "(sqlite, postgresql, mysql); default: sqlite plus those whose URL is set",
+    )
+
+
+def enabled_backends(config: pytest.Config) -> list[str]:
+    chosen = config.getoption("--casekit-backends")
+    if chosen:
+        names = [n.strip() for n in chosen.split(",") if n.strip()]
+        for name in names:
+            if name != "sqlite" and not os.environ.get(SERVER_ENV.get(name, "")):
+                raise pytest.UsageError(f"backend {name}: set {SERVER_ENV.get(name, '?')}")
+        return names
+    return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = enabled_backends(metafunc.config)
+        marker = metafunc.definition.get_closest_marker("backends")
+        if marker is not None:
+            backends = [b for b in backends if b in marker.args]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run this database test only on these backends"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test limited to backends that are not enabled has no parameter at all;
+    # deselect it rather than report an empty parameter set.
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        wants_backend = "backend" in getattr(item, "fixturenames", ())
+        if wants_backend and (callspec is None or "backend" not in callspec.params):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _server_database(backend: str) -> Iterator[str]:
+    server = normalize_url(os.environ[SERVER_ENV[backend]])
+    name = f"casekit_test_{uuid.uuid4().hex[:10]}"
+    admin = create_casekit_engine(server, isolation_level="AUTOCOMMIT")
+    quote = '"' if backend == "postgresql" else "`"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database of ``backend`` for this test session."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'casekit.sqlite3'}"
+        urls: Iterator[str] = iter([url])
+    else:
+        urls = _server_database(backend)
+    url = next(urls)
+    engine = create_casekit_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    for _ in urls:  # runs the server database's cleanup
+        pass
+
+
+def empty_tables(engine: Engine) -> None:
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        elif engine.dialect.name in ("mysql", "mariadb"):
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for name in names:
+                conn.execute(text(f"TRUNCATE TABLE {name}"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def kit(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[CaseKit]:
+    """A kit on the backend under test, with empty tables."""
+    from casekit.testing import make_kit
+
+    kit = make_kit(
+        database_url, attachment_dir=tmp_path / "attachments", clock=clock, create_schema=False
+    )
+    yield kit
+    empty_tables(kit.engine)
+    kit.close()
+
+
+@pytest.fixture
+def world(kit: CaseKit) -> World:
+    from casekit.testing import World
+
+    return World.build(kit)
+
+
+def backend_name(url: str) -> str:
+    return make_url(url).get_backend_name()
