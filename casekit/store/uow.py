@@ -63,9 +63,10 @@ class UnitOfWork:
     ) -> None:
         session = self.session
         try:
-            session.rollback()
-        finally:
+            # close() rolls back whatever was not committed, and, unlike
+            # rollback(), leaves the returned objects' loaded state intact.
             session.close()
+        finally:
             self._session = None
             self._after.clear()
 
