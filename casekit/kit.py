@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, BinaryIO
 
+import attrs
 from sqlalchemy import Engine
 
 from casekit.clock import Clock, SystemClock
+from casekit.domain.actor import Actor
 from casekit.domain.case import CaseType
 from casekit.plugins import PluginHooks, make_plugin_manager
+from casekit.query.models import AttachmentView
+from casekit.query.scoped import Scope
 from casekit.services.cases import CaseService
 from casekit.services.directory import DirectoryService
 from casekit.services.messages import MessageService
@@ -48,16 +52,12 @@ class CaseKit:
         engine: Engine | None = None,
         **setting_overrides: Any,
     ) -> None:
+        if database_url is not None:
+            setting_overrides["database_url"] = database_url
         if settings is None:
             settings = Settings.from_env(**setting_overrides)
         elif setting_overrides:
-            import attrs
-
             settings = attrs.evolve(settings, **setting_overrides)
-        if database_url is not None:
-            import attrs
-
-            settings = attrs.evolve(settings, database_url=database_url)
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         map_domain()
@@ -80,14 +80,25 @@ class CaseKit:
 
         upgrade(self.engine)
 
-    def open_attachment(self, actor: Any, number: str, attachment_id: int) -> Any:
-        """Open an attachment the actor may read; returns ``(AttachmentView-like row, file)``."""
-        from casekit.query.scoped import Scope
+    def open_attachment(
+        self, actor: Actor, number: str, attachment_id: int
+    ) -> tuple[AttachmentView, BinaryIO]:
+        """Open an attachment of case ``number`` that ``actor`` may read.
 
+        Returns its description and a binary file the caller closes. An
+        attachment on an entry the actor may not read is NotFound.
+        """
         with self.sessions(write=False) as session:
             scope = Scope(session, actor)
             row = scope.attachment(scope.case(number), attachment_id)
-            return row, self.hooks.open_attachment(storage_key=row.storage_key)
+            view = AttachmentView(
+                id=attachment_id,
+                filename=row.filename,
+                content_type=row.content_type,
+                size=row.size,
+                sha256=row.sha256,
+            )
+        return view, self.hooks.open_attachment(storage_key=row.storage_key)
 
     def close(self) -> None:
         """Release the database connections."""
