@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from casekit.store.tables import metadata
 if TYPE_CHECKING:
     from casekit.testing import World
 
-pytest_plugins = ["casekit.testing"]
+pytest_plugins = ["casekit.testing", "pytester"]
 
 SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
 
@@ -84,39 +85,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-def _server_database(backend: str) -> Iterator[str]:
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database of ``backend``, dropped afterwards.
+
+    SQLite gets a new file in ``directory``; a server gets a new database
+    named ``casekit_test_<random>`` beside the one its URL names.
+    """
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / f'casekit-{uuid.uuid4().hex[:10]}.sqlite3'}"
+        return
     server = normalize_url(os.environ[SERVER_ENV[backend]])
     name = f"casekit_test_{uuid.uuid4().hex[:10]}"
     admin = create_casekit_engine(server, isolation_level="AUTOCOMMIT")
     quote = '"' if backend == "postgresql" else "`"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
         with admin.connect() as conn:
-            if backend == "postgresql":
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            else:
-                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                if backend == "postgresql":
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                else:
+                    conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    finally:
         admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database of ``backend`` for this test session."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'casekit.sqlite3'}"
-        urls: Iterator[str] = iter([url])
-    else:
-        urls = _server_database(backend)
-    url = next(urls)
-    engine = create_casekit_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    for _ in urls:  # runs the server database's cleanup
-        pass
+    with fresh_database(backend, tmp_path_factory.mktemp("db")) as url:
+        engine = create_casekit_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new database of ``backend`` with no tables at all, for this test only."""
+    with fresh_database(backend, tmp_path) as url:
+        yield url
 
 
 def empty_tables(engine: Engine) -> None:

@@ -1,0 +1,232 @@
+"""casekit's Alembic migrations build exactly the schema its metadata declares.
+
+Each test gets a new, empty database of the backend under test (a new SQLite
+file, or a new database on the PostgreSQL / MariaDB server), so the
+migrations run from nothing, as they do in a host's database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from subprocess import CompletedProcess
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import (
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    inspect,
+    select,
+    text,
+)
+
+from casekit.domain.workflow import Status
+from casekit.store import migrate
+from casekit.store.database import create_casekit_engine
+from casekit.store.migrate import VERSION_TABLE
+from casekit.store.tables import metadata
+from casekit.store.types import EnumText, UTCDateTime
+
+CASEKIT_TABLES = frozenset(metadata.tables)
+
+
+@pytest.fixture
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = create_casekit_engine(empty_database_url)
+    yield engine
+    engine.dispose()
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def schema_differences(engine: Engine, target: MetaData = metadata) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match ``target``.
+
+    Types, nullability and server defaults are compared as well as tables,
+    columns, indexes, unique constraints and foreign keys. Tables that are
+    not casekit's (the host's) are left out, as casekit's env.py does.
+    """
+
+    def only_casekit(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        if type_ == "table":
+            return name is not None and name.startswith("casekit_")
+        return True
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "version_table": VERSION_TABLE,
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": only_casekit,
+            },
+        )
+        return list(compare_metadata(context, target))
+
+
+def columns_of(engine: Engine, table: str) -> list[tuple[str, str, bool]]:
+    return [(c["name"], str(c["type"]), c["nullable"]) for c in inspect(engine).get_columns(table)]
+
+
+def add_host_table(engine: Engine) -> Table:
+    """A table of the host's own, with a row, living beside casekit's."""
+    host = MetaData()
+    things = Table(
+        "host_things",
+        host,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(50), nullable=False),
+    )
+    host.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(things).values(id=1, name="kept"))
+    return things
+
+
+def test_upgrade_builds_exactly_the_declared_schema(engine: Engine) -> None:
+    assert migrate.current(engine) is None
+    assert table_names(engine) == set()
+
+    migrate.upgrade(engine)
+
+    head = migrate.head(engine)
+    assert head is not None
+    assert migrate.current(engine) == head
+    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE}
+    inspector = inspect(engine)
+    for name, table in metadata.tables.items():
+        assert {c["name"] for c in inspector.get_columns(name)} == set(table.columns.keys()), name
+    assert schema_differences(engine) == []
+    with engine.connect() as conn:
+        versions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    assert versions == [head]
+
+
+def test_the_comparison_sees_a_schema_that_differs(engine: Engine) -> None:
+    # The check above is only worth something if the comparison notices a
+    # difference, custom column types included, on this backend.
+    migrate.upgrade(engine)
+    changed = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        if table.name != "casekit_watchers":
+            table.to_metadata(changed)
+    cases = changed.tables["casekit_cases"]
+    cases.c.created_at.type = String(40)  # was UTCDateTime
+    cases.c.solved_by.type = UTCDateTime()  # was String(64)
+    cases.c.status.type = EnumText(Status, 24)  # was EnumText(Status, 16)
+    cases.c.subject.nullable = True
+    orders = changed.tables["casekit_orders"]
+    orders.append_column(Column("extra", Integer()))
+    Index("ix_casekit_orders_brand", orders.c.brand)
+
+    changes = {
+        _describe(op)
+        for change in schema_differences(engine, changed)
+        for op in (change if isinstance(change, list) else [change])
+    }
+    assert changes == {
+        ("modify_type", "casekit_cases", "created_at"),
+        ("modify_type", "casekit_cases", "solved_by"),
+        ("modify_type", "casekit_cases", "status"),
+        ("modify_nullable", "casekit_cases", "subject"),
+        ("add_column", "casekit_orders", "extra"),
+        ("add_index", "casekit_orders", "ix_casekit_orders_brand"),
+        ("remove_table", "casekit_watchers", None),
+        ("remove_index", "casekit_watchers", "ix_casekit_watchers_user"),
+    }
+
+
+def _describe(op: tuple[Any, ...]) -> tuple[str, str, str | None]:
+    kind = op[0]
+    if kind in ("modify_type", "modify_nullable"):
+        return kind, op[2], op[3]
+    if kind == "add_column":
+        return kind, op[2], op[3].name
+    if kind in ("add_index", "remove_index"):
+        return kind, op[1].table.name, op[1].name
+    if kind == "remove_table":
+        return kind, op[1].name, None
+    return kind, repr(op[1:]), None
+
+
+def test_downgrade_to_base_removes_casekit_and_leaves_the_host_alone(engine: Engine) -> None:
+    things = add_host_table(engine)
+    host_columns = columns_of(engine, "host_things")
+
+    migrate.upgrade(engine)
+    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE, "host_things"}
+    assert schema_differences(engine) == []  # the host's table is not casekit's business
+
+    migrate.downgrade(engine, "base")
+
+    assert migrate.current(engine) is None
+    left = table_names(engine)
+    # Alembic keeps its (now empty) version table on a downgrade to base.
+    assert left - {VERSION_TABLE} == {"host_things"}
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT COUNT(*) FROM {VERSION_TABLE}")).scalar_one() == 0
+        assert conn.execute(select(things)).all() == [(1, "kept")]
+    assert columns_of(engine, "host_things") == host_columns
+
+    # ... and the way back up works again.
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head(engine)
+    assert schema_differences(engine) == []
+
+
+def test_upgrade_twice_changes_nothing(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT COUNT(*) FROM {VERSION_TABLE}")).scalar_one() == 1
+    assert schema_differences(engine) == []
+
+
+def casekit_command(*args: str, env: dict[str, str] | None = None) -> CompletedProcess[str]:
+    """Run the ``casekit`` command in its own process, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-c", "from casekit.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CASEKIT_LOAD_ENTRY_POINTS": "false", **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_db_upgrade_and_current(empty_database_url: str, engine: Engine) -> None:
+    url = ["--database-url", empty_database_url]
+    head = migrate.head(engine)
+
+    before = casekit_command(*url, "db", "current")
+    assert before.returncode == 1, before.stderr
+    assert "empty" in before.stdout
+
+    up = casekit_command(*url, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert f"casekit schema at {head}" in up.stdout
+    assert migrate.current(engine) == head
+    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE}
+    assert schema_differences(engine) == []
+
+    now = casekit_command("db", "current", env={"CASEKIT_DATABASE_URL": empty_database_url})
+    assert now.returncode == 0, now.stderr
+    assert now.stdout.startswith(f"{head} ")
+    assert "up to date" in now.stdout
