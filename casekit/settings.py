@@ -28,6 +28,18 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+def _check_prefix(_instance: Any, _attribute: Any, value: str) -> None:
+    if not (1 <= len(value) <= 8 and value.isalnum() and value.isascii()):
+        raise ConfigurationError(
+            f"case_number_prefix {value!r}: use 1 to 8 ASCII letters or digits"
+        )
+
+
+def _check_positive(_instance: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ConfigurationError(f"{attribute.name} {value!r}: must be at least 1")
+
+
 @frozen(kw_only=True)
 class Settings:
     """Every setting of the core, each also readable from ``CASEKIT_<NAME>``.
@@ -42,19 +54,12 @@ class Settings:
     """
 
     database_url: str = "sqlite:///casekit.sqlite3"
-    case_number_prefix: str = attrs.field(default="CV")
+    case_number_prefix: str = attrs.field(default="CV", validator=_check_prefix)
     load_entry_points: bool = True
     plugins_allow: tuple[str, ...] = ()
     plugins_block: tuple[str, ...] = ()
     attachment_dir: Path = Path("casekit-attachments")
-    max_attachment_bytes: int = 25 * 1024 * 1024
-
-    @case_number_prefix.validator
-    def _check_prefix(self, _attribute: Any, value: str) -> None:
-        if not (1 <= len(value) <= 8 and value.isalnum() and value.isascii()):
-            raise ConfigurationError(
-                f"case_number_prefix {value!r}: use 1 to 8 ASCII letters or digits"
-            )
+    max_attachment_bytes: int = attrs.field(default=25 * 1024 * 1024, validator=_check_positive)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -73,8 +78,11 @@ class Settings:
             if raw is None:
                 continue
             try:
-                values[field.name] = converters.get(field.name, str)(raw)
-            except ValueError as error:
+                value = converters.get(field.name, str)(raw)
+                if field.validator is not None:
+                    field.validator(None, field, value)
+            except (ValueError, ConfigurationError) as error:
                 raise ConfigurationError(f"{PREFIX}{field.name.upper()}: {error}") from error
+            values[field.name] = value
         values.update(overrides)
         return cls(**values)
