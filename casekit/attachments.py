@@ -17,6 +17,10 @@ from casekit.plugins import hookimpl
 
 CHUNK = 64 * 1024
 
+# C0 and C1 control characters, DEL, line and paragraph separators, and the
+# bidirectional overrides that make "invoice\u202egpj.exe" display as a JPEG.
+_UNSAFE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
 
 @frozen
 class StoredFile:
@@ -37,9 +41,13 @@ class Upload:
 
 
 def safe_filename(name: str) -> str:
-    """The last path part of ``name``, without control characters, at most 255 bytes."""
+    """The last path part of ``name``, without control characters, at most 255 bytes.
+
+    Control characters include C1 controls, line separators and bidirectional
+    overrides; leading dots go too, so a name is never hidden or ``..``.
+    """
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    name = _UNSAFE_CHARACTERS.sub("", name).strip().lstrip(".")
     while len(name.encode()) > 255:
         name = name[:-1]
     return name or "attachment"
