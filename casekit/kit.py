@@ -18,6 +18,7 @@ from casekit.query.scoped import Scope
 from casekit.services.cases import CaseService
 from casekit.services.directory import DirectoryService
 from casekit.services.messages import MessageService
+from casekit.services.views import ViewService
 from casekit.settings import Settings
 from casekit.store.database import create_casekit_engine
 from casekit.store.mapping import map_domain
@@ -68,6 +69,7 @@ class CaseKit:
         self.cases = CaseService(self)
         self.messages = MessageService(self)
         self.directory = DirectoryService(self)
+        self.views = ViewService(self)
 
     @cached_property
     def case_types(self) -> dict[str, CaseType]:

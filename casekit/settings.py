@@ -40,6 +40,11 @@ def _check_positive(_instance: Any, attribute: Any, value: int) -> None:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be at least 1")
 
 
+def _check_not_negative(_instance: Any, attribute: Any, value: int) -> None:
+    if value < 0:
+        raise ConfigurationError(f"{attribute.name} {value!r}: must be 0 or more")
+
+
 @frozen(kw_only=True)
 class Settings:
     """Every setting of the core, each also readable from ``CASEKIT_<NAME>``.
@@ -51,6 +56,8 @@ class Settings:
     :param plugins_block: entry point names that never load.
     :param attachment_dir: folder of the built-in filesystem attachment store.
     :param max_attachment_bytes: largest attachment accepted.
+    :param view_window_months: the Case Management views list cases created in
+        this many months (All Cases reaches further); 0 lists them all.
     """
 
     database_url: str = "sqlite:///casekit.sqlite3"
@@ -60,6 +67,7 @@ class Settings:
     plugins_block: tuple[str, ...] = ()
     attachment_dir: Path = Path("casekit-attachments")
     max_attachment_bytes: int = attrs.field(default=25 * 1024 * 1024, validator=_check_positive)
+    view_window_months: int = attrs.field(default=13, validator=_check_not_negative)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -71,6 +79,7 @@ class Settings:
             "plugins_block": _split,
             "attachment_dir": Path,
             "max_attachment_bytes": int,
+            "view_window_months": int,
         }
         values: dict[str, Any] = {}
         for field in attrs.fields(cls):

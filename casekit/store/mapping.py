@@ -13,6 +13,7 @@ from sqlalchemy.orm import registry
 from casekit.domain.case import Attachment, Case, CrmNumber, Entry, Participant, Watcher
 from casekit.domain.directory import Customer, Organization, User
 from casekit.domain.shipment import Order, Shipment
+from casekit.domain.views import SavedView
 from casekit.store import tables
 
 mapper_registry = registry(metadata=tables.metadata)
@@ -38,5 +39,6 @@ def map_domain() -> None:
         m(Watcher, tables.watchers)
         m(Participant, tables.participants)
         m(CrmNumber, tables.crm_numbers)
+        m(SavedView, tables.saved_views)
         mapper_registry.configure()
         _mapped = True

@@ -120,6 +120,13 @@ shipments = Table(
     Column("estimated_date", Date()),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("shipper_org_id", "reference"),
+    # The identifier search box looks shipments up by each of these.
+    Index("ix_casekit_shipments_tracking", "tracking_number"),
+    Index("ix_casekit_shipments_bol", "bol_number"),
+    Index("ix_casekit_shipments_po", "po_number"),
+    Index("ix_casekit_shipments_reference_number", "reference_number"),
+    Index("ix_casekit_shipments_ra", "ra_number"),
+    Index("ix_casekit_shipments_order_number", "order_number"),
 )
 
 orders = Table(
@@ -134,6 +141,7 @@ orders = Table(
     Column("placed_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("shipper_org_id", "number"),
+    Index("ix_casekit_orders_number", "number"),
 )
 
 cases = Table(
@@ -242,4 +250,19 @@ crm_numbers = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("case_id", "org_id"),
     Index("ix_casekit_crm_numbers_org_number", "org_id", "number"),
+)
+
+saved_views = Table(
+    "casekit_saved_views",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    _fk("user_id", "casekit_users.id"),
+    Column("name", String(100), nullable=False),
+    Column("shared", Boolean(), nullable=False, default=False),
+    Column("definition", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "name"),
+    Index("ix_casekit_saved_views_org_shared", "org_id", "shared"),
 )

@@ -1,0 +1,253 @@
+"""The filter language: fields, operators, and their translation into SQL.
+
+A list query is plain data (see :mod:`casekit.schemas.views` for its JSON
+form): a built-in view, filters, a sort and an optional search. This module
+knows every filterable field, which operators it takes, and how each turns
+into a SQL condition — always with bound parameters. Negative operators
+("is not", "does not contain", "does not start with", "not in") also match a
+case whose shipment lacks that fact: a case without a destination does not
+contain "Smith".
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+
+from casekit.domain.actor import Actor
+from casekit.domain.case import Source
+from casekit.domain.shipment import Direction, Mode
+from casekit.domain.workflow import Category, Status
+from casekit.store import tables
+
+c = tables.cases.c
+s = tables.shipments.c
+
+
+class Kind(enum.StrEnum):
+    CHOICE = "choice"  # one or several values: in / not_in
+    TEXT = "text"  # is / is_not / contains / not_contains
+    PREFIX = "prefix"  # starts_with / not_starts_with
+    DATES = "dates"  # between {from, to}
+    LATEST = "latest"  # posted_by / not_posted_by: me | my_organization
+
+
+OPERATORS: dict[Kind, tuple[str, ...]] = {
+    Kind.CHOICE: ("in", "not_in"),
+    Kind.TEXT: ("is", "is_not", "contains", "not_contains"),
+    Kind.PREFIX: ("starts_with", "not_starts_with"),
+    Kind.DATES: ("between",),
+    Kind.LATEST: ("posted_by", "not_posted_by"),
+}
+
+
+@frozen
+class FieldSpec:
+    """A filterable field: its kind, the values it allows, and what it reads."""
+
+    name: str
+    kind: Kind
+    label: str
+    choices: tuple[str, ...] | None = None  # fixed values; None: free values
+    ids: bool = False  # values are integer ids
+    shipment: bool = False  # reads the shipment snapshot (needs the join)
+
+
+def _values(enum_class: type[enum.Enum]) -> tuple[str, ...]:
+    return tuple(str(member.value) for member in enum_class)
+
+
+FIELDS: dict[str, FieldSpec] = {
+    f.name: f
+    for f in (
+        FieldSpec("brand", Kind.CHOICE, "Brand", shipment=True),
+        FieldSpec("carrier", Kind.CHOICE, "Carrier", ids=True),
+        FieldSpec("shipper", Kind.CHOICE, "Shipper", ids=True),
+        FieldSpec("owner", Kind.CHOICE, "Case owner", ids=True),
+        FieldSpec("source", Kind.CHOICE, "Case source", choices=_values(Source)),
+        FieldSpec("status", Kind.CHOICE, "Case status", choices=_values(Status)),
+        FieldSpec("category", Kind.CHOICE, "Active or solved", choices=_values(Category)),
+        FieldSpec("type", Kind.CHOICE, "Case type"),
+        FieldSpec("watcher", Kind.CHOICE, "Case watcher", ids=True),
+        FieldSpec("closed_at", Kind.DATES, "Closed date"),
+        FieldSpec("created_at", Kind.DATES, "Created date"),
+        FieldSpec("customer_segment", Kind.CHOICE, "Customer segment", shipment=True),
+        FieldSpec("destination_name", Kind.TEXT, "Destination name", shipment=True),
+        FieldSpec("destination_postal_code", Kind.PREFIX, "Destination postal code", shipment=True),
+        FieldSpec("direction", Kind.CHOICE, "Direction", choices=_values(Direction), shipment=True),
+        FieldSpec("latest_message", Kind.LATEST, "Latest message"),
+        FieldSpec("latest_message_at", Kind.DATES, "Latest message date"),
+        FieldSpec("mode", Kind.CHOICE, "Mode", choices=_values(Mode), shipment=True),
+        FieldSpec("origin_name", Kind.TEXT, "Origin name", shipment=True),
+        FieldSpec("origin_postal_code", Kind.PREFIX, "Origin postal code", shipment=True),
+        FieldSpec("po_number", Kind.PREFIX, "Purchase order", shipment=True),
+        FieldSpec("reference_number", Kind.PREFIX, "Reference number", shipment=True),
+        FieldSpec("region", Kind.CHOICE, "Region", shipment=True),
+    )
+}
+
+LATEST_WHO = ("me", "my_organization")
+
+
+@frozen
+class Filter:
+    """One condition: ``field`` ``op`` ``value``.
+
+    ``value`` is a tuple for choice fields, a string for text and prefix
+    fields, a ``(from, to)`` pair of datetimes (either may be None) for date
+    ranges, and ``"me"`` or ``"my_organization"`` for the latest message.
+    """
+
+    field: str
+    op: str
+    value: Any
+
+
+def _choice_column(name: str) -> Any:
+    return {
+        "brand": s.brand,
+        "carrier": c.carrier_org_id,
+        "shipper": c.shipper_org_id,
+        "source": c.source,
+        "status": c.status,
+        "type": c.type,
+        "customer_segment": s.customer_segment,
+        "direction": s.direction,
+        "mode": s.mode,
+        "region": s.region,
+    }[name]
+
+
+_TEXT_COLUMNS = {
+    "destination_name": s.destination_name,
+    "origin_name": s.origin_name,
+    "destination_postal_code": s.destination_postal_code,
+    "origin_postal_code": s.origin_postal_code,
+    "po_number": s.po_number,
+    "reference_number": s.reference_number,
+}
+
+_DATE_COLUMNS = {
+    "closed_at": c.solved_at,
+    "created_at": c.created_at,
+    "latest_message_at": c.latest_message_at,
+}
+
+
+def _negate(column: Any, positive: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Not ``positive`` — and a missing value counts as not matching."""
+    return or_(column.is_(None), not_(positive))
+
+
+def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition for one (already validated) filter, for ``actor``."""
+    spec = FIELDS[f.field]
+    negative = f.op in ("not_in", "is_not", "not_contains", "not_starts_with", "not_posted_by")
+    if spec.kind is Kind.CHOICE:
+        return _choice(f, actor, negative)
+    if spec.kind in (Kind.TEXT, Kind.PREFIX):
+        column = _TEXT_COLUMNS[f.field]
+        value = str(f.value)
+        if f.op in ("is", "is_not"):
+            positive = func.lower(column) == value.lower()
+        elif f.op in ("contains", "not_contains"):
+            positive = column.icontains(value, autoescape=True)
+        else:
+            positive = column.istartswith(value, autoescape=True)
+        return _negate(column, positive) if negative else positive
+    if spec.kind is Kind.DATES:
+        column = _DATE_COLUMNS[f.field]
+        start, end = f.value
+        parts: list[ColumnElement[bool]] = []
+        if start is not None:
+            parts.append(column >= start)
+        if end is not None:
+            parts.append(column < end)
+        return and_(*parts) if parts else true()
+    return _latest(f, actor, negative)
+
+
+def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
+    values: Sequence[Any] = f.value
+    if f.field == "owner":
+        if negative:
+            return and_(
+                _negate(c.shipper_owner_id, c.shipper_owner_id.in_(values)),
+                _negate(c.carrier_owner_id, c.carrier_owner_id.in_(values)),
+            )
+        return or_(c.shipper_owner_id.in_(values), c.carrier_owner_id.in_(values))
+    if f.field == "watcher":
+        w, u = tables.watchers.c, tables.users.c
+        watched = select(w.case_id).where(w.case_id == c.id, w.user_id.in_(values))
+        if not actor.is_unrestricted:
+            # Only the actor's own colleagues' watches are visible to it.
+            watched = watched.join(tables.users, u.id == w.user_id).where(u.org_id == actor.org_id)
+        return ~exists(watched) if negative else exists(watched)
+    if f.field == "category":
+        wanted = {Category(v) for v in values}
+        if negative:
+            wanted = set(Category) - wanted
+        if wanted == set(Category):
+            return true()
+        if not wanted:
+            return false()
+        solved = c.status == Status.SOLVED.value
+        return solved if wanted == {Category.SOLVED} else not_(solved)
+    column = _choice_column(f.field)
+    positive = column.in_(values)
+    return _negate(column, positive) if negative else positive
+
+
+def _latest(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
+    """The latest message (partners-visible) was, or was not, posted by me / my org."""
+    if f.value == "me" and actor.is_customer:
+        mine: ColumnElement[bool] = c.latest_message_by_customer.is_(True)
+        return and_(c.latest_message_at.is_not(None), not_(mine)) if negative else mine
+    if f.value == "me":
+        column, who = c.latest_message_user_id, actor.user_id
+    else:
+        column, who = c.latest_message_org_id, actor.org_id
+    if who is None:
+        return c.latest_message_at.is_not(None) if negative else false()
+    if negative:
+        return and_(c.latest_message_at.is_not(None), _negate(column, column == who))
+    return column == who
+
+
+def needs_shipment(filters: Sequence[Filter]) -> bool:
+    return any(FIELDS[f.field].shipment for f in filters)
+
+
+@frozen
+class Sort:
+    field: str = "created_at"
+    descending: bool = True
+
+
+SORT_FIELDS: dict[str, Callable[[], Any]] = {
+    "created_at": lambda: c.created_at,
+    "updated_at": lambda: c.updated_at,
+    "latest_message_at": lambda: c.latest_message_at,
+    "closed_at": lambda: c.solved_at,
+    "number": lambda: c.id,
+}
+NULLABLE_SORTS = frozenset({"latest_message_at", "closed_at"})
+
+
+def parse_when(value: str) -> datetime:
+    """An ISO 8601 datetime with a zone (a plain date means its UTC midnight)."""
+    from datetime import UTC, date
+
+    text = value.strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("give a time zone (for example Z or +02:00)")
+    return moment.astimezone(UTC)

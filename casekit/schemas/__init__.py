@@ -1,0 +1,1 @@
+"""Marshmallow schemas: casekit's wire format, shared by the core and the API."""

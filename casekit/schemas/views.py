@@ -1,0 +1,173 @@
+"""The JSON form of a list query (version 1): view, filters, sort, search, columns.
+
+::
+
+    {
+      "version": 1,
+      "view": "all_active",
+      "filters": [
+        {"field": "destination_name", "op": "contains", "value": "smith"},
+        {"field": "brand", "op": "in", "value": ["Acme Home"]},
+        {"field": "created_at", "op": "between",
+         "value": {"from": "2026-01-01", "to": "2026-02-01T00:00:00Z"}}
+      ],
+      "sort": {"field": "latest_message_at", "direction": "desc"},
+      "search": "1Z999AA10123456784",
+      "columns": ["number", "status", "type", "latest_message_at"]
+    }
+
+Every key is optional. Unknown keys, fields, operators and values are
+rejected with an error that names them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from casekit.query.filters import (
+    FIELDS,
+    LATEST_WHO,
+    OPERATORS,
+    SORT_FIELDS,
+    Filter,
+    Kind,
+    Sort,
+    parse_when,
+)
+from casekit.query.listing import COLUMNS, BuiltinView, ListQuery
+
+MAX_VALUES = 100
+MAX_TEXT = 200
+
+
+class FilterSchema(Schema):
+    field = fields.String(required=True, validate=validate.OneOf(sorted(FIELDS)))
+    op = fields.String(required=True)
+    value = fields.Raw(required=True, allow_none=False)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        spec = FIELDS.get(data.get("field", ""))
+        if spec is None:
+            return
+        allowed = OPERATORS[spec.kind]
+        if data.get("op") not in allowed:
+            raise ValidationError(f"{spec.name} takes the operators {', '.join(allowed)}", "op")
+        data["value"] = _value(spec.kind, spec.name, data["value"], spec.choices, spec.ids)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> Filter:
+        return Filter(data["field"], data["op"], data["value"])
+
+
+def _value(kind: Kind, name: str, value: Any, choices: tuple[str, ...] | None, ids: bool) -> Any:
+    if kind is Kind.CHOICE:
+        items = value if isinstance(value, list) else [value]
+        if not 1 <= len(items) <= MAX_VALUES:
+            raise ValidationError(f"give 1 to {MAX_VALUES} values", "value")
+        if ids:
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+                raise ValidationError(f"{name} values are ids (whole numbers)", "value")
+            return tuple(items)
+        if not all(isinstance(v, str) and 0 < len(v) <= MAX_TEXT for v in items):
+            raise ValidationError(f"{name} values are non-empty strings", "value")
+        if choices is not None:
+            bad = sorted(set(items) - set(choices))
+            if bad:
+                raise ValidationError(
+                    f"unknown {name} {', '.join(bad)}; one of {', '.join(choices)}", "value"
+                )
+        return tuple(items)
+    if kind in (Kind.TEXT, Kind.PREFIX):
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+            raise ValidationError(f"{name} takes text of 1 to {MAX_TEXT} characters", "value")
+        return value.strip()
+    if kind is Kind.DATES:
+        if not isinstance(value, dict) or set(value) - {"from", "to"}:
+            raise ValidationError('a date range is {"from": ..., "to": ...}', "value")
+        try:
+            start = parse_when(value["from"]) if value.get("from") else None
+            end = parse_when(value["to"]) if value.get("to") else None
+        except (TypeError, ValueError) as error:
+            raise ValidationError(f"not an ISO 8601 date or time: {error}", "value") from None
+        if start is None and end is None:
+            raise ValidationError("give from, to, or both", "value")
+        if start is not None and end is not None and end < start:
+            raise ValidationError("to is before from", "value")
+        return (start, end)
+    if value not in LATEST_WHO:
+        raise ValidationError(f"latest_message takes {' or '.join(LATEST_WHO)}", "value")
+    return value
+
+
+class SortSchema(Schema):
+    field = fields.String(load_default="created_at", validate=validate.OneOf(sorted(SORT_FIELDS)))
+    direction = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> Sort:
+        return Sort(data["field"], data["direction"] == "desc")
+
+
+class ListQuerySchema(Schema):
+    """Loads the JSON form into a :class:`~casekit.query.listing.ListQuery`."""
+
+    version = fields.Integer(load_default=1, validate=validate.Equal(1))
+    view = fields.String(
+        load_default=BuiltinView.ALL_ACTIVE.value,
+        validate=validate.OneOf([v.value for v in BuiltinView]),
+    )
+    filters = fields.List(
+        fields.Nested(FilterSchema), load_default=list, validate=validate.Length(max=50)
+    )
+    sort = fields.Nested(SortSchema, load_default=lambda: Sort())
+    search = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT)
+    )
+    columns = fields.List(
+        fields.String(validate=validate.OneOf(COLUMNS)), load_default=None, allow_none=True
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> ListQuery:
+        search = (data["search"] or "").strip() or None
+        return ListQuery(
+            view=BuiltinView(data["view"]),
+            filters=tuple(data["filters"]),
+            sort=data["sort"],
+            search=search,
+            columns=tuple(data["columns"]) if data["columns"] else None,
+        )
+
+
+def dump_query(query: ListQuery) -> dict[str, Any]:
+    """The JSON form of ``query`` (what :class:`ListQuerySchema` loads back)."""
+    out: dict[str, Any] = {
+        "version": 1,
+        "view": query.view.value,
+        "filters": [{"field": f.field, "op": f.op, "value": _dump_value(f)} for f in query.filters],
+        "sort": {
+            "field": query.sort.field,
+            "direction": "desc" if query.sort.descending else "asc",
+        },
+    }
+    if query.search:
+        out["search"] = query.search
+    if query.columns:
+        out["columns"] = list(query.columns)
+    return out
+
+
+def _dump_value(f: Filter) -> Any:
+    kind = FIELDS[f.field].kind
+    if kind is Kind.DATES:
+        start, end = f.value
+        return {
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+        }
+    if kind is Kind.CHOICE:
+        return list(f.value)
+    return f.value

@@ -1,0 +1,234 @@
+"""The Case Management page's engine: views, filters, search, counts, exports, saved views."""
+
+from __future__ import annotations
+
+import builtins
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import or_, select
+
+from casekit.domain.actor import Actor
+from casekit.domain.views import SavedView
+from casekit.errors import InvalidInput, NotFound, PermissionDenied
+from casekit.query.listing import (
+    DEFAULT_COLUMNS,
+    BuiltinView,
+    CaseRow,
+    Lister,
+    ListQuery,
+    Page,
+)
+from casekit.schemas.views import ListQuerySchema, dump_query
+from casekit.services.base import Service
+from casekit.store import tables
+from casekit.store.uow import UnitOfWork
+
+QueryLike = ListQuery | Mapping[str, Any] | None
+MAX_SAVED_VIEWS = 200
+
+
+def parse_query(query: QueryLike) -> ListQuery:
+    """A :class:`ListQuery` from its JSON form (or itself); InvalidInput names bad fields."""
+    if isinstance(query, ListQuery):
+        return query
+    try:
+        loaded: ListQuery = ListQuerySchema().load(dict(query or {}))
+    except ValidationError as error:
+        raise InvalidInput(_flatten(error.messages)) from None
+    return loaded
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"filters.0.op": [...]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(_flatten(value, name))
+            else:
+                out[name] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    else:
+        out[prefix or "query"] = [str(messages)]
+    return out
+
+
+class ViewService(Service):
+    """Lists, counts, searches and exports cases; keeps saved views. Reach it as ``kit.views``."""
+
+    def _lister(self, uow: UnitOfWork, actor: Actor) -> Lister:
+        return Lister(
+            uow.session, actor, now=self._now(), window_months=self.kit.settings.view_window_months
+        )
+
+    # -- listing -------------------------------------------------------------------
+    def list(
+        self, actor: Actor, query: QueryLike = None, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        """One page of the cases ``query`` selects for ``actor``; pass ``next_cursor`` on."""
+        parsed = parse_query(query)
+        with self._uow(write=False) as uow:
+            return self._lister(uow, actor).page(parsed, limit=limit, cursor=cursor)
+
+    def count(self, actor: Actor, query: QueryLike = None) -> int:
+        parsed = parse_query(query)
+        with self._uow(write=False) as uow:
+            return self._lister(uow, actor).count(parsed)
+
+    def counts(self, actor: Actor) -> dict[str, int]:
+        """Badge counts: each built-in view, then each saved view the actor can use by id."""
+        with self._uow(write=False) as uow:
+            lister = self._lister(uow, actor)
+            result = {v.value: lister.count(ListQuery(view=v)) for v in BuiltinView}
+            for saved in self._usable(uow, actor):
+                result[f"saved:{saved.id}"] = lister.count(
+                    parse_query(json.loads(saved.definition))
+                )
+            return result
+
+    def search(self, actor: Actor, text: str, *, limit: int = 50) -> Page:
+        """Cases any of whose identifiers is ``text``, across all cases the actor sees."""
+        if not text.strip():
+            raise InvalidInput({"search": ["type an identifier"]})
+        return self.list(actor, ListQuery(view=BuiltinView.ALL_CASES, search=text), limit=limit)
+
+    def export_csv(self, actor: Actor, query: QueryLike = None) -> Iterator[str]:
+        """The whole list as CSV, streamed a chunk at a time, with the same scoping."""
+        parsed = parse_query(query)
+        columns = parsed.columns or DEFAULT_COLUMNS
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        with self._uow(write=False) as uow:
+            rows = self._lister(uow, actor).iterate(parsed)
+            for count, row in enumerate(rows, 1):
+                writer.writerow([_cell(row, column) for column in columns])
+                if count % 200 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    # -- saved views -----------------------------------------------------------------
+    def saved(self, actor: Actor) -> builtins.list[SavedView]:
+        """The actor's own saved views and those shared in their organization, by name."""
+        with self._uow(write=False) as uow:
+            return self._usable(uow, actor)
+
+    def save(self, actor: Actor, name: str, query: QueryLike, *, shared: bool = False) -> SavedView:
+        """Save ``query`` under ``name`` for the acting user (shared with their org or not)."""
+        user_id, org_id = _user(actor)
+        clean = _name(name)
+        definition = json.dumps(dump_query(parse_query(query)))
+        now = self._now()
+        with self._uow() as uow:
+            mine = self._owned(uow, user_id)
+            if any(v.name == clean for v in mine):
+                raise InvalidInput({"name": [f"you already have a view named {clean!r}"]})
+            if len(mine) >= MAX_SAVED_VIEWS:
+                raise InvalidInput({"name": [f"at most {MAX_SAVED_VIEWS} saved views"]})
+            view = SavedView(
+                org_id=org_id,
+                user_id=user_id,
+                name=clean,
+                definition=definition,
+                created_at=now,
+                updated_at=now,
+                shared=shared,
+            )
+            uow.session.add(view)
+            uow.commit()
+            return view
+
+    def update(
+        self,
+        actor: Actor,
+        view_id: int,
+        *,
+        name: str | None = None,
+        query: QueryLike = None,
+        shared: bool | None = None,
+    ) -> SavedView:
+        """Rename, redefine or (un)share one of the actor's own saved views."""
+        user_id, _org = _user(actor)
+        with self._uow() as uow:
+            view = self._own(uow, actor, view_id)
+            if name is not None:
+                clean = _name(name)
+                if clean != view.name and any(v.name == clean for v in self._owned(uow, user_id)):
+                    raise InvalidInput({"name": [f"you already have a view named {clean!r}"]})
+                view.name = clean
+            if query is not None:
+                view.definition = json.dumps(dump_query(parse_query(query)))
+            if shared is not None:
+                view.shared = shared
+            view.updated_at = self._now()
+            uow.commit()
+            return view
+
+    def delete(self, actor: Actor, view_id: int) -> None:
+        with self._uow() as uow:
+            uow.session.delete(self._own(uow, actor, view_id))
+            uow.commit()
+
+    def query_of(self, actor: Actor, view_id: int) -> ListQuery:
+        """The query a saved view stands for, if the actor may use it."""
+        with self._uow(write=False) as uow:
+            for view in self._usable(uow, actor):
+                if view.id == view_id:
+                    return parse_query(json.loads(view.definition))
+        raise NotFound("saved view", view_id)
+
+    def _usable(self, uow: UnitOfWork, actor: Actor) -> builtins.list[SavedView]:
+        if actor.user_id is None or actor.org_id is None:
+            return []
+        v = tables.saved_views.c
+        stmt = (
+            select(SavedView)
+            .where(v.org_id == actor.org_id, or_(v.user_id == actor.user_id, v.shared.is_(True)))
+            .order_by(v.name, v.id)
+        )
+        return list(uow.session.scalars(stmt))
+
+    def _owned(self, uow: UnitOfWork, user_id: int) -> builtins.list[SavedView]:
+        v = tables.saved_views.c
+        return list(uow.session.scalars(select(SavedView).where(v.user_id == user_id)))
+
+    def _own(self, uow: UnitOfWork, actor: Actor, view_id: int) -> SavedView:
+        view = uow.session.get(SavedView, view_id)
+        if (
+            view is None
+            or view.org_id != actor.org_id
+            or not (view.user_id == actor.user_id or view.shared)
+        ):
+            raise NotFound("saved view", view_id)
+        if view.user_id != actor.user_id:
+            raise PermissionDenied("only its owner may change a shared view")
+        return view
+
+
+def _user(actor: Actor) -> tuple[int, int]:
+    if not actor.is_user or actor.user_id is None or actor.org_id is None:
+        raise PermissionDenied("saved views belong to users")
+    return actor.user_id, actor.org_id
+
+
+def _name(name: str) -> str:
+    clean = " ".join(name.split())
+    if not 1 <= len(clean) <= 100:
+        raise InvalidInput({"name": ["1 to 100 characters"]})
+    return clean
+
+
+def _cell(row: CaseRow, column: str) -> str:
+    value = row.cell(column)
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)

@@ -1,0 +1,474 @@
+"""The Case Management engine: built-in views, every filter operator, search, paging, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+
+from casekit import Actor, InvalidInput, NotFound, PermissionDenied, ShipmentFacts
+from casekit.query.filters import Sort
+from casekit.query.listing import BuiltinView, ListQuery, months_before
+
+
+def numbers(page):
+    return [row.number for row in page.rows]
+
+
+def listed(kit, actor, view="all_cases", *filters, **extra):
+    query = {"view": view, "filters": list(filters), **extra}
+    page = kit.views.list(actor, query, limit=500)
+    assert kit.views.count(actor, query) == len(page.rows)
+    return set(numbers(page))
+
+
+def facts(ref, **values):
+    return ShipmentFacts(reference=ref, **values)
+
+
+@pytest.fixture
+def cases(kit, world, clock):
+    """Five cases with varied shipment facts; returns their numbers by name."""
+    s = world.shipper_actor
+    other = kit.directory.add_organization(
+        Actor.host(), name="Slow Parcel", role="carrier", external_id="slow"
+    )
+    made = {}
+    made["damaged"] = kit.cases.open(
+        s,
+        type="osd_damaged",
+        carrier=world.carrier.id,
+        customer=world.customer.id,
+        message="Damaged couch",
+        shipment=facts(
+            "S1",
+            carrier="fast",
+            destination_name="John Smith",
+            destination_postal_code="30301",
+            origin_name="Atlanta DC",
+            origin_postal_code="30336",
+            po_number="PO-100",
+            reference_number="R-9",
+            mode="freight",
+            direction="outbound",
+            brand="Acme Home",
+            customer_segment="VIP",
+            region="South",
+            tracking_number="1Z111",
+            bol_number="BOL-1",
+            ra_number="RA-1",
+            order_number="1001",
+        ),
+    ).number
+    clock.advance(hours=1)
+    made["wismo"] = kit.cases.open(
+        s,
+        type="where_is_my_order",
+        carrier=other.id,
+        message="Where?",
+        shipment=facts(
+            "S2",
+            carrier="slow",
+            destination_name="Jane Doe",
+            destination_postal_code="90210",
+            po_number="PX-7",
+            mode="parcel",
+            direction="inbound",
+            brand="Acme Kids",
+            customer_segment="Regular",
+            region="West",
+            tracking_number="1Z222",
+        ),
+    ).number
+    clock.advance(hours=1)
+    made["bare"] = kit.cases.open(s, type="other", take_ownership=False).number
+    clock.advance(hours=1)
+    made["carrier_opened"] = kit.cases.open(
+        world.carrier_actor,
+        type="delivery_scheduling",
+        shipper=world.shipper.id,
+        message="Consignee unreachable",
+    ).number
+    clock.advance(hours=1)
+    made["solved"] = kit.cases.open(s, type="lost", carrier=world.carrier.id).number
+    kit.cases.solve(s, made["solved"])
+    clock.advance(hours=1)
+    made["other"] = other
+    return made
+
+
+def test_built_in_views_for_the_shipper(kit, world, cases):
+    s = world.shipper_actor
+    everything = {cases[k] for k in ("damaged", "wismo", "bare", "carrier_opened", "solved")}
+    assert listed(kit, s, "all_cases") == everything
+    assert listed(kit, s, "all_active") == everything - {cases["solved"]}
+    assert listed(kit, s, "my_active") == {cases["damaged"], cases["wismo"]}
+    assert listed(kit, s, "new_cases") == {cases["bare"], cases["carrier_opened"]}
+    # The latest message is from the carrier only on the case the carrier opened.
+    assert listed(kit, s, "recent_responses") == {cases["carrier_opened"]}
+    assert listed(kit, s, "my_watched") == set()
+    kit.cases.watch(s, cases["solved"])
+    assert listed(kit, s, "my_watched") == {cases["solved"]}
+
+
+def test_built_in_views_for_the_carrier(kit, world, cases):
+    c = world.carrier_actor
+    mine = {cases["damaged"], cases["carrier_opened"], cases["solved"]}
+    assert listed(kit, c, "all_cases") == mine
+    # New Cases: active, no owner from *my* organization, even if the shipper owns it.
+    assert listed(kit, c, "new_cases") == {cases["damaged"]}
+    assert listed(kit, c, "my_active") == {cases["carrier_opened"]}
+    # The solved case has no message at all; the carrier's own case has its own.
+    assert listed(kit, c, "recent_responses") == {cases["damaged"]}
+    kit.cases.take(c, cases["damaged"])
+    assert listed(kit, c, "new_cases") == set()
+
+
+def test_recent_responses_ignore_internal_notes_and_include_solved(kit, world, cases):
+    s, c = world.shipper_actor, world.carrier_actor
+    kit.messages.post(c, cases["solved"], "Found it after all")
+    kit.messages.post(s, cases["solved"], "note", audience="internal")
+    assert cases["solved"] in listed(kit, s, "recent_responses")
+    kit.messages.post(c, cases["damaged"], "Inspecting")
+    kit.messages.post(s, cases["damaged"], "Thanks", audience="partners")
+    assert cases["damaged"] not in listed(kit, s, "recent_responses")
+    assert cases["damaged"] in listed(kit, c, "recent_responses")
+
+
+def test_customer_sees_own_cases_only(kit, world, cases):
+    customer = world.customer_actor
+    assert listed(kit, customer, "all_cases") == {cases["damaged"]}
+    row = kit.views.list(customer, {"view": "all_cases"}).rows[0]
+    assert row.owners == ()
+    assert row.crm_number is None
+
+
+def test_window_of_thirteen_months(kit, world, clock, cases):
+    clock.advance(timedelta(days=400))
+    fresh = kit.cases.open(world.shipper_actor, type="other").number
+    assert listed(kit, world.shipper_actor, "all_active") == {fresh}
+    assert cases["damaged"] in listed(kit, world.shipper_actor, "all_cases")
+
+
+def f(field, op, value):
+    return {"field": field, "op": op, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        (f("destination_name", "is", "john smith"), {"damaged"}),
+        (
+            f("destination_name", "is_not", "John Smith"),
+            {"wismo", "bare", "carrier_opened", "solved"},
+        ),
+        (f("destination_name", "contains", "smi"), {"damaged"}),
+        (
+            f("destination_name", "not_contains", "smi"),
+            {"wismo", "bare", "carrier_opened", "solved"},
+        ),
+        (f("destination_name", "contains", "%"), set()),
+        (f("origin_name", "contains", "atlanta"), {"damaged"}),
+        (
+            f("origin_name", "not_contains", "atlanta"),
+            {"wismo", "bare", "carrier_opened", "solved"},
+        ),
+        (f("destination_postal_code", "starts_with", "303"), {"damaged"}),
+        (
+            f("destination_postal_code", "not_starts_with", "303"),
+            {"wismo", "bare", "carrier_opened", "solved"},
+        ),
+        (f("origin_postal_code", "starts_with", "303"), {"damaged"}),
+        (f("po_number", "starts_with", "po-"), {"damaged"}),
+        (f("po_number", "not_starts_with", "PO"), {"wismo", "bare", "carrier_opened", "solved"}),
+        (f("reference_number", "starts_with", "R-"), {"damaged"}),
+        (f("brand", "in", ["Acme Home", "Acme Kids"]), {"damaged", "wismo"}),
+        (f("brand", "not_in", ["Acme Home"]), {"wismo", "bare", "carrier_opened", "solved"}),
+        (f("mode", "in", ["parcel"]), {"wismo"}),
+        (f("direction", "in", ["outbound"]), {"damaged"}),
+        (f("customer_segment", "in", ["VIP"]), {"damaged"}),
+        (f("region", "in", ["West", "South"]), {"damaged", "wismo"}),
+        (f("type", "in", ["lost", "other"]), {"bare", "solved"}),
+        (f("type", "not_in", ["lost", "other"]), {"damaged", "wismo", "carrier_opened"}),
+        (f("status", "in", ["solved"]), {"solved"}),
+        (f("category", "in", ["active"]), {"damaged", "wismo", "bare", "carrier_opened"}),
+        (f("category", "not_in", ["active"]), {"solved"}),
+        (f("source", "in", ["user"]), {"damaged", "wismo", "bare", "carrier_opened", "solved"}),
+        (f("source", "not_in", ["user"]), set()),
+    ],
+)
+def test_filter_operators(kit, world, cases, flt, expected):
+    assert listed(kit, world.shipper_actor, "all_cases", flt) == {cases[k] for k in expected}
+
+
+def test_people_and_party_filters(kit, world, cases):
+    s = world.shipper_actor
+    agent = world.shipper_agent.id
+    assert listed(kit, s, "all_cases", f("owner", "in", [agent])) == {
+        cases["damaged"],
+        cases["wismo"],
+        cases["solved"],
+    }
+    assert listed(kit, s, "all_cases", f("owner", "not_in", [agent])) == {
+        cases["bare"],
+        cases["carrier_opened"],
+    }
+    assert listed(kit, s, "all_cases", f("carrier", "in", [cases["other"].id])) == {cases["wismo"]}
+    assert listed(kit, s, "all_cases", f("carrier", "not_in", [cases["other"].id])) == {
+        cases["damaged"],
+        cases["bare"],
+        cases["carrier_opened"],
+        cases["solved"],
+    }
+    kit.cases.watch(s, cases["bare"], world.shipper_manager.id)
+    kit.cases.watch(world.carrier_actor, cases["damaged"])
+    assert listed(kit, s, "all_cases", f("watcher", "in", [world.shipper_manager.id])) == {
+        cases["bare"]
+    }
+    # Another organization's watchers are not the shipper's to filter on.
+    assert listed(kit, s, "all_cases", f("watcher", "in", [world.carrier_agent.id])) == set()
+    assert listed(
+        kit, world.carrier_actor, "all_cases", f("shipper", "in", [world.shipper.id])
+    ) == {cases["damaged"], cases["carrier_opened"], cases["solved"]}
+
+
+def test_latest_message_filters(kit, world, cases):
+    s, mgr = world.shipper_actor, world.shipper_manager_actor
+    kit.messages.post(mgr, cases["wismo"], "Chasing the carrier")
+    posted_by_me = listed(kit, s, "all_cases", f("latest_message", "posted_by", "me"))
+    assert posted_by_me == {cases["damaged"]}
+    by_org = listed(kit, s, "all_cases", f("latest_message", "posted_by", "my_organization"))
+    assert by_org == {cases["damaged"], cases["wismo"]}
+    not_me = listed(kit, s, "all_cases", f("latest_message", "not_posted_by", "me"))
+    assert not_me == {cases["wismo"], cases["carrier_opened"]}
+    not_org = listed(kit, s, "all_cases", f("latest_message", "not_posted_by", "my_organization"))
+    assert not_org == {cases["carrier_opened"]}
+
+
+def test_date_filters(kit, world, clock, cases):
+    s = world.shipper_actor
+    start = clock.now() - timedelta(hours=5)
+    window = {
+        "from": (start + timedelta(minutes=30)).isoformat(),
+        "to": (start + timedelta(hours=2, minutes=30)).isoformat(),
+    }
+    assert listed(kit, s, "all_cases", f("created_at", "between", window)) == {
+        cases["wismo"],
+        cases["bare"],
+    }
+    assert listed(kit, s, "all_cases", f("closed_at", "between", {"from": start.isoformat()})) == {
+        cases["solved"]
+    }
+    assert listed(
+        kit,
+        s,
+        "all_cases",
+        f("latest_message_at", "between", {"to": (start + timedelta(minutes=1)).isoformat()}),
+    ) == {cases["damaged"]}
+    day = clock.now().date().isoformat()
+    assert cases["damaged"] in listed(
+        kit, s, "all_cases", f("created_at", "between", {"from": day})
+    )
+
+
+def test_identifier_search(kit, world, cases):
+    s, c = world.shipper_actor, world.carrier_actor
+    kit.cases.set_crm_number(s, cases["bare"], "ZD-555")
+    kit.cases.set_crm_number(c, cases["solved"], "SF-777")
+    hits = {
+        "1Z111": {"damaged"},
+        "BOL-1": {"damaged"},
+        "PO-100": {"damaged"},
+        "R-9": {"damaged"},
+        "RA-1": {"damaged"},
+        "1001": {"damaged"},
+        "ZD-555": {"bare"},
+        cases["wismo"].lower(): {"wismo"},
+        "slow parcel": {"wismo"},
+    }
+    for text, expected in hits.items():
+        assert set(numbers(kit.views.search(s, text))) == {cases[k] for k in expected}, text
+    # Never through another organization's CRM number.
+    assert numbers(kit.views.search(s, "SF-777")) == []
+    assert numbers(kit.views.search(c, "SF-777")) == [cases["solved"]]
+    assert numbers(kit.views.search(c, "ZD-555")) == []
+    # A carrier finds nothing of the shipper's other carrier.
+    assert numbers(kit.views.search(c, "1Z222")) == []
+    with pytest.raises(InvalidInput):
+        kit.views.search(s, "  ")
+
+
+def test_sorting_and_keyset_paging(kit, world, clock, cases):
+    s = world.shipper_actor
+    everything = [cases[k] for k in ("damaged", "wismo", "bare", "carrier_opened", "solved")]
+    for field, descending in (("created_at", True), ("number", False), ("updated_at", True)):
+        query = ListQuery(view=BuiltinView.ALL_CASES, sort=Sort(field, descending))
+        seen, cursor = [], None
+        while True:
+            page = kit.views.list(s, query, limit=2, cursor=cursor)
+            seen += numbers(page)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        full = numbers(kit.views.list(s, query, limit=50))
+        assert seen == full
+        assert sorted(seen) == sorted(everything)
+    by_number = numbers(
+        kit.views.list(s, {"view": "all_cases", "sort": {"field": "number", "direction": "asc"}})
+    )
+    assert by_number == everything
+
+
+def test_paging_over_nullable_sorts(kit, world, cases):
+    s = world.shipper_actor
+    for field in ("latest_message_at", "closed_at"):
+        for direction in ("asc", "desc"):
+            query = {"view": "all_cases", "sort": {"field": field, "direction": direction}}
+            full = numbers(kit.views.list(s, query, limit=50))
+            seen, cursor = [], None
+            while True:
+                page = kit.views.list(s, query, limit=1, cursor=cursor)
+                seen += numbers(page)
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            assert seen == full, (field, direction)
+            assert len(full) == 5
+    solved_first = numbers(kit.views.list(s, {"view": "all_cases", "sort": {"field": "closed_at"}}))
+    assert solved_first[0] == cases["solved"]
+
+
+def test_list_columns(kit, world, cases):
+    s = world.shipper_actor
+    kit.cases.set_crm_number(s, cases["damaged"], "ZD-1")
+    kit.cases.set_crm_number(world.carrier_actor, cases["damaged"], "SF-1")
+    kit.messages.post(s, cases["damaged"], "secret " * 50, audience="internal")
+    row = next(
+        r for r in kit.views.list(s, {"view": "all_cases"}).rows if r.number == cases["damaged"]
+    )
+    assert row.crm_number == "ZD-1"
+    assert row.account == world.carrier.name
+    assert row.owners == (world.shipper_agent.name,)
+    assert (row.brand, row.tracking_number, row.bol_number, row.po_number) == (
+        "Acme Home",
+        "1Z111",
+        "BOL-1",
+        "PO-100",
+    )
+    assert (row.reference_number, row.ra_number, row.order_number) == ("R-9", "RA-1", "1001")
+    assert row.latest_message_excerpt.startswith("secret")
+    assert len(row.latest_message_excerpt) <= 160
+    carrier_row = next(
+        r
+        for r in kit.views.list(world.carrier_actor, {"view": "all_cases"}).rows
+        if r.number == cases["damaged"]
+    )
+    assert carrier_row.crm_number == "SF-1"
+    assert carrier_row.account == world.shipper.name
+    assert carrier_row.latest_message_excerpt == "Damaged couch"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"view": "everything"}, "view"),
+        ({"version": 2}, "version"),
+        ({"colour": "red"}, "colour"),
+        ({"filters": [f("flavour", "in", ["x"])]}, "filters.0.field"),
+        ({"filters": [f("brand", "contains", "x")]}, "filters.0.op"),
+        ({"filters": [f("mode", "in", ["boat"])]}, "filters.0.value"),
+        ({"filters": [f("owner", "in", ["bob"])]}, "filters.0.value"),
+        ({"filters": [f("created_at", "between", {"from": "yesterday"})]}, "filters.0.value"),
+        (
+            {"filters": [f("created_at", "between", {"from": "2026-01-01T00:00:00"})]},
+            "filters.0.value",
+        ),
+        ({"filters": [f("latest_message", "posted_by", "you")]}, "filters.0.value"),
+        ({"filters": [{"field": "brand", "op": "in"}]}, "filters.0.value"),
+        ({"sort": {"field": "colour"}}, "sort.field"),
+        ({"columns": ["number", "secret"]}, "columns.1"),
+    ],
+)
+def test_bad_queries_name_the_field(kit, world, query, field):
+    with pytest.raises(InvalidInput) as error:
+        kit.views.list(world.shipper_actor, query)
+    assert field in error.value.errors
+
+
+def test_bad_cursor(kit, world, cases):
+    with pytest.raises(InvalidInput) as error:
+        kit.views.list(world.shipper_actor, {"view": "all_cases"}, cursor="garbage")
+    assert "cursor" in error.value.errors
+    page = kit.views.list(world.shipper_actor, {"view": "all_cases"}, limit=1)
+    with pytest.raises(InvalidInput):
+        kit.views.list(
+            world.shipper_actor,
+            {"view": "all_cases", "sort": {"field": "updated_at"}},
+            cursor=page.next_cursor,
+        )
+
+
+def test_csv_export_is_scoped(kit, world, cases):
+    text = "".join(kit.views.export_csv(world.carrier_actor, {"view": "all_cases"}))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["number", "status", "type"]
+    assert {r[0] for r in rows[1:]} == {cases["damaged"], cases["carrier_opened"], cases["solved"]}
+    custom = "".join(
+        kit.views.export_csv(
+            world.shipper_actor, {"view": "all_cases", "columns": ["number", "brand"]}
+        )
+    )
+    assert custom.splitlines()[0] == "number,brand"
+
+
+def test_counts_for_badges(kit, world, cases):
+    counts = kit.views.counts(world.shipper_actor)
+    assert counts["all_cases"] == 5
+    assert counts["all_active"] == 4
+    assert counts["new_cases"] == 2
+    view = kit.views.save(
+        world.shipper_actor,
+        "Freight",
+        {"view": "all_cases", "filters": [f("mode", "in", ["freight"])]},
+    )
+    assert kit.views.counts(world.shipper_actor)[f"saved:{view.id}"] == 1
+
+
+def test_saved_views(kit, world, cases):
+    s, mgr = world.shipper_actor, world.shipper_manager_actor
+    mine = kit.views.save(
+        s, "  My   VIPs ", {"view": "all_active", "filters": [f("customer_segment", "in", ["VIP"])]}
+    )
+    assert mine.name == "My VIPs"
+    assert [v.name for v in kit.views.saved(s)] == ["My VIPs"]
+    assert kit.views.saved(mgr) == []
+    assert kit.views.saved(world.carrier_actor) == []
+    with pytest.raises(InvalidInput):
+        kit.views.save(s, "My VIPs", {})
+    kit.views.update(s, mine.id, shared=True, name="Team VIPs")
+    assert [v.name for v in kit.views.saved(mgr)] == ["Team VIPs"]
+    query = kit.views.query_of(mgr, mine.id)
+    assert set(numbers(kit.views.list(mgr, query))) == {cases["damaged"]}
+    with pytest.raises(PermissionDenied):
+        kit.views.update(mgr, mine.id, name="Mine now")
+    with pytest.raises(NotFound):
+        kit.views.query_of(world.carrier_actor, mine.id)
+    with pytest.raises(NotFound):
+        kit.views.delete(world.carrier_actor, mine.id)
+    kit.views.update(s, mine.id, query={"view": "all_cases"})
+    assert kit.views.query_of(s, mine.id).view is BuiltinView.ALL_CASES
+    kit.views.delete(s, mine.id)
+    assert kit.views.saved(s) == []
+    with pytest.raises(PermissionDenied):
+        kit.views.save(world.customer_actor, "x", {})
+    with pytest.raises(InvalidInput):
+        kit.views.save(s, " ", {})
+
+
+def test_months_before():
+    from datetime import UTC, datetime
+
+    assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 13) == datetime(2025, 2, 28, tzinfo=UTC)
+    assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 1) == datetime(2025, 12, 15, tzinfo=UTC)
