@@ -14,7 +14,7 @@ class World:
     """A shipper and a carrier with two users each, and one customer of the shipper.
 
     ``shipper_agent`` and ``carrier_agent`` are agents; ``shipper_manager``
-    and ``carrier_manager`` are managers. Their :class:`Actor` objects are
+    and ``carrier_manager`` are managers. Their :class:`~casekit.Actor` objects are
     the ``*_actor`` properties.
     """
 

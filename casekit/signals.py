@@ -5,8 +5,12 @@ Connect a receiver to learn that something happened::
     from casekit import signals
 
     @signals.case_opened.connect
-    def on_opened(kit, case, actor):
+    def on_opened(kit, *, case, actor, message, **extra):
         ...
+
+A receiver takes the signal's keyword arguments by name and accepts more
+(``**extra``): one that does not accept an argument casekit sends fails, and
+the failure is only logged.
 
 Signals are sent after the change has committed. The sender is always the
 :class:`~casekit.CaseKit` instance; every signal passes ``case`` (a

@@ -46,7 +46,7 @@ class FakeShipments:
     """A plugin that answers the shipment and order lookups from dictionaries.
 
     >>> fake = FakeShipments()
-    >>> fake.add_shipment(ShipmentFacts(reference="SHP-1", shipper="acme", carrier="fast"))
+    >>> facts = fake.add_shipment(ShipmentFacts(reference="SHP-1", shipper="acme", carrier="fast"))
     """
 
     def __init__(self) -> None:

@@ -29,7 +29,7 @@ class SystemName(enum.StrEnum):
 class Actor:
     """Who performs an operation; every service call takes one.
 
-    Build one with :meth:`of_user`, :meth:`of_customer` or :meth:`system`.
+    Build one with :meth:`of_user`, :meth:`of_customer` or :meth:`system_actor`.
     A system actor with an ``org_id`` acts for that organization only (an API
     key, a shipper's rule); without one it is the host itself and may act on
     any case.

@@ -3,11 +3,12 @@
 ============== ========== ====================================================
 status         category   reached by
 ============== ========== ====================================================
-new            active     opening a case
-open           active     the first staff message partners or the customer can
-                          read on a new case; a manual change; reopening
+new            active     opening a case (its opening message moves nothing)
+open           active     a staff message for partners on a new case; a manual
+                          change; reopening
 reply_received active     a customer's message (on any status, solved included)
-waiting        active     a staff message to the customer (audience everyone)
+waiting        active     a staff message to the customer (audience everyone),
+                          from any active status, new included
 solved         solved     solving, by any party; records who and when
 ============== ========== ====================================================
 
