@@ -11,7 +11,7 @@ from attrs import define, field
 class SavedView:
     """A named list query a user saved, privately or shared with their organization.
 
-    ``definition`` is the query's JSON form (see :mod:`casekit.schemas.views`).
+    ``definition`` is the query's JSON form (see ``casekit.schemas.views``).
     """
 
     org_id: int
