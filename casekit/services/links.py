@@ -37,7 +37,8 @@ def resolve_shipment(
     """The shipment snapshot for ``shipment``, refreshed from the lookup hook.
 
     ``shipment`` is a reference to look up, or facts the caller already has.
-    A shipment whose carrier is not the acting carrier is NotFound for it.
+    A shipment whose carrier is not the acting carrier is NotFound for it,
+    and facts handed in by staff never rewrite a snapshot they cannot see.
     """
     if isinstance(shipment, ShipmentFacts):
         facts: ShipmentFacts | None = shipment
@@ -53,6 +54,15 @@ def resolve_shipment(
     s = tables.shipments.c
     stmt = select(Shipment).where(s.shipper_org_id == shipper.id, s.reference == reference)
     snapshot = session.scalars(stmt).one_or_none()
+    if (
+        snapshot is not None
+        and isinstance(shipment, ShipmentFacts)
+        and actor.is_staff
+        and actor.org_id not in (snapshot.shipper_org_id, snapshot.carrier_org_id)
+    ):
+        # Facts handed in by a party are its claim, not a lookup's answer: they
+        # must not rewrite (and take over) a shipment that party cannot see.
+        raise NotFound("shipment", reference)
     if facts is not None:
         if facts.shipper is not None and facts.shipper != shipper.external_id:
             raise NotFound("shipment", reference)
