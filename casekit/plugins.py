@@ -82,11 +82,11 @@ def make_plugin_manager(
     for name in blocked:
         pm.set_blocked(name)
     for name, plugin in builtin_plugins(settings):
-        pm.register(plugin, name=name)
+        _register(pm, plugin, name)
     if settings.load_entry_points:
         _load_entry_points(pm, allow=set(settings.plugins_allow), blocked=blocked)
     for plugin in plugins:
-        pm.register(plugin)
+        _register(pm, plugin, None)
     if check:
         check_pending(pm)
     return pm
@@ -105,8 +105,19 @@ def _load_entry_points(pm: pluggy.PluginManager, *, allow: set[str], blocked: se
                 f"the casekit plugin {ep.name!r} ({ep.value}) failed to import: {error}; "
                 f"fix it, or block it with CASEKIT_PLUGINS_BLOCK={ep.name}"
             ) from error
-        pm.register(plugin, name=ep.name)
+        _register(pm, plugin, ep.name)
         log.debug("casekit: loaded plugin %s from %s", ep.name, ep.value)
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    """Register ``plugin``; a hook implementation that does not fit its spec
+    (an argument the hook does not have) is a ConfigurationError naming it."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        raise ConfigurationError(
+            f"{error}; see casekit.hookspecs for each hook's arguments"
+        ) from error
 
 
 def check_pending(pm: pluggy.PluginManager) -> None:
