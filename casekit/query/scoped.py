@@ -77,11 +77,16 @@ class Scope:
         stmt = stmt.order_by(c.id.desc()).limit(limit)
         return list(self.session.scalars(stmt))
 
-    def view(self, case: Case) -> CaseView:
-        return self.views([case])[0]
+    def view(self, case: Case, *, new: bool = False) -> CaseView:
+        return self.views([case], new=new)[0]
 
-    def views(self, found: Sequence[Case]) -> list[CaseView]:
-        ids = [case.id for case in found if case.id is not None]
+    def views(self, found: Sequence[Case], *, new: bool = False) -> list[CaseView]:
+        """The actor's views of ``found``.
+
+        ``new`` says the cases were created in this very transaction, so they
+        have no CRM numbers and no watchers yet: the two lookups are skipped.
+        """
+        ids = [] if new else [case.id for case in found if case.id is not None]
         crm = self._crm_numbers(ids)
         watchers = self._watchers(ids)
         hide_people = self.actor.is_customer

@@ -108,12 +108,24 @@ class Edit:
     ``case`` (the host's view of the case after the change) and ``actor``.
     """
 
-    def __init__(self, kit: CaseKit, uow: UnitOfWork, actor: Actor, case: Case, now: datetime):
+    def __init__(
+        self,
+        kit: CaseKit,
+        uow: UnitOfWork,
+        actor: Actor,
+        case: Case,
+        now: datetime,
+        *,
+        new: bool = False,
+    ):
         self.kit = kit
         self.uow = uow
         self.actor = actor
         self.case = case
         self.now = now
+        #: The case was created by this unit of work (opening): it has no CRM
+        #: numbers and no watchers yet, so its views need not look them up.
+        self.new = new
         self.scope = Scope(uow.session, actor)
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
 
@@ -123,16 +135,22 @@ class Edit:
     def event(self, kind: EventKind, **kwargs: Any) -> Entry:
         return record_event(self.uow, self.actor, self.case, kind, at=self.now, **kwargs)
 
-    def finish(self) -> Any:
-        """Flush, read the actor's view, commit, then send the queued signals."""
+    def finish(self, *, view: bool = True) -> Any:
+        """Flush, read the actor's view, commit, then send the queued signals.
+
+        Returns the actor's view of the case, or None with ``view=False``
+        (for callers that return something else and would throw it away).
+        """
         self.uow.flush()
-        view = self.scope.view(self.case)
+        actor_view = self.scope.view(self.case, new=self.new) if view else None
         wanted = [(sig, kw) for sig, kw in self._signals if sig.receivers]
-        host_view = Scope(self.uow.session, Actor.host()).view(self.case) if wanted else None
+        host_view = (
+            Scope(self.uow.session, Actor.host()).view(self.case, new=self.new) if wanted else None
+        )
         self.uow.commit()
         for sig, kw in wanted:
             signals.send(sig, self.kit, case=host_view, actor=self.actor, **kw)
-        return view
+        return actor_view
 
 
 def set_status(edit: Edit, target: Status) -> None:

@@ -119,7 +119,7 @@ class CaseService(Service):
                 update(tables.cases).where(tables.cases.c.id == case.id).values(number=number)
             )
             set_committed_value(case, "number", number)
-            edit = Edit(kit, uow, actor, case, now)
+            edit = Edit(kit, uow, actor, case, now, new=True)
             edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
             first: EntryView | None = None
             if message is not None or attachments:

@@ -52,7 +52,7 @@ class MessageService(Service):
                 cc=cc,
                 author_email=author_email,
             )
-            edit.finish()
+            edit.finish(view=False)
             return entry
 
 
@@ -173,10 +173,12 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
     )
     if not wanted:
         return
-    existing = session.execute(
-        select(p.user_id, p.customer_id, p.email).where(p.case_id == case.id)
-    ).all()
-    known = {(r.user_id, r.customer_id, r.email) for r in existing}
+    known: set[tuple[int | None, int | None, str | None]] = set()
+    if not edit.new:  # a case opened in this transaction has no participants yet
+        existing = session.execute(
+            select(p.user_id, p.customer_id, p.email).where(p.case_id == case.id)
+        ).all()
+        known = {(r.user_id, r.customer_id, r.email) for r in existing}
     for participant in wanted:
         key = (participant.user_id, participant.customer_id, participant.email)
         if key not in known:
