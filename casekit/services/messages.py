@@ -98,6 +98,9 @@ def append_message(
         raise InvalidInput(errors)
     deny(policy.may_post(actor, case, chosen))
     session = edit.uow.session
+    # Before the message is added, so that reading who already participates
+    # does not flush it on its own: everything below goes in one flush.
+    _add_participants(edit, author_email, addresses)
     entry = Entry.by(
         actor,
         case_id=case.id,  # type: ignore[arg-type]
@@ -108,13 +111,14 @@ def append_message(
         author_email=author_email,
     )
     session.add(entry)
-    edit.uow.flush()
+    if attachments:
+        edit.uow.flush()  # the attachments need the message's id
     files = tuple(_store(edit, entry, upload) for upload in attachments)
-    _add_participants(edit, author_email, addresses)
     old = case.record_message(actor, chosen, now, move_status=not opening)
-    view = entry_view(case, entry, files)
     if case.status is not old:
         announce_status_change(edit, old, case.status)
+    edit.uow.flush()
+    view = entry_view(case, entry, files)
     edit.emit(signals.message_posted, message=view)
     if not opening:
         edit.emit(signals.case_updated, change="message")
