@@ -1,0 +1,248 @@
+"""Settings: defaults, CASEKIT_* variables, overrides, validation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import attrs
+import pytest
+
+from casekit import CaseKit, ConfigurationError, FrozenClock, Settings
+from casekit.testing import make_kit
+
+
+def test_defaults():
+    settings = Settings()
+    assert settings.database_url == "sqlite:///casekit.sqlite3"
+    assert settings.case_number_prefix == "CV"
+    assert settings.load_entry_points is True
+    assert settings.plugins_allow == ()
+    assert settings.plugins_block == ()
+    assert settings.attachment_dir == Path("casekit-attachments")
+    assert settings.max_attachment_bytes == 25 * 1024 * 1024
+    assert settings.view_window_months == 13
+
+
+def test_an_empty_environment_gives_the_defaults():
+    assert Settings.from_env({}) == Settings()
+
+
+def test_unrelated_variables_are_ignored():
+    environ = {"DATABASE_URL": "postgresql://elsewhere", "CASEKIT_NOT_A_SETTING": "x"}
+    assert Settings.from_env(environ) == Settings()
+
+
+def test_from_env_reads_every_field(tmp_path):
+    environ = {
+        "CASEKIT_DATABASE_URL": "postgresql://casekit@db/cases",
+        "CASEKIT_CASE_NUMBER_PREFIX": "AB",
+        "CASEKIT_LOAD_ENTRY_POINTS": "false",
+        "CASEKIT_PLUGINS_ALLOW": "casekit-shopify, casekit-fedex",
+        "CASEKIT_PLUGINS_BLOCK": "casekit-legacy",
+        "CASEKIT_ATTACHMENT_DIR": str(tmp_path / "files"),
+        "CASEKIT_MAX_ATTACHMENT_BYTES": "1048576",
+        "CASEKIT_VIEW_WINDOW_MONTHS": "0",
+    }
+    settings = Settings.from_env(environ)
+    assert settings == Settings(
+        database_url="postgresql://casekit@db/cases",
+        case_number_prefix="AB",
+        load_entry_points=False,
+        plugins_allow=("casekit-shopify", "casekit-fedex"),
+        plugins_block=("casekit-legacy",),
+        attachment_dir=tmp_path / "files",
+        max_attachment_bytes=1048576,
+        view_window_months=0,
+    )
+    assert isinstance(settings.attachment_dir, Path)
+    assert isinstance(settings.max_attachment_bytes, int)
+
+
+# One raw value and its parsed setting per field: a new field fails here until
+# it is readable from its CASEKIT_* variable.
+SAMPLES = {
+    "database_url": ("mysql://casekit@db/cases", "mysql://casekit@db/cases"),
+    "case_number_prefix": ("CASE", "CASE"),
+    "load_entry_points": ("off", False),
+    "plugins_allow": ("a,b", ("a", "b")),
+    "plugins_block": ("c", ("c",)),
+    "attachment_dir": ("/srv/casekit/files", Path("/srv/casekit/files")),
+    "max_attachment_bytes": ("2048", 2048),
+    "view_window_months": ("6", 6),
+}
+
+
+def test_every_field_is_read_from_its_variable():
+    assert set(SAMPLES) == {f.name for f in attrs.fields(Settings)}
+    for name, (raw, expected) in SAMPLES.items():
+        variable = f"CASEKIT_{name.upper()}"
+        parsed = getattr(Settings.from_env({variable: raw}), name)
+        assert parsed == expected, variable
+        assert parsed != getattr(Settings(), name), f"{variable}: pick a non-default sample"
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "True", "YES", "on", " On "])
+def test_true_booleans(raw):
+    assert Settings.from_env({"CASEKIT_LOAD_ENTRY_POINTS": raw}).load_entry_points is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", "", "  "])
+def test_false_booleans(raw):
+    assert Settings.from_env({"CASEKIT_LOAD_ENTRY_POINTS": raw}).load_entry_points is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("a", ("a",)),
+        ("a,b", ("a", "b")),
+        (" a , b ,, c ,", ("a", "b", "c")),
+        ("", ()),
+        (" , ", ()),
+    ],
+)
+def test_comma_lists(raw, expected):
+    settings = Settings.from_env({"CASEKIT_PLUGINS_ALLOW": raw, "CASEKIT_PLUGINS_BLOCK": raw})
+    assert settings.plugins_allow == expected
+    assert settings.plugins_block == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("CASEKIT_LOAD_ENTRY_POINTS", "maybe"),
+        ("CASEKIT_LOAD_ENTRY_POINTS", "2"),
+        ("CASEKIT_MAX_ATTACHMENT_BYTES", "lots"),
+        ("CASEKIT_MAX_ATTACHMENT_BYTES", "10MB"),
+        ("CASEKIT_MAX_ATTACHMENT_BYTES", "1.5"),
+        ("CASEKIT_MAX_ATTACHMENT_BYTES", "0"),
+        ("CASEKIT_MAX_ATTACHMENT_BYTES", "-1"),
+        ("CASEKIT_VIEW_WINDOW_MONTHS", "-1"),
+        ("CASEKIT_VIEW_WINDOW_MONTHS", "a year"),
+        ("CASEKIT_CASE_NUMBER_PREFIX", "C-V"),
+        ("CASEKIT_CASE_NUMBER_PREFIX", ""),
+        ("CASEKIT_CASE_NUMBER_PREFIX", "TOOLONGPREFIX"),
+    ],
+)
+def test_a_bad_value_names_the_variable(variable, raw):
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({variable: raw})
+    assert variable in str(info.value)
+    assert repr(raw) in str(info.value) or raw in str(info.value)
+
+
+def test_a_bad_variable_fails_kit_construction(monkeypatch, tmp_path):
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    monkeypatch.setenv("CASEKIT_LOAD_ENTRY_POINTS", "perhaps")
+    with pytest.raises(ConfigurationError, match="CASEKIT_LOAD_ENTRY_POINTS"):
+        CaseKit()
+
+
+def test_overrides_win_over_the_environment(tmp_path):
+    environ = {
+        "CASEKIT_CASE_NUMBER_PREFIX": "AB",
+        "CASEKIT_LOAD_ENTRY_POINTS": "yes",
+        "CASEKIT_MAX_ATTACHMENT_BYTES": "100",
+    }
+    settings = Settings.from_env(environ, case_number_prefix="XY", load_entry_points=False)
+    assert settings.case_number_prefix == "XY"
+    assert settings.load_entry_points is False
+    assert settings.max_attachment_bytes == 100  # not overridden: from the environment
+
+
+def test_overrides_are_validated():
+    with pytest.raises(ConfigurationError, match="case_number_prefix"):
+        Settings.from_env({}, case_number_prefix="no way")
+    with pytest.raises(ConfigurationError, match="max_attachment_bytes"):
+        Settings.from_env({}, max_attachment_bytes=0)
+    with pytest.raises(ConfigurationError, match="view_window_months"):
+        Settings(view_window_months=-1)
+
+
+def test_from_env_reads_os_environ_by_default(monkeypatch):
+    monkeypatch.setenv("CASEKIT_CASE_NUMBER_PREFIX", "ENV")
+    assert Settings.from_env().case_number_prefix == "ENV"
+
+
+@pytest.mark.parametrize("prefix", ["A", "CV", "CASE", "AB12", "ABCDEFGH", "9"])
+def test_valid_case_number_prefixes(prefix):
+    assert Settings(case_number_prefix=prefix).case_number_prefix == prefix
+
+
+@pytest.mark.parametrize("prefix", ["", "ABCDEFGHI", "C-V", "C V", "CV ", "ÄB", "C_V", "C/V", "١٢"])
+def test_invalid_case_number_prefixes_are_rejected(prefix):
+    with pytest.raises(ConfigurationError, match="case_number_prefix"):
+        Settings(case_number_prefix=prefix)
+
+
+def test_settings_are_immutable():
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        Settings().case_number_prefix = "XY"  # type: ignore[misc]
+
+
+# -- how CaseKit takes its settings ----------------------------------------------------
+
+
+def test_kit_reads_the_environment_when_given_no_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite3'}")
+    monkeypatch.setenv("CASEKIT_CASE_NUMBER_PREFIX", "ENV")
+    monkeypatch.setenv("CASEKIT_LOAD_ENTRY_POINTS", "0")
+    with CaseKit() as kit:
+        assert kit.settings.case_number_prefix == "ENV"
+        assert kit.settings.load_entry_points is False
+        assert kit.engine.url.database == str(tmp_path / "env.sqlite3")
+    # keyword overrides and database_url win over the environment
+    other = tmp_path / "arg.sqlite3"
+    with CaseKit(f"sqlite:///{other}", case_number_prefix="ARG") as kit:
+        assert kit.settings.case_number_prefix == "ARG"
+        assert kit.settings.load_entry_points is False
+        assert kit.engine.url.database == str(other)
+
+
+def test_kit_with_settings_ignores_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CASEKIT_CASE_NUMBER_PREFIX", "ENV")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'k.sqlite3'}",
+        load_entry_points=False,
+        case_number_prefix="SET",
+    )
+    with CaseKit(settings=settings) as kit:
+        assert kit.settings is settings
+    with CaseKit(settings=settings, case_number_prefix="OVR") as kit:
+        assert kit.settings.case_number_prefix == "OVR"
+        assert kit.settings.database_url == settings.database_url
+    assert settings.case_number_prefix == "SET"
+
+
+def test_kit_rejects_an_invalid_prefix(tmp_path):
+    with pytest.raises(ConfigurationError, match="case_number_prefix"):
+        CaseKit(
+            f"sqlite:///{tmp_path / 'k.sqlite3'}",
+            case_number_prefix="A-B",
+            load_entry_points=False,
+            clock=FrozenClock(),
+        )
+
+
+def test_case_numbers_use_the_configured_prefix(kit, world, database_url, tmp_path, clock):
+    prefixed = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        case_number_prefix="AB",
+    )
+    try:
+        first = prefixed.cases.open(world.shipper_actor, type="lost")
+        second = prefixed.cases.open(world.shipper_actor, type="cancel")
+    finally:
+        prefixed.close()
+    assert re.fullmatch(r"AB\d{6}", first.number)
+    assert first.number == f"AB{first.id:06d}"
+    assert second.number == f"AB{second.id:06d}"
+    assert first.number != second.number
+    # the default kit on the same database keeps its own prefix
+    third = kit.cases.open(world.shipper_actor, type="lost")
+    assert third.number == f"CV{third.id:06d}"
+    assert kit.cases.get(world.shipper_actor, first.number).id == first.id
