@@ -626,3 +626,21 @@ def test_link_crm_is_for_party_staff_only(kit, world, kit_with):
     with pytest.raises(PermissionDenied):
         crm_kit.cases.link_crm(world.customer_actor, case.number)
     assert crm.calls == []
+
+
+def test_an_implementation_with_a_wrong_argument_is_a_configuration_error(tmp_path):
+    from casekit import ConfigurationError, hookimpl
+    from casekit.testing import make_kit
+
+    class WrongArgument:
+        @hookimpl
+        def casekit_lookup_shipment(self, organisation, reference):  # not "organization"
+            return None
+
+    with pytest.raises(ConfigurationError, match="organisation"):
+        make_kit(
+            f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            attachment_dir=tmp_path,
+            plugins=[WrongArgument()],
+            create_schema=False,
+        )
