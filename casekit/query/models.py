@@ -46,7 +46,8 @@ class EntryView:
 class CaseView:
     """A case as one actor sees it.
 
-    ``crm_number`` is the viewer's own organization's; ``watcher_ids`` are
+    ``crm_number`` is the viewer's own organization's (the shipper's for the
+    unrestricted host); ``watcher_ids`` are
     the watchers from the viewer's organization (all of them for the
     unrestricted host). A customer sees no owners, watchers or CRM number.
     """

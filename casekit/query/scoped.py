@@ -129,14 +129,14 @@ class Scope:
             or (actor.org_id is None and not actor.is_unrestricted)
         ):
             return {}
-        stmt = select(CrmNumber).where(tables.crm_numbers.c.case_id.in_(case_ids))
-        if not actor.is_unrestricted:
-            stmt = stmt.where(tables.crm_numbers.c.org_id == actor.org_id)
-        # The unrestricted host sees every party's number; it gets the shipper's.
-        result: dict[int, str] = {}
-        for row in self.session.scalars(stmt.order_by(tables.crm_numbers.c.org_id)):
-            result.setdefault(row.case_id, row.number)
-        return result
+        n = tables.crm_numbers.c
+        stmt = select(CrmNumber).where(n.case_id.in_(case_ids))
+        if actor.is_unrestricted:
+            # The host may read every party's number; a view holds one: the shipper's.
+            stmt = stmt.join(tables.cases, c.id == n.case_id).where(n.org_id == c.shipper_org_id)
+        else:
+            stmt = stmt.where(n.org_id == actor.org_id)
+        return {row.case_id: row.number for row in self.session.scalars(stmt)}
 
     def _watchers(self, case_ids: list[int]) -> dict[int, list[int]]:
         actor = self.actor
