@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,15 @@ def _settings(ctx: click.Context) -> Settings:
         raise click.ClickException(str(error)) from error
 
 
-def _engine(ctx: click.Context) -> Any:
+@contextmanager
+def _engine(ctx: click.Context) -> Iterator[Any]:
     from casekit.store.database import create_casekit_engine
 
-    return create_casekit_engine(_settings(ctx).database_url)
+    engine = create_casekit_engine(_settings(ctx).database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.group()
@@ -55,9 +62,9 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Bring casekit's tables to the newest schema (safe to run again)."""
     from casekit.store import migrate
 
-    engine = _engine(ctx)
-    migrate.upgrade(engine, revision)
-    click.echo(f"casekit schema at {migrate.current(engine)}")
+    with _engine(ctx) as engine:
+        migrate.upgrade(engine, revision)
+        click.echo(f"casekit schema at {migrate.current(engine)}")
 
 
 @db.command("downgrade")
@@ -67,9 +74,9 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
     """Go back to REVISION ("base" removes casekit's tables and their data)."""
     from casekit.store import migrate
 
-    engine = _engine(ctx)
-    migrate.downgrade(engine, revision)
-    click.echo(f"casekit schema at {migrate.current(engine) or 'base'}")
+    with _engine(ctx) as engine:
+        migrate.downgrade(engine, revision)
+        click.echo(f"casekit schema at {migrate.current(engine) or 'base'}")
 
 
 @db.command("current")
@@ -78,8 +85,8 @@ def db_current(ctx: click.Context) -> None:
     """Show the schema revision of the database and whether it is the newest."""
     from casekit.store import migrate
 
-    engine = _engine(ctx)
-    now, newest = migrate.current(engine), migrate.head(engine)
+    with _engine(ctx) as engine:
+        now, newest = migrate.current(engine), migrate.head(engine)
     state = "up to date" if now == newest else f"newest is {newest}; run `casekit db upgrade`"
     click.echo(f"{now or 'empty (no casekit tables)'} ({state})")
     if now != newest:

@@ -18,8 +18,12 @@ for ref, town, postal, mode in [
         type="where_is_my_order",
         message=f"Where is {ref}?",
         shipment=ShipmentFacts(
-            reference=ref, carrier="fast", tracking_number=f"1Z-{ref}",
-            destination_name=town, destination_postal_code=postal, mode=mode,
+            reference=ref,
+            carrier="fast",
+            tracking_number=f"1Z-{ref}",
+            destination_name=town,
+            destination_postal_code=postal,
+            mode=mode,
         ),
     )
 
