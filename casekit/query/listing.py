@@ -194,6 +194,8 @@ class Lister:
                 return c.id.is_(None)
             return c.id.in_(select(w.case_id).where(w.user_id == actor.user_id))
         # New cases: active, and no owner from the actor's own organization.
+        if actor.is_customer:
+            return active  # a customer sees no owners; to them no case has one
         if actor.org_id is None:
             return and_(active, c.shipper_owner_id.is_(None), c.carrier_owner_id.is_(None))
         return and_(
