@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from casekit import signals
 from casekit.attachments import Upload, safe_filename
@@ -20,6 +20,13 @@ from casekit.store import tables
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
+
+_p = tables.participants.c
+# Built once: a reused statement keeps its cache key, so SQLAlchemy neither
+# rebuilds nor re-keys it on every post.
+_PARTICIPANTS_OF_CASE = select(_p.user_id, _p.customer_id, _p.email).where(
+    _p.case_id == bindparam("case_id")
+)
 
 
 class MessageService(Service):
@@ -159,32 +166,33 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
 def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
     """The author and every Cc'd address become participants, once each."""
     actor, case = edit.actor, edit.case
-    p = tables.participants.c
     session = edit.uow.session
-    wanted: list[Participant] = []
+    # (user_id, customer_id, email) of each participant the message brings.
+    wanted: list[tuple[int | None, int | None, str | None]] = []
     if actor.user_id is not None:
-        wanted.append(Participant(case_id=case.id, created_at=edit.now, user_id=actor.user_id))  # type: ignore[arg-type]
+        wanted.append((actor.user_id, None, None))
     elif actor.customer_id is not None:
-        wanted.append(
-            Participant(case_id=case.id, created_at=edit.now, customer_id=actor.customer_id)  # type: ignore[arg-type]
-        )
+        wanted.append((None, actor.customer_id, None))
     emails = {a.lower() for a in cc}
     if author_email and actor.user_id is None and actor.customer_id is None:
         emails.add(author_email.strip().lower())
-    wanted.extend(
-        Participant(case_id=case.id, created_at=edit.now, email=email)  # type: ignore[arg-type]
-        for email in sorted(emails)
-    )
+    wanted.extend((None, None, email) for email in sorted(emails))
     if not wanted:
         return
     known: set[tuple[int | None, int | None, str | None]] = set()
     if not edit.new:  # a case opened in this transaction has no participants yet
-        existing = session.execute(
-            select(p.user_id, p.customer_id, p.email).where(p.case_id == case.id)
-        ).all()
+        existing = session.execute(_PARTICIPANTS_OF_CASE, {"case_id": case.id})
         known = {(r.user_id, r.customer_id, r.email) for r in existing}
-    for participant in wanted:
-        key = (participant.user_id, participant.customer_id, participant.email)
+    for key in wanted:
         if key not in known:
             known.add(key)
-            session.add(participant)
+            user_id, customer_id, email = key
+            session.add(
+                Participant(
+                    case_id=case.id,  # type: ignore[arg-type]
+                    created_at=edit.now,
+                    user_id=user_id,
+                    customer_id=customer_id,
+                    email=email,
+                )
+            )
