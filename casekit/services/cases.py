@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from casekit import signals
@@ -28,6 +29,21 @@ from casekit.store.uow import UnitOfWork
 
 MAX_SUBJECT = 300
 MAX_CRM_NUMBER = 200
+
+# Statements of the opening path, built once: a reused statement keeps its
+# cache key, so SQLAlchemy neither rebuilds nor re-keys it for every case.
+_SET_NUMBER = (
+    update(tables.cases)
+    .where(tables.cases.c.id == bindparam("case_id"))
+    .values(number=bindparam("new_number"))
+)
+
+
+@functools.cache
+def _organizations_by_id() -> Select[Organization]:
+    # Built on first use: Organization is mapped when the first kit is made.
+    id_ = tables.organizations.c.id
+    return select(Organization).where(id_.in_(bindparam("ids", expanding=True)))
 
 
 class CaseService(Service):
@@ -115,9 +131,7 @@ class CaseService(Service):
             uow.flush()
             assert case.id is not None
             number = f"{kit.settings.case_number_prefix}{case.id:06d}"
-            session.execute(
-                update(tables.cases).where(tables.cases.c.id == case.id).values(number=number)
-            )
+            session.execute(_SET_NUMBER, {"case_id": case.id, "new_number": number})
             set_committed_value(case, "number", number)
             edit = Edit(kit, uow, actor, case, now, new=True)
             edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
@@ -456,7 +470,7 @@ def _parties(
     def org(org_id: int | None, role: OrgRole, field: str) -> Organization | None:
         if org_id is None:
             return None
-        found = session.get(Organization, org_id)
+        found = orgs.get(org_id)
         if found is None or found.role is not role:
             errors[field] = [f"organization {org_id} is not a {role}"]
             return None
@@ -473,7 +487,12 @@ def _parties(
         assert own is not None
         return own, None, row
 
-    own_org = session.get(Organization, actor.org_id) if actor.org_id is not None else None
+    # Every organization named, in one query rather than one each.
+    named = list(dict.fromkeys(i for i in (actor.org_id, shipper, carrier) if i is not None))
+    orgs: dict[int | None, Organization] = {}
+    if named:
+        orgs = {o.id: o for o in session.scalars(_organizations_by_id(), {"ids": named})}
+    own_org = orgs.get(actor.org_id) if actor.org_id is not None else None
     if own_org is not None and own_org.role is OrgRole.SHIPPER:
         if shipper not in (None, own_org.id):
             errors["shipper"] = ["you open cases for your own organization"]
