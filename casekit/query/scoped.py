@@ -10,10 +10,11 @@ may not see is :class:`~casekit.errors.NotFound`, exactly like a missing one.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
@@ -38,16 +39,7 @@ class Scope:
     # -- the two rules, as SQL ----------------------------------------------
     def case_clause(self) -> ColumnElement[bool]:
         """Which cases the actor can see."""
-        actor = self.actor
-        if actor.is_unrestricted:
-            return true()
-        if actor.is_customer:
-            if actor.customer_id is None:
-                return false()
-            return c.customer_id == actor.customer_id
-        if actor.org_id is None:
-            return false()
-        return or_(c.shipper_org_id == actor.org_id, c.carrier_org_id == actor.org_id)
+        return _case_clause(self.actor)
 
     def entry_clause(self) -> ColumnElement[bool]:
         """Which entries of a visible case the actor can read."""
@@ -61,10 +53,8 @@ class Scope:
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:
         """The case with ``number``, or NotFound. ``lock`` takes its row lock."""
-        stmt = select(Case).where(c.number == number, self.case_clause())
-        if lock:
-            stmt = stmt.with_for_update()
-        found = self.session.scalars(stmt).one_or_none()
+        stmt = _case_by_number(self.actor, lock)
+        found = self.session.scalars(stmt, {"number": number}).one_or_none()
         if found is None:
             raise NotFound("case", number)
         return found
@@ -206,6 +196,31 @@ class Scope:
         if user is None or user.org_id != org_id or not user.active:
             raise NotFound("user", user_id)
         return user
+
+
+def _case_clause(actor: Actor) -> ColumnElement[bool]:
+    """The tenant rule: which cases ``actor`` can see (see :meth:`Scope.case_clause`)."""
+    if actor.is_unrestricted:
+        return true()
+    if actor.is_customer:
+        if actor.customer_id is None:
+            return false()
+        return c.customer_id == actor.customer_id
+    if actor.org_id is None:
+        return false()
+    return or_(c.shipper_org_id == actor.org_id, c.carrier_org_id == actor.org_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _case_by_number(actor: Actor, lock: bool) -> Select[Case]:
+    """:meth:`Scope.case`'s statement for ``actor``, the number left as a parameter.
+
+    Every write starts with it, so it is built once per actor (and lock):
+    a reused statement keeps its cache key, which SQLAlchemy would otherwise
+    rebuild and recompute on every call.
+    """
+    stmt = select(Case).where(c.number == bindparam("number"), _case_clause(actor))
+    return stmt.with_for_update() if lock else stmt
 
 
 def entry_view(case: Case, entry: Entry, files: tuple[AttachmentView, ...] = ()) -> EntryView:
