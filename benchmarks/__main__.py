@@ -21,7 +21,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     parser.add_argument("scenario", choices=sorted(scenarios), help="what to measure")
-    parser.add_argument("--cases", type=int, default=500, help="cases to measure (default 500)")
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=None,
+        help="cases to measure (default 500; 1,000,000 for generate and views)",
+    )
     parser.add_argument(
         "--warmup",
         type=int,
@@ -42,16 +47,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.cases is None:
+        args.cases = scenarios[args.scenario].default_cases
     if args.cases < 1 or args.workers < 1 or args.warmup < 0:
         parser.error("--cases and --workers must be at least 1, --warmup at least 0")
-    results = run_scenario(
-        args.scenario,
-        cases=args.cases,
-        database_url=args.database_url,
-        warmup=args.warmup,
-        workers=args.workers,
-        out=sys.stderr,
-    )
+    try:
+        results = run_scenario(
+            args.scenario,
+            cases=args.cases,
+            database_url=args.database_url,
+            warmup=args.warmup,
+            workers=args.workers,
+            out=sys.stderr,
+        )
+    except ValueError as error:  # what the scenario refuses to measure
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     backend = backend_of(args.database_url) if args.database_url else "sqlite"
     print_table(
         results,

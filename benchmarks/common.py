@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from casekit.clock import Clock
@@ -84,18 +84,23 @@ class Scenario:
     name: str
     run: ScenarioFunction
     help: str = ""
+    default_cases: int = 500
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str, *, help: str = "") -> Callable[[ScenarioFunction], ScenarioFunction]:
+def scenario(
+    name: str, *, help: str = "", default_cases: int = 500
+) -> Callable[[ScenarioFunction], ScenarioFunction]:
     """Register a scenario under ``name``; decorate its ``run(ctx)`` function."""
 
     def register(run: ScenarioFunction) -> ScenarioFunction:
         if name in SCENARIOS and SCENARIOS[name].run is not run:
             raise RuntimeError(f"two benchmark scenarios are named {name!r}")
-        SCENARIOS[name] = Scenario(name, run, help or (run.__doc__ or "").strip().split("\n")[0])
+        SCENARIOS[name] = Scenario(
+            name, run, help or (run.__doc__ or "").strip().split("\n")[0], default_cases
+        )
         return run
 
     return register
@@ -173,6 +178,19 @@ def throwaway_database(url: str | None, *, keep_sqlite: bool = True) -> Iterator
                 conn.execute(text(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}"))
     finally:
         admin.dispose()
+
+
+def require_new_database(url: str) -> None:
+    """Refuse a database that already holds casekit cases: results must compare rows."""
+    engine = create_casekit_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("casekit_cases"):
+                return
+            if conn.execute(text("SELECT COUNT(*) FROM casekit_cases")).scalar_one():
+                raise ValueError(f"{url} already holds cases: name a new database file")
+    finally:
+        engine.dispose()
 
 
 def bench_kit(database_url: str, attachment_dir: Path, *, clock: Clock | None = None) -> CaseKit:

@@ -37,6 +37,7 @@ from benchmarks.common import (
     Report,
     Result,
     bench_kit,
+    require_new_database,
     run_workers,
     scenario,
     split,
@@ -467,6 +468,7 @@ def run(ctx: Context) -> list[Result]:
     floors: dict[str, Report] = {}
     rows: dict[str, float] = {}
     with throwaway_database(ctx.database_url) as casekit_url:
+        require_new_database(casekit_url)
         ctx.log(f"{NAME}: casekit, {how}")
         ours, rows["casekit"] = run_side(casekit_url, ctx, "casekit")
         for kind in FLOORS:

@@ -134,6 +134,13 @@ def test_the_cases_are_in_the_database(create_run):
     assert people == 2 * len(cases)
 
 
+def test_a_database_with_cases_is_refused(create_run):
+    url, _, _ = create_run
+    result = run_cli("create", "--cases", "1", "--database-url", url)
+    assert result.returncode == 2
+    assert "already holds cases" in result.stderr
+
+
 def test_unknown_scenario_is_refused():
     result = run_cli("no-such-scenario")
     assert result.returncode != 0
