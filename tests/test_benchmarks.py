@@ -164,3 +164,133 @@ def test_workers_share_the_cases(tmp_path, monkeypatch):
     finally:
         engine.dispose()
     assert sorted(subjects) == [f"Shipment SHP-{i:06d}" for i in range(6)]
+
+
+# -- the list benchmark: generated data and the views scenario ------------------------
+
+VIEW_CASES = 300
+
+
+@pytest.fixture(scope="module")
+def views_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict], str]:
+    folder = tmp_path_factory.mktemp("views")
+    url = f"sqlite:///{folder / 'views.sqlite3'}"
+    out = folder / "views.json"
+    result = run_cli("views", "--cases", str(VIEW_CASES), "--database-url", url, "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    return url, json.loads(out.read_text()), result.stdout
+
+
+@pytest.fixture
+def generated_kit(views_run, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.generate import ANCHOR
+    from casekit.clock import FrozenClock
+    from casekit.kit import CaseKit
+    from casekit.settings import Settings
+
+    url, _, _ = views_run
+    kit = CaseKit(
+        settings=Settings(database_url=url, attachment_dir=tmp_path, load_entry_points=False),
+        clock=FrozenClock(ANCHOR),
+    )
+    yield kit
+    kit.engine.dispose()
+
+
+def test_generated_cases_read_back_through_casekit(generated_kit):
+    from benchmarks.generate import dataset_of
+    from benchmarks.views import sides
+    from casekit.domain.actor import Actor
+    from casekit.domain.audience import Audience
+    from casekit.domain.case import EntryKind, EventKind
+    from casekit.query.listing import EXCERPT
+
+    kit = generated_kit
+    host = Actor.host()
+    dataset = dataset_of(VIEW_CASES)
+    everything = kit.views.list(host, {"view": "all_cases"}, limit=500)
+    assert len(everything.rows) == VIEW_CASES
+    assert {row.number for row in everything.rows} == {
+        f"CV{i:06d}" for i in range(1, VIEW_CASES + 1)
+    }
+    for row in everything.rows[::7]:
+        case = kit.cases.get(host, row.number)
+        timeline = kit.cases.timeline(host, row.number)
+        assert timeline[0].event is EventKind.OPENED
+        assert timeline[0].new_value == case.type
+        messages = [e for e in timeline if e.kind is EntryKind.MESSAGE]
+        assert messages
+        visible = [m for m in messages if m.audience is not Audience.INTERNAL]
+        latest = visible[-1] if visible else None
+        assert case.latest_message_at == (latest.created_at if latest else None)
+        assert case.latest_message_org_id == (latest.org_id if latest else None)
+        assert case.latest_message_user_id == (latest.user_id if latest else None)
+        edits = (
+            len(messages)
+            - 1
+            + sum(e.event in (EventKind.SOLVED, EventKind.OWNER_CHANGED) for e in timeline)
+        )
+        assert case.version == 1 + edits
+        assert (case.solved_at is not None) == (case.status.value == "solved")
+    for side in sides(dataset):
+        actor = side.actor
+        counts = kit.views.counts(actor)
+        assert counts["all_cases"] > 0
+        page = kit.views.list(actor, {"view": "all_cases"}, limit=500)
+        assert len(page.rows) == counts["all_cases"]
+        for view, count in counts.items():
+            assert len(kit.views.list(actor, {"view": view}, limit=500).rows) == count
+        for row in page.rows[:15]:
+            case = kit.cases.get(actor, row.number)
+            assert side.org_id in (case.shipper_org_id, case.carrier_org_id)
+            readable = [
+                e for e in kit.cases.timeline(actor, row.number) if e.kind is EntryKind.MESSAGE
+            ]
+            assert all(
+                e.audience is not Audience.INTERNAL or e.org_id == side.org_id for e in readable
+            )
+            expected = readable[-1].body if readable else None
+            if expected is not None and len(expected) > EXCERPT:
+                expected = expected[: EXCERPT - 1].rstrip() + "…"
+            assert row.latest_message_excerpt == expected
+
+
+def test_views_reports_every_measure_beside_its_floor(views_run):
+    _, results, stdout = views_run
+    assert "views on sqlite" in stdout
+    found = by_key(results)
+    names = {r["name"] for r in results if r["metric"] == "p95_ms"}
+    for who in ("shipper", "carrier"):
+        mine = {n for n in names if n.startswith(f"{who}.")}
+        for view in (
+            "all_active",
+            "recent_responses",
+            "my_active",
+            "my_watched",
+            "new_cases",
+            "all_cases",
+        ):
+            assert f"{who}.page.{view}" in mine
+            assert f"{who}.count.{view}" in mine
+        assert len([n for n in mine if f"{who}.filter." in n]) == 10
+        assert {f"{who}.search.{k}" for k in ("tracking", "case_number", "crm_number")} <= mine
+        assert f"{who}.next_page.all_cases" in mine
+    for name in names:
+        for metric in ("p50_ms", "p95_ms"):
+            result = found[(name, metric)]
+            assert result["value"] > 0, result
+            assert result["floor"] > 0, result
+        assert found[(name, "same_ids")]["value"] == 1, name
+        size = found.get((name, "rows")) or found[(name, "count")]
+        assert size["value"] == size["floor"], name
+    # The searches find the one case they look for.
+    assert found[("shipper.search.case_number", "rows")]["value"] == 1
+    assert found[("shipper.page.all_cases", "rows")]["value"] > 0
+
+
+def test_generating_again_keeps_the_data_set(views_run):
+    url, _, _ = views_run
+    result = run_cli("generate", "--cases", str(VIEW_CASES), "--database-url", url)
+    assert result.returncode == 0, result.stderr
+    assert "already there" in result.stderr

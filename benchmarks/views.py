@@ -1,0 +1,509 @@
+"""Scenario ``views``: the Case Management list at scale, beside hand-written SQL floors.
+
+``python -m benchmarks views --cases N --database-url URL [--json FILE]``
+generates the data set first when the database does not hold it (see
+:mod:`benchmarks.generate`), then times, for a user of the largest shipper
+and for a user of the largest carrier:
+
+- each built-in view's first page of 50 (``kit.views.list``) and its count
+  (``kit.views.count``);
+- ten representative filter combinations (first page);
+- identifier search (``kit.views.search``) for a tracking number, a case
+  number and the actor's own CRM number;
+- the next page of All Cases by its keyset cursor.
+
+Each is run 20 times after a warm-up; the figures are the median and the
+95th percentile. Beside each stands a *floor*: one hand-written SQL
+statement (plain text through the same engine) that returns the same page —
+the same ids in the same order, with the columns the list shows (owners'
+names, the account, the shipment facts, the actor's CRM number and the
+latest message the actor may read) — written knowing the actor's side, as
+someone tuning by hand would. The scenario checks that casekit and the
+floor return the same ids (``same_ids`` is 1) and the same counts.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, text
+
+from benchmarks.common import Context, Result, percentile_ms, scenario
+from benchmarks.generate import DEFAULT_CASES, Dataset, World, default_url, generate
+from casekit.clock import FrozenClock
+from casekit.domain.actor import Actor, ActorKind
+from casekit.kit import CaseKit
+from casekit.query.listing import months_before
+from casekit.settings import Settings
+from casekit.store.types import UTCDateTime
+
+NAME = "views"
+RUNS = 20
+WARMUP = 3
+PAGE = 50
+VIEWS = ("all_active", "recent_responses", "my_active", "my_watched", "new_cases", "all_cases")
+ORDER = "c.created_at DESC, c.id DESC"
+
+
+@dataclass
+class Side:
+    """One actor and what its floors need to know about it."""
+
+    label: str  # "shipper" / "carrier"
+    actor: Actor
+    org_id: int
+    column: str  # the case column naming the actor's organization
+    owner: str  # the case column holding the actor's side's owner
+    other: str  # the case column naming the other party
+
+
+@dataclass
+class Measure:
+    name: str
+    casekit: Callable[[], Any]
+    floor: Callable[[], Any]
+    count: bool = False
+
+
+def _text(sql: str, params: dict[str, Any]) -> Any:
+    stmt = text(sql)
+    typed = [
+        bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, datetime)
+    ]
+    return stmt.bindparams(*typed) if typed else stmt
+
+
+class Floors:
+    """The hand-written statements."""
+
+    def __init__(self, engine: Engine, side: Side, since: datetime) -> None:
+        self.engine = engine
+        self.side = side
+        self.since = since
+        self.backend = engine.dialect.name
+
+    def where(self, view: str) -> tuple[str, dict[str, Any]]:
+        s = self.side
+        base = f"c.{s.column} = :org"
+        params: dict[str, Any] = {"org": s.org_id, "since": self.since}
+        window = " AND c.created_at >= :since"
+        active = " AND c.status <> 'solved'"
+        if view == "all_active":
+            return base + active + window, params
+        if view == "recent_responses":
+            return (
+                base + " AND c.latest_message_at IS NOT NULL AND (c.latest_message_org_id IS NULL "
+                "OR c.latest_message_org_id <> :org)" + window,
+                params,
+            )
+        if view == "my_active":
+            params["uid"] = s.actor.user_id
+            return base + active + f" AND c.{s.owner} = :uid" + window, params
+        if view == "my_watched":
+            params["uid"] = s.actor.user_id
+            return (
+                base + " AND c.id IN (SELECT w.case_id FROM casekit_watchers w "
+                "WHERE w.user_id = :uid)" + window,
+                params,
+            )
+        if view == "new_cases":
+            return base + active + f" AND c.{s.owner} IS NULL" + window, params
+        del params["since"]
+        return base, params  # all_cases: no window
+
+    def page(self, where: str, params: dict[str, Any], *, shipment: bool = False) -> list[int]:
+        s = self.side
+        join = "LEFT JOIN casekit_shipments s ON s.id = c.shipment_id " if shipment else ""
+        sql = f"""
+SELECT c.id, c.number, c.status, c.type, c.source, c.subject, c.created_at, c.updated_at,
+       c.solved_at, c.latest_message_at, c.shipper_org_id, c.carrier_org_id,
+       c.shipper_owner_id, c.carrier_owner_id,
+       s.brand, s.tracking_number, s.bol_number, s.po_number, s.reference_number,
+       s.ra_number, COALESCE(o.number, s.order_number) AS order_number,
+       (SELECT e.body FROM casekit_entries e
+         WHERE e.case_id = c.id AND e.kind = 'message'
+           AND (e.audience <> 'internal' OR e.org_id = :org)
+         ORDER BY e.id DESC LIMIT 1) AS excerpt,
+       us.name AS shipper_owner, uc.name AS carrier_owner, a.name AS account,
+       n.number AS crm_number
+FROM (SELECT c.id FROM casekit_cases c {join}WHERE {where} ORDER BY {ORDER} LIMIT {PAGE + 1}) p
+JOIN casekit_cases c ON c.id = p.id
+LEFT JOIN casekit_shipments s ON s.id = c.shipment_id
+LEFT JOIN casekit_orders o ON o.id = c.order_id
+LEFT JOIN casekit_users us ON us.id = c.shipper_owner_id
+LEFT JOIN casekit_users uc ON uc.id = c.carrier_owner_id
+LEFT JOIN casekit_organizations a ON a.id = c.{s.other}
+LEFT JOIN casekit_crm_numbers n ON n.case_id = c.id AND n.org_id = :org
+ORDER BY {ORDER}"""
+        params = {**params, "org": s.org_id}
+        with self.engine.connect() as conn:
+            rows = conn.execute(_text(sql, params), params).all()
+        return [r.id for r in rows[:PAGE]]
+
+    def count(self, where: str, params: dict[str, Any]) -> int:
+        sql = f"SELECT COUNT(*) FROM casekit_cases c WHERE {where}"
+        with self.engine.connect() as conn:
+            return int(conn.execute(_text(sql, params), params).scalar_one())
+
+    def contains(self, column: str, value: str, *, prefix: bool = False) -> str:
+        pattern = f"{value}%" if prefix else f"%{value}%"
+        pattern = pattern.replace("'", "''")
+        if self.backend == "postgresql":
+            return f"{column} ILIKE '{pattern}'"
+        return f"lower({column}) LIKE '{pattern.lower()}'"
+
+    def search(self) -> str:
+        shipment_columns = " OR ".join(
+            f"s2.{name} = :q"
+            for name in (
+                "tracking_number",
+                "bol_number",
+                "po_number",
+                "reference_number",
+                "ra_number",
+                "order_number",
+            )
+        )
+        return (
+            "c.id IN (SELECT x.id FROM ("
+            "SELECT c2.id FROM casekit_cases c2 WHERE c2.number = :upper"
+            " UNION SELECT n2.case_id FROM casekit_crm_numbers n2"
+            " WHERE n2.org_id = :org AND n2.number = :q"
+            " UNION SELECT c2.id FROM casekit_cases c2"
+            f" JOIN casekit_shipments s2 ON s2.id = c2.shipment_id WHERE {shipment_columns}"
+            " UNION SELECT c2.id FROM casekit_cases c2"
+            " JOIN casekit_orders o2 ON o2.id = c2.order_id WHERE o2.number = :q"
+            " UNION SELECT c2.id FROM casekit_cases c2"
+            " JOIN casekit_shipments s2 ON s2.id = c2.shipment_id"
+            " WHERE lower(s2.carrier_name) = :lower"
+            " UNION SELECT c2.id FROM casekit_cases c2"
+            " JOIN casekit_organizations g2 ON g2.id = c2.carrier_org_id"
+            " WHERE lower(g2.name) = :lower) x)"
+        )
+
+
+def _measures(
+    kit: CaseKit, engine: Engine, side: Side, world: World, now: datetime
+) -> list[Measure]:
+    views = kit.views
+    actor = side.actor
+    since = months_before(now, kit.settings.view_window_months)
+    floors = Floors(engine, side, since)
+    out: list[Measure] = []
+    prefix = side.label
+
+    def ids(query: Any) -> Callable[[], list[int]]:
+        return lambda: [r.id for r in views.list(actor, query, limit=PAGE).rows]
+
+    for view in VIEWS:
+        where, params = floors.where(view)
+        out.append(
+            Measure(
+                f"{prefix}.page.{view}",
+                ids({"view": view}),
+                partial(floors.page, where, params),
+            )
+        )
+        out.append(
+            Measure(
+                f"{prefix}.count.{view}",
+                partial(views.count, actor, {"view": view}),
+                partial(floors.count, where, params),
+                count=True,
+            )
+        )
+    # -- ten filter combinations
+    active_where, active_params = floors.where("all_active")
+    all_where, all_params = floors.where("all_cases")
+    with engine.connect() as conn:
+        mates = _colleague(conn, side)
+        others = _others(conn, side)
+    brands = world.brands[world.shipper_ids[0]][:2]
+    from_, to = now - timedelta(days=90), now - timedelta(days=30)
+    if side.column == "shipper_org_id":
+        party = ("carrier", "c.carrier_org_id")
+    else:
+        party = ("shipper", "c.shipper_org_id")
+    filters: list[tuple[str, str, list[dict[str, Any]], str, bool]] = [
+        (
+            "destination_name_contains",
+            "all_active",
+            [{"field": "destination_name", "op": "contains", "value": "smith"}],
+            floors.contains("s.destination_name", "smith"),
+            True,
+        ),
+        (
+            "destination_postal_code_starts_with",
+            "all_active",
+            [{"field": "destination_postal_code", "op": "starts_with", "value": "30"}],
+            floors.contains("s.destination_postal_code", "30", prefix=True),
+            True,
+        ),
+        (
+            "brand_in",
+            "all_active",
+            [{"field": "brand", "op": "in", "value": brands}],
+            "s.brand IN (" + ", ".join(f"'{b}'" for b in brands) + ")",
+            True,
+        ),
+        (
+            "status_in",
+            "all_cases",
+            [{"field": "status", "op": "in", "value": ["reply_received", "waiting"]}],
+            "c.status IN ('reply_received', 'waiting')",
+            False,
+        ),
+        (
+            "solved_created_between",
+            "all_cases",
+            [
+                {"field": "category", "op": "in", "value": ["solved"]},
+                {
+                    "field": "created_at",
+                    "op": "between",
+                    "value": {"from": from_.isoformat(), "to": to.isoformat()},
+                },
+            ],
+            "c.status = 'solved' AND c.created_at >= :from_ AND c.created_at < :to",
+            False,
+        ),
+        (
+            "owner_in",
+            "all_active",
+            [{"field": "owner", "op": "in", "value": mates}],
+            f"c.{side.owner} IN (" + ", ".join(map(str, mates)) + ")",
+            False,
+        ),
+        (
+            "latest_not_by_my_org",
+            "all_active",
+            [{"field": "latest_message", "op": "not_posted_by", "value": "my_organization"}],
+            "c.latest_message_at IS NOT NULL AND (c.latest_message_org_id IS NULL "
+            "OR c.latest_message_org_id <> :org)",
+            False,
+        ),
+        (
+            "mode_direction",
+            "all_active",
+            [
+                {"field": "mode", "op": "in", "value": ["freight"]},
+                {"field": "direction", "op": "in", "value": ["inbound"]},
+            ],
+            "s.mode = 'freight' AND s.direction = 'inbound'",
+            True,
+        ),
+        (
+            "type_in",
+            "all_active",
+            [{"field": "type", "op": "in", "value": ["osd_damaged", "lost"]}],
+            "c.type IN ('osd_damaged', 'lost')",
+            False,
+        ),
+        (
+            f"{party[0]}_in",
+            "all_active",
+            [{"field": party[0], "op": "in", "value": others}],
+            f"{party[1]} IN (" + ", ".join(map(str, others)) + ")",
+            False,
+        ),
+    ]
+    for label, view, spec, extra, shipment in filters:
+        base, params = (
+            (active_where, active_params) if view == "all_active" else (all_where, all_params)
+        )
+        params = {**params, "from_": from_, "to": to} if ":from_" in extra else params
+        out.append(
+            Measure(
+                f"{prefix}.filter.{label}",
+                ids({"view": view, "filters": spec}),
+                partial(floors.page, f"{base} AND {extra}", params, shipment=shipment),
+            )
+        )
+    # -- identifier search
+    with engine.connect() as conn:
+        samples = _search_samples(conn, side)
+    for label, value in samples.items():
+        params = {
+            "org": side.org_id,
+            "q": value,
+            "upper": value.upper(),
+            "lower": value.lower(),
+        }
+        out.append(
+            Measure(
+                f"{prefix}.search.{label}",
+                partial(_search_ids, kit, actor, value),
+                partial(floors.page, f"c.{side.column} = :org AND {floors.search()}", params),
+            )
+        )
+    # -- the next page by keyset (All Cases: it always has a second page)
+    first = views.list(actor, {"view": "all_cases"}, limit=PAGE)
+    cursor = first.next_cursor
+    if cursor is not None:
+        last = first.rows[-1]
+        keyset = {**all_params, "after_at": last.created_at, "after_id": last.id}
+        out.append(
+            Measure(
+                f"{prefix}.next_page.all_cases",
+                partial(_next_ids, kit, actor, cursor),
+                partial(
+                    floors.page,
+                    all_where + " AND (c.created_at < :after_at OR "
+                    "(c.created_at = :after_at AND c.id < :after_id))",
+                    keyset,
+                ),
+            )
+        )
+    return out
+
+
+def _next_ids(kit: CaseKit, actor: Actor, cursor: str) -> list[int]:
+    return [r.id for r in kit.views.list(actor, {"view": "all_cases"}, cursor=cursor).rows]
+
+
+def _search_ids(kit: CaseKit, actor: Actor, value: str) -> list[int]:
+    return [r.id for r in kit.views.search(actor, value, limit=PAGE).rows]
+
+
+def _colleague(conn: Connection, side: Side) -> list[int]:
+    """The actor and the colleague owning most of its side's cases."""
+    row = conn.execute(
+        text(
+            f"SELECT c.{side.owner} FROM casekit_cases c WHERE c.{side.column} = :org "
+            f"AND c.{side.owner} IS NOT NULL AND c.{side.owner} <> :uid "
+            f"GROUP BY c.{side.owner} ORDER BY COUNT(*) DESC, c.{side.owner} LIMIT 1"
+        ),
+        {"org": side.org_id, "uid": side.actor.user_id},
+    ).scalar_one()
+    return [int(side.actor.user_id or 0), int(row)]
+
+
+def _others(conn: Connection, side: Side) -> list[int]:
+    """The two organizations of the other side the actor shares most cases with."""
+    other = "carrier_org_id" if side.column == "shipper_org_id" else "shipper_org_id"
+    rows = conn.execute(
+        text(
+            f"SELECT c.{other} FROM casekit_cases c WHERE c.{side.column} = :org "
+            f"AND c.{other} IS NOT NULL GROUP BY c.{other} ORDER BY COUNT(*) DESC, c.{other} "
+            "LIMIT 2"
+        ),
+        {"org": side.org_id},
+    ).scalars()
+    return [int(r) for r in rows]
+
+
+def _search_samples(conn: Connection, side: Side) -> dict[str, str]:
+    """A tracking number, a case number and a CRM number of the actor's cases."""
+    middle = conn.execute(
+        text(f"SELECT MAX(c.id) FROM casekit_cases c WHERE c.{side.column} = :org"),
+        {"org": side.org_id},
+    ).scalar_one()
+    row = conn.execute(
+        text(
+            "SELECT c.number, s.tracking_number FROM casekit_cases c "
+            "JOIN casekit_shipments s ON s.id = c.shipment_id "
+            f"WHERE c.{side.column} = :org AND c.id <= :mid ORDER BY c.id DESC LIMIT 1"
+        ),
+        {"org": side.org_id, "mid": int(middle * 0.7)},
+    ).one()
+    crm = conn.execute(
+        text(
+            "SELECT n.number FROM casekit_crm_numbers n WHERE n.org_id = :org "
+            "AND n.case_id <= :mid ORDER BY n.case_id DESC LIMIT 1"
+        ),
+        {"org": side.org_id, "mid": int(middle * 0.5)},
+    ).scalar_one()
+    return {"tracking": row.tracking_number, "case_number": row.number, "crm_number": crm}
+
+
+def _time(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+    samples = []
+    result = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - start)
+    return samples, result
+
+
+def measure(measures: list[Measure], ctx: Context, runs: int = RUNS) -> list[Result]:
+    results: list[Result] = []
+    for m in measures:
+        _time(m.casekit, WARMUP)
+        _time(m.floor, WARMUP)
+        ours, value = _time(m.casekit, runs)
+        floor, expected = _time(m.floor, runs)
+        same = value == expected
+        if not same:
+            ctx.log(f"{m.name}: casekit and the floor differ: {value!r:.200} != {expected!r:.200}")
+        p50 = (statistics.median(ours) * 1000, statistics.median(floor) * 1000)
+        p95 = (percentile_ms(ours, 0.95), percentile_ms(floor, 0.95))
+        results.append(Result(m.name, "p50_ms", round(p50[0], 3), round(p50[1], 3)))
+        results.append(Result(m.name, "p95_ms", round(p95[0], 3), round(p95[1], 3)))
+        rows = value if m.count else len(value)
+        floor_rows = expected if m.count else len(expected)
+        results.append(Result(m.name, "count" if m.count else "rows", rows, floor_rows))
+        results.append(Result(m.name, "same_ids", 1.0 if same else 0.0))
+        ctx.log(f"{m.name}: p50 {p50[0]:.1f} ms (floor {p50[1]:.1f}), p95 {p95[0]:.1f} ms")
+    return results
+
+
+def sides(dataset: Dataset) -> list[Side]:
+    shipper, carrier = dataset.largest_shipper_id, dataset.largest_carrier_id
+    return [
+        Side(
+            "shipper",
+            Actor(ActorKind.USER, user_id=dataset.users[shipper][0], org_id=shipper),
+            shipper,
+            "shipper_org_id",
+            "shipper_owner_id",
+            "carrier_org_id",
+        ),
+        Side(
+            "carrier",
+            Actor(ActorKind.USER, user_id=dataset.users[carrier][0], org_id=carrier),
+            carrier,
+            "carrier_org_id",
+            "carrier_owner_id",
+            "shipper_org_id",
+        ),
+    ]
+
+
+@scenario(
+    NAME,
+    help="Case Management views, filters, search and keyset pages at scale, beside SQL floors",
+    default_cases=DEFAULT_CASES,
+)
+def run(ctx: Context) -> list[Result]:
+    url = ctx.database_url or default_url(ctx.cases)
+    dataset, seconds = generate(url, ctx.cases, log=ctx.log)
+    results: list[Result] = []
+    if seconds is not None:
+        results.append(Result("generate", "seconds", round(seconds, 2)))
+    import random
+
+    world = World(random.Random(dataset.seed), dataset.cases)
+    with tempfile.TemporaryDirectory(prefix="casekit-bench-") as folder:
+        kit = CaseKit(
+            settings=Settings(
+                database_url=url, attachment_dir=Path(folder), load_entry_points=False
+            ),
+            clock=FrozenClock(dataset.anchor),
+        )
+        try:
+            now = dataset.anchor
+            for side in sides(dataset):
+                ctx.log(f"{NAME}: {side.label} user {side.actor.user_id} of org {side.org_id}")
+                results += measure(_measures(kit, kit.engine, side, world, now), ctx)
+        finally:
+            kit.engine.dispose()
+    return results
