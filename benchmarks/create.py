@@ -184,7 +184,7 @@ def _case(people: People, i: int, at: datetime, **values: Any) -> dict[str, Any]
     shipper = people.shipper_actor
     row: dict[str, Any] = {
         "number": None,
-        "version": 2,  # the ORM's counter: inserted at 1, the first message's dates make 2
+        "version": 1,  # inserted with the first message's dates already set
         "type": CASE_TYPES[i % len(CASE_TYPES)],
         "status": Status.NEW,
         "source": Source.USER,
@@ -231,13 +231,13 @@ def _insert_case(conn: Connection, row: dict[str, Any], prefix: str) -> int:
 def floor_case(engine: Engine, people: People, i: int, prefix: str) -> None:
     """The rows :func:`open_case` writes, in ONE transaction, with plain Core SQL.
 
-    The case row is inserted as it ends (status ``waiting``, version 5), the
+    The case row is inserted as it ends (status ``waiting``, version 4), the
     seven entries and two participants with one ``executemany`` each.
     """
     now = datetime.now(UTC)
     shipper, carrier = people.shipper_actor, people.carrier_actor
     with engine.begin() as conn:
-        final = _case(people, i, now, version=5, status=Status.WAITING)
+        final = _case(people, i, now, version=4, status=Status.WAITING)
         case_id = _insert_case(conn, final, prefix)
         entries = [row for request in _entries(case_id, people, i, now) for row in request]
         conn.execute(INSERT_ENTRIES, entries)
@@ -267,7 +267,7 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
             {
                 "case_id": case_id,
                 "status": Status.OPEN,
-                "version": 3,
+                "version": 2,
                 "updated_at": now,
                 "latest_message_at": now,
                 "latest_message_user_id": carrier.user_id,
@@ -277,7 +277,7 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
         conn.execute(INSERT_PARTICIPANTS, _participant(case_id, carrier, now))
     with engine.begin() as conn:
         conn.execute(INSERT_ENTRIES, requests[2])
-        conn.execute(UPDATE_CASE, {"case_id": case_id, "version": 4, "updated_at": now})
+        conn.execute(UPDATE_CASE, {"case_id": case_id, "version": 3, "updated_at": now})
     with engine.begin() as conn:
         conn.execute(INSERT_ENTRIES, requests[3])
         conn.execute(
@@ -285,7 +285,7 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
             {
                 "case_id": case_id,
                 "status": Status.WAITING,
-                "version": 5,
+                "version": 4,
                 "updated_at": now,
                 "latest_message_at": now,
                 "latest_message_user_id": shipper.user_id,

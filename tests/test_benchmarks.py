@@ -129,7 +129,7 @@ def test_the_cases_are_in_the_database(create_run):
     assert len(cases) == CASES + WARMUP
     assert all(number == f"CV{case_id:06d}" for case_id, number, _, _ in cases)
     assert {status for _, _, status, _ in cases} == {Status.WAITING.value}
-    assert {version for *_, version in cases} == {5}
+    assert {version for *_, version in cases} == {4}  # opened at 1, one bump per follow-up message
     assert entries == 7 * len(cases)
     assert people == 2 * len(cases)
 

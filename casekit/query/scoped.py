@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
@@ -24,6 +25,7 @@ from casekit.domain.directory import User
 from casekit.errors import NotFound
 from casekit.query.models import AttachmentView, CaseView, EntryView
 from casekit.store import tables
+from casekit.store.rows import load_cases, select_cases
 
 c = tables.cases.c
 e = tables.entries.c
@@ -52,20 +54,24 @@ class Scope:
 
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:
-        """The case with ``number``, or NotFound. ``lock`` takes its row lock."""
+        """The case with ``number``, or NotFound. ``lock`` takes its row lock.
+
+        The case comes back detached: a plain domain object (see
+        :mod:`casekit.store.rows`), written back only through an edit.
+        """
         stmt = _case_by_number(self.actor, lock)
-        found = self.session.scalars(stmt, {"number": number}).one_or_none()
-        if found is None:
+        found = load_cases(self.session.connection(), stmt, {"number": number})
+        if not found:
             raise NotFound("case", number)
-        return found
+        return found[0]
 
     def cases(self, *, limit: int = 50, before_id: int | None = None) -> list[Case]:
         """Visible cases, newest first, paged by id (keyset)."""
-        stmt = select(Case).where(self.case_clause())
+        stmt = select_cases(self.case_clause())
         if before_id is not None:
             stmt = stmt.where(c.id < before_id)
         stmt = stmt.order_by(c.id.desc()).limit(limit)
-        return list(self.session.scalars(stmt))
+        return load_cases(self.session.connection(), stmt)
 
     def view(self, case: Case, *, new: bool = False) -> CaseView:
         return self.views([case], new=new)[0]
@@ -212,14 +218,14 @@ def _case_clause(actor: Actor) -> ColumnElement[bool]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _case_by_number(actor: Actor, lock: bool) -> Select[Case]:
+def _case_by_number(actor: Actor, lock: bool) -> Select[Any]:
     """:meth:`Scope.case`'s statement for ``actor``, the number left as a parameter.
 
     Every write starts with it, so it is built once per actor (and lock):
     a reused statement keeps its cache key, which SQLAlchemy would otherwise
     rebuild and recompute on every call.
     """
-    stmt = select(Case).where(c.number == bindparam("number"), _case_clause(actor))
+    stmt = select_cases(and_(c.number == bindparam("number"), _case_clause(actor)))
     return stmt.with_for_update() if lock else stmt
 
 

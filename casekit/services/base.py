@@ -15,6 +15,7 @@ from casekit.domain.case import Case, Entry, EntryKind, EventKind
 from casekit.domain.workflow import Status
 from casekit.errors import Conflict, PermissionDenied
 from casekit.query.scoped import Scope
+from casekit.store.rows import case_values, insert_entry, save_case
 from casekit.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def record_event(
     )
     if org_id is not None:
         entry.org_id = org_id
-    uow.session.add(entry)
+    insert_entry(uow.session.connection(), entry)
     return entry
 
 
@@ -122,6 +123,8 @@ class Edit:
         self.uow = uow
         self.actor = actor
         self.case = case
+        #: The case's values as loaded (or inserted): what finish() compares.
+        self.original = case_values(case)
         self.now = now
         #: The case was created by this unit of work (opening): it has no CRM
         #: numbers and no watchers yet, so its views need not look them up.
@@ -129,8 +132,10 @@ class Edit:
         self.scope = Scope(uow.session, actor)
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
 
-    def emit(self, signal: NamedSignal, **kwargs: Any) -> None:
+    def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:
+        """Queue ``signal``; returns its arguments, still open to change until commit."""
         self._signals.append((signal, kwargs))
+        return kwargs
 
     def event(self, kind: EventKind, **kwargs: Any) -> Entry:
         return record_event(self.uow, self.actor, self.case, kind, at=self.now, **kwargs)
@@ -141,6 +146,7 @@ class Edit:
         Returns the actor's view of the case, or None with ``view=False``
         (for callers that return something else and would throw it away).
         """
+        save_case(self.uow.session.connection(), self.case, self.original)
         self.uow.flush()
         actor_view = self.scope.view(self.case, new=self.new) if view else None
         wanted = [(sig, kw) for sig, kw in self._signals if sig.receivers]
@@ -160,8 +166,12 @@ def set_status(edit: Edit, target: Status) -> None:
         announce_status_change(edit, old, target)
 
 
-def announce_status_change(edit: Edit, old: Status, new: Status) -> None:
-    """Record and announce a status move already applied to the case."""
+def announce_status_change(edit: Edit, old: Status, new: Status, *, updated: bool = True) -> None:
+    """Record and announce a status move already applied to the case.
+
+    ``updated=False`` leaves ``case_updated`` to the caller, which announces
+    the change that moved the status (a message) once.
+    """
     if new is Status.SOLVED:
         kind = EventKind.SOLVED
     elif old is Status.SOLVED:
@@ -174,4 +184,5 @@ def announce_status_change(edit: Edit, old: Status, new: Status) -> None:
         edit.emit(signals.case_solved)
     elif kind is EventKind.REOPENED:
         edit.emit(signals.case_reopened, new=new)
-    edit.emit(signals.case_updated, change=kind)
+    if updated:
+        edit.emit(signals.case_updated, change=kind)

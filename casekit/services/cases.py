@@ -7,7 +7,6 @@ import functools
 from collections.abc import Sequence
 
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from casekit import signals
 from casekit.attachments import Upload
@@ -23,8 +22,9 @@ from casekit.query.models import CaseView, EntryView
 from casekit.query.scoped import Scope
 from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
-from casekit.services.messages import append_message
+from casekit.services.messages import append_message, message_audience
 from casekit.store import tables
+from casekit.store.rows import insert_case
 from casekit.store.uow import UnitOfWork
 
 MAX_SUBJECT = 300
@@ -127,24 +127,27 @@ class CaseService(Service):
             side = case.side_of(actor.org_id) if actor.is_user else None
             if side is not None and take_ownership:
                 case.set_owner(side, actor.user_id)
-            session.add(case)
-            uow.flush()
-            assert case.id is not None
-            number = f"{kit.settings.case_number_prefix}{case.id:06d}"
-            session.execute(_SET_NUMBER, {"case_id": case.id, "new_number": number})
-            set_committed_value(case, "number", number)
+            has_message = message is not None or bool(attachments)
+            if has_message:
+                # The opening message's dates go into the INSERT, not a second UPDATE.
+                case.record_message(
+                    actor, message_audience(actor, audience), now, move_status=False
+                )
+            connection = session.connection()
+            case_id = insert_case(connection, case)
+            case.number = f"{kit.settings.case_number_prefix}{case_id:06d}"
+            connection.execute(_SET_NUMBER, {"case_id": case_id, "new_number": case.number})
             edit = Edit(kit, uow, actor, case, now, new=True)
             edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
-            first: EntryView | None = None
-            if message is not None or attachments:
-                first = append_message(
+            opened = edit.emit(signals.case_opened, message=None)
+            if has_message:
+                opened["message"] = append_message(
                     edit,
                     body=message or "",
                     audience=audience,
                     attachments=attachments,
                     opening=True,
                 )
-            edit.emit(signals.case_opened, message=first)
             view: CaseView = edit.finish()
             return view
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 
 from casekit import signals
 from casekit.attachments import Upload, safe_filename
 from casekit.domain import policy
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
-from casekit.domain.case import Attachment, Entry, EntryKind, Participant
+from casekit.domain.case import Entry, EntryKind
 from casekit.errors import InvalidInput
 from casekit.query.models import AttachmentView, EntryView
 from casekit.query.scoped import entry_view
 from casekit.services.base import Edit, Service, announce_status_change, deny
 from casekit.store import tables
+from casekit.store.rows import insert_entry, insert_rows
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
@@ -63,7 +64,8 @@ class MessageService(Service):
             return entry
 
 
-def _audience(actor: Actor, value: Audience | str | None) -> Audience:
+def message_audience(actor: Actor, value: Audience | str | None) -> Audience:
+    """The audience a message by ``actor`` gets: ``value``, or the actor's default."""
     if value is None:
         return Audience.EVERYONE if actor.is_customer else Audience.PARTNERS
     try:
@@ -89,7 +91,7 @@ def append_message(
     The message that opens a case does not move its status.
     """
     actor, case, now = edit.actor, edit.case, edit.now
-    chosen = _audience(actor, audience)
+    chosen = message_audience(actor, audience)
     body = body.strip()
     errors: dict[str, list[str]] = {}
     if not body and not attachments:
@@ -104,9 +106,6 @@ def append_message(
     if errors:
         raise InvalidInput(errors)
     deny(policy.may_post(actor, case, chosen))
-    session = edit.uow.session
-    # Before the message is added, so that reading who already participates
-    # does not flush it on its own: everything below goes in one flush.
     _add_participants(edit, author_email, addresses)
     entry = Entry.by(
         actor,
@@ -117,14 +116,11 @@ def append_message(
         body=body,
         author_email=author_email,
     )
-    session.add(entry)
-    if attachments:
-        edit.uow.flush()  # the attachments need the message's id
+    insert_entry(edit.uow.session.connection(), entry)
     files = tuple(_store(edit, entry, upload) for upload in attachments)
     old = case.record_message(actor, chosen, now, move_status=not opening)
     if case.status is not old:
-        announce_status_change(edit, old, case.status)
-    edit.uow.flush()
+        announce_status_change(edit, old, case.status, updated=False)
     view = entry_view(case, entry, files)
     edit.emit(signals.message_posted, message=view)
     if not opening:
@@ -142,20 +138,21 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
         stream=upload.stream,
         max_bytes=kit.settings.max_attachment_bytes,
     )
-    row = Attachment(
-        case_id=entry.case_id,
-        entry_id=entry.id,  # type: ignore[arg-type]
-        filename=filename,
-        content_type=content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
-        created_at=edit.now,
+    result = edit.uow.session.connection().execute(
+        insert(tables.attachments),
+        {
+            "case_id": entry.case_id,
+            "entry_id": entry.id,
+            "filename": filename,
+            "content_type": content_type,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "storage_key": stored.storage_key,
+            "created_at": edit.now,
+        },
     )
-    edit.uow.session.add(row)
-    edit.uow.flush()
     return AttachmentView(
-        id=row.id,  # type: ignore[arg-type]
+        id=int(result.inserted_primary_key[0]),  # type: ignore[index]
         filename=filename,
         content_type=content_type,
         size=stored.size,
@@ -166,7 +163,7 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
 def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
     """The author and every Cc'd address become participants, once each."""
     actor, case = edit.actor, edit.case
-    session = edit.uow.session
+    connection = edit.uow.session.connection()
     # (user_id, customer_id, email) of each participant the message brings.
     wanted: list[tuple[int | None, int | None, str | None]] = []
     if actor.user_id is not None:
@@ -181,18 +178,21 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
         return
     known: set[tuple[int | None, int | None, str | None]] = set()
     if not edit.new:  # a case opened in this transaction has no participants yet
-        existing = session.execute(_PARTICIPANTS_OF_CASE, {"case_id": case.id})
+        existing = connection.execute(_PARTICIPANTS_OF_CASE, {"case_id": case.id})
         known = {(r.user_id, r.customer_id, r.email) for r in existing}
-    for key in wanted:
-        if key not in known:
-            known.add(key)
-            user_id, customer_id, email = key
-            session.add(
-                Participant(
-                    case_id=case.id,  # type: ignore[arg-type]
-                    created_at=edit.now,
-                    user_id=user_id,
-                    customer_id=customer_id,
-                    email=email,
-                )
-            )
+    new = [key for key in dict.fromkeys(wanted) if key not in known]
+    insert_rows(
+        connection,
+        tables.participants,
+        (
+            {
+                "case_id": case.id,
+                "created_at": edit.now,
+                "user_id": user_id,
+                "customer_id": customer_id,
+                "email": email,
+                "subscribed": True,
+            }
+            for user_id, customer_id, email in new
+        ),
+    )

@@ -1,0 +1,117 @@
+"""The write path of the case aggregate: plain SQL on the hot path.
+
+Opening and posting are the operations casekit does most, so their writes
+skip the ORM's unit-of-work machinery: a case is loaded as a row and turned
+into a plain domain :class:`~casekit.domain.case.Case` (never attached to a
+session), changed by the domain's rules, and written back as one UPDATE of
+the columns that changed, with its version counter checked and bumped.
+Timeline entries, attachments and participants are inserted the same way.
+Organizations, users, watchers, CRM numbers and snapshots still go through
+the ORM; both share the unit of work's transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection, Insert, Select, bindparam, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from casekit.domain.case import Case, Entry
+from casekit.errors import Conflict
+from casekit.store import tables
+
+c = tables.cases.c
+CASE_FIELDS: tuple[str, ...] = tuple(col.name for col in tables.cases.columns)
+_ENTRY_FIELDS: tuple[str, ...] = tuple(
+    col.name for col in tables.entries.columns if col.name != "id"
+)
+
+
+def case_from_row(row: Mapping[Any, Any]) -> Case:
+    """A detached domain case from a ``casekit_cases`` row."""
+    values = {name: row[name] for name in CASE_FIELDS}
+    case_id = values.pop("id")
+    return Case(**values, id=case_id)
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    """The case's column values, as they would be written."""
+    return {name: getattr(case, name) for name in CASE_FIELDS}
+
+
+def select_cases(where: ColumnElement[bool]) -> Select[Any]:
+    return select(tables.cases).where(where)
+
+
+def load_cases(
+    conn: Connection, stmt: Select[Any], params: Mapping[str, Any] | None = None
+) -> list[Case]:
+    return [case_from_row(row) for row in conn.execute(stmt, params or {}).mappings()]
+
+
+def insert_case(conn: Connection, case: Case) -> int:
+    """INSERT the (new) case; sets and returns its id."""
+    values = case_values(case)
+    del values["id"]
+    result = conn.execute(insert(tables.cases), values)
+    case.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    return case.id
+
+
+@functools.cache
+def _update_case(columns: tuple[str, ...]) -> Any:
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+    values["version"] = bindparam("next_version")
+    return (
+        update(tables.cases)
+        .where(c.id == bindparam("case_id"), c.version == bindparam("loaded_version"))
+        .values(values)
+    )
+
+
+def save_case(conn: Connection, case: Case, original: Mapping[str, Any]) -> bool:
+    """Write what changed since ``original``; bump the version; Conflict if it moved.
+
+    Returns whether anything was written.
+    """
+    changed = tuple(
+        name
+        for name in CASE_FIELDS
+        if name not in ("id", "version") and getattr(case, name) != original[name]
+    )
+    if not changed:
+        return False
+    params = {f"new_{name}": getattr(case, name) for name in changed}
+    params.update(case_id=case.id, loaded_version=case.version, next_version=case.version + 1)
+    result = conn.execute(_update_case(changed), params)
+    if result.rowcount != 1:
+        raise Conflict(f"case {case.number} was changed by someone else; reload it")
+    case.version += 1
+    return True
+
+
+@functools.cache
+def _insert_entry() -> Insert:
+    return insert(tables.entries)
+
+
+def entry_values(entry: Entry) -> dict[str, Any]:
+    values = attrs.asdict(entry, recurse=False)
+    return {name: values[name] for name in _ENTRY_FIELDS}
+
+
+def insert_entry(conn: Connection, entry: Entry) -> int:
+    """INSERT one timeline entry; sets and returns its id."""
+    result = conn.execute(_insert_entry(), entry_values(entry))
+    entry.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    return entry.id
+
+
+def insert_rows(conn: Connection, table: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    batch = list(rows)
+    if batch:
+        conn.execute(insert(table), batch)
