@@ -88,11 +88,23 @@ class FilesystemStorage:
             partial.unlink(missing_ok=True)
         return StoredFile(self.PREFIX + relative, size, digest.hexdigest())
 
-    @hookimpl(trylast=True)
-    def casekit_open_attachment(self, storage_key: str) -> BinaryIO | None:
+    def _path(self, storage_key: str) -> Path | None:
         if not storage_key.startswith(self.PREFIX):
             return None
         relative = storage_key[len(self.PREFIX) :]
         if not re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{30}", relative):
             return None
-        return (self.root / relative).open("rb")
+        return self.root / relative
+
+    @hookimpl(trylast=True)
+    def casekit_open_attachment(self, storage_key: str) -> BinaryIO | None:
+        path = self._path(storage_key)
+        return None if path is None else path.open("rb")
+
+    @hookimpl(trylast=True)
+    def casekit_delete_attachment(self, storage_key: str) -> bool | None:
+        path = self._path(storage_key)
+        if path is None:
+            return None
+        path.unlink(missing_ok=True)
+        return True

@@ -147,6 +147,25 @@ def casekit_open_attachment(kit: CaseKit, storage_key: str) -> BinaryIO | None:
     raise NotImplementedError
 
 
+@hookspec(firstresult=True)
+def casekit_delete_attachment(kit: CaseKit, storage_key: str) -> bool | None:
+    """Delete a stored attachment whose message was never saved.
+
+    Stops at the first non-None result. casekit calls it when the
+    transaction that stored a file rolls back (a later attachment was too
+    large, the case changed meanwhile), so no file is left that no message
+    refers to. It never deletes an attachment of a saved message.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param storage_key: the key a :func:`casekit_store_attachment` returned.
+    :return: ``True`` once deleted (or already gone), ``None`` when the key
+        is not this store's.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
 # -- command line ----------------------------------------------------------------
 
 

@@ -193,6 +193,13 @@ class PluginHooks:
             )
         return stored
 
+    def delete_attachment(self, *, storage_key: str) -> bool:
+        """Delete a stored file; whether a store took the key."""
+        deleted: bool | None = self.pm.hook.casekit_delete_attachment(
+            kit=self._kit, storage_key=storage_key
+        )
+        return bool(deleted)
+
     def open_attachment(self, *, storage_key: str) -> BinaryIO:
         opened: BinaryIO | None = self.pm.hook.casekit_open_attachment(
             kit=self._kit, storage_key=storage_key

@@ -434,11 +434,6 @@ def test_an_attachment_without_text_is_a_message(kit, world, case):
     assert [a.filename for a in entry.attachments] == ["pod.pdf"]
 
 
-@pytest.mark.xfail(
-    reason="stores have no delete hook yet: a file stored before a later one is refused "
-    "stays on disk, referenced by no row",
-    strict=True,
-)
 def test_a_refused_post_leaves_no_stored_file_behind(kit, world, case, small_kit, tmp_path):
     with pytest.raises(InvalidInput):
         small_kit.messages.post(

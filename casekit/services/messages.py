@@ -138,6 +138,8 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
         stream=upload.stream,
         max_bytes=kit.settings.max_attachment_bytes,
     )
+    key = stored.storage_key
+    edit.uow.on_rollback(lambda: kit.hooks.delete_attachment(storage_key=key))
     result = edit.uow.session.connection().execute(
         insert(tables.attachments),
         {

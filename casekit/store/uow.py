@@ -42,7 +42,8 @@ class UnitOfWork:
     def __init__(self, sessions: SessionFactory, *, write: bool = True) -> None:
         self._sessions = sessions
         self.write = write
-        self._after: list[Callable[[], None]] = []
+        self._after: list[Callable[[], object]] = []
+        self._undo: list[Callable[[], object]] = []
         self._session: Session | None = None
 
     @property
@@ -69,6 +70,8 @@ class UnitOfWork:
         finally:
             self._session = None
             self._after.clear()
+            undo, self._undo = self._undo, []
+            _run_all(undo, "an on-rollback callback")
 
     def flush(self) -> None:
         try:
@@ -81,12 +84,25 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as error:
             raise Conflict("the case was changed by someone else; reload it") from error
+        self._undo.clear()
         callbacks, self._after = self._after, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                log.exception("casekit: an after-commit callback failed")
+        _run_all(callbacks, "an after-commit callback")
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
+    def after_commit(self, callback: Callable[[], object]) -> None:
         self._after.append(callback)
+
+    def on_rollback(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` if this unit of work ends without committing.
+
+        For effects outside the database, such as a stored file, that a
+        rollback would otherwise leave behind.
+        """
+        self._undo.append(callback)
+
+
+def _run_all(callbacks: list[Callable[[], object]], what: str) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("casekit: %s failed", what)
