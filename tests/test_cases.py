@@ -329,3 +329,26 @@ def test_dates_track_every_change(kit, world, clock):
         clock.advance(timedelta(minutes=5))
         change()
         assert kit.cases.get(world.shipper_actor, number).updated_at == clock.now()
+
+
+def test_customer_latest_message_is_the_latest_meant_for_them(kit, world, clock):
+    case = kit.cases.open(world.customer_actor, message="Where is my order?")
+    assert kit.cases.get(world.customer_actor, case.number).latest_message_at == clock.now()
+    opened_at = clock.now()
+    clock.advance(hours=1)
+    kit.messages.post(world.shipper_actor, case.number, "Asking the carrier", audience="partners")
+    view = kit.cases.get(world.customer_actor, case.number)
+    assert view.latest_message_at == opened_at
+    assert view.latest_message_org_id is None
+    assert view.created_by == ""
+    staff = kit.cases.get(world.shipper_actor, case.number)
+    assert staff.latest_message_at == clock.now()
+    assert staff.created_by == f"customer:{world.customer.id}"
+    clock.advance(hours=1)
+    kit.messages.post(world.shipper_actor, case.number, "On its way", audience="everyone")
+    kit.cases.solve(world.shipper_actor, case.number)
+    view = kit.cases.get(world.customer_actor, case.number)
+    assert view.latest_message_at == clock.now()
+    assert view.latest_message_at.tzinfo is not None
+    assert view.solved_by is None
+    assert view.solved_at == clock.now()

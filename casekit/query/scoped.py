@@ -15,12 +15,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
-from casekit.domain.case import Attachment, Case, CrmNumber, Entry, Watcher
+from casekit.domain.case import Attachment, Case, CrmNumber, Entry, EntryKind, Watcher
 from casekit.domain.directory import User
 from casekit.errors import NotFound
 from casekit.query.models import AttachmentView, CaseView, EntryView
@@ -86,6 +86,9 @@ class Scope:
         crm = self._crm_numbers(ids)
         watchers = self._watchers(ids)
         hide_people = self.actor.is_customer
+        # A customer's latest message is the latest one meant for them, and
+        # who created or solved the case is staff business.
+        latest = self._latest_for_customer([_id(case.id) for case in found]) if hide_people else {}
         return [
             CaseView(
                 id=_id(case.id),
@@ -103,19 +106,35 @@ class Scope:
                 order_id=case.order_id,
                 shipper_owner_id=None if hide_people else case.shipper_owner_id,
                 carrier_owner_id=None if hide_people else case.carrier_owner_id,
-                created_by=case.created_by,
+                created_by="" if hide_people else case.created_by,
                 created_at=case.created_at,
                 updated_at=case.updated_at or case.created_at,
                 solved_at=case.solved_at,
-                solved_by=case.solved_by,
-                latest_message_at=case.latest_message_at,
+                solved_by=None if hide_people else case.solved_by,
+                latest_message_at=(
+                    latest.get(_id(case.id)) if hide_people else case.latest_message_at
+                ),
                 latest_message_user_id=None if hide_people else case.latest_message_user_id,
-                latest_message_org_id=case.latest_message_org_id,
+                latest_message_org_id=None if hide_people else case.latest_message_org_id,
                 crm_number=crm.get(_id(case.id)),
                 watcher_ids=tuple(sorted(watchers.get(_id(case.id), ()))),
             )
             for case in found
         ]
+
+    def _latest_for_customer(self, case_ids: list[int]) -> dict[int, Any]:
+        if not case_ids:
+            return {}
+        stmt = (
+            select(e.case_id, func.max(e.created_at).label("latest"))
+            .where(
+                e.case_id.in_(case_ids),
+                e.kind == EntryKind.MESSAGE.value,
+                e.audience == Audience.EVERYONE.value,
+            )
+            .group_by(e.case_id)
+        )
+        return {row.case_id: row.latest for row in self.session.execute(stmt)}
 
     def _crm_numbers(self, case_ids: list[int]) -> dict[int, str]:
         actor = self.actor

@@ -30,8 +30,8 @@ def _email(errors: dict[str, list[str]], value: str) -> str:
 class DirectoryService(Service):
     """Maps the host's accounts to casekit. Reach it as ``kit.directory``.
 
-    The host (``Actor.host()``) adds organizations; an organization's admin
-    (or the host) adds its users; its staff (or the host) add customers.
+    The host (``Actor.host()``) adds organizations; an organization's
+    managers and admins (or the host) add its users; its staff (or the host) add customers.
     Each has an optional ``external_id``: the host's own key, to find it by.
     """
 
