@@ -24,7 +24,6 @@ import statistics
 import tempfile
 import time
 import traceback
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,7 +38,8 @@ from casekit.domain.actor import Actor
 from casekit.domain.directory import OrgRole
 from casekit.kit import CaseKit
 from casekit.settings import Settings
-from casekit.store.database import create_casekit_engine, normalize_url
+from casekit.store import database
+from casekit.store.database import create_casekit_engine
 
 # -- results ---------------------------------------------------------------
 
@@ -163,21 +163,8 @@ def throwaway_database(url: str | None, *, keep_sqlite: bool = True) -> Iterator
         return
     if backend not in ("postgresql", "mysql"):
         raise ValueError(f"unsupported database {url!r}: use sqlite, postgresql or mysql")
-    server = normalize_url(url)
-    name = f"casekit_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_casekit_engine(server, isolation_level="AUTOCOMMIT")
-    quote = '"' if backend == "postgresql" else "`"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                force = " WITH (FORCE)" if backend == "postgresql" else ""
-                conn.execute(text(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}"))
-    finally:
-        admin.dispose()
+    with database.throwaway_database(url, prefix="casekit_bench") as server_url:
+        yield server_url
 
 
 def require_new_database(url: str) -> None:

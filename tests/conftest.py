@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from casekit import CaseKit
 from casekit.clock import FrozenClock
-from casekit.store.database import create_casekit_engine, normalize_url
+from casekit.store.database import create_casekit_engine, throwaway_database
 from casekit.store.migrate import upgrade
 from casekit.store.tables import metadata
 
@@ -98,23 +98,8 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{directory / f'casekit-{uuid.uuid4().hex[:10]}.sqlite3'}"
         return
-    server = normalize_url(os.environ[SERVER_ENV[backend]])
-    name = f"casekit_test_{uuid.uuid4().hex[:10]}"
-    admin = create_casekit_engine(server, isolation_level="AUTOCOMMIT")
-    quote = '"' if backend == "postgresql" else "`"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                if backend == "postgresql":
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                else:
-                    conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    finally:
-        admin.dispose()
+    with throwaway_database(os.environ[SERVER_ENV[backend]], prefix="casekit_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
 _DRIVERS = {
@@ -65,3 +68,30 @@ def _setup_sqlite(engine: Engine, *, in_memory: bool) -> None:
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def throwaway_database(server_url: str | URL, *, prefix: str = "casekit_tmp") -> Iterator[str]:
+    """A new, empty database on a PostgreSQL or MySQL/MariaDB server; dropped afterwards.
+
+    ``server_url`` names the server (any database on it). Yields the new
+    database's URL, password included. For tests and benchmarks.
+    """
+    server = normalize_url(server_url)
+    backend = server.get_backend_name()
+    if backend not in ("postgresql", "mysql", "mariadb"):
+        raise ValueError(f"{backend}: a throwaway database needs PostgreSQL or MySQL/MariaDB")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    quoted = f'"{name}"' if backend == "postgresql" else f"`{name}`"
+    admin = create_casekit_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            force = " WITH (FORCE)" if backend == "postgresql" else ""
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
+    finally:
+        admin.dispose()
