@@ -132,16 +132,15 @@ SELECT c.id, c.number, c.status, c.type, c.source, c.subject, c.created_at, c.up
          WHERE e.case_id = c.id AND e.kind = 'message'
            AND (e.audience <> 'internal' OR e.org_id = :org)
          ORDER BY e.id DESC LIMIT 1) AS excerpt,
-       us.name AS shipper_owner, uc.name AS carrier_owner, a.name AS account,
-       n.number AS crm_number
+       (SELECT u.name FROM casekit_users u WHERE u.id = c.shipper_owner_id) AS shipper_owner,
+       (SELECT u.name FROM casekit_users u WHERE u.id = c.carrier_owner_id) AS carrier_owner,
+       (SELECT a.name FROM casekit_organizations a WHERE a.id = c.{s.other}) AS account,
+       (SELECT n.number FROM casekit_crm_numbers n
+         WHERE n.case_id = c.id AND n.org_id = :org) AS crm_number
 FROM (SELECT c.id FROM casekit_cases c {join}WHERE {where} ORDER BY {ORDER} LIMIT {PAGE + 1}) p
 JOIN casekit_cases c ON c.id = p.id
 LEFT JOIN casekit_shipments s ON s.id = c.shipment_id
 LEFT JOIN casekit_orders o ON o.id = c.order_id
-LEFT JOIN casekit_users us ON us.id = c.shipper_owner_id
-LEFT JOIN casekit_users uc ON uc.id = c.carrier_owner_id
-LEFT JOIN casekit_organizations a ON a.id = c.{s.other}
-LEFT JOIN casekit_crm_numbers n ON n.case_id = c.id AND n.org_id = :org
 ORDER BY {ORDER}"""
         params = {**params, "org": s.org_id}
         with self.engine.connect() as conn:
@@ -161,33 +160,40 @@ ORDER BY {ORDER}"""
         return f"lower({column}) LIKE '{pattern.lower()}'"
 
     def search(self) -> str:
-        shipment_columns = " OR ".join(
-            f"s2.{name} = :q"
-            for name in (
-                "tracking_number",
-                "bol_number",
-                "po_number",
-                "reference_number",
-                "ra_number",
-                "order_number",
+        """Every identifier branch on the actor's own cases, then the cases by id."""
+        own = f"c2.{self.side.column} = :org"
+        branches = [
+            f"SELECT c2.id FROM casekit_cases c2 WHERE c2.number = :upper AND {own}",
+            "SELECT n2.case_id FROM casekit_crm_numbers n2 JOIN casekit_cases c2 "
+            f"ON c2.id = n2.case_id WHERE n2.org_id = :org AND n2.number = :q AND {own}",
+        ]
+        for name in (
+            "tracking_number",
+            "bol_number",
+            "po_number",
+            "reference_number",
+            "ra_number",
+            "order_number",
+        ):
+            branches.append(
+                "SELECT c2.id FROM casekit_shipments s2 JOIN casekit_cases c2 "
+                f"ON c2.shipment_id = s2.id WHERE s2.{name} = :q AND {own}"
             )
-        )
-        return (
-            "c.id IN (SELECT x.id FROM ("
-            "SELECT c2.id FROM casekit_cases c2 WHERE c2.number = :upper"
-            " UNION SELECT n2.case_id FROM casekit_crm_numbers n2"
-            " WHERE n2.org_id = :org AND n2.number = :q"
-            " UNION SELECT c2.id FROM casekit_cases c2"
-            f" JOIN casekit_shipments s2 ON s2.id = c2.shipment_id WHERE {shipment_columns}"
-            " UNION SELECT c2.id FROM casekit_cases c2"
-            " JOIN casekit_orders o2 ON o2.id = c2.order_id WHERE o2.number = :q"
-            " UNION SELECT c2.id FROM casekit_cases c2"
-            " JOIN casekit_shipments s2 ON s2.id = c2.shipment_id"
-            " WHERE lower(s2.carrier_name) = :lower"
-            " UNION SELECT c2.id FROM casekit_cases c2"
-            " JOIN casekit_organizations g2 ON g2.id = c2.carrier_org_id"
-            " WHERE lower(g2.name) = :lower) x)"
-        )
+        branches += [
+            "SELECT c2.id FROM casekit_orders o2 JOIN casekit_cases c2 "
+            f"ON c2.order_id = o2.id WHERE o2.number = :q AND {own}",
+            "SELECT c2.id FROM casekit_shipments s2 JOIN casekit_cases c2 "
+            f"ON c2.shipment_id = s2.id WHERE s2.carrier_key = :lower AND {own}",
+            "SELECT c2.id FROM casekit_organizations g2 JOIN casekit_cases c2 "
+            f"ON c2.carrier_org_id = g2.id WHERE lower(g2.name) = :lower AND {own}",
+        ]
+        if self.backend == "postgresql":
+            # The matches once (an init plan), then the actor's cases by primary key.
+            plain = [b.replace(f" AND {own}", "") for b in branches]
+            return (
+                f"c.{self.side.column} = :org AND c.id = ANY(ARRAY(" + " UNION ".join(plain) + "))"
+            )
+        return "c.id IN (SELECT x.id FROM (" + " UNION ".join(branches) + ") x)"
 
 
 def _measures(
@@ -341,7 +347,7 @@ def _measures(
             Measure(
                 f"{prefix}.search.{label}",
                 partial(_search_ids, kit, actor, value),
-                partial(floors.page, f"c.{side.column} = :org AND {floors.search()}", params),
+                partial(floors.page, floors.search(), params),
             )
         )
     # -- the next page by keyset (All Cases: it always has a second page)

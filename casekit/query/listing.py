@@ -16,11 +16,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from attrs import field, frozen
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind, Source
+from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import Status
 from casekit.errors import InvalidInput
 from casekit.query.filters import (
@@ -40,6 +53,8 @@ o = tables.orders.c
 e = tables.entries.c
 
 EXCERPT = 160
+#: Up to this many search matches are read first and listed by id.
+SEARCH_HITS = 500
 
 
 class BuiltinView(enum.StrEnum):
@@ -161,6 +176,42 @@ class Lister:
         self.scope = Scope(session, actor)
         self.now = now
         self.window_months = window_months
+        self._role: OrgRole | None = None
+        self._role_known = False
+
+    def role(self) -> OrgRole | None:
+        """The role of the actor's organization (looked up once); None without one.
+
+        An organization is either a shipper or a carrier, so a shipper's staff
+        see the cases whose shipper it is, a carrier's those whose carrier it
+        is: one indexed column each instead of the OR of both (which no index
+        answers in date order).
+        """
+        actor = self.actor
+        if not self._role_known:
+            self._role_known = True
+            if actor.org_id is not None and not actor.is_customer and not actor.is_unrestricted:
+                g = tables.organizations.c
+                self._role = self.session.scalar(select(g.role).where(g.id == actor.org_id))
+        return self._role
+
+    def tenant_clause(self) -> ColumnElement[bool]:
+        """The scope's tenant rule, on the one side the actor's organization can be."""
+        role = self.role()
+        if role is OrgRole.SHIPPER:
+            return c.shipper_org_id == self.actor.org_id
+        if role is OrgRole.CARRIER:
+            return c.carrier_org_id == self.actor.org_id
+        return self.scope.case_clause()
+
+    def _own_owner(self) -> Any:
+        """The owner column of the actor's side, when its organization's role is known."""
+        role = self.role()
+        if role is OrgRole.SHIPPER:
+            return c.shipper_owner_id
+        if role is OrgRole.CARRIER:
+            return c.carrier_owner_id
+        return None
 
     # -- conditions --------------------------------------------------------------
     def view_clause(self, view: BuiltinView) -> ColumnElement[bool]:
@@ -184,6 +235,10 @@ class Lister:
         if view is BuiltinView.MY_ACTIVE:
             if actor.user_id is None:
                 return and_(active, c.id.is_(None))
+            own = self._own_owner()
+            if own is not None:
+                # A user owns cases only on their own organization's side.
+                return and_(active, own == actor.user_id)
             return and_(
                 active,
                 or_(c.shipper_owner_id == actor.user_id, c.carrier_owner_id == actor.user_id),
@@ -198,6 +253,9 @@ class Lister:
             return active  # a customer sees no owners; to them no case has one
         if actor.org_id is None:
             return and_(active, c.shipper_owner_id.is_(None), c.carrier_owner_id.is_(None))
+        own = self._own_owner()
+        if own is not None:
+            return and_(active, own.is_(None))  # the tenant clause names the organization
         return and_(
             active,
             or_(
@@ -229,20 +287,52 @@ class Lister:
         ids.append(
             select(c.id)
             .join(tables.shipments, s.id == c.shipment_id)
-            .where(func.lower(s.carrier_name) == q.lower())
+            .where(s.carrier_key == q.lower())
         )
         ids.append(
             select(c.id)
             .join(tables.organizations, org.id == c.carrier_org_id)
             .where(func.lower(org.name) == q.lower())
         )
-        return c.id.in_(union(*ids).subquery().select())
+        found = union(*ids).subquery()
+        # The matches first, on their own: usually a handful, which the page
+        # then reads by primary key. Planned together, the database guesses
+        # the union large and scans all the actor's cases to join it.
+        hits = self.session.scalars(select(found.c.id).limit(SEARCH_HITS + 1)).all()
+        if len(hits) > SEARCH_HITS:
+            return c.id.in_(found.select())  # a carrier's name: too many to list
+        return c.id.in_(hits) if hits else false()
+
+    def filter_clause(self, f: Filter) -> ColumnElement[bool]:
+        """One filter's condition; "owner is one of" reads only the column it can match.
+
+        A user owns cases only on their own organization's side, so for an
+        actor whose side is known, its colleagues can only be in its side's
+        owner slot and anyone else only in the other one: one indexed column
+        each instead of both columns for every user.
+        """
+        own = self._own_owner()
+        if f.field != "owner" or f.op != "in" or own is None or self.actor.is_customer:
+            return compile_filter(f, self.actor)
+        other = c.carrier_owner_id if own is c.shipper_owner_id else c.shipper_owner_id
+        u = tables.users.c
+        values = list(f.value)
+        colleagues = set(
+            self.session.scalars(
+                select(u.id).where(u.id.in_(values), u.org_id == self.actor.org_id)
+            )
+        )
+        others = [v for v in values if v not in colleagues]
+        parts = [own.in_(sorted(colleagues))] if colleagues else []
+        if others:
+            parts.append(other.in_(others))
+        return or_(*parts) if parts else false()
 
     def where(self, query: ListQuery) -> list[ColumnElement[bool]]:
-        conditions = [self.scope.case_clause(), self.view_clause(query.view)]
+        conditions = [self.tenant_clause(), self.view_clause(query.view)]
         if query.view is not BuiltinView.ALL_CASES and self.window_months > 0:
             conditions.append(c.created_at >= months_before(self.now, self.window_months))
-        conditions.extend(compile_filter(f, self.actor) for f in query.filters)
+        conditions.extend(self.filter_clause(f) for f in query.filters)
         if query.search:
             conditions.append(self.search_clause(query.search))
         return conditions
@@ -270,17 +360,21 @@ class Lister:
         if cursor is not None:
             key = _decode(cursor, sort.field)
             stmt = stmt.where(_after(column, key, descending=sort.descending, nullable=nullable))
-        order: list[Any] = [column.is_(None)] if nullable else []
-        order += [column.desc(), c.id.desc()] if sort.descending else [column.asc(), c.id.asc()]
-        found = self.session.execute(stmt.order_by(*order).limit(limit + 1)).all()
+        chosen = stmt.order_by(*_order(column, c.id, sort.descending, nullable))
+        chosen_page = chosen.limit(limit + 1).subquery("page")
+        # One statement: the page's ids in order, then their rows by primary key.
+        found = self.session.execute(
+            self._rows_select(chosen_page).order_by(
+                *_order(chosen_page.c.sort_value, chosen_page.c.id, sort.descending, nullable)
+            )
+        ).all()
         more = len(found) > limit
         found = found[:limit]
-        rows = self.rows([r.id for r in found])
         next_cursor = None
         if more and found:
             last = found[-1]
             next_cursor = _encode(last.sort_value, last.id, sort.field)
-        return Page(tuple(rows), next_cursor)
+        return Page(tuple(self._row(r) for r in found), next_cursor)
 
     def iterate(self, query: ListQuery, *, batch: int = 500) -> Iterator[CaseRow]:
         """Every row of the query, page after page (for exports)."""
@@ -296,6 +390,13 @@ class Lister:
         """The list rows of ``ids`` (already known visible), in that order."""
         if not ids:
             return []
+        found = {r.id: r for r in self.session.execute(self._rows_select().where(c.id.in_(ids)))}
+        return [self._row(found[case_id]) for case_id in ids]
+
+    def _rows_select(self, page: Any = None) -> Select[Any]:
+        """The list columns of cases: with their owners' and account's names, the
+        actor's CRM number and the latest message it may read; of the cases of
+        ``page`` (a subquery of ids and sort values) when given."""
         visible = self.scope.entry_clause()
         excerpt = (
             select(e.body)
@@ -305,6 +406,23 @@ class Lister:
             .correlate(tables.cases)
             .scalar_subquery()
         )
+        actor = self.actor
+        u, g, n = tables.users.c, tables.organizations.c, tables.crm_numbers.c
+        # The account is the other party: the carrier for the shipper, else the shipper.
+        account_id: Any = c.shipper_org_id
+        if actor.org_id is not None:
+            account_id = case(
+                (c.shipper_org_id == actor.org_id, c.carrier_org_id), else_=c.shipper_org_id
+            )
+
+        def one(column: Any, *where: Any) -> Any:
+            # A scalar subquery, not a join: planning a join of every lookup
+            # costs the database more than running the whole page.
+            return select(column).where(*where).correlate(tables.cases).scalar_subquery()
+
+        own_crm: Any = null()
+        if not actor.is_customer and actor.org_id is not None:
+            own_crm = one(n.number, n.case_id == c.id, n.org_id == actor.org_id)
         stmt = (
             select(
                 tables.cases,
@@ -316,39 +434,35 @@ class Lister:
                 s.ra_number,
                 func.coalesce(o.number, s.order_number).label("order_number"),
                 excerpt.label("excerpt"),
+                one(u.name, u.id == c.shipper_owner_id).label("shipper_owner_name"),
+                one(u.name, u.id == c.carrier_owner_id).label("carrier_owner_name"),
+                one(g.name, g.id == account_id).label("account_name"),
+                own_crm.label("own_crm_number"),
+                *([page.c.sort_value] if page is not None else []),
             )
-            .select_from(tables.cases)
+            .select_from(
+                tables.cases if page is None else page.join(tables.cases, c.id == page.c.id)
+            )
             .outerjoin(tables.shipments, s.id == c.shipment_id)
             .outerjoin(tables.orders, o.id == c.order_id)
-            .where(c.id.in_(ids))
         )
-        found = {r.id: r for r in self.session.execute(stmt)}
-        names = self._names(found.values())
-        crm = self._crm(list(found))
-        result = []
-        for case_id in ids:
-            r = found[case_id]
-            result.append(self._row(r, names, crm))
-        return result
+        return stmt
 
-    def _row(self, r: Any, names: dict[tuple[str, int], str], crm: dict[int, str]) -> CaseRow:
+    def _row(self, r: Any) -> CaseRow:
         actor = self.actor
         hide = actor.is_customer
         owners = (
             ()
             if hide
             else tuple(
-                names[("user", uid)]
-                for uid in (r.shipper_owner_id, r.carrier_owner_id)
+                name
+                for uid, name in (
+                    (r.shipper_owner_id, r.shipper_owner_name),
+                    (r.carrier_owner_id, r.carrier_owner_name),
+                )
                 if uid is not None
             )
         )
-        if actor.org_id == r.shipper_org_id:
-            account_id = r.carrier_org_id
-        elif actor.org_id == r.carrier_org_id:
-            account_id = r.shipper_org_id
-        else:
-            account_id = r.shipper_org_id
         body = r.excerpt or None
         if body is not None and len(body) > EXCERPT:
             body = body[: EXCERPT - 1].rstrip() + "…"
@@ -369,7 +483,7 @@ class Lister:
             shipper_owner_id=None if hide else r.shipper_owner_id,
             carrier_owner_id=None if hide else r.carrier_owner_id,
             owners=owners,
-            account=names.get(("org", account_id)) if account_id is not None else None,
+            account=r.account_name,
             brand=r.brand,
             tracking_number=r.tracking_number,
             bol_number=r.bol_number,
@@ -377,33 +491,16 @@ class Lister:
             reference_number=r.reference_number,
             ra_number=r.ra_number,
             order_number=r.order_number,
-            crm_number=crm.get(r.id),
+            crm_number=r.own_crm_number,
         )
 
-    def _names(self, found: Any) -> dict[tuple[str, int], str]:
-        user_ids: set[int] = set()
-        org_ids: set[int] = set()
-        for r in found:
-            user_ids.update(u for u in (r.shipper_owner_id, r.carrier_owner_id) if u)
-            org_ids.update(x for x in (r.shipper_org_id, r.carrier_org_id) if x)
-        names: dict[tuple[str, int], str] = {}
-        if user_ids:
-            u = tables.users.c
-            for uid, name in self.session.execute(select(u.id, u.name).where(u.id.in_(user_ids))):
-                names[("user", uid)] = name
-        if org_ids:
-            g = tables.organizations.c
-            for oid, name in self.session.execute(select(g.id, g.name).where(g.id.in_(org_ids))):
-                names[("org", oid)] = name
-        return names
 
-    def _crm(self, case_ids: list[int]) -> dict[int, str]:
-        actor = self.actor
-        if actor.is_customer or actor.org_id is None or not case_ids:
-            return {}
-        n = tables.crm_numbers.c
-        stmt = select(n.case_id, n.number).where(n.case_id.in_(case_ids), n.org_id == actor.org_id)
-        return {row.case_id: row.number for row in self.session.execute(stmt)}
+def _order(column: Any, id_column: Any, descending: bool, nullable: bool) -> list[Any]:
+    """The list order: (no value last,) the column, then the id, one direction."""
+    order: list[Any] = [column.is_(None)] if nullable else []
+    if descending:
+        return [*order, column.desc(), id_column.desc()]
+    return [*order, column.asc(), id_column.asc()]
 
 
 def _after(

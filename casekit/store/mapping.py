@@ -7,7 +7,9 @@ touches the host's mappers (and never calls ``clear_mappers()``).
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import registry
 
 from casekit.domain.case import Attachment, Case, CrmNumber, Entry, Participant, Watcher
@@ -32,6 +34,8 @@ def map_domain() -> None:
         m(User, tables.users)
         m(Customer, tables.customers)
         m(Shipment, tables.shipments)
+        event.listen(Shipment, "before_insert", _carrier_key)
+        event.listen(Shipment, "before_update", _carrier_key)
         m(Order, tables.orders)
         m(Case, tables.cases, version_id_col=tables.cases.c.version)
         m(Entry, tables.entries)
@@ -42,3 +46,11 @@ def map_domain() -> None:
         m(SavedView, tables.saved_views)
         mapper_registry.configure()
         _mapped = True
+
+
+def _carrier_key(_mapper: Any, _connection: Any, shipment: Shipment) -> None:
+    """Keep ``carrier_key``, the lower-case carrier name the search box looks up."""
+    name = shipment.carrier_name
+    key = name.lower() if name else None
+    if getattr(shipment, "carrier_key", None) != key:
+        shipment.carrier_key = key  # type: ignore[attr-defined]

@@ -115,6 +115,9 @@ shipments = Table(
     Column("region", String(64)),
     Column("brand", String(NAME)),
     Column("carrier_name", String(NAME)),
+    # carrier_name in lower case, kept by the mapping: the search box matches
+    # carrier names whatever their case, through an index on every database.
+    Column("carrier_key", String(NAME)),
     Column("status", String(64)),
     Column("promised_date", Date()),
     Column("estimated_date", Date()),
@@ -127,6 +130,7 @@ shipments = Table(
     Index("ix_casekit_shipments_reference_number", "reference_number"),
     Index("ix_casekit_shipments_ra", "ra_number"),
     Index("ix_casekit_shipments_order_number", "order_number"),
+    Index("ix_casekit_shipments_carrier_key", "carrier_key"),
 )
 
 orders = Table(
@@ -171,8 +175,32 @@ cases = Table(
     _fk("latest_message_user_id", "casekit_users.id", nullable=True),
     _fk("latest_message_org_id", "casekit_organizations.id", nullable=True),
     Column("latest_message_by_customer", Boolean(), nullable=False, default=False),
-    Index("ix_casekit_cases_shipper_created", "shipper_org_id", "created_at"),
-    Index("ix_casekit_cases_carrier_created", "carrier_org_id", "created_at"),
+    # The Case Management list, one index per side: a shipper's cases (or a
+    # carrier's) newest first, with what the built-in views test, so that a
+    # page reads the index in order, a view's count reads only the index, and
+    # a filter on the shipment reaches the snapshot from the index alone.
+    Index(
+        "ix_casekit_cases_shipper_list",
+        "shipper_org_id",
+        "created_at",
+        "id",
+        "status",
+        "shipper_owner_id",
+        "latest_message_org_id",
+        "latest_message_at",
+        "shipment_id",
+    ),
+    Index(
+        "ix_casekit_cases_carrier_list",
+        "carrier_org_id",
+        "created_at",
+        "id",
+        "status",
+        "carrier_owner_id",
+        "latest_message_org_id",
+        "latest_message_at",
+        "shipment_id",
+    ),
     Index("ix_casekit_cases_customer", "customer_id"),
     Index("ix_casekit_cases_shipment", "shipment_id"),
     Index("ix_casekit_cases_order", "order_id"),
