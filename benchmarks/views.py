@@ -160,12 +160,11 @@ ORDER BY {ORDER}"""
         return f"lower({column}) LIKE '{pattern.lower()}'"
 
     def search(self) -> str:
-        """Every identifier branch on the actor's own cases, then the cases by id."""
-        own = f"c2.{self.side.column} = :org"
+        """Every identifier branch from its own index, then the actor's cases by id."""
         branches = [
-            f"SELECT c2.id FROM casekit_cases c2 WHERE c2.number = :upper AND {own}",
-            "SELECT n2.case_id FROM casekit_crm_numbers n2 JOIN casekit_cases c2 "
-            f"ON c2.id = n2.case_id WHERE n2.org_id = :org AND n2.number = :q AND {own}",
+            "SELECT c2.id FROM casekit_cases c2 WHERE c2.number = :upper",
+            "SELECT n2.case_id FROM casekit_crm_numbers n2 WHERE n2.org_id = :org "
+            "AND n2.number = :q",
         ]
         for name in (
             "tracking_number",
@@ -176,24 +175,23 @@ ORDER BY {ORDER}"""
             "order_number",
         ):
             branches.append(
-                "SELECT c2.id FROM casekit_shipments s2 JOIN casekit_cases c2 "
-                f"ON c2.shipment_id = s2.id WHERE s2.{name} = :q AND {own}"
+                "SELECT c2.id FROM casekit_cases c2 WHERE c2.shipment_id IN "
+                f"(SELECT s2.id FROM casekit_shipments s2 WHERE s2.{name} = :q)"
             )
         branches += [
-            "SELECT c2.id FROM casekit_orders o2 JOIN casekit_cases c2 "
-            f"ON c2.order_id = o2.id WHERE o2.number = :q AND {own}",
-            "SELECT c2.id FROM casekit_shipments s2 JOIN casekit_cases c2 "
-            f"ON c2.shipment_id = s2.id WHERE s2.carrier_key = :lower AND {own}",
-            "SELECT c2.id FROM casekit_organizations g2 JOIN casekit_cases c2 "
-            f"ON c2.carrier_org_id = g2.id WHERE lower(g2.name) = :lower AND {own}",
+            "SELECT c2.id FROM casekit_cases c2 WHERE c2.order_id IN "
+            "(SELECT o2.id FROM casekit_orders o2 WHERE o2.number = :q)",
+            "SELECT c2.id FROM casekit_cases c2 WHERE c2.shipment_id IN "
+            "(SELECT s2.id FROM casekit_shipments s2 WHERE s2.carrier_key = :lower)",
+            "SELECT c2.id FROM casekit_cases c2 WHERE c2.carrier_org_id IN "
+            "(SELECT g2.id FROM casekit_organizations g2 WHERE lower(g2.name) = :lower)",
         ]
+        union = " UNION ".join(branches)
+        own = f"c.{self.side.column} = :org"
         if self.backend == "postgresql":
             # The matches once (an init plan), then the actor's cases by primary key.
-            plain = [b.replace(f" AND {own}", "") for b in branches]
-            return (
-                f"c.{self.side.column} = :org AND c.id = ANY(ARRAY(" + " UNION ".join(plain) + "))"
-            )
-        return "c.id IN (SELECT x.id FROM (" + " UNION ".join(branches) + ") x)"
+            return f"{own} AND c.id = ANY(ARRAY({union}))"
+        return f"{own} AND c.id IN (SELECT x.id FROM ({union}) x)"
 
 
 def _measures(

@@ -53,6 +53,23 @@ o = tables.orders.c
 e = tables.entries.c
 
 EXCERPT = 160
+#: The case columns a list row shows.
+_ROW_CASE_COLUMNS = (
+    "id",
+    "number",
+    "status",
+    "type",
+    "source",
+    "subject",
+    "created_at",
+    "updated_at",
+    "solved_at",
+    "latest_message_at",
+    "shipper_org_id",
+    "carrier_org_id",
+    "shipper_owner_id",
+    "carrier_owner_id",
+)
 #: Up to this many search matches are read first and listed by id.
 SEARCH_HITS = 500
 
@@ -170,7 +187,15 @@ def months_before(moment: datetime, months: int) -> datetime:
 class Lister:
     """Builds and runs list queries for one actor."""
 
-    def __init__(self, session: Session, actor: Actor, *, now: datetime, window_months: int):
+    def __init__(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        now: datetime,
+        window_months: int,
+        roles: dict[int, OrgRole] | None = None,
+    ):
         self.session = session
         self.actor = actor
         self.scope = Scope(session, actor)
@@ -178,6 +203,8 @@ class Lister:
         self.window_months = window_months
         self._role: OrgRole | None = None
         self._role_known = False
+        #: Organization roles already looked up (they never change), shareable.
+        self._roles: dict[int, OrgRole] = roles if roles is not None else {}
 
     def role(self) -> OrgRole | None:
         """The role of the actor's organization (looked up once); None without one.
@@ -190,9 +217,15 @@ class Lister:
         actor = self.actor
         if not self._role_known:
             self._role_known = True
-            if actor.org_id is not None and not actor.is_customer and not actor.is_unrestricted:
-                g = tables.organizations.c
-                self._role = self.session.scalar(select(g.role).where(g.id == actor.org_id))
+            org_id = actor.org_id
+            if org_id is not None and not actor.is_customer and not actor.is_unrestricted:
+                role = self._roles.get(org_id)
+                if role is None:
+                    g = tables.organizations.c
+                    role = self.session.scalar(select(g.role).where(g.id == org_id))
+                    if role is not None:
+                        self._roles[org_id] = role
+                self._role = role
         return self._role
 
     def tenant_clause(self) -> ColumnElement[bool]:
@@ -272,6 +305,8 @@ class Lister:
         ids: list[Select[Any]] = [select(c.id).where(c.number == q.upper())]
         if self.actor.org_id is not None and not self.actor.is_customer:
             ids.append(select(n.case_id).where(n.org_id == self.actor.org_id, n.number == q))
+        # Each branch from the small side: the matching snapshots (or carriers),
+        # then their cases through the cases' own indexes.
         for column in (
             s.tracking_number,
             s.bol_number,
@@ -280,19 +315,15 @@ class Lister:
             s.ra_number,
             s.order_number,
         ):
-            ids.append(
-                select(c.id).join(tables.shipments, s.id == c.shipment_id).where(column == q)
-            )
-        ids.append(select(c.id).join(tables.orders, o.id == c.order_id).where(o.number == q))
+            ids.append(select(c.id).where(c.shipment_id.in_(select(s.id).where(column == q))))
+        ids.append(select(c.id).where(c.order_id.in_(select(o.id).where(o.number == q))))
         ids.append(
-            select(c.id)
-            .join(tables.shipments, s.id == c.shipment_id)
-            .where(s.carrier_key == q.lower())
+            select(c.id).where(c.shipment_id.in_(select(s.id).where(s.carrier_key == q.lower())))
         )
         ids.append(
-            select(c.id)
-            .join(tables.organizations, org.id == c.carrier_org_id)
-            .where(func.lower(org.name) == q.lower())
+            select(c.id).where(
+                c.carrier_org_id.in_(select(org.id).where(func.lower(org.name) == q.lower()))
+            )
         )
         found = union(*ids).subquery()
         # The matches first, on their own: usually a handful, which the page
@@ -425,7 +456,7 @@ class Lister:
             own_crm = one(n.number, n.case_id == c.id, n.org_id == actor.org_id)
         stmt = (
             select(
-                tables.cases,
+                *(c[name] for name in _ROW_CASE_COLUMNS),
                 s.brand,
                 s.tracking_number,
                 s.bol_number,

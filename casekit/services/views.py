@@ -62,8 +62,14 @@ class ViewService(Service):
     """Lists, counts, searches and exports cases; keeps saved views. Reach it as ``kit.views``."""
 
     def _lister(self, uow: UnitOfWork, actor: Actor) -> Lister:
+        # Organization roles never change: the listers of this kit share them.
+        roles = self.__dict__.setdefault("_org_roles", {})
         return Lister(
-            uow.session, actor, now=self._now(), window_months=self.kit.settings.view_window_months
+            uow.session,
+            actor,
+            now=self._now(),
+            window_months=self.kit.settings.view_window_months,
+            roles=roles,
         )
 
     # -- listing -------------------------------------------------------------------
