@@ -68,9 +68,10 @@ def test_case_types_and_plugins(tmp_path):
     assert "where_is_my_order" in types.output
     assert "Customer Feedback" in types.output
     plugins = runner.invoke(cli, ["plugins"], env=env)
-    assert "casekit.filesystem_storage: casekit_open_attachment, casekit_store_attachment" in (
-        plugins.output
-    )
+    assert (
+        "casekit.filesystem_storage: casekit_delete_attachment, casekit_open_attachment, "
+        "casekit_store_attachment"
+    ) in (plugins.output)
 
 
 def test_bad_setting_is_a_clear_error(tmp_path):
