@@ -472,3 +472,21 @@ def test_months_before():
 
     assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 13) == datetime(2025, 2, 28, tzinfo=UTC)
     assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 1) == datetime(2025, 12, 15, tzinfo=UTC)
+
+
+def test_customer_rows_date_the_latest_message_meant_for_them(kit, world, clock, cases):
+    (row,) = kit.views.list(world.customer_actor, {"view": "all_cases"}).rows
+    assert row.latest_message_at is None  # the opening message was for partners
+    kit.messages.post(world.shipper_actor, cases["damaged"], "Sorry!", audience="everyone")
+    told_at = clock.now()
+    clock.advance(hours=2)
+    kit.messages.post(world.carrier_actor, cases["damaged"], "Partners only")
+    (row,) = kit.views.list(world.customer_actor, {"view": "all_cases"}).rows
+    assert row.latest_message_at == told_at
+    assert row.latest_message_excerpt == "Sorry!"
+    staff_row = next(
+        r
+        for r in kit.views.list(world.shipper_actor, {"view": "all_cases"}).rows
+        if r.number == cases["damaged"]
+    )
+    assert staff_row.latest_message_at == clock.now()

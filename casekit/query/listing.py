@@ -451,6 +451,15 @@ class Lister:
             # costs the database more than running the whole page.
             return select(column).where(*where).correlate(tables.cases).scalar_subquery()
 
+        # A customer's latest message date is that of the latest one meant for them.
+        customer_latest: Any = null()
+        if actor.is_customer:
+            customer_latest = (
+                select(func.max(e.created_at))
+                .where(e.case_id == c.id, e.kind == EntryKind.MESSAGE.value, visible)
+                .correlate(tables.cases)
+                .scalar_subquery()
+            )
         own_crm: Any = null()
         if not actor.is_customer and actor.org_id is not None:
             own_crm = one(n.number, n.case_id == c.id, n.org_id == actor.org_id)
@@ -469,6 +478,7 @@ class Lister:
                 one(u.name, u.id == c.carrier_owner_id).label("carrier_owner_name"),
                 one(g.name, g.id == account_id).label("account_name"),
                 own_crm.label("own_crm_number"),
+                customer_latest.label("customer_latest_at"),
                 *([page.c.sort_value] if page is not None else []),
             )
             .select_from(
@@ -507,7 +517,7 @@ class Lister:
             created_at=r.created_at,
             updated_at=r.updated_at,
             solved_at=r.solved_at,
-            latest_message_at=r.latest_message_at,
+            latest_message_at=r.customer_latest_at if hide else r.latest_message_at,
             latest_message_excerpt=body,
             shipper_org_id=r.shipper_org_id,
             carrier_org_id=r.carrier_org_id,
