@@ -490,3 +490,27 @@ def test_customer_rows_date_the_latest_message_meant_for_them(kit, world, clock,
         if r.number == cases["damaged"]
     )
     assert staff_row.latest_message_at == clock.now()
+
+
+def test_a_partners_message_does_not_reach_the_customers_lists(kit, world, clock, cases):
+    customer = world.customer_actor
+    # The customer's case has only partners messages so far: nothing for them.
+    assert listed(kit, customer, "recent_responses") == set()
+    assert listed(kit, customer, "all_cases", f("latest_message", "not_posted_by", "me")) == set()
+    kit.messages.post(customer, cases["damaged"], "Any news?")
+    assert listed(kit, customer, "all_cases", f("latest_message", "posted_by", "me")) == {
+        cases["damaged"]
+    }
+    clock.advance(hours=1)
+    kit.messages.post(world.carrier_actor, cases["damaged"], "Inspecting the couch")
+    # Still the customer's own message that is latest, as far as they can tell.
+    assert listed(kit, customer, "recent_responses") == set()
+    window = {"from": (clock.now() - timedelta(minutes=5)).isoformat()}
+    assert listed(kit, customer, "all_cases", f("latest_message_at", "between", window)) == set()
+    kit.messages.post(
+        world.shipper_actor, cases["damaged"], "A new cover ships", audience="everyone"
+    )
+    assert listed(kit, customer, "recent_responses") == {cases["damaged"]}
+    assert listed(kit, customer, "all_cases", f("latest_message_at", "between", window)) == {
+        cases["damaged"]
+    }

@@ -17,15 +17,28 @@ from datetime import datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from casekit.domain.actor import Actor
-from casekit.domain.case import Source
+from casekit.domain.audience import Audience
+from casekit.domain.case import EntryKind, Source
 from casekit.domain.shipment import Direction, Mode
 from casekit.domain.workflow import Category, Status
 from casekit.store import tables
 
 c = tables.cases.c
+e = tables.entries.c
 s = tables.shipments.c
 
 
@@ -161,7 +174,7 @@ def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
             positive = column.istartswith(value, autoescape=True)
         return _negate(column, positive) if negative else positive
     if spec.kind is Kind.DATES:
-        column = _DATE_COLUMNS[f.field]
+        column = date_column(f.field, actor)
         start, end = f.value
         parts: list[ColumnElement[bool]] = []
         if start is not None:
@@ -206,11 +219,41 @@ def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
     return _negate(column, positive) if negative else positive
 
 
+def customer_latest(column: Any) -> ScalarSelect[Any]:
+    """``column`` of the latest message meant for everyone on the case.
+
+    A customer's "latest message" is that one: the case row's latest-message
+    columns also count partners' messages, which a customer must not see, not
+    even through a date, an order or a view.
+    """
+    return (
+        select(column)
+        .where(
+            e.case_id == c.id,
+            e.kind == EntryKind.MESSAGE.value,
+            e.audience == Audience.EVERYONE.value,
+        )
+        .order_by(e.id.desc())
+        .limit(1)
+        .correlate(tables.cases)
+        .scalar_subquery()
+    )
+
+
+def date_column(field: str, actor: Actor) -> Any:
+    """The column a date filter or sort on ``field`` reads, for ``actor``."""
+    if field == "latest_message_at" and actor.is_customer:
+        return customer_latest(e.created_at)
+    return _DATE_COLUMNS[field]
+
+
 def _latest(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
     """The latest message (partners-visible) was, or was not, posted by me / my org."""
-    if f.value == "me" and actor.is_customer:
-        mine: ColumnElement[bool] = c.latest_message_by_customer.is_(True)
-        return and_(c.latest_message_at.is_not(None), not_(mine)) if negative else mine
+    if actor.is_customer:
+        if f.value != "me":
+            return false()  # a customer belongs to no organization
+        kind = customer_latest(e.actor_kind)
+        return kind != "customer" if negative else kind == "customer"
     if f.value == "me":
         column, who = c.latest_message_user_id, actor.user_id
     else:

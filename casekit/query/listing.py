@@ -42,6 +42,8 @@ from casekit.query.filters import (
     Filter,
     Sort,
     compile_filter,
+    customer_latest,
+    date_column,
     needs_shipment,
 )
 from casekit.query.scoped import Scope
@@ -256,9 +258,8 @@ class Lister:
             return true()
         if view is BuiltinView.RECENT_RESPONSES:
             if actor.is_customer:
-                return and_(
-                    c.latest_message_at.is_not(None), c.latest_message_by_customer.is_(False)
-                )
+                # Their latest message is staff's (None when there is none).
+                return customer_latest(e.actor_kind) != "customer"
             if actor.org_id is None:
                 return c.latest_message_at.is_not(None)
             return and_(
@@ -382,7 +383,11 @@ class Lister:
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
         sort = query.sort
-        column = SORT_FIELDS[sort.field]()
+        column = (
+            date_column(sort.field, self.actor)
+            if sort.field == "latest_message_at"
+            else SORT_FIELDS[sort.field]()
+        )
         nullable = sort.field in NULLABLE_SORTS
         stmt = self._from(
             select(c.id, column.label("sort_value")).select_from(tables.cases), query, rows=False
