@@ -1,0 +1,1017 @@
+"""Random operations by random actors; after every step nobody reads what they must not.
+
+A hypothesis state machine drives opening cases (with or without carrier,
+customer, shipment, first message and attachment), posting with every
+audience, CRM numbers, owners, watchers, status changes, reopening and
+shipment links, by the staff of two shippers and two carriers (agents,
+managers, an admin), four customers, org-bound system actors and the
+unrestricted host. Three times in four the actor is one who may see the
+case; otherwise anyone, or a case number that does not exist.
+
+Beside casekit the machine keeps its own model: each case's parties,
+status, owners, watchers, linked shipment, each organization's CRM number,
+and every timeline entry with its audience and author's organization. Each
+operation's outcome (done, ``PermissionDenied``, ``InvalidInput`` or
+``NotFound``) must be the one the model predicts, and the entries it
+appends must be the ones predicted. After every step, for every actor:
+
+* ``cases.list`` returns exactly the cases the model lets it see, and each
+  ``CaseView`` carries only the actor's own organization's CRM number and
+  watchers (nothing of the kind, nor owners, for a customer);
+* ``cases.get`` of every other case raises ``NotFound`` with the very text a
+  case number that does not exist gets;
+* the timeline of the case the step touched is exactly the entries the actor
+  may read (or ``NotFound``);
+* no secret the actor may not read (a unique token in every message body,
+  every CRM number) appears anywhere in what it read.
+
+At the end of each example every timeline of every case is checked again for
+every actor, with the Case Management list, counts, search and CSV export
+(same cases, no owners for customers, CRM numbers found only by their org),
+and every attachment opens for exactly those who may read its entry.
+
+Every example starts from empty tables and a new directory. Run it longer
+with ``CASEKIT_ACCESS_EXAMPLES=500``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import inspect, text
+
+from casekit import (
+    Actor,
+    Audience,
+    CaseKit,
+    EventKind,
+    InvalidInput,
+    NotFound,
+    OrgRole,
+    PermissionDenied,
+    ShipmentFacts,
+    Side,
+    Status,
+    Upload,
+    UserRole,
+)
+from casekit.query.listing import BuiltinView, ListQuery
+from casekit.store.tables import metadata
+
+MISSING = "CV999999"
+MAX_CASES = 5  # per example: a few cases, many operations on each
+
+#: Examples and steps per backend; the servers get fewer (each step is slower).
+BUDGET = {"sqlite": (25, 20), "postgresql": (8, 15), "mysql": (8, 15)}
+
+
+# -- the model ------------------------------------------------------------------------
+
+
+@attrs.define
+class Who:
+    """One actor of the world and what the model knows about it."""
+
+    label: str
+    actor: Actor
+    org: int | None = None  # the organization the actor acts for, if any
+    user: int | None = None
+    customer: int | None = None
+    manager: bool = False
+
+    @property
+    def host(self) -> bool:
+        return self.actor.is_unrestricted
+
+    @property
+    def staff(self) -> bool:
+        return self.org is not None
+
+
+@attrs.define
+class MEntry:
+    id: int
+    kind: str  # "message" or an EventKind value
+    audience: Audience
+    org: int | None
+    at: datetime
+    token: str | None = None  # a unique secret in a message's body
+    attachments: list[int] = attrs.field(factory=list)
+    by_customer: bool = False
+
+
+@attrs.define
+class MCase:
+    number: str
+    id: int
+    shipper: int
+    carrier: int | None
+    customer: int | None
+    shipment: str | None = None  # the reference of the linked shipment
+    status: Status = Status.NEW
+    owners: dict[Side, int | None] = attrs.field(
+        factory=lambda: {Side.SHIPPER: None, Side.CARRIER: None}
+    )
+    watchers: set[int] = attrs.field(factory=set)
+    crm: dict[int, str] = attrs.field(factory=dict)
+    entries: list[MEntry] = attrs.field(factory=list)
+
+    def side_of(self, org: int | None) -> Side | None:
+        if org is None:
+            return None
+        if org == self.shipper:
+            return Side.SHIPPER
+        if org == self.carrier:
+            return Side.CARRIER
+        return None
+
+    def org_of(self, side: Side) -> int | None:
+        return self.shipper if side is Side.SHIPPER else self.carrier
+
+
+def may_see_case(who: Who, case: MCase) -> bool:
+    if who.host:
+        return True
+    if who.customer is not None:
+        return case.customer == who.customer
+    return who.org is not None and who.org in (case.shipper, case.carrier)
+
+
+def may_read_entry(who: Who, entry: MEntry) -> bool:
+    if who.host:
+        return True
+    if who.customer is not None:
+        return entry.audience is Audience.EVERYONE
+    if entry.audience is Audience.INTERNAL:
+        return entry.org is not None and entry.org == who.org
+    return True
+
+
+def latest_message(who: Who, case: MCase) -> MEntry | None:
+    """The latest message ``who`` may read on ``case`` that dates it: never an
+    internal note, and for a customer only a message meant for everyone."""
+    return max(
+        (
+            e
+            for e in case.entries
+            if e.kind == "message"
+            and e.audience is not Audience.INTERNAL
+            and (who.customer is None or e.audience is Audience.EVERYONE)
+        ),
+        key=lambda e: e.id,
+        default=None,
+    )
+
+
+def is_recent_response(who: Who, case: MCase) -> bool:
+    """Recent Responses: the latest message is someone else's (another org's, the
+    customer's for staff; staff's for the customer)."""
+    latest = latest_message(who, case)
+    if latest is None:
+        return False
+    if who.customer is not None:
+        return not latest.by_customer
+    return who.org is None or latest.org is None or latest.org != who.org
+
+
+def status_after_message(current: Status, who: Who, audience: Audience) -> Status:
+    if who.customer is not None:
+        return Status.REPLY_RECEIVED
+    if audience is Audience.INTERNAL or current is Status.SOLVED:
+        return current
+    if audience is Audience.EVERYONE:
+        return Status.WAITING
+    return Status.OPEN if current is Status.NEW else current
+
+
+def status_event(old: Status, new: Status) -> str:
+    if new is Status.SOLVED:
+        return EventKind.SOLVED.value
+    if old is Status.SOLVED:
+        return EventKind.REOPENED.value
+    return EventKind.STATUS_CHANGED.value
+
+
+def post_refusal(who: Who, case: MCase, audience: Audience) -> str | None:
+    """Why ``who`` may not post for ``audience`` on ``case`` (an exception name), if so."""
+    if who.host:
+        return None
+    if who.customer is not None:
+        return None if audience is Audience.EVERYONE else "PermissionDenied"
+    side = case.side_of(who.org)
+    if side is None:
+        return "PermissionDenied"
+    if audience is Audience.EVERYONE and (side is not Side.SHIPPER or case.customer is None):
+        return "PermissionDenied"
+    return None
+
+
+def empty_tables(kit: CaseKit) -> None:
+    """Delete every row casekit wrote: each example starts from nothing."""
+    with kit.engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
+        mysql = kit.engine.dialect.name in ("mysql", "mariadb")
+        if mysql:
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in reversed(metadata.sorted_tables):
+            if table.name in present:
+                conn.execute(table.delete())
+        if mysql:
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    """Run ``call``; the name of the casekit error it raised (or "ok") and its value."""
+    try:
+        return "ok", call()
+    except (NotFound, PermissionDenied, InvalidInput) as error:
+        return type(error).__name__, error
+
+
+# -- the state machine --------------------------------------------------------------------
+
+AUDIENCES = st.sampled_from([None, Audience.INTERNAL, Audience.PARTNERS, Audience.EVERYONE])
+PICK = st.integers(min_value=0, max_value=10_000)
+
+
+class AccessMachine(RuleBasedStateMachine):
+    """Random operations on one kit; the model in ``self.cases``."""
+
+    kit: CaseKit
+
+    def __init__(self) -> None:
+        super().__init__()
+        kit = self.kit
+        empty_tables(kit)
+        host = Actor.host()
+        self.counter = 0
+        directory = kit.directory
+        self.orgs: dict[str, int] = {}
+        self.org_role: dict[int, OrgRole] = {}
+        self.external: dict[int, str] = {}
+        # Carrier c1 is created first so that its id sorts before the shippers'.
+        for name, role in [
+            ("c1", OrgRole.CARRIER),
+            ("s1", OrgRole.SHIPPER),
+            ("s2", OrgRole.SHIPPER),
+            ("c2", OrgRole.CARRIER),
+        ]:
+            org = directory.add_organization(host, name=f"Org {name}", role=role, external_id=name)
+            assert org.id is not None
+            self.orgs[name] = org.id
+            self.org_role[org.id] = role
+            self.external[org.id] = name
+        self.shippers = [self.orgs["s1"], self.orgs["s2"]]
+        self.carriers = [self.orgs["c1"], self.orgs["c2"]]
+        self.actors: list[Who] = [Who("host", host)]
+        self.user_org: dict[int, int] = {}
+        people = {
+            "s1": ["agent", "agent", "manager"],
+            "s2": ["agent", "agent", "manager"],
+            "c1": ["agent", "manager"],
+            "c2": ["agent", "admin"],
+        }
+        for name, roles in people.items():
+            org_id = self.orgs[name]
+            for i, role in enumerate(roles):
+                user = directory.add_user(
+                    host,
+                    org_id=org_id,
+                    name=f"{name} {role} {i}",
+                    email=f"{name}.{i}@example.test",
+                    role=UserRole(role),
+                )
+                assert user.id is not None
+                self.user_org[user.id] = org_id
+                self.actors.append(
+                    Who(
+                        f"{name}-{role}{i}",
+                        Actor.of_user(user),
+                        org=org_id,
+                        user=user.id,
+                        manager=role != "agent",
+                    )
+                )
+        self.customer_shipper: dict[int, int] = {}
+        for name in ("s1", "s2"):
+            for i in range(2):
+                customer = directory.add_customer(
+                    host, shipper_org_id=self.orgs[name], email=f"buyer{i}@{name}.test"
+                )
+                assert customer.id is not None
+                self.customer_shipper[customer.id] = self.orgs[name]
+                self.actors.append(
+                    Who(f"{name}-customer{i}", Actor.of_customer(customer), customer=customer.id)
+                )
+        for name in ("s1", "c2"):
+            org_id = self.orgs[name]
+            self.actors.append(
+                Who(
+                    f"{name}-api",
+                    Actor.system_actor("api", org_id=org_id),
+                    org=org_id,
+                    manager=True,
+                )
+            )
+        self.users = sorted(self.user_org)
+        self.customers = sorted(self.customer_shipper)
+        self.cases: list[MCase] = []
+        self.crm_values: dict[str, int] = {}  # every CRM number ever set -> its org
+        self.shipments: dict[tuple[int, str], int | None] = {}  # (shipper, ref) -> carrier
+        self.touched: MCase | None = None
+
+    # -- helpers ------------------------------------------------------------------------
+    def who(self, pick: int) -> Who:
+        return self.actors[pick % len(self.actors)]
+
+    def case(self, pick: int) -> MCase | None:
+        """A case of the model, or None (a case number that does not exist) now and then."""
+        if not self.cases or pick % 10 == 9:
+            return None
+        return self.cases[pick % len(self.cases)]
+
+    def pick(self, a: int, c: int) -> tuple[Who, MCase | None]:
+        """A case and an actor: three times in four one that may see the case."""
+        case = self.case(c)
+        insiders = [w for w in self.actors if case is not None and may_see_case(w, case)]
+        if a % 4 and insiders:
+            return insiders[(a // 4) % len(insiders)], case
+        return self.who(a // 4), case
+
+    def token(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter:05d}x"
+
+    def number(self, case: MCase | None) -> str:
+        return MISSING if case is None else case.number
+
+    def expect(
+        self,
+        got: tuple[str, Any],
+        expected: str,
+        what: str,
+        number: str = "",
+        subject: str = "case",
+    ) -> Any:
+        """Check an operation's outcome; a NotFound must read like a missing case's."""
+        kind, value = got
+        assert kind == expected, f"{what}: expected {expected}, got {kind}: {value!r}"
+        if kind == "NotFound" and subject == "case":
+            assert (value.kind, value.key) == ("case", number), value
+            assert str(value) == f"case {number!r} not found", value
+        return value
+
+    def sees(self, who: Who, case: MCase | None) -> bool:
+        """Whether ``case`` exists and ``who`` may see it."""
+        return case is not None and may_see_case(who, case)
+
+    def record(self, case: MCase, expected: list[tuple[str, Audience, int | None]]) -> None:
+        """Match the entries casekit appended to ``case`` (as the host reads them)."""
+        known = {e.id for e in case.entries}
+        timeline = self.kit.cases.timeline(Actor.host(), case.number)
+        new = [e for e in timeline if e.id not in known]
+        got = [
+            (e.event.value if e.event is not None else e.kind.value, e.audience, e.org_id)
+            for e in new
+        ]
+        assert got == expected, f"{case.number}: entries {got}, expected {expected}"
+        for entry, (kind, audience, org) in zip(new, got, strict=True):
+            token = entry.body if kind == "message" else None
+            attachments = [a.id for a in entry.attachments]
+            by_customer = entry.customer_id is not None
+            case.entries.append(
+                MEntry(
+                    entry.id, kind, audience, org, entry.created_at, token, attachments, by_customer
+                )
+            )
+
+    # -- rules ---------------------------------------------------------------------------
+    @precondition(lambda self: len(self.cases) < MAX_CASES)
+    @rule(
+        a=PICK,
+        shipper=st.integers(0, 1),
+        carrier=st.sampled_from([None, 0, 1]),
+        customer=st.sampled_from([None, 0, 1, "foreign"]),
+        shipment=st.sampled_from([None, None, "SHP-A", "SHP-B"]),
+        audience=st.sampled_from(["none", None, *Audience]),
+        attach=st.booleans(),
+    )
+    def open_case(
+        self,
+        a: int,
+        shipper: int,
+        carrier: int | None,
+        customer: int | str | None,
+        shipment: str | None,
+        audience: str | Audience | None,
+        attach: bool,
+    ) -> None:
+        who = self.who(a)
+        kwargs: dict[str, Any] = {"type": "where_is_my_order"}
+        if who.customer is not None:
+            kwargs = {}
+            shipper_id = self.customer_shipper[who.customer]
+            carrier_id = None
+            customer_id: int | None = who.customer
+            shipment = None
+        else:
+            carrier_id = None if carrier is None else self.carriers[carrier]
+            if who.org is not None and self.org_role[who.org] is OrgRole.SHIPPER:
+                shipper_id = who.org
+                kwargs.update(carrier=carrier_id)
+            elif who.org is not None:
+                carrier_id = who.org
+                shipper_id = self.shippers[shipper]
+                kwargs.update(shipper=shipper_id)
+            else:
+                shipper_id = self.shippers[shipper]
+                kwargs.update(shipper=shipper_id, carrier=carrier_id)
+            # The shipper's own customers, or now and then another shipper's.
+            own = [k for k, s in self.customer_shipper.items() if s == shipper_id]
+            foreign = [k for k, s in self.customer_shipper.items() if s != shipper_id]
+            if customer == "foreign":
+                customer_id = foreign[0]
+            else:
+                customer_id = None if customer is None else own[int(customer)]
+            kwargs.update(customer=customer_id, shipment=shipment)
+        draft = MCase("", 0, shipper_id, carrier_id, customer_id, shipment=shipment)
+        token = None
+        expected = "ok"
+        chosen = audience or (Audience.EVERYONE if who.customer is not None else Audience.PARTNERS)
+        if audience != "none":
+            assert isinstance(chosen, Audience)
+            token = self.token("tok")
+            kwargs.update(message=f"opening {token}", audience=audience)
+            if attach:
+                kwargs.update(attachments=[Upload("note.txt", io.BytesIO(token.encode()))])
+        if customer_id is not None and self.customer_shipper[customer_id] != shipper_id:
+            expected = "InvalidInput"
+        elif shipment is not None:
+            # No lookup plugin: the shipment is the stored one, or NotFound.
+            key = (shipper_id, shipment)
+            stored = self.shipments.get(key)
+            if key not in self.shipments:
+                expected = "NotFound"
+            elif refusal := self.shipment_refusal(who, shipper_id, shipment, stored):
+                expected = refusal
+            elif draft.carrier is None:
+                draft.carrier = stored
+            elif stored not in (None, draft.carrier):
+                expected = "InvalidInput"
+        if expected == "ok" and token is not None:
+            assert isinstance(chosen, Audience)
+            expected = post_refusal(who, draft, chosen) or "ok"
+        view = self.expect(
+            outcome(lambda: self.kit.cases.open(who.actor, **kwargs)),
+            expected,
+            f"open {shipment} by {who.label}",
+            subject="shipment",
+        )
+        if expected != "ok":
+            return
+        case = attrs.evolve(draft, number=view.number, id=view.id)
+        side = case.side_of(who.org)
+        if who.user is not None and side is not None:
+            case.owners[side] = who.user
+        entries = [(EventKind.OPENED.value, Audience.EVERYONE, who.org)]
+        if token is not None:
+            assert isinstance(chosen, Audience)
+            entries.append(("message", chosen, who.org))
+        self.cases.append(case)
+        self.record(case, entries)
+        if token is not None:
+            assert case.entries[-1].token == f"opening {token}"
+            assert len(case.entries[-1].attachments) == (1 if attach else 0)
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, audience=AUDIENCES, attach=st.booleans())
+    def post(self, a: int, c: int, audience: Audience | None, attach: bool) -> None:
+        self.do_post(*self.pick(a, c), audience, attach)
+
+    def do_post(
+        self, who: Who, case: MCase | None, audience: Audience | None, attach: bool
+    ) -> None:
+        token = self.token("tok")
+        chosen = audience or (Audience.EVERYONE if who.customer is not None else Audience.PARTNERS)
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            expected = post_refusal(who, case, chosen) or "ok"
+        files = (
+            [Upload("scan.pdf", io.BytesIO(token.encode()), "application/pdf")] if attach else []
+        )
+        result = outcome(
+            lambda: self.kit.messages.post(
+                who.actor, self.number(case), token, audience=audience, attachments=files
+            )
+        )
+        self.expect(result, expected, f"post {chosen} by {who.label}", self.number(case))
+        if expected != "ok":
+            return
+        assert case is not None
+        entries = [("message", chosen, who.org)]
+        new = status_after_message(case.status, who, chosen)
+        if new is not case.status:
+            entries.append((status_event(case.status, new), Audience.EVERYONE, who.org))
+            case.status = new
+        self.record(case, entries)
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, clear=st.booleans())
+    def set_crm_number(self, a: int, c: int, clear: bool) -> None:
+        who, case = self.pick(a, c)
+        value = None if clear else self.token("crm")
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            expected = "ok" if who.staff and case.side_of(who.org) else "PermissionDenied"
+        self.expect(
+            outcome(lambda: self.kit.cases.set_crm_number(who.actor, self.number(case), value)),
+            expected,
+            f"CRM number by {who.label}",
+            self.number(case),
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        assert who.org is not None
+        if value is not None:
+            self.crm_values[value] = who.org
+        if case.crm.get(who.org) != value:
+            if value is None:
+                del case.crm[who.org]
+            else:
+                case.crm[who.org] = value
+            self.record(case, [(EventKind.CRM_NUMBER_SET.value, Audience.INTERNAL, who.org)])
+        else:
+            self.record(case, [])
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(
+        a=PICK,
+        c=PICK,
+        side=st.sampled_from([None, Side.SHIPPER, Side.CARRIER]),
+        to=st.one_of(st.none(), PICK, st.sampled_from([-1, -2])),
+    )
+    def set_owner(self, a: int, c: int, side: Side | None, to: int | None) -> None:
+        who, case = self.pick(a, c)
+        if to == -1:
+            user_id = who.user  # take it
+        elif to == -2:  # a colleague
+            colleagues = [u for u in self.users if self.user_org[u] == who.org]
+            user_id = colleagues[a % len(colleagues)] if colleagues else None
+        elif to is not None:
+            user_id = self.users[to % len(self.users)]
+        else:
+            user_id = None
+        self.do_set_owner(who, case, side, user_id)
+
+    def do_set_owner(
+        self, who: Who, case: MCase | None, side: Side | None, user_id: int | None
+    ) -> None:
+        expected = self._owner_outcome(who, case, side, user_id)
+        self.expect(
+            outcome(
+                lambda: self.kit.cases.set_owner(who.actor, self.number(case), user_id, side=side)
+            ),
+            expected,
+            f"owner {side} := {user_id} by {who.label}",
+            self.number(case),
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        which = side or case.side_of(who.org)
+        assert which is not None
+        if case.owners[which] != user_id:
+            case.owners[which] = user_id
+            self.record(
+                case, [(EventKind.OWNER_CHANGED.value, Audience.PARTNERS, case.org_of(which))]
+            )
+        else:
+            self.record(case, [])
+        self.touched = case
+
+    def _owner_outcome(
+        self, who: Who, case: MCase | None, side: Side | None, user_id: int | None
+    ) -> str:
+        if not self.sees(who, case):
+            return "NotFound"
+        assert case is not None
+        own = case.side_of(who.org) if who.staff else None
+        which = side or own
+        if which is None:
+            return "InvalidInput"
+        if not who.host:
+            if own is not which:
+                return "PermissionDenied"
+            current = case.owners[which]
+            if current is not None and current != who.user and not who.manager:
+                return "PermissionDenied"
+        side_org = case.org_of(which)
+        if side_org is None:
+            return "InvalidInput"
+        if user_id is not None and self.user_org[user_id] != side_org:
+            return "InvalidInput"
+        return "ok"
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, to=st.one_of(st.none(), PICK), adding=st.booleans())
+    def watch(self, a: int, c: int, to: int | None, adding: bool) -> None:
+        who, case = self.pick(a, c)
+        user_id = self.users[to % len(self.users)] if to is not None else who.user
+        if user_id is None:
+            user_id = self.users[a % len(self.users)]
+        self.do_watch(who, case, user_id, adding)
+
+    def do_watch(self, who: Who, case: MCase | None, user_id: int, adding: bool) -> None:
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            expected = "ok"
+            outsider = not who.staff or case.side_of(who.org) is None
+            removes_another = not adding and user_id != who.user and not who.manager
+            if not who.host and (outsider or removes_another):
+                expected = "PermissionDenied"
+            if expected == "ok" and (
+                case.side_of(self.user_org[user_id]) is None
+                or (not who.host and self.user_org[user_id] != who.org)
+            ):
+                expected = "InvalidInput"
+        call = self.kit.cases.watch if adding else self.kit.cases.unwatch
+        self.expect(
+            outcome(lambda: call(who.actor, self.number(case), user_id)),
+            expected,
+            f"{'watch' if adding else 'unwatch'} {user_id} by {who.label}",
+            self.number(case),
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        if adding != (user_id in case.watchers):
+            if adding:
+                case.watchers.add(user_id)
+                kind = EventKind.WATCHER_ADDED
+            else:
+                case.watchers.discard(user_id)
+                kind = EventKind.WATCHER_REMOVED
+            self.record(case, [(kind.value, Audience.INTERNAL, self.user_org[user_id])])
+        else:
+            self.record(case, [])
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(
+        a=PICK,
+        c=PICK,
+        status=st.sampled_from(
+            [Status.OPEN, Status.WAITING, Status.SOLVED, Status.SOLVED, Status.NEW]
+        ),
+        reopen=st.sampled_from([False, False, True]),
+    )
+    def change_status(self, a: int, c: int, status: Status, reopen: bool) -> None:
+        who, case = self.pick(a, c)
+        target = Status.OPEN if reopen else status
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            if not who.host and (not who.staff or case.side_of(who.org) is None):
+                expected = "PermissionDenied"
+            elif reopen:
+                expected = "ok" if case.status is Status.SOLVED else "InvalidInput"
+            elif target is case.status or target is Status.NEW:
+                expected = "InvalidInput"
+            else:
+                expected = "ok"
+        number = self.number(case)
+        if reopen:
+            result = outcome(lambda: self.kit.cases.reopen(who.actor, number))
+        else:
+            result = outcome(lambda: self.kit.cases.change_status(who.actor, number, target))
+        self.expect(result, expected, f"status {target} by {who.label}", number)
+        if expected != "ok":
+            return
+        assert case is not None
+        self.record(case, [(status_event(case.status, target), Audience.EVERYONE, who.org)])
+        case.status = target
+        self.touched = case
+
+    def shipment_refusal(
+        self, who: Who, shipper: int, reference: str, carrier: int | None
+    ) -> str | None:
+        """Why linking (shipper, reference), now carried by ``carrier``, is NotFound for ``who``.
+
+        A stored shipment of another organization is NotFound for staff, and
+        facts the caller passes in never hand it over to them.
+        """
+        key = (shipper, reference)
+        if who.staff and key in self.shipments and who.org not in (shipper, self.shipments[key]):
+            return "NotFound"
+        if who.staff and who.org not in (shipper, carrier):
+            return "NotFound"
+        return None
+
+    @precondition(lambda self: self.cases)
+    @rule(
+        a=PICK,
+        c=PICK,
+        carrier=st.sampled_from([None, 0, 1]),
+        shared=st.sampled_from([None, "SHP-A", "SHP-B"]),
+    )
+    def link_shipment(self, a: int, c: int, carrier: int | None, shared: str | None) -> None:
+        who, case = self.pick(a, c)
+        facts_carrier = None if carrier is None else self.carriers[carrier]
+        reference = shared or self.token("SHP")
+        facts = ShipmentFacts(
+            reference=reference,
+            shipper=self.external[case.shipper] if case else None,
+            carrier=self.external[facts_carrier] if facts_carrier else None,
+        )
+        expected = "ok"
+        new_carrier = facts_carrier
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            if new_carrier is None:
+                new_carrier = self.shipments.get((case.shipper, reference))
+            if not who.host and (not who.staff or case.side_of(who.org) is None):
+                expected = "PermissionDenied"
+            elif refusal := self.shipment_refusal(who, case.shipper, reference, new_carrier):
+                expected = refusal
+            elif new_carrier not in (None, case.carrier) and case.carrier is not None:
+                expected = "InvalidInput"
+        self.expect(
+            outcome(lambda: self.kit.cases.link_shipment(who.actor, self.number(case), facts)),
+            expected,
+            f"link {reference} carried by {facts_carrier} by {who.label}",
+            self.number(case),
+            subject="case" if case is None or not may_see_case(who, case) else "shipment",
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        self.shipments[(case.shipper, reference)] = new_carrier
+        entries = []
+        if new_carrier is not None and case.carrier is None:
+            case.carrier = new_carrier
+            entries.append((EventKind.CARRIER_CHANGED.value, Audience.PARTNERS, who.org))
+        if case.shipment != reference:
+            case.shipment = reference
+            entries.append((EventKind.SHIPMENT_LINKED.value, Audience.PARTNERS, who.org))
+        self.record(case, entries)
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(
+        a=PICK,
+        c=PICK,
+        move=st.sampled_from(
+            ["carrier writes to customer", "customer whispers", "take", "unwatch"]
+        ),
+    )
+    def overstep(self, a: int, c: int, move: str) -> None:
+        """A party tries what its side or role may not do (the model says when it may)."""
+        case = self.cases[c % len(self.cases)]
+        if move == "carrier writes to customer":
+            who = [w for w in self.actors if w.staff and w.org == case.carrier]
+        elif move == "customer whispers":
+            who = [w for w in self.actors if w.customer is not None and w.customer == case.customer]
+        else:
+            who = [w for w in self.actors if w.user and case.side_of(w.org) and not w.manager]
+        if not who:
+            return
+        actor = who[a % len(who)]
+        if move == "carrier writes to customer":
+            self.do_post(actor, case, Audience.EVERYONE, attach=False)
+        elif move == "customer whispers":
+            self.do_post(
+                actor, case, [Audience.INTERNAL, Audience.PARTNERS][a % 2], attach=a % 3 == 0
+            )
+        elif move == "take":
+            self.do_set_owner(actor, case, None, actor.user)
+        else:
+            colleagues = [u for u in case.watchers if self.user_org[u] == actor.org]
+            if colleagues:
+                self.do_watch(actor, case, colleagues[a % len(colleagues)], adding=False)
+
+    # -- what every actor reads ----------------------------------------------------------------
+    def forbidden(self, who: Who) -> list[str]:
+        """Every secret ``who`` must never read: other entries' tokens, other orgs' CRM numbers."""
+        secrets = [
+            entry.token
+            for case in self.cases
+            for entry in case.entries
+            if entry.token is not None
+            and not (may_see_case(who, case) and may_read_entry(who, entry))
+        ]
+        if not who.host:
+            secrets.extend(value for value, org in self.crm_values.items() if org != who.org)
+        return secrets
+
+    def check_view(self, who: Who, case: MCase, view: Any) -> None:
+        assert view.number == case.number
+        assert view.shipper_org_id == case.shipper
+        assert view.carrier_org_id == case.carrier
+        assert view.customer_id == case.customer
+        assert view.status is case.status, (case.number, view.status, case.status)
+        latest = latest_message(who, case)
+        assert view.latest_message_at == (latest.at if latest else None), (who.label, latest)
+        if who.customer is not None:
+            assert view.crm_number is None
+            assert view.watcher_ids == ()
+            assert view.shipper_owner_id is None
+            assert view.carrier_owner_id is None
+            assert view.latest_message_user_id is None
+            assert view.latest_message_org_id is None
+            assert view.created_by == ""
+            assert view.solved_by is None
+            return
+        assert view.latest_message_org_id == (latest.org if latest else None)
+        if who.host:
+            own = case.crm.get(case.shipper)  # a view holds one number: the shipper's
+            watchers = case.watchers
+        else:
+            own = case.crm.get(who.org or -1)
+            watchers = {w for w in case.watchers if self.user_org[w] == who.org}
+        assert view.crm_number == own, (who.label, case.number, view.crm_number, case.crm)
+        assert view.watcher_ids == tuple(sorted(watchers))
+        assert view.shipper_owner_id == case.owners[Side.SHIPPER]
+        assert view.carrier_owner_id == case.owners[Side.CARRIER]
+
+    def check_actor(self, who: Who, timelines: list[MCase]) -> None:
+        """``who``'s list, views and gets of every case; timelines of ``timelines``."""
+        kit = self.kit
+        visible = [case for case in self.cases if may_see_case(who, case)]
+        listed = kit.cases.list(who.actor, limit=500)
+        assert [v.number for v in listed] == [
+            case.number for case in sorted(visible, key=lambda c: -c.id)
+        ], f"{who.label} lists the wrong cases"
+        read: list[Any] = list(listed)
+        for case, view in zip(sorted(visible, key=lambda c: -c.id), listed, strict=True):
+            self.check_view(who, case, view)
+        for case in self.cases:
+            if case not in visible:
+                self.expect_not_found(kit.cases.get, who, case.number)
+        for case in timelines:
+            if case in visible:
+                timeline = kit.cases.timeline(who.actor, case.number)
+                expected = [e.id for e in case.entries if may_read_entry(who, e)]
+                assert [e.id for e in timeline] == expected, (
+                    f"{who.label} reads the wrong entries of {case.number}"
+                )
+                read.extend(timeline)
+            else:
+                self.expect_not_found(kit.cases.timeline, who, case.number)
+        self.assert_unread(who, read)
+
+    def assert_unread(self, who: Who, read: list[Any]) -> None:
+        """No secret ``who`` may not read appears anywhere in ``read``."""
+        blob = "\n".join(map(repr, read))
+        for secret in self.forbidden(who):
+            assert secret not in blob, f"{who.label} reads {secret}"
+
+    def check_views(self, who: Who) -> None:
+        """Counts, searches and the export answer from the same scope as the list."""
+        views = self.kit.views
+        visible = [case for case in self.cases if may_see_case(who, case)]
+        rows = views.list(who.actor, ListQuery(view=BuiltinView.ALL_CASES), limit=500).rows
+        assert sorted(r.number for r in rows) == sorted(case.number for case in visible), (
+            f"{who.label}'s Case Management list has the wrong cases"
+        )
+        by_number = {case.number: case for case in visible}
+        for row in rows:
+            case = by_number[row.number]
+            if who.customer is not None:
+                assert row.owners == ()
+                assert row.crm_number is None
+                assert row.shipper_owner_id is None
+                assert row.carrier_owner_id is None
+            else:
+                assert row.crm_number == (None if who.host else case.crm.get(who.org or -1))
+        self.assert_unread(who, list(rows))
+        active = [case for case in visible if case.status is not Status.SOLVED]
+        counts = views.counts(who.actor)
+        assert counts[BuiltinView.ALL_CASES.value] == len(visible), who.label
+        assert counts[BuiltinView.ALL_ACTIVE.value] == len(active), who.label
+        mine = [case for case in active if who.user and who.user in case.owners.values()]
+        assert counts[BuiltinView.MY_ACTIVE.value] == len(mine), who.label
+        watched = [case for case in visible if who.user in case.watchers]
+        assert counts[BuiltinView.MY_WATCHED.value] == len(watched), who.label
+        recent = [case for case in visible if is_recent_response(who, case)]
+        assert counts[BuiltinView.RECENT_RESPONSES.value] == len(recent), who.label
+        if who.customer is not None:
+            # A customer sees no owners: no view or filter may tell them apart.
+            assert counts[BuiltinView.NEW_CASES.value] == len(active), who.label
+            owners = {u for case in visible for u in case.owners.values() if u is not None}
+            for user_id in sorted(owners)[:3]:
+                for op, expected in (("in", 0), ("not_in", len(visible))):
+                    query = {
+                        "view": "all_cases",
+                        "filters": [{"field": "owner", "op": op, "value": [user_id]}],
+                    }
+                    assert views.count(who.actor, query) == expected, (who.label, op, user_id)
+        # A CRM number finds a case only for the organization that recorded it.
+        for value, org in self.crm_values.items():
+            found = {row.number for row in views.search(who.actor, value).rows}
+            expected = {
+                case.number
+                for case in visible
+                if who.staff and org == who.org and case.crm.get(org) == value
+            }
+            assert found == expected, (who.label, value, found, expected)
+        export = "".join(views.export_csv(who.actor, {"view": "all_cases"}))
+        self.assert_unread(who, [export])
+        for case in self.cases[-2:]:
+            found = {row.number for row in views.search(who.actor, case.number).rows}
+            assert found == ({case.number} if case in visible else set()), who.label
+
+    @staticmethod
+    def expect_not_found(call: Callable[[Actor, str], Any], who: Who, number: str) -> None:
+        """``call`` must answer exactly as for a case number that does not exist."""
+        with pytest.raises(NotFound) as caught:
+            call(who.actor, number)
+        assert type(caught.value) is NotFound
+        assert (caught.value.kind, caught.value.key) == ("case", number)
+        assert str(caught.value) == f"case {number!r} not found"
+
+    @invariant()
+    def nobody_reads_what_they_must_not(self) -> None:
+        """After every step, for every actor: the list and a view of every case it
+        may see, NotFound for every other case, the timeline of the case the step
+        touched. The timelines of all cases are read again at the end."""
+        for who in self.actors:
+            self.check_actor(who, [self.touched] if self.touched else [])
+        self.touched = None
+        self.kit.clock.advance(seconds=1)  # type: ignore[attr-defined]
+
+    def check_attachments(self) -> None:
+        """Every attachment opens for exactly who may read its entry, through its own case."""
+        for case in self.cases:
+            for entry in case.entries:
+                for attachment_id in entry.attachments:
+                    for who in self.actors:
+                        allowed = may_see_case(who, case) and may_read_entry(who, entry)
+                        self.check_attachment(who, case.number, attachment_id, allowed=allowed)
+                    for other in self.cases:
+                        if other is not case:
+                            self.check_attachment(
+                                self.actors[0], other.number, attachment_id, allowed=False
+                            )
+
+    def check_attachment(self, who: Who, number: str, attachment_id: int, *, allowed: bool) -> None:
+        kind, value = outcome(lambda: self.kit.open_attachment(who.actor, number, attachment_id))
+        if allowed:
+            assert kind == "ok", (who.label, value)
+            value[1].close()
+        else:
+            assert kind == "NotFound", (who.label, number, attachment_id, kind)
+
+    def teardown(self) -> None:
+        for who in self.actors:
+            self.check_actor(who, self.cases)
+            self.expect_not_found(self.kit.cases.get, who, MISSING)
+            self.expect_not_found(self.kit.cases.timeline, who, MISSING)
+            self.check_views(who)
+        self.check_attachments()
+
+
+def run_access_machine(kit: CaseKit, backend: str) -> None:
+    examples, steps = BUDGET[backend]
+    machine = type("Machine", (AccessMachine,), {"kit": kit})
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=int(os.environ.get("CASEKIT_ACCESS_EXAMPLES", examples)),
+            stateful_step_count=steps,
+            deadline=None,
+            report_multiple_bugs=False,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+def test_no_actor_reads_what_it_must_not(kit: CaseKit, backend: str) -> None:
+    run_access_machine(kit, backend)
