@@ -459,7 +459,11 @@ class AccessMachine(RuleBasedStateMachine):
             kwargs.update(message=f"opening {token}", audience=audience)
             if attach:
                 kwargs.update(attachments=[Upload("note.txt", io.BytesIO(token.encode()))])
-        if customer_id is not None and self.customer_shipper[customer_id] != shipper_id:
+        carrier_side = who.org is not None and self.org_role[who.org] is OrgRole.CARRIER
+        if customer_id is not None and (
+            carrier_side or self.customer_shipper[customer_id] != shipper_id
+        ):
+            # Only the shipper's side names a customer, and only its own.
             expected = "InvalidInput"
         elif shipment is not None:
             # No lookup plugin: the shipment is the stored one, or NotFound.

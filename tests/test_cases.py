@@ -352,3 +352,44 @@ def test_customer_latest_message_is_the_latest_meant_for_them(kit, world, clock)
     assert view.latest_message_at.tzinfo is not None
     assert view.solved_by is None
     assert view.solved_at == clock.now()
+
+
+def test_a_carrier_cannot_name_the_shippers_customer(kit, world):
+    with pytest.raises(InvalidInput) as error:
+        kit.cases.open(
+            world.carrier_actor, type="lost", shipper=world.shipper.id, customer=world.customer.id
+        )
+    assert "customer" in error.value.errors
+    # The same answer for an id that is nobody's: nothing to learn from it.
+    with pytest.raises(InvalidInput) as other:
+        kit.cases.open(world.carrier_actor, type="lost", shipper=world.shipper.id, customer=99999)
+    assert other.value.errors == error.value.errors
+
+
+def test_a_customer_names_only_their_own_orders(kit, world):
+    from casekit import OrderFacts
+
+    host = Actor.host()
+    theirs = kit.cases.open(
+        host,
+        type="other",
+        shipper=world.shipper.id,
+        order=OrderFacts(number="1042", customer_email=world.customer.email.upper()),
+    )
+    kit.cases.open(
+        host,
+        type="other",
+        shipper=world.shipper.id,
+        order=OrderFacts(number="2000", customer_email="someone@else.test"),
+    )
+    assert theirs.order_id is not None
+    mine = kit.cases.open(world.customer_actor, message="Torn box", order="1042")
+    assert mine.order_id == theirs.order_id
+    with pytest.raises(NotFound) as stranger:
+        kit.cases.open(world.customer_actor, message="Let me see", order="2000")
+    with pytest.raises(NotFound) as missing:
+        kit.cases.open(world.customer_actor, message="Let me see", order="3000")
+    assert str(stranger.value).replace("2000", "N") == str(missing.value).replace("3000", "N")
+    with pytest.raises(InvalidInput) as error:
+        kit.cases.open(world.customer_actor, message="Where?", shipment="S-1")
+    assert "shipment" in error.value.errors

@@ -77,12 +77,18 @@ class CaseService(Service):
         owner unless ``take_ownership`` is false. ``message`` becomes the
         first entry (audience ``partners`` for staff unless given). Linking a
         ``shipment`` whose carrier is known makes that carrier a party.
+
+        Only the shipper's side (or the host) names the customer. A customer
+        names one of their own orders (by its customer email), never a
+        shipment: the shipper's staff link that.
         """
         kit = self.kit
         case_type = (
             type if type is not None else ("customer_feedback" if actor.is_customer else None)
         )
         errors: dict[str, list[str]] = {}
+        if actor.is_customer and shipment is not None:
+            errors["shipment"] = ["a customer names an order; the shipper links the shipment"]
         if case_type is None:
             errors["type"] = ["a case type is required"]
         elif case_type not in kit.case_types:
@@ -122,6 +128,11 @@ class CaseService(Service):
                 case.shipment_id = snapshot.id
             if order is not None:
                 order_row = resolve_order(kit, session, shipper_org, order, at=now)
+                if customer_row is not None and actor.is_customer:
+                    # A customer's own orders only, and a stranger's reads as missing.
+                    mine = (order_row.customer_email or "").lower() == customer_row.email.lower()
+                    if not mine:
+                        raise NotFound("order", order_row.number)
                 session.flush()
                 case.order_id = order_row.id
             side = case.side_of(actor.org_id) if actor.is_user else None
@@ -508,6 +519,11 @@ def _parties(
         shipper_org = org(shipper, OrgRole.SHIPPER, "shipper")
         if shipper is None:
             errors["shipper"] = ["a carrier names the shipper of the case"]
+        if customer is not None:
+            # The customer is the shipper's to name; checking the id here would
+            # tell a carrier which ids are that shipper's customers.
+            errors["customer"] = ["only the shipper names the customer of a case"]
+            customer = None
     else:
         shipper_org = org(shipper, OrgRole.SHIPPER, "shipper")
         carrier_org = org(carrier, OrgRole.CARRIER, "carrier")
