@@ -552,33 +552,28 @@ class CaseMaker:
                 )
             last_at = at
         updated = last_at
+
         # The other side's owner, assigned later by someone of that side.
+        def take_later(users: list[int], org: int) -> int:
+            """Someone of ``org`` takes its owner slot a little later (an audited event)."""
+            nonlocal updated, version
+            owner = rng.choice(users)
+            updated = updated + timedelta(minutes=rng.randint(1, 600))
+            entry(
+                updated,
+                ("user", owner, org, None),
+                kind="event",
+                audience="partners",
+                event="owner_changed",
+                new=str(owner),
+            )
+            version += 1
+            return owner
+
         if carrier_users is not None and carrier_owner is None and rng.random() < 0.45:
-            carrier_owner = rng.choice(carrier_users)
-            updated = updated + timedelta(minutes=rng.randint(1, 600))
-            who = ("user", carrier_owner, carrier, None)
-            entry(
-                updated,
-                who,
-                kind="event",
-                audience="partners",
-                event="owner_changed",
-                new=str(carrier_owner),
-            )
-            version += 1
+            carrier_owner = take_later(carrier_users, carrier)
         if shipper_owner is None and rng.random() < 0.5:
-            shipper_owner = rng.choice(shipper_users)
-            updated = updated + timedelta(minutes=rng.randint(1, 600))
-            who = ("user", shipper_owner, shipper, None)
-            entry(
-                updated,
-                who,
-                kind="event",
-                audience="partners",
-                event="owner_changed",
-                new=str(shipper_owner),
-            )
-            version += 1
+            shipper_owner = take_later(shipper_users, shipper)
         age = ANCHOR - created
         solved_at: datetime | None = None
         solved_by: str | None = None
