@@ -176,7 +176,7 @@ class World:
         for index, org_id in enumerate(self.shipper_ids):
             name = f"{LAST[index % len(LAST)]} {BUSINESS[index % len(BUSINESS)]} {org_id}"
             self.org_names[org_id] = name
-            self.org_rows.append((org_id, name, "shipper", f"shipper-{org_id}", created))
+            self.org_rows.append((org_id, name, "shipper", f"shipper-{org_id}", created, False))
             expected = sw[index] * cases
             n_users = LARGEST_SHIPPER_USERS if index == 0 else max(2, min(25, int(expected / 400)))
             self.users[org_id] = range(next_user, next_user + n_users)
@@ -193,7 +193,7 @@ class World:
             name = f"{CITIES[index % len(CITIES)]} {('Express', 'Freight', 'Logistics')[index % 3]}"
             name = f"{name} {org_id}"
             self.org_names[org_id] = name
-            self.org_rows.append((org_id, name, "carrier", f"carrier-{org_id}", created))
+            self.org_rows.append((org_id, name, "carrier", f"carrier-{org_id}", created, False))
             expected = cw[index] / sum(cw) * cases
             n_users = max(3, min(30, int(expected / 2000)))
             self.users[org_id] = range(next_user, next_user + n_users)
@@ -232,7 +232,7 @@ class World:
 
 # -- the cases ---------------------------------------------------------------------
 
-ORG_COLUMNS = ("id", "name", "role", "external_id", "created_at")
+ORG_COLUMNS = ("id", "name", "role", "external_id", "created_at", "feedback_portal")
 USER_COLUMNS = ("id", "org_id", "name", "email", "role", "external_id", "active", "created_at")
 CUSTOMER_COLUMNS = ("id", "shipper_org_id", "email", "name", "external_id", "created_at")
 SHIPMENT_COLUMNS = (

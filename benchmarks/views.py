@@ -144,6 +144,9 @@ LEFT JOIN casekit_orders o ON o.id = c.order_id
 ORDER BY {ORDER}"""
         params = {**params, "org": s.org_id}
         with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                # As casekit runs its pages: without parallel workers (see Lister.page).
+                conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
             rows = conn.execute(_text(sql, params), params).all()
         return [r.id for r in rows[:PAGE]]
 

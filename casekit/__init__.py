@@ -5,15 +5,25 @@ from __future__ import annotations
 from casekit.attachments import Upload
 from casekit.clock import FrozenClock, SystemClock
 from casekit.domain.actor import Actor
+from casekit.domain.apikeys import ApiIdentity, ApiKey, ApiScope
 from casekit.domain.audience import Audience
 from casekit.domain.case import CaseType, EventKind, Side, Source
 from casekit.domain.directory import OrgRole, UserRole
-from casekit.domain.shipment import OrderFacts, ShipmentFacts
+from casekit.domain.shipment import (
+    Direction,
+    ExceptionKind,
+    Mode,
+    OrderFacts,
+    ShipmentEvent,
+    ShipmentFacts,
+    ShipmentStatus,
+)
 from casekit.domain.workflow import Category, Status
 from casekit.errors import (
     CaseKitError,
     ConfigurationError,
     Conflict,
+    InvalidApiKey,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -27,6 +37,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "ApiIdentity",
+    "ApiKey",
+    "ApiScope",
     "AttachmentView",
     "Audience",
     "CaseKit",
@@ -36,16 +49,22 @@ __all__ = [
     "Category",
     "ConfigurationError",
     "Conflict",
+    "Direction",
     "EntryView",
     "EventKind",
+    "ExceptionKind",
     "FrozenClock",
+    "InvalidApiKey",
     "InvalidInput",
+    "Mode",
     "NotFound",
     "OrderFacts",
     "OrgRole",
     "PermissionDenied",
     "Settings",
+    "ShipmentEvent",
     "ShipmentFacts",
+    "ShipmentStatus",
     "Side",
     "Source",
     "Status",

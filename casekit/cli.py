@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import click
 
@@ -110,6 +110,47 @@ def example(ctx: click.Context) -> None:
             run_example(kit, click.echo)
 
 
+@cli.command()
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit (for cron).")
+@click.option(
+    "--max-batches", type=click.IntRange(min=1), default=None, help="Stop after this many batches."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Notifications claimed at a time [default: CASEKIT_WORKER_BATCH_SIZE].",
+)
+@click.pass_context
+def worker(ctx: click.Context, once: bool, max_batches: int | None, batch_size: int | None) -> None:
+    """Deliver the notifications and webhook requests in the outbox.
+
+    Runs until interrupted, pausing CASEKIT_WORKER_POLL_SECONDS when nothing
+    is due. Several workers may run at once on PostgreSQL or MariaDB 10.6+;
+    on SQLite run one.
+    """
+    import logging
+    import signal
+
+    from casekit.kit import CaseKit
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    with CaseKit(settings=_settings(ctx)) as kit:
+        runner = kit.notifications.worker(batch_size=batch_size)
+
+        def stop(_signum: int, _frame: object) -> None:
+            runner.stopping.set()
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            batches = runner.run(once=once, max_batches=max_batches)
+        except KeyboardInterrupt:
+            batches = 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        click.echo(f"casekit worker: {batches} batch(es) delivered")
+
+
 @cli.command("case-types")
 @click.pass_context
 def case_types(ctx: click.Context) -> None:
@@ -131,6 +172,258 @@ def plugins(ctx: click.Context) -> None:
     for name, plugin in pm.list_name_plugin():
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
         click.echo(f"{name}: {', '.join(hooks)}")
+
+
+@cli.group("api-keys")
+def api_keys() -> None:
+    """Create, list and revoke organizations' API keys (as the host)."""
+
+
+def _org_id(kit: Any, external_id: str) -> int:
+    """The id of the organization the host knows as ``external_id``."""
+    from casekit.domain.actor import Actor
+
+    try:
+        org = kit.directory.organization_by_external_id(Actor.host(), external_id)
+    except CaseKitError as error:
+        raise click.BadParameter(f"no organization {external_id!r} ({error})") from error
+    return int(org.id)
+
+
+@api_keys.command("create")
+@click.argument("organization")
+@click.option("--name", required=True, help="What the key is for, e.g. 'TMS sync'.")
+@click.option(
+    "--scope", type=click.Choice(["read", "write", "admin"]), default="read", show_default=True
+)
+@click.pass_context
+def api_keys_create(ctx: click.Context, organization: str, name: str, scope: str) -> None:
+    """Create a key for ORGANIZATION (its external id); prints the token once."""
+    from casekit.domain.actor import Actor
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        try:
+            created = kit.api_keys.create(
+                Actor.host(), org_id=_org_id(kit, organization), name=name, scope=scope
+            )
+        except CaseKitError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"key {created.key.id} ({created.key.public_id}), scope {scope}")
+        click.echo(created.token)
+        click.echo("Store the token now: casekit keeps only a hash of it.", err=True)
+
+
+@api_keys.command("list")
+@click.argument("organization")
+@click.pass_context
+def api_keys_list(ctx: click.Context, organization: str) -> None:
+    """List the keys of ORGANIZATION (its external id)."""
+    from casekit.domain.actor import Actor
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        for key in kit.api_keys.list(Actor.host(), org_id=_org_id(kit, organization)):
+            used = key.last_used_at.isoformat() if key.last_used_at else "never used"
+            state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+            click.echo(f"{key.id:>6} {key.public_id} {key.scope:6} {state:32} {used:26} {key.name}")
+
+
+@api_keys.command("revoke")
+@click.argument("key_id", type=int)
+@click.pass_context
+def api_keys_revoke(ctx: click.Context, key_id: int) -> None:
+    """Revoke key KEY_ID: its token is refused from now on."""
+    from casekit.domain.actor import Actor
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        try:
+            key = kit.api_keys.revoke(Actor.host(), key_id)
+        except CaseKitError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"key {key.id} ({key.public_id}) revoked")
+
+
+@cli.group()
+def inbound() -> None:
+    """Take inbound email: an SMTP/LMTP receiver, or one message at a time."""
+
+
+def _print_result(result: Any, name: str = "") -> None:
+    prefix = f"{name}: " if name else ""
+    parts = [result.outcome.value]
+    if result.case_number:
+        parts.append(result.case_number)
+    if result.reason:
+        parts.append(f"({result.reason})")
+    click.echo(prefix + " ".join(parts))
+
+
+@inbound.command("read")
+@click.argument(
+    "source", default="-", type=click.Path(exists=True, allow_dash=True, path_type=Path)
+)
+@click.option("--sender", "envelope_from", help="The envelope sender (Postfix: ${sender}).")
+@click.option(
+    "--recipient",
+    "envelope_to",
+    multiple=True,
+    help="An envelope recipient (Postfix: ${original_recipient}); repeat for several.",
+)
+@click.option("--maildir", is_flag=True, help="SOURCE is a maildir: read every message in it.")
+@click.pass_context
+def inbound_read(
+    ctx: click.Context,
+    source: Path,
+    envelope_from: str | None,
+    envelope_to: tuple[str, ...],
+    maildir: bool,
+) -> None:
+    """Take one message from SOURCE (a file, or - for standard input).
+
+    For an MTA's pipe transport. The exit status follows sysexits: 0 when
+    casekit has the message, 69 when it refuses it for good (too large),
+    75 when it could not take it now and the MTA should try again.
+    """
+    from casekit.kit import CaseKit
+    from casekit.services.inbound import Outcome
+
+    status = 0
+    with CaseKit(settings=_settings(ctx)) as kit:
+        if maildir:
+            import mailbox
+
+            if not (source / "cur").is_dir() or not (source / "new").is_dir():
+                raise click.BadParameter(f"{source} is not a maildir", param_hint="SOURCE")
+
+            box = mailbox.Maildir(source, factory=None, create=False)
+            for key in sorted(box.keys()):
+                with box.get_file(key) as message:
+                    result = kit.inbound.receive(
+                        cast(BinaryIO, message), envelope_to=list(envelope_to)
+                    )
+                _print_result(result, key)
+            return
+        if str(source) == "-":
+            result = kit.inbound.receive(
+                sys.stdin.buffer, envelope_from=envelope_from, envelope_to=list(envelope_to)
+            )
+        else:
+            with source.open("rb") as message:
+                result = kit.inbound.receive(
+                    message, envelope_from=envelope_from, envelope_to=list(envelope_to)
+                )
+        _print_result(result)
+        if result.outcome is Outcome.REJECTED and result.reason:
+            if "larger than" in result.reason:
+                status = 69
+            elif result.reason.startswith("could not be processed"):
+                status = 75
+    sys.exit(status)
+
+
+@inbound.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=2525, show_default=True, help="Port to listen on.")
+@click.option("--lmtp", is_flag=True, help="Speak LMTP instead of SMTP.")
+@click.pass_context
+def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
+    """Receive mail over SMTP (or LMTP) from an MTA until stopped."""
+    import signal
+    import threading
+
+    from casekit.kit import CaseKit
+    from casekit.mail.server import InboundServer
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with CaseKit(settings=_settings(ctx)) as kit:
+        server = InboundServer(kit, hostname=host, port=port, lmtp=lmtp)
+        server.start()
+        click.echo(f"casekit inbound: {'LMTP' if lmtp else 'SMTP'} on {host}:{port}", err=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+
+
+@inbound.command("purge")
+@click.pass_context
+def inbound_purge(ctx: click.Context) -> None:
+    """Delete raw inbound mail older than inbound_retention_days."""
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        click.echo(f"purged {kit.inbound.purge()} raw messages")
+
+
+@cli.group()
+def rules() -> None:
+    """Shippers' rules: the sweep of time conditions, listing, dry runs."""
+
+
+@rules.command("sweep")
+@click.pass_context
+def rules_sweep(ctx: click.Context) -> None:
+    """Check every enabled time rule against the clock and open the cases due.
+
+    Idempotent and safe to run from cron on several machines at once.
+    """
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        outcome = kit.rules.sweep()
+    opened = len(outcome.opened)
+    click.echo(f"opened {opened} case{'s' if opened != 1 else ''}: {' '.join(outcome.opened)}")
+
+
+@rules.command("list")
+@click.argument("shipper")
+@click.pass_context
+def rules_list(ctx: click.Context, shipper: str) -> None:
+    """List the rules of SHIPPER (its external id)."""
+    from casekit.domain.actor import Actor
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        for rule in kit.rules.list(Actor.host(), org_id=_org_id(kit, shipper)):
+            state = "enabled " if rule.enabled else "disabled"
+            click.echo(f"{rule.id:6} {state} {rule.name}")
+
+
+@rules.command("starters")
+@click.argument("shipper")
+@click.pass_context
+def rules_starters(ctx: click.Context, shipper: str) -> None:
+    """Add the starter rule set to SHIPPER, disabled (names it has are skipped)."""
+    from casekit.domain.actor import Actor
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        added = kit.rules.install_starters(Actor.host(), org_id=_org_id(kit, shipper))
+        click.echo(f"added {len(added)} disabled rules")
+
+
+@rules.command("dry-run")
+@click.argument("rule_id", type=int)
+@click.pass_context
+def rules_dry_run(ctx: click.Context, rule_id: int) -> None:
+    """List the shipments RULE_ID would open cases for now (writes nothing)."""
+    from casekit.domain.actor import Actor
+    from casekit.kit import CaseKit
+
+    with CaseKit(settings=_settings(ctx)) as kit:
+        try:
+            found = kit.rules.dry_run(Actor.host(), rule_id)
+        except CaseKitError as error:
+            raise click.ClickException(str(error)) from error
+    for reference in found:
+        click.echo(reference)
+    click.echo(f"{len(found)} shipment(s)", err=True)
 
 
 def build_cli() -> click.Group:

@@ -36,6 +36,10 @@ class PermissionDenied(CaseKitError, PermissionError):
     """The actor may see the case but may not make this change to it."""
 
 
+class InvalidApiKey(CaseKitError, PermissionError):
+    """An API token is malformed, unknown or revoked: one answer for all three."""
+
+
 class Conflict(CaseKitError, RuntimeError):
     """The case changed since the caller read it; reload it and try again."""
 

@@ -20,8 +20,30 @@ if TYPE_CHECKING:
     from casekit.domain.directory import Organization
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.kit import CaseKit
+    from casekit.mail.compose import OutgoingNotification
 
 hookspec = pluggy.HookspecMarker("casekit")
+
+# -- the kit's life ------------------------------------------------------------
+
+
+@hookspec
+def casekit_kit_ready(kit: CaseKit) -> None:
+    """A :class:`~casekit.CaseKit` has been composed, with every plugin registered.
+
+    Called once per kit, before any service runs. The place to connect a
+    plugin's signal receivers to this kit only::
+
+        @hookimpl
+        def casekit_kit_ready(self, kit):
+            signals.case_solved.connect(self.on_solved, sender=kit, weak=False)
+
+    :param kit: the new kit.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
 
 # -- the case catalogue ------------------------------------------------------
 
@@ -160,6 +182,36 @@ def casekit_delete_attachment(kit: CaseKit, storage_key: str) -> bool | None:
     :param storage_key: the key a :func:`casekit_store_attachment` returned.
     :return: ``True`` once deleted (or already gone), ``None`` when the key
         is not this store's.
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+# -- notifications ---------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def casekit_deliver_notification(kit: CaseKit, notification: OutgoingNotification) -> bool | None:
+    """Deliver one notification: send its email, or hand it to another channel.
+
+    Stops at the first non-None result. ``casekit worker`` calls it for each
+    notification it takes from the outbox, outside any transaction. The
+    built-in SMTP plugin (``casekit.smtp``) runs last; a plugin registered
+    after it is asked first, so a host may send through its own mailer or
+    capture the mail (a demo, a test) by answering ``True``.
+
+    Raise any exception when delivery failed: the worker records the
+    attempt and tries again later, with exponential backoff, until
+    ``notify_max_attempts``. Deliver each notification at most once per
+    call; the worker never calls twice for one attempt.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param notification: a :class:`~casekit.mail.compose.OutgoingNotification`:
+        the complete ``message`` (an ``email.message.Message``) and
+        what it is about.
+    :return: ``True`` once delivered (or accepted by the channel), ``None``
+        to let the next plugin deliver it.
 
     .. versionadded:: 0.1
     """

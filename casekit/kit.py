@@ -15,10 +15,17 @@ from casekit.domain.case import CaseType
 from casekit.plugins import PluginHooks, make_plugin_manager
 from casekit.query.models import AttachmentView
 from casekit.query.scoped import Scope
+from casekit.services.apikeys import ApiKeyService
 from casekit.services.cases import CaseService
 from casekit.services.directory import DirectoryService
+from casekit.services.inbound import InboundService
 from casekit.services.messages import MessageService
+from casekit.services.notify import NotificationService
+from casekit.services.reports import ReportService
+from casekit.services.rules import RuleService
+from casekit.services.shipments import ShipmentService
 from casekit.services.views import ViewService
+from casekit.services.webhooks import WebhookService
 from casekit.settings import Settings
 from casekit.store.database import create_casekit_engine
 from casekit.store.mapping import map_domain
@@ -70,6 +77,14 @@ class CaseKit:
         self.messages = MessageService(self)
         self.directory = DirectoryService(self)
         self.views = ViewService(self)
+        self.reports = ReportService(self)
+        self.shipments = ShipmentService(self)
+        self.rules = RuleService(self)
+        self.inbound = InboundService(self)
+        self.notifications = NotificationService(self)
+        self.api_keys = ApiKeyService(self)
+        self.webhooks = WebhookService(self)
+        self.hooks.kit_ready()
 
     @cached_property
     def case_types(self) -> dict[str, CaseType]:

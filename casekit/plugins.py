@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from casekit.domain.case import Case
     from casekit.domain.directory import Organization
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
+    from casekit.mail.compose import OutgoingNotification
     from casekit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,12 @@ class DefaultCaseTypes:
 
 def builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
     from casekit.attachments import FilesystemStorage
+    from casekit.mail.smtp import SmtpDelivery
 
     return [
         ("casekit.case_types", DefaultCaseTypes()),
         ("casekit.filesystem_storage", FilesystemStorage(settings.attachment_dir)),
+        ("casekit.smtp", SmtpDelivery(settings)),
     ]
 
 
@@ -153,6 +156,9 @@ class PluginHooks:
         self.pm = pm
         self._kit = kit
 
+    def kit_ready(self) -> None:
+        self.pm.hook.casekit_kit_ready(kit=self._kit)
+
     def add_case_types(self) -> dict[str, CaseType]:
         return collect_case_types(self.pm, self._kit)
 
@@ -207,3 +213,14 @@ class PluginHooks:
         if opened is None:
             raise ConfigurationError(f"no plugin can open the attachment {storage_key!r}")
         return opened
+
+    def deliver_notification(self, *, notification: OutgoingNotification) -> None:
+        """Deliver through the first plugin that takes it; raises when none did."""
+        delivered: bool | None = self.pm.hook.casekit_deliver_notification(
+            kit=self._kit, notification=notification
+        )
+        if not delivered:
+            raise ConfigurationError(
+                "no plugin delivered the notification: the built-in SMTP plugin is blocked "
+                "and no other casekit_deliver_notification implementation answered"
+            )

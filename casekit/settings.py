@@ -13,6 +13,23 @@ from attrs import frozen
 from casekit.errors import ConfigurationError
 
 PREFIX = "CASEKIT_"
+SMTP_SECURITY = ("none", "starttls", "ssl")
+
+#: Inbound attachments accepted by default: pictures, PDFs, plain documents,
+#: office files, archives and forwarded mail.
+DEFAULT_INBOUND_TYPES: tuple[str, ...] = (
+    "image/*",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "text/calendar",
+    "message/rfc822",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.ms-excel",
+    "application/vnd.oasis.opendocument.*",
+    "application/zip",
+)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -40,6 +57,27 @@ def _check_positive(_instance: Any, attribute: Any, value: int) -> None:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be at least 1")
 
 
+def _check_security(_instance: Any, _attribute: Any, value: str) -> None:
+    if value not in SMTP_SECURITY:
+        raise ConfigurationError(f"smtp_security {value!r}: one of {', '.join(SMTP_SECURITY)}")
+
+
+def _check_address(_instance: Any, attribute: Any, value: str) -> None:
+    local, at, domain = value.partition("@")
+    if value and (not at or not local or not domain or "+" in local):
+        raise ConfigurationError(
+            f"{attribute.name} {value!r}: an address like reply@inbound.example "
+            "(no '+': casekit adds the token after one)"
+            if attribute.name == "reply_address"
+            else f"{attribute.name} {value!r}: not an email address"
+        )
+
+
+def _check_secrets(_instance: Any, _attribute: Any, value: tuple[str, ...]) -> None:
+    if any(len(secret) < 16 for secret in value):
+        raise ConfigurationError("reply_secrets: each secret needs at least 16 characters")
+
+
 def _check_not_negative(_instance: Any, attribute: Any, value: int) -> None:
     if value < 0:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be 0 or more")
@@ -58,6 +96,37 @@ class Settings:
     :param max_attachment_bytes: largest attachment accepted.
     :param view_window_months: the Case Management views list cases created in
         this many months (All Cases reaches further); 0 lists them all.
+    :param inbound_retention_days: days inbound raw mail is kept for replay
+        (:meth:`~casekit.services.inbound.InboundService.purge`); 0 keeps it.
+    :param inbound_attachment_types: media types inbound attachments may have
+        (``image/*`` matches every image); others are reported on the case.
+    :param inbound_max_message_bytes: largest inbound message accepted whole.
+    :param inbound_case_type: the case type of a case opened by mail.
+    :param inbound_reply_languages: languages whose reply headers and
+        signatures are recognised when quoted history is stripped.
+    :param mail_from: the From address of notifications.
+    :param reply_address: the address replies go to; each notification's
+        Reply-To adds its reply token after a ``+`` (empty: no Reply-To).
+    :param reply_secrets: secrets of the reply tokens: the first signs, all verify.
+    :param case_url: a link to a case in the host's pages, ``{number}`` filled in.
+    :param smtp_host: the built-in SMTP plugin's server.
+    :param smtp_port: its port (0: 25, or 465 with ``ssl``).
+    :param smtp_security: ``none``, ``starttls`` or ``ssl``.
+    :param smtp_username: log in with this name (and ``smtp_password``) when set.
+    :param smtp_password: the password to log in with.
+    :param smtp_timeout: seconds to wait for the server.
+    :param smtp_ca_file: a PEM file of the certificate authorities to trust for
+        the server's TLS certificate (a company CA); empty: the system's.
+    :param notify_max_attempts: delivery attempts before a notification fails.
+    :param notify_retry_seconds: the wait after the first failed attempt; it doubles.
+    :param notify_retry_max_seconds: the longest wait between attempts.
+    :param worker_batch_size: notifications a worker claims at a time.
+    :param worker_poll_seconds: a worker's pause when the outbox is empty.
+    :param webhook_timeout: seconds to wait for a webhook endpoint's answer.
+    :param webhook_allow_http_loopback: allow plain ``http://`` webhook URLs to
+        loopback addresses (tests, development); HTTPS is required otherwise.
+    :param webhook_ca_file: a PEM file of the certificate authorities webhook
+        endpoints are verified against; certifi's bundle by default.
     """
 
     database_url: str = "sqlite:///casekit.sqlite3"
@@ -68,6 +137,32 @@ class Settings:
     attachment_dir: Path = Path("casekit-attachments")
     max_attachment_bytes: int = attrs.field(default=25 * 1024 * 1024, validator=_check_positive)
     view_window_months: int = attrs.field(default=13, validator=_check_not_negative)
+    inbound_retention_days: int = attrs.field(default=30, validator=_check_not_negative)
+    inbound_attachment_types: tuple[str, ...] = DEFAULT_INBOUND_TYPES
+    inbound_max_message_bytes: int = attrs.field(
+        default=60 * 1024 * 1024, validator=_check_positive
+    )
+    inbound_case_type: str = "general_status_update"
+    inbound_reply_languages: tuple[str, ...] = ("en",)
+    mail_from: str = attrs.field(default="casekit@localhost", validator=_check_address)
+    reply_address: str = attrs.field(default="", validator=_check_address)
+    reply_secrets: tuple[str, ...] = attrs.field(default=(), validator=_check_secrets)
+    case_url: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = attrs.field(default=0, validator=_check_not_negative)
+    smtp_security: str = attrs.field(default="none", validator=_check_security)
+    smtp_username: str = ""
+    smtp_password: str = attrs.field(default="", repr=False)
+    smtp_timeout: int = attrs.field(default=30, validator=_check_positive)
+    smtp_ca_file: Path | None = None
+    notify_max_attempts: int = attrs.field(default=8, validator=_check_positive)
+    notify_retry_seconds: int = attrs.field(default=60, validator=_check_positive)
+    notify_retry_max_seconds: int = attrs.field(default=6 * 3600, validator=_check_positive)
+    worker_batch_size: int = attrs.field(default=50, validator=_check_positive)
+    worker_poll_seconds: int = attrs.field(default=5, validator=_check_positive)
+    webhook_timeout: int = attrs.field(default=10, validator=_check_positive)
+    webhook_allow_http_loopback: bool = False
+    webhook_ca_file: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -80,6 +175,21 @@ class Settings:
             "attachment_dir": Path,
             "max_attachment_bytes": int,
             "view_window_months": int,
+            "inbound_retention_days": int,
+            "inbound_attachment_types": _split,
+            "inbound_max_message_bytes": int,
+            "inbound_reply_languages": _split,
+            "reply_secrets": _split,
+            "smtp_port": int,
+            "smtp_timeout": int,
+            "smtp_ca_file": lambda raw: Path(raw) if raw.strip() else None,
+            "notify_max_attempts": int,
+            "notify_retry_seconds": int,
+            "notify_retry_max_seconds": int,
+            "worker_batch_size": int,
+            "worker_poll_seconds": int,
+            "webhook_timeout": int,
+            "webhook_allow_http_loopback": _bool,
         }
         values: dict[str, Any] = {}
         for field in attrs.fields(cls):

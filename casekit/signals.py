@@ -63,7 +63,25 @@ watcher_changed: NamedSignal = casekit_signals.signal(
     doc="A watcher was added or removed. Extra: ``user_id`` and ``watching`` (bool).",
 )
 
-ALL_SIGNALS: tuple[NamedSignal, ...] = (
+notification_queued: NamedSignal = casekit_signals.signal(
+    "notification-queued",
+    doc="A notification was written to the outbox, with the change that caused it. "
+    "Extra: ``notification`` (a :class:`~casekit.services.outbox.DeliveryView`).",
+)
+notification_sent: NamedSignal = casekit_signals.signal(
+    "notification-sent",
+    doc="A notification was delivered. ``actor`` is the email system. "
+    "Extra: ``notification`` (a :class:`~casekit.services.outbox.DeliveryView`).",
+)
+notification_failed: NamedSignal = casekit_signals.signal(
+    "notification-failed",
+    doc="A notification failed its last attempt and will not be retried. ``actor`` is the "
+    "email system. Extra: ``notification`` (a :class:`~casekit.services.outbox.DeliveryView`) "
+    "and ``error`` (the last error, a string).",
+)
+
+#: The signals about changes to cases.
+CASE_SIGNALS: tuple[NamedSignal, ...] = (
     case_opened,
     case_updated,
     status_changed,
@@ -73,6 +91,13 @@ ALL_SIGNALS: tuple[NamedSignal, ...] = (
     owner_changed,
     watcher_changed,
 )
+#: The signals about notifications: queued with a change, then sent or failed.
+NOTIFICATION_SIGNALS: tuple[NamedSignal, ...] = (
+    notification_queued,
+    notification_sent,
+    notification_failed,
+)
+ALL_SIGNALS: tuple[NamedSignal, ...] = CASE_SIGNALS + NOTIFICATION_SIGNALS
 
 
 def send(signal: NamedSignal, sender: object, **kwargs: Any) -> None:

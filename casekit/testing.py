@@ -7,13 +7,21 @@ Opt in from a ``conftest.py``::
 which gives the fixtures ``casekit_clock`` (a :class:`FrozenClock`),
 ``casekit_kit`` (a :class:`CaseKit` on a fresh SQLite file) and
 ``casekit_world`` (a :class:`World` of two organizations, their users and a
-customer). :class:`FakeShipments` answers the lookup hooks from memory, and
-:class:`SignalRecorder` records what casekit announced.
+customer). ``casekit_backend_kit`` and ``casekit_backend_world`` are the same
+on every database the environment names: SQLite always, PostgreSQL when
+``CASEKIT_TEST_POSTGRES_URL`` is set and MySQL/MariaDB when
+``CASEKIT_TEST_MYSQL_URL`` is (a throwaway database on each server, migrated
+once per session and emptied after every test). :class:`FakeShipments`
+answers the lookup hooks from memory, and :class:`SignalRecorder` records
+what casekit announced.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator, Sequence
+from email.message import EmailMessage, Message
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,18 +34,25 @@ from casekit.clock import FrozenClock
 from casekit.domain.directory import Organization
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
 from casekit.kit import CaseKit
+from casekit.mail.compose import OutgoingNotification
 from casekit.plugins import hookimpl
 from casekit.sample import World
 from casekit.settings import Settings
 
 __all__ = [
+    "CapturedMail",
     "FakeShipments",
     "FrozenClock",
     "SignalRecorder",
+    "SmtpSink",
     "World",
+    "backends_under_test",
+    "casekit_backend_kit",
+    "casekit_backend_world",
     "casekit_clock",
     "casekit_kit",
     "casekit_world",
+    "empty_tables",
     "make_kit",
 ]
 
@@ -81,14 +96,126 @@ class FakeShipments:
         return facts
 
 
+class CapturedMail:
+    """A delivery plugin that keeps notifications in memory instead of sending them.
+
+    Register it (``CaseKit(plugins=[CapturedMail()])``): it answers
+    ``casekit_deliver_notification`` before the built-in SMTP plugin, so no
+    mail leaves the process. A demo host can show ``outbox`` on a page.
+
+    >>> captured = CapturedMail()
+    >>> captured.messages
+    []
+    """
+
+    def __init__(self) -> None:
+        self.outbox: list[OutgoingNotification] = []
+        #: when set, each delivery raises it instead (a mail server that is down).
+        self.failure: Exception | None = None
+
+    @property
+    def messages(self) -> list[Message]:
+        return [n.message for n in self.outbox]
+
+    def to(self, email: str) -> list[OutgoingNotification]:
+        """The notifications delivered to ``email``."""
+        return [n for n in self.outbox if n.email.lower() == email.lower()]
+
+    @hookimpl
+    def casekit_deliver_notification(self, notification: OutgoingNotification) -> bool:
+        if self.failure is not None:
+            raise self.failure
+        self.outbox.append(notification)
+        return True
+
+
+class SmtpSink:
+    """A real SMTP server on loopback that keeps what it receives (needs ``aiosmtpd``).
+
+    ::
+
+        with SmtpSink() as sink:
+            kit = make_kit(url, attachment_dir=..., smtp_host=sink.host, smtp_port=sink.port)
+            ...
+            kit.notifications.deliver()
+            assert sink.to("cal@fast.test")
+
+    ``stop()`` and ``start()`` take it down and bring it back on the
+    same port, like a mail server that is away for a while.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        import socket
+        import threading
+
+        self.host = host
+        if not port:
+            with socket.socket() as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+        self.port = port
+        self.received: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self._lock = threading.Lock()
+        self._controller: Any = None
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                from email import message_from_bytes
+                from email.policy import default
+
+                message = message_from_bytes(envelope.original_content, policy=default)
+                with sink._lock:
+                    sink.received.append(message)
+                    sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def clear(self) -> None:
+        """Forget what was received so far."""
+        with self._lock:
+            self.received.clear()
+            self.envelopes.clear()
+
+    def to(self, email: str) -> list[EmailMessage]:
+        """The messages whose envelope named ``email`` as a recipient."""
+        with self._lock:
+            return [
+                m
+                for m, (_f, rcpts) in zip(self.received, self.envelopes, strict=True)
+                if email.lower() in (r.lower() for r in rcpts)
+            ]
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class SignalRecorder:
     """Records the signals casekit sends while it is active.
 
     ::
 
-        with SignalRecorder() as recorded:
+        with SignalRecorder(signals.CASE_SIGNALS) as recorded:
             kit.cases.solve(actor, number)
         assert recorded.names() == ["status-changed", "case-solved", "case-updated"]
+
+    By default it records every signal, the notification signals included.
     """
 
     def __init__(self, watched: Sequence[NamedSignal] = signals.ALL_SIGNALS) -> None:
@@ -170,3 +297,77 @@ def casekit_kit(tmp_path: Path, casekit_clock: FrozenClock) -> Iterator[CaseKit]
 def casekit_world(casekit_kit: CaseKit) -> World:
     """A :class:`World` in ``casekit_kit``."""
     return World.build(casekit_kit)
+
+
+#: The environment variable naming each database server the tests may use.
+SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
+
+
+def backends_under_test() -> list[str]:
+    """SQLite, and each server whose ``CASEKIT_TEST_*_URL`` variable is set."""
+    return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
+
+
+def empty_tables(kit: CaseKit) -> None:
+    """Delete every row of casekit's tables (the schema stays)."""
+    from sqlalchemy import text
+
+    from casekit.store.tables import metadata
+
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    engine = kit.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        elif engine.dialect.name in ("mysql", "mariadb"):
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for name in names:
+                conn.execute(text(f"TRUNCATE TABLE {name}"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(scope="session", params=backends_under_test())
+def casekit_backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, empty database for the session, once per backend under test."""
+    from casekit.store.database import create_casekit_engine, throwaway_database
+    from casekit.store.migrate import upgrade
+
+    backend = request.param
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('casekit') / 'casekit.sqlite3'}"
+        else:
+            url = stack.enter_context(
+                throwaway_database(os.environ[SERVER_ENV[backend]], prefix="casekit_test")
+            )
+        engine = create_casekit_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def casekit_backend_kit(
+    casekit_backend_url: str, tmp_path: Path, casekit_clock: FrozenClock
+) -> Iterator[CaseKit]:
+    """A :class:`CaseKit` on each backend under test, its tables emptied afterwards."""
+    kit = make_kit(
+        casekit_backend_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=casekit_clock,
+        create_schema=False,
+    )
+    yield kit
+    empty_tables(kit)
+    kit.close()
+
+
+@pytest.fixture
+def casekit_backend_world(casekit_backend_kit: CaseKit) -> World:
+    """A :class:`World` in ``casekit_backend_kit``."""
+    return World.build(casekit_backend_kit)

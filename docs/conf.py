@@ -41,7 +41,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (
         r"py:.*",
-        r"(datetime|pathlib|collections\.abc|typing|io|blinker|sqlalchemy|pluggy|click)\..*",
+        r"(datetime|pathlib|collections\.abc|typing|io|email|blinker|sqlalchemy|pluggy|click|jinja2)\..*",
     ),
 ]
 

@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from casekit import CaseKit
 from casekit.clock import FrozenClock
 from casekit.store.database import create_casekit_engine, throwaway_database
 from casekit.store.migrate import upgrade
-from casekit.store.tables import metadata
 
 if TYPE_CHECKING:
     from casekit.testing import World
 
 pytest_plugins = ["casekit.testing", "pytester"]
 
+# casekit.testing's, by name: importing it here would keep pytest from
+# rewriting its asserts (it is loaded as a plugin, above).
 SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
 
 
@@ -119,21 +119,6 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def empty_tables(engine: Engine) -> None:
-    names = [t.name for t in reversed(metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        elif engine.dialect.name in ("mysql", "mariadb"):
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-            for name in names:
-                conn.execute(text(f"TRUNCATE TABLE {name}"))
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-        else:
-            for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
@@ -148,7 +133,9 @@ def kit(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[CaseK
         database_url, attachment_dir=tmp_path / "attachments", clock=clock, create_schema=False
     )
     yield kit
-    empty_tables(kit.engine)
+    from casekit.testing import empty_tables
+
+    empty_tables(kit)
     kit.close()
 
 

@@ -37,7 +37,9 @@ with ``CASEKIT_ACCESS_EXAMPLES=500``.
 from __future__ import annotations
 
 import io
+import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -74,6 +76,8 @@ from casekit.query.listing import BuiltinView, ListQuery
 from casekit.store.tables import metadata
 
 MISSING = "CV999999"
+#: A report's range: the whole year the test clock runs in.
+REPORT_RANGE = {"from": "2026-01-01", "to": "2026-12-31", "timezone": "Europe/Paris"}
 MAX_CASES = 5  # per example: a few cases, many operations on each
 
 #: Examples and steps per backend; the servers get fewer (each step is slower).
@@ -951,6 +955,26 @@ class AccessMachine(RuleBasedStateMachine):
         for case in self.cases[-2:]:
             found = {row.number for row in views.search(who.actor, case.number).rows}
             assert found == ({case.number} if case in visible else set()), who.label
+        self.check_report(who, visible, active)
+
+    def check_report(self, who: Who, visible: list[MCase], active: list[MCase]) -> None:
+        """An organization's report counts the cases its actor sees, nothing else."""
+        if not who.staff or who.customer is not None:
+            with pytest.raises(PermissionDenied):
+                self.kit.reports.dashboard(who.actor, REPORT_RANGE)
+            return
+        report = self.kit.reports.dashboard(who.actor, REPORT_RANGE)
+        totals = {t.key: t.count for t in report.section("volume").totals}
+        assert totals["opened"] == len(visible), who.label
+        assert totals["active"] == len(active), who.label
+        by_status = {r.key: r.count for r in report.table("backlog_by_status").rows}
+        expected = Counter(case.status.value for case in active)
+        assert by_status == dict(expected), who.label
+        for name in ("aging_by_age", "aging_by_other_side_message"):
+            assert sum(r.count for r in report.table(name).rows) == len(active), (who.label, name)
+        for total in report.section("volume").totals:
+            assert self.kit.views.count(who.actor, total.query) == total.count, who.label
+        self.assert_unread(who, [json.dumps(report.to_json())])
 
     @staticmethod
     def expect_not_found(call: Callable[[Actor, str], Any], who: Who, number: str) -> None:

@@ -294,3 +294,124 @@ def test_generating_again_keeps_the_data_set(views_run):
     result = run_cli("generate", "--cases", str(VIEW_CASES), "--database-url", url)
     assert result.returncode == 0, result.stderr
     assert "already there" in result.stderr
+
+
+# -- the inbound benchmark ------------------------------------------------------------
+
+
+def test_inbound_reports_throughput_and_memory(tmp_path: Path) -> None:
+    out = tmp_path / "inbound.json"
+    result = run_cli("inbound", "--cases", "5", "--warmup", "1", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "inbound on sqlite" in result.stdout
+    measured = {(r["name"], r["metric"]): r for r in json.loads(out.read_text())}
+    throughput = measured[("inbound.reply_10kb", "per_s")]
+    assert throughput["value"] > 0
+    assert throughput["floor"] > 0
+    assert measured[("inbound.attachment_25mb", "attachment_mb")]["value"] == 25
+    growth = measured[("inbound.attachment_25mb", "peak_rss_growth_mb")]["value"]
+    assert math.isfinite(growth)
+    assert growth >= 0
+
+
+# -- rules and the order feed ----------------------------------------------------------------
+
+
+def test_rules_scenario_measures_events_and_the_sweep(tmp_path):
+    out = tmp_path / "rules.json"
+    result = run_cli("rules", "--cases", "200", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "rules on sqlite" in result.stdout
+    found = by_key(json.loads(out.read_text()))
+    assert found[("events", "per_s")]["value"] > 0
+    assert found[("sweep", "open_shipments")]["value"] == 1000  # five per event
+    assert found[("sweep", "time_rules")]["value"] == 5  # the starters' time rules
+    assert found[("sweep.first", "seconds")]["value"] > 0
+    assert found[("sweep.again", "seconds")]["value"] > 0
+
+
+def test_orderfeed_scenario_imports_or_names_what_it_needs(tmp_path):
+    import importlib.util
+
+    out = tmp_path / "orderfeed.json"
+    result = run_cli("orderfeed", "--cases", "300", "--json", str(out))
+    if importlib.util.find_spec("casekit_orderfeed") is None:
+        assert result.returncode == 2
+        assert "pip install -e adapters/casekit-orderfeed" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    found = by_key(json.loads(out.read_text()))
+    assert found[("import", "per_s")]["value"] > 0
+    assert found[("import.again", "seconds")]["value"] > 0
+
+
+# -- the reports benchmark ---------------------------------------------------------------
+
+
+def test_reports_times_every_section_and_checks_numbers_against_the_list(views_run, tmp_path):
+    url, _, _ = views_run
+    out = tmp_path / "reports.json"
+    result = run_cli(
+        "reports", "--cases", str(VIEW_CASES), "--database-url", url, "--json", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reports on sqlite" in result.stdout
+    found = by_key(json.loads(out.read_text()))
+    for who in ("shipper", "carrier"):
+        for measure in (
+            "dashboard.30d",
+            "dashboard.90d_weeks",
+            "volume.30d",
+            "speed.30d",
+            "load.30d",
+            "aging.30d",
+            "breaches.30d",
+        ):
+            name = f"{who}.{measure}"
+            assert found[(name, "p95_ms")]["value"] >= found[(name, "p50_ms")]["value"] > 0
+            assert found[(name, "statements")]["value"] >= 1
+        for check in ("opened", "active", "first_day"):
+            assert found[(f"{who}.check.{check}", "same_count")]["value"] == 1
+        assert found[(f"{who}.check.active", "count")]["value"] > 0
+
+
+# -- the notify benchmark ----------------------------------------------------------------
+
+
+def test_notify_measures_the_queueing_cost_and_the_drain(tmp_path):
+    out = tmp_path / "notify.json"
+    result = run_cli("notify", "--cases", "5", "--warmup", "1", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    found = by_key(json.loads(out.read_text()))
+    assert found[("notify.queue", "recipients_per_change")]["value"] == 4
+    assert found[("notify.queue", "per_recipient_ms")]["value"] > 0
+    post = found[("notify.post", "p50_ms")]
+    assert post["value"] > 0
+    assert post["floor"] > 0
+    deliver = found[("notify.deliver", "per_s")]
+    assert deliver["value"] > 0
+    assert deliver["floor"] > 0
+    # Per mail the worker claims (in batches), then records its attempt: few statements.
+    assert 1 < found[("notify.deliver", "statements_per_mail")]["value"] < 5
+    assert "notify on sqlite" in result.stdout
+
+
+# -- the webhooks benchmark --------------------------------------------------------------
+
+
+def test_webhooks_measures_the_queueing_cost_and_the_drain(tmp_path):
+    out = tmp_path / "webhooks.json"
+    result = run_cli("webhooks", "--cases", "4", "--warmup", "1", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    found = by_key(json.loads(out.read_text()))
+    # The shipper's first partners message on a new case moves its status too:
+    # message_posted and status_changed, for each of the two subscribed parties.
+    assert found[("webhooks.queue", "requests_per_change")]["value"] == 4
+    assert found[("webhooks.queue", "p50_ms")]["value"] > 0
+    post = found[("webhooks.post", "p50_ms")]
+    assert post["value"] > 0
+    assert post["floor"] > 0
+    deliver = found[("webhooks.deliver", "per_s")]
+    assert deliver["value"] > 0
+    assert deliver["floor"] > 0
+    assert "webhooks on sqlite" in result.stdout

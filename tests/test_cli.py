@@ -102,3 +102,33 @@ def test_plugins_add_subcommands(monkeypatch):
         assert result.output == "hello from a plugin\n"
     finally:
         group.commands.pop("hello", None)
+
+
+def test_api_keys_from_the_command_line(tmp_path):
+    from casekit import Actor, CaseKit
+
+    url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    with CaseKit(url, load_entry_points=False, attachment_dir=tmp_path) as kit:
+        kit.create_schema()
+        kit.directory.add_organization(
+            Actor.host(), name="Acme", role="shipper", external_id="acme"
+        )
+    made = run(
+        "--database-url", url, "api-keys", "create", "acme", "--name", "TMS", "--scope", "write"
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.splitlines()[1]
+    assert "keeps only a hash" in made.stderr
+    with CaseKit(url, load_entry_points=False, attachment_dir=tmp_path) as kit:
+        assert kit.api_keys.authenticate(token).scope == "write"
+    listed = run("--database-url", url, "api-keys", "list", "acme")
+    assert "TMS" in listed.stdout
+    assert "active" in listed.stdout
+    assert token.split("_")[2] not in listed.stdout
+    key_id = made.stdout.split()[1]
+    revoked = run("--database-url", url, "api-keys", "revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in run("--database-url", url, "api-keys", "list", "acme").stdout
+    unknown = run("--database-url", url, "api-keys", "list", "nobody")
+    assert unknown.returncode == 2
+    assert "nobody" in unknown.stderr

@@ -82,3 +82,62 @@ def test_reads_are_scoped(kit, world):
     with pytest.raises(NotFound):
         kit.directory.organization(world.customer_actor, world.shipper.id)
     assert kit.directory.organization(world.carrier_actor, world.shipper.id).name
+
+
+def test_the_feedback_portal_is_off_until_a_manager_turns_it_on(kit, world):
+    shipper_id = world.shipper.id
+    assert kit.directory.feedback_portal(world.customer_actor) is False
+    assert kit.directory.feedback_portal(world.shipper_actor, shipper_id) is False
+    with pytest.raises(PermissionDenied):
+        kit.directory.set_feedback_portal(world.shipper_actor, shipper_id, True)
+    with pytest.raises(PermissionDenied):
+        kit.directory.set_feedback_portal(world.carrier_manager_actor, shipper_id, True)
+    org = kit.directory.set_feedback_portal(world.shipper_manager_actor, shipper_id, True)
+    assert org.feedback_portal is True
+    assert kit.directory.feedback_portal(world.customer_actor) is True
+    assert kit.directory.organization(Actor.host(), shipper_id).feedback_portal is True
+    kit.directory.set_feedback_portal(Actor.host(), shipper_id, False)
+    assert kit.directory.feedback_portal(world.customer_actor) is False
+
+
+def test_a_carrier_has_no_feedback_portal(kit, world):
+    with pytest.raises(InvalidInput) as error:
+        kit.directory.set_feedback_portal(world.carrier_manager_actor, world.carrier.id, True)
+    assert "feedback_portal" in error.value.errors
+    assert kit.directory.feedback_portal(Actor.host(), world.carrier.id) is False
+    with pytest.raises(NotFound):
+        kit.directory.feedback_portal(world.customer_actor, world.carrier.id)
+
+
+def test_staff_list_their_own_colleagues_only(kit, world):
+    names = [u.name for u in kit.directory.users(world.shipper_actor)]
+    assert names == ["Mia Manager", "Sam Shipper"]
+    with pytest.raises(NotFound):
+        kit.directory.users(world.shipper_actor, world.carrier.id)
+    with pytest.raises(NotFound):
+        kit.directory.users(world.customer_actor)
+    carrier_users = kit.directory.users(Actor.host(), world.carrier.id)
+    assert {u.name for u in carrier_users} == {"Cal Carrier", "Max Dispatch"}
+
+
+def test_staff_list_the_organizations_of_a_role(kit, world):
+    carriers = kit.directory.organizations(world.shipper_actor, "carrier")
+    assert [o.name for o in carriers] == ["Fast Freight"]
+    assert [o.name for o in kit.directory.organizations(Actor.host(), OrgRole.SHIPPER)] == [
+        "Acme Goods"
+    ]
+    with pytest.raises(PermissionDenied):
+        kit.directory.organizations(world.customer_actor, "carrier")
+    with pytest.raises(InvalidInput) as error:
+        kit.directory.organizations(world.shipper_actor, "broker")
+    assert "role" in error.value.errors
+
+
+def test_the_shippers_staff_find_a_customer_by_email(kit, world):
+    found = kit.directory.customer_by_email(world.shipper_actor, " Casey@Example.TEST ")
+    assert found.id == world.customer.id
+    for actor in (world.carrier_actor, world.customer_actor, Actor.host()):
+        with pytest.raises(NotFound):
+            kit.directory.customer_by_email(actor, "casey@example.test")
+    with pytest.raises(NotFound):
+        kit.directory.customer_by_email(world.shipper_actor, "nobody@example.test")

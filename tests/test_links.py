@@ -399,3 +399,50 @@ def test_a_lookup_with_newer_facts_moves_the_date_only_when_something_changed(
     clock.advance(timedelta(minutes=30))
     linked.cases.link_order(world.shipper_actor, case.number, "ORD-1")
     assert order_of(linked, case).updated_at == first
+
+
+def test_the_case_page_facts_are_cut_to_the_viewer(linked, world):
+    case = linked.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        order="ORD-1",
+        customer=world.customer.id,
+        message="Where is it?",
+    )
+    linked.messages.post(world.shipper_actor, case.number, "our note", audience="internal")
+    linked.messages.post(world.carrier_actor, case.number, "on it")
+    mine = linked.cases.facts(world.shipper_actor, case.number)
+    assert mine.shipment is not None
+    assert (mine.shipment.reference, mine.shipment.tracking_number) == ("SHP-1", "1Z999")
+    assert mine.order is not None
+    assert mine.order.number == "ORD-1"
+    assert mine.customer is not None
+    assert mine.customer.email == "casey@example.test"
+    assert mine.organizations == {world.shipper.id: "Acme Goods", world.carrier.id: "Fast Freight"}
+    assert mine.people == {
+        world.shipper_agent.id: "Sam Shipper",
+        world.carrier_agent.id: "Cal Carrier",
+    }
+    theirs = linked.cases.facts(world.carrier_actor, case.number)
+    assert theirs.shipment is not None
+    assert theirs.customer is None
+    customer = linked.cases.facts(world.customer_actor, case.number)
+    assert (customer.shipment, customer.people) == (None, {})
+    assert customer.customer is not None
+    assert customer.customer.id == world.customer.id
+
+
+def test_cases_of_a_shipment_for_its_parties_only(linked, world, rival):
+    first = linked.cases.open(world.shipper_actor, type="lost", shipment="SHP-1")
+    second = linked.cases.open(
+        world.carrier_actor, type="lost", shipper=world.shipper.id, shipment="SHP-1"
+    )
+    linked.cases.open(world.shipper_actor, type="lost")
+    numbers = [c.number for c in linked.cases.of_shipment(world.shipper_actor, " SHP-1 ")]
+    assert numbers == [second.number, first.number]
+    assert len(linked.cases.of_shipment(world.carrier_actor, "SHP-1")) == 2
+    _slow, rival_actor = rival
+    assert linked.cases.of_shipment(rival_actor, "SHP-1") == []
+    with pytest.raises(InvalidInput):
+        linked.cases.of_shipment(world.shipper_actor, "SHP-1", limit=0)

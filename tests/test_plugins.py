@@ -227,6 +227,22 @@ def test_each_kit_has_its_own_plugin_manager(bare_kit):
     assert first_store is not second_store
 
 
+def test_kit_ready_is_called_once_per_kit_with_that_kit(bare_kit):
+    class Ready:
+        def __init__(self) -> None:
+            self.kits: list[object] = []
+
+        @hookimpl
+        def casekit_kit_ready(self, kit):
+            assert kit.cases is not None  # composed: the services are there
+            self.kits.append(kit)
+
+    plugin = Ready()
+    first = bare_kit(plugin)
+    second = bare_kit(plugin)
+    assert plugin.kits == [first, second]
+
+
 def test_registering_on_one_manager_does_not_touch_another(tmp_path):
     settings = Settings(attachment_dir=tmp_path, load_entry_points=False)
     one, two = make_plugin_manager(settings), make_plugin_manager(settings)
@@ -387,6 +403,8 @@ def test_entry_points_load_by_default(myplugin, bare_kit):
     assert pm.get_plugin("otherplugin") is sys.modules["otherplugin"].plugin
     assert kit.case_types["myplugin_claim"].label == "My Plugin Claim"
     assert kit.case_types["other_claim"].label == "Other Claim"
+    # Other installed plugins (an order feed, say) load too and may read the store.
+    kit.create_schema()
     facts = kit.hooks.lookup_shipment(organization=an_org(), reference="SHP-9")
     assert facts == ShipmentFacts(reference="SHP-9", carrier_name="from the entry point")
 

@@ -70,6 +70,33 @@ SAMPLES = {
     "attachment_dir": ("/srv/casekit/files", Path("/srv/casekit/files")),
     "max_attachment_bytes": ("2048", 2048),
     "view_window_months": ("6", 6),
+    "inbound_retention_days": ("7", 7),
+    "inbound_attachment_types": ("image/*, application/pdf", ("image/*", "application/pdf")),
+    "inbound_max_message_bytes": ("1000", 1000),
+    "inbound_case_type": ("lost", "lost"),
+    "inbound_reply_languages": ("en,de", ("en", "de")),
+    "mail_from": ("cases@acme.example", "cases@acme.example"),
+    "reply_address": ("reply@inbound.acme.example", "reply@inbound.acme.example"),
+    "reply_secrets": (
+        "new-secret-0123456789,old-secret-0123456789",
+        ("new-secret-0123456789", "old-secret-0123456789"),
+    ),
+    "case_url": ("https://acme.example/cases/{number}", "https://acme.example/cases/{number}"),
+    "smtp_host": ("mail.acme.example", "mail.acme.example"),
+    "smtp_port": ("587", 587),
+    "smtp_security": ("starttls", "starttls"),
+    "smtp_username": ("casekit", "casekit"),
+    "smtp_password": ("s3cret", "s3cret"),
+    "smtp_timeout": ("10", 10),
+    "smtp_ca_file": ("/etc/ssl/company-ca.pem", Path("/etc/ssl/company-ca.pem")),
+    "notify_max_attempts": ("3", 3),
+    "notify_retry_seconds": ("5", 5),
+    "notify_retry_max_seconds": ("600", 600),
+    "worker_batch_size": ("200", 200),
+    "worker_poll_seconds": ("1", 1),
+    "webhook_timeout": ("3", 3),
+    "webhook_allow_http_loopback": ("true", True),
+    "webhook_ca_file": ("/etc/casekit/ca.pem", "/etc/casekit/ca.pem"),
 }
 
 
@@ -246,3 +273,24 @@ def test_case_numbers_use_the_configured_prefix(kit, world, database_url, tmp_pa
     third = kit.cases.open(world.shipper_actor, type="lost")
     assert third.number == f"CV{third.id:06d}"
     assert kit.cases.get(world.shipper_actor, first.number).id == first.id
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "names"),
+    [
+        ("CASEKIT_SMTP_SECURITY", "tls", "smtp_security"),
+        ("CASEKIT_REPLY_ADDRESS", "reply+x@inbound.example", "reply_address"),
+        ("CASEKIT_REPLY_ADDRESS", "inbound.example", "reply_address"),
+        ("CASEKIT_MAIL_FROM", "nobody", "mail_from"),
+        ("CASEKIT_REPLY_SECRETS", "short", "reply_secrets"),
+        ("CASEKIT_NOTIFY_MAX_ATTEMPTS", "0", "notify_max_attempts"),
+    ],
+)
+def test_bad_mail_settings_name_their_variable(variable, raw, names):
+    with pytest.raises(ConfigurationError, match=variable) as info:
+        Settings.from_env({variable: raw})
+    assert names in str(info.value)
+
+
+def test_the_smtp_password_is_not_in_the_settings_repr():
+    assert "s3cret" not in repr(Settings(smtp_password="s3cret"))

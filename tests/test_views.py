@@ -423,6 +423,35 @@ def test_csv_export_is_scoped(kit, world, cases):
     assert custom.splitlines()[0] == "number,brand"
 
 
+def test_badge_counts_equal_each_views_own_count(kit, world, cases, clock):
+    actors = (
+        world.shipper_actor,
+        world.shipper_manager_actor,
+        world.carrier_actor,
+        world.customer_actor,
+        Actor.host(),
+    )
+
+    def check() -> None:
+        for actor in actors:
+            counts = kit.views.counts(actor)
+            for view in BuiltinView:
+                assert counts[view.value] == kit.views.count(actor, {"view": view.value}), (
+                    actor,
+                    view,
+                )
+
+    check()
+    kit.cases.watch(world.shipper_actor, cases["damaged"])
+    clock.advance(days=400)  # the cases so far fall out of the window but for All Cases
+    fresh = kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id)
+    kit.cases.watch(world.shipper_actor, fresh.number)
+    kit.messages.post(world.carrier_actor, fresh.number, "on it")
+    check()
+    assert kit.views.counts(world.shipper_actor)["all_cases"] == 6
+    assert kit.views.counts(world.shipper_actor)["my_watched"] == 1
+
+
 def test_counts_for_badges(kit, world, cases):
     counts = kit.views.counts(world.shipper_actor)
     assert counts["all_cases"] == 5
@@ -514,3 +543,112 @@ def test_a_partners_message_does_not_reach_the_customers_lists(kit, world, clock
     assert listed(kit, customer, "all_cases", f("latest_message_at", "between", window)) == {
         cases["damaged"]
     }
+
+
+@pytest.mark.backends("postgresql")
+def test_pages_run_without_parallel_workers_on_postgresql(kit, world, clock):
+    """A page stops at its first rows: PostgreSQL plans it without workers, for
+    that transaction only."""
+    from sqlalchemy import text
+
+    from casekit.query.listing import Lister
+
+    kit.cases.open(world.shipper_actor, type="lost", message="Where is it?")
+    show = text("SHOW max_parallel_workers_per_gather")
+    with kit.sessions(write=False) as session:
+        default = session.scalar(show)
+        lister = Lister(session, world.shipper_actor, now=clock.now(), window_months=13)
+        assert len(lister.page(ListQuery()).rows) == 1
+        assert session.scalar(show) == "0"
+        session.commit()
+        assert session.scalar(show) == default
+    assert default != "0"
+
+
+# -- the filters the reports drill down with -----------------------------------------------
+
+
+def test_empty_takes_true_and_matches_cases_without_a_value(kit, world):
+    s = world.shipper_actor
+    branded = kit.cases.open(
+        s, type="lost", message="m", shipment=facts("E1", brand="Acme Home")
+    ).number
+    bare = kit.cases.open(s, type="lost", carrier=world.carrier.id, message="m").number
+    assert listed(kit, s, "all_cases", {"field": "brand", "op": "empty", "value": True}) == {bare}
+    assert listed(kit, s, "all_cases", {"field": "carrier", "op": "empty", "value": True}) == {
+        branded
+    }
+    kit.cases.solve(s, bare)
+    assert listed(kit, s, "all_cases", {"field": "closed_at", "op": "empty", "value": True}) == {
+        branded
+    }
+    for bad, field in (
+        ({"field": "brand", "op": "empty", "value": ["x"]}, "filters.0.value"),
+        ({"field": "origin_name", "op": "empty", "value": True}, "filters.0.op"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            kit.views.list(s, {"filters": [bad]})
+        assert field in caught.value.errors
+
+
+def test_has_owner_is_the_actors_own_side(kit, world):
+    s, c = world.shipper_actor, world.carrier_actor
+    number = kit.cases.open(s, type="lost", carrier=world.carrier.id, message="m").number
+    yes = {"field": "has_owner", "op": "in", "value": ["yes"]}
+    no = {"field": "has_owner", "op": "in", "value": ["no"]}
+    assert listed(kit, s, "all_cases", yes) == {number}
+    assert listed(kit, c, "all_cases", no) == {number}
+    assert listed(kit, c, "all_cases", {**yes, "op": "not_in"}) == {number}
+    assert listed(kit, world.customer_actor, "all_cases", yes) == set()
+    kit.cases.take(c, number)
+    assert listed(kit, c, "all_cases", yes) == {number}
+
+
+def test_solved_by_and_has_event(kit, world):
+    s, m = world.shipper_actor, world.shipper_manager_actor
+    number = kit.cases.open(
+        s, type="lost", customer=world.customer.id, message="m", audience="everyone"
+    ).number
+    other = kit.cases.open(s, type="lost", message="m").number
+    kit.cases.solve(m, number)
+    by_manager = {"field": "solved_by", "op": "in", "value": [world.shipper_manager.id]}
+    assert listed(kit, s, "all_cases", by_manager) == {number}
+    assert listed(kit, s, "all_cases", {**by_manager, "op": "not_in"}) == {other}
+    assert listed(kit, world.customer_actor, "all_cases", by_manager) == set()
+    solved = {"field": "has_event", "op": "in", "value": ["solved"]}
+    reopened = {"field": "has_event", "op": "in", "value": ["reopened"]}
+    assert listed(kit, s, "all_cases", solved) == {number}
+    assert listed(kit, s, "all_cases", reopened) == set()
+    kit.messages.post(world.customer_actor, number, "not done")
+    assert listed(kit, s, "all_cases", reopened) == {number}
+    assert listed(kit, s, "all_cases", {**reopened, "op": "not_in"}) == {other}
+    assert listed(kit, s, "all_cases", {"field": "has_event", "op": "empty", "value": True}) == {
+        other
+    }
+
+
+def test_the_other_sides_latest_message_skips_every_internal_note(kit, world, clock):
+    s, c = world.shipper_actor, world.carrier_actor
+    start = clock.now()
+    number = kit.cases.open(s, type="lost", carrier=world.carrier.id, message="m").number
+    clock.advance(hours=1)
+    kit.messages.post(c, number, "from the carrier")
+    clock.advance(hours=1)
+    kit.messages.post(c, number, "carrier's own note", audience="internal")
+    kit.messages.post(s, number, "shipper's own note", audience="internal")
+
+    def at(hours):
+        return (start + timedelta(hours=hours)).isoformat()
+
+    def window(frm, to):
+        return {"field": "other_side_message_at", "op": "between", "value": {"from": frm, "to": to}}
+
+    # For the shipper: the carrier's message at +1 h, not its note at +2 h.
+    assert listed(kit, s, "all_cases", window(at(0.5), at(1.5))) == {number}
+    assert listed(kit, s, "all_cases", window(at(1.5), None)) == set()
+    # For the carrier: the shipper's opening message at +0 h, not its note.
+    assert listed(kit, c, "all_cases", window(None, at(0.5))) == {number}
+    assert listed(kit, c, "all_cases", window(at(0.5), None)) == set()
+    never = {"field": "other_side_message_at", "op": "empty", "value": True}
+    alone = kit.cases.open(s, type="lost", message="m").number
+    assert listed(kit, s, "all_cases", never) == {alone}

@@ -49,6 +49,8 @@ class EventKind(enum.StrEnum):
     SHIPMENT_LINKED = "shipment_linked"
     ORDER_LINKED = "order_linked"
     CARRIER_CHANGED = "carrier_changed"
+    MAIL_FILED = "mail_filed"
+    NOTIFICATION_FAILED = "notification_failed"
 
 
 @frozen

@@ -29,12 +29,17 @@ class UserRole(enum.StrEnum):
 
 @define(slots=False, eq=False)
 class Organization:
-    """A company: a shipper or a carrier. ``external_id`` is the host's key."""
+    """A company: a shipper or a carrier. ``external_id`` is the host's key.
+
+    ``feedback_portal`` says whether a shipper's customers may send feedback
+    (open cases) from the host's customer portal; off until a manager turns it on.
+    """
 
     name: str
     role: OrgRole
     external_id: str | None = None
     created_at: datetime | None = None
+    feedback_portal: bool = False
     id: int | None = field(default=None, kw_only=True)
 
 

@@ -6,7 +6,8 @@ knows every filterable field, which operators it takes, and how each turns
 into a SQL condition — always with bound parameters. Negative operators
 ("is not", "does not contain", "does not start with", "not in") also match a
 case whose shipment lacks that fact: a case without a destination does not
-contain "Smith".
+contain "Smith". ``empty`` (choice and date fields, value ``true``) matches
+the cases that have no value at all: no brand, no carrier, never solved.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from attrs import frozen
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
+    Select,
     and_,
+    case,
     exists,
     false,
     func,
     not_,
+    null,
     or_,
     select,
     true,
@@ -32,8 +36,8 @@ from sqlalchemy import (
 
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
-from casekit.domain.case import EntryKind, Source
-from casekit.domain.shipment import Direction, Mode
+from casekit.domain.case import EntryKind, EventKind, Source
+from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
 from casekit.domain.workflow import Category, Status
 from casekit.store import tables
 
@@ -51,10 +55,10 @@ class Kind(enum.StrEnum):
 
 
 OPERATORS: dict[Kind, tuple[str, ...]] = {
-    Kind.CHOICE: ("in", "not_in"),
+    Kind.CHOICE: ("in", "not_in", "empty"),
     Kind.TEXT: ("is", "is_not", "contains", "not_contains"),
     Kind.PREFIX: ("starts_with", "not_starts_with"),
-    Kind.DATES: ("between",),
+    Kind.DATES: ("between", "empty"),
     Kind.LATEST: ("posted_by", "not_posted_by"),
 }
 
@@ -75,6 +79,10 @@ def _values(enum_class: type[enum.Enum]) -> tuple[str, ...]:
     return tuple(str(member.value) for member in enum_class)
 
 
+YES_NO = ("yes", "no")
+#: The timeline events a filter can ask about (both are meant for everyone).
+HISTORY_EVENTS = (EventKind.SOLVED.value, EventKind.REOPENED.value)
+
 FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
@@ -82,6 +90,9 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("carrier", Kind.CHOICE, "Carrier", ids=True),
         FieldSpec("shipper", Kind.CHOICE, "Shipper", ids=True),
         FieldSpec("owner", Kind.CHOICE, "Case owner", ids=True),
+        FieldSpec("has_owner", Kind.CHOICE, "Owned on my side", choices=YES_NO),
+        FieldSpec("solved_by", Kind.CHOICE, "Solved by", ids=True),
+        FieldSpec("has_event", Kind.CHOICE, "Has been", choices=HISTORY_EVENTS),
         FieldSpec("source", Kind.CHOICE, "Case source", choices=_values(Source)),
         FieldSpec("status", Kind.CHOICE, "Case status", choices=_values(Status)),
         FieldSpec("category", Kind.CHOICE, "Active or solved", choices=_values(Category)),
@@ -95,12 +106,27 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("direction", Kind.CHOICE, "Direction", choices=_values(Direction), shipment=True),
         FieldSpec("latest_message", Kind.LATEST, "Latest message"),
         FieldSpec("latest_message_at", Kind.DATES, "Latest message date"),
+        FieldSpec("other_side_message_at", Kind.DATES, "Latest message from the other side"),
         FieldSpec("mode", Kind.CHOICE, "Mode", choices=_values(Mode), shipment=True),
         FieldSpec("origin_name", Kind.TEXT, "Origin name", shipment=True),
         FieldSpec("origin_postal_code", Kind.PREFIX, "Origin postal code", shipment=True),
         FieldSpec("po_number", Kind.PREFIX, "Purchase order", shipment=True),
         FieldSpec("reference_number", Kind.PREFIX, "Reference number", shipment=True),
         FieldSpec("region", Kind.CHOICE, "Region", shipment=True),
+        FieldSpec(
+            "shipment_status",
+            Kind.CHOICE,
+            "Shipment status",
+            choices=_values(ShipmentStatus),
+            shipment=True,
+        ),
+        FieldSpec(
+            "exception",
+            Kind.CHOICE,
+            "Shipment exception",
+            choices=_values(ExceptionKind),
+            shipment=True,
+        ),
     )
 }
 
@@ -113,7 +139,8 @@ class Filter:
 
     ``value`` is a tuple for choice fields, a string for text and prefix
     fields, a ``(from, to)`` pair of datetimes (either may be None) for date
-    ranges, and ``"me"`` or ``"my_organization"`` for the latest message.
+    ranges, ``"me"`` or ``"my_organization"`` for the latest message, and
+    ``True`` for ``empty``.
     """
 
     field: str
@@ -133,6 +160,8 @@ def _choice_column(name: str) -> Any:
         "direction": s.direction,
         "mode": s.mode,
         "region": s.region,
+        "shipment_status": s.shipment_status,
+        "exception": s.exception,
     }[name]
 
 
@@ -160,6 +189,8 @@ def _negate(column: Any, positive: ColumnElement[bool]) -> ColumnElement[bool]:
 def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for one (already validated) filter, for ``actor``."""
     spec = FIELDS[f.field]
+    if f.op == "empty":
+        return _empty(f.field, actor)
     negative = f.op in ("not_in", "is_not", "not_contains", "not_starts_with", "not_posted_by")
     if spec.kind is Kind.CHOICE:
         return _choice(f, actor, negative)
@@ -185,8 +216,81 @@ def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
     return _latest(f, actor, negative)
 
 
+def _empty(field: str, actor: Actor) -> ColumnElement[bool]:
+    """The cases without a value for ``field`` (as ``actor`` sees them)."""
+    if field == "owner":
+        if actor.is_customer:
+            return true()
+        return and_(c.shipper_owner_id.is_(None), c.carrier_owner_id.is_(None))
+    if field == "has_owner":
+        return false()
+    if field == "solved_by":
+        return true() if actor.is_customer else c.solved_by.is_(None)
+    if field == "watcher":
+        return ~exists(_watches(actor))
+    if field == "has_event":
+        return not_(_choice(Filter(field, "in", HISTORY_EVENTS), actor, negative=False))
+    if field == "category":
+        return false()
+    spec = FIELDS[field]
+    column = date_column(field, actor) if spec.kind is Kind.DATES else _choice_column(field)
+    missing: ColumnElement[bool] = column.is_(None)
+    return missing
+
+
+def _watches(actor: Actor, values: Sequence[int] | None = None) -> Select[Any]:
+    """The watches of the case that ``actor`` may know of (by ``values`` when given)."""
+    w, u = tables.watchers.c, tables.users.c
+    watched = select(w.case_id).where(w.case_id == c.id)
+    if values is not None:
+        watched = watched.where(w.user_id.in_(values))
+    if not actor.is_unrestricted:
+        # Only the actor's own colleagues' watches are visible to it.
+        watched = watched.join(tables.users, u.id == w.user_id).where(u.org_id == actor.org_id)
+    return watched
+
+
+def _own_side_owned(actor: Actor) -> ColumnElement[bool]:
+    """The case has an owner on ``actor``'s side (on either side for the host)."""
+    if actor.is_customer:
+        return false()  # a customer sees no owners
+    if actor.org_id is None:
+        return or_(c.shipper_owner_id.is_not(None), c.carrier_owner_id.is_not(None))
+    return or_(
+        and_(c.shipper_org_id == actor.org_id, c.shipper_owner_id.is_not(None)),
+        and_(c.carrier_org_id == actor.org_id, c.carrier_owner_id.is_not(None)),
+    )
+
+
 def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
     values: Sequence[Any] = f.value
+    if f.field == "has_owner":
+        wanted = set(values)
+        if negative:
+            wanted = set(YES_NO) - wanted
+        if wanted == set(YES_NO):
+            return true()
+        if not wanted:
+            return false()
+        owned = _own_side_owned(actor)
+        return owned if wanted == {"yes"} else not_(owned)
+    if f.field == "solved_by":
+        if actor.is_customer:
+            # Who solved a case is staff business: to a customer nobody did.
+            return true() if negative else false()
+        solvers = [f"user:{v}" for v in values]
+        positive = c.solved_by.in_(solvers)
+        return _negate(c.solved_by, positive) if negative else positive
+    if f.field == "has_event":
+        happened = exists(
+            select(e.id).where(
+                e.case_id == c.id,
+                e.kind == EntryKind.EVENT.value,
+                e.audience == Audience.EVERYONE.value,
+                e.event.in_(list(values)),
+            )
+        )
+        return ~happened if negative else happened
     if f.field == "owner":
         if actor.is_customer:
             # A customer sees no owners; to them no case has one.
@@ -198,11 +302,7 @@ def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
             )
         return or_(c.shipper_owner_id.in_(values), c.carrier_owner_id.in_(values))
     if f.field == "watcher":
-        w, u = tables.watchers.c, tables.users.c
-        watched = select(w.case_id).where(w.case_id == c.id, w.user_id.in_(values))
-        if not actor.is_unrestricted:
-            # Only the actor's own colleagues' watches are visible to it.
-            watched = watched.join(tables.users, u.id == w.user_id).where(u.org_id == actor.org_id)
+        watched = _watches(actor, values)
         return ~exists(watched) if negative else exists(watched)
     if f.field == "category":
         wanted = {Category(v) for v in values}
@@ -240,10 +340,45 @@ def customer_latest(column: Any) -> ScalarSelect[Any]:
     )
 
 
+def other_side_latest(actor: Actor) -> Any:
+    """When the latest message from the other side that ``actor`` may read was posted.
+
+    For staff: the latest message meant for partners or everyone whose
+    author is not of the actor's organization (the other party, a customer,
+    the host). Internal notes never count, not even the other side's.
+    For a customer: the latest staff message meant for them. For the host:
+    the latest message that is not internal.
+    """
+    where: list[ColumnElement[bool]] = [e.case_id == c.id, e.kind == EntryKind.MESSAGE.value]
+    if actor.is_customer:
+        where += [e.audience == Audience.EVERYONE.value, e.actor_kind != "customer"]
+    else:
+        where.append(e.audience != Audience.INTERNAL.value)
+        if actor.org_id is not None:
+            where.append(or_(e.org_id.is_(None), e.org_id != actor.org_id))
+    found = select(func.max(e.created_at)).where(*where).correlate(tables.cases).scalar_subquery()
+    if actor.is_customer:
+        return found
+    if actor.org_id is None:
+        return c.latest_message_at
+    # The case row knows its latest message that is not internal: when the
+    # other side wrote it, that is the answer, without reading the timeline.
+    return case(
+        (c.latest_message_at.is_(None), null()),
+        (
+            or_(c.latest_message_org_id.is_(None), c.latest_message_org_id != actor.org_id),
+            c.latest_message_at,
+        ),
+        else_=found,
+    )
+
+
 def date_column(field: str, actor: Actor) -> Any:
     """The column a date filter or sort on ``field`` reads, for ``actor``."""
     if field == "latest_message_at" and actor.is_customer:
         return customer_latest(e.created_at)
+    if field == "other_side_message_at":
+        return other_side_latest(actor)
     return _DATE_COLUMNS[field]
 
 

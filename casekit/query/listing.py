@@ -26,6 +26,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     union,
 )
@@ -207,6 +208,7 @@ class Lister:
         self._role_known = False
         #: Organization roles already looked up (they never change), shareable.
         self._roles: dict[int, OrgRole] = roles if roles is not None else {}
+        self._serial = False
 
     def role(self) -> OrgRole | None:
         """The role of the actor's organization (looked up once); None without one.
@@ -344,6 +346,12 @@ class Lister:
         each instead of both columns for every user.
         """
         own = self._own_owner()
+        if f.field == "has_owner" and f.op != "empty" and own is not None:
+            wanted = set(f.value) if f.op == "in" else {"yes", "no"} - set(f.value)
+            if len(wanted) != 1:
+                return true() if wanted else false()
+            owned: ColumnElement[bool] = own.is_not(None) if wanted == {"yes"} else own.is_(None)
+            return owned
         if f.field != "owner" or f.op != "in" or own is None or self.actor.is_customer:
             return compile_filter(f, self.actor)
         other = c.carrier_owner_id if own is c.shipper_owner_id else c.shipper_owner_id
@@ -379,6 +387,27 @@ class Lister:
         stmt = self._from(select(func.count()).select_from(tables.cases), query, rows=False)
         return int(self.session.scalar(stmt.where(*self.where(query))) or 0)
 
+    def view_counts(self) -> dict[str, int]:
+        """Every built-in view's count: the windowed views in one pass, then All Cases.
+
+        The same conditions as :meth:`count` for each view, summed side by
+        side over the actor's cases in the window, so the database reads them
+        once instead of once per view.
+        """
+        windowed = [v for v in BuiltinView if v is not BuiltinView.ALL_CASES]
+        sums = [
+            func.coalesce(func.sum(case((self.view_clause(v), 1), else_=0)), 0).label(v.value)
+            for v in windowed
+        ]
+        conditions = [self.tenant_clause()]
+        if self.window_months > 0:
+            conditions.append(c.created_at >= months_before(self.now, self.window_months))
+        row = self.session.execute(select(*sums).select_from(tables.cases).where(*conditions)).one()
+        result = {v.value: int(getattr(row, v.value)) for v in windowed}
+        counts = {v.value: result.get(v.value, 0) for v in BuiltinView}
+        counts[BuiltinView.ALL_CASES.value] = self.count(ListQuery(view=BuiltinView.ALL_CASES))
+        return counts
+
     def page(self, query: ListQuery, *, limit: int = 50, cursor: str | None = None) -> Page:
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
@@ -398,6 +427,7 @@ class Lister:
             stmt = stmt.where(_after(column, key, descending=sort.descending, nullable=nullable))
         chosen = stmt.order_by(*_order(column, c.id, sort.descending, nullable))
         chosen_page = chosen.limit(limit + 1).subquery("page")
+        self._without_parallel_workers()
         # One statement: the page's ids in order, then their rows by primary key.
         found = self.session.execute(
             self._rows_select(chosen_page).order_by(
@@ -411,6 +441,19 @@ class Lister:
             last = found[-1]
             next_cursor = _encode(last.sort_value, last.id, sort.field)
         return Page(tuple(self._row(r) for r in found), next_cursor)
+
+    def _without_parallel_workers(self) -> None:
+        """On PostgreSQL, plan this transaction's pages without parallel workers.
+
+        A page stops at its first rows, usually after a few thousand index
+        entries: starting workers costs more than they save (at a million
+        cases, 45 ms against 13 ms for a contains filter on a busy two-core
+        machine). ``SET LOCAL`` ends with the transaction.
+        """
+        if self._serial or self.session.get_bind().dialect.name != "postgresql":
+            return
+        self.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        self._serial = True
 
     def iterate(self, query: ListQuery, *, batch: int = 500) -> Iterator[CaseRow]:
         """Every row of the query, page after page (for exports)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from attrs import frozen
 
@@ -85,3 +85,72 @@ class CaseView:
     @property
     def owner_ids(self) -> tuple[int, ...]:
         return tuple(o for o in (self.shipper_owner_id, self.carrier_owner_id) if o is not None)
+
+
+@frozen(kw_only=True)
+class ShipmentView:
+    """casekit's snapshot of the shipment a case is about."""
+
+    reference: str
+    carrier_org_id: int | None
+    tracking_number: str | None
+    bol_number: str | None
+    po_number: str | None
+    reference_number: str | None
+    ra_number: str | None
+    order_number: str | None
+    origin_name: str | None
+    origin_postal_code: str | None
+    destination_name: str | None
+    destination_postal_code: str | None
+    mode: str | None
+    direction: str | None
+    customer_segment: str | None
+    region: str | None
+    brand: str | None
+    carrier_name: str | None
+    status: str | None
+    promised_date: date | None
+    estimated_date: date | None
+    #: The normalised tracking state (:class:`~casekit.ShipmentStatus` and
+    #: :class:`~casekit.ExceptionKind` values), when tracking events arrived.
+    shipment_status: str | None = None
+    exception: str | None = None
+    status_at: datetime | None = None
+    appointment_at: datetime | None = None
+    updated_at: datetime
+
+
+@frozen(kw_only=True)
+class OrderView:
+    """casekit's snapshot of the order a case is about."""
+
+    number: str
+    customer_email: str | None
+    customer_name: str | None
+    brand: str | None
+    placed_at: datetime | None
+
+
+@frozen(kw_only=True)
+class CustomerView:
+    id: int
+    name: str
+    email: str
+
+
+@frozen(kw_only=True)
+class CaseFacts:
+    """What the case page shows beside the case, cut to what the viewer may see.
+
+    ``shipment`` is for the parties' staff; ``customer`` for the shipper's staff
+    (and the customer themselves); ``organizations`` names the party
+    organizations and ``people`` the users the viewer meets on the case
+    (owners, its own watchers, authors of the entries it may read).
+    """
+
+    shipment: ShipmentView | None
+    order: OrderView | None
+    customer: CustomerView | None
+    organizations: dict[int, str]
+    people: dict[int, str]

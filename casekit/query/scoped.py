@@ -19,11 +19,20 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_,
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
-from casekit.domain.audience import Audience
-from casekit.domain.case import Attachment, Case, CrmNumber, Entry, EntryKind, Watcher
-from casekit.domain.directory import User
+from casekit.domain.audience import Audience, entry_visible
+from casekit.domain.case import Attachment, Case, CrmNumber, Entry, EntryKind, Side, Watcher
+from casekit.domain.directory import Customer, User
+from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
 from casekit.errors import NotFound
-from casekit.query.models import AttachmentView, CaseView, EntryView
+from casekit.query.models import (
+    AttachmentView,
+    CaseFacts,
+    CaseView,
+    CustomerView,
+    EntryView,
+    OrderView,
+    ShipmentView,
+)
 from casekit.store import tables
 from casekit.store.rows import load_cases, select_cases
 
@@ -182,6 +191,21 @@ class Scope:
         found = list(self.session.scalars(stmt.order_by(e.id)))
         return self.entry_views(case, found)
 
+    def readable(self, entry: EntryView) -> EntryView | None:
+        """``entry`` (of a case the actor can see) if the actor may read it, else None.
+
+        The audience rule of :meth:`entry_clause`, applied to an entry already
+        in hand (one this very change wrote) without reading it back.
+        """
+        visible = entry_visible(
+            entry.audience,
+            entry.org_id,
+            viewer_org_id=self.actor.org_id,
+            viewer_is_customer=self.actor.is_customer,
+            viewer_unrestricted=self.actor.is_unrestricted,
+        )
+        return entry if visible else None
+
     def entry_views(self, case: Case, found: Iterable[Entry]) -> list[EntryView]:
         found = list(found)
         files: dict[int, list[AttachmentView]] = defaultdict(list)
@@ -213,6 +237,111 @@ class Scope:
         if found is None:
             raise NotFound("attachment", attachment_id)
         return found
+
+    # -- inbound mail -------------------------------------------------------
+    def inbound_clause(self) -> ColumnElement[bool]:
+        """Which stored inbound messages the actor may handle: its organization's.
+
+        The host sees every one; staff see those routed to their organization
+        (its case address, a case of theirs); customers see none.
+        """
+        actor = self.actor
+        if actor.is_unrestricted:
+            return true()
+        if actor.is_customer or actor.org_id is None:
+            return false()
+        return tables.inbound_messages.c.org_id == actor.org_id
+
+    def inbound_items(
+        self, outcomes: Sequence[str], *, limit: int, before_id: int | None = None
+    ) -> list[Any]:
+        """Inbound message rows with one of ``outcomes``, newest first, paged by id."""
+        i = tables.inbound_messages.c
+        stmt = _inbound_select().where(i.outcome.in_(list(outcomes)), self.inbound_clause())
+        if before_id is not None:
+            stmt = stmt.where(i.id < before_id)
+        return list(self.session.execute(stmt.order_by(i.id.desc()).limit(limit)))
+
+    def inbound_item(self, item_id: int, *, lock: bool = False) -> Any:
+        """One inbound message row the actor may handle, or NotFound."""
+        i = tables.inbound_messages.c
+        stmt = _inbound_select().where(i.id == item_id, self.inbound_clause())
+        if lock:
+            stmt = stmt.with_for_update(of=tables.inbound_messages)
+        row = self.session.execute(stmt).first()
+        if row is None:
+            raise NotFound("inbound message", item_id)
+        return row
+
+    # -- facts beside the case -------------------------------------------------
+    def facts(self, case: Case) -> CaseFacts:
+        """The shipment, order, customer and names the case page shows to the actor."""
+        actor, session = self.actor, self.session
+        side = case.side_of(actor.org_id) if actor.is_staff else None
+        staff = actor.is_unrestricted or side is not None
+        shipment = None
+        if staff and case.shipment_id is not None:
+            found = session.get(Shipment, case.shipment_id)
+            if found is not None:
+                shipment = ShipmentView(
+                    reference=found.reference,
+                    carrier_org_id=found.carrier_org_id,
+                    updated_at=found.updated_at,
+                    **{name: getattr(found, name) for name in SHIPMENT_SNAPSHOT_FIELDS},
+                )
+        order = None
+        if case.order_id is not None:
+            row = session.get(Order, case.order_id)
+            if row is not None:
+                order = OrderView(
+                    number=row.number,
+                    customer_email=row.customer_email,
+                    customer_name=row.customer_name,
+                    brand=row.brand,
+                    placed_at=row.placed_at,
+                )
+        customer = None
+        if case.customer_id is not None and (
+            actor.is_unrestricted or side is Side.SHIPPER or actor.customer_id == case.customer_id
+        ):
+            person = session.get(Customer, case.customer_id)
+            if person is not None:
+                customer = CustomerView(id=_id(person.id), name=person.name, email=person.email)
+        g = tables.organizations.c
+        organizations = {
+            row.id: row.name
+            for row in session.execute(select(g.id, g.name).where(g.id.in_(case.party_org_ids())))
+        }
+        people: dict[int, str] = {}
+        if staff:
+            wanted = {i for i in (case.shipper_owner_id, case.carrier_owner_id) if i is not None}
+            wanted.update(self._watchers([_id(case.id)]).get(_id(case.id), ()))
+            authors = select(e.user_id).where(
+                e.case_id == case.id, e.user_id.is_not(None), self.entry_clause()
+            )
+            wanted.update(uid for uid in session.scalars(authors.distinct()))
+            if wanted:
+                u = tables.users.c
+                stmt = select(u.id, u.name).where(u.id.in_(sorted(wanted)))
+                people = {row.id: row.name for row in session.execute(stmt)}
+        return CaseFacts(
+            shipment=shipment,
+            order=order,
+            customer=customer,
+            organizations=organizations,
+            people=people,
+        )
+
+    def cases_of_shipment(self, reference: str, *, limit: int = 100) -> list[Case]:
+        """The visible cases linked to the shipment ``reference``, newest first."""
+        s = tables.shipments.c
+        shipment_ids = select(s.id).where(s.reference == reference)
+        stmt = (
+            select_cases(and_(self.case_clause(), c.shipment_id.in_(shipment_ids)))
+            .order_by(c.id.desc())
+            .limit(limit)
+        )
+        return load_cases(self.session.connection(), stmt)
 
     # -- people ---------------------------------------------------------------
     def colleague(self, org_id: int, user_id: int) -> User:
@@ -246,6 +375,11 @@ def _case_by_number(actor: Actor, lock: bool) -> Select[Any]:
     """
     stmt = select_cases(and_(c.number == bindparam("number"), _case_clause(actor)))
     return stmt.with_for_update() if lock else stmt
+
+
+def _inbound_select() -> Select[Any]:
+    i = tables.inbound_messages
+    return select(i, c.number.label("case_number")).outerjoin(tables.cases, c.id == i.c.case_id)
 
 
 def entry_view(case: Case, entry: Entry, files: tuple[AttachmentView, ...] = ()) -> EntryView:

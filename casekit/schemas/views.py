@@ -55,6 +55,10 @@ class FilterSchema(Schema):
         allowed = OPERATORS[spec.kind]
         if data.get("op") not in allowed:
             raise ValidationError(f"{spec.name} takes the operators {', '.join(allowed)}", "op")
+        if data["op"] == "empty":
+            if data["value"] is not True:
+                raise ValidationError("empty takes the value true", "value")
+            return
         data["value"] = _value(spec.kind, spec.name, data["value"], spec.choices, spec.ids)
 
     @post_load
@@ -161,6 +165,8 @@ def dump_query(query: ListQuery) -> dict[str, Any]:
 
 
 def _dump_value(f: Filter) -> Any:
+    if f.op == "empty":
+        return True
     kind = FIELDS[f.field].kind
     if kind is Kind.DATES:
         start, end = f.value

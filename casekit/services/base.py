@@ -15,6 +15,7 @@ from casekit.domain.case import Case, Entry, EntryKind, EventKind
 from casekit.domain.workflow import Status
 from casekit.errors import Conflict, PermissionDenied
 from casekit.query.scoped import Scope
+from casekit.services.outbox import delivery_view, queue_notifications
 from casekit.store.rows import case_values, insert_entry, save_case
 from casekit.store.uow import UnitOfWork
 
@@ -130,6 +131,8 @@ class Edit:
         #: numbers and no watchers yet, so its views need not look them up.
         self.new = new
         self.scope = Scope(uow.session, actor)
+        #: the address a message of this change came from (mail from a system actor).
+        self.author_email: str | None = None
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
 
     def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:
@@ -137,19 +140,32 @@ class Edit:
         self._signals.append((signal, kwargs))
         return kwargs
 
+    def queued_signals(self) -> list[tuple[NamedSignal, dict[str, Any]]]:
+        """The signals queued so far, with their arguments: what the change was."""
+        return list(self._signals)
+
     def event(self, kind: EventKind, **kwargs: Any) -> Entry:
         return record_event(self.uow, self.actor, self.case, kind, at=self.now, **kwargs)
 
     def finish(self, *, view: bool = True) -> Any:
-        """Flush, read the actor's view, commit, then send the queued signals.
+        """Flush, queue the notifications, read the actor's view, commit, then
+        send the queued signals.
 
+        The notifications the change causes are written to the outbox here,
+        in the change's own transaction (:mod:`casekit.services.outbox`).
         Returns the actor's view of the case, or None with ``view=False``
         (for callers that return something else and would throw it away).
         """
         save_case(self.uow.session.connection(), self.case, self.original)
         self.uow.flush()
+        queued = queue_notifications(self)
         actor_view = self.scope.view(self.case, new=self.new) if view else None
         wanted = [(sig, kw) for sig, kw in self._signals if sig.receivers]
+        if queued and signals.notification_queued.receivers:
+            wanted += [
+                (signals.notification_queued, {"notification": delivery_view(row, ())})
+                for row in queued
+            ]
         host_view = (
             Scope(self.uow.session, Actor.host()).view(self.case, new=self.new) if wanted else None
         )

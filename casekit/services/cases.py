@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Select, bindparam, select, update
 
@@ -18,7 +19,7 @@ from casekit.domain.directory import Customer, Organization, OrgRole, User
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
 from casekit.domain.workflow import Status, can_set_status
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
-from casekit.query.models import CaseView, EntryView
+from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
 from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
@@ -67,6 +68,8 @@ class CaseService(Service):
         attachments: Sequence[Upload] = (),
         source: Source | str | None = None,
         take_ownership: bool = True,
+        author_email: str | None = None,
+        _on_opened: Callable[[Any], None] | None = None,
     ) -> CaseView:
         """Open a case and return it as ``actor`` sees it.
 
@@ -77,6 +80,8 @@ class CaseService(Service):
         owner unless ``take_ownership`` is false. ``message`` becomes the
         first entry (audience ``partners`` for staff unless given). Linking a
         ``shipment`` whose carrier is known makes that carrier a party.
+        ``author_email`` (a case opened by mail) makes that address a
+        participant and the message's author.
 
         Only the shipper's side (or the host) names the customer. A customer
         names one of their own orders (by its customer email), never a
@@ -157,8 +162,13 @@ class CaseService(Service):
                     body=message or "",
                     audience=audience,
                     attachments=attachments,
+                    author_email=author_email,
                     opening=True,
                 )
+            if _on_opened is not None:
+                # casekit's own callers (rules) finish the opening in the same
+                # transaction: what they write commits or rolls back with it.
+                _on_opened(edit)
             view: CaseView = edit.finish()
             return view
 
@@ -184,6 +194,26 @@ class CaseService(Service):
         with self._uow(write=False) as uow:
             scope = Scope(uow.session, actor)
             return scope.timeline(scope.case(number))
+
+    def facts(self, actor: Actor, number: str) -> CaseFacts:
+        """The shipment, order and customer facts and the names the case page shows.
+
+        Cut to the viewer: a carrier's staff never see the shipper's customer;
+        a customer sees the order and themselves, no shipment and no staff names.
+        """
+        with self._uow(write=False) as uow:
+            scope = Scope(uow.session, actor)
+            return scope.facts(scope.case(number))
+
+    def of_shipment(
+        self, actor: Actor, reference: str, *, limit: int = 100
+    ) -> builtins.list[CaseView]:
+        """The cases linked to shipment ``reference`` that ``actor`` can see, newest first."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput({"limit": ["between 1 and 500"]})
+        with self._uow(write=False) as uow:
+            scope = Scope(uow.session, actor)
+            return scope.views(scope.cases_of_shipment(reference.strip(), limit=limit))
 
     # -- changing ---------------------------------------------------------------
     def change_status(

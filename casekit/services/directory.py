@@ -159,6 +159,102 @@ class DirectoryService(Service):
                 raise NotFound("customer", customer_id)
             return found
 
+    def customer_by_email(self, actor: Actor, email: str) -> Customer:
+        """The actor's shipper's customer with ``email`` (the shipper's staff only).
+
+        The first one added, should the host have added the address twice.
+        """
+        address = email.strip().lower()
+        if actor.org_id is None or actor.is_customer or not address:
+            raise NotFound("customer", email)
+        k = tables.customers.c
+        stmt = (
+            select(Customer)
+            .where(k.shipper_org_id == actor.org_id, k.email == address)
+            .order_by(k.id)
+            .limit(1)
+        )
+        with self._uow(write=False) as uow:
+            found = uow.session.scalars(stmt).first()
+            if found is None:
+                raise NotFound("customer", email)
+            return found
+
+    def organizations(self, actor: Actor, role: OrgRole | str) -> list[Organization]:
+        """The organizations of ``role``, by name: for staff choosing a party or a filter.
+
+        Like :meth:`organization`, open to the host and to staff, not to customers.
+        """
+        try:
+            wanted = OrgRole(role)
+        except ValueError:
+            raise InvalidInput({"role": [f"unknown role {role!r}; shipper or carrier"]}) from None
+        if actor.is_customer or not (actor.is_unrestricted or actor.is_staff):
+            raise PermissionDenied("organizations are listed for staff")
+        g = tables.organizations.c
+        stmt = select(Organization).where(g.role == wanted).order_by(g.name, g.id)
+        with self._uow(write=False) as uow:
+            return list(uow.session.scalars(stmt))
+
+    def users(self, actor: Actor, org_id: int | None = None) -> list[User]:
+        """The active users of ``org_id`` (the actor's own by default), by name.
+
+        Staff list their own organization's colleagues (to hand a case over or
+        add a watcher); the host lists any organization's.
+        """
+        wanted = org_id if org_id is not None else actor.org_id
+        if wanted is None or actor.is_customer:
+            raise NotFound("organization", org_id)
+        if not (actor.is_unrestricted or actor.org_id == wanted):
+            raise NotFound("organization", wanted)
+        u = tables.users.c
+        stmt = select(User).where(u.org_id == wanted, u.active.is_(True)).order_by(u.name, u.id)
+        with self._uow(write=False) as uow:
+            return list(uow.session.scalars(stmt))
+
+    def set_feedback_portal(self, actor: Actor, org_id: int, enabled: bool) -> Organization:
+        """Turn the customer feedback portal of shipper ``org_id`` on or off.
+
+        The host or a manager of that shipper may; it is off by default, so
+        that no feedback arrives before someone is there to read it.
+        """
+        if not (actor.is_unrestricted or (actor.org_id == org_id and actor.is_manager)):
+            raise PermissionDenied(
+                "only the host or the organization's managers change its settings"
+            )
+        with self._uow() as uow:
+            org = uow.session.get(Organization, org_id)
+            if org is None:
+                raise NotFound("organization", org_id)
+            if org.role is not OrgRole.SHIPPER:
+                raise InvalidInput(
+                    {"feedback_portal": ["only a shipper has a customer feedback portal"]}
+                )
+            org.feedback_portal = bool(enabled)
+            uow.commit()
+            return org
+
+    def feedback_portal(self, actor: Actor, shipper_org_id: int | None = None) -> bool:
+        """Whether customers may send feedback to the shipper from the portal.
+
+        A customer asks about their own shipper (``shipper_org_id`` is not
+        needed); staff and the host name the shipper.
+        """
+        with self._uow(write=False) as uow:
+            if actor.is_customer:
+                customer = uow.session.get(Customer, actor.customer_id)
+                if customer is None:
+                    raise NotFound("customer", actor.customer_id)
+                if shipper_org_id not in (None, customer.shipper_org_id):
+                    raise NotFound("organization", shipper_org_id)
+                shipper_org_id = customer.shipper_org_id
+            if shipper_org_id is None:
+                raise InvalidInput({"shipper_org_id": ["say which shipper"]})
+            org = uow.session.get(Organization, shipper_org_id)
+            if org is None:
+                raise NotFound("organization", shipper_org_id)
+            return org.role is OrgRole.SHIPPER and bool(org.feedback_portal)
+
     @staticmethod
     def _org_by_external_id(session: object, external_id: str) -> Organization | None:
         from sqlalchemy.orm import Session

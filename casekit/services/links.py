@@ -49,6 +49,10 @@ def resolve_shipment(
         if actor.is_staff and actor.org_id != shipper.id and actor.org_id is not None:
             asking = session.get(Organization, actor.org_id) or shipper
         facts = kit.hooks.lookup_shipment(organization=asking, reference=reference)
+        if facts is not None and facts.reference:
+            # A lookup by tracking number (or any other identifier) answers
+            # with the shipment's own reference: that is the snapshot's key.
+            reference = facts.reference
     if not reference:
         raise InvalidInput({"shipment": ["a shipment reference is required"]})
     s = tables.shipments.c

@@ -107,6 +107,8 @@ def append_message(
         raise InvalidInput(errors)
     deny(policy.may_post(actor, case, chosen))
     _add_participants(edit, author_email, addresses)
+    if author_email:
+        edit.author_email = author_email.strip().lower()
     entry = Entry.by(
         actor,
         case_id=case.id,  # type: ignore[arg-type]

@@ -90,7 +90,7 @@ class ViewService(Service):
         """Badge counts: each built-in view, then each saved view the actor can use by id."""
         with self._uow(write=False) as uow:
             lister = self._lister(uow, actor)
-            result = {v.value: lister.count(ListQuery(view=v)) for v in BuiltinView}
+            result = lister.view_counts()
             for saved in self._usable(uow, actor):
                 result[f"saved:{saved.id}"] = lister.count(
                     parse_query(json.loads(saved.definition))

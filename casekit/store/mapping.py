@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import registry
 
+from casekit.domain.apikeys import ApiKey
 from casekit.domain.case import Attachment, Case, CrmNumber, Entry, Participant, Watcher
 from casekit.domain.directory import Customer, Organization, User
+from casekit.domain.reports import ReportTarget
 from casekit.domain.shipment import Order, Shipment
 from casekit.domain.views import SavedView
 from casekit.store import tables
@@ -44,6 +46,8 @@ def map_domain() -> None:
         m(Participant, tables.participants)
         m(CrmNumber, tables.crm_numbers)
         m(SavedView, tables.saved_views)
+        m(ApiKey, tables.api_keys)
+        m(ReportTarget, tables.report_targets)
         mapper_registry.configure()
         _mapped = True
 

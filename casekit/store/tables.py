@@ -22,8 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from casekit.domain.apikeys import ApiScope
 from casekit.domain.audience import Audience
-from casekit.domain.case import EntryKind, EventKind, Source
+from casekit.domain.case import EntryKind, EventKind, Side, Source
 from casekit.domain.directory import OrgRole, UserRole
 from casekit.domain.workflow import Status
 from casekit.store.types import EnumText, UTCDateTime
@@ -63,6 +64,8 @@ organizations = Table(
     Column("role", EnumText(OrgRole, 16), nullable=False),
     Column("external_id", String(KEY), nullable=True, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # A shipper's customers may open cases from the host's portal: off until enabled.
+    Column("feedback_portal", Boolean(), nullable=False, default=False),
 )
 
 users = Table(
@@ -121,8 +124,15 @@ shipments = Table(
     Column("status", String(64)),
     Column("promised_date", Date()),
     Column("estimated_date", Date()),
+    # The normalised tracking state (see casekit.domain.shipment.ShipmentStatus).
+    Column("shipment_status", String(32)),
+    Column("exception", String(32)),
+    Column("status_at", UTCDateTime()),
+    Column("appointment_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("shipper_org_id", "reference"),
+    # The rules' sweep reads a shipper's shipments still on their way.
+    Index("ix_casekit_shipments_shipper_status", "shipper_org_id", "shipment_status"),
     # The identifier search box looks shipments up by each of these.
     Index("ix_casekit_shipments_tracking", "tracking_number"),
     Index("ix_casekit_shipments_bol", "bol_number"),
@@ -206,6 +216,31 @@ cases = Table(
     Index("ix_casekit_cases_order", "order_id"),
     Index("ix_casekit_cases_shipper_owner", "shipper_owner_id"),
     Index("ix_casekit_cases_carrier_owner", "carrier_owner_id"),
+    # Reports: cases solved in a date range, per side; and the active
+    # backlog by status, counted by type, source, owner, other party and age
+    # from the index alone.
+    Index("ix_casekit_cases_shipper_solved", "shipper_org_id", "solved_at"),
+    Index("ix_casekit_cases_carrier_solved", "carrier_org_id", "solved_at"),
+    Index(
+        "ix_casekit_cases_shipper_backlog",
+        "shipper_org_id",
+        "status",
+        "type",
+        "source",
+        "shipper_owner_id",
+        "carrier_org_id",
+        "created_at",
+    ),
+    Index(
+        "ix_casekit_cases_carrier_backlog",
+        "carrier_org_id",
+        "status",
+        "type",
+        "source",
+        "carrier_owner_id",
+        "shipper_org_id",
+        "created_at",
+    ),
 )
 
 entries = Table(
@@ -227,6 +262,19 @@ entries = Table(
     Column("old_value", String(KEY)),
     Column("new_value", String(KEY)),
     Index("ix_casekit_entries_case", "case_id", "id"),
+    # Reports: an organization's messages in a date range; a case's first
+    # answer from one side, the other side's latest message and whether it
+    # was ever solved or reopened, from the index alone.
+    Index("ix_casekit_entries_org_created", "org_id", "created_at"),
+    Index(
+        "ix_casekit_entries_case_kind",
+        "case_id",
+        "kind",
+        "event",
+        "org_id",
+        "audience",
+        "created_at",
+    ),
 )
 
 attachments = Table(
@@ -293,4 +341,270 @@ saved_views = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("user_id", "name"),
     Index("ix_casekit_saved_views_org_shared", "org_id", "shared"),
+)
+
+# -- notifications ------------------------------------------------------------------
+
+outbox = Table(
+    "casekit_outbox",
+    metadata,
+    _id(),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("entry_id", "casekit_entries.id", nullable=True),
+    Column("event", String(32), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("recipient_kind", String(16), nullable=False),
+    _fk("user_id", "casekit_users.id", nullable=True),
+    _fk("customer_id", "casekit_customers.id", nullable=True),
+    Column("email", String(EMAIL), nullable=False),
+    Column("name", String(NAME), nullable=False, default=""),
+    # The organization whose template overrides apply to this notification.
+    _fk("org_id", "casekit_organizations.id"),
+    # The organization of whoever caused it: it sees the deliveries.
+    _fk("author_org_id", "casekit_organizations.id"),
+    Column("actor", String(64), nullable=False),
+    Column("old_value", String(KEY)),
+    Column("new_value", String(KEY)),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # When a queued row is due; while one is being sent, when its claim lapses.
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", String(1000)),
+    Index("ix_casekit_outbox_due", "status", "next_attempt_at", "id"),
+    Index("ix_casekit_outbox_case", "case_id", "id"),
+)
+
+delivery_attempts = Table(
+    "casekit_delivery_attempts",
+    metadata,
+    _id(),
+    _fk("outbox_id", "casekit_outbox.id", ondelete="CASCADE"),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("ok", Boolean(), nullable=False),
+    Column("error", String(1000)),
+    Index("ix_casekit_delivery_attempts_outbox", "outbox_id", "id"),
+)
+
+subscriptions = Table(
+    "casekit_subscriptions",
+    metadata,
+    _fk("user_id", "casekit_users.id", ondelete="CASCADE"),
+    Column("event", String(32), nullable=False),
+    Column("enabled", Boolean(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("user_id", "event"),
+    Index("ix_casekit_subscriptions_event", "event", "enabled"),
+)
+
+collaborator_addresses = Table(
+    "casekit_collaborator_addresses",
+    metadata,
+    _fk("shipper_org_id", "casekit_organizations.id"),
+    _fk("carrier_org_id", "casekit_organizations.id"),
+    Column("side", EnumText(Side, 16), nullable=False),
+    Column("email", String(EMAIL), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    PrimaryKeyConstraint("shipper_org_id", "carrier_org_id", "side"),
+    Index("ix_casekit_collaborator_addresses_carrier", "carrier_org_id"),
+)
+
+mail_templates = Table(
+    "casekit_mail_templates",
+    metadata,
+    _fk("org_id", "casekit_organizations.id"),
+    Column("name", String(64), nullable=False),
+    Column("subject", Text(), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("html", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    PrimaryKeyConstraint("org_id", "name"),
+)
+
+# -- inbound mail -------------------------------------------------------------------
+
+inbound_messages = Table(
+    "casekit_inbound_messages",
+    metadata,
+    _id(),
+    # "mid:<message-id>" or, for mail without one, "sha256:<hash of the raw bytes>":
+    # the same message delivered twice is one row.
+    Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("message_id", String(300)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("envelope_from", String(EMAIL)),
+    Column("envelope_to", String(1000)),
+    Column("from_address", String(EMAIL)),
+    Column("subject", String(300), nullable=False, default=""),
+    Column("size", BigInteger(), nullable=False),
+    # The raw message in the attachment store; NULL once purged.
+    Column("raw_key", String(KEY)),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(500)),
+    Column("problems", Text()),
+    _fk("case_id", "casekit_cases.id", nullable=True, ondelete="SET NULL"),
+    _fk("entry_id", "casekit_entries.id", nullable=True, ondelete="SET NULL"),
+    # Whose triage an unmatched message is in; NULL: the host's alone.
+    _fk("org_id", "casekit_organizations.id", nullable=True),
+    Column("handled_by", String(64)),
+    Column("handled_at", UTCDateTime()),
+    Index("ix_casekit_inbound_messages_triage", "outcome", "org_id", "id"),
+    Index("ix_casekit_inbound_messages_received", "received_at"),
+    Index("ix_casekit_inbound_messages_case", "case_id"),
+)
+
+case_addresses = Table(
+    "casekit_case_addresses",
+    metadata,
+    Column("email", String(EMAIL), primary_key=True),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_casekit_case_addresses_org", "org_id"),
+)
+
+bouncing_addresses = Table(
+    "casekit_bouncing_addresses",
+    metadata,
+    Column("email", String(EMAIL), primary_key=True),
+    Column("first_at", UTCDateTime(), nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    Column("bounces", Integer(), nullable=False),
+    _fk("inbound_id", "casekit_inbound_messages.id", nullable=True, ondelete="SET NULL"),
+)
+
+api_keys = Table(
+    "casekit_api_keys",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("name", String(100), nullable=False),
+    Column("scope", EnumText(ApiScope, 16), nullable=False),
+    # The token's non-secret part: how a presented token finds its key.
+    Column("public_id", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(KEY), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("revoked_by", String(KEY)),
+    Index("ix_casekit_api_keys_org_id", "org_id"),
+)
+
+shipment_events = Table(
+    "casekit_shipment_events",
+    metadata,
+    _id(),
+    _fk("shipment_id", "casekit_shipments.id", ondelete="CASCADE"),
+    Column("status", String(32), nullable=False),
+    Column("exception", String(32)),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("description", String(500), nullable=False, default=""),
+    Column("location", String(NAME), nullable=False, default=""),
+    Column("source", String(64), nullable=False, default=""),
+    # The event's identity at its source (or a digest of its content): a
+    # re-delivered event is recorded once.
+    Column("event_key", String(KEY), nullable=False),
+    UniqueConstraint("shipment_id", "event_key"),
+    Index("ix_casekit_shipment_events_shipment_time", "shipment_id", "occurred_at"),
+)
+
+rules = Table(
+    "casekit_rules",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("name", String(100), nullable=False),
+    Column("enabled", Boolean(), nullable=False, default=False),
+    Column("definition", Text(), nullable=False),
+    # Round-robin owners: how many cases the rule has handed out so far.
+    Column("assigned", Integer(), nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "name"),
+)
+
+# The open case each rule holds per shipment: the primary key is what keeps
+# a rule to one open case per shipment, whoever opens it concurrently.
+rule_cases = Table(
+    "casekit_rule_cases",
+    metadata,
+    _fk("rule_id", "casekit_rules.id", ondelete="CASCADE"),
+    _fk("shipment_id", "casekit_shipments.id", ondelete="CASCADE"),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    # The shipment's latest tracking update when the case opened: once the
+    # case is solved, the rule opens another only after newer tracking news.
+    Column("status_at", UTCDateTime()),
+    PrimaryKeyConstraint("rule_id", "shipment_id"),
+    Index("ix_casekit_rule_cases_shipment", "shipment_id"),
+    Index("ix_casekit_rule_cases_case", "case_id"),
+)
+
+report_targets = Table(
+    "casekit_report_targets",
+    metadata,
+    _fk("org_id", "casekit_organizations.id"),
+    Column("case_type", String(64), nullable=False),
+    Column("first_response_seconds", Integer(), nullable=True),
+    Column("resolution_seconds", Integer(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    PrimaryKeyConstraint("org_id", "case_type"),
+)
+
+# -- webhooks ----------------------------------------------------------------------
+
+webhooks = Table(
+    "casekit_webhooks",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("url", String(2000), nullable=False),
+    # The event kinds it receives, comma-separated.
+    Column("events", String(500), nullable=False),
+    Column("description", String(NAME), nullable=False, default=""),
+    # The signing secret: kept as is, for signing needs the secret itself.
+    Column("secret", String(100), nullable=False),
+    Column("active", Boolean(), nullable=False, default=True),
+    Column("disabled_reason", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(KEY), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_casekit_webhooks_org_id", "org_id"),
+)
+
+webhook_outbox = Table(
+    "casekit_webhook_outbox",
+    metadata,
+    _id(),
+    _fk("webhook_id", "casekit_webhooks.id", ondelete="CASCADE"),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    Column("event", String(32), nullable=False),
+    # The JSON body, built in the change's transaction as the organization sees it.
+    Column("payload", Text(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", String(1000)),
+    Index("ix_casekit_webhook_outbox_due", "status", "next_attempt_at", "id"),
+    Index("ix_casekit_webhook_outbox_webhook", "webhook_id", "id"),
+)
+
+webhook_attempts = Table(
+    "casekit_webhook_attempts",
+    metadata,
+    _id(),
+    _fk("delivery_id", "casekit_webhook_outbox.id", ondelete="CASCADE"),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("ok", Boolean(), nullable=False),
+    Column("status_code", Integer()),
+    Column("error", String(1000)),
+    Index("ix_casekit_webhook_attempts_delivery", "delivery_id", "id"),
 )

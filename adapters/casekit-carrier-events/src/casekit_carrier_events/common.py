@@ -1,0 +1,123 @@
+"""What every format shares: a batch of parsed events, its rejects, and recording it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from casekit import Actor, CaseKit, InvalidInput, NotFound, ShipmentEvent
+
+
+@attrs.frozen
+class BadEvent:
+    """An event that could not be read: where it is in the input, and why."""
+
+    position: str
+    reason: str
+
+
+@attrs.define
+class Batch:
+    """The events read from one input, and those that could not be read."""
+
+    events: list[ShipmentEvent] = attrs.field(factory=list)
+    positions: list[str] = attrs.field(factory=list)
+    bad: list[BadEvent] = attrs.field(factory=list)
+
+    def add(self, position: str, event: ShipmentEvent) -> None:
+        self.events.append(event)
+        self.positions.append(position)
+
+    def reject(self, position: str, errors: Mapping[str, Any] | str) -> None:
+        if isinstance(errors, str):
+            reason = errors
+        else:
+            reason = "; ".join(
+                f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in sorted(errors.items())
+            )
+        self.bad.append(BadEvent(position, reason))
+
+
+@attrs.define
+class Recorded:
+    """What recording a batch did: events recorded, duplicates, rejects, rule cases."""
+
+    recorded: int = 0
+    duplicates: int = 0
+    rejected: list[BadEvent] = attrs.field(factory=list)
+    opened: list[str] = attrs.field(factory=list)
+    solved: list[str] = attrs.field(factory=list)
+
+
+def record(kit: CaseKit, batch: Batch, *, carrier: str | None = None) -> Recorded:
+    """Record a batch as the carrier (its external id), or as the host without one.
+
+    Events the store refuses (a shipment that is not the carrier's) join the
+    events that could not be read in ``rejected``; the rest are recorded.
+    """
+    if carrier is None:
+        actor = Actor.host()
+    else:
+        try:
+            org = kit.directory.organization_by_external_id(Actor.host(), carrier)
+        except NotFound:
+            raise InvalidInput({"carrier": [f"no organization {carrier!r}"]}) from None
+        actor = Actor.system_actor("api", org_id=org.id)
+    report = kit.shipments.record_events(actor, batch.events)
+    result = Recorded(
+        recorded=report.recorded,
+        duplicates=report.duplicates,
+        rejected=list(batch.bad),
+        opened=list(report.opened),
+        solved=list(report.solved),
+    )
+    for rejected in report.rejected:
+        result.rejected.append(BadEvent(batch.positions[rejected.index], rejected.reason))
+    return result
+
+
+def parse_time(value: Any, field: str, errors: dict[str, list[str]]) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        errors.setdefault(field, []).append("an ISO 8601 time is expected")
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors.setdefault(field, []).append(f"{value!r} is not an ISO 8601 time")
+        return None
+    if moment.tzinfo is None:
+        errors.setdefault(field, []).append(f"{value!r} has no UTC offset")
+        return None
+    return moment
+
+
+def parse_date(value: Any, field: str, errors: dict[str, list[str]]) -> date | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        errors.setdefault(field, []).append("a date (YYYY-MM-DD) is expected")
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        errors.setdefault(field, []).append(f"{value!r} is not a date (YYYY-MM-DD)")
+        return None
+
+
+def text(value: Any, field: str, errors: dict[str, list[str]], limit: int = 200) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        errors.setdefault(field, []).append("text is expected")
+        return None
+    result = str(value).strip()
+    if len(result) > limit:
+        errors.setdefault(field, []).append(f"at most {limit} characters")
+        return None
+    return result or None

@@ -1,0 +1,61 @@
+"""The casekit plugin: ``casekit import shopify`` replays saved webhook payloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from casekit import CaseKit, hookimpl
+from casekit_shopify.webhooks import TOPICS, WebhookRejected, parse, store
+
+
+@click.command("shopify")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--topic",
+    required=True,
+    type=click.Choice(TOPICS),
+    help="The webhook topic the payloads were sent under.",
+)
+@click.option("--shipper", required=True, help="External id of the shop's shipper.")
+@click.pass_context
+def import_shopify(ctx: click.Context, files: tuple[Path, ...], topic: str, shipper: str) -> None:
+    """Store saved Shopify webhook payloads (JSON files) of one TOPIC.
+
+    For payloads already verified when they were received (a replay, a
+    backfill); live webhooks go through casekit_shopify.handle_webhook.
+    """
+    url = (ctx.find_root().obj or {}).get("database_url")
+    failed = 0
+    with CaseKit(url) as kit:
+        for path in files:
+            try:
+                payload = json.loads(path.read_text(encoding="utf-8"))
+                result = store(kit, topic, parse(topic, payload, shipper=shipper), shipper=shipper)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                failed += 1
+                click.echo(f"{path}: not JSON: {error}", err=True)
+                continue
+            except WebhookRejected as error:
+                failed += 1
+                click.echo(f"{path}: rejected: {error.errors}", err=True)
+                continue
+            click.echo(
+                f"{path}: {result.orders} order(s), {result.shipments} shipment(s), "
+                f"{result.events} event(s), {len(result.opened)} case(s) opened"
+            )
+    if failed:
+        ctx.exit(1)
+
+
+@hookimpl
+def casekit_add_cli_commands(cli: click.Group) -> None:
+    group = cli.commands.get("import")
+    if not isinstance(group, click.Group):
+        group = click.Group("import", help="Import data from files into casekit.")
+        cli.add_command(group)
+    group.add_command(import_shopify)

@@ -1,0 +1,183 @@
+"""``python -m benchmarks inbound``: inbound mail end to end.
+
+Two measures:
+
+- **throughput**: ordinary replies of about 10 KB (a customer's answer with
+  the quoted history of the thread under it) taken by
+  ``kit.inbound.receive`` — spooled, parsed, matched, stored as raw mail and
+  as a message on their case — in messages per second, with per-message
+  latencies. The floor is the standard library's parser alone on the same
+  messages: what reading them costs before casekit does anything.
+- **memory**: the peak resident memory a fresh process gains while it takes
+  one message with a 25 MB attachment, beside the attachment's size.
+"""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from benchmarks.common import (
+    Context,
+    People,
+    Result,
+    bench_kit,
+    percentile_ms,
+    scenario,
+    throwaway_database,
+)
+from casekit.services.inbound import Outcome
+
+NAME = "inbound"
+ATTACHMENT_BYTES = 25 * 1024 * 1024
+QUOTED = (
+    "> Thank you for your message. We asked the carrier for the delivery scan and\n"
+    "> will come back to you as soon as we hear from them. Kind regards, Acme.\n"
+)
+
+
+def reply(number: str, n: int) -> bytes:
+    """A customer's reply of about 10 KB: two lines of news over the quoted thread."""
+    history = QUOTED * 70
+    return (
+        f"From: Casey <casey@example.test>\r\nTo: support@acme.test\r\n"
+        f"Subject: Re: [{number}] Where is my parcel?\r\n"
+        f"Message-ID: <bench-{n}-{os.getpid()}@example.test>\r\n"
+        f"Date: Mon, 5 Jan 2026 10:00:00 +0000\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"Still nothing at my door (message {n}).\r\nCan you check again?\r\n\r\n"
+        f"On Mon, Jan 5, 2026 at 9:00 AM Acme Support <support@acme.test> wrote:\r\n"
+        f"{history}"
+    ).encode()
+
+
+def write_large_message(path: Path, number: str) -> None:
+    """A reply with a ``ATTACHMENT_BYTES`` photo, written in chunks."""
+    with path.open("wb") as out:
+        out.write(
+            (
+                f"From: casey@example.test\r\nTo: support@acme.test\r\n"
+                f"Subject: Re: [{number}] photo\r\nMessage-ID: <bench-large@example.test>\r\n"
+                'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+                "--b\r\nContent-Type: text/plain\r\n\r\nThe damage, photographed.\r\n"
+                "--b\r\nContent-Type: image/jpeg\r\n"
+                'Content-Disposition: attachment; filename="d.jpg"\r\n'
+                "Content-Transfer-Encoding: base64\r\n\r\n"
+            ).encode()
+        )
+        left = ATTACHMENT_BYTES
+        while left:
+            chunk = os.urandom(min(left, 57 * 1024))
+            left -= len(chunk)
+            out.write(base64.encodebytes(chunk))
+        out.write(b"--b--\r\n")
+
+
+def _peak_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _memory_child(database_url: str, folder: str, message: str, queue: object) -> None:
+    kit = bench_kit(database_url, Path(folder) / "attachments-memory")
+    try:
+        # Warm the parser, the libraries and the connection on a small message first.
+        kit.inbound.receive(reply("CV000001", -1))
+        before = _peak_kb()
+        with open(message, "rb") as source:
+            result = kit.inbound.receive(source)
+        after = _peak_kb()
+        queue.put((result.outcome.value, before, after))  # type: ignore[attr-defined]
+    finally:
+        kit.close()
+
+
+def measure_memory(database_url: str, folder: Path, number: str) -> tuple[float, float]:
+    """(peak RSS of the process before, growth while taking the message), in MB."""
+    message = folder / "large.eml"
+    write_large_message(message, number)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(
+        target=_memory_child, args=(database_url, str(folder), str(message), queue)
+    )
+    child.start()
+    outcome, before, after = queue.get(timeout=600)
+    child.join(timeout=60)
+    message.unlink()
+    if outcome != Outcome.APPENDED.value:
+        raise RuntimeError(f"the large message was not appended: {outcome}")
+    return before / 1024, (after - before) / 1024
+
+
+@scenario(NAME, help="inbound replies per second end to end, and memory for a 25 MB attachment")
+def run(ctx: Context) -> list[Result]:
+    if ctx.cases < 1 or ctx.warmup < 0:
+        raise ValueError("cases must be at least 1, warmup at least 0")
+    if ctx.workers != 1:
+        raise ValueError("the inbound scenario runs one worker")
+    with (
+        throwaway_database(ctx.database_url) as url,
+        tempfile.TemporaryDirectory(prefix="casekit-bench-inbound-") as tmp,
+    ):
+        folder = Path(tmp)
+        kit = bench_kit(url, folder / "attachments")
+        try:
+            people = People.build(kit)
+            numbers = [
+                kit.cases.open(
+                    people.shipper_actor,
+                    type="where_is_my_order",
+                    customer=people.customer_id,
+                    message="We are on it.",
+                ).number
+                for _ in range(min(50, ctx.cases))
+            ]
+            total = ctx.warmup + ctx.cases
+            messages = [reply(numbers[n % len(numbers)], n) for n in range(total)]
+            for raw in messages[: ctx.warmup]:
+                kit.inbound.receive(raw)
+            ctx.log(f"{NAME}: {ctx.cases} replies of {len(messages[-1])} bytes")
+            latencies: list[float] = []
+            started = time.perf_counter()
+            for raw in messages[ctx.warmup :]:
+                t0 = time.perf_counter()
+                result = kit.inbound.receive(raw)
+                latencies.append(time.perf_counter() - t0)
+                if result.outcome is not Outcome.APPENDED:
+                    raise RuntimeError(f"a reply was not appended: {result}")
+            elapsed = time.perf_counter() - started
+            parser = BytesParser(policy=policy.default)
+            floor_started = time.perf_counter()
+            for raw in messages[ctx.warmup :]:
+                parser.parsebytes(raw).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            floor_elapsed = time.perf_counter() - floor_started
+        finally:
+            kit.close()
+        ctx.log(f"{NAME}: one message with a {ATTACHMENT_BYTES // 2**20} MB attachment")
+        baseline_mb, grown_mb = measure_memory(url, folder, numbers[0])
+    attachment_mb = ATTACHMENT_BYTES / 2**20
+    return [
+        Result(
+            f"{NAME}.reply_10kb",
+            "per_s",
+            round(ctx.cases / elapsed, 1),
+            round(ctx.cases / floor_elapsed, 1),
+        ),
+        Result(f"{NAME}.reply_10kb", "p50_ms", round(percentile_ms(latencies, 0.50), 3)),
+        Result(f"{NAME}.reply_10kb", "p95_ms", round(percentile_ms(latencies, 0.95), 3)),
+        Result(f"{NAME}.attachment_25mb", "attachment_mb", round(attachment_mb, 1)),
+        Result(f"{NAME}.attachment_25mb", "baseline_rss_mb", round(baseline_mb, 1)),
+        Result(f"{NAME}.attachment_25mb", "peak_rss_growth_mb", round(grown_mb, 1)),
+        Result(
+            f"{NAME}.attachment_25mb",
+            "peak_rss_growth_per_attachment",
+            round(grown_mb / attachment_mb, 3),
+        ),
+    ]

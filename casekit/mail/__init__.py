@@ -1,0 +1,1 @@
+"""Outbound mail: reply tokens, templates, composition and the built-in SMTP plugin."""

@@ -1,0 +1,471 @@
+"""Inbound mail, read: addresses, text, attachments, auto-replies and bounces.
+
+:func:`parse_mail` never raises on bad mail: a part it cannot decode, a
+charset it does not know or a header it cannot read becomes a line in
+:attr:`ParsedMail.problems` and the best text it could get. The text shown on
+a case has the quoted history and signature removed by
+:mod:`mailparser_reply`; HTML-only mail becomes text through
+:mod:`inscriptis`, and the HTML kept for display is cleaned by :mod:`nh3`.
+Bounces are recognised from delivery status reports (RFC 3464) and, for
+the servers that send none, by :mod:`flufl.bounce`'s detectors.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import io
+import re
+from collections.abc import Iterator, Sequence
+from email import policy as email_policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from pathlib import Path
+from typing import BinaryIO
+
+from attrs import field, frozen
+
+from casekit.mail.spool import MARKER_HEADER, Split
+
+__all__ = ["MailAttachment", "ParsedMail", "auto_reply_reason", "parse_mail"]
+
+# compat32: headers are read once, raw, and decoded here (the default policy's
+# header classes parse every header on every access, at many times the cost).
+_PARSER = BytesParser(policy=email_policy.compat32)
+_ID = re.compile(r"<([^<>\s]+)>")
+_AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+_LIST_HEADERS = ("List-Id", "List-Post", "List-Unsubscribe", "List-Help")
+_DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.IGNORECASE)
+_BODY_TYPES = ("text/plain", "text/html")
+# Words of failure notices: only such mail is handed to flufl.bounce's detectors.
+_BOUNCE_HINTS = re.compile(
+    r"undeliver|returned|delivery|failure|failed|rejected|not delivered|unable|"
+    r"mailer|postmaster|daemon|error|bounce|unknown user|no such",
+    re.IGNORECASE,
+)
+MAX_HEADER = 998
+
+
+@frozen
+class MailAttachment:
+    """A file in an inbound message: in memory when small, in a file when spilled."""
+
+    filename: str
+    content_type: str
+    size: int
+    data: bytes | None = field(default=None, repr=False)
+    path: Path | None = None
+
+    def open(self) -> BinaryIO:
+        if self.path is not None:
+            return self.path.open("rb")
+        return io.BytesIO(self.data or b"")
+
+
+@frozen(kw_only=True)
+class ParsedMail:
+    """What casekit reads from one message."""
+
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    from_address: str | None
+    from_name: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    reply_text: str
+    html: str | None
+    attachments: tuple[MailAttachment, ...]
+    auto_reply: str | None
+    bounce: bool
+    #: Permanently failed recipients a bounce names.
+    failed_recipients: tuple[str, ...]
+    #: Message-IDs of the bounced message (from its returned headers).
+    bounced_message_ids: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    """The first value of each header, by lower-case name, undecoded."""
+    found: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        found.setdefault(name.lower(), str(value))
+    return found
+
+
+def _header(headers: dict[str, str], name: str, problems: list[str]) -> str:
+    """A header's decoded value ('' if absent); never raises."""
+    raw = headers.get(name.lower())
+    if raw is None:
+        return ""
+    if any(0xDC80 <= ord(ch) <= 0xDCFF for ch in raw):
+        problems.append(f"header {name} has undeclared 8-bit text")
+        raw = _eight_bit(raw.encode("utf-8", "surrogateescape"))
+    text = raw
+    if "=?" in raw:
+        try:
+            text = str(make_header(decode_header(raw)))
+        except Exception as error:  # an unknown charset, a broken encoded word
+            problems.append(f"header {name} could not be decoded ({type(error).__name__})")
+            parts = []
+            for chunk, _charset in decode_header(raw) if "=?" in raw else [(raw, None)]:
+                parts.append(
+                    chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+                )
+            text = "".join(parts)
+    return " ".join(text.split())[:MAX_HEADER]
+
+
+def _eight_bit(raw: bytes) -> str:
+    """Bytes of no declared charset: UTF-8 if they are, else Windows-1252."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    found = _ID.findall(value)
+    if not found and value.strip() and " " not in value.strip():
+        found = [value.strip()]
+    return tuple(dict.fromkeys(i.lower() for i in found))
+
+
+def _addresses(values: Sequence[str]) -> list[tuple[str, str]]:
+    result = []
+    for name, address in email.utils.getaddresses(list(values)):
+        address = address.strip().lower()
+        if "@" in address and len(address) <= 320:
+            result.append((name.strip(), address))
+    return result
+
+
+def auto_reply_reason(headers: dict[str, str], problems: list[str] | None = None) -> str | None:
+    """Why a message with ``headers`` looks machine-sent (RFC 3834 and common headers)."""
+    seen: list[str] = problems if problems is not None else []
+    submitted = _header(headers, "Auto-Submitted", seen).split(";")[0].strip().lower()
+    if submitted and submitted != "no":
+        return f"Auto-Submitted: {submitted}"
+    precedence = _header(headers, "Precedence", seen).strip().lower()
+    if precedence in _AUTO_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+        if name.lower() in headers:
+            return f"{name} header"
+    suppress = _header(headers, "X-Auto-Response-Suppress", seen)
+    if suppress:
+        return f"X-Auto-Response-Suppress: {suppress}"
+    for name in _LIST_HEADERS:
+        if name.lower() in headers:
+            return f"{name} header (mailing list)"
+    return None
+
+
+def _text_of(part: Message, problems: list[str]) -> str:
+    """A text part's content, whatever its charset claims."""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return ""
+    ctype = part.get_content_type()
+    charset = part.get_content_charset()
+    if charset:
+        try:
+            return raw.decode(charset)
+        except LookupError:
+            problems.append(f"a {ctype} part in the unknown charset {charset}")
+        except UnicodeDecodeError:
+            problems.append(f"a {ctype} part is not valid {charset}")
+            return raw.decode(charset, "replace")
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        if not charset:
+            problems.append(f"a {ctype} part has undeclared 8-bit text")
+        return _eight_bit(raw)
+
+
+def _html_to_text(html: str) -> str:
+    import inscriptis  # type: ignore[import-untyped]
+
+    try:
+        return str(inscriptis.get_text(html)).strip()
+    except Exception:  # a document lxml cannot build: fall back to the sanitised tags
+        import nh3
+
+        return nh3.clean(html, tags=set()).strip()
+
+
+@functools.cache
+def _reply_parser_class() -> type:
+    from mailparser_reply.parser import (  # type: ignore[import-untyped]
+        EmailMessage as ReplyMessage,
+    )
+    from mailparser_reply.parser import EmailReply
+
+    class FirstReply(ReplyMessage):  # type: ignore[misc]
+        """mail-parser-reply's message, read only up to the first reply header.
+
+        The library splits the whole thread and strips signatures from every
+        part; casekit shows only the newest, so the rest is not worked on.
+        """
+
+        def read(self) -> FirstReply:
+            match = self.HEADER_REGEX.search(self.text)
+            if match is None:
+                return super().read()  # type: ignore[no-any-return]
+            header = next((group for group in match.groups() if group), match.group(0))
+            position = self.text.find(header)
+            if position <= 0:
+                return super().read()  # type: ignore[no-any-return]
+            first = self.text[:position]
+            disclaimers, signatures = self._process_signatures_disclaimers(first)
+            self.replies.append(
+                EmailReply(content=first, signatures=signatures, disclaimers=disclaimers)
+            )
+            return self
+
+    return FirstReply
+
+
+def _strip_reply(text: str, languages: Sequence[str]) -> str:
+    """The newest reply of ``text``: quoted history, signature and disclaimers removed."""
+    try:
+        message = _reply_parser_class()(text=text, languages=list(languages)).read()
+        if message.replies:
+            latest = str(message.replies[0].body).strip()
+            if latest:
+                return latest
+    except Exception:  # the parser's regexes on odd text: keep the whole text
+        pass
+    return text.strip()
+
+
+def _leaves(msg: Message) -> Iterator[Message]:
+    """Every leaf part, a message/rfc822 part counting as one (a forwarded mail)."""
+    if msg.is_multipart() and msg.get_content_maintype() == "multipart":
+        for part in msg.get_payload():
+            if isinstance(part, Message):
+                yield from _leaves(part)
+    else:
+        yield msg
+
+
+def _filename(part: Message, index: int, problems: list[str]) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        problems.append(f"part {index} has an unreadable file name")
+        name = None
+    if name and "=?" in name:
+        name = _header({"name": name}, "name", problems)
+    return " ".join(str(name).split()) if name else None
+
+
+def _extension(content_type: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_extension(content_type) or ".bin"
+
+
+def _is_body_candidate(part: Message, ctype: str) -> bool:
+    if part.get_content_type() != ctype or part.get(MARKER_HEADER) is not None:
+        return False
+    if (part.get_content_disposition() or "").lower() == "attachment":
+        return False
+    try:
+        return part.get_filename() is None
+    except Exception:
+        return False
+
+
+def _body(msg: Message) -> Message | None:
+    """The part shown as the message: the first inline plain text, else HTML."""
+    leaves = list(_leaves(msg))
+    for ctype in _BODY_TYPES:
+        for part in leaves:
+            if _is_body_candidate(part, ctype):
+                return part
+    return None
+
+
+def _is_dsn(msg: Message) -> bool:
+    return (
+        msg.get_content_type() == "multipart/report"
+        and str(msg.get_param("report-type", "")).lower() == "delivery-status"
+    )
+
+
+def _dsn_failures(msg: Message) -> tuple[list[str], list[str]]:
+    """(permanently failed recipients, returned Message-IDs) of a delivery status report."""
+    failed: list[str] = []
+    ids: list[str] = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status":
+            blocks = part.get_payload()
+            if not isinstance(blocks, list):
+                continue
+            for block in blocks[1:]:  # the first block describes the reporting MTA
+                if not isinstance(block, Message):
+                    continue
+                action = str(block.get("Action", "")).strip().lower()
+                status = str(block.get("Status", "")).strip()
+                recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient"))
+                address = recipient.partition(";")[2].strip().strip("<>").lower()
+                if (action == "failed" or status.startswith("5")) and "@" in address:
+                    failed.append(address)
+        elif ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                ids.extend(_ids(str(inner[0].get("Message-ID", ""))))
+            elif isinstance(inner, str):
+                match = re.search(r"(?im)^message-id:\s*(<[^>]+>)", inner)
+                if match:
+                    ids.extend(_ids(match.group(1)))
+    return failed, ids
+
+
+def _heuristic_failures(msg: Message) -> tuple[list[str], list[str]]:
+    """(permanent, temporary) failures flufl.bounce's detectors find in a non-DSN bounce."""
+    from flufl.bounce import all_failures
+
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:
+        return [], []
+    return _clean(permanent), _clean(temporary)
+
+
+def _clean(addresses: object) -> list[str]:
+    found = []
+    for address in addresses:  # type: ignore[attr-defined]
+        text = address.decode("utf-8", "replace") if isinstance(address, bytes) else str(address)
+        text = text.strip().strip("<>").lower()
+        if "@" in text:
+            found.append(text)
+    return found
+
+
+def parse_mail(
+    split: Split,
+    *,
+    envelope_from: str | None = None,
+    envelope_to: Sequence[str] = (),
+    languages: Sequence[str] = ("en",),
+) -> ParsedMail:
+    """Read the message in ``split`` (see :func:`casekit.mail.spool.split`)."""
+    problems: list[str] = []
+    msg: Message = _PARSER.parsebytes(split.skeleton)
+    headers = _headers(msg)
+    for defect in msg.defects:
+        problems.append(f"message: {type(defect).__name__}")
+    message_id = next(iter(_ids(_header(headers, "Message-ID", problems))), None)
+    in_reply_to = _ids(_header(headers, "In-Reply-To", problems))
+    references = _ids(_header(headers, "References", problems))
+    from_value = _header(headers, "From", problems) or _header(headers, "Sender", problems)
+    senders = _addresses([from_value])
+    from_name, from_address = senders[0] if senders else ("", None)
+    if from_address is None and envelope_from and "@" in envelope_from:
+        from_address = envelope_from.strip().strip("<>").lower()
+    to_values = [_header(headers, name, problems) for name in ("To", "Cc", "Delivered-To")]
+    recipients = [a for _, a in _addresses([v for v in to_values if v])]
+    recipients = [r.strip().strip("<>").lower() for r in envelope_to if "@" in r] + recipients
+    subject = _header(headers, "Subject", problems)
+
+    auto = auto_reply_reason(headers, problems)
+    bounce = _is_dsn(msg)
+    failed: list[str] = []
+    bounced_ids: list[str] = []
+    if bounce:
+        failed, bounced_ids = _dsn_failures(msg)
+    return_path = _header(headers, "Return-Path", problems).strip().strip("<>").strip()
+    null_sender = (envelope_from is not None and envelope_from.strip() in ("", "<>")) or (
+        bool(from_value) and not senders and "<>" in from_value
+    )
+    daemon = any(
+        _DAEMONS.match(candidate + ("" if "@" in candidate else "@"))
+        for candidate in (from_address or "", return_path.lower())
+        if candidate
+    )
+    if not bounce and (null_sender or daemon or _BOUNCE_HINTS.search(subject + " " + from_value)):
+        failed, warned = _heuristic_failures(msg)
+        # An auto-reply may come from a null sender too (RFC 3834); a failure
+        # report names the recipients that failed, or comes from a daemon.
+        bounce = bool(failed or warned) or daemon or (auto is None and null_sender)
+        if bounce:
+            _, bounced_ids = _dsn_failures(msg)
+    if not bounce and auto is None and msg.get_content_type() == "multipart/report":
+        auto = f"{msg.get_param('report-type', 'report')} report"
+
+    body_part = _body(msg)
+    text = ""
+    html: str | None = None
+    if body_part is not None and body_part.get(MARKER_HEADER) is None:
+        content = _text_of(body_part, problems)
+        if body_part.get_content_type() == "text/html":
+            import nh3
+
+            html = nh3.clean(content)
+            text = _html_to_text(content)
+        else:
+            text = content
+    text = text.replace("\r\n", "\n").strip()
+    reply_text = _strip_reply(text, languages) if text else ""
+
+    attachments: list[MailAttachment] = []
+    for index, part in enumerate(_leaves(msg)):
+        if part is body_part:
+            continue
+        for defect in getattr(part, "defects", ()):
+            problems.append(f"part {index}: {type(defect).__name__}")
+        ctype = part.get_content_type()
+        name = _filename(part, index, problems)
+        disposition = (part.get_content_disposition() or "").lower()
+        spilled = split.spilled_part(part.get(MARKER_HEADER))
+        if name is None and disposition != "attachment" and spilled is None:
+            # Unnamed inline text is another view of the body (an HTML
+            # alternative, a DSN's machine-readable part), not a file.
+            if ctype.startswith("text/") or ctype.startswith("message/delivery-status"):
+                continue
+            if ctype in ("multipart/alternative",):
+                continue
+        filename = name or f"part-{index}{_extension(ctype)}"
+        if spilled is not None:
+            attachments.append(MailAttachment(filename, ctype, spilled.size, path=spilled.path))
+            continue
+        try:
+            if part.get_content_maintype() == "message":
+                inner = part.get_payload()
+                data = (
+                    inner[0].as_bytes()
+                    if isinstance(inner, list) and inner and isinstance(inner[0], Message)
+                    else str(inner).encode("utf-8", "replace")
+                )
+            else:
+                payload = part.get_payload(decode=True)
+                data = payload if isinstance(payload, bytes) else b""
+        except Exception as error:
+            problems.append(f"part {index} ({ctype}) could not be decoded: {error}")
+            continue
+        attachments.append(MailAttachment(filename, ctype, len(data), data=data))
+
+    return ParsedMail(
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        from_address=from_address,
+        from_name=from_name,
+        recipients=tuple(dict.fromkeys(recipients)),
+        subject=subject,
+        text=text,
+        reply_text=reply_text,
+        html=html,
+        attachments=tuple(attachments),
+        auto_reply=None if bounce else auto,
+        bounce=bounce,
+        failed_recipients=tuple(dict.fromkeys(failed)),
+        bounced_message_ids=tuple(dict.fromkeys(bounced_ids)),
+        problems=tuple(dict.fromkeys(problems)),
+    )

@@ -1,0 +1,177 @@
+"""Notification templates: Jinja2, plain text and HTML, shipped and overridable.
+
+Each template has three parts: ``subject`` (one line), ``text`` and
+``html``. The package ships one of each per name (``casekit/mail/templates``);
+an organization may override any of them, stored in the database. Every
+template, shipped or edited, renders in Jinja2's
+``SandboxedEnvironment`` with undefined names an error,
+and sees only the variables of :data:`VARIABLES`. HTML parts escape every
+value; an override may ``{% extends "_base.html" %}`` like the shipped ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from attrs import frozen
+from jinja2.sandbox import SandboxedEnvironment
+
+from casekit.domain.notify import TEMPLATE_NAMES
+
+__all__ = [
+    "PARTS",
+    "SAMPLE_CONTEXT",
+    "TEMPLATE_NAMES",
+    "VARIABLES",
+    "RenderedMail",
+    "TemplateSource",
+    "Templates",
+]
+
+PARTS = ("subject", "text", "html")
+_SUFFIX = {"subject": "subject", "text": "txt", "html": "html"}
+MAX_PART = 100_000
+MAX_COMPILED = 512
+
+#: The variables every template sees, and what each holds.
+VARIABLES: dict[str, str] = {
+    "case.number": "the case number, such as CV000123",
+    "case.subject": "the case's subject (may be empty)",
+    "case.type": "the case type code, such as where_is_my_order",
+    "case.type_label": "the case type's label, such as Where Is My Order",
+    "case.status": "the status after the change: new, open, reply_received, waiting, solved",
+    "case.url": "a link to the case (the case_url setting), or empty",
+    "case.shipper": "the shipper's name",
+    "case.carrier": "the carrier's name, or empty",
+    "case.order": "the order number, or empty",
+    "case.shipment": "the shipment reference, or empty",
+    "event": "what happened: case_opened, message_posted, owner_assigned, status_changed, "
+    "case_solved, case_reopened or customer_feedback",
+    "actor.name": "who made the change: a user's name, the customer's name, or the system",
+    "message.body": "the message, when there is one the recipient may read (else message is None)",
+    "message.audience": "internal, partners or everyone",
+    "change.old": "the value before (a status, an owner's name), or empty",
+    "change.new": "the value after, or empty",
+    "recipient.name": "the recipient's name (empty for an address)",
+    "recipient.email": "the recipient's address",
+    "organization.name": "the organization whose template this is (the shipper for a customer)",
+    "reply_by_mail": "whether replying to the mail answers on the case",
+}
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "case": {
+        "number": "CV000123",
+        "subject": "Pallet arrived damaged",
+        "type": "osd_damaged",
+        "type_label": "OS&D - Damaged",
+        "status": "open",
+        "url": "https://example.test/cases/CV000123",
+        "shipper": "Acme Goods",
+        "carrier": "Fast Freight",
+        "order": "SO-1001",
+        "shipment": "SHP-1",
+    },
+    "event": "message_posted",
+    "actor": {"name": "Sam Shipper"},
+    "message": {
+        "body": "The pallet was wrapped but the corner is crushed.",
+        "audience": "partners",
+    },
+    "change": {"old": "new", "new": "open"},
+    "recipient": {"name": "Cal Carrier", "email": "cal@fast.test"},
+    "organization": {"name": "Fast Freight"},
+    "reply_by_mail": True,
+}
+
+
+@frozen
+class TemplateSource:
+    """The three parts of a template, as Jinja2 source."""
+
+    subject: str
+    text: str
+    html: str
+
+    def part(self, name: str) -> str:
+        value: str = getattr(self, name)
+        return value
+
+
+@frozen
+class RenderedMail:
+    """A rendered template: a one-line subject, a plain text and an HTML body."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class Templates:
+    """The shipped templates and the sandbox every template renders in."""
+
+    def __init__(self) -> None:
+        loader = jinja2.PackageLoader("casekit.mail", "templates")
+        common: dict[str, Any] = {
+            "loader": loader,
+            "undefined": jinja2.StrictUndefined,
+            "keep_trailing_newline": False,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+        }
+        self._text = SandboxedEnvironment(autoescape=False, **common)
+        self._html = SandboxedEnvironment(autoescape=True, **common)
+        # Compiling is the slow part of rendering: each source is compiled once.
+        self._compiled: dict[tuple[bool, str], jinja2.Template] = {}
+
+    def builtin(self, name: str) -> TemplateSource:
+        """The shipped source of template ``name``."""
+        if name not in TEMPLATE_NAMES:
+            raise KeyError(name)
+        loader = self._text.loader
+        assert loader is not None
+        parts = {
+            part: loader.get_source(self._text, f"{name}.{_SUFFIX[part]}")[0].rstrip("\n")
+            for part in PARTS
+        }
+        return TemplateSource(**parts)
+
+    def _env(self, part: str) -> SandboxedEnvironment:
+        return self._html if part == "html" else self._text
+
+    def compile(self, part: str, text: str) -> jinja2.Template:
+        key = (part == "html", text)
+        template = self._compiled.get(key)
+        if template is None:
+            if len(self._compiled) >= MAX_COMPILED:
+                self._compiled.clear()
+            template = self._compiled[key] = self._env(part).from_string(text)
+        return template
+
+    def render(self, source: TemplateSource, context: Mapping[str, Any]) -> RenderedMail:
+        """Render the three parts; raises ``jinja2.TemplateError`` on a bad template."""
+        out = {}
+        for part in PARTS:
+            out[part] = self.compile(part, source.part(part)).render(**context)
+        subject = " ".join(out["subject"].split())
+        return RenderedMail(subject=subject, text=out["text"].strip() + "\n", html=out["html"])
+
+    def check(self, source: TemplateSource) -> dict[str, list[str]]:
+        """Problems with each part, found by compiling and rendering the sample context."""
+        errors: dict[str, list[str]] = {}
+        for part in PARTS:
+            text = source.part(part)
+            if len(text) > MAX_PART:
+                errors[part] = [f"at most {MAX_PART} characters"]
+                continue
+            if part != "html" and not text.strip():
+                errors[part] = ["required"]
+                continue
+            try:
+                self._env(part).from_string(text).render(**SAMPLE_CONTEXT)
+            except jinja2.TemplateSyntaxError as error:
+                errors[part] = [f"line {error.lineno}: {error.message}"]
+            except jinja2.TemplateError as error:
+                errors[part] = [str(error.message or error)]
+        return errors

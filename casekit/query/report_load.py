@@ -1,0 +1,144 @@
+"""Load per user and the aging of the active backlog.
+
+See docs/reports.rst for the definitions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import case, func, literal_column, select
+
+from casekit.domain.case import EntryKind
+from casekit.query.filters import Filter
+from casekit.query.report_models import (
+    CountRow,
+    LoadRow,
+)
+from casekit.query.reports import (
+    ACTIVE,
+    AGES,
+    SOLVED,
+    Reporter,
+    between,
+    c,
+    e,
+    one,
+)
+from casekit.query.timing import bucket_of
+from casekit.store import tables
+
+
+# -- load ----------------------------------------------------------------------------
+def load(r: Reporter) -> tuple[list[LoadRow], int]:
+    """Per user of the viewer's organization; and the active cases nobody on its side owns."""
+    u = tables.users.c
+    people = {
+        row.id: row.name
+        for row in r.session.execute(
+            select(u.id, u.name).where(u.org_id == r.org_id, u.active.is_(True))
+        )
+    }
+    owned: dict[Any, int] = {
+        row.key: int(row.n)
+        for row in r.session.execute(
+            r.cases(select(r.own_owner.label("key"), func.count().label("n")))
+            .where(*r.where(r.active()))
+            .group_by(r.own_owner)
+        )
+    }
+    unowned = owned.pop(None, 0)
+    solved: dict[int, int] = {}
+    solvers = r.cases(select(c.solved_by.label("key"), func.count().label("n"))).where(
+        *r.where(r.solved_in_range(), c.solved_by.like("user:%"))
+    )
+    for row in r.session.execute(solvers.group_by(c.solved_by)):
+        user_id = int(str(row.key).split(":", 1)[1])
+        solved[user_id] = int(row.n)
+    posted_stmt = (
+        r.cases(select(e.user_id.label("key"), func.count().label("n")))
+        .join(tables.entries, e.case_id == c.id)
+        .where(
+            *r.where(
+                e.org_id == r.org_id,
+                e.kind == EntryKind.MESSAGE.value,
+                e.user_id.is_not(None),
+                e.created_at >= r.start,
+                e.created_at < r.end,
+            )
+        )
+        .group_by(e.user_id)
+    )
+    posted = {row.key: int(row.n) for row in r.session.execute(posted_stmt)}
+    # Users of the organization only: a former colleague still counts.
+    ids = (set(people) | set(owned) | set(posted) | set(solved)) - {None}
+    mine = (
+        {
+            row.id: row.name
+            for row in r.session.execute(
+                select(u.id, u.name).where(u.id.in_(sorted(ids)), u.org_id == r.org_id)
+            )
+        }
+        if ids
+        else {}
+    )
+    rows = [
+        LoadRow(
+            user_id=user_id,
+            name=name,
+            active_owned=owned.get(user_id, 0),
+            messages_posted=posted.get(user_id, 0),
+            solved=solved.get(user_id, 0),
+            active_query=r.drill(ACTIVE, one("owner", user_id)),
+            solved_query=r.drill(SOLVED, r.solved_filter(), one("solved_by", user_id)),
+        )
+        for user_id, name in mine.items()
+    ]
+    rows.sort(key=lambda r: (-r.active_owned, -r.messages_posted, r.name))
+    return rows, unowned
+
+
+# -- aging ------------------------------------------------------------------------------
+def aging(r: Reporter, column: Any, field: str, *, with_none: bool) -> list[CountRow]:
+    """Active cases by how long ago ``column`` was (None: a bucket of its own)."""
+    now = r.now
+    inner_edges = [now - timedelta(days=d) for d in (14, 7, 3, 1)]
+    edges = [inner_edges[0], *inner_edges, inner_edges[-1]]
+    # The moment once per case (OFFSET 0 keeps the database from copying a
+    # subquery into every comparison), then its bucket.
+    moments = r.cases(select(column.label("at"))).where(*r.where(r.active())).offset(0).subquery()
+    at = moments.c.at
+    bucket: Any = bucket_of(at, edges)  # 0: over 14 days ... 4: under 1 day
+    if with_none:
+        bucket = case((at.is_(None), literal_column("-1")), else_=bucket)
+    inner = select(bucket.label("bucket")).select_from(moments).subquery()
+    counts = {
+        int(row.bucket): int(row.n)
+        for row in r.session.execute(
+            select(inner.c.bucket, func.count().label("n")).group_by(inner.c.bucket)
+        )
+    }
+    rows = []
+    for index, (key, label, low, high) in enumerate(AGES):
+        # Age in (low, high] days: the moment in [now - high, now - low).
+        start = None if high is None else now - timedelta(days=high)
+        end = None if low is None else now - timedelta(days=low)
+        rows.append(
+            CountRow(
+                key=key,
+                label=label,
+                count=counts.get(len(AGES) - 1 - index, 0),
+                query=r.drill(ACTIVE, between(field, start, end)),
+            )
+        )
+    if with_none:
+        rows.append(
+            CountRow(
+                key="none",
+                label="No message yet",
+                count=counts.get(-1, 0),
+                query=r.drill(ACTIVE, Filter(field, "empty", True)),
+            )
+        )
+    return rows

@@ -1,0 +1,351 @@
+"""The reports' SQL: counts, durations and breaches of the cases a viewer may see.
+
+Everything starts from the viewer's :class:`~casekit.query.listing.Lister`
+(and so from its :class:`~casekit.query.scoped.Scope`): the tenant rule on
+the viewer's side, then the report's filters compiled exactly as the Case
+Management list compiles them. A drill-down query is therefore the list
+query with the same filters plus the row's own, and lists exactly the cases
+the row counts.
+
+Counting happens in the database (``GROUP BY``); days and weeks are the
+viewer's (:mod:`casekit.query.timing`); medians and percentiles use window
+functions (:mod:`casekit.query.percentiles`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import EntryKind
+from casekit.domain.directory import OrgRole
+from casekit.domain.workflow import ACTIVE_STATUSES, Status
+from casekit.errors import PermissionDenied
+from casekit.query.filters import Filter, needs_shipment
+from casekit.query.listing import BuiltinView, Lister, ListQuery
+from casekit.query.report_models import (
+    CountRow,
+    ReportQuery,
+)
+from casekit.query.timing import Bucket, bucket_of, calendar_buckets
+from casekit.schemas.reports import zone_of
+from casekit.store import tables
+from casekit.store.types import UTCDateTime
+
+c = tables.cases.c
+e = tables.entries.c
+s = tables.shipments.c
+
+#: Age buckets: (key, label, lower bound in days, upper bound in days).
+AGES: tuple[tuple[str, str, int | None, int | None], ...] = (
+    ("under_1d", "Under 1 day", None, 1),
+    ("1d_3d", "1 to 3 days", 1, 3),
+    ("3d_7d", "3 to 7 days", 3, 7),
+    ("7d_14d", "7 to 14 days", 7, 14),
+    ("over_14d", "Over 14 days", 14, None),
+)
+#: At most this many breaching cases are listed (the counts are complete).
+BREACH_LIST = 200
+
+
+@frozen
+class Dimension:
+    """Something to count by: its column, the filter that picks one value, labels."""
+
+    name: str
+    title: str
+    column: Any
+    pick: Callable[[Any], Filter]
+    label: Callable[[Any], str]
+    shipment: bool = False
+    ids: bool = False  # the values are ids (of organizations or users)
+
+
+def one(field: str, value: Any) -> Filter:
+    return Filter(field, "in", (value,))
+
+
+def between(field: str, start: datetime | None, end: datetime | None) -> Filter:
+    return Filter(field, "between", (start, end))
+
+
+ACTIVE = one("category", "active")
+SOLVED = one("category", "solved")
+
+
+class Reporter:
+    """Runs one report's statements for one viewer."""
+
+    def __init__(
+        self,
+        session: Session,
+        actor: Actor,
+        query: ReportQuery,
+        *,
+        now: datetime,
+        roles: dict[int, OrgRole],
+        type_labels: dict[str, str],
+    ) -> None:
+        if not actor.is_staff:
+            raise PermissionDenied(
+                "reports are an organization's: act as one of its users, or as a "
+                "system actor bound to it (Actor.system_actor(..., org_id=...))"
+            )
+        self.session = session
+        self.actor = actor
+        self.query = query
+        self.now = now
+        self.lister = Lister(session, actor, now=now, window_months=0, roles=roles)
+        role = self.lister.role()
+        if role is None:
+            raise PermissionDenied("the actor's organization does not exist")
+        self.org_id: int = actor.org_id  # type: ignore[assignment]
+        shipper_side = role is OrgRole.SHIPPER
+        self.own_owner = c.shipper_owner_id if shipper_side else c.carrier_owner_id
+        self.party = c.carrier_org_id if shipper_side else c.shipper_org_id
+        self.party_field = "carrier" if shipper_side else "shipper"
+        self.type_labels = type_labels
+        self.buckets: list[Bucket] = calendar_buckets(
+            query.start, query.end, zone_of(query.timezone), query.granularity
+        )
+        self.start = self.buckets[0].start
+        self.end = self.buckets[-1].end
+        self._names: dict[tuple[str, Any], str] = {}
+
+    # -- building blocks -----------------------------------------------------------
+    def where(self, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+        """The viewer's cases that pass the report's filters, and ``extra``."""
+        return [
+            self.lister.tenant_clause(),
+            *(self.lister.filter_clause(f) for f in self.query.filters),
+            *extra,
+        ]
+
+    def cases(self, stmt: Select[Any], *, shipment: bool = False) -> Select[Any]:
+        stmt = stmt.select_from(tables.cases)
+        if shipment or needs_shipment(self.query.filters):
+            stmt = stmt.outerjoin(tables.shipments, s.id == c.shipment_id)
+        return stmt
+
+    def drill(self, *filters: Filter) -> ListQuery:
+        """The list query of the cases a number counts: the report's filters and ``filters``."""
+        return ListQuery(view=BuiltinView.ALL_CASES, filters=(*self.query.filters, *filters))
+
+    def active(self) -> ColumnElement[bool]:
+        # "One of the active statuses" rather than "not solved": an index led
+        # by the organization and the status reads only the active cases.
+        return c.status.in_(sorted(status.value for status in ACTIVE_STATUSES))
+
+    def opened_in_range(self) -> ColumnElement[bool]:
+        return and_(c.created_at >= self.start, c.created_at < self.end)
+
+    def solved_in_range(self) -> ColumnElement[bool]:
+        return and_(
+            c.status == Status.SOLVED.value, c.solved_at >= self.start, c.solved_at < self.end
+        )
+
+    def opened_filter(self) -> Filter:
+        return between("created_at", self.start, self.end)
+
+    def solved_filter(self) -> Filter:
+        return between("closed_at", self.start, self.end)
+
+    def at(self, moment: datetime) -> Any:
+        return literal(moment, UTCDateTime())
+
+    def first_response(self) -> Any:
+        """When the viewer's organization first wrote to another party on the case.
+
+        Its first message meant for partners or everyone after the case was
+        opened (the message that opens a case answers nobody); internal
+        notes are not responses.
+        """
+        return (
+            select(func.min(e.created_at))
+            .where(
+                e.case_id == c.id,
+                # "+ 0": the organization alone must not pick the index to
+                # read (SQLite would scan all its entries for every case).
+                e.org_id + literal_column("0") == self.org_id,
+                e.kind == EntryKind.MESSAGE.value,
+                e.audience != Audience.INTERNAL.value,
+                e.created_at > c.created_at,
+            )
+            .correlate(tables.cases)
+            .scalar_subquery()
+        )
+
+    # -- names -----------------------------------------------------------------------
+    def names(self, kind: str, ids: Iterable[Any]) -> dict[Any, str]:
+        wanted = {i for i in ids if i is not None and (kind, i) not in self._names}
+        if wanted:
+            table = tables.users if kind == "user" else tables.organizations
+            rows = self.session.execute(
+                select(table.c.id, table.c.name).where(table.c.id.in_(sorted(wanted)))
+            )
+            for row in rows:
+                self._names[(kind, row.id)] = row.name
+        return {i: self._names.get((kind, i), f"#{i}") for i in ids if i is not None}
+
+    def dimensions(self) -> dict[str, Dimension]:
+        party_none = "No carrier" if self.party_field == "carrier" else "No shipper"
+        return {
+            "status": Dimension(
+                "status",
+                "Status",
+                c.status,
+                lambda v: one("status", v),
+                lambda v: Status(v).label,
+            ),
+            "type": Dimension(
+                "type",
+                "Case type",
+                c.type,
+                lambda v: one("type", v),
+                lambda v: self.type_labels.get(v, v),
+            ),
+            "source": Dimension(
+                "source",
+                "Source",
+                c.source,
+                lambda v: one("source", v),
+                lambda v: SOURCE_LABELS.get(str(v), str(v)),
+            ),
+            self.party_field: Dimension(
+                self.party_field,
+                self.party_field.capitalize(),
+                self.party,
+                lambda v: (
+                    Filter(self.party_field, "empty", True)
+                    if v is None
+                    else one(self.party_field, v)
+                ),
+                lambda v: party_none if v is None else self.names("org", [v])[v],
+                ids=True,
+            ),
+            "brand": Dimension(
+                "brand",
+                "Brand",
+                s.brand,
+                lambda v: Filter("brand", "empty", True) if v is None else one("brand", v),
+                lambda v: "No brand" if v is None else str(v),
+                shipment=True,
+            ),
+            "owner": Dimension(
+                "owner",
+                "Owner",
+                self.own_owner,
+                lambda v: one("has_owner", "no") if v is None else one("owner", v),
+                lambda v: "Unowned" if v is None else self.names("user", [v])[v],
+                ids=True,
+            ),
+        }
+
+    # -- volume ------------------------------------------------------------------------
+    def series(
+        self, column: Any, condition: ColumnElement[bool], picks: Callable[[Bucket], list[Filter]]
+    ) -> list[CountRow]:
+        """Cases whose ``column`` falls in each day (week) of the range."""
+        edges = [b.start for b in self.buckets] + [self.end]
+        inner = (
+            self.cases(select(bucket_of(column, edges).label("bucket")))
+            .where(*self.where(condition))
+            .subquery()
+        )
+        counts = {
+            int(row.bucket): int(row.n)
+            for row in self.session.execute(
+                select(inner.c.bucket, func.count().label("n")).group_by(inner.c.bucket)
+            )
+        }
+        return [
+            CountRow(
+                key=b.label.isoformat(),
+                label=b.label.isoformat(),
+                count=counts.get(i, 0),
+                query=self.drill(*picks(b)),
+            )
+            for i, b in enumerate(self.buckets)
+        ]
+
+    def opened_series(self) -> list[CountRow]:
+        return self.series(
+            c.created_at,
+            self.opened_in_range(),
+            lambda b: [between("created_at", b.start, b.end)],
+        )
+
+    def solved_series(self) -> list[CountRow]:
+        return self.series(
+            c.solved_at,
+            self.solved_in_range(),
+            lambda b: [SOLVED, between("closed_at", b.start, b.end)],
+        )
+
+    def breakdown(
+        self, dim: Dimension, condition: ColumnElement[bool], base: Sequence[Filter]
+    ) -> list[CountRow]:
+        """Cases passing ``condition``, counted by ``dim``, most first."""
+        stmt = (
+            self.cases(
+                select(dim.column.label("key"), func.count().label("n")), shipment=dim.shipment
+            )
+            .where(*self.where(condition))
+            .group_by(dim.column)
+        )
+        found = [(row.key, int(row.n)) for row in self.session.execute(stmt)]
+        if dim.name in ("owner",):
+            self.names("user", [k for k, _ in found])
+        elif dim.name == self.party_field:
+            self.names("org", [k for k, _ in found])
+        rows = [
+            CountRow(
+                key=key_of(key),
+                label=dim.label(key),
+                count=n,
+                query=self.drill(*base, dim.pick(key)),
+            )
+            for key, n in found
+        ]
+        rows.sort(key=lambda r: (-r.count, r.label))
+        return rows
+
+    def count(self, condition: ColumnElement[bool]) -> int:
+        stmt = self.cases(select(func.count())).where(*self.where(condition))
+        return int(self.session.scalar(stmt) or 0)
+
+    # -- speed ---------------------------------------------------------------------------
+
+
+SOURCE_LABELS = {
+    "user": "Opened by a user",
+    "rule": "Opened by a rule",
+    "portal": "Customer feedback",
+    "email": "Email",
+    "api": "API",
+}
+
+
+def key_of(value: Any) -> str | int | None:
+    if value is None or isinstance(value, (str, int)):
+        return value
+    return str(getattr(value, "value", value))
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

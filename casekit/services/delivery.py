@@ -1,0 +1,220 @@
+"""Turning claimed outbox rows into emails: the context, the template, the message.
+
+Rendering happens at delivery, outside the transaction that queued the
+notification, and reads what it needs for a whole batch in a few
+statements. The message of a notification is put in only when its
+recipient may read it, by the same audience rule as the timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from sqlalchemy import select
+
+from casekit.domain.audience import Audience, entry_visible
+from casekit.domain.notify import RecipientKind
+from casekit.mail.compose import OutgoingNotification, compose
+from casekit.mail.templates import RenderedMail, Templates, TemplateSource
+from casekit.store import tables
+from casekit.store.rows import load_cases, select_cases
+
+if TYPE_CHECKING:
+    from casekit.kit import CaseKit
+
+log = logging.getLogger(__name__)
+
+_TEMPLATES: Templates | None = None
+
+
+def templates() -> Templates:
+    global _TEMPLATES
+    if _TEMPLATES is None:
+        _TEMPLATES = Templates()
+    return _TEMPLATES
+
+
+def recipient_key(row: Any) -> str:
+    if row["user_id"] is not None:
+        return f"u{row['user_id']}"
+    if row["customer_id"] is not None:
+        return f"c{row['customer_id']}"
+    return f"a:{row['email']}"
+
+
+def _names(conn: Any, table: Any, ids: set[int], column: str = "name") -> dict[int, Any]:
+    ids.discard(None)  # type: ignore[arg-type, unused-ignore]
+    if not ids:
+        return {}
+    stmt = select(table.c.id, table.c[column]).where(table.c.id.in_(sorted(ids)))
+    return {row[0]: row[1] for row in conn.execute(stmt)}
+
+
+def overrides(conn: Any, org_ids: set[int]) -> dict[tuple[int, str], TemplateSource]:
+    t = tables.mail_templates.c
+    if not org_ids:
+        return {}
+    stmt = select(t.org_id, t.name, t.subject, t.text, t.html).where(t.org_id.in_(sorted(org_ids)))
+    return {
+        (r.org_id, r.name): TemplateSource(subject=r.subject, text=r.text, html=r.html)
+        for r in conn.execute(stmt)
+    }
+
+
+def prepare(
+    kit: CaseKit, rows: list[dict[str, Any]]
+) -> Iterator[tuple[dict[str, Any], OutgoingNotification | None, str | None]]:
+    """Each row with its composed notification, or the error that kept it from one."""
+    with kit.sessions(write=False) as session:
+        conn = session.connection()
+        case_ids = sorted({r["case_id"] for r in rows})
+        cases = {c.id: c for c in load_cases(conn, select_cases(tables.cases.c.id.in_(case_ids)))}
+        e = tables.entries.c
+        entry_ids = sorted({r["entry_id"] for r in rows if r["entry_id"] is not None})
+        entries = {}
+        if entry_ids:
+            stmt = select(e.id, e.body, e.audience, e.org_id).where(e.id.in_(entry_ids))
+            entries = {r.id: r for r in conn.execute(stmt)}
+        org_ids = {r["org_id"] for r in rows}
+        for case in cases.values():
+            org_ids.update(case.party_org_ids())
+        orgs = _names(conn, tables.organizations, set(org_ids))
+        user_ids: set[int] = set()
+        customer_ids: set[int] = set()
+        for r in rows:
+            kind, _, who = r["actor"].partition(":")
+            if kind == "user" and who.isdigit():
+                user_ids.add(int(who))
+            elif kind == "customer" and who.isdigit():
+                customer_ids.add(int(who))
+            for value in (r["old_value"], r["new_value"]):
+                if r["event"] == "owner_assigned" and value and value.isdigit():
+                    user_ids.add(int(value))
+            if r["user_id"] is not None:
+                user_ids.add(r["user_id"])
+        users = _names(conn, tables.users, user_ids)
+        user_orgs = _names(conn, tables.users, set(user_ids), "org_id")
+        customers = _names(conn, tables.customers, customer_ids)
+        orders = _names(
+            conn, tables.orders, {c.order_id for c in cases.values() if c.order_id}, "number"
+        )
+        shipments = _names(
+            conn,
+            tables.shipments,
+            {c.shipment_id for c in cases.values() if c.shipment_id},
+            "reference",
+        )
+        custom = overrides(conn, {r["org_id"] for r in rows})
+    for row in rows:
+        found = cases.get(row["case_id"])
+        if found is None:
+            yield row, None, "the case no longer exists"
+            continue
+        case = found
+        kind, _, who = row["actor"].partition(":")
+        if kind == "user" and who.isdigit():
+            actor_name = users.get(int(who), "Someone")
+        elif kind == "customer" and who.isdigit():
+            actor_name = customers.get(int(who)) or "The customer"
+        else:
+            actor_name = "casekit"
+        entry = entries.get(row["entry_id"]) if row["entry_id"] is not None else None
+        message = None
+        if entry is not None and _may_read(row, entry, user_orgs):
+            message = {"body": entry.body, "audience": str(Audience(entry.audience))}
+
+        owner_event = row["event"] == "owner_assigned"
+
+        def person(value: str | None, owner_event: bool = owner_event) -> str:
+            if owner_event and value and value.isdigit():
+                return str(users.get(int(value), value))
+            return value or ""
+
+        context = {
+            "case": {
+                "number": case.number or "",
+                "subject": case.subject,
+                "type": case.type,
+                "type_label": kit.case_types[case.type].label
+                if case.type in kit.case_types
+                else case.type,
+                "status": str(case.status),
+                "url": kit.settings.case_url.replace("{number}", case.number or "")
+                if kit.settings.case_url
+                else "",
+                "shipper": orgs.get(case.shipper_org_id, ""),
+                "carrier": orgs.get(case.carrier_org_id, "") if case.carrier_org_id else "",
+                "order": orders.get(case.order_id, "") if case.order_id else "",
+                "shipment": shipments.get(case.shipment_id, "") if case.shipment_id else "",
+            },
+            "event": row["event"],
+            "actor": {"name": actor_name},
+            "message": message,
+            "change": {"old": person(row["old_value"]), "new": person(row["new_value"])},
+            "recipient": {"name": row["name"], "email": row["email"]},
+            "organization": {"name": orgs.get(row["org_id"], "")},
+            "reply_by_mail": bool(kit.settings.reply_address and kit.settings.reply_secrets),
+        }
+        try:
+            rendered = render(
+                custom.get((row["org_id"], row["template"])), row["template"], context
+            )
+            email = compose(
+                kit.settings,
+                rendered,
+                notification_id=row["id"],
+                case_id=row["case_id"],
+                case_number=case.number or "",
+                event=row["event"],
+                recipient_key=recipient_key(row),
+                email=row["email"],
+                name=row["name"],
+                created_at=row["created_at"],
+            )
+        except Exception as error:  # a template or an address that cannot be used
+            yield row, None, f"{type(error).__name__}: {error}"
+            continue
+        yield (
+            row,
+            OutgoingNotification(
+                id=row["id"],
+                case_id=row["case_id"],
+                case_number=case.number or "",
+                event=row["event"],
+                template=row["template"],
+                recipient_kind=row["recipient_kind"],
+                email=row["email"],
+                name=row["name"],
+                user_id=row["user_id"],
+                customer_id=row["customer_id"],
+                attempt=row["attempts"] + 1,
+                message=email,
+            ),
+            None,
+        )
+
+
+def render(custom: TemplateSource | None, name: str, context: dict[str, Any]) -> RenderedMail:
+    """Render an organization's override, falling back to the shipped template if it fails."""
+    engine = templates()
+    if custom is not None:
+        try:
+            return engine.render(custom, context)
+        except jinja2.TemplateError:
+            log.exception("casekit: the %s template override failed; using the shipped one", name)
+    return engine.render(engine.builtin(name), context)
+
+
+def _may_read(row: Any, entry: Any, user_orgs: dict[int, Any]) -> bool:
+    """The timeline's audience rule, for the recipient of ``row``."""
+    kind = RecipientKind(row["recipient_kind"])
+    audience = Audience(entry.audience)
+    if kind is RecipientKind.CUSTOMER:
+        return entry_visible(audience, entry.org_id, viewer_org_id=None, viewer_is_customer=True)
+    if kind is RecipientKind.PARTICIPANT:
+        return audience is not Audience.INTERNAL
+    viewer_org = user_orgs.get(row["user_id"]) if kind is RecipientKind.USER else row["org_id"]
+    return entry_visible(audience, entry.org_id, viewer_org_id=viewer_org, viewer_is_customer=False)

@@ -1,0 +1,606 @@
+"""Inbound mail, taken in: spooled, parsed, stored once, and put where it belongs.
+
+:class:`InboundIntake` is the half of :class:`~casekit.services.inbound.InboundService`
+that every transport reaches through ``receive``; the other half (triage, case
+addresses, retention) is in :mod:`casekit.services.inbound`.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import io
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from attrs import frozen
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from casekit.attachments import Upload
+from casekit.domain.actor import Actor, SystemName
+from casekit.domain.audience import Audience
+from casekit.domain.case import Case, Source
+from casekit.mail.parse import MailAttachment, ParsedMail, parse_mail
+from casekit.mail.spool import split
+from casekit.query.models import CaseView
+from casekit.services.base import Edit, Service
+from casekit.services.inbound_match import Match, is_own_message_id, match, notification_ids
+from casekit.services.messages import MAX_ATTACHMENTS, MAX_BODY, append_message
+from casekit.store import tables
+from casekit.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+_i = tables.inbound_messages.c
+
+
+class Outcome(enum.StrEnum):
+    """What became of an inbound message."""
+
+    #: Added to an existing case as a message.
+    APPENDED = "appended"
+    #: Opened a new case (mail to an organization's case address).
+    CREATED = "created"
+    #: The same message was received before; nothing changed.
+    DUPLICATE = "duplicate"
+    #: An automatic reply: recorded, never a message, never a status change.
+    AUTO_REPLY = "auto_reply"
+    #: A delivery status report: its failed recipients are marked bouncing.
+    BOUNCE = "bounce"
+    #: Kept in triage with its reason, for staff to file, open or discard.
+    TRIAGED = "triaged"
+    #: Not a mail casekit can take (too large, no sender).
+    REJECTED = "rejected"
+    #: A triaged message that staff filed onto a case.
+    FILED = "filed"
+    #: A triaged message that staff opened a new case from.
+    OPENED = "opened"
+    #: A triaged message that staff discarded.
+    DISCARDED = "discarded"
+
+
+@frozen(kw_only=True)
+class InboundResult:
+    """What :meth:`~casekit.services.inbound.InboundService.receive` did with one message."""
+
+    outcome: Outcome
+    inbound_id: int | None = None
+    case_number: str | None = None
+    entry_id: int | None = None
+    reason: str | None = None
+
+
+class _Workdir:
+    """A temporary folder, made only when something needs it (large mail)."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+
+    def __call__(self) -> Path:
+        if self._path is None:
+            self._path = Path(tempfile.mkdtemp(prefix="casekit-inbound-"))
+        return self._path
+
+    def cleanup(self) -> None:
+        if self._path is not None:
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._path = None
+
+
+class _Spool:
+    """The raw message with its hash and size: in memory when small, else on disk."""
+
+    IN_MEMORY = 1024 * 1024
+
+    def __init__(self, workdir: _Workdir) -> None:
+        self.workdir = workdir
+        self.data: bytes | None = None
+        self.path: Path | None = None
+        self.sha256 = ""
+        self.size = 0
+        self.too_large = False
+
+    def fill(self, source: bytes | BinaryIO, limit: int) -> None:
+        if isinstance(source, bytes | bytearray):
+            self.size = len(source)
+            self.too_large = self.size > limit
+            if not self.too_large:
+                self.data = bytes(source)
+                self.sha256 = hashlib.sha256(self.data).hexdigest()
+            return
+        digest = hashlib.sha256()
+        head = source.read(self.IN_MEMORY + 1)
+        self.size = len(head)
+        digest.update(head)
+        if len(head) <= self.IN_MEMORY:
+            self.data = head
+            self.sha256 = digest.hexdigest()
+            return
+        self.path = self.workdir() / "raw.eml"
+        with self.path.open("wb") as out:
+            out.write(head)
+            while chunk := source.read(CHUNK):
+                self.size += len(chunk)
+                if self.size > limit:
+                    self.too_large = True
+                    return
+                digest.update(chunk)
+                out.write(chunk)
+        self.too_large = self.size > limit
+        self.sha256 = digest.hexdigest()
+
+    def open(self) -> BinaryIO:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return self.path.open("rb")
+
+
+@functools.cache
+def _update_row(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of an inbound row's ``columns``, built once per set of columns."""
+    names = [name for name in columns if name != "row_id"]
+    return (
+        update(tables.inbound_messages)
+        .where(_i.id == bindparam("row_id"))
+        .values({name: bindparam(name) for name in names})
+    )
+
+
+_INSERT_ROW = insert(tables.inbound_messages)
+
+
+class InboundIntake(Service):
+    """Receiving and interpreting inbound mail (``kit.inbound`` is its subclass)."""
+
+    # -- intake ------------------------------------------------------------------
+    def receive(
+        self,
+        message: bytes | BinaryIO,
+        *,
+        envelope_from: str | None = None,
+        envelope_to: str | Sequence[str] | None = None,
+    ) -> InboundResult:
+        """Take one raw message (bytes or a binary file) and put it where it belongs.
+
+        ``envelope_from`` and ``envelope_to`` are the SMTP envelope's sender
+        and recipients when the transport knows them. Never raises on bad
+        mail: the result says what happened.
+        """
+        recipients = [envelope_to] if isinstance(envelope_to, str) else list(envelope_to or ())
+        try:
+            with self._workdir() as workdir:
+                spool = _Spool(workdir)
+                spool.fill(message, self.kit.settings.inbound_max_message_bytes)
+                if spool.too_large:
+                    limit = self.kit.settings.inbound_max_message_bytes
+                    return InboundResult(
+                        outcome=Outcome.REJECTED,
+                        reason=f"the message is larger than the limit of {limit} bytes",
+                    )
+                with spool.open() as raw:
+                    parsed = self._parse(raw, workdir, envelope_from, recipients)
+                return self._store(spool, parsed, envelope_from, recipients)
+        except Exception as error:  # never raise on bad mail; the log has the traceback
+            log.exception("inbound mail could not be processed")
+            return InboundResult(
+                outcome=Outcome.REJECTED, reason=f"could not be processed: {error}"[:500]
+            )
+
+    @contextmanager
+    def _workdir(self) -> Iterator[_Workdir]:
+        workdir = _Workdir()
+        try:
+            yield workdir
+        finally:
+            workdir.cleanup()
+
+    def _parse(
+        self, raw: BinaryIO, workdir: _Workdir, envelope_from: str | None, recipients: Sequence[str]
+    ) -> ParsedMail:
+        skeleton = split(raw, workdir)
+        return parse_mail(
+            skeleton,
+            envelope_from=envelope_from,
+            envelope_to=recipients,
+            languages=self.kit.settings.inbound_reply_languages,
+        )
+
+    def _store(
+        self,
+        spool: _Spool,
+        parsed: ParsedMail,
+        envelope_from: str | None,
+        recipients: Sequence[str],
+    ) -> InboundResult:
+        """Keep the raw message and its row, once, and put it where it belongs."""
+        key = f"mid:{parsed.message_id}" if parsed.message_id else f"sha256:{spool.sha256}"
+        key = key[:400]
+        with spool.open() as stream:
+            stored = self.kit.hooks.store_attachment(
+                filename="message.eml",
+                content_type="message/rfc822",
+                stream=stream,
+                max_bytes=self.kit.settings.inbound_max_message_bytes,
+            )
+        row = {
+            "dedupe_key": key,
+            "sha256": spool.sha256,
+            "message_id": (parsed.message_id or None) and parsed.message_id[:300],
+            "received_at": self._now(),
+            "envelope_from": (envelope_from or None) and envelope_from[:320],
+            "envelope_to": ", ".join(recipients)[:1000] or None,
+            "from_address": parsed.from_address,
+            "subject": parsed.subject[:300],
+            "size": spool.size,
+            "raw_key": stored.storage_key,
+            "outcome": "received",
+            "problems": "\n".join(parsed.problems)[:10_000] or None,
+        }
+        try:
+            with self._uow() as uow:
+                inbound_id = self._insert(uow, row)
+                # The common case, a reply from a known sender, is filed in the
+                # same transaction as its row: one commit, and the sender's MTA
+                # hears "250" only once both are durable.
+                if (
+                    not parsed.bounce
+                    and parsed.from_address
+                    and parsed.auto_reply is None
+                    and not is_own_message_id(self.kit.settings, parsed.message_id)
+                ):
+                    appended = self._append(uow, inbound_id, parsed)
+                    if appended is not None:
+                        return appended
+                uow.commit()
+        except IntegrityError:
+            # Received before (or twice at the same moment): one row, the first.
+            self.kit.hooks.delete_attachment(storage_key=stored.storage_key)
+            found = self._existing(key)
+            if found is None:
+                raise
+            return found
+        except Exception:
+            # Filing failed and took the row with it: keep the row, then triage.
+            log.exception("inbound message %s could not be filed at once", key)
+            with self._uow() as uow:
+                inbound_id = self._insert(uow, row)
+                uow.commit()
+        return self._interpret(inbound_id, parsed)
+
+    def _insert(self, uow: UnitOfWork, row: Mapping[str, object]) -> int:
+        result = uow.session.connection().execute(_INSERT_ROW, row)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def _append(self, uow: UnitOfWork, inbound_id: int, parsed: ParsedMail) -> InboundResult | None:
+        """File a reply from a known sender on its case within ``uow``; None if it has none."""
+        route = self._match(uow.session, parsed, lock=True).route
+        if route is None:
+            return None
+        uploads, refused = self._uploads(parsed)
+        try:
+            edit = Edit(self.kit, uow, route.actor, route.case, self._now())
+            entry = append_message(
+                edit,
+                body=self._body(parsed, refused),
+                audience=route.audience,
+                attachments=uploads,
+                author_email=parsed.from_address,
+            )
+            self._mark(uow, inbound_id, Outcome.APPENDED, case_id=route.case.id, entry_id=entry.id)
+            edit.finish(view=False)
+        finally:
+            close_uploads(uploads)
+        return InboundResult(
+            outcome=Outcome.APPENDED,
+            inbound_id=inbound_id,
+            case_number=route.case.number,
+            entry_id=entry.id,
+        )
+
+    def _existing(self, key: str) -> InboundResult | None:
+        with self.kit.engine.connect() as conn:
+            row = conn.execute(
+                select(_i.id, tables.cases.c.number)
+                .outerjoin(tables.cases, tables.cases.c.id == _i.case_id)
+                .where(_i.dedupe_key == key)
+            ).first()
+        if row is None:
+            return None
+        return InboundResult(
+            outcome=Outcome.DUPLICATE,
+            inbound_id=row.id,
+            case_number=row.number,
+            reason="the same message was received before",
+        )
+
+    # -- interpretation ------------------------------------------------------------
+    def _interpret(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:
+        try:
+            return self._route(inbound_id, parsed)
+        except Exception as error:
+            log.exception("inbound message %s could not be filed", inbound_id)
+            return self._finish(
+                inbound_id,
+                Outcome.TRIAGED,
+                reason=f"could not be filed: {error}"[:500],
+            )
+
+    def _route(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:
+        if parsed.bounce:
+            return self._bounce(inbound_id, parsed)
+        if is_own_message_id(self.kit.settings, parsed.message_id):
+            # casekit's own notification came back (a loop, a forward to itself).
+            return self._finish(inbound_id, Outcome.AUTO_REPLY, reason="casekit's own mail")
+        if parsed.from_address is None:
+            if parsed.auto_reply is not None:
+                reason = f"automatic reply ({parsed.auto_reply})"
+                return self._finish(inbound_id, Outcome.AUTO_REPLY, reason=reason)
+            return self._finish(inbound_id, Outcome.REJECTED, reason="the message has no sender")
+        with self._uow() as uow:
+            # Matching and appending share one transaction; the case is locked.
+            found = self._match(uow.session, parsed, lock=parsed.auto_reply is None)
+            route, triage_reason = found.route, found.reason
+            triage_case, triage_org = found.case, found.org_id
+            if parsed.auto_reply is not None:
+                case = route.case if route is not None else triage_case
+                reason = f"automatic reply ({parsed.auto_reply})"
+                self._mark(
+                    uow,
+                    inbound_id,
+                    Outcome.AUTO_REPLY,
+                    reason=reason,
+                    case_id=case.id if case is not None else None,
+                )
+                uow.commit()
+                return InboundResult(
+                    outcome=Outcome.AUTO_REPLY,
+                    inbound_id=inbound_id,
+                    case_number=case.number if case is not None else None,
+                    reason=reason,
+                )
+            if route is not None:
+                appended = self._append(uow, inbound_id, parsed)
+                if appended is not None:
+                    return appended
+            address_org = self._case_address_org(uow.session, parsed)
+            if address_org is None:
+                self._mark(
+                    uow,
+                    inbound_id,
+                    Outcome.TRIAGED,
+                    reason=triage_reason,
+                    case_id=triage_case.id if triage_case is not None else None,
+                    org_id=triage_org,
+                )
+                uow.commit()
+                return InboundResult(
+                    outcome=Outcome.TRIAGED,
+                    inbound_id=inbound_id,
+                    case_number=triage_case.number if triage_case is not None else None,
+                    reason=triage_reason,
+                )
+        return self._open(inbound_id, parsed, address_org)
+
+    def _match(self, session: Session, parsed: ParsedMail, *, lock: bool = False) -> Match:
+        return match(session, self.kit.settings, parsed, lock=lock)
+
+    def _case_address_org(self, session: Session, parsed: ParsedMail) -> int | None:
+        if not parsed.recipients:
+            return None
+        a = tables.case_addresses.c
+        row = session.execute(
+            select(a.org_id).where(a.email.in_(list(parsed.recipients))).order_by(a.email)
+        ).first()
+        return None if row is None else int(row.org_id)
+
+    def _uploads(self, parsed: ParsedMail) -> tuple[list[Upload], list[str]]:
+        """The attachments casekit takes, and a line for each one it does not."""
+        settings = self.kit.settings
+        allowed = settings.inbound_attachment_types
+        uploads: list[Upload] = []
+        refused: list[str] = []
+        for item in parsed.attachments:
+            ctype = item.content_type.lower()
+            if not any(fnmatchcase(ctype, pattern.lower()) for pattern in allowed):
+                refused.append(f"{item.filename} ({ctype}, {item.size} bytes): type not accepted")
+            elif item.size > settings.max_attachment_bytes:
+                refused.append(
+                    f"{item.filename} ({ctype}, {item.size} bytes): larger than the limit "
+                    f"of {settings.max_attachment_bytes} bytes"
+                )
+            elif len(uploads) >= MAX_ATTACHMENTS:
+                refused.append(f"{item.filename}: more than {MAX_ATTACHMENTS} attachments")
+            else:
+                uploads.append(Upload(item.filename, _LazyFile(item), ctype))  # type: ignore[arg-type]
+        return uploads, refused
+
+    def _body(self, parsed: ParsedMail, refused: Sequence[str], *, full: bool = False) -> str:
+        text = parsed.text if full else parsed.reply_text
+        if refused:
+            notes = "\n".join(f"- {line}" for line in refused)
+            text = f"{text}\n\n[Attachments not accepted:\n{notes}]".strip()
+        if not text:
+            text = "(no text)"
+        return text[:MAX_BODY]
+
+    def _open(self, inbound_id: int, parsed: ParsedMail, org_id: int) -> InboundResult:
+        actor = Actor.system_actor(SystemName.EMAIL, org_id=org_id)
+        customer = self._customer_of(org_id, parsed.from_address or "")
+        view = self._open_case(
+            actor,
+            parsed,
+            type=self.kit.settings.inbound_case_type,
+            customer=customer,
+            audience=Audience.EVERYONE if customer is not None else Audience.PARTNERS,
+        )
+        return self._finish(inbound_id, Outcome.CREATED, case_number=view.number)
+
+    def _open_case(
+        self,
+        actor: Actor,
+        parsed: ParsedMail,
+        *,
+        type: str,
+        customer: int | None,
+        audience: Audience,
+        shipper: int | None = None,
+    ) -> CaseView:
+        uploads, refused = self._uploads(parsed)
+        try:
+            return self.kit.cases.open(
+                actor,
+                type=type,
+                shipper=shipper,
+                customer=customer,
+                subject=parsed.subject[:300],
+                message=self._body(parsed, refused, full=True),
+                audience=audience,
+                attachments=uploads,
+                source=Source.EMAIL,
+                author_email=parsed.from_address,
+            )
+        finally:
+            close_uploads(uploads)
+
+    def _customer_of(self, shipper_org_id: int, address: str) -> int | None:
+        c = tables.customers.c
+        with self.kit.engine.connect() as conn:
+            row = conn.execute(
+                select(c.id)
+                .where(c.shipper_org_id == shipper_org_id, c.email == address.lower())
+                .order_by(c.id)
+            ).first()
+        return None if row is None else int(row.id)
+
+    def _bounce(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:
+        now = self._now()
+        b = tables.bouncing_addresses.c
+        with self._uow() as uow:
+            conn = uow.session.connection()
+            addresses = list(parsed.failed_recipients)
+            sent = notification_ids(self.kit.settings, parsed.bounced_message_ids)
+            if sent and parsed.failed_recipients:
+                # The notification that bounced: its recipient is the one to mark.
+                o = tables.outbox.c
+                addresses += [
+                    str(email).lower()
+                    for email in conn.execute(
+                        select(o.email).where(o.id.in_([n for n, _ in sent]))
+                    ).scalars()
+                ]
+            for address in dict.fromkeys(addresses):
+                changed = conn.execute(
+                    update(tables.bouncing_addresses)
+                    .where(b.email == address)
+                    .values(last_at=now, bounces=b.bounces + 1, inbound_id=inbound_id)
+                ).rowcount
+                if not changed:
+                    conn.execute(
+                        insert(tables.bouncing_addresses),
+                        {
+                            "email": address,
+                            "first_at": now,
+                            "last_at": now,
+                            "bounces": 1,
+                            "inbound_id": inbound_id,
+                        },
+                    )
+            failed = ", ".join(parsed.failed_recipients) or "no permanent failure named"
+            self._mark(uow, inbound_id, Outcome.BOUNCE, reason=f"delivery failed: {failed}")
+            uow.commit()
+        return InboundResult(
+            outcome=Outcome.BOUNCE, inbound_id=inbound_id, reason=f"delivery failed: {failed}"
+        )
+
+    def _mark(
+        self,
+        uow: UnitOfWork,
+        inbound_id: int,
+        outcome: Outcome,
+        *,
+        reason: str | None = None,
+        case_id: int | None = None,
+        entry_id: int | None = None,
+        org_id: int | None = None,
+        handled_by: str | None = None,
+    ) -> None:
+        values: dict[str, object] = {"outcome": outcome.value, "reason": reason}
+        if case_id is not None:
+            values["case_id"] = case_id
+        if entry_id is not None:
+            values["entry_id"] = entry_id
+        if org_id is not None:
+            values["org_id"] = org_id
+        if handled_by is not None:
+            values["handled_by"] = handled_by
+            values["handled_at"] = self._now()
+        values["row_id"] = inbound_id
+        uow.session.connection().execute(_update_row(tuple(sorted(values))), values)
+
+    def _finish(
+        self,
+        inbound_id: int,
+        outcome: Outcome,
+        *,
+        reason: str | None = None,
+        case: Case | None = None,
+        case_number: str | None = None,
+        org_id: int | None = None,
+    ) -> InboundResult:
+        case_id = case.id if case is not None else None
+        if case_number is not None and case_id is None:
+            with self.kit.engine.connect() as conn:
+                case_id = conn.execute(
+                    select(tables.cases.c.id).where(tables.cases.c.number == case_number)
+                ).scalar()
+        with self._uow() as uow:
+            self._mark(uow, inbound_id, outcome, reason=reason, case_id=case_id, org_id=org_id)
+            uow.commit()
+        return InboundResult(
+            outcome=outcome,
+            inbound_id=inbound_id,
+            case_number=case_number or (case.number if case is not None else None),
+            reason=reason,
+        )
+
+
+class _LazyFile(io.RawIOBase):
+    """An attachment's bytes, opened when first read (and closed by the caller)."""
+
+    def __init__(self, item: MailAttachment) -> None:
+        self._item = item
+        self._file: BinaryIO | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._file is None:
+            self._file = self._item.open()
+        return self._file.read(size)
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
+def close_uploads(uploads: Sequence[Upload]) -> None:
+    for upload in uploads:
+        upload.stream.close()

@@ -1,0 +1,264 @@
+"""Which case an inbound reply belongs to, as whom, and for which audience.
+
+In order of trust:
+
+1. the reply token in a recipient address (``reply+TOKEN@inbound.example``),
+   verified by its signature; the sender must be the recipient the token was
+   made for, or a known participant of its case;
+2. ``In-Reply-To`` and ``References`` naming a Message-ID casekit issued,
+   with the same sender check;
+3. a case number in the subject, from a known sender of that case only.
+
+The audience follows the recipient: a customer's reply is for everyone, an
+email-only collaborator's for partners, and a user answering a notification
+of an internal note stays internal.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from casekit.domain.actor import Actor, SystemName
+from casekit.domain.audience import Audience
+from casekit.domain.case import Case, Side
+from casekit.domain.directory import Customer, User
+from casekit.errors import NotFound
+from casekit.mail.parse import ParsedMail
+from casekit.mail.tokens import InvalidReplyToken, ReplyToken, token_of, verify
+from casekit.query.scoped import Scope
+from casekit.settings import Settings
+from casekit.store import tables
+from casekit.store.rows import load_cases, select_cases
+
+__all__ = ["Match", "Route", "is_own_message_id", "match", "notification_ids"]
+
+_NUMBER = re.compile(r"\b([A-Za-z0-9]{1,8}[0-9]{6,})\b")
+_OWN_NOTIFICATION = re.compile(r"^casekit\.n(\d{1,19})\.case(\d{1,19})@(.+)$")
+_OWN_THREAD = re.compile(r"^casekit\.case(\d{1,19})\.[0-9a-f]{16}@(.+)$")
+
+
+@frozen
+class Route:
+    """Where a message goes: onto ``case`` as ``actor`` for ``audience``."""
+
+    case: Case
+    actor: Actor
+    audience: Audience
+
+
+@frozen
+class Match:
+    """A route, or why there is none (with the case and organization it named)."""
+
+    route: Route | None = None
+    reason: str = "no case matched"
+    case: Case | None = None
+    org_id: int | None = None
+
+
+_p = tables.participants.c
+_PARTICIPANT = select(_p.id).where(
+    _p.case_id == bindparam("case_id"), _p.email == bindparam("sender")
+)
+
+
+@functools.cache
+def _party_user() -> Any:
+    # Built on first use: User is mapped when the first kit is made.
+    u = tables.users.c
+    return (
+        select(User)
+        .where(
+            u.email == bindparam("sender"),
+            u.active.is_(True),
+            u.org_id.in_(bindparam("orgs", expanding=True)),
+        )
+        .order_by(u.id)
+    )
+
+
+def _domain(settings: Settings) -> str:
+    return settings.mail_from.rpartition("@")[2].lower() or "localhost"
+
+
+def is_own_message_id(settings: Settings, message_id: str | None) -> bool:
+    """Whether ``message_id`` is one casekit's notifications carry."""
+    if not message_id:
+        return False
+    found = _OWN_NOTIFICATION.match(message_id) or _OWN_THREAD.match(message_id)
+    return found is not None and found.groups()[-1] == _domain(settings)
+
+
+def notification_ids(settings: Settings, ids: tuple[str, ...]) -> list[tuple[int, int]]:
+    """``(notification id, case id)`` of each casekit notification Message-ID in ``ids``."""
+    domain = _domain(settings)
+    found = []
+    for value in ids:
+        hit = _OWN_NOTIFICATION.match(value)
+        if hit is not None and hit.group(3) == domain:
+            found.append((int(hit.group(1)), int(hit.group(2))))
+    return found
+
+
+def _thread_case_ids(settings: Settings, ids: tuple[str, ...]) -> list[int]:
+    domain = _domain(settings)
+    found = []
+    for value in ids:
+        hit = _OWN_NOTIFICATION.match(value)
+        if hit is not None and hit.group(3) == domain:
+            found.append(int(hit.group(2)))
+            continue
+        thread = _OWN_THREAD.match(value)
+        if thread is not None and thread.group(2) == domain:
+            found.append(int(thread.group(1)))
+    return list(dict.fromkeys(found))
+
+
+def _case_by_id(session: Session, case_id: int, *, lock: bool) -> Case | None:
+    stmt = select_cases(tables.cases.c.id == case_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    found = load_cases(session.connection(), stmt)
+    return found[0] if found else None
+
+
+def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: bool) -> Match:
+    """Find the route of ``parsed`` (its sender is known)."""
+    sender = parsed.from_address
+    assert sender is not None
+    replied = parsed.in_reply_to + parsed.references
+    internal_note = _replied_to_internal(session, settings, replied)
+    # 1. the reply token
+    if settings.reply_address and settings.reply_secrets:
+        for address in parsed.recipients:
+            token = token_of(address, settings.reply_address)
+            if token is None:
+                continue
+            try:
+                bound = verify(token, settings.reply_secrets)
+            except InvalidReplyToken:
+                return Match(reason="the reply token is not valid")
+            case = _case_by_id(session, bound.case_id, lock=lock)
+            if case is None:
+                return Match(reason="the reply token names no case")
+            route = _token_route(session, case, bound, sender, internal_note)
+            route = route or sender_route(session, case, sender)
+            if route is None:
+                return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
+            return Match(route, "", case)
+    # 2. In-Reply-To / References on casekit's Message-IDs
+    for case_id in _thread_case_ids(settings, replied):
+        case = _case_by_id(session, case_id, lock=lock)
+        if case is None:
+            continue
+        route = sender_route(session, case, sender, internal_note=internal_note)
+        if route is None:
+            return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
+        return Match(route, "", case)
+    # 3. a case number in the subject, from a known sender only
+    scope = Scope(session, Actor.host())
+    for number in dict.fromkeys(_NUMBER.findall(parsed.subject)):
+        try:
+            case = scope.case(number.upper(), lock=lock)
+        except NotFound:
+            continue
+        route = sender_route(session, case, sender)
+        if route is None:
+            return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
+        return Match(route, "", case)
+    return Match()
+
+
+def _replied_to_internal(session: Session, settings: Settings, ids: tuple[str, ...]) -> bool:
+    """Whether the mail answers a notification of an internal note."""
+    found = notification_ids(settings, ids)
+    if not found:
+        return False
+    o, e = tables.outbox.c, tables.entries.c
+    audience = session.execute(
+        select(e.audience)
+        .join(tables.outbox, o.entry_id == e.id)
+        .where(o.id.in_([n for n, _ in found]))
+        .order_by(o.id.desc())
+    ).scalar()
+    return str(audience) == Audience.INTERNAL.value
+
+
+def _token_route(
+    session: Session, case: Case, bound: ReplyToken, sender: str, internal_note: bool
+) -> Route | None:
+    """The route when ``sender`` is the recipient ``bound`` was made for."""
+    if bound.user_id is not None:
+        user = session.get(User, bound.user_id)
+        if user is None or not user.active or user.email.lower() != sender:
+            return None
+        if user.org_id not in case.party_org_ids():
+            return None
+        audience = Audience.INTERNAL if internal_note else Audience.PARTNERS
+        return Route(case, Actor.of_user(user), audience)
+    if bound.customer_id is not None:
+        customer = session.get(Customer, bound.customer_id)
+        if customer is None or customer.id != case.customer_id:
+            return None
+        if customer.email.lower() != sender:
+            return None
+        return Route(case, Actor.of_customer(customer), Audience.EVERYONE)
+    if not bound.matches_address(sender):
+        return None
+    return _address_route(session, case, sender)
+
+
+def _address_route(session: Session, case: Case, sender: str) -> Route:
+    """An email-only recipient: a side's collaborator address, or a participant address."""
+    ca = tables.collaborator_addresses.c
+    row: Any = None
+    if case.carrier_org_id is not None:
+        row = session.execute(
+            select(ca.side).where(
+                ca.shipper_org_id == case.shipper_org_id,
+                ca.carrier_org_id == case.carrier_org_id,
+                ca.email == sender,
+            )
+        ).first()
+    if row is not None:
+        side = Side(row.side)
+        org_id = case.shipper_org_id if side is Side.SHIPPER else case.carrier_org_id
+        return Route(case, Actor.system_actor(SystemName.EMAIL, org_id=org_id), Audience.PARTNERS)
+    return Route(case, Actor.system_actor(SystemName.EMAIL), Audience.PARTNERS)
+
+
+def sender_route(
+    session: Session, case: Case, sender: str, *, internal_note: bool = False
+) -> Route | None:
+    """How ``sender`` writes on ``case``: as its customer, a party's user or a participant."""
+    if case.customer_id is not None:
+        customer = session.get(Customer, case.customer_id)
+        if customer is not None and customer.email.lower() == sender:
+            return Route(case, Actor.of_customer(customer), Audience.EVERYONE)
+    user = session.scalars(
+        _party_user(), {"sender": sender, "orgs": list(case.party_org_ids())}
+    ).first()
+    if user is not None:
+        audience = Audience.INTERNAL if internal_note else Audience.PARTNERS
+        return Route(case, Actor.of_user(user), audience)
+    participant = session.execute(_PARTICIPANT, {"case_id": case.id, "sender": sender}).first()
+    if participant is not None:
+        return _address_route(session, case, sender)
+    ca = tables.collaborator_addresses.c
+    if case.carrier_org_id is not None:
+        collaborator = session.execute(
+            select(ca.side).where(
+                ca.shipper_org_id == case.shipper_org_id,
+                ca.carrier_org_id == case.carrier_org_id,
+                ca.email == sender,
+            )
+        ).first()
+        if collaborator is not None:
+            return _address_route(session, case, sender)
+    return None

@@ -1,0 +1,388 @@
+"""The outbox: notifications written with the change that causes them.
+
+:func:`queue_notifications` runs inside ``Edit.finish()``
+(:mod:`casekit.services.base`), the one place every change to a case passes
+through: it reads the people around the case in one statement, applies
+:func:`casekit.domain.notify.recipients`, and writes one outbox row per
+recipient in one multi-row INSERT, in the change's own transaction.
+:mod:`casekit.services.worker` delivers them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
+from sqlalchemy import (
+    Select,
+    bindparam,
+    cast,
+    insert,
+    literal_column,
+    null,
+    select,
+    union,
+    union_all,
+)
+
+from casekit import signals
+from casekit.domain.actor import Actor
+from casekit.domain.audience import Audience
+from casekit.domain.case import Case, Side
+from casekit.domain.directory import UserRole
+from casekit.domain.notify import (
+    Happening,
+    NotifyEvent,
+    Recipient,
+    Surroundings,
+    UserInfo,
+    recipients,
+    template_name,
+)
+from casekit.store import tables
+
+if TYPE_CHECKING:
+    from casekit.services.base import Edit
+
+log = logging.getLogger(__name__)
+
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+MAX_ERROR = 1000
+
+_o = tables.outbox.c
+_w = tables.watchers.c
+_p = tables.participants.c
+_u = tables.users.c
+_s = tables.subscriptions.c
+_ca = tables.collaborator_addresses.c
+_cu = tables.customers.c
+
+# -- queueing -------------------------------------------------------------------------
+
+
+def happenings_of(edit: Edit) -> list[Happening]:
+    """What the change in ``edit`` was, read from the signals it queued."""
+    actor, case = edit.actor, edit.case
+    found: list[Happening] = []
+    by_name = {str(sig.name): kw for sig, kw in edit.queued_signals()}
+    opened = by_name.get(str(signals.case_opened.name))
+    posted = by_name.get(str(signals.message_posted.name))
+    message = (opened or {}).get("message") or (posted or {}).get("message")
+    if opened is not None:
+        audience = (
+            Audience.EVERYONE
+            if message is not None and message.audience is Audience.EVERYONE
+            else Audience.PARTNERS
+        )
+        found.append(
+            Happening(
+                NotifyEvent.CASE_OPENED,
+                audience=audience,
+                author_org_id=actor.org_id,
+                entry_id=message.id if message is not None else None,
+            )
+        )
+    elif message is not None:
+        found.append(
+            Happening(
+                NotifyEvent.MESSAGE_POSTED,
+                audience=message.audience,
+                author_org_id=message.org_id,
+                entry_id=message.id,
+            )
+        )
+    if actor.is_customer and message is not None:
+        found.append(
+            Happening(
+                NotifyEvent.CUSTOMER_FEEDBACK,
+                audience=Audience.EVERYONE,
+                author_org_id=None,
+                entry_id=message.id,
+            )
+        )
+    status = by_name.get(str(signals.status_changed.name))
+    if status is not None:
+        if str(signals.case_solved.name) in by_name:
+            kind = NotifyEvent.CASE_SOLVED
+        elif str(signals.case_reopened.name) in by_name:
+            kind = NotifyEvent.CASE_REOPENED
+        else:
+            kind = NotifyEvent.STATUS_CHANGED
+        found.append(
+            Happening(
+                kind,
+                audience=Audience.EVERYONE,
+                author_org_id=actor.org_id,
+                old=str(status["old"]),
+                new=str(status["new"]),
+            )
+        )
+    owner = by_name.get(str(signals.owner_changed.name))
+    if owner is not None and owner["new"] is not None:
+        side_org = case.shipper_org_id if owner["side"] is Side.SHIPPER else case.carrier_org_id
+        found.append(
+            Happening(
+                NotifyEvent.OWNER_ASSIGNED,
+                audience=Audience.PARTNERS,
+                author_org_id=side_org,
+                old=None if owner["old"] is None else str(owner["old"]),
+                new=str(owner["new"]),
+                user_id=owner["new"],
+            )
+        )
+    return found
+
+
+@functools.cache
+def _people(feedback: bool) -> Select[Any]:
+    """Everyone around a case, in ONE statement (a round trip is what a change pays for).
+
+    Rows of five kinds, told apart by ``src``: ``u`` the users involved, with
+    their subscriptions to the events at hand (and, for customer feedback,
+    every user of the shipper); ``w`` the watchers; ``p`` the subscribed
+    participants; ``a`` the collaborator addresses of the case's pair (the
+    side in ``name``); ``c`` the customer.
+    """
+    case_id: Any = bindparam("case_id")
+    # Who is involved, as one index-friendly set of user ids: the named ones
+    # (owners, the actor, a new owner), the watchers, the participants, and
+    # for customer feedback the shipper's users.
+    involved_parts = [
+        select(_u.id.label("user_id")).where(_u.id.in_(bindparam("ids", expanding=True))),
+        select(_w.user_id).where(_w.case_id == case_id),
+        select(_p.user_id).where(
+            _p.case_id == case_id, _p.subscribed.is_(True), _p.user_id.is_not(None)
+        ),
+    ]
+    if feedback:
+        involved_parts.append(select(_u.id).where(_u.org_id == bindparam("shipper_org_id")))
+    involved = union(*involved_parts).subquery("involved")
+    # The users first: their typed columns give the union its types.
+    users = (
+        select(
+            literal_column("'u'").label("src"),
+            _u.id.label("user_id"),
+            cast(null(), tables.Id).label("customer_id"),
+            _u.email,
+            _u.name,
+            _u.org_id,
+            _u.role,
+            _u.active,
+            _s.event,
+            _s.enabled,
+        )
+        .select_from(tables.users.join(involved, involved.c.user_id == _u.id))
+        .outerjoin(
+            tables.subscriptions,
+            (_s.user_id == _u.id) & _s.event.in_(bindparam("events", expanding=True)),
+        )
+    )
+    nothing = [null()] * 6
+    watchers = select(literal_column("'w'"), _w.user_id, null(), null(), *nothing).where(
+        _w.case_id == case_id
+    )
+    participants = select(
+        literal_column("'p'"), _p.user_id, _p.customer_id, _p.email, *nothing
+    ).where(_p.case_id == case_id, _p.subscribed.is_(True))
+    addresses = select(
+        literal_column("'a'"), null(), null(), _ca.email, _ca.side, *nothing[1:]
+    ).where(
+        _ca.shipper_org_id == bindparam("shipper_org_id"),
+        _ca.carrier_org_id == bindparam("carrier_org_id"),
+    )
+    customer = select(
+        literal_column("'c'"), null(), _cu.id, _cu.email, _cu.name, *nothing[1:]
+    ).where(_cu.id == bindparam("customer_id"))
+    return union_all(users, watchers, participants, addresses, customer)  # type: ignore[return-value]
+
+
+_INSERT_OUTBOX = insert(tables.outbox)
+
+
+def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
+    """The people around ``edit.case`` for the change, read in one statement."""
+    conn = edit.uow.session.connection()
+    case, actor = edit.case, edit.actor
+    feedback = any(h.event is NotifyEvent.CUSTOMER_FEEDBACK for h in happened)
+    ids = {case.shipper_owner_id, case.carrier_owner_id, actor.user_id}
+    ids.update(h.user_id for h in happened)
+    params: dict[str, Any] = {
+        "case_id": case.id,
+        "ids": sorted(i for i in ids if i is not None),
+        "events": sorted({h.event.value for h in happened}),
+        "shipper_org_id": case.shipper_org_id,
+        # No pair, or both sides owned: no collaborator address is wanted.
+        "carrier_org_id": (
+            case.carrier_org_id if None in (case.shipper_owner_id, case.carrier_owner_id) else None
+        ),
+        "customer_id": case.customer_id,
+    }
+    watchers: set[int] = set()
+    participants: list[tuple[int | None, int | None, str | None]] = []
+    users: dict[int, UserInfo] = {}
+    subscriptions: dict[tuple[int, str], bool] = {}
+    shipper_users: list[int] = []
+    collaborators: dict[Side, str] = {}
+    customer_email, customer_name = None, ""
+    for row in conn.execute(_people(feedback), params):
+        src = row.src
+        if src == "u":
+            if row.user_id not in users:
+                users[row.user_id] = UserInfo(
+                    row.user_id,
+                    row.org_id,
+                    row.email,
+                    row.name,
+                    UserRole(row.role),
+                    bool(row.active),
+                )
+                if row.org_id == case.shipper_org_id:
+                    shipper_users.append(row.user_id)
+            if row.event is not None:
+                subscriptions[(row.user_id, row.event)] = bool(row.enabled)
+        elif src == "w":
+            watchers.add(row.user_id)
+        elif src == "p":
+            participants.append((row.user_id, row.customer_id, row.email))
+        elif src == "a":
+            collaborators[Side(row.name)] = row.email
+        else:
+            customer_email, customer_name = row.email, row.name
+    if actor.user_id is not None and actor.user_id in users:
+        actor_email: str | None = users[actor.user_id].email
+    elif actor.customer_id is not None and actor.customer_id == case.customer_id:
+        actor_email = customer_email
+    else:
+        actor_email = edit.author_email
+    return Surroundings(
+        users=users,
+        watchers=frozenset(watchers),
+        participants=participants,
+        subscriptions=subscriptions,
+        collaborators=collaborators,
+        customer_email=customer_email,
+        customer_name=customer_name,
+        shipper_users=sorted(shipper_users) if feedback else (),
+        actor_email=actor_email,
+    )
+
+
+def author_org(case: Case, actor: Actor) -> int:
+    """The organization that caused a change: the actor's, the shipper's for a customer or host."""
+    return actor.org_id if actor.org_id is not None else case.shipper_org_id
+
+
+def outbox_row(edit: Edit, recipient: Recipient) -> dict[str, Any]:
+    h = recipient.happening
+    return {
+        "case_id": edit.case.id,
+        "entry_id": h.entry_id,
+        "event": recipient.event.value,
+        "template": template_name(edit.case, recipient),
+        "recipient_kind": recipient.kind.value,
+        "user_id": recipient.user_id,
+        "customer_id": recipient.customer_id,
+        "email": recipient.email,
+        "name": recipient.name,
+        "org_id": recipient.org_id,
+        "author_org_id": author_org(edit.case, edit.actor),
+        "actor": edit.actor.describe(),
+        "old_value": h.old,
+        "new_value": h.new,
+        "status": QUEUED,
+        "attempts": 0,
+        "created_at": edit.now,
+        "next_attempt_at": edit.now,
+    }
+
+
+def queue_notifications(edit: Edit) -> list[dict[str, Any]]:
+    """Write the outbox rows of the change in ``edit``; returns them (with ids when wanted).
+
+    The webhook requests the change causes are written here too
+    (:func:`casekit.services.webhooks.queue_webhooks`), in the same transaction.
+    """
+    from casekit.services.webhooks import queue_webhooks
+
+    queue_webhooks(edit)
+    happened = happenings_of(edit)
+    if not happened:
+        return []
+    chosen = recipients(edit.case, edit.actor, happened, surroundings(edit, happened))
+    rows = [outbox_row(edit, r) for r in chosen]
+    if not rows:
+        return rows
+    conn = edit.uow.session.connection()
+    if signals.notification_queued.receivers:
+        # Only a receiver needs the ids: one INSERT per row then.
+        for row in rows:
+            result = conn.execute(_INSERT_OUTBOX, row)
+            row["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
+    else:
+        conn.execute(_INSERT_OUTBOX, rows)
+    return rows
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class DeliveryAttemptView:
+    """One attempt to deliver a notification."""
+
+    attempted_at: datetime
+    ok: bool
+    error: str | None
+
+
+@frozen(kw_only=True)
+class DeliveryView:
+    """A notification in the outbox: whom it is for, and how its delivery goes.
+
+    ``status`` is ``queued`` (waiting, or waiting to be retried), ``sending``
+    (a worker has it), ``sent`` or ``failed`` (no more attempts).
+    ``id`` is None only for a notification announced before its id was read.
+    """
+
+    id: int | None
+    case_id: int
+    event: str
+    template: str
+    recipient_kind: str
+    email: str
+    name: str
+    user_id: int | None
+    customer_id: int | None
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    history: tuple[DeliveryAttemptView, ...] = ()
+
+
+def delivery_view(row: Any, history: Iterable[DeliveryAttemptView]) -> DeliveryView:
+    """A :class:`DeliveryView` of an outbox row (a mapping)."""
+    return DeliveryView(
+        id=row.get("id"),
+        case_id=row["case_id"],
+        event=row["event"],
+        template=row["template"],
+        recipient_kind=row["recipient_kind"],
+        email=row["email"],
+        name=row["name"],
+        user_id=row["user_id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        next_attempt_at=row["next_attempt_at"] if row["status"] == QUEUED else None,
+        sent_at=row.get("sent_at"),
+        last_error=row.get("last_error"),
+        history=tuple(history),
+    )

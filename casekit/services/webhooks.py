@@ -1,0 +1,628 @@
+"""Outgoing webhooks: subscriptions, queueing with the change, delivery by the worker.
+
+An organization's managers (or the host, for it) subscribe HTTPS endpoints
+to kinds of change (:class:`~casekit.webhooks.WebhookEvent`). Reach the
+subscriptions as ``kit.webhooks``.
+
+:func:`queue_webhooks` runs inside :func:`casekit.services.outbox.queue_notifications`,
+in the change's own transaction: for each party organization subscribed to
+what happened, it builds the payload through :class:`~casekit.query.scoped.Scope`
+as a system actor of THAT organization — so another party's internal notes,
+CRM number and watchers never reach it — and writes one row per
+subscription to ``casekit_webhook_outbox``.
+
+:func:`deliver_webhooks` is called by the outbox :class:`~casekit.services.worker.Worker`
+for each batch: it claims due rows the same way, signs and POSTs each with
+httpx, and records every attempt. A 2xx is delivered; a 410 disables the
+subscription; anything else (or no answer) is retried with the notifications'
+backoff until ``notify_max_attempts``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import secrets
+import ssl
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import httpx
+from attrs import frozen
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from casekit import signals
+from casekit.domain.actor import Actor, SystemName
+from casekit.domain.directory import Organization
+from casekit.errors import InvalidInput, NotFound, PermissionDenied
+from casekit.query.scoped import Scope
+from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT
+from casekit.services.worker import next_state
+from casekit.store import tables
+from casekit.webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    WebhookEvent,
+    signature_header,
+    url_problem,
+)
+
+if TYPE_CHECKING:
+    from casekit.kit import CaseKit
+    from casekit.services.base import Edit
+    from casekit.services.worker import Worker
+
+__all__ = [
+    "WebhookAttemptView",
+    "WebhookCreated",
+    "WebhookDeliveryView",
+    "WebhookService",
+    "WebhookView",
+    "deliver_webhooks",
+    "queue_webhooks",
+]
+
+log = logging.getLogger(__name__)
+
+_h = tables.webhooks.c
+_q = tables.webhook_outbox.c
+_a = tables.webhook_attempts.c
+
+MAX_URL = 2000
+MAX_DESCRIPTION = 200
+USER_AGENT = "casekit-webhooks/1"
+
+
+@frozen(kw_only=True)
+class WebhookView:
+    """A webhook subscription, without its secret."""
+
+    id: int
+    org_id: int
+    url: str
+    events: tuple[WebhookEvent, ...]
+    description: str
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+
+@frozen(kw_only=True)
+class WebhookCreated:
+    """A subscription with its signing secret: shown once, when created or rotated."""
+
+    webhook: WebhookView
+    secret: str = attrs.field(repr=False)
+
+
+@frozen(kw_only=True)
+class WebhookAttemptView:
+    """One attempt to deliver a webhook: the HTTP status when there was an answer."""
+
+    attempted_at: datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+@frozen(kw_only=True)
+class WebhookDeliveryView:
+    """One webhook request in the outbox, with its body and how delivery goes.
+
+    ``status`` is ``queued``, ``sending``, ``sent`` or ``failed``.
+    """
+
+    id: int
+    webhook_id: int
+    case_id: int
+    event: WebhookEvent
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    history: tuple[WebhookAttemptView, ...] = ()
+
+
+def _view(row: Any) -> WebhookView:
+    return WebhookView(
+        id=row["id"],
+        org_id=row["org_id"],
+        url=row["url"],
+        events=_events_of(row["events"]),
+        description=row["description"],
+        active=bool(row["active"]),
+        disabled_reason=row["disabled_reason"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _events_of(stored: str) -> tuple[WebhookEvent, ...]:
+    known = {e.value for e in WebhookEvent}
+    return tuple(WebhookEvent(v) for v in stored.split(",") if v in known)
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookService:
+    """Webhook subscriptions and their delivery log. Managers of the
+    organization (or the host, naming the organization) manage them."""
+
+    def __init__(self, kit: CaseKit) -> None:
+        self.kit = kit
+
+    def _now(self) -> datetime:
+        return self.kit.clock.now()
+
+    # -- checks --------------------------------------------------------------------------
+    def _org(self, actor: Actor, org_id: int | None) -> int:
+        if actor.is_unrestricted:
+            if org_id is None:
+                raise InvalidInput({"org_id": ["say which organization subscribes"]})
+            return org_id
+        if not actor.is_staff or org_id not in (None, actor.org_id):
+            raise PermissionDenied("an organization's webhooks are for its own managers")
+        if not actor.is_manager:
+            raise PermissionDenied("only managers manage the organization's webhooks")
+        assert actor.org_id is not None
+        return actor.org_id
+
+    def _check(
+        self, url: str | None, events: Iterable[WebhookEvent | str] | None, description: str | None
+    ) -> tuple[str | None, str | None, str | None]:
+        errors: dict[str, list[str]] = {}
+        clean_url = None
+        if url is not None:
+            clean_url = url.strip()
+            problem = (
+                "too long"
+                if len(clean_url) > MAX_URL
+                else url_problem(
+                    clean_url, allow_http_loopback=self.kit.settings.webhook_allow_http_loopback
+                )
+            )
+            if problem:
+                errors["url"] = [problem]
+        stored = None
+        if events is not None:
+            chosen: list[str] = []
+            if isinstance(events, str):
+                events = [events]
+            for value in events:
+                try:
+                    event = WebhookEvent(value)
+                except ValueError:
+                    names = ", ".join(e.value for e in WebhookEvent)
+                    errors.setdefault("events", []).append(
+                        f"unknown event {value!r}; one of {names}"
+                    )
+                    continue
+                if event.value not in chosen:
+                    chosen.append(event.value)
+            if not chosen and "events" not in errors:
+                errors["events"] = ["choose at least one event"]
+            stored = ",".join(chosen)
+        if description is not None:
+            description = description.strip()
+            if len(description) > MAX_DESCRIPTION:
+                errors["description"] = [f"at most {MAX_DESCRIPTION} characters"]
+        if errors:
+            raise InvalidInput(errors)
+        return clean_url, stored, description
+
+    def _row(self, conn: Any, actor: Actor, webhook_id: int) -> Any:
+        row = conn.execute(select(tables.webhooks).where(_h.id == webhook_id)).mappings().first()
+        if row is None or not (actor.is_unrestricted or row["org_id"] == actor.org_id):
+            raise NotFound("webhook", webhook_id)
+        self._org(actor, row["org_id"])
+        return row
+
+    # -- subscriptions -------------------------------------------------------------------
+    def subscribe(
+        self,
+        actor: Actor,
+        *,
+        url: str,
+        events: Iterable[WebhookEvent | str],
+        description: str = "",
+        org_id: int | None = None,
+    ) -> WebhookCreated:
+        """Subscribe ``url`` to ``events`` for the organization; returns the secret once."""
+        org = self._org(actor, org_id)
+        clean_url, stored, text = self._check(url, events, description)
+        now, secret = self._now(), _new_secret()
+        with self.kit.sessions(write=True) as session:
+            if session.get(Organization, org) is None:
+                raise InvalidInput({"org_id": [f"no organization {org}"]})
+            values = {
+                "org_id": org,
+                "url": clean_url,
+                "events": stored,
+                "description": text or "",
+                "secret": secret,
+                "active": True,
+                "disabled_reason": None,
+                "created_at": now,
+                "created_by": actor.describe(),
+                "updated_at": now,
+            }
+            result = session.connection().execute(insert(tables.webhooks), values)
+            values["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
+            session.commit()
+        return WebhookCreated(webhook=_view(values), secret=secret)
+
+    def list(self, actor: Actor, *, org_id: int | None = None) -> builtins.list[WebhookView]:
+        """The organization's subscriptions (every one, for the host without ``org_id``)."""
+        stmt = select(tables.webhooks).order_by(_h.id)
+        if not (actor.is_unrestricted and org_id is None):
+            stmt = stmt.where(_h.org_id == self._org(actor, org_id))
+        with self.kit.sessions(write=False) as session:
+            return [_view(r) for r in session.execute(stmt).mappings()]
+
+    def get(self, actor: Actor, webhook_id: int) -> WebhookView:
+        with self.kit.sessions(write=False) as session:
+            return _view(self._row(session.connection(), actor, webhook_id))
+
+    def update(
+        self,
+        actor: Actor,
+        webhook_id: int,
+        *,
+        url: str | None = None,
+        events: Iterable[WebhookEvent | str] | None = None,
+        description: str | None = None,
+        active: bool | None = None,
+    ) -> WebhookView:
+        """Change a subscription; ``active=True`` turns a disabled one back on."""
+        if active is not None and not isinstance(active, bool):
+            raise InvalidInput({"active": ["true or false"]})
+        clean_url, stored, text = self._check(url, events, description)
+        with self.kit.sessions(write=True) as session:
+            conn = session.connection()
+            self._row(conn, actor, webhook_id)
+            values: dict[str, Any] = {"updated_at": self._now()}
+            if clean_url is not None:
+                values["url"] = clean_url
+            if stored is not None:
+                values["events"] = stored
+            if text is not None:
+                values["description"] = text
+            if active is not None:
+                values["active"] = active
+                values["disabled_reason"] = None if active else f"disabled by {actor.describe()}"
+            conn.execute(update(tables.webhooks).where(_h.id == webhook_id).values(**values))
+            session.commit()
+        return self.get(actor, webhook_id)
+
+    def rotate_secret(self, actor: Actor, webhook_id: int) -> WebhookCreated:
+        """A new signing secret, returned once; requests from now on are signed with it."""
+        secret = _new_secret()
+        with self.kit.sessions(write=True) as session:
+            conn = session.connection()
+            self._row(conn, actor, webhook_id)
+            conn.execute(
+                update(tables.webhooks)
+                .where(_h.id == webhook_id)
+                .values(secret=secret, updated_at=self._now())
+            )
+            session.commit()
+        return WebhookCreated(webhook=self.get(actor, webhook_id), secret=secret)
+
+    def delete(self, actor: Actor, webhook_id: int) -> None:
+        """Remove a subscription and its delivery log."""
+        with self.kit.sessions(write=True) as session:
+            conn = session.connection()
+            self._row(conn, actor, webhook_id)
+            ids = select(_q.id).where(_q.webhook_id == webhook_id)
+            conn.execute(delete(tables.webhook_attempts).where(_a.delivery_id.in_(ids)))
+            conn.execute(delete(tables.webhook_outbox).where(_q.webhook_id == webhook_id))
+            conn.execute(delete(tables.webhooks).where(_h.id == webhook_id))
+            session.commit()
+
+    def deliveries(
+        self, actor: Actor, webhook_id: int, *, limit: int = 50, before_id: int | None = None
+    ) -> builtins.list[WebhookDeliveryView]:
+        """The subscription's delivery log, newest first, each with its attempts."""
+        if not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise InvalidInput({"limit": ["a whole number from 1 to 500"]})
+        with self.kit.sessions(write=False) as session:
+            conn = session.connection()
+            self._row(conn, actor, webhook_id)
+            stmt = select(tables.webhook_outbox).where(_q.webhook_id == webhook_id)
+            if before_id is not None:
+                stmt = stmt.where(_q.id < before_id)
+            rows = list(conn.execute(stmt.order_by(_q.id.desc()).limit(limit)).mappings())
+            history: dict[int, builtins.list[WebhookAttemptView]] = {}
+            if rows:
+                attempts = select(tables.webhook_attempts).where(
+                    _a.delivery_id.in_([r["id"] for r in rows])
+                )
+                for a in conn.execute(attempts.order_by(_a.id)).mappings():
+                    history.setdefault(a["delivery_id"], []).append(
+                        WebhookAttemptView(
+                            attempted_at=a["attempted_at"],
+                            ok=bool(a["ok"]),
+                            status_code=a["status_code"],
+                            error=a["error"],
+                        )
+                    )
+        return [
+            WebhookDeliveryView(
+                id=r["id"],
+                webhook_id=r["webhook_id"],
+                case_id=r["case_id"],
+                event=WebhookEvent(r["event"]),
+                payload=json.loads(r["payload"]),
+                status=r["status"],
+                attempts=r["attempts"],
+                created_at=r["created_at"],
+                next_attempt_at=r["next_attempt_at"] if r["status"] == QUEUED else None,
+                sent_at=r["sent_at"],
+                last_error=r["last_error"],
+                history=tuple(history.get(r["id"], ())),
+            )
+            for r in rows
+        ]
+
+
+# -- queueing -----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | builtins.list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "value") and isinstance(value.value, str):  # an enum
+        return value.value
+    return value
+
+
+def _as_dict(view: Any) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in attrs.asdict(view, recurse=True).items()}
+
+
+def _changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, Any]]]:
+    """What the change in ``edit`` was, as webhook events with their details."""
+    by_name = {str(sig.name): kw for sig, kw in edit.queued_signals()}
+    found: builtins.list[tuple[WebhookEvent, dict[str, Any]]] = []
+    opened = by_name.get(str(signals.case_opened.name))
+    posted = by_name.get(str(signals.message_posted.name))
+    if opened is not None:
+        found.append((WebhookEvent.CASE_OPENED, {"message": opened.get("message")}))
+    elif posted is not None:
+        found.append((WebhookEvent.MESSAGE_POSTED, {"message": posted.get("message")}))
+    status = by_name.get(str(signals.status_changed.name))
+    if status is not None:
+        change = {"old": str(status["old"]), "new": str(status["new"])}
+        found.append((WebhookEvent.STATUS_CHANGED, change))
+        if str(signals.case_solved.name) in by_name:
+            found.append((WebhookEvent.CASE_SOLVED, change))
+        if str(signals.case_reopened.name) in by_name:
+            found.append((WebhookEvent.CASE_REOPENED, change))
+    owner = by_name.get(str(signals.owner_changed.name))
+    if owner is not None:
+        found.append(
+            (
+                WebhookEvent.OWNER_CHANGED,
+                {"side": str(owner["side"]), "old": owner["old"], "new": owner["new"]},
+            )
+        )
+    watcher = by_name.get(str(signals.watcher_changed.name))
+    if watcher is not None:
+        found.append(
+            (
+                WebhookEvent.WATCHER_CHANGED,
+                {"user_id": watcher["user_id"], "watching": watcher["watching"]},
+            )
+        )
+    return found
+
+
+# Every change asks it: built once, so its compiled form is cached.
+_SUBSCRIBED = select(_h.id, _h.org_id, _h.events).where(
+    _h.org_id.in_(bindparam("orgs", expanding=True)), _h.active.is_(True)
+)
+
+
+def queue_webhooks(edit: Edit) -> int:
+    """Write the webhook requests the change in ``edit`` causes; returns how many.
+
+    Runs in the change's transaction. Each party organization subscribed to
+    an event gets a payload read through the scoped layer as that
+    organization; an organization that may not read the message of a
+    ``message_posted`` (an internal note of the other party) gets nothing.
+    """
+    changes = _changes(edit)
+    if not changes:
+        return 0
+    case = edit.case
+    parties = [org for org in (case.shipper_org_id, case.carrier_org_id) if org is not None]
+    conn = edit.uow.session.connection()
+    subscribed = list(conn.execute(_SUBSCRIBED, {"orgs": parties}))
+    if not subscribed:
+        return 0
+    wanted = {c[0].value for c in changes}
+    rows: builtins.list[dict[str, Any]] = []
+    views: dict[int, dict[str, Any]] = {}
+    watcher_org: int | None = None
+    for hook in sorted(subscribed, key=lambda h: h.id):
+        events = set(hook.events.split(",")) & wanted
+        if not events:
+            continue
+        org = hook.org_id
+        scope = Scope(edit.uow.session, Actor.system_actor(SystemName.API, org_id=org))
+        if org not in views:
+            views[org] = _as_dict(scope.view(case, new=edit.new))
+        for event, details in changes:
+            if event.value not in events:
+                continue
+            data: dict[str, Any] = {}
+            message = details.get("message")
+            if event in (WebhookEvent.CASE_OPENED, WebhookEvent.MESSAGE_POSTED):
+                readable = scope.readable(message) if message is not None else None
+                if event is WebhookEvent.MESSAGE_POSTED and readable is None:
+                    continue
+                data["message"] = _as_dict(readable) if readable is not None else None
+            elif event is WebhookEvent.WATCHER_CHANGED:
+                if watcher_org is None:
+                    u = tables.users.c
+                    watcher_org = conn.execute(
+                        select(u.org_id).where(u.id == details["user_id"])
+                    ).scalar()
+                if watcher_org != org:
+                    continue  # watchers are their own organization's business
+                data.update(details)
+            else:
+                data.update(details)
+            payload = {
+                "event": event.value,
+                "occurred_at": edit.now.isoformat(),
+                "organization_id": org,
+                "actor": edit.actor.describe() if edit.actor.org_id == org else None,
+                "case": views[org],
+                **data,
+            }
+            rows.append(
+                {
+                    "webhook_id": hook.id,
+                    "case_id": case.id,
+                    "event": event.value,
+                    "payload": json.dumps(payload, sort_keys=True, separators=(",", ":")),
+                    "status": QUEUED,
+                    "attempts": 0,
+                    "created_at": edit.now,
+                    "next_attempt_at": edit.now,
+                }
+            )
+    if rows:
+        conn.execute(insert(tables.webhook_outbox), rows)
+    return len(rows)
+
+
+# -- delivering ---------------------------------------------------------------------------
+
+
+def _client(kit: CaseKit) -> httpx.Client:
+    s = kit.settings
+    verify: ssl.SSLContext | bool = True
+    if s.webhook_ca_file:
+        verify = ssl.create_default_context(cafile=s.webhook_ca_file)
+    return httpx.Client(
+        timeout=s.webhook_timeout,
+        verify=verify,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
+    """Claim, sign, send and record one batch of webhook requests.
+
+    Returns (claimed, sent, retried, failed).
+    """
+    kit = worker.kit
+    rows = worker.claim(tables.webhook_outbox)
+    if not rows:
+        return 0, 0, 0, 0
+    with kit.sessions(write=False) as session:
+        ids = sorted({r["webhook_id"] for r in rows})
+        stmt = select(_h.id, _h.url, _h.secret, _h.active).where(_h.id.in_(ids))
+        hooks = {h.id: h for h in session.execute(stmt)}
+    sent = retried = failed = 0
+    with _client(kit) as client:
+        for row in rows:
+            hook = hooks.get(row["webhook_id"])
+            code: int | None = None
+            error: str | None = None
+            gone = False
+            if hook is None or not hook.active:
+                error, final = "the subscription is disabled", True
+            elif problem := url_problem(
+                hook.url, allow_http_loopback=kit.settings.webhook_allow_http_loopback
+            ):
+                error, final = f"the URL is refused: {problem}", True
+            else:
+                final = False
+                body = row["payload"].encode()
+                stamp = int(kit.clock.now().timestamp())
+                headers = {
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: signature_header(hook.secret, body, stamp),
+                    EVENT_HEADER: row["event"],
+                    DELIVERY_HEADER: str(row["id"]),
+                }
+                try:
+                    response = client.post(hook.url, content=body, headers=headers)
+                    code = response.status_code
+                    if 200 <= code < 300:
+                        error = None
+                    elif code == 410:
+                        error, final, gone = "410 Gone: the subscription is disabled", True, True
+                    else:
+                        error = f"HTTP {code}"
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.info("casekit: webhook %s not delivered: %s", row["id"], error)
+            outcome = _record(kit, row, code, error, final=final, gone=gone)
+            sent += outcome == SENT
+            retried += outcome == QUEUED
+            failed += outcome == FAILED
+    return len(rows), sent, retried, failed
+
+
+def _record(
+    kit: CaseKit,
+    row: dict[str, Any],
+    code: int | None,
+    error: str | None,
+    *,
+    final: bool,
+    gone: bool,
+) -> str:
+    now = kit.clock.now()
+    attempts = row["attempts"] + 1
+    status, values = next_state(kit.settings, now, attempts, error, final=final)
+    with kit.sessions(write=True) as session:
+        conn = session.connection()
+        conn.execute(
+            update(tables.webhook_outbox)
+            .where(_q.id == row["id"])
+            .values(status=status, attempts=attempts, **values)
+        )
+        conn.execute(
+            insert(tables.webhook_attempts),
+            {
+                "delivery_id": row["id"],
+                "attempted_at": now,
+                "ok": error is None,
+                "status_code": code,
+                "error": None if error is None else error[:MAX_ERROR],
+            },
+        )
+        if gone:
+            conn.execute(
+                update(tables.webhooks)
+                .where(_h.id == row["webhook_id"])
+                .values(
+                    active=False,
+                    disabled_reason=f"the endpoint answered 410 Gone on {now.isoformat()}",
+                    updated_at=now,
+                )
+            )
+        session.commit()
+    return status

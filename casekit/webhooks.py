@@ -1,0 +1,137 @@
+"""Outgoing webhooks: the event kinds, signing, and verifying a signature.
+
+casekit signs every webhook request with the subscription's secret, in the
+header ``X-Casekit-Signature: t=<unix time>,v1=<hex HMAC-SHA256>``, where the
+HMAC is taken over ``"<t>." + body`` (the raw request body, bytes). A
+receiver checks it with :func:`verify_signature`::
+
+    from casekit.webhooks import verify_signature
+
+    if not verify_signature(SECRET, request.body, request.headers["X-Casekit-Signature"]):
+        return 400
+
+The time in the header bounds replays: a signature older (or newer) than
+``tolerance`` seconds does not verify. See docs/webhooks.rst.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import ipaddress
+import time
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "WebhookEvent",
+    "sign",
+    "signature_header",
+    "url_problem",
+    "verify_signature",
+]
+
+SIGNATURE_HEADER = "X-Casekit-Signature"
+EVENT_HEADER = "X-Casekit-Event"
+DELIVERY_HEADER = "X-Casekit-Delivery"
+#: How far a signature's time may be from the receiver's clock, by default (seconds).
+DEFAULT_TOLERANCE = 300
+
+
+class WebhookEvent(enum.StrEnum):
+    """The kinds of change a webhook subscription can receive."""
+
+    CASE_OPENED = "case_opened"
+    MESSAGE_POSTED = "message_posted"
+    STATUS_CHANGED = "status_changed"
+    CASE_SOLVED = "case_solved"
+    CASE_REOPENED = "case_reopened"
+    OWNER_CHANGED = "owner_changed"
+    WATCHER_CHANGED = "watcher_changed"
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The hex HMAC-SHA256 of ``"<timestamp>." + body`` under ``secret``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return mac.hexdigest()
+
+
+def signature_header(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``X-Casekit-Signature`` value for ``body`` sent at ``timestamp``."""
+    return f"t={timestamp},v1={sign(secret, body, timestamp)}"
+
+
+def verify_signature(
+    secret: str | Iterable[str],
+    body: bytes | str,
+    header: str | None,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """Whether ``header`` is a valid casekit signature of ``body``.
+
+    :param secret: the subscription's signing secret, or several (while
+        rotating, the old and the new one).
+    :param body: the raw request body, exactly as received.
+    :param header: the ``X-Casekit-Signature`` header's value.
+    :param tolerance: the largest difference, in seconds, between the
+        signature's time and ``now``; older ones are refused as replays.
+    :param now: the current unix time; the system clock by default.
+    """
+    if not header:
+        return False
+    if isinstance(body, str):
+        body = body.encode()
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            timestamp = int(value)
+        elif key == "v1" and value:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        return False
+    expected = [sign(s, body, timestamp) for s in secrets]
+    return any(hmac.compare_digest(e, c) for e in expected for c in candidates)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_problem(url: str, *, allow_http_loopback: bool = False) -> str | None:
+    """Why ``url`` cannot receive webhooks, or None when it can.
+
+    HTTPS is required; plain HTTP only to a loopback address, and only when
+    ``allow_http_loopback`` (the ``webhook_allow_http_loopback`` setting) says so.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as error:
+        return f"not a URL: {error}"
+    if parts.username or parts.password:
+        return "a URL with credentials in it is refused; send them another way"
+    if not host:
+        return "an absolute https:// URL is required"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and _loopback(host):
+        if allow_http_loopback:
+            return None
+        return "plain http is allowed only to loopback addresses with webhook_allow_http_loopback"
+    return "an https:// URL is required"

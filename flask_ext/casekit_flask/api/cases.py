@@ -1,0 +1,295 @@
+"""Cases, their timeline, messages, attachments, owners and watchers."""
+
+from __future__ import annotations
+
+import json as stdjson
+from collections.abc import Callable
+from typing import Any, BinaryIO, cast
+
+from flask import Response, request, url_for
+from marshmallow import RAISE, ValidationError
+
+from casekit import Actor, InvalidInput, Upload
+from casekit.domain.workflow import Status
+from casekit.query.models import CaseView
+from casekit_flask.api.common import PROBLEM, ApiBlueprint, etag, if_match
+from casekit_flask.api.schemas import (
+    ID_RANGE,
+    SIDES,
+    CaseCreateSchema,
+    CaseListArgsSchema,
+    CasePageSchema,
+    CaseSchema,
+    CaseUpdateSchema,
+    EntrySchema,
+    MessageSchema,
+    OwnerSchema,
+    ProblemSchema,
+    TimelineSchema,
+)
+from casekit_flask.extension import current_kit
+
+blp = ApiBlueprint(
+    "casekit_api_cases",
+    __name__,
+    url_prefix="/cases",
+    description="Cases: open, list, read, change; their timeline and messages.",
+)
+
+
+def problems(*codes: int) -> Callable[[Any], Any]:
+    """Document the problem responses an operation may give."""
+
+    def decorate(func: Any) -> Any:
+        for code in codes:
+            func = blp.alt_response(
+                code, schema=ProblemSchema, content_type=PROBLEM, description=_REASONS[code]
+            )(func)
+        return func
+
+    return decorate
+
+
+_REASONS = {
+    400: "Bad input; `errors` names each field",
+    401: "No or bad credentials",
+    403: "Not allowed (an API key's scope, or the action)",
+    404: "No such thing, or the caller may not see it",
+    409: "The case changed meanwhile (If-Match)",
+    413: "The upload is too large",
+}
+
+COMMON = (400, 401, 403, 404)
+
+
+def actor() -> Actor:
+    from casekit_flask.api import api_actor
+
+    return api_actor()
+
+
+def _case_response(view: CaseView, status: int = 200) -> tuple[Any, int, dict[str, str]]:
+    headers = {"ETag": etag(view.version)}
+    if status == 201:
+        headers["Location"] = url_for(".case", number=view.number)
+    return view, status, headers
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(CaseListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+@blp.response(200, CasePageSchema)
+@problems(*COMMON)
+def list_cases(**args: Any) -> dict[str, Any]:
+    """List cases: a view with filters, search and sort, one page at a time (keyset paging)."""
+    kit = current_kit()
+    me = actor()
+    query: dict[str, Any] = {}
+    if "saved_view" in args:
+        query = _query_of_saved(me, args["saved_view"])
+    for name in ("view", "search"):
+        if name in args:
+            query[name] = args[name]
+    if "sort" in args or "direction" in args:
+        query["sort"] = {
+            "field": args.get("sort", "created_at"),
+            "direction": args.get("direction", "desc"),
+        }
+    if "filters" in args:
+        try:
+            query["filters"] = stdjson.loads(args["filters"])
+        except ValueError:
+            raise InvalidInput({"filters": ["not JSON"]}) from None
+    page = kit.views.list(me, query, limit=args["limit"], cursor=args.get("cursor"))
+    return {"cases": page.rows, "next_cursor": page.next_cursor}
+
+
+def _query_of_saved(me: Actor, view_id: int) -> dict[str, Any]:
+    from casekit.schemas.views import dump_query
+
+    try:
+        return dump_query(current_kit().views.query_of(me, view_id))
+    except InvalidInput as error:
+        raise InvalidInput(
+            {"saved_view": [m for ms in error.errors.values() for m in ms]}
+        ) from None
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CaseCreateSchema)
+@blp.response(201, CaseSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@problems(*COMMON)
+def open_case(data: dict[str, Any]) -> Any:
+    """Open a case (source `api` for an API key); the caller's side owns it when a user."""
+    view = current_kit().cases.open(actor(), **data)
+    return _case_response(view, 201)
+
+
+@blp.route("/<number>", methods=["GET"])
+@blp.response(200, CaseSchema)
+@problems(*COMMON)
+def case(number: str) -> Any:
+    """One case as the caller sees it; its ETag is the case's version."""
+    return _case_response(current_kit().cases.get(actor(), _number(number)))
+
+
+@blp.route("/<number>", methods=["PATCH"])
+@blp.arguments(CaseUpdateSchema)
+@blp.response(200, CaseSchema)
+@problems(*COMMON, 409)
+def update_case(data: dict[str, Any], number: str) -> Any:
+    """Change the type, the status (solving and reopening too), the shipment, the CRM number.
+
+    Send `If-Match` with the ETag you read to be told (409) when someone
+    changed the case meanwhile. The changes apply in the order type, status,
+    shipment, CRM number; each is its own change on the case's timeline.
+    """
+    kit, me, number = current_kit(), actor(), _number(number)
+    if not data:
+        raise InvalidInput({"body": ["give type, status, shipment or crm_number"]})
+    expected = if_match()
+    view = kit.cases.get(me, number)
+    if expected is not None and expected != view.version:
+        from casekit import Conflict
+
+        raise Conflict(f"case {number} changed meanwhile (version {view.version})")
+    expected = view.version
+    if "type" in data:
+        view = kit.cases.change_type(me, number, data["type"], expected_version=expected)
+        expected = view.version
+    if "status" in data:
+        target = Status(data["status"])
+        if view.status is Status.SOLVED and target is not Status.SOLVED:
+            view = kit.cases.reopen(me, number, status=target, expected_version=expected)
+        elif view.status is not target:
+            view = kit.cases.change_status(me, number, target, expected_version=expected)
+        expected = view.version
+    if "shipment" in data:
+        view = kit.cases.link_shipment(me, number, data["shipment"], expected_version=expected)
+    if "crm_number" in data:
+        view = kit.cases.set_crm_number(me, number, data["crm_number"])
+    return _case_response(view)
+
+
+@blp.route("/<number>/timeline", methods=["GET"])
+@blp.response(200, TimelineSchema)
+@problems(*COMMON)
+def timeline(number: str) -> dict[str, Any]:
+    """The case's messages and events the caller may read, oldest first."""
+    return {"entries": current_kit().cases.timeline(actor(), _number(number))}
+
+
+MESSAGE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": "MessageSchema"},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["body"],
+                "properties": {
+                    "body": {"type": "string"},
+                    "audience": {"type": "string", "enum": ["internal", "partners", "everyone"]},
+                    "attachments": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                    },
+                },
+            }
+        },
+    },
+}
+
+
+@blp.route("/<number>/messages", methods=["POST"])
+@blp.doc(requestBody=MESSAGE_BODY)
+@blp.response(201, EntrySchema)
+@problems(*COMMON, 413)
+def post_message(number: str) -> Any:
+    """Post a message with an audience: JSON, or multipart with attachments."""
+    number = _number(number)
+    uploads: list[Upload] = []
+    if request.mimetype == "multipart/form-data":
+        raw: Any = dict(request.form.items())
+        for f in request.files.getlist("attachments"):
+            if f.filename:
+                uploads.append(
+                    Upload(
+                        filename=f.filename,
+                        stream=cast(BinaryIO, f.stream),
+                        content_type=f.mimetype or "application/octet-stream",
+                    )
+                )
+        unknown = set(request.files) - {"attachments"}
+        if unknown:
+            raise InvalidInput({name: ["unknown file field"] for name in sorted(unknown)})
+    else:
+        raw = request.get_json(silent=True)
+        if raw is None:
+            raise InvalidInput({"body": ["send JSON (or multipart/form-data)"]})
+    try:
+        data = MessageSchema().load(raw)
+    except ValidationError as error:
+        from casekit_flask.api import _flatten
+
+        raise InvalidInput(_flatten(error.messages)) from None
+    entry = current_kit().messages.post(
+        actor(), number, data["body"], audience=data.get("audience"), attachments=uploads
+    )
+    return entry, 201
+
+
+@blp.route("/<number>/attachments/<int:attachment_id>", methods=["GET"])
+@blp.response(200, content_type="application/octet-stream", description="The file, as a download")
+@problems(*COMMON)
+def attachment(number: str, attachment_id: int) -> Response:
+    """Download an attachment of a message the caller may read."""
+    from casekit_flask.files import send_attachment
+
+    _id(attachment_id, "attachment_id")
+    return send_attachment(actor(), _number(number), attachment_id)
+
+
+@blp.route("/<number>/owners/<side>", methods=["PUT"])
+@blp.arguments(OwnerSchema)
+@blp.response(200, CaseSchema)
+@problems(*COMMON, 409)
+def set_owner(data: dict[str, Any], number: str, side: str) -> Any:
+    """Give a side's owner slot to a user of that side, or empty it (`user_id: null`)."""
+    if side not in SIDES:
+        raise InvalidInput({"side": ["shipper or carrier"]})
+    view = current_kit().cases.set_owner(
+        actor(), _number(number), data["user_id"], side=side, expected_version=if_match()
+    )
+    return _case_response(view)
+
+
+@blp.route("/<number>/watchers/<int:user_id>", methods=["PUT"])
+@blp.response(200, CaseSchema)
+@problems(*COMMON)
+def watch(number: str, user_id: int) -> Any:
+    """Add a user of the caller's organization to the watchers."""
+    view = current_kit().cases.watch(actor(), _number(number), _id(user_id, "user_id"))
+    return _case_response(view)
+
+
+@blp.route("/<number>/watchers/<int:user_id>", methods=["DELETE"])
+@blp.response(200, CaseSchema)
+@problems(*COMMON)
+def unwatch(number: str, user_id: int) -> Any:
+    """Remove a user of the caller's organization from the watchers."""
+    view = current_kit().cases.unwatch(actor(), _number(number), _id(user_id, "user_id"))
+    return _case_response(view)
+
+
+def _number(number: str) -> str:
+    if not number or len(number) > 40 or "\x00" in number:
+        raise InvalidInput({"number": ["a case number"]})
+    return number
+
+
+def _id(value: int, field: str) -> int:
+    try:
+        ID_RANGE(value)
+    except ValidationError:
+        raise InvalidInput({field: ["an id from 1 to 2147483647"]}) from None
+    return value

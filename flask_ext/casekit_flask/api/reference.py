@@ -1,0 +1,76 @@
+"""The API reference page: the OpenAPI document rendered on the server, no CDN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+blp = Blueprint("casekit_api_reference", __name__, url_prefix="")
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _ref_name(schema: dict[str, Any] | None) -> str:
+    if not schema:
+        return ""
+    ref = schema.get("$ref")
+    if ref:
+        return str(ref).rsplit("/", 1)[-1]
+    if schema.get("type") == "array":
+        return f"array of {_ref_name(schema.get('items'))}"
+    return str(schema.get("type", "object"))
+
+
+@blp.get("/")
+def reference() -> Any:
+    """The reference page: every operation and schema of /openapi.json."""
+    from casekit_flask.extension import state
+
+    spec = state().api.spec.to_dict()
+    operations = []
+    for path, item in spec.get("paths", {}).items():
+        for method in METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            body = op.get("requestBody", {}).get("content", {})
+            operations.append(
+                {
+                    "id": f"{method}-{path}",
+                    "method": method.upper(),
+                    "path": path,
+                    "tag": (op.get("tags") or [""])[0],
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": op.get("parameters", []) + item.get("parameters", []),
+                    "body": {ct: _ref_name(c.get("schema")) for ct, c in body.items()},
+                    "responses": {
+                        code: (
+                            r.get("description", ""),
+                            {
+                                ct: _ref_name(c.get("schema"))
+                                for ct, c in r.get("content", {}).items()
+                            },
+                        )
+                        for code, r in op.get("responses", {}).items()
+                    },
+                }
+            )
+    schemas = spec.get("components", {}).get("schemas", {})
+    return render_template(
+        "casekit/api/reference.html",
+        spec=spec,
+        operations=operations,
+        schemas=schemas,
+        type_of=_ref_name,
+        json_url=f"{state().api_prefix}/openapi.json",
+    )
+
+
+@blp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def missing(rest: str) -> Any:
+    """Anything else under the API's prefix: a 404 problem, not the host's HTML page."""
+    from casekit_flask.api.common import problem
+
+    return problem(404, "Not found", detail="no such resource")

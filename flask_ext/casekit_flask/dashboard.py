@@ -1,0 +1,352 @@
+"""The dashboard blueprint: a lead's reports as a page, CSV and JSON, and the targets form.
+
+Every number comes from ``kit.reports`` (the same scoped query layer as the
+Case Management list), so a carrier's dashboard counts only its cases. Charts
+are SVG drawn on the server by :mod:`casekit.charts`; each bar and number
+links to the Case Management page with the filter that lists exactly the
+cases it counts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+
+from casekit import Actor, InvalidInput, OrgRole
+from casekit.charts import Bar, bar_chart, duration, line_chart
+from casekit.query.listing import ListQuery
+from casekit.query.report_models import (
+    BreachRow,
+    CountRow,
+    DurationRow,
+    LoadRow,
+    ReopenRow,
+    Report,
+    Table,
+    TargetRow,
+)
+from casekit.schemas.reports import REPORT_FILTERS, zone_of
+from casekit.schemas.views import dump_query
+from casekit.services.reports import SECTIONS
+from casekit_flask import listing, rendering
+from casekit_flask.extension import current_kit, register_error_handlers, require_actor
+
+dashboard = Blueprint("casekit_dashboard", __name__, template_folder="templates")
+register_error_handlers(dashboard)
+
+
+@dashboard.record_once
+def _install(setup: Any) -> None:
+    rendering.install(setup.app)
+    setup.app.jinja_env.globals["casekit_dashboard"] = True  # the staff pages link to it
+
+
+#: The range shown when none is asked for: the last 30 days, today included.
+DEFAULT_DAYS = 30
+#: The filters whose values are ids.
+ID_FILTERS = ("carrier", "shipper", "owner")
+SECTION_TITLES = {
+    "volume": "Volume",
+    "speed": "Speed",
+    "load": "Load",
+    "aging": "Aging",
+    "targets": "Targets",
+}
+
+
+def require_staff() -> Actor:
+    actor = require_actor()
+    if not actor.is_user:
+        abort(404)
+    return actor
+
+
+# -- request arguments to a report query ----------------------------------------------------
+def report_query_from_args(args: MultiDict[str, str]) -> dict[str, Any]:
+    """The JSON form of a report query (see :mod:`casekit.schemas.reports`) from GET arguments.
+
+    ``from`` and ``to`` default to the last :data:`DEFAULT_DAYS` days in
+    ``timezone`` (UTC by default); each filter is its argument repeated (or
+    comma-separated). Values that are not ids stay text, so the core's
+    error names the filter.
+    """
+    timezone = (args.get("timezone") or "UTC").strip()
+    query: dict[str, Any] = {"timezone": timezone}
+    start, end = (args.get("from") or "").strip(), (args.get("to") or "").strip()
+    if not start or not end:
+        zone = zone_of(timezone) if _zone_ok(timezone) else ZoneInfo("UTC")
+        last = current_kit().clock.now().astimezone(zone).date()
+        end = end or last.isoformat()
+        start = start or (_day(end, last) - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    query["from"], query["to"] = start, end
+    granularity = (args.get("granularity") or "").strip()
+    if granularity:
+        query["granularity"] = granularity
+    filters: dict[str, Any] = {}
+    for name in REPORT_FILTERS:
+        values = [v.strip() for raw in args.getlist(name) for v in raw.split(",") if v.strip()]
+        if values:
+            filters[name] = (
+                [int(v) if v.isdigit() else v for v in values] if name in ID_FILTERS else values
+            )
+    if filters:
+        query["filters"] = filters
+    return query
+
+
+def _zone_ok(name: str) -> bool:
+    try:
+        zone_of(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _day(text: str, fallback: date) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return fallback
+
+
+def drill_url(query: ListQuery | None) -> str | None:
+    """The Case Management page's URL that lists the cases of ``query``."""
+    if query is None:
+        return None
+    args = listing.args_from_query(dump_query(query))
+    return url_for("casekit_staff.case_list") + "?" + urlencode(list(args.items(multi=True)))
+
+
+def _section_of(table: str) -> str | None:
+    if table in ("opened", "solved", "opened_by_source") or table.startswith("backlog_by_"):
+        return "volume"
+    if table.startswith(("first_response", "resolution")) or table == "reopens":
+        return "speed"
+    if table == "load":
+        return "load"
+    if table.startswith("aging_by_"):
+        return "aging"
+    if table in ("targets", "breaches"):
+        return "targets"
+    return None
+
+
+# -- charts -----------------------------------------------------------------------------------
+def chart(table: Table) -> Markup | None:
+    """The table's chart as inline SVG, each bar linked to its cases; None for a list."""
+    rows = table.rows
+    if table.name in ("opened", "solved"):
+        points = [Bar(r.label, r.count, drill_url(r.query)) for r in rows]
+        return Markup(line_chart(points, title=table.title))
+    if not rows:
+        return Markup(bar_chart([], title=table.title))
+    first = rows[0]
+    if isinstance(first, CountRow):
+        bars = [Bar(r.label, r.count, drill_url(r.query)) for r in rows]
+        return Markup(bar_chart(bars, title=table.title))
+    if isinstance(first, DurationRow):
+        bars = [
+            Bar(r.label, r.median_seconds, drill_url(r.query))
+            for r in rows
+            if r.median_seconds is not None
+        ]
+        return Markup(bar_chart(bars, title=f"{table.title}: median", formatter=duration))
+    if isinstance(first, LoadRow):
+        bars = [Bar(r.name, r.active_owned, drill_url(r.active_query)) for r in rows]
+        return Markup(bar_chart(bars, title=f"{table.title}: active cases owned"))
+    if isinstance(first, TargetRow):
+        bars = [
+            Bar(
+                f"{r.label}: {kind}",
+                value,
+                drill_url(r.query),
+            )
+            for r in rows
+            for kind, value in (
+                ("first response", r.first_response_breaches),
+                ("resolution", r.resolution_breaches),
+            )
+        ]
+        return Markup(bar_chart(bars, title=f"{table.title}: breaches"))
+    return None  # reopens and the breaching cases: numbers and a list read better
+
+
+def row_kind(row: Any) -> str:
+    for kind, cls in (
+        ("count", CountRow),
+        ("duration", DurationRow),
+        ("reopen", ReopenRow),
+        ("load", LoadRow),
+        ("target", TargetRow),
+        ("breach", BreachRow),
+    ):
+        if isinstance(row, cls):
+            return kind
+    return "other"  # pragma: no cover - every row kind is above
+
+
+def hours(seconds: float | None) -> str:
+    """Seconds as hours for the targets form (``1.5``); empty for None."""
+    if seconds is None:
+        return ""
+    return f"{seconds / 3600:g}"
+
+
+# -- the page ----------------------------------------------------------------------------------
+@dashboard.get("/dashboard")
+def page() -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    query = report_query_from_args(request.args)
+    errors: dict[str, list[str]] = {}
+    report: Report | None = None
+    try:
+        report = kit.reports.dashboard(actor, query)
+    except InvalidInput as error:
+        errors = _messages(error)
+    return render_template(
+        "casekit/dashboard/dashboard.html",
+        **_context(actor, query, report, errors),
+    ), (400 if errors else 200)
+
+
+def _context(
+    actor: Actor, query: dict[str, Any], report: Report | None, errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    kit = current_kit()
+    assert actor.org_id is not None
+    organization = kit.directory.organization(actor, actor.org_id)
+    is_shipper = organization.role is OrgRole.SHIPPER
+    partners = kit.directory.organizations(
+        actor, OrgRole.CARRIER if is_shipper else OrgRole.SHIPPER
+    )
+    args = request.args
+    return {
+        "actor": actor,
+        "organization": organization,
+        "query": query,
+        "report": report,
+        "errors": errors,
+        "sections": [
+            (name, SECTION_TITLES[name], report.section(name) if report else None)
+            for name in SECTIONS
+        ],
+        "party_field": "carrier" if is_shipper else "shipper",
+        "partners": partners,
+        "colleagues": kit.directory.users(actor),
+        "case_types": kit.case_types,
+        "sources": _sources(),
+        "chosen": {name: set(args.getlist(name)) for name in REPORT_FILTERS},
+        "brand_text": ", ".join(args.getlist("brand")),
+        "chart": chart,
+        "drill_url": drill_url,
+        "row_kind": row_kind,
+        "duration": duration,
+        "query_string": urlencode(list(args.items(multi=True))),
+    }
+
+
+def _sources() -> dict[str, str]:
+    from casekit.domain.case import Source
+    from casekit.query.reports import SOURCE_LABELS
+
+    return {s.value: SOURCE_LABELS.get(s.value, s.value) for s in Source}
+
+
+@dashboard.get("/dashboard.json")
+def as_json() -> ResponseReturnValue:
+    """The whole report as JSON: what the page shows, each number with its list query."""
+    actor = require_staff()
+    query = report_query_from_args(request.args)
+    try:
+        report = current_kit().reports.dashboard(actor, query)
+    except InvalidInput as error:
+        return {"errors": _messages(error)}, 400
+    return report.to_json()
+
+
+@dashboard.get("/dashboard/<table>.csv")
+def table_csv(table: str) -> ResponseReturnValue:
+    """One table of the report as CSV (a download)."""
+    actor = require_staff()
+    section = _section_of(table)
+    if section is None:
+        abort(404)
+    query = report_query_from_args(request.args)
+    try:
+        report = current_kit().reports.dashboard(actor, query, sections=[section])
+        found = report.table(table)
+    except InvalidInput as error:
+        lines = "\n".join(f"{k}: {'; '.join(v)}" for k, v in _messages(error).items())
+        return Response(lines + "\n", status=400, mimetype="text/plain")
+    except KeyError:
+        abort(404)
+    name = f"{table}-{report.query.start.isoformat()}-{report.query.end.isoformat()}.csv"
+    return Response(
+        found.csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- targets ---------------------------------------------------------------------------------------
+@dashboard.route("/dashboard/targets", methods=["GET", "POST"])
+def targets() -> ResponseReturnValue:
+    """Each case type's first-response and resolution target; a manager changes them."""
+    actor = require_staff()
+    kit = current_kit()
+    errors: dict[str, list[str]] = {}
+    form: Any = {}
+    if request.method == "POST":
+        form = request.form
+        case_type = form.get("case_type", "")
+        values: dict[str, int | None] = {}
+        for name in ("first_response", "resolution"):
+            raw = (form.get(name) or "").strip()
+            if not raw:
+                values[name] = None
+                continue
+            try:
+                number = float(raw)
+            except ValueError:
+                errors[name] = ["a number of hours, like 4 or 1.5"]
+                continue
+            if not 0 < number < 1e6:
+                errors[name] = ["between one minute and 366 days"]
+                continue
+            values[name] = round(number * 3600)
+        if not errors:
+            try:
+                kit.reports.set_target(
+                    actor,
+                    case_type,
+                    first_response=values["first_response"],
+                    resolution=values["resolution"],
+                )
+            except InvalidInput as error:
+                errors = _messages(error)
+            else:
+                label = kit.case_types[case_type].label
+                flash(f"Saved the targets for {label}.")
+                return redirect(url_for(".targets"))
+    current = {t.case_type: t for t in kit.reports.targets(actor)}
+    return render_template(
+        "casekit/dashboard/targets.html",
+        actor=actor,
+        case_types=kit.case_types,
+        current=current,
+        errors=errors,
+        form=form,
+        hours=hours,
+    ), (400 if errors else 200)
+
+
+def _messages(error: InvalidInput) -> dict[str, list[str]]:
+    return {k: [str(m) for m in v] for k, v in error.errors.items()}

@@ -1,0 +1,502 @@
+"""The demo host behind ``casekit demo``: sample data, switchable demo identities
+and captured mail.
+
+:func:`load_demo_data` puts the sample world into a kit, its orders and
+shipments imported through casekit-orderfeed (``pip install
+'casekit-flask[demo]'``); :func:`create_demo_app` builds a Flask app on a
+SQLite file with casekit's pages mounted, a banner to switch between demo
+identities, and an outbox worker in a background thread whose mail goes to
+:class:`MailCapture` instead of out, shown on a demo-only page. Demo only:
+it trusts whoever clicks.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import threading
+from datetime import UTC, date, datetime, timedelta
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import attrs
+from flask import Blueprint, Flask, abort, redirect, render_template, request, session
+from flask.typing import ResponseReturnValue
+
+from casekit import Actor, CaseKit, FrozenClock, OrderFacts, Settings, ShipmentFacts, UserRole
+from casekit.domain.directory import OrgRole
+from casekit.domain.shipment import Direction, Mode
+from casekit.errors import ConfigurationError
+from casekit.plugins import hookimpl
+from casekit.services.worker import Worker
+
+MERCHANT = "northwind"
+BRANDS = ("Northwind Trail", "Northwind Home")
+CARRIERS = (("swift", "Swift Parcel", True), ("harbor", "Harbor Freight Lines", False))
+FIRST = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena")
+LAST = ("Moss", "Reyes", "Park", "Okafor", "Silva", "Novak", "Berg", "Ito")
+CITIES = (
+    ("Portland", "97201", "west"),
+    ("Denver", "80202", "mountain"),
+    ("Chicago", "60601", "central"),
+    ("Atlanta", "30301", "south"),
+    ("Boston", "02108", "east"),
+    ("Austin", "73301", "south"),
+)
+MESSAGES = (
+    "The tracking page has not moved for three days. Can you check?",
+    "The box arrived with a crushed corner; photos attached in the portal.",
+    "Consignee asked to deliver after 3pm on weekdays.",
+    "Driver could not reach the consignee; please confirm the phone number.",
+    "Two of five cartons missing at delivery.",
+    "Please hold at the terminal until Monday.",
+)
+
+
+def _orderfeed() -> Any:
+    """casekit-orderfeed, which the demo loads its orders and shipments with."""
+    try:
+        import casekit_orderfeed
+    except ImportError:
+        raise ConfigurationError(
+            "casekit demo loads its sample orders through casekit-orderfeed: "
+            "pip install 'casekit-flask[demo]' (or ./adapters/casekit-orderfeed)"
+        ) from None
+    return casekit_orderfeed
+
+
+def demo_plugins() -> list[object]:
+    """The plugins a demo kit needs: casekit-orderfeed's lookups answer from its store."""
+    from casekit_orderfeed import plugin
+
+    return [plugin]
+
+
+class MailCapture:
+    """A delivery plugin that keeps each notification as an ``.eml`` file in ``folder``.
+
+    Registered after casekit's SMTP plugin, it is asked first and answers
+    True: nothing leaves the machine. :meth:`mails` reads them back.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    @hookimpl
+    def casekit_deliver_notification(self, kit: CaseKit, notification: Any) -> bool:
+        data = notification.message.as_bytes()
+        with self._lock:
+            name = f"{notification.id:08d}-{notification.attempt}.eml"
+            (self.folder / name).write_bytes(data)
+        return True
+
+    def names(self) -> list[str]:
+        """The captured mails' names, newest first."""
+        return sorted((p.name for p in self.folder.glob("*.eml")), reverse=True)
+
+    def read(self, name: str) -> EmailMessage | None:
+        """One captured mail by name, or None (names are checked, never a path)."""
+        if name not in self.names():
+            return None
+        with (self.folder / name).open("rb") as f:
+            message = BytesParser(policy=email_policy.default).parse(f)
+        assert isinstance(message, EmailMessage)
+        return message
+
+
+def sample_shipments(
+    count: int, *, seed: int = 7, today: date | None = None
+) -> tuple[dict[str, ShipmentFacts], dict[str, OrderFacts], list[tuple[str, str]]]:
+    """The demo's shipments and orders, the same for the same seed; and its customers."""
+    rng = random.Random(seed)
+    today = today or date(2026, 1, 5)
+    customers = [
+        (f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}", f"customer{i + 1}@example.test")
+        for i in range(12)
+    ]
+    shipments: dict[str, ShipmentFacts] = {}
+    orders: dict[str, OrderFacts] = {}
+    for i in range(count):
+        name, email = customers[i % len(customers)]
+        _city, postal, region = rng.choice(CITIES)
+        carrier, carrier_name, _users = CARRIERS[0] if i % 3 else CARRIERS[1]
+        brand = BRANDS[i % 2]
+        order_number = f"NW-{5001 + i}"
+        reference = f"SHP-{10001 + i}"
+        orders[order_number] = OrderFacts(
+            number=order_number,
+            shipper=MERCHANT,
+            customer_email=email,
+            customer_name=name,
+            brand=brand,
+            placed_at=datetime(today.year, today.month, today.day, tzinfo=UTC)
+            - timedelta(days=rng.randint(3, 60)),
+        )
+        shipments[reference] = ShipmentFacts(
+            reference=reference,
+            shipper=MERCHANT,
+            carrier=carrier,
+            carrier_name=carrier_name,
+            tracking_number=f"1Z{rng.randrange(10**9, 10**10)}",
+            bol_number=f"BOL-{70000 + i}" if carrier == "harbor" else None,
+            po_number=f"PO-{rng.randrange(1000, 9999)}",
+            reference_number=f"REF-{i + 1:05d}",
+            order_number=order_number,
+            origin_name="Northwind DC Reno",
+            origin_postal_code="89501",
+            destination_name=name,
+            destination_postal_code=postal,
+            mode=Mode.FREIGHT if carrier == "harbor" else Mode.PARCEL,
+            direction=Direction.OUTBOUND,
+            customer_segment="VIP" if i % 7 == 0 else "standard",
+            region=region,
+            brand=brand,
+            status=rng.choice(("in_transit", "delivered", "exception", "out_for_delivery")),
+            promised_date=today + timedelta(days=rng.randint(-5, 5)),
+            estimated_date=today + timedelta(days=rng.randint(-3, 7)),
+        )
+    return shipments, orders, customers
+
+
+def sample_rows(count: int, *, seed: int = 7) -> list[dict[str, str]]:
+    """The demo's orders and shipments as rows of an order export (casekit-orderfeed's columns)."""
+    from casekit_orderfeed.feed import SHIPMENT_COLUMNS
+
+    shipments, orders, _customers = sample_shipments(count, seed=seed)
+    rows = []
+    for facts in shipments.values():
+        order = orders[facts.order_number]  # type: ignore[index]
+        row: dict[str, Any] = {
+            "order_number": order.number,
+            "customer_email": order.customer_email,
+            "customer_name": order.customer_name,
+            "brand": order.brand,
+            "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+            "shipment_reference": facts.reference,
+        }
+        for name in SHIPMENT_COLUMNS[1:]:
+            value = getattr(facts, name, None)
+            row[name] = value.value if isinstance(value, enum.Enum) else value
+        rows.append({k: "" if v is None else str(v) for k, v in row.items()})
+    return rows
+
+
+@attrs.define
+class DemoWorld:
+    """What :func:`load_demo_data` made: identities by key, the shipments it imported."""
+
+    identities: dict[str, tuple[str, Actor]]
+    shipments: int
+    merchant_id: int
+    cases: list[str]
+
+
+def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> DemoWorld:
+    """Fill an empty kit with the demo's organizations, people, shipments and cases.
+
+    The orders and shipments go in through casekit-orderfeed's
+    :func:`~casekit_orderfeed.import_rows`, as a merchant's export would;
+    ``kit`` must have :func:`demo_plugins` among its plugins, so that case
+    opening looks them up in the store they were imported into.
+    """
+    orderfeed = _orderfeed()
+    host = Actor.host()
+    d = kit.directory
+    merchant = d.add_organization(
+        host, name="Northwind Outfitters", role=OrgRole.SHIPPER, external_id=MERCHANT
+    )
+    assert merchant.id is not None
+    carriers = {
+        key: d.add_organization(host, name=name, role=OrgRole.CARRIER, external_id=key)
+        for key, name, _users in CARRIERS
+    }
+    d.set_feedback_portal(host, merchant.id, True)
+    report = orderfeed.import_rows(kit, sample_rows(shipments, seed=seed), shipper=MERCHANT)
+    if report.rejected:
+        raise ValueError(f"the demo's sample rows were refused: {report.rejected[:3]}")
+    sample, sample_orders, _customers = sample_shipments(shipments, seed=seed)
+    add = d.add_user
+    people = {
+        "alex": add(host, org_id=merchant.id, name="Alex Agent", email="alex@northwind.test"),
+        "morgan": add(
+            host,
+            org_id=merchant.id,
+            name="Morgan Manager",
+            email="morgan@northwind.test",
+            role=UserRole.MANAGER,
+        ),
+        "riley": add(host, org_id=merchant.id, name="Riley Rep", email="riley@northwind.test"),
+        "dana": add(
+            host,
+            org_id=carriers["swift"].id,  # type: ignore[arg-type]
+            name="Dana Dispatch",
+            email="dana@swift.test",
+            role=UserRole.MANAGER,
+        ),
+        "pat": add(
+            host,
+            org_id=carriers["swift"].id,  # type: ignore[arg-type]
+            name="Pat Parcel",
+            email="pat@swift.test",
+        ),
+    }
+    customers = {}
+    for name, email in sample_shipments(0, seed=seed)[2]:
+        customers[email] = d.add_customer(host, shipper_org_id=merchant.id, email=email, name=name)
+    identities: dict[str, tuple[str, Actor]] = {
+        key: (
+            f"{user.name} ({'Northwind' if user.org_id == merchant.id else 'Swift Parcel'}"
+            f"{', manager' if user.role is not UserRole.AGENT else ''})",
+            Actor.of_user(user),
+        )
+        for key, user in people.items()
+    }
+    first_customers = list(customers.values())[:3]
+    for i, customer in enumerate(first_customers, 1):
+        identities[f"customer{i}"] = (f"{customer.name} (customer)", Actor.of_customer(customer))
+
+    rng = random.Random(seed)
+    staff = [Actor.of_user(people[k]) for k in ("alex", "morgan", "riley")]
+    carrier_staff = [Actor.of_user(people[k]) for k in ("dana", "pat")]
+    references = sorted(sample)
+    numbers: list[str] = []
+    clock = kit.clock
+    advance = getattr(clock, "advance", None)
+    for i, reference in enumerate(references[: max(0, min(len(references), 60))]):
+        if advance is not None:
+            advance(hours=rng.randint(2, 30))
+        facts = sample[reference]
+        customer = customers[sample_orders[facts.order_number].customer_email]  # type: ignore[index]
+        kind = i % 6
+        if kind == 0:  # the customer's feedback from the portal
+            case = kit.cases.open(
+                Actor.of_customer(customer),
+                order=facts.order_number,
+                subject="Feedback on my order",
+                message=rng.choice(MESSAGES),
+            )
+        elif kind == 1 and facts.carrier == "swift":  # the carrier opens one
+            case = kit.cases.open(
+                rng.choice(carrier_staff),
+                type="delivery_scheduling",
+                shipper=merchant.id,
+                shipment=reference,
+                message=rng.choice(MESSAGES),
+            )
+        else:
+            case = kit.cases.open(
+                rng.choice(staff),
+                type=rng.choice(("where_is_my_order", "osd_damaged", "lost", "osd_shortage")),
+                shipment=reference,
+                order=facts.order_number,
+                customer=customer.id,
+                carrier_collaborating=facts.carrier == "swift",
+                message=rng.choice(MESSAGES),
+                take_ownership=kind != 2,
+            )
+        numbers.append(case.number)
+        status = i % 5  # new, open, waiting, reply received, solved
+        shipper_actor = rng.choice(staff)
+        if status >= 1:
+            kit.messages.post(shipper_actor, case.number, "Looking into it with the carrier.")
+        if status >= 2 and case.customer_id is not None:
+            kit.messages.post(
+                shipper_actor,
+                case.number,
+                "We have asked the carrier and will update you within a day.",
+                audience="everyone",
+            )
+            kit.messages.post(
+                shipper_actor, case.number, "Customer is a repeat buyer.", audience="internal"
+            )
+        if status >= 3 and case.customer_id is not None:
+            kit.messages.post(Actor.of_customer(customer), case.number, "Thank you, waiting.")
+        if status == 4:
+            kit.cases.solve(shipper_actor, case.number)
+    return DemoWorld(
+        identities=identities,
+        shipments=report.shipments_created + report.shipments_updated,
+        merchant_id=merchant.id,
+        cases=numbers,
+    )
+
+
+demo_pages = Blueprint("casekit_demo", __name__, template_folder="templates")
+
+
+@demo_pages.get("/")
+def home() -> ResponseReturnValue:
+    from casekit_flask.extension import current_actor, current_kit
+
+    actor = current_actor()
+    orders = []
+    if actor is not None and actor.is_customer:
+        from flask import current_app
+
+        customer = current_kit().directory.customer(actor, actor.customer_id)  # type: ignore[arg-type]
+        sample = current_app.config["CASEKIT_DEMO_ORDERS"]
+        orders = [o for o in sample.values() if o.customer_email == customer.email][:5]
+    return render_template("casekit/demo/home.html", actor=actor, orders=orders)
+
+
+def _capture() -> MailCapture:
+    from flask import current_app
+
+    runtime: DemoRuntime = current_app.extensions["casekit_demo"]
+    return runtime.capture
+
+
+@demo_pages.get("/demo/mail/")
+def captured_mail() -> ResponseReturnValue:
+    """Every mail the demo would have sent, newest first (demo only: anyone sees all)."""
+    capture = _capture()
+    mails = []
+    for name in capture.names()[:200]:
+        message = capture.read(name)
+        if message is not None:
+            mails.append((name, message))
+    return render_template("casekit/demo/mail.html", mails=mails, total=len(capture.names()))
+
+
+@demo_pages.get("/demo/mail/<name>")
+def captured_message(name: str) -> ResponseReturnValue:
+    message = _capture().read(name)
+    if message is None:
+        abort(404)
+    body = message.get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    return render_template("casekit/demo/message.html", name=name, message=message, text=text)
+
+
+@demo_pages.post("/demo/identity")
+def switch_identity() -> ResponseReturnValue:
+    from flask import current_app
+
+    key = request.form.get("identity", "")
+    if key and key not in current_app.config["CASEKIT_DEMO_IDENTITIES"]:
+        abort(400)
+    session["casekit_demo_identity"] = key or None
+    target = request.form.get("next") or "/"
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+@attrs.define
+class DemoRuntime:
+    """The demo app's mail capture and its outbox worker (``app.extensions["casekit_demo"]``)."""
+
+    capture: MailCapture
+    worker: Worker | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Deliver the outbox in a background thread, into the capture."""
+        if self.worker is None or self.thread is not None:
+            return
+        self.thread = threading.Thread(
+            target=self.worker.run, name="casekit-demo-outbox", daemon=True
+        )
+        self.thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.worker is not None:
+            self.worker.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
+def create_demo_app(
+    directory: Path,
+    *,
+    shipments: int = 300,
+    seed: int = 7,
+    secret_key: str | None = None,
+    deliver: bool = True,
+) -> Flask:
+    """A Flask app on a SQLite file in ``directory`` with the demo data loaded once.
+
+    Outgoing mail is captured in ``directory/mail`` and shown at ``/demo/mail/``;
+    with ``deliver`` an outbox worker delivers it from a background thread
+    (``app.extensions["casekit_demo"].stop()`` stops it).
+    """
+    import secrets
+
+    from casekit_flask.extension import CaseKitFlask
+
+    _orderfeed()
+    directory = Path(directory)
+    url = f"sqlite:///{directory / 'casekit-demo.sqlite3'}"
+    settings = Settings(
+        database_url=url,
+        attachment_dir=directory / "attachments",
+        load_entry_points=False,
+        mail_from="cases@northwind.test",
+        worker_poll_seconds=1,
+    )
+    capture = MailCapture(directory / "mail")
+    marker = directory / "casekit-demo.loaded"
+    if not marker.exists():
+        start = datetime.now(UTC) - timedelta(days=75)
+        plugins = [*demo_plugins(), capture]
+        with CaseKit(settings=settings, plugins=plugins, clock=FrozenClock(start)) as loader:
+            loader.create_schema()
+            world = load_demo_data(loader, shipments=shipments, seed=seed)
+        marker.write_text(
+            "\n".join(f"{k}\t{_encode(a)}\t{label}" for k, (label, a) in world.identities.items())
+        )
+    identities = {}
+    for line in marker.read_text().splitlines():
+        key, encoded, label = line.split("\t", 2)
+        identities[key] = (label, _decode(encoded))
+    kit = CaseKit(settings=settings, plugins=[*demo_plugins(), capture])
+    app = Flask("casekit_demo")
+    app.config.update(
+        SECRET_KEY=secret_key or secrets.token_hex(32),
+        CASEKIT_DEMO=True,
+        CASEKIT_DEMO_IDENTITIES=identities,
+        CASEKIT_DEMO_ORDERS=sample_shipments(shipments, seed=seed)[1],
+    )
+    ext = CaseKitFlask(kit=kit)
+
+    @ext.identity_loader
+    def demo_identity() -> Actor | None:
+        key = session.get("casekit_demo_identity")
+        found = identities.get(key) if key else None
+        return found[1] if found else None
+
+    ext.init_app(app)
+    app.register_blueprint(demo_pages)
+    runtime = DemoRuntime(capture=capture, worker=kit.notifications.worker() if deliver else None)
+    app.extensions["casekit_demo"] = runtime
+    runtime.start()
+
+    @app.context_processor
+    def demo_context() -> dict[str, Any]:
+        return {
+            "demo_identities": identities,
+            "demo_current": session.get("casekit_demo_identity"),
+        }
+
+    return app
+
+
+def _encode(actor: Actor) -> str:
+    parts = (actor.kind.value, actor.user_id, actor.customer_id, actor.org_id)
+    return ":".join("" if p is None else str(p) for p in parts) + f":{int(actor.is_manager)}"
+
+
+def _decode(text: str) -> Actor:
+    from casekit.domain.actor import ActorKind
+
+    kind, user_id, customer_id, org_id, manager = text.split(":")
+    return Actor(
+        ActorKind(kind),
+        user_id=int(user_id) if user_id else None,
+        customer_id=int(customer_id) if customer_id else None,
+        org_id=int(org_id) if org_id else None,
+        is_manager=manager == "1",
+    )

@@ -1,0 +1,337 @@
+"""The Flask extension: :class:`CaseKitFlask`, its config keys, identity and errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
+from markupsafe import Markup
+
+from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
+from casekit.errors import ConfigurationError
+
+IdentityLoader = Callable[[], Actor | None]
+
+#: Every config key the extension reads, with its default (see docs/flask.rst).
+DEFAULTS: dict[str, Any] = {
+    "CASEKIT_DATABASE_URL": None,
+    "CASEKIT_REGISTER_BLUEPRINTS": True,
+    "CASEKIT_STAFF_URL_PREFIX": "/cases",
+    "CASEKIT_PORTAL_URL_PREFIX": "/my-account/cases",
+    "CASEKIT_INBOUND_URL_PREFIX": "/casekit/inbound",
+    "CASEKIT_MAILGUN_SIGNING_KEY": None,
+    "CASEKIT_MAILGUN_MAX_AGE": 900,
+    "CASEKIT_PAGE_SIZE": 50,
+    "CASEKIT_LOGIN_URL": None,
+    "CASEKIT_PORTAL_RATE_LIMIT": 5,
+    "CASEKIT_PORTAL_RATE_WINDOW": 3600,
+    "CASEKIT_CONTENT_SECURITY_POLICY": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "CASEKIT_COUNTS_TTL": 30,
+    "CASEKIT_DEMO": False,
+    "CASEKIT_API": True,
+    "CASEKIT_API_URL_PREFIX": "/api/v1",
+}
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds for each key, in this process.
+
+    A sliding window kept in memory: enough for one web process (and for the
+    demo). A host running several processes puts its own limiter in front.
+    """
+
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._events: dict[object, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def hit(self, key: object) -> bool:
+        """Count one event for ``key``; False when the limit is already reached."""
+        now = self.clock()
+        with self._lock:
+            events = self._events[key]
+            while events and events[0] <= now - self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+
+class CountsCache:
+    """The view counts of each actor, kept for ``ttl`` seconds.
+
+    Counting every view on each page load costs more than the page itself at
+    scale, so the badge counts are reused for a while. Any change to a case
+    made through this kit in this process (casekit's ``case-opened`` and
+    ``case-updated`` signals) empties the cache; changes made by other
+    processes show within ``ttl``. A ``ttl`` of 0 counts on every page.
+    """
+
+    def __init__(self, kit: CaseKit, ttl: float, *, clock: Callable[[], float] = time.monotonic):
+        self.kit = kit
+        self.ttl = ttl
+        self.clock = clock
+        self._counts: dict[Actor, tuple[float, dict[str, int]]] = {}
+        self._lock = threading.Lock()
+        if ttl > 0:
+            from casekit import signals
+
+            signals.case_opened.connect(self._changed, sender=kit)
+            signals.case_updated.connect(self._changed, sender=kit)
+
+    def _changed(self, _sender: object, **_kwargs: Any) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def forget(self, actor: Actor) -> None:
+        with self._lock:
+            self._counts.pop(actor, None)
+
+    def get(self, actor: Actor) -> dict[str, int]:
+        if self.ttl <= 0:
+            return self.kit.views.counts(actor)
+        now = self.clock()
+        with self._lock:
+            found = self._counts.get(actor)
+        if found is not None and found[0] > now:
+            return found[1]
+        counts = self.kit.views.counts(actor)
+        with self._lock:
+            self._counts[actor] = (now + self.ttl, counts)
+        return counts
+
+
+class State:
+    """What one app holds in ``app.extensions["casekit"]``."""
+
+    def __init__(self, extension: CaseKitFlask, kit: CaseKit, app: Flask) -> None:
+        self.extension = extension
+        self.kit = kit
+        self.page_size = int(app.config["CASEKIT_PAGE_SIZE"])
+        self.login_url: str | None = app.config["CASEKIT_LOGIN_URL"]
+        self.csp: str = app.config["CASEKIT_CONTENT_SECURITY_POLICY"]
+        self.demo = bool(app.config["CASEKIT_DEMO"])
+        self.api_prefix: str = "/api/v1"
+        self.api: Any = None
+        self.counts = CountsCache(kit, float(app.config["CASEKIT_COUNTS_TTL"]))
+        self.portal_limiter = RateLimiter(
+            int(app.config["CASEKIT_PORTAL_RATE_LIMIT"]),
+            float(app.config["CASEKIT_PORTAL_RATE_WINDOW"]),
+        )
+
+
+class CaseKitFlask:
+    """casekit's pages in a Flask app.
+
+    ::
+
+        kit = CaseKit("sqlite:///cases.sqlite3")
+        casekit_flask = CaseKitFlask(kit=kit)
+
+        @casekit_flask.identity_loader
+        def load_actor():
+            return current_user.casekit_actor() if current_user.is_authenticated else None
+
+        casekit_flask.init_app(app)
+
+    :param app: the app to set up now (or call :meth:`init_app` later).
+    :param kit: the :class:`~casekit.CaseKit` the pages use; without one, each
+        app builds its own from ``CASEKIT_DATABASE_URL``.
+    :param identity_loader: a function returning the :class:`~casekit.Actor`
+        of the current request, or None for an anonymous one.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        kit: CaseKit | None = None,
+        identity_loader: IdentityLoader | None = None,
+    ) -> None:
+        self.kit = kit
+        self._identity_loader = identity_loader
+        if app is not None:
+            self.init_app(app)
+
+    def identity_loader(self, loader: IdentityLoader) -> IdentityLoader:
+        """Register the function that returns the current request's actor (a decorator)."""
+        self._identity_loader = loader
+        return loader
+
+    def init_app(self, app: Flask) -> None:
+        """Read the ``CASEKIT_*`` config, set up CSRF, and mount the blueprints."""
+        for key, default in DEFAULTS.items():
+            app.config.setdefault(key, default)
+        kit = self.kit
+        if kit is None:
+            url = app.config["CASEKIT_DATABASE_URL"]
+            if not url:
+                raise ConfigurationError(
+                    "CaseKitFlask needs a kit: pass CaseKitFlask(kit=...) or set "
+                    "CASEKIT_DATABASE_URL in the app's config"
+                )
+            kit = CaseKit(url)
+        app.extensions["casekit"] = State(self, kit, app)
+        csrf = app.extensions.get("csrf") or CSRFProtect(app)
+        app.jinja_env.globals["casekit_feedback_button"] = feedback_button
+        if app.config["CASEKIT_REGISTER_BLUEPRINTS"]:
+            from casekit_flask.dashboard import dashboard
+            from casekit_flask.inbound import inbound
+            from casekit_flask.portal import portal
+            from casekit_flask.staff import staff
+
+            app.register_blueprint(staff, url_prefix=app.config["CASEKIT_STAFF_URL_PREFIX"])
+            app.register_blueprint(dashboard, url_prefix=app.config["CASEKIT_STAFF_URL_PREFIX"])
+            app.register_blueprint(portal, url_prefix=app.config["CASEKIT_PORTAL_URL_PREFIX"])
+            # A provider's webhook carries a signature, not a session's CSRF token.
+            csrf.exempt(inbound)
+            app.register_blueprint(inbound, url_prefix=app.config["CASEKIT_INBOUND_URL_PREFIX"])
+        if app.config["CASEKIT_API"]:
+            from casekit_flask.api import init_api
+
+            init_api(app, app.extensions["casekit"])
+
+    def load_actor(self) -> Actor | None:
+        if self._identity_loader is None:
+            raise ConfigurationError(
+                "CaseKitFlask has no identity loader: decorate a function with "
+                "@casekit_flask.identity_loader that returns the request's Actor"
+            )
+        return self._identity_loader()
+
+
+def state() -> State:
+    """The extension's state for the current app."""
+    try:
+        found: State = current_app.extensions["casekit"]
+    except KeyError:
+        raise ConfigurationError(
+            "casekit_flask is not set up on this app; did you forget to call init_app?"
+        ) from None
+    return found
+
+
+def current_kit() -> CaseKit:
+    """The :class:`~casekit.CaseKit` of the current app."""
+    return state().kit
+
+
+def current_actor() -> Actor | None:
+    """The current request's actor (from the identity loader), or None; loaded once."""
+    if "casekit_actor" not in g:
+        g.casekit_actor = state().extension.load_actor()
+    actor: Actor | None = g.casekit_actor
+    return actor
+
+
+def require_actor() -> Actor:
+    """The current actor; an anonymous request goes to login (or gets a 401)."""
+    actor = current_actor()
+    if actor is None:
+        login = state().login_url
+        if login:
+            abort(redirect(f"{login}?next={request.full_path}"))
+        abort(401)
+    return actor
+
+
+def feedback_button(order_number: str | None = None, *, label: str = "Send feedback") -> Markup:
+    """The customer portal's feedback button, for the host's order page.
+
+    Shows only for a customer whose shipper has enabled the feedback portal;
+    empty otherwise (staff, anonymous, or the portal off).
+    """
+    actor = current_actor()
+    if actor is None or not actor.is_customer:
+        return Markup("")
+    if not current_kit().directory.feedback_portal(actor):
+        return Markup("")
+    html = render_template(
+        "casekit/portal/_feedback_button.html", order_number=order_number, label=label
+    )
+    return Markup(html)
+
+
+def secure_headers(response: Response) -> Response:
+    """The headers every casekit page carries."""
+    response.headers.setdefault("Content-Security-Policy", state().csp)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+
+
+def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
+    return render_template("casekit/error.html", title=title, message=message), status
+
+
+def register_error_handlers(blueprint: Blueprint) -> None:
+    """Map casekit's errors to pages on ``blueprint`` (never a 500 for what a user did)."""
+
+    @blueprint.errorhandler(NotFound)
+    def _not_found(error: NotFound) -> ResponseReturnValue:
+        return error_page(404, "Not found", str(error).capitalize())
+
+    @blueprint.errorhandler(PermissionDenied)
+    def _denied(error: PermissionDenied) -> ResponseReturnValue:
+        return error_page(403, "Not allowed", str(error).capitalize())
+
+    @blueprint.errorhandler(Conflict)
+    def _conflict(error: Conflict) -> ResponseReturnValue:
+        return error_page(409, "Changed meanwhile", str(error).capitalize())
+
+    @blueprint.errorhandler(InvalidInput)
+    def _invalid(error: InvalidInput) -> ResponseReturnValue:
+        lines = "; ".join(
+            f"{field}: {', '.join(map(str, msgs))}" for field, msgs in error.errors.items()
+        )
+        return error_page(400, "Please check your input", lines)
+
+    @blueprint.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> ResponseReturnValue:
+        return error_page(400, "The form expired", "Reload the page and send it again.")
+
+    @blueprint.errorhandler(401)
+    def _anonymous(error: Any) -> ResponseReturnValue:
+        return error_page(401, "Sign in", "Sign in to see this page.")
+
+    @blueprint.errorhandler(404)
+    def _missing(error: Any) -> ResponseReturnValue:
+        return error_page(404, "Not found", "There is nothing here.")
+
+    @blueprint.errorhandler(413)
+    def _too_large(error: Any) -> ResponseReturnValue:
+        return error_page(413, "Too large", "The attachments are too large.")
+
+    @blueprint.errorhandler(429)
+    def _too_many(error: Any) -> ResponseReturnValue:
+        return error_page(
+            429, "Too many messages", "You sent several messages just now; try again later."
+        )
+
+    blueprint.after_request(secure_headers)

@@ -1,0 +1,84 @@
+"""The inbound-mail webhook: Mailgun's raw MIME route, its signature verified.
+
+Mailgun forwards a message to a URL ending in ``mime`` as a form post whose
+``body-mime`` field is the full raw message, signed with the account's HTTP
+webhook signing key: ``signature`` is the hex HMAC-SHA256 of ``timestamp``
+followed by ``token``. A post whose signature is missing, wrong or older than
+``CASEKIT_MAILGUN_MAX_AGE`` seconds gets a 403 and nothing is stored; a signed
+one goes to :meth:`casekit.services.inbound.InboundService.receive`, which
+stores it and puts it on its case or in triage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from casekit.services.inbound import Outcome
+from casekit_flask.extension import current_kit, secure_headers
+
+inbound = Blueprint("casekit_inbound", __name__)
+inbound.after_request(secure_headers)
+
+#: Room for the form's other fields around the raw message.
+FORM_SLACK = 64 * 1024
+
+
+def verify_mailgun_signature(
+    key: str, timestamp: str, token: str, signature: str, *, max_age: float, now: float
+) -> bool:
+    """Whether Mailgun signed ``timestamp`` + ``token`` with ``key``, recently enough."""
+    if not (key and timestamp and token and signature):
+        return False
+    try:
+        age = now - float(timestamp)
+    except ValueError:
+        return False
+    if abs(age) > max_age:
+        return False
+    expected = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+def _refuse(status: int, error: str) -> ResponseReturnValue:
+    return jsonify({"error": error}), status
+
+
+@inbound.post("/mailgun/mime")
+def mailgun() -> ResponseReturnValue:
+    """Take one message from a Mailgun route (``forward("https://.../mailgun/mime")``)."""
+    kit = current_kit()
+    request.max_form_memory_size = kit.settings.inbound_max_message_bytes + FORM_SLACK
+    request.max_content_length = kit.settings.inbound_max_message_bytes + FORM_SLACK
+    key = current_app.config["CASEKIT_MAILGUN_SIGNING_KEY"]
+    form = request.form
+    if not key or not verify_mailgun_signature(
+        key,
+        form.get("timestamp", ""),
+        form.get("token", ""),
+        form.get("signature", ""),
+        max_age=float(current_app.config["CASEKIT_MAILGUN_MAX_AGE"]),
+        now=time.time(),
+    ):
+        return _refuse(403, "signature: missing, wrong or too old")
+    raw = form.get("body-mime")
+    if not raw:
+        # 406 tells Mailgun not to retry: the post can never succeed.
+        return _refuse(406, "body-mime: missing; route to a URL ending in 'mime'")
+    result = kit.inbound.receive(
+        raw.encode("utf-8", "surrogateescape"),
+        envelope_from=form.get("sender") or None,
+        envelope_to=form.get("recipient") or None,
+    )
+    body = {
+        "outcome": result.outcome.value,
+        "case": result.case_number,
+        "reason": result.reason,
+    }
+    if result.outcome is Outcome.REJECTED:
+        return jsonify(body), 406
+    return jsonify(body), 200

@@ -1,0 +1,148 @@
+"""What templates use: safe message bodies, dates for the browser's time zone, labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from casekit import Audience, EntryView, EventKind, Status
+
+# CommonMark with raw HTML off; whatever it makes is cleaned once more.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
+_ALLOWED_TAGS = {
+    "a", "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+}  # fmt: skip
+
+
+def render_body(text: str | None) -> Markup:
+    """A message body (Markdown or plain text) as sanitised HTML."""
+    if not text:
+        return Markup("")
+    html = _markdown.render(text)
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)
+
+
+def when(moment: datetime | None, style: str = "datetime") -> Markup:
+    """A ``<time>`` the page's script shows in the browser's zone (UTC without script)."""
+    if moment is None:
+        return Markup('<span class="ck-muted">—</span>')
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    iso = moment.isoformat().replace("+00:00", "Z")
+    shown = moment.strftime("%Y-%m-%d %H:%M UTC" if style == "datetime" else "%Y-%m-%d")
+    kind = "date" if style == "date" else "datetime"
+    # Every part comes from the datetime itself (digits, "T", ":", "Z"): nothing to escape.
+    return Markup(f'<time datetime="{iso}" data-style="{kind}">{shown}</time>')
+
+
+def status_label(status: Status | str) -> str:
+    value = Status(status)
+    return "Closed" if value is Status.SOLVED else value.label
+
+
+AUDIENCE_LABELS = {
+    Audience.INTERNAL: "Internal note",
+    Audience.PARTNERS: "Partners",
+    Audience.EVERYONE: "Customer can see",
+}
+
+
+def audience_label(audience: Audience | str) -> str:
+    return AUDIENCE_LABELS[Audience(audience)]
+
+
+COLUMN_LABELS = {
+    "number": "Case",
+    "status": "Status",
+    "type": "Type",
+    "latest_message_at": "Latest message",
+    "latest_message_excerpt": "Message",
+    "owners": "Owners",
+    "created_at": "Created",
+    "account": "Account",
+    "brand": "Brand",
+    "tracking_number": "Tracking #",
+    "bol_number": "BOL #",
+    "po_number": "PO #",
+    "reference_number": "Reference #",
+    "ra_number": "RA #",
+    "order_number": "Order #",
+    "crm_number": "CRM #",
+}
+
+
+def describe_event(entry: EntryView, people: dict[int, str], type_label: Any) -> str:
+    """One sentence for an event on the timeline."""
+
+    def person(value: str | None) -> str:
+        if value is None or value == "None":
+            return "nobody"
+        try:
+            return people.get(int(value), f"user {value}")
+        except ValueError:
+            return value
+
+    old, new = entry.old_value, entry.new_value
+    match entry.event:
+        case EventKind.OPENED:
+            return f"opened the case ({type_label(new)})"
+        case EventKind.STATUS_CHANGED:
+            before, after = status_label(old or "new"), status_label(new or "new")
+            return f"changed the status from {before} to {after}"
+        case EventKind.SOLVED:
+            return "solved the case"
+        case EventKind.REOPENED:
+            return f"reopened the case ({status_label(new or 'open')})"
+        case EventKind.TYPE_CHANGED:
+            return f"changed the type from {type_label(old)} to {type_label(new)}"
+        case EventKind.OWNER_CHANGED:
+            return f"changed the owner from {person(old)} to {person(new)}"
+        case EventKind.WATCHER_ADDED:
+            return f"added {person(new)} as a watcher"
+        case EventKind.WATCHER_REMOVED:
+            return f"removed {person(new)} from the watchers"
+        case EventKind.CRM_NUMBER_SET:
+            return f"set the CRM case number to {new or '(none)'}"
+        case EventKind.SHIPMENT_LINKED:
+            return f"linked shipment {new}"
+        case EventKind.ORDER_LINKED:
+            return f"linked order {new}"
+        case EventKind.CARRIER_CHANGED:
+            return "set the carrier"
+    return str(escape(entry.event or "changed the case"))
+
+
+def static_url(filename: str) -> str:
+    """A casekit static file's URL, from whichever casekit blueprint serves this page."""
+    from flask import current_app, request, url_for
+
+    blueprint = request.blueprint
+    if blueprint not in ("casekit_staff", "casekit_portal"):
+        blueprint = (
+            "casekit_staff" if "casekit_staff" in current_app.blueprints else "casekit_portal"
+        )
+    return url_for(f"{blueprint}.static", filename=filename)
+
+
+def install(app: Any) -> None:
+    """Register the filters under ``casekit_*`` names on ``app``'s Jinja environment."""
+    env = app.jinja_env
+    env.filters.setdefault("casekit_body", render_body)
+    env.filters.setdefault("casekit_when", when)
+    env.filters.setdefault("casekit_status", status_label)
+    env.filters.setdefault("casekit_audience", audience_label)
+    env.globals.setdefault("casekit_column_labels", COLUMN_LABELS)
+    env.globals.setdefault("casekit_static", static_url)

@@ -1,0 +1,490 @@
+"""The staff blueprint: the Case Management page, the case page, settings, the shipment fragment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, BinaryIO, cast
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from casekit import Actor, Audience, InvalidInput, NotFound, OrgRole, Status, Upload
+from casekit.query.filters import FIELDS, Kind
+from casekit.query.listing import COLUMNS, BuiltinView
+from casekit.schemas.views import dump_query
+from casekit_flask import listing, rendering
+from casekit_flask.extension import current_kit, register_error_handlers, require_actor, state
+from casekit_flask.files import send_attachment
+
+staff = Blueprint(
+    "casekit_staff",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/casekit-static",
+)
+register_error_handlers(staff)
+staff.record_once(lambda setup: rendering.install(setup.app))
+
+MANUAL_STATUSES = (Status.OPEN, Status.REPLY_RECEIVED, Status.WAITING, Status.SOLVED)
+
+
+def require_staff() -> Actor:
+    """The current actor, who must be staff of an organization (a user)."""
+    actor = require_actor()
+    if not actor.is_user:
+        abort(404)
+    return actor
+
+
+def _organization(actor: Actor) -> Any:
+    assert actor.org_id is not None
+    return current_kit().directory.organization(actor, actor.org_id)
+
+
+def _type_label(kit: Any) -> Any:
+    def label(code: str | None) -> str:
+        if code is None:
+            return ""
+        found = kit.case_types.get(code)
+        return found.label if found is not None else code
+
+    return label
+
+
+# -- the Case Management page --------------------------------------------------------------
+@staff.get("/")
+def case_list() -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    saved_id = request.args.get("saved", type=int)
+    args: MultiDict[str, str] = MultiDict(request.args)
+    if saved_id is not None:
+        args = listing.args_from_query(dump_query(kit.views.query_of(actor, saved_id)))
+        cursor = request.args.get("cursor")
+        if cursor:
+            args["cursor"] = cursor
+    return _render_list(actor, args, saved_id)
+
+
+def _render_list(
+    actor: Actor,
+    args: MultiDict[str, str],
+    saved_id: int | None,
+    errors: dict[str, list[str]] | None = None,
+) -> ResponseReturnValue:
+    kit = current_kit()
+    query = listing.query_from_args(args)
+    errors = dict(errors or {})
+    page = None
+    try:
+        page = kit.views.list(
+            actor, query, limit=state().page_size, cursor=args.get("cursor") or None
+        )
+    except InvalidInput as error:
+        errors.update(_messages(error))
+    return render_template(
+        "casekit/staff/list.html",
+        **_list_context(actor, args, query, page, errors, saved_id),
+    ), (400 if errors else 200)
+
+
+def _list_context(
+    actor: Actor,
+    args: MultiDict[str, str],
+    query: dict[str, Any],
+    page: Any,
+    errors: dict[str, list[str]],
+    saved_id: int | None,
+) -> dict[str, Any]:
+    kit = current_kit()
+    organization = _organization(actor)
+    partner_role = OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER
+    partner_field = partner_role.value  # the filter naming the other party: carrier or shipper
+    base = [(k, v) for k, v in args.items(multi=True) if k != "cursor"]
+    if saved_id is not None:
+        base = [("saved", str(saved_id))]
+    next_query = None
+    if page is not None and page.next_cursor:
+        next_query = urlencode([*base, ("cursor", page.next_cursor)])
+    return {
+        "actor": actor,
+        "organization": organization,
+        "partner_field": partner_field,
+        "partners": kit.directory.organizations(actor, partner_role),
+        "args": args,
+        "chosen": {key: set(args.getlist(key)) for key in args},
+        "query_json": json.dumps(query),
+        "page": page,
+        "errors": errors,
+        "saved_id": saved_id,
+        "saved_views": kit.views.saved(actor),
+        "counts": state().counts.get(actor),
+        "views": list(BuiltinView),
+        "columns": COLUMNS,
+        "fields": FIELDS,
+        "Kind": Kind,
+        "quick_fields": listing.QUICK_FIELDS,
+        "more_fields": [
+            f for f in listing.MORE_FIELDS if f not in listing.NO_CONTROL or f == partner_field
+        ],
+        "more_open": _more_filters_used(args),
+        "case_types": kit.case_types,
+        "type_label": _type_label(kit),
+        "colleagues": kit.directory.users(actor),
+        "sort_labels": listing.SORT_LABELS,
+        "next_query": next_query,
+        "first_query": urlencode(base),
+    }
+
+
+def _more_filters_used(args: MultiDict[str, str]) -> bool:
+    """Whether a "more" filter has a value, so the page shows those filters open."""
+    for key, value in args.items(multi=True):
+        if not value.strip() or key.endswith("_op"):
+            continue
+        name = key.removesuffix("_from").removesuffix("_to")
+        if name in listing.MORE_FIELDS:
+            return True
+    return False
+
+
+@staff.get("/export.csv")
+def export_csv() -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    args: MultiDict[str, str] = MultiDict(request.args)
+    saved_id = request.args.get("saved", type=int)
+    if saved_id is not None:
+        args = listing.args_from_query(dump_query(kit.views.query_of(actor, saved_id)))
+    query = listing.query_from_args(args)
+    chunks = kit.views.export_csv(actor, query)
+    first = next(chunks)  # validates the query before the response starts
+
+    def body() -> Any:
+        yield first
+        yield from chunks
+
+    response = Response(stream_with_context(body()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="cases.csv"'
+    return response
+
+
+@staff.post("/views")
+def save_view() -> ResponseReturnValue:
+    actor = require_staff()
+    try:
+        query = json.loads(request.form.get("query") or "{}")
+    except json.JSONDecodeError:
+        raise InvalidInput({"query": ["not a list query"]}) from None
+    if not isinstance(query, dict):
+        raise InvalidInput({"query": ["not a list query"]})
+    try:
+        view = current_kit().views.save(
+            actor, request.form.get("name", ""), query, shared=bool(request.form.get("shared"))
+        )
+    except InvalidInput as error:
+        try:
+            args = listing.args_from_query(query)
+        except (KeyError, TypeError, AttributeError):
+            args = MultiDict()
+        return _render_list(actor, args, None, _messages(error))
+    state().counts.forget(actor)
+    flash(f"Saved the view “{view.name}”.")
+    return redirect(url_for(".case_list", saved=view.id))
+
+
+@staff.post("/views/<int:view_id>/delete")
+def delete_view(view_id: int) -> ResponseReturnValue:
+    actor = require_staff()
+    current_kit().views.delete(actor, view_id)
+    state().counts.forget(actor)
+    flash("Deleted the view.")
+    return redirect(url_for(".case_list"))
+
+
+# -- creating a case ------------------------------------------------------------------------
+@staff.route("/new", methods=["GET", "POST"])
+def create_case() -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    organization = _organization(actor)
+    form = request.form if request.method == "POST" else request.args
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            number = _open_case(actor, organization, form)
+        except InvalidInput as error:
+            errors = {k: [str(m) for m in v] for k, v in error.errors.items()}
+        except NotFound as error:
+            field = error.kind if error.kind in ("shipment", "order") else "form"
+            errors = {field: [str(error)]}
+        else:
+            flash(f"Opened case {number}.")
+            return redirect(url_for(".case_page", number=number))
+    return render_template(
+        "casekit/staff/new.html",
+        actor=actor,
+        organization=organization,
+        form=form,
+        errors=errors,
+        case_types=kit.case_types,
+        is_shipper=organization.role is OrgRole.SHIPPER,
+        partners=kit.directory.organizations(
+            actor,
+            OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER,
+        ),
+    ), (400 if errors else 200)
+
+
+def _int_field(form: Any, name: str, errors: dict[str, list[str]]) -> int | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        errors[name] = ["a number"]
+        return None
+    return int(raw)
+
+
+def _open_case(actor: Actor, organization: Any, form: Any) -> str:
+    errors: dict[str, list[str]] = {}
+    shipper = _int_field(form, "shipper", errors)
+    carrier = _int_field(form, "carrier", errors)
+    customer = None
+    email = (form.get("customer_email") or "").strip()
+    if email:
+        try:
+            customer = current_kit().directory.customer_by_email(actor, email).id
+        except NotFound:
+            errors["customer_email"] = [f"no customer of yours has the address {email}"]
+    if errors:
+        raise InvalidInput(errors)
+    audience = form.get("audience") or None
+    view = current_kit().cases.open(
+        actor,
+        type=form.get("type") or None,
+        shipper=shipper,
+        carrier=carrier,
+        carrier_collaborating=form.get("collaborating", "yes") == "yes",
+        customer=customer,
+        shipment=(form.get("shipment") or "").strip() or None,
+        order=(form.get("order") or "").strip() or None,
+        subject=form.get("subject", ""),
+        message=(form.get("message") or "").strip() or None,
+        audience=audience,
+        attachments=_uploads(),
+    )
+    return view.number
+
+
+def _uploads() -> list[Upload]:
+    return [
+        Upload(
+            filename=f.filename or "file", content_type=f.mimetype, stream=cast(BinaryIO, f.stream)
+        )
+        for f in request.files.getlist("attachments")
+        if f.filename
+    ]
+
+
+# -- the case page --------------------------------------------------------------------------
+@staff.get("/<number>")
+def case_page(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    return _render_case(actor, number)
+
+
+def _render_case(
+    actor: Actor, number: str, *, errors: dict[str, list[str]] | None = None, form: Any = None
+) -> ResponseReturnValue:
+    kit = current_kit()
+    case = kit.cases.get(actor, number)
+    facts = kit.cases.facts(actor, number)
+    timeline = kit.cases.timeline(actor, number)
+    side = "shipper" if actor.org_id == case.shipper_org_id else "carrier"
+    own_owner = case.shipper_owner_id if side == "shipper" else case.carrier_owner_id
+    type_label = _type_label(kit)
+    return render_template(
+        "casekit/staff/case.html",
+        actor=actor,
+        case=case,
+        facts=facts,
+        timeline=timeline,
+        side=side,
+        own_owner=own_owner,
+        colleagues=kit.directory.users(actor),
+        audiences=_audiences(side, case),
+        statuses=MANUAL_STATUSES,
+        type_label=type_label,
+        describe=lambda entry: rendering.describe_event(entry, facts.people, type_label),
+        errors=errors or {},
+        form=form or {},
+        case_types=kit.case_types,
+    ), (400 if errors else 200)
+
+
+def _audiences(side: str, case: Any) -> list[Audience]:
+    chosen = [Audience.PARTNERS, Audience.INTERNAL]
+    if side == "shipper" and case.customer_id is not None:
+        chosen.append(Audience.EVERYONE)
+    return chosen
+
+
+@staff.post("/<number>/messages")
+def post_message(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    try:
+        current_kit().messages.post(
+            actor,
+            number,
+            request.form.get("body", ""),
+            audience=request.form.get("audience") or None,
+            attachments=_uploads(),
+        )
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("Posted.")
+    return redirect(url_for(".case_page", number=number) + "#timeline-end")
+
+
+@staff.post("/<number>/status")
+def change_status(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    target = request.form.get("status", "")
+    version = request.form.get("version", type=int)
+    try:
+        case = kit.cases.get(actor, number)
+        if target == Status.SOLVED.value:
+            kit.cases.solve(actor, number, expected_version=version)
+        elif case.status is Status.SOLVED:
+            kit.cases.reopen(actor, number, status=target or "open", expected_version=version)
+        else:
+            kit.cases.change_status(actor, number, target, expected_version=version)
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("Status changed.")
+    return redirect(url_for(".case_page", number=number))
+
+
+@staff.post("/<number>/type")
+def change_type(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    try:
+        current_kit().cases.change_type(actor, number, request.form.get("type", ""))
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("Type changed.")
+    return redirect(url_for(".case_page", number=number))
+
+
+@staff.post("/<number>/owner")
+def set_owner(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    action = request.form.get("action", "take")
+    try:
+        if action == "take":
+            kit.cases.take(actor, number)
+        elif action == "release":
+            kit.cases.set_owner(actor, number, None)
+        else:
+            raw = request.form.get("user_id", "")
+            if not raw.isdigit():
+                raise InvalidInput({"user_id": ["choose a colleague"]})
+            kit.cases.set_owner(actor, number, int(raw))
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("Owner changed.")
+    return redirect(url_for(".case_page", number=number))
+
+
+@staff.post("/<number>/watchers")
+def watchers(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    action = request.form.get("action", "watch")
+    raw = request.form.get("user_id", "")
+    try:
+        user_id = int(raw) if raw.isdigit() else None
+        if action in ("add", "remove") and user_id is None:
+            raise InvalidInput({"user_id": ["choose a colleague"]})
+        if action in ("watch", "add"):
+            kit.cases.watch(actor, number, user_id)
+        else:
+            kit.cases.unwatch(actor, number, user_id)
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("Watchers changed.")
+    return redirect(url_for(".case_page", number=number))
+
+
+@staff.post("/<number>/crm")
+def crm_number(number: str) -> ResponseReturnValue:
+    actor = require_staff()
+    try:
+        current_kit().cases.set_crm_number(actor, number, request.form.get("crm_number"))
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("CRM case number saved.")
+    return redirect(url_for(".case_page", number=number))
+
+
+@staff.get("/<number>/attachments/<int:attachment_id>")
+def attachment(number: str, attachment_id: int) -> ResponseReturnValue:
+    actor = require_staff()
+    return send_attachment(actor, number, attachment_id)
+
+
+# -- the shipment fragment ------------------------------------------------------------------
+@staff.get("/shipments/<path:reference>")
+def shipment_fragment(reference: str) -> ResponseReturnValue:
+    """The cases of one shipment and a Create Case button: for the host's shipment page."""
+    actor = require_staff()
+    kit = current_kit()
+    cases = kit.cases.of_shipment(actor, reference)
+    return render_template(
+        "casekit/staff/shipment_fragment.html",
+        reference=reference,
+        cases=cases,
+        type_label=_type_label(kit),
+    )
+
+
+# -- organization settings --------------------------------------------------------------------
+@staff.route("/settings", methods=["GET", "POST"])
+def settings() -> ResponseReturnValue:
+    actor = require_staff()
+    kit = current_kit()
+    organization = _organization(actor)
+    if request.method == "POST":
+        if not actor.is_manager:
+            abort(403)
+        kit.directory.set_feedback_portal(
+            actor, organization.id, request.form.get("feedback_portal") == "on"
+        )
+        flash("Settings saved.")
+        return redirect(url_for(".settings"))
+    return render_template("casekit/staff/settings.html", actor=actor, organization=organization)
+
+
+def _messages(error: InvalidInput) -> dict[str, list[str]]:
+    return {k: [str(m) for m in v] for k, v in error.errors.items()}
+
+
+# The settings and triage pages live in their own modules, on this blueprint.
+from casekit_flask import organization as _settings_routes  # noqa: E402, F401
+from casekit_flask import triage as _triage_routes  # noqa: E402, F401

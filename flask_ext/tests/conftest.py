@@ -1,0 +1,232 @@
+"""Fixtures of casekit-flask's tests: an app on the database under test, actors, a client.
+
+The same tests run on SQLite and, when ``CASEKIT_TEST_POSTGRES_URL`` /
+``CASEKIT_TEST_MYSQL_URL`` are set, on PostgreSQL and MySQL/MariaDB
+(``--casekit-backends`` picks some). Each backend gets a fresh database per
+session, emptied after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, session
+from sqlalchemy import Engine, text
+
+from casekit import Actor, CaseKit, ShipmentFacts
+from casekit.store.database import create_casekit_engine, throwaway_database
+from casekit.store.migrate import upgrade
+from casekit.store.tables import metadata
+from casekit.testing import FakeShipments, FrozenClock, World, make_kit
+from casekit_flask import CaseKitFlask
+
+SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--casekit-backends",
+        default=None,
+        help="comma-separated backends (sqlite, postgresql, mysql); "
+        "default: sqlite plus those whose URL is set",
+    )
+
+
+def enabled_backends(config: pytest.Config) -> list[str]:
+    chosen = config.getoption("--casekit-backends")
+    if chosen:
+        names = [n.strip() for n in chosen.split(",") if n.strip()]
+        for name in names:
+            if name != "sqlite" and not os.environ.get(SERVER_ENV.get(name, "")):
+                raise pytest.UsageError(f"backend {name}: set {SERVER_ENV.get(name, '?')}")
+        return names
+    return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", enabled_backends(metafunc.config), scope="session")
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / f"casekit-{uuid.uuid4().hex[:8]}.sqlite3"
+        url = f"sqlite:///{path}"
+        engine = create_casekit_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    with throwaway_database(os.environ[SERVER_ENV[backend]], prefix="casekit_flask") as url:
+        engine = create_casekit_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+def empty_tables(engine: Engine) -> None:
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        elif engine.dialect.name in ("mysql", "mariadb"):
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for name in names:
+                conn.execute(text(f"TRUNCATE TABLE {name}"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def shipments() -> FakeShipments:
+    fake = FakeShipments()
+    for i in range(1, 4):
+        fake.add_shipment(
+            ShipmentFacts(
+                reference=f"SHP-{i}",
+                shipper="acme",
+                carrier="fast",
+                tracking_number=f"1Z00{i}",
+                destination_name=f"Casey {i}",
+                brand="Acme Home" if i % 2 else "Acme Trail",
+            )
+        )
+    return fake
+
+
+@pytest.fixture
+def kit(database_url: str, tmp_path: Path, shipments: FakeShipments) -> Iterator[CaseKit]:
+    kit = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=FrozenClock(),
+        plugins=[shipments],
+        create_schema=False,
+    )
+    yield kit
+    empty_tables(kit.engine)
+    kit.close()
+
+
+@pytest.fixture
+def world(kit: CaseKit) -> World:
+    return World.build(kit)
+
+
+@pytest.fixture
+def actors(kit: CaseKit, world: World) -> dict[str, Actor]:
+    """Every kind of visitor the access rules know, by name."""
+    host = Actor.host()
+    other_shipper = kit.directory.add_organization(
+        host, name="Other Goods", role="shipper", external_id="other"
+    )
+    other_carrier = kit.directory.add_organization(
+        host, name="Slow Freight", role="carrier", external_id="slow"
+    )
+    assert other_shipper.id is not None
+    assert other_carrier.id is not None
+    return {
+        "own_org": world.shipper_manager_actor,
+        "other_shipper": Actor.of_user(
+            kit.directory.add_user(
+                host, org_id=other_shipper.id, name="Olga", email="olga@other.test", role="manager"
+            )
+        ),
+        "case_carrier": world.carrier_manager_actor,
+        "other_carrier": Actor.of_user(
+            kit.directory.add_user(
+                host, org_id=other_carrier.id, name="Sid", email="sid@slow.test", role="manager"
+            )
+        ),
+        "case_customer": world.customer_actor,
+        "other_customer": Actor.of_customer(
+            kit.directory.add_customer(
+                host, shipper_org_id=world.shipper.id, email="other@example.test", name="Other"
+            )
+        ),
+    }
+
+
+ACTOR_KEY = "casekit_test_actor"
+
+
+def make_app(kit: CaseKit, **config: object) -> Flask:
+    """A host app whose identity is whatever the test put in the session."""
+    app = Flask("casekit_flask_tests")
+    app.config.update(SECRET_KEY="test", TESTING=True, **config)
+    ext = CaseKitFlask(kit=kit)
+
+    @ext.identity_loader
+    def load() -> Actor | None:
+        raw = session.get(ACTOR_KEY)
+        if raw is None:
+            return None
+        from casekit.domain.actor import ActorKind
+
+        return Actor(
+            ActorKind(raw["kind"]),
+            user_id=raw["user_id"],
+            customer_id=raw["customer_id"],
+            org_id=raw["org_id"],
+            is_manager=raw["is_manager"],
+        )
+
+    ext.init_app(app)
+    return app
+
+
+@pytest.fixture
+def app(kit: CaseKit) -> Flask:
+    return make_app(kit, WTF_CSRF_ENABLED=False)
+
+
+def login_actor_key(sess: Any, actor: Actor | None) -> None:
+    """Put ``actor`` (or nobody) in a session, as the test host's sign-in does."""
+    if actor is None:
+        sess.pop(ACTOR_KEY, None)
+    else:
+        sess[ACTOR_KEY] = {
+            "kind": actor.kind.value,
+            "user_id": actor.user_id,
+            "customer_id": actor.customer_id,
+            "org_id": actor.org_id,
+            "is_manager": actor.is_manager,
+        }
+
+
+def login(client: Any, actor: Actor | None) -> None:
+    with client.session_transaction() as sess:
+        login_actor_key(sess, actor)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run only on these backends")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if marker is not None and backend is not None and backend not in marker.args:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()

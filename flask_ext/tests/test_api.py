@@ -1,0 +1,700 @@
+"""The REST API's contract: each operation's answers, headers and bad input."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from casekit import Actor
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def token(kit, world) -> str:
+    return kit.api_keys.create(
+        world.shipper_manager_actor, org_id=world.shipper.id, name="TMS", scope="write"
+    ).token
+
+
+@pytest.fixture
+def auth(token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def number(client, auth) -> str:
+    response = client.post(
+        "/api/v1/cases",
+        json={"type": "lost", "subject": "Late", "shipment": "SHP-1", "message": "Where?"},
+        headers=auth,
+    )
+    assert response.status_code == 201, response.json
+    return str(response.json["number"])
+
+
+def problem_of(response, status: int) -> dict:
+    assert response.status_code == status, response.data[:400]
+    assert response.mimetype == PROBLEM
+    body = response.json
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    return body
+
+
+def test_openapi_document_and_reference_page(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"] == "3.1.0"
+    assert {"/api/v1/cases", "/api/v1/cases/{number}", "/api/v1/cases/{number}/messages"} <= set(
+        spec["paths"]
+    )
+    assert {"CaseCreate", "Case", "Entry", "Problem"} <= set(spec["components"]["schemas"])
+    page = client.get("/api/v1/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/v1/cases/{number}/timeline" in html
+    assert 'id="schema-CaseCreate"' in html
+    assert "http" not in html.replace("/api/v1/openapi.json", "").split("<main>")[0].lower()
+
+
+def test_open_read_and_etag(client, auth, kit, number):
+    response = client.get(f"/api/v1/cases/{number}", headers=auth)
+    assert response.status_code == 200
+    case = response.json
+    assert case["number"] == number
+    assert case["source"] == "api"
+    assert case["carrier_org_id"] is not None
+    assert response.headers["ETag"] == f'"{case["version"]}"'
+    assert kit.cases.get(Actor.host(), number).source == "api"
+
+
+def test_open_answers_location(client, auth):
+    response = client.post("/api/v1/cases", json={"type": "lost"}, headers=auth)
+    assert response.status_code == 201
+    assert response.headers["Location"].endswith(f"/api/v1/cases/{response.json['number']}")
+
+
+def test_list_views_filters_search_and_paging(client, auth, kit, world):
+    numbers = []
+    for i in range(1, 4):
+        r = client.post(
+            "/api/v1/cases", json={"type": "lost", "shipment": f"SHP-{i}"}, headers=auth
+        )
+        numbers.append(r.json["number"])
+    first = client.get("/api/v1/cases?view=all_cases&limit=2", headers=auth).json
+    assert [c["number"] for c in first["cases"]] == numbers[::-1][:2]
+    second = client.get(
+        f"/api/v1/cases?view=all_cases&limit=2&cursor={first['next_cursor']}", headers=auth
+    ).json
+    assert [c["number"] for c in second["cases"]] == [numbers[0]]
+    assert second["next_cursor"] is None
+    asc = client.get("/api/v1/cases?view=all_cases&sort=created_at&direction=asc", headers=auth)
+    assert [c["number"] for c in asc.json["cases"]] == numbers
+    found = client.get("/api/v1/cases?view=all_cases&search=1Z002", headers=auth).json
+    assert [c["number"] for c in found["cases"]] == [numbers[1]]
+    brand = '[{"field": "brand", "op": "in", "value": ["Acme Trail"]}]'
+    filtered = client.get(
+        "/api/v1/cases", query_string={"view": "all_cases", "filters": brand}, headers=auth
+    ).json
+    assert [c["number"] for c in filtered["cases"]] == [numbers[1]]
+
+
+def test_list_with_a_saved_view(client, kit, world, actors):
+    from conftest import login
+
+    kit.cases.open(world.shipper_actor, type="lost")
+    kit.cases.open(world.shipper_actor, type="osd_damaged")
+    saved = kit.views.save(
+        actors["own_org"],
+        "Damaged",
+        {"view": "all_cases", "filters": [{"field": "type", "op": "in", "value": ["osd_damaged"]}]},
+    )
+    login(client, actors["own_org"])
+    page = client.get(f"/api/v1/cases?saved_view={saved.id}").json
+    assert [c["type"] for c in page["cases"]] == ["osd_damaged"]
+    problem_of(client.get("/api/v1/cases?saved_view=99999"), 404)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("view=nope", "view"),
+        ("filters=notjson", "filters"),
+        ('filters=[{"field":"brand","op":"gt","value":1}]', "filters.0.op"),
+        ("limit=0", "limit"),
+        ("limit=99999999999999999999999", "limit"),
+        ("sort=password", "sort.field"),
+        ("cursor=garbage", "cursor"),
+        ("colour=red", "colour"),
+    ],
+)
+def test_list_bad_arguments_name_the_field(client, auth, query, field):
+    body = problem_of(client.get(f"/api/v1/cases?{query}", headers=auth), 400)
+    assert field in body["errors"], body
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ({}, {"type"}),
+        ({"type": 3}, {"type"}),
+        ({"type": "lost", "zz": 1}, {"zz"}),
+        ({"type": "lost", "shipper": 10**30}, {"shipper"}),
+        ({"type": "lost", "carrier": "x"}, {"carrier"}),
+        ({"type": "nope"}, {"type"}),
+        ({"type": "lost", "audience": "world"}, {"audience"}),
+        ({"type": "lost", "subject": "x" * 1000}, {"subject"}),
+        ([1, 2], {"_schema"}),
+    ],
+)
+def test_open_bad_input_names_each_field(client, auth, kit, payload, fields):
+    body = problem_of(client.post("/api/v1/cases", json=payload, headers=auth), 400)
+    assert set(body["errors"]) == fields, body
+    assert kit.views.count(Actor.host(), {"view": "all_cases"}) == 0
+
+
+def test_malformed_json_is_a_400(client, auth):
+    response = client.post(
+        "/api/v1/cases", data="{not json", content_type="application/json", headers=auth
+    )
+    assert "body" in problem_of(response, 400)["errors"]
+
+
+def test_patch_type_status_solve_reopen_crm(client, auth, number, kit):
+    etag = client.get(f"/api/v1/cases/{number}", headers=auth).headers["ETag"]
+    r = client.patch(
+        f"/api/v1/cases/{number}",
+        json={"type": "osd_damaged", "status": "waiting", "crm_number": "CRM-7"},
+        headers={**auth, "If-Match": etag},
+    )
+    assert r.status_code == 200, r.json
+    assert (r.json["type"], r.json["status"], r.json["crm_number"]) == (
+        "osd_damaged",
+        "waiting",
+        "CRM-7",
+    )
+    assert r.headers["ETag"] != etag
+    solved = client.patch(f"/api/v1/cases/{number}", json={"status": "solved"}, headers=auth)
+    assert solved.json["status"] == "solved"
+    assert solved.json["solved_at"]
+    reopened = client.patch(f"/api/v1/cases/{number}", json={"status": "open"}, headers=auth)
+    assert reopened.json["status"] == "open"
+    cleared = client.patch(f"/api/v1/cases/{number}", json={"crm_number": None}, headers=auth)
+    assert cleared.json["crm_number"] is None
+    events = [e.event for e in kit.cases.timeline(Actor.host(), number) if e.event]
+    assert {"type_changed", "status_changed", "solved", "reopened"} <= set(events)
+
+
+def test_patch_links_a_shipment(client, auth, kit):
+    number = client.post("/api/v1/cases", json={"type": "lost"}, headers=auth).json["number"]
+    r = client.patch(f"/api/v1/cases/{number}", json={"shipment": "SHP-2"}, headers=auth)
+    assert r.status_code == 200
+    assert r.json["shipment_id"] is not None
+
+
+def test_stale_if_match_is_a_409_and_changes_nothing(client, auth, number, kit):
+    etag = client.get(f"/api/v1/cases/{number}", headers=auth).headers["ETag"]
+    client.patch(f"/api/v1/cases/{number}", json={"status": "waiting"}, headers=auth)
+    r = client.patch(
+        f"/api/v1/cases/{number}", json={"type": "osd_damaged"}, headers={**auth, "If-Match": etag}
+    )
+    problem_of(r, 409)
+    assert kit.cases.get(Actor.host(), number).type == "lost"
+    bad = client.patch(
+        f"/api/v1/cases/{number}", json={"type": "lost"}, headers={**auth, "If-Match": "yes"}
+    )
+    assert "If-Match" in problem_of(bad, 400)["errors"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "body"),
+        ({"status": "closed"}, "status"),
+        ({"type": "nope"}, "type"),
+        ({"crm_number": 5}, "crm_number"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_patch_bad_input(client, auth, number, payload, field):
+    body = problem_of(client.patch(f"/api/v1/cases/{number}", json=payload, headers=auth), 400)
+    assert field in body["errors"], body
+
+
+def test_messages_json_and_multipart_and_download(client, auth, number):
+    r = client.post(
+        f"/api/v1/cases/{number}/messages",
+        json={"body": "Internal note", "audience": "internal"},
+        headers=auth,
+    )
+    assert r.status_code == 201
+    assert (r.json["audience"], r.json["body"]) == ("internal", "Internal note")
+    r = client.post(
+        f"/api/v1/cases/{number}/messages",
+        data={
+            "body": "With files",
+            "attachments": [(io.BytesIO(b"one"), "a.txt"), (io.BytesIO(b"two"), "b.txt")],
+        },
+        headers=auth,
+    )
+    assert r.status_code == 201, r.json
+    files = r.json["attachments"]
+    assert [f["filename"] for f in files] == ["a.txt", "b.txt"]
+    download = client.get(f"/api/v1/cases/{number}/attachments/{files[1]['id']}", headers=auth)
+    assert download.status_code == 200
+    assert download.data == b"two"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    download.close()
+    timeline = client.get(f"/api/v1/cases/{number}/timeline", headers=auth).json["entries"]
+    assert [e["body"] for e in timeline if e["kind"] == "message"] == [
+        "Where?",
+        "Internal note",
+        "With files",
+    ]
+
+
+def test_timeline_is_cut_to_the_caller(client, auth, number, kit, world):
+    client.post(
+        f"/api/v1/cases/{number}/messages",
+        json={"body": "Our secret", "audience": "internal"},
+        headers=auth,
+    )
+    carrier_key = kit.api_keys.create(
+        world.carrier_manager_actor, org_id=world.carrier.id, name="c", scope="read"
+    ).token
+    entries = client.get(
+        f"/api/v1/cases/{number}/timeline", headers={"Authorization": f"Bearer {carrier_key}"}
+    ).json["entries"]
+    assert "Our secret" not in [e["body"] for e in entries]
+    assert "Where?" in [e["body"] for e in entries]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"json": {}}, "body"),
+        ({"json": {"body": 5}}, "body"),
+        ({"json": {"body": "x", "audience": "all"}}, "audience"),
+        ({"data": "plain text", "content_type": "text/plain"}, "body"),
+        # A file is read once: each run (each backend) gets its own.
+        (lambda: {"data": {"body": "x", "other": (io.BytesIO(b"x"), "x.txt")}}, "other"),
+    ],
+)
+def test_message_bad_input(client, auth, number, kwargs, field):
+    if callable(kwargs):
+        kwargs = kwargs()
+    r = client.post(f"/api/v1/cases/{number}/messages", headers=auth, **kwargs)
+    assert field in problem_of(r, 400)["errors"]
+
+
+def test_oversize_upload_is_a_413(kit, world):
+    from conftest import make_app
+
+    app = make_app(kit, WTF_CSRF_ENABLED=False, MAX_CONTENT_LENGTH=1000)
+    client = app.test_client()
+    world_key = kit.api_keys.create(
+        Actor.host(), org_id=world.shipper.id, name="k", scope="write"
+    ).token
+    headers = {"Authorization": f"Bearer {world_key}"}
+    number = client.post("/api/v1/cases", json={"type": "lost"}, headers=headers).json["number"]
+    r = client.post(
+        f"/api/v1/cases/{number}/messages",
+        data={"body": "big", "attachments": (io.BytesIO(b"x" * 5000), "big.bin")},
+        headers=headers,
+    )
+    problem_of(r, 413)
+    assert [e.body for e in kit.cases.timeline(Actor.host(), number) if e.body == "big"] == []
+
+
+def test_owners_and_watchers(client, auth, number, world):
+    agent = world.shipper_agent.id
+    r = client.put(f"/api/v1/cases/{number}/owners/shipper", json={"user_id": agent}, headers=auth)
+    assert r.json["shipper_owner_id"] == agent
+    r = client.put(f"/api/v1/cases/{number}/owners/shipper", json={"user_id": None}, headers=auth)
+    assert r.json["shipper_owner_id"] is None
+    r = client.put(f"/api/v1/cases/{number}/watchers/{agent}", headers=auth)
+    assert r.json["watcher_ids"] == [agent]
+    r = client.delete(f"/api/v1/cases/{number}/watchers/{agent}", headers=auth)
+    assert r.json["watcher_ids"] == []
+    bad = client.put(f"/api/v1/cases/{number}/owners/nobody", json={"user_id": 1}, headers=auth)
+    assert "side" in problem_of(bad, 400)["errors"]
+    stranger = world.carrier_agent.id
+    bad = client.put(
+        f"/api/v1/cases/{number}/owners/shipper", json={"user_id": stranger}, headers=auth
+    )
+    assert "user_id" in problem_of(bad, 400)["errors"]
+    huge = client.put(f"/api/v1/cases/{number}/watchers/{10**20}", headers=auth)
+    assert "user_id" in problem_of(huge, 400)["errors"]
+
+
+def test_saved_views_and_counts(client, actors, kit):
+    from conftest import login
+
+    kit.cases.open(actors["own_org"], type="lost")
+    login(client, actors["own_org"])
+    counts = client.get("/api/v1/views/counts").json["counts"]
+    assert counts["all_cases"] == 1
+    r = client.post(
+        "/api/v1/views", json={"name": "Lost", "query": {"view": "all_cases"}, "shared": True}
+    )
+    assert r.status_code == 201, r.json
+    view = r.json
+    assert (view["name"], view["shared"], view["query"]["view"]) == ("Lost", True, "all_cases")
+    assert [v["name"] for v in client.get("/api/v1/views").json["views"]] == ["Lost"]
+    assert client.get("/api/v1/views/counts").json["counts"][f"saved:{view['id']}"] == 1
+    renamed = client.patch(f"/api/v1/views/{view['id']}", json={"name": "Lost ones"})
+    assert renamed.json["name"] == "Lost ones"
+    bad = client.post("/api/v1/views", json={"name": "X", "query": {"view": "nope"}})
+    assert "view" in problem_of(bad, 400)["errors"]
+    assert client.delete(f"/api/v1/views/{view['id']}").status_code == 204
+    assert client.get("/api/v1/views").json["views"] == []
+
+
+def test_session_changes_need_the_csrf_token(kit, actors):
+    from conftest import login, make_app
+
+    app = make_app(kit)  # CSRF on, as in production
+    client = app.test_client()
+    login(client, actors["own_org"])
+    refused = client.post("/api/v1/cases", json={"type": "lost"})
+    problem_of(refused, 403)
+    with app.test_request_context():
+        from flask_wtf.csrf import generate_csrf
+
+        token = generate_csrf()
+        from flask import session
+
+        csrf_session = dict(session)
+    with client.session_transaction() as sess:
+        sess.update(csrf_session)
+    ok = client.post("/api/v1/cases", json={"type": "lost"}, headers={"X-CSRFToken": token})
+    assert ok.status_code == 201, ok.json
+    # A key needs no token.
+    key = kit.api_keys.create(
+        actors["own_org"], org_id=actors["own_org"].org_id, name="k", scope="write"
+    )
+    login(client, None)
+    with_key = client.post(
+        "/api/v1/cases", json={"type": "lost"}, headers={"Authorization": f"Bearer {key.token}"}
+    )
+    assert with_key.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ck_nope_nope", "Basic dXNlcjpwYXNz", "Token abc"]
+)
+def test_bad_credentials_are_401(client, header, number):
+    r = client.get("/api/v1/cases", headers={"Authorization": header})
+    problem_of(r, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_key_is_401_and_scopes_are_checked(client, kit, world, actors):
+    read = kit.api_keys.create(actors["own_org"], org_id=world.shipper.id, name="r", scope="read")
+    headers = {"Authorization": f"Bearer {read.token}"}
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+    problem_of(client.post("/api/v1/cases", json={"type": "lost"}, headers=headers), 403)
+    kit.api_keys.revoke(actors["own_org"], read.key.id)
+    problem_of(client.get("/api/v1/cases", headers=headers), 401)
+
+
+def test_keys_through_the_session(client, actors, kit, world):
+    from conftest import login
+
+    login(client, actors["own_org"])
+    created = client.post("/api/v1/api-keys", json={"name": "CRM", "scope": "write"})
+    assert created.status_code == 201
+    token = created.json["token"]
+    assert token.startswith("ck_")
+    listed = client.get("/api/v1/api-keys").json["keys"]
+    assert [k["name"] for k in listed] == ["CRM"]
+    assert "token" not in listed[0]
+    assert "secret_hash" not in listed[0]
+    assert kit.api_keys.authenticate(token).org_id == world.shipper.id
+    revoked = client.delete(f"/api/v1/api-keys/{created.json['id']}")
+    assert revoked.json["revoked_at"] is not None
+    bad = client.post("/api/v1/api-keys", json={"name": "", "scope": "root"})
+    assert set(problem_of(bad, 400)["errors"]) == {"name", "scope"}
+
+
+def test_unknown_paths_and_methods_are_problems(client, auth, number):
+    problem_of(client.get("/api/v1/nothing", headers=auth), 404)
+    problem_of(client.get("/api/v1/cases/NOPE-1", headers=auth), 404)
+    problem_of(client.get(f"/api/v1/cases/{number}/attachments/{2**40}", headers=auth), 400)
+
+
+def test_reports_as_json(client, auth, kit, world, number):
+    r = client.get("/api/v1/reports?from=2026-01-01&to=2026-01-31&sections=volume", headers=auth)
+    assert r.status_code == 200, r.json
+    report = r.json
+    assert report["query"]["from"] == "2026-01-01"
+    assert [s["name"] for s in report["sections"]] == ["volume"]
+    key_actor = kit.api_keys.authenticate(auth["Authorization"][7:]).actor
+    expected = kit.reports.dashboard(
+        key_actor, {"from": "2026-01-01", "to": "2026-01-31"}, sections=["volume"]
+    ).to_json()
+    assert report["sections"] == expected["sections"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-01-31&to=2026-01-01", "to"),
+        ("from=x&to=2026-01-01", "from"),
+        ("to=2026-01-01", "from"),
+        ("from=2026-01-01&to=2026-01-02&timezone=Mars/Base", "timezone"),
+        ("from=2026-01-01&to=2026-01-02&sections=nope", "sections"),
+        ("from=2026-01-01&to=2026-01-02&filters={", "filters"),
+        ('from=2026-01-01&to=2026-01-02&filters={"colour":[1]}', "filters.colour"),
+        ("from=2026-01-01&to=2026-01-02&x=1", "x"),
+    ],
+)
+def test_report_bad_query(client, auth, query, field):
+    body = problem_of(client.get(f"/api/v1/reports?{query}", headers=auth), 400)
+    assert field in body["errors"], body
+
+
+def test_subscriptions(client, actors, world):
+    from conftest import login
+
+    login(client, actors["own_org"])
+    me = actors["own_org"].user_id
+    before = client.get(f"/api/v1/users/{me}/subscriptions").json["subscriptions"]
+    posted = next(s for s in before if s["event"] == "message_posted")
+    assert posted["enabled"] is True
+    r = client.patch(
+        f"/api/v1/users/{me}/subscriptions", json={"changes": {"message_posted": False}}
+    )
+    after = next(s for s in r.json["subscriptions"] if s["event"] == "message_posted")
+    assert (after["enabled"], after["default"]) == (False, True)
+    bad = client.patch(f"/api/v1/users/{me}/subscriptions", json={"changes": {"nope": True}})
+    assert "event" in problem_of(bad, 400)["errors"]
+    wrong = client.patch(f"/api/v1/users/{me}/subscriptions", json={"changes": {"x": "maybe"}})
+    assert "changes.x.value" in problem_of(wrong, 400)["errors"]
+
+
+def test_collaborator_addresses(client, actors, world):
+    from conftest import login
+
+    login(client, actors["own_org"])
+    body = {
+        "shipper_org_id": world.shipper.id,
+        "carrier_org_id": world.carrier.id,
+        "side": "shipper",
+        "email": "team@acme.test",
+    }
+    r = client.put("/api/v1/collaborator-addresses", json=body)
+    assert [a["email"] for a in r.json["addresses"]] == ["team@acme.test"]
+    assert client.get("/api/v1/collaborator-addresses").json == r.json
+    bad = client.put("/api/v1/collaborator-addresses", json={**body, "email": "nope"})
+    assert "email" in problem_of(bad, 400)["errors"]
+    cleared = client.put("/api/v1/collaborator-addresses", json={**body, "email": None})
+    assert cleared.json["addresses"] == []
+
+
+def test_shipment_and_order_facts_bad_rows_one_by_one(client, auth, kit, world):
+    r = client.post(
+        "/api/v1/shipments",
+        json={
+            "items": [
+                {"reference": "S-1", "tracking_number": "1ZS1", "mode": "parcel"},
+                {"reference": "S-2", "mode": "boat"},
+                {"colour": "red"},
+                "not an object",
+            ]
+        },
+        headers=auth,
+    )
+    assert r.status_code == 200, r.json
+    report = r.json
+    assert report["created"] == 1
+    assert [(x["index"], sorted(x["errors"])) for x in report["rejected"]] == [
+        (1, ["mode"]),
+        (2, ["colour", "reference"]),
+        (3, ["_schema"]),
+    ]
+    assert kit.shipments.shipment(world.shipper_actor, "S-1").tracking_number == "1ZS1"
+    again = client.post(
+        "/api/v1/shipments", json={"items": [{"reference": "S-1", "mode": "parcel"}]}, headers=auth
+    ).json
+    assert (again["created"], again["unchanged"]) == (0, 1)
+    orders = client.post(
+        "/api/v1/orders",
+        json={"items": [{"number": "O-1", "customer_email": "kim@example.test"}]},
+        headers=auth,
+    ).json
+    assert orders["created"] == 1
+    assert kit.shipments.order(world.shipper_actor, "O-1").customer_email == "kim@example.test"
+
+
+def test_tracking_events(client, auth, kit, world):
+    client.post("/api/v1/shipments", json={"items": [{"reference": "S-1"}]}, headers=auth)
+    event = {"reference": "S-1", "status": "in_transit", "occurred_at": "2026-01-04T10:00:00Z"}
+    r = client.post(
+        "/api/v1/shipments/events",
+        json={
+            "items": [
+                event,
+                {**event, "occurred_at": "2026-01-04T10:00:00"},
+                {**event, "reference": "NOPE"},
+            ]
+        },
+        headers=auth,
+    )
+    report = r.json
+    assert report["recorded"] == 1
+    assert [(x["index"], sorted(x["errors"])) for x in report["rejected"]] == [
+        (1, ["occurred_at"]),
+        (2, ["reference"]),
+    ]
+    assert kit.shipments.shipment(world.shipper_actor, "S-1").shipment_status == "in_transit"
+    duplicate = client.post("/api/v1/shipments/events", json={"items": [event]}, headers=auth)
+    assert duplicate.json["duplicates"] == 1
+    empty = client.post("/api/v1/shipments/events", json={"items": []}, headers=auth)
+    assert "items" in problem_of(empty, 400)["errors"]
+    many = client.post("/api/v1/shipments/events", json={"items": [event] * 1001}, headers=auth)
+    assert "items" in problem_of(many, 400)["errors"]
+
+
+def _triaged(kit, number: str, n: int) -> int:
+    raw = (
+        f"From: s{n}@else.test\r\nTo: support@acme.test\r\nSubject: Re: [{number}] {n}\r\n"
+        f"Message-ID: <t{n}-{number}@t>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"text {n}\r\n"
+    ).encode()
+    result = kit.inbound.receive(raw)
+    assert result.outcome == "triaged"
+    assert result.inbound_id is not None
+    return result.inbound_id
+
+
+def test_triage_list_file_open_discard(client, auth, kit, number):
+    ids = [_triaged(kit, number, n) for n in range(3)]
+    listed = client.get("/api/v1/triage", headers=auth).json["items"]
+    assert [i["id"] for i in listed] == ids[::-1]
+    one = client.get(f"/api/v1/triage/{ids[0]}", headers=auth).json
+    assert (one["from_address"], one["outcome"]) == ("s0@else.test", "triaged")
+    filed = client.post(
+        f"/api/v1/triage/{ids[0]}/file",
+        json={"number": number, "audience": "partners"},
+        headers=auth,
+    )
+    assert filed.status_code == 200, filed.json
+    assert (filed.json["outcome"], filed.json["case_number"]) == ("filed", number)
+    again = client.post(f"/api/v1/triage/{ids[0]}/file", json={"number": number}, headers=auth)
+    problem_of(again, 400)
+    opened = client.post(f"/api/v1/triage/{ids[1]}/case", json={"type": "lost"}, headers=auth)
+    assert opened.status_code == 201, opened.json
+    assert opened.json["source"] == "email"
+    assert client.delete(f"/api/v1/triage/{ids[2]}", headers=auth).status_code == 204
+    assert client.get("/api/v1/triage", headers=auth).json["items"] == []
+    handled = client.get("/api/v1/triage?include_handled=true", headers=auth).json["items"]
+    assert sorted(i["outcome"] for i in handled) == ["discarded", "filed", "opened"]
+    bad = client.post(f"/api/v1/triage/{ids[1]}/file", json={"audience": "all"}, headers=auth)
+    assert set(problem_of(bad, 400)["errors"]) == {"number", "audience"}
+    problem_of(client.get("/api/v1/triage/999999", headers=auth), 404)
+
+
+def test_triage_is_for_the_routed_organization(client, kit, number, world):
+    item = _triaged(kit, number, 7)
+    carrier = kit.api_keys.create(
+        world.carrier_manager_actor, org_id=world.carrier.id, name="c", scope="write"
+    ).token
+    headers = {"Authorization": f"Bearer {carrier}"}
+    assert client.get("/api/v1/triage", headers=headers).json["items"] == []
+    problem_of(client.delete(f"/api/v1/triage/{item}", headers=headers), 404)
+
+
+RULE = {"name": "Damaged", "exceptions": ["damaged"], "case_type": "osd_damaged"}
+
+
+def test_rules_define_enable_dry_run_delete(client, auth, kit, world):
+    created = client.post("/api/v1/rules", json={"definition": RULE}, headers=auth)
+    assert created.status_code == 201, created.json
+    rule = created.json
+    assert (rule["name"], rule["enabled"], rule["definition"]["exceptions"]) == (
+        "Damaged",
+        True,
+        ["damaged"],
+    )
+    assert [r["name"] for r in client.get("/api/v1/rules", headers=auth).json["rules"]] == [
+        "Damaged"
+    ]
+    off = client.patch(f"/api/v1/rules/{rule['id']}", json={"enabled": False}, headers=auth)
+    assert off.json["enabled"] is False
+    assert client.get(f"/api/v1/rules/{rule['id']}", headers=auth).json["enabled"] is False
+    client.post("/api/v1/shipments", json={"items": [{"reference": "S-9"}]}, headers=auth)
+    client.post(
+        "/api/v1/shipments/events",
+        json={
+            "items": [
+                {
+                    "reference": "S-9",
+                    "status": "exception",
+                    "exception": "damaged",
+                    "occurred_at": "2026-01-04T10:00:00Z",
+                }
+            ]
+        },
+        headers=auth,
+    )
+    dry = client.post("/api/v1/rules/dry-run", json={"rule_id": rule["id"]}, headers=auth)
+    assert dry.json["references"] == ["S-9"]
+    dry = client.post("/api/v1/rules/dry-run", json={"definition": RULE}, headers=auth)
+    assert dry.json["references"] == ["S-9"]
+    assert client.delete(f"/api/v1/rules/{rule['id']}", headers=auth).status_code == 204
+    problem_of(client.get(f"/api/v1/rules/{rule['id']}", headers=auth), 404)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "definition"),
+        ({"definition": {"name": "X"}}, "case_type"),
+        ({"definition": {**RULE, "exceptions": ["lost_in_space"]}}, "exceptions"),
+        ({"definition": RULE, "enabled": "sometimes"}, "enabled"),
+        ({"definition": [1]}, "definition"),
+    ],
+)
+def test_rule_bad_definitions_name_the_field(client, auth, payload, field):
+    body = problem_of(client.post("/api/v1/rules", json=payload, headers=auth), 400)
+    assert any(name.startswith(field) for name in body["errors"]), body
+
+
+def test_dry_run_needs_one_of_rule_or_definition(client, auth):
+    body = problem_of(client.post("/api/v1/rules/dry-run", json={}, headers=auth), 400)
+    assert "rule_id" in body["errors"]
+
+
+def test_organization_settings(client, auth, kit, world):
+    assert client.get("/api/v1/organization/settings", headers=auth).json == {
+        "org_id": world.shipper.id,
+        "feedback_portal": False,
+    }
+    r = client.patch("/api/v1/organization/settings", json={"feedback_portal": True}, headers=auth)
+    assert r.json["feedback_portal"] is True
+    assert kit.directory.feedback_portal(Actor.host(), world.shipper.id) is True
+    bad = client.patch("/api/v1/organization/settings", json={"feedback_portal": "x"}, headers=auth)
+    assert "feedback_portal" in problem_of(bad, 400)["errors"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("post", "/api/v1/cases", {"json": {"type": "lost", "subject": "a\x00b"}}, "subject"),
+        (
+            "post",
+            "/api/v1/shipments",
+            {"json": {"items": [{"reference": "\x00"}]}},
+            "items.0.reference",
+        ),
+        ("get", "/api/v1/cases", {"query_string": {"search": "1Z\x00"}}, "search"),
+        ("get", "/api/v1/cases/CV\x00", {}, "number"),
+        ("post", "/api/v1/rules", {"json": {"definition": {"name": "\x00"}}}, "definition.name"),
+    ],
+)
+def test_nul_characters_are_refused_by_name(client, auth, kit, method, path, kwargs, field):
+    response = getattr(client, method)(path, headers=auth, **kwargs)
+    assert field in problem_of(response, 400)["errors"]
+    assert kit.views.count(Actor.host(), {"view": "all_cases"}) == 0

@@ -1,0 +1,409 @@
+"""The REST API's access matrix: every operation, every kind of caller.
+
+The same visitors as the pages' matrix (test_access.py), signed in through
+the host's session, plus the shipper's and carrier's API keys. A caller that
+may not see a case gets a 404, never a 403 that says it exists.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from conftest import login
+
+from casekit import Actor, Upload
+
+PERSONAS = (
+    "own_org",
+    "other_shipper",
+    "case_carrier",
+    "other_carrier",
+    "case_customer",
+    "other_customer",
+    "anonymous",
+    "shipper_key",
+    "carrier_key",
+    "read_key",
+)
+
+
+KEYS = {"shipper_key": 200, "carrier_key": 200, "read_key": 200}
+
+
+def parties(ok: int, *, customer: int = 404, keys: dict[str, int] | None = None) -> dict[str, int]:
+    """The case's parties get ``ok``; others find nothing (404); anonymous 401."""
+    return {
+        "own_org": ok,
+        "other_shipper": 404,
+        "case_carrier": ok,
+        "other_carrier": 404,
+        "case_customer": customer,
+        "other_customer": 404,
+        "anonymous": 401,
+        **(keys if keys is not None else {"shipper_key": ok, "carrier_key": ok, "read_key": 403}),
+    }
+
+
+def anyone(ok: int, **overrides: int) -> dict[str, int]:
+    """Every signed-in caller gets ``ok`` (about their own things); anonymous 401."""
+    row = dict.fromkeys(PERSONAS, ok)
+    row["anonymous"] = 401
+    row.update(overrides)
+    return row
+
+
+# (endpoint, method) -> (JSON body, expected status per persona)
+EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
+    ("casekit_api_reference.reference", "GET"): (None, dict.fromkeys(PERSONAS, 200)),
+    **{
+        ("casekit_api_reference.missing", m): (None, dict.fromkeys(PERSONAS, 404))
+        for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
+    ("casekit_api_cases.list_cases", "GET"): (None, anyone(200)),
+    # A carrier names the shipper, a customer opens feedback with their own.
+    ("casekit_api_cases.open_case", "POST"): (
+        {"type": "lost", "subject": "Where is it?"},
+        anyone(
+            201,
+            case_carrier=400,
+            other_carrier=400,
+            carrier_key=400,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_cases.case", "GET"): (None, parties(200, customer=200, keys=KEYS)),
+    ("casekit_api_cases.update_case", "PATCH"): (
+        {"type": "osd_damaged"},
+        parties(200, customer=403),
+    ),
+    ("casekit_api_cases.timeline", "GET"): (None, parties(200, customer=200, keys=KEYS)),
+    ("casekit_api_cases.post_message", "POST"): ({"body": "hi"}, parties(201, customer=201)),
+    ("casekit_api_cases.attachment", "GET"): (None, parties(200, customer=200, keys=KEYS)),
+    # The shipper side's owner: only the shipper's staff set it.
+    ("casekit_api_cases.set_owner", "PUT"): (
+        {"user_id": None},
+        parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
+    # A user of the shipper: the carrier's staff cannot make them watch.
+    ("casekit_api_cases.watch", "PUT"): (
+        None,
+        parties(200, customer=403) | {"case_carrier": 400, "carrier_key": 400},
+    ),
+    ("casekit_api_cases.unwatch", "DELETE"): (
+        None,
+        parties(200, customer=403) | {"case_carrier": 400, "carrier_key": 400},
+    ),
+    ("casekit_api_views.counts", "GET"): (None, anyone(200)),
+    ("casekit_api_views.saved", "GET"): (None, anyone(200)),
+    # Saved views are a user's: customers and keys have none.
+    ("casekit_api_views.save", "POST"): (
+        {"name": "Late", "query": {"view": "all_cases"}},
+        anyone(
+            201,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_views.update", "PATCH"): (
+        {"name": "Renamed"},
+        anyone(
+            404,
+            own_org=200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_views.delete", "DELETE"): (
+        None,
+        anyone(404, own_org=204, read_key=403),
+    ),
+    ("casekit_api_reports.report", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    # The shipper agent's subscriptions: theirs, or their organization's managers' (a key
+    # acts as one).
+    ("casekit_api_reports.subscriptions", "GET"): (
+        None,
+        anyone(404, own_org=200, shipper_key=200, read_key=200),
+    ),
+    ("casekit_api_reports.set_subscriptions", "PATCH"): (
+        {"changes": {"message_posted": False}},
+        anyone(404, own_org=200, shipper_key=200, read_key=403),
+    ),
+    ("casekit_api_reports.collaborator_addresses", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    # The pair of the case's shipper and carrier: either side's managers (or keys).
+    ("casekit_api_reports.set_collaborator_address", "PUT"): (
+        lambda scene: {
+            "shipper_org_id": scene["shipper_org_id"],
+            "carrier_org_id": scene["carrier_org_id"],
+            "side": "carrier",
+            "email": "ops@fast.test",
+        },
+        anyone(
+            200,
+            other_shipper=403,
+            other_carrier=403,
+            case_customer=403,
+            other_customer=403,
+            read_key=403,
+        ),
+    ),
+    # Facts and events: each caller about its own organization's shipments.
+    ("casekit_api_shipments.upsert_shipments", "POST"): (
+        {"items": [{"reference": "SHP-9"}]},
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
+    ),
+    ("casekit_api_shipments.upsert_orders", "POST"): (
+        {"items": [{"number": "ORD-9"}]},
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
+    ),
+    ("casekit_api_shipments.record_events", "POST"): (
+        {
+            "items": [
+                {
+                    "reference": "SHP-1",
+                    "status": "in_transit",
+                    "occurred_at": "2026-01-04T10:00:00Z",
+                }
+            ]
+        },
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
+    ),
+    # Triage: the staff of the organization the mail was routed to (the shipper).
+    ("casekit_api_triage.triage", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_triage.item", "GET"): (
+        None,
+        anyone(
+            404, own_org=200, shipper_key=200, read_key=200, case_customer=403, other_customer=403
+        ),
+    ),
+    ("casekit_api_triage.file", "POST"): (
+        lambda scene: {"number": scene["number"]},
+        anyone(
+            404, own_org=200, shipper_key=200, read_key=403, case_customer=403, other_customer=403
+        ),
+    ),
+    ("casekit_api_triage.open_case", "POST"): (
+        {"type": "lost"},
+        anyone(
+            404, own_org=201, shipper_key=201, read_key=403, case_customer=403, other_customer=403
+        ),
+    ),
+    ("casekit_api_triage.discard", "DELETE"): (
+        None,
+        anyone(
+            404, own_org=204, shipper_key=204, read_key=403, case_customer=403, other_customer=403
+        ),
+    ),
+    # Rules are a shipper's: its staff read them, its managers (and keys) change them.
+    ("casekit_api_rules.list_rules", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    # A carrier has no rules: its answer names org_id.
+    ("casekit_api_rules.create_rule", "POST"): (
+        {"definition": {"name": "New", "exceptions": ["damaged"], "case_type": "osd_damaged"}},
+        anyone(
+            201,
+            case_carrier=400,
+            other_carrier=400,
+            carrier_key=400,
+            case_customer=403,
+            other_customer=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_rules.rule", "GET"): (
+        None,
+        anyone(404, own_org=200, shipper_key=200, read_key=200),
+    ),
+    ("casekit_api_rules.update_rule", "PATCH"): (
+        {"enabled": False},
+        anyone(404, own_org=200, shipper_key=200, read_key=403),
+    ),
+    ("casekit_api_rules.delete_rule", "DELETE"): (
+        None,
+        anyone(404, own_org=204, shipper_key=204, read_key=403),
+    ),
+    ("casekit_api_rules.dry_run", "POST"): (
+        lambda scene: {"rule_id": scene["rule_id"]},
+        anyone(404, own_org=200, shipper_key=200, read_key=403),
+    ),
+    ("casekit_api_reports.settings", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    # Carriers have no feedback portal: their answer names the field.
+    ("casekit_api_reports.set_settings", "PATCH"): (
+        {"feedback_portal": True},
+        anyone(
+            200,
+            case_carrier=400,
+            other_carrier=400,
+            carrier_key=400,
+            case_customer=403,
+            other_customer=403,
+            read_key=403,
+        ),
+    ),
+    # Keys are managed by the organization's managers, never by a key.
+    ("casekit_api_keys.list_keys", "GET"): (
+        None,
+        anyone(
+            200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_keys.create_key", "POST"): (
+        {"name": "New", "scope": "read"},
+        anyone(
+            201,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_keys.revoke_key", "DELETE"): (
+        None,
+        anyone(
+            404,
+            own_org=200,
+            case_customer=404,
+            other_customer=404,
+            shipper_key=404,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+}
+
+
+def api_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("casekit_api"):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            found.add((rule.endpoint, method))
+    return found
+
+
+@pytest.fixture
+def scene(kit, world, actors):
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        customer=world.customer.id,
+        message="Your parcel",
+        audience="everyone",
+        attachments=[
+            Upload(filename="label.pdf", content_type="application/pdf", stream=io.BytesIO(b"%PDF"))
+        ],
+    )
+    entry = next(e for e in kit.cases.timeline(Actor.host(), case.number) if e.attachments)
+    view = kit.views.save(actors["own_org"], "Mine", {})
+    tokens = {
+        "shipper_key": kit.api_keys.create(
+            actors["own_org"], org_id=world.shipper.id, name="TMS", scope="admin"
+        ).token,
+        "carrier_key": kit.api_keys.create(
+            actors["case_carrier"], org_id=world.carrier.id, name="TMS", scope="write"
+        ).token,
+        "read_key": kit.api_keys.create(
+            actors["own_org"], org_id=world.shipper.id, name="BI", scope="read"
+        ).token,
+    }
+    spare = kit.api_keys.create(actors["own_org"], org_id=world.shipper.id, name="old")
+    raw = (
+        f"From: x@else.test\r\nTo: support@acme.test\r\nSubject: Re: [{case.number}] x\r\n"
+        "Message-ID: <triage@t>\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+    ).encode()
+    rule = kit.rules.create(
+        actors["own_org"],
+        {"name": "Damaged", "exceptions": ["damaged"], "case_type": "osd_damaged"},
+    )
+    triaged = kit.inbound.receive(raw)
+    assert triaged.outcome == "triaged"
+    return {
+        "number": case.number,
+        "attachment_id": entry.attachments[0].id,
+        "view_id": view.id,
+        "key_id": spare.key.id,
+        "item_id": triaged.inbound_id,
+        "rule_id": rule.id,
+        "side": "shipper",
+        "user_id": world.shipper_agent.id,
+        "rest": "nothing-here",
+        "shipper_org_id": world.shipper.id,
+        "carrier_org_id": world.carrier.id,
+        "tokens": tokens,
+    }
+
+
+def build_url(app, endpoint: str, values: dict[str, object]) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **{k: values[k] for k in rule.arguments})
+
+
+def call(app, client, actors, scene, persona, endpoint, method, body):
+    headers = {}
+    if persona in scene["tokens"]:
+        headers["Authorization"] = f"Bearer {scene['tokens'][persona]}"
+        login(client, None)
+    else:
+        login(client, actors.get(persona))
+    url = build_url(app, endpoint, scene)
+    if endpoint == "casekit_api_reports.report":
+        url += "?from=2026-01-01&to=2026-01-31"
+    if callable(body):
+        body = body(scene)
+    response = client.open(url, method=method, json=body, headers=headers)
+    response.get_data()
+    response.close()
+    return response
+
+
+def test_every_operation_has_an_expectation(app):
+    assert api_routes(app) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("route", sorted(EXPECTED), ids=lambda r: f"{r[1]} {r[0]}")
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_api_access(app, client, actors, scene, route, persona):
+    endpoint, method = route
+    body, expected = EXPECTED[route]
+    response = call(app, client, actors, scene, persona, endpoint, method, body)
+    assert response.status_code == expected[persona], response.data[:400]
+    if response.status_code >= 400:
+        assert response.mimetype == "application/problem+json"
+        assert response.json["status"] == response.status_code
+    # Whoever is not a party never sees the case, not even in a list.
+    if (
+        persona in ("other_shipper", "other_carrier", "other_customer")
+        and response.status_code < 300
+    ):
+        assert scene["number"].encode() not in response.data

@@ -1,0 +1,185 @@
+"""``casekit demo``: its data, its identities, its command."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+
+from click.testing import CliRunner
+
+from casekit import Actor
+from casekit.cli import build_cli
+from casekit_flask.demo import create_demo_app, sample_rows
+
+
+def test_the_demo_app_has_every_status_and_switchable_identities(tmp_path):
+    app = create_demo_app(tmp_path, shipments=120, deliver=False)
+    app.config["WTF_CSRF_ENABLED"] = False
+    kit = app.extensions["casekit"].kit
+    try:
+        rows = kit.views.list(Actor.host(), {"view": "all_cases"}, limit=500).rows
+        assert set(Counter(r.status.value for r in rows)) == {
+            "new", "open", "reply_received", "waiting", "solved",
+        }  # fmt: skip
+        assert {r.source.value for r in rows} >= {"portal", "user"}
+        identities = app.config["CASEKIT_DEMO_IDENTITIES"]
+        assert {"alex", "morgan", "dana", "customer1"} <= set(identities)
+        client = app.test_client()
+        assert "DEMO ONLY" in client.get("/").data.decode()
+        assert client.get("/cases/").status_code == 401
+        client.post("/demo/identity", data={"identity": "morgan"})
+        assert client.get("/cases/").status_code == 200
+        client.post("/demo/identity", data={"identity": "customer1"})
+        home = client.get("/").data.decode()
+        assert "Send feedback" in home  # the portal helper on the host's order list
+        assert client.get("/my-account/cases/").status_code == 200
+        assert client.post("/demo/identity", data={"identity": "nobody-at-all"}).status_code == 400
+    finally:
+        kit.close()
+
+
+def test_the_demo_data_is_kept_in_the_given_folder(tmp_path):
+    first = create_demo_app(tmp_path, shipments=60, deliver=False)
+    count = len(
+        first.extensions["casekit"].kit.views.list(Actor.host(), {"view": "all_cases"}).rows
+    )
+    first.extensions["casekit"].kit.close()
+    again = create_demo_app(tmp_path, shipments=60, deliver=False)
+    kit = again.extensions["casekit"].kit
+    assert len(kit.views.list(Actor.host(), {"view": "all_cases"}).rows) == count
+    kit.close()
+
+
+def test_the_demo_orders_and_shipments_come_through_the_order_feed(tmp_path):
+    app = create_demo_app(tmp_path, shipments=40, deliver=False)
+    kit = app.extensions["casekit"].kit
+    try:
+        merchant = kit.directory.organization_by_external_id(Actor.host(), "northwind")
+        as_merchant = Actor.system_actor("api", org_id=merchant.id)
+        rows = sample_rows(40)
+        assert len(rows) == 40
+        for row in rows:
+            shipment = kit.shipments.shipment(as_merchant, row["shipment_reference"])
+            assert shipment.tracking_number == row["tracking_number"]
+            order = kit.shipments.order(as_merchant, row["order_number"])
+            assert order.customer_email == row["customer_email"]
+        # Cases opened on them carry the imported facts.
+        case = kit.views.list(Actor.host(), {"view": "all_cases"}, limit=500).rows[0]
+        facts = kit.cases.facts(Actor.host(), case.number)
+        assert facts.shipment is None or facts.shipment.reference.startswith("SHP-")
+    finally:
+        kit.close()
+
+
+def test_outgoing_mail_is_captured_and_shown_on_the_demo_page(tmp_path):
+    app = create_demo_app(tmp_path, shipments=30, deliver=False)
+    app.config["WTF_CSRF_ENABLED"] = False
+    kit = app.extensions["casekit"].kit
+    capture = app.extensions["casekit_demo"].capture
+    try:
+        kit.notifications.deliver()  # what the sample cases caused
+        loaded = len(capture.names())
+        assert loaded > 0
+        client = app.test_client()
+        page = client.get("/demo/mail/").data.decode()
+        assert "Captured mail" in page
+        assert f"{loaded} so far" in page
+        client.post("/demo/identity", data={"identity": "morgan"})
+        assert "Captured mail" in client.get("/cases/").data.decode()  # the banner links it
+        rows = kit.views.list(Actor.host(), {"view": "all_cases"}, limit=500).rows
+        number = next(r for r in rows if r.status.value == "open")
+        response = client.post(
+            f"/cases/{number.number}/messages",
+            data={"body": "A note for the carrier, captured.", "audience": "partners"},
+        )
+        assert response.status_code == 302
+        kit.notifications.deliver()
+        names = capture.names()
+        assert len(names) > loaded
+        texts = [capture.read(n).get_body(("plain",)).get_content() for n in names]
+        assert any("A note for the carrier, captured." in t for t in texts)
+        newest = next(n for n, t in zip(names, texts, strict=True) if "captured." in t)
+        shown = client.get(f"/demo/mail/{newest}").data.decode()
+        assert "A note for the carrier, captured." in shown
+        assert number.number in shown
+        assert client.get("/demo/mail/..%2Fcasekit-demo.sqlite3").status_code == 404
+        assert client.get("/demo/mail/nothing.eml").status_code == 404
+    finally:
+        kit.close()
+
+
+def test_the_demo_outbox_worker_delivers_in_the_background(tmp_path):
+    app = create_demo_app(tmp_path, shipments=30)
+    runtime = app.extensions["casekit_demo"]
+    kit = app.extensions["casekit"].kit
+    try:
+        assert runtime.thread is not None
+        assert runtime.thread.is_alive()
+        deadline = time.monotonic() + 60
+        while not runtime.capture.names():  # the sample cases' mail arrives by itself
+            assert time.monotonic() < deadline, "the background worker delivered nothing"
+            time.sleep(0.2)
+    finally:
+        runtime.stop()
+        kit.close()
+    assert not runtime.thread.is_alive()
+
+
+def test_casekit_demo_help_documents_host_and_port():
+    result = CliRunner().invoke(build_cli(), ["demo", "--help"])
+    assert result.exit_code == 0
+    assert "--host" in result.output
+    assert "--port" in result.output
+    assert "Demo only" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_casekit_demo_serves_the_pages(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "casekit",
+            "demo",
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path),
+            "--shipments",
+            "60",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    body = response.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    raise AssertionError(output) from None
+                time.sleep(0.3)
+        assert "casekit demo" in body
+        assert (tmp_path / "casekit-demo.sqlite3").exists()
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout:
+            process.stdout.close()

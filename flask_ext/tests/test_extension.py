@@ -1,0 +1,150 @@
+"""The extension itself: config keys, app factories, identity, CSRF, rendering."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import login, make_app
+from flask import Flask
+
+from casekit.errors import ConfigurationError
+from casekit_flask import DEFAULTS, CaseKitFlask, RateLimiter
+from casekit_flask.rendering import render_body, when
+
+
+def test_init_app_keeps_state_per_app_and_reads_the_prefixes(kit):
+    ext = CaseKitFlask(kit=kit, identity_loader=lambda: None)
+    first, second = Flask("one"), Flask("two")
+    second.config["CASEKIT_STAFF_URL_PREFIX"] = "/support"
+    ext.init_app(first)
+    ext.init_app(second)
+    assert first.extensions["casekit"].kit is kit
+    assert first.extensions["casekit"] is not second.extensions["casekit"]
+    assert "csrf" in first.extensions
+    assert second.test_client().get("/support/").status_code == 401
+    assert second.test_client().get("/cases/").status_code == 404
+    for key in DEFAULTS:
+        assert key in first.config
+
+
+def test_without_a_kit_the_database_url_is_required(tmp_path):
+    with pytest.raises(ConfigurationError, match="CASEKIT_DATABASE_URL"):
+        CaseKitFlask(Flask("x"))
+    app = Flask("y")
+    app.config["CASEKIT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    CaseKitFlask(app)
+    assert str(app.extensions["casekit"].kit.engine.url).endswith("c.sqlite3")
+    app.extensions["casekit"].kit.close()
+
+
+def test_a_missing_identity_loader_says_what_to_do(kit):
+    app = Flask("z")
+    app.config["TESTING"] = False
+    CaseKitFlask(app, kit=kit)
+    from casekit_flask import current_actor
+
+    with app.test_request_context("/cases/"), pytest.raises(ConfigurationError, match="identity"):
+        current_actor()
+
+
+def test_blueprints_can_be_mounted_by_the_host(kit):
+    from casekit_flask.portal import portal
+    from casekit_flask.staff import staff
+
+    app = Flask("host")
+    app.config["CASEKIT_REGISTER_BLUEPRINTS"] = False
+    CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    app.register_blueprint(staff, url_prefix="/ops/cases")
+    app.register_blueprint(portal, url_prefix="/account/feedback")
+    rules = {r.rule for r in app.url_map.iter_rules()}
+    assert "/ops/cases/" in rules
+    assert "/account/feedback/" in rules
+
+
+def test_anonymous_visitors_go_to_the_login_url(kit):
+    app = make_app(kit, CASEKIT_LOGIN_URL="/login")
+    response = app.test_client().get("/cases/?view=new_cases")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/cases/")
+
+
+def test_forms_without_the_csrf_token_are_refused(kit, world):
+    app = make_app(kit)  # CSRF on, as in production
+    client = app.test_client()
+    login(client, world.shipper_actor)
+    response = client.post("/cases/new", data={"type": "lost"})
+    assert response.status_code == 400
+    assert "The form expired" in response.data.decode()
+    page = client.get("/cases/new").data.decode()
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    ok = client.post("/cases/new", data={"type": "lost", "csrf_token": token})
+    assert ok.status_code == 302
+
+
+def test_templates_are_the_hosts_to_override(kit, world, tmp_path):
+    folder = tmp_path / "templates" / "casekit" / "staff"
+    folder.mkdir(parents=True)
+    (folder / "settings.html").write_text("HOST SETTINGS {{ organization.name }}")
+    app = make_app(kit, WTF_CSRF_ENABLED=False)
+    app.template_folder = str(tmp_path / "templates")
+    client = app.test_client()
+    login(client, world.shipper_actor)
+    assert client.get("/cases/settings").data.decode() == "HOST SETTINGS Acme Goods"
+
+
+def test_bodies_are_rendered_safely():
+    html = str(render_body("Hi **there** <img src=x onerror=alert(1)> [x](javascript:alert(1))"))
+    assert "<strong>there</strong>" in html
+    assert "<img" not in html
+    assert 'href="javascript' not in html
+    assert (
+        str(render_body("[site](https://example.test)")).count('rel="noopener noreferrer nofollow"')
+        == 1
+    )
+
+
+def test_times_are_marked_up_for_the_browser():
+    from datetime import UTC, datetime
+
+    html = str(when(datetime(2026, 1, 5, 9, 30, tzinfo=UTC)))
+    assert (
+        html
+        == '<time datetime="2026-01-05T09:30:00Z" data-style="datetime">2026-01-05 09:30 UTC</time>'
+    )
+
+
+def test_the_rate_limiter_slides():
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert [limiter.hit("a"), limiter.hit("a"), limiter.hit("a"), limiter.hit("b")] == [
+        True, True, False, True,
+    ]  # fmt: skip
+    now[0] = 61
+    assert limiter.hit("a") is True
+
+
+def test_view_counts_are_cached_until_a_case_changes(kit, world):
+    from casekit_flask.extension import CountsCache
+
+    now = [0.0]
+    cache = CountsCache(kit, 30, clock=lambda: now[0])
+    me = world.shipper_actor
+    assert cache.get(me)["all_active"] == 0
+    kit.cases.open(me, type="lost")  # announced: the cache empties
+    assert cache.get(me)["all_active"] == 1
+    counted = cache.get(me)
+    assert cache.get(me) is counted  # reused while fresh
+    now[0] = 31
+    assert cache.get(me) is not counted  # counted again once stale
+    assert CountsCache(kit, 0).get(me)["all_active"] == 1
+
+
+def test_the_cli_entry_point_does_not_import_flask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, casekit_flask.cli; "
+        "print('flask' in sys.modules, 'casekit_flask.extension' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

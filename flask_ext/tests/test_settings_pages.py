@@ -1,0 +1,205 @@
+"""Organization settings: collaborator addresses, mail templates, personal subscriptions;
+and customer feedback from the portal reaching the merchant's subscribed logins."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import login
+from sqlalchemy import select
+
+from casekit import Actor, OrderFacts
+from casekit.store import tables
+
+
+def field(world, side: str) -> str:
+    return f"address-{world.shipper.id}-{world.carrier.id}-{side}"
+
+
+def test_both_sides_set_either_sides_address(kit, world, client):
+    login(client, world.shipper_manager_actor)
+    page = client.get("/cases/settings/addresses").data.decode()
+    assert "Fast Freight" in page
+    assert f'name="{field(world, "carrier")}"' in page
+    response = client.post(
+        "/cases/settings/addresses",
+        data={field(world, "shipper"): "Cases@Acme.test", field(world, "carrier"): ""},
+    )
+    assert response.status_code == 302
+    login(client, world.carrier_manager_actor)
+    page = client.get("/cases/settings/addresses").data.decode()
+    assert "Acme Goods" in page
+    assert 'value="cases@acme.test"' in page  # the shipper's side, seen by the carrier
+    client.post(
+        "/cases/settings/addresses",
+        data={field(world, "shipper"): "cases@acme.test", field(world, "carrier"): "ops@fast.test"},
+    )
+    found = {
+        (a.side.value, a.email) for a in kit.notifications.collaborator_addresses(Actor.host())
+    }
+    assert found == {("shipper", "cases@acme.test"), ("carrier", "ops@fast.test")}
+    # An empty field clears the address.
+    client.post("/cases/settings/addresses", data={field(world, "carrier"): ""})
+    found = {a.side.value for a in kit.notifications.collaborator_addresses(Actor.host())}
+    assert found == {"shipper"}
+
+
+def test_a_bad_address_is_a_400_naming_the_field_and_keeping_the_input(kit, world, client):
+    login(client, world.shipper_manager_actor)
+    response = client.post(
+        "/cases/settings/addresses",
+        data={field(world, "shipper"): "not an address", field(world, "carrier"): "ok@fast.test"},
+    )
+    assert response.status_code == 400
+    page = response.data.decode()
+    assert field(world, "shipper") in page
+    assert "not an email address" in page
+    assert 'value="not an address"' in page
+    # The good field of the same form is kept too.
+    assert {a.email for a in kit.notifications.collaborator_addresses(Actor.host())} == {
+        "ok@fast.test"
+    }
+
+
+def test_agents_see_the_addresses_but_only_managers_change_them(kit, world, client):
+    login(client, world.shipper_actor)
+    page = client.get("/cases/settings/addresses").data.decode()
+    assert "Only a manager" in page
+    response = client.post(
+        "/cases/settings/addresses", data={field(world, "shipper"): "me@acme.test"}
+    )
+    assert response.status_code == 403
+    assert kit.notifications.collaborator_addresses(Actor.host()) == []
+
+
+def test_template_preview_save_and_reset(kit, world, client):
+    login(client, world.shipper_manager_actor)
+    listing = client.get("/cases/settings/templates").data.decode()
+    assert "/cases/settings/templates/case_opened" in listing
+    assert "Shipped" in listing
+    draft = {
+        "subject": "New: {{ case.number }}",
+        "text": "Case {{ case.number }} <b>opened</b>",
+        "html": "<p>Case {{ case.number }}</p><script>alert(1)</script>",
+    }
+    preview = client.post(
+        "/cases/settings/templates/case_opened", data={**draft, "action": "preview"}
+    )
+    assert preview.status_code == 200
+    page = preview.data.decode()
+    subject = re.search(r'id="preview-subject">([^<]*)<', page).group(1)
+    assert subject.startswith("New: ")
+    assert len(subject) > len("New: ")  # rendered with a sample number
+    assert "&lt;b&gt;opened&lt;/b&gt;" in page  # the text part is shown as text
+    html = page.split('id="preview-html"', 1)[1].split("</div>", 1)[0]
+    assert "<p>Case " in html  # the HTML part shown as HTML, cleaned
+    assert "<script>" not in html
+    assert "alert(1)" not in html
+    assert (
+        kit.notifications.template(world.shipper_manager_actor, "case_opened").overridden is False
+    )
+
+    saved = client.post("/cases/settings/templates/case_opened", data={**draft, "action": "save"})
+    assert saved.status_code == 302
+    mine = kit.notifications.template(world.shipper_manager_actor, "case_opened")
+    assert (mine.overridden, mine.subject) == (True, draft["subject"])
+    assert "Your own" in client.get("/cases/settings/templates").data.decode()
+
+    client.post("/cases/settings/templates/case_opened", data={"action": "reset"})
+    assert (
+        kit.notifications.template(world.shipper_manager_actor, "case_opened").overridden is False
+    )
+
+
+def test_a_broken_template_is_a_400_naming_the_part(kit, world, client):
+    login(client, world.shipper_manager_actor)
+    for action in ("preview", "save"):
+        response = client.post(
+            "/cases/settings/templates/case_opened",
+            data={"subject": "{{ case.number", "text": "fine", "html": "", "action": action},
+        )
+        assert response.status_code == 400
+        page = response.data.decode()
+        assert 'id="subject-error"' in page
+        assert "{{ case.number" in page  # the draft is kept
+    assert (
+        kit.notifications.template(world.shipper_manager_actor, "case_opened").overridden is False
+    )
+
+
+def test_agents_preview_but_do_not_save_templates(kit, world, client):
+    login(client, world.shipper_actor)
+    data = {"subject": "x", "text": "y", "html": ""}
+    assert (
+        client.post(
+            "/cases/settings/templates/case_opened", data={**data, "action": "preview"}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            "/cases/settings/templates/case_opened", data={**data, "action": "save"}
+        ).status_code
+        == 403
+    )
+    assert client.get("/cases/settings/templates/no_such_template").status_code == 404
+
+
+def test_personal_subscriptions_include_customer_feedback_for_the_merchant(kit, world, client):
+    login(client, world.shipper_actor)
+    page = client.get("/cases/settings/notifications").data.decode()
+    assert 'name="customer_feedback"' in page
+    before = {s.event.value: s for s in kit.notifications.subscriptions(world.shipper_actor)}
+    assert before["customer_feedback"].enabled is False  # an agent's default
+    # Submit the page with feedback turned on and everything else as it was.
+    form = {e: "on" for e, s in before.items() if s.enabled}
+    form["customer_feedback"] = "on"
+    form.pop("message_posted", None)
+    assert client.post("/cases/settings/notifications", data=form).status_code == 302
+    after = {s.event.value: s.enabled for s in kit.notifications.subscriptions(world.shipper_actor)}
+    assert after["customer_feedback"] is True
+    assert after["message_posted"] is False
+    untouched = set(before) - {"customer_feedback", "message_posted"}
+    assert {e: after[e] for e in untouched} == {e: before[e].enabled for e in untouched}
+    # A carrier never gets customer feedback: the page does not offer it.
+    login(client, world.carrier_actor)
+    assert (
+        'name="customer_feedback"' not in client.get("/cases/settings/notifications").data.decode()
+    )
+
+
+@pytest.fixture
+def order(shipments):
+    return shipments.add_order(
+        OrderFacts(number="ORD-7", shipper="acme", customer_email="casey@example.test")
+    )
+
+
+def test_portal_feedback_queues_mail_for_exactly_the_subscribed_merchant_logins(
+    kit, world, client, order
+):
+    kit.directory.set_feedback_portal(Actor.host(), world.shipper.id, True)
+    # The agent turns feedback on from the page; the manager turns it off.
+    login(client, world.shipper_actor)
+    client.post("/cases/settings/notifications", data={"customer_feedback": "on"})
+    login(client, world.shipper_manager_actor)
+    client.post("/cases/settings/notifications", data={})
+    login(client, world.customer_actor)
+    response = client.post(
+        "/my-account/cases/feedback",
+        data={"order": "ORD-7", "subject": "Open box", "message": "The box came open."},
+    )
+    assert response.status_code == 302
+    number = response.headers["Location"].rsplit("/", 1)[1]
+    o = tables.outbox.c
+    c = tables.cases.c
+    with kit.engine.connect() as conn:
+        case_id = conn.execute(select(c.id).where(c.number == number)).scalar_one()
+        queued = conn.execute(
+            select(o.email, o.event, o.recipient_kind).where(o.case_id == case_id)
+        ).all()
+    staff = sorted((email, event) for email, event, kind in queued if kind != "customer")
+    assert staff == [(world.shipper_agent.email, "customer_feedback")]
+    # No carrier staff hear of a customer's feedback.
+    assert all(not email.endswith("@fast.test") for email, _e, _k in queued)

@@ -1,0 +1,216 @@
+"""The triage inbox, and the Mailgun raw MIME webhook with its signature."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+import pytest
+from conftest import login, make_app
+from sqlalchemy import func, select
+
+from casekit import Actor
+from casekit.store import tables
+
+KEY = "key-mailgun-signing-test"
+
+
+def raw_mail(sender: str, subject: str, body: str, message_id: str) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@acme.test\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{message_id}@mail.test>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"\r\n{body}\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def number(kit, world):
+    return kit.cases.open(
+        world.shipper_actor, type="lost", customer=world.customer.id, carrier=world.carrier.id,
+        message="On it.",
+    ).number  # fmt: skip
+
+
+def stranger_mail(kit, number: str, n: int) -> int:
+    result = kit.inbound.receive(
+        raw_mail("someone@else.test", f"Re: [{number}] {n}", f"Note {n} about the parcel", f"s{n}")
+    )
+    assert result.outcome.value == "triaged"
+    assert result.inbound_id is not None
+    return result.inbound_id
+
+
+def test_triage_lists_files_opens_and_discards(kit, world, client, number):
+    ids = [stranger_mail(kit, number, n) for n in range(3)]
+    login(client, world.shipper_actor)
+    page = client.get("/cases/triage/").data.decode()
+    for n, item in enumerate(ids):
+        assert f"/cases/triage/{item}" in page
+        assert f"Re: [{number}] {n}" in page
+    item_page = client.get(f"/cases/triage/{ids[0]}").data.decode()
+    assert f'value="{number}"' in item_page  # the case the mail names is proposed
+    original = client.get(f"/cases/triage/{ids[0]}/original")
+    assert original.headers["Content-Disposition"].startswith("attachment;")
+    assert b"Note 0 about the parcel" in original.data
+
+    response = client.post(
+        f"/cases/triage/{ids[0]}/file", data={"number": number, "audience": "internal"}
+    )
+    assert response.status_code == 302
+    filed = [e for e in kit.cases.timeline(world.shipper_actor, number) if "Note 0" in e.body]
+    assert [(e.audience, e.author_email) for e in filed] == [("internal", "someone@else.test")]
+    assert all("Note 0" not in e.body for e in kit.cases.timeline(world.carrier_actor, number))
+
+    response = client.post(f"/cases/triage/{ids[1]}/open", data={"type": "lost"})
+    assert response.status_code == 302
+    opened = response.headers["Location"].rsplit("/", 1)[1]
+    case = kit.cases.get(world.shipper_actor, opened)
+    assert (case.source.value, case.type) == ("email", "lost")
+
+    assert client.post(f"/cases/triage/{ids[2]}/discard").status_code == 302
+    assert kit.inbound.triage(world.shipper_actor) == []
+    page = client.get("/cases/triage/").data.decode()
+    assert "Nothing waiting in triage" in page
+    handled = client.get("/cases/triage/?handled=1").data.decode()
+    for outcome in ("filed", "opened", "discarded"):
+        assert outcome in handled
+
+
+def test_triage_errors_name_the_field_and_keep_the_message(kit, world, client, number):
+    item = stranger_mail(kit, number, 1)
+    login(client, world.shipper_actor)
+    response = client.post(
+        f"/cases/triage/{item}/file", data={"number": "", "audience": "internal"}
+    )
+    assert response.status_code == 400
+    assert 'id="number-error"' in response.data.decode()
+    response = client.post(
+        f"/cases/triage/{item}/file", data={"number": number, "audience": "sideways"}
+    )
+    assert response.status_code == 400
+    assert "audience" in response.data.decode()
+    assert client.post(f"/cases/triage/{item}/open", data={"customer": "x"}).status_code == 400
+    assert [i.id for i in kit.inbound.triage(world.shipper_actor)] == [item]
+    # Once handled, a second action is refused with the reason.
+    client.post(f"/cases/triage/{item}/discard")
+    response = client.post(f"/cases/triage/{item}/discard")
+    assert response.status_code == 400
+    assert "not in triage" in response.data.decode()
+
+
+def test_another_organization_finds_no_triage_item(kit, world, client, number):
+    item = stranger_mail(kit, number, 1)
+    login(client, world.carrier_actor)
+    assert f"/cases/triage/{item}" not in client.get("/cases/triage/").data.decode()
+    assert client.get(f"/cases/triage/{item}").status_code == 404
+    assert client.post(f"/cases/triage/{item}/discard").status_code == 404
+    assert [i.id for i in kit.inbound.triage(world.shipper_actor)] == [item]
+
+
+# -- the webhook -----------------------------------------------------------------------------
+def sign(key: str, timestamp: str, token: str) -> str:
+    return hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def mailgun_form(raw: bytes, *, key: str = KEY, timestamp: str | None = None) -> dict[str, str]:
+    timestamp = timestamp or str(int(time.time()))
+    token = hashlib.sha256(raw + timestamp.encode()).hexdigest()[:50]
+    return {
+        "recipient": "support@acme.test",
+        "sender": "casey@example.test",
+        "from": "Casey <casey@example.test>",
+        "subject": "whatever",
+        "body-mime": raw.decode(),
+        "timestamp": timestamp,
+        "token": token,
+        "signature": sign(key, timestamp, token),
+    }
+
+
+def stored(kit) -> int:
+    with kit.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(tables.inbound_messages)).scalar())
+
+
+@pytest.fixture
+def webhook_app(kit):
+    # CSRF stays on, as in production: the webhook is exempt, it has its signature.
+    return make_app(kit, CASEKIT_MAILGUN_SIGNING_KEY=KEY)
+
+
+def test_a_signed_post_puts_the_reply_on_its_case(kit, world, webhook_app, number):
+    raw = raw_mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Still nothing.", "c1")
+    response = webhook_app.test_client().post(
+        "/casekit/inbound/mailgun/mime", data=mailgun_form(raw), content_type="multipart/form-data"
+    )
+    assert response.status_code == 200, response.data
+    assert response.json == {"outcome": "appended", "case": number, "reason": None}
+    bodies = [e.body for e in kit.cases.timeline(world.customer_actor, number)]
+    assert "Still nothing." in bodies
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["no signature", "wrong key", "changed token", "old timestamp", "not a number"],
+)
+def test_a_bad_or_missing_signature_is_a_403_and_nothing_is_stored(
+    kit, world, webhook_app, number, tamper
+):
+    raw = raw_mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Forged.", "f1")
+    form = mailgun_form(raw)
+    if tamper == "no signature":
+        del form["signature"]
+    elif tamper == "wrong key":
+        form = mailgun_form(raw, key="another-key")
+    elif tamper == "changed token":
+        form["token"] = "0" * 50
+    elif tamper == "old timestamp":
+        form = mailgun_form(raw, timestamp=str(int(time.time()) - 3600))
+    else:
+        form = mailgun_form(raw, timestamp="yesterday")
+    response = webhook_app.test_client().post("/casekit/inbound/mailgun/mime", data=form)
+    assert response.status_code == 403
+    assert "signature" in response.json["error"]
+    assert stored(kit) == 0
+    assert all(e.body != "Forged." for e in kit.cases.timeline(Actor.host(), number))
+
+
+def test_without_a_signing_key_every_post_is_refused(kit, world, client, number):
+    raw = raw_mail("casey@example.test", f"Re: [{number}]", "Hi.", "n1")
+    response = client.post("/casekit/inbound/mailgun/mime", data=mailgun_form(raw))
+    assert response.status_code == 403
+    assert stored(kit) == 0
+
+
+def test_a_signed_post_without_the_message_is_a_406_naming_the_field(kit, webhook_app):
+    form = mailgun_form(b"")
+    del form["body-mime"]
+    response = webhook_app.test_client().post("/casekit/inbound/mailgun/mime", data=form)
+    assert response.status_code == 406
+    assert response.json["error"].startswith("body-mime")
+    assert stored(kit) == 0
+
+
+def test_the_webhook_over_a_real_socket(kit, world, number):
+    """The signed post travels over HTTP to a real server, as Mailgun sends it."""
+    import threading
+    import urllib.parse
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    app = make_app(kit, CASEKIT_MAILGUN_SIGNING_KEY=KEY)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        raw = raw_mail("Casey <casey@example.test>", f"Re: [{number}]", "Over the wire.", "w1")
+        body = urllib.parse.urlencode(mailgun_form(raw)).encode()
+        url = f"http://127.0.0.1:{server.port}/casekit/inbound/mailgun/mime"
+        with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=30) as reply:
+            assert reply.status == 200
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert "Over the wire." in [e.body for e in kit.cases.timeline(world.shipper_actor, number)]

@@ -1,0 +1,245 @@
+"""Replies to notifications, end to end over real SMTP both ways.
+
+casekit's worker delivers notifications to an aiosmtpd sink; the tests answer
+them as mail clients do and send the answers with smtplib into
+``casekit inbound serve``'s server. Tokens, Message-IDs, sender checks and
+audiences decide where each answer lands.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+
+import pytest
+
+from casekit import Actor, CaseKit, Side
+from casekit.mail.server import InboundServer
+from casekit.services.inbound import InboundResult, Outcome
+from casekit.testing import FrozenClock, SmtpSink, World, make_kit
+
+SECRET = "reply-secret-0123456789abcdef"
+CARRIER_DESK = "dispatch@fast.test"
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as running:
+        yield running
+
+
+@pytest.fixture
+def mkit(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
+) -> Iterator[CaseKit]:
+    mailing = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        mail_from="cases@acme.test",
+        reply_address="reply@inbound.acme.test",
+        reply_secrets=(SECRET,),
+    )
+    yield mailing
+    mailing.close()
+
+
+@pytest.fixture
+def w(mkit: CaseKit) -> World:
+    world = World.build(mkit)
+    mkit.notifications.set_collaborator_address(
+        Actor.host(),
+        shipper_org_id=world.shipper.id,
+        carrier_org_id=world.carrier.id,
+        side=Side.CARRIER,
+        email=CARRIER_DESK,
+    )
+    return world
+
+
+@pytest.fixture
+def inbound(mkit: CaseKit) -> Iterator[InboundServer]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = InboundServer(mkit, port=port)
+    server.start()
+    yield server
+    server.stop()
+
+
+def answer(
+    notification: EmailMessage,
+    sender: str,
+    text: str,
+    *,
+    attachment: bytes | None = None,
+    to: str | None = None,
+) -> EmailMessage:
+    """A reply as a mail client writes it: Reply-To, In-Reply-To, quoted text."""
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = to or str(notification["Reply-To"] or notification["From"])
+    reply["Subject"] = f"RE: {notification['Subject']}"
+    reply["Message-ID"] = f"<answer-{abs(hash((sender, text)))}@client.test>"
+    reply["In-Reply-To"] = str(notification["Message-ID"])
+    reply["References"] = str(notification["Message-ID"])
+    quoted = "\n".join(
+        "> " + line for line in notification.get_body(("plain",)).get_content().splitlines()
+    )  # type: ignore[union-attr]
+    reply.set_content(f"{text}\n\nOn Mon, Jan 5, 2026 at 9:00 AM casekit wrote:\n{quoted}\n")
+    if attachment is not None:
+        reply.add_attachment(attachment, "image", "jpeg", filename="damage.jpg")
+    return reply
+
+
+def send(server: InboundServer, message: EmailMessage) -> InboundResult:
+    before = len(server.handler.results)
+    with smtplib.SMTP(server.hostname, server.port) as client:
+        client.send_message(message, to_addrs=[parseaddr(str(message["To"]))[1]])
+    assert len(server.handler.results) == before + 1
+    return server.handler.results[-1]
+
+
+def messages(kit: CaseKit, number: str):  # type: ignore[no-untyped-def]
+    return [e for e in kit.cases.timeline(Actor.host(), number) if e.kind == "message"]
+
+
+def test_an_email_only_carrier_answers_with_a_photo(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(
+        w.shipper_actor, type="osd_damaged", carrier=w.carrier.id, message="Pallet crushed?"
+    )
+    mkit.notifications.deliver()
+    [notification] = sink.to(CARRIER_DESK)
+    assert "reply+" in str(notification["Reply-To"])
+    photo = b"\xff\xd8\xff" + bytes(range(256)) * 40
+    result = send(inbound, answer(notification, CARRIER_DESK, "Yes, see photo.", attachment=photo))
+    assert result.outcome is Outcome.APPENDED
+    assert result.case_number == case.number
+    latest = messages(mkit, case.number)[-1]
+    assert latest.body == "Yes, see photo."
+    assert latest.audience == "partners"
+    assert latest.author_email == CARRIER_DESK
+    assert latest.org_id == w.carrier.id
+    assert [(a.filename, a.size) for a in latest.attachments] == [("damage.jpg", len(photo))]
+    _view, stream = mkit.open_attachment(w.carrier_actor, case.number, latest.attachments[0].id)
+    with stream:
+        assert stream.read() == photo
+
+
+def test_a_customer_answer_is_for_everyone(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(
+        w.shipper_actor, type="where_is_my_order", customer=w.customer.id, message="Hi"
+    )
+    mkit.messages.post(w.shipper_actor, case.number, "It left today.", audience="everyone")
+    mkit.notifications.deliver()
+    mail = sink.to(w.customer.email)[-1]
+    result = send(inbound, answer(mail, w.customer.email, "Thanks!"))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.customer_id) == (
+        "Thanks!",
+        "everyone",
+        w.customer.id,
+    )
+
+
+def test_staff_answering_an_internal_note_stay_internal(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.cases.watch(w.shipper_manager_actor, case.number)
+    mkit.notifications.deliver()
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Claim it?", audience="internal")
+    mkit.notifications.deliver()
+    [note] = sink.to(w.shipper_manager.email)
+    result = send(inbound, answer(note, w.shipper_manager.email, "Yes, file the claim."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.user_id) == (
+        "Yes, file the claim.",
+        "internal",
+        w.shipper_manager.id,
+    )
+    assert all(
+        "file the claim" not in e.body for e in mkit.cases.timeline(w.carrier_actor, case.number)
+    )
+
+
+def test_a_token_does_not_let_someone_else_in(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    stranger = send(inbound, answer(mail, "mallory@evil.test", "Send it to me"))
+    assert (stranger.outcome, stranger.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert stranger.case_number == case.number
+    token_address = str(mail["Reply-To"])
+    forged = token_address.replace("reply+", "reply+1").replace("@", "x@")
+    bad = send(inbound, answer(mail, CARRIER_DESK, "forged", to=forged))
+    assert (bad.outcome, bad.reason) == (Outcome.TRIAGED, "the reply token is not valid")
+    assert [m.body for m in messages(mkit, case.number)] == ["Hi"]
+
+
+def test_in_reply_to_matches_without_a_token_for_known_senders_only(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    del mail["Reply-To"]  # answered to the From address, a plain mailbox
+    known = answer(mail, CARRIER_DESK, "On it.", to="cases@acme.test")
+    known.replace_header("Subject", "RE: no number here")
+    assert send(inbound, known).outcome is Outcome.APPENDED
+    unknown = answer(mail, "someone@else.test", "Me too.", to="cases@acme.test")
+    result = send(inbound, unknown)
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [m.body for m in messages(mkit, case.number)] == ["Hi", "On it."]
+
+
+def test_a_bounced_notification_marks_its_recipient(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    dsn = (
+        "From: MAILER-DAEMON@mx.fast.test\r\nTo: cases@acme.test\r\nSubject: Undelivered\r\n"
+        "Message-ID: <dsn-1@mx.fast.test>\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+        "--r\r\nContent-Type: text/plain\r\n\r\nMailbox unknown.\r\n"
+        "--r\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.fast.test\r\n\r\n"
+        "Final-Recipient: rfc822; dispatch@fast.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--r\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {mail['Message-ID']}\r\nTo: {CARRIER_DESK}\r\n"
+        "--r--\r\n"
+    ).encode()
+    result = mkit.inbound.receive(dsn)
+    assert result.outcome is Outcome.BOUNCE
+    assert mkit.inbound.is_bouncing(CARRIER_DESK)
+
+
+def test_casekit_own_mail_coming_back_is_an_auto_reply(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    del mail["Auto-Submitted"]
+    del mail["X-Auto-Response-Suppress"]
+    result = mkit.inbound.receive(mail.as_bytes())
+    assert (result.outcome, result.reason) == (Outcome.AUTO_REPLY, "casekit's own mail")

@@ -1,0 +1,68 @@
+"""Reply tokens: bound to a case and a recipient, signed, rotatable."""
+
+from __future__ import annotations
+
+import pytest
+
+from casekit.mail.tokens import (
+    InvalidReplyToken,
+    make_token,
+    reply_address,
+    token_of,
+    verify,
+)
+
+OLD = "old-secret-0123456789abcdef"
+NEW = "new-secret-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("key", "user_id", "customer_id"),
+    [("u12", 12, None), ("c7", None, 7), ("a:Desk@Fast.test", None, None)],
+)
+def test_a_token_names_its_case_and_recipient(key, user_id, customer_id):
+    token = make_token(NEW, 4321, key)
+    bound = verify(token, [NEW])
+    assert (bound.case_id, bound.user_id, bound.customer_id) == (4321, user_id, customer_id)
+    if key.startswith("a:"):
+        assert bound.matches_address("desk@fast.test")
+        assert bound.matches_address(" DESK@FAST.TEST ")
+        assert not bound.matches_address("other@fast.test")
+    else:
+        assert not bound.matches_address("desk@fast.test")
+
+
+def test_rotation_the_first_secret_signs_every_secret_verifies():
+    old_token = make_token(OLD, 1, "u1")
+    assert verify(old_token, [NEW, OLD]).user_id == 1
+    with pytest.raises(InvalidReplyToken):
+        verify(old_token, [NEW])  # the old secret dropped
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t.replace("1-", "2-", 1),  # another case
+        lambda t: t.replace("-u5-", "-u6-"),  # another recipient
+        lambda t: t[:-1] + ("a" if t[-1] != "a" else "b"),  # another signature
+        lambda t: t + "x",
+        lambda t: "",
+        lambda t: "1-u5",
+    ],
+)
+def test_a_changed_token_is_refused(tamper):
+    token = make_token(NEW, 1, "u5")
+    with pytest.raises(InvalidReplyToken):
+        verify(tamper(token), [NEW])
+
+
+def test_tokens_survive_a_mail_system_that_changes_case_and_fit_a_local_part():
+    token = make_token(NEW, 9_999_999_999, "a:someone.with.a.long.name@example.com")
+    assert token == token.lower()
+    assert verify(token.upper(), [NEW]).case_id == 9_999_999_999
+    address = reply_address("reply@inbound.example", token)
+    local = address.partition("@")[0]
+    assert len(local) <= 64
+    assert token_of(address.upper(), "reply@inbound.example") == token
+    assert token_of("reply@inbound.example", "reply@inbound.example") is None
+    assert token_of(f"reply+{token}@elsewhere.example", "reply@inbound.example") is None

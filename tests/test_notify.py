@@ -1,0 +1,618 @@
+"""Notifications end to end: the outbox, the worker, and a real SMTP server on loopback.
+
+Each test changes cases through the services, runs the worker, and reads
+what an aiosmtpd server received: the right people get the right mails,
+nobody else gets any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from casekit import (
+    Actor,
+    Audience,
+    CaseKit,
+    EventKind,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Side,
+)
+from casekit import signals as casekit_signals
+from casekit.cli import cli
+from casekit.domain.case import EntryKind
+from casekit.mail.tokens import token_of, verify
+from casekit.store import tables
+from casekit.testing import FrozenClock, SignalRecorder, SmtpSink, World, make_kit
+
+SECRET = "reply-secret-0123456789abcdef"
+CARRIER_DESK = "dispatch@fast.test"
+SHIPPER_DESK = "claims@acme.test"
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as running:
+        yield running
+
+
+@pytest.fixture
+def mkit(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
+) -> Iterator[CaseKit]:
+    """A kit that mails through ``sink``, on the test's database (``kit`` empties it)."""
+    mailing = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        mail_from="cases@acme.test",
+        reply_address="reply@inbound.acme.test",
+        reply_secrets=(SECRET,),
+        case_url="https://acme.test/cases/{number}",
+        notify_retry_seconds=60,
+        notify_max_attempts=4,
+    )
+    yield mailing
+    mailing.close()
+
+
+@pytest.fixture
+def w(mkit: CaseKit) -> World:
+    world = World.build(mkit)
+    host = Actor.host()
+    for side, address in ((Side.CARRIER, CARRIER_DESK), (Side.SHIPPER, SHIPPER_DESK)):
+        mkit.notifications.set_collaborator_address(
+            host,
+            shipper_org_id=world.shipper.id,
+            carrier_org_id=world.carrier.id,
+            side=side,
+            email=address,
+        )
+    return world
+
+
+def deliver(kit: CaseKit) -> None:
+    kit.notifications.deliver()
+
+
+def recipients(sink: SmtpSink) -> list[str]:
+    return sorted(r for _f, rcpts in sink.envelopes for r in rcpts)
+
+
+def open_case(kit: CaseKit, w: World, **kwargs):
+    args = {
+        "type": "where_is_my_order",
+        "carrier": w.carrier.id,
+        "message": "Where is order 1001?",
+    }
+    args.update(kwargs)
+    return kit.cases.open(w.shipper_actor, **args)
+
+
+# -- who --------------------------------------------------------------------------------
+
+
+def test_opening_mails_the_carrier_desk_with_threading_headers_and_a_reply_token(mkit, w, sink):
+    case = open_case(mkit, w)
+    deliver(mkit)
+    # The shipper agent opened and owns it: not told. The carrier has no owner: its desk is.
+    assert recipients(sink) == [CARRIER_DESK]
+    mail = sink.received[0]
+    assert case.number in mail["Subject"]
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["From"] == "cases@acme.test"
+    assert mail["Message-ID"].startswith("<casekit.case")
+    assert "Where is order 1001?" in mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "https://acme.test/cases/" + case.number in html
+    token = token_of(mail["Reply-To"], "reply@inbound.acme.test")
+    assert token is not None
+    bound = verify(token, [SECRET])
+    assert bound.case_id == case.id
+    assert bound.matches_address(CARRIER_DESK)
+    assert not bound.matches_address("someone@else.test")
+
+
+def test_a_message_reaches_owners_and_watchers_once_each_never_the_author(mkit, w, sink):
+    case = open_case(mkit, w)
+    mkit.cases.take(w.carrier_actor, case.number)
+    mkit.cases.watch(w.carrier_actor, case.number)  # owner and watcher: still one mail
+    mkit.cases.watch(w.shipper_manager_actor, case.number)
+    deliver(mkit)
+    sink.clear()
+
+    mkit.messages.post(w.carrier_actor, case.number, "It left the depot this morning.")
+    deliver(mkit)
+    assert recipients(sink) == sorted([w.shipper_agent.email, w.shipper_manager.email])
+    for mail in sink.received:
+        assert "It left the depot" in mail.get_body(("plain",)).get_content()
+
+
+def test_an_internal_note_stays_in_the_authors_organization(mkit, w, sink):
+    case = open_case(mkit, w)
+    mkit.cases.watch(w.shipper_manager_actor, case.number)
+    mkit.cases.watch(w.carrier_manager_actor, case.number)
+    deliver(mkit)
+    sink.clear()
+
+    mkit.messages.post(w.shipper_actor, case.number, "Refund them if late", audience="internal")
+    deliver(mkit)
+    assert recipients(sink) == [w.shipper_manager.email]
+    for mail in sink.received:
+        assert "Refund them" in mail.get_body(("plain",)).get_content()
+
+
+def test_the_customer_hears_everyone_messages_and_solving_never_partners_messages(mkit, w, sink):
+    case = open_case(mkit, w, customer=w.customer.id)
+    mkit.cases.take(w.carrier_actor, case.number)
+    deliver(mkit)
+    assert w.customer.email not in recipients(sink)  # opened with a partners message
+
+    sink.clear()
+    mkit.messages.post(w.carrier_actor, case.number, "Driver says gate code wrong")
+    deliver(mkit)
+    assert w.customer.email not in recipients(sink)
+
+    mkit.messages.post(w.shipper_actor, case.number, "We are on it!", audience="everyone")
+    deliver(mkit)
+    to_customer = sink.to(w.customer.email)
+    assert len(to_customer) == 1
+    body = to_customer[0].get_body(("plain",)).get_content()
+    assert "We are on it!" in body
+    assert "gate code" not in body
+
+    mkit.cases.solve(w.shipper_actor, case.number)
+    deliver(mkit)
+    assert len(sink.to(w.customer.email)) == 2
+    assert "solved" in sink.to(w.customer.email)[1]["Subject"].lower()
+
+
+def test_a_non_collaborating_carrier_hears_nothing(mkit, w, sink):
+    case = open_case(mkit, w, carrier_collaborating=False)
+    mkit.cases.watch(w.carrier_actor, case.number)
+    mkit.messages.post(w.shipper_actor, case.number, "Any news?")
+    deliver(mkit)
+    assert all(not r.endswith("@fast.test") for r in recipients(sink)), recipients(sink)
+
+
+def test_a_side_with_an_owner_is_not_mailed_at_its_desk(mkit, w, sink):
+    case = open_case(mkit, w)
+    mkit.cases.take(w.carrier_actor, case.number)
+    deliver(mkit)
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Update please")
+    deliver(mkit)
+    assert recipients(sink) == [w.carrier_agent.email]
+
+
+def test_the_shipper_desk_hears_when_the_shipper_has_no_owner(mkit, w, sink):
+    case = mkit.cases.open(
+        w.carrier_actor, type="delivery_scheduling", shipper=w.shipper.id, message="Need a slot"
+    )
+    deliver(mkit)
+    assert recipients(sink) == [SHIPPER_DESK]
+    assert case.carrier_owner_id == w.carrier_agent.id
+
+
+def test_assigning_an_owner_mails_the_new_owner(mkit, w, sink):
+    case = open_case(mkit, w, take_ownership=False)
+    deliver(mkit)
+    sink.clear()
+    mkit.cases.set_owner(w.shipper_manager_actor, case.number, w.shipper_agent.id)
+    deliver(mkit)
+    assert recipients(sink) == [w.shipper_agent.email]
+    assert "Assigned to you" in sink.received[-1]["Subject"]
+
+
+def test_customer_feedback_reaches_the_subscribed_merchant_logins(mkit, w, sink):
+    # Managers hear of new feedback by default; agents once they subscribe.
+    case = mkit.cases.open(w.customer_actor, message="The box was open when it came")
+    deliver(mkit)
+    assert recipients(sink) == [w.shipper_manager.email]
+    assert "Customer feedback" in sink.received[0]["Subject"]
+
+    mkit.notifications.set_subscriptions(w.shipper_actor, {"customer_feedback": True})
+    mkit.notifications.set_subscriptions(w.shipper_manager_actor, {"customer_feedback": False})
+    sink.clear()
+    mkit.messages.post(w.customer_actor, case.number, "Hello? Anyone?")
+    deliver(mkit)
+    assert recipients(sink) == [w.shipper_agent.email]
+
+    # The merchant's reply reaches the customer in the Customer Feedback template.
+    sink.clear()
+    mkit.messages.post(
+        w.shipper_actor, case.number, "Sorry! A new one is on its way.", audience="everyone"
+    )
+    deliver(mkit)
+    reply = sink.to(w.customer.email)
+    assert len(reply) == 1
+    assert "replied to your feedback" in reply[0]["Subject"]
+    assert "A new one is on its way" in reply[0].get_body(("plain",)).get_content()
+
+
+def test_an_unsubscribed_owner_hears_nothing_of_messages(mkit, w, sink):
+    case = open_case(mkit, w)
+    mkit.cases.take(w.carrier_actor, case.number)
+    mkit.notifications.set_subscriptions(w.carrier_actor, {"message_posted": False})
+    deliver(mkit)
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Any news?")
+    deliver(mkit)
+    assert recipients(sink) == []
+    subs = {s.event.value: s for s in mkit.notifications.subscriptions(w.carrier_actor)}
+    assert subs["message_posted"].enabled is False
+    assert subs["message_posted"].default is True
+    mkit.notifications.set_subscriptions(w.carrier_actor, {"message_posted": None})
+    subs = {s.event.value: s for s in mkit.notifications.subscriptions(w.carrier_actor)}
+    assert subs["message_posted"].enabled is True
+
+
+def test_a_cc_address_hears_partners_messages_but_not_internal_notes(mkit, w, sink):
+    case = open_case(mkit, w)
+    mkit.messages.post(
+        w.shipper_actor, case.number, "Looping in the warehouse", cc=["dock@wh.test"]
+    )
+    deliver(mkit)
+    # Cc'd on a message: they get that message.
+    first = sink.to("dock@wh.test")
+    assert len(first) == 1
+    assert "Looping in the warehouse" in first[0].get_body(("plain",)).get_content()
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Secret", audience="internal")
+    mkit.messages.post(w.carrier_actor, case.number, "Ready at 3pm")
+    deliver(mkit)
+    to_dock = sink.to("dock@wh.test")
+    assert len(to_dock) == 1
+    assert "Ready at 3pm" in to_dock[0].get_body(("plain",)).get_content()
+    assert all("Secret" not in m.get_body(("plain",)).get_content() for m in sink.received)
+
+
+def test_one_thread_per_case_and_recipient(mkit, w, sink):
+    case = open_case(mkit, w)
+    mkit.messages.post(w.shipper_actor, case.number, "Second")
+    mkit.messages.post(w.shipper_actor, case.number, "Third")
+    deliver(mkit)
+    mails = sink.to(CARRIER_DESK)
+    assert len(mails) == 3
+    root = mails[0]["Message-ID"]
+    assert [m["References"] for m in mails[1:]] == [root, root]
+    assert [m["In-Reply-To"] for m in mails[1:]] == [root, root]
+    assert len({m["Message-ID"] for m in mails}) == 3
+    assert all(case.number in m["Subject"] for m in mails)
+
+
+# -- never lost -------------------------------------------------------------------------
+
+
+def test_the_outbox_row_commits_with_the_change_and_rolls_back_with_it(mkit, w, sink):
+    case = open_case(mkit, w)
+    with pytest.raises(InvalidInput):
+        mkit.messages.post(w.shipper_actor, case.number, "x" * 200_000)
+    with mkit.sessions(write=False) as session:
+        count = session.execute(select(func.count()).select_from(tables.outbox)).scalar_one()
+    assert count == 1  # the opening's only
+
+
+def test_smtp_down_for_a_while_then_everything_arrives_once(mkit, w, sink, clock):
+    cases = [open_case(mkit, w, message=f"case {i}") for i in range(5)]
+    sink.stop()
+    deliver(mkit)
+    views = mkit.notifications.deliveries(w.shipper_actor, cases[0].number)
+    assert [(v.status, v.attempts) for v in views] == [("queued", 1)]
+    assert views[0].history[0].ok is False
+    assert views[0].last_error
+    # Not due yet: nothing is tried again before the backoff has passed.
+    assert mkit.notifications.worker().run_batch().claimed == 0
+    clock.advance(seconds=61)
+    deliver(mkit)  # still down: second attempt, then a wait of 120 s
+    sink.start()
+    clock.advance(seconds=60)
+    deliver(mkit)
+    assert sink.received == []
+    clock.advance(seconds=61)
+    deliver(mkit)
+    assert sorted(m["Message-ID"] for m in sink.received) == sorted(
+        {m["Message-ID"] for m in sink.received}
+    )
+    assert len(sink.to(CARRIER_DESK)) == 5
+    clock.advance(hours=2)
+    deliver(mkit)
+    assert len(sink.received) == 5
+    view = mkit.notifications.deliveries(w.shipper_actor, cases[0].number)[0]
+    assert view.status == "sent"
+    assert [a.ok for a in view.history] == [False, False, True]
+
+
+def test_after_the_last_attempt_it_fails_with_an_internal_event(mkit, w, sink, clock):
+    case = open_case(mkit, w)
+    sink.stop()
+    with SignalRecorder(casekit_signals.NOTIFICATION_SIGNALS) as recorded:
+        for _ in range(4):
+            deliver(mkit)
+            clock.advance(hours=7)
+    view = mkit.notifications.deliveries(w.shipper_actor, case.number)[0]
+    assert view.status == "failed"
+    assert view.attempts == 4
+    failed = recorded.of(casekit_signals.notification_failed)
+    assert len(failed) == 1
+    assert failed[0]["notification"].email == CARRIER_DESK
+    assert failed[0]["case"].number == case.number
+    events = [
+        e for e in mkit.cases.timeline(w.shipper_actor, case.number) if e.kind is EntryKind.EVENT
+    ]
+    assert events[-1].event is EventKind.NOTIFICATION_FAILED
+    assert events[-1].audience is Audience.INTERNAL
+    assert events[-1].new_value == CARRIER_DESK
+    carrier_events = [e.event for e in mkit.cases.timeline(w.carrier_actor, case.number)]
+    assert EventKind.NOTIFICATION_FAILED not in carrier_events
+    sink.start()
+    clock.advance(days=2)
+    deliver(mkit)
+    assert sink.received == []  # failed is final
+
+
+def test_signals_for_queued_and_sent(mkit, w, sink):
+    with SignalRecorder(casekit_signals.NOTIFICATION_SIGNALS) as recorded:
+        case = open_case(mkit, w)
+        queued = recorded.of(casekit_signals.notification_queued)
+        assert [q["notification"].email for q in queued] == [CARRIER_DESK]
+        assert queued[0]["notification"].id is not None
+        assert queued[0]["case"].number == case.number
+        deliver(mkit)
+    sent = recorded.of(casekit_signals.notification_sent)
+    assert [s["notification"].status for s in sent] == ["sent"]
+    assert sent[0]["notification"].id == queued[0]["notification"].id
+
+
+def test_deliveries_are_visible_to_the_authors_organization_only(mkit, w, sink):
+    case = open_case(mkit, w)
+    deliver(mkit)
+    mine = mkit.notifications.deliveries(w.shipper_manager_actor, case.number)
+    assert [(d.email, d.status) for d in mine] == [(CARRIER_DESK, "sent")]
+    assert mkit.notifications.deliveries(w.carrier_actor, case.number) == []
+    assert len(mkit.notifications.deliveries(Actor.host(), case.number)) == 1
+    with pytest.raises(PermissionDenied):
+        mkit.notifications.deliveries(w.customer_actor, case.number)
+
+
+def test_the_smtp_plugin_reuses_its_connection_across_a_batch(mkit, w, sink):
+    for i in range(4):
+        open_case(mkit, w, message=f"case {i}")
+    deliver(mkit)
+    assert len(sink.received) == 4
+    smtp = mkit.plugin_manager.get_plugin("casekit.smtp")
+    assert smtp.connections == 1
+
+
+def test_casekit_worker_once_delivers_from_the_command_line(mkit, w, sink, database_url, tmp_path):
+    open_case(mkit, w)
+    env = {
+        "CASEKIT_DATABASE_URL": database_url,
+        "CASEKIT_LOAD_ENTRY_POINTS": "0",
+        "CASEKIT_SMTP_HOST": sink.host,
+        "CASEKIT_SMTP_PORT": str(sink.port),
+        "CASEKIT_ATTACHMENT_DIR": str(tmp_path / "a"),
+    }
+    result = CliRunner().invoke(cli, ["worker", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "1 batch(es)" in result.output
+    assert recipients(sink) == [CARRIER_DESK]
+    result = CliRunner().invoke(cli, ["worker", "--max-batches", "1", "--once"], env=env)
+    assert "0 batch(es)" in result.output
+    assert len(sink.received) == 1
+
+
+def test_a_capturing_plugin_replaces_smtp(database_url, tmp_path, kit, clock):
+    from casekit.testing import CapturedMail
+
+    captured = CapturedMail()
+    capturing = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "a",
+        clock=clock,
+        create_schema=False,
+        smtp_port=1,  # nothing listens there: SMTP would fail
+        plugins=[captured],
+    )
+    try:
+        world = World.build(capturing)
+        capturing.cases.open(
+            world.shipper_actor,
+            type="lost",
+            customer=world.customer.id,
+            message="Hello",
+            audience="everyone",
+        )
+        capturing.notifications.deliver()
+        assert [n.email for n in captured.outbox] == [world.customer.email]
+        assert captured.messages[0]["Auto-Submitted"] == "auto-generated"
+        assert "Reply-To" not in captured.messages[0]  # no reply address configured
+    finally:
+        capturing.close()
+
+
+# -- the services around it --------------------------------------------------------------
+
+
+def test_collaborator_addresses_are_set_by_either_sides_managers(mkit, w):
+    pair = {"shipper_org_id": w.shipper.id, "carrier_org_id": w.carrier.id}
+    view = mkit.notifications.set_collaborator_address(
+        w.carrier_manager_actor, side="carrier", email=" Desk@Fast.TEST ", **pair
+    )
+    assert view.email == "desk@fast.test"
+    mkit.notifications.set_collaborator_address(
+        w.shipper_manager_actor, side="carrier", email="ops@fast.test", **pair
+    )
+    listed = {(a.side, a.email) for a in mkit.notifications.collaborator_addresses(w.carrier_actor)}
+    assert listed == {(Side.CARRIER, "ops@fast.test"), (Side.SHIPPER, SHIPPER_DESK)}
+    with pytest.raises(PermissionDenied):
+        mkit.notifications.set_collaborator_address(
+            w.carrier_actor, side="carrier", email="x@fast.test", **pair
+        )
+    with pytest.raises(InvalidInput) as info:
+        mkit.notifications.set_collaborator_address(
+            w.carrier_manager_actor, side="middle", email="not-an-address", **pair
+        )
+    assert set(info.value.errors) == {"side", "email"}
+    assert (
+        mkit.notifications.set_collaborator_address(
+            w.carrier_manager_actor, side="carrier", email=None, **pair
+        )
+        is None
+    )
+    assert {a.side for a in mkit.notifications.collaborator_addresses(w.carrier_actor)} == {
+        Side.SHIPPER
+    }
+
+
+def test_subscriptions_belong_to_the_user_and_their_managers(mkit, w):
+    with pytest.raises(PermissionDenied):
+        mkit.notifications.set_subscriptions(
+            w.shipper_actor, {"case_opened": False}, user_id=w.shipper_manager.id
+        )
+    with pytest.raises(NotFound):
+        mkit.notifications.subscriptions(w.carrier_actor, w.shipper_agent.id)
+    mkit.notifications.set_subscriptions(
+        w.shipper_manager_actor, {"case_opened": False}, user_id=w.shipper_agent.id
+    )
+    subs = {s.event.value: s.enabled for s in mkit.notifications.subscriptions(w.shipper_actor)}
+    assert subs["case_opened"] is False
+    assert subs["customer_feedback"] is False  # an agent's default
+    with pytest.raises(InvalidInput) as info:
+        mkit.notifications.set_subscriptions(w.shipper_actor, {"everything": True})
+    assert "event" in info.value.errors
+
+
+def test_a_template_override_is_checked_previewed_used_and_reset(mkit, w, sink):
+    n = mkit.notifications
+    with pytest.raises(InvalidInput) as info:
+        n.set_template(w.carrier_manager_actor, "case_opened", subject="{{ case.number", text="ok")
+    assert "subject" in info.value.errors
+    with pytest.raises(InvalidInput) as info:
+        n.set_template(
+            w.carrier_manager_actor, "case_opened", subject="x", text="{{ case.nubmer }}"
+        )
+    assert "text" in info.value.errors
+    with pytest.raises(InvalidInput) as info:  # the sandbox refuses internals
+        n.set_template(
+            w.carrier_manager_actor,
+            "case_opened",
+            subject="x",
+            text="{{ case.__class__.__mro__ }}",
+        )
+    assert "text" in info.value.errors
+    with pytest.raises(PermissionDenied):
+        n.set_template(w.carrier_actor, "case_opened", subject="x", text="y")
+
+    preview = n.preview_template(
+        w.carrier_manager_actor, "case_opened", text="New for {{ organization.name }}"
+    )
+    assert preview.text == "New for Fast Freight\n"
+    n.set_template(
+        w.carrier_manager_actor,
+        "case_opened",
+        subject="Fresh case {{ case.number }} <{{ actor.name }}>",
+        text="Hi desk, {{ actor.name }} needs you.",
+        html="<p>{{ message.body }}</p>",
+    )
+    assert n.template(w.carrier_actor, "case_opened").overridden
+    case = open_case(mkit, w, message="<b>bold</b>")
+    deliver(mkit)
+    mail = sink.to(CARRIER_DESK)[0]
+    assert mail["Subject"] == f"Fresh case {case.number} <Sam Shipper>"
+    assert mail.get_body(("plain",)).get_content().strip() == "Hi desk, Sam Shipper needs you."
+    assert "&lt;b&gt;bold&lt;/b&gt;" in mail.get_body(("html",)).get_content()
+    # The shipper's own templates are untouched.
+    assert not n.template(w.shipper_actor, "case_opened").overridden
+    reset = n.reset_template(w.carrier_manager_actor, "case_opened")
+    assert not reset.overridden
+    with pytest.raises(InvalidInput):
+        n.template(w.carrier_actor, "no_such_template")
+
+
+def test_every_shipped_template_renders_its_sample(mkit, w):
+    from casekit.mail.templates import TEMPLATE_NAMES
+
+    for name in TEMPLATE_NAMES:
+        preview = mkit.notifications.preview_template(w.shipper_actor, name)
+        assert preview.subject
+        assert "CV000123" in preview.text or "CV000123" in preview.subject
+        assert preview.html.lstrip().startswith("<!doctype html>")
+
+
+# -- several workers ----------------------------------------------------------------------
+
+NOTIFICATIONS = 1000
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_two_workers_deliver_a_thousand_notifications_exactly_once(
+    mkit, w, sink, database_url, tmp_path, clock
+):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import insert
+
+    # 50 cases through the services, then their outbox rows copied to make 1,000.
+    for i in range(50):
+        open_case(mkit, w, message=f"case {i}")
+    with mkit.sessions(write=True) as session:
+        rows = [dict(r) for r in session.execute(select(tables.outbox)).mappings()]
+        for row in rows:
+            del row["id"]
+        # Copies as messages: each has a Message-ID of its own (an opening's is its thread's).
+        copies = [
+            dict(rows[i % len(rows)], event="message_posted", template="message_posted")
+            for i in range(NOTIFICATIONS - len(rows))
+        ]
+        session.execute(insert(tables.outbox), copies)
+        session.commit()
+
+    kits = [
+        make_kit(
+            database_url,
+            attachment_dir=tmp_path / f"a{i}",
+            clock=clock,
+            create_schema=False,
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+            mail_from="cases@acme.test",
+            worker_batch_size=25,
+        )
+        for i in range(2)
+    ]
+    start = threading.Barrier(2, timeout=60)
+
+    def work(kit: CaseKit) -> int:
+        start.wait()
+        return kit.notifications.deliver()
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            batches = list(pool.map(work, kits))
+    finally:
+        for k in kits:
+            k.close()
+    ids = [m["Message-ID"] for m in sink.received]
+    assert len(ids) == NOTIFICATIONS
+    assert len(set(ids)) == NOTIFICATIONS, "a notification was sent twice"
+    assert all(b > 0 for b in batches), f"one worker did all the work: {batches}"
+    with mkit.sessions(write=False) as session:
+        statuses = session.execute(
+            select(tables.outbox.c.status, func.count()).group_by(tables.outbox.c.status)
+        ).all()
+        attempts = session.execute(
+            select(func.count()).select_from(tables.delivery_attempts)
+        ).scalar_one()
+    assert dict(statuses) == {"sent": NOTIFICATIONS}
+    assert attempts == NOTIFICATIONS

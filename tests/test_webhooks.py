@@ -1,0 +1,420 @@
+"""Outgoing webhooks end to end: subscriptions, the outbox, the worker, and a
+real HTTP(S) server on loopback.
+
+Each test changes cases through the services, runs the worker, and reads
+what the server received: signed requests, each cut to what the
+subscribing organization may see.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied
+from casekit.testing import FrozenClock, World, make_kit
+from casekit.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookEvent,
+    signature_header,
+    url_problem,
+    verify_signature,
+)
+
+ALL = [e.value for e in WebhookEvent]
+
+
+class Endpoint:
+    """A webhook receiver on loopback: records each request, answers from ``codes``."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.codes: list[int] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                endpoint.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                code = endpoint.codes.pop(0) if endpoint.codes else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if ssl_context is not None:
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if ssl_context is not None else "http"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server.server_port}{path}"
+
+    def to(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == path]
+
+    def payloads(self, path: str) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.to(path)]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def https(ca: trustme.CA) -> Iterator[Endpoint]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    endpoint = Endpoint(context)
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[Endpoint]:
+    endpoint = Endpoint()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def hkit(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, ca: trustme.CA
+) -> Iterator[CaseKit]:
+    """A kit that trusts the throwaway CA, on the test's database (``kit`` empties it)."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    hooking = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        webhook_ca_file=str(bundle),
+        webhook_allow_http_loopback=True,
+        notify_retry_seconds=60,
+        notify_max_attempts=3,
+    )
+    yield hooking
+    hooking.close()
+
+
+@pytest.fixture
+def w(hkit: CaseKit) -> World:
+    return World.build(hkit)
+
+
+def _verified(kit: CaseKit, request: dict[str, Any], secret: str) -> bool:
+    return verify_signature(
+        secret,
+        request["body"],
+        request["headers"][SIGNATURE_HEADER],
+        now=kit.clock.now().timestamp(),
+    )
+
+
+# -- signing -----------------------------------------------------------------------------
+
+
+def test_a_signature_verifies_only_with_its_secret_body_and_time() -> None:
+    body = b'{"event":"case_opened"}'
+    header = signature_header("whsec_one", body, 1_700_000_000)
+    assert header.startswith("t=1700000000,v1=")
+    assert verify_signature("whsec_one", body, header, now=1_700_000_100)
+    assert verify_signature(["whsec_old", "whsec_one"], body.decode(), header, now=1_700_000_000)
+    assert not verify_signature("whsec_two", body, header, now=1_700_000_100)
+    assert not verify_signature("whsec_one", body + b" ", header, now=1_700_000_100)
+    # A replay outside the window is refused, and so is a signature from the future.
+    assert not verify_signature("whsec_one", body, header, now=1_700_000_301)
+    assert not verify_signature("whsec_one", body, header, now=1_699_999_600, tolerance=60)
+    assert not verify_signature("whsec_one", body, None)
+    assert not verify_signature("whsec_one", body, "v1=abc")
+    assert not verify_signature("whsec_one", body, "t=1700000000")
+
+
+def test_urls_must_be_https_except_loopback_when_allowed() -> None:
+    assert url_problem("https://crm.example.com/hooks") is None
+    assert url_problem("http://crm.example.com/hooks") == "an https:// URL is required"
+    assert url_problem("http://127.0.0.1:8000/h") is not None
+    assert url_problem("http://127.0.0.1:8000/h", allow_http_loopback=True) is None
+    assert url_problem("http://[::1]:8000/h", allow_http_loopback=True) is None
+    assert url_problem("http://10.0.0.1/h", allow_http_loopback=True) is not None
+    assert url_problem("ftp://example.com/") is not None
+    assert url_problem("https://user:pw@example.com/") is not None
+    assert url_problem("https://example.com:99999/") is not None
+    assert url_problem("/relative") is not None
+
+
+# -- subscriptions -----------------------------------------------------------------------
+
+
+def test_managers_subscribe_and_see_the_secret_once(hkit: CaseKit, w: World) -> None:
+    created = hkit.webhooks.subscribe(
+        w.shipper_manager_actor, url="https://crm.acme.test/in", events=["case_opened"]
+    )
+    assert created.secret.startswith("whsec_")
+    assert created.webhook.org_id == w.shipper.id
+    assert created.webhook.events == (WebhookEvent.CASE_OPENED,)
+    listed = hkit.webhooks.list(w.shipper_manager_actor)
+    assert [h.id for h in listed] == [created.webhook.id]
+    assert "secret" not in repr(listed[0])
+    assert created.secret not in repr(created)
+    rotated = hkit.webhooks.rotate_secret(w.shipper_manager_actor, created.webhook.id)
+    assert rotated.secret != created.secret
+    # The host names the organization.
+    hosted = hkit.webhooks.subscribe(
+        Actor.host(), org_id=w.carrier.id, url="https://fast.test/in", events=ALL
+    )
+    assert hosted.webhook.org_id == w.carrier.id
+    assert len(hkit.webhooks.list(Actor.host())) == 2
+
+
+def test_bad_subscriptions_name_the_field(hkit: CaseKit, w: World) -> None:
+    manager = w.shipper_manager_actor
+    with pytest.raises(InvalidInput) as caught:
+        hkit.webhooks.subscribe(manager, url="http://crm.acme.test/in", events=["nope"])
+    assert set(caught.value.errors) == {"url", "events"}
+    with pytest.raises(InvalidInput) as caught:
+        hkit.webhooks.subscribe(manager, url="https://crm.acme.test/in", events=[])
+    assert set(caught.value.errors) == {"events"}
+    with pytest.raises(InvalidInput) as caught:
+        hkit.webhooks.subscribe(Actor.host(), url="https://crm.acme.test/in", events=ALL)
+    assert set(caught.value.errors) == {"org_id"}
+    assert hkit.webhooks.list(Actor.host()) == []
+
+
+def test_only_the_organizations_managers_manage_its_webhooks(hkit: CaseKit, w: World) -> None:
+    created = hkit.webhooks.subscribe(
+        w.shipper_manager_actor, url="https://crm.acme.test/in", events=ALL
+    )
+    hook_id = created.webhook.id
+    with pytest.raises(PermissionDenied):
+        hkit.webhooks.subscribe(w.shipper_actor, url="https://x.test/", events=ALL)
+    with pytest.raises(PermissionDenied):
+        hkit.webhooks.list(w.shipper_actor)
+    for other in (w.carrier_manager_actor, w.customer_actor):
+        with pytest.raises((NotFound, PermissionDenied)):
+            hkit.webhooks.get(other, hook_id)
+        with pytest.raises((NotFound, PermissionDenied)):
+            hkit.webhooks.deliveries(other, hook_id)
+        with pytest.raises((NotFound, PermissionDenied)):
+            hkit.webhooks.delete(other, hook_id)
+    assert hkit.webhooks.get(w.shipper_manager_actor, hook_id).active
+    hkit.webhooks.delete(w.shipper_manager_actor, hook_id)
+    assert hkit.webhooks.list(w.shipper_manager_actor) == []
+
+
+# -- delivery ----------------------------------------------------------------------------
+
+
+def test_each_party_receives_what_it_may_see_signed(
+    hkit: CaseKit, w: World, https: Endpoint
+) -> None:
+    shipper = hkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url("/acme"), events=ALL)
+    carrier = hkit.webhooks.subscribe(w.carrier_manager_actor, url=https.url("/fast"), events=ALL)
+    other = World.build(hkit, tag="-other")
+    stranger = hkit.webhooks.subscribe(
+        other.carrier_manager_actor, url=https.url("/stranger"), events=ALL
+    )
+    case = hkit.cases.open(
+        w.shipper_actor,
+        type="where_is_my_order",
+        carrier=w.carrier.id,
+        message="Where is pallet 7?",
+    )
+    hkit.messages.post(
+        w.shipper_actor, case.number, "Internal: customer is furious", audience="internal"
+    )
+    hkit.cases.set_crm_number(w.shipper_actor, case.number, "ACME-CRM-991")
+    hkit.messages.post(w.carrier_actor, case.number, "Delivered today", audience="partners")
+    hkit.cases.watch(w.carrier_actor, case.number)
+    hkit.cases.solve(w.shipper_actor, case.number)
+    hkit.notifications.deliver()
+
+    acme, fast = https.payloads("/acme"), https.payloads("/fast")
+    assert https.to("/stranger") == []
+    assert [p["event"] for p in acme] == [
+        "case_opened",
+        "message_posted",
+        "message_posted",
+        "status_changed",
+        "status_changed",
+        "case_solved",
+    ]
+    assert [p["event"] for p in fast] == [
+        "case_opened",
+        "message_posted",
+        "status_changed",
+        "watcher_changed",
+        "status_changed",
+        "case_solved",
+    ]
+    for request in https.to("/acme"):
+        assert _verified(hkit, request, shipper.secret)
+        assert not _verified(hkit, request, carrier.secret)
+    for request in https.to("/fast"):
+        assert _verified(hkit, request, carrier.secret)
+        assert request["headers"]["X-Casekit-Event"] in ALL
+        assert request["headers"]["Content-Type"] == "application/json"
+    assert acme[0]["message"]["body"] == "Where is pallet 7?"
+    assert acme[0]["case"]["number"] == case.number
+    assert acme[1]["message"]["body"] == "Internal: customer is furious"
+    # The shipper's own CRM number reaches the shipper, once it is set.
+    assert acme[-1]["case"]["crm_number"] == "ACME-CRM-991"
+    # The carrier never receives the shipper's internal note nor its CRM number.
+    raw_fast = b"".join(r["body"] for r in https.to("/fast"))
+    assert b"furious" not in raw_fast
+    assert b"ACME-CRM-991" not in raw_fast
+    assert all(p["case"]["crm_number"] is None for p in fast)
+    assert fast[1]["message"]["body"] == "Delivered today"
+    assert fast[3] | {"case": None} == fast[3] | {
+        "case": None,
+        "user_id": w.carrier_agent.id,
+        "watching": True,
+    }
+    log = hkit.webhooks.deliveries(w.shipper_manager_actor, shipper.webhook.id)
+    assert len(log) == 6
+    assert all(d.status == "sent" and d.attempts == 1 for d in log)
+    assert all(d.history[0].status_code == 200 for d in log)
+    assert hkit.webhooks.deliveries(other.carrier_manager_actor, stranger.webhook.id) == []
+
+
+def test_an_endpoint_that_is_down_is_retried_then_delivered_once(
+    hkit: CaseKit, w: World, clock: FrozenClock, ca: trustme.CA
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    endpoint = Endpoint(context)
+    url = endpoint.url("/acme")
+    endpoint.stop()  # nobody listens there now
+    hook = hkit.webhooks.subscribe(w.shipper_manager_actor, url=url, events=["case_opened"])
+    hkit.cases.open(w.shipper_actor, type="osd_damaged", message="Lost parcel")
+    hkit.notifications.deliver()
+    (delivery,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+    assert delivery.status == "queued"
+    assert delivery.attempts == 1
+    assert delivery.last_error
+    assert "Connect" in delivery.last_error
+    assert delivery.next_attempt_at == clock.now() + timedelta(seconds=60)
+    # Not due yet: nothing is attempted.
+    hkit.notifications.deliver()
+    assert hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)[0].attempts == 1
+    # The endpoint answers 500, then comes back.
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    again = Endpoint(context, port)
+    try:
+        again.codes = [500]
+        clock.advance(seconds=61)
+        hkit.notifications.deliver()
+        clock.advance(seconds=121)
+        hkit.notifications.deliver()
+        clock.advance(seconds=3600)
+        hkit.notifications.deliver()
+        assert len(again.requests) == 2
+        assert [r["headers"]["X-Casekit-Delivery"] for r in again.requests] == [
+            str(delivery.id)
+        ] * 2
+        (done,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+        assert done.status == "sent"
+        assert done.attempts == 3
+        assert [(a.ok, a.status_code) for a in done.history] == [
+            (False, None),
+            (False, 500),
+            (True, 200),
+        ]
+    finally:
+        again.stop()
+
+
+def test_a_410_disables_the_subscription(hkit: CaseKit, w: World, http: Endpoint) -> None:
+    hook = hkit.webhooks.subscribe(w.shipper_manager_actor, url=http.url(), events=ALL)
+    http.codes = [410]
+    case = hkit.cases.open(w.shipper_actor, type="osd_damaged", message="Damaged")
+    hkit.notifications.deliver()
+    view = hkit.webhooks.get(w.shipper_manager_actor, hook.webhook.id)
+    assert not view.active
+    assert view.disabled_reason
+    assert "410" in view.disabled_reason
+    (delivery,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+    assert delivery.status == "failed"
+    assert delivery.attempts == 1
+    # A disabled subscription queues nothing more and receives nothing more.
+    hkit.messages.post(w.shipper_actor, case.number, "Anyone?")
+    hkit.notifications.deliver()
+    assert len(http.requests) == 1
+    assert len(hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)) == 1
+    # Turned back on, it receives again.
+    hkit.webhooks.update(w.shipper_manager_actor, hook.webhook.id, active=True)
+    hkit.messages.post(w.shipper_actor, case.number, "Back?")
+    hkit.notifications.deliver()
+    assert [json.loads(r["body"])["message"]["body"] for r in http.requests[1:]] == ["Back?"]
+
+
+def test_a_request_fails_after_the_last_attempt(
+    hkit: CaseKit, w: World, http: Endpoint, clock: FrozenClock
+) -> None:
+    hook = hkit.webhooks.subscribe(w.shipper_manager_actor, url=http.url(), events=ALL)
+    http.codes = [503, 503, 503, 200]
+    hkit.cases.open(w.shipper_actor, type="osd_damaged", message="Stuck")
+    for _ in range(4):
+        hkit.notifications.deliver()
+        clock.advance(seconds=3600)
+    (delivery,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+    assert delivery.status == "failed"
+    assert delivery.attempts == 3
+    assert delivery.last_error == "HTTP 503"
+    assert len(http.requests) == 3
+
+
+def test_rotating_the_secret_signs_later_requests_with_the_new_one(
+    hkit: CaseKit, w: World, http: Endpoint
+) -> None:
+    first = hkit.webhooks.subscribe(
+        w.shipper_manager_actor, url=http.url(), events=["case_opened", "message_posted"]
+    )
+    case = hkit.cases.open(w.shipper_actor, type="osd_damaged", message="One")
+    hkit.notifications.deliver()
+    second = hkit.webhooks.rotate_secret(w.shipper_manager_actor, first.webhook.id)
+    hkit.messages.post(w.shipper_actor, case.number, "Two")
+    hkit.notifications.deliver()
+    one, two = http.requests
+    assert _verified(hkit, one, first.secret)
+    assert not _verified(hkit, one, second.secret)
+    assert _verified(hkit, two, second.secret)
+    assert not _verified(hkit, two, first.secret)
+
+
+def test_a_url_not_https_is_refused_at_delivery_when_loopback_http_is_off(
+    hkit: CaseKit, w: World, http: Endpoint, database_url: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    hook = hkit.webhooks.subscribe(w.shipper_manager_actor, url=http.url(), events=ALL)
+    hkit.cases.open(w.shipper_actor, type="osd_damaged", message="Plain")
+    strict = make_kit(database_url, attachment_dir=tmp_path / "a", clock=clock, create_schema=False)
+    try:
+        strict.notifications.deliver()
+    finally:
+        strict.close()
+    assert http.requests == []
+    (delivery,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+    assert delivery.status == "failed"
+    assert "plain http is allowed only" in (delivery.last_error or "")
