@@ -53,6 +53,7 @@ __all__ = [
     "casekit_kit",
     "casekit_world",
     "empty_tables",
+    "enabled_backends",
     "make_kit",
 ]
 
@@ -308,6 +309,45 @@ def backends_under_test() -> list[str]:
     return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--casekit-backends",
+        default=None,
+        help="comma-separated databases to run the casekit_backend_* fixtures on "
+        "(sqlite, postgresql, mysql); default: sqlite plus each server whose "
+        "CASEKIT_TEST_*_URL is set",
+    )
+
+
+def enabled_backends(config: pytest.Config) -> list[str]:
+    """The databases of this run: ``--casekit-backends``, else :func:`backends_under_test`."""
+    chosen = config.getoption("--casekit-backends", default=None)
+    if not chosen:
+        return backends_under_test()
+    names = [name.strip() for name in chosen.split(",") if name.strip()]
+    for name in names:
+        if name == "sqlite":
+            continue
+        if name not in SERVER_ENV:
+            raise pytest.UsageError(
+                f"--casekit-backends: {name} is not sqlite, postgresql or mysql"
+            )
+        if not os.environ.get(SERVER_ENV[name]):
+            raise pytest.UsageError(f"--casekit-backends: {name} needs {SERVER_ENV[name]}")
+    return names
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    enabled_backends(config)  # a backend the run cannot use stops it before collection
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "casekit_backend_url" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "casekit_backend_url", enabled_backends(metafunc.config), indirect=True, scope="session"
+        )
+
+
 def empty_tables(kit: CaseKit) -> None:
     """Delete every row of casekit's tables (the schema stays)."""
     from sqlalchemy import text
@@ -329,7 +369,7 @@ def empty_tables(kit: CaseKit) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
-@pytest.fixture(scope="session", params=backends_under_test())
+@pytest.fixture(scope="session")
 def casekit_backend_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:

@@ -29,33 +29,15 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["casekit.testing", "pytester"]
 
-# casekit.testing's, by name: importing it here would keep pytest from
+# casekit.testing's, by name: importing it at the top would keep pytest from
 # rewriting its asserts (it is loaded as a plugin, above).
 SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--casekit-backends",
-        default=None,
-        help="comma-separated backends to run database tests on "
-        "(sqlite, postgresql, mysql); default: sqlite plus those whose URL is set",
-    )
-
-
-def enabled_backends(config: pytest.Config) -> list[str]:
-    chosen = config.getoption("--casekit-backends")
-    if chosen:
-        names = [n.strip() for n in chosen.split(",") if n.strip()]
-        for name in names:
-            if name != "sqlite" and not os.environ.get(SERVER_ENV.get(name, "")):
-                raise pytest.UsageError(f"backend {name}: set {SERVER_ENV.get(name, '?')}")
-        return names
-    return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
+        from casekit.testing import enabled_backends
+
         backends = enabled_backends(metafunc.config)
         marker = metafunc.definition.get_closest_marker("backends")
         if marker is not None:

@@ -96,6 +96,38 @@ def test_a_failing_plugin_test_fails(pytester):
     result.assert_outcomes(failed=1)
 
 
+BACKEND_TESTS = """
+    def test_world(casekit_backend_world, casekit_backend_kit):
+        assert casekit_backend_kit.cases.list(casekit_backend_world.shipper_actor) == []
+"""
+
+
+def test_the_backend_fixtures_run_once_per_database(pytester, monkeypatch):
+    monkeypatch.delenv("CASEKIT_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("CASEKIT_TEST_MYSQL_URL", raising=False)
+    pytester.makeconftest('pytest_plugins = ["casekit.testing"]\n')
+    pytester.makepyfile(test_plugin=BACKEND_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_world?sqlite? PASSED*"])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--casekit-backends=oracle", "*oracle is not sqlite, postgresql or mysql*"),
+        ("--casekit-backends=postgresql", "*postgresql needs CASEKIT_TEST_POSTGRES_URL*"),
+    ],
+)
+def test_a_backend_the_run_cannot_use_is_a_usage_error(pytester, monkeypatch, option, message):
+    monkeypatch.delenv("CASEKIT_TEST_POSTGRES_URL", raising=False)
+    pytester.makeconftest('pytest_plugins = ["casekit.testing"]\n')
+    pytester.makepyfile(test_plugin=BACKEND_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
 # -- make_kit and World --------------------------------------------------------------------
 
 

@@ -8,82 +8,32 @@ session, emptied after every test.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, session
-from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from casekit import Actor, CaseKit, ShipmentFacts
-from casekit.store.database import create_casekit_engine, throwaway_database
-from casekit.store.migrate import upgrade
-from casekit.store.tables import metadata
-from casekit.testing import FakeShipments, FrozenClock, World, make_kit
+from casekit.testing import FakeShipments, FrozenClock, World, empty_tables, make_kit
 from casekit_flask import CaseKitFlask
+from casekit_flask.extension import State
 
-SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--casekit-backends",
-        default=None,
-        help="comma-separated backends (sqlite, postgresql, mysql); "
-        "default: sqlite plus those whose URL is set",
-    )
-
-
-def enabled_backends(config: pytest.Config) -> list[str]:
-    chosen = config.getoption("--casekit-backends")
-    if chosen:
-        names = [n.strip() for n in chosen.split(",") if n.strip()]
-        for name in names:
-            if name != "sqlite" and not os.environ.get(SERVER_ENV.get(name, "")):
-                raise pytest.UsageError(f"backend {name}: set {SERVER_ENV.get(name, '?')}")
-        return names
-    return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", enabled_backends(metafunc.config), scope="session")
+@pytest.fixture(scope="session")
+def database_url(casekit_backend_url: str) -> str:
+    """casekit.testing's migrated database for the session, on each backend under test."""
+    return casekit_backend_url
 
 
 @pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if backend == "sqlite":
-        path = tmp_path_factory.mktemp("db") / f"casekit-{uuid.uuid4().hex[:8]}.sqlite3"
-        url = f"sqlite:///{path}"
-        engine = create_casekit_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-        return
-    with throwaway_database(os.environ[SERVER_ENV[backend]], prefix="casekit_flask") as url:
-        engine = create_casekit_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-
-
-def empty_tables(engine: Engine) -> None:
-    names = [t.name for t in reversed(metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        elif engine.dialect.name in ("mysql", "mariadb"):
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-            for name in names:
-                conn.execute(text(f"TRUNCATE TABLE {name}"))
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-        else:
-            for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))
+def backend(database_url: str) -> str:
+    """The database under test: ``sqlite``, ``postgresql`` or ``mysql``."""
+    return make_url(database_url).get_backend_name()
 
 
 @pytest.fixture
@@ -113,7 +63,7 @@ def kit(database_url: str, tmp_path: Path, shipments: FakeShipments) -> Iterator
         create_schema=False,
     )
     yield kit
-    empty_tables(kit.engine)
+    empty_tables(kit)
     kit.close()
 
 
@@ -184,9 +134,30 @@ def make_app(kit: CaseKit, **config: object) -> Flask:
     return app
 
 
+@pytest.fixture(scope="session")
+def _apps() -> dict[str, Flask]:
+    return {}
+
+
 @pytest.fixture
-def app(kit: CaseKit) -> Flask:
-    return make_app(kit, WTF_CSRF_ENABLED=False)
+def app(kit: CaseKit, backend: str, _apps: dict[str, Flask]) -> Flask:
+    """The test host's app on this test's kit, its extension state fresh.
+
+    Mounting the API builds its OpenAPI document, a fifth of a second per
+    app; the app is built once per backend and each test gets a new
+    :class:`~casekit_flask.extension.State` (counts cache, rate limiter,
+    page size) on its own kit. A test that needs other config calls
+    :func:`make_app`.
+    """
+    built = _apps.get(backend)
+    if built is None:
+        built = _apps[backend] = make_app(kit, WTF_CSRF_ENABLED=False)
+        return built
+    old = built.extensions["casekit"]
+    fresh = State(old.extension, kit, built)
+    fresh.api, fresh.api_prefix = old.api, old.api_prefix
+    built.extensions["casekit"] = fresh
+    return built
 
 
 def login_actor_key(sess: Any, actor: Actor | None) -> None:
@@ -217,7 +188,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         marker = item.get_closest_marker("backends")
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec is not None else None
+        backend = callspec.params.get("casekit_backend_url") if callspec is not None else None
         if marker is not None and backend is not None and backend not in marker.args:
             drop.append(item)
         else:

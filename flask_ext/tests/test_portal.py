@@ -104,7 +104,10 @@ def test_sending_is_rate_limited(kit, world, portal_on, order):
     assert len(kit.views.list(world.customer_actor, {"view": "all_cases"}).rows) == 2
 
 
-def test_the_feedback_button_helper(kit, world, client, portal_on, app):
+def test_the_feedback_button_helper(kit, world, portal_on):
+    app = make_app(kit, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+
     @app.get("/orders/<number>")
     def order_page(number):  # the host's own page
         from flask import render_template_string
