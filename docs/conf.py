@@ -41,7 +41,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (
         r"py:.*",
-        r"(datetime|pathlib|collections\.abc|typing|io|email|blinker|sqlalchemy|pluggy|click|jinja2)\..*",
+        r"(datetime|pathlib|collections\.abc|typing|io|email|blinker|sqlalchemy|pluggy|click|jinja2|_pytest|pytest)\..*",
     ),
 ]
 
