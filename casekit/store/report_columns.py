@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, select, update
 
 from casekit.domain.audience import Audience
 from casekit.domain.case import EntryKind, EventKind
@@ -57,7 +57,9 @@ def _first_response(org: Any) -> Any:
         .where(
             e.case_id == c.id,
             e.kind == EntryKind.MESSAGE.value,
-            e.org_id == org,
+            # "+ 0": the organization alone must not pick the index to read
+            # (SQLite would read all its entries for every case).
+            e.org_id + literal_column("0") == org,
             e.audience != Audience.INTERNAL.value,
             e.created_at > c.created_at,
         )
