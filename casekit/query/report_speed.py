@@ -58,20 +58,23 @@ def durations(
     stmt = r.cases(select(*columns), shipment=any(dim.shipment for dim in dims)).where(
         *r.where(condition)
     )
-    values: dict[tuple[int, Any], list[float]] = defaultdict(list)
-    totals: dict[tuple[int, Any], int] = defaultdict(int)
-    for row in r.session.execute(stmt):
-        value = None if row[0] is None else float(row[0])
-        for group in ((0, None), *((i + 1, row[i + 1]) for i in range(len(dims)))):
-            totals[group] += 1
-            if value is not None:
-                values[group].append(value)
+    fetched = r.session.execute(stmt).all()
+    keys = list(zip(*fetched, strict=True)) if fetched else [() for _ in range(len(dims) + 1)]
+    durations_ = [None if v is None else float(v) for v in keys[0]]
+    groups: dict[tuple[int, Any], list[float | None]] = {(0, None): durations_}
+    for i in range(len(dims)):
+        split_by: dict[Any, list[float | None]] = defaultdict(list)
+        for key, value in zip(keys[i + 1], durations_, strict=True):
+            split_by[key].append(value)
+        groups.update(((i + 1, key), values) for key, values in split_by.items())
     found: dict[tuple[int, Any, Any], Summary] = {}
-    for (number, key), total in totals.items():
-        summary = percentiles_of(values.get((number, key), []))
+    for (number, key), values in groups.items():
+        if number == 0 and not values:
+            continue
+        summary = percentiles_of([v for v in values if v is not None])
         ids = number > 0 and dims[number - 1].ids
         found[(number, None, key) if ids else (number, key, None)] = Summary(
-            summary.count, total, summary.values
+            summary.count, len(values), summary.values
         )
     overall = found.get((0, None, None), Summary(0, 0, {}))
     split: dict[str, list[DurationRow]] = {}

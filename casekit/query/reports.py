@@ -200,7 +200,15 @@ class Reporter:
             )
             for row in rows:
                 self._names[(kind, row.id)] = row.name
-        return {i: self._names.get((kind, i), f"#{i}") for i in ids if i is not None}
+        return {i: self.name(kind, i) for i in ids if i is not None}
+
+    def name(self, kind: str, ident: Any) -> str:
+        """The name of a user or organization, looked up when not known yet."""
+        found = self._names.get((kind, ident))
+        if found is None:
+            self.names(kind, [ident])
+            found = self._names.get((kind, ident))
+        return f"#{ident}" if found is None else found
 
     def dimensions(self) -> dict[str, Dimension]:
         party_none = "No carrier" if self.party_field == "carrier" else "No shipper"
@@ -235,7 +243,7 @@ class Reporter:
                     if v is None
                     else one(self.party_field, v)
                 ),
-                lambda v: party_none if v is None else self.names("org", [v])[v],
+                lambda v: party_none if v is None else self.name("org", v),
                 ids=True,
             ),
             "brand": Dimension(
@@ -250,7 +258,7 @@ class Reporter:
                 "Owner",
                 self.own_owner,
                 lambda v: one("has_owner", "no") if v is None else one("owner", v),
-                lambda v: "Unowned" if v is None else self.names("user", [v])[v],
+                lambda v: "Unowned" if v is None else self.name("user", v),
                 ids=True,
             ),
         }
