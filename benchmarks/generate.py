@@ -22,7 +22,10 @@ database at URL (it is used as it is, not a throwaway copy) with:
 The rows are written the way casekit writes them: a case's
 ``latest_message_*`` columns describe its latest message that is not
 internal, its version counts the edits it went through, its timeline starts
-with the ``opened`` event. Rows are built in Python from one seeded
+with the ``opened`` event; its report columns (brand, first responses, the
+other side's latest message, reopened) are filled from the rows written by
+:func:`casekit.store.report_columns.fill`, as migration 0011 fills them in
+a set generated before it. Rows are built in Python from one seeded
 ``random.Random`` and written with PostgreSQL's ``COPY`` (psycopg's
 ``cursor.copy``), or with ``executemany`` in large batches elsewhere.
 
@@ -45,7 +48,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from benchmarks.common import Context, Result, backend_of, scenario
-from casekit.store import tables
+from casekit.store import report_columns, tables
 from casekit.store.database import create_casekit_engine, normalize_url
 from casekit.store.migrate import upgrade
 
@@ -821,6 +824,10 @@ def generate(
                 index.create(conn)
             conn.commit()
             say(f"  indexes rebuilt, {time.perf_counter() - started:.0f} s")
+            # The report columns, from the rows just written, as casekit keeps them.
+            report_columns.fill(conn)
+            conn.commit()
+            say(f"  report columns filled, {time.perf_counter() - started:.0f} s")
             _finish(conn, cases, seed)
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")

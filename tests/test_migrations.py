@@ -230,3 +230,120 @@ def test_cli_db_upgrade_and_current(empty_database_url: str, engine: Engine) -> 
     assert now.returncode == 0, now.stderr
     assert now.stdout.startswith(f"{head} ")
     assert "up to date" in now.stdout
+
+
+def _report_story(kit: Any, clock: Any) -> None:
+    """Cases with every report column set (and some left empty), through the services."""
+    from datetime import timedelta
+
+    from casekit import Actor, ShipmentFacts
+    from casekit.testing import World
+
+    world = World.build(kit)
+    sam, cal, mia = world.shipper_actor, world.carrier_actor, world.shipper_manager_actor
+    for n in range(5):
+        number = kit.cases.open(
+            sam,
+            type="where_is_my_order",
+            carrier=world.carrier.id if n % 2 == 0 else None,
+            customer=world.customer.id,
+            message="Where is it?",
+            shipment=ShipmentFacts(reference=f"S-{n % 3}", brand=f"Brand {n % 2}"),
+        ).number
+        clock.advance(timedelta(minutes=7))
+        kit.messages.post(cal if n % 2 == 0 else sam, number, "note", audience="internal")
+        clock.advance(timedelta(minutes=7))
+        if n % 2 == 0:
+            kit.messages.post(cal, number, "On its way")
+        clock.advance(timedelta(minutes=7))
+        kit.messages.post(sam, number, "Thanks", audience="everyone")
+        if n % 3 == 0:
+            kit.cases.solve(sam, number)
+            clock.advance(timedelta(minutes=7))
+            kit.messages.post(world.customer_actor, number, "Still not here")
+        if n == 3:
+            kit.cases.solve(sam, number)
+            clock.advance(timedelta(minutes=7))
+            kit.cases.reopen(mia, number)
+    kit.cases.open(cal, type="lost", shipper=world.shipper.id, message="Gone")
+    kit.shipments.upsert_shipments(
+        Actor.host(),
+        [ShipmentFacts(reference="S-1", shipper=world.shipper.external_id, brand="Renamed")],
+    )
+
+
+def _report_values(engine: Engine) -> list[tuple[Any, ...]]:
+    from casekit.store.report_columns import REPORT_COLUMNS
+    from casekit.store.tables import cases
+
+    stmt = select(cases.c.id, *(cases.c[name] for name in REPORT_COLUMNS)).order_by(cases.c.id)
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(stmt)]
+
+
+def test_0011_fills_the_report_columns_as_the_services_keep_them(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    from casekit.clock import FrozenClock
+    from casekit.store.report_columns import REPORT_COLUMNS
+    from casekit.testing import make_kit
+
+    migrate.upgrade(engine)
+    clock = FrozenClock()
+    kit = make_kit(
+        empty_database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
+    )
+    try:
+        _report_story(kit, clock)
+    finally:
+        kit.close()
+    kept = _report_values(engine)
+    assert len(kept) == 6
+    for i in range(len(REPORT_COLUMNS)):
+        # Every column has cases with a value and, but for the brand, without.
+        assert any(row[1 + i] is not None for row in kept), REPORT_COLUMNS[i]
+    assert any(row[1 + REPORT_COLUMNS.index("reopened_at")] is None for row in kept)
+
+    migrate.downgrade(engine, "0010")
+    names = {c["name"] for c in inspect(engine).get_columns("casekit_cases")}
+    assert not names & set(REPORT_COLUMNS)
+    migrate.upgrade(engine)
+    assert _report_values(engine) == kept
+    assert schema_differences(engine) == []
+
+
+def test_0011_backfill_goes_by_id_ranges(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    import importlib.util
+    from importlib.resources import files
+
+    from sqlalchemy import update
+
+    from casekit.clock import FrozenClock
+    from casekit.store.report_columns import REPORT_COLUMNS
+    from casekit.store.tables import cases
+    from casekit.testing import make_kit
+
+    migrate.upgrade(engine)
+    clock = FrozenClock()
+    kit = make_kit(
+        empty_database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
+    )
+    try:
+        _report_story(kit, clock)
+    finally:
+        kit.close()
+    kept = _report_values(engine)
+    path = files("casekit.store") / "migrations" / "versions" / "0011_report_columns.py"
+    spec = importlib.util.spec_from_file_location("casekit_migration_0011", str(path))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with engine.begin() as conn:
+        conn.execute(update(cases).values(dict.fromkeys(REPORT_COLUMNS)))
+    assert all(set(row[1:]) == {None} for row in _report_values(engine))
+    with engine.begin() as conn:
+        module.backfill(conn, batch=4)  # 6 cases: two ranges
+    assert _report_values(engine) == kept

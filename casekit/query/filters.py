@@ -86,7 +86,8 @@ HISTORY_EVENTS = (EventKind.SOLVED.value, EventKind.REOPENED.value)
 FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
-        FieldSpec("brand", Kind.CHOICE, "Brand", shipment=True),
+        # The case row keeps its snapshot's brand (a report column): no join.
+        FieldSpec("brand", Kind.CHOICE, "Brand"),
         FieldSpec("carrier", Kind.CHOICE, "Carrier", ids=True),
         FieldSpec("shipper", Kind.CHOICE, "Shipper", ids=True),
         FieldSpec("owner", Kind.CHOICE, "Case owner", ids=True),
@@ -150,7 +151,7 @@ class Filter:
 
 def _choice_column(name: str) -> Any:
     return {
-        "brand": s.brand,
+        "brand": c.brand,
         "carrier": c.carrier_org_id,
         "shipper": c.shipper_org_id,
         "source": c.source,

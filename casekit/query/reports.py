@@ -25,14 +25,11 @@ from sqlalchemy import (
     and_,
     func,
     literal,
-    literal_column,
     select,
 )
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
-from casekit.domain.audience import Audience
-from casekit.domain.case import EntryKind
 from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import ACTIVE_STATUSES, Status
 from casekit.errors import PermissionDenied
@@ -119,6 +116,13 @@ class Reporter:
         self.own_owner = c.shipper_owner_id if shipper_side else c.carrier_owner_id
         self.party = c.carrier_org_id if shipper_side else c.shipper_org_id
         self.party_field = "carrier" if shipper_side else "shipper"
+        # The report columns of the viewer's side (see store.report_columns).
+        self.first_response_at = (
+            c.shipper_first_response_at if shipper_side else c.carrier_first_response_at
+        )
+        self.other_side_message_at = (
+            c.shipper_other_side_message_at if shipper_side else c.carrier_other_side_message_at
+        )
         self.type_labels = type_labels
         self.buckets: list[Bucket] = calendar_buckets(
             query.start, query.end, zone_of(query.timezone), query.granularity
@@ -173,22 +177,18 @@ class Reporter:
 
         Its first message meant for partners or everyone after the case was
         opened (the message that opens a case answers nobody); internal
-        notes are not responses.
+        notes are not responses. The case row keeps it for each side; every
+        case a report counts has the viewer's organization on its side.
         """
-        return (
-            select(func.min(e.created_at))
-            .where(
-                e.case_id == c.id,
-                # "+ 0": the organization alone must not pick the index to
-                # read (SQLite would scan all its entries for every case).
-                e.org_id + literal_column("0") == self.org_id,
-                e.kind == EntryKind.MESSAGE.value,
-                e.audience != Audience.INTERNAL.value,
-                e.created_at > c.created_at,
-            )
-            .correlate(tables.cases)
-            .scalar_subquery()
-        )
+        return self.first_response_at
+
+    def other_side_latest(self) -> Any:
+        """When the latest message from the other side that the viewer may read was posted.
+
+        As :func:`~casekit.query.filters.other_side_latest` for the viewer,
+        kept on the case row for each side.
+        """
+        return self.other_side_message_at
 
     # -- names -----------------------------------------------------------------------
     def names(self, kind: str, ids: Iterable[Any]) -> dict[Any, str]:
@@ -200,7 +200,15 @@ class Reporter:
             )
             for row in rows:
                 self._names[(kind, row.id)] = row.name
-        return {i: self._names.get((kind, i), f"#{i}") for i in ids if i is not None}
+        return {i: self.name(kind, i) for i in ids if i is not None}
+
+    def name(self, kind: str, ident: Any) -> str:
+        """The name of a user or organization, looked up when not known yet."""
+        found = self._names.get((kind, ident))
+        if found is None:
+            self.names(kind, [ident])
+            found = self._names.get((kind, ident))
+        return f"#{ident}" if found is None else found
 
     def dimensions(self) -> dict[str, Dimension]:
         party_none = "No carrier" if self.party_field == "carrier" else "No shipper"
@@ -235,23 +243,22 @@ class Reporter:
                     if v is None
                     else one(self.party_field, v)
                 ),
-                lambda v: party_none if v is None else self.names("org", [v])[v],
+                lambda v: party_none if v is None else self.name("org", v),
                 ids=True,
             ),
             "brand": Dimension(
                 "brand",
                 "Brand",
-                s.brand,
+                c.brand,
                 lambda v: Filter("brand", "empty", True) if v is None else one("brand", v),
                 lambda v: "No brand" if v is None else str(v),
-                shipment=True,
             ),
             "owner": Dimension(
                 "owner",
                 "Owner",
                 self.own_owner,
                 lambda v: one("has_owner", "no") if v is None else one("owner", v),
-                lambda v: "Unowned" if v is None else self.names("user", [v])[v],
+                lambda v: "Unowned" if v is None else self.name("user", v),
                 ids=True,
             ),
         }

@@ -20,7 +20,6 @@ from casekit.domain.actor import Actor
 from casekit.domain.reports import ReportTarget
 from casekit.errors import InvalidInput, PermissionDenied
 from casekit.query import report_load, report_speed, report_targets
-from casekit.query.filters import other_side_latest
 from casekit.query.report_models import CountRow, Report, ReportQuery, Section, Table
 from casekit.query.reports import ACTIVE, SOLVED, Reporter, one
 from casekit.schemas.reports import ReportQuerySchema
@@ -305,7 +304,7 @@ def _aging(r: Reporter) -> Section:
                 title="Active cases by time since the other side's latest message",
                 rows=tuple(
                     report_load.aging(
-                        r, other_side_latest(r.actor), "other_side_message_at", with_none=True
+                        r, r.other_side_latest(), "other_side_message_at", with_none=True
                     )
                 ),
             ),

@@ -42,7 +42,7 @@ from casekit.domain.tracking import (
 )
 from casekit.errors import NotFound, PermissionDenied
 from casekit.services.base import Service
-from casekit.store import tables
+from casekit.store import report_columns, tables
 
 if TYPE_CHECKING:
     from casekit.services.rules import RuleOutcome
@@ -256,6 +256,7 @@ class ShipmentService(Service):
                     existing[(shipper_id, row["reference"])] = dict(row)
             inserts: dict[tuple[int, str], dict[str, Any]] = {}
             updates: dict[int, dict[str, Any]] = {}
+            rebranded: set[int] = set()  # snapshots whose cases copy a new brand
             for _i, shipper_id, item, carrier_id in good:
                 key = (shipper_id, item.reference.strip())
                 current = inserts.get(key) or existing.get(key)
@@ -284,11 +285,14 @@ class ShipmentService(Service):
                     current.update(changes, updated_at=now)
                     if key not in inserts:  # else merged into the row this chunk creates
                         updates[current["id"]] = current
+                        if "brand" in changes:
+                            rebranded.add(current["id"])
                     report.updated += 1
             if inserts:
                 _insert_grouped(conn, tables.shipments, inserts.values())
             if updates:
                 conn.execute(_update_shipments(), [_update_params(r) for r in updates.values()])
+                report_columns.refresh_brand_of_shipments(conn, rebranded)
             uow.commit()
 
     # -- orders -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import registry
 
 from casekit.domain.apikeys import ApiKey
@@ -18,7 +18,7 @@ from casekit.domain.directory import Customer, Organization, User
 from casekit.domain.reports import ReportTarget
 from casekit.domain.shipment import Order, Shipment
 from casekit.domain.views import SavedView
-from casekit.store import tables
+from casekit.store import report_columns, tables
 
 mapper_registry = registry(metadata=tables.metadata)
 _lock = threading.Lock()
@@ -38,8 +38,15 @@ def map_domain() -> None:
         m(Shipment, tables.shipments)
         event.listen(Shipment, "before_insert", _carrier_key)
         event.listen(Shipment, "before_update", _carrier_key)
+        event.listen(Shipment, "after_update", _brand_to_cases)
         m(Order, tables.orders)
-        m(Case, tables.cases, version_id_col=tables.cases.c.version)
+        # The report columns are the store's (see store.report_columns).
+        m(
+            Case,
+            tables.cases,
+            version_id_col=tables.cases.c.version,
+            exclude_properties=report_columns.REPORT_COLUMNS,
+        )
         m(Entry, tables.entries)
         m(Attachment, tables.attachments)
         m(Watcher, tables.watchers)
@@ -58,3 +65,9 @@ def _carrier_key(_mapper: Any, _connection: Any, shipment: Shipment) -> None:
     key = name.lower() if name else None
     if getattr(shipment, "carrier_key", None) != key:
         shipment.carrier_key = key  # type: ignore[attr-defined]
+
+
+def _brand_to_cases(_mapper: Any, connection: Connection, shipment: Shipment) -> None:
+    """A snapshot's new brand is copied onto its cases, in the same flush."""
+    if inspect(shipment).attrs.brand.history.has_changes():
+        report_columns.refresh_brand_of_shipments(connection, [shipment.id])  # type: ignore[list-item]

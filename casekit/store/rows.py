@@ -22,10 +22,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from casekit.domain.case import Case, Entry
 from casekit.errors import Conflict
-from casekit.store import tables
+from casekit.store import report_columns, tables
 
 c = tables.cases.c
-CASE_FIELDS: tuple[str, ...] = tuple(col.name for col in tables.cases.columns)
+#: The columns of the domain's case; the report columns are the store's own.
+CASE_FIELDS: tuple[str, ...] = tuple(
+    col.name for col in tables.cases.columns if col.name not in report_columns.REPORT_COLUMNS
+)
 _ENTRY_FIELDS: tuple[str, ...] = tuple(
     col.name for col in tables.entries.columns if col.name != "id"
 )
@@ -59,6 +62,8 @@ def insert_case(conn: Connection, case: Case) -> int:
     del values["id"]
     result = conn.execute(insert(tables.cases), values)
     case.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    if case.shipment_id is not None:
+        report_columns.refresh(conn, [case.id], ("brand",))
     return case.id
 
 
@@ -91,6 +96,13 @@ def save_case(conn: Connection, case: Case, original: Mapping[str, Any]) -> bool
     if result.rowcount != 1:
         raise Conflict(f"case {case.number} was changed by someone else; reload it")
     case.version += 1
+    moved: set[str] = set()
+    if "shipment_id" in changed:
+        moved.add("brand")
+    if "shipper_org_id" in changed or "carrier_org_id" in changed:
+        moved.update(report_columns.PARTY_COLUMNS)
+    if moved:
+        report_columns.refresh(conn, [case.id], moved)  # type: ignore[list-item]
     return True
 
 
@@ -106,9 +118,17 @@ def entry_values(entry: Entry) -> dict[str, Any]:
 
 def insert_entry(conn: Connection, entry: Entry) -> int:
     """INSERT one timeline entry; sets and returns its id."""
-    result = conn.execute(_insert_entry(), entry_values(entry))
+    values = entry_values(entry)
+    result = conn.execute(_insert_entry(), values)
     entry.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    moved = report_columns.entry_moves(_value(values["kind"]), _value(values["event"]))
+    if moved:
+        report_columns.refresh(conn, [entry.case_id], moved)
     return entry.id
+
+
+def _value(member: Any) -> str | None:
+    return None if member is None else str(getattr(member, "value", member))
 
 
 def insert_rows(conn: Connection, table: Any, rows: Iterable[Mapping[str, Any]]) -> None:

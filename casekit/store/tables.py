@@ -185,6 +185,15 @@ cases = Table(
     _fk("latest_message_user_id", "casekit_users.id", nullable=True),
     _fk("latest_message_org_id", "casekit_organizations.id", nullable=True),
     Column("latest_message_by_customer", Boolean(), nullable=False, default=False),
+    # Report columns: facts of the timeline and the snapshot kept on the row
+    # (store.report_columns keeps them, in the transaction of the change), so
+    # the dashboard reads neither the entries nor the shipments.
+    Column("brand", String(NAME)),
+    Column("shipper_first_response_at", UTCDateTime()),
+    Column("carrier_first_response_at", UTCDateTime()),
+    Column("shipper_other_side_message_at", UTCDateTime()),
+    Column("carrier_other_side_message_at", UTCDateTime()),
+    Column("reopened_at", UTCDateTime()),
     # The Case Management list, one index per side: a shipper's cases (or a
     # carrier's) newest first, with what the built-in views test, so that a
     # page reads the index in order, a view's count reads only the index, and
@@ -241,6 +250,47 @@ cases = Table(
         "shipper_org_id",
         "created_at",
     ),
+    # Reports on the report columns: the cases opened in a range with what
+    # the speed and targets sections group and measure; the active backlog
+    # by brand and by the other side's latest message (index-only reads).
+    Index(
+        "ix_casekit_cases_shipper_opened",
+        "shipper_org_id",
+        "created_at",
+        "type",
+        "status",
+        "source",
+        "carrier_org_id",
+        "shipper_owner_id",
+        "shipper_first_response_at",
+        "reopened_at",
+    ),
+    Index(
+        "ix_casekit_cases_carrier_opened",
+        "carrier_org_id",
+        "created_at",
+        "type",
+        "status",
+        "source",
+        "shipper_org_id",
+        "carrier_owner_id",
+        "carrier_first_response_at",
+        "reopened_at",
+    ),
+    Index(
+        "ix_casekit_cases_shipper_active",
+        "shipper_org_id",
+        "status",
+        "brand",
+        "shipper_other_side_message_at",
+    ),
+    Index(
+        "ix_casekit_cases_carrier_active",
+        "carrier_org_id",
+        "status",
+        "brand",
+        "carrier_other_side_message_at",
+    ),
 )
 
 entries = Table(
@@ -266,6 +316,8 @@ entries = Table(
     # answer from one side, the other side's latest message and whether it
     # was ever solved or reopened, from the index alone.
     Index("ix_casekit_entries_org_created", "org_id", "created_at"),
+    # Reports: an organization's messages in a range, by author, and their cases.
+    Index("ix_casekit_entries_org_messages", "org_id", "kind", "created_at", "user_id", "case_id"),
     Index(
         "ix_casekit_entries_case_kind",
         "case_id",

@@ -1,0 +1,213 @@
+"""The report columns of the case row (casekit.store.report_columns) follow every change.
+
+Each test changes a case through the services and checks the columns by
+value, then checks that every case's stored columns equal what its timeline
+and snapshot give now (the same computation migration 0011 runs).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from casekit import Actor, CaseKit, ShipmentFacts
+from casekit.clock import FrozenClock
+from casekit.store import report_columns, tables
+from casekit.testing import World
+
+c = tables.cases.c
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def columns(kit: CaseKit, number: str) -> dict[str, Any]:
+    stmt = select(*(c[name] for name in report_columns.REPORT_COLUMNS)).where(c.number == number)
+    with kit.engine.connect() as conn:
+        return dict(conn.execute(stmt).one()._mapping)
+
+
+def assert_all_consistent(kit: CaseKit) -> None:
+    """Every case's stored report columns are what its rows give now."""
+    computed = report_columns.computed()
+    stmt = select(
+        c.number,
+        *(c[name] for name in report_columns.REPORT_COLUMNS),
+        *(computed[name].label(f"now_{name}") for name in report_columns.REPORT_COLUMNS),
+    ).order_by(c.id)
+    with kit.engine.connect() as conn:
+        rows = list(conn.execute(stmt).mappings())
+    assert rows
+    for row in rows:
+        for name in report_columns.REPORT_COLUMNS:
+            assert row[name] == row[f"now_{name}"], (row["number"], name)
+
+
+def step(clock: FrozenClock, minutes: int = 10) -> datetime:
+    clock.advance(timedelta(minutes=minutes))
+    return clock.now()
+
+
+def test_messages_move_first_responses_and_the_other_sides_latest(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    sam, cal = world.shipper_actor, world.carrier_actor
+    number = kit.cases.open(
+        sam,
+        type="where_is_my_order",
+        carrier=world.carrier.id,
+        customer=world.customer.id,
+        message="Where is it?",
+    ).number
+    opened = clock.now()
+    # The opening message answers nobody; the carrier reads it from the other side.
+    assert columns(kit, number) == {
+        "brand": None,
+        "shipper_first_response_at": None,
+        "carrier_first_response_at": None,
+        "shipper_other_side_message_at": None,
+        "carrier_other_side_message_at": opened,
+        "reopened_at": None,
+    }
+
+    step(clock)
+    kit.messages.post(cal, number, "checking with the driver", audience="internal")
+    step(clock)
+    kit.messages.post(sam, number, "note to self", audience="internal")
+    # Internal notes are neither responses nor anything the other side reads.
+    assert columns(kit, number)["carrier_first_response_at"] is None
+    assert columns(kit, number)["shipper_other_side_message_at"] is None
+    assert columns(kit, number)["carrier_other_side_message_at"] == opened
+
+    replied = step(clock)
+    kit.messages.post(cal, number, "On its way")
+    found = columns(kit, number)
+    assert found["carrier_first_response_at"] == replied
+    assert found["shipper_other_side_message_at"] == replied
+    assert found["carrier_other_side_message_at"] == opened
+
+    answered = step(clock)
+    kit.messages.post(sam, number, "Thanks", audience="everyone")
+    step(clock)
+    kit.messages.post(cal, number, "Delivered tomorrow")  # not the first any more
+    found = columns(kit, number)
+    assert found["shipper_first_response_at"] == answered
+    assert found["carrier_first_response_at"] == replied
+    assert found["carrier_other_side_message_at"] == answered
+
+    customer = step(clock)
+    kit.messages.post(world.customer_actor, number, "Still not here")
+    found = columns(kit, number)
+    # A customer is the other side for both; a customer's message answers nobody.
+    assert found["shipper_other_side_message_at"] == customer
+    assert found["carrier_other_side_message_at"] == customer
+    assert found["shipper_first_response_at"] == answered
+    assert_all_consistent(kit)
+
+
+def test_a_message_at_the_opening_moment_is_no_response(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    number = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=world.carrier.id, message="Gone"
+    ).number
+    kit.messages.post(world.carrier_actor, number, "Same second")  # the clock did not move
+    found = columns(kit, number)
+    assert found["carrier_first_response_at"] is None
+    assert found["shipper_other_side_message_at"] == clock.now()
+    assert_all_consistent(kit)
+
+
+def test_reopening_is_kept(kit: CaseKit, world: World, clock: FrozenClock) -> None:
+    sam, mia = world.shipper_actor, world.shipper_manager_actor
+    number = kit.cases.open(sam, type="lost", message="Gone").number
+    step(clock)
+    kit.cases.solve(sam, number)
+    assert columns(kit, number)["reopened_at"] is None
+    first = step(clock)
+    kit.cases.reopen(mia, number)
+    assert columns(kit, number)["reopened_at"] == first
+    step(clock)
+    kit.cases.solve(sam, number)
+    assert columns(kit, number)["reopened_at"] == first
+    # A customer's message reopens a solved case too.
+    other = kit.cases.open(
+        sam, type="lost", customer=world.customer.id, message="Looking", audience="everyone"
+    ).number
+    step(clock)
+    kit.cases.solve(sam, other)
+    again = step(clock)
+    kit.messages.post(world.customer_actor, other, "Still nothing")
+    assert kit.cases.get(sam, other).status.value != "solved"
+    assert columns(kit, other)["reopened_at"] == again
+    assert_all_consistent(kit)
+
+
+def test_the_brand_follows_the_shipment_snapshot(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    sam = world.shipper_actor
+    number = kit.cases.open(
+        sam,
+        type="where_is_my_order",
+        message="Where is it?",
+        shipment=ShipmentFacts(reference="S-1", brand="Acme Home"),
+    ).number
+    twin = kit.cases.open(
+        sam, type="lost", message="Also", shipment=ShipmentFacts(reference="S-1")
+    ).number
+    plain = kit.cases.open(sam, type="lost", message="No shipment").number
+    assert columns(kit, number)["brand"] == "Acme Home"
+    assert columns(kit, twin)["brand"] == "Acme Home"
+    assert columns(kit, plain)["brand"] is None
+
+    # A refresh of the snapshot by the feed moves every case on it.
+    host = Actor.host()
+    report = kit.shipments.upsert_shipments(
+        host,
+        [ShipmentFacts(reference="S-1", shipper=world.shipper.external_id, brand="Acme Kids")],
+    )
+    assert report.updated == 1
+    assert columns(kit, number)["brand"] == "Acme Kids"
+    assert columns(kit, twin)["brand"] == "Acme Kids"
+
+    # Facts handed in with a case refresh the snapshot through the ORM.
+    step(clock)
+    kit.cases.open(
+        sam, type="lost", message="Third", shipment=ShipmentFacts(reference="S-1", brand="Acme Pro")
+    )
+    assert columns(kit, number)["brand"] == "Acme Pro"
+
+    # Linking another shipment copies its brand.
+    step(clock)
+    kit.cases.link_shipment(sam, plain, ShipmentFacts(reference="S-2", brand="Acme Outdoor"))
+    assert columns(kit, plain)["brand"] == "Acme Outdoor"
+    # And the list's brand filter reads the same column.
+    found = kit.views.count(
+        sam,
+        {"view": "all_cases", "filters": [{"field": "brand", "op": "in", "value": ["Acme Pro"]}]},
+    )
+    assert found == 3
+    assert_all_consistent(kit)
+
+
+def test_inbound_mail_filed_on_a_case_counts(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    number = kit.cases.open(
+        world.shipper_actor,
+        type="where_is_my_order",
+        carrier=world.carrier.id,
+        message="We are on it.",
+    ).number
+    step(clock)
+    raw = (
+        f"From: cal@fast.test\r\nTo: support@acme.test\r\nSubject: RE: {number}\r\n"
+        "Message-ID: <r1@t>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDelivered.\r\n"
+    ).encode()
+    result = kit.inbound.receive(raw)
+    assert result.entry_id is not None
+    found = columns(kit, number)
+    assert found["carrier_first_response_at"] == clock.now()
+    assert found["shipper_other_side_message_at"] == clock.now()
+    assert_all_consistent(kit)
