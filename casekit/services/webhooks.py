@@ -541,7 +541,9 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
         return 0, 0, 0, 0
     with kit.sessions(write=False) as session:
         ids = sorted({r["webhook_id"] for r in rows})
-        stmt = select(_h.id, _h.url, _h.secret, _h.active).where(_h.id.in_(ids))
+        stmt = select(_h.id, _h.org_id, _h.url, _h.secret, _h.active, _h.description).where(
+            _h.id.in_(ids)
+        )
         hooks = {h.id: h for h in session.execute(stmt)}
     sent = retried = failed = 0
     with _client(kit) as client:
@@ -567,10 +569,11 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                     DELIVERY_HEADER: str(row["id"]),
                 }
                 try:
-                    response = client.post(hook.url, content=body, headers=headers)
-                    code = response.status_code
+                    with client.stream("POST", hook.url, content=body, headers=headers) as response:
+                        code = response.status_code
+                        answer = _read_answer(response) if 200 <= code < 300 else b""
                     if 200 <= code < 300:
-                        error = None
+                        error = _answered(kit, hook, row, code, answer)
                     elif code == 410:
                         error, final, gone = "410 Gone: the subscription is disabled", True, True
                     else:
@@ -583,6 +586,38 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
             retried += outcome == QUEUED
             failed += outcome == FAILED
     return len(rows), sent, retried, failed
+
+
+MAX_ANSWER = 64 * 1024
+
+
+def _read_answer(response: httpx.Response) -> bytes:
+    """At most :data:`MAX_ANSWER` bytes of an endpoint's answer."""
+    chunks: builtins.list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_ANSWER:
+            break
+    return b"".join(chunks)[:MAX_ANSWER]
+
+
+def _answered(kit: CaseKit, hook: Any, row: dict[str, Any], code: int, answer: bytes) -> str | None:
+    """What the plugins say of a 2xx answer: ``None``, or an error that retries."""
+    try:
+        return kit.hooks.webhook_answered(
+            webhook_id=hook.id,
+            org_id=hook.org_id,
+            description=hook.description,
+            event=row["event"],
+            payload=json.loads(row["payload"]),
+            status_code=code,
+            body=answer,
+        )
+    except Exception as exc:  # a plugin's failure is this attempt's failure, retried
+        log.warning("casekit: webhook %s answer not handled", row["id"], exc_info=True)
+        return f"answer not handled: {type(exc).__name__}: {exc}"
 
 
 def _record(
