@@ -39,6 +39,7 @@ from casekit.domain.actor import Actor, SystemName
 from casekit.domain.directory import Organization
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
+from casekit.services.base import Service
 from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT
 from casekit.services.worker import next_state
 from casekit.store import tables
@@ -156,12 +157,9 @@ def _new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-class WebhookService:
+class WebhookService(Service):
     """Webhook subscriptions and their delivery log. Managers of the
     organization (or the host, naming the organization) manage them."""
-
-    def __init__(self, kit: CaseKit) -> None:
-        self.kit = kit
 
     def _now(self) -> datetime:
         return self.kit.clock.now()

@@ -698,3 +698,27 @@ def test_nul_characters_are_refused_by_name(client, auth, kit, method, path, kwa
     response = getattr(client, method)(path, headers=auth, **kwargs)
     assert field in problem_of(response, 400)["errors"]
     assert kit.views.count(Actor.host(), {"view": "all_cases"}) == 0
+
+
+def test_a_method_not_allowed_is_a_problem_with_allow(client, auth, number):
+    response = client.put("/api/v1/cases", json={}, headers=auth)
+    body = problem_of(response, 405)
+    assert body["title"] == "Method Not Allowed"
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    response = client.delete(f"/api/v1/cases/{number}/timeline", headers=auth)
+    problem_of(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
+def test_a_nul_character_is_a_400_naming_the_field(client, auth, number):
+    response = client.post(
+        "/api/v1/cases", json={"type": "lost", "subject": "Late\x00"}, headers=auth
+    )
+    body = problem_of(response, 400)
+    assert body["errors"] == {"subject": ["contains a NUL character"]}
+    response = client.post(
+        f"/api/v1/cases/{number}/messages", json={"body": "a\x00b"}, headers=auth
+    )
+    assert problem_of(response, 400)["errors"] == {"body": ["contains a NUL character"]}
+    response = client.get("/api/v1/cases", query_string={"q": "x\x00"}, headers=auth)
+    assert problem_of(response, 400)["errors"]
