@@ -47,9 +47,11 @@ def init_api(app: Flask, st: State) -> None:
         reference,
         reports,
         rules,
+        settings,
         shipments,
         triage,
         views,
+        webhooks,
     )
 
     prefix = "/" + str(app.config["CASEKIT_API_URL_PREFIX"]).strip("/")
@@ -85,6 +87,8 @@ def init_api(app: Flask, st: State) -> None:
         triage.blp,
         rules.blp,
         keys.blp,
+        webhooks.blp,
+        settings.blp,
         reference.blp,
     ):
         if csrf is not None:
