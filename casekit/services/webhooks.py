@@ -48,6 +48,8 @@ from casekit.webhooks import (
     EVENT_HEADER,
     SIGNATURE_HEADER,
     WebhookEvent,
+    pinned_request,
+    resolve_public,
     signature_header,
     url_problem,
 )
@@ -191,6 +193,8 @@ class WebhookService(Service):
                     clean_url, allow_http_loopback=self.kit.settings.webhook_allow_http_loopback
                 )
             )
+            if not problem and not self.kit.settings.webhook_allow_private_addresses:
+                problem = resolve_public(clean_url)[1]
             if problem:
                 errors["url"] = [problem]
         stored = None
@@ -556,8 +560,11 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                 hook.url, allow_http_loopback=kit.settings.webhook_allow_http_loopback
             ):
                 error, final = f"the URL is refused: {problem}", True
+            elif (target := _target(kit, hook.url))[1] is not None:
+                error, final = f"the URL is refused: {target[1]}", False
             else:
                 final = False
+                url, pin_headers, extensions = target[0]
                 body = row["payload"].encode()
                 stamp = int(kit.clock.now().timestamp())
                 headers = {
@@ -565,9 +572,12 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                     SIGNATURE_HEADER: signature_header(hook.secret, body, stamp),
                     EVENT_HEADER: row["event"],
                     DELIVERY_HEADER: str(row["id"]),
+                    **pin_headers,
                 }
                 try:
-                    with client.stream("POST", hook.url, content=body, headers=headers) as response:
+                    with client.stream(
+                        "POST", url, content=body, headers=headers, extensions=extensions
+                    ) as response:
                         code = response.status_code
                         answer = _read_answer(response) if 200 <= code < 300 else b""
                     if 200 <= code < 300:
@@ -587,6 +597,20 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
 
 
 MAX_ANSWER = 64 * 1024
+
+
+def _target(
+    kit: CaseKit, url: str
+) -> tuple[tuple[str, dict[str, str], dict[str, str]], None] | tuple[None, str]:
+    """Where to send a request for ``url``: ``((url, headers, extensions), None)``, or
+    ``(None, why not)``. Unless private addresses are allowed, the host is resolved
+    now, every address checked, and the request pinned to the checked address."""
+    if kit.settings.webhook_allow_private_addresses:
+        return (url, {}, {}), None
+    address, problem = resolve_public(url)
+    if address is None:
+        return None, problem or "no address"
+    return pinned_request(url, address), None
 
 
 def _read_answer(response: httpx.Response) -> bytes:

@@ -40,7 +40,7 @@ import httpx
 from attrs import frozen
 
 from casekit import Actor, CaseKit, ConfigurationError, InvalidInput, hookimpl
-from casekit.webhooks import WebhookEvent, url_problem
+from casekit.webhooks import WebhookEvent, pinned_request, resolve_public, url_problem
 
 __all__ = ["CONFIG_ENV", "MARKER", "CrmEndpoint", "CrmHttp", "plugin", "sync_subscriptions"]
 
@@ -130,9 +130,16 @@ def create_ticket(kit: CaseKit, endpoint: CrmEndpoint, case: Any, external_id: s
         },
     }
     headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
+    url, extensions = endpoint.tickets_url, {}
+    if not kit.settings.webhook_allow_private_addresses:
+        address, problem = resolve_public(url)
+        if address is None:
+            raise InvalidInput({"crm": [f"the CRM URL of {external_id} is refused: {problem}"]})
+        url, pin, extensions = pinned_request(url, address)  # no second lookup
+        headers.update(pin)
     try:
         with _client(kit) as client:
-            response = client.post(endpoint.tickets_url, json=body, headers=headers)
+            response = client.post(url, json=body, headers=headers, extensions=extensions)
     except httpx.HTTPError as error:
         raise InvalidInput({"crm": [f"the CRM did not answer: {error}"]}) from error
     if not 200 <= response.status_code < 300:

@@ -109,6 +109,7 @@ def make(
             create_schema=False,
             plugins=[plugin],
             webhook_ca_file=str(bundle),
+            webhook_allow_private_addresses=True,  # the CRM stand-in is on loopback
         )
         kits.append(kit)
         return kit, plugin
@@ -269,6 +270,7 @@ def test_the_sync_command(make, crm, tmp_path, monkeypatch, casekit_backend_url)
     config.write_text(json.dumps(_config(crm.url)))
     monkeypatch.setenv("CASEKIT_CRM_HTTP_CONFIG", str(config))
     monkeypatch.setenv("CASEKIT_LOAD_ENTRY_POINTS", "0")
+    monkeypatch.setenv("CASEKIT_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")  # a loopback CRM
     monkeypatch.setattr(casekit_crm_http, "plugin", CrmHttp())
     group = click.Group("casekit")
     pm = make_plugin_manager(Settings(load_entry_points=False), [casekit_crm_http.plugin])
