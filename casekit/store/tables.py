@@ -504,7 +504,10 @@ api_keys = Table(
     Column("last_used_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),
     Column("revoked_by", String(KEY)),
+    # The key that created this one through the API: revoking it revokes this one.
+    _fk("created_by_key_id", "casekit_api_keys.id", nullable=True),
     Index("ix_casekit_api_keys_org_id", "org_id"),
+    Index("ix_casekit_api_keys_created_by_key_id", "created_by_key_id"),
 )
 
 shipment_events = Table(

@@ -829,3 +829,26 @@ def test_report_targets_set_list_and_unset(client, auth):
     gone = client.put(url, json={"first_response_seconds": None}, headers=auth)
     assert gone.status_code == 204
     assert client.get("/api/v1/report-targets", headers=auth).json["targets"] == []
+
+
+def test_an_admin_key_creates_and_revokes_keys_of_its_organization(client, kit, world):
+    admin = kit.api_keys.create(
+        world.shipper_manager_actor, org_id=world.shipper.id, name="root", scope="admin"
+    )
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    created = client.post(
+        "/api/v1/api-keys", json={"name": "CRM", "scope": "write"}, headers=headers
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["created_by_key_id"] == admin.key.id
+    child = {"Authorization": f"Bearer {created.json['token']}"}
+    assert client.get("/api/v1/cases", headers=child).status_code == 200
+    # The write key it made cannot manage keys.
+    problem_of(client.get("/api/v1/api-keys", headers=child), 403)
+    listed = client.get("/api/v1/api-keys", headers=headers).json["keys"]
+    assert {k["name"] for k in listed} == {"root", "CRM"}
+    assert next(k for k in listed if k["name"] == "root")["last_used_at"] is not None
+    # Revoking the admin key revokes the key it created.
+    revoked = client.delete(f"/api/v1/api-keys/{admin.key.id}", headers=headers)
+    assert revoked.status_code == 200
+    problem_of(client.get("/api/v1/cases", headers=child), 401)
