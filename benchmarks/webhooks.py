@@ -86,6 +86,7 @@ def run(ctx: Context) -> list[Result]:
                     attachment_dir=Path(tmp) / "attachments",
                     load_entry_points=False,
                     webhook_allow_http_loopback=True,
+                    webhook_allow_private_addresses=True,
                     worker_batch_size=100,
                 )
             )

@@ -8,7 +8,7 @@ casekit *asks* through hooks (their results matter); it *tells* through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pluggy
 
@@ -123,6 +123,42 @@ def casekit_link_crm(kit: CaseKit, case: Case, organization: Organization) -> st
         for ``organization``.
 
     .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def casekit_webhook_answered(
+    kit: CaseKit,
+    webhook_id: int,
+    org_id: int,
+    description: str,
+    event: str,
+    payload: dict[str, Any],
+    status_code: int,
+    body: bytes,
+) -> str | None:
+    """A webhook endpoint answered a delivery with a 2xx; read what it said.
+
+    Called by ``casekit worker`` outside any transaction, after each
+    successful webhook request and before the attempt is recorded. A CRM
+    linker reads the ticket number a CRM answers to ``case_opened`` and
+    records it for ``org_id`` (``kit.cases.set_crm_number``), so creating the
+    ticket rides the retrying outbox and its delivery log.
+
+    :param kit: the :class:`~casekit.CaseKit` delivering.
+    :param webhook_id: the subscription delivered to.
+    :param org_id: the subscribed organization (the payload is its view).
+    :param description: the subscription's description (a plugin marks its own).
+    :param event: the webhook event, e.g. ``"case_opened"``.
+    :param payload: the JSON payload that was sent.
+    :param status_code: the endpoint's HTTP status (2xx).
+    :param body: the first 64 KiB of the endpoint's answer.
+    :return: ``None`` when all is well, or an error that turns the attempt
+        into a failed one: it is recorded and the request is sent again
+        later, with backoff, until ``notify_max_attempts``.
+
+    .. versionadded:: 0.2
     """
     raise NotImplementedError
 

@@ -182,6 +182,30 @@ class PluginHooks:
         )
         return result
 
+    def webhook_answered(
+        self,
+        *,
+        webhook_id: int,
+        org_id: int,
+        description: str,
+        event: str,
+        payload: dict[str, Any],
+        status_code: int,
+        body: bytes,
+    ) -> str | None:
+        """The first error a plugin finds in a webhook's answer, or ``None``."""
+        errors: list[str | None] = self.pm.hook.casekit_webhook_answered(
+            kit=self._kit,
+            webhook_id=webhook_id,
+            org_id=org_id,
+            description=description,
+            event=event,
+            payload=payload,
+            status_code=status_code,
+            body=body,
+        )
+        return next((e for e in errors if e), None)
+
     def store_attachment(
         self, *, filename: str, content_type: str, stream: BinaryIO, max_bytes: int
     ) -> StoredFile:

@@ -125,6 +125,10 @@ class Settings:
     :param webhook_timeout: seconds to wait for a webhook endpoint's answer.
     :param webhook_allow_http_loopback: allow plain ``http://`` webhook URLs to
         loopback addresses (tests, development); HTTPS is required otherwise.
+    :param webhook_allow_private_addresses: allow webhook URLs whose host is, or
+        resolves to, a loopback, private, link-local or reserved address (tests,
+        local development). Refused otherwise, when subscribing and again at
+        each delivery, which connects to the address it checked.
     :param webhook_ca_file: a PEM file of the certificate authorities webhook
         endpoints are verified against; certifi's bundle by default.
     """
@@ -162,6 +166,7 @@ class Settings:
     worker_poll_seconds: int = attrs.field(default=5, validator=_check_positive)
     webhook_timeout: int = attrs.field(default=10, validator=_check_positive)
     webhook_allow_http_loopback: bool = False
+    webhook_allow_private_addresses: bool = False
     webhook_ca_file: str = ""
 
     @classmethod
@@ -190,6 +195,7 @@ class Settings:
             "worker_poll_seconds": int,
             "webhook_timeout": int,
             "webhook_allow_http_loopback": _bool,
+            "webhook_allow_private_addresses": _bool,
         }
         values: dict[str, Any] = {}
         for field in attrs.fields(cls):

@@ -20,6 +20,7 @@ import enum
 import hashlib
 import hmac
 import ipaddress
+import socket
 import time
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -27,6 +28,9 @@ from urllib.parse import urlsplit
 __all__ = [
     "SIGNATURE_HEADER",
     "WebhookEvent",
+    "address_problem",
+    "pinned_request",
+    "resolve_public",
     "sign",
     "signature_header",
     "url_problem",
@@ -135,3 +139,60 @@ def url_problem(url: str, *, allow_http_loopback: bool = False) -> str | None:
             return None
         return "plain http is allowed only to loopback addresses with webhook_allow_http_loopback"
     return "an https:// URL is required"
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def address_problem(address: IPAddress) -> str | None:
+    """Why a webhook may not be sent to ``address``, or None for a public one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        return (
+            f"{address} is a loopback, private, link-local or reserved address "
+            "(allowed only with webhook_allow_private_addresses)"
+        )
+    return None
+
+
+def resolve_public(url: str) -> tuple[str | None, str | None]:
+    """``(address, None)``: the public address to connect to for ``url``;
+    ``(None, problem)`` when its host does not resolve, or resolves to any
+    address that is not public (so a name cannot mix a public address with
+    a private one)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        return (None, problem) if (problem := address_problem(literal)) else (str(literal), None)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        return None, f"the host {host!r} does not resolve: {error}"
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses:
+        return None, f"the host {host!r} does not resolve"
+    for address in addresses:
+        if problem := address_problem(address):
+            return None, f"{host} resolves to {problem}"
+    return str(addresses[0]), None
+
+
+def pinned_request(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``(url, headers, extensions)`` for httpx that connect to ``address`` for ``url``:
+    the URL names the address, ``Host`` and TLS (SNI, certificate check) keep the name.
+    No second DNS lookup, so the name cannot resolve elsewhere in between."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    ip = f"[{address}]" if ":" in address else address
+    netloc = ip if parts.port is None else f"{ip}:{parts.port}"
+    pinned = parts._replace(netloc=netloc).geturl()
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    if ":" in host and not host.startswith("["):
+        host_header = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
+    return pinned, {"Host": host_header}, {"sni_hostname": host}

@@ -139,3 +139,60 @@ def test_key_input_is_checked(kit, world, kwargs, field):
     with pytest.raises(InvalidInput) as error:
         kit.api_keys.create(Actor.host(), **kwargs)
     assert field in error.value.errors
+
+
+def test_an_admin_key_manages_its_own_organizations_keys_within_its_scope(kit, world, clock):
+    manager, shipper_id = world.shipper_manager_actor, world.shipper.id
+    admin = kit.api_keys.authenticate(
+        kit.api_keys.create(manager, org_id=shipper_id, name="root", scope="admin").token
+    )
+    write = kit.api_keys.authenticate(
+        kit.api_keys.create(manager, org_id=shipper_id, name="w", scope="write").token
+    )
+    clock.advance(seconds=5)
+    assert admin.scope is ApiScope.ADMIN
+    (root,) = [k for k in kit.api_keys.list(manager, org_id=shipper_id) if k.name == "root"]
+    assert root.last_used_at is not None  # authenticating records it
+    child = kit.api_keys.create(
+        admin.actor, org_id=shipper_id, name="child", scope="admin", by_key=admin
+    )
+    assert child.key.created_by_key_id == admin.key_id
+    grandchild = kit.api_keys.create(
+        admin.actor,
+        org_id=shipper_id,
+        name="grandchild",
+        scope="read",
+        by_key=kit.api_keys.authenticate(child.token),
+    )
+    listed = kit.api_keys.list(admin.actor, org_id=shipper_id, by_key=admin)
+    assert {k.name for k in listed} == {"root", "w", "child", "grandchild"}
+    # Another organization's keys: neither created, listed nor revoked.
+    carrier_key = kit.api_keys.create(
+        world.carrier_manager_actor, org_id=world.carrier.id, name="theirs"
+    )
+    with pytest.raises(PermissionDenied):
+        kit.api_keys.create(admin.actor, org_id=world.carrier.id, name="x", by_key=admin)
+    with pytest.raises(PermissionDenied):
+        kit.api_keys.list(admin.actor, org_id=world.carrier.id, by_key=admin)
+    with pytest.raises(NotFound):
+        kit.api_keys.revoke(admin.actor, carrier_key.key.id, by_key=admin)
+    # Never a larger scope than its own; and a key below admin manages no keys.
+    with pytest.raises(InvalidInput) as caught:
+        kit.api_keys.create(write.actor, org_id=shipper_id, name="x", scope="admin", by_key=write)
+    assert list(caught.value.errors) == ["scope"]
+    with pytest.raises(PermissionDenied):
+        kit.api_keys.create(write.actor, org_id=shipper_id, name="x", scope="read", by_key=write)
+    with pytest.raises(NotFound):
+        kit.api_keys.revoke(write.actor, child.key.id, by_key=write)
+    # Revoking a key revokes the keys it created, and theirs; no other.
+    revoked = kit.api_keys.revoke(manager, admin.key_id)
+    assert revoked.revoked_at is not None
+    for token in (child.token, grandchild.token):
+        with pytest.raises(InvalidApiKey):
+            kit.api_keys.authenticate(token)
+    assert kit.api_keys.authenticate(carrier_key.token).org_id == world.carrier.id
+    assert kit.api_keys.authenticate(
+        kit.api_keys.create(manager, org_id=shipper_id, name="new").token
+    )
+    (w_key,) = [k for k in kit.api_keys.list(manager, org_id=shipper_id) if k.name == "w"]
+    assert w_key.revoked_at is None

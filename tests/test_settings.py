@@ -96,6 +96,7 @@ SAMPLES = {
     "worker_poll_seconds": ("1", 1),
     "webhook_timeout": ("3", 3),
     "webhook_allow_http_loopback": ("true", True),
+    "webhook_allow_private_addresses": ("true", True),
     "webhook_ca_file": ("/etc/casekit/ca.pem", "/etc/casekit/ca.pem"),
 }
 

@@ -112,6 +112,7 @@ def hkit(
         create_schema=False,
         webhook_ca_file=str(bundle),
         webhook_allow_http_loopback=True,
+        webhook_allow_private_addresses=True,
         notify_retry_seconds=60,
         notify_max_attempts=3,
     )
@@ -418,3 +419,126 @@ def test_a_url_not_https_is_refused_at_delivery_when_loopback_http_is_off(
     (delivery,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
     assert delivery.status == "failed"
     assert "plain http is allowed only" in (delivery.last_error or "")
+
+
+# -- private addresses (SSRF) ----------------------------------------------------------
+
+NAME = "crm.example.test"
+
+
+class FakeDns:
+    """``socket.getaddrinfo`` that answers ``NAME`` from ``answers`` and counts the
+    lookups; any other host (the IP literals a connection resolves) as usual."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *answers: str) -> None:
+        import socket
+
+        self.real = socket.getaddrinfo
+        self.answers = list(answers)
+        self.lookups = 0
+        monkeypatch.setattr(socket, "getaddrinfo", self)
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != NAME:
+            return self.real(host, port, *args, **kwargs)
+        self.lookups += 1
+        address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return self.real(address, port, *args, **kwargs)
+
+
+@pytest.fixture
+def strict(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, ca: trustme.CA
+) -> Iterator[CaseKit]:
+    """A kit with the default: no webhooks to private addresses."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    checking = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        webhook_ca_file=str(bundle),
+    )
+    yield checking
+    checking.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/h",
+        "https://10.0.0.1/h",
+        "https://192.168.1.10/h",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/h",
+        "https://[::ffff:127.0.0.1]/h",
+        "https://[fd00::1]/h",
+        "https://0.0.0.0/h",
+        "https://240.0.0.1/h",
+    ],
+)
+def test_subscribing_a_private_address_is_refused(strict: CaseKit, url: str) -> None:
+    w = World.build(strict)
+    with pytest.raises(InvalidInput) as caught:
+        strict.webhooks.subscribe(w.shipper_manager_actor, url=url, events=ALL)
+    assert "url" in caught.value.errors
+    assert strict.webhooks.list(w.shipper_manager_actor) == []
+
+
+def test_a_name_is_checked_by_every_address_it_resolves_to(
+    strict: CaseKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = World.build(strict)
+    FakeDns(monkeypatch, "10.1.2.3")
+    with pytest.raises(InvalidInput) as caught:
+        strict.webhooks.subscribe(w.shipper_manager_actor, url=f"https://{NAME}/h", events=ALL)
+    assert "resolves to 10.1.2.3" in caught.value.errors["url"][0]
+    with pytest.raises(InvalidInput) as caught:
+        strict.webhooks.subscribe(
+            w.shipper_manager_actor, url="https://no-such-host.invalid/h", events=ALL
+        )
+    assert "does not resolve" in caught.value.errors["url"][0]
+    FakeDns(monkeypatch, "93.184.216.34")
+    strict.webhooks.subscribe(w.shipper_manager_actor, url=f"https://{NAME}/h", events=ALL)
+
+
+def test_delivery_checks_again_and_connects_to_the_address_it_checked(
+    strict: CaseKit, monkeypatch: pytest.MonkeyPatch, ca: trustme.CA, clock: FrozenClock
+) -> None:
+    import casekit.webhooks
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(NAME).configure_cert(context)  # only the name: TLS checks it, not the IP
+    endpoint = Endpoint(context)
+    try:
+        w = World.build(strict)
+        dns = FakeDns(monkeypatch, "93.184.216.34")
+        url = f"https://{NAME}:{endpoint.server.server_port}/h"
+        hook = strict.webhooks.subscribe(w.shipper_manager_actor, url=url, events=ALL)
+        strict.cases.open(w.shipper_actor, type="lost")
+        # The name now points at loopback (DNS rebinding): nothing is sent.
+        dns.answers = ["127.0.0.1"]
+        strict.notifications.deliver()
+        assert endpoint.requests == []
+        (queued,) = strict.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+        assert queued.status == "queued"
+        assert "127.0.0.1 is a loopback" in (queued.last_error or "")
+        # Let loopback pass the check (the endpoint lives there); the name then
+        # resolves elsewhere: the request still goes to the address checked, once.
+        real = casekit.webhooks.address_problem
+        monkeypatch.setattr(
+            casekit.webhooks,
+            "address_problem",
+            lambda a: None if str(a) == "127.0.0.1" else real(a),
+        )
+        dns.answers, dns.lookups = ["127.0.0.1", "10.9.9.9"], 0
+        clock.advance(seconds=3600)
+        strict.notifications.deliver()
+        assert dns.lookups == 1
+        (request,) = endpoint.requests
+        assert request["headers"]["Host"] == f"{NAME}:{endpoint.server.server_port}"
+        (sent,) = strict.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+        assert sent.status == "sent"
+    finally:
+        endpoint.stop()

@@ -52,6 +52,8 @@ class ApiKey:
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    #: The key that created this one (through the API), if one did.
+    created_by_key_id: int | None = None
     id: int | None = field(default=None, kw_only=True)
 
     @property

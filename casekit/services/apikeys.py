@@ -51,8 +51,14 @@ class ApiKeyService(Service):
         org_id: int,
         name: str,
         scope: ApiScope | str = ApiScope.READ,
+        by_key: ApiIdentity | None = None,
     ) -> CreatedApiKey:
-        """A new key of organization ``org_id``; the returned token is shown this once."""
+        """A new key of organization ``org_id``; the returned token is shown this once.
+
+        ``by_key`` is the API key the call came with, if any: an admin key
+        creates keys of its own organization only, never with a larger scope
+        than its own, and revoking it later revokes the keys it created.
+        """
         errors: dict[str, list[str]] = {}
         name = name.strip()
         if not name:
@@ -63,10 +69,13 @@ class ApiKeyService(Service):
             key_scope = ApiScope(scope)
         except ValueError:
             errors["scope"] = [f"unknown scope {scope!r}; read, write or admin"]
+        else:
+            if by_key is not None and not by_key.scope.allows(key_scope):
+                errors["scope"] = [f"at most the scope of the key that creates it ({by_key.scope})"]
         if errors:
             raise InvalidInput(errors)
         with self._uow() as uow:
-            self._check_manager(uow.session, actor, org_id)
+            self._check_manager(uow.session, actor, org_id, by_key)
             token, public_id, secret = new_token()
             key = ApiKey(
                 org_id=org_id,
@@ -76,30 +85,48 @@ class ApiKeyService(Service):
                 secret_hash=hash_secret(secret),
                 created_at=self._now(),
                 created_by=actor.describe(),
+                created_by_key_id=by_key.key_id if by_key is not None else None,
             )
             uow.session.add(key)
             uow.commit()
             return CreatedApiKey(key=key, token=token)
 
-    def list(self, actor: Actor, *, org_id: int) -> builtins.list[ApiKey]:
+    def list(
+        self, actor: Actor, *, org_id: int, by_key: ApiIdentity | None = None
+    ) -> builtins.list[ApiKey]:
         """The organization's keys, newest first, revoked ones included."""
         with self._uow(write=False) as uow:
-            self._check_manager(uow.session, actor, org_id)
+            self._check_manager(uow.session, actor, org_id, by_key)
             k = tables.api_keys.c
             stmt = select(ApiKey).where(k.org_id == org_id).order_by(k.id.desc())
             return builtins.list(uow.session.scalars(stmt))
 
-    def revoke(self, actor: Actor, key_id: int) -> ApiKey:
-        """Revoke a key: from now on its token is refused. Revoking twice changes nothing."""
+    def revoke(self, actor: Actor, key_id: int, *, by_key: ApiIdentity | None = None) -> ApiKey:
+        """Revoke a key and the keys it created (and theirs): from now on their tokens
+        are refused. Revoking twice changes nothing."""
         with self._uow() as uow:
             key = uow.session.get(ApiKey, key_id)
-            if key is None or not self._may_manage(actor, key.org_id):
+            if key is None or not self._may_manage(actor, key.org_id, by_key):
                 raise NotFound("api key", key_id)
-            if key.revoked_at is None:
-                key.revoked_at = self._now()
-                key.revoked_by = actor.describe()
+            k = tables.api_keys.c
+            now, who = self._now(), actor.describe()
+            ids, frontier = {key_id}, [key_id]
+            while frontier:  # the keys created by the keys revoked so far
+                children = uow.session.execute(
+                    select(k.id).where(k.created_by_key_id.in_(frontier))
+                ).scalars()
+                frontier = [i for i in children if i not in ids]
+                ids.update(frontier)
+            uow.session.execute(
+                update(tables.api_keys)
+                .where(k.id.in_(sorted(ids)), k.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_by=who)
+            )
             uow.commit()
-            return key
+        with self._uow(write=False) as uow:
+            revoked = uow.session.get(ApiKey, key_id)
+            assert revoked is not None
+            return revoked
 
     def authenticate(self, token: str) -> ApiIdentity:
         """Who ``token`` acts as.
@@ -140,15 +167,19 @@ class ApiKeyService(Service):
             uow.commit()
 
     @staticmethod
-    def _may_manage(actor: Actor, org_id: int) -> bool:
+    def _may_manage(actor: Actor, org_id: int, by_key: ApiIdentity | None = None) -> bool:
         if actor.is_unrestricted:
             return True
+        if by_key is not None:  # an admin key, for its own organization only
+            return by_key.scope is ApiScope.ADMIN and by_key.org_id == org_id == actor.org_id
         return actor.is_user and actor.org_id == org_id and actor.is_manager
 
-    def _check_manager(self, session: Session, actor: Actor, org_id: int) -> None:
+    def _check_manager(
+        self, session: Session, actor: Actor, org_id: int, by_key: ApiIdentity | None = None
+    ) -> None:
         if session.get(Organization, org_id) is None:
             if actor.is_unrestricted:
                 raise InvalidInput({"org_id": [f"no organization {org_id}"]})
             raise PermissionDenied("only the organization's managers and admins manage its keys")
-        if not self._may_manage(actor, org_id):
+        if not self._may_manage(actor, org_id, by_key):
             raise PermissionDenied("only the organization's managers and admins manage its keys")

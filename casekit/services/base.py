@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from blinker import NamedSignal
 
 from casekit import signals
@@ -13,7 +17,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Entry, EntryKind, EventKind
 from casekit.domain.workflow import Status
-from casekit.errors import Conflict, PermissionDenied
+from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
 from casekit.store.rows import case_values, insert_entry, save_case
@@ -25,7 +29,70 @@ if TYPE_CHECKING:
     from casekit.kit import CaseKit
 
 
+NUL = "\x00"
+
+
+def nul_field(value: Any, path: str, depth: int = 0) -> str | None:
+    """The dotted path of the first text in ``value`` holding a NUL character, or ``None``.
+
+    Looks into strings, mappings (keys and values), lists, tuples, sets and
+    attrs instances; bytes and streams are not text.
+    """
+    if isinstance(value, str):
+        return path if NUL in value else None
+    if depth > 20:
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and NUL in key:
+                return path or where
+            found = nul_field(item, where, depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            found = nul_field(item, f"{path}.{index}", depth + 1)
+            if found:
+                return found
+        return None
+    if attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            found = nul_field(getattr(value, field.name, None), f"{path}.{field.name}", depth + 1)
+            if found:
+                return found
+    return None
+
+
+def refuse_nul(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a service method: text holding a NUL character is :class:`InvalidInput`
+    naming its argument (PostgreSQL cannot store it; no field needs it)."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for value in itertools.chain(args[1:], kwargs.values()):
+            if nul_field(value, "") is not None:
+                bound = signature.bind_partial(*args, **kwargs)
+                for name, given in bound.arguments.items():
+                    found = nul_field(given, name) if name != "self" else None
+                    if found:
+                        raise InvalidInput({found: ["contains a NUL character"]})
+        return function(*args, **kwargs)
+
+    checked.__casekit_refuses_nul__ = True  # type: ignore[attr-defined]
+    return checked
+
+
 class Service:
+    """The base of every service: each public method of a subclass refuses
+    text arguments with NUL characters (:func:`refuse_nul`), once, here."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_public_methods(cls)
+
     def __init__(self, kit: CaseKit) -> None:
         self.kit = kit
 
@@ -48,6 +115,20 @@ class Service:
             case = Scope(uow.session, actor).case(number, lock=True)
             check_version(case, expected_version)
             yield Edit(self.kit, uow, actor, case, self._now())
+
+
+def _check_public_methods(cls: type) -> None:
+    """Wrap the public methods ``cls`` defines with :func:`refuse_nul`."""
+    for name, member in list(vars(cls).items()):
+        if (
+            not name.startswith("_")
+            and inspect.isfunction(member)
+            and not getattr(member, "__casekit_refuses_nul__", False)
+        ):
+            setattr(cls, name, refuse_nul(member))
+
+
+_check_public_methods(Service)  # its own public methods too
 
 
 def deny(reason: str | None) -> None:

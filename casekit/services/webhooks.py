@@ -39,6 +39,7 @@ from casekit.domain.actor import Actor, SystemName
 from casekit.domain.directory import Organization
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
+from casekit.services.base import Service
 from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT
 from casekit.services.worker import next_state
 from casekit.store import tables
@@ -47,6 +48,8 @@ from casekit.webhooks import (
     EVENT_HEADER,
     SIGNATURE_HEADER,
     WebhookEvent,
+    pinned_request,
+    resolve_public,
     signature_header,
     url_problem,
 )
@@ -156,12 +159,9 @@ def _new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-class WebhookService:
+class WebhookService(Service):
     """Webhook subscriptions and their delivery log. Managers of the
     organization (or the host, naming the organization) manage them."""
-
-    def __init__(self, kit: CaseKit) -> None:
-        self.kit = kit
 
     def _now(self) -> datetime:
         return self.kit.clock.now()
@@ -193,6 +193,8 @@ class WebhookService:
                     clean_url, allow_http_loopback=self.kit.settings.webhook_allow_http_loopback
                 )
             )
+            if not problem and not self.kit.settings.webhook_allow_private_addresses:
+                problem = resolve_public(clean_url)[1]
             if problem:
                 errors["url"] = [problem]
         stored = None
@@ -541,7 +543,9 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
         return 0, 0, 0, 0
     with kit.sessions(write=False) as session:
         ids = sorted({r["webhook_id"] for r in rows})
-        stmt = select(_h.id, _h.url, _h.secret, _h.active).where(_h.id.in_(ids))
+        stmt = select(_h.id, _h.org_id, _h.url, _h.secret, _h.active, _h.description).where(
+            _h.id.in_(ids)
+        )
         hooks = {h.id: h for h in session.execute(stmt)}
     sent = retried = failed = 0
     with _client(kit) as client:
@@ -556,8 +560,11 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                 hook.url, allow_http_loopback=kit.settings.webhook_allow_http_loopback
             ):
                 error, final = f"the URL is refused: {problem}", True
+            elif (target := _target(kit, hook.url))[1] is not None:
+                error, final = f"the URL is refused: {target[1]}", False
             else:
                 final = False
+                url, pin_headers, extensions = target[0]
                 body = row["payload"].encode()
                 stamp = int(kit.clock.now().timestamp())
                 headers = {
@@ -565,12 +572,16 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                     SIGNATURE_HEADER: signature_header(hook.secret, body, stamp),
                     EVENT_HEADER: row["event"],
                     DELIVERY_HEADER: str(row["id"]),
+                    **pin_headers,
                 }
                 try:
-                    response = client.post(hook.url, content=body, headers=headers)
-                    code = response.status_code
+                    with client.stream(
+                        "POST", url, content=body, headers=headers, extensions=extensions
+                    ) as response:
+                        code = response.status_code
+                        answer = _read_answer(response) if 200 <= code < 300 else b""
                     if 200 <= code < 300:
-                        error = None
+                        error = _answered(kit, hook, row, code, answer)
                     elif code == 410:
                         error, final, gone = "410 Gone: the subscription is disabled", True, True
                     else:
@@ -583,6 +594,52 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
             retried += outcome == QUEUED
             failed += outcome == FAILED
     return len(rows), sent, retried, failed
+
+
+MAX_ANSWER = 64 * 1024
+
+
+def _target(
+    kit: CaseKit, url: str
+) -> tuple[tuple[str, dict[str, str], dict[str, str]], None] | tuple[None, str]:
+    """Where to send a request for ``url``: ``((url, headers, extensions), None)``, or
+    ``(None, why not)``. Unless private addresses are allowed, the host is resolved
+    now, every address checked, and the request pinned to the checked address."""
+    if kit.settings.webhook_allow_private_addresses:
+        return (url, {}, {}), None
+    address, problem = resolve_public(url)
+    if address is None:
+        return None, problem or "no address"
+    return pinned_request(url, address), None
+
+
+def _read_answer(response: httpx.Response) -> bytes:
+    """At most :data:`MAX_ANSWER` bytes of an endpoint's answer."""
+    chunks: builtins.list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_ANSWER:
+            break
+    return b"".join(chunks)[:MAX_ANSWER]
+
+
+def _answered(kit: CaseKit, hook: Any, row: dict[str, Any], code: int, answer: bytes) -> str | None:
+    """What the plugins say of a 2xx answer: ``None``, or an error that retries."""
+    try:
+        return kit.hooks.webhook_answered(
+            webhook_id=hook.id,
+            org_id=hook.org_id,
+            description=hook.description,
+            event=row["event"],
+            payload=json.loads(row["payload"]),
+            status_code=code,
+            body=answer,
+        )
+    except Exception as exc:  # a plugin's failure is this attempt's failure, retried
+        log.warning("casekit: webhook %s answer not handled", row["id"], exc_info=True)
+        return f"answer not handled: {type(exc).__name__}: {exc}"
 
 
 def _record(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeEngine
 
 from casekit.domain.apikeys import ApiScope
 from casekit.domain.audience import Audience
@@ -44,6 +45,18 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 NAME = 200
 EMAIL = 320
 KEY = 200
+#: The collation of identifier columns on MySQL and MariaDB (see :func:`_ident`).
+MYSQL_BINARY = "utf8mb4_bin"
+
+
+def _ident(length: int) -> TypeEngine[str]:
+    """A string compared byte for byte everywhere: an identifier or a unique name.
+
+    MySQL and MariaDB compare text case-insensitively by default, so
+    ``"ACME"`` would clash with ``"acme"`` in a unique index there and nowhere
+    else; ``utf8mb4_bin`` makes them behave like PostgreSQL and SQLite.
+    """
+    return String(length).with_variant(String(length, collation=MYSQL_BINARY), "mysql", "mariadb")
 
 
 def _id() -> Column[int]:
@@ -62,7 +75,7 @@ organizations = Table(
     _id(),
     Column("name", String(NAME), nullable=False),
     Column("role", EnumText(OrgRole, 16), nullable=False),
-    Column("external_id", String(KEY), nullable=True, unique=True),
+    Column("external_id", _ident(KEY), nullable=True, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
     # A shipper's customers may open cases from the host's portal: off until enabled.
     Column("feedback_portal", Boolean(), nullable=False, default=False),
@@ -76,7 +89,7 @@ users = Table(
     Column("name", String(NAME), nullable=False),
     Column("email", String(EMAIL), nullable=False, index=True),
     Column("role", EnumText(UserRole, 16), nullable=False),
-    Column("external_id", String(KEY), nullable=True),
+    Column("external_id", _ident(KEY), nullable=True),
     Column("active", Boolean(), nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("org_id", "external_id"),
@@ -89,7 +102,7 @@ customers = Table(
     _fk("shipper_org_id", "casekit_organizations.id"),
     Column("email", String(EMAIL), nullable=False),
     Column("name", String(NAME), nullable=False, default=""),
-    Column("external_id", String(KEY), nullable=True),
+    Column("external_id", _ident(KEY), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("shipper_org_id", "external_id"),
     Index("ix_casekit_customers_shipper_email", "shipper_org_id", "email"),
@@ -101,7 +114,7 @@ shipments = Table(
     _id(),
     _fk("shipper_org_id", "casekit_organizations.id"),
     _fk("carrier_org_id", "casekit_organizations.id", nullable=True),
-    Column("reference", String(KEY), nullable=False),
+    Column("reference", _ident(KEY), nullable=False),
     Column("tracking_number", String(KEY)),
     Column("bol_number", String(KEY)),
     Column("po_number", String(KEY)),
@@ -148,7 +161,7 @@ orders = Table(
     metadata,
     _id(),
     _fk("shipper_org_id", "casekit_organizations.id"),
-    Column("number", String(KEY), nullable=False),
+    Column("number", _ident(KEY), nullable=False),
     Column("customer_email", String(EMAIL)),
     Column("customer_name", String(NAME)),
     Column("brand", String(NAME)),
@@ -162,7 +175,7 @@ cases = Table(
     "casekit_cases",
     metadata,
     _id(),
-    Column("number", String(32), nullable=True, unique=True),
+    Column("number", _ident(32), nullable=True, unique=True),
     Column("version", Integer(), nullable=False),
     Column("type", String(64), nullable=False),
     Column("status", EnumText(Status, 16), nullable=False),
@@ -386,7 +399,7 @@ saved_views = Table(
     _id(),
     _fk("org_id", "casekit_organizations.id"),
     _fk("user_id", "casekit_users.id"),
-    Column("name", String(100), nullable=False),
+    Column("name", _ident(100), nullable=False),
     Column("shared", Boolean(), nullable=False, default=False),
     Column("definition", Text(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -536,14 +549,17 @@ api_keys = Table(
     Column("name", String(100), nullable=False),
     Column("scope", EnumText(ApiScope, 16), nullable=False),
     # The token's non-secret part: how a presented token finds its key.
-    Column("public_id", String(32), nullable=False, unique=True),
+    Column("public_id", _ident(32), nullable=False, unique=True),
     Column("secret_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(KEY), nullable=False),
     Column("last_used_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),
     Column("revoked_by", String(KEY)),
+    # The key that created this one through the API: revoking it revokes this one.
+    _fk("created_by_key_id", "casekit_api_keys.id", nullable=True),
     Index("ix_casekit_api_keys_org_id", "org_id"),
+    Index("ix_casekit_api_keys_created_by_key_id", "created_by_key_id"),
 )
 
 shipment_events = Table(
@@ -560,7 +576,7 @@ shipment_events = Table(
     Column("source", String(64), nullable=False, default=""),
     # The event's identity at its source (or a digest of its content): a
     # re-delivered event is recorded once.
-    Column("event_key", String(KEY), nullable=False),
+    Column("event_key", _ident(KEY), nullable=False),
     UniqueConstraint("shipment_id", "event_key"),
     Index("ix_casekit_shipment_events_shipment_time", "shipment_id", "occurred_at"),
 )
@@ -570,7 +586,7 @@ rules = Table(
     metadata,
     _id(),
     _fk("org_id", "casekit_organizations.id"),
-    Column("name", String(100), nullable=False),
+    Column("name", _ident(100), nullable=False),
     Column("enabled", Boolean(), nullable=False, default=False),
     Column("definition", Text(), nullable=False),
     # Round-robin owners: how many cases the rule has handed out so far.

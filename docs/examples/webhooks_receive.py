@@ -30,7 +30,11 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 url = f"http://127.0.0.1:{server.server_port}/casekit"
 
 # Plain http to loopback is for trying things out; real endpoints use https.
-kit = CaseKit(database_url="sqlite://", webhook_allow_http_loopback=True)
+kit = CaseKit(
+    database_url="sqlite://",
+    webhook_allow_http_loopback=True,
+    webhook_allow_private_addresses=True,  # the receiver below is on loopback
+)
 kit.create_schema()
 host = Actor.host()
 acme = kit.directory.add_organization(host, name="Acme", role="shipper", external_id="acme")

@@ -698,3 +698,157 @@ def test_nul_characters_are_refused_by_name(client, auth, kit, method, path, kwa
     response = getattr(client, method)(path, headers=auth, **kwargs)
     assert field in problem_of(response, 400)["errors"]
     assert kit.views.count(Actor.host(), {"view": "all_cases"}) == 0
+
+
+def test_a_method_not_allowed_is_a_problem_with_allow(client, auth, number):
+    response = client.put("/api/v1/cases", json={}, headers=auth)
+    body = problem_of(response, 405)
+    assert body["title"] == "Method Not Allowed"
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    response = client.delete(f"/api/v1/cases/{number}/timeline", headers=auth)
+    problem_of(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
+def test_a_nul_character_is_a_400_naming_the_field(client, auth, number):
+    response = client.post(
+        "/api/v1/cases", json={"type": "lost", "subject": "Late\x00"}, headers=auth
+    )
+    body = problem_of(response, 400)
+    assert body["errors"] == {"subject": ["contains a NUL character"]}
+    response = client.post(
+        f"/api/v1/cases/{number}/messages", json={"body": "a\x00b"}, headers=auth
+    )
+    assert problem_of(response, 400)["errors"] == {"body": ["contains a NUL character"]}
+    response = client.get("/api/v1/cases", query_string={"q": "x\x00"}, headers=auth)
+    assert problem_of(response, 400)["errors"]
+
+
+def test_webhooks_subscribe_read_change_rotate_log_and_delete(client, auth, kit, world):
+    created = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.acme.test/in", "events": ["case_opened"], "description": "TMS"},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.json
+    hook = created.json
+    assert hook["secret"].startswith("whsec_")
+    listed = client.get("/api/v1/webhooks", headers=auth).json["webhooks"]
+    assert [h["id"] for h in listed] == [hook["id"]]
+    assert "secret" not in listed[0]
+    url = f"/api/v1/webhooks/{hook['id']}"
+    changed = client.patch(url, json={"events": ["case_opened", "case_solved"]}, headers=auth)
+    assert changed.json["events"] == ["case_opened", "case_solved"]
+    rotated = client.post(f"{url}/secret", headers=auth).json
+    assert rotated["secret"] not in (hook["secret"], None)
+    opened = client.post("/api/v1/cases", json={"type": "lost"}, headers=auth).json
+    (delivery,) = client.get(f"{url}/deliveries", headers=auth).json["deliveries"]
+    assert delivery["event"] == "case_opened"
+    assert delivery["payload"]["case"]["number"] == opened["number"]
+    assert (delivery["status"], delivery["history"]) == ("queued", [])
+    bad = client.post("/api/v1/webhooks", json={"url": "ftp://x", "events": ["nope"]}, headers=auth)
+    assert set(problem_of(bad, 400)["errors"]) == {"events.0"}
+    bad = client.post(
+        "/api/v1/webhooks", json={"url": "ftp://x", "events": ["case_opened"]}, headers=auth
+    )
+    assert set(problem_of(bad, 400)["errors"]) == {"url"}
+    assert client.delete(url, headers=auth).status_code == 204
+    problem_of(client.get(url, headers=auth), 404)
+
+
+def test_a_case_notification_log(client, auth, kit, world, number):
+    from sqlalchemy import insert
+
+    from casekit.store import tables
+
+    case = kit.cases.get(Actor.host(), number)
+    now = kit.clock.now()
+    # Two notifications, one caused by each side (this app sends no mail itself).
+    rows = [
+        {
+            "case_id": case.id,
+            "event": event,
+            "template": event,
+            "recipient_kind": "user",
+            "email": "someone@example.test",
+            "name": "",
+            "org_id": author,
+            "author_org_id": author,
+            "actor": "test",
+            "status": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for event, author in (
+            ("case_opened", world.shipper.id),
+            ("message_posted", world.carrier.id),
+        )
+    ]
+    with kit.engine.begin() as conn:
+        conn.execute(insert(tables.outbox), rows)
+    log = client.get(f"/api/v1/cases/{number}/deliveries", headers=auth).json["deliveries"]
+    # Each side sees what it caused.
+    assert [(d["event"], d["status"], d["history"]) for d in log] == [("case_opened", "queued", [])]
+    problem_of(client.get("/api/v1/cases/CV999999/deliveries", headers=auth), 404)
+
+
+def test_templates_override_preview_and_reset(client, auth):
+    url = "/api/v1/templates/case_opened"
+    shipped = client.get(url, headers=auth).json
+    assert shipped["overridden"] is False
+    names = [t["name"] for t in client.get("/api/v1/templates", headers=auth).json["templates"]]
+    assert "case_opened" in names
+    preview = client.post(
+        f"{url}/preview", json={"subject": "New: {{ case.number }}"}, headers=auth
+    )
+    assert preview.status_code == 200, preview.json
+    assert preview.json["subject"].startswith("New: ")
+    assert "{{" not in preview.json["subject"]
+    bad = client.post(f"{url}/preview", json={"text": "{{ oops"}, headers=auth)
+    assert set(problem_of(bad, 400)["errors"]) == {"text"}
+    saved = client.put(url, json={"subject": "Case {{ case.number }}", "text": "Hi"}, headers=auth)
+    assert saved.json["overridden"] is True
+    assert client.get(url, headers=auth).json["text"] == "Hi"
+    reset = client.delete(url, headers=auth).json
+    assert reset == shipped
+    problem_of(client.get("/api/v1/templates/nope", headers=auth), 400)
+
+
+def test_report_targets_set_list_and_unset(client, auth):
+    url = "/api/v1/report-targets/lost"
+    set_ = client.put(url, json={"first_response_seconds": 3600}, headers=auth)
+    assert set_.status_code == 200, set_.json
+    assert (set_.json["first_response_seconds"], set_.json["resolution_seconds"]) == (3600, None)
+    listed = client.get("/api/v1/report-targets", headers=auth).json["targets"]
+    assert [t["case_type"] for t in listed] == ["lost"]
+    bad = client.put(url, json={"resolution_seconds": 5}, headers=auth)
+    assert set(problem_of(bad, 400)["errors"]) == {"resolution_seconds"}
+    unknown = client.put("/api/v1/report-targets/nope", json={}, headers=auth)
+    assert set(problem_of(unknown, 400)["errors"]) == {"case_type"}
+    gone = client.put(url, json={"first_response_seconds": None}, headers=auth)
+    assert gone.status_code == 204
+    assert client.get("/api/v1/report-targets", headers=auth).json["targets"] == []
+
+
+def test_an_admin_key_creates_and_revokes_keys_of_its_organization(client, kit, world):
+    admin = kit.api_keys.create(
+        world.shipper_manager_actor, org_id=world.shipper.id, name="root", scope="admin"
+    )
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    created = client.post(
+        "/api/v1/api-keys", json={"name": "CRM", "scope": "write"}, headers=headers
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["created_by_key_id"] == admin.key.id
+    child = {"Authorization": f"Bearer {created.json['token']}"}
+    assert client.get("/api/v1/cases", headers=child).status_code == 200
+    # The write key it made cannot manage keys.
+    problem_of(client.get("/api/v1/api-keys", headers=child), 403)
+    listed = client.get("/api/v1/api-keys", headers=headers).json["keys"]
+    assert {k["name"] for k in listed} == {"root", "CRM"}
+    assert next(k for k in listed if k["name"] == "root")["last_used_at"] is not None
+    # Revoking the admin key revokes the key it created.
+    revoked = client.delete(f"/api/v1/api-keys/{admin.key.id}", headers=headers)
+    assert revoked.status_code == 200
+    problem_of(client.get("/api/v1/cases", headers=child), 401)

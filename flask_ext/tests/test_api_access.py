@@ -13,6 +13,7 @@ import pytest
 from conftest import login
 
 from casekit import Actor, Upload
+from casekit.domain.notify import TEMPLATE_NAMES
 
 PERSONAS = (
     "own_org",
@@ -260,14 +261,14 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
             read_key=403,
         ),
     ),
-    # Keys are managed by the organization's managers, never by a key.
+    # Keys are managed by the organization's managers and its admin keys (the
+    # shipper's key is one); a write or read key manages none.
     ("casekit_api_keys.list_keys", "GET"): (
         None,
         anyone(
             200,
             case_customer=403,
             other_customer=403,
-            shipper_key=403,
             carrier_key=403,
             read_key=403,
         ),
@@ -278,7 +279,6 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
             201,
             case_customer=403,
             other_customer=403,
-            shipper_key=403,
             carrier_key=403,
             read_key=403,
         ),
@@ -290,10 +290,73 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
             own_org=200,
             case_customer=404,
             other_customer=404,
-            shipper_key=404,
+            shipper_key=200,
             carrier_key=403,
             read_key=403,
         ),
+    ),
+    # Webhooks are the organization's managers' (a key acts as one); others find nothing.
+    ("casekit_api_webhooks.list_webhooks", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_webhooks.subscribe", "POST"): (
+        {"url": "https://hooks.example.test/casekit", "events": ["case_opened"]},
+        anyone(201, case_customer=403, other_customer=403, read_key=403),
+    ),
+    ("casekit_api_webhooks.webhook", "GET"): (
+        None,
+        anyone(404, own_org=200, shipper_key=200, read_key=200),
+    ),
+    ("casekit_api_webhooks.update_webhook", "PATCH"): (
+        {"description": "Renamed"},
+        anyone(404, own_org=200, shipper_key=200, read_key=403),
+    ),
+    ("casekit_api_webhooks.delete_webhook", "DELETE"): (
+        None,
+        anyone(404, own_org=204, shipper_key=204, read_key=403),
+    ),
+    ("casekit_api_webhooks.rotate_secret", "POST"): (
+        None,
+        anyone(404, own_org=200, shipper_key=200, read_key=403),
+    ),
+    ("casekit_api_webhooks.webhook_deliveries", "GET"): (
+        None,
+        anyone(404, own_org=200, shipper_key=200, read_key=200),
+    ),
+    # A case's notification log: its parties' staff (each sees what it caused).
+    ("casekit_api_webhooks.case_deliveries", "GET"): (
+        None,
+        parties(200, customer=403, keys=KEYS) | {"other_customer": 403},
+    ),
+    # Templates and targets: the organization's staff read, its managers (and keys) change.
+    ("casekit_api_settings.templates", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_settings.template", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_settings.set_template", "PUT"): (
+        {"subject": "About {{ case.number }}", "text": "Hello"},
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
+    ),
+    ("casekit_api_settings.reset_template", "DELETE"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
+    ),
+    ("casekit_api_settings.preview_template", "POST"): (
+        {"text": "Draft"},
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
+    ),
+    ("casekit_api_settings.targets", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_settings.set_target", "PUT"): (
+        {"first_response_seconds": 3600},
+        anyone(200, case_customer=403, other_customer=403, read_key=403),
     ),
 }
 
@@ -343,6 +406,9 @@ def scene(kit, world, actors):
         actors["own_org"],
         {"name": "Damaged", "exceptions": ["damaged"], "case_type": "osd_damaged"},
     )
+    hook = kit.webhooks.subscribe(
+        actors["own_org"], url="https://hooks.acme.test/casekit", events=["case_opened"]
+    )
     triaged = kit.inbound.receive(raw)
     assert triaged.outcome == "triaged"
     return {
@@ -352,6 +418,9 @@ def scene(kit, world, actors):
         "key_id": spare.key.id,
         "item_id": triaged.inbound_id,
         "rule_id": rule.id,
+        "webhook_id": hook.webhook.id,
+        "name": TEMPLATE_NAMES[0],
+        "case_type": "lost",
         "side": "shipper",
         "user_id": world.shipper_agent.id,
         "rest": "nothing-here",

@@ -1,10 +1,13 @@
 """schemathesis against the served OpenAPI document: no 5xx, responses match it.
 
-Bounded (20 examples per operation) and deterministic (derandomized), with a
-shipper's write key, a case of the shipper and its carrier, and a saved view.
+Bounded (20 examples per operation, or ``CASEKIT_SCHEMATHESIS_EXAMPLES``) and
+deterministic (derandomized), with a shipper's write key, a case of the
+shipper and its carrier, and a saved view.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import schemathesis
@@ -15,6 +18,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+EXAMPLES = int(os.environ.get("CASEKIT_SCHEMATHESIS_EXAMPLES", "20"))
 
 CHECKS = [
     not_a_server_error,
@@ -43,7 +48,7 @@ def test_api_against_its_openapi_document(api_app):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=20,
+            max_examples=EXAMPLES,
             derandomize=True,
             deadline=None,
             database=None,

@@ -47,9 +47,11 @@ def init_api(app: Flask, st: State) -> None:
         reference,
         reports,
         rules,
+        settings,
         shipments,
         triage,
         views,
+        webhooks,
     )
 
     prefix = "/" + str(app.config["CASEKIT_API_URL_PREFIX"]).strip("/")
@@ -85,6 +87,8 @@ def init_api(app: Flask, st: State) -> None:
         triage.blp,
         rules.blp,
         keys.blp,
+        webhooks.blp,
+        settings.blp,
         reference.blp,
     ):
         if csrf is not None:
@@ -128,6 +132,7 @@ def authenticate() -> Response | None:
     from casekit_flask.extension import state
 
     g.casekit_api_scope = None
+    g.casekit_api_identity = None
     if request.blueprint == "casekit_api_reference":
         return None
     header = request.headers.get("Authorization", "")
@@ -141,6 +146,7 @@ def authenticate() -> Response | None:
             return _unauthorized("the API key is invalid or revoked")
         g.casekit_actor = identity.actor
         g.casekit_api_scope = identity.scope
+        g.casekit_api_identity = identity
         if request.blueprint == "casekit_api_keys":
             wanted = ApiScope.ADMIN
         elif request.method in WRITE_METHODS:

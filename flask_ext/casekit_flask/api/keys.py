@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from casekit.domain.apikeys import ApiKey
+from flask import g
+
+from casekit.domain.apikeys import ApiIdentity, ApiKey
 from casekit.errors import PermissionDenied
 from casekit_flask.api.cases import COMMON, _id, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
@@ -38,12 +40,18 @@ def _org_id() -> int:
     return org_id
 
 
+def _by_key() -> ApiIdentity | None:
+    """The API key the request came with (an admin key), or None for a session."""
+    identity: ApiIdentity | None = g.get("casekit_api_identity")
+    return identity
+
+
 @blp.route("", methods=["GET"])
 @blp.response(200, ApiKeyListSchema)
 @_problems
 def list_keys() -> dict[str, Any]:
     """The organization's keys, newest first, revoked ones included (never a secret)."""
-    return {"keys": current_kit().api_keys.list(actor(), org_id=_org_id())}
+    return {"keys": current_kit().api_keys.list(actor(), org_id=_org_id(), by_key=_by_key())}
 
 
 @blp.route("", methods=["POST"])
@@ -51,9 +59,10 @@ def list_keys() -> dict[str, Any]:
 @blp.response(201, ApiKeyCreatedSchema)
 @_problems
 def create_key(data: dict[str, Any]) -> Any:
-    """A new key; its `token` is in this response only."""
+    """A new key; its `token` is in this response only. An admin key creates keys of
+    its organization, at most admin, and revoking it revokes them."""
     created = current_kit().api_keys.create(
-        actor(), org_id=_org_id(), name=data["name"], scope=data["scope"]
+        actor(), org_id=_org_id(), name=data["name"], scope=data["scope"], by_key=_by_key()
     )
     return _created(created.key, created.token), 201
 
@@ -68,5 +77,5 @@ def _created(key: ApiKey, token: str) -> dict[str, Any]:
 @blp.response(200, ApiKeySchema)
 @_problems
 def revoke_key(key_id: int) -> Any:
-    """Revoke a key: its token is refused from now on."""
-    return current_kit().api_keys.revoke(actor(), _id(key_id, "key_id"))
+    """Revoke a key and the keys it created: their tokens are refused from now on."""
+    return current_kit().api_keys.revoke(actor(), _id(key_id, "key_id"), by_key=_by_key())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
 
 blp = Blueprint("casekit_api_reference", __name__, url_prefix="")
 
@@ -70,7 +71,36 @@ def reference() -> Any:
 
 @blp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def missing(rest: str) -> Any:
-    """Anything else under the API's prefix: a 404 problem, not the host's HTML page."""
+    """Anything else under the API's prefix: a problem, not the host's HTML page.
+
+    A 405 with ``Allow`` when the path exists for other methods (this
+    catch-all takes every method, so routing alone never says 405 here),
+    else a 404.
+    """
     from casekit_flask.api.common import problem
 
+    allowed = _allowed_methods()
+    if allowed:
+        response = problem(405, "Method Not Allowed", detail=f"use {', '.join(allowed)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return problem(404, "Not found", detail="no such resource")
+
+
+def _allowed_methods() -> list[str]:
+    """The methods another route of the app answers on this request's path."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    found: set[str] = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        if method == request.method:
+            continue
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.endpoint != request.endpoint:
+            found.add(method)
+    if "GET" in found:
+        found |= {"HEAD", "OPTIONS"}
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return [m for m in order if m in found]

@@ -260,6 +260,9 @@ class ApiKeySchema(Schema):
     created_by = fields.String(required=True)
     last_used_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
+    created_by_key_id = fields.Integer(
+        allow_none=True, metadata={"description": "the key that created it; revoked with it"}
+    )
 
 
 class ApiKeyListSchema(Schema):

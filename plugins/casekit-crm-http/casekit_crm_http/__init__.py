@@ -9,15 +9,19 @@ owns, named by ``CASEKIT_CRM_HTTP_CONFIG`` (or handed to :class:`CrmHttp`)::
                  "open_on_create": true,
                  "push_updates": true}}}
 
-- **Linking** (``casekit_link_crm``): when someone of the organization links
-  a case (``kit.cases.link_crm``), or when a case opens and the organization
-  says ``open_on_create``, the plugin POSTs the case to ``<url>/tickets``
-  and casekit records the ``number`` the CRM answers for that organization
-  only.
-- **Updates**: ``casekit crm-http sync`` (or :func:`sync_subscriptions`)
-  subscribes ``<url>/events`` to every webhook event for each organization
-  with ``push_updates``; casekit's outbox then delivers the organization's
-  view of every later change, signed, retried, with a delivery log.
+- **Linking on request** (``casekit_link_crm``): when someone of the
+  organization links a case (``kit.cases.link_crm``), the plugin POSTs the
+  case to ``<url>/tickets`` and casekit records the ``number`` the CRM
+  answers for that organization only.
+- **Through the outbox**: ``casekit crm-http sync`` (or
+  :func:`sync_subscriptions`) subscribes ``<url>/events`` for each
+  organization: to every webhook event with ``push_updates``, at least to
+  ``case_opened`` with ``open_on_create``. casekit's outbox delivers the
+  organization's view of each change, signed, retried with backoff, each
+  attempt in the organization's delivery log. With ``open_on_create`` the
+  CRM answers ``case_opened`` with ``{"number": ...}`` and the plugin
+  records it (``casekit_webhook_answered``) as that organization's CRM case
+  number; an answer without one is a failed attempt, sent again later.
 
 Only casekit's public API is used.
 """
@@ -25,7 +29,6 @@ Only casekit's public API is used.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import ssl
 from collections.abc import Mapping
@@ -36,12 +39,10 @@ import click
 import httpx
 from attrs import frozen
 
-from casekit import Actor, CaseKit, ConfigurationError, InvalidInput, hookimpl, signals
-from casekit.webhooks import WebhookEvent, url_problem
+from casekit import Actor, CaseKit, ConfigurationError, InvalidInput, hookimpl
+from casekit.webhooks import WebhookEvent, pinned_request, resolve_public, url_problem
 
 __all__ = ["CONFIG_ENV", "MARKER", "CrmEndpoint", "CrmHttp", "plugin", "sync_subscriptions"]
-
-log = logging.getLogger(__name__)
 
 CONFIG_ENV = "CASEKIT_CRM_HTTP_CONFIG"
 #: The description of the webhook subscriptions this plugin manages.
@@ -129,20 +130,35 @@ def create_ticket(kit: CaseKit, endpoint: CrmEndpoint, case: Any, external_id: s
         },
     }
     headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
+    url, extensions = endpoint.tickets_url, {}
+    if not kit.settings.webhook_allow_private_addresses:
+        address, problem = resolve_public(url)
+        if address is None:
+            raise InvalidInput({"crm": [f"the CRM URL of {external_id} is refused: {problem}"]})
+        url, pin, extensions = pinned_request(url, address)  # no second lookup
+        headers.update(pin)
     try:
         with _client(kit) as client:
-            response = client.post(endpoint.tickets_url, json=body, headers=headers)
+            response = client.post(url, json=body, headers=headers, extensions=extensions)
     except httpx.HTTPError as error:
         raise InvalidInput({"crm": [f"the CRM did not answer: {error}"]}) from error
     if not 200 <= response.status_code < 300:
         raise InvalidInput({"crm": [f"the CRM answered HTTP {response.status_code}"]})
-    try:
-        number = response.json()["number"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise InvalidInput({"crm": ["the CRM's answer has no 'number'"]}) from error
-    if not isinstance(number, str | int) or not str(number).strip():
+    number = _ticket_number(response.content)
+    if number is None:
         raise InvalidInput({"crm": ["the CRM's answer has no 'number'"]})
-    return str(number).strip()
+    return number
+
+
+def _ticket_number(answer: bytes) -> str | None:
+    """The ``number`` of a CRM's JSON answer, or ``None``."""
+    try:
+        number = json.loads(answer)["number"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if isinstance(number, bool) or not isinstance(number, str | int) or not str(number).strip():
+        return None
+    return str(number).strip()[:100]
 
 
 class CrmHttp:
@@ -155,7 +171,6 @@ class CrmHttp:
     ) -> None:
         self._endpoints = parse_config(config) if config is not None else None
         self._path = path
-        self._receivers: list[Any] = []
 
     def endpoints(self) -> dict[str, CrmEndpoint]:
         if self._endpoints is None:
@@ -178,35 +193,28 @@ class CrmHttp:
         return create_ticket(kit, endpoint, case, organization.external_id)
 
     @hookimpl
-    def casekit_kit_ready(self, kit: CaseKit) -> None:
-        if not any(e.open_on_create for e in self.endpoints().values()):
-            return
+    def casekit_webhook_answered(
+        self, kit: CaseKit, org_id: int, description: str, event: str, payload: Any, body: bytes
+    ) -> str | None:
+        """Record the ticket number the CRM answers to ``case_opened`` (``open_on_create``).
 
-        def on_opened(sender: CaseKit, *, case: Any, **extra: Any) -> None:
-            self.link_on_open(sender, case)
-
-        self._receivers.append(on_opened)  # blinker holds receivers weakly
-        signals.case_opened.connect(on_opened, sender=kit)
-
-    def link_on_open(self, kit: CaseKit, case: Any) -> None:
-        """Create the CRM ticket of each party organization that asks for it on opening."""
-        host = Actor.host()
-        for org_id in (case.shipper_org_id, case.carrier_org_id):
-            if org_id is None:
-                continue
-            org = kit.directory.organization(host, org_id)
-            endpoint = self.endpoints().get(org.external_id or "")
-            if endpoint is None or not endpoint.open_on_create:
-                continue
-            try:
-                kit.cases.link_crm(Actor.system_actor("api", org_id=org_id), case.number)
-            except Exception:
-                log.warning(
-                    "crm-http: no CRM ticket for %s in %s's CRM; link it later",
-                    case.number,
-                    org.external_id,
-                    exc_info=True,
-                )
+        Runs in ``casekit worker`` after the CRM answered 2xx. An answer
+        without a number fails the attempt: the outbox sends it again later.
+        """
+        if description != MARKER or event != WebhookEvent.CASE_OPENED.value:
+            return None
+        org = kit.directory.organization(Actor.host(), org_id)
+        endpoint = self.endpoints().get(org.external_id or "")
+        if endpoint is None or not endpoint.open_on_create:
+            return None
+        number = _ticket_number(body)
+        if number is None:
+            return "the CRM's answer to case_opened has no 'number'"
+        actor = Actor.system_actor("api", org_id=org_id)
+        case_number = payload["case"]["number"]
+        if kit.cases.get(actor, case_number).crm_number is None:  # not linked meanwhile
+            kit.cases.set_crm_number(actor, case_number, number)
+        return None
 
     @hookimpl
     def casekit_add_cli_commands(self, cli: click.Group) -> None:
@@ -214,20 +222,26 @@ class CrmHttp:
 
 
 def sync_subscriptions(kit: CaseKit, plugin: CrmHttp) -> list[tuple[str, int, str | None]]:
-    """Subscribe each ``push_updates`` organization's ``<url>/events`` to every event.
+    """Subscribe each configured organization's ``<url>/events`` through the outbox.
 
-    Idempotent: an existing subscription of this plugin (described ``casekit-crm-http``)
-    is updated, not duplicated; one whose organization no longer pushes
-    updates is removed. Returns ``(external_id, webhook id, secret)`` per
-    organization, the secret only for a subscription created now (shown once).
+    Every event for an organization with ``push_updates``; only
+    ``case_opened`` for one with just ``open_on_create`` (the CRM answers it
+    with the ticket number). Idempotent: an existing subscription of this
+    plugin (described ``casekit-crm-http``) is updated, not duplicated; one
+    whose organization wants neither is removed. Returns ``(external_id,
+    webhook id, secret)`` per organization, the secret only for a
+    subscription created now (shown once).
     """
     host = Actor.host()
-    events = [e.value for e in WebhookEvent]
     done: list[tuple[str, int, str | None]] = []
     for external_id, endpoint in sorted(plugin.endpoints().items()):
         org = kit.directory.organization_by_external_id(host, external_id)
         mine = [h for h in kit.webhooks.list(host, org_id=org.id) if h.description == MARKER]
-        if not endpoint.push_updates:
+        if endpoint.push_updates:
+            events = [e.value for e in WebhookEvent]
+        else:
+            events = [WebhookEvent.CASE_OPENED.value]
+        if not (endpoint.push_updates or endpoint.open_on_create):
             for hook in mine:
                 kit.webhooks.delete(host, hook.id)
             continue

@@ -21,7 +21,7 @@ import trustme
 from casekit_crm_http import MARKER, CrmHttp, parse_config, sync_subscriptions
 from click.testing import CliRunner
 
-from casekit import Actor, CaseKit, ConfigurationError, InvalidInput
+from casekit import Actor, CaseKit, ConfigurationError, InvalidInput, NotFound
 from casekit.plugins import make_plugin_manager
 from casekit.settings import Settings
 from casekit.testing import FrozenClock, World, empty_tables, make_kit
@@ -35,6 +35,8 @@ class Crm:
         self.tickets: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.down = 0
+        #: Answer ``case_opened`` events with a ticket number (``open_on_create``).
+        self.numbering = False
         crm = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +54,10 @@ class Crm:
                 else:
                     crm.events.append({"headers": dict(self.headers), "body": body})
                     code = 204
+                    if crm.numbering and json.loads(body)["event"] == "case_opened":
+                        crm.tickets.append({"auth": None, "body": json.loads(body)})
+                        number = {"number": f"CRM-{len(crm.tickets)}"} if crm.numbering else {}
+                        code, answer = 201, json.dumps(number).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -103,6 +109,7 @@ def make(
             create_schema=False,
             plugins=[plugin],
             webhook_ca_file=str(bundle),
+            webhook_allow_private_addresses=True,  # the CRM stand-in is on loopback
         )
         kits.append(kit)
         return kit, plugin
@@ -146,18 +153,64 @@ def test_a_crm_that_is_down_is_a_clear_error_and_nothing_is_recorded(make, crm) 
     assert kit.cases.get(w.shipper_actor, case.number).crm_number is None
 
 
-def test_a_ticket_is_created_when_a_case_opens_if_the_organization_says_so(make, crm) -> None:
-    kit, _ = make(_config(crm.url, open_on_create=True))
+def test_a_ticket_is_created_when_a_case_opens_through_the_retrying_outbox(
+    make, crm, casekit_clock
+) -> None:
+    kit, plugin = make(_config(crm.url, open_on_create=True, push_updates=False))
     w = World.build(kit)
+    ((_, hook_id, _secret),) = sync_subscriptions(kit, plugin)
+    (hook,) = kit.webhooks.list(Actor.host(), org_id=w.shipper.id)
+    assert [e.value for e in hook.events] == ["case_opened"]  # no updates asked for
+    crm.numbering = True
+    crm.down = 1
     case = kit.cases.open(w.carrier_actor, type="osd_damaged", shipper=w.shipper.id)
+    kit.messages.post(w.carrier_actor, case.number, "Any news?", audience="partners")
+    assert crm.tickets == []  # opening never waits for the CRM
+    kit.notifications.deliver()  # the CRM is down: nothing recorded, retried later
+    assert crm.tickets == []
+    assert kit.cases.get(w.shipper_actor, case.number).crm_number is None
+    (first,) = kit.webhooks.deliveries(w.shipper_manager_actor, hook_id)
+    assert (first.status, first.attempts, first.last_error) == ("queued", 1, "HTTP 503")
+    casekit_clock.advance(seconds=3600)
+    kit.notifications.deliver()
     (ticket,) = crm.tickets
     assert ticket["body"]["case"]["number"] == case.number
     assert kit.cases.get(w.shipper_actor, case.number).crm_number == "CRM-1"
     assert kit.cases.get(w.carrier_actor, case.number).crm_number is None
-    # A CRM that is down does not keep the case from opening.
-    crm.down = 1
+    (done,) = kit.webhooks.deliveries(w.shipper_manager_actor, hook_id)
+    assert done.status == "sent"
+    assert [a.status_code for a in done.history] == [503, 201]
+    # The log is the shipper's: the carrier's manager cannot read it.
+    with pytest.raises(NotFound):
+        kit.webhooks.deliveries(w.carrier_manager_actor, hook_id)
+    # A number someone recorded before the CRM answered is not replaced.
     later = kit.cases.open(w.shipper_actor, type="osd_damaged")
-    assert kit.cases.get(w.shipper_actor, later.number).crm_number is None
+    kit.cases.set_crm_number(w.shipper_actor, later.number, "CRM-MANUAL")
+    kit.notifications.deliver()
+    assert len(crm.tickets) == 2
+    assert kit.cases.get(w.shipper_actor, later.number).crm_number == "CRM-MANUAL"
+
+
+def test_an_answer_without_a_number_is_a_failed_attempt_sent_again(
+    make, crm, casekit_clock
+) -> None:
+    kit, plugin = make(_config(crm.url, open_on_create=True))
+    w = World.build(kit)
+    ((_, hook_id, _secret),) = sync_subscriptions(kit, plugin)
+    case = kit.cases.open(w.shipper_actor, type="osd_damaged")
+    kit.notifications.deliver()  # the CRM answers 204, no number
+    opened = [
+        d
+        for d in kit.webhooks.deliveries(w.shipper_manager_actor, hook_id)
+        if d.event.value == "case_opened"
+    ]
+    assert [(d.status, d.last_error) for d in opened] == [
+        ("queued", "the CRM's answer to case_opened has no 'number'")
+    ]
+    crm.numbering = True
+    casekit_clock.advance(seconds=3600)
+    kit.notifications.deliver()
+    assert kit.cases.get(w.shipper_actor, case.number).crm_number == "CRM-1"
 
 
 def test_updates_reach_the_crm_signed_through_the_retrying_outbox(make, crm, casekit_clock) -> None:
@@ -217,6 +270,7 @@ def test_the_sync_command(make, crm, tmp_path, monkeypatch, casekit_backend_url)
     config.write_text(json.dumps(_config(crm.url)))
     monkeypatch.setenv("CASEKIT_CRM_HTTP_CONFIG", str(config))
     monkeypatch.setenv("CASEKIT_LOAD_ENTRY_POINTS", "0")
+    monkeypatch.setenv("CASEKIT_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")  # a loopback CRM
     monkeypatch.setattr(casekit_crm_http, "plugin", CrmHttp())
     group = click.Group("casekit")
     pm = make_plugin_manager(Settings(load_entry_points=False), [casekit_crm_http.plugin])

@@ -1,0 +1,99 @@
+"""Text with a NUL character is refused by every service, naming the field.
+
+PostgreSQL cannot store NUL in text; without this check such input reached
+the database and failed there (a 500 behind the API). The check is made once,
+in :class:`casekit.services.base.Service`, for every public service method.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+from casekit import Actor, InvalidInput
+from casekit.domain.shipment import ShipmentFacts
+from casekit.services.base import Service, nul_field
+
+BAD = "bad\x00text"
+
+
+def _calls(kit: Any, w: Any, number: str) -> list[tuple[str, Any]]:
+    shipper, manager = w.shipper_actor, w.shipper_manager_actor
+    return [
+        ("subject", lambda: kit.cases.open(shipper, type="lost", subject=BAD)),
+        ("message", lambda: kit.cases.open(shipper, type="lost", message=BAD)),
+        ("type", lambda: kit.cases.open(shipper, type=BAD)),
+        ("number", lambda: kit.cases.get(shipper, "CV\x00")),
+        ("body", lambda: kit.messages.post(shipper, number, BAD)),
+        ("cc.0", lambda: kit.messages.post(shipper, number, "hi", cc=[BAD])),
+        ("crm_number", lambda: kit.cases.set_crm_number(shipper, number, BAD)),
+        ("name", lambda: kit.views.save(shipper, BAD, {})),
+        ("text", lambda: kit.views.search(shipper, BAD)),
+        (
+            "query.filters.0.value",
+            lambda: kit.views.save(
+                shipper, "v", {"filters": [{"field": "subject", "op": "contains", "value": BAD}]}
+            ),
+        ),
+        ("name", lambda: kit.api_keys.create(manager, org_id=w.shipper.id, name=BAD)),
+        (
+            "text",
+            lambda: kit.notifications.set_template(manager, "case_opened", subject="s", text=BAD),
+        ),
+        (
+            "url",
+            lambda: kit.webhooks.subscribe(
+                manager, url="https://x.example/\x00", events=["case_opened"]
+            ),
+        ),
+        ("definition.name", lambda: kit.rules.create(manager, {"name": BAD})),
+        (
+            "facts.0.reference",
+            lambda: kit.shipments.upsert_shipments(
+                Actor.host(), [ShipmentFacts(reference=BAD, shipper=w.shipper.id)]
+            ),
+        ),
+        (
+            "external_id",
+            lambda: kit.directory.add_organization(
+                Actor.host(), name="Org", role="shipper", external_id=BAD
+            ),
+        ),
+    ]
+
+
+def test_every_service_refuses_nul_naming_the_field(kit, world) -> None:
+    case = kit.cases.open(world.shipper_actor, type="lost", subject="Fine")
+    before = kit.cases.get(world.shipper_actor, case.number)
+    for field, call in _calls(kit, world, case.number):
+        with pytest.raises(InvalidInput) as caught:
+            call()
+        assert caught.value.errors == {field: ["contains a NUL character"]}, field
+    # Nothing was written on the way.
+    assert kit.cases.get(world.shipper_actor, case.number) == before
+    assert [v.name for v in kit.views.saved(world.shipper_actor)] == []
+
+
+def test_every_public_method_of_every_service_checks(kit) -> None:
+    services = [v for v in vars(kit).values() if isinstance(v, Service)]
+    assert len(services) >= 11
+    for service in services:
+        for name, member in inspect.getmembers(type(service), inspect.isfunction):
+            if not name.startswith("_"):
+                assert getattr(member, "__casekit_refuses_nul__", False), (service, name)
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ("fine", None),
+        ("a\x00", "x"),
+        ({"a": ["ok", {"b": "\x00"}]}, "x.a.1.b"),
+        ({"k\x00": "v"}, "x"),
+        (("ok", b"\x00"), None),  # bytes are not text
+    ],
+)
+def test_nul_field_names_the_path(value, found) -> None:
+    assert nul_field(value, "x") == found
