@@ -281,23 +281,29 @@ def _report_values(engine: Engine) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(stmt)]
 
 
-def test_0011_fills_the_report_columns_as_the_services_keep_them(
-    empty_database_url: str, engine: Engine, tmp_path: Any
-) -> None:
+def _stored_report_story(database_url: str, engine: Engine, tmp_path: Any) -> list[tuple[Any, ...]]:
+    """Upgrade to head, tell the report story through a kit, return the kept columns."""
     from casekit.clock import FrozenClock
-    from casekit.store.report_columns import REPORT_COLUMNS
     from casekit.testing import make_kit
 
     migrate.upgrade(engine)
     clock = FrozenClock()
     kit = make_kit(
-        empty_database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
+        database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
     )
     try:
         _report_story(kit, clock)
     finally:
         kit.close()
-    kept = _report_values(engine)
+    return _report_values(engine)
+
+
+def test_0011_fills_the_report_columns_as_the_services_keep_them(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    from casekit.store.report_columns import REPORT_COLUMNS
+
+    kept = _stored_report_story(empty_database_url, engine, tmp_path)
     assert len(kept) == 6
     for i in range(len(REPORT_COLUMNS)):
         # Every column has cases with a value and, but for the brand, without.
@@ -320,21 +326,10 @@ def test_0011_backfill_goes_by_id_ranges(
 
     from sqlalchemy import update
 
-    from casekit.clock import FrozenClock
     from casekit.store.report_columns import REPORT_COLUMNS
     from casekit.store.tables import cases
-    from casekit.testing import make_kit
 
-    migrate.upgrade(engine)
-    clock = FrozenClock()
-    kit = make_kit(
-        empty_database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
-    )
-    try:
-        _report_story(kit, clock)
-    finally:
-        kit.close()
-    kept = _report_values(engine)
+    kept = _stored_report_story(empty_database_url, engine, tmp_path)
     path = files("casekit.store") / "migrations" / "versions" / "0011_report_columns.py"
     spec = importlib.util.spec_from_file_location("casekit_migration_0011", str(path))
     assert spec is not None
