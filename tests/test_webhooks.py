@@ -98,19 +98,32 @@ def http() -> Iterator[Endpoint]:
     endpoint.stop()
 
 
-@pytest.fixture
-def hkit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, ca: trustme.CA
-) -> Iterator[CaseKit]:
-    """A kit that trusts the throwaway CA, on the test's database (``kit`` empties it)."""
+def _trusting_kit(
+    database_url: str, tmp_path: Path, clock: FrozenClock, ca: trustme.CA, **settings: Any
+) -> CaseKit:
+    """A kit on the test's database that trusts the throwaway CA, with ``settings``."""
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    hooking = make_kit(
+    return make_kit(
         database_url,
         attachment_dir=tmp_path / "attachments",
         clock=clock,
         create_schema=False,
         webhook_ca_file=str(bundle),
+        **settings,
+    )
+
+
+@pytest.fixture
+def hkit(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, ca: trustme.CA
+) -> Iterator[CaseKit]:
+    """A kit that trusts the throwaway CA, on the test's database (``kit`` empties it)."""
+    hooking = _trusting_kit(
+        database_url,
+        tmp_path,
+        clock,
+        ca,
         webhook_allow_http_loopback=True,
         webhook_allow_private_addresses=True,
         notify_retry_seconds=60,
@@ -451,15 +464,7 @@ def strict(
     database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, ca: trustme.CA
 ) -> Iterator[CaseKit]:
     """A kit with the default: no webhooks to private addresses."""
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    checking = make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        webhook_ca_file=str(bundle),
-    )
+    checking = _trusting_kit(database_url, tmp_path, clock, ca)
     yield checking
     checking.close()
 

@@ -85,17 +85,22 @@ class AttemptSchema(Schema):
     error = fields.String(allow_none=True, required=True)
 
 
-class WebhookDeliverySchema(Schema):
-    id = fields.Integer(required=True)
-    case_id = fields.Integer(required=True)
-    event = fields.String(required=True)
-    payload = fields.Dict(required=True)
+class _DeliveryStateSchema(Schema):
+    """Where an outbox row stands: what webhook and notification deliveries share."""
+
     status = fields.String(required=True)
     attempts = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
     next_attempt_at = fields.DateTime(allow_none=True, required=True)
     sent_at = fields.DateTime(allow_none=True, required=True)
     last_error = fields.String(allow_none=True, required=True)
+
+
+class WebhookDeliverySchema(_DeliveryStateSchema):
+    id = fields.Integer(required=True)
+    case_id = fields.Integer(required=True)
+    event = fields.String(required=True)
+    payload = fields.Dict(required=True)
     history = fields.List(fields.Nested(AttemptSchema), required=True)
 
 
@@ -114,7 +119,7 @@ class NotificationAttemptSchema(Schema):
     error = fields.String(allow_none=True, required=True)
 
 
-class NotificationDeliverySchema(Schema):
+class NotificationDeliverySchema(_DeliveryStateSchema):
     id = fields.Integer(allow_none=True, required=True)
     event = fields.String(required=True)
     template = fields.String(required=True)
@@ -123,12 +128,6 @@ class NotificationDeliverySchema(Schema):
     name = fields.String(required=True)
     user_id = fields.Integer(allow_none=True, required=True)
     customer_id = fields.Integer(allow_none=True, required=True)
-    status = fields.String(required=True)
-    attempts = fields.Integer(required=True)
-    created_at = fields.DateTime(required=True)
-    next_attempt_at = fields.DateTime(allow_none=True, required=True)
-    sent_at = fields.DateTime(allow_none=True, required=True)
-    last_error = fields.String(allow_none=True, required=True)
     history = fields.List(fields.Nested(NotificationAttemptSchema), required=True)
 
 
