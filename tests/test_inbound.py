@@ -247,6 +247,22 @@ def test_bad_mail_never_raises(kit: CaseKit) -> None:
         assert result.outcome in (Outcome.REJECTED, Outcome.AUTO_REPLY, Outcome.BOUNCE)
 
 
+def test_nul_characters_are_removed_not_refused(
+    kit: CaseKit, world: World, number: str, tmp_path: Path
+) -> None:
+    # No database's text column takes NUL (PostgreSQL refuses it outright):
+    # a reply with NULs in its headers and body still lands, without them.
+    raw = mail("Casey\x00 <casey@example.test>", f"Re: [{number}] par\x00cel", "Still\x00 waiting.")
+    result = kit.inbound.receive(raw, envelope_from="casey@example.test\x00")
+    assert result.outcome is Outcome.APPENDED, result.reason
+    messages = [e for e in kit.cases.timeline(world.customer_actor, number) if e.kind == "message"]
+    assert messages[-1].body == "Still waiting."
+    with _file(tmp_path, raw) as source:
+        problems = parse_mail(split(source, tmp_path)).problems
+    assert "header Subject had NUL characters (removed)" in problems
+    assert "a text/plain part had NUL characters (removed)" in problems
+
+
 def test_too_large_is_rejected(kit: CaseKit) -> None:
     kit.settings = attrs.evolve(kit.settings, inbound_max_message_bytes=100)
     result = kit.inbound.receive(mail("casey@example.test", "x", "y" * 200))

@@ -115,7 +115,16 @@ def _header(headers: dict[str, str], name: str, problems: list[str]) -> str:
                     chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
                 )
             text = "".join(parts)
+    text = _without_nul(text, f"header {name}", problems)
     return " ".join(text.split())[:MAX_HEADER]
+
+
+def _without_nul(text: str, where: str, problems: list[str]) -> str:
+    """``text`` without NUL characters, which no database's text column takes."""
+    if "\x00" not in text:
+        return text
+    problems.append(f"{where} had NUL characters (removed)")
+    return text.replace("\x00", "")
 
 
 def _eight_bit(raw: bytes) -> str:
@@ -164,7 +173,13 @@ def auto_reply_reason(headers: dict[str, str], problems: list[str] | None = None
 
 
 def _text_of(part: Message, problems: list[str]) -> str:
-    """A text part's content, whatever its charset claims."""
+    """A text part's content, whatever its charset claims, without NUL characters."""
+    return _without_nul(
+        _decoded_text(part, problems), f"a {part.get_content_type()} part", problems
+    )
+
+
+def _decoded_text(part: Message, problems: list[str]) -> str:
     raw = part.get_payload(decode=True)
     if not isinstance(raw, bytes):
         return ""

@@ -85,6 +85,13 @@ def refuse_nul(function: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+def handles_nul(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a service method that deals with NUL characters itself instead of
+    refusing them (inbound mail, which must never be refused for its bytes)."""
+    function.__casekit_refuses_nul__ = True  # type: ignore[attr-defined]
+    return function
+
+
 class Service:
     """The base of every service: each public method of a subclass refuses
     text arguments with NUL characters (:func:`refuse_nul`), once, here."""

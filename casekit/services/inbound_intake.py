@@ -32,7 +32,7 @@ from casekit.domain.case import Case, Source
 from casekit.mail.parse import MailAttachment, ParsedMail, parse_mail
 from casekit.mail.spool import split
 from casekit.query.models import CaseView
-from casekit.services.base import Edit, Service
+from casekit.services.base import Edit, Service, handles_nul
 from casekit.services.inbound_match import Match, is_own_message_id, match, notification_ids
 from casekit.services.messages import MAX_ATTACHMENTS, MAX_BODY, append_message
 from casekit.store import tables
@@ -164,6 +164,7 @@ class InboundIntake(Service):
     """Receiving and interpreting inbound mail (``kit.inbound`` is its subclass)."""
 
     # -- intake ------------------------------------------------------------------
+    @handles_nul
     def receive(
         self,
         message: bytes | BinaryIO,
@@ -178,6 +179,9 @@ class InboundIntake(Service):
         mail: the result says what happened.
         """
         recipients = [envelope_to] if isinstance(envelope_to, str) else list(envelope_to or ())
+        # No text column takes NUL; the parser drops them from the message too.
+        recipients = [r.replace("\x00", "") for r in recipients]
+        envelope_from = envelope_from and envelope_from.replace("\x00", "")
         try:
             with self._workdir() as workdir:
                 spool = _Spool(workdir)
