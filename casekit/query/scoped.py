@@ -40,6 +40,16 @@ c = tables.cases.c
 e = tables.entries.c
 
 
+def entry_visibility(customer: bool, unrestricted: bool, org: Any) -> ColumnElement[bool]:
+    """Which entries of a visible case an actor of that kind reads; ``org`` is its
+    organization's id (None: none), or an expression giving it (a bound parameter)."""
+    if unrestricted:
+        return true()
+    if customer:
+        return e.audience == Audience.EVERYONE.value
+    return or_(e.audience != Audience.INTERNAL.value, e.org_id == org)
+
+
 class Scope:
     """Reads for one actor within one session."""
 
@@ -55,11 +65,7 @@ class Scope:
     def entry_clause(self) -> ColumnElement[bool]:
         """Which entries of a visible case the actor can read."""
         actor = self.actor
-        if actor.is_unrestricted:
-            return true()
-        if actor.is_customer:
-            return e.audience == Audience.EVERYONE.value
-        return or_(e.audience != Audience.INTERNAL.value, e.org_id == actor.org_id)
+        return entry_visibility(actor.is_customer, actor.is_unrestricted, actor.org_id)
 
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:

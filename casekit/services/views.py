@@ -30,6 +30,8 @@ from casekit.store.uow import UnitOfWork
 
 QueryLike = ListQuery | Mapping[str, Any] | None
 MAX_SAVED_VIEWS = 200
+#: Holds no state between loads, so one instance serves every call.
+_QUERY_SCHEMA = ListQuerySchema()
 
 
 def parse_query(query: QueryLike) -> ListQuery:
@@ -37,7 +39,7 @@ def parse_query(query: QueryLike) -> ListQuery:
     if isinstance(query, ListQuery):
         return query
     try:
-        loaded: ListQuery = ListQuerySchema().load(dict(query or {}))
+        loaded: ListQuery = _QUERY_SCHEMA.load(dict(query or {}))
     except ValidationError as error:
         raise InvalidInput(_flatten(error.messages)) from None
     return loaded
