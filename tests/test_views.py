@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from casekit import Actor, InvalidInput, NotFound, PermissionDenied, ShipmentFacts
+from casekit.query import listing
 from casekit.query.filters import Sort
 from casekit.query.listing import BuiltinView, ListQuery, months_before
 
@@ -298,6 +299,16 @@ def test_identifier_search(kit, world, cases):
     assert numbers(kit.views.search(c, "1Z222")) == []
     with pytest.raises(InvalidInput):
         kit.views.search(s, "  ")
+
+
+def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeypatch):
+    # Past SEARCH_HITS matches (a carrier's name), the page reads the matches
+    # as a subquery instead of a list of ids: the same cases, the same scope.
+    monkeypatch.setattr(listing, "SEARCH_HITS", 0)
+    s, c = world.shipper_actor, world.carrier_actor
+    assert numbers(kit.views.search(s, "slow parcel")) == [cases["wismo"]]
+    assert numbers(kit.views.search(s, "1Z111")) == [cases["damaged"]]
+    assert numbers(kit.views.search(c, "1Z222")) == []
 
 
 def test_sorting_and_keyset_paging(kit, world, clock, cases):

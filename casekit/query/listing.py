@@ -305,38 +305,18 @@ class Lister:
     def search_clause(self, text: str) -> ColumnElement[bool]:
         """Cases any of whose identifiers is ``text`` (the actor's own CRM number only)."""
         q = text.strip()
-        n = tables.crm_numbers.c
-        org = tables.organizations.c
-        ids: list[Select[Any]] = [select(c.id).where(c.number == q.upper())]
-        if self.actor.org_id is not None and not self.actor.is_customer:
-            ids.append(select(n.case_id).where(n.org_id == self.actor.org_id, n.number == q))
-        # Each branch from the small side: the matching snapshots (or carriers),
-        # then their cases through the cases' own indexes.
-        for column in (
-            s.tracking_number,
-            s.bol_number,
-            s.po_number,
-            s.reference_number,
-            s.ra_number,
-            s.order_number,
-        ):
-            ids.append(select(c.id).where(c.shipment_id.in_(select(s.id).where(column == q))))
-        ids.append(select(c.id).where(c.order_id.in_(select(o.id).where(o.number == q))))
-        ids.append(
-            select(c.id).where(c.shipment_id.in_(select(s.id).where(s.carrier_key == q.lower())))
-        )
-        ids.append(
-            select(c.id).where(
-                c.carrier_org_id.in_(select(org.id).where(func.lower(org.name) == q.lower()))
-            )
-        )
-        found = union(*ids).subquery()
+        own_crm = self.actor.org_id is not None and not self.actor.is_customer
+        found = _search_matches(own_crm)
+        params = {"search": q, "search_upper": q.upper(), "search_lower": q.lower()}
+        if own_crm:
+            params["search_org"] = self.actor.org_id  # type: ignore[assignment]
         # The matches first, on their own: usually a handful, which the page
         # then reads by primary key. Planned together, the database guesses
         # the union large and scans all the actor's cases to join it.
-        hits = self.session.scalars(select(found.c.id).limit(SEARCH_HITS + 1)).all()
+        hits = self.session.scalars(select(found.c.id).limit(SEARCH_HITS + 1), params).all()
         if len(hits) > SEARCH_HITS:
-            return c.id.in_(found.select())  # a carrier's name: too many to list
+            # A carrier's name: too many to list.
+            return c.id.in_(found.select().params(params))
         return c.id.in_(hits) if hits else false()
 
     def filter_clause(self, f: Filter) -> ColumnElement[bool]:
@@ -554,6 +534,38 @@ class Lister:
             order_number=order_number,
             crm_number=own_crm_number,
         )
+
+
+@functools.cache
+def _search_matches(own_crm: bool) -> Any:
+    """The ids of cases any of whose identifiers is ``:search`` (a subquery), built once.
+
+    ``:search_upper`` / ``:search_lower`` are the text in upper / lower case;
+    with ``own_crm``, ``:search_org``'s own CRM numbers are searched too.
+    Each branch starts from the small side: the matching snapshots (or
+    carriers), then their cases through the cases' own indexes.
+    """
+    n, org = tables.crm_numbers.c, tables.organizations.c
+    q = bindparam("search", type_=s.tracking_number.type)
+    upper = bindparam("search_upper", type_=c.number.type)
+    ids: list[Select[Any]] = [select(c.id).where(c.number == upper)]
+    if own_crm:
+        ids.append(select(n.case_id).where(n.org_id == bindparam("search_org"), n.number == q))
+    for column in (
+        s.tracking_number,
+        s.bol_number,
+        s.po_number,
+        s.reference_number,
+        s.ra_number,
+        s.order_number,
+    ):
+        ids.append(select(c.id).where(c.shipment_id.in_(select(s.id).where(column == q))))
+    ids.append(select(c.id).where(c.order_id.in_(select(o.id).where(o.number == q))))
+    lower = bindparam("search_lower", type_=s.carrier_key.type)
+    ids.append(select(c.id).where(c.shipment_id.in_(select(s.id).where(s.carrier_key == lower))))
+    carriers = select(org.id).where(func.lower(org.name) == lower)
+    ids.append(select(c.id).where(c.carrier_org_id.in_(carriers)))
+    return union(*ids).subquery()
 
 
 _ROW_ORG = "row_org"
