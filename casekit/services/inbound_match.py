@@ -24,7 +24,7 @@ from attrs import frozen
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from casekit.domain.actor import Actor, SystemName
+from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Side
 from casekit.domain.directory import Customer, User
@@ -65,6 +65,9 @@ class Match:
 _p = tables.participants.c
 _PARTICIPANT = select(_p.id).where(
     _p.case_id == bindparam("case_id"), _p.email == bindparam("sender")
+)
+_CUSTOMER_EMAIL = select(tables.customers.c.email).where(
+    tables.customers.c.id == bindparam("customer_id")
 )
 
 
@@ -238,9 +241,14 @@ def sender_route(
 ) -> Route | None:
     """How ``sender`` writes on ``case``: as its customer, a party's user or a participant."""
     if case.customer_id is not None:
-        customer = session.get(Customer, case.customer_id)
-        if customer is not None and customer.email.lower() == sender:
-            return Route(case, Actor.of_customer(customer), Audience.EVERYONE)
+        email = (
+            session.connection()
+            .execute(_CUSTOMER_EMAIL, {"customer_id": case.customer_id})
+            .scalar()
+        )
+        if email is not None and email.lower() == sender:
+            customer = Actor(ActorKind.CUSTOMER, customer_id=case.customer_id)
+            return Route(case, customer, Audience.EVERYONE)
     user = session.scalars(
         _party_user(), {"sender": sender, "orgs": list(case.party_org_ids())}
     ).first()
