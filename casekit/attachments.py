@@ -53,6 +53,15 @@ def safe_filename(name: str) -> str:
     return name or "attachment"
 
 
+def _create(path: Path) -> BinaryIO:
+    """``path`` opened for writing; its folder is made only when it is missing."""
+    try:
+        return path.open("wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb")
+
+
 class FilesystemStorage:
     """The built-in attachment store: files under one folder, streamed in chunks.
 
@@ -69,12 +78,11 @@ class FilesystemStorage:
         token = secrets.token_hex(16)
         relative = f"{token[:2]}/{token[2:]}"
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         partial = target.with_suffix(".part")
         try:
-            with partial.open("wb") as out:
+            with _create(partial) as out:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import shutil
 import tracemalloc
 
 import pytest
@@ -92,6 +93,19 @@ def test_each_file_gets_its_own_key(store):
         for _ in range(5)
     }
     assert len(keys) == 5
+
+
+def test_files_share_a_folder_and_a_removed_folder_is_made_again(store, tmp_path, monkeypatch):
+    tokens = iter(["ab" + "0" * 30, "ab" + "1" * 30, "ab" + "2" * 30])
+    monkeypatch.setattr("casekit.attachments.secrets.token_hex", lambda _n: next(tokens))
+    first = store.casekit_store_attachment(stream=io.BytesIO(b"one"), max_bytes=10)
+    second = store.casekit_store_attachment(stream=io.BytesIO(b"two"), max_bytes=10)
+    assert [p.read_bytes() for p in files_under(tmp_path / "store" / "ab")] == [b"one", b"two"]
+    shutil.rmtree(tmp_path / "store")  # a host cleaning up by hand
+    third = store.casekit_store_attachment(stream=io.BytesIO(b"three"), max_bytes=10)
+    assert (first.storage_key, second.storage_key) == ("fs:ab/" + "0" * 30, "fs:ab/" + "1" * 30)
+    with store.casekit_open_attachment(storage_key=third.storage_key) as opened:
+        assert opened.read() == b"three"
 
 
 def test_an_empty_file_is_stored(store):
