@@ -25,6 +25,7 @@ from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
 from casekit.services.messages import append_message, message_audience
 from casekit.store import tables
+from casekit.store.report_columns import Moves
 from casekit.store.rows import insert_case
 from casekit.store.uow import UnitOfWork
 
@@ -144,16 +145,18 @@ class CaseService(Service):
             if side is not None and take_ownership:
                 case.set_owner(side, actor.user_id)
             has_message = message is not None or bool(attachments)
+            moves = Moves.for_new_case(case)
             if has_message:
-                # The opening message's dates go into the INSERT, not a second UPDATE.
-                case.record_message(
-                    actor, message_audience(actor, audience), now, move_status=False
-                )
+                # The opening message's dates and report columns go into the
+                # INSERT, not a second UPDATE.
+                chosen = message_audience(actor, audience)
+                case.record_message(actor, chosen, now, move_status=False)
+                moves.message(actor.org_id, chosen, now)
             connection = session.connection()
-            case_id = insert_case(connection, case)
+            case_id = insert_case(connection, case, moves)
             case.number = f"{kit.settings.case_number_prefix}{case_id:06d}"
             connection.execute(_SET_NUMBER, {"case_id": case_id, "new_number": case.number})
-            edit = Edit(kit, uow, actor, case, now, new=True)
+            edit = Edit(kit, uow, actor, case, now, new=True, moves=moves)
             edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
             opened = edit.emit(signals.case_opened, message=None)
             if has_message:

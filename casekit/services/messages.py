@@ -118,7 +118,7 @@ def append_message(
         body=body,
         author_email=author_email,
     )
-    insert_entry(edit.uow.session.connection(), entry)
+    insert_entry(edit.uow.session.connection(), entry, edit.moves)
     files = tuple(_store(edit, entry, upload) for upload in attachments)
     old = case.record_message(actor, chosen, now, move_status=not opening)
     if case.status is not old:
