@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Insert, Select, bindparam, exists, insert, literal_column, select
 
 from casekit import signals
 from casekit.attachments import Upload, safe_filename
@@ -23,11 +25,26 @@ MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
 
 _p = tables.participants.c
-# Built once: a reused statement keeps its cache key, so SQLAlchemy neither
-# rebuilds nor re-keys it on every post.
-_PARTICIPANTS_OF_CASE = select(_p.user_id, _p.customer_id, _p.email).where(
-    _p.case_id == bindparam("case_id")
-)
+_PARTICIPANT_KEYS = ("user_id", "customer_id", "email")
+
+
+@functools.cache
+def _add_participant(key: str) -> Insert:
+    """Add a participant to a case unless one with the same ``key`` is there.
+
+    One statement instead of a read and a write; built once per key. The
+    case's row lock (every post takes it) keeps two posts from racing.
+    """
+    names = ("case_id", *_PARTICIPANT_KEYS, "subscribed", "created_at")
+    params = [bindparam(name, type_=_p[name].type) for name in names]
+    already: Select[Any] = (
+        select(literal_column("1"))
+        .select_from(tables.participants)
+        .where(_p.case_id == bindparam("case_id"), _p[key] == bindparam(key))
+    )
+    return insert(tables.participants).from_select(
+        list(names), select(*params).where(~exists(already))
+    )
 
 
 class MessageService(Service):
@@ -180,23 +197,21 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
     wanted.extend((None, None, email) for email in sorted(emails))
     if not wanted:
         return
-    known: set[tuple[int | None, int | None, str | None]] = set()
-    if not edit.new:  # a case opened in this transaction has no participants yet
-        existing = connection.execute(_PARTICIPANTS_OF_CASE, {"case_id": case.id})
-        known = {(r.user_id, r.customer_id, r.email) for r in existing}
-    new = [key for key in dict.fromkeys(wanted) if key not in known]
-    insert_rows(
-        connection,
-        tables.participants,
-        (
-            {
-                "case_id": case.id,
-                "created_at": edit.now,
-                "user_id": user_id,
-                "customer_id": customer_id,
-                "email": email,
-                "subscribed": True,
-            }
-            for user_id, customer_id, email in new
-        ),
-    )
+    rows = [
+        {
+            "case_id": case.id,
+            "created_at": edit.now,
+            "user_id": user_id,
+            "customer_id": customer_id,
+            "email": email,
+            "subscribed": True,
+        }
+        for user_id, customer_id, email in dict.fromkeys(wanted)
+    ]
+    if edit.new:  # a case opened in this transaction has no participants yet
+        insert_rows(connection, tables.participants, rows)
+        return
+    for key in _PARTICIPANT_KEYS:
+        batch = [row for row in rows if row[key] is not None]
+        if batch:
+            connection.execute(_add_participant(key), batch)
