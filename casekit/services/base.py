@@ -178,7 +178,7 @@ def record_event(
     )
     if org_id is not None:
         entry.org_id = org_id
-    insert_entry(uow.session.connection(), entry, moves)
+    insert_entry(uow.connection(), entry, moves)
     return entry
 
 
@@ -246,7 +246,7 @@ class Edit:
         Returns the actor's view of the case, or None with ``view=False``
         (for callers that return something else and would throw it away).
         """
-        save_case(self.uow.session.connection(), self.case, self.original, self.moves)
+        save_case(self.uow.connection(), self.case, self.original, self.moves)
         self.uow.flush()
         queued = queue_notifications(self)
         actor_view = self.scope.view(self.case, new=self.new) if view else None

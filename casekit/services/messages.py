@@ -135,7 +135,7 @@ def append_message(
         body=body,
         author_email=author_email,
     )
-    insert_entry(edit.uow.session.connection(), entry, edit.moves)
+    insert_entry(edit.uow.connection(), entry, edit.moves)
     files = tuple(_store(edit, entry, upload) for upload in attachments)
     old = case.record_message(actor, chosen, now, move_status=not opening)
     if case.status is not old:
@@ -159,7 +159,7 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
     )
     key = stored.storage_key
     edit.uow.on_rollback(lambda: kit.hooks.delete_attachment(storage_key=key))
-    result = edit.uow.session.connection().execute(
+    result = edit.uow.connection().execute(
         insert(tables.attachments),
         {
             "case_id": entry.case_id,
@@ -184,7 +184,7 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
 def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
     """The author and every Cc'd address become participants, once each."""
     actor, case = edit.actor, edit.case
-    connection = edit.uow.session.connection()
+    connection = edit.uow.connection()
     # (user_id, customer_id, email) of each participant the message brings.
     wanted: list[tuple[int | None, int | None, str | None]] = []
     if actor.user_id is not None:

@@ -234,7 +234,7 @@ def _surroundings(
     edit: Edit, happened: Sequence[Happening], *, webhooks: bool
 ) -> tuple[Surroundings, list[Subscribed]]:
     """:func:`surroundings`, and with ``webhooks`` the parties' webhook subscriptions."""
-    conn = edit.uow.session.connection()
+    conn = edit.uow.connection()
     case, actor = edit.case, edit.actor
     feedback = any(h.event is NotifyEvent.CUSTOMER_FEEDBACK for h in happened)
     ids = {case.shipper_owner_id, case.carrier_owner_id, actor.user_id}
@@ -356,7 +356,7 @@ def queue_notifications(edit: Edit) -> list[dict[str, Any]]:
     rows = [outbox_row(edit, r) for r in chosen]
     if not rows:
         return rows
-    conn = edit.uow.session.connection()
+    conn = edit.uow.connection()
     if signals.notification_queued.receivers:
         # Only a receiver needs the ids: one INSERT per row then.
         for row in rows:

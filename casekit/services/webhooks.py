@@ -456,7 +456,7 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
     if not changes:
         return 0
     case = edit.case
-    conn = edit.uow.session.connection()
+    conn = edit.uow.connection()
     if subscribed is None:
         subscribed = [
             Subscribed(*row) for row in conn.execute(_SUBSCRIBED, {"orgs": case.party_org_ids()})
