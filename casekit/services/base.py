@@ -117,6 +117,19 @@ class Service:
             check_version(case, expected_version)
             yield Edit(self.kit, uow, actor, case, self._now())
 
+    @contextmanager
+    def _posting(self, actor: Actor, number: str) -> Iterator[Edit]:
+        """:meth:`editing` for a message: also learns whether the actor takes part already."""
+        if actor.user_id is None and actor.customer_id is None:
+            with self.editing(actor, number) as edit:
+                yield edit
+            return
+        with self._uow() as uow:
+            case, takes_part = Scope(uow.session, actor).case_to_post(number)
+            edit = Edit(self.kit, uow, actor, case, self._now())
+            edit.actor_takes_part = takes_part
+            yield edit
+
 
 def _check_public_methods(cls: type) -> None:
     """Wrap the public methods ``cls`` defines with :func:`refuse_nul`."""
@@ -221,6 +234,8 @@ class Edit:
         self.scope = Scope(uow.session, actor)
         #: the address a message of this change came from (mail from a system actor).
         self.author_email: str | None = None
+        #: The actor is a participant of the case already (known when the case was read).
+        self.actor_takes_part = False
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
 
     def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class MessageService(Service):
         case's row lock instead of checking a version. ``cc`` addresses
         become participants of the case.
         """
-        with self.editing(actor, number) as edit:
+        with self._posting(actor, number) as edit:
             entry = append_message(
                 edit,
                 body=body,
@@ -187,7 +187,9 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
     connection = edit.uow.connection()
     # (user_id, customer_id, email) of each participant the message brings.
     wanted: list[tuple[int | None, int | None, str | None]] = []
-    if actor.user_id is not None:
+    if edit.actor_takes_part:
+        pass  # read with the case: nothing to add for the author
+    elif actor.user_id is not None:
         wanted.append((actor.user_id, None, None))
     elif actor.customer_id is not None:
         wanted.append((None, actor.customer_id, None))
