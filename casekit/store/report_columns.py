@@ -1,9 +1,9 @@
 """The report columns of a case: facts of its timeline and snapshot kept on its row.
 
 The dashboard would otherwise read them from the entries (and the shipment)
-of every case it counts. They are recomputed from the timeline, never
-guessed, by the write path (:mod:`casekit.store.rows`, the shipment
-services), in the transaction of the change that moves them:
+of every case it counts. The write path (:mod:`casekit.store.rows`, the
+shipment services) keeps them, never guessed, in the transaction of the
+change that moves them:
 
 ``brand``
     the brand of the case's shipment snapshot (None without one).
