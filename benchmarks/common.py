@@ -252,8 +252,9 @@ class StatementCounter:
     PostgreSQL and MySQL drivers send the ``BEGIN`` themselves, unseen here —
     on those servers each commit stands for two more round trips.
     ``checkouts`` counts connections taken from the pool; on PostgreSQL and
-    MySQL casekit's engine pings each one (``pool_pre_ping``), one more round
-    trip that no event shows.
+    MySQL casekit's engine pings one that sat idle for more than
+    ``ping_after_idle`` seconds (one more round trip that no event shows),
+    never one of a busy run.
     """
 
     statements: int = 0

@@ -125,15 +125,15 @@ def _measure(ctx: Context, kit: CaseKit, sink: _Sink) -> list[Result]:
     queue_times: list[tuple[float, int]] = []
     queued = 0
 
-    def timed(edit: Any) -> int:
+    def timed(edit: Any, **kwargs: Any) -> int:
         nonlocal queued
         start = time.perf_counter()
-        count = original(edit)
+        count = original(edit, **kwargs)
         queue_times.append((time.perf_counter() - start, count))
         queued += count
         return count
 
-    def nothing(edit: Any) -> int:
+    def nothing(edit: Any, **kwargs: Any) -> int:
         return 0
 
     posts: list[float] = []

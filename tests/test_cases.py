@@ -120,6 +120,15 @@ def test_parties_are_checked(kit, world):
     with pytest.raises(InvalidInput) as error:
         kit.cases.open(world.shipper_actor, type="lost", customer=stranger.id)
     assert "customer" in error.value.errors
+    with pytest.raises(InvalidInput) as error:
+        kit.cases.open(world.shipper_actor, type="lost", customer=99999)
+    assert "customer" in error.value.errors
+    # The host names both: the customer must be the named shipper's.
+    with pytest.raises(InvalidInput) as error:
+        kit.cases.open(Actor.host(), type="lost", shipper=other.id, customer=world.customer.id)
+    assert list(error.value.errors) == ["customer"]
+    opened = kit.cases.open(Actor.host(), type="lost", shipper=other.id, customer=stranger.id)
+    assert opened.customer_id == stranger.id
 
 
 def test_host_and_system_actors_choose_source(kit, world):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from casekit import Actor, CaseKit, ShipmentFacts
 from casekit.clock import FrozenClock
@@ -210,4 +210,129 @@ def test_inbound_mail_filed_on_a_case_counts(
     found = columns(kit, number)
     assert found["carrier_first_response_at"] == clock.now()
     assert found["shipper_other_side_message_at"] == clock.now()
+    assert_all_consistent(kit)
+
+
+# -- the incremental path: a message moves its columns by one comparison ------------------
+
+
+def test_an_earlier_message_moves_a_first_response_back_never_a_latest(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    # Clocks of several web workers can disagree: a message may carry an
+    # earlier time than one already counted.
+    sam, cal = world.shipper_actor, world.carrier_actor
+    opened = clock.now()
+    number = kit.cases.open(sam, type="lost", carrier=world.carrier.id, message="Gone").number
+    late = step(clock, 20)
+    kit.messages.post(cal, number, "Looking")
+    later = step(clock, 5)
+    kit.messages.post(sam, number, "Thanks")
+    assert columns(kit, number) == {
+        "brand": None,
+        "shipper_first_response_at": later,
+        "carrier_first_response_at": late,
+        "shipper_other_side_message_at": late,
+        "carrier_other_side_message_at": later,
+        "reopened_at": None,
+    }
+
+    early = opened + timedelta(minutes=10)
+    clock.advance(early - clock.now())
+    kit.messages.post(cal, number, "Found it")
+    found = columns(kit, number)
+    assert found["carrier_first_response_at"] == early  # the earliest response wins
+    assert found["shipper_other_side_message_at"] == late  # the latest stays the latest
+    assert_all_consistent(kit)
+
+    earlier = opened + timedelta(minutes=5)
+    clock.advance(earlier - clock.now())
+    kit.messages.post(sam, number, "Any news?")
+    kit.messages.post(cal, number, "an earlier note", audience="internal")
+    found = columns(kit, number)
+    assert found["shipper_first_response_at"] == earlier
+    assert found["carrier_first_response_at"] == early  # the internal note is no response
+    assert found["carrier_other_side_message_at"] == later
+    assert_all_consistent(kit)
+
+
+def test_customers_and_the_host_are_the_other_side_of_both(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    sam = world.shipper_actor
+    number = kit.cases.open(
+        world.customer_actor, type="customer_feedback", message="Where is my parcel?"
+    ).number
+    opened = clock.now()
+    # A customer's opening message is read by both sides (no carrier yet) and answers nobody.
+    assert columns(kit, number) == {
+        "brand": None,
+        "shipper_first_response_at": None,
+        "carrier_first_response_at": None,
+        "shipper_other_side_message_at": opened,
+        "carrier_other_side_message_at": opened,
+        "reopened_at": None,
+    }
+    answered = step(clock)
+    kit.messages.post(sam, number, "On its way", audience="everyone")
+    hosted = step(clock)
+    kit.messages.post(Actor.host(), number, "Carrier notified", audience="partners")
+    found = columns(kit, number)
+    assert found["shipper_first_response_at"] == answered
+    assert found["carrier_first_response_at"] is None
+    # The host belongs to no side: both read its message from the others.
+    assert found["shipper_other_side_message_at"] == hosted
+    assert found["carrier_other_side_message_at"] == hosted
+    step(clock)
+    kit.messages.post(Actor.host(), number, "host note", audience="internal")
+    assert columns(kit, number) == found
+    assert_all_consistent(kit)
+
+
+def test_a_case_without_carrier_counts_every_message_for_the_carrier_side(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    sam = world.shipper_actor
+    opened = clock.now()
+    number = kit.cases.open(
+        sam, type="lost", customer=world.customer.id, message="Gone", audience="everyone"
+    ).number
+    assert columns(kit, number)["carrier_other_side_message_at"] == opened
+    again = step(clock)
+    kit.messages.post(sam, number, "Still looking", audience="everyone")
+    customer = step(clock)
+    kit.messages.post(world.customer_actor, number, "Thanks")
+    step(clock)
+    kit.messages.post(sam, number, "note", audience="internal")
+    found = columns(kit, number)
+    assert found["shipper_first_response_at"] == again
+    assert found["carrier_first_response_at"] is None
+    assert found["shipper_other_side_message_at"] == customer
+    assert found["carrier_other_side_message_at"] == customer
+    assert_all_consistent(kit)
+
+
+def test_a_post_writes_the_report_columns_with_the_case_update(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    number = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=world.carrier.id, message="Gone"
+    ).number
+    step(clock)
+    updates: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    event.listen(kit.engine, "before_cursor_execute", seen)
+    try:
+        kit.messages.post(world.carrier_actor, number, "On its way")
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", seen)
+    # One UPDATE of the case: its status, dates and version, and the report columns.
+    assert len(updates) == 1
+    assert "carrier_first_response_at" in updates[0]
+    assert "version" in updates[0]
+    assert columns(kit, number)["carrier_first_response_at"] == clock.now()
     assert_all_consistent(kit)

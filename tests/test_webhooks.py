@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 import trustme
+from sqlalchemy import select
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied
+from casekit.store import tables
 from casekit.testing import FrozenClock, World, make_kit
 from casekit.webhooks import (
     SIGNATURE_HEADER,
@@ -239,6 +241,46 @@ def test_only_the_organizations_managers_manage_its_webhooks(hkit: CaseKit, w: W
 
 
 # -- delivery ----------------------------------------------------------------------------
+
+
+def _queued(kit: CaseKit) -> list[tuple[int, str]]:
+    o = tables.webhook_outbox.c
+    with kit.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(o.webhook_id, o.event).order_by(o.id))]
+
+
+def test_a_subscription_made_elsewhere_hears_the_very_next_change(
+    hkit: CaseKit, w: World, database_url: str, tmp_path: Path, clock: FrozenClock, ca: trustme.CA
+) -> None:
+    # Subscriptions are read with each change, never cached: one made (or
+    # turned off) by another kit, as by another process, counts at once.
+    (tmp_path / "elsewhere").mkdir()
+    elsewhere = _trusting_kit(
+        database_url,
+        tmp_path / "elsewhere",
+        clock,
+        ca,
+        webhook_allow_http_loopback=True,
+        webhook_allow_private_addresses=True,
+    )
+    try:
+        number = hkit.cases.open(
+            w.shipper_actor, type="lost", carrier=w.carrier.id, message="Gone"
+        ).number
+        assert _queued(hkit) == []
+        hook = elsewhere.webhooks.subscribe(
+            w.carrier_manager_actor, url="http://127.0.0.1:9/hook", events=ALL
+        )
+        hkit.messages.post(w.carrier_actor, number, "On its way")
+        assert _queued(hkit) == [
+            (hook.webhook.id, "message_posted"),
+            (hook.webhook.id, "status_changed"),
+        ]
+        elsewhere.webhooks.update(w.carrier_manager_actor, hook.webhook.id, active=False)
+        hkit.messages.post(w.shipper_actor, number, "Thanks", audience="partners")
+        assert len(_queued(hkit)) == 2
+    finally:
+        elsewhere.close()
 
 
 def test_each_party_receives_what_it_may_see_signed(

@@ -15,7 +15,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
@@ -34,7 +45,7 @@ from casekit.query.models import (
     ShipmentView,
 )
 from casekit.store import tables
-from casekit.store.rows import load_cases, select_cases
+from casekit.store.rows import case_from_row, load_cases, select_cases
 
 c = tables.cases.c
 e = tables.entries.c
@@ -79,6 +90,18 @@ class Scope:
         if not found:
             raise NotFound("case", number)
         return found[0]
+
+    def case_to_post(self, number: str) -> tuple[Case, bool]:
+        """:meth:`case` with its row lock, and whether the actor takes part in it already.
+
+        The actor (a user or a customer) is a participant of the case: a
+        message need not add them. Read in the same statement as the case.
+        """
+        stmt = _case_to_post(self.actor)
+        found = self.session.connection().execute(stmt, {"number": number}).mappings().first()
+        if found is None:
+            raise NotFound("case", number)
+        return case_from_row(found), bool(found[_TAKES_PART])
 
     def cases(self, *, limit: int = 50, before_id: int | None = None) -> list[Case]:
         """Visible cases, newest first, paged by id (keyset)."""
@@ -381,6 +404,23 @@ def _case_by_number(actor: Actor, lock: bool) -> Select[Any]:
     """
     stmt = select_cases(and_(c.number == bindparam("number"), _case_clause(actor)))
     return stmt.with_for_update() if lock else stmt
+
+
+_TAKES_PART = "casekit_actor_takes_part"
+
+
+@functools.lru_cache(maxsize=1024)
+def _case_to_post(actor: Actor) -> Select[Any]:
+    """:meth:`Scope.case_to_post`'s statement for ``actor`` (a user or a customer)."""
+    p = tables.participants.c
+    if actor.user_id is not None:
+        mine = p.user_id == actor.user_id
+    elif actor.customer_id is not None:
+        mine = p.customer_id == actor.customer_id
+    else:
+        raise ValueError("only a user or a customer takes part in a case by themselves")
+    takes_part = exists().where(p.case_id == c.id, mine).label(_TAKES_PART)
+    return _case_by_number(actor, True).add_columns(takes_part)
 
 
 def _inbound_select() -> Select[Any]:

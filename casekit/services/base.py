@@ -20,6 +20,7 @@ from casekit.domain.workflow import Status
 from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
+from casekit.store.report_columns import Moves
 from casekit.store.rows import case_values, insert_entry, save_case
 from casekit.store.uow import UnitOfWork
 
@@ -123,6 +124,19 @@ class Service:
             check_version(case, expected_version)
             yield Edit(self.kit, uow, actor, case, self._now())
 
+    @contextmanager
+    def _posting(self, actor: Actor, number: str) -> Iterator[Edit]:
+        """:meth:`editing` for a message: also learns whether the actor takes part already."""
+        if actor.user_id is None and actor.customer_id is None:
+            with self.editing(actor, number) as edit:
+                yield edit
+            return
+        with self._uow() as uow:
+            case, takes_part = Scope(uow.session, actor).case_to_post(number)
+            edit = Edit(self.kit, uow, actor, case, self._now())
+            edit.actor_takes_part = takes_part
+            yield edit
+
 
 def _check_public_methods(cls: type) -> None:
     """Wrap the public methods ``cls`` defines with :func:`refuse_nul`."""
@@ -163,11 +177,14 @@ def record_event(
     new: object = None,
     audience: Audience = Audience.PARTNERS,
     org_id: int | None = None,
+    moves: Moves | None = None,
 ) -> Entry:
     """Append an audited event to the case's timeline.
 
     ``org_id`` overrides the author's organization for internal events that
     belong to one side (a CRM number, a watcher) whoever recorded them.
+    ``moves`` collects what the event does to the report columns (see
+    :func:`casekit.store.rows.insert_entry`).
     """
     entry = Entry.by(
         actor,
@@ -181,7 +198,7 @@ def record_event(
     )
     if org_id is not None:
         entry.org_id = org_id
-    insert_entry(uow.session.connection(), entry)
+    insert_entry(uow.connection(), entry, moves)
     return entry
 
 
@@ -207,6 +224,7 @@ class Edit:
         now: datetime,
         *,
         new: bool = False,
+        moves: Moves | None = None,
     ):
         self.kit = kit
         self.uow = uow
@@ -218,9 +236,13 @@ class Edit:
         #: The case was created by this unit of work (opening): it has no CRM
         #: numbers and no watchers yet, so its views need not look them up.
         self.new = new
+        #: What the change's new entries do to the report columns, written by finish().
+        self.moves = moves if moves is not None else Moves(case)
         self.scope = Scope(uow.session, actor)
         #: the address a message of this change came from (mail from a system actor).
         self.author_email: str | None = None
+        #: The actor is a participant of the case already (known when the case was read).
+        self.actor_takes_part = False
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
 
     def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:
@@ -233,7 +255,9 @@ class Edit:
         return list(self._signals)
 
     def event(self, kind: EventKind, **kwargs: Any) -> Entry:
-        return record_event(self.uow, self.actor, self.case, kind, at=self.now, **kwargs)
+        return record_event(
+            self.uow, self.actor, self.case, kind, at=self.now, moves=self.moves, **kwargs
+        )
 
     def finish(self, *, view: bool = True) -> Any:
         """Flush, queue the notifications, read the actor's view, commit, then
@@ -244,7 +268,7 @@ class Edit:
         Returns the actor's view of the case, or None with ``view=False``
         (for callers that return something else and would throw it away).
         """
-        save_case(self.uow.session.connection(), self.case, self.original)
+        save_case(self.uow.connection(), self.case, self.original, self.moves)
         self.uow.flush()
         queued = queue_notifications(self)
         actor_view = self.scope.view(self.case, new=self.new) if view else None

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 
 from casekit import signals
 from casekit.attachments import Upload
@@ -25,6 +25,7 @@ from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
 from casekit.services.messages import append_message, message_audience
 from casekit.store import tables
+from casekit.store.report_columns import Moves
 from casekit.store.rows import insert_case
 from casekit.store.uow import UnitOfWork
 
@@ -41,10 +42,19 @@ _SET_NUMBER = (
 
 
 @functools.cache
-def _organizations_by_id() -> Select[Organization]:
-    # Built on first use: Organization is mapped when the first kit is made.
+def _organizations_by_id() -> Select[Organization, Customer]:
+    """The organizations ``ids``, each with the customer ``customer_id`` if it is theirs.
+
+    Built on first use: the classes are mapped when the first kit is made.
+    """
     id_ = tables.organizations.c.id
-    return select(Organization).where(id_.in_(bindparam("ids", expanding=True)))
+    cu = tables.customers.c
+    mine = and_(cu.id == bindparam("customer_id"), cu.shipper_org_id == id_)
+    return (
+        select(Organization, Customer)
+        .outerjoin(tables.customers, mine)
+        .where(id_.in_(bindparam("ids", expanding=True)))
+    )
 
 
 class CaseService(Service):
@@ -144,16 +154,18 @@ class CaseService(Service):
             if side is not None and take_ownership:
                 case.set_owner(side, actor.user_id)
             has_message = message is not None or bool(attachments)
+            moves = Moves.for_new_case(case)
             if has_message:
-                # The opening message's dates go into the INSERT, not a second UPDATE.
-                case.record_message(
-                    actor, message_audience(actor, audience), now, move_status=False
-                )
-            connection = session.connection()
-            case_id = insert_case(connection, case)
+                # The opening message's dates and report columns go into the
+                # INSERT, not a second UPDATE.
+                chosen = message_audience(actor, audience)
+                case.record_message(actor, chosen, now, move_status=False)
+                moves.message(actor.org_id, chosen, now)
+            connection = uow.connection()
+            case_id = insert_case(connection, case, moves)
             case.number = f"{kit.settings.case_number_prefix}{case_id:06d}"
             connection.execute(_SET_NUMBER, {"case_id": case_id, "new_number": case.number})
-            edit = Edit(kit, uow, actor, case, now, new=True)
+            edit = Edit(kit, uow, actor, case, now, new=True, moves=moves)
             edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
             opened = edit.emit(signals.case_opened, message=None)
             if has_message:
@@ -531,11 +543,17 @@ def _parties(
         assert own is not None
         return own, None, row
 
-    # Every organization named, in one query rather than one each.
+    # Every organization named, with the customer if it is one of theirs, in
+    # one query rather than one each.
     named = list(dict.fromkeys(i for i in (actor.org_id, shipper, carrier) if i is not None))
     orgs: dict[int | None, Organization] = {}
+    customers: dict[int | None, Customer] = {}
     if named:
-        orgs = {o.id: o for o in session.scalars(_organizations_by_id(), {"ids": named})}
+        params = {"ids": named, "customer_id": customer}
+        for found, theirs in session.execute(_organizations_by_id(), params):
+            orgs[found.id] = found
+            if theirs is not None:
+                customers[found.id] = theirs
     own_org = orgs.get(actor.org_id) if actor.org_id is not None else None
     if own_org is not None and own_org.role is OrgRole.SHIPPER:
         if shipper not in (None, own_org.id):
@@ -561,12 +579,8 @@ def _parties(
             errors["shipper"] = ["the shipper is required"]
     customer_row = None
     if customer is not None:
-        customer_row = session.get(Customer, customer)
-        if (
-            customer_row is None
-            or shipper_org is None
-            or customer_row.shipper_org_id != shipper_org.id
-        ):
+        customer_row = customers.get(shipper_org.id) if shipper_org is not None else None
+        if customer_row is None:
             errors["customer"] = [f"customer {customer} is not a customer of the shipper"]
     if errors:
         raise InvalidInput(errors)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Insert, Select, bindparam, exists, insert, literal_column, select
 
 from casekit import signals
 from casekit.attachments import Upload, safe_filename
@@ -23,11 +25,26 @@ MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
 
 _p = tables.participants.c
-# Built once: a reused statement keeps its cache key, so SQLAlchemy neither
-# rebuilds nor re-keys it on every post.
-_PARTICIPANTS_OF_CASE = select(_p.user_id, _p.customer_id, _p.email).where(
-    _p.case_id == bindparam("case_id")
-)
+_PARTICIPANT_KEYS = ("user_id", "customer_id", "email")
+
+
+@functools.cache
+def _add_participant(key: str) -> Insert:
+    """Add a participant to a case unless one with the same ``key`` is there.
+
+    One statement instead of a read and a write; built once per key. The
+    case's row lock (every post takes it) keeps two posts from racing.
+    """
+    names = ("case_id", *_PARTICIPANT_KEYS, "subscribed", "created_at")
+    params = [bindparam(name, type_=_p[name].type) for name in names]
+    already: Select[Any] = (
+        select(literal_column("1"))
+        .select_from(tables.participants)
+        .where(_p.case_id == bindparam("case_id"), _p[key] == bindparam(key))
+    )
+    return insert(tables.participants).from_select(
+        list(names), select(*params).where(~exists(already))
+    )
 
 
 class MessageService(Service):
@@ -51,7 +68,7 @@ class MessageService(Service):
         case's row lock instead of checking a version. ``cc`` addresses
         become participants of the case.
         """
-        with self.editing(actor, number) as edit:
+        with self._posting(actor, number) as edit:
             entry = append_message(
                 edit,
                 body=body,
@@ -118,7 +135,7 @@ def append_message(
         body=body,
         author_email=author_email,
     )
-    insert_entry(edit.uow.session.connection(), entry)
+    insert_entry(edit.uow.connection(), entry, edit.moves)
     files = tuple(_store(edit, entry, upload) for upload in attachments)
     old = case.record_message(actor, chosen, now, move_status=not opening)
     if case.status is not old:
@@ -142,7 +159,7 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
     )
     key = stored.storage_key
     edit.uow.on_rollback(lambda: kit.hooks.delete_attachment(storage_key=key))
-    result = edit.uow.session.connection().execute(
+    result = edit.uow.connection().execute(
         insert(tables.attachments),
         {
             "case_id": entry.case_id,
@@ -167,10 +184,12 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
 def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
     """The author and every Cc'd address become participants, once each."""
     actor, case = edit.actor, edit.case
-    connection = edit.uow.session.connection()
+    connection = edit.uow.connection()
     # (user_id, customer_id, email) of each participant the message brings.
     wanted: list[tuple[int | None, int | None, str | None]] = []
-    if actor.user_id is not None:
+    if edit.actor_takes_part:
+        pass  # read with the case: nothing to add for the author
+    elif actor.user_id is not None:
         wanted.append((actor.user_id, None, None))
     elif actor.customer_id is not None:
         wanted.append((None, actor.customer_id, None))
@@ -180,23 +199,21 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
     wanted.extend((None, None, email) for email in sorted(emails))
     if not wanted:
         return
-    known: set[tuple[int | None, int | None, str | None]] = set()
-    if not edit.new:  # a case opened in this transaction has no participants yet
-        existing = connection.execute(_PARTICIPANTS_OF_CASE, {"case_id": case.id})
-        known = {(r.user_id, r.customer_id, r.email) for r in existing}
-    new = [key for key in dict.fromkeys(wanted) if key not in known]
-    insert_rows(
-        connection,
-        tables.participants,
-        (
-            {
-                "case_id": case.id,
-                "created_at": edit.now,
-                "user_id": user_id,
-                "customer_id": customer_id,
-                "email": email,
-                "subscribed": True,
-            }
-            for user_id, customer_id, email in new
-        ),
-    )
+    rows = [
+        {
+            "case_id": case.id,
+            "created_at": edit.now,
+            "user_id": user_id,
+            "customer_id": customer_id,
+            "email": email,
+            "subscribed": True,
+        }
+        for user_id, customer_id, email in dict.fromkeys(wanted)
+    ]
+    if edit.new:  # a case opened in this transaction has no participants yet
+        insert_rows(connection, tables.participants, rows)
+        return
+    for key in _PARTICIPANT_KEYS:
+        batch = [row for row in rows if row[key] is not None]
+        if batch:
+            connection.execute(_add_participant(key), batch)

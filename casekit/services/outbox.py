@@ -2,9 +2,11 @@
 
 :func:`queue_notifications` runs inside ``Edit.finish()``
 (:mod:`casekit.services.base`), the one place every change to a case passes
-through: it reads the people around the case in one statement, applies
-:func:`casekit.domain.notify.recipients`, and writes one outbox row per
-recipient in one multi-row INSERT, in the change's own transaction.
+through: it reads the people around the case in one statement (with the party
+organizations' webhook subscriptions, when the change is one a webhook
+hears of), applies :func:`casekit.domain.notify.recipients`, and writes one
+outbox row per recipient in one multi-row INSERT, in the change's own
+transaction.
 :mod:`casekit.services.worker` delivers them.
 """
 
@@ -14,7 +16,7 @@ import functools
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from attrs import frozen
 from sqlalchemy import (
@@ -60,6 +62,16 @@ _u = tables.users.c
 _s = tables.subscriptions.c
 _ca = tables.collaborator_addresses.c
 _cu = tables.customers.c
+_h = tables.webhooks.c
+
+
+class Subscribed(NamedTuple):
+    """An active webhook subscription of a party organization (what queueing needs)."""
+
+    id: int
+    org_id: int
+    events: str  # comma-separated
+
 
 # -- queueing -------------------------------------------------------------------------
 
@@ -138,14 +150,17 @@ def happenings_of(edit: Edit) -> list[Happening]:
 
 
 @functools.cache
-def _people(feedback: bool) -> Select[Any]:
+def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
     """Everyone around a case, in ONE statement (a round trip is what a change pays for).
 
     Rows of five kinds, told apart by ``src``: ``u`` the users involved, with
     their subscriptions to the events at hand (and, for customer feedback,
     every user of the shipper); ``w`` the watchers; ``p`` the subscribed
     participants; ``a`` the collaborator addresses of the case's pair (the
-    side in ``name``); ``c`` the customer.
+    side in ``name``); ``c`` the customer. With ``webhooks``, a sixth: ``h``
+    the active webhook subscriptions of the party organizations (the
+    subscription's id in ``user_id``, its events in ``name``), read here
+    rather than in a statement of their own.
     """
     case_id: Any = bindparam("case_id")
     # Who is involved, as one index-friendly set of user ids: the named ones
@@ -197,7 +212,14 @@ def _people(feedback: bool) -> Select[Any]:
     customer = select(
         literal_column("'c'"), null(), _cu.id, _cu.email, _cu.name, *nothing[1:]
     ).where(_cu.id == bindparam("customer_id"))
-    return union_all(users, watchers, participants, addresses, customer)  # type: ignore[return-value]
+    parts = [users, watchers, participants, addresses, customer]
+    if webhooks:
+        parts.append(
+            select(
+                literal_column("'h'"), _h.id, null(), null(), _h.events, _h.org_id, *nothing[2:]
+            ).where(_h.org_id.in_(bindparam("orgs", expanding=True)), _h.active.is_(True))
+        )
+    return union_all(*parts)  # type: ignore[return-value]
 
 
 _INSERT_OUTBOX = insert(tables.outbox)
@@ -205,7 +227,14 @@ _INSERT_OUTBOX = insert(tables.outbox)
 
 def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
     """The people around ``edit.case`` for the change, read in one statement."""
-    conn = edit.uow.session.connection()
+    return _surroundings(edit, happened, webhooks=False)[0]
+
+
+def _surroundings(
+    edit: Edit, happened: Sequence[Happening], *, webhooks: bool
+) -> tuple[Surroundings, list[Subscribed]]:
+    """:func:`surroundings`, and with ``webhooks`` the parties' webhook subscriptions."""
+    conn = edit.uow.connection()
     case, actor = edit.case, edit.actor
     feedback = any(h.event is NotifyEvent.CUSTOMER_FEEDBACK for h in happened)
     ids = {case.shipper_owner_id, case.carrier_owner_id, actor.user_id}
@@ -221,6 +250,9 @@ def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
         ),
         "customer_id": case.customer_id,
     }
+    if webhooks:
+        params["orgs"] = list(case.party_org_ids())
+    hooks: list[Subscribed] = []
     watchers: set[int] = set()
     participants: list[tuple[int | None, int | None, str | None]] = []
     users: dict[int, UserInfo] = {}
@@ -228,7 +260,7 @@ def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
     shipper_users: list[int] = []
     collaborators: dict[Side, str] = {}
     customer_email, customer_name = None, ""
-    for row in conn.execute(_people(feedback), params):
+    for row in conn.execute(_people(feedback, webhooks), params):
         src = row.src
         if src == "u":
             if row.user_id not in users:
@@ -250,6 +282,8 @@ def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
             participants.append((row.user_id, row.customer_id, row.email))
         elif src == "a":
             collaborators[Side(row.name)] = row.email
+        elif src == "h":
+            hooks.append(Subscribed(row.user_id, row.org_id, row.name))
         else:
             customer_email, customer_name = row.email, row.name
     if actor.user_id is not None and actor.user_id in users:
@@ -258,7 +292,7 @@ def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
         actor_email = customer_email
     else:
         actor_email = edit.author_email
-    return Surroundings(
+    around = Surroundings(
         users=users,
         watchers=frozenset(watchers),
         participants=participants,
@@ -269,6 +303,7 @@ def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
         shipper_users=sorted(shipper_users) if feedback else (),
         actor_email=actor_email,
     )
+    return around, hooks
 
 
 def author_org(case: Case, actor: Actor) -> int:
@@ -306,17 +341,22 @@ def queue_notifications(edit: Edit) -> list[dict[str, Any]]:
     The webhook requests the change causes are written here too
     (:func:`casekit.services.webhooks.queue_webhooks`), in the same transaction.
     """
-    from casekit.services.webhooks import queue_webhooks
+    from casekit.services import webhooks
 
-    queue_webhooks(edit)
     happened = happenings_of(edit)
     if not happened:
+        webhooks.queue_webhooks(edit)
         return []
-    chosen = recipients(edit.case, edit.actor, happened, surroundings(edit, happened))
+    # The subscriptions come with the people when a webhook hears of the change.
+    hooked = bool(webhooks.webhook_changes(edit))
+    around, subscribed = _surroundings(edit, happened, webhooks=hooked)
+    if hooked:
+        webhooks.queue_webhooks(edit, subscribed=subscribed)
+    chosen = recipients(edit.case, edit.actor, happened, around)
     rows = [outbox_row(edit, r) for r in chosen]
     if not rows:
         return rows
-    conn = edit.uow.session.connection()
+    conn = edit.uow.connection()
     if signals.notification_queued.receivers:
         # Only a receiver needs the ids: one INSERT per row then.
         for row in rows:

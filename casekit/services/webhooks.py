@@ -25,7 +25,7 @@ import json
 import logging
 import secrets
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from casekit.domain.directory import Organization
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
-from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT
+from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT, Subscribed
 from casekit.services.worker import next_state
 from casekit.store import tables
 from casekit.webhooks import (
@@ -398,7 +398,7 @@ def _as_dict(view: Any) -> dict[str, Any]:
     return {k: _plain(v) for k, v in attrs.asdict(view, recurse=True).items()}
 
 
-def _changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, Any]]]:
+def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, Any]]]:
     """What the change in ``edit`` was, as webhook events with their details."""
     by_name = {str(sig.name): kw for sig, kw in edit.queued_signals()}
     found: builtins.list[tuple[WebhookEvent, dict[str, Any]]] = []
@@ -441,21 +441,26 @@ _SUBSCRIBED = select(_h.id, _h.org_id, _h.events).where(
 )
 
 
-def queue_webhooks(edit: Edit) -> int:
+def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None) -> int:
     """Write the webhook requests the change in ``edit`` causes; returns how many.
 
     Runs in the change's transaction. Each party organization subscribed to
     an event gets a payload read through the scoped layer as that
     organization; an organization that may not read the message of a
     ``message_posted`` (an internal note of the other party) gets nothing.
+    ``subscribed`` are the parties' active subscriptions when the caller has
+    read them already (with the people around the case); otherwise they are
+    read here.
     """
-    changes = _changes(edit)
+    changes = webhook_changes(edit)
     if not changes:
         return 0
     case = edit.case
-    parties = [org for org in (case.shipper_org_id, case.carrier_org_id) if org is not None]
-    conn = edit.uow.session.connection()
-    subscribed = list(conn.execute(_SUBSCRIBED, {"orgs": parties}))
+    conn = edit.uow.connection()
+    if subscribed is None:
+        subscribed = [
+            Subscribed(*row) for row in conn.execute(_SUBSCRIBED, {"orgs": case.party_org_ids()})
+        ]
     if not subscribed:
         return 0
     wanted = {c[0].value for c in changes}

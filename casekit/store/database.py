@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.engine import URL
 
 _DRIVERS = {
@@ -31,24 +32,67 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def create_casekit_engine(url: str | URL, **options: Any) -> Engine:
-    """An engine for ``url``.
+#: A pooled connection idle for longer than this (seconds) is pinged when taken.
+PING_AFTER_IDLE = 10.0
+
+
+def create_casekit_engine(
+    url: str | URL, *, ping_after_idle: float | None = PING_AFTER_IDLE, **options: Any
+) -> Engine:
+    """An engine for ``url``; ``options`` go to SQLAlchemy's ``create_engine``.
 
     SQLite gets WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for
     writing transactions so two writers queue instead of failing mid-way.
-    MySQL/MariaDB run at READ COMMITTED like PostgreSQL.
+    MySQL/MariaDB run at READ COMMITTED like PostgreSQL, and their connections
+    are replaced after an hour (``pool_recycle``), before the server's
+    ``wait_timeout`` closes them.
+
+    On a server, a pooled connection that sat idle for more than
+    ``ping_after_idle`` seconds is pinged when it is taken, and replaced if
+    the server no longer answers; one used more recently is not (a busy
+    process reuses its connections within milliseconds, and a ping is a
+    round trip per transaction). ``ping_after_idle=None`` turns that off;
+    ``pool_pre_ping=True`` pings on every checkout instead.
     """
     parsed = normalize_url(url)
     backend = parsed.get_backend_name()
     if backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")
         options.setdefault("pool_recycle", 3600)
-    if backend != "sqlite":
-        options.setdefault("pool_pre_ping", True)
     engine = create_engine(parsed, **options)
     if backend == "sqlite":
         _setup_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+    elif ping_after_idle is not None and not options.get("pool_pre_ping"):
+        _ping_idle_connections(engine, ping_after_idle)
     return engine
+
+
+_IDLE_SINCE = "casekit_idle_since"
+
+
+def _ping_idle_connections(engine: Engine, after: float) -> None:
+    """Ping a connection taken from the pool after more than ``after`` idle seconds.
+
+    A connection that does not answer raises ``DisconnectionError`` here,
+    which makes the pool throw it away and connect again (SQLAlchemy's
+    pessimistic disconnect handling, for idle connections only).
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # A new connection has no mark: it was just opened.
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since <= after:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"a pooled connection did not answer: {error}") from error
 
 
 def _setup_sqlite(engine: Engine, *, in_memory: bool) -> None:

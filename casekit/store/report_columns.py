@@ -1,9 +1,9 @@
 """The report columns of a case: facts of its timeline and snapshot kept on its row.
 
 The dashboard would otherwise read them from the entries (and the shipment)
-of every case it counts. They are recomputed from the timeline, never
-guessed, by the write path (:mod:`casekit.store.rows`, the shipment
-services), in the transaction of the change that moves them:
+of every case it counts. The write path (:mod:`casekit.store.rows`, the
+shipment services) keeps them, never guessed, in the transaction of the
+change that moves them:
 
 ``brand``
     the brand of the case's shipment snapshot (None without one).
@@ -19,18 +19,39 @@ services), in the transaction of the change that moves them:
     when the case was last reopened (None: never).
 
 Migration 0011 computes the same values for the cases already stored.
+
+A new message or reopening moves its columns by one comparison with the
+value already stored, so the write path does not recompute them from the
+timeline: :class:`Moves` collects what the entries of one change move, and
+:func:`casekit.store.rows.save_case` writes it in the case's own UPDATE
+(each column ``CASE WHEN`` the stored value is missing or beaten). The rare
+changes that move the inputs themselves (a party, the shipment) go through
+:func:`refresh`, which recomputes from the timeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import functools
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import case as sql_case
 
 from casekit.domain.audience import Audience
-from casekit.domain.case import EntryKind, EventKind
+from casekit.domain.case import Case, Entry, EntryKind, EventKind
 from casekit.store import tables
+from casekit.store.types import UTCDateTime
 
 c = tables.cases.c
 e = tables.entries.c
@@ -149,6 +170,102 @@ def refresh_brand_of_shipments(conn: Connection, shipment_ids: Iterable[int]) ->
         )
         .values(brand=brand)
     )
+
+
+#: The columns a new entry moves towards its time: the earliest wins (``min``) or the latest.
+_EARLIEST: frozenset[str] = frozenset({"shipper_first_response_at", "carrier_first_response_at"})
+
+
+class Moves:
+    """What the entries of one change do to the report columns of its case.
+
+    :meth:`add` takes each new entry (or, with :meth:`message`, a message
+    about to be written); :meth:`take` hands the moved columns to the write
+    that stores them: the earliest candidate of a first response, the latest
+    of the other columns. Those are compared with the stored value in SQL
+    (:func:`set_clause`), so the case row need not be read; ``known`` gives
+    the stored values when they are known (a case not written yet: all
+    None), so a move that changes nothing is not written.
+    """
+
+    def __init__(self, case: Case, known: Mapping[str, datetime | None] | None = None) -> None:
+        self.case = case
+        self._known: dict[str, datetime | None] = dict(known or {})
+        self._pending: dict[str, datetime] = {}
+
+    @classmethod
+    def for_new_case(cls, case: Case) -> Moves:
+        """The moves of ``case`` being opened: nothing stored yet."""
+        return cls(case, dict.fromkeys(REPORT_COLUMNS))
+
+    def add(self, entry: Entry) -> None:
+        """Take ``entry``, new on the case's timeline."""
+        if entry.kind is EntryKind.MESSAGE:
+            self.message(entry.org_id, entry.audience, entry.created_at)
+        elif entry.kind is EntryKind.EVENT and entry.event is EventKind.REOPENED:
+            self._move("reopened_at", entry.created_at)
+
+    def message(self, org_id: int | None, audience: Audience, at: datetime) -> None:
+        """Take a message by ``org_id`` (None: a customer or the host) for ``audience``.
+
+        The rules of :func:`computed`: an internal note moves nothing; a
+        message from a side's organization after the opening moment is a
+        response of that side; a message not from a side's organization is
+        the other side's latest.
+        """
+        if audience is Audience.INTERNAL:
+            return
+        case = self.case
+        for side, side_org in (("shipper", case.shipper_org_id), ("carrier", case.carrier_org_id)):
+            if org_id is not None and org_id == side_org:
+                if at > case.created_at:
+                    self._move(f"{side}_first_response_at", at)
+            else:
+                self._move(f"{side}_other_side_message_at", at)
+
+    def _move(self, column: str, at: datetime) -> None:
+        earliest = column in _EARLIEST
+        if column in self._known:
+            stored = self._known[column]
+            if stored is not None and (stored <= at if earliest else stored >= at):
+                return
+            self._known[column] = at
+        pending = self._pending.get(column)
+        if pending is None or (at < pending if earliest else at > pending):
+            self._pending[column] = at
+
+    def take(self) -> dict[str, datetime]:
+        """The moved columns and their candidate values; the moves start over."""
+        taken, self._pending = self._pending, {}
+        return taken
+
+
+def set_clause(columns: Iterable[str]) -> dict[str, Any]:
+    """The SET clause of a case UPDATE that moves ``columns`` (bound as ``report_<column>``)."""
+    values: dict[str, Any] = {}
+    for name in columns:
+        stored = c[name]
+        at = bindparam(f"report_{name}", type_=UTCDateTime())
+        beaten = stored > at if name in _EARLIEST else stored < at
+        values[name] = sql_case((or_(stored.is_(None), beaten), at), else_=stored)
+    return values
+
+
+def set_params(moved: Mapping[str, datetime]) -> dict[str, datetime]:
+    """The parameters of :func:`set_clause` for ``moved``."""
+    return {f"report_{name}": at for name, at in moved.items()}
+
+
+@functools.cache
+def _move_statement(columns: tuple[str, ...]) -> Any:
+    return update(tables.cases).where(c.id == bindparam("case_id")).values(set_clause(columns))
+
+
+def write_moves(conn: Connection, case_id: int, moved: Mapping[str, datetime]) -> None:
+    """Write ``moved`` (from :meth:`Moves.take`) to the case on its own."""
+    if moved:
+        columns = tuple(sorted(moved))
+        conn.execute(_move_statement(columns), {"case_id": case_id, **set_params(moved)})
 
 
 def entry_moves(kind: str | None, event: str | None) -> tuple[str, ...]:

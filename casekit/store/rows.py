@@ -6,6 +6,9 @@ into a plain domain :class:`~casekit.domain.case.Case` (never attached to a
 session), changed by the domain's rules, and written back as one UPDATE of
 the columns that changed, with its version counter checked and bumped.
 Timeline entries, attachments and participants are inserted the same way.
+What the new entries of a change do to the report columns
+(:class:`~casekit.store.report_columns.Moves`) rides on that same UPDATE,
+or on the INSERT of a case being opened.
 Organizations, users, watchers, CRM numbers and snapshots still go through
 the ORM; both share the unit of work's transaction.
 """
@@ -56,10 +59,15 @@ def load_cases(
     return [case_from_row(row) for row in conn.execute(stmt, params or {}).mappings()]
 
 
-def insert_case(conn: Connection, case: Case) -> int:
-    """INSERT the (new) case; sets and returns its id."""
+def insert_case(conn: Connection, case: Case, moves: report_columns.Moves | None = None) -> int:
+    """INSERT the (new) case; sets and returns its id.
+
+    ``moves`` (of a case not written yet) gives the report columns their values.
+    """
     values = case_values(case)
     del values["id"]
+    if moves is not None:
+        values.update(moves.take())
     result = conn.execute(insert(tables.cases), values)
     case.id = int(result.inserted_primary_key[0])  # type: ignore[index]
     if case.shipment_id is not None:
@@ -68,9 +76,10 @@ def insert_case(conn: Connection, case: Case) -> int:
 
 
 @functools.cache
-def _update_case(columns: tuple[str, ...]) -> Any:
+def _update_case(columns: tuple[str, ...], report: tuple[str, ...] = ()) -> Any:
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
     values["version"] = bindparam("next_version")
+    values.update(report_columns.set_clause(report))
     return (
         update(tables.cases)
         .where(c.id == bindparam("case_id"), c.version == bindparam("loaded_version"))
@@ -78,21 +87,30 @@ def _update_case(columns: tuple[str, ...]) -> Any:
     )
 
 
-def save_case(conn: Connection, case: Case, original: Mapping[str, Any]) -> bool:
+def save_case(
+    conn: Connection,
+    case: Case,
+    original: Mapping[str, Any],
+    moves: report_columns.Moves | None = None,
+) -> bool:
     """Write what changed since ``original``; bump the version; Conflict if it moved.
 
-    Returns whether anything was written.
+    What ``moves`` collected is written in the same UPDATE (on its own when
+    nothing else changed). Returns whether the case's own columns were written.
     """
     changed = tuple(
         name
         for name in CASE_FIELDS
         if name not in ("id", "version") and getattr(case, name) != original[name]
     )
+    report = moves.take() if moves is not None else {}
     if not changed:
+        report_columns.write_moves(conn, case.id, report)  # type: ignore[arg-type]
         return False
     params = {f"new_{name}": getattr(case, name) for name in changed}
     params.update(case_id=case.id, loaded_version=case.version, next_version=case.version + 1)
-    result = conn.execute(_update_case(changed), params)
+    params.update(report_columns.set_params(report))
+    result = conn.execute(_update_case(changed, tuple(sorted(report))), params)
     if result.rowcount != 1:
         raise Conflict(f"case {case.number} was changed by someone else; reload it")
     case.version += 1
@@ -116,11 +134,19 @@ def entry_values(entry: Entry) -> dict[str, Any]:
     return {name: values[name] for name in _ENTRY_FIELDS}
 
 
-def insert_entry(conn: Connection, entry: Entry) -> int:
-    """INSERT one timeline entry; sets and returns its id."""
+def insert_entry(conn: Connection, entry: Entry, moves: report_columns.Moves | None = None) -> int:
+    """INSERT one timeline entry; sets and returns its id.
+
+    With ``moves`` (those of the change the entry belongs to) what the entry
+    does to the report columns is collected there, for the case's UPDATE to
+    write; without, the columns it can move are recomputed here.
+    """
     values = entry_values(entry)
     result = conn.execute(_insert_entry(), values)
     entry.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    if moves is not None and moves.case.id == entry.case_id:
+        moves.add(entry)
+        return entry.id
     moved = report_columns.entry_moves(_value(values["kind"]), _value(values["event"]))
     if moved:
         report_columns.refresh(conn, [entry.case_id], moved)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,12 +45,23 @@ class UnitOfWork:
         self._after: list[Callable[[], object]] = []
         self._undo: list[Callable[[], object]] = []
         self._session: Session | None = None
+        self._connection: Connection | None = None
 
     @property
     def session(self) -> Session:
         if self._session is None:
             raise RuntimeError("the unit of work is not open: use it in a `with` block")
         return self._session
+
+    def connection(self) -> Connection:
+        """The transaction's connection, for Core statements (the session's).
+
+        Asked of the session once per transaction: the write path runs a
+        few dozen statements, and the session's own lookup is not free.
+        """
+        if self._connection is None:
+            self._connection = self.session.connection()
+        return self._connection
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._sessions(write=self.write)
@@ -69,6 +80,7 @@ class UnitOfWork:
             session.close()
         finally:
             self._session = None
+            self._connection = None
             self._after.clear()
             undo, self._undo = self._undo, []
             _run_all(undo, "an on-rollback callback")
@@ -80,6 +92,7 @@ class UnitOfWork:
             raise Conflict("the case was changed by someone else; reload it") from error
 
     def commit(self) -> None:
+        self._connection = None
         try:
             self.session.commit()
         except StaleDataError as error:

@@ -1,0 +1,91 @@
+"""casekit's engines (casekit.store.database): pooled connections on the servers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, exc, text
+
+from casekit.store.database import create_casekit_engine
+
+pytestmark = pytest.mark.backends("postgresql", "mysql")
+
+
+def _server_pid(engine: Engine) -> int:
+    query = (
+        "SELECT pg_backend_pid()"
+        if engine.dialect.name == "postgresql"
+        else "SELECT CONNECTION_ID()"
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def _counting_pings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    return pings
+
+
+def test_a_connection_in_use_is_not_pinged_an_idle_one_is(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_casekit_engine(database_url, ping_after_idle=0.3)
+    try:
+        pings = _counting_pings(engine, monkeypatch)
+        first = _server_pid(engine)  # a new connection: nothing to ping
+        for _ in range(5):
+            assert _server_pid(engine) == first  # back within 0.3 s: no round trip
+        assert pings == []
+        time.sleep(0.4)
+        assert _server_pid(engine) == first
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
+
+
+def test_an_idle_connection_the_server_closed_is_replaced(database_url: str) -> None:
+    engine = create_casekit_engine(database_url, ping_after_idle=0.0)
+    admin = create_casekit_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        dead = _server_pid(engine)
+        with admin.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
+            else:
+                conn.execute(text(f"KILL {dead:d}"))
+        time.sleep(0.05)
+        # The pooled connection is gone; the ping finds out and the pool connects again.
+        assert _server_pid(engine) != dead
+    finally:
+        admin.dispose()
+        engine.dispose()
+
+
+def test_without_the_idle_ping_a_closed_connection_fails_once(database_url: str) -> None:
+    # What the ping is for: without it the next statement meets the dead connection.
+    engine = create_casekit_engine(database_url, ping_after_idle=None)
+    admin = create_casekit_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        dead = _server_pid(engine)
+        with admin.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
+            else:
+                conn.execute(text(f"KILL {dead:d}"))
+        time.sleep(0.05)
+        with pytest.raises(exc.DBAPIError) as failed:
+            _server_pid(engine)
+        assert failed.value.connection_invalidated
+        assert _server_pid(engine) != dead  # the pool threw it away
+    finally:
+        admin.dispose()
+        engine.dispose()
