@@ -307,9 +307,9 @@ class Lister:
         q = text.strip()
         own_crm = self.actor.org_id is not None and not self.actor.is_customer
         found = _search_matches(own_crm)
-        params = {"search": q, "search_upper": q.upper(), "search_lower": q.lower()}
+        params: dict[str, Any] = {"search": q, "search_upper": q.upper(), "search_lower": q.lower()}
         if own_crm:
-            params["search_org"] = self.actor.org_id  # type: ignore[assignment]
+            params["search_org"] = self.actor.org_id
         # The matches first, on their own: usually a handful, which the page
         # then reads by primary key. Planned together, the database guesses
         # the union large and scans all the actor's cases to join it.
