@@ -200,26 +200,27 @@ def _seconds(errors: dict[str, list[str]], name: str, value: timedelta | int | N
 
 def _volume(r: Reporter) -> Section:
     dims = r.dimensions()
-    backlog = r.active()
     opened = r.opened_filter()
     tables_: list[Table] = [
         Table(name="opened", title="Cases opened", rows=tuple(r.opened_series())),
         Table(name="solved", title="Cases solved", rows=tuple(r.solved_series())),
     ]
+    backlog = {**r.backlog(), **r.backlog_by_brand()}
     for name in ("status", "type", r.party_field, "brand", "owner", "source"):
         dim = dims[name]
+        counts = backlog[name]
         tables_.append(
             Table(
                 name=f"backlog_by_{name}",
                 title=f"Active cases by {dim.title.lower()}",
-                rows=tuple(r.breakdown(dim, backlog, [ACTIVE])),
+                rows=tuple(r.breakdown(dim, counts, [ACTIVE])),
             )
         )
     tables_.append(
         Table(
             name="opened_by_source",
             title="Cases opened by source",
-            rows=tuple(r.breakdown(dims["source"], r.opened_in_range(), [opened])),
+            rows=tuple(r.breakdown(dims["source"], r.opened_by_source(), [opened])),
         )
     )
     totals = (
@@ -238,7 +239,7 @@ def _volume(r: Reporter) -> Section:
         CountRow(
             key="active",
             label="Active",
-            count=r.count(backlog),
+            count=sum(backlog["status"].values()),
             query=r.drill(ACTIVE),
         ),
     )
@@ -295,18 +296,12 @@ def _aging(r: Reporter) -> Section:
             Table(
                 name="aging_by_age",
                 title="Active cases by age",
-                rows=tuple(
-                    report_load.aging(r, tables.cases.c.created_at, "created_at", with_none=False)
-                ),
+                rows=tuple(report_load.aging(r, "created_at")),
             ),
             Table(
                 name="aging_by_other_side_message",
                 title="Active cases by time since the other side's latest message",
-                rows=tuple(
-                    report_load.aging(
-                        r, r.other_side_latest(), "other_side_message_at", with_none=True
-                    )
-                ),
+                rows=tuple(report_load.aging(r, "other_side_message_at")),
             ),
         ),
     )
