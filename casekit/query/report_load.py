@@ -41,12 +41,9 @@ def load(r: Reporter) -> tuple[list[LoadRow], int]:
     owned = dict(r.backlog()["owner"])  # the active cases by owner
     unowned = owned.pop(None, 0)
     solved: dict[int, int] = {}
-    solvers = r.cases(select(c.solved_by.label("key"), func.count().label("n"))).where(
-        *r.where(r.solved_in_range(), c.solved_by.like("user:%"))
-    )
-    for row in r.session.execute(solvers.group_by(c.solved_by)):
-        user_id = int(str(row.key).split(":", 1)[1])
-        solved[user_id] = int(row.n)
+    for solver, n in r.solved()["solved_by"].items():
+        if solver is not None and str(solver).startswith("user:"):
+            solved[int(str(solver).split(":", 1)[1])] = n
     # The organization's messages of the range (an index holds all this
     # reads), each kept when its case is one the report counts: a lookup of
     # the case by id per message. A join would read all the side's cases.

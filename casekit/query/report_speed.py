@@ -13,14 +13,12 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
-    case,
     cast,
     func,
     select,
     tuple_,
 )
 
-from casekit.domain.workflow import Status
 from casekit.query.filters import Filter
 from casekit.query.listing import ListQuery
 from casekit.query.percentiles import PERCENTILES, Summary, percentiles_of
@@ -141,26 +139,12 @@ def _ranked_in_postgresql(
 def reopens(r: Reporter) -> list[ReopenRow]:
     """Of the cases opened in the range: solved at least once, reopened at least once."""
 
-    # The case row knows when it was last reopened. A case leaves "solved"
-    # only by being reopened (an event every time), so a case was ever
-    # solved when it is solved now or was ever reopened.
-    ever_reopened = c.reopened_at.is_not(None)
-    solved = case((c.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0)
-    reopened = case((ever_reopened, 1), else_=0)
-    stmt = (
-        r.cases(
-            select(
-                c.type.label("key"),
-                func.sum(solved).label("solved"),
-                func.sum(reopened).label("reopened"),
-            )
-        )
-        .where(*r.where(r.opened_in_range()))
-        .group_by(c.type)
-    )
-    found = [
-        (row.key, int(row.solved or 0), int(row.reopened or 0)) for row in r.session.execute(stmt)
-    ]
+    ever: dict[str, list[int]] = {}  # by type: cases ever solved, ever reopened
+    for (key, solved, reopened), n in r.opened()["type,solved,reopened"].items():
+        counted = ever.setdefault(key, [0, 0])
+        counted[0] += n if solved else 0
+        counted[1] += n if reopened else 0
+    found = [(key, solved, reopened) for key, (solved, reopened) in ever.items()]
     opened = r.opened_filter()
     rows = [
         _reopen_row(

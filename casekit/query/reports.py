@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -268,37 +269,55 @@ class Reporter:
 
     # -- counting ----------------------------------------------------------------------
     def counts(
-        self, name: str, columns: dict[str, Any], condition: ColumnElement[bool]
+        self,
+        name: str,
+        columns: dict[str, Any],
+        condition: ColumnElement[bool],
+        sets: Sequence[tuple[str, ...]] = (),
     ) -> dict[str, dict[Any, int]]:
-        """The cases passing ``condition`` counted by each of ``columns`` on its own.
+        """The cases passing ``condition`` counted by each of ``columns`` on its own
+        (or by each of ``sets`` of them: a row's key is then the tuple of their
+        values, found under the names joined with commas).
 
         On PostgreSQL one statement counts them all (``GROUPING SETS``: one
-        read of the cases, a count per column); elsewhere one statement per
-        column. Kept under ``name`` for the other sections of the report.
+        read of the cases, a count per set); elsewhere one statement per set.
+        Kept under ``name`` for the other sections of the report.
         """
         found = self._counts.get(name)
         if found is not None:
             return found
-        found = {key: {} for key in columns}
+        sets = list(sets) or [(key,) for key in columns]
+        found = {",".join(keys): {} for keys in sets}
         inner = (
             self.cases(select(*(col.label(key) for key, col in columns.items())))
             .where(*self.where(condition))
             .subquery()
         )
-        keys = [inner.c[key] for key in columns]
+
+        def key_in(row: Any, keys: tuple[str, ...]) -> Any:
+            values = tuple(row._mapping[key] for key in keys)
+            return values[0] if len(values) == 1 else values
+
         if self.session.get_bind().dialect.name == "postgresql":
-            # A row per value of each column; GROUPING(col) is 0 for the
-            # column the row counts by (its NULL is then a value, not "all").
+            # GROUPING(col) is 0 for the columns a row counts by (a NULL among
+            # them is then a value, not "all").
+            names = list(columns)
             stmt = select(
-                *keys, *(func.grouping(k) for k in keys), func.count().label("n")
-            ).group_by(func.grouping_sets(*keys))
+                *inner.c, *(func.grouping(col) for col in inner.c), func.count().label("n")
+            ).group_by(
+                func.grouping_sets(*(tuple_(*(inner.c[key] for key in keys)) for keys in sets))
+            )
             for row in self.session.execute(stmt):
-                which = list(columns)[list(row[len(keys) : 2 * len(keys)]).index(0)]
-                found[which][row[list(columns).index(which)]] = int(row.n)
+                grouped = {names[i] for i in range(len(names)) if row[len(names) + i] == 0}
+                keys = next(keys for keys in sets if set(keys) == grouped)
+                found[",".join(keys)][key_in(row, keys)] = int(row.n)
         else:
-            for key, col in zip(columns, keys, strict=True):
-                stmt = select(col, func.count().label("n")).group_by(col)
-                found[key] = {row[0]: int(row.n) for row in self.session.execute(stmt)}
+            for keys in sets:
+                cols = [inner.c[key] for key in keys]
+                stmt = select(*cols, func.count().label("n")).group_by(*cols)
+                found[",".join(keys)] = {
+                    key_in(row, keys): int(row.n) for row in self.session.execute(stmt)
+                }
         self._counts[name] = found
         return found
 
@@ -328,27 +347,42 @@ class Reporter:
         return bucket_of(column, [inner_edges[0], *inner_edges, inner_edges[-1]])
 
     # -- volume ------------------------------------------------------------------------
-    def series(
-        self, column: Any, condition: ColumnElement[bool], picks: Callable[[Bucket], list[Filter]]
-    ) -> list[CountRow]:
-        """Cases whose ``column`` falls in each day (week) of the range."""
+    def opened(self) -> dict[str, dict[Any, int]]:
+        """The cases opened in the range by day (week), by source, and by type
+        with whether each was ever solved and ever reopened.
+
+        The case row knows when it was last reopened. A case leaves "solved"
+        only by being reopened (an event every time), so a case was ever
+        solved when it is solved now or was ever reopened.
+        """
         edges = [b.start for b in self.buckets] + [self.end]
-        inner = (
-            self.cases(select(bucket_of(column, edges).label("bucket")))
-            .where(*self.where(condition))
-            .subquery()
-        )
-        counts = {
-            int(row.bucket): int(row.n)
-            for row in self.session.execute(
-                select(inner.c.bucket, func.count().label("n")).group_by(inner.c.bucket)
-            )
+        ever_reopened = c.reopened_at.is_not(None)
+        columns = {
+            "bucket": bucket_of(c.created_at, edges),
+            "source": c.source,
+            "type": c.type,
+            "solved": case((c.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0),
+            "reopened": case((ever_reopened, 1), else_=0),
         }
+        sets = [("bucket",), ("source",), ("type", "solved", "reopened")]
+        return self.counts("opened", columns, self.opened_in_range(), sets)
+
+    def solved(self) -> dict[str, dict[Any, int]]:
+        """The cases solved in the range by day (week) and by who solved them."""
+        edges = [b.start for b in self.buckets] + [self.end]
+        columns = {"bucket": bucket_of(c.solved_at, edges), "solved_by": c.solved_by}
+        return self.counts("solved", columns, self.solved_in_range())
+
+    def series(
+        self, counts: dict[Any, int], picks: Callable[[Bucket], list[Filter]]
+    ) -> list[CountRow]:
+        """A row per day (week) of the range, from the counts by bucket index."""
+        by_index = {int(bucket): n for bucket, n in counts.items()}
         return [
             CountRow(
                 key=b.label.isoformat(),
                 label=b.label.isoformat(),
-                count=counts.get(i, 0),
+                count=by_index.get(i, 0),
                 query=self.drill(*picks(b)),
             )
             for i, b in enumerate(self.buckets)
@@ -356,21 +390,17 @@ class Reporter:
 
     def opened_series(self) -> list[CountRow]:
         return self.series(
-            c.created_at,
-            self.opened_in_range(),
-            lambda b: [between("created_at", b.start, b.end)],
+            self.opened()["bucket"], lambda b: [between("created_at", b.start, b.end)]
         )
 
     def solved_series(self) -> list[CountRow]:
         return self.series(
-            c.solved_at,
-            self.solved_in_range(),
-            lambda b: [SOLVED, between("closed_at", b.start, b.end)],
+            self.solved()["bucket"], lambda b: [SOLVED, between("closed_at", b.start, b.end)]
         )
 
     def opened_by_source(self) -> dict[Any, int]:
         """The cases opened in the range by source."""
-        return self.counts("opened", {"source": c.source}, self.opened_in_range())["source"]
+        return self.opened()["source"]
 
     def breakdown(
         self, dim: Dimension, counts: dict[Any, int], base: Sequence[Filter]
