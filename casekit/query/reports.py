@@ -14,7 +14,7 @@ functions (:mod:`casekit.query.percentiles`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,8 @@ AGES: tuple[tuple[str, str, int | None, int | None], ...] = (
     ("7d_14d", "7 to 14 days", 7, 14),
     ("over_14d", "Over 14 days", 14, None),
 )
+#: The dashboard's sections, in order.
+SECTIONS = ("volume", "speed", "load", "aging", "targets")
 #: At most this many breaching cases are listed (the counts are complete).
 BREACH_LIST = 200
 
@@ -100,6 +102,7 @@ class Reporter:
         now: datetime,
         roles: dict[int, OrgRole],
         type_labels: dict[str, str],
+        sections: Collection[str] = SECTIONS,
     ) -> None:
         if not actor.is_staff:
             raise PermissionDenied(
@@ -134,6 +137,7 @@ class Reporter:
         self.end = self.buckets[-1].end
         self._names: dict[tuple[str, Any], str] = {}
         self._counts: dict[str, dict[str, dict[Any, int]]] = {}
+        self.sections = frozenset(sections)
 
     # -- building blocks -----------------------------------------------------------
     def where(self, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
@@ -273,7 +277,7 @@ class Reporter:
         name: str,
         columns: dict[str, Any],
         condition: ColumnElement[bool],
-        sets: Sequence[tuple[str, ...]] = (),
+        sets: Sequence[tuple[str, ...]] | None = None,
     ) -> dict[str, dict[Any, int]]:
         """The cases passing ``condition`` counted by each of ``columns`` on its own
         (or by each of ``sets`` of them: a row's key is then the tuple of their
@@ -286,10 +290,13 @@ class Reporter:
         found = self._counts.get(name)
         if found is not None:
             return found
-        sets = list(sets) or [(key,) for key in columns]
+        sets = [(key,) for key in columns] if sets is None else list(sets)
         found = {",".join(keys): {} for keys in sets}
+        if not sets:
+            return found
+        used = [key for key in columns if any(key in keys for keys in sets)]
         inner = (
-            self.cases(select(*(col.label(key) for key, col in columns.items())))
+            self.cases(select(*(columns[key].label(key) for key in used)))
             .where(*self.where(condition))
             .subquery()
         )
@@ -301,7 +308,7 @@ class Reporter:
         if self.session.get_bind().dialect.name == "postgresql":
             # GROUPING(col) is 0 for the columns a row counts by (a NULL among
             # them is then a value, not "all").
-            names = list(columns)
+            names = used
             stmt = select(
                 *inner.c, *(func.grouping(col) for col in inner.c), func.count().label("n")
             ).group_by(
@@ -321,6 +328,10 @@ class Reporter:
         self._counts[name] = found
         return found
 
+    def wanted(self, sets: dict[tuple[str, ...], tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """Of ``sets`` (each with the sections that use it), those the report builds."""
+        return [keys for keys, users in sets.items() if self.sections & set(users)]
+
     def backlog(self) -> dict[str, dict[Any, int]]:
         """The active cases by status, type, source, owner, other party and age
         (:meth:`age_bucket` of the opening), from the backlog index alone."""
@@ -332,14 +343,25 @@ class Reporter:
             self.party_field: self.party,
             "age": self.age_bucket(c.created_at),
         }
-        return self.counts("backlog", columns, self.active())
+        sets = self.wanted(
+            {
+                ("status",): ("volume",),
+                ("type",): ("volume",),
+                ("source",): ("volume",),
+                ("owner",): ("volume", "load"),
+                (self.party_field,): ("volume",),
+                ("age",): ("aging",),
+            }
+        )
+        return self.counts("backlog", columns, self.active(), sets)
 
     def backlog_by_brand(self) -> dict[str, dict[Any, int]]:
         """The active cases by brand and by the age of the other side's latest
         message (-1: no message yet), from the active index alone."""
         latest = self.other_side_latest()
         bucket = case((latest.is_(None), literal_column("-1")), else_=self.age_bucket(latest))
-        return self.counts("brand", {"brand": c.brand, "latest": bucket}, self.active())
+        sets = self.wanted({("brand",): ("volume",), ("latest",): ("aging",)})
+        return self.counts("brand", {"brand": c.brand, "latest": bucket}, self.active(), sets)
 
     def age_bucket(self, column: Any) -> Any:
         """How long ago ``column`` was: 0 over 14 days ... 4 under a day (:data:`AGES`)."""
@@ -364,14 +386,21 @@ class Reporter:
             "solved": case((c.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0),
             "reopened": case((ever_reopened, 1), else_=0),
         }
-        sets = [("bucket",), ("source",), ("type", "solved", "reopened")]
+        sets = self.wanted(
+            {
+                ("bucket",): ("volume",),
+                ("source",): ("volume",),
+                ("type", "solved", "reopened"): ("speed",),
+            }
+        )
         return self.counts("opened", columns, self.opened_in_range(), sets)
 
     def solved(self) -> dict[str, dict[Any, int]]:
         """The cases solved in the range by day (week) and by who solved them."""
         edges = [b.start for b in self.buckets] + [self.end]
         columns = {"bucket": bucket_of(c.solved_at, edges), "solved_by": c.solved_by}
-        return self.counts("solved", columns, self.solved_in_range())
+        sets = self.wanted({("bucket",): ("volume",), ("solved_by",): ("load",)})
+        return self.counts("solved", columns, self.solved_in_range(), sets)
 
     def series(
         self, counts: dict[Any, int], picks: Callable[[Bucket], list[Filter]]

@@ -9,7 +9,7 @@ list. See docs/reports.rst for each metric's exact definition.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from casekit.errors import InvalidInput, PermissionDenied
 from casekit.query import report_load, report_speed, report_targets
 from casekit.query.report_models import CountRow, Report, ReportQuery, Section, Table
 from casekit.query.reports import ACTIVE, SOLVED, Reporter, one
+from casekit.query.reports import SECTIONS as SECTIONS  # the service's too
 from casekit.schemas.reports import ReportQuerySchema
 from casekit.services.base import Service
 from casekit.services.views import _flatten
@@ -31,7 +32,6 @@ from casekit.store.uow import UnitOfWork
 c = tables.cases.c
 
 ReportQueryLike = ReportQuery | Mapping[str, Any]
-SECTIONS = ("volume", "speed", "load", "aging", "targets")
 #: The longest target: a year.
 MAX_TARGET = timedelta(days=366)
 
@@ -60,10 +60,20 @@ def _dump(query: ReportQuery) -> dict[str, Any]:
 class ReportService(Service):
     """The dashboard's numbers for one viewer, and the organization's targets."""
 
-    def _reporter(self, uow: UnitOfWork, actor: Actor, query: ReportQuery) -> Reporter:
+    def _reporter(
+        self, uow: UnitOfWork, actor: Actor, query: ReportQuery, sections: Collection[str]
+    ) -> Reporter:
         roles = self.__dict__.setdefault("_org_roles", {})
         labels = {code: t.label for code, t in self.kit.case_types.items()}
-        return Reporter(uow.session, actor, query, now=self._now(), roles=roles, type_labels=labels)
+        return Reporter(
+            uow.session,
+            actor,
+            query,
+            now=self._now(),
+            roles=roles,
+            type_labels=labels,
+            sections=sections,
+        )
 
     def dashboard(
         self,
@@ -87,7 +97,7 @@ class ReportService(Service):
                 # The reports' correlated subqueries look costly to the planner,
                 # which would then spend longer compiling them (JIT) than running them.
                 uow.session.execute(text("SET LOCAL jit = off"))
-            r = self._reporter(uow, actor, parsed)
+            r = self._reporter(uow, actor, parsed, sections)
             built = tuple(_BUILDERS[name](r) for name in SECTIONS if name in sections)
         return Report(
             query=parsed,
