@@ -66,18 +66,13 @@ def load(r: Reporter) -> tuple[list[LoadRow], int]:
         .group_by(e.user_id)
     )
     posted = {row.key: int(row.n) for row in r.session.execute(posted_stmt)}
-    # Users of the organization only: a former colleague still counts.
-    ids = (set(people) | set(owned) | set(posted) | set(solved)) - {None}
-    mine = (
-        {
-            row.id: row.name
-            for row in r.session.execute(
-                select(u.id, u.name).where(u.id.in_(sorted(ids)), u.org_id == r.org_id)
-            )
-        }
-        if ids
-        else {}
-    )
+    # Users of the organization only: a former colleague still counts (its
+    # active users are known already; the others are looked up).
+    others = (set(owned) | set(posted) | set(solved)) - set(people) - {None}
+    mine = dict(people)
+    if others:
+        found = select(u.id, u.name).where(u.id.in_(sorted(others)), u.org_id == r.org_id)
+        mine.update((row.id, row.name) for row in r.session.execute(found))
     rows = [
         LoadRow(
             user_id=user_id,
