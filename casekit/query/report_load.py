@@ -6,9 +6,8 @@ See docs/reports.rst for the definitions.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import func, literal_column, select
 
 from casekit.domain.case import EntryKind
 from casekit.query.filters import Filter
@@ -26,7 +25,6 @@ from casekit.query.reports import (
     e,
     one,
 )
-from casekit.query.timing import bucket_of
 from casekit.store import tables
 
 
@@ -40,22 +38,12 @@ def load(r: Reporter) -> tuple[list[LoadRow], int]:
             select(u.id, u.name).where(u.org_id == r.org_id, u.active.is_(True))
         )
     }
-    owned: dict[Any, int] = {
-        row.key: int(row.n)
-        for row in r.session.execute(
-            r.cases(select(r.own_owner.label("key"), func.count().label("n")))
-            .where(*r.where(r.active()))
-            .group_by(r.own_owner)
-        )
-    }
+    owned = dict(r.backlog()["owner"])  # the active cases by owner
     unowned = owned.pop(None, 0)
     solved: dict[int, int] = {}
-    solvers = r.cases(select(c.solved_by.label("key"), func.count().label("n"))).where(
-        *r.where(r.solved_in_range(), c.solved_by.like("user:%"))
-    )
-    for row in r.session.execute(solvers.group_by(c.solved_by)):
-        user_id = int(str(row.key).split(":", 1)[1])
-        solved[user_id] = int(row.n)
+    for solver, n in r.solved()["solved_by"].items():
+        if solver is not None and str(solver).startswith("user:"):
+            solved[int(str(solver).split(":", 1)[1])] = n
     # The organization's messages of the range (an index holds all this
     # reads), each kept when its case is one the report counts: a lookup of
     # the case by id per message. A join would read all the side's cases.
@@ -78,18 +66,13 @@ def load(r: Reporter) -> tuple[list[LoadRow], int]:
         .group_by(e.user_id)
     )
     posted = {row.key: int(row.n) for row in r.session.execute(posted_stmt)}
-    # Users of the organization only: a former colleague still counts.
-    ids = (set(people) | set(owned) | set(posted) | set(solved)) - {None}
-    mine = (
-        {
-            row.id: row.name
-            for row in r.session.execute(
-                select(u.id, u.name).where(u.id.in_(sorted(ids)), u.org_id == r.org_id)
-            )
-        }
-        if ids
-        else {}
-    )
+    # Users of the organization only: a former colleague still counts (its
+    # active users are known already; the others are looked up).
+    others = (set(owned) | set(posted) | set(solved)) - set(people) - {None}
+    mine = dict(people)
+    if others:
+        found = select(u.id, u.name).where(u.id.in_(sorted(others)), u.org_id == r.org_id)
+        mine.update((row.id, row.name) for row in r.session.execute(found))
     rows = [
         LoadRow(
             user_id=user_id,
@@ -107,25 +90,14 @@ def load(r: Reporter) -> tuple[list[LoadRow], int]:
 
 
 # -- aging ------------------------------------------------------------------------------
-def aging(r: Reporter, column: Any, field: str, *, with_none: bool) -> list[CountRow]:
-    """Active cases by how long ago ``column`` was (None: a bucket of its own)."""
+def aging(r: Reporter, field: str) -> list[CountRow]:
+    """Active cases by how long ago ``field`` was: ``created_at``, or
+    ``other_side_message_at`` (None, no message yet: a bucket of its own)."""
     now = r.now
-    inner_edges = [now - timedelta(days=d) for d in (14, 7, 3, 1)]
-    edges = [inner_edges[0], *inner_edges, inner_edges[-1]]
-    # The moment once per case (OFFSET 0 keeps the database from copying a
-    # subquery into every comparison), then its bucket.
-    moments = r.cases(select(column.label("at"))).where(*r.where(r.active())).offset(0).subquery()
-    at = moments.c.at
-    bucket: Any = bucket_of(at, edges)  # 0: over 14 days ... 4: under 1 day
-    if with_none:
-        bucket = case((at.is_(None), literal_column("-1")), else_=bucket)
-    inner = select(bucket.label("bucket")).select_from(moments).subquery()
-    counts = {
-        int(row.bucket): int(row.n)
-        for row in r.session.execute(
-            select(inner.c.bucket, func.count().label("n")).group_by(inner.c.bucket)
-        )
-    }
+    with_none = field != "created_at"
+    # Counted with the rest of the active backlog, once per report.
+    found = r.backlog_by_brand()["latest"] if with_none else r.backlog()["age"]
+    counts = {int(bucket): n for bucket, n in found.items()}
     rows = []
     for index, (key, label, low, high) in enumerate(AGES):
         # Age in (low, high] days: the moment in [now - high, now - low).

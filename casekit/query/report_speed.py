@@ -11,15 +11,17 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    case,
+    Float,
+    Select,
+    cast,
     func,
     select,
+    tuple_,
 )
 
-from casekit.domain.workflow import Status
 from casekit.query.filters import Filter
 from casekit.query.listing import ListQuery
-from casekit.query.percentiles import Summary, percentiles_of
+from casekit.query.percentiles import PERCENTILES, Summary, percentiles_of
 from casekit.query.report_models import (
     DurationRow,
     ReopenRow,
@@ -46,36 +48,27 @@ def durations(
     moment per case; NULL: not yet) over the cases passing ``condition``:
     for all of them, and for each value of each of ``dims``.
 
-    One statement reads each case's duration and its keys (the cases of a
-    range, read from an index on the report columns); the groups are then
-    ranked in Python with :func:`~casekit.query.percentiles.percentiles_of`,
-    the same interpolation as the database's ``percentile_cont``. Sorting a
-    few thousand floats here costs less than having the database sort every
-    grouping's copy of them, collations included.
+    One statement: on PostgreSQL it ranks each group itself
+    (``percentile_cont`` over ``GROUPING SETS``: all the cases, and each
+    value of each dimension) and sends a row per group; elsewhere it reads
+    each case's duration and its keys (the cases of a range, read from an
+    index on the report columns) and the groups are ranked in Python with
+    :func:`~casekit.query.percentiles.percentiles_of`, the same
+    interpolation as ``percentile_cont``.
     """
     columns: list[Any] = [seconds_between(c.created_at, done).label("value")]
     columns += [dim.column.label(f"d{i}") for i, dim in enumerate(dims)]
     stmt = r.cases(select(*columns), shipment=any(dim.shipment for dim in dims)).where(
         *r.where(condition)
     )
-    fetched = r.session.execute(stmt).all()
-    keys = list(zip(*fetched, strict=True)) if fetched else [() for _ in range(len(dims) + 1)]
-    durations_ = [None if v is None else float(v) for v in keys[0]]
-    groups: dict[tuple[int, Any], list[float | None]] = {(0, None): durations_}
-    for i in range(len(dims)):
-        split_by: dict[Any, list[float | None]] = defaultdict(list)
-        for key, value in zip(keys[i + 1], durations_, strict=True):
-            split_by[key].append(value)
-        groups.update(((i + 1, key), values) for key, values in split_by.items())
+    if r.session.get_bind().dialect.name == "postgresql":
+        summaries = _ranked_in_postgresql(r, stmt, len(dims))
+    else:
+        summaries = _ranked_in_python(r, stmt, len(dims))
     found: dict[tuple[int, Any, Any], Summary] = {}
-    for (number, key), values in groups.items():
-        if number == 0 and not values:
-            continue
-        summary = percentiles_of([v for v in values if v is not None])
+    for (number, key), summary in summaries.items():
         ids = number > 0 and dims[number - 1].ids
-        found[(number, None, key) if ids else (number, key, None)] = Summary(
-            summary.count, len(values), summary.values
-        )
+        found[(number, None, key) if ids else (number, key, None)] = summary
     overall = found.get((0, None, None), Summary(0, 0, {}))
     split: dict[str, list[DurationRow]] = {}
     for i, dim in enumerate(dims):
@@ -97,29 +90,61 @@ def durations(
     return [_duration_row(None, "All cases", overall, r.drill(*base))], split
 
 
+def _ranked_in_python(r: Reporter, stmt: Select[Any], dims: int) -> dict[tuple[int, Any], Summary]:
+    """The summary of each group (0: all the cases; i: by the i-th dimension's value)."""
+    fetched = r.session.execute(stmt).all()
+    keys = list(zip(*fetched, strict=True)) if fetched else [() for _ in range(dims + 1)]
+    durations_ = [None if v is None else float(v) for v in keys[0]]
+    groups: dict[tuple[int, Any], list[float | None]] = {(0, None): durations_}
+    for i in range(dims):
+        split_by: dict[Any, list[float | None]] = defaultdict(list)
+        for key, value in zip(keys[i + 1], durations_, strict=True):
+            split_by[key].append(value)
+        groups.update(((i + 1, key), values) for key, values in split_by.items())
+    found: dict[tuple[int, Any], Summary] = {}
+    for (number, key), values in groups.items():
+        if number == 0 and not values:
+            continue
+        summary = percentiles_of([v for v in values if v is not None])
+        found[(number, key)] = Summary(summary.count, len(values), summary.values)
+    return found
+
+
+def _ranked_in_postgresql(
+    r: Reporter, stmt: Select[Any], dims: int
+) -> dict[tuple[int, Any], Summary]:
+    """As :func:`_ranked_in_python`, each group ranked by the database."""
+    inner = stmt.subquery()
+    value = cast(inner.c.value, Float)
+    keys = [inner.c[f"d{i}"] for i in range(dims)]
+    ranked = select(
+        *keys,
+        *(func.grouping(k) for k in keys),
+        func.count().label("total"),
+        func.count(value).label("measured"),
+        *(func.percentile_cont(p / 100).within_group(value) for p in PERCENTILES),
+    ).group_by(func.grouping_sets(tuple_(), *keys))
+    found: dict[tuple[int, Any], Summary] = {}
+    for row in r.session.execute(ranked):
+        grouped = [i for i in range(dims) if row[dims + i] == 0]
+        number = grouped[0] + 1 if grouped else 0
+        measured = int(row.measured)
+        values = dict(zip(PERCENTILES, row[2 * dims + 2 :], strict=True)) if measured else {}
+        found[(number, row[grouped[0]] if grouped else None)] = Summary(
+            measured, int(row.total), {p: float(v) for p, v in values.items()}
+        )
+    return found
+
+
 def reopens(r: Reporter) -> list[ReopenRow]:
     """Of the cases opened in the range: solved at least once, reopened at least once."""
 
-    # The case row knows when it was last reopened. A case leaves "solved"
-    # only by being reopened (an event every time), so a case was ever
-    # solved when it is solved now or was ever reopened.
-    ever_reopened = c.reopened_at.is_not(None)
-    solved = case((c.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0)
-    reopened = case((ever_reopened, 1), else_=0)
-    stmt = (
-        r.cases(
-            select(
-                c.type.label("key"),
-                func.sum(solved).label("solved"),
-                func.sum(reopened).label("reopened"),
-            )
-        )
-        .where(*r.where(r.opened_in_range()))
-        .group_by(c.type)
-    )
-    found = [
-        (row.key, int(row.solved or 0), int(row.reopened or 0)) for row in r.session.execute(stmt)
-    ]
+    ever: dict[str, list[int]] = {}  # by type: cases ever solved, ever reopened
+    for (key, solved, reopened), n in r.opened()["type,solved,reopened"].items():
+        counted = ever.setdefault(key, [0, 0])
+        counted[0] += n if solved else 0
+        counted[1] += n if reopened else 0
+    found = [(key, solved, reopened) for key, (solved, reopened) in ever.items()]
     opened = r.opened_filter()
     rows = [
         _reopen_row(

@@ -14,8 +14,8 @@ functions (:mod:`casekit.query.percentiles`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
@@ -23,9 +23,12 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     func,
     literal,
+    literal_column,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -56,6 +59,8 @@ AGES: tuple[tuple[str, str, int | None, int | None], ...] = (
     ("7d_14d", "7 to 14 days", 7, 14),
     ("over_14d", "Over 14 days", 14, None),
 )
+#: The dashboard's sections, in order.
+SECTIONS = ("volume", "speed", "load", "aging", "targets")
 #: At most this many breaching cases are listed (the counts are complete).
 BREACH_LIST = 200
 
@@ -97,6 +102,7 @@ class Reporter:
         now: datetime,
         roles: dict[int, OrgRole],
         type_labels: dict[str, str],
+        sections: Collection[str] = SECTIONS,
     ) -> None:
         if not actor.is_staff:
             raise PermissionDenied(
@@ -130,6 +136,8 @@ class Reporter:
         self.start = self.buckets[0].start
         self.end = self.buckets[-1].end
         self._names: dict[tuple[str, Any], str] = {}
+        self._counts: dict[str, dict[str, dict[Any, int]]] = {}
+        self.sections = frozenset(sections)
 
     # -- building blocks -----------------------------------------------------------
     def where(self, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
@@ -263,28 +271,147 @@ class Reporter:
             ),
         }
 
-    # -- volume ------------------------------------------------------------------------
-    def series(
-        self, column: Any, condition: ColumnElement[bool], picks: Callable[[Bucket], list[Filter]]
-    ) -> list[CountRow]:
-        """Cases whose ``column`` falls in each day (week) of the range."""
-        edges = [b.start for b in self.buckets] + [self.end]
+    # -- counting ----------------------------------------------------------------------
+    def counts(
+        self,
+        name: str,
+        columns: dict[str, Any],
+        condition: ColumnElement[bool],
+        sets: Sequence[tuple[str, ...]] | None = None,
+    ) -> dict[str, dict[Any, int]]:
+        """The cases passing ``condition`` counted by each of ``columns`` on its own
+        (or by each of ``sets`` of them: a row's key is then the tuple of their
+        values, found under the names joined with commas).
+
+        On PostgreSQL one statement counts them all (``GROUPING SETS``: one
+        read of the cases, a count per set); elsewhere one statement per set.
+        Kept under ``name`` for the other sections of the report.
+        """
+        found = self._counts.get(name)
+        if found is not None:
+            return found
+        sets = [(key,) for key in columns] if sets is None else list(sets)
+        found = {",".join(keys): {} for keys in sets}
+        if not sets:
+            return found
+        used = [key for key in columns if any(key in keys for keys in sets)]
         inner = (
-            self.cases(select(bucket_of(column, edges).label("bucket")))
+            self.cases(select(*(columns[key].label(key) for key in used)))
             .where(*self.where(condition))
             .subquery()
         )
-        counts = {
-            int(row.bucket): int(row.n)
-            for row in self.session.execute(
-                select(inner.c.bucket, func.count().label("n")).group_by(inner.c.bucket)
+
+        def key_in(row: Any, keys: tuple[str, ...]) -> Any:
+            values = tuple(row._mapping[key] for key in keys)
+            return values[0] if len(values) == 1 else values
+
+        if self.session.get_bind().dialect.name == "postgresql":
+            # GROUPING(col) is 0 for the columns a row counts by (a NULL among
+            # them is then a value, not "all").
+            names = used
+            stmt = select(
+                *inner.c, *(func.grouping(col) for col in inner.c), func.count().label("n")
+            ).group_by(
+                func.grouping_sets(*(tuple_(*(inner.c[key] for key in keys)) for keys in sets))
             )
+            for row in self.session.execute(stmt):
+                grouped = {names[i] for i in range(len(names)) if row[len(names) + i] == 0}
+                keys = next(keys for keys in sets if set(keys) == grouped)
+                found[",".join(keys)][key_in(row, keys)] = int(row.n)
+        else:
+            for keys in sets:
+                cols = [inner.c[key] for key in keys]
+                stmt = select(*cols, func.count().label("n")).group_by(*cols)
+                found[",".join(keys)] = {
+                    key_in(row, keys): int(row.n) for row in self.session.execute(stmt)
+                }
+        self._counts[name] = found
+        return found
+
+    def wanted(self, sets: dict[tuple[str, ...], tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """Of ``sets`` (each with the sections that use it), those the report builds."""
+        return [keys for keys, users in sets.items() if self.sections & set(users)]
+
+    def backlog(self) -> dict[str, dict[Any, int]]:
+        """The active cases by status, type, source, owner, other party and age
+        (:meth:`age_bucket` of the opening), from the backlog index alone."""
+        columns = {
+            "status": c.status,
+            "type": c.type,
+            "source": c.source,
+            "owner": self.own_owner,
+            self.party_field: self.party,
+            "age": self.age_bucket(c.created_at),
         }
+        sets = self.wanted(
+            {
+                ("status",): ("volume",),
+                ("type",): ("volume",),
+                ("source",): ("volume",),
+                ("owner",): ("volume", "load"),
+                (self.party_field,): ("volume",),
+                ("age",): ("aging",),
+            }
+        )
+        return self.counts("backlog", columns, self.active(), sets)
+
+    def backlog_by_brand(self) -> dict[str, dict[Any, int]]:
+        """The active cases by brand and by the age of the other side's latest
+        message (-1: no message yet), from the active index alone."""
+        latest = self.other_side_latest()
+        bucket = case((latest.is_(None), literal_column("-1")), else_=self.age_bucket(latest))
+        sets = self.wanted({("brand",): ("volume",), ("latest",): ("aging",)})
+        return self.counts("brand", {"brand": c.brand, "latest": bucket}, self.active(), sets)
+
+    def age_bucket(self, column: Any) -> Any:
+        """How long ago ``column`` was: 0 over 14 days ... 4 under a day (:data:`AGES`)."""
+        inner_edges = [self.now - timedelta(days=d) for d in (14, 7, 3, 1)]
+        return bucket_of(column, [inner_edges[0], *inner_edges, inner_edges[-1]])
+
+    # -- volume ------------------------------------------------------------------------
+    def opened(self) -> dict[str, dict[Any, int]]:
+        """The cases opened in the range by day (week), by source, and by type
+        with whether each was ever solved and ever reopened.
+
+        The case row knows when it was last reopened. A case leaves "solved"
+        only by being reopened (an event every time), so a case was ever
+        solved when it is solved now or was ever reopened.
+        """
+        edges = [b.start for b in self.buckets] + [self.end]
+        ever_reopened = c.reopened_at.is_not(None)
+        columns = {
+            "bucket": bucket_of(c.created_at, edges),
+            "source": c.source,
+            "type": c.type,
+            "solved": case((c.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0),
+            "reopened": case((ever_reopened, 1), else_=0),
+        }
+        sets = self.wanted(
+            {
+                ("bucket",): ("volume",),
+                ("source",): ("volume",),
+                ("type", "solved", "reopened"): ("speed",),
+            }
+        )
+        return self.counts("opened", columns, self.opened_in_range(), sets)
+
+    def solved(self) -> dict[str, dict[Any, int]]:
+        """The cases solved in the range by day (week) and by who solved them."""
+        edges = [b.start for b in self.buckets] + [self.end]
+        columns = {"bucket": bucket_of(c.solved_at, edges), "solved_by": c.solved_by}
+        sets = self.wanted({("bucket",): ("volume",), ("solved_by",): ("load",)})
+        return self.counts("solved", columns, self.solved_in_range(), sets)
+
+    def series(
+        self, counts: dict[Any, int], picks: Callable[[Bucket], list[Filter]]
+    ) -> list[CountRow]:
+        """A row per day (week) of the range, from the counts by bucket index."""
+        by_index = {int(bucket): n for bucket, n in counts.items()}
         return [
             CountRow(
                 key=b.label.isoformat(),
                 label=b.label.isoformat(),
-                count=counts.get(i, 0),
+                count=by_index.get(i, 0),
                 query=self.drill(*picks(b)),
             )
             for i, b in enumerate(self.buckets)
@@ -292,34 +419,26 @@ class Reporter:
 
     def opened_series(self) -> list[CountRow]:
         return self.series(
-            c.created_at,
-            self.opened_in_range(),
-            lambda b: [between("created_at", b.start, b.end)],
+            self.opened()["bucket"], lambda b: [between("created_at", b.start, b.end)]
         )
 
     def solved_series(self) -> list[CountRow]:
         return self.series(
-            c.solved_at,
-            self.solved_in_range(),
-            lambda b: [SOLVED, between("closed_at", b.start, b.end)],
+            self.solved()["bucket"], lambda b: [SOLVED, between("closed_at", b.start, b.end)]
         )
 
+    def opened_by_source(self) -> dict[Any, int]:
+        """The cases opened in the range by source."""
+        return self.opened()["source"]
+
     def breakdown(
-        self, dim: Dimension, condition: ColumnElement[bool], base: Sequence[Filter]
+        self, dim: Dimension, counts: dict[Any, int], base: Sequence[Filter]
     ) -> list[CountRow]:
-        """Cases passing ``condition``, counted by ``dim``, most first."""
-        stmt = (
-            self.cases(
-                select(dim.column.label("key"), func.count().label("n")), shipment=dim.shipment
-            )
-            .where(*self.where(condition))
-            .group_by(dim.column)
-        )
-        found = [(row.key, int(row.n)) for row in self.session.execute(stmt)]
-        if dim.name in ("owner",):
-            self.names("user", [k for k, _ in found])
+        """A row per value of ``dim`` (its cases counted in ``counts``), most first."""
+        if dim.name == "owner":
+            self.names("user", counts)
         elif dim.name == self.party_field:
-            self.names("org", [k for k, _ in found])
+            self.names("org", counts)
         rows = [
             CountRow(
                 key=key_of(key),
@@ -327,14 +446,11 @@ class Reporter:
                 count=n,
                 query=self.drill(*base, dim.pick(key)),
             )
-            for key, n in found
+            for key, n in counts.items()
+            if n
         ]
         rows.sort(key=lambda r: (-r.count, r.label))
         return rows
-
-    def count(self, condition: ColumnElement[bool]) -> int:
-        stmt = self.cases(select(func.count())).where(*self.where(condition))
-        return int(self.session.scalar(stmt) or 0)
 
     # -- speed ---------------------------------------------------------------------------
 

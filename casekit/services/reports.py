@@ -9,7 +9,7 @@ list. See docs/reports.rst for each metric's exact definition.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from casekit.errors import InvalidInput, PermissionDenied
 from casekit.query import report_load, report_speed, report_targets
 from casekit.query.report_models import CountRow, Report, ReportQuery, Section, Table
 from casekit.query.reports import ACTIVE, SOLVED, Reporter, one
+from casekit.query.reports import SECTIONS as SECTIONS  # the service's too
 from casekit.schemas.reports import ReportQuerySchema
 from casekit.services.base import Service
 from casekit.services.views import _flatten
@@ -31,7 +32,6 @@ from casekit.store.uow import UnitOfWork
 c = tables.cases.c
 
 ReportQueryLike = ReportQuery | Mapping[str, Any]
-SECTIONS = ("volume", "speed", "load", "aging", "targets")
 #: The longest target: a year.
 MAX_TARGET = timedelta(days=366)
 
@@ -60,10 +60,20 @@ def _dump(query: ReportQuery) -> dict[str, Any]:
 class ReportService(Service):
     """The dashboard's numbers for one viewer, and the organization's targets."""
 
-    def _reporter(self, uow: UnitOfWork, actor: Actor, query: ReportQuery) -> Reporter:
+    def _reporter(
+        self, uow: UnitOfWork, actor: Actor, query: ReportQuery, sections: Collection[str]
+    ) -> Reporter:
         roles = self.__dict__.setdefault("_org_roles", {})
         labels = {code: t.label for code, t in self.kit.case_types.items()}
-        return Reporter(uow.session, actor, query, now=self._now(), roles=roles, type_labels=labels)
+        return Reporter(
+            uow.session,
+            actor,
+            query,
+            now=self._now(),
+            roles=roles,
+            type_labels=labels,
+            sections=sections,
+        )
 
     def dashboard(
         self,
@@ -87,7 +97,7 @@ class ReportService(Service):
                 # The reports' correlated subqueries look costly to the planner,
                 # which would then spend longer compiling them (JIT) than running them.
                 uow.session.execute(text("SET LOCAL jit = off"))
-            r = self._reporter(uow, actor, parsed)
+            r = self._reporter(uow, actor, parsed, sections)
             built = tuple(_BUILDERS[name](r) for name in SECTIONS if name in sections)
         return Report(
             query=parsed,
@@ -200,26 +210,27 @@ def _seconds(errors: dict[str, list[str]], name: str, value: timedelta | int | N
 
 def _volume(r: Reporter) -> Section:
     dims = r.dimensions()
-    backlog = r.active()
     opened = r.opened_filter()
     tables_: list[Table] = [
         Table(name="opened", title="Cases opened", rows=tuple(r.opened_series())),
         Table(name="solved", title="Cases solved", rows=tuple(r.solved_series())),
     ]
+    backlog = {**r.backlog(), **r.backlog_by_brand()}
     for name in ("status", "type", r.party_field, "brand", "owner", "source"):
         dim = dims[name]
+        counts = backlog[name]
         tables_.append(
             Table(
                 name=f"backlog_by_{name}",
                 title=f"Active cases by {dim.title.lower()}",
-                rows=tuple(r.breakdown(dim, backlog, [ACTIVE])),
+                rows=tuple(r.breakdown(dim, counts, [ACTIVE])),
             )
         )
     tables_.append(
         Table(
             name="opened_by_source",
             title="Cases opened by source",
-            rows=tuple(r.breakdown(dims["source"], r.opened_in_range(), [opened])),
+            rows=tuple(r.breakdown(dims["source"], r.opened_by_source(), [opened])),
         )
     )
     totals = (
@@ -238,7 +249,7 @@ def _volume(r: Reporter) -> Section:
         CountRow(
             key="active",
             label="Active",
-            count=r.count(backlog),
+            count=sum(backlog["status"].values()),
             query=r.drill(ACTIVE),
         ),
     )
@@ -295,18 +306,12 @@ def _aging(r: Reporter) -> Section:
             Table(
                 name="aging_by_age",
                 title="Active cases by age",
-                rows=tuple(
-                    report_load.aging(r, tables.cases.c.created_at, "created_at", with_none=False)
-                ),
+                rows=tuple(report_load.aging(r, "created_at")),
             ),
             Table(
                 name="aging_by_other_side_message",
                 title="Active cases by time since the other side's latest message",
-                rows=tuple(
-                    report_load.aging(
-                        r, r.other_side_latest(), "other_side_message_at", with_none=True
-                    )
-                ),
+                rows=tuple(report_load.aging(r, "other_side_message_at")),
             ),
         ),
     )
