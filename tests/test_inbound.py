@@ -12,6 +12,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from sqlalchemy import select
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied, Status
 from casekit.clock import FrozenClock
@@ -19,6 +20,7 @@ from casekit.mail.parse import parse_mail
 from casekit.mail.spool import split
 from casekit.sample import World
 from casekit.services.inbound import Outcome
+from casekit.store import tables
 
 
 def mail(
@@ -62,6 +64,20 @@ def test_a_customer_reply_lands_once_for_everyone(kit: CaseKit, world: World, nu
     assert messages[0].audience == "everyone"
     assert messages[0].customer_id == world.customer.id
     assert kit.cases.get(world.shipper_actor, number).status is Status.REPLY_RECEIVED
+
+
+def test_a_customer_replying_by_mail_takes_part_once(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    for n in range(2):
+        raw = mail("casey@example.test", f"Re: [{number}] parcel", f"Reply {n}")
+        assert kit.inbound.receive(raw).outcome is Outcome.APPENDED
+    p, c = tables.participants.c, tables.cases.c
+    with kit.sessions(write=False) as session:
+        customers = session.scalars(
+            select(p.customer_id).join(tables.cases, c.id == p.case_id).where(c.number == number)
+        ).all()
+    assert [x for x in customers if x is not None] == [world.customer.id]
 
 
 def test_a_carrier_user_reply_is_for_partners(kit: CaseKit, world: World, number: str) -> None:

@@ -294,6 +294,7 @@ class InboundIntake(Service):
         uploads, refused = self._uploads(parsed)
         try:
             edit = Edit(self.kit, uow, route.actor, route.case, self._now())
+            edit.actor_takes_part = route.takes_part
             entry = append_message(
                 edit,
                 body=self._body(parsed, refused),

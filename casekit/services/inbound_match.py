@@ -21,20 +21,18 @@ import re
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Side
-from casekit.domain.directory import Customer, User
-from casekit.errors import NotFound
+from casekit.domain.directory import User
 from casekit.mail.parse import ParsedMail
 from casekit.mail.tokens import InvalidReplyToken, ReplyToken, token_of, verify
-from casekit.query.scoped import Scope
 from casekit.settings import Settings
 from casekit.store import tables
-from casekit.store.rows import load_cases, select_cases
+from casekit.store.rows import case_from_row, select_cases
 
 __all__ = ["Match", "Route", "is_own_message_id", "match", "notification_ids"]
 
@@ -50,6 +48,8 @@ class Route:
     case: Case
     actor: Actor
     audience: Audience
+    #: The actor is a participant of the case already (the message adds nobody).
+    takes_part: bool = False
 
 
 @frozen
@@ -66,9 +66,39 @@ _p = tables.participants.c
 _PARTICIPANT = select(_p.id).where(
     _p.case_id == bindparam("case_id"), _p.email == bindparam("sender")
 )
-_CUSTOMER_EMAIL = select(tables.customers.c.email).where(
-    tables.customers.c.id == bindparam("customer_id")
-)
+_CUSTOMER_EMAIL = "casekit_customer_email"
+_CUSTOMER_TAKES_PART = "casekit_customer_takes_part"
+
+
+@frozen
+class _Found:
+    """A case named by the mail, with its customer's address and whether the
+    customer takes part in it already (read in the same statement)."""
+
+    case: Case
+    customer_email: str | None
+    customer_takes_part: bool
+
+
+@functools.cache
+def _find_statement(by_number: bool, lock: bool) -> Any:
+    c, cu = tables.cases.c, tables.customers.c
+    email = select(cu.email).where(cu.id == c.customer_id).scalar_subquery()
+    takes_part = exists().where(_p.case_id == c.id, _p.customer_id == c.customer_id)
+    key = c.number if by_number else c.id
+    stmt = select_cases(key == bindparam("key")).add_columns(
+        email.label(_CUSTOMER_EMAIL), takes_part.label(_CUSTOMER_TAKES_PART)
+    )
+    return stmt.with_for_update() if lock else stmt
+
+
+def _find(session: Session, key: int | str, *, lock: bool) -> _Found | None:
+    """The case with id (int) or number (str) ``key``, or None; ``lock`` takes its row lock."""
+    stmt = _find_statement(isinstance(key, str), lock)
+    row = session.connection().execute(stmt, {"key": key}).mappings().first()
+    if row is None:
+        return None
+    return _Found(case_from_row(row), row[_CUSTOMER_EMAIL], bool(row[_CUSTOMER_TAKES_PART]))
 
 
 @functools.cache
@@ -123,14 +153,6 @@ def _thread_case_ids(settings: Settings, ids: tuple[str, ...]) -> list[int]:
     return list(dict.fromkeys(found))
 
 
-def _case_by_id(session: Session, case_id: int, *, lock: bool) -> Case | None:
-    stmt = select_cases(tables.cases.c.id == case_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    found = load_cases(session.connection(), stmt)
-    return found[0] if found else None
-
-
 def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: bool) -> Match:
     """Find the route of ``parsed`` (its sender is known)."""
     sender = parsed.from_address
@@ -147,35 +169,38 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
                 bound = verify(token, settings.reply_secrets)
             except InvalidReplyToken:
                 return Match(reason="the reply token is not valid")
-            case = _case_by_id(session, bound.case_id, lock=lock)
-            if case is None:
+            found = _find(session, bound.case_id, lock=lock)
+            if found is None:
                 return Match(reason="the reply token names no case")
-            route = _token_route(session, case, bound, sender, internal_note)
-            route = route or sender_route(session, case, sender)
-            if route is None:
-                return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
-            return Match(route, "", case)
+            route = _token_route(session, found, bound, sender, internal_note)
+            return _matched(session, found, sender, route)
     # 2. In-Reply-To / References on casekit's Message-IDs
     for case_id in _thread_case_ids(settings, replied):
-        case = _case_by_id(session, case_id, lock=lock)
-        if case is None:
-            continue
-        route = sender_route(session, case, sender, internal_note=internal_note)
-        if route is None:
-            return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
-        return Match(route, "", case)
+        found = _find(session, case_id, lock=lock)
+        if found is not None:
+            return _matched(session, found, sender, internal_note=internal_note)
     # 3. a case number in the subject, from a known sender only
-    scope = Scope(session, Actor.host())
     for number in dict.fromkeys(_NUMBER.findall(parsed.subject)):
-        try:
-            case = scope.case(number.upper(), lock=lock)
-        except NotFound:
-            continue
-        route = sender_route(session, case, sender)
-        if route is None:
-            return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
-        return Match(route, "", case)
+        found = _find(session, number.upper(), lock=lock)
+        if found is not None:
+            return _matched(session, found, sender)
     return Match()
+
+
+def _matched(
+    session: Session,
+    found: _Found,
+    sender: str,
+    route: Route | None = None,
+    *,
+    internal_note: bool = False,
+) -> Match:
+    """The match on ``found``: ``route``, else how ``sender`` writes there, else none."""
+    route = route or sender_route(session, found, sender, internal_note=internal_note)
+    case = found.case
+    if route is None:
+        return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
+    return Match(route, "", case)
 
 
 def _replied_to_internal(session: Session, settings: Settings, ids: tuple[str, ...]) -> bool:
@@ -194,9 +219,10 @@ def _replied_to_internal(session: Session, settings: Settings, ids: tuple[str, .
 
 
 def _token_route(
-    session: Session, case: Case, bound: ReplyToken, sender: str, internal_note: bool
+    session: Session, found: _Found, bound: ReplyToken, sender: str, internal_note: bool
 ) -> Route | None:
     """The route when ``sender`` is the recipient ``bound`` was made for."""
+    case = found.case
     if bound.user_id is not None:
         user = session.get(User, bound.user_id)
         if user is None or not user.active or user.email.lower() != sender:
@@ -206,12 +232,9 @@ def _token_route(
         audience = Audience.INTERNAL if internal_note else Audience.PARTNERS
         return Route(case, Actor.of_user(user), audience)
     if bound.customer_id is not None:
-        customer = session.get(Customer, bound.customer_id)
-        if customer is None or customer.id != case.customer_id:
+        if bound.customer_id != case.customer_id:
             return None
-        if customer.email.lower() != sender:
-            return None
-        return Route(case, Actor.of_customer(customer), Audience.EVERYONE)
+        return _customer_route(found, sender)
     if not bound.matches_address(sender):
         return None
     return _address_route(session, case, sender)
@@ -236,19 +259,23 @@ def _address_route(session: Session, case: Case, sender: str) -> Route:
     return Route(case, Actor.system_actor(SystemName.EMAIL), Audience.PARTNERS)
 
 
+def _customer_route(found: _Found, sender: str) -> Route | None:
+    """The route when ``sender`` is the case's customer."""
+    case, email = found.case, found.customer_email
+    if case.customer_id is None or email is None or email.lower() != sender:
+        return None
+    customer = Actor(ActorKind.CUSTOMER, customer_id=case.customer_id)
+    return Route(case, customer, Audience.EVERYONE, takes_part=found.customer_takes_part)
+
+
 def sender_route(
-    session: Session, case: Case, sender: str, *, internal_note: bool = False
+    session: Session, found: _Found, sender: str, *, internal_note: bool = False
 ) -> Route | None:
-    """How ``sender`` writes on ``case``: as its customer, a party's user or a participant."""
-    if case.customer_id is not None:
-        email = (
-            session.connection()
-            .execute(_CUSTOMER_EMAIL, {"customer_id": case.customer_id})
-            .scalar()
-        )
-        if email is not None and email.lower() == sender:
-            customer = Actor(ActorKind.CUSTOMER, customer_id=case.customer_id)
-            return Route(case, customer, Audience.EVERYONE)
+    """How ``sender`` writes on the case: as its customer, a party's user or a participant."""
+    route = _customer_route(found, sender)
+    if route is not None:
+        return route
+    case = found.case
     user = session.scalars(
         _party_user(), {"sender": sender, "orgs": list(case.party_org_ids())}
     ).first()
