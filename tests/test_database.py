@@ -52,17 +52,23 @@ def test_a_connection_in_use_is_not_pinged_an_idle_one_is(
         engine.dispose()
 
 
+def _kill_pooled_connection(engine: Engine, admin: Engine) -> int:
+    """End the server side of ``engine``'s pooled connection; returns its server pid."""
+    dead = _server_pid(engine)
+    with admin.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
+        else:
+            conn.execute(text(f"KILL {dead:d}"))
+    time.sleep(0.05)
+    return dead
+
+
 def test_an_idle_connection_the_server_closed_is_replaced(database_url: str) -> None:
     engine = create_casekit_engine(database_url, ping_after_idle=0.0)
     admin = create_casekit_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
-        dead = _server_pid(engine)
-        with admin.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
-            else:
-                conn.execute(text(f"KILL {dead:d}"))
-        time.sleep(0.05)
+        dead = _kill_pooled_connection(engine, admin)
         # The pooled connection is gone; the ping finds out and the pool connects again.
         assert _server_pid(engine) != dead
     finally:
@@ -75,13 +81,7 @@ def test_without_the_idle_ping_a_closed_connection_fails_once(database_url: str)
     engine = create_casekit_engine(database_url, ping_after_idle=None)
     admin = create_casekit_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
-        dead = _server_pid(engine)
-        with admin.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
-            else:
-                conn.execute(text(f"KILL {dead:d}"))
-        time.sleep(0.05)
+        dead = _kill_pooled_connection(engine, admin)
         with pytest.raises(exc.DBAPIError) as failed:
             _server_pid(engine)
         assert failed.value.connection_invalidated
