@@ -213,6 +213,32 @@ def test_attachments_are_stored_or_reported(kit: CaseKit, world: World, number: 
     assert "type not accepted" in entry.body
 
 
+@pytest.mark.parametrize("attachment", [False, True])
+def test_a_reply_received_twice_is_stored_once(
+    kit: CaseKit, world: World, number: str, attachment: bool
+) -> None:
+    # A reply's row is written last, with its outcome: the second copy fails
+    # on its key and leaves no file behind (its raw mail and photo go with the
+    # rollback); the stored files are the first copy's raw mail (and photo).
+    raw = (
+        _with_attachment(b"JPEG" * 50, subject=f"Re: [{number}] photo")
+        if attachment
+        else mail("casey@example.test", f"Re: [{number}] parcel", "Still waiting.")
+    )
+    first = kit.inbound.receive(raw)
+    files = sorted(p for p in kit.settings.attachment_dir.rglob("*") if p.is_file())
+    second = kit.inbound.receive(raw)
+    assert (first.outcome, second.outcome) == (Outcome.APPENDED, Outcome.DUPLICATE)
+    assert second.inbound_id == first.inbound_id
+    assert second.case_number == number
+    assert len(files) == (2 if attachment else 1)
+    assert sorted(p for p in kit.settings.attachment_dir.rglob("*") if p.is_file()) == files
+    bodies = [
+        e.body for e in kit.cases.timeline(world.shipper_actor, number) if e.kind == "message"
+    ]
+    assert len(bodies) == 2  # the opening message and the reply, once
+
+
 def test_html_only_mail_becomes_clean_text(tmp_path: Path) -> None:
     raw = (
         b"From: a@b.test\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"

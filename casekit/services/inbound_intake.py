@@ -14,7 +14,7 @@ import io
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -251,21 +251,32 @@ class InboundIntake(Service):
             "outcome": "received",
             "problems": "\n".join(parsed.problems)[:10_000] or None,
         }
+        # The common case, a reply from a known sender, is filed in the same
+        # transaction as its row: one commit, and the sender's MTA hears "250"
+        # only once both are durable.
+        reply = (
+            not parsed.bounce
+            and parsed.from_address
+            and parsed.auto_reply is None
+            and not is_own_message_id(self.kit.settings, parsed.message_id)
+        )
         try:
             with self._uow() as uow:
-                inbound_id = self._insert(uow, row)
-                # The common case, a reply from a known sender, is filed in the
-                # same transaction as its row: one commit, and the sender's MTA
-                # hears "250" only once both are durable.
-                if (
-                    not parsed.bounce
-                    and parsed.from_address
-                    and parsed.auto_reply is None
-                    and not is_own_message_id(self.kit.settings, parsed.message_id)
-                ):
-                    appended = self._append(uow, inbound_id, parsed)
+                if reply:
+                    # The row goes in last, with its outcome: one statement. A
+                    # message received twice still fails on its key before
+                    # anything commits, and the files it stored go with the
+                    # rollback.
+                    def insert(case_id: int, entry_id: int) -> int:
+                        filed = Outcome.APPENDED.value
+                        return self._insert(
+                            uow, {**row, "outcome": filed, "case_id": case_id, "entry_id": entry_id}
+                        )
+
+                    appended = self._append(uow, parsed, insert)
                     if appended is not None:
                         return appended
+                inbound_id = self._insert(uow, row)
                 uow.commit()
         except IntegrityError:
             # Received before (or twice at the same moment): one row, the first.
@@ -286,8 +297,23 @@ class InboundIntake(Service):
         result = uow.session.connection().execute(_INSERT_ROW, row)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def _append(self, uow: UnitOfWork, inbound_id: int, parsed: ParsedMail) -> InboundResult | None:
-        """File a reply from a known sender on its case within ``uow``; None if it has none."""
+    def _marking(self, uow: UnitOfWork, inbound_id: int) -> Callable[[int, int], int]:
+        """For :meth:`_append`: mark the stored row ``inbound_id`` appended."""
+
+        def mark(case_id: int, entry_id: int) -> int:
+            self._mark(uow, inbound_id, Outcome.APPENDED, case_id=case_id, entry_id=entry_id)
+            return inbound_id
+
+        return mark
+
+    def _append(
+        self, uow: UnitOfWork, parsed: ParsedMail, record: Callable[[int, int], int]
+    ) -> InboundResult | None:
+        """File a reply from a known sender on its case within ``uow``; None if it has none.
+
+        ``record(case_id, entry_id)`` records the outcome on the message's row
+        before the commit and returns the row's id.
+        """
         route = self._match(uow.session, parsed, lock=True).route
         if route is None:
             return None
@@ -302,7 +328,9 @@ class InboundIntake(Service):
                 attachments=uploads,
                 author_email=parsed.from_address,
             )
-            self._mark(uow, inbound_id, Outcome.APPENDED, case_id=route.case.id, entry_id=entry.id)
+            assert route.case.id is not None
+            assert entry.id is not None
+            inbound_id = record(route.case.id, entry.id)
             edit.finish(view=False)
         finally:
             close_uploads(uploads)
@@ -375,7 +403,7 @@ class InboundIntake(Service):
                     reason=reason,
                 )
             if route is not None:
-                appended = self._append(uow, inbound_id, parsed)
+                appended = self._append(uow, parsed, self._marking(uow, inbound_id))
                 if appended is not None:
                     return appended
             address_org = self._case_address_org(uow.session, parsed)
