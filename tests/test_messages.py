@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from casekit import Actor, Audience, InvalidInput, PermissionDenied, Status, Upload
 from casekit.domain.case import Participant
@@ -140,3 +140,36 @@ def test_message_with_attachments(kit, world, number):
     with stream:
         assert stream.read() == b"jpegbytes"
     assert row.content_type == "image/jpeg"
+
+
+def test_a_changes_entries_are_written_in_order_together(kit, world, number):
+    """The status move a message causes follows it on the timeline, with its file
+    on the message; on a server database the two entries are one INSERT."""
+    inserts: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT INTO CASEKIT_ENTRIES"):
+            inserts.append(statement)
+
+    event.listen(kit.engine, "before_cursor_execute", seen)
+    try:
+        entry = kit.messages.post(
+            world.carrier_actor,
+            number,
+            "Picked up",
+            attachments=[Upload("pod.pdf", io.BytesIO(b"%PDF"), "application/pdf")],
+        )
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", seen)
+    assert len(inserts) == (2 if kit.engine.dialect.name == "sqlite" else 1)
+    timeline = kit.cases.timeline(world.shipper_actor, number)
+    assert [(e.kind.value, e.event.value if e.event else None) for e in timeline] == [
+        ("event", "opened"),
+        ("message", None),
+        ("message", None),
+        ("event", "status_changed"),
+    ]
+    assert [e.id for e in timeline] == sorted(e.id for e in timeline)
+    assert timeline[2].id == entry.id
+    assert [a.filename for a in timeline[2].attachments] == ["pod.pdf"]
+    assert (timeline[3].old_value, timeline[3].new_value) == ("new", "open")

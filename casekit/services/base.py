@@ -21,7 +21,7 @@ from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
 from casekit.store.report_columns import Moves
-from casekit.store.rows import case_values, insert_entry, save_case
+from casekit.store.rows import case_values, insert_entries, insert_entry, save_case
 from casekit.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -179,12 +179,33 @@ def record_event(
     org_id: int | None = None,
     moves: Moves | None = None,
 ) -> Entry:
-    """Append an audited event to the case's timeline.
+    """Append an audited event to the case's timeline (written at once).
+
+    ``moves`` collects what the event does to the report columns (see
+    :func:`casekit.store.rows.insert_entry`).
+    """
+    entry = event_entry(
+        actor, case, kind, at=at, old=old, new=new, audience=audience, org_id=org_id
+    )
+    insert_entry(uow.connection(), entry, moves)
+    return entry
+
+
+def event_entry(
+    actor: Actor,
+    case: Case,
+    kind: EventKind,
+    *,
+    at: datetime,
+    old: object = None,
+    new: object = None,
+    audience: Audience = Audience.PARTNERS,
+    org_id: int | None = None,
+) -> Entry:
+    """An audited event of the case, not written yet.
 
     ``org_id`` overrides the author's organization for internal events that
     belong to one side (a CRM number, a watcher) whoever recorded them.
-    ``moves`` collects what the event does to the report columns (see
-    :func:`casekit.store.rows.insert_entry`).
     """
     entry = Entry.by(
         actor,
@@ -198,7 +219,6 @@ def record_event(
     )
     if org_id is not None:
         entry.org_id = org_id
-    insert_entry(uow.connection(), entry, moves)
     return entry
 
 
@@ -244,6 +264,7 @@ class Edit:
         #: The actor is a participant of the case already (known when the case was read).
         self.actor_takes_part = False
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
+        self._unwritten: list[Entry] = []
 
     def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:
         """Queue ``signal``; returns its arguments, still open to change until commit."""
@@ -255,9 +276,25 @@ class Edit:
         return list(self._signals)
 
     def event(self, kind: EventKind, **kwargs: Any) -> Entry:
-        return record_event(
-            self.uow, self.actor, self.case, kind, at=self.now, moves=self.moves, **kwargs
-        )
+        """Add an audited event to the change (see :func:`event_entry`); written by
+        :meth:`write_entries`, at the latest by :meth:`finish`."""
+        return self.append(event_entry(self.actor, self.case, kind, at=self.now, **kwargs))
+
+    def append(self, entry: Entry) -> Entry:
+        """Add ``entry`` to the case's timeline after those added before it, unwritten.
+
+        A change's entries are written together (one statement where the
+        database allows): a message with the status move it causes, an
+        opening with its first message.
+        """
+        self._unwritten.append(entry)
+        return entry
+
+    def write_entries(self) -> None:
+        """Write the entries appended so far, in order; they get their ids."""
+        if self._unwritten:
+            entries, self._unwritten = self._unwritten, []
+            insert_entries(self.uow.connection(), entries, self.moves)
 
     def finish(self, *, view: bool = True) -> Any:
         """Flush, queue the notifications, read the actor's view, commit, then
@@ -268,6 +305,7 @@ class Edit:
         Returns the actor's view of the case, or None with ``view=False``
         (for callers that return something else and would throw it away).
         """
+        self.write_entries()
         save_case(self.uow.connection(), self.case, self.original, self.moves)
         self.uow.flush()
         queued = queue_notifications(self)

@@ -19,7 +19,7 @@ from casekit.query.models import AttachmentView, EntryView
 from casekit.query.scoped import entry_view
 from casekit.services.base import Edit, Service, announce_status_change, deny
 from casekit.store import tables
-from casekit.store.rows import insert_entry, insert_rows
+from casekit.store.rows import insert_rows
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
@@ -135,11 +135,14 @@ def append_message(
         body=body,
         author_email=author_email,
     )
-    insert_entry(edit.uow.connection(), entry, edit.moves)
-    files = tuple(_store(edit, entry, upload) for upload in attachments)
+    edit.append(entry)
     old = case.record_message(actor, chosen, now, move_status=not opening)
     if case.status is not old:
         announce_status_change(edit, old, case.status, updated=False)
+    # The message goes in one statement with what came before it in the
+    # change (an opening's event) and the status move it caused.
+    edit.write_entries()
+    files = tuple(_store(edit, entry, upload) for upload in attachments)
     view = entry_view(case, entry, files)
     edit.emit(signals.message_posted, message=view)
     if not opening:
