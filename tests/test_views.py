@@ -204,6 +204,26 @@ def test_filter_operators(kit, world, cases, flt, expected):
     assert listed(kit, world.shipper_actor, "all_cases", flt) == {cases[k] for k in expected}
 
 
+def test_shipment_filters_together_and_on_cases_without_a_shipment(kit, world, cases):
+    """Several shipment filters ask about the same shipment; a case without one
+    matches what a missing value matches."""
+    s = world.shipper_actor
+    west_or_south = f("region", "in", ["West", "South"])
+    assert listed(kit, s, "all_cases", west_or_south, f("destination_name", "contains", "smi")) == {
+        cases["damaged"]
+    }
+    assert listed(
+        kit, s, "all_cases", west_or_south, f("destination_name", "not_contains", "smi")
+    ) == {cases["wismo"]}
+    assert listed(kit, s, "all_active", f("mode", "empty", True)) == {
+        cases["bare"],
+        cases["carrier_opened"],
+    }
+    assert listed(
+        kit, s, "all_cases", f("region", "not_in", ["West"]), f("mode", "not_in", ["parcel"])
+    ) == {cases[k] for k in ("damaged", "bare", "carrier_opened", "solved")}
+
+
 def test_people_and_party_filters(kit, world, cases):
     s = world.shipper_actor
     agent = world.shipper_agent.id

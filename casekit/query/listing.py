@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal,
     null,
     or_,
     select,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind, Source
@@ -175,6 +177,26 @@ class Page:
 
     rows: tuple[CaseRow, ...]
     next_cursor: str | None
+
+
+_FILTERED_SHIPMENT = tables.shipments.alias("filtered_shipment")
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+
+
+def _of_shipment(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition`` (on ``casekit_shipments``) of each case's own shipment, asked case by case.
+
+    A correlated scalar subquery, outer-joined from one row so that a case
+    without a shipment sees NULLs, as a LEFT JOIN would show it. Joined
+    instead, the database guesses how many shipments match and, guessing
+    few ("destination contains smith" looked 0.35 % of 930,000 and was
+    2 %), reads every shipment to join them (330 ms at a million cases)
+    where walking the list's index and looking up each case's shipment
+    finds a page in a few milliseconds.
+    """
+    adapted = ClauseAdapter(_FILTERED_SHIPMENT).traverse(condition)
+    joined = _ONE_ROW.outerjoin(_FILTERED_SHIPMENT, _FILTERED_SHIPMENT.c.id == c.shipment_id)
+    return select(adapted).select_from(joined).scalar_subquery()
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -354,20 +376,18 @@ class Lister:
         conditions = [self.tenant_clause(), self.view_clause(query.view)]
         if query.view is not BuiltinView.ALL_CASES and self.window_months > 0:
             conditions.append(c.created_at >= months_before(self.now, self.window_months))
-        conditions.extend(self.filter_clause(f) for f in query.filters)
+        shipment = [f for f in query.filters if needs_shipment((f,))]
+        conditions.extend(self.filter_clause(f) for f in query.filters if f not in shipment)
+        if shipment:
+            conditions.append(_of_shipment(and_(*(self.filter_clause(f) for f in shipment))))
         if query.search:
             conditions.append(self.search_clause(query.search))
         return conditions
 
-    def _from(self, stmt: Select[Any], query: ListQuery, *, rows: bool) -> Select[Any]:
-        if rows or needs_shipment(query.filters):
-            stmt = stmt.outerjoin(tables.shipments, s.id == c.shipment_id)
-        return stmt
-
     # -- running -------------------------------------------------------------------
     def count(self, query: ListQuery) -> int:
-        stmt = self._from(select(func.count()).select_from(tables.cases), query, rows=False)
-        return int(self.session.scalar(stmt.where(*self.where(query))) or 0)
+        stmt = select(func.count()).select_from(tables.cases).where(*self.where(query))
+        return int(self.session.scalar(stmt) or 0)
 
     def view_counts(self) -> dict[str, int]:
         """Every built-in view's count: the windowed views in one pass, then All Cases.
@@ -400,9 +420,7 @@ class Lister:
             else SORT_FIELDS[sort.field]()
         )
         nullable = sort.field in NULLABLE_SORTS
-        stmt = self._from(
-            select(c.id, column.label("sort_value")).select_from(tables.cases), query, rows=False
-        )
+        stmt = select(c.id, column.label("sort_value")).select_from(tables.cases)
         stmt = stmt.where(*self.where(query))
         if cursor is not None:
             key = _decode(cursor, sort.field)
