@@ -21,7 +21,7 @@ from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
 from casekit.store.report_columns import Moves
-from casekit.store.rows import case_values, insert_entries, insert_entry, save_case
+from casekit.store.rows import case_values, insert_entries, save_case
 from casekit.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -164,31 +164,6 @@ def check_version(case: Case, expected_version: int | None) -> None:
             "reload it and try again",
             current_version=case.version,
         )
-
-
-def record_event(
-    uow: UnitOfWork,
-    actor: Actor,
-    case: Case,
-    kind: EventKind,
-    *,
-    at: datetime,
-    old: object = None,
-    new: object = None,
-    audience: Audience = Audience.PARTNERS,
-    org_id: int | None = None,
-    moves: Moves | None = None,
-) -> Entry:
-    """Append an audited event to the case's timeline (written at once).
-
-    ``moves`` collects what the event does to the report columns (see
-    :func:`casekit.store.rows.insert_entry`).
-    """
-    entry = event_entry(
-        actor, case, kind, at=at, old=old, new=new, audience=audience, org_id=org_id
-    )
-    insert_entry(uow.connection(), entry, moves)
-    return entry
 
 
 def event_entry(

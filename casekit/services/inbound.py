@@ -25,7 +25,7 @@ from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.mail.parse import ParsedMail
 from casekit.query.models import CaseView
 from casekit.query.scoped import Scope
-from casekit.services.base import Edit, record_event
+from casekit.services.base import Edit, event_entry
 from casekit.services.inbound_intake import (
     InboundIntake,
     InboundResult,
@@ -204,14 +204,16 @@ class InboundService(InboundIntake):
                         attachments=uploads,
                         author_email=parsed.from_address,
                     )
-                    record_event(
-                        uow,
-                        actor,
-                        case,
-                        EventKind.MAIL_FILED,
-                        at=edit.now,
-                        new=item_id,
-                        audience=Audience.INTERNAL if actor.org_id else Audience.PARTNERS,
+                    # Filed by the staff member, after the message the mail became.
+                    edit.append(
+                        event_entry(
+                            actor,
+                            case,
+                            EventKind.MAIL_FILED,
+                            at=edit.now,
+                            new=item_id,
+                            audience=Audience.INTERNAL if actor.org_id else Audience.PARTNERS,
+                        )
                     )
                     self._mark(
                         uow,
