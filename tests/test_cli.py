@@ -124,7 +124,7 @@ def test_api_keys_from_the_command_line(tmp_path):
     listed = run("--database-url", url, "api-keys", "list", "acme")
     assert "TMS" in listed.stdout
     assert "active" in listed.stdout
-    assert token.split("_")[2] not in listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout  # the secret may hold "_" itself
     key_id = made.stdout.split()[1]
     revoked = run("--database-url", url, "api-keys", "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
