@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from casekit import Actor, InvalidInput, NotFound, PermissionDenied, ShipmentFacts
 from casekit.query import listing
@@ -253,6 +254,32 @@ def test_people_and_party_filters(kit, world, cases):
     assert listed(
         kit, world.carrier_actor, "all_cases", f("shipper", "in", [world.shipper.id])
     ) == {cases["damaged"], cases["carrier_opened"], cases["solved"]}
+
+
+def test_owner_filter_reads_each_users_organization_once(kit, world, cases):
+    """Colleagues are matched on the actor's side, others on the other side; a
+    user's organization never changes, so the kit reads it once."""
+    s = world.shipper_actor
+    kit.cases.take(world.carrier_actor, cases["damaged"])
+    assert listed(kit, s, "all_cases")  # the organization's role, read once too
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    both = f("owner", "in", [world.carrier_agent.id, world.shipper_agent.id])
+    event.listen(kit.engine, "before_cursor_execute", seen)
+    try:
+        first = listed(kit, s, "all_cases", both)
+        reads = len(statements)
+        statements.clear()
+        again = listed(kit, s, "all_cases", both)
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", seen)
+    assert first == again == {cases[k] for k in ("damaged", "wismo", "solved", "carrier_opened")}
+    assert len(statements) == reads - 1
+    carrier_only = f("owner", "in", [world.carrier_agent.id])
+    assert listed(kit, s, "all_cases", carrier_only) == {cases["damaged"], cases["carrier_opened"]}
 
 
 def test_latest_message_filters(kit, world, cases):

@@ -222,6 +222,7 @@ class Lister:
         now: datetime,
         window_months: int,
         roles: dict[int, OrgRole] | None = None,
+        user_orgs: dict[int, int] | None = None,
     ):
         self.session = session
         self.actor = actor
@@ -232,6 +233,8 @@ class Lister:
         self._role_known = False
         #: Organization roles already looked up (they never change), shareable.
         self._roles: dict[int, OrgRole] = roles if roles is not None else {}
+        #: Users' organizations already looked up (they never change), shareable.
+        self._user_orgs: dict[int, int] = user_orgs if user_orgs is not None else {}
         self._serial = False
         self._connection: Connection | None = None
 
@@ -368,18 +371,24 @@ class Lister:
         if f.field != "owner" or f.op != "in" or own is None or self.actor.is_customer:
             return compile_filter(f, self.actor)
         other = c.carrier_owner_id if own is c.shipper_owner_id else c.shipper_owner_id
-        u = tables.users.c
         values = list(f.value)
-        colleagues = set(
-            self.connection.scalars(
-                select(u.id).where(u.id.in_(values), u.org_id == self.actor.org_id)
-            )
-        )
+        orgs = self._orgs_of_users(values)
+        colleagues = sorted(v for v in set(values) if orgs.get(v) == self.actor.org_id)
         others = [v for v in values if v not in colleagues]
-        parts = [own.in_(sorted(colleagues))] if colleagues else []
+        parts = [own.in_(colleagues)] if colleagues else []
         if others:
             parts.append(other.in_(others))
         return or_(*parts) if parts else false()
+
+    def _orgs_of_users(self, user_ids: Sequence[int]) -> dict[int, int]:
+        """The organization of each of ``user_ids`` that exists (read once per kit)."""
+        known = self._user_orgs
+        missing = sorted({i for i in user_ids if i not in known})
+        if missing:
+            u = tables.users.c
+            found = self.connection.execute(select(u.id, u.org_id).where(u.id.in_(missing)))
+            known.update((user_id, org_id) for user_id, org_id in found)
+        return known
 
     def where(self, query: ListQuery) -> list[ColumnElement[bool]]:
         conditions = [self.tenant_clause(), self.view_clause(query.view)]

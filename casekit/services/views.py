@@ -64,14 +64,15 @@ class ViewService(Service):
     """Lists, counts, searches and exports cases; keeps saved views. Reach it as ``kit.views``."""
 
     def _lister(self, uow: UnitOfWork, actor: Actor) -> Lister:
-        # Organization roles never change: the listers of this kit share them.
-        roles = self.__dict__.setdefault("_org_roles", {})
+        # Organization roles and users' organizations never change: the
+        # listers of this kit share them.
         return Lister(
             uow.session,
             actor,
             now=self._now(),
             window_months=self.kit.settings.view_window_months,
-            roles=roles,
+            roles=self.__dict__.setdefault("_org_roles", {}),
+            user_orgs=self.__dict__.setdefault("_user_orgs", {}),
         )
 
     # -- listing -------------------------------------------------------------------
