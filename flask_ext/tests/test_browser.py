@@ -99,6 +99,16 @@ def sign_in(page, live: str, who: str) -> None:
     page.goto(f"{live}/login/{who}")
 
 
+def follow(page, target) -> None:
+    """Click a link or a form's button and wait until the page it leads to has loaded.
+
+    A bare click returns once the next page starts to arrive: reading the page then
+    may read the old one, or the new one half-parsed, before its script ran.
+    """
+    with page.expect_navigation():
+        target.click()
+
+
 def test_feedback_reply_internal_note_and_solve(kit, world, live, page, shipments):
     kit.directory.set_feedback_portal(Actor.host(), world.shipper.id, True)
     shipments.add_order(
@@ -111,22 +121,22 @@ def test_feedback_reply_internal_note_and_solve(kit, world, live, page, shipment
     shot(page, "portal-feedback")
     page.get_by_label("Subject").fill("Parcel late")
     page.get_by_label("Your message").fill("My parcel is a week late.")
-    page.get_by_role("button", name="Send").click()
+    follow(page, page.get_by_role("button", name="Send"))
     page.wait_for_url(re.compile(r"/my-account/cases/CV\d+$"))
     number = page.url.rsplit("/", 1)[1]
 
     # A merchant user finds it in New Cases, replies, and adds an internal note.
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/")
-    page.get_by_role("link", name=re.compile("^New Cases")).click()
+    follow(page, page.get_by_role("link", name=re.compile("^New Cases")))
     shot(page, "staff-new-cases")
-    page.get_by_role("link", name=number).click()
+    follow(page, page.get_by_role("link", name=number))
     page.get_by_label("Customer can see").check()
     page.get_by_label("Message").fill("Sorry! A **new parcel** ships today.")
-    page.get_by_role("button", name="Post").click()
+    follow(page, page.get_by_role("button", name="Post"))
     page.get_by_label("Internal note").check()
     page.get_by_label("Message").fill("Refund the shipping fee too.")
-    page.get_by_role("button", name="Post").click()
+    follow(page, page.get_by_role("button", name="Post"))
     assert page.locator(".ck-audience-internal").count() == 1
     # Dates show in the browser's zone (Europe/Berlin here), not as UTC text.
     assert "UTC" not in page.locator("time").first.inner_text()
@@ -143,7 +153,7 @@ def test_feedback_reply_internal_note_and_solve(kit, world, live, page, shipment
     # The merchant solves it.
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/{number}")
-    page.get_by_role("button", name="Solve case").click()
+    follow(page, page.get_by_role("button", name="Solve case"))
     assert page.locator("h1 .ck-status").inner_text() == "Closed"
     assert kit.cases.get(Actor.host(), number).status.value == "solved"
 
@@ -169,20 +179,20 @@ def test_filters_and_a_saved_view_from_the_page(kit, world, live, page):
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/")
     page.get_by_label("Case type").select_option("osd_damaged")
-    page.get_by_role("button", name="Apply").click()
+    follow(page, page.get_by_role("button", name="Apply"))
     table = page.locator("table").inner_text()
     assert damaged.number in table
     assert lost.number not in table
     page.get_by_text("More filters").click()
     page.get_by_label("Destination name", exact=True).fill("Casey 2")
-    page.get_by_role("button", name="Apply").click()
+    follow(page, page.get_by_role("button", name="Apply"))
     assert damaged.number in page.locator("table").inner_text()
     page.get_by_label("Save this view as").fill("Damaged to Casey")
-    page.get_by_role("button", name="Save view").click()
+    follow(page, page.get_by_role("button", name="Save view"))
     shot(page, "staff-saved-view")
-    page.get_by_role("link", name=re.compile("^All Active")).click()
+    follow(page, page.get_by_role("link", name=re.compile("^All Active")))
     assert lost.number in page.locator("table").inner_text()
-    page.get_by_role("link", name=re.compile("^Damaged to Casey")).click()
+    follow(page, page.get_by_role("link", name=re.compile("^Damaged to Casey")))
     table = page.locator("table").inner_text()
     assert damaged.number in table
     assert lost.number not in table
@@ -195,22 +205,22 @@ def test_filters_and_a_saved_view_from_the_page(kit, world, live, page):
 def test_a_manager_previews_and_saves_a_template_and_sets_addresses(kit, world, live, page):
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/")
-    page.get_by_role("link", name="Settings", exact=True).click()
-    page.get_by_role("link", name="Email templates").click()
-    page.get_by_role("link", name="Case opened (to staff)").click()
+    follow(page, page.get_by_role("link", name="Settings", exact=True))
+    follow(page, page.get_by_role("link", name="Email templates"))
+    follow(page, page.get_by_role("link", name="Case opened (to staff)"))
     page.get_by_label("Subject").fill("Opened: {{ case.number }} for {{ recipient.name }}")
-    page.get_by_role("button", name="Preview").click()
+    follow(page, page.get_by_role("button", name="Preview"))
     preview = page.locator("#preview-subject")
     assert preview.inner_text().startswith("Opened: ")
     assert "{{" not in preview.inner_text()
     shot(page, "staff-template-preview")
-    page.get_by_role("button", name="Save template").click()
+    follow(page, page.get_by_role("button", name="Save template"))
     assert "Template saved" in page.locator(".ck-flash").inner_text()
     assert kit.notifications.template(world.shipper_manager_actor, "case_opened").overridden
 
     page.goto(f"{live}/cases/settings/addresses")
     page.get_by_label("Fast Freight: carrier side").fill("dispatch@fast.test")
-    page.get_by_role("button", name="Save addresses").click()
+    follow(page, page.get_by_role("button", name="Save addresses"))
     assert "saved" in page.locator(".ck-flash").inner_text()
     assert page.get_by_label("Fast Freight: carrier side").input_value() == "dispatch@fast.test"
     shot(page, "staff-collaborator-addresses")
@@ -232,13 +242,13 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
     try:
         tab.goto(f"{live}/")
         tab.get_by_label("Acting as").select_option(label="Morgan Manager (Northwind, manager)")
-        tab.get_by_role("button", name="Switch").click()
+        follow(tab, tab.get_by_role("button", name="Switch"))
         tab.goto(f"{live}/cases/?view=all_cases")
-        tab.locator("table.ck-table tbody tr a").first.click()
+        follow(tab, tab.locator("table.ck-table tbody tr a").first)
         number = tab.url.rsplit("/", 1)[1]
         tab.get_by_label("Message").fill("Checked with the carrier: it moves tomorrow.")
-        tab.get_by_role("button", name="Post").click()
-        tab.get_by_role("link", name="Captured mail").first.click()
+        follow(tab, tab.get_by_role("button", name="Post"))
+        follow(tab, tab.get_by_role("link", name="Captured mail").first)
         assert "/demo/mail/" in tab.url
         # The background worker delivers within a poll or two; reload until it shows.
         link = tab.get_by_role("link", name=re.compile(number))
@@ -246,7 +256,7 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
         for _ in range(60):
             if link.count():
                 shot(tab, "demo-captured-mail")
-                link.first.click()
+                follow(tab, link.first)
                 shown = tab.locator("pre").inner_text()
                 if "it moves tomorrow" in shown:
                     break

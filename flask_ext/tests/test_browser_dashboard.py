@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser import live, page, shot, sign_in, tab  # noqa: F401  (fixtures)
+from test_browser import follow, live, page, shot, sign_in, tab  # noqa: F401  (fixtures)
 from test_dashboard import tell_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
@@ -66,11 +66,11 @@ def test_a_manager_sets_a_target_in_the_browser(kit, world, live, page):  # noqa
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/dashboard/targets")
     page.get_by_label("Lost: first response target in hours").fill("two")
-    page.get_by_role("button", name="Save Lost").click()
+    follow(page, page.get_by_role("button", name="Save Lost"))
     assert "a number of hours" in page.locator(".ck-error-summary").inner_text()
     assert page.get_by_label("Lost: first response target in hours").input_value() == "two"
     page.get_by_label("Lost: first response target in hours").fill("2")
-    page.get_by_role("button", name="Save Lost").click()
+    follow(page, page.get_by_role("button", name="Save Lost"))
     assert "Saved the targets for Lost." in page.locator(".ck-flash").inner_text()
     (target,) = kit.reports.targets(world.shipper_manager_actor)
     assert target.first_response_seconds == 7200
