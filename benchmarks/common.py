@@ -194,11 +194,19 @@ def bench_kit(database_url: str, attachment_dir: Path, *, clock: Clock | None = 
     return kit
 
 
+#: The names and addresses of :class:`People`: the shipper's agent, the
+#: carrier's agent, the customer.
+SAM = ("Sam Shipper", "sam@acme.test")
+CAL = ("Cal Carrier", "cal@fast.test")
+CASEY = ("Casey", "casey@example.test")
+
+
 @dataclass(frozen=True)
 class People:
     """A shipper with an agent and a customer, a carrier with an agent.
 
-    Plain ids and actors, so worker processes can receive it.
+    Plain ids and actors, so worker processes can receive it. Their names and
+    addresses are :data:`SAM`, :data:`CAL` and :data:`CASEY`.
     """
 
     shipper_id: int
@@ -215,11 +223,9 @@ class People:
         carrier = d.add_organization(host, name="Fast Freight", role=OrgRole.CARRIER)
         assert shipper.id is not None
         assert carrier.id is not None
-        sam = d.add_user(host, org_id=shipper.id, name="Sam Shipper", email="sam@acme.test")
-        cal = d.add_user(host, org_id=carrier.id, name="Cal Carrier", email="cal@fast.test")
-        casey = d.add_customer(
-            host, shipper_org_id=shipper.id, email="casey@example.test", name="Casey"
-        )
+        sam = d.add_user(host, org_id=shipper.id, name=SAM[0], email=SAM[1])
+        cal = d.add_user(host, org_id=carrier.id, name=CAL[0], email=CAL[1])
+        casey = d.add_customer(host, shipper_org_id=shipper.id, name=CASEY[0], email=CASEY[1])
         assert casey.id is not None
         return cls(
             shipper_id=shipper.id,

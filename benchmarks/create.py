@@ -11,10 +11,13 @@ do):
 4. the shipper's agent writes to everyone (the case moves to ``waiting``).
 
 The floor writes exactly the rows casekit wrote for such a case — the case
-row, its seven timeline entries (opened, four messages, two status changes)
-and its two participants — with SQLAlchemy Core in ONE transaction per case:
-insert the case, set its number from its id, insert the entries and the
-participants (one ``executemany`` each). After both runs the scenario checks
+row, its seven timeline entries (opened, four messages, two status changes),
+its two participants and the three notifications in the outbox (the shipper's
+agent hears of the carrier's answer; the carrier's agent and the customer of
+the message to everyone) — with SQLAlchemy Core in ONE transaction per case:
+insert the case, set its number from its id, insert the entries (returning
+their ids, which the notifications name), the participants and the
+notifications (one statement each). After both runs the scenario checks
 that the two databases hold the same rows (timestamps aside), so the floor
 cannot drift away from what casekit really writes.
 """
@@ -30,6 +33,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from benchmarks.common import (
+    CAL,
+    CASEY,
+    SAM,
     Barrier,
     Context,
     People,
@@ -64,6 +70,7 @@ CASE_TABLES = (
     tables.watchers,
     tables.attachments,
     tables.crm_numbers,
+    tables.outbox,
 )
 OPENING = "Where is the shipment? The customer has been waiting since Monday."
 REPLY = "It left our hub this morning; delivery is planned for tomorrow 8-12."
@@ -179,6 +186,57 @@ def _participant(case_id: int, by: Actor, at: datetime) -> dict[str, Any]:
     }
 
 
+def _notification(
+    case_id: int, entry_id: int, by: Actor, at: datetime, **values: Any
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "case_id": case_id,
+        "entry_id": entry_id,
+        "event": "message_posted",
+        "template": "message_posted",
+        "recipient_kind": "user",
+        "user_id": None,
+        "customer_id": None,
+        "author_org_id": by.org_id,
+        "actor": by.describe(),
+        "old_value": None,
+        "new_value": None,
+        "status": "queued",
+        "attempts": 0,
+        "created_at": at,
+        "next_attempt_at": at,
+        "sent_at": None,
+        "last_error": None,
+    }
+    row.update(values)
+    return row
+
+
+def _answer_heard(
+    case_id: int, reply_id: int, people: People, at: datetime
+) -> list[dict[str, Any]]:
+    """The outbox row of the carrier's answer: the shipper's agent hears of it."""
+    return [
+        _notification(case_id, reply_id, people.carrier_actor, at,
+                      user_id=people.shipper_actor.user_id, name=SAM[0], email=SAM[1],
+                      org_id=people.shipper_id),
+    ]  # fmt: skip
+
+
+def _message_heard(
+    case_id: int, message_id: int, people: People, at: datetime
+) -> list[dict[str, Any]]:
+    """The outbox rows of the message to everyone: the carrier's agent and the customer."""
+    shipper = people.shipper_actor
+    return [
+        _notification(case_id, message_id, shipper, at, user_id=people.carrier_actor.user_id,
+                      name=CAL[0], email=CAL[1], org_id=people.carrier_id),
+        _notification(case_id, message_id, shipper, at, recipient_kind="customer",
+                      customer_id=people.customer_id, name=CASEY[0], email=CASEY[1],
+                      org_id=people.shipper_id),
+    ]  # fmt: skip
+
+
 def _case(people: People, i: int, at: datetime, **values: Any) -> dict[str, Any]:
     """The case row as opening leaves it; ``values`` move it on."""
     shipper = people.shipper_actor
@@ -213,8 +271,11 @@ def _case(people: People, i: int, at: datetime, **values: Any) -> dict[str, Any]
 
 # The floor's statements, built once like any careful hand-written code would.
 INSERT_CASE = tables.cases.insert()
-INSERT_ENTRIES = tables.entries.insert()
+INSERT_ENTRIES = tables.entries.insert().returning(
+    tables.entries.c.id, sort_by_parameter_order=True
+)
 INSERT_PARTICIPANTS = tables.participants.insert()
+INSERT_NOTIFICATIONS = tables.outbox.insert()
 # The SET clause is whatever the parameters name besides ``case_id``.
 UPDATE_CASE = update(tables.cases).where(tables.cases.c.id == bindparam("case_id"))
 
@@ -232,7 +293,8 @@ def floor_case(engine: Engine, people: People, i: int, prefix: str) -> None:
     """The rows :func:`open_case` writes, in ONE transaction, with plain Core SQL.
 
     The case row is inserted as it ends (status ``waiting``, version 4), the
-    seven entries and two participants with one ``executemany`` each.
+    seven entries, two participants and three notifications with one statement
+    each.
     """
     now = datetime.now(UTC)
     shipper, carrier = people.shipper_actor, people.carrier_actor
@@ -240,10 +302,17 @@ def floor_case(engine: Engine, people: People, i: int, prefix: str) -> None:
         final = _case(people, i, now, version=4, status=Status.WAITING)
         case_id = _insert_case(conn, final, prefix)
         entries = [row for request in _entries(case_id, people, i, now) for row in request]
-        conn.execute(INSERT_ENTRIES, entries)
+        entry_ids = list(conn.execute(INSERT_ENTRIES, entries).scalars())
         conn.execute(
             INSERT_PARTICIPANTS,
             [_participant(case_id, shipper, now), _participant(case_id, carrier, now)],
+        )
+        # The entries in order: opened, the first message, the answer, open, the
+        # note, the message to everyone, waiting.
+        conn.execute(
+            INSERT_NOTIFICATIONS,
+            _answer_heard(case_id, entry_ids[2], people, now)
+            + _message_heard(case_id, entry_ids[5], people, now),
         )
 
 
@@ -261,7 +330,8 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
         conn.execute(INSERT_ENTRIES, requests[0])
         conn.execute(INSERT_PARTICIPANTS, _participant(case_id, shipper, now))
     with engine.begin() as conn:
-        conn.execute(INSERT_ENTRIES, requests[1])
+        reply_id, _ = conn.execute(INSERT_ENTRIES, requests[1]).scalars()
+        conn.execute(INSERT_NOTIFICATIONS, _answer_heard(case_id, reply_id, people, now))
         conn.execute(
             UPDATE_CASE,
             {
@@ -279,7 +349,8 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
         conn.execute(INSERT_ENTRIES, requests[2])
         conn.execute(UPDATE_CASE, {"case_id": case_id, "version": 3, "updated_at": now})
     with engine.begin() as conn:
-        conn.execute(INSERT_ENTRIES, requests[3])
+        message_id, _ = conn.execute(INSERT_ENTRIES, requests[3]).scalars()
+        conn.execute(INSERT_NOTIFICATIONS, _message_heard(case_id, message_id, people, now))
         conn.execute(
             UPDATE_CASE,
             {

@@ -29,8 +29,10 @@ pytestmark = pytest.mark.skipif(
 CASES = 5
 WARMUP = 1
 # Each case, per the scenario: the case row, 7 entries (opened, 4 messages,
-# 2 status changes), 2 participants (the shipper's and the carrier's agents).
-ROWS_PER_CASE = 10
+# 2 status changes), 2 participants (the shipper's and the carrier's agents)
+# and 3 notifications (the answer to the shipper's agent, the message to
+# everyone to the carrier's agent and the customer).
+ROWS_PER_CASE = 13
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -124,6 +126,7 @@ def test_the_cases_are_in_the_database(create_run):
             people = conn.execute(
                 select(func.count()).select_from(tables.participants)
             ).scalar_one()
+            queued = conn.execute(select(func.count()).select_from(tables.outbox)).scalar_one()
     finally:
         engine.dispose()
     assert len(cases) == CASES + WARMUP
@@ -132,6 +135,7 @@ def test_the_cases_are_in_the_database(create_run):
     assert {version for *_, version in cases} == {4}  # opened at 1, one bump per follow-up message
     assert entries == 7 * len(cases)
     assert people == 2 * len(cases)
+    assert queued == 3 * len(cases)
 
 
 def test_a_database_with_cases_is_refused(create_run):
