@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from casekit import Actor, InvalidInput, NotFound, PermissionDenied, ShipmentFacts
 from casekit.query import listing
-from casekit.query.filters import Sort
+from casekit.query.filters import Filter, Sort
 from casekit.query.listing import BuiltinView, ListQuery, months_before
 
 
@@ -152,6 +152,40 @@ def test_window_of_thirteen_months(kit, world, clock, cases):
     fresh = kit.cases.open(world.shipper_actor, type="other").number
     assert listed(kit, world.shipper_actor, "all_active") == {fresh}
     assert cases["damaged"] in listed(kit, world.shipper_actor, "all_cases")
+
+
+def test_a_kept_statement_runs_with_the_time_and_actor_of_each_call(kit, world, clock, cases):
+    """A list's statement is built once per kit, actor and query: the window's start,
+    the cursor and the actor are not kept with it."""
+    s, c = world.shipper_actor, world.carrier_actor
+    active = listed(kit, s, "all_active")
+    assert cases["damaged"] in active
+    assert listed(kit, c, "all_active") < active  # the carrier's own, not the shipper's
+    clock.advance(timedelta(days=400))
+    assert listed(kit, s, "all_active") == set()
+    assert listed(kit, c, "all_active") == set()
+    fresh = kit.cases.open(s, type="other").number
+    assert listed(kit, s, "all_active") == {fresh}
+    # Page by page through a kept statement, each page after its own cursor.
+    query = {"view": "all_cases"}
+    first = kit.views.list(s, query, limit=2)
+    second = kit.views.list(s, query, limit=2, cursor=first.next_cursor)
+    third = kit.views.list(s, query, limit=2, cursor=second.next_cursor)
+    assert numbers(first) + numbers(second) + numbers(third) == numbers(
+        kit.views.list(s, query, limit=6)
+    )
+    assert numbers(kit.views.list(s, query, limit=2, cursor=first.next_cursor)) == numbers(second)
+
+
+def test_kept_statements_are_bounded(kit, world, cases, monkeypatch):
+    monkeypatch.setattr(listing, "MAX_STATEMENTS", 3)
+    for size in range(1, 8):
+        kit.views.list(world.shipper_actor, {"view": "all_cases"}, limit=size)
+        assert len(kit.views.__dict__["_statements"]) <= 3
+    assert numbers(kit.views.list(world.shipper_actor, {"view": "all_cases"}, limit=1))
+    # A query built by hand with a list for a value cannot be a key: built each time.
+    by_hand = ListQuery(view=BuiltinView.ALL_CASES, filters=(Filter("type", "in", ["lost"]),))
+    assert numbers(kit.views.list(world.shipper_actor, by_hand)) == [cases["solved"]]
 
 
 def f(field, op, value):

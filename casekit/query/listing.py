@@ -12,7 +12,7 @@ import enum
 import functools
 import json
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +79,13 @@ _ROW_CASE_COLUMNS = (
 )
 #: Up to this many search matches are read first and listed by id.
 SEARCH_HITS = 500
+#: At most this many built page and count statements are kept per kit.
+MAX_STATEMENTS = 256
+# The values a kept statement is run with: the start of the window, the
+# position of a cursor and the actor's organization (see _row_columns).
+_WINDOW = "window_start"
+_AFTER_VALUE = "after_value"
+_AFTER_ID = "after_id"
 
 
 class BuiltinView(enum.StrEnum):
@@ -223,6 +230,7 @@ class Lister:
         window_months: int,
         roles: dict[int, OrgRole] | None = None,
         user_orgs: dict[int, int] | None = None,
+        statements: dict[Any, Select[Any]] | None = None,
     ):
         self.session = session
         self.actor = actor
@@ -235,6 +243,8 @@ class Lister:
         self._roles: dict[int, OrgRole] = roles if roles is not None else {}
         #: Users' organizations already looked up (they never change), shareable.
         self._user_orgs: dict[int, int] = user_orgs if user_orgs is not None else {}
+        #: Built statements by what they are built from (see :meth:`_kept`), shareable.
+        self._statements: dict[Any, Select[Any]] = statements if statements is not None else {}
         self._serial = False
         self._connection: Connection | None = None
 
@@ -390,10 +400,18 @@ class Lister:
             known.update((user_id, org_id) for user_id, org_id in found)
         return known
 
+    def _windowed(self, query: ListQuery) -> bool:
+        return query.view is not BuiltinView.ALL_CASES and self.window_months > 0
+
+    def _window(self) -> ColumnElement[bool]:
+        """Cases opened in the window: its start is the bound parameter ``window_start``."""
+        start = months_before(self.now, self.window_months)
+        return c.created_at >= bindparam(_WINDOW, start, type_=c.created_at.type)
+
     def where(self, query: ListQuery) -> list[ColumnElement[bool]]:
         conditions = [self.tenant_clause(), self.view_clause(query.view)]
-        if query.view is not BuiltinView.ALL_CASES and self.window_months > 0:
-            conditions.append(c.created_at >= months_before(self.now, self.window_months))
+        if self._windowed(query):
+            conditions.append(self._window())
         shipment = [f for f in query.filters if needs_shipment((f,))]
         conditions.extend(self.filter_clause(f) for f in query.filters if f not in shipment)
         if shipment:
@@ -404,8 +422,42 @@ class Lister:
 
     # -- running -------------------------------------------------------------------
     def count(self, query: ListQuery) -> int:
-        stmt = select(func.count()).select_from(tables.cases).where(*self.where(query))
-        return int(self.connection.scalar(stmt) or 0)
+        def build() -> Select[Any]:
+            return select(func.count()).select_from(tables.cases).where(*self.where(query))
+
+        stmt = self._kept(("count", query), build, kept=not query.search)
+        return int(self.connection.scalar(stmt, self._params(query)) or 0)
+
+    def _kept(self, key: Any, build: Callable[[], Select[Any]], *, kept: bool) -> Select[Any]:
+        """The statement ``build`` makes for ``key`` and the actor, built once per kit.
+
+        A statement depends on nothing but the actor and ``key`` (the
+        organization roles and users' organizations it reads never change)
+        besides the values it is run with (:meth:`_params`); kept, it skips
+        building and SQLAlchemy's hashing of it for its compiled form, most
+        of a page's Python time. A search's is never kept: its matches are
+        read into it.
+        """
+        full_key = (key, self.actor)
+        try:
+            stmt = self._statements.get(full_key) if kept else None
+        except TypeError:  # a query built by hand with a list for a value
+            kept = False
+        if not kept:
+            return build()
+        if stmt is None:
+            stmt = build()
+            if len(self._statements) >= MAX_STATEMENTS:
+                self._statements.clear()
+            self._statements[full_key] = stmt
+        return stmt
+
+    def _params(self, query: ListQuery) -> dict[str, Any]:
+        """The values to run a (kept) statement of ``query`` with."""
+        params = self._row_params()
+        if self._windowed(query):
+            params[_WINDOW] = months_before(self.now, self.window_months)
+        return params
 
     def view_counts(self) -> dict[str, int]:
         """Every built-in view's count: the windowed views in one pass, then All Cases.
@@ -421,7 +473,7 @@ class Lister:
         ]
         conditions = [self.tenant_clause()]
         if self.window_months > 0:
-            conditions.append(c.created_at >= months_before(self.now, self.window_months))
+            conditions.append(self._window())
         row = self.connection.execute(
             select(*sums).select_from(tables.cases).where(*conditions)
         ).one()
@@ -434,6 +486,35 @@ class Lister:
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
         sort = query.sort
+        after = _decode(cursor, sort.field) if cursor is not None else None
+        # A cursor past the rows with no value reads on in another shape.
+        shape = None if after is None else after[0] is None
+        stmt = self._kept(
+            ("page", query, limit, shape),
+            lambda: self._page_select(query, limit, shape),
+            kept=not query.search,
+        )
+        params = self._params(query)
+        if after is not None:
+            params[_AFTER_VALUE], params[_AFTER_ID] = after
+        self._without_parallel_workers()
+        found = self.connection.execute(stmt, params).all()
+        more = len(found) > limit
+        found = found[:limit]
+        next_cursor = None
+        if more and found:
+            last = found[-1]
+            next_cursor = _encode(last.sort_value, last.id, sort.field)
+        return Page(tuple(self._row(r) for r in found), next_cursor)
+
+    def _page_select(self, query: ListQuery, limit: int, after_none: bool | None) -> Select[Any]:
+        """One statement: the page's ids in order, then their rows by primary key.
+
+        ``after_none`` is None on a first page; after a cursor, whether the
+        cursor's sort value is None. The cursor's position is the bound
+        parameters ``after_value`` and ``after_id``.
+        """
+        sort = query.sort
         column = (
             date_column(sort.field, self.actor)
             if sort.field == "latest_message_at"
@@ -442,26 +523,14 @@ class Lister:
         nullable = sort.field in NULLABLE_SORTS
         stmt = select(c.id, column.label("sort_value")).select_from(tables.cases)
         stmt = stmt.where(*self.where(query))
-        if cursor is not None:
-            key = _decode(cursor, sort.field)
-            stmt = stmt.where(_after(column, key, descending=sort.descending, nullable=nullable))
+        if after_none is not None:
+            after = _after(column, after_none, descending=sort.descending, nullable=nullable)
+            stmt = stmt.where(after)
         chosen = stmt.order_by(*_order(column, c.id, sort.descending, nullable))
         chosen_page = chosen.limit(limit + 1).subquery("page")
-        self._without_parallel_workers()
-        # One statement: the page's ids in order, then their rows by primary key.
-        found = self.connection.execute(
-            self._rows_select(chosen_page).order_by(
-                *_order(chosen_page.c.sort_value, chosen_page.c.id, sort.descending, nullable)
-            ),
-            self._row_params(),
-        ).all()
-        more = len(found) > limit
-        found = found[:limit]
-        next_cursor = None
-        if more and found:
-            last = found[-1]
-            next_cursor = _encode(last.sort_value, last.id, sort.field)
-        return Page(tuple(self._row(r) for r in found), next_cursor)
+        return self._rows_select(chosen_page).order_by(
+            *_order(chosen_page.c.sort_value, chosen_page.c.id, sort.descending, nullable)
+        )
 
     def _without_parallel_workers(self) -> None:
         """On PostgreSQL, plan this transaction's pages without parallel workers.
@@ -679,15 +748,18 @@ def _order(column: Any, id_column: Any, descending: bool, nullable: bool) -> lis
     return [*order, column.asc(), id_column.asc()]
 
 
-def _after(
-    column: Any, key: tuple[Any, int], *, descending: bool, nullable: bool
-) -> ColumnElement[bool]:
-    """Rows after ``key`` in the order (no value last, column, id)."""
-    value, last_id = key
+def _after(column: Any, value_none: bool, *, descending: bool, nullable: bool) -> Any:
+    """Rows after the cursor in the order (no value last, column, id).
+
+    The cursor's sort value and id are the bound parameters ``after_value``
+    and ``after_id``; ``value_none`` tells whether its value is None.
+    """
+    last_id = bindparam(_AFTER_ID, type_=c.id.type)
     beyond = operator.lt if descending else operator.gt
-    if value is None:
+    if value_none:
         # Rows with no value come last; only those after the last id remain.
         return and_(column.is_(None), beyond(c.id, last_id))
+    value = bindparam(_AFTER_VALUE, type_=column.type)
     later = or_(beyond(column, value), and_(column == value, beyond(c.id, last_id)))
     if nullable:
         return or_(and_(column.is_not(None), later), column.is_(None))

@@ -65,7 +65,7 @@ class ViewService(Service):
 
     def _lister(self, uow: UnitOfWork, actor: Actor) -> Lister:
         # Organization roles and users' organizations never change: the
-        # listers of this kit share them.
+        # listers of this kit share them, and the statements built from them.
         return Lister(
             uow.session,
             actor,
@@ -73,6 +73,7 @@ class ViewService(Service):
             window_months=self.kit.settings.view_window_months,
             roles=self.__dict__.setdefault("_org_roles", {}),
             user_orgs=self.__dict__.setdefault("_user_orgs", {}),
+            statements=self.__dict__.setdefault("_statements", {}),
         )
 
     # -- listing -------------------------------------------------------------------
