@@ -385,11 +385,34 @@ def test_identifier_search(kit, world, cases):
 def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeypatch):
     # Past SEARCH_HITS matches (a carrier's name), the page reads the matches
     # as a subquery instead of a list of ids: the same cases, the same scope.
-    monkeypatch.setattr(listing, "SEARCH_HITS", 0)
     s, c = world.shipper_actor, world.carrier_actor
-    assert numbers(kit.views.search(s, "slow parcel")) == [cases["wismo"]]
-    assert numbers(kit.views.search(s, "1Z111")) == [cases["damaged"]]
-    assert numbers(kit.views.search(c, "1Z222")) == []
+    assert listed(kit, s) and listed(kit, c)  # their organizations' roles, read once
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if not statement.startswith("SET LOCAL"):  # PostgreSQL's page setting
+            statements.append(statement)
+
+    event.listen(kit.engine, "before_cursor_execute", seen)
+    try:
+        assert numbers(kit.views.search(s, "1Z111")) == [cases["damaged"]]
+        # Listed: the matches, then the page reads them by id.
+        assert len(statements) == 2
+        assert "UNION" not in statements[-1]
+        monkeypatch.setattr(listing, "SEARCH_HITS", 0)
+        assert numbers(kit.views.search(s, "slow parcel")) == [cases["wismo"]]
+        assert "UNION" in statements[-1]
+        assert numbers(kit.views.search(s, "1Z111")) == [cases["damaged"]]
+        assert numbers(kit.views.search(c, "1Z222")) == []
+        assert kit.views.count(c, {"view": "all_cases", "search": "1Z222"}) == 0
+        assert "UNION" in statements[-1]
+        # Nothing matches: the page and the count need no second statement.
+        statements.clear()
+        assert numbers(kit.views.search(s, "NO-SUCH-ID")) == []
+        assert kit.views.count(s, {"view": "all_cases", "search": "NO-SUCH-ID"}) == 0
+        assert len(statements) == 2
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", seen)
 
 
 def test_sorting_and_keyset_paging(kit, world, clock, cases):

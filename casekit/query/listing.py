@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -86,6 +86,7 @@ MAX_STATEMENTS = 256
 _WINDOW = "window_start"
 _AFTER_VALUE = "after_value"
 _AFTER_ID = "after_id"
+_HITS = "search_hits"
 
 
 class BuiltinView(enum.StrEnum):
@@ -246,6 +247,7 @@ class Lister:
         #: Built statements by what they are built from (see :meth:`_kept`), shareable.
         self._statements: dict[Any, Select[Any]] = statements if statements is not None else {}
         self._serial = False
+        self._too_many = False  # the search's matches (see _search)
         self._connection: Connection | None = None
 
     @property
@@ -346,22 +348,51 @@ class Lister:
             ),
         )
 
-    def search_clause(self, text: str) -> ColumnElement[bool]:
-        """Cases any of whose identifiers is ``text`` (the actor's own CRM number only)."""
+    def _search_params(self, text: str) -> dict[str, Any]:
+        """The values of :func:`_search_matches`'s parameters for ``text``."""
         q = text.strip()
-        own_crm = self.actor.org_id is not None and not self.actor.is_customer
-        found = _search_matches(own_crm)
         params: dict[str, Any] = {"search": q, "search_upper": q.upper(), "search_lower": q.lower()}
-        if own_crm:
+        if self._own_crm():
             params["search_org"] = self.actor.org_id
-        # The matches first, on their own: usually a handful, which the page
-        # then reads by primary key. Planned together, the database guesses
-        # the union large and scans all the actor's cases to join it.
-        hits = self.connection.scalars(select(found.c.id).limit(SEARCH_HITS + 1), params).all()
+        return params
+
+    def _own_crm(self) -> bool:
+        return self.actor.org_id is not None and not self.actor.is_customer
+
+    def _search(self, query: ListQuery, params: dict[str, Any]) -> bool | None:
+        """Read the matches of ``query``'s search first, into ``params`` (``search_hits``).
+
+        Usually a handful, which the page then reads by primary key; planned
+        together, the database guesses the union large and scans all the
+        actor's cases to join it. True when there is no search or the
+        matches are listed, None when nothing matches (nothing to run),
+        False when they are too many to list (a carrier's name): the
+        statement then holds their subquery and is built each time.
+        """
+        self._too_many = False
+        if not query.search:
+            return True
+        own_crm = self._own_crm()
+        matched = {**self._search_params(query.search), "search_limit": SEARCH_HITS + 1}
+        hits = self.connection.scalars(_search_hits(own_crm), matched).all()
         if len(hits) > SEARCH_HITS:
-            # A carrier's name: too many to list.
-            return c.id.in_(found.select().params(params))
-        return c.id.in_(hits) if hits else false()
+            self._too_many = True
+            return False
+        if not hits:
+            return None
+        params[_HITS] = list(hits)
+        return True
+
+    def search_clause(self, text: str) -> ColumnElement[bool]:
+        """Cases any of whose identifiers is ``text`` (the actor's own CRM number only).
+
+        The matches :meth:`_search` read, as the bound parameter
+        ``search_hits``; when they were too many, their subquery.
+        """
+        if self._too_many:
+            found = _search_matches(self._own_crm())
+            return c.id.in_(found.select().params(self._search_params(text)))
+        return c.id.in_(bindparam(_HITS, expanding=True, type_=c.id.type))
 
     def filter_clause(self, f: Filter) -> ColumnElement[bool]:
         """One filter's condition; "owner is one of" reads only the column it can match.
@@ -422,11 +453,16 @@ class Lister:
 
     # -- running -------------------------------------------------------------------
     def count(self, query: ListQuery) -> int:
+        params = self._params(query)
+        listed = self._search(query, params)
+        if listed is None:
+            return 0
+
         def build() -> Select[Any]:
             return select(func.count()).select_from(tables.cases).where(*self.where(query))
 
-        stmt = self._kept(("count", query), build, kept=not query.search)
-        return int(self.connection.scalar(stmt, self._params(query)) or 0)
+        stmt = self._kept(("count", *_shape_of(query)), build, kept=listed)
+        return int(self.connection.scalar(stmt, params) or 0)
 
     def _kept(self, key: Any, build: Callable[[], Select[Any]], *, kept: bool) -> Select[Any]:
         """The statement ``build`` makes for ``key`` and the actor, built once per kit.
@@ -435,8 +471,8 @@ class Lister:
         organization roles and users' organizations it reads never change)
         besides the values it is run with (:meth:`_params`); kept, it skips
         building and SQLAlchemy's hashing of it for its compiled form, most
-        of a page's Python time. A search's is never kept: its matches are
-        read into it.
+        of a page's Python time. A search's is kept without its text (its
+        matches are bound), unless they were too many to list.
         """
         full_key = (key, self.actor)
         try:
@@ -487,14 +523,17 @@ class Lister:
             raise InvalidInput({"limit": ["between 1 and 500"]})
         sort = query.sort
         after = _decode(cursor, sort.field) if cursor is not None else None
+        params = self._params(query)
+        listed = self._search(query, params)
+        if listed is None:
+            return Page((), None)
         # A cursor past the rows with no value reads on in another shape.
         shape = None if after is None else after[0] is None
         stmt = self._kept(
-            ("page", query, limit, shape),
+            ("page", *_shape_of(query), limit, shape),
             lambda: self._page_select(query, limit, shape),
-            kept=not query.search,
+            kept=listed,
         )
-        params = self._params(query)
         if after is not None:
             params[_AFTER_VALUE], params[_AFTER_ID] = after
         self._without_parallel_workers()
@@ -673,6 +712,20 @@ def _search_matches(own_crm: bool) -> Any:
     carriers = select(org.id).where(func.lower(org.name) == lower)
     ids.append(select(c.id).where(c.carrier_org_id.in_(carriers)))
     return union(*ids).subquery()
+
+
+@functools.cache
+def _search_hits(own_crm: bool) -> Select[Any]:
+    """The first ``:search_limit`` ids of :func:`_search_matches`."""
+    return select(_search_matches(own_crm).c.id).limit(bindparam("search_limit"))
+
+
+def _shape_of(query: ListQuery) -> tuple[ListQuery, bool]:
+    """What a kept statement of ``query`` is built from: the query but its search
+    text (its matches are bound), and whether it searches."""
+    if not query.search:
+        return query, False
+    return evolve(query, search=None), True
 
 
 _ROW_ORG = "row_org"
