@@ -386,7 +386,9 @@ def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeyp
     # Past SEARCH_HITS matches (a carrier's name), the page reads the matches
     # as a subquery instead of a list of ids: the same cases, the same scope.
     s, c = world.shipper_actor, world.carrier_actor
-    assert listed(kit, s) and listed(kit, c)  # their organizations' roles, read once
+    # Their organizations' roles, read once.
+    assert listed(kit, s)
+    assert listed(kit, c)
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args):
