@@ -247,7 +247,7 @@ class Lister:
         #: Built statements by what they are built from (see :meth:`_kept`), shareable.
         self._statements: dict[Any, Select[Any]] = statements if statements is not None else {}
         self._serial = False
-        self._too_many = False  # the search's matches (see _search)
+        self._too_many = False  # the search's matches (see _matches)
         self._connection: Connection | None = None
 
     @property
@@ -359,34 +359,24 @@ class Lister:
     def _own_crm(self) -> bool:
         return self.actor.org_id is not None and not self.actor.is_customer
 
-    def _search(self, query: ListQuery, params: dict[str, Any]) -> bool | None:
-        """Read the matches of ``query``'s search first, into ``params`` (``search_hits``).
+    def _matches(self, text: str) -> list[int]:
+        """The ids of the cases whose identifiers are ``text``, read first, on their own.
 
         Usually a handful, which the page then reads by primary key; planned
         together, the database guesses the union large and scans all the
-        actor's cases to join it. True when there is no search or the
-        matches are listed, None when nothing matches (nothing to run),
-        False when they are too many to list (a carrier's name): the
-        statement then holds their subquery and is built each time.
+        actor's cases to join it. Past ``SEARCH_HITS`` (a carrier's name)
+        they are too many to list: ``_too_many`` is set, and the statement
+        holds their subquery instead (see :meth:`search_clause`).
         """
-        self._too_many = False
-        if not query.search:
-            return True
-        own_crm = self._own_crm()
-        matched = {**self._search_params(query.search), "search_limit": SEARCH_HITS + 1}
-        hits = self.connection.scalars(_search_hits(own_crm), matched).all()
-        if len(hits) > SEARCH_HITS:
-            self._too_many = True
-            return False
-        if not hits:
-            return None
-        params[_HITS] = list(hits)
-        return True
+        params = {**self._search_params(text), "search_limit": SEARCH_HITS + 1}
+        hits = list(self.connection.scalars(_search_hits(self._own_crm()), params))
+        self._too_many = len(hits) > SEARCH_HITS
+        return hits
 
     def search_clause(self, text: str) -> ColumnElement[bool]:
         """Cases any of whose identifiers is ``text`` (the actor's own CRM number only).
 
-        The matches :meth:`_search` read, as the bound parameter
+        The matches :meth:`_matches` read, as the bound parameter
         ``search_hits``; when they were too many, their subquery.
         """
         if self._too_many:
@@ -454,14 +444,13 @@ class Lister:
     # -- running -------------------------------------------------------------------
     def count(self, query: ListQuery) -> int:
         params = self._params(query)
-        listed = self._search(query, params)
-        if listed is None:
+        if params is None:
             return 0
 
         def build() -> Select[Any]:
             return select(func.count()).select_from(tables.cases).where(*self.where(query))
 
-        stmt = self._kept(("count", *_shape_of(query)), build, kept=listed)
+        stmt = self._kept(("count", *_shape_of(query)), build, kept=not self._too_many)
         return int(self.connection.scalar(stmt, params) or 0)
 
     def _kept(self, key: Any, build: Callable[[], Select[Any]], *, kept: bool) -> Select[Any]:
@@ -488,11 +477,19 @@ class Lister:
             self._statements[full_key] = stmt
         return stmt
 
-    def _params(self, query: ListQuery) -> dict[str, Any]:
-        """The values to run a (kept) statement of ``query`` with."""
+    def _params(self, query: ListQuery) -> dict[str, Any] | None:
+        """The values to run a (kept) statement of ``query`` with: the search's
+        matches among them, read first. None when the search matches nothing
+        (there is nothing to run)."""
         params = self._row_params()
         if self._windowed(query):
             params[_WINDOW] = months_before(self.now, self.window_months)
+        if query.search:
+            hits = self._matches(query.search)
+            if not hits:
+                return None
+            if not self._too_many:
+                params[_HITS] = hits
         return params
 
     def view_counts(self) -> dict[str, int]:
@@ -524,15 +521,14 @@ class Lister:
         sort = query.sort
         after = _decode(cursor, sort.field) if cursor is not None else None
         params = self._params(query)
-        listed = self._search(query, params)
-        if listed is None:
+        if params is None:
             return Page((), None)
         # A cursor past the rows with no value reads on in another shape.
         shape = None if after is None else after[0] is None
         stmt = self._kept(
             ("page", *_shape_of(query), limit, shape),
             lambda: self._page_select(query, limit, shape),
-            kept=listed,
+            kept=not self._too_many,
         )
         if after is not None:
             params[_AFTER_VALUE], params[_AFTER_ID] = after
