@@ -349,24 +349,70 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def empty_tables(kit: CaseKit) -> None:
-    """Delete every row of casekit's tables (the schema stays)."""
+    """Delete every row of casekit's tables and restart their ids at 1 (the schema stays).
+
+    Only the tables a test used are touched on a server: on PostgreSQL those
+    holding rows or whose id sequence has moved, on MySQL/MariaDB those
+    whose ``AUTO_INCREMENT`` has moved. Their rows are deleted and their ids
+    restarted, which is several times faster than ``TRUNCATE`` of every
+    table (a new file for each table and index on PostgreSQL, a table
+    dropped and created again on MySQL/MariaDB), run after every test.
+    """
     from sqlalchemy import text
 
     from casekit.store.tables import metadata
 
-    names = [t.name for t in reversed(metadata.sorted_tables)]
+    tables = list(reversed(metadata.sorted_tables))  # the referencing ones first
+    serial = {t.name for t in tables if t.autoincrement_column is not None}
     engine = kit.engine
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+            used = set(
+                conn.execute(
+                    text(
+                        " UNION ALL ".join(
+                            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
+                            + (
+                                " OR pg_sequence_last_value("
+                                f"pg_get_serial_sequence('{t.name}', 'id')) IS NOT NULL"
+                                if t.name in serial
+                                else ""
+                            )
+                            for t in tables
+                        )
+                    )
+                ).scalars()
+            )
+            for table in tables:
+                if table.name in used:
+                    conn.execute(table.delete())
+            for name in serial & used:
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), 1, false)")
+                )
         elif engine.dialect.name in ("mysql", "mariadb"):
+            if not getattr(engine.dialect, "is_mariadb", False):
+                # MySQL 8 caches these statistics for a day by default.
+                conn.execute(text("SET SESSION information_schema_stats_expiry = 0"))
+            moved = set(
+                conn.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables"
+                        " WHERE table_schema = DATABASE() AND auto_increment > 1"
+                    )
+                ).scalars()
+            )
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-            for name in names:
-                conn.execute(text(f"TRUNCATE TABLE {name}"))
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+            try:
+                for table in tables:
+                    conn.execute(table.delete())
+                for name in serial & moved:  # (each ALTER commits)
+                    conn.execute(text(f"ALTER TABLE {name} AUTO_INCREMENT = 1"))
+            finally:
+                conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
         else:
-            for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))
+            for table in tables:
+                conn.execute(table.delete())
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
 from casekit import (
     FrozenClock,
@@ -19,7 +19,8 @@ from casekit import (
     signals,
 )
 from casekit.domain.directory import Organization
-from casekit.testing import FakeShipments, SignalRecorder, World, make_kit
+from casekit.store import tables
+from casekit.testing import FakeShipments, SignalRecorder, World, empty_tables, make_kit
 
 # -- the pytest fixtures, as a plugin author's test suite uses them ------------------
 
@@ -199,6 +200,32 @@ def test_tagged_worlds_stay_apart(kit, world):
     case = kit.cases.open(world.shipper_actor, type="lost")
     with pytest.raises(NotFound):
         kit.cases.get(other.shipper_actor, case.number)
+
+
+def test_empty_tables_leaves_nothing_and_restarts_the_ids(kit, world):
+    case = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=world.carrier.id, message="Where is it?"
+    )
+    kit.messages.post(world.carrier_actor, case.number, "On its way")
+    # An id taken by a transaction that rolled back leaves its table empty.
+    with kit.engine.connect() as conn:
+        conn.execute(tables.rules.insert(), rule_row(world.shipper.id))
+        conn.rollback()
+    empty_tables(kit)
+    with kit.engine.connect() as conn:
+        for table in tables.metadata.sorted_tables:
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0, table
+    again = World.build(kit)
+    assert again.shipper.id == 1
+    assert kit.cases.open(again.shipper_actor, type="lost").number == "CV000001"
+    with kit.engine.begin() as conn:
+        inserted = conn.execute(tables.rules.insert(), rule_row(again.shipper.id))
+    assert inserted.inserted_primary_key[0] == 1
+
+
+def rule_row(org_id):
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    return {"org_id": org_id, "name": "r", "definition": "{}", "created_at": at, "updated_at": at}
 
 
 # -- FakeShipments -------------------------------------------------------------------------
