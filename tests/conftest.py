@@ -45,6 +45,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--only-database-tests",
+        action="store_true",
+        help="run only the tests that take a database under test (tox's server runs: "
+        "the others do not depend on the database and run in the SQLite run)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "backends(*names): run this database test only on these backends"
@@ -54,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A test limited to backends that are not enabled has no parameter at all;
     # deselect it rather than report an empty parameter set.
+    only_database = config.getoption("--only-database-tests")
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -61,7 +71,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # pytest turns an empty parameter set into one skipped item whose
         # parameter is a placeholder, not a backend name.
         backend = callspec.params.get("backend") if callspec is not None else None
-        if wants_backend and not isinstance(backend, str):
+        if (wants_backend and not isinstance(backend, str)) or (
+            only_database and not wants_backend
+        ):
             drop.append(item)
         else:
             keep.append(item)
