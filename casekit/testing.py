@@ -429,7 +429,9 @@ def casekit_backend_url(
             url = f"sqlite:///{tmp_path_factory.mktemp('casekit') / 'casekit.sqlite3'}"
         else:
             url = stack.enter_context(
-                throwaway_database(os.environ[SERVER_ENV[backend]], prefix="casekit_test")
+                throwaway_database(
+                    os.environ[SERVER_ENV[backend]], prefix="casekit_test", durable=False
+                )
             )
         engine = create_casekit_engine(url)
         upgrade(engine)

@@ -92,7 +92,9 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{directory / f'casekit-{uuid.uuid4().hex[:10]}.sqlite3'}"
         return
-    with throwaway_database(os.environ[SERVER_ENV[backend]], prefix="casekit_test") as url:
+    with throwaway_database(
+        os.environ[SERVER_ENV[backend]], prefix="casekit_test", durable=False
+    ) as url:
         yield url
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, exc, text
 
-from casekit.store.database import create_casekit_engine
+from casekit.store.database import create_casekit_engine, throwaway_database
 
 pytestmark = pytest.mark.backends("postgresql", "mysql")
 
@@ -89,3 +90,19 @@ def test_without_the_idle_ping_a_closed_connection_fails_once(database_url: str)
     finally:
         admin.dispose()
         engine.dispose()
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize(("durable", "expected"), [(True, "on"), (False, "off")])
+def test_a_throwaway_database_for_tests_need_not_wait_for_the_disk(
+    backend: str, durable: bool, expected: str
+) -> None:
+    server = os.environ["CASEKIT_TEST_POSTGRES_URL"]
+    with throwaway_database(server, prefix="casekit_test", durable=durable) as url:
+        engine = create_casekit_engine(url)
+        try:
+            with engine.connect() as conn:
+                setting = conn.execute(text("SHOW synchronous_commit")).scalar_one()
+        finally:
+            engine.dispose()
+    assert setting == expected

@@ -117,11 +117,19 @@ def _setup_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
 
 @contextmanager
-def throwaway_database(server_url: str | URL, *, prefix: str = "casekit_tmp") -> Iterator[str]:
+def throwaway_database(
+    server_url: str | URL, *, prefix: str = "casekit_tmp", durable: bool = True
+) -> Iterator[str]:
     """A new, empty database on a PostgreSQL or MySQL/MariaDB server; dropped afterwards.
 
     ``server_url`` names the server (any database on it). Yields the new
     database's URL, password included. For tests and benchmarks.
+
+    ``durable=False`` (for tests) lets a commit on PostgreSQL return before
+    its WAL reaches the disk (``synchronous_commit = off`` for the new
+    database): a crash could lose the last commits, never consistency, and
+    a commit no longer waits for a flush. MySQL/MariaDB have no setting of
+    a database's own for it; their commits stay durable.
     """
     server = normalize_url(server_url)
     backend = server.get_backend_name()
@@ -133,6 +141,8 @@ def throwaway_database(server_url: str | URL, *, prefix: str = "casekit_tmp") ->
     try:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {quoted}"))
+            if not durable and backend == "postgresql":
+                conn.execute(text(f"ALTER DATABASE {quoted} SET synchronous_commit = off"))
         try:
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
