@@ -363,33 +363,32 @@ def empty_tables(kit: CaseKit) -> None:
     from casekit.store.tables import metadata
 
     tables = list(reversed(metadata.sorted_tables))  # the referencing ones first
-    serial = {t.name for t in tables if t.autoincrement_column is not None}
+    # The tables whose ids come from a sequence / AUTO_INCREMENT, and that column.
+    serial = {
+        t.name: t.autoincrement_column.name for t in tables if t.autoincrement_column is not None
+    }
     engine = kit.engine
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            used = set(
-                conn.execute(
-                    text(
-                        " UNION ALL ".join(
-                            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
-                            + (
-                                " OR pg_sequence_last_value("
-                                f"pg_get_serial_sequence('{t.name}', 'id')) IS NOT NULL"
-                                if t.name in serial
-                                else ""
-                            )
-                            for t in tables
-                        )
-                    )
-                ).scalars()
-            )
+
+            def sequence(name: str) -> str:
+                return f"pg_get_serial_sequence('{name}', '{serial[name]}')"
+
+            probes = [
+                f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
+                + (
+                    f" OR pg_sequence_last_value({sequence(t.name)}) IS NOT NULL"
+                    if t.name in serial
+                    else ""
+                )
+                for t in tables
+            ]
+            used = set(conn.execute(text(" UNION ALL ".join(probes))).scalars())
             for table in tables:
                 if table.name in used:
                     conn.execute(table.delete())
-            for name in serial & used:
-                conn.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), 1, false)")
-                )
+            for name in serial.keys() & used:
+                conn.execute(text(f"SELECT setval({sequence(name)}, 1, false)"))
         elif engine.dialect.name in ("mysql", "mariadb"):
             if not getattr(engine.dialect, "is_mariadb", False):
                 # MySQL 8 caches these statistics for a day by default.
@@ -406,7 +405,7 @@ def empty_tables(kit: CaseKit) -> None:
             try:
                 for table in tables:
                     conn.execute(table.delete())
-                for name in serial & moved:  # (each ALTER commits)
+                for name in serial.keys() & moved:  # (each ALTER commits)
                     conn.execute(text(f"ALTER TABLE {name} AUTO_INCREMENT = 1"))
             finally:
                 conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
