@@ -368,8 +368,11 @@ def empty_tables(kit: CaseKit) -> None:
         t.name: t.autoincrement_column.name for t in tables if t.autoincrement_column is not None
     }
     engine = kit.engine
+    dialect = engine.dialect.name
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+        used = {t.name for t in tables}
+        restarts: list[str] = []
+        if dialect == "postgresql":
 
             def sequence(name: str) -> str:
                 return f"pg_get_serial_sequence('{name}', '{serial[name]}')"
@@ -384,34 +387,29 @@ def empty_tables(kit: CaseKit) -> None:
                 for t in tables
             ]
             used = set(conn.execute(text(" UNION ALL ".join(probes))).scalars())
-            for table in tables:
-                if table.name in used:
-                    conn.execute(table.delete())
-            for name in serial.keys() & used:
-                conn.execute(text(f"SELECT setval({sequence(name)}, 1, false)"))
-        elif engine.dialect.name in ("mysql", "mariadb"):
+            restarts = [f"SELECT setval({sequence(n)}, 1, false)" for n in serial.keys() & used]
+        elif dialect in ("mysql", "mariadb"):
             if not getattr(engine.dialect, "is_mariadb", False):
                 # MySQL 8 caches these statistics for a day by default.
                 conn.execute(text("SET SESSION information_schema_stats_expiry = 0"))
-            moved = set(
-                conn.execute(
-                    text(
-                        "SELECT table_name FROM information_schema.tables"
-                        " WHERE table_schema = DATABASE() AND auto_increment > 1"
-                    )
-                ).scalars()
-            )
+            moved = conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = DATABASE() AND auto_increment > 1"
+                )
+            ).scalars()
+            # (each ALTER commits)
+            restarts = [f"ALTER TABLE {n} AUTO_INCREMENT = 1" for n in serial.keys() & set(moved)]
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-            try:
-                for table in tables:
-                    conn.execute(table.delete())
-                for name in serial.keys() & moved:  # (each ALTER commits)
-                    conn.execute(text(f"ALTER TABLE {name} AUTO_INCREMENT = 1"))
-            finally:
-                conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-        else:
+        try:
             for table in tables:
-                conn.execute(table.delete())
+                if table.name in used:
+                    conn.execute(table.delete())
+            for statement in restarts:
+                conn.execute(text(statement))
+        finally:
+            if dialect in ("mysql", "mariadb"):
+                conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import inspect, text
 
 from casekit import (
     Actor,
@@ -73,7 +72,7 @@ from casekit import (
     UserRole,
 )
 from casekit.query.listing import BuiltinView, ListQuery
-from casekit.store.tables import metadata
+from casekit.testing import empty_tables
 
 MISSING = "CV999999"
 #: A report's range: the whole year the test clock runs in.
@@ -223,20 +222,6 @@ def post_refusal(who: Who, case: MCase, audience: Audience) -> str | None:
     if audience is Audience.EVERYONE and (side is not Side.SHIPPER or case.customer is None):
         return "PermissionDenied"
     return None
-
-
-def empty_tables(kit: CaseKit) -> None:
-    """Delete every row casekit wrote: each example starts from nothing."""
-    with kit.engine.begin() as conn:
-        present = set(inspect(conn).get_table_names())
-        mysql = kit.engine.dialect.name in ("mysql", "mariadb")
-        if mysql:
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        for table in reversed(metadata.sorted_tables):
-            if table.name in present:
-                conn.execute(table.delete())
-        if mysql:
-            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 
 def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
