@@ -375,6 +375,43 @@ def test_replay_files_a_message_after_its_address_exists(kit: CaseKit, world: Wo
     assert again.outcome is Outcome.CREATED
 
 
+def test_mail_no_organization_can_be_told_is_the_hosts_alone(kit: CaseKit, world: World) -> None:
+    result = kit.inbound.receive(mail("nora@shop.test", "Help", "Please", to="n@else.test"))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "no case matched")
+    item = result.inbound_id or 0
+    for staff in (world.shipper_manager_actor, world.carrier_manager_actor):
+        assert kit.inbound.triage(staff) == []
+        with pytest.raises(NotFound):
+            kit.inbound.triage_item(staff, item)
+        with pytest.raises(NotFound):
+            kit.inbound.original(staff, item)
+    assert kit.inbound.triage_item(Actor.host(), item).org_id is None
+    assert [i.id for i in kit.inbound.triage(Actor.host())] == [item]
+
+
+def test_mail_to_a_case_address_that_opens_no_case_is_in_that_shippers_triage(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, world: World
+) -> None:
+    from casekit.testing import make_kit
+
+    misconfigured = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        inbound_case_type="no_such_type",
+    )
+    try:
+        kit.inbound.set_case_address(Actor.host(), world.shipper.id, "support@acme.test")
+        result = misconfigured.inbound.receive(mail("nora@shop.test", "Help", "Please"))
+    finally:
+        misconfigured.close()
+    assert result.outcome is Outcome.TRIAGED
+    assert (result.reason or "").startswith("could not be filed")
+    assert [i.id for i in kit.inbound.triage(world.shipper_actor)] == [result.inbound_id]
+    assert kit.inbound.triage(world.carrier_actor) == []
+
+
 def _last_message(kit: CaseKit, actor: Actor, number: str):  # type: ignore[no-untyped-def]
     return [e for e in kit.cases.timeline(actor, number) if e.kind == "message"][-1]
 

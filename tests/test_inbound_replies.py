@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from casekit import Actor, CaseKit, Side
+from casekit import Actor, CaseKit, NotFound, Side
+from casekit.domain.directory import User
 from casekit.mail.server import InboundServer
 from casekit.services.inbound import InboundResult, Outcome
 from casekit.testing import FrozenClock, SmtpSink, World, make_kit
@@ -243,3 +244,162 @@ def test_casekit_own_mail_coming_back_is_an_auto_reply(
     del mail["X-Auto-Response-Suppress"]
     result = mkit.inbound.receive(mail.as_bytes())
     assert (result.outcome, result.reason) == (Outcome.AUTO_REPLY, "casekit's own mail")
+
+
+# -- the sender check of a user's reply token ------------------------------------------------
+def notified(
+    mkit: CaseKit,
+    w: World,
+    sink: SmtpSink,
+    watcher: User,
+    author: Actor,
+    text: str,
+    audience: str = "partners",
+) -> tuple[str, EmailMessage]:
+    """A case ``watcher`` follows, and the mail telling them of ``author``'s message."""
+    case = mkit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id, message="Hi"
+    )
+    mkit.cases.watch(Actor.of_user(watcher), case.number)
+    mkit.notifications.deliver()
+    sink.clear()
+    mkit.messages.post(author, case.number, text, audience=audience)
+    mkit.notifications.deliver()
+    [mail] = sink.to(watcher.email)
+    assert "reply+" in str(mail["Reply-To"])
+    return case.number, mail
+
+
+def test_a_user_token_answered_by_its_user_is_appended_as_them(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = notified(mkit, w, sink, w.shipper_manager, w.carrier_actor, "Found it.")
+    result = send(inbound, answer(mail, w.shipper_manager.email, "Good, send it on."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, number)[-1]
+    assert (latest.body, latest.user_id) == ("Good, send it on.", w.shipper_manager.id)
+
+
+def test_a_user_token_answered_from_another_address_is_triaged_for_its_organization(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = notified(mkit, w, sink, w.shipper_manager, w.carrier_actor, "Found it.")
+    result = send(inbound, answer(mail, "mallory@evil.test", "Send it to me instead."))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [m.body for m in messages(mkit, number)] == ["Hi", "Found it."]
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [result.inbound_id]
+    assert mkit.inbound.triage(w.carrier_actor) == []
+
+
+def test_a_user_token_answered_by_the_customer_is_not_posted_as_the_user(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = notified(mkit, w, sink, w.shipper_manager, w.carrier_actor, "Found it.")
+    result = send(inbound, answer(mail, w.customer.email, "Is it coming?"))
+    # The customer is a known sender of the case: it writes as itself.
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, number)[-1]
+    assert (latest.body, latest.user_id, latest.customer_id) == (
+        "Is it coming?",
+        None,
+        w.customer.id,
+    )
+
+
+@pytest.mark.parametrize("audience", ["partners", "internal"])
+def test_a_user_token_answered_by_a_colleague_is_posted_as_the_colleague(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, audience: str
+) -> None:
+    number, mail = notified(
+        mkit, w, sink, w.shipper_manager, w.shipper_actor, "Claim it?", audience=audience
+    )
+    result = send(inbound, answer(mail, w.shipper_agent.email, "Claim filed."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, number)[-1]
+    # As the colleague who wrote it, for the audience of the message it answers.
+    assert (latest.body, latest.user_id, latest.audience) == (
+        "Claim filed.",
+        w.shipper_agent.id,
+        audience,
+    )
+    carrier_sees = [e.body for e in mkit.cases.timeline(w.carrier_actor, number)]
+    assert ("Claim filed." in carrier_sees) is (audience == "partners")
+
+
+# -- whose triage a reply that fails the sender check is in ---------------------------------
+def test_a_carrier_users_reply_from_another_address_is_in_the_carriers_triage_alone(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    secret = "Driver dropped the pallet; do not tell Acme."
+    number, mail = notified(
+        mkit, w, sink, w.carrier_manager, w.carrier_actor, secret, audience="internal"
+    )
+    result = send(inbound, answer(mail, "cm.home@private.test", "We will pay for it."))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    item = result.inbound_id or 0
+
+    for shipper in (w.shipper_actor, w.shipper_manager_actor):
+        assert mkit.inbound.triage(shipper, include_handled=True) == []
+        with pytest.raises(NotFound):
+            mkit.inbound.triage_item(shipper, item)
+        with pytest.raises(NotFound):
+            mkit.inbound.original(shipper, item)
+        with pytest.raises(NotFound):
+            mkit.inbound.file(shipper, item, number)
+        with pytest.raises(NotFound):
+            mkit.inbound.discard(shipper, item)
+
+    assert [i.id for i in mkit.inbound.triage(w.carrier_actor)] == [item]
+    assert mkit.inbound.triage_item(w.carrier_actor, item).org_id == w.carrier.id
+    with mkit.inbound.original(w.carrier_manager_actor, item) as raw:
+        assert secret in raw.read().decode()
+    assert [i.id for i in mkit.inbound.triage(Actor.host())] == [item]
+
+    # The carrier's own staff file it, for themselves; the shipper never sees it.
+    filed = mkit.inbound.file(w.carrier_actor, item, number, audience="internal")
+    assert filed.outcome is Outcome.FILED
+    shipper_sees = [e.body for e in mkit.cases.timeline(w.shipper_actor, number)]
+    assert all("pay for it" not in body for body in shipper_sees)
+    assert "We will pay for it." in [e.body for e in messages(mkit, number)]
+
+
+def test_a_reply_to_the_carrier_desk_without_its_token_is_triaged_for_the_carrier(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    del mail["Reply-To"]  # answered to the From address: In-Reply-To names the notification
+    result = send(inbound, answer(mail, "temp@fast-agency.test", "Ours.", to="cases@acme.test"))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [i.id for i in mkit.inbound.triage(w.carrier_actor)] == [result.inbound_id]
+    assert mkit.inbound.triage(w.shipper_actor) == []
+
+
+def test_a_customer_token_answered_from_another_address_is_the_shippers(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id, message="Hi"
+    )
+    mkit.messages.post(w.shipper_actor, case.number, "It left today.", audience="everyone")
+    mkit.notifications.deliver()
+    mail = sink.to(w.customer.email)[-1]
+    result = send(inbound, answer(mail, "casey.work@office.test", "Thanks!"))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [result.inbound_id]
+    assert mkit.inbound.triage(w.carrier_actor) == []
+
+
+def test_a_token_that_does_not_verify_is_for_the_host_alone(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    forged = str(mail["Reply-To"]).replace("reply+", "reply+1").replace("@", "x@")
+    result = send(inbound, answer(mail, CARRIER_DESK, "forged", to=forged))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "the reply token is not valid")
+    assert mkit.inbound.triage(w.shipper_actor) == []
+    assert mkit.inbound.triage(w.carrier_actor) == []
+    assert [i.id for i in mkit.inbound.triage(Actor.host())] == [result.inbound_id]

@@ -423,6 +423,11 @@ class InboundIntake(Service):
                     case_number=triage_case.number if triage_case is not None else None,
                     reason=triage_reason,
                 )
+            # The mail is the address's organization's: if opening fails, it
+            # is in that organization's triage.
+            values = {"org_id": address_org, "row_id": inbound_id}
+            uow.session.connection().execute(_update_row(tuple(sorted(values))), values)
+            uow.commit()
         return self._open(inbound_id, parsed, address_org)
 
     def _match(self, session: Session, parsed: ParsedMail, *, lock: bool = False) -> Match:

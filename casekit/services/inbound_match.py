@@ -12,12 +12,17 @@ In order of trust:
 The audience follows the recipient: a customer's reply is for everyone, an
 email-only collaborator's for partners, and a user answering a notification
 of an internal note stays internal.
+
+Mail that names a case but fails the sender check is triaged for the
+organization it was sent to: the one of the token's recipient, or of the
+notification it answers; a case number alone names the case's shipper.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from attrs import frozen
@@ -28,8 +33,10 @@ from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Side
 from casekit.domain.directory import User
+from casekit.mail.compose import thread_id
 from casekit.mail.parse import ParsedMail
 from casekit.mail.tokens import InvalidReplyToken, ReplyToken, token_of, verify
+from casekit.services.delivery import recipient_key
 from casekit.settings import Settings
 from casekit.store import tables
 from casekit.store.rows import case_from_row, select_cases
@@ -54,7 +61,8 @@ class Route:
 
 @frozen
 class Match:
-    """A route, or why there is none (with the case and organization it named)."""
+    """A route, or why there is none (with the case it named and, when it can
+    be told, the organization the mail was sent to: whose triage it is in)."""
 
     route: Route | None = None
     reason: str = "no case matched"
@@ -173,17 +181,19 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
             if found is None:
                 return Match(reason="the reply token names no case")
             route = _token_route(session, found, bound, sender, internal_note)
-            return _matched(session, found, sender, route)
+            addressee = functools.partial(_token_org, session, found.case, bound)
+            return _matched(session, found, sender, addressee, route, internal_note=internal_note)
     # 2. In-Reply-To / References on casekit's Message-IDs
     for case_id in _thread_case_ids(settings, replied):
         found = _find(session, case_id, lock=lock)
         if found is not None:
-            return _matched(session, found, sender, internal_note=internal_note)
+            addressee = functools.partial(_notified_org, session, settings, found.case, replied)
+            return _matched(session, found, sender, addressee, internal_note=internal_note)
     # 3. a case number in the subject, from a known sender only
     for number in dict.fromkeys(_NUMBER.findall(parsed.subject)):
         found = _find(session, number.upper(), lock=lock)
         if found is not None:
-            return _matched(session, found, sender)
+            return _matched(session, found, sender, functools.partial(_shipper_org, found.case))
     return Match()
 
 
@@ -191,16 +201,77 @@ def _matched(
     session: Session,
     found: _Found,
     sender: str,
+    addressee: Callable[[], int | None],
     route: Route | None = None,
     *,
     internal_note: bool = False,
 ) -> Match:
-    """The match on ``found``: ``route``, else how ``sender`` writes there, else none."""
+    """The match on ``found``: ``route``, else how ``sender`` writes there, else
+    none, in the triage of ``addressee()`` (the organization the mail was sent to,
+    looked up only then)."""
     route = route or sender_route(session, found, sender, internal_note=internal_note)
     case = found.case
     if route is None:
-        return Match(reason="sender does not match", case=case, org_id=case.shipper_org_id)
+        return Match(reason="sender does not match", case=case, org_id=addressee())
     return Match(route, "", case)
+
+
+def _shipper_org(case: Case) -> int:
+    """Mail that names a case by its number alone: the case's shipper's."""
+    return case.shipper_org_id
+
+
+def _token_org(session: Session, case: Case, bound: ReplyToken) -> int | None:
+    """The organization of the recipient ``bound`` was made for; None if gone.
+
+    A user's own; a customer's shipper; a collaborator address's side; any
+    other address was notified in the case's shipper's name.
+    """
+    if bound.user_id is not None:
+        user = session.get(User, bound.user_id)
+        return None if user is None else user.org_id
+    if bound.customer_id is not None:
+        cu = tables.customers.c
+        found = session.execute(
+            select(cu.shipper_org_id).where(cu.id == bound.customer_id)
+        ).scalar()
+        return None if found is None else int(found)
+    if case.carrier_org_id is not None:
+        ca = tables.collaborator_addresses.c
+        for side, email in session.execute(
+            select(ca.side, ca.email).where(
+                ca.shipper_org_id == case.shipper_org_id,
+                ca.carrier_org_id == case.carrier_org_id,
+            )
+        ):
+            if bound.matches_address(email):
+                return case.carrier_org_id if Side(side) is Side.CARRIER else case.shipper_org_id
+    return case.shipper_org_id
+
+
+def _notified_org(
+    session: Session, settings: Settings, case: Case, ids: tuple[str, ...]
+) -> int | None:
+    """The organization a notification of ``case`` that ``ids`` answers was sent to.
+
+    A notification's Message-ID names its outbox row; a thread's names its
+    recipient (by hash). None when they name no notification casekit sent.
+    """
+    assert case.id is not None
+    o = tables.outbox.c
+    sent = [n for n, case_id in notification_ids(settings, ids) if case_id == case.id]
+    if sent:
+        found = session.execute(
+            select(o.org_id).where(o.id.in_(sent), o.case_id == case.id).order_by(o.id.desc())
+        ).scalar()
+        if found is not None:
+            return int(found)
+    replied = {value.lower() for value in ids}
+    recipients = select(o.user_id, o.customer_id, o.email, o.org_id).where(o.case_id == case.id)
+    for row in session.execute(recipients.distinct()).mappings():
+        if thread_id(settings, case.id, recipient_key(row)).strip("<>").lower() in replied:
+            return int(row["org_id"])
+    return None
 
 
 def _replied_to_internal(session: Session, settings: Settings, ids: tuple[str, ...]) -> bool:
