@@ -11,6 +11,7 @@ from conftest import login, make_app
 from sqlalchemy import func, select
 
 from casekit import Actor
+from casekit.mail.compose import message_id
 from casekit.store import tables
 
 KEY = "key-mailgun-signing-test"
@@ -106,6 +107,92 @@ def test_another_organization_finds_no_triage_item(kit, world, client, number):
     assert client.get(f"/cases/triage/{item}").status_code == 404
     assert client.post(f"/cases/triage/{item}/discard").status_code == 404
     assert [i.id for i in kit.inbound.triage(world.shipper_actor)] == [item]
+
+
+SECRET_NOTE = "Driver dropped it; keep it from Acme."
+
+
+def carrier_reply_from_elsewhere(kit, world, number: str) -> int:
+    """The carrier manager's notification of a carrier internal note, answered
+    from a private address (so the sender check fails), quoting the note."""
+    kit.cases.watch(world.carrier_manager_actor, number)
+    kit.messages.post(world.carrier_actor, number, SECRET_NOTE, audience="internal")
+    o = tables.outbox.c
+    with kit.engine.connect() as conn:
+        sent = conn.execute(
+            select(o.id, o.case_id).where(o.user_id == world.carrier_manager.id).order_by(o.id)
+        ).all()[-1]
+    raw = (
+        f"From: cm.home@private.test\r\nTo: casekit@localhost\r\nSubject: Re: [{number}]\r\n"
+        f"Message-ID: <cm-home-1@private.test>\r\n"
+        f"In-Reply-To: {message_id(kit.settings, sent.id, sent.case_id)}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"We will pay for it.\r\n\r\n> {SECRET_NOTE}\r\n"
+    ).encode()
+    result = kit.inbound.receive(raw)
+    assert (result.outcome.value, result.reason) == ("triaged", "sender does not match")
+    assert result.inbound_id is not None
+    return result.inbound_id
+
+
+def test_a_carrier_reply_in_triage_is_the_carriers_on_every_page(kit, world, client, number):
+    item = carrier_reply_from_elsewhere(kit, world, number)
+    login(client, world.shipper_manager_actor)
+    assert f"/cases/triage/{item}" not in client.get("/cases/triage/?handled=1").data.decode()
+    for path in (f"/cases/triage/{item}", f"/cases/triage/{item}/original"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert SECRET_NOTE.encode() not in response.data
+    assert client.post(f"/cases/triage/{item}/file", data={"number": number}).status_code == 404
+    assert client.post(f"/cases/triage/{item}/open", data={"type": "lost"}).status_code == 404
+    assert client.post(f"/cases/triage/{item}/discard").status_code == 404
+
+    login(client, world.carrier_manager_actor)
+    assert f"/cases/triage/{item}" in client.get("/cases/triage/").data.decode()
+    assert client.get(f"/cases/triage/{item}").status_code == 200
+    original = client.get(f"/cases/triage/{item}/original")
+    assert original.status_code == 200
+    assert SECRET_NOTE.encode() in original.data
+    response = client.post(
+        f"/cases/triage/{item}/file", data={"number": number, "audience": "internal"}
+    )
+    assert response.status_code == 302
+    assert all("pay for it" not in e.body for e in kit.cases.timeline(world.shipper_actor, number))
+    assert any("pay for it" in e.body for e in kit.cases.timeline(world.carrier_actor, number))
+
+
+def test_a_carrier_reply_in_triage_is_the_carriers_in_the_api(kit, world, client, number):
+    item = carrier_reply_from_elsewhere(kit, world, number)
+    login(client, world.shipper_manager_actor)
+    listed = client.get("/api/v1/triage?include_handled=true")
+    assert listed.status_code == 200
+    assert listed.json["items"] == []
+    assert client.get(f"/api/v1/triage/{item}").status_code == 404
+    filed = client.post(f"/api/v1/triage/{item}/file", json={"number": number})
+    assert filed.status_code == 404
+    assert client.post(f"/api/v1/triage/{item}/case", json={"type": "lost"}).status_code == 404
+    assert client.delete(f"/api/v1/triage/{item}").status_code == 404
+
+    login(client, world.carrier_manager_actor)
+    assert [i["id"] for i in client.get("/api/v1/triage").json["items"]] == [item]
+    found = client.get(f"/api/v1/triage/{item}")
+    assert (found.status_code, found.json["org_id"]) == (200, world.carrier.id)
+    filed = client.post(
+        f"/api/v1/triage/{item}/file", json={"number": number, "audience": "internal"}
+    )
+    assert (filed.status_code, filed.json["outcome"]) == (200, "filed")
+
+
+def test_mail_for_no_organization_is_on_no_staff_page(kit, world, client):
+    result = kit.inbound.receive(raw_mail("nora@shop.test", "Hello", "Question", "q1"))
+    assert result.outcome.value == "triaged"
+    item = result.inbound_id
+    for actor in (world.shipper_manager_actor, world.carrier_manager_actor):
+        login(client, actor)
+        assert f"/cases/triage/{item}" not in client.get("/cases/triage/").data.decode()
+        assert client.get(f"/cases/triage/{item}").status_code == 404
+        assert client.get(f"/api/v1/triage/{item}").status_code == 404
+    assert [i.id for i in kit.inbound.triage(Actor.host())] == [item]
 
 
 # -- the webhook -----------------------------------------------------------------------------
