@@ -8,6 +8,8 @@ subscribing organization may see.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import ssl
 import threading
@@ -25,6 +27,7 @@ from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied
 from casekit.store import tables
 from casekit.testing import FrozenClock, World, make_kit
 from casekit.webhooks import (
+    DEFAULT_TOLERANCE,
     SIGNATURE_HEADER,
     WebhookEvent,
     signature_header,
@@ -166,6 +169,36 @@ def test_a_signature_verifies_only_with_its_secret_body_and_time() -> None:
     assert not verify_signature("whsec_one", body, None)
     assert not verify_signature("whsec_one", body, "v1=abc")
     assert not verify_signature("whsec_one", body, "t=1700000000")
+
+
+def test_a_sent_signature_is_the_documented_hmac_of_its_time_and_body(
+    hkit: CaseKit, w: World, https: Endpoint
+) -> None:
+    """Computed here as docs/webhooks.rst states it, with hmac alone: the
+    signature binds the time in its header, so it cannot be moved to another."""
+    sub = hkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url(), events=ALL)
+    hkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    hkit.notifications.deliver()
+    [request] = https.to("/hook")
+    body: bytes = request["body"]
+    fields = dict(part.split("=", 1) for part in request["headers"][SIGNATURE_HEADER].split(","))
+    assert sorted(fields) == ["t", "v1"]
+    sent_at = int(fields["t"])
+    assert sent_at == int(hkit.clock.now().timestamp())
+    expected = hmac.new(
+        sub.secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert fields["v1"] == expected
+    header = f"t={sent_at},v1={fields['v1']}"
+    assert verify_signature(sub.secret, body, header, now=sent_at)
+
+    # The same signature under a fresh time, as a replay would send it: refused.
+    for later in (sent_at + 1, sent_at + 3600):
+        moved = f"t={later},v1={fields['v1']}"
+        assert not verify_signature(sub.secret, body, moved, now=later)
+    # The original header, replayed once the window has passed: refused.
+    assert not verify_signature(sub.secret, body, header, now=sent_at + DEFAULT_TOLERANCE + 1)
+    assert verify_signature(sub.secret, body, header, now=sent_at + DEFAULT_TOLERANCE)
 
 
 def test_urls_must_be_https_except_loopback_when_allowed() -> None:
