@@ -389,6 +389,20 @@ def test_mail_no_organization_can_be_told_is_the_hosts_alone(kit: CaseKit, world
     assert [i.id for i in kit.inbound.triage(Actor.host())] == [item]
 
 
+def test_a_thread_id_casekit_never_sent_tells_no_organization(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    case_id = kit.cases.get(Actor.host(), number).id
+    forged = f"<casekit.case{case_id}.0123456789abcdef@localhost>"
+    raw = mail("x@else.test", "Re: parcel", "Mine?", headers=f"In-Reply-To: {forged}\r\n")
+    result = kit.inbound.receive(raw)
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert result.case_number == number
+    assert kit.inbound.triage(world.shipper_actor) == []
+    assert kit.inbound.triage(world.carrier_actor) == []
+    assert [i.id for i in kit.inbound.triage(Actor.host())] == [result.inbound_id]
+
+
 def test_mail_to_a_case_address_that_opens_no_case_is_in_that_shippers_triage(
     database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, world: World
 ) -> None:
