@@ -7,47 +7,107 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+import attrs
 import click
+from click.core import ParameterSource
 
-from casekit.errors import CaseKitError
+from casekit.errors import CaseKitError, ConfigurationError, DatabaseUnavailable
 from casekit.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-def _settings(ctx: click.Context) -> Settings:
-    overrides: dict[str, Any] = {}
+    from casekit.kit import CaseKit
+
+#: The key in ``ctx.meta`` of a command's exit status for a configuration error (2 otherwise).
+CONFIGURATION_ERROR_STATUS = "casekit.configuration_error_status"
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     if ctx.obj and ctx.obj.get("database_url"):
-        overrides["database_url"] = ctx.obj["database_url"]
-    try:
-        return Settings.from_env(**overrides)
-    except CaseKitError as error:
-        raise click.ClickException(str(error)) from error
+        overrides.setdefault("database_url", ctx.obj["database_url"])
+    return Settings.from_env(**overrides)
 
 
 @contextmanager
-def _engine(ctx: click.Context) -> Iterator[Any]:
-    from casekit.store.database import create_casekit_engine
+def _engine(url: str, *, tables: bool) -> Iterator[Engine]:
+    """An engine on ``url``, refused at once when casekit cannot use its database.
 
-    engine = create_casekit_engine(_settings(ctx).database_url)
+    With ``tables``, casekit's tables must be there and up to date too.
+    """
+    from casekit.store.database import check_database, create_casekit_engine
+
+    engine = create_casekit_engine(url)
     try:
+        check_database(engine, tables=tables)
         yield engine
     finally:
         engine.dispose()
 
 
-@click.group()
+@contextmanager
+def _kit(ctx: click.Context, *, tables: bool = True, **overrides: Any) -> Iterator[CaseKit]:
+    """A kit on the command's database, checked as :func:`_engine` checks it."""
+    from casekit.kit import CaseKit
+
+    settings = _settings(ctx, **overrides)
+    with (
+        _engine(settings.database_url, tables=tables) as engine,
+        CaseKit(settings=settings, engine=engine) as kit,
+    ):
+        yield kit
+
+
+def _database_url_source(ctx: click.Context) -> str:
+    """Where the command's database URL came from, as the user would set it."""
+    source = ctx.get_parameter_source("database_url")
+    if source is ParameterSource.COMMANDLINE:
+        return "--database-url"
+    if source is ParameterSource.ENVIRONMENT:
+        return "CASEKIT_DATABASE_URL"
+    default = attrs.fields(Settings).database_url.default
+    return f"CASEKIT_DATABASE_URL, not set (so {default})"
+
+
+class _Casekit(click.Group):
+    """The root command: a configuration error is one line on stderr, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            message = str(error)
+            if isinstance(error, DatabaseUnavailable):
+                message = f"{_database_url_source(ctx)}: {error.reason}"
+            click.echo(f"Error: {' '.join(message.split())}", err=True)
+            ctx.exit(ctx.meta.get(CONFIGURATION_ERROR_STATUS, 2))
+
+
+@click.group(cls=_Casekit)
 @click.option(
     "--database-url",
     envvar="CASEKIT_DATABASE_URL",
     help="SQLAlchemy URL of casekit's database [env: CASEKIT_DATABASE_URL].",
 )
+@click.option(
+    "--debug", is_flag=True, help="Show a configuration error's traceback instead of one line."
+)
 @click.version_option(package_name="casekit")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None) -> None:
-    """casekit: case management for shippers, carriers and their customers."""
+def cli(ctx: click.Context, database_url: str | None, debug: bool) -> None:
+    """casekit: case management for shippers, carriers and their customers.
+
+    A setting casekit cannot use (a database it cannot reach, or whose
+    tables are missing) stops a command with one line naming the setting
+    and the fix, and exit status 2 (75 for `inbound read`).
+    """
     ctx.ensure_object(dict)
     ctx.obj["database_url"] = database_url
+    ctx.obj["debug"] = debug
 
 
 @cli.group()
@@ -62,7 +122,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Bring casekit's tables to the newest schema (safe to run again)."""
     from casekit.store import migrate
 
-    with _engine(ctx) as engine:
+    with _engine(_settings(ctx).database_url, tables=False) as engine:
         migrate.upgrade(engine, revision)
         click.echo(f"casekit schema at {migrate.current(engine)}")
 
@@ -74,7 +134,7 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
     """Go back to REVISION ("base" removes casekit's tables and their data)."""
     from casekit.store import migrate
 
-    with _engine(ctx) as engine:
+    with _engine(_settings(ctx).database_url, tables=False) as engine:
         migrate.downgrade(engine, revision)
         click.echo(f"casekit schema at {migrate.current(engine) or 'base'}")
 
@@ -85,7 +145,7 @@ def db_current(ctx: click.Context) -> None:
     """Show the schema revision of the database and whether it is the newest."""
     from casekit.store import migrate
 
-    with _engine(ctx) as engine:
+    with _engine(_settings(ctx).database_url, tables=False) as engine:
         now, newest = migrate.current(engine), migrate.head(engine)
     state = "up to date" if now == newest else f"newest is {newest}; run `casekit db upgrade`"
     click.echo(f"{now or 'empty (no casekit tables)'} ({state})")
@@ -101,12 +161,12 @@ def example(ctx: click.Context) -> None:
     Uses a fresh temporary database unless --database-url is given.
     """
     from casekit.example import run_example
-    from casekit.kit import CaseKit
 
     with tempfile.TemporaryDirectory(prefix="casekit-example-") as tmp:
         url = (ctx.obj or {}).get("database_url") or f"sqlite:///{Path(tmp) / 'example.sqlite3'}"
-        settings = Settings.from_env(database_url=url, attachment_dir=Path(tmp) / "attachments")
-        with CaseKit(settings=settings) as kit:
+        with _kit(
+            ctx, tables=False, database_url=url, attachment_dir=Path(tmp) / "attachments"
+        ) as kit:
             run_example(kit, click.echo)
 
 
@@ -132,10 +192,8 @@ def worker(ctx: click.Context, once: bool, max_batches: int | None, batch_size: 
     import logging
     import signal
 
-    from casekit.kit import CaseKit
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         runner = kit.notifications.worker(batch_size=batch_size)
 
         def stop(_signum: int, _frame: object) -> None:
@@ -200,9 +258,8 @@ def _org_id(kit: Any, external_id: str) -> int:
 def api_keys_create(ctx: click.Context, organization: str, name: str, scope: str) -> None:
     """Create a key for ORGANIZATION (its external id); prints the token once."""
     from casekit.domain.actor import Actor
-    from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         try:
             created = kit.api_keys.create(
                 Actor.host(), org_id=_org_id(kit, organization), name=name, scope=scope
@@ -220,9 +277,8 @@ def api_keys_create(ctx: click.Context, organization: str, name: str, scope: str
 def api_keys_list(ctx: click.Context, organization: str) -> None:
     """List the keys of ORGANIZATION (its external id)."""
     from casekit.domain.actor import Actor
-    from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         for key in kit.api_keys.list(Actor.host(), org_id=_org_id(kit, organization)):
             used = key.last_used_at.isoformat() if key.last_used_at else "never used"
             state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
@@ -235,9 +291,8 @@ def api_keys_list(ctx: click.Context, organization: str) -> None:
 def api_keys_revoke(ctx: click.Context, key_id: int) -> None:
     """Revoke key KEY_ID: its token is refused from now on."""
     from casekit.domain.actor import Actor
-    from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         try:
             key = kit.api_keys.revoke(Actor.host(), key_id)
         except CaseKitError as error:
@@ -284,13 +339,14 @@ def inbound_read(
 
     For an MTA's pipe transport. The exit status follows sysexits: 0 when
     casekit has the message, 69 when it refuses it for good (too large),
-    75 when it could not take it now and the MTA should try again.
+    75 when it could not take it now and the MTA should try again (also
+    when casekit's settings or database are unusable).
     """
-    from casekit.kit import CaseKit
     from casekit.services.inbound import Outcome
 
+    ctx.meta[CONFIGURATION_ERROR_STATUS] = 75  # the MTA keeps the message and tries again
     status = 0
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         if maildir:
             import mailbox
 
@@ -333,12 +389,11 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
     import signal
     import threading
 
-    from casekit.kit import CaseKit
     from casekit.mail.server import InboundServer
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         server = InboundServer(kit, hostname=host, port=port, lmtp=lmtp)
         server.start()
         click.echo(f"casekit inbound: {'LMTP' if lmtp else 'SMTP'} on {host}:{port}", err=True)
@@ -355,9 +410,7 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
 @click.pass_context
 def inbound_purge(ctx: click.Context) -> None:
     """Delete raw inbound mail older than inbound_retention_days."""
-    from casekit.kit import CaseKit
-
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         click.echo(f"purged {kit.inbound.purge()} raw messages")
 
 
@@ -373,9 +426,7 @@ def rules_sweep(ctx: click.Context) -> None:
 
     Idempotent and safe to run from cron on several machines at once.
     """
-    from casekit.kit import CaseKit
-
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         outcome = kit.rules.sweep()
     opened = len(outcome.opened)
     click.echo(f"opened {opened} case{'s' if opened != 1 else ''}: {' '.join(outcome.opened)}")
@@ -387,9 +438,8 @@ def rules_sweep(ctx: click.Context) -> None:
 def rules_list(ctx: click.Context, shipper: str) -> None:
     """List the rules of SHIPPER (its external id)."""
     from casekit.domain.actor import Actor
-    from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         for rule in kit.rules.list(Actor.host(), org_id=_org_id(kit, shipper)):
             state = "enabled " if rule.enabled else "disabled"
             click.echo(f"{rule.id:6} {state} {rule.name}")
@@ -401,9 +451,8 @@ def rules_list(ctx: click.Context, shipper: str) -> None:
 def rules_starters(ctx: click.Context, shipper: str) -> None:
     """Add the starter rule set to SHIPPER, disabled (names it has are skipped)."""
     from casekit.domain.actor import Actor
-    from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         added = kit.rules.install_starters(Actor.host(), org_id=_org_id(kit, shipper))
         click.echo(f"added {len(added)} disabled rules")
 
@@ -414,9 +463,8 @@ def rules_starters(ctx: click.Context, shipper: str) -> None:
 def rules_dry_run(ctx: click.Context, rule_id: int) -> None:
     """List the shipments RULE_ID would open cases for now (writes nothing)."""
     from casekit.domain.actor import Actor
-    from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    with _kit(ctx) as kit:
         try:
             found = kit.rules.dry_run(Actor.host(), rule_id)
         except CaseKitError as error:

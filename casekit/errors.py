@@ -19,6 +19,20 @@ class ConfigurationError(CaseKitError, RuntimeError):
     """casekit was set up wrongly: a setting, a plugin or the database schema."""
 
 
+class DatabaseUnavailable(ConfigurationError):
+    """casekit cannot use its database: the URL, the server, the login, or missing tables.
+
+    ``reason`` says what is wrong and how to fix it, on one line and
+    without the password, for a caller that names the setting its own way
+    (the ``casekit`` command names ``--database-url`` or
+    ``CASEKIT_DATABASE_URL``).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"database_url: {reason}")
+        self.reason = reason
+
+
 class NotFound(CaseKitError, LookupError):
     """The thing does not exist, *or the actor may not see it*.
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import click
+import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from casekit import hookimpl
 from casekit.cli import build_cli, cli
+from casekit.store.database import throwaway_database
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -132,3 +137,143 @@ def test_api_keys_from_the_command_line(tmp_path):
     unknown = run("--database-url", url, "api-keys", "list", "nobody")
     assert unknown.returncode == 2
     assert "nobody" in unknown.stderr
+
+
+def leaf_commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from leaf_commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+#: Every command of the group, taken before a test adds a plugin's.
+COMMANDS = sorted(leaf_commands(cli))
+#: The arguments each command that opens the database is run with.
+OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("db", "upgrade"): (),
+    ("db", "downgrade"): ("base",),
+    ("db", "current"): (),
+    ("example",): (),
+    ("worker",): ("--once",),
+    ("api-keys", "create"): ("acme", "--name", "TMS"),
+    ("api-keys", "list"): ("acme",),
+    ("api-keys", "revoke"): ("1",),
+    ("inbound", "read"): ("-",),
+    ("inbound", "serve"): ("--port", "0"),
+    ("inbound", "purge"): (),
+    ("rules", "sweep"): (),
+    ("rules", "list"): ("acme",),
+    ("rules", "starters"): ("acme",),
+    ("rules", "dry-run"): ("1",),
+}
+#: They make casekit's tables or report on them: a database without them is theirs to fill.
+WITHOUT_TABLES = {("db", "upgrade"), ("db", "downgrade"), ("db", "current"), ("example",)}
+OPENS_NO_DATABASE = {("plugins",), ("case-types",)}
+SECRET = "hunter2-not-shown"
+
+
+def test_every_command_says_whether_it_opens_the_database():
+    assert set(COMMANDS) == set(OPENS_DATABASE) | OPENS_NO_DATABASE
+
+
+@pytest.fixture
+def never_hangs() -> Iterator[None]:
+    """Fail a command that would serve or wait forever instead of refusing to start."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise TimeoutError("the command ran on instead of stopping at its database")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def unusable_databases(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[tuple[str, str, str]]]:
+    """(what is wrong, URL, a piece of the fix) for each way ``backend``'s database can be unusable.
+
+    The last one is a database casekit's tables were never made in.
+    """
+    if backend == "sqlite":
+        folder = tmp_path_factory.mktemp("unusable")
+        (folder / "empty.sqlite3").touch()
+        yield [
+            ("malformed", "postgresql://:::", "dialect://user:password@host"),
+            ("unknown dialect", f"nosuchdb://casekit:{SECRET}@localhost/casekit", "postgresql"),
+            ("driver not installed", f"postgresql+asyncpg://casekit:{SECRET}@db/x", "pip install"),
+            ("cannot open", f"sqlite:///{folder / 'missing' / 'x.sqlite3'}", "check"),
+            ("never migrated", f"sqlite:///{folder / 'empty.sqlite3'}", "casekit db upgrade"),
+        ]
+        return
+    from casekit.testing import SERVER_ENV
+
+    server = make_url(os.environ[SERVER_ENV[backend]])
+    if backend == "postgresql":  # its test server trusts every user it has, whatever the password
+        server = server.set(password=SECRET)
+        wrong_login = server.set(username="casekit_nobody")
+    else:
+        wrong_login = server.set(password=SECRET)
+    with throwaway_database(server, prefix="casekit_unmigrated") as empty:
+        yield [
+            ("unreachable", server.set(port=1).render_as_string(False), "check"),
+            ("wrong login", wrong_login.render_as_string(False), "check"),
+            ("no database", server.set(database="casekit_never").render_as_string(False), "check"),
+            ("never migrated", empty, "casekit db upgrade"),
+        ]
+
+
+@pytest.mark.usefixtures("never_hangs")
+@pytest.mark.parametrize("command", sorted(set(COMMANDS) - OPENS_NO_DATABASE), ids=" ".join)
+def test_an_unusable_database_is_one_line_naming_the_setting_and_the_fix(
+    command, unusable_databases, tmp_path
+):
+    runner = CliRunner()
+    env = {"CASEKIT_LOAD_ENTRY_POINTS": "false", "CASEKIT_ATTACHMENT_DIR": str(tmp_path)}
+    for problem, url, fix in unusable_databases:
+        if problem == "never migrated" and command in WITHOUT_TABLES:
+            continue
+        args = ["--database-url", url, *command, *OPENS_DATABASE[command]]
+        result = runner.invoke(cli, args, env=env, input="")
+        said = result.stderr
+        assert result.exit_code == (75 if command == ("inbound", "read") else 2), (problem, said)
+        assert len(said.splitlines()) == 1, (problem, said)
+        assert "--database-url" in said, (problem, said)
+        assert fix in said, (problem, said)
+        assert "Traceback" not in result.output, (problem, result.output)
+        assert SECRET not in result.output, (problem, said)
+
+
+@pytest.mark.backends("sqlite")
+def test_the_setting_named_is_the_one_the_url_came_from(backend, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default database is casekit.sqlite3 here
+    (tmp_path / "empty.sqlite3").touch()
+    env = {
+        "CASEKIT_LOAD_ENTRY_POINTS": "false",
+        "CASEKIT_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+    }
+    result = CliRunner().invoke(cli, ["rules", "sweep"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: CASEKIT_DATABASE_URL: ")
+    assert "casekit db upgrade" in result.stderr
+    unset = CliRunner().invoke(cli, ["rules", "sweep"], env={**env, "CASEKIT_DATABASE_URL": None})
+    assert unset.exit_code == 2
+    assert "CASEKIT_DATABASE_URL" in unset.stderr
+    assert "casekit.sqlite3" in unset.stderr
+
+
+def test_debug_shows_the_traceback():
+    url = f"postgresql://casekit:{SECRET}@127.0.0.1:1/casekit"
+    plain = run("--database-url", url, "worker", "--once")
+    assert plain.returncode == 2
+    assert plain.stderr.count("\n") == 1  # not even the worker's log lines before it
+    assert "Connection refused" in plain.stderr
+    assert SECRET not in plain.stderr
+    debug = run("--debug", "--database-url", url, "worker", "--once")
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr
+    assert "Connection refused" in debug.stderr

@@ -10,6 +10,7 @@ from casekit import (
     CaseKitError,
     ConfigurationError,
     Conflict,
+    DatabaseUnavailable,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -20,6 +21,7 @@ from casekit import (
     ("error", "builtin"),
     [
         (ConfigurationError("x"), RuntimeError),
+        (DatabaseUnavailable("x"), RuntimeError),
         (NotFound("case", "CV1"), LookupError),
         (PermissionDenied("x"), PermissionError),
         (Conflict("x"), RuntimeError),
@@ -42,6 +44,7 @@ def test_errors_are_exported_from_casekit():
         "CaseKitError",
         "ConfigurationError",
         "Conflict",
+        "DatabaseUnavailable",
         "InvalidInput",
         "NotFound",
         "PermissionDenied",

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.engine import URL
 
+from casekit.errors import DatabaseUnavailable
+
 _DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
@@ -53,18 +55,78 @@ def create_casekit_engine(
     process reuses its connections within milliseconds, and a ping is a
     round trip per transaction). ``ping_after_idle=None`` turns that off;
     ``pool_pre_ping=True`` pings on every checkout instead.
+
+    A URL SQLAlchemy cannot read, or whose database or driver is unknown or
+    not installed, raises :class:`~casekit.errors.DatabaseUnavailable`.
     """
-    parsed = normalize_url(url)
+    try:
+        parsed = normalize_url(url)
+    except (exc.ArgumentError, ValueError) as error:  # the message may quote the password
+        raise DatabaseUnavailable(
+            "not a database URL: write dialect://user:password@host:port/database, "
+            "e.g. postgresql://casekit@db.example/casekit"
+        ) from error
     backend = parsed.get_backend_name()
     if backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")
         options.setdefault("pool_recycle", 3600)
-    engine = create_engine(parsed, **options)
+    try:
+        engine = create_engine(parsed, **options)
+    except exc.NoSuchModuleError as error:
+        raise DatabaseUnavailable(
+            f"SQLAlchemy knows no database {parsed.drivername!r}: use sqlite, postgresql, "
+            "mysql or mariadb, e.g. postgresql://casekit@db.example/casekit"
+        ) from error
+    except ImportError as error:
+        raise DatabaseUnavailable(
+            f"{parsed.drivername} needs the Python package {error.name!r}: pip install it, "
+            "or leave the driver out (postgresql://, mysql://) for the one "
+            "casekit's extras install (pip install 'casekit[postgresql]' or 'casekit[mysql]')"
+        ) from error
     if backend == "sqlite":
         _setup_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
     elif ping_after_idle is not None and not options.get("pool_pre_ping"):
         _ping_idle_connections(engine, ping_after_idle)
     return engine
+
+
+def check_database(engine: Engine, *, tables: bool = True) -> None:
+    """Connect to ``engine``'s database; with ``tables``, check casekit's are up to date.
+
+    Raises :class:`~casekit.errors.DatabaseUnavailable` saying what is wrong
+    and how to fix it: the server cannot be reached, refuses the login, has
+    no such database, or (with ``tables``) the database has no casekit
+    tables or older ones than this casekit's. A database at a revision this
+    casekit does not know passes: a newer casekit migrated it.
+    """
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect():
+            pass
+    except exc.DBAPIError as error:
+        lines = str(error.orig).strip().splitlines()
+        said = lines[0] if lines else type(error.orig).__name__
+        if engine.url.password:  # no driver is known to quote it; should one ever
+            said = said.replace(str(engine.url.password), "***")
+        if engine.url.get_backend_name() == "sqlite":
+            fix = "check that the file's folder exists and casekit may write in it"
+        else:
+            fix = "check that the server runs, and the host, port, user, password and database"
+        raise DatabaseUnavailable(f"cannot connect to {shown}: {said}; {fix}") from error
+    if not tables:
+        return
+    from casekit.store import migrate
+
+    now, newest = migrate.current(engine), migrate.head(engine)
+    if now == newest:
+        return
+    if now is None:
+        raise DatabaseUnavailable(f"{shown} has no casekit tables: run `casekit db upgrade`")
+    if now in migrate.revisions(engine):
+        raise DatabaseUnavailable(
+            f"casekit's tables in {shown} are at revision {now}, this casekit's are at "
+            f"{newest}: run `casekit db upgrade`"
+        )
 
 
 _IDLE_SINCE = "casekit_idle_since"

@@ -42,3 +42,9 @@ def current(engine: Engine) -> str | None:
 
 def head(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def revisions(engine: Engine) -> set[str]:
+    """Every revision this casekit's migrations know."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    return {revision.revision for revision in script.walk_revisions()}
