@@ -4,7 +4,7 @@
 
     from casekit_flask import CaseKitFlask
 
-    casekit_flask = CaseKitFlask(app, kit=kit)
+    casekit_flask = CaseKitFlask(app, kit=kit, identity_loader=load_actor)
 
 The names below load on first use, so that the ``casekit`` entry point of
 this distribution (:mod:`casekit_flask.cli`) does not import Flask into every

@@ -36,16 +36,12 @@ def demo(host: str, port: int, directory: Path | None, shipments: int) -> None:
     """
     import tempfile
 
-    from casekit.errors import ConfigurationError
     from casekit_flask.demo import create_demo_app
 
     with tempfile.TemporaryDirectory(prefix="casekit-demo-") as tmp:
         folder = directory if directory is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        try:
-            app = create_demo_app(folder, shipments=shipments)
-        except ConfigurationError as error:
-            raise click.ClickException(str(error)) from None
+        app = create_demo_app(folder, shipments=shipments)  # casekit's group reports its errors
         click.echo(f"casekit demo: data in {folder}")
         click.echo(f"open http://{host}:{port}/ (Ctrl+C stops it)")
         app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -438,12 +438,13 @@ def create_demo_app(
         worker_poll_seconds=1,
     )
     capture = MailCapture(directory / "mail")
+    kit = CaseKit(settings=settings, plugins=[*demo_plugins(), capture])
+    kit.create_schema()  # a folder kept from an older casekit gets the newest tables
     marker = directory / "casekit-demo.loaded"
     if not marker.exists():
         start = datetime.now(UTC) - timedelta(days=75)
         plugins = [*demo_plugins(), capture]
         with CaseKit(settings=settings, plugins=plugins, clock=FrozenClock(start)) as loader:
-            loader.create_schema()
             world = load_demo_data(loader, shipments=shipments, seed=seed)
         marker.write_text(
             "\n".join(f"{k}\t{_encode(a)}\t{label}" for k, (label, a) in world.identities.items())
@@ -452,7 +453,6 @@ def create_demo_app(
     for line in marker.read_text().splitlines():
         key, encoded, label = line.split("\t", 2)
         identities[key] = (label, _decode(encoded))
-    kit = CaseKit(settings=settings, plugins=[*demo_plugins(), capture])
     app = Flask("casekit_demo")
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_hex(32),

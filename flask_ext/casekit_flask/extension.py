@@ -184,7 +184,26 @@ class CaseKitFlask:
         return loader
 
     def init_app(self, app: Flask) -> None:
-        """Read the ``CASEKIT_*`` config, set up CSRF, and mount the blueprints."""
+        """Read the ``CASEKIT_*`` config, set up CSRF, and mount the blueprints.
+
+        Raises :class:`~casekit.errors.ConfigurationError`, before it changes
+        the app, when there is no identity loader or the app has no
+        ``SECRET_KEY``: the pages could not work without either.
+        """
+        if self._identity_loader is None:
+            raise ConfigurationError(
+                "CaseKitFlask has no identity loader: decorate the function that returns "
+                "the request's Actor (or None) with @casekit_flask.identity_loader before "
+                "init_app, or pass CaseKitFlask(identity_loader=...); an app that takes only "
+                "API keys passes identity_loader=lambda: None"
+            )
+        if not app.config.get("SECRET_KEY"):
+            raise ConfigurationError(
+                "casekit-flask needs the app's SECRET_KEY (sessions and CSRF tokens are "
+                'signed with it): set app.config["SECRET_KEY"] before init_app, to a '
+                "secret of your deployment's, e.g. python -c 'import secrets; "
+                "print(secrets.token_hex())'"
+            )
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, default)
         kit = self.kit
@@ -217,11 +236,7 @@ class CaseKitFlask:
             init_api(app, app.extensions["casekit"])
 
     def load_actor(self) -> Actor | None:
-        if self._identity_loader is None:
-            raise ConfigurationError(
-                "CaseKitFlask has no identity loader: decorate a function with "
-                "@casekit_flask.identity_loader that returns the request's Actor"
-            )
+        assert self._identity_loader is not None  # init_app refuses to start without one
         return self._identity_loader()
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from casekit import Actor
 from casekit.cli import build_cli
+from casekit.store import migrate
 from casekit_flask.demo import create_demo_app, sample_rows
 
 
@@ -48,9 +49,11 @@ def test_the_demo_data_is_kept_in_the_given_folder(tmp_path):
     count = len(
         first.extensions["casekit"].kit.views.list(Actor.host(), {"view": "all_cases"}).rows
     )
+    migrate.downgrade(first.extensions["casekit"].kit.engine, "-1")  # kept from an older casekit
     first.extensions["casekit"].kit.close()
     again = create_demo_app(tmp_path, shipments=60, deliver=False)
     kit = again.extensions["casekit"].kit
+    assert migrate.current(kit.engine) == migrate.head(kit.engine)
     assert len(kit.views.list(Actor.host(), {"view": "all_cases"}).rows) == count
     kit.close()
 
@@ -128,6 +131,16 @@ def test_the_demo_outbox_worker_delivers_in_the_background(tmp_path):
         runtime.stop()
         kit.close()
     assert not runtime.thread.is_alive()
+
+
+def test_casekit_demo_without_its_extra_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "casekit_orderfeed", None)  # not installed
+    result = CliRunner().invoke(build_cli(), ["demo", "--port", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: casekit demo loads its sample orders through casekit-orderfeed: pip install "
+        "'casekit-flask[demo]' (or ./adapters/casekit-orderfeed)"
+    ]
 
 
 def test_casekit_demo_help_documents_host_and_port():

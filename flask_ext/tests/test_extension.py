@@ -14,6 +14,7 @@ from casekit_flask.rendering import render_body, when
 def test_init_app_keeps_state_per_app_and_reads_the_prefixes(kit):
     ext = CaseKitFlask(kit=kit, identity_loader=lambda: None)
     first, second = Flask("one"), Flask("two")
+    first.secret_key = second.secret_key = "test"
     second.config["CASEKIT_STAFF_URL_PREFIX"] = "/support"
     ext.init_app(first)
     ext.init_app(second)
@@ -27,23 +28,35 @@ def test_init_app_keeps_state_per_app_and_reads_the_prefixes(kit):
 
 
 def test_without_a_kit_the_database_url_is_required(tmp_path):
+    app = Flask("x")
+    app.secret_key = "test"
     with pytest.raises(ConfigurationError, match="CASEKIT_DATABASE_URL"):
-        CaseKitFlask(Flask("x"))
+        CaseKitFlask(app, identity_loader=lambda: None)
     app = Flask("y")
+    app.secret_key = "test"
     app.config["CASEKIT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'c.sqlite3'}"
-    CaseKitFlask(app)
+    CaseKitFlask(app, identity_loader=lambda: None)
     assert str(app.extensions["casekit"].kit.engine.url).endswith("c.sqlite3")
     app.extensions["casekit"].kit.close()
 
 
-def test_a_missing_identity_loader_says_what_to_do(kit):
+def test_a_missing_identity_loader_stops_the_app_at_start_up(kit):
     app = Flask("z")
-    app.config["TESTING"] = False
-    CaseKitFlask(app, kit=kit)
-    from casekit_flask import current_actor
+    app.secret_key = "test"
+    with pytest.raises(ConfigurationError, match=r"@casekit_flask\.identity_loader"):
+        CaseKitFlask(app, kit=kit)
+    assert "casekit" not in app.extensions
+    assert not app.blueprints  # nothing half set up
 
-    with app.test_request_context("/cases/"), pytest.raises(ConfigurationError, match="identity"):
-        current_actor()
+
+@pytest.mark.parametrize("secret_key", [None, ""])
+def test_a_missing_secret_key_stops_the_app_at_start_up(kit, secret_key):
+    app = Flask("no_secret")
+    app.config["SECRET_KEY"] = secret_key
+    with pytest.raises(ConfigurationError, match=r"app\.config\[\"SECRET_KEY\"\]"):
+        CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    assert "casekit" not in app.extensions
+    assert not app.blueprints
 
 
 def test_blueprints_can_be_mounted_by_the_host(kit):
@@ -51,6 +64,7 @@ def test_blueprints_can_be_mounted_by_the_host(kit):
     from casekit_flask.staff import staff
 
     app = Flask("host")
+    app.secret_key = "test"
     app.config["CASEKIT_REGISTER_BLUEPRINTS"] = False
     CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
     app.register_blueprint(staff, url_prefix="/ops/cases")
