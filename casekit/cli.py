@@ -48,8 +48,15 @@ def _engine(url: str, *, tables: bool) -> Iterator[Engine]:
 
 
 @contextmanager
-def _kit(ctx: click.Context, *, tables: bool = True, **overrides: Any) -> Iterator[CaseKit]:
-    """A kit on the command's database, checked as :func:`_engine` checks it."""
+def open_kit(ctx: click.Context, *, tables: bool = True, **overrides: Any) -> Iterator[CaseKit]:
+    """A kit on the database the ``casekit`` command was given, for a subcommand.
+
+    The database is checked first, so that a URL, server or schema casekit
+    cannot use stops the command with one line naming the setting and the
+    fix (``--debug`` shows the traceback). ``tables=False`` skips the check
+    of casekit's tables, for a command that makes them; ``overrides`` are
+    settings that win over the environment's.
+    """
     from casekit.kit import CaseKit
 
     settings = _settings(ctx, **overrides)
@@ -164,7 +171,7 @@ def example(ctx: click.Context) -> None:
 
     with tempfile.TemporaryDirectory(prefix="casekit-example-") as tmp:
         url = (ctx.obj or {}).get("database_url") or f"sqlite:///{Path(tmp) / 'example.sqlite3'}"
-        with _kit(
+        with open_kit(
             ctx, tables=False, database_url=url, attachment_dir=Path(tmp) / "attachments"
         ) as kit:
             run_example(kit, click.echo)
@@ -192,7 +199,7 @@ def worker(ctx: click.Context, once: bool, max_batches: int | None, batch_size: 
     import logging
     import signal
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         runner = kit.notifications.worker(batch_size=batch_size)
 
@@ -259,7 +266,7 @@ def api_keys_create(ctx: click.Context, organization: str, name: str, scope: str
     """Create a key for ORGANIZATION (its external id); prints the token once."""
     from casekit.domain.actor import Actor
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         try:
             created = kit.api_keys.create(
                 Actor.host(), org_id=_org_id(kit, organization), name=name, scope=scope
@@ -278,7 +285,7 @@ def api_keys_list(ctx: click.Context, organization: str) -> None:
     """List the keys of ORGANIZATION (its external id)."""
     from casekit.domain.actor import Actor
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         for key in kit.api_keys.list(Actor.host(), org_id=_org_id(kit, organization)):
             used = key.last_used_at.isoformat() if key.last_used_at else "never used"
             state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
@@ -292,7 +299,7 @@ def api_keys_revoke(ctx: click.Context, key_id: int) -> None:
     """Revoke key KEY_ID: its token is refused from now on."""
     from casekit.domain.actor import Actor
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         try:
             key = kit.api_keys.revoke(Actor.host(), key_id)
         except CaseKitError as error:
@@ -346,7 +353,7 @@ def inbound_read(
 
     ctx.meta[CONFIGURATION_ERROR_STATUS] = 75  # the MTA keeps the message and tries again
     status = 0
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         if maildir:
             import mailbox
 
@@ -393,7 +400,7 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         server = InboundServer(kit, hostname=host, port=port, lmtp=lmtp)
         server.start()
         click.echo(f"casekit inbound: {'LMTP' if lmtp else 'SMTP'} on {host}:{port}", err=True)
@@ -410,7 +417,7 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
 @click.pass_context
 def inbound_purge(ctx: click.Context) -> None:
     """Delete raw inbound mail older than inbound_retention_days."""
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         click.echo(f"purged {kit.inbound.purge()} raw messages")
 
 
@@ -426,7 +433,7 @@ def rules_sweep(ctx: click.Context) -> None:
 
     Idempotent and safe to run from cron on several machines at once.
     """
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         outcome = kit.rules.sweep()
     opened = len(outcome.opened)
     click.echo(f"opened {opened} case{'s' if opened != 1 else ''}: {' '.join(outcome.opened)}")
@@ -439,7 +446,7 @@ def rules_list(ctx: click.Context, shipper: str) -> None:
     """List the rules of SHIPPER (its external id)."""
     from casekit.domain.actor import Actor
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         for rule in kit.rules.list(Actor.host(), org_id=_org_id(kit, shipper)):
             state = "enabled " if rule.enabled else "disabled"
             click.echo(f"{rule.id:6} {state} {rule.name}")
@@ -452,7 +459,7 @@ def rules_starters(ctx: click.Context, shipper: str) -> None:
     """Add the starter rule set to SHIPPER, disabled (names it has are skipped)."""
     from casekit.domain.actor import Actor
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         added = kit.rules.install_starters(Actor.host(), org_id=_org_id(kit, shipper))
         click.echo(f"added {len(added)} disabled rules")
 
@@ -464,7 +471,7 @@ def rules_dry_run(ctx: click.Context, rule_id: int) -> None:
     """List the shipments RULE_ID would open cases for now (writes nothing)."""
     from casekit.domain.actor import Actor
 
-    with _kit(ctx) as kit:
+    with open_kit(ctx) as kit:
         try:
             found = kit.rules.dry_run(Actor.host(), rule_id)
         except CaseKitError as error:

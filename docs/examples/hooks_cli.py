@@ -4,14 +4,15 @@ import click
 from click.testing import CliRunner
 
 from casekit import Actor, CaseKit, hookimpl
+from casekit.cli import open_kit
 
 
 @click.command("count-cases")
-@click.pass_obj
-def count_cases(obj):
+@click.pass_context
+def count_cases(ctx):
     """Print how many cases the database holds (up to 500)."""
-    # The root command stores --database-url in obj; None means CASEKIT_DATABASE_URL.
-    with CaseKit(database_url=(obj or {}).get("database_url")) as kit:
+    # The kit of the database the command was given (--database-url or CASEKIT_DATABASE_URL).
+    with open_kit(ctx) as kit:
         click.echo(len(kit.cases.list(Actor.host(), limit=500)))
 
 

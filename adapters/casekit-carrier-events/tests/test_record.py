@@ -142,3 +142,19 @@ def test_the_command(shipments, casekit_backend_url, monkeypatch):
         ],
     )
     assert bad_zone.exit_code == 2
+
+
+def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
+    from casekit.cli import build_cli
+
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", f"sqlite:///{empty}")
+    result = CliRunner().invoke(
+        build_cli(), ["import", "events", str(SAMPLES / "status_214.edi"), "--format", "x12"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: CASEKIT_DATABASE_URL: sqlite:///{empty} has no casekit tables: "
+        "run `casekit db upgrade`"
+    ]

@@ -206,3 +206,19 @@ def test_round_trip_feed_lookup_case_view_filter(
         assert [r.number for r in kit.views.list(agent, east).rows] == [case.number]
     finally:
         kit.close()
+
+
+def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
+    from casekit.cli import build_cli
+
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", f"sqlite:///{empty}")
+    result = CliRunner().invoke(
+        build_cli(), ["import", "orders", str(DATA / "orders.csv"), "--shipper", "acme"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: CASEKIT_DATABASE_URL: sqlite:///{empty} has no casekit tables: "
+        "run `casekit db upgrade`"
+    ]

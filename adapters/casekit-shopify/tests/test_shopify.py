@@ -183,3 +183,28 @@ def test_replaying_saved_payloads_from_the_command_line(
     assert "1 shipment(s), 1 event(s)" in result.output
     assert "bad_fulfillment.json: rejected" in result.output
     assert stored(casekit_backend_kit) == (0, 1, 1)
+
+
+def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
+    from casekit.cli import build_cli
+
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", f"sqlite:///{empty}")
+    result = CliRunner().invoke(
+        build_cli(),
+        [
+            "import",
+            "shopify",
+            "--topic",
+            "fulfillments/update",
+            "--shipper",
+            "acme",
+            str(PAYLOADS / "fulfillments_update.json"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: CASEKIT_DATABASE_URL: sqlite:///{empty} has no casekit tables: "
+        "run `casekit db upgrade`"
+    ]

@@ -40,6 +40,7 @@ import httpx
 from attrs import frozen
 
 from casekit import Actor, CaseKit, ConfigurationError, InvalidInput, hookimpl
+from casekit.cli import open_kit
 from casekit.webhooks import WebhookEvent, pinned_request, resolve_public, url_problem
 
 __all__ = ["CONFIG_ENV", "MARKER", "CrmEndpoint", "CrmHttp", "plugin", "sync_subscriptions"]
@@ -264,10 +265,10 @@ def crm_http() -> None:
 
 
 @crm_http.command("sync")
-@click.pass_obj
-def sync_command(obj: Any) -> None:
+@click.pass_context
+def sync_command(ctx: click.Context) -> None:
     """Subscribe each configured organization's CRM to the case updates."""
-    with CaseKit(database_url=(obj or {}).get("database_url")) as kit:
+    with open_kit(ctx) as kit:
         for external_id, hook_id, secret in sync_subscriptions(kit, plugin):
             if secret is None:
                 click.echo(f"{external_id}: webhook {hook_id} up to date")

@@ -301,3 +301,17 @@ def test_the_sync_command(make, crm, tmp_path, monkeypatch, casekit_backend_url)
 def test_a_bad_configuration_names_the_entry(config, named) -> None:
     with pytest.raises(ConfigurationError, match=named):
         parse_config(config)
+
+
+def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
+    from casekit.cli import build_cli
+
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", f"sqlite:///{empty}")
+    result = CliRunner().invoke(build_cli(), ["crm-http", "sync"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: CASEKIT_DATABASE_URL: sqlite:///{empty} has no casekit tables: "
+        "run `casekit db upgrade`"
+    ]

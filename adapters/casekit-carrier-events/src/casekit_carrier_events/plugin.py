@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from casekit import CaseKit, InvalidInput, hookimpl
+from casekit import InvalidInput, hookimpl
+from casekit.cli import open_kit
 from casekit_carrier_events import easypost, generic, x12
 from casekit_carrier_events.common import Batch, record
 
@@ -47,8 +48,7 @@ def import_events(
         batch = easypost.parse(data)
     else:
         batch = generic.parse(data)
-    url = (ctx.find_root().obj or {}).get("database_url")
-    with CaseKit(url) as kit:
+    with open_kit(ctx) as kit:
         try:
             result = record(kit, batch, carrier=carrier)
         except InvalidInput as error:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, OrderFacts, ShipmentFacts, hookimpl
+from casekit.cli import open_kit
 from casekit_orderfeed.feed import count_rows, import_file
 
 
@@ -75,9 +76,7 @@ def import_orders(
     Rows are upserted: importing the same file again changes nothing. Bad rows
     are reported with their line and reason; the good rows are imported.
     """
-    root = ctx.find_root().obj or {}
-    url = root.get("database_url")
-    with CaseKit(url) as kit:
+    with open_kit(ctx) as kit:
         try:
             with click.progressbar(
                 length=count_rows(file), label="Importing", file=sys.stderr

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from casekit import CaseKit, hookimpl
+from casekit import hookimpl
+from casekit.cli import open_kit
 from casekit_shopify.webhooks import TOPICS, WebhookRejected, parse, store
 
 
@@ -29,9 +30,8 @@ def import_shopify(ctx: click.Context, files: tuple[Path, ...], topic: str, ship
     For payloads already verified when they were received (a replay, a
     backfill); live webhooks go through casekit_shopify.handle_webhook.
     """
-    url = (ctx.find_root().obj or {}).get("database_url")
     failed = 0
-    with CaseKit(url) as kit:
+    with open_kit(ctx) as kit:
         for path in files:
             try:
                 payload = json.loads(path.read_text(encoding="utf-8"))
