@@ -32,8 +32,9 @@ from sqlalchemy import (
 )
 
 from casekit.domain.workflow import Status
+from casekit.errors import DatabaseUnavailable
 from casekit.store import migrate
-from casekit.store.database import create_casekit_engine
+from casekit.store.database import check_database, create_casekit_engine
 from casekit.store.migrate import VERSION_TABLE
 from casekit.store.tables import metadata
 from casekit.store.types import EnumText, UTCDateTime
@@ -188,6 +189,22 @@ def test_downgrade_to_base_removes_casekit_and_leaves_the_host_alone(engine: Eng
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head(engine)
     assert schema_differences(engine) == []
+
+
+def test_check_database_wants_casekit_tables_at_this_casekits_revision(engine: Engine) -> None:
+    with pytest.raises(DatabaseUnavailable, match="has no casekit tables: run `casekit db upgr"):
+        check_database(engine)
+    check_database(engine, tables=False)  # connecting is enough
+    migrate.upgrade(engine)
+    check_database(engine)
+    migrate.downgrade(engine, "-1")
+    older, newest = migrate.current(engine), migrate.head(engine)
+    with pytest.raises(DatabaseUnavailable, match=f"{older}, this casekit's are at {newest}: run"):
+        check_database(engine)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:  # as a newer casekit would leave it
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    check_database(engine)
 
 
 def test_upgrade_twice_changes_nothing(engine: Engine) -> None:
