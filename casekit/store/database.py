@@ -111,7 +111,7 @@ def check_database(engine: Engine, *, tables: bool = True) -> None:
         if engine.url.get_backend_name() == "sqlite":
             fix = "check that the file's folder exists and casekit may write in it"
         else:
-            fix = "check that the server runs, and the host, port, user, password and database"
+            fix = "check that the server runs and the URL's host, port, user, password and database"
         raise DatabaseUnavailable(f"cannot connect to {shown}: {said}; {fix}") from error
     if not tables:
         return
