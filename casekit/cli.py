@@ -399,8 +399,8 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
     from casekit.mail.server import InboundServer
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_kit(ctx) as kit:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # once the database is usable
         server = InboundServer(kit, hostname=host, port=port, lmtp=lmtp)
         server.start()
         click.echo(f"casekit inbound: {'LMTP' if lmtp else 'SMTP'} on {host}:{port}", err=True)
