@@ -78,7 +78,7 @@ def _database_url_source(ctx: click.Context) -> str:
     return f"CASEKIT_DATABASE_URL, not set (so {default})"
 
 
-class _Casekit(click.Group):
+class _RootGroup(click.Group):
     """The root command: a configuration error is one line on stderr, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -94,7 +94,7 @@ class _Casekit(click.Group):
             ctx.exit(ctx.meta.get(CONFIGURATION_ERROR_STATUS, 2))
 
 
-@click.group(cls=_Casekit)
+@click.group(cls=_RootGroup)
 @click.option(
     "--database-url",
     envvar="CASEKIT_DATABASE_URL",
