@@ -32,6 +32,7 @@ from casekit.domain.shipment import Direction, Mode
 from casekit.errors import ConfigurationError
 from casekit.plugins import hookimpl
 from casekit.services.worker import Worker
+from casekit_flask.redirects import same_site_path
 
 MERCHANT = "northwind"
 BRANDS = ("Northwind Trail", "Northwind Home")
@@ -381,8 +382,7 @@ def switch_identity() -> ResponseReturnValue:
     if key and key not in current_app.config["CASEKIT_DEMO_IDENTITIES"]:
         abort(400)
     session["casekit_demo_identity"] = key or None
-    target = request.form.get("next") or "/"
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(same_site_path(request.form.get("next")))
 
 
 @attrs.define

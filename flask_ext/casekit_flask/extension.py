@@ -22,9 +22,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from markupsafe import Markup
+from werkzeug.urls import iri_to_uri
 
 from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.errors import ConfigurationError
+from casekit_flask.redirects import same_site_path, with_next
 
 IdentityLoader = Callable[[], Actor | None]
 
@@ -270,7 +272,8 @@ def require_actor() -> Actor:
     if actor is None:
         login = state().login_url
         if login:
-            abort(redirect(f"{login}?next={request.full_path}"))
+            wanted = request.full_path if request.query_string else request.path
+            abort(redirect(with_next(login, same_site_path(iri_to_uri(wanted)))))
         abort(401)
     return actor
 

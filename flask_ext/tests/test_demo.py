@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections import Counter
 
+import pytest
 from click.testing import CliRunner
 
 from casekit import Actor
@@ -42,6 +43,30 @@ def test_the_demo_app_has_every_status_and_switchable_identities(tmp_path):
         assert client.post("/demo/identity", data={"identity": "nobody-at-all"}).status_code == 400
     finally:
         kit.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "lands_on"),
+    [
+        ("/cases/?view=new_cases&status=open", "/cases/?view=new_cases&status=open"),
+        ("/\t/evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_the_identity_switch_returns_only_to_this_site(tmp_path, target, lands_on):
+    app = create_demo_app(tmp_path, shipments=5, deliver=False)
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        response = app.test_client().post(
+            "/demo/identity", data={"identity": "morgan", "next": target}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == lands_on
+    finally:
+        app.extensions["casekit"].kit.close()
 
 
 def test_the_demo_data_is_kept_in_the_given_folder(tmp_path):

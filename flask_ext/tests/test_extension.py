@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import pytest
 from conftest import login, make_app
 from flask import Flask
 
 from casekit.errors import ConfigurationError
 from casekit_flask import DEFAULTS, CaseKitFlask, RateLimiter
+from casekit_flask.redirects import same_site_path
 from casekit_flask.rendering import render_body, when
 
 
@@ -78,7 +81,47 @@ def test_anonymous_visitors_go_to_the_login_url(kit):
     app = make_app(kit, CASEKIT_LOGIN_URL="/login")
     response = app.test_client().get("/cases/?view=new_cases")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=/cases/")
+    assert response.headers["Location"] == "/login?next=%2Fcases%2F%3Fview%3Dnew_cases"
+
+
+def test_a_filtered_list_survives_the_sign_in_encoded(kit):
+    app = make_app(kit, CASEKIT_LOGIN_URL="/login?site=ops")
+    wanted = "/cases/?view=all_cases&status=open&status=waiting&destination_name=A%26B+Co&x=%3F"
+    location = app.test_client().get(wanted).headers["Location"]
+    login, _, query = location.partition("?")
+    assert login == "/login"
+    assert parse_qs(query) == {"site": ["ops"], "next": [wanted]}
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "/\r\n/evil.example/",
+        "//evil.example",
+        "///evil.example",
+        "/\\evil.example",
+        "\\/evil.example",
+        "https://evil.example/",
+        "HTTPS:evil.example",
+        "javascript:alert(1)",
+        " /cases/",
+        "/cases/\x00",
+        "/cases/\u200b",
+        "cases/",
+        "",
+    ],
+)
+def test_a_redirect_target_off_this_site_becomes_the_default(target):
+    assert same_site_path(target, "/home") == "/home"
+
+
+@pytest.mark.parametrize(
+    "target", ["/", "/cases/", "/cases/?view=new_cases&status=open", "/cases/CV-1#timeline-end"]
+)
+def test_a_same_site_path_is_kept(target):
+    assert same_site_path(target) == target
 
 
 def test_forms_without_the_csrf_token_are_refused(kit, world):
