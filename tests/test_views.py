@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import timedelta
@@ -525,6 +526,13 @@ def test_bad_cursor(kit, world, cases):
             {"view": "all_cases", "sort": {"field": "updated_at"}},
             cursor=page.next_cursor,
         )
+
+
+def test_a_deeply_nested_cursor_is_a_bad_cursor(kit, world):
+    deep = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+    with pytest.raises(InvalidInput) as error:
+        kit.views.list(world.shipper_actor, {"view": "all_cases"}, cursor=deep)
+    assert "cursor" in error.value.errors
 
 
 def test_csv_export_is_scoped(kit, world, cases):

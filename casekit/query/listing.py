@@ -41,6 +41,7 @@ from casekit.domain.case import EntryKind, Source
 from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import Status
 from casekit.errors import InvalidInput
+from casekit.json_input import load_json
 from casekit.query.filters import (
     NULLABLE_SORTS,
     SORT_FIELDS,
@@ -829,12 +830,12 @@ def _encode(value: Any, last_id: int, field_name: str) -> str:
 def _decode(cursor: str, sort_field: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        field_name, raw, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        field_name, raw, last_id = load_json(base64.urlsafe_b64decode(padded), field="cursor")
         if field_name != sort_field or not isinstance(last_id, int):
             raise ValueError(field_name)
         value = raw
         if raw is not None and field_name != "number":
             value = datetime.fromisoformat(raw)
         return value, last_id
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError):  # InvalidInput is a ValueError too
         raise InvalidInput({"cursor": ["not a cursor this list gave out"]}) from None

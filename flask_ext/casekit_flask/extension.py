@@ -26,6 +26,7 @@ from werkzeug.urls import iri_to_uri
 
 from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.errors import ConfigurationError
+from casekit.json_input import MAX_BYTES
 from casekit_flask.redirects import same_site_path, with_next
 
 IdentityLoader = Callable[[], Actor | None]
@@ -51,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_DEMO": False,
     "CASEKIT_API": True,
     "CASEKIT_API_URL_PREFIX": "/api/v1",
+    "CASEKIT_API_MAX_JSON_BYTES": MAX_BYTES,
 }
 
 
@@ -139,6 +141,7 @@ class State:
         self.csp: str = app.config["CASEKIT_CONTENT_SECURITY_POLICY"]
         self.demo = bool(app.config["CASEKIT_DEMO"])
         self.api_prefix: str = "/api/v1"
+        self.api_max_json_bytes = int(app.config["CASEKIT_API_MAX_JSON_BYTES"])
         self.api: Any = None
         self.counts = CountsCache(kit, float(app.config["CASEKIT_COUNTS_TTL"]))
         self.portal_limiter = RateLimiter(

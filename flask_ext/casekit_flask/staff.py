@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from casekit import Actor, Audience, InvalidInput, NotFound, OrgRole, Status, Upload
+from casekit.json_input import load_json
 from casekit.query.filters import FIELDS, Kind
 from casekit.query.listing import COLUMNS, BuiltinView
 from casekit.schemas.views import dump_query
@@ -185,10 +186,7 @@ def export_csv() -> ResponseReturnValue:
 @staff.post("/views")
 def save_view() -> ResponseReturnValue:
     actor = require_staff()
-    try:
-        query = json.loads(request.form.get("query") or "{}")
-    except json.JSONDecodeError:
-        raise InvalidInput({"query": ["not a list query"]}) from None
+    query = load_json(request.form.get("query") or "{}", field="query")
     if not isinstance(query, dict):
         raise InvalidInput({"query": ["not a list query"]})
     try:

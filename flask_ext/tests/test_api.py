@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 import pytest
 
@@ -159,6 +160,52 @@ def test_malformed_json_is_a_400(client, auth):
         "/api/v1/cases", data="{not json", content_type="application/json", headers=auth
     )
     assert "body" in problem_of(response, 400)["errors"]
+
+
+DEEP_JSON = {
+    "arrays": "[" * 1000 + "]" * 1000,
+    "objects": '{"a":' * 1000 + "1" + "}" * 1000,
+}
+TOO_DEEP = "nested deeper than 32 levels"
+
+
+@pytest.mark.parametrize("text", DEEP_JSON.values(), ids=list(DEEP_JSON))
+def test_deeply_nested_json_bodies_are_a_400_naming_the_body(client, auth, number, kit, text):
+    for method, path in (
+        ("post", "/api/v1/cases"),
+        ("patch", f"/api/v1/cases/{number}"),
+        ("post", f"/api/v1/cases/{number}/messages"),
+        ("post", "/api/v1/views"),
+    ):
+        response = getattr(client, method)(
+            path, data=text, content_type="application/json", headers=auth
+        )
+        assert problem_of(response, 400)["errors"] == {"body": [TOO_DEEP]}, path
+    assert kit.views.list(Actor.host(), {"view": "all_cases"}).rows[0].number == number
+    assert len(kit.cases.timeline(Actor.host(), number)) == 2
+
+
+@pytest.mark.parametrize("text", DEEP_JSON.values(), ids=list(DEEP_JSON))
+def test_deeply_nested_filters_are_a_400_naming_them(client, auth, text):
+    for path in ("/api/v1/cases", "/api/v1/reports?from=2026-01-01&to=2026-01-02"):
+        joint = "&" if "?" in path else "?"
+        response = client.get(path + joint + urlencode({"filters": text}), headers=auth)
+        assert problem_of(response, 400)["errors"] == {"filters": [TOO_DEEP]}, path
+
+
+def test_an_oversized_json_body_is_a_413(kit, world):
+    from conftest import make_app
+
+    app = make_app(kit, WTF_CSRF_ENABLED=False, CASEKIT_API_MAX_JSON_BYTES=1000)
+    client = app.test_client()
+    url = "/api/v1/cases"
+    token = kit.api_keys.create(Actor.host(), org_id=world.shipper.id, name="k", scope="write")
+    headers = {"Authorization": f"Bearer {token.token}"}
+    opened = client.post(url, json={"type": "lost", "message": "x" * 900}, headers=headers)
+    assert opened.status_code == 201, opened.json
+    big = client.post(url, json={"type": "lost", "message": "x" * 999}, headers=headers)
+    assert "1000 bytes" in problem_of(big, 413)["detail"]
+    assert len(kit.views.list(Actor.host(), {"view": "all_cases"}).rows) == 1
 
 
 def test_patch_type_status_solve_reopen_crm(client, auth, number, kit):

@@ -115,6 +115,15 @@ def test_saving_opening_and_deleting_a_view(kit, world, client):
     assert kit.views.saved(me) == []
 
 
+def test_a_deeply_nested_view_query_is_a_400_naming_it(kit, world, client):
+    login(client, world.shipper_actor)
+    query = '{"filters": ' + "[" * 1000 + "]" * 1000 + "}"
+    response = client.post("/cases/views", data={"name": "Deep", "query": query})
+    assert response.status_code == 400
+    assert "query: nested deeper than 32 levels" in response.data.decode()
+    assert kit.views.saved(world.shipper_actor) == []
+
+
 def test_create_case_with_a_shipment_not_collaborating(kit, world, client):
     login(client, world.shipper_actor)
     response = client.post(

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from casekit import Actor, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.domain.apikeys import ApiScope
 from casekit.errors import InvalidApiKey
-from casekit_flask.api.common import ApiBlueprint, problem
+from casekit_flask.api.common import ApiBlueprint, limit_json_body, problem
 from casekit_flask.extension import State
 
 __all__ = ["ApiBlueprint", "init_api", "problem"]
@@ -106,6 +106,7 @@ def _wire(blueprint: Any) -> None:
     if getattr(blueprint, "_casekit_wired", False):
         return
     blueprint._casekit_wired = True
+    blueprint.before_request(limit_json_body)
     blueprint.before_request(authenticate)
     blueprint.after_request(_headers)
     for error in (InvalidInput, NotFound, PermissionDenied, Conflict, HTTPException):

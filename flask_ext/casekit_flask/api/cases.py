@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as stdjson
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
@@ -11,8 +10,9 @@ from marshmallow import RAISE, ValidationError
 
 from casekit import Actor, InvalidInput, Upload
 from casekit.domain.workflow import Status
+from casekit.json_input import load_json
 from casekit.query.models import CaseView
-from casekit_flask.api.common import PROBLEM, ApiBlueprint, etag, if_match
+from casekit_flask.api.common import PROBLEM, ApiBlueprint, etag, if_match, json_body
 from casekit_flask.api.schemas import (
     ID_RANGE,
     SIDES,
@@ -95,10 +95,7 @@ def list_cases(**args: Any) -> dict[str, Any]:
             "direction": args.get("direction", "desc"),
         }
     if "filters" in args:
-        try:
-            query["filters"] = stdjson.loads(args["filters"])
-        except ValueError:
-            raise InvalidInput({"filters": ["not JSON"]}) from None
+        query["filters"] = load_json(args["filters"], field="filters")
     page = kit.views.list(me, query, limit=args["limit"], cursor=args.get("cursor"))
     return {"cases": page.rows, "next_cursor": page.next_cursor}
 
@@ -222,10 +219,10 @@ def post_message(number: str) -> Any:
         unknown = set(request.files) - {"attachments"}
         if unknown:
             raise InvalidInput({name: ["unknown file field"] for name in sorted(unknown)})
+    elif request.is_json:
+        raw = json_body()
     else:
-        raw = request.get_json(silent=True)
-        if raw is None:
-            raise InvalidInput({"body": ["send JSON (or multipart/form-data)"]})
+        raise InvalidInput({"body": ["send JSON (or multipart/form-data)"]})
     try:
         data = MessageSchema().load(raw)
     except ValidationError as error:

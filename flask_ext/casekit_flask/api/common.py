@@ -6,14 +6,50 @@ from typing import Any
 
 from flask import Response, json, request
 from flask_smorest import Blueprint
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from casekit.errors import InvalidInput
+from casekit.json_input import load_json
+from casekit_flask.extension import state
 
 PROBLEM = "application/problem+json"
 
 
+def limit_json_body() -> None:
+    """Hold a JSON body to ``CASEKIT_API_MAX_JSON_BYTES`` (or the app's smaller
+    ``MAX_CONTENT_LENGTH``): a longer one is a 413 before it is read."""
+    if not request.is_json:
+        return
+    limit = state().api_max_json_bytes
+    if request.max_content_length is not None:
+        limit = min(limit, request.max_content_length)
+    request.max_content_length = limit  # a body sent in chunks stops there too
+    if (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge(f"a JSON body is at most {limit} bytes")
+
+
+def json_body() -> Any:
+    """The request's JSON body, read within :func:`casekit.json_input.load_json`'s
+    depth; its errors name ``body``."""
+    limit = state().api_max_json_bytes
+    return load_json(request.get_data(cache=True), field="body", max_bytes=limit)
+
+
+class ApiParser(FlaskParser):
+    """webargs' parser, reading JSON bodies with :func:`json_body`."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return json_body()
+
+
 class ApiBlueprint(Blueprint):  # type: ignore[misc]
     """A flask-smorest blueprint of casekit's API."""
+
+    ARGUMENTS_PARSER = ApiParser()
 
 
 def problem(

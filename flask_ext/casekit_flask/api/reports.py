@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
 from casekit.domain.case import Side
 from casekit.errors import InvalidInput
+from casekit.json_input import load_json
 from casekit_flask.api.cases import COMMON, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
 from casekit_flask.api.schemas import ID_RANGE, ProblemSchema, StrictSchema
@@ -66,10 +66,7 @@ def report(args: dict[str, Any]) -> Any:
         if name in args:
             query[name] = args[name]
     if "filters" in args:
-        try:
-            query["filters"] = json.loads(args["filters"])
-        except ValueError:
-            raise InvalidInput({"filters": ["not JSON"]}) from None
+        query["filters"] = load_json(args["filters"], field="filters")
     kwargs: dict[str, Any] = {}
     if "sections" in args:
         kwargs["sections"] = [s.strip() for s in args["sections"].split(",") if s.strip()]
