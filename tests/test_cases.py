@@ -220,6 +220,35 @@ def test_change_type(kit, world):
     assert (changed.old_value, changed.new_value) == ("lost", "osd_shortage")
 
 
+def test_a_change_of_several_things_is_all_or_nothing(kit, world):
+    me = world.shipper_actor
+    number = kit.cases.open(me, type="lost").number
+    kit.cases.change_status(me, number, Status.OPEN)
+    before = kit.cases.get(me, number)
+    for changes in (
+        {"type": "osd_shortage", "status": "new"},
+        {"type": "osd_shortage", "crm_number": "C" * 201},
+        {"type": "osd_shortage", "colour": "red"},
+        {"type": ["lost"]},
+        {"crm_number": 5},
+        {},
+    ):
+        with pytest.raises(InvalidInput):
+            kit.cases.change(me, number, changes)
+    with pytest.raises(Conflict):
+        kit.cases.change(me, number, {"type": "osd_shortage"}, expected_version=before.version - 1)
+    assert kit.cases.get(me, number) == before
+    view = kit.cases.change(
+        me, number, {"type": "osd_shortage", "status": "solved", "crm_number": " CRM-9 "}
+    )
+    assert (view.type, view.status, view.crm_number) == ("osd_shortage", Status.SOLVED, "CRM-9")
+    assert view.version == before.version + 1
+    events = [e.event for e in kit.cases.timeline(me, number) if e.event][-3:]
+    assert events == [EventKind.TYPE_CHANGED, EventKind.SOLVED, EventKind.CRM_NUMBER_SET]
+    reopened = kit.cases.change(me, number, {"status": "waiting"})
+    assert reopened.status is Status.WAITING
+
+
 def test_owners_one_per_side(kit, world):
     number = kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id).number
     view = kit.cases.take(world.carrier_actor, number)

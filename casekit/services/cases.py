@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, select, update
@@ -239,12 +239,7 @@ class CaseService(Service):
         """Move the case to ``status`` by hand; solving and reopening included."""
         target = _status(status)
         with self.editing(actor, number, expected_version) as edit:
-            deny(policy.may_work(actor, edit.case))
-            if not can_set_status(edit.case.status, target):
-                raise InvalidInput(
-                    {"status": [f"a {edit.case.status} case cannot be set to {target} by hand"]}
-                )
-            set_status(edit, target)
+            _change_status(edit, target)
             result: CaseView = edit.finish()
             return result
 
@@ -262,13 +257,8 @@ class CaseService(Service):
     ) -> CaseView:
         """Make a solved case active again (``open`` unless told otherwise)."""
         target = _status(status)
-        if not target.is_active or target is Status.NEW:
-            raise InvalidInput({"status": ["reopen to open, reply_received or waiting"]})
         with self.editing(actor, number, expected_version) as edit:
-            deny(policy.may_work(actor, edit.case))
-            if edit.case.status is not Status.SOLVED:
-                raise InvalidInput({"status": [f"case {number} is not solved"]})
-            set_status(edit, target)
+            _reopen(edit, target)
             result: CaseView = edit.finish()
             return result
 
@@ -276,16 +266,53 @@ class CaseService(Service):
         self, actor: Actor, number: str, type: str, *, expected_version: int | None = None
     ) -> CaseView:
         """Change the case type (reason code)."""
-        if type not in self.kit.case_types:
-            raise InvalidInput({"type": [f"unknown case type {type!r}"]})
+        return self.change(actor, number, {"type": type}, expected_version=expected_version)
+
+    def change(
+        self,
+        actor: Actor,
+        number: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Change several things of a case at once: all of them or, on any error, none.
+
+        ``changes`` holds some of ``type``, ``status`` (an active status on a
+        solved case reopens it), ``shipment`` (a reference or facts: links
+        it) and ``crm_number`` (the actor's organization's; None clears it).
+        They apply in that order, each its own event on the timeline, in one
+        transaction that holds the case's row lock: without
+        ``expected_version`` the change waits for any other change to the
+        case and applies to the version current then; with it, a case at
+        another version is a :class:`~casekit.Conflict` and nothing is
+        written.
+        """
+        unknown = sorted(set(changes) - set(CHANGES))
+        if unknown:
+            raise InvalidInput({name: ["not something a change sets"] for name in unknown})
+        if not changes:
+            raise InvalidInput({"changes": [f"give {', '.join(CHANGES)}"]})
+        if "type" in changes and not (
+            isinstance(changes["type"], str) and changes["type"] in self.kit.case_types
+        ):
+            raise InvalidInput({"type": [f"unknown case type {changes['type']!r}"]})
+        target = _status(changes["status"]) if "status" in changes else None
+        crm = _crm_number(changes["crm_number"]) if "crm_number" in changes else None
         with self.editing(actor, number, expected_version) as edit:
             case = edit.case
-            deny(policy.may_work(actor, case))
-            if case.type != type:
-                old, case.type = case.type, type
-                case.touch(edit.now)
-                edit.event(EventKind.TYPE_CHANGED, old=old, new=type)
-                edit.emit(signals.case_updated, change=EventKind.TYPE_CHANGED)
+            if "type" in changes:
+                _change_type(edit, changes["type"])
+            if target is not None:
+                if case.status is Status.SOLVED and target is not Status.SOLVED:
+                    _reopen(edit, target)
+                elif case.status is not target:
+                    _change_status(edit, target)
+            if "shipment" in changes:
+                _link_shipment(edit, changes["shipment"])
+            if "crm_number" in changes:
+                deny(policy.may_set_crm_number(actor, case))
+                _store_crm_number(edit, crm)
             result: CaseView = edit.finish()
             return result
 
@@ -379,14 +406,7 @@ class CaseService(Service):
     # -- CRM numbers -----------------------------------------------------------------
     def set_crm_number(self, actor: Actor, number: str, crm_number: str | None) -> CaseView:
         """Record (or clear, with None) the actor's organization's CRM case number."""
-        value = (crm_number or "").strip() or None
-        if value is not None and len(value) > MAX_CRM_NUMBER:
-            raise InvalidInput({"crm_number": [f"at most {MAX_CRM_NUMBER} characters"]})
-        with self.editing(actor, number) as edit:
-            deny(policy.may_set_crm_number(actor, edit.case))
-            _store_crm_number(edit, value)
-            result: CaseView = edit.finish()
-            return result
+        return self.change(actor, number, {"crm_number": crm_number})
 
     def link_crm(self, actor: Actor, number: str) -> CaseView:
         """Ask the organization's CRM plugin to link the case; record the number it returns."""
@@ -411,27 +431,7 @@ class CaseService(Service):
         expected_version: int | None = None,
     ) -> CaseView:
         """Link the case to a shipment (looked up through the hooks); replaces any link."""
-        with self.editing(actor, number, expected_version) as edit:
-            case = edit.case
-            deny(policy.may_work(actor, case))
-            session = edit.uow.session
-            shipper = session.get(Organization, case.shipper_org_id)
-            assert shipper is not None
-            snapshot = resolve_shipment(self.kit, session, actor, shipper, shipment, at=edit.now)
-            session.flush()
-            if snapshot.carrier_org_id not in (None, case.carrier_org_id):
-                if case.carrier_org_id is not None:
-                    raise InvalidInput({"shipment": ["the shipment has another carrier"]})
-                case.carrier_org_id = snapshot.carrier_org_id
-                edit.event(EventKind.CARRIER_CHANGED, new=snapshot.carrier_org_id)
-            if case.shipment_id != snapshot.id:
-                old = case.shipment_id
-                case.shipment_id = snapshot.id
-                case.touch(edit.now)
-                edit.event(EventKind.SHIPMENT_LINKED, old=old, new=snapshot.reference)
-                edit.emit(signals.case_updated, change=EventKind.SHIPMENT_LINKED)
-            result: CaseView = edit.finish()
-            return result
+        return self.change(actor, number, {"shipment": shipment}, expected_version=expected_version)
 
     def link_order(
         self,
@@ -460,6 +460,69 @@ class CaseService(Service):
                 edit.emit(signals.case_updated, change=EventKind.ORDER_LINKED)
             result: CaseView = edit.finish()
             return result
+
+
+#: What :meth:`CaseService.change` sets, in the order it applies them.
+CHANGES = ("type", "status", "shipment", "crm_number")
+
+
+def _change_type(edit: Edit, type: str) -> None:
+    case = edit.case
+    deny(policy.may_work(edit.actor, case))
+    if case.type != type:
+        old, case.type = case.type, type
+        case.touch(edit.now)
+        edit.event(EventKind.TYPE_CHANGED, old=old, new=type)
+        edit.emit(signals.case_updated, change=EventKind.TYPE_CHANGED)
+
+
+def _change_status(edit: Edit, target: Status) -> None:
+    deny(policy.may_work(edit.actor, edit.case))
+    if not can_set_status(edit.case.status, target):
+        raise InvalidInput(
+            {"status": [f"a {edit.case.status} case cannot be set to {target} by hand"]}
+        )
+    set_status(edit, target)
+
+
+def _reopen(edit: Edit, target: Status) -> None:
+    if not target.is_active or target is Status.NEW:
+        raise InvalidInput({"status": ["reopen to open, reply_received or waiting"]})
+    deny(policy.may_work(edit.actor, edit.case))
+    if edit.case.status is not Status.SOLVED:
+        raise InvalidInput({"status": [f"case {edit.case.number} is not solved"]})
+    set_status(edit, target)
+
+
+def _link_shipment(edit: Edit, shipment: str | ShipmentFacts) -> None:
+    case = edit.case
+    deny(policy.may_work(edit.actor, case))
+    session = edit.uow.session
+    shipper = session.get(Organization, case.shipper_org_id)
+    assert shipper is not None
+    snapshot = resolve_shipment(edit.kit, session, edit.actor, shipper, shipment, at=edit.now)
+    session.flush()
+    if snapshot.carrier_org_id not in (None, case.carrier_org_id):
+        if case.carrier_org_id is not None:
+            raise InvalidInput({"shipment": ["the shipment has another carrier"]})
+        case.carrier_org_id = snapshot.carrier_org_id
+        edit.event(EventKind.CARRIER_CHANGED, new=snapshot.carrier_org_id)
+    if case.shipment_id != snapshot.id:
+        old = case.shipment_id
+        case.shipment_id = snapshot.id
+        case.touch(edit.now)
+        edit.event(EventKind.SHIPMENT_LINKED, old=old, new=snapshot.reference)
+        edit.emit(signals.case_updated, change=EventKind.SHIPMENT_LINKED)
+
+
+def _crm_number(value: str | None) -> str | None:
+    """A CRM number as stored: stripped, None for blank; InvalidInput when too long."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput({"crm_number": ["text, or None to clear it"]})
+    stripped = (value or "").strip() or None
+    if stripped is not None and len(stripped) > MAX_CRM_NUMBER:
+        raise InvalidInput({"crm_number": [f"at most {MAX_CRM_NUMBER} characters"]})
+    return stripped
 
 
 def _store_crm_number(edit: Edit, value: str | None) -> None:

@@ -281,6 +281,14 @@ def require_actor() -> Actor:
     return actor
 
 
+def case_version(raw: str, field: str) -> int:
+    """The case version ``raw`` names (an ETag's or a form's); InvalidInput naming
+    ``field`` when it is not one."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        raise InvalidInput({field: ["a version of this case, as casekit gave it"]})
+    return int(raw)
+
+
 def feedback_button(order_number: str | None = None, *, label: str = "Send feedback") -> Markup:
     """The customer portal's feedback button, for the host's order page.
 

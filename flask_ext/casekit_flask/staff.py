@@ -26,7 +26,13 @@ from casekit.query.filters import FIELDS, Kind
 from casekit.query.listing import COLUMNS, BuiltinView
 from casekit.schemas.views import dump_query
 from casekit_flask import listing, rendering
-from casekit_flask.extension import current_kit, register_error_handlers, require_actor, state
+from casekit_flask.extension import (
+    case_version,
+    current_kit,
+    register_error_handlers,
+    require_actor,
+    state,
+)
 from casekit_flask.files import send_attachment
 
 staff = Blueprint(
@@ -362,20 +368,23 @@ def post_message(number: str) -> ResponseReturnValue:
 def change_status(number: str) -> ResponseReturnValue:
     actor = require_staff()
     kit = current_kit()
-    target = request.form.get("status", "")
-    version = request.form.get("version", type=int)
     try:
-        case = kit.cases.get(actor, number)
-        if target == Status.SOLVED.value:
-            kit.cases.solve(actor, number, expected_version=version)
-        elif case.status is Status.SOLVED:
-            kit.cases.reopen(actor, number, status=target or "open", expected_version=version)
-        else:
-            kit.cases.change_status(actor, number, target, expected_version=version)
+        kit.cases.change(
+            actor,
+            number,
+            {"status": request.form.get("status", "")},
+            expected_version=_form_version(),
+        )
     except InvalidInput as error:
         return _render_case(actor, number, errors=_messages(error), form=request.form)
     flash("Status changed.")
     return redirect(url_for(".case_page", number=number))
+
+
+def _form_version() -> int | None:
+    """The case version a form was rendered with (its ``version`` field), or None."""
+    raw = request.form.get("version", "").strip()
+    return case_version(raw, "version") if raw else None
 
 
 @staff.post("/<number>/type")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
@@ -252,6 +254,73 @@ def test_stale_if_match_is_a_409_and_changes_nothing(client, auth, number, kit):
         f"/api/v1/cases/{number}", json={"type": "lost"}, headers={**auth, "If-Match": "yes"}
     )
     assert "If-Match" in problem_of(bad, 400)["errors"]
+
+
+def _case_state(kit, number) -> tuple:
+    case = kit.cases.get(Actor.host(), number)
+    entries = len(kit.cases.timeline(Actor.host(), number))
+    return (case.version, case.type, case.status, case.shipment_id, case.shipper_owner_id, entries)
+
+
+def test_a_stale_if_match_on_several_fields_writes_none_of_them(client, auth, number, kit):
+    etag = client.get(f"/api/v1/cases/{number}", headers=auth).headers["ETag"]
+    client.patch(f"/api/v1/cases/{number}", json={"status": "waiting"}, headers=auth)
+    before = _case_state(kit, number)
+    r = client.patch(
+        f"/api/v1/cases/{number}",
+        json={"type": "osd_damaged", "status": "open", "shipment": "SHP-2", "crm_number": "C-1"},
+        headers={**auth, "If-Match": etag},
+    )
+    problem_of(r, 409)
+    assert _case_state(kit, number) == before
+    assert client.get(f"/api/v1/cases/{number}", headers=auth).json["crm_number"] is None
+
+
+def test_a_patch_without_if_match_applies_to_the_current_version(client, auth, number, kit):
+    client.get(f"/api/v1/cases/{number}", headers=auth)
+    client.patch(f"/api/v1/cases/{number}", json={"status": "waiting"}, headers=auth)
+    r = client.patch(
+        f"/api/v1/cases/{number}", json={"type": "osd_damaged", "status": "open"}, headers=auth
+    )
+    assert r.status_code == 200, r.json
+    assert (r.json["type"], r.json["status"]) == ("osd_damaged", "open")
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "named"),
+    [
+        ({"type": "osd_damaged", "status": "new"}, 400, "status"),
+        ({"type": "osd_damaged", "crm_number": "C" * 201}, 400, "crm_number"),
+        ({"type": "osd_damaged", "status": "solved", "shipment": "SHP-404"}, 404, "SHP-404"),
+    ],
+)
+def test_a_patch_with_one_bad_field_writes_nothing(
+    client, auth, number, kit, payload, status, named
+):
+    client.patch(f"/api/v1/cases/{number}", json={"status": "open"}, headers=auth)
+    before = _case_state(kit, number)
+    r = client.patch(f"/api/v1/cases/{number}", json=payload, headers=auth)
+    assert named in str(problem_of(r, status))
+    assert _case_state(kit, number) == before
+
+
+def test_concurrent_patches_without_if_match_all_apply(app, auth, number, kit):
+    changes = [{"type": ("osd_damaged", "lost")[i % 2], "crm_number": f"CRM-{i}"} for i in range(6)]
+    start = threading.Barrier(len(changes), timeout=60)
+
+    def patch(change: dict) -> tuple[int, object]:
+        client = app.test_client()
+        start.wait()
+        response = client.patch(f"/api/v1/cases/{number}", json=change, headers=auth)
+        return response.status_code, response.json
+
+    with ThreadPoolExecutor(len(changes)) as pool:
+        answers = list(pool.map(patch, changes, timeout=120))
+    assert [status for status, _ in answers] == [200] * len(changes), answers
+    crm_numbers = [
+        e.new_value for e in kit.cases.timeline(Actor.host(), number) if e.event == "crm_number_set"
+    ]
+    assert sorted(crm_numbers) == sorted(c["crm_number"] for c in changes)
 
 
 @pytest.mark.parametrize(

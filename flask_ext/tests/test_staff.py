@@ -9,7 +9,7 @@ import re
 import pytest
 from conftest import login
 
-from casekit import Actor
+from casekit import Actor, Status
 
 
 def numbers_in(html: bytes) -> list[str]:
@@ -277,6 +277,18 @@ def test_an_empty_message_is_a_400_keeping_the_form(kit, world, client):
         f"/cases/{case.number}/messages", data={"body": "hi", "audience": "everyone"}
     )
     assert everyone.status_code == 403
+
+
+@pytest.mark.parametrize("version", ["abc", "1.0", "-1", "²", "9" * 30])
+def test_a_form_version_that_is_not_a_number_is_a_400(kit, world, client, version):
+    case = kit.cases.open(world.shipper_actor, type="lost")
+    login(client, world.shipper_actor)
+    response = client.post(
+        f"/cases/{case.number}/status", data={"status": "waiting", "version": version}
+    )
+    assert response.status_code == 400
+    assert "version" in response.data.decode()
+    assert kit.cases.get(world.shipper_actor, case.number).status is Status.NEW
 
 
 def test_a_stale_status_change_is_a_409(kit, world, client):

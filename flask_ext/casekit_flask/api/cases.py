@@ -9,7 +9,6 @@ from flask import Response, request, url_for
 from marshmallow import RAISE, ValidationError
 
 from casekit import Actor, InvalidInput, Upload
-from casekit.domain.workflow import Status
 from casekit.json_input import load_json
 from casekit.query.models import CaseView
 from casekit_flask.api.common import PROBLEM, ApiBlueprint, etag, if_match, json_body
@@ -136,34 +135,15 @@ def case(number: str) -> Any:
 def update_case(data: dict[str, Any], number: str) -> Any:
     """Change the type, the status (solving and reopening too), the shipment, the CRM number.
 
-    Send `If-Match` with the ETag you read to be told (409) when someone
-    changed the case meanwhile. The changes apply in the order type, status,
-    shipment, CRM number; each is its own change on the case's timeline.
+    All of them or, on any error, none. Send `If-Match` with the ETag you
+    read to be told (409, nothing written) when someone changed the case
+    meanwhile; without it the change applies to the case as it is then. The
+    changes apply in the order type, status, shipment, CRM number; each is
+    its own change on the case's timeline.
     """
-    kit, me, number = current_kit(), actor(), _number(number)
     if not data:
         raise InvalidInput({"body": ["give type, status, shipment or crm_number"]})
-    expected = if_match()
-    view = kit.cases.get(me, number)
-    if expected is not None and expected != view.version:
-        from casekit import Conflict
-
-        raise Conflict(f"case {number} changed meanwhile (version {view.version})")
-    expected = view.version
-    if "type" in data:
-        view = kit.cases.change_type(me, number, data["type"], expected_version=expected)
-        expected = view.version
-    if "status" in data:
-        target = Status(data["status"])
-        if view.status is Status.SOLVED and target is not Status.SOLVED:
-            view = kit.cases.reopen(me, number, status=target, expected_version=expected)
-        elif view.status is not target:
-            view = kit.cases.change_status(me, number, target, expected_version=expected)
-        expected = view.version
-    if "shipment" in data:
-        view = kit.cases.link_shipment(me, number, data["shipment"], expected_version=expected)
-    if "crm_number" in data:
-        view = kit.cases.set_crm_number(me, number, data["crm_number"])
+    view = current_kit().cases.change(actor(), _number(number), data, expected_version=if_match())
     return _case_response(view)
 
 

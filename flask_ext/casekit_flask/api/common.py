@@ -10,9 +10,8 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from casekit.errors import InvalidInput
 from casekit.json_input import load_json
-from casekit_flask.extension import state
+from casekit_flask.extension import case_version, state
 
 PROBLEM = "application/problem+json"
 
@@ -80,7 +79,4 @@ def if_match() -> int | None:
     value = raw.strip()
     if value.startswith("W/"):
         value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit() or len(value) > 10:
-        raise InvalidInput({"If-Match": ["an ETag of this case, as GET returned it"]})
-    return int(value)
+    return case_version(value.strip('"'), "If-Match")
