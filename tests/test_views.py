@@ -499,6 +499,8 @@ def test_list_columns(kit, world, cases):
         ({"filters": [f("mode", "in", ["boat"])]}, "filters.0.value"),
         ({"filters": [f("owner", "in", ["bob"])]}, "filters.0.value"),
         ({"filters": [f("created_at", "between", {"from": "yesterday"})]}, "filters.0.value"),
+        ({"filters": [f("created_at", "between", {"from": [["2026-01-01"]]})]}, "filters.0.value"),
+        ({"filters": [f("created_at", "between", {"to": {"at": 1}})]}, "filters.0.value"),
         (
             {"filters": [f("created_at", "between", {"from": "2026-01-01T00:00:00"})]},
             "filters.0.value",

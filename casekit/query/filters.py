@@ -425,6 +425,8 @@ def parse_when(value: str) -> datetime:
     """An ISO 8601 datetime with a zone (a plain date means its UTC midnight)."""
     from datetime import UTC, date
 
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
     text = value.strip()
     if len(text) == 10:
         day = date.fromisoformat(text)
