@@ -306,7 +306,7 @@ def test_smtp_down_for_a_while_then_everything_arrives_once(mkit, w, sink, clock
     cases = [open_case(mkit, w, message=f"case {i}") for i in range(5)]
     sink.stop()
     deliver(mkit)
-    views = mkit.notifications.deliveries(w.shipper_actor, cases[0].number)
+    views = mkit.notifications.deliveries(w.carrier_actor, cases[0].number)
     assert [(v.status, v.attempts) for v in views] == [("queued", 1)]
     assert views[0].history[0].ok is False
     assert views[0].last_error
@@ -327,7 +327,7 @@ def test_smtp_down_for_a_while_then_everything_arrives_once(mkit, w, sink, clock
     clock.advance(hours=2)
     deliver(mkit)
     assert len(sink.received) == 5
-    view = mkit.notifications.deliveries(w.shipper_actor, cases[0].number)[0]
+    view = mkit.notifications.deliveries(w.carrier_actor, cases[0].number)[0]
     assert view.status == "sent"
     assert [a.ok for a in view.history] == [False, False, True]
 
@@ -339,25 +339,50 @@ def test_after_the_last_attempt_it_fails_with_an_internal_event(mkit, w, sink, c
         for _ in range(4):
             deliver(mkit)
             clock.advance(hours=7)
-    view = mkit.notifications.deliveries(w.shipper_actor, case.number)[0]
+    view = mkit.notifications.deliveries(w.carrier_actor, case.number)[0]
     assert view.status == "failed"
     assert view.attempts == 4
     failed = recorded.of(casekit_signals.notification_failed)
     assert len(failed) == 1
     assert failed[0]["notification"].email == CARRIER_DESK
     assert failed[0]["case"].number == case.number
+    # The event is the carrier's, whose desk it is, not the shipper's that caused it.
     events = [
-        e for e in mkit.cases.timeline(w.shipper_actor, case.number) if e.kind is EntryKind.EVENT
+        e for e in mkit.cases.timeline(w.carrier_actor, case.number) if e.kind is EntryKind.EVENT
     ]
     assert events[-1].event is EventKind.NOTIFICATION_FAILED
     assert events[-1].audience is Audience.INTERNAL
     assert events[-1].new_value == CARRIER_DESK
-    carrier_events = [e.event for e in mkit.cases.timeline(w.carrier_actor, case.number)]
-    assert EventKind.NOTIFICATION_FAILED not in carrier_events
+    shipper_events = [e.event for e in mkit.cases.timeline(w.shipper_actor, case.number)]
+    assert EventKind.NOTIFICATION_FAILED not in shipper_events
     sink.start()
     clock.advance(days=2)
     deliver(mkit)
     assert sink.received == []  # failed is final
+
+
+def test_a_failed_mail_to_the_customer_is_never_on_the_carriers_timeline(mkit, w, sink, clock):
+    case = open_case(mkit, w, customer=w.customer.id)
+    deliver(mkit)
+    sink.stop()
+    mkit.cases.solve(w.carrier_actor, case.number)  # the customer hears of it
+    for _ in range(4):
+        deliver(mkit)
+        clock.advance(hours=7)
+    failed = [
+        e.new_value
+        for e in mkit.cases.timeline(Actor.host(), case.number)
+        if e.event is EventKind.NOTIFICATION_FAILED
+    ]
+    assert w.customer.email in failed
+    carrier_timeline = mkit.cases.timeline(w.carrier_actor, case.number)
+    assert all(w.customer.email not in repr(e) for e in carrier_timeline)
+    shipper_failed = [
+        e.new_value
+        for e in mkit.cases.timeline(w.shipper_actor, case.number)
+        if e.event is EventKind.NOTIFICATION_FAILED
+    ]
+    assert w.customer.email in shipper_failed
 
 
 def test_signals_for_queued_and_sent(mkit, w, sink):
@@ -373,15 +398,34 @@ def test_signals_for_queued_and_sent(mkit, w, sink):
     assert sent[0]["notification"].id == queued[0]["notification"].id
 
 
-def test_deliveries_are_visible_to_the_authors_organization_only(mkit, w, sink):
-    case = open_case(mkit, w)
+def test_each_party_sees_only_the_deliveries_to_its_own_people(mkit, w, sink):
+    case = open_case(mkit, w, customer=w.customer.id, audience="everyone")
+    mkit.cases.watch(w.shipper_manager_actor, case.number)
+    mkit.messages.post(w.customer_actor, case.number, "Thanks")
+    mkit.cases.solve(w.carrier_actor, case.number)
     deliver(mkit)
-    mine = mkit.notifications.deliveries(w.shipper_manager_actor, case.number)
-    assert [(d.email, d.status) for d in mine] == [(CARRIER_DESK, "sent")]
-    assert mkit.notifications.deliveries(w.carrier_actor, case.number) == []
-    assert len(mkit.notifications.deliveries(Actor.host(), case.number)) == 1
-    with pytest.raises(PermissionDenied):
-        mkit.notifications.deliveries(w.customer_actor, case.number)
+    everything = mkit.notifications.deliveries(Actor.host(), case.number)
+    emails = {d.email for d in everything}
+    carrier_side = {CARRIER_DESK, w.carrier_agent.email, w.carrier_manager.email}
+    shipper_side = {SHIPPER_DESK, w.shipper_agent.email, w.shipper_manager.email}
+    assert w.customer.email in emails
+    assert emails & carrier_side
+    assert emails & shipper_side
+
+    def seen_by(actor):
+        return {d.email for d in mkit.notifications.deliveries(actor, case.number)}
+
+    # The carrier's solving told the customer and the shipper's people; it sees
+    # only the deliveries to its own.
+    assert seen_by(w.carrier_actor) == emails & carrier_side
+    assert seen_by(w.carrier_manager_actor) == emails & carrier_side
+    # The shipper caused the carrier desk's; it sees its own people and its customer.
+    assert seen_by(w.shipper_manager_actor) == emails & (shipper_side | {w.customer.email})
+    assert seen_by(w.customer_actor) == {w.customer.email}
+    assert all(
+        d.customer_id == w.customer.id
+        for d in mkit.notifications.deliveries(w.customer_actor, case.number)
+    )
 
 
 def test_the_smtp_plugin_reuses_its_connection_across_a_batch(mkit, w, sink):

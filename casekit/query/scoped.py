@@ -33,6 +33,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.case import Attachment, Case, CrmNumber, Entry, EntryKind, Side, Watcher
 from casekit.domain.directory import Customer, User
+from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
 from casekit.errors import NotFound
 from casekit.query.models import (
@@ -49,6 +50,11 @@ from casekit.store.rows import case_from_row, load_cases, select_cases
 
 c = tables.cases.c
 e = tables.entries.c
+o = tables.outbox.c
+
+#: The recipients whose deliveries an organization's staff see, of those written
+#: for it: a Cc'd address, written for the shipper, may be anyone's.
+_STAFF_SEE = [k.value for k in (RecipientKind.USER, RecipientKind.ADDRESS, RecipientKind.CUSTOMER)]
 
 
 def entry_visibility(customer: bool, unrestricted: bool, org: Any) -> ColumnElement[bool]:
@@ -77,6 +83,29 @@ class Scope:
         """Which entries of a visible case the actor can read."""
         actor = self.actor
         return entry_visibility(actor.is_customer, actor.is_unrestricted, actor.org_id)
+
+    def delivery_clause(self) -> ColumnElement[bool]:
+        """Which notifications of a visible case the actor sees in its delivery log.
+
+        Each is written for one organization (``org_id``): a user's own, a
+        side's for its collaborator address, the shipper's for its customer
+        and for addresses Cc'd on the thread. Staff see those to their own
+        organization's users and address, and the shipper's staff those to
+        its customer too; a customer sees those to itself; the host sees all.
+        """
+        actor = self.actor
+        if actor.is_unrestricted:
+            return true()
+        if actor.is_customer:
+            if actor.customer_id is None:
+                return false()
+            return and_(
+                o.recipient_kind == RecipientKind.CUSTOMER.value,
+                o.customer_id == actor.customer_id,
+            )
+        if actor.org_id is None:
+            return false()
+        return and_(o.org_id == actor.org_id, o.recipient_kind.in_(_STAFF_SEE))
 
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:

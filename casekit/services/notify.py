@@ -376,16 +376,13 @@ class NotificationService(Service):
 
     # -- deliveries ------------------------------------------------------------------------
     def deliveries(self, actor: Actor, number: str) -> builtins.list[DeliveryView]:
-        """The notifications of case ``number`` that the actor's organization caused,
-        each with its delivery attempts, oldest first. The host sees them all."""
-        if actor.is_customer:
-            raise PermissionDenied("delivery records are for staff")
+        """The notifications of case ``number`` to the actor's own people, each with
+        its delivery attempts, oldest first (:meth:`~casekit.query.scoped.Scope.delivery_clause`:
+        a customer's own, an organization's users and address; the host sees all)."""
         with self._uow(write=False) as uow:
             scope = Scope(uow.session, actor)
             case = scope.case(number)
-            stmt = select(tables.outbox).where(_o.case_id == case.id)
-            if not actor.is_unrestricted:
-                stmt = stmt.where(_o.author_org_id == actor.org_id)
+            stmt = select(tables.outbox).where(_o.case_id == case.id, scope.delivery_clause())
             rows = list(uow.session.execute(stmt.order_by(_o.id)).mappings())
             history: dict[int, list[DeliveryAttemptView]] = {}
             if rows:

@@ -231,8 +231,9 @@ class Worker:
 
 
 def _record_failure(conn: Any, row: dict[str, Any], now: datetime) -> None:
-    """An internal event on the case, for the organization that caused the notification."""
-    actor = Actor.system_actor(SystemName.EMAIL, org_id=row["author_org_id"])
+    """An internal event on the case, for the organization the notification was written
+    for: the one whose delivery log shows it (never the carrier's for a customer)."""
+    actor = Actor.system_actor(SystemName.EMAIL, org_id=row["org_id"])
     entry = Entry.by(
         actor,
         case_id=row["case_id"],

@@ -423,9 +423,10 @@ outbox = Table(
     _fk("customer_id", "casekit_customers.id", nullable=True),
     Column("email", String(EMAIL), nullable=False),
     Column("name", String(NAME), nullable=False, default=""),
-    # The organization whose template overrides apply to this notification.
+    # The organization it is written for: its template overrides apply, its staff
+    # see the delivery (Scope.delivery_clause) and hear if it fails.
     _fk("org_id", "casekit_organizations.id"),
-    # The organization of whoever caused it: it sees the deliveries.
+    # The organization of whoever caused it.
     _fk("author_org_id", "casekit_organizations.id"),
     Column("actor", String(64), nullable=False),
     Column("old_value", String(KEY)),

@@ -872,40 +872,46 @@ def test_webhooks_subscribe_read_change_rotate_log_and_delete(client, auth, kit,
     problem_of(client.get(url, headers=auth), 404)
 
 
-def test_a_case_notification_log(client, auth, kit, world, number):
-    from sqlalchemy import insert
+def test_a_case_notification_log_shows_each_party_its_own_people(client, auth, kit, world):
+    from conftest import login
 
-    from casekit.store import tables
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        customer=world.customer.id,
+        message="Your parcel",
+        audience="everyone",
+    )
+    kit.cases.watch(world.carrier_manager_actor, case.number)
+    kit.cases.watch(world.shipper_manager_actor, case.number)
+    kit.messages.post(world.shipper_actor, case.number, "Where is it?", audience="partners")
+    kit.cases.solve(world.carrier_actor, case.number)  # tells the customer and the shipper
+    carrier_auth = {
+        "Authorization": "Bearer "
+        + kit.api_keys.create(
+            world.carrier_manager_actor, org_id=world.carrier.id, name="TMS", scope="read"
+        ).token
+    }
+    url = f"/api/v1/cases/{case.number}/deliveries"
 
-    case = kit.cases.get(Actor.host(), number)
-    now = kit.clock.now()
-    # Two notifications, one caused by each side (this app sends no mail itself).
-    rows = [
-        {
-            "case_id": case.id,
-            "event": event,
-            "template": event,
-            "recipient_kind": "user",
-            "email": "someone@example.test",
-            "name": "",
-            "org_id": author,
-            "author_org_id": author,
-            "actor": "test",
-            "status": "queued",
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        for event, author in (
-            ("case_opened", world.shipper.id),
-            ("message_posted", world.carrier.id),
-        )
-    ]
-    with kit.engine.begin() as conn:
-        conn.execute(insert(tables.outbox), rows)
-    log = client.get(f"/api/v1/cases/{number}/deliveries", headers=auth).json["deliveries"]
-    # Each side sees what it caused.
-    assert [(d["event"], d["status"], d["history"]) for d in log] == [("case_opened", "queued", [])]
+    def emails(response) -> set[str]:
+        assert response.status_code == 200, response.data[:400]
+        return {d["email"] for d in response.json["deliveries"]}
+
+    carrier = client.get(url, headers=carrier_auth)
+    assert emails(carrier) == {world.carrier_manager.email}
+    assert world.customer.email not in carrier.get_data(as_text=True)
+    assert world.shipper_manager.email not in carrier.get_data(as_text=True)
+    assert emails(client.get(url, headers=auth)) == {
+        world.shipper_agent.email,
+        world.shipper_manager.email,
+        world.customer.email,
+    }
+    login(client, world.customer_actor)
+    mine = client.get(url)
+    assert emails(mine) == {world.customer.email}
+    assert {d["customer_id"] for d in mine.json["deliveries"]} == {world.customer.id}
     problem_of(client.get("/api/v1/cases/CV999999/deliveries", headers=auth), 404)
 
 

@@ -324,11 +324,8 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         None,
         anyone(404, own_org=200, shipper_key=200, read_key=200),
     ),
-    # A case's notification log: its parties' staff (each sees what it caused).
-    ("casekit_api_webhooks.case_deliveries", "GET"): (
-        None,
-        parties(200, customer=403, keys=KEYS) | {"other_customer": 403},
-    ),
+    # A case's notification log: its parties (each sees the deliveries to its own people).
+    ("casekit_api_webhooks.case_deliveries", "GET"): (None, parties(200, customer=200, keys=KEYS)),
     # Templates and targets: the organization's staff read, its managers (and keys) change.
     ("casekit_api_settings.templates", "GET"): (
         None,

@@ -2,8 +2,8 @@
 
 Managers' business: a manager's session, or a key of the organization
 (read scope to read, write scope to change). A case's notification log is
-under ``/cases/<number>/deliveries``: the notifications the caller's
-organization caused, each with its attempts.
+under ``/cases/<number>/deliveries``: the notifications to the caller's
+own people, each with its attempts.
 """
 
 from __future__ import annotations
@@ -224,6 +224,6 @@ def webhook_deliveries(webhook_id: int, **args: Any) -> Any:
 @blp.response(200, NotificationDeliveryListSchema)
 @_problems
 def case_deliveries(number: str) -> Any:
-    """The notifications of the case that the caller's organization caused, oldest
-    first, each with its delivery attempts (staff only)."""
+    """The notifications of the case to the caller's own people (its organization's
+    users and address; a customer's own), oldest first, each with its attempts."""
     return {"deliveries": current_kit().notifications.deliveries(actor(), number)}
