@@ -580,3 +580,47 @@ def test_a_manager_role_does_not_cross_organizations(parties: Parties) -> None:
     )
     with pytest.raises(NotFound):
         kit.cases.set_owner(Actor.of_user(admin), n, None, side=Side.SHIPPER)
+
+
+@pytest.mark.parametrize("who", ["carrier agent", "carrier manager", "carrier api"])
+def test_the_carrier_never_reads_the_customers_account(
+    parties: Parties, kit: CaseKit, who: str
+) -> None:
+    w, n = parties.world, parties.number
+    kit.cases.link_order(
+        w.shipper_actor,
+        n,
+        OrderFacts(number="ORD-7", customer_email=w.customer.email, customer_name="Casey C."),
+    )
+    actor = parties.actors[who]
+    assert kit.cases.get(actor, n).customer_id is None
+    facts = kit.cases.facts(actor, n)
+    assert facts.customer is None
+    assert facts.order is not None
+    assert (facts.order.number, facts.order.customer_email, facts.order.customer_name) == (
+        "ORD-7",
+        None,
+        None,
+    )
+    said = [e for e in kit.cases.timeline(actor, n) if e.actor_kind == "customer"]
+    assert [e.body for e in said if e.kind.value == "message"] == ["customer everyone"]
+    assert all(e.customer_id is None and e.author_email is None for e in said)
+    assert w.customer.email not in repr(kit.cases.timeline(actor, n))
+    # The shipper's staff read it all.
+    shipper = parties.actors["shipper agent"]
+    assert kit.cases.get(shipper, n).customer_id == w.customer.id
+    assert kit.cases.facts(shipper, n).order.customer_email == w.customer.email  # type: ignore[union-attr]
+    mine = [e for e in kit.cases.timeline(shipper, n) if e.actor_kind == "customer"]
+    assert {e.customer_id for e in mine} == {w.customer.id}
+
+
+def test_the_carrier_does_not_read_which_customer_opened_a_case(kit: CaseKit, world: World) -> None:
+    w = world
+    kit.directory.set_feedback_portal(Actor.host(), w.shipper.id, True)
+    n = kit.cases.open(w.customer_actor, message="The box was wet").number
+    kit.cases.link_shipment(
+        w.shipper_actor, n, ShipmentFacts(reference="SHP-9", shipper="acme", carrier="fast")
+    )
+    assert kit.cases.get(w.shipper_actor, n).created_by == f"customer:{w.customer.id}"
+    seen = kit.cases.get(w.carrier_actor, n)
+    assert (seen.created_by, seen.customer_id) == ("customer", None)

@@ -385,6 +385,21 @@ def test_a_failed_mail_to_the_customer_is_never_on_the_carriers_timeline(mkit, w
     assert w.customer.email in shipper_failed
 
 
+def test_a_carriers_mail_about_a_customers_message_does_not_name_the_customer(mkit, w, sink):
+    case = open_case(mkit, w, customer=w.customer.id, audience="everyone")
+    mkit.cases.watch(w.shipper_manager_actor, case.number)
+    mkit.messages.post(w.customer_actor, case.number, "Still nothing")
+    deliver(mkit)
+    to_carrier = sink.to(CARRIER_DESK)[-1]
+    to_shipper = sink.to(w.shipper_manager.email)[-1]
+    for mail in (to_carrier, to_shipper):
+        assert "Still nothing" in mail.get_body(("plain",)).get_content()
+    assert w.customer.name in to_shipper.get_body(("plain",)).get_content()
+    raw = to_carrier.as_string()
+    assert w.customer.name not in raw
+    assert w.customer.email not in raw
+
+
 def test_signals_for_queued_and_sent(mkit, w, sink):
     with SignalRecorder(casekit_signals.NOTIFICATION_SIGNALS) as recorded:
         case = open_case(mkit, w)

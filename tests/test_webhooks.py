@@ -388,6 +388,34 @@ def test_each_party_receives_what_it_may_see_signed(
     assert hkit.webhooks.deliveries(other.carrier_manager_actor, stranger.webhook.id) == []
 
 
+def test_the_carriers_requests_never_carry_the_customers_account(
+    hkit: CaseKit, w: World, https: Endpoint
+) -> None:
+    hkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url("/acme"), events=ALL)
+    hkit.webhooks.subscribe(w.carrier_manager_actor, url=https.url("/fast"), events=ALL)
+    case = hkit.cases.open(
+        w.shipper_actor,
+        type="where_is_my_order",
+        carrier=w.carrier.id,
+        customer=w.customer.id,
+        message="Your parcel is late",
+        audience="everyone",
+    )
+    hkit.messages.post(w.customer_actor, case.number, "Still nothing")
+    hkit.notifications.deliver()
+    fast = https.payloads("/fast")
+    said = [p for p in fast if (p.get("message") or {}).get("body") == "Still nothing"]
+    assert len(said) == 1
+    assert said[0]["message"]["actor_kind"] == "customer"
+    assert said[0]["message"]["customer_id"] is None
+    assert all(p["case"]["customer_id"] is None for p in fast)
+    raw_fast = b"".join(r["body"] for r in https.to("/fast"))
+    assert w.customer.email.encode() not in raw_fast
+    assert f"customer:{w.customer.id}".encode() not in raw_fast
+    acme = https.payloads("/acme")
+    assert all(p["case"]["customer_id"] == w.customer.id for p in acme)
+
+
 def test_an_endpoint_that_is_down_is_retried_then_delivered_once(
     hkit: CaseKit, w: World, clock: FrozenClock, ca: trustme.CA
 ) -> None:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from attrs import evolve
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -168,16 +169,20 @@ class Scope:
                 shipper_org_id=case.shipper_org_id,
                 carrier_org_id=case.carrier_org_id,
                 carrier_collaborating=case.carrier_collaborating,
-                customer_id=case.customer_id,
+                customer_id=None if self._for_carrier(case) else case.customer_id,
                 shipment_id=case.shipment_id,
                 order_id=case.order_id,
                 shipper_owner_id=None if hide_people else case.shipper_owner_id,
                 carrier_owner_id=None if hide_people else case.carrier_owner_id,
-                created_by="" if hide_people else case.created_by,
+                created_by="" if hide_people else self._who(case, case.created_by),
                 created_at=case.created_at,
                 updated_at=case.updated_at or case.created_at,
                 solved_at=case.solved_at,
-                solved_by=None if hide_people else case.solved_by,
+                solved_by=(
+                    None
+                    if hide_people or case.solved_by is None
+                    else self._who(case, case.solved_by)
+                ),
                 latest_message_at=(
                     latest.get(_id(case.id)) if hide_people else case.latest_message_at
                 ),
@@ -188,6 +193,19 @@ class Scope:
             )
             for case in found
         ]
+
+    def _for_carrier(self, case: Case) -> bool:
+        """The actor acts for the carrier of ``case``, which never reads the customer's
+        account: not its id, name, address or phone, nor who of them wrote or acted."""
+        actor = self.actor
+        return actor.org_id is not None and actor.org_id == case.carrier_org_id
+
+    def _who(self, case: Case, described: str) -> str:
+        """An actor as :meth:`Actor.describe` wrote it; for the carrier a customer is
+        ``customer``, without their id."""
+        if described.startswith("customer:") and self._for_carrier(case):
+            return "customer"
+        return described
 
     def _latest_for_customer(self, case_ids: list[int]) -> dict[int, Any]:
         if not case_ids:
@@ -249,11 +267,12 @@ class Scope:
         found = list(self.session.scalars(stmt.order_by(e.id)))
         return self.entry_views(case, found)
 
-    def readable(self, entry: EntryView) -> EntryView | None:
-        """``entry`` (of a case the actor can see) if the actor may read it, else None.
+    def readable(self, case: Case, entry: EntryView) -> EntryView | None:
+        """``entry`` of ``case`` as the actor reads it, or None if it may not.
 
         The audience rule of :meth:`entry_clause`, applied to an entry already
-        in hand (one this very change wrote) without reading it back.
+        in hand (one this very change wrote) without reading it back; the
+        carrier reads a customer's entry without who wrote it.
         """
         visible = entry_visible(
             entry.audience,
@@ -262,7 +281,9 @@ class Scope:
             viewer_is_customer=self.actor.is_customer,
             viewer_unrestricted=self.actor.is_unrestricted,
         )
-        return entry if visible else None
+        if not visible:
+            return None
+        return _without_customer(entry) if self._for_carrier(case) else entry
 
     def entry_views(self, case: Case, found: Iterable[Entry]) -> list[EntryView]:
         found = list(found)
@@ -281,7 +302,8 @@ class Scope:
                         sha256=att.sha256,
                     )
                 )
-        return [entry_view(case, entry, tuple(files.get(_id(entry.id), ()))) for entry in found]
+        views = [entry_view(case, entry, tuple(files.get(_id(entry.id), ()))) for entry in found]
+        return [_without_customer(v) for v in views] if self._for_carrier(case) else views
 
     def attachment(self, case: Case, attachment_id: int) -> Attachment:
         """An attachment of a visible entry of ``case``, or NotFound."""
@@ -351,10 +373,11 @@ class Scope:
         if case.order_id is not None:
             row = session.get(Order, case.order_id)
             if row is not None:
+                hide = self._for_carrier(case)
                 order = OrderView(
                     number=row.number,
-                    customer_email=row.customer_email,
-                    customer_name=row.customer_name,
+                    customer_email=None if hide else row.customer_email,
+                    customer_name=None if hide else row.customer_name,
                     brand=row.brand,
                     placed_at=row.placed_at,
                 )
@@ -476,6 +499,14 @@ def entry_view(case: Case, entry: Entry, files: tuple[AttachmentView, ...] = ())
         new_value=entry.new_value,
         attachments=files,
     )
+
+
+def _without_customer(entry: EntryView) -> EntryView:
+    """``entry`` without the customer who wrote it (their id and address): what the
+    carrier reads of a customer's entry. It still says a customer wrote it."""
+    if entry.customer_id is None:
+        return entry
+    return evolve(entry, customer_id=None, author_email=None)
 
 
 def _id(value: int | None) -> int:

@@ -117,6 +117,8 @@ def prepare(
         kind, _, who = row["actor"].partition(":")
         if kind == "user" and who.isdigit():
             actor_name = users.get(int(who), "Someone")
+        elif kind == "customer" and row["org_id"] == case.carrier_org_id:
+            actor_name = "The customer"  # the carrier never reads the customer's account
         elif kind == "customer" and who.isdigit():
             actor_name = customers.get(int(who)) or "The customer"
         else:

@@ -481,7 +481,7 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
             data: dict[str, Any] = {}
             message = details.get("message")
             if event in (WebhookEvent.CASE_OPENED, WebhookEvent.MESSAGE_POSTED):
-                readable = scope.readable(message) if message is not None else None
+                readable = scope.readable(case, message) if message is not None else None
                 if event is WebhookEvent.MESSAGE_POSTED and readable is None:
                     continue
                 data["message"] = _as_dict(readable) if readable is not None else None

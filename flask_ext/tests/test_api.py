@@ -915,6 +915,72 @@ def test_a_case_notification_log_shows_each_party_its_own_people(client, auth, k
     problem_of(client.get("/api/v1/cases/CV999999/deliveries", headers=auth), 404)
 
 
+def _customer_values(body: object) -> list[object]:
+    """The values of every key naming a customer, anywhere in a JSON document."""
+    found: list[object] = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if "customer" in key:
+                found.append(value)
+            found += _customer_values(value)
+    elif isinstance(body, list):
+        for item in body:
+            found += _customer_values(item)
+    return found
+
+
+def test_a_carrier_reads_a_case_without_the_customers_account(client, auth, kit, world, shipments):
+    from casekit import OrderFacts
+
+    shipments.add_order(
+        OrderFacts(
+            number="O-7",
+            shipper="acme",
+            customer_email=world.customer.email,
+            customer_name=world.customer.name,
+        )
+    )
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        order="O-7",
+        customer=world.customer.id,
+        message="Your parcel",
+        audience="everyone",
+    )
+    kit.messages.post(world.customer_actor, case.number, "It never came")
+    carrier_auth = {
+        "Authorization": "Bearer "
+        + kit.api_keys.create(
+            world.carrier_manager_actor, org_id=world.carrier.id, name="TMS", scope="read"
+        ).token
+    }
+    urls = (
+        f"/api/v1/cases/{case.number}",
+        f"/api/v1/cases/{case.number}/timeline",
+        "/api/v1/cases?view=all_cases",
+    )
+    for url in urls:
+        response = client.get(url, headers=carrier_auth)
+        assert response.status_code == 200, response.data[:400]
+        text = response.get_data(as_text=True)
+        assert world.customer.email not in text, url
+        assert world.customer.name not in text, url
+        assert f"customer:{world.customer.id}" not in text, url
+        assert all(v is None for v in _customer_values(response.json)), url
+
+    # The carrier still reads that the customer wrote, and what.
+    def said(headers) -> dict:
+        entries = client.get(urls[1], headers=headers).json["entries"]
+        return next(e for e in entries if e["body"] == "It never came")
+
+    assert said(carrier_auth)["actor_kind"] == "customer"
+    # The shipper's staff read the customer's account.
+    assert client.get(urls[0], headers=auth).json["customer_id"] == world.customer.id
+    assert said(auth)["customer_id"] == world.customer.id
+
+
 def test_templates_override_preview_and_reset(client, auth):
     url = "/api/v1/templates/case_opened"
     shipped = client.get(url, headers=auth).json

@@ -233,6 +233,40 @@ def test_the_case_page_works_the_case(kit, world, client):
     assert "reopened the case" in html
 
 
+def test_a_carriers_pages_never_show_the_customers_account(kit, world, client, shipments):
+    from casekit import OrderFacts
+
+    shipments.add_order(
+        OrderFacts(
+            number="O-7",
+            shipper="acme",
+            customer_email=world.customer.email,
+            customer_name=world.customer.name,
+        )
+    )
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        order="O-7",
+        customer=world.customer.id,
+        message="Your parcel",
+        audience="everyone",
+    )
+    kit.messages.post(world.customer_actor, case.number, "It never came")
+    login(client, world.carrier_actor)
+    for url in (f"/cases/{case.number}", "/cases/?view=all_cases", "/cases/export.csv"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        assert world.customer.email not in text, url
+        assert world.customer.name not in text, url
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "<strong>Customer</strong>" in page.split("It never came")[0].rsplit("<li", 1)[-1]
+    login(client, world.shipper_actor)
+    assert world.customer.email in client.get(f"/cases/{case.number}").get_data(as_text=True)
+
+
 def test_messages_with_audience_badges_and_attachments(kit, world, client):
     me = world.shipper_actor
     case = kit.cases.open(me, type="lost", customer=world.customer.id, carrier=world.carrier.id)
