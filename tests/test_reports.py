@@ -458,3 +458,30 @@ def test_json_and_csv(kit, world, story):
     assert "query" not in load[0]
     assert "active_query" not in load[0]
     assert Table(name="x", title="x", rows=()).csv() == "\r\n"
+
+
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd", "\rcmd")
+
+
+def test_csv_neutralises_formulas(kit, world, clock):
+    move(clock, at(7, 12))
+    owner = kit.directory.add_user(
+        Actor.host(), org_id=world.shipper.id, name="=cmd|' /C calc'!A0", email="eve@acme.test"
+    )
+    for i, brand in enumerate(FORMULAS):
+        kit.cases.open(
+            Actor.of_user(owner),
+            type="lost",
+            shipment=ShipmentFacts(reference=f"SHP-F{i}", shipper="acme", brand=brand),
+        )
+    move(clock, at(10, 7))
+    report = kit.reports.dashboard(world.shipper_manager_actor, RANGE)
+    cells = [
+        cell
+        for table in report.tables()
+        for row in csv.reader(io.StringIO(table.csv(), newline=""))
+        for cell in row
+    ]
+    assert {"'" + brand for brand in FORMULAS} <= set(cells)
+    assert "'" + owner.name in cells
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]

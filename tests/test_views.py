@@ -550,6 +550,43 @@ def test_csv_export_is_scoped(kit, world, cases):
     assert custom.splitlines()[0] == "number,brand"
 
 
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1+1", "@SUM(A1)", "-2+3", "\tcmd", "\rcmd")
+
+
+def test_csv_export_neutralises_formulas(kit, world):
+    reply, crm, brand, tracking, po, reference = FORMULAS
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        customer=world.customer.id,
+        shipment=facts(
+            "SHP-F",
+            shipper="acme",
+            brand=brand,
+            tracking_number=tracking,
+            po_number=po,
+            reference_number=reference,
+        ),
+    )
+    kit.messages.post(world.customer_actor, case.number, reply)
+    kit.cases.set_crm_number(world.shipper_actor, case.number, crm)
+    columns = [
+        "number",
+        "latest_message_excerpt",
+        "crm_number",
+        "brand",
+        "tracking_number",
+        "po_number",
+        "reference_number",
+    ]
+    text = "".join(
+        kit.views.export_csv(world.shipper_actor, {"view": "all_cases", "columns": columns})
+    )
+    header, row = list(csv.reader(io.StringIO(text, newline="")))
+    assert header == columns
+    assert row[1:] == ["'" + value for value in FORMULAS]
+
+
 def test_badge_counts_equal_each_views_own_count(kit, world, cases, clock):
     actors = (
         world.shipper_actor,

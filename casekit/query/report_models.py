@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
+from casekit import csvsafe
 from casekit.query.filters import Filter
 from casekit.query.listing import ListQuery
 from casekit.query.timing import Granularity
@@ -241,7 +242,7 @@ def _csv_cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:.3f}".rstrip("0").rstrip(".")
-    return str(value)
+    return str(csvsafe.cell(value))
 
 
 __all__ = [

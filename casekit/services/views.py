@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
+from casekit import csvsafe
 from casekit.domain.actor import Actor
 from casekit.domain.views import SavedView
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
@@ -241,4 +242,4 @@ def _cell(row: CaseRow, column: str) -> str:
         return ""
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
-    return str(value)
+    return str(csvsafe.cell(value))

@@ -96,6 +96,19 @@ def test_csv_export_has_the_filtered_rows(kit, world, client):
     assert [r[0] for r in rows[1:]] == [lost.number]
 
 
+def test_the_csv_export_neutralises_formulas(kit, world, client):
+    me = world.shipper_actor
+    case = kit.cases.open(me, type="lost", customer=world.customer.id)
+    kit.messages.post(world.customer_actor, case.number, '=HYPERLINK("http://x","y")')
+    kit.cases.set_crm_number(me, case.number, "+1+1")
+    login(client, me)
+    response = client.get("/cases/export.csv?view=all_cases")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert rows[0]["latest_message_excerpt"] == '\'=HYPERLINK("http://x","y")'
+    assert rows[0]["crm_number"] == "'+1+1"
+
+
 def test_saving_opening_and_deleting_a_view(kit, world, client):
     me = world.shipper_actor
     lost = kit.cases.open(me, type="lost")

@@ -160,6 +160,31 @@ def test_the_command_imports_with_a_progress_bar(
     assert "no organization 'nobody'" in missing.output
 
 
+def test_the_rejects_file_neutralises_formulas(
+    casekit_backend_kit, casekit_backend_world, casekit_backend_url, tmp_path, monkeypatch
+):
+    from casekit.cli import build_cli
+
+    # The import strips each value, so a key never begins with a tab or a CR.
+    formulas = ['=HYPERLINK("http://x","y")', "+1+1", "@SUM(A1)", "-2+3"]
+    export = tmp_path / "orders.csv"
+    with export.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["shipment_reference", "mode"])
+        writer.writerows([key, "boat"] for key in formulas)
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", casekit_backend_url)
+    rejects = tmp_path / "rejects.csv"
+    result = CliRunner().invoke(
+        build_cli(),
+        ["import", "orders", str(export), "--shipper", "acme", "--rejects", str(rejects)],
+    )
+    assert result.exit_code == 1, result.output
+    with rejects.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["key"] for row in rows] == ["'" + key for key in formulas]
+    assert [row["line"] for row in rows] == ["2", "3", "4", "5"]
+
+
 def test_round_trip_feed_lookup_case_view_filter(
     casekit_backend_kit, casekit_backend_world, casekit_backend_url, tmp_path
 ):

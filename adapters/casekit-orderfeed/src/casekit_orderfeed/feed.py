@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from casekit import Actor, CaseKit, InvalidInput, NotFound, OrderFacts, ShipmentFacts
+from casekit import Actor, CaseKit, InvalidInput, NotFound, OrderFacts, ShipmentFacts, csvsafe
 
 #: The fields a row may carry: an order's, then a shipment's.
 ORDER_COLUMNS = ("order_number", "customer_email", "customer_name", "brand", "placed_at")
@@ -132,7 +132,7 @@ class ImportReport:
             writer = csv.writer(f)
             writer.writerow(["line", "key", "reason"])
             for row in self.rejected:
-                writer.writerow([row.line, row.key, row.reason])
+                writer.writerow([row.line, csvsafe.cell(row.key), csvsafe.cell(row.reason)])
 
 
 # -- parsing a row -----------------------------------------------------------------
