@@ -10,44 +10,22 @@ importing the same file again changes nothing.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import json
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
+from marshmallow import ValidationError
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, OrderFacts, ShipmentFacts, csvsafe
+from casekit_orderfeed.schema import COLUMNS, ORDER_COLUMNS, SHIPMENT_COLUMNS, RowSchema
 
-#: The fields a row may carry: an order's, then a shipment's.
-ORDER_COLUMNS = ("order_number", "customer_email", "customer_name", "brand", "placed_at")
-SHIPMENT_COLUMNS = (
-    "shipment_reference",
-    "carrier",
-    "carrier_name",
-    "tracking_number",
-    "bol_number",
-    "po_number",
-    "reference_number",
-    "ra_number",
-    "origin_name",
-    "origin_postal_code",
-    "destination_name",
-    "destination_postal_code",
-    "mode",
-    "direction",
-    "customer_segment",
-    "region",
-    "status",
-    "promised_date",
-    "estimated_date",
-)
-COLUMNS = ("shipper", *ORDER_COLUMNS, *SHIPMENT_COLUMNS)
-DATE_COLUMNS = {"promised_date", "estimated_date"}
 BATCH = 2000
 
 
@@ -138,102 +116,65 @@ class ImportReport:
 # -- parsing a row -----------------------------------------------------------------
 
 
-def _text(row: Mapping[str, Any], field: str, mapping: ColumnMapping) -> str | None:
-    value = row.get(mapping.columns.get(field, field))
-    if value is None or (isinstance(value, str) and not value.strip()):
-        value = mapping.defaults.get(field)
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _date(value: str, field: str, errors: dict[str, list[str]]) -> date | None:
-    try:
-        return date.fromisoformat(value[:10]) if len(value) >= 10 else date.fromisoformat(value)
-    except ValueError:
-        errors.setdefault(field, []).append(f"{value!r} is not a date (YYYY-MM-DD)")
-        return None
-
-
-def _datetime(
-    value: str, field: str, zone: tzinfo | None, errors: dict[str, list[str]]
-) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        errors.setdefault(field, []).append(f"{value!r} is not an ISO 8601 date and time")
-        return None
-    if moment.tzinfo is None:
-        if zone is None:
-            errors.setdefault(field, []).append(
-                f"{value!r} has no UTC offset (set a timezone in the mapping file)"
-            )
-            return None
-        moment = moment.replace(tzinfo=zone)
-    return moment
-
-
-def _values(row: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, str | None]:
-    columns, defaults = mapping.columns, mapping.defaults
-    values: dict[str, str | None] = {}
+def _values(row: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
+    """The row's values by casekit's field names, the mapping's defaults in empty cells."""
+    values: dict[str, Any] = {}
     for field in COLUMNS:
-        value = row.get(columns.get(field, field))
-        if value:
-            if type(value) is not str:
-                value = str(value)
-            value = value.strip()
-        elif value is not None and value != "":
-            value = str(value)  # 0, False: data, not an empty cell
-        if not value:
-            value = defaults.get(field) or None
-        values[field] = value
+        value = row.get(mapping.columns.get(field, field))
+        if _blank(value):
+            value = mapping.defaults.get(field)
+        if not _blank(value):
+            values[field] = value
     return values
+
+
+@functools.lru_cache(maxsize=8)
+def _schema(zone: tzinfo | None) -> RowSchema:
+    return RowSchema(zone)
+
+
+def _load(row: Any, mapping: ColumnMapping, zone: tzinfo | None) -> dict[str, Any]:
+    """The row's fields, checked against the schema; ValidationError says what is wrong."""
+    if not isinstance(row, Mapping):
+        raise ValidationError("a row is a mapping of column names to values", "row")
+    return _schema(zone).load(_values(row, mapping))
+
+
+def _facts(values: Mapping[str, Any]) -> tuple[OrderFacts | None, ShipmentFacts | None]:
+    number, reference = values.get("order_number"), values.get("shipment_reference")
+    order = shipment = None
+    if number:
+        order = OrderFacts(
+            number=number,
+            shipper=values.get("shipper"),
+            **{field: values.get(field) for field in ORDER_COLUMNS[1:]},
+        )
+    if reference:
+        shipment = ShipmentFacts(
+            reference=reference,
+            shipper=values.get("shipper"),
+            order_number=number,
+            brand=values.get("brand"),
+            **{field: values.get(field) for field in SHIPMENT_COLUMNS[1:]},
+        )
+    return order, shipment
 
 
 def parse_row(
     row: Mapping[str, Any], mapping: ColumnMapping, zone: tzinfo | None = None
 ) -> tuple[OrderFacts | None, ShipmentFacts | None]:
-    """The order and shipment facts of one row; InvalidInput names each bad field."""
-    if not isinstance(row, Mapping):
-        raise InvalidInput({"row": ["a row is a mapping of column names to values"]})
-    values = _values(row, mapping)
-    errors: dict[str, list[str]] = {}
-    shipper = values["shipper"]
-    order = shipment = None
-    if values["order_number"]:
-        placed = values["placed_at"]
-        order = OrderFacts(
-            number=values["order_number"],
-            shipper=shipper,
-            customer_email=values["customer_email"],
-            customer_name=values["customer_name"],
-            brand=values["brand"],
-            placed_at=_datetime(placed, "placed_at", zone, errors) if placed else None,
-        )
-    if values["shipment_reference"]:
-        facts: dict[str, Any] = {
-            field: values[field]
-            for field in SHIPMENT_COLUMNS
-            if field != "shipment_reference" and field not in DATE_COLUMNS
-        }
-        for field in DATE_COLUMNS:
-            raw = values[field]
-            facts[field] = _date(raw, field, errors) if raw else None
-        shipment = ShipmentFacts(
-            reference=values["shipment_reference"],
-            shipper=shipper,
-            order_number=values["order_number"],
-            brand=values["brand"],
-            **facts,
-        )
-    if order is None and shipment is None:
-        errors.setdefault("order_number", []).append(
-            "a row needs an order number or a shipment reference"
-        )
-    if errors:
-        raise InvalidInput(errors)
-    return order, shipment
+    """The order and shipment facts of one row; InvalidInput names each bad field.
+
+    The row is checked against :class:`~casekit_orderfeed.schema.RowSchema`.
+    """
+    try:
+        return _facts(_load(row, mapping, zone))
+    except ValidationError as error:
+        raise InvalidInput(error.normalized_messages()) from None
 
 
 # -- reading files --------------------------------------------------------------------
@@ -242,27 +183,93 @@ def parse_row(
 def read_rows(path: str | Path, *, format: str | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, row) pairs of a CSV or JSON Lines file (by its suffix by default).
 
-    A JSON line that does not parse is yielded as its error, so the import
-    can report it and read on.
+    A row that cannot be read (a line that is not JSON, a CSV row with a
+    quote left open...) is yielded as an InvalidInput that says why, so the
+    import can report it and read on. Bytes that are not UTF-8 are kept in
+    the row as lone surrogates, which the row's schema refuses.
     """
     path = Path(path)
     kind = (format or path.suffix.lstrip(".")).lower()
     if kind in ("jsonl", "ndjson", "json"):
-        with path.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as error:
-                    yield number, InvalidInput({"row": [f"not JSON: {error.msg}"]})
+        reader = _json_lines
     elif kind in ("csv", "txt"):
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            for row in reader:
-                yield reader.line_num, row
+        reader = _csv_rows
     else:
         raise InvalidInput({"format": [f"unknown format {kind!r}; csv or jsonl"]})
+    try:
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+            yield from reader(f)
+    except OSError as error:
+        raise InvalidInput({"file": [f"{path}: {error.strerror or error}"]}) from error
+
+
+def _unreadable(reason: str) -> InvalidInput:
+    return InvalidInput({"row": [reason]})
+
+
+def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except RecursionError:
+            yield number, _unreadable("not JSON casekit reads: nested too deeply")
+        except ValueError as error:  # a JSONDecodeError, or a number of too many digits
+            yield (
+                number,
+                _unreadable(
+                    f"not JSON: {error.msg if isinstance(error, json.JSONDecodeError) else error}"
+                ),
+            )
+
+
+def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """The rows of a CSV file under its header row; a row is one line.
+
+    A row whose quoted value runs over several lines (a line break in a
+    value, or a quote left open) is refused whole, naming the lines it took.
+    """
+    read = 0
+
+    def counted() -> Iterator[str]:
+        nonlocal read
+        for line in lines:
+            read += 1
+            yield line
+
+    reader = csv.reader(counted(), strict=True)
+    header: list[str] | None = None
+    while True:
+        start = read + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if header is None:
+                raise InvalidInput(
+                    {"file": [f"line {start}: the header is not CSV: {error}"]}
+                ) from None
+            span = f" (lines {start} to {read}; is a quote left open?)" if read > start else ""
+            yield start, _unreadable(f"not CSV: {error}{span}")
+            continue
+        if not values:  # a blank line
+            continue
+        if header is None:
+            header = values
+        elif read > start:
+            yield (
+                start,
+                _unreadable(
+                    f"runs over lines {start} to {read}: values are one line "
+                    "(a line break in a quoted value, or a quote left open?)"
+                ),
+            )
+        elif len(values) != len(header):
+            yield start, _unreadable(f"{len(values)} values; the header has {len(header)} columns")
+        else:
+            yield start, dict(zip(header, values, strict=True))
 
 
 def count_rows(path: str | Path) -> int:
@@ -316,16 +323,14 @@ def import_rows(
             try:
                 if isinstance(row, InvalidInput):
                     raise row
-                order, shipment = parse_row(row, mapping, zone)
+                order, shipment = _facts(_load(row, mapping, zone))
             except InvalidInput as error:
-                key = ""
-                if isinstance(row, Mapping):
-                    key = str(
-                        _text(row, "order_number", mapping)
-                        or _text(row, "shipment_reference", mapping)
-                        or ""
-                    )
-                report.rejected.append(RejectedRow(line, key, _reason(error.errors)))
+                report.rejected.append(RejectedRow(line, "", _reason(error.errors)))
+                continue
+            except ValidationError as error:
+                valid = cast(dict[str, Any], error.valid_data or {})
+                key = valid.get("order_number") or valid.get("shipment_reference") or ""
+                report.rejected.append(RejectedRow(line, key, _reason(error.normalized_messages())))
                 continue
             if order is not None:
                 orders.append(order)

@@ -60,7 +60,7 @@ def casekit_lookup_order(kit: CaseKit, organization: Any, number: str) -> OrderF
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the rejected rows here as CSV (line, key, reason).",
+    help="Write the rejected rows here as CSV (line, key, reason); print only the first 20.",
 )
 @click.pass_context
 def import_orders(
@@ -92,10 +92,12 @@ def import_orders(
         f"{report.shipments_updated} updated; {report.unchanged} unchanged; "
         f"{len(report.rejected)} rejected"
     )
-    for row in report.rejected[:20]:
+    # Every reject is printed, or the first 20 when the rejects file has them all.
+    shown = report.rejected if rejects is None else report.rejected[:20]
+    for row in shown:
         click.echo(f"  line {row.line} ({row.key or '-'}): {row.reason}", err=True)
-    if len(report.rejected) > 20:
-        click.echo(f"  ... and {len(report.rejected) - 20} more", err=True)
+    if len(shown) < len(report.rejected):
+        click.echo(f"  ... and {len(report.rejected) - len(shown)} more in {rejects}", err=True)
     if rejects is not None:
         report.write_rejects(rejects)
         click.echo(f"rejected rows written to {rejects}")
