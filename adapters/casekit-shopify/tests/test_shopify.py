@@ -208,3 +208,77 @@ def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, 
         f"Error: CASEKIT_DATABASE_URL: sqlite:///{empty} has no casekit tables: "
         "run `casekit db upgrade`"
     ]
+
+
+def test_wrong_types_are_a_422_naming_each_field_and_nothing_is_stored(
+    casekit_backend_kit, casekit_backend_world
+):
+    kit = casekit_backend_kit
+    payload = json.loads(body("orders_updated.json"))
+    payload["email"] = {"address": "jon@example.com"}
+    payload["created_at"] = 1640995200
+    payload["customer"]["first_name"] = True
+    payload["fulfillments"][0]["tracking_number"] = ["1Z2345"]
+    payload["fulfillments"][0]["destination"] = "40003"
+    with pytest.raises(WebhookRejected) as caught:
+        deliver(kit, "orders/updated", json.dumps(payload).encode())
+    assert caught.value.status == 422
+    assert caught.value.errors == {
+        "order.email": ["text expected, not an object"],
+        "order.created_at": ["not an ISO 8601 time"],
+        "order.customer.first_name": ["text expected, not true or false"],
+        "order.fulfillments.0.tracking_number": ["text expected, not a list"],
+        "order.fulfillments.0.destination": ["an object is expected"],
+    }
+    assert stored(kit) == (0, 0, 0)
+
+
+UNFIT = {  # the field, and where in the payload it goes
+    "order.email": ({"email": "not an email"}, ()),
+    "order.name": ({"name": "#" + "9" * 201}, ()),
+    "order.customer.last_name": ({"last_name": "Smith\nJr"}, ("customer",)),
+    "order.shipping_address.zip": ({"zip": "4" * 21}, ("shipping_address",)),
+    "order.fulfillments.0.tracking_number": ({"tracking_number": "1Z" * 101}, ("fulfillments", 0)),
+    "order.fulfillments.0.id": ({"id": "9" * 65}, ("fulfillments", 0)),
+}
+
+
+@pytest.mark.parametrize("field", UNFIT)
+def test_a_payload_the_store_cannot_keep_whole_stores_none_of_it(
+    field, casekit_backend_kit, casekit_backend_world
+):
+    """Before, the order was stored and then its fulfillment refused."""
+    kit = casekit_backend_kit
+    payload = json.loads(body("orders_updated.json"))
+    change, place = UNFIT[field]
+    part = payload
+    for step in place:
+        part = part[step]
+    part.update(change)
+    with pytest.raises(WebhookRejected) as caught:
+        deliver(kit, "orders/updated", json.dumps(payload).encode(), carriers={"UPS": "fast"})
+    assert caught.value.status == 422
+    assert list(caught.value.errors) == [field]
+    assert stored(kit) == (0, 0, 0)
+
+
+def test_a_carrier_casekit_does_not_know_stores_nothing(casekit_backend_kit, casekit_backend_world):
+    kit = casekit_backend_kit
+    with pytest.raises(WebhookRejected) as caught:
+        deliver(kit, "orders/updated", body("orders_updated.json"), carriers={"UPS": "nobody"})
+    assert caught.value.status == 422
+    assert caught.value.errors == {"carriers": ["'nobody' is not a known carrier"]}
+    assert stored(kit) == (0, 0, 0)
+
+
+def test_the_status_to_answer(casekit_backend_kit, casekit_backend_world):
+    kit = casekit_backend_kit
+    raw = body("orders_create.json")
+    for signature, raw_body, status in (
+        ("forged", raw, 401),
+        (None, b"{not json", 400),
+        (None, b"[1, 2]", 422),
+    ):
+        with pytest.raises(WebhookRejected) as caught:
+            deliver(kit, "orders/create", raw_body, signature=signature)
+        assert caught.value.status == status

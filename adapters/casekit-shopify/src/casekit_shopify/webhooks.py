@@ -3,8 +3,9 @@
 Handles the topics ``orders/create``, ``orders/updated``,
 ``fulfillments/create`` and ``fulfillments/update`` (Shopify's REST webhook
 payloads). A webhook is verified first (``X-Shopify-Hmac-Sha256``: the
-base64 HMAC-SHA256 of the raw body with the app's secret), then read whole;
-a bad signature or a malformed payload raises :class:`WebhookRejected` and
+base64 HMAC-SHA256 of the raw body with the app's secret), then checked
+whole against the schemas of :mod:`casekit_shopify.schemas`; a bad
+signature or a malformed payload raises :class:`WebhookRejected` and
 nothing is stored.
 
 Mapping:
@@ -31,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+from marshmallow import ValidationError
 
 from casekit import (
     Actor,
@@ -39,32 +41,37 @@ from casekit import (
     InvalidInput,
     NotFound,
     OrderFacts,
+    OrgRole,
     ShipmentEvent,
     ShipmentFacts,
     ShipmentStatus,
 )
+from casekit.domain.directory import Organization
+from casekit_shopify.schemas import (
+    SHIPMENT_STATUS,
+    FulfillmentSchema,
+    OrderSchema,
+    flatten,
+    full_name,
+)
 
 TOPICS = ("orders/create", "orders/updated", "fulfillments/create", "fulfillments/update")
-
-#: Shopify's fulfillment ``shipment_status`` → casekit's status and exception.
-SHIPMENT_STATUS: dict[str, tuple[ShipmentStatus, ExceptionKind | None]] = {
-    "label_printed": (ShipmentStatus.SCHEDULED, None),
-    "label_purchased": (ShipmentStatus.SCHEDULED, None),
-    "confirmed": (ShipmentStatus.SCHEDULED, None),
-    "in_transit": (ShipmentStatus.IN_TRANSIT, None),
-    "out_for_delivery": (ShipmentStatus.OUT_FOR_DELIVERY, None),
-    "attempted_delivery": (ShipmentStatus.EXCEPTION, ExceptionKind.DELIVERY_SCHEDULING_NEEDED),
-    "ready_for_pickup": (ShipmentStatus.EXCEPTION, ExceptionKind.HELD_AT_TERMINAL),
-    "delivered": (ShipmentStatus.DELIVERED, None),
-    "failure": (ShipmentStatus.EXCEPTION, ExceptionKind.UNDELIVERABLE),
-}
 
 
 class WebhookRejected(InvalidInput):
     """The webhook was not accepted; ``errors`` says why. Nothing was stored.
 
-    Answer the webhook with HTTP 401 when ``errors`` has ``signature``, 400 otherwise.
+    Answer the webhook with :attr:`status`.
     """
+
+    @property
+    def status(self) -> int:
+        """The HTTP status to answer: 401 for the signature, 400 for a body that
+        is not JSON, 422 for a payload casekit cannot take (a field of the wrong
+        type or length, an unknown topic, shipper or carrier)."""
+        if "signature" in self.errors:
+            return 401
+        return 400 if "body" in self.errors else 422
 
 
 @attrs.frozen
@@ -110,183 +117,98 @@ def sign(body: bytes, secret: str | bytes) -> str:
 # -- reading payloads -----------------------------------------------------------------
 
 
-class _Reader:
-    """Collects every problem of a payload, by its path, before giving up."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def bad(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(message)
-
-    def obj(self, data: Any, path: str) -> Mapping[str, Any]:
-        if not isinstance(data, Mapping):
-            self.bad(path, "an object is expected")
-            return {}
-        return data
-
-    def text(
-        self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False
-    ) -> str | None:
-        value = data.get(key)
-        if value is None or value == "":
-            if required:
-                self.bad(f"{path}.{key}", "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            self.bad(f"{path}.{key}", "text or a number is expected")
-            return None
-        return str(value).strip() or None
-
-    def time(self, data: Mapping[str, Any], key: str, path: str) -> datetime | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            self.bad(f"{path}.{key}", f"{value!r} is not an ISO 8601 time")
-            return None
-        if moment.tzinfo is None:
-            self.bad(f"{path}.{key}", f"{value!r} has no UTC offset")
-            return None
-        return moment
-
-
-def _order(r: _Reader, data: Mapping[str, Any], shipper: str) -> OrderFacts | None:
-    name = r.text(data, "name", "order", required=True)
-    customer = r.obj(data.get("customer") or {}, "order.customer")
-    full_name = " ".join(
-        p for p in (customer.get("first_name"), customer.get("last_name")) if isinstance(p, str)
-    ).strip()
-    email = r.text(data, "email", "order") or r.text(customer, "email", "order.customer")
-    placed = r.time(data, "created_at", "order")
-    if name is None:
-        return None
+def _order(data: Mapping[str, Any], shipper: str) -> OrderFacts:
+    customer = data.get("customer") or {}
     return OrderFacts(
-        number=name.lstrip("#"),
+        number=data["name"].lstrip("#"),
         shipper=shipper,
-        customer_email=email,
-        customer_name=full_name or None,
-        placed_at=placed,
+        customer_email=data.get("email") or customer.get("email"),
+        customer_name=full_name(customer),
+        placed_at=data.get("created_at"),
     )
 
 
 def _fulfillment(
-    r: _Reader,
     data: Mapping[str, Any],
-    path: str,
     *,
     shipper: str,
     order_number: str | None,
     carriers: Mapping[str, str],
     destination: Mapping[str, Any],
-) -> tuple[ShipmentFacts | None, ShipmentEvent | None]:
-    fid = r.text(data, "id", path, required=True)
-    number = r.text(data, "tracking_number", path)
-    numbers = data.get("tracking_numbers")
-    if number is None and isinstance(numbers, list) and numbers and isinstance(numbers[0], str):
-        number = numbers[0]
-    company = r.text(data, "tracking_company", path)
-    dest = r.obj(data.get("destination") or destination or {}, f"{path}.destination")
-    name = " ".join(
-        p for p in (dest.get("first_name"), dest.get("last_name")) if isinstance(p, str)
-    ).strip() or r.text(dest, "name", f"{path}.destination")
-    updated = r.time(data, "updated_at", path) or r.time(data, "created_at", path)
-    status = data.get("shipment_status")
-    state = data.get("status")
-    event_status: tuple[ShipmentStatus, ExceptionKind | None] | None = None
-    if state == "cancelled":
-        event_status = (ShipmentStatus.EXCEPTION, ExceptionKind.CANCELED)
-    elif status is not None:
-        event_status = SHIPMENT_STATUS.get(str(status))
-        if event_status is None:
-            r.bad(f"{path}.shipment_status", f"unknown shipment status {status!r}")
-    if fid is None:
-        return None, None
+) -> tuple[ShipmentFacts, ShipmentEvent | None]:
+    fid = data["id"]
+    numbers = data.get("tracking_numbers") or []
+    company = data.get("tracking_company")
+    dest = data.get("destination") or destination
     reference = f"shopify-{fid}"
     facts = ShipmentFacts(
         reference=reference,
         shipper=shipper,
         carrier=carriers.get(company) if company else None,
         carrier_name=company,
-        tracking_number=number,
+        tracking_number=data.get("tracking_number") or next(iter(numbers), None),
         order_number=order_number,
-        destination_name=name or None,
-        destination_postal_code=r.text(dest, "zip", f"{path}.destination"),
+        destination_name=full_name(dest) or dest.get("name"),
+        destination_postal_code=dest.get("zip"),
     )
-    event = None
-    if event_status is not None:
-        if updated is None:
-            r.bad(f"{path}.updated_at", "a fulfillment with a status needs its time")
-        else:
-            event = ShipmentEvent(
-                reference=reference,
-                status=event_status[0],
-                exception=event_status[1],
-                occurred_at=updated,
-                description=f"Shopify: {state if state == 'cancelled' else status}",
-                source="shopify",
-                key=f"{fid}:{state}:{status}:{updated.isoformat()}",
-            )
-    return facts, event
+    status, state = data.get("shipment_status"), data.get("status")
+    news = (ShipmentStatus.EXCEPTION, ExceptionKind.CANCELED) if state == "cancelled" else None
+    news = news or SHIPMENT_STATUS.get(status or "")
+    if news is None:
+        return facts, None
+    updated: datetime = data.get("updated_at") or data["created_at"]
+    return facts, ShipmentEvent(
+        reference=reference,
+        status=news[0],
+        exception=news[1],
+        occurred_at=updated,
+        description=f"Shopify: {state if state == 'cancelled' else status}",
+        source="shopify",
+        key=f"{fid}:{state}:{status}:{updated.isoformat()}",
+    )
 
 
 def parse(topic: str, payload: Any, *, shipper: str, carriers: Mapping[str, str] = {}) -> Parsed:
-    """What the webhook of ``topic`` says; WebhookRejected names every problem."""
-    r = _Reader()
+    """What the webhook of ``topic`` says; WebhookRejected names every problem.
+
+    The payload is checked against :class:`~casekit_shopify.schemas.OrderSchema`
+    or :class:`~casekit_shopify.schemas.FulfillmentSchema` first.
+    """
     if topic not in TOPICS:
         raise WebhookRejected(
             {"topic": [f"unsupported topic {topic!r}; one of {', '.join(TOPICS)}"]}
         )
-    data = r.obj(payload, topic.split("/")[0].rstrip("s"))
-    orders: list[OrderFacts] = []
-    shipments: list[ShipmentFacts] = []
-    events: list[ShipmentEvent] = []
-    if data and topic.startswith("orders/"):
-        order = _order(r, data, shipper)
-        if order is not None:
-            orders.append(order)
-        fulfillments = data.get("fulfillments") or []
-        if not isinstance(fulfillments, list):
-            r.bad("order.fulfillments", "a list is expected")
-            fulfillments = []
-        destination = data.get("shipping_address") or {}
-        for i, item in enumerate(fulfillments):
-            facts, event = _fulfillment(
-                r,
-                r.obj(item, f"order.fulfillments.{i}"),
-                f"order.fulfillments.{i}",
-                shipper=shipper,
-                order_number=order.number if order else None,
-                carriers=carriers,
-                destination=destination if isinstance(destination, Mapping) else {},
-            )
-            if facts is not None:
-                shipments.append(facts)
-            if event is not None:
-                events.append(event)
-    elif data:
-        name = data.get("name")
-        order_number = None
-        if isinstance(name, str) and "." in name:
-            order_number = name.rsplit(".", 1)[0].lstrip("#")  # "#1001.1" is order #1001's
+    part = topic.split("/")[0].rstrip("s")
+    if not isinstance(payload, Mapping):
+        raise WebhookRejected({part: ["an object is expected"]})
+    schema = OrderSchema() if part == "order" else FulfillmentSchema()
+    try:
+        data = schema.load(payload)
+    except ValidationError as error:
+        raise WebhookRejected(flatten(error.messages, part)) from None
+    if part == "fulfillment":
+        name = data.get("name") or ""
+        order_number = name.rsplit(".", 1)[0].lstrip("#") or None if "." in name else None
         facts, event = _fulfillment(
-            r,
-            data,
-            "fulfillment",
-            shipper=shipper,
-            order_number=order_number,
-            carriers=carriers,
-            destination={},
+            data, shipper=shipper, order_number=order_number, carriers=carriers, destination={}
         )
-        if facts is not None:
-            shipments.append(facts)
-        if event is not None:
-            events.append(event)
-    if r.errors:
-        raise WebhookRejected(r.errors)
-    return Parsed(orders=tuple(orders), shipments=tuple(shipments), events=tuple(events))
+        return Parsed(shipments=(facts,), events=(event,) if event else ())
+    order = _order(data, shipper)
+    read = [
+        _fulfillment(
+            item,
+            shipper=shipper,
+            order_number=order.number,
+            carriers=carriers,
+            destination=data.get("shipping_address") or {},
+        )
+        for item in data.get("fulfillments") or []
+    ]
+    return Parsed(
+        orders=(order,),
+        shipments=tuple(facts for facts, _ in read),
+        events=tuple(event for _, event in read if event is not None),
+    )
 
 
 def handle_webhook(
@@ -316,12 +238,26 @@ def handle_webhook(
     return store(kit, topic, parsed, shipper=shipper)
 
 
-def store(kit: CaseKit, topic: str, parsed: Parsed, *, shipper: str) -> WebhookResult:
-    """Upsert what a webhook said as the shipper's feed; record its events."""
+def _organization(kit: CaseKit, external_id: str) -> Organization | None:
     try:
-        org = kit.directory.organization_by_external_id(Actor.host(), shipper)
+        return kit.directory.organization_by_external_id(Actor.host(), external_id)
     except NotFound:
-        raise WebhookRejected({"shipper": [f"no organization {shipper!r}"]}) from None
+        return None
+
+
+def store(kit: CaseKit, topic: str, parsed: Parsed, *, shipper: str) -> WebhookResult:
+    """Upsert what a webhook said as the shipper's feed; record its events.
+
+    The shipper and the carriers named are looked up first, so that a webhook
+    the store would refuse part of is refused before anything is stored.
+    """
+    org = _organization(kit, shipper)
+    if org is None:
+        raise WebhookRejected({"shipper": [f"no organization {shipper!r}"]})
+    for name in sorted({s.carrier for s in parsed.shipments if s.carrier}):
+        carrier = _organization(kit, name)
+        if carrier is None or carrier.role is not OrgRole.CARRIER:
+            raise WebhookRejected({"carriers": [f"{name!r} is not a known carrier"]})
     feed = Actor.system_actor("api", org_id=org.id)
     result = WebhookResult(topic=topic)
     orders = kit.shipments.upsert_orders(feed, parsed.orders)
