@@ -158,3 +158,20 @@ def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, 
         f"Error: CASEKIT_DATABASE_URL: sqlite:///{empty} has no casekit tables: "
         "run `casekit db upgrade`"
     ]
+
+
+def test_text_no_database_keeps_rejects_its_event_alone(shipments):
+    """A NUL, or a JSON escape of a lone surrogate, once stopped the whole batch."""
+    kit = shipments
+    lines = "\n".join(
+        '{"reference": "SHP-1001", "status": "in_transit", "occurred_at": "2026-01-05T10:00Z", '
+        + extra
+        + "}"
+        for extra in ('"description": "a\\u0000b"', '"location": "\\udc80"', '"id": "fine"')
+    )
+    result = record(kit, generic.parse(lines))
+    assert result.recorded == 1
+    assert {(b.position, b.reason) for b in result.rejected} == {
+        ("line 1", "description: holds a NUL character"),
+        ("line 2", "location: holds bytes that are not UTF-8 text"),
+    }

@@ -32,14 +32,29 @@ class Batch:
         self.positions.append(position)
 
     def reject(self, position: str, errors: Mapping[str, Any] | str) -> None:
-        if isinstance(errors, str):
-            reason = errors
-        else:
-            reason = "; ".join(
-                f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in sorted(errors.items())
-            )
-        self.bad.append(BadEvent(position, reason))
+        self.bad.append(BadEvent(position, errors if isinstance(errors, str) else _reason(errors)))
+
+
+def _reason(errors: Mapping[str, Any]) -> str:
+    return "; ".join(
+        f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in sorted(errors.items())
+    )
+
+
+def unstorable(event: ShipmentEvent) -> dict[str, list[str]]:
+    """The event's text that no database keeps: a NUL character, or bytes that
+    are not UTF-8 (read as lone surrogates, or sent as JSON escapes of them)."""
+    problems: dict[str, list[str]] = {}
+    for field in attrs.fields(ShipmentEvent):
+        value = getattr(event, field.name)
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            problems[field.name] = ["holds a NUL character"]
+        elif any("\ud800" <= char <= "\udfff" for char in value):
+            problems[field.name] = ["holds bytes that are not UTF-8 text"]
+    return problems
 
 
 @attrs.define
@@ -56,8 +71,9 @@ class Recorded:
 def record(kit: CaseKit, batch: Batch, *, carrier: str | None = None) -> Recorded:
     """Record a batch as the carrier (its external id), or as the host without one.
 
-    Events the store refuses (a shipment that is not the carrier's) join the
-    events that could not be read in ``rejected``; the rest are recorded.
+    Events the store refuses (a shipment that is not the carrier's, text it
+    cannot keep) join the events that could not be read in ``rejected``; the
+    rest are recorded.
     """
     if carrier is None:
         actor = Actor.host()
@@ -67,17 +83,25 @@ def record(kit: CaseKit, batch: Batch, *, carrier: str | None = None) -> Recorde
         except NotFound:
             raise InvalidInput({"carrier": [f"no organization {carrier!r}"]}) from None
         actor = Actor.system_actor("api", org_id=org.id)
-    report = kit.shipments.record_events(actor, batch.events)
-    result = Recorded(
+    rejected = list(batch.bad)
+    events: list[ShipmentEvent] = []
+    positions: list[str] = []
+    for position, event in zip(batch.positions, batch.events, strict=True):
+        problems = unstorable(event)
+        if problems:
+            rejected.append(BadEvent(position, _reason(problems)))
+        else:
+            events.append(event)
+            positions.append(position)
+    report = kit.shipments.record_events(actor, events)
+    rejected += [BadEvent(positions[r.index], r.reason) for r in report.rejected]
+    return Recorded(
         recorded=report.recorded,
         duplicates=report.duplicates,
-        rejected=list(batch.bad),
+        rejected=rejected,
         opened=list(report.opened),
         solved=list(report.solved),
     )
-    for rejected in report.rejected:
-        result.rejected.append(BadEvent(batch.positions[rejected.index], rejected.reason))
-    return result
 
 
 def parse_time(value: Any, field: str, errors: dict[str, list[str]]) -> datetime | None:
