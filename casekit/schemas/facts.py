@@ -8,6 +8,7 @@ tables, so an adapter accepts only what fits.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from typing import Any
 
@@ -79,3 +80,18 @@ class Line(fields.String):
             if category == "Cc":
                 raise self.make_error("control", code=ord(char))
         return text
+
+
+def read_json(text: str | bytes) -> Any:
+    """``json.loads``, with every way it fails a ValueError that says why.
+
+    Text that is not JSON or not UTF-8, JSON nested deeper than Python's
+    reader goes, a number of more digits than Python converts: each is a
+    ValueError whose message starts "not JSON".
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("not JSON casekit reads: nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        raise ValueError(f"not JSON: {error}") from None

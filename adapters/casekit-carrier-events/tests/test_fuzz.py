@@ -122,8 +122,16 @@ def test_x12(changes, shipments):
     check(shipments, x12.parse("~".join(segments), local_timezone=None))
 
 
+#: Bytes of any kind, and JSON nested deeper or numbers longer than Python reads.
+bodies = st.one_of(
+    st.binary(max_size=300),
+    st.integers(min_value=900, max_value=3000).map(lambda n: b"[" * n + b"]" * n),
+    st.integers(min_value=4301, max_value=6000).map(lambda n: b'{"events": [' + b"7" * n + b"]}"),
+)
+
+
 @FUZZ
-@given(raw=st.binary(max_size=300))
+@given(raw=bodies)
 def test_any_bytes(raw, shipments):
     for parse in (generic.parse, easypost.parse, x12.parse):
         check(shipments, parse(raw))

@@ -144,7 +144,15 @@ def test_payloads(topic, changes, casekit_backend_kit, casekit_backend_world):
     deliver(casekit_backend_kit, topic, json.dumps(payload).encode())
 
 
+#: Bytes of any kind, and JSON nested deeper or numbers longer than Python reads.
+bodies = st.one_of(
+    st.binary(max_size=200),
+    st.integers(min_value=900, max_value=3000).map(lambda n: b"[" * n + b"]" * n),
+    st.integers(min_value=4301, max_value=6000).map(lambda n: b'{"name": ' + b"7" * n + b"}"),
+)
+
+
 @FUZZ
-@given(topic=st.sampled_from(sorted(PLACES)), raw=st.binary(max_size=200) | json_values)
+@given(topic=st.sampled_from(sorted(PLACES)), raw=bodies | json_values)
 def test_bodies(topic, raw, casekit_backend_kit, casekit_backend_world):
     deliver(casekit_backend_kit, topic, raw if isinstance(raw, bytes) else json.dumps(raw).encode())

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import unicodedata
 from typing import Any
 
 from casekit import ExceptionKind, InvalidInput, ShipmentEvent, ShipmentStatus
+from casekit.schemas.facts import read_json
 from casekit_carrier_events.common import Batch, parse_date, parse_time, text
 
 S, X = ShipmentStatus, ExceptionKind
@@ -136,9 +136,9 @@ def parse_payload(payload: Any) -> Batch:
 def parse(body: str | bytes) -> Batch:
     """The events of one webhook body (JSON text)."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        payload = read_json(body)
+    except ValueError as error:
         batch = Batch()
-        batch.reject("body", f"not JSON: {error}")
+        batch.reject("body", str(error))
         return batch
     return parse_payload(payload)

@@ -19,10 +19,10 @@ JSON Lines (one event per line). Each event::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from casekit import ExceptionKind, ShipmentEvent, ShipmentStatus
+from casekit.schemas.facts import read_json
 from casekit_carrier_events.common import Batch, parse_date, parse_time, text
 
 FIELDS = {
@@ -104,8 +104,8 @@ def parse(document: str | bytes) -> Batch:
     stripped = document.strip()
     items: list[tuple[str, Any]] = []
     try:
-        whole = json.loads(stripped) if stripped else []
-    except json.JSONDecodeError:
+        whole = read_json(stripped) if stripped else []
+    except ValueError:
         whole = None
     if isinstance(whole, dict) and "events" in whole:
         events = whole["events"]
@@ -122,9 +122,9 @@ def parse(document: str | bytes) -> Batch:
             if not line.strip():
                 continue
             try:
-                items.append((f"line {number}", json.loads(line)))
-            except json.JSONDecodeError as error:
-                batch.reject(f"line {number}", f"not JSON: {error.msg}")
+                items.append((f"line {number}", read_json(line)))
+            except ValueError as error:
+                batch.reject(f"line {number}", str(error))
     for position, item in items:
         parsed = parse_event(item)
         if isinstance(parsed, ShipmentEvent):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import functools
 import itertools
-import json
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import tzinfo
@@ -24,6 +23,7 @@ import attrs
 from marshmallow import ValidationError
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, OrderFacts, ShipmentFacts, csvsafe
+from casekit.schemas.facts import read_json
 from casekit_orderfeed.schema import COLUMNS, ORDER_COLUMNS, SHIPMENT_COLUMNS, RowSchema
 
 BATCH = 2000
@@ -212,16 +212,9 @@ def _json_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except RecursionError:
-            yield number, _unreadable("not JSON casekit reads: nested too deeply")
-        except ValueError as error:  # a JSONDecodeError, or a number of too many digits
-            yield (
-                number,
-                _unreadable(
-                    f"not JSON: {error.msg if isinstance(error, json.JSONDecodeError) else error}"
-                ),
-            )
+            yield number, read_json(line)
+        except ValueError as error:
+            yield number, _unreadable(str(error))
 
 
 def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:

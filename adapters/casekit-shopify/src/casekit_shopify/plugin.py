@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from casekit import hookimpl
 from casekit.cli import open_kit
+from casekit.schemas.facts import read_json
 from casekit_shopify.webhooks import TOPICS, WebhookRejected, parse, store
 
 
@@ -34,15 +34,15 @@ def import_shopify(ctx: click.Context, files: tuple[Path, ...], topic: str, ship
     with open_kit(ctx) as kit:
         for path in files:
             try:
-                payload = json.loads(path.read_text(encoding="utf-8"))
+                payload = read_json(path.read_bytes())
                 result = store(kit, topic, parse(topic, payload, shipper=shipper), shipper=shipper)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                failed += 1
-                click.echo(f"{path}: not JSON: {error}", err=True)
-                continue
             except WebhookRejected as error:
                 failed += 1
                 click.echo(f"{path}: rejected: {error.errors}", err=True)
+                continue
+            except ValueError as error:  # not JSON
+                failed += 1
+                click.echo(f"{path}: {error}", err=True)
                 continue
             click.echo(
                 f"{path}: {result.orders} order(s), {result.shipments} shipment(s), "

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -47,6 +46,7 @@ from casekit import (
     ShipmentStatus,
 )
 from casekit.domain.directory import Organization
+from casekit.schemas.facts import read_json
 from casekit_shopify.schemas import (
     SHIPMENT_STATUS,
     FulfillmentSchema,
@@ -231,9 +231,9 @@ def handle_webhook(
     """
     verify(body, signature, secret)
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WebhookRejected({"body": [f"not JSON: {error}"]}) from None
+        payload = read_json(body)
+    except ValueError as error:
+        raise WebhookRejected({"body": [str(error)]}) from None
     parsed = parse(topic, payload, shipper=shipper, carriers=carriers)
     return store(kit, topic, parsed, shipper=shipper)
 
