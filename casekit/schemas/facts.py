@@ -3,7 +3,8 @@
 Adapters declare their own wire formats (a CSV row, a Shopify payload) with
 these pieces: :class:`Line`, a field of one line of text, and the longest
 text each column of the order and shipment store takes, read from its
-tables, so an adapter accepts only what fits.
+tables, so an adapter accepts only what fits; :func:`read_json` reads JSON
+text with every failure a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ EXTERNAL_ID_LENGTH = _lengths(tables.organizations)["external_id"]
 LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
-def kind(value: Any) -> str:
+def _kind(value: Any) -> str:
     """What a value read from JSON is, in words: for 'text expected, not ...'."""
     if isinstance(value, bool):
         return "true or false"
@@ -47,8 +48,8 @@ class Line(fields.String):
 
     A string, or an integer (written as its digits, as JSON exports write
     order numbers). Refused: any other type, a line break, a control
-    character, and text that is not Unicode (bytes that did not decode,
-    kept as lone surrogates). ``max_length`` adds the length check.
+    character, and text that is not UTF-8 (bytes that did not decode, kept
+    as lone surrogates). ``max_length`` adds the length check.
     """
 
     default_error_messages = {
@@ -69,7 +70,7 @@ class Line(fields.String):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         elif not isinstance(value, str):
-            raise self.make_error("invalid", kind=kind(value))
+            raise self.make_error("invalid", kind=_kind(value))
         text: str = value.strip()
         for char in text:
             if char in LINE_BREAKS:

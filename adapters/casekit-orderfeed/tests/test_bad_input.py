@@ -211,3 +211,18 @@ def test_the_import_reads_no_file_it_cannot_open(casekit_backend_kit, casekit_ba
 
     with pytest.raises(InvalidInput, match="file"):
         import_file(casekit_backend_kit, Path("/nonexistent/orders.csv"), shipper="acme")
+
+
+def test_a_rejects_file_that_cannot_be_written_stops_before_the_import(
+    casekit_backend_kit, casekit_backend_world, casekit_backend_url, tmp_path, monkeypatch
+):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(HEADER + good(1001))
+    rejects = tmp_path / "no such directory" / "rejects.csv"
+    result = cli_import(
+        casekit_backend_url, monkeypatch, str(path), "--shipper", "acme", "--rejects", str(rejects)
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "cannot be written" in result.output
+    assert stored(casekit_backend_kit) == (0, 0)

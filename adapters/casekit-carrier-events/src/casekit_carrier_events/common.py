@@ -42,7 +42,7 @@ def _reason(errors: Mapping[str, Any]) -> str:
     )
 
 
-def unstorable(event: ShipmentEvent) -> dict[str, list[str]]:
+def _unstorable(event: ShipmentEvent) -> dict[str, list[str]]:
     """The event's text that no database keeps: a NUL character, or bytes that
     are not UTF-8 (read as lone surrogates, or sent as JSON escapes of them)."""
     problems: dict[str, list[str]] = {}
@@ -87,7 +87,7 @@ def record(kit: CaseKit, batch: Batch, *, carrier: str | None = None) -> Recorde
     events: list[ShipmentEvent] = []
     positions: list[str] = []
     for position, event in zip(batch.positions, batch.events, strict=True):
-        problems = unstorable(event)
+        problems = _unstorable(event)
         if problems:
             rejected.append(BadEvent(position, _reason(problems)))
         else:

@@ -76,6 +76,11 @@ def import_orders(
     Rows are upserted: importing the same file again changes nothing. Bad rows
     are reported with their line and reason; the good rows are imported.
     """
+    if rejects is not None:  # found out before the import, not after it
+        try:
+            rejects.write_text("")
+        except OSError as error:
+            raise click.ClickException(f"{rejects} cannot be written: {error.strerror}") from None
     with open_kit(ctx) as kit:
         try:
             with click.progressbar(
