@@ -35,7 +35,8 @@ SHIPMENT_STATUS: dict[str, tuple[ShipmentStatus, ExceptionKind | None]] = {
     "failure": (ShipmentStatus.EXCEPTION, ExceptionKind.UNDELIVERABLE),
 }
 
-NAME = ORDER_LENGTHS["customer_name"]
+#: A person's name: an order's customer, or a shipment's destination.
+NAME = min(ORDER_LENGTHS["customer_name"], SHIPMENT_LENGTHS["destination_name"])
 #: A fulfillment's id: its shipment's reference is ``shopify-<id>``, and its
 #: events' keys hold it with their status and time.
 ID_LENGTH = 64
