@@ -16,11 +16,13 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from casekit import Actor, CaseKit, NotFound, Side
 from casekit.domain.directory import User
 from casekit.mail.server import InboundServer
 from casekit.services.inbound import InboundResult, Outcome
+from casekit.store import tables
 from casekit.testing import FrozenClock, SmtpSink, World, make_kit
 
 SECRET = "reply-secret-0123456789abcdef"
@@ -403,3 +405,75 @@ def test_a_token_that_does_not_verify_is_for_the_host_alone(
     assert mkit.inbound.triage(w.shipper_actor) == []
     assert mkit.inbound.triage(w.carrier_actor) == []
     assert [i.id for i in mkit.inbound.triage(Actor.host())] == [result.inbound_id]
+
+
+# -- a reply to an internal note from outside the note's organization ------------------------
+NOTE = "Carrier is at fault; do not tell them we know."
+
+
+@pytest.mark.parametrize("way", ["token", "in-reply-to"])
+@pytest.mark.parametrize("who", ["customer", "carrier"])
+def test_an_internal_note_answered_from_outside_its_organization_is_in_its_triage_alone(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, way: str, who: str
+) -> None:
+    number, mail = notified(
+        mkit, w, sink, w.shipper_manager, w.shipper_actor, NOTE, audience="internal"
+    )
+    sender = w.customer.email if who == "customer" else w.carrier_manager.email
+    if way == "in-reply-to":
+        del mail["Reply-To"]  # answered to the From address: In-Reply-To names the note's mail
+    reply = answer(mail, sender, "What do you know?")
+    if way == "in-reply-to":
+        assert "reply+" not in str(reply["To"])
+    result = send(inbound, reply)
+    assert (result.outcome, result.reason) == (
+        Outcome.TRIAGED,
+        "a reply to an internal note from outside the note's organization",
+    )
+    assert result.case_number == number
+    assert [m.body for m in messages(mkit, number)] == ["Hi", NOTE]
+    item = result.inbound_id or 0
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [item]
+    with mkit.inbound.original(w.shipper_manager_actor, item) as raw:
+        assert NOTE in raw.read().decode()
+    for outsider in (w.carrier_actor, w.carrier_manager_actor):
+        assert mkit.inbound.triage(outsider, include_handled=True) == []
+        with pytest.raises(NotFound):
+            mkit.inbound.original(outsider, item)
+
+
+def test_an_internal_note_answered_from_outside_opens_no_case_at_a_case_address(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    mkit.inbound.set_case_address(Actor.host(), w.shipper.id, "support@acme.test")
+    number, mail = notified(
+        mkit, w, sink, w.shipper_manager, w.shipper_actor, NOTE, audience="internal"
+    )
+    reply = answer(mail, w.customer.email, "What do you know?")
+    reply["Cc"] = "support@acme.test"
+    result = mkit.inbound.receive(reply.as_bytes())
+    assert (result.outcome, result.case_number) == (Outcome.TRIAGED, number)
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [result.inbound_id]
+    with mkit.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.cases)).scalar() == 1
+
+
+def test_the_notes_own_collaborator_address_answering_it_stays_internal(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    sink.clear()
+    mkit.messages.post(w.carrier_actor, case.number, "Driver dropped it.", audience="internal")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    result = send(inbound, answer(mail, CARRIER_DESK, "We will pay."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.org_id) == (
+        "We will pay.",
+        "internal",
+        w.carrier.id,
+    )
+    shipper_sees = [e.body for e in mkit.cases.timeline(w.shipper_actor, case.number)]
+    assert "We will pay." not in shipper_sees

@@ -406,7 +406,7 @@ class InboundIntake(Service):
                 appended = self._append(uow, parsed, self._marking(uow, inbound_id))
                 if appended is not None:
                     return appended
-            address_org = self._case_address_org(uow.session, parsed)
+            address_org = None if found.sealed else self._case_address_org(uow.session, parsed)
             if address_org is None:
                 self._mark(
                     uow,

@@ -13,6 +13,12 @@ The audience follows the recipient: a customer's reply is for everyone, an
 email-only collaborator's for partners, and a user answering a notification
 of an internal note stays internal.
 
+A reply to a notification of an internal note quotes the note: only the
+note's organization may read it. From anyone of that organization it is
+internal; from anyone else (the customer, the other party, an address that
+acts for no organization) it is never posted but kept in the triage of the
+note's organization, even when it was also sent to a case address.
+
 Mail that names a case but fails the sender check is triaged for the
 organization it was sent to: the one of the token's recipient, or of the
 notification it answers; a case number alone names the case's shipper.
@@ -25,7 +31,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
@@ -59,6 +65,10 @@ class Route:
     takes_part: bool = False
 
 
+#: Why a reply to an internal note from outside the note's organization is in triage.
+OUTSIDE_INTERNAL_NOTE = "a reply to an internal note from outside the note's organization"
+
+
 @frozen
 class Match:
     """A route, or why there is none (with the case it named and, when it can
@@ -68,6 +78,9 @@ class Match:
     reason: str = "no case matched"
     case: Case | None = None
     org_id: int | None = None
+    #: The mail quotes what only ``org_id`` may read: it stays in that
+    #: organization's triage even when it was also sent to a case address.
+    sealed: bool = False
 
 
 _p = tables.participants.c
@@ -166,7 +179,7 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
     sender = parsed.from_address
     assert sender is not None
     replied = parsed.in_reply_to + parsed.references
-    internal_note = _replied_to_internal(session, settings, replied)
+    notes = _internal_note_orgs(session, settings, replied)
     # 1. the reply token
     if settings.reply_address and settings.reply_secrets:
         for address in parsed.recipients:
@@ -180,20 +193,21 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
             found = _find(session, bound.case_id, lock=lock)
             if found is None:
                 return Match(reason="the reply token names no case")
-            route = _token_route(session, found, bound, sender, internal_note)
+            route = _token_route(session, found, bound, sender)
             addressee = functools.partial(_token_org, session, found.case, bound)
-            return _matched(session, found, sender, addressee, route, internal_note=internal_note)
+            return _matched(session, found, sender, addressee, route, notes=notes)
     # 2. In-Reply-To / References on casekit's Message-IDs
     for case_id in _thread_case_ids(settings, replied):
         found = _find(session, case_id, lock=lock)
         if found is not None:
             addressee = functools.partial(_notified_org, session, settings, found.case, replied)
-            return _matched(session, found, sender, addressee, internal_note=internal_note)
+            return _matched(session, found, sender, addressee, notes=notes)
     # 3. a case number in the subject, from a known sender only
     for number in dict.fromkeys(_NUMBER.findall(parsed.subject)):
         found = _find(session, number.upper(), lock=lock)
         if found is not None:
-            return _matched(session, found, sender, functools.partial(_shipper_org, found.case))
+            shipper = functools.partial(_shipper_org, found.case)
+            return _matched(session, found, sender, shipper, notes=notes)
     return Match()
 
 
@@ -204,15 +218,28 @@ def _matched(
     addressee: Callable[[], int | None],
     route: Route | None = None,
     *,
-    internal_note: bool = False,
+    notes: tuple[int | None, ...] = (),
 ) -> Match:
     """The match on ``found``: ``route``, else how ``sender`` writes there, else
     none, in the triage of ``addressee()`` (the organization the mail was sent to,
-    looked up only then)."""
-    route = route or sender_route(session, found, sender, internal_note=internal_note)
+    looked up only then).
+
+    ``notes`` are the organizations of the internal notes the mail answers: a
+    route from within them is internal, one from anyone else is none; either
+    way a mail without a route is sealed in the triage of the note's
+    organization.
+    """
+    route = route or sender_route(session, found, sender)
     case = found.case
     if route is None:
-        return Match(reason="sender does not match", case=case, org_id=addressee())
+        org_id = notes[0] if notes else addressee()
+        return Match(reason="sender does not match", case=case, org_id=org_id, sealed=bool(notes))
+    if notes:
+        actor = route.actor
+        org_id = None if actor.kind is ActorKind.CUSTOMER else actor.org_id
+        if org_id is None or any(note != org_id for note in notes):
+            return Match(reason=OUTSIDE_INTERNAL_NOTE, case=case, org_id=notes[0], sealed=True)
+        route = evolve(route, audience=Audience.INTERNAL)
     return Match(route, "", case)
 
 
@@ -274,24 +301,25 @@ def _notified_org(
     return None
 
 
-def _replied_to_internal(session: Session, settings: Settings, ids: tuple[str, ...]) -> bool:
-    """Whether the mail answers a notification of an internal note."""
+def _internal_note_orgs(
+    session: Session, settings: Settings, ids: tuple[str, ...]
+) -> tuple[int | None, ...]:
+    """The organizations of the internal notes whose notifications the mail
+    answers, the latest notification's first; empty when it answers none."""
     found = notification_ids(settings, ids)
     if not found:
-        return False
+        return ()
     o, e = tables.outbox.c, tables.entries.c
-    audience = session.execute(
-        select(e.audience)
+    orgs = session.execute(
+        select(e.org_id)
         .join(tables.outbox, o.entry_id == e.id)
-        .where(o.id.in_([n for n, _ in found]))
+        .where(o.id.in_([n for n, _ in found]), e.audience == Audience.INTERNAL)
         .order_by(o.id.desc())
-    ).scalar()
-    return str(audience) == Audience.INTERNAL.value
+    ).scalars()
+    return tuple(dict.fromkeys(orgs))
 
 
-def _token_route(
-    session: Session, found: _Found, bound: ReplyToken, sender: str, internal_note: bool
-) -> Route | None:
+def _token_route(session: Session, found: _Found, bound: ReplyToken, sender: str) -> Route | None:
     """The route when ``sender`` is the recipient ``bound`` was made for."""
     case = found.case
     if bound.user_id is not None:
@@ -300,8 +328,7 @@ def _token_route(
             return None
         if user.org_id not in case.party_org_ids():
             return None
-        audience = Audience.INTERNAL if internal_note else Audience.PARTNERS
-        return Route(case, Actor.of_user(user), audience)
+        return Route(case, Actor.of_user(user), Audience.PARTNERS)
     if bound.customer_id is not None:
         if bound.customer_id != case.customer_id:
             return None
@@ -339,9 +366,7 @@ def _customer_route(found: _Found, sender: str) -> Route | None:
     return Route(case, customer, Audience.EVERYONE, takes_part=found.customer_takes_part)
 
 
-def sender_route(
-    session: Session, found: _Found, sender: str, *, internal_note: bool = False
-) -> Route | None:
+def sender_route(session: Session, found: _Found, sender: str) -> Route | None:
     """How ``sender`` writes on the case: as its customer, a party's user or a participant."""
     route = _customer_route(found, sender)
     if route is not None:
@@ -351,8 +376,7 @@ def sender_route(
         _party_user(), {"sender": sender, "orgs": list(case.party_org_ids())}
     ).first()
     if user is not None:
-        audience = Audience.INTERNAL if internal_note else Audience.PARTNERS
-        return Route(case, Actor.of_user(user), audience)
+        return Route(case, Actor.of_user(user), Audience.PARTNERS)
     participant = session.execute(_PARTICIPANT, {"case_id": case.id, "sender": sender}).first()
     if participant is not None:
         return _address_route(session, case, sender)
