@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import pytest
 
 from casekit.mail.tokens import (
@@ -66,3 +70,40 @@ def test_tokens_survive_a_mail_system_that_changes_case_and_fit_a_local_part():
     assert token_of(address.upper(), "reply@inbound.example") == token
     assert token_of("reply@inbound.example", "reply@inbound.example") is None
     assert token_of(f"reply+{token}@elsewhere.example", "reply@inbound.example") is None
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=").lower()
+
+
+def test_a_token_is_the_documented_hmac_of_its_case_and_recipient():
+    """``<case>-<who>-<sig>``: an address recipient's ``who`` is ``a`` and the first
+    10 base32 characters of the SHA-256 of the lower-cased address; ``sig`` is the
+    first 10 bytes of HMAC-SHA256(secret, "<case>-<who>"), base32, lower case."""
+    who = "a" + _b32(hashlib.sha256(b"desk@fast.test").digest())[:10]
+    signatures = []
+    for case_id in range(1, 101):
+        payload = f"{case_id}-{who}"
+        sig = _b32(hmac.new(NEW.encode(), payload.encode(), hashlib.sha256).digest()[:10])
+        assert make_token(NEW, case_id, "a:Desk@Fast.test") == f"{payload}-{sig}"
+        signatures.append(sig)
+    # Every base32 letter may end a signature; none is stripped ('x' among them).
+    assert any(sig.endswith("x") for sig in signatures)
+    assert all(len(sig) == 16 for sig in signatures)
+
+
+def test_a_refused_token_says_why():
+    with pytest.raises(InvalidReplyToken, match=r"^not a casekit reply token$"):
+        verify("1-u5", [NEW])
+    forged = make_token(OLD, 1, "u5")
+    with pytest.raises(InvalidReplyToken, match=r"^the reply token's signature does not match$"):
+        verify(forged, [NEW])
+    with pytest.raises(ValueError, match=r"^not a recipient key: 'x5'$"):
+        make_token(NEW, 1, "x5")
+
+
+def test_an_address_with_a_second_at_sign_holds_no_token():
+    token = make_token(NEW, 1, "u5")
+    base = "reply@inbound.example"
+    assert token_of(f"reply+{token}@inbound.example", base) == token
+    assert token_of(f"reply+{token}@evil.test@inbound.example", base) is None
