@@ -8,8 +8,10 @@ nobody else gets any.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -28,6 +30,7 @@ from casekit import signals as casekit_signals
 from casekit.cli import cli
 from casekit.domain.case import EntryKind
 from casekit.mail.tokens import token_of, verify
+from casekit.services.worker import Worker
 from casekit.store import tables
 from casekit.testing import FrozenClock, SignalRecorder, SmtpSink, World, make_kit
 
@@ -675,3 +678,49 @@ def test_two_workers_deliver_a_thousand_notifications_exactly_once(
         ).scalar_one()
     assert dict(statuses) == {"sent": NOTIFICATIONS}
     assert attempts == NOTIFICATIONS
+
+
+# -- how a worker claims its rows ------------------------------------------------------------
+@attrs.frozen
+class _Dialect:
+    """What a claim reads of a SQLAlchemy dialect."""
+
+    name: str
+    server_version_info: tuple[int, ...] | None
+    is_mariadb: bool = False
+
+
+@pytest.mark.parametrize(
+    ("dialect", "locking"),
+    [
+        (_Dialect("sqlite", (3, 45, 1)), None),
+        (_Dialect("postgresql", (9, 5)), True),
+        (_Dialect("postgresql", (17, 2)), True),
+        (_Dialect("mysql", (8, 0, 36)), True),
+        (_Dialect("mysql", (5, 7, 44)), False),
+        (_Dialect("mysql", None), False),  # the version is not known: plain FOR UPDATE
+        (_Dialect("mariadb", (10, 6, 0), is_mariadb=True), True),
+        (_Dialect("mysql", (11, 4, 2), is_mariadb=True), True),
+        (_Dialect("mariadb", (10, 5, 27), is_mariadb=True), False),
+        (_Dialect("mariadb", (8, 0), is_mariadb=True), False),
+    ],
+)
+def test_a_claim_skips_locked_rows_where_the_server_can(dialect, locking):
+    assert Worker._locking(dialect) is locking
+
+
+def test_a_claim_on_the_test_database_locks_as_its_server_can(kit):
+    with kit.engine.connect() as conn:
+        locking = Worker._locking(conn.dialect)
+    if kit.engine.dialect.name == "sqlite":
+        assert locking is None
+    else:
+        assert locking is True  # PostgreSQL; MySQL 8 or MariaDB 10.6 and newer
+
+
+@pytest.mark.parametrize(("batch_size", "seconds"), [(2, 300), (5, 300), (6, 360), (10, 600)])
+def test_a_claim_lasts_two_smtp_timeouts_per_row_and_at_least_five_minutes(
+    kit, batch_size, seconds
+):
+    assert kit.settings.smtp_timeout == 30
+    assert Worker(kit, batch_size=batch_size).lease() == timedelta(seconds=seconds)
