@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, insert, select
 
 from casekit import (
     Actor,
@@ -30,8 +30,10 @@ from casekit import signals as casekit_signals
 from casekit.cli import cli
 from casekit.domain.case import EntryKind
 from casekit.mail.tokens import token_of, verify
+from casekit.services.outbox import QUEUED, SENDING, SENT
 from casekit.services.worker import Worker
 from casekit.store import tables
+from casekit.store.database import WRITE_OPTION
 from casekit.testing import FrozenClock, SignalRecorder, SmtpSink, World, make_kit
 
 SECRET = "reply-secret-0123456789abcdef"
@@ -724,3 +726,87 @@ def test_a_claim_lasts_two_smtp_timeouts_per_row_and_at_least_five_minutes(
 ):
     assert kit.settings.smtp_timeout == 30
     assert Worker(kit, batch_size=batch_size).lease() == timedelta(seconds=seconds)
+
+
+def test_a_claim_takes_due_rows_in_time_order_then_lapsed_claims_and_holds_them(mkit, w):
+    open_case(mkit, w)
+    now = mkit.clock.now()
+    # Each row's name: its status and when it is due, in seconds from now. Ids
+    # follow this order, so time order is not id order.
+    plan = {
+        "late": (QUEUED, -1),
+        "early": (QUEUED, -3),
+        "middle": (QUEUED, -2),
+        "future": (QUEUED, 10),
+        "lapsed": (SENDING, -5),
+        "held": (SENDING, 100),
+        "sent": (SENT, -50),
+    }
+    with mkit.sessions(write=True) as session:
+        template = dict(session.execute(select(tables.outbox)).mappings().first())
+        del template["id"]
+        session.execute(delete(tables.outbox))
+        for name, (status, due) in plan.items():
+            session.execute(
+                insert(tables.outbox).values(
+                    {
+                        **template,
+                        "email": f"{name}@example.test",
+                        "status": status,
+                        "next_attempt_at": now + timedelta(seconds=due),
+                    }
+                )
+            )
+        session.commit()
+
+    def state() -> dict[str, tuple[str, object]]:
+        o = tables.outbox.c
+        with mkit.sessions(write=False) as session:
+            rows = session.execute(select(o.email, o.status, o.next_attempt_at)).all()
+        return {email.partition("@")[0]: (status, at) for email, status, at in rows}
+
+    statements: list[str] = []
+    writing: list[bool] = []
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def began(conn):  # type: ignore[no-untyped-def]
+        writing.append(bool(conn.get_execution_options().get(WRITE_OPTION)))
+
+    worker = Worker(mkit, batch_size=2)
+    held = now + worker.lease()
+    event.listen(mkit.engine, "before_cursor_execute", seen)
+    event.listen(mkit.engine, "begin", began)
+    try:
+        first = worker.claim()
+        after_first = state()
+        second = worker.claim()
+        third = worker.claim()
+    finally:
+        event.remove(mkit.engine, "before_cursor_execute", seen)
+        event.remove(mkit.engine, "begin", began)
+
+    def names(rows):  # type: ignore[no-untyped-def]
+        return [r["email"].partition("@")[0] for r in rows]
+
+    assert names(first) == ["early", "middle"]
+    expected = {
+        name: (status, now + timedelta(seconds=due)) for name, (status, due) in plan.items()
+    }
+    assert after_first == {**expected, "early": (SENDING, held), "middle": (SENDING, held)}
+    assert names(second) == ["late", "lapsed"]  # the queued first, then a lapsed claim
+    assert third == []
+    assert state() == {
+        **expected,
+        **dict.fromkeys(("early", "middle", "late", "lapsed"), (SENDING, held)),
+    }
+    # Each claim is a writing transaction; its reads lock as the server can.
+    assert writing == [True, False, True, True]  # the claims; the read between them does not
+    reads = [s for s in statements if "ORDER BY" in s and s.lstrip().startswith("SELECT")]
+    # The first claim fills its batch with queued rows; the others look for lapsed ones too.
+    assert len(reads) == 5
+    if mkit.engine.dialect.name == "sqlite":
+        assert not any("FOR UPDATE" in s.upper() for s in reads)
+    else:
+        assert all(s.upper().rstrip().endswith("FOR UPDATE SKIP LOCKED") for s in reads)
