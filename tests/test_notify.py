@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import attrs
 import pytest
@@ -698,6 +699,7 @@ class _Dialect:
         (_Dialect("sqlite", (3, 45, 1)), None),
         (_Dialect("postgresql", (9, 5)), True),
         (_Dialect("postgresql", (17, 2)), True),
+        (_Dialect("postgresql", None), True),  # whatever its version
         (_Dialect("mysql", (8, 0, 36)), True),
         (_Dialect("mysql", (5, 7, 44)), False),
         (_Dialect("mysql", None), False),  # the version is not known: plain FOR UPDATE
@@ -705,6 +707,9 @@ class _Dialect:
         (_Dialect("mysql", (11, 4, 2), is_mariadb=True), True),
         (_Dialect("mariadb", (10, 5, 27), is_mariadb=True), False),
         (_Dialect("mariadb", (8, 0), is_mariadb=True), False),
+        # A MySQL dialect that does not say whether it is MariaDB: MySQL's versions.
+        (SimpleNamespace(name="mysql", server_version_info=(8, 0, 36)), True),
+        (SimpleNamespace(name="mysql", server_version_info=(5, 7, 44)), False),
     ],
 )
 def test_a_claim_skips_locked_rows_where_the_server_can(dialect, locking):
