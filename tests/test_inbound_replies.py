@@ -16,7 +16,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from casekit import Actor, CaseKit, NotFound, Side
 from casekit.domain.directory import User
@@ -477,3 +477,92 @@ def test_the_notes_own_collaborator_address_answering_it_stays_internal(
     )
     shipper_sees = [e.body for e in mkit.cases.timeline(w.shipper_actor, case.number)]
     assert "We will pay." not in shipper_sees
+
+
+# -- what a reply's headers and the directory decide -----------------------------------------
+def _desk_message(mkit: CaseKit, w: World, sink: SmtpSink) -> tuple[str, EmailMessage]:
+    """A case, and the carrier desk's mail of a message on it (not of its opening)."""
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Any news?")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    del mail["Reply-To"]  # answered to the From address: no token
+    return case.number, mail
+
+
+def _plain(mail: EmailMessage, sender: str) -> EmailMessage:
+    """An answer to ``mail`` without its number in the subject, whose References
+    name the client's own earlier message first."""
+    reply = answer(mail, sender, "Still looking.", to="cases@acme.test")
+    reply.replace_header("Subject", "RE: your question")
+    reply.replace_header("References", f"<earlier@client.test> {mail['Message-ID']}")
+    return reply
+
+
+def test_a_messages_notification_answered_without_a_token_finds_its_case(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = _desk_message(mkit, w, sink)
+    assert ".n" in str(mail["Message-ID"])  # a notification's own id, not the thread's
+    result = send(inbound, _plain(mail, CARRIER_DESK))
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+    assert messages(mkit, number)[-1].body == "Still looking."
+
+
+def test_a_messages_notification_answered_by_a_stranger_is_in_its_recipients_triage(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = _desk_message(mkit, w, sink)
+    result = send(inbound, _plain(mail, "temp@fast-agency.test"))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert result.case_number == number
+    assert [i.id for i in mkit.inbound.triage(w.carrier_actor)] == [result.inbound_id]
+    assert mkit.inbound.triage(w.shipper_actor) == []
+
+
+def test_a_deactivated_user_answering_its_token_is_not_posted(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = notified(mkit, w, sink, w.shipper_manager, w.carrier_actor, "Found it.")
+    with mkit.sessions(write=True) as session:
+        u = tables.users.c
+        session.execute(
+            update(tables.users).where(u.id == w.shipper_manager.id).values(active=False)
+        )
+        session.commit()
+    result = send(inbound, answer(mail, w.shipper_manager.email, "I left last week."))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [m.body for m in messages(mkit, number)] == ["Hi", "Found it."]
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [result.inbound_id]
+
+
+def test_a_user_token_of_an_organization_no_longer_on_the_case_is_not_posted(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, mail = notified(mkit, w, sink, w.carrier_manager, w.shipper_actor, "Where is it?")
+    with mkit.sessions(write=True) as session:  # the carrier is no party of the case any more
+        c = tables.cases.c
+        session.execute(update(tables.cases).where(c.number == number).values(carrier_org_id=None))
+        session.commit()
+    result = send(inbound, answer(mail, w.carrier_manager.email, "Delivered."))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [m.body for m in messages(mkit, number)] == ["Hi", "Where is it?"]
+
+
+def test_a_stranger_answering_an_internal_note_opens_no_case_at_a_case_address(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    mkit.inbound.set_case_address(Actor.host(), w.shipper.id, "support@acme.test")
+    number, mail = notified(
+        mkit, w, sink, w.shipper_manager, w.shipper_actor, NOTE, audience="internal"
+    )
+    reply = answer(mail, "mallory@evil.test", "Tell me more.")
+    reply["Cc"] = "support@acme.test"
+    result = mkit.inbound.receive(reply.as_bytes())
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert result.case_number == number
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [result.inbound_id]
+    with mkit.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.cases)).scalar() == 1
