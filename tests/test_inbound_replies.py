@@ -566,3 +566,66 @@ def test_a_stranger_answering_an_internal_note_opens_no_case_at_a_case_address(
     assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [result.inbound_id]
     with mkit.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(tables.cases)).scalar() == 1
+
+
+def test_a_carrier_desk_token_answered_by_a_stranger_is_in_the_carriers_triage(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    result = send(inbound, answer(mail, "temp@fast-agency.test", "Ours."))
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [i.id for i in mkit.inbound.triage(w.carrier_actor)] == [result.inbound_id]
+    assert mkit.inbound.triage(w.shipper_actor) == []
+
+
+def test_the_shipper_desk_answers_for_the_shipper_and_its_token_is_the_shippers(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    desk = "claims@acme.test"
+    mkit.notifications.set_collaborator_address(
+        Actor.host(),
+        shipper_org_id=w.shipper.id,
+        carrier_org_id=w.carrier.id,
+        side=Side.SHIPPER,
+        email=desk,
+    )
+    # Opened by the carrier: the shipper has no owner, so its desk is mailed.
+    case = mkit.cases.open(
+        w.carrier_actor, type="delivery_scheduling", shipper=w.shipper.id, message="A slot?"
+    )
+    mkit.notifications.deliver()
+    [mail] = sink.to(desk)
+    result = send(inbound, answer(mail, desk, "Tuesday."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.org_id) == ("Tuesday.", "partners", w.shipper.id)
+    stranger = send(inbound, answer(mail, "temp@acme-agency.test", "Wednesday."))
+    assert (stranger.outcome, stranger.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [stranger.inbound_id]
+    assert mkit.inbound.triage(w.carrier_actor) == []
+
+
+@pytest.mark.parametrize("carrier", [True, False])
+def test_a_cc_address_answers_for_no_organization(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, carrier: bool
+) -> None:
+    case = mkit.cases.open(
+        w.shipper_actor,
+        type="lost",
+        carrier=w.carrier.id if carrier else None,
+        message="Hi",
+    )
+    mkit.messages.post(w.shipper_actor, case.number, "Looping in the dock", cc=["dock@wh.test"])
+    mkit.notifications.deliver()
+    [mail] = sink.to("dock@wh.test")
+    result = send(inbound, answer(mail, "dock@wh.test", "It is here."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.org_id, latest.author_email) == (
+        "It is here.",
+        "partners",
+        None,
+        "dock@wh.test",
+    )
