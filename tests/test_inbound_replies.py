@@ -607,9 +607,10 @@ def test_the_shipper_desk_answers_for_the_shipper_and_its_token_is_the_shippers(
     assert mkit.inbound.triage(w.carrier_actor) == []
 
 
+@pytest.mark.parametrize("token", [True, False])
 @pytest.mark.parametrize("carrier", [True, False])
 def test_a_cc_address_answers_for_no_organization(
-    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, carrier: bool
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, carrier: bool, token: bool
 ) -> None:
     case = mkit.cases.open(
         w.shipper_actor,
@@ -620,7 +621,12 @@ def test_a_cc_address_answers_for_no_organization(
     mkit.messages.post(w.shipper_actor, case.number, "Looping in the dock", cc=["dock@wh.test"])
     mkit.notifications.deliver()
     [mail] = sink.to("dock@wh.test")
-    result = send(inbound, answer(mail, "dock@wh.test", "It is here."))
+    if not token:
+        del mail["Reply-To"]  # answered to the From address: a participant by In-Reply-To
+    result = send(
+        inbound,
+        answer(mail, "dock@wh.test", "It is here.", to=None if token else "cases@acme.test"),
+    )
     assert result.outcome is Outcome.APPENDED
     latest = messages(mkit, case.number)[-1]
     assert (latest.body, latest.audience, latest.org_id, latest.author_email) == (
