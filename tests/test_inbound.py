@@ -12,7 +12,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied, Status
 from casekit.clock import FrozenClock
@@ -497,3 +497,26 @@ def test_triage_actions_name_the_bad_field(kit: CaseKit, world: World, number: s
     assert "limit" in error.value.errors
     # Nothing was lost on the way: the item is still in triage.
     assert [i.id for i in kit.inbound.triage(world.shipper_actor)] == [item_id]
+
+
+def test_a_reply_locks_its_case_row_while_it_is_matched_and_filed(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(kit.engine, "before_cursor_execute", seen)
+    try:
+        raw = mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Still waiting.")
+        assert kit.inbound.receive(raw).outcome is Outcome.APPENDED
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", seen)
+    case_reads = [s for s in statements if s.startswith("SELECT") and "FROM CASEKIT_CASES" in s]
+    assert case_reads
+    locked = [s for s in case_reads if s.endswith("FOR UPDATE")]
+    if kit.engine.dialect.name == "sqlite":
+        assert locked == []  # its writing transactions run one at a time
+    else:
+        assert locked  # matched under the row lock, then filed in the same transaction
