@@ -635,3 +635,34 @@ def test_a_cc_address_answers_for_no_organization(
         None,
         "dock@wh.test",
     )
+
+
+def test_a_collaborator_address_never_mailed_on_the_case_writes_for_its_side(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    desk = "claims@acme.test"
+    mkit.notifications.set_collaborator_address(
+        Actor.host(),
+        shipper_org_id=w.shipper.id,
+        carrier_org_id=w.carrier.id,
+        side=Side.SHIPPER,
+        email=desk,
+    )
+    # Opened by the shipper's staff: the shipper has an owner, its desk is never mailed.
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    assert sink.to(desk) == []
+    reply = EmailMessage()
+    reply["From"] = desk
+    reply["To"] = "cases@acme.test"
+    reply["Subject"] = f"[{case.number}] the claim form"
+    reply["Message-ID"] = "<desk-1@acme.test>"
+    reply.set_content("Attached next.")
+    result = mkit.inbound.receive(reply.as_bytes())
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, case.number)
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.org_id) == (
+        "Attached next.",
+        "partners",
+        w.shipper.id,
+    )
