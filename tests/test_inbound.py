@@ -520,3 +520,12 @@ def test_a_reply_locks_its_case_row_while_it_is_matched_and_filed(
         assert locked == []  # its writing transactions run one at a time
     else:
         assert locked  # matched under the row lock, then filed in the same transaction
+
+
+def test_a_reply_without_a_message_id_is_a_person_s(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    raw = mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "No id here.")
+    raw = b"\r\n".join(line for line in raw.split(b"\r\n") if not line.startswith(b"Message-ID:"))
+    result = kit.inbound.receive(raw)
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
