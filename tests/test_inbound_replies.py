@@ -666,3 +666,17 @@ def test_a_collaborator_address_never_mailed_on_the_case_writes_for_its_side(
         "partners",
         w.shipper.id,
     )
+
+
+def test_an_answer_to_a_shared_message_is_posted_though_the_case_has_internal_notes(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    number, _note = notified(
+        mkit, w, sink, w.shipper_manager, w.shipper_actor, NOTE, audience="internal"
+    )
+    mkit.messages.post(w.shipper_actor, number, "It left today.", audience="everyone")
+    mkit.notifications.deliver()
+    mail = sink.to(w.customer.email)[-1]
+    result = send(inbound, answer(mail, w.customer.email, "Thanks!"))
+    assert result.outcome is Outcome.APPENDED
+    assert messages(mkit, number)[-1].body == "Thanks!"
