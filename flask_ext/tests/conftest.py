@@ -73,9 +73,8 @@ def world(kit: CaseKit) -> World:
     return World.build(kit)
 
 
-@pytest.fixture
-def actors(kit: CaseKit, world: World) -> dict[str, Actor]:
-    """Every kind of visitor the access rules know, by name."""
+def strangers(kit: CaseKit, world: World) -> dict[str, Actor]:
+    """Another shipper's and another carrier's manager, and another customer of the shipper."""
     host = Actor.host()
     other_shipper = kit.directory.add_organization(
         host, name="Other Goods", role="shipper", external_id="other"
@@ -86,24 +85,32 @@ def actors(kit: CaseKit, world: World) -> dict[str, Actor]:
     assert other_shipper.id is not None
     assert other_carrier.id is not None
     return {
-        "own_org": world.shipper_manager_actor,
         "other_shipper": Actor.of_user(
             kit.directory.add_user(
                 host, org_id=other_shipper.id, name="Olga", email="olga@other.test", role="manager"
             )
         ),
-        "case_carrier": world.carrier_manager_actor,
         "other_carrier": Actor.of_user(
             kit.directory.add_user(
                 host, org_id=other_carrier.id, name="Sid", email="sid@slow.test", role="manager"
             )
         ),
-        "case_customer": world.customer_actor,
         "other_customer": Actor.of_customer(
             kit.directory.add_customer(
                 host, shipper_org_id=world.shipper.id, email="other@example.test", name="Other"
             )
         ),
+    }
+
+
+@pytest.fixture
+def actors(kit: CaseKit, world: World) -> dict[str, Actor]:
+    """Every kind of visitor the access rules know, by name."""
+    return {
+        "own_org": world.shipper_manager_actor,
+        "case_carrier": world.carrier_manager_actor,
+        "case_customer": world.customer_actor,
+        **strangers(kit, world),
     }
 
 
