@@ -26,6 +26,7 @@ per database and read by every check.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -480,6 +481,19 @@ def webhook_payloads(scene: Scene, viewer: str) -> str:
     return "\n".join(json.dumps(d.payload, sort_keys=True) for d in log)
 
 
+DRILL = re.compile(r'href="([^"]+)" data-ck-drill="([^"]*)"')
+
+
+def drill_downs(scene: Scene, viewer: str) -> str:
+    """The case lists the dashboard's figures lead to: each one that counts a case (and
+    the first, so a viewer with nothing to count is checked too)."""
+    dashboard = scene.get(viewer, scene.url("casekit_dashboard.page"))
+    links = DRILL.findall(dashboard)
+    urls = {html.unescape(url) for url, count in links if count not in ("", "0")}
+    urls.update(html.unescape(url) for url, _ in links[:1])
+    return "\n".join(scene.get(viewer, url) for url in sorted(urls))
+
+
 SEARCHED = tuple(name for name, m in MARKERS.items() if m.text)
 
 
@@ -606,6 +620,13 @@ SURFACES: list[Surface] = [
     http("casekit_dashboard.page", WATCHERS),
     http("casekit_dashboard.as_json", WATCHERS),
     http("casekit_dashboard.table_csv", NOTHING),
+    Surface(
+        name="report drill-downs",
+        fetch=drill_downs,
+        viewers=PEOPLE,
+        shows=CRM | LATEST | WATCHERS,
+        meant_for=STAFF,
+    ),
     # The customer's portal
     http("casekit_portal.my_cases", NOTHING),
     http("casekit_portal.case_page", MESSAGES, meant_for=frozenset({CUSTOMER})),
@@ -744,6 +765,7 @@ KNOWN_LEAKS: list[tuple[str, str, frozenset[str], str]] = [
             "casekit_staff.case_list",
             "casekit_staff.export_csv",
             "casekit_staff.case_page",
+            "report drill-downs",
             "casekit_api_cases.list_cases",
             "casekit_api_cases.timeline",
             "casekit_api_webhooks.webhook_deliveries",
