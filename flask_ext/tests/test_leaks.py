@@ -4,7 +4,7 @@ A scene plants a unique marker (``MK-shipper-internal-7f3a``) in every
 private field of one case: each side's internal note and internal
 attachment (its name and its content), each side's partners message, the
 messages for everyone, both CRM numbers, each side's watcher (name, address
-and id), both collaborator addresses, the customer's address and id, and
+and id), both collaborator addresses, the customer's name, address and id, and
 the mail each organization's triage holds. Each marker names the groups of
 viewers who may read it (:data:`MARKERS`).
 
@@ -102,6 +102,8 @@ MARKERS: dict[str, Marker] = {
         # A pair's collaborator addresses are its two organizations' business.
         _address("shipper-collaborator-address", "acme.test", SHIPPER, CARRIER),
         _address("carrier-collaborator-address", "fast.test", SHIPPER, CARRIER),
+        # The carrier sees the consignee's facts, never the customer's account.
+        _text("customer-name", SHIPPER, CUSTOMER),
         _address("customer-address", "example.test", SHIPPER, CUSTOMER),
         _id("customer-id", r'"customer_id":\s*{id}\b', SHIPPER, CUSTOMER),
         _text("shipper-triage", SHIPPER),
@@ -232,7 +234,10 @@ def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
         **strangers(kit, world),
     }
     customer = kit.directory.add_customer(
-        host, shipper_org_id=shipper.id, email=MARKERS["customer-address"].text, name="Casey"
+        host,
+        shipper_org_id=shipper.id,
+        email=MARKERS["customer-address"].text,
+        name=MARKERS["customer-name"].text,
     )
     actors["case_customer"] = Actor.of_customer(customer)
     watchers = {
@@ -587,18 +592,20 @@ LATEST = frozenset({"customer-message"})  # a list's excerpt of the latest messa
 PAYLOADS = MESSAGES | FILENAMES | CRM | WATCHER_IDS | {"customer-id"}
 #: Each recipient's notifications: their own address, and the messages they are told of.
 MAIL_HEADERS = {
+    "shipper_manager": frozenset({"customer-name"}),  # told of the customer's message
     "shipper_watcher": frozenset({"shipper-watcher", "shipper-watcher-address"}),
     "carrier_watcher": frozenset({"carrier-watcher", "carrier-watcher-address"}),
     "carrier_collaborator": frozenset({"carrier-collaborator-address"}),
-    "case_customer": frozenset({"customer-address"}),
+    "case_customer": frozenset({"customer-name", "customer-address"}),
 }
+TOLD_BY_CUSTOMER = frozenset({"customer-message", "customer-name"})
 MAIL_MESSAGES = {
-    "shipper_agent": frozenset({"carrier-partners", "customer-message"}),
-    "shipper_manager": frozenset({"customer-message"}),
-    "carrier_agent": frozenset({"shipper-partners", "customer-message"}),
-    "shipper_watcher": MESSAGES - {"everyone-message", "carrier-internal"},
-    "carrier_watcher": MESSAGES - {"everyone-message", "shipper-internal"},
-    "carrier_collaborator": MESSAGES - {"shipper-internal"},
+    "shipper_agent": TOLD_BY_CUSTOMER | {"carrier-partners"},
+    "shipper_manager": TOLD_BY_CUSTOMER,
+    "carrier_agent": TOLD_BY_CUSTOMER | {"shipper-partners"},
+    "shipper_watcher": TOLD_BY_CUSTOMER | MESSAGES - {"everyone-message", "carrier-internal"},
+    "carrier_watcher": TOLD_BY_CUSTOMER | MESSAGES - {"everyone-message", "shipper-internal"},
+    "carrier_collaborator": TOLD_BY_CUSTOMER | MESSAGES - {"shipper-internal"},
     "case_customer": frozenset({"everyone-message"}),
 }
 
@@ -608,7 +615,7 @@ SURFACES: list[Surface] = [
     http("casekit_staff.export_csv", CRM | LATEST, query=ALL_CASES, meant_for=STAFF),
     http(
         "casekit_staff.case_page",
-        MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-address"},
+        MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-name", "customer-address"},
         meant_for=STAFF,
     ),
     http("casekit_staff.attachment", FILES, each="attachment", meant_for=STAFF),
@@ -655,7 +662,7 @@ SURFACES: list[Surface] = [
         WATCHERS
         | WATCHER_ADDRESSES
         | {"carrier-collaborator-address"}
-        | {"customer-address", "customer-id"},
+        | {"customer-name", "customer-address", "customer-id"},
         meant_for=STAFF,
         narrower=OWN_SIDE,
     ),
@@ -715,6 +722,7 @@ NO_CASE_DATA: dict[str, str] = {
 TRIAGE_FIX = "triage ownership fix"  # a mail belongs to the organization it was addressed to
 DELIVERY_FIX = "delivery log fix"  # each its own deliveries; never the customer to the carrier
 CUSTOMER_AUDIENCE = "customer audience: a customer's messages reach the carrier"
+CUSTOMER_NAME = "the customer's name in the carrier's mail"
 
 CARRIER_TRIAGE = frozenset({"carrier-triage"})
 CUSTOMER_ID = frozenset({"customer-id"})
@@ -746,7 +754,8 @@ KNOWN_LEAKS: list[tuple[str, str, frozenset[str], str]] = [
         "casekit_api_webhooks.case_deliveries",
         CARRIER,
         frozenset(
-            {"shipper-watcher", "shipper-watcher-address", "customer-address", "customer-id"}
+            {"shipper-watcher", "shipper-watcher-address"}
+            | {"customer-name", "customer-address", "customer-id"}
         ),
         DELIVERY_FIX,
     ),
@@ -774,6 +783,9 @@ KNOWN_LEAKS: list[tuple[str, str, frozenset[str], str]] = [
             "mail html",
         )
     ),
+    # A notification of what the customer did names the customer, whoever it goes to.
+    ("mail plain", CARRIER, frozenset({"customer-name"}), CUSTOMER_NAME),
+    ("mail html", CARRIER, frozenset({"customer-name"}), CUSTOMER_NAME),
 ]
 #: Viewers a surface with a known leak shows nothing at all (a subscription's log is
 #: its managers').
