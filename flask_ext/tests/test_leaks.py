@@ -310,8 +310,12 @@ def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
     post(world.shipper_actor, number, MARKERS["shipper-partners"].text, audience="partners")
     post(world.carrier_actor, number, MARKERS["carrier-partners"].text, audience="partners")
     post(actors["case_customer"], number, MARKERS["customer-message"].text)
-    # The carrier solves it: the customer is told, by the carrier's doing.
+    # The shipper waits; the carrier solves it (the customer is told, by the carrier's
+    # doing); the shipper reopens it; the carrier's manager gives it an owner on their side.
+    kit.cases.change_status(world.shipper_actor, number, "waiting")
     kit.cases.solve(world.carrier_actor, number)
+    kit.cases.reopen(world.shipper_actor, number)
+    kit.cases.set_owner(world.carrier_manager_actor, number, world.carrier_agent.id)
     kit.notifications.deliver()
 
     # Triage: mail naming the case from a stranger, written to the shipper's support
@@ -845,6 +849,24 @@ def test_the_scene_reaches_every_recipient(scene: Scene) -> None:
     """Every notification goes to a recipient the mail surfaces read as, and each gets some."""
     names = {scene.recipients.get(n.email.lower(), n.email) for n in scene.mail.outbox}
     assert names == set(RECIPIENTS)
+
+
+#: Notification templates the scene does not write, each with its reason.
+TEMPLATES_NOT_WRITTEN = {
+    "customer_feedback": "the merchant's reply on a feedback case (no carrier), to the customer",
+}
+
+
+def test_the_scene_writes_every_template_and_webhook_event(scene: Scene) -> None:
+    """A new kind of mail or webhook payload is read by the leak test, or listed here."""
+    from casekit.domain.notify import TEMPLATE_NAMES
+
+    written = {n.template for n in scene.mail.outbox}
+    assert written == set(TEMPLATE_NAMES) - set(TEMPLATES_NOT_WRITTEN)
+    for subscriber, webhook_id in scene.webhooks.items():
+        manager = scene.actors[subscriber.replace("_org", "_manager")]
+        log = scene.kit.webhooks.deliveries(manager, webhook_id, limit=500)
+        assert {d.event for d in log} == set(WebhookEvent), subscriber
 
 
 def test_counts(capsys: pytest.CaptureFixture[str]) -> None:
