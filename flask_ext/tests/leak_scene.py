@@ -1,0 +1,349 @@
+"""The leak test's scene: one case with a marker in every private field.
+
+The markers, the viewers and the groups they read as, and
+:func:`build_scene`, which plants them; ``test_leaks.py`` holds the
+registry of surfaces that reads them back.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from email.message import EmailMessage, Message
+from typing import Any
+
+import attrs
+from conftest import login, make_app, strangers
+from flask import Flask
+from flask.testing import FlaskClient
+
+from casekit import Actor, CaseKit, Side, Upload
+from casekit.testing import CapturedMail, World
+from casekit.webhooks import WebhookEvent
+
+TAG = "7f3a"
+
+SHIPPER, CARRIER, CUSTOMER = "shipper", "carrier", "customer"
+
+
+@attrs.frozen
+class Marker:
+    """A planted value and the groups of viewers who may read it."""
+
+    name: str
+    seen_by: frozenset[str]
+    text: str = ""  # planted as is; found case-insensitively
+    id_pattern: str = ""  # for an id: a regular expression over JSON, {id} filled in
+
+    def found_in(self, blob: str, ids: dict[str, int]) -> bool:
+        if self.text:
+            return self.text.lower() in blob.lower()
+        return re.search(self.id_pattern.format(id=ids[self.name]), blob) is not None
+
+
+def _text(name: str, *seen_by: str) -> Marker:
+    return Marker(name, frozenset(seen_by), text=f"MK-{name}-{TAG}")
+
+
+def _address(name: str, domain: str, *seen_by: str) -> Marker:
+    return Marker(name, frozenset(seen_by), text=f"mk-{name}-{TAG}@{domain}")
+
+
+def _id(name: str, pattern: str, *seen_by: str) -> Marker:
+    return Marker(name, frozenset(seen_by), id_pattern=pattern)
+
+
+MARKERS: dict[str, Marker] = {
+    m.name: m
+    for m in (
+        _text("everyone-message", SHIPPER, CARRIER, CUSTOMER),
+        # A customer's messages are for the shipper's staff and the customer (DESIGN: Audience).
+        _text("customer-message", SHIPPER, CUSTOMER),
+        _text("shipper-internal", SHIPPER),
+        _text("shipper-internal-filename", SHIPPER),
+        _text("shipper-internal-file", SHIPPER),
+        _text("carrier-internal", CARRIER),
+        _text("carrier-internal-filename", CARRIER),
+        _text("carrier-internal-file", CARRIER),
+        _text("shipper-partners", SHIPPER, CARRIER),
+        _text("carrier-partners", SHIPPER, CARRIER),
+        _text("shipper-crm", SHIPPER),
+        _text("carrier-crm", CARRIER),
+        _text("shipper-watcher", SHIPPER),
+        _text("carrier-watcher", CARRIER),
+        _address("shipper-watcher-address", "acme.test", SHIPPER),
+        _address("carrier-watcher-address", "fast.test", CARRIER),
+        _id("shipper-watcher-id", r'"watcher_ids":\s*\[[^\]]*\b{id}\b', SHIPPER),
+        _id("carrier-watcher-id", r'"watcher_ids":\s*\[[^\]]*\b{id}\b', CARRIER),
+        # A pair's collaborator addresses are its two organizations' business.
+        _address("shipper-collaborator-address", "acme.test", SHIPPER, CARRIER),
+        _address("carrier-collaborator-address", "fast.test", SHIPPER, CARRIER),
+        # The carrier sees the consignee's facts, never the customer's account.
+        _text("customer-name", SHIPPER, CUSTOMER),
+        _address("customer-address", "example.test", SHIPPER, CUSTOMER),
+        _id("customer-id", r'"customer_id":\s*{id}\b', SHIPPER, CUSTOMER),
+        _text("shipper-triage", SHIPPER),
+        _text("carrier-triage", CARRIER),
+    )
+}
+
+#: Each viewer and the group it reads as (None: a stranger to the case).
+VIEWERS: dict[str, str | None] = {
+    "shipper_manager": SHIPPER,
+    "shipper_agent": SHIPPER,
+    "carrier_manager": CARRIER,
+    "carrier_agent": CARRIER,
+    "other_shipper": None,
+    "other_carrier": None,
+    "case_customer": CUSTOMER,
+    "other_customer": None,
+    "anonymous": None,
+    "shipper_read_key": SHIPPER,
+    "shipper_write_key": SHIPPER,
+    "shipper_admin_key": SHIPPER,
+    "carrier_read_key": CARRIER,
+    "carrier_write_key": CARRIER,
+    "carrier_admin_key": CARRIER,
+}
+KEYS = {name for name in VIEWERS if name.endswith("_key")}
+PEOPLE = tuple(name for name in VIEWERS if name not in KEYS)
+#: The viewers who are users (a saved view is a user's).
+USERS = tuple(
+    name for name in PEOPLE if name.endswith(("_manager", "_agent", "_shipper", "_carrier"))
+)
+
+#: Who receives the scene's notifications, and the group each reads as.
+RECIPIENTS: dict[str, str] = {
+    "shipper_agent": SHIPPER,  # the shipper side's owner
+    "shipper_manager": SHIPPER,
+    "carrier_agent": CARRIER,
+    "shipper_watcher": SHIPPER,
+    "carrier_watcher": CARRIER,
+    "carrier_collaborator": CARRIER,  # the carrier side has no owner
+    "case_customer": CUSTOMER,
+}
+#: The organizations subscribed to every webhook event.
+SUBSCRIBERS: dict[str, str] = {"shipper_org": SHIPPER, "carrier_org": CARRIER}
+
+
+# -- the scene ------------------------------------------------------------------------------
+
+
+@attrs.define
+class Scene:
+    """The planted case, who is who, and a way to read each surface as each viewer."""
+
+    kit: CaseKit
+    app: Flask
+    mail: CapturedMail
+    values: dict[str, Any]  # URL values: number, ids
+    ids: dict[str, int]  # the ids the id markers look for
+    actors: dict[str, Actor]
+    tokens: dict[str, str]
+    recipients: dict[str, str]  # address -> recipient name
+    webhooks: dict[str, int]  # subscriber -> webhook id
+    attachments: list[int]
+    triage: list[int]
+    clients: dict[str, FlaskClient] = attrs.field(factory=dict)
+
+    def client(self, viewer: str) -> tuple[FlaskClient, dict[str, str]]:
+        """A test client signed in as ``viewer`` (its session made once), and its headers."""
+        client = self.clients.get(viewer)
+        if client is None:
+            client = self.clients[viewer] = self.app.test_client()
+            login(client, self.actors.get(viewer))
+        headers = {}
+        if viewer in self.tokens:
+            headers["Authorization"] = f"Bearer {self.tokens[viewer]}"
+        return client, headers
+
+    def get(self, viewer: str, url: str) -> str:
+        client, headers = self.client(viewer)
+        response = client.get(url, headers=headers)
+        body = response.get_data(as_text=True)
+        response.close()
+        assert response.status_code < 500, (url, viewer, body[:400])
+        return body
+
+    def url(self, endpoint: str, **values: Any) -> str:
+        from flask import url_for
+
+        rule = next(r for r in self.app.url_map.iter_rules() if r.endpoint == endpoint)
+        merged = {**self.values, **values}
+        with self.app.test_request_context():
+            return url_for(endpoint, **{k: merged[k] for k in rule.arguments})
+
+
+def _upload(name: str) -> Upload:
+    """An attachment whose name and content are the markers of ``name``."""
+    return Upload(
+        filename=f"{MARKERS[name + '-filename'].text}.txt",
+        content_type="text/plain",
+        stream=io.BytesIO(MARKERS[name + "-file"].text.encode()),
+    )
+
+
+def _answer(notification: Message, sender: str, text: str) -> bytes:
+    """A reply to ``notification`` from ``sender``, as a mail client writes it."""
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = str(notification["Reply-To"] or notification["From"])
+    reply["Subject"] = f"RE: {notification['Subject']} {text}"
+    reply["Message-ID"] = f"<leak-{text}@client.test>"
+    reply["In-Reply-To"] = str(notification["Message-ID"])
+    reply.set_content(f"{text}\n")
+    return bytes(reply)
+
+
+def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
+    """Plant a marker in every private field of one case (see the module's docstring)."""
+    host = Actor.host()
+    world = World.build(kit)
+    shipper, carrier = world.shipper, world.carrier
+    assert shipper.id is not None
+    assert carrier.id is not None
+    actors: dict[str, Actor] = {
+        "shipper_manager": world.shipper_manager_actor,
+        "shipper_agent": world.shipper_actor,
+        "carrier_manager": world.carrier_manager_actor,
+        "carrier_agent": world.carrier_actor,
+        **strangers(kit, world),
+    }
+    customer = kit.directory.add_customer(
+        host,
+        shipper_org_id=shipper.id,
+        email=MARKERS["customer-address"].text,
+        name=MARKERS["customer-name"].text,
+    )
+    actors["case_customer"] = Actor.of_customer(customer)
+    watchers = {
+        side: kit.directory.add_user(
+            host,
+            org_id=org.id,  # type: ignore[arg-type]
+            name=MARKERS[f"{side}-watcher"].text,
+            email=MARKERS[f"{side}-watcher-address"].text,
+        )
+        for side, org in ((SHIPPER, shipper), (CARRIER, carrier))
+    }
+    for side in (SHIPPER, CARRIER):
+        kit.notifications.set_collaborator_address(
+            host,
+            shipper_org_id=shipper.id,
+            carrier_org_id=carrier.id,
+            side=Side(side),
+            email=MARKERS[f"{side}-collaborator-address"].text,
+        )
+    webhooks = {
+        subscriber: kit.webhooks.subscribe(
+            actors[manager],
+            url=f"http://127.0.0.1:9/{subscriber}",  # refused at once when delivered
+            events=[e.value for e in WebhookEvent],
+        ).webhook.id
+        for subscriber, manager in (
+            ("shipper_org", "shipper_manager"),
+            ("carrier_org", "carrier_manager"),
+        )
+    }
+    tokens = {
+        f"{side}_{scope}_key": kit.api_keys.create(
+            host, org_id=org_id, name=f"{side} {scope}", scope=scope
+        ).token
+        for side, org_id in ((SHIPPER, shipper.id), (CARRIER, carrier.id))
+        for scope in ("read", "write", "admin")
+    }
+
+    # The case: the shipper's agent owns the shipper side; the carrier side has no owner,
+    # so its collaborator address is notified.
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        carrier=carrier.id,
+        customer=customer.id,
+        message=MARKERS["everyone-message"].text,
+        audience="everyone",
+    )
+    number = case.number
+    for watcher in watchers.values():
+        kit.cases.watch(Actor.of_user(watcher), number)
+    kit.cases.set_crm_number(world.shipper_actor, number, MARKERS["shipper-crm"].text)
+    kit.cases.set_crm_number(world.carrier_actor, number, MARKERS["carrier-crm"].text)
+    post = kit.messages.post
+    post(
+        world.shipper_actor,
+        number,
+        MARKERS["shipper-internal"].text,
+        audience="internal",
+        attachments=[_upload("shipper-internal")],
+    )
+    post(
+        world.carrier_actor,
+        number,
+        MARKERS["carrier-internal"].text,
+        audience="internal",
+        attachments=[_upload("carrier-internal")],
+    )
+    post(world.shipper_actor, number, MARKERS["shipper-partners"].text, audience="partners")
+    post(world.carrier_actor, number, MARKERS["carrier-partners"].text, audience="partners")
+    post(actors["case_customer"], number, MARKERS["customer-message"].text)
+    # The shipper waits; the carrier solves it (the customer is told, by the carrier's
+    # doing); the shipper reopens it; the carrier's manager gives it an owner on their side.
+    kit.cases.change_status(world.shipper_actor, number, "waiting")
+    kit.cases.solve(world.carrier_actor, number)
+    kit.cases.reopen(world.shipper_actor, number)
+    kit.cases.set_owner(world.carrier_manager_actor, number, world.carrier_agent.id)
+    kit.notifications.deliver()
+
+    # Triage: mail naming the case from a stranger, written to the shipper's support
+    # address, and a stranger's answer to the carrier's notification.
+    stranger = (
+        f"From: someone@else.test\r\nTo: support@acme.test\r\n"
+        f"Subject: Re: [{number}] {MARKERS['shipper-triage'].text}\r\n"
+        f"Message-ID: <leak-triage@else.test>\r\n\r\n{MARKERS['shipper-triage'].text}\r\n"
+    )
+    to_carrier = next(
+        n.message
+        for n in mail.outbox
+        if n.email == MARKERS["carrier-collaborator-address"].text and n.event == "case_opened"
+    )
+    triaged = [
+        kit.inbound.receive(stranger.encode()),
+        kit.inbound.receive(
+            _answer(to_carrier, "mallory@evil.test", MARKERS["carrier-triage"].text)
+        ),
+    ]
+    assert [t.outcome.value for t in triaged] == ["triaged", "triaged"]
+
+    entries = kit.cases.timeline(host, number)
+    recipients = {
+        world.shipper_agent.email: "shipper_agent",
+        world.shipper_manager.email: "shipper_manager",
+        world.carrier_agent.email: "carrier_agent",
+        watchers[SHIPPER].email: "shipper_watcher",
+        watchers[CARRIER].email: "carrier_watcher",
+        MARKERS["carrier-collaborator-address"].text: "carrier_collaborator",
+        customer.email: "case_customer",
+    }
+    app = make_app(kit, WTF_CSRF_ENABLED=False)
+    return Scene(
+        kit=kit,
+        app=app,
+        mail=mail,
+        values={
+            "number": number,
+            "reference": "SHP-1",
+            "table": "backlog_by_status",
+            "filename": "casekit/casekit.css",
+        },
+        ids={
+            "customer-id": customer.id,  # type: ignore[dict-item]
+            "shipper-watcher-id": watchers[SHIPPER].id,  # type: ignore[dict-item]
+            "carrier-watcher-id": watchers[CARRIER].id,  # type: ignore[dict-item]
+        },
+        actors=actors,
+        tokens=tokens,
+        recipients={address.lower(): name for address, name in recipients.items()},
+        webhooks=webhooks,
+        attachments=[a.id for e in entries for a in e.attachments],
+        triage=[t.inbound_id for t in triaged],
+    )
