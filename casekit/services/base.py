@@ -33,53 +33,78 @@ if TYPE_CHECKING:
 NUL = "\x00"
 
 
-def nul_field(value: Any, path: str, depth: int = 0) -> str | None:
-    """The dotted path of the first text in ``value`` holding a NUL character, or ``None``.
+def text_problem(text: str) -> str | None:
+    """Why no database stores ``text``, or ``None``: a NUL character (PostgreSQL
+    refuses it), or a lone surrogate such as JSON's ``"\\ud800"`` (not UTF-8)."""
+    if NUL in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (not Unicode text)"
+    return None
+
+
+def bad_text(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """The dotted path of the first text in ``value`` no database stores, and why
+    (:func:`text_problem`), or ``None``.
 
     Looks into strings, mappings (keys and values), lists, tuples, sets and
     attrs instances; bytes and streams are not text.
     """
     if isinstance(value, str):
-        return path if NUL in value else None
+        problem = text_problem(value)
+        return (path, problem) if problem else None
     if depth > 20:
         return None
     if isinstance(value, Mapping):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and NUL in key:
-                return path or where
-            found = nul_field(item, where, depth + 1)
+            if isinstance(key, str):
+                problem = text_problem(key)
+                if problem:
+                    return (path or where, problem)
+            found = bad_text(item, where, depth + 1)
             if found:
                 return found
         return None
     if isinstance(value, list | tuple | set | frozenset):
         for index, item in enumerate(value):
-            found = nul_field(item, f"{path}.{index}", depth + 1)
+            found = bad_text(item, f"{path}.{index}", depth + 1)
             if found:
                 return found
         return None
     if attrs.has(type(value)):
         for field in attrs.fields(type(value)):
-            found = nul_field(getattr(value, field.name, None), f"{path}.{field.name}", depth + 1)
+            found = bad_text(getattr(value, field.name, None), f"{path}.{field.name}", depth + 1)
             if found:
                 return found
     return None
 
 
+def nul_field(value: Any, path: str) -> str | None:
+    """The dotted path of the first text in ``value`` no database stores (a NUL
+    character, a lone surrogate), or ``None``: :func:`bad_text`'s path."""
+    found = bad_text(value, path)
+    return found[0] if found else None
+
+
 def refuse_nul(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a service method: text holding a NUL character is :class:`InvalidInput`
-    naming its argument (PostgreSQL cannot store it; no field needs it)."""
+    """Wrap a service method: text holding a NUL character or a lone surrogate is
+    :class:`InvalidInput` naming its argument (no database stores it; no field
+    needs it)."""
     signature = inspect.signature(function)
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         for value in itertools.chain(args[1:], kwargs.values()):
-            if nul_field(value, "") is not None:
+            if bad_text(value, "") is not None:
                 bound = signature.bind_partial(*args, **kwargs)
                 for name, given in bound.arguments.items():
-                    found = nul_field(given, name) if name != "self" else None
+                    found = bad_text(given, name) if name != "self" else None
                     if found:
-                        raise InvalidInput({found: ["contains a NUL character"]})
+                        raise InvalidInput({found[0]: [found[1]]})
         return function(*args, **kwargs)
 
     checked.__casekit_refuses_nul__ = True  # type: ignore[attr-defined]
@@ -95,7 +120,8 @@ def handles_nul(function: Callable[..., Any]) -> Callable[..., Any]:
 
 class Service:
     """The base of every service: each public method of a subclass refuses
-    text arguments with NUL characters (:func:`refuse_nul`), once, here."""
+    text arguments with NUL characters or lone surrogates (:func:`refuse_nul`),
+    once, here."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from casekit import Actor
+from casekit import Actor, NotFound
 
 PROBLEM = "application/problem+json"
 
@@ -838,6 +838,34 @@ def test_a_nul_character_is_a_400_naming_the_field(client, auth, number):
     assert problem_of(response, 400)["errors"] == {"body": ["contains a NUL character"]}
     response = client.get("/api/v1/cases", query_string={"q": "x\x00"}, headers=auth)
     assert problem_of(response, 400)["errors"]
+
+
+def test_a_lone_surrogate_is_a_400_naming_the_field_and_writes_nothing(client, auth, number, kit):
+    # JSON's "\ud800" decodes to text no database stores as UTF-8: a 500 before.
+    surrogate = "contains a lone surrogate (not Unicode text)"
+    before = client.get(f"/api/v1/cases/{number}/timeline", headers=auth).json
+
+    def send(method, path, raw):
+        return client.open(
+            path, method=method, data=raw, content_type="application/json", headers=auth
+        )
+
+    response = send("POST", "/api/v1/cases", '{"type": "lost", "subject": "a\\ud800"}')
+    assert problem_of(response, 400)["errors"] == {"subject": [surrogate]}
+    response = send("POST", f"/api/v1/cases/{number}/messages", '{"body": "\\udfff"}')
+    assert problem_of(response, 400)["errors"] == {"body": [surrogate]}
+    response = send("POST", "/api/v1/views", '{"name": "v", "query": {"search": "\\ud800"}}')
+    assert problem_of(response, 400)["errors"] == {"query.search": [surrogate]}
+    filters = '[{"field": "subject", "op": "contains", "value": "\\ud800"}]'
+    response = client.get("/api/v1/cases", query_string={"filters": filters}, headers=auth)
+    assert problem_of(response, 400)["errors"] == {"query.filters.0.value": [surrogate]}
+    items = '[{"reference": "S-2", "shipper": "acme"}, {"reference": "\\ud800", "shipper": "acme"}]'
+    response = send("POST", "/api/v1/shipments", '{"items": ' + items + "}")
+    assert problem_of(response, 400)["errors"] == {"items.1.reference": [surrogate]}
+    with pytest.raises(NotFound):
+        kit.shipments.shipment(Actor.host(), "S-2")
+    assert client.get(f"/api/v1/cases/{number}/timeline", headers=auth).json == before
+    assert client.get("/api/v1/cases", headers=auth).json["cases"][0]["number"] == number
 
 
 def test_webhooks_subscribe_read_change_rotate_log_and_delete(client, auth, kit, world):

@@ -17,6 +17,7 @@ from casekit.domain.apikeys import ApiScope
 from casekit.domain.audience import Audience
 from casekit.domain.case import Side
 from casekit.domain.workflow import Status
+from casekit.services.base import text_problem
 
 #: Ids are positive and fit the databases' integer columns.
 ID_RANGE = validate.Range(min=1, max=2**31 - 1)
@@ -27,28 +28,31 @@ MAX_BODY = 100_000
 class StrictSchema(Schema):
     """Unknown keys are refused (marshmallow's default), and named in the error.
 
-    Text with a NUL character is refused too, naming the field: no database
-    stores it (PostgreSQL refuses it outright).
+    Text no database stores (a NUL character, which PostgreSQL refuses
+    outright, or a lone surrogate such as ``"\\ud800"``, which is not UTF-8)
+    is refused too, naming the field.
     """
 
     @pre_load
     def _refuse_nul(self, data: Any, **_kwargs: Any) -> Any:
-        bad = sorted(nul_paths(data))
+        bad = dict(sorted(nul_paths(data)))
         if bad:
-            raise ValidationError({path: ["contains a NUL character"] for path in bad})
+            raise ValidationError({path: [problem] for path, problem in bad.items()})
         return data
 
 
-def nul_paths(value: Any, path: str = "") -> Iterator[str]:
-    """The dotted paths of the strings (keys too) in ``value`` that hold a NUL character."""
+def nul_paths(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """The dotted paths of the strings (keys too) in ``value`` no database stores, and why."""
     if isinstance(value, str):
-        if "\x00" in value:
-            yield path or "body"
+        problem = text_problem(value)
+        if problem:
+            yield path or "body", problem
     elif isinstance(value, Mapping):
         for key, item in value.items():
             name = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and "\x00" in key:
-                yield name
+            problem = text_problem(key) if isinstance(key, str) else None
+            if problem:
+                yield name, problem
             else:
                 yield from nul_paths(item, name)
     elif isinstance(value, (list, tuple)):
