@@ -419,6 +419,11 @@ def test_every_number_drills_down_to_the_same_cases(kit, world, story):
         ({**RANGE, "timezone": "../../etc/passwd"}, "timezone"),
         ({**RANGE, "granularity": "hour"}, "granularity"),
         ({**RANGE, "filters": {"carrier": ["Fast"]}}, "filters.carrier"),
+        ({**RANGE, "filters": {"carrier": [2**70]}}, "filters.carrier"),
+        # Days whose local midnights are not UTC moments (an OverflowError before).
+        ({"from": "9999-12-31", "to": "9999-12-31", "timezone": "Etc/GMT+12"}, "from"),
+        ({"from": "0001-01-01", "to": "0001-01-01", "timezone": "Etc/GMT-14"}, "from"),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "to"),
         ({**RANGE, "filters": {"status": ["new"]}}, "filters.status"),
         ({**RANGE, "extra": 1}, "extra"),
     ],
@@ -427,6 +432,14 @@ def test_bad_input_names_the_field(kit, world, query, field):
     with pytest.raises(InvalidInput) as caught:
         kit.reports.dashboard(world.shipper_actor, query)
     assert field in caught.value.errors
+
+
+def test_the_first_and_last_days_a_report_takes(kit, world):
+    for query in (
+        {"from": "0001-01-02", "to": "0001-01-02", "timezone": "Etc/GMT-14"},
+        {"from": "9999-12-30", "to": "9999-12-30", "timezone": "Etc/GMT+12", "granularity": "week"},
+    ):
+        assert kit.reports.dashboard(world.shipper_actor, query).sections
 
 
 def test_json_and_csv(kit, world, story):

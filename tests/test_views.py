@@ -498,6 +498,19 @@ def test_list_columns(kit, world, cases):
         ({"filters": [f("brand", "contains", "x")]}, "filters.0.op"),
         ({"filters": [f("mode", "in", ["boat"])]}, "filters.0.value"),
         ({"filters": [f("owner", "in", ["bob"])]}, "filters.0.value"),
+        # Ids outside the databases' integer columns (a 500 on SQLite and PostgreSQL before).
+        ({"filters": [f("carrier", "in", [2**70])]}, "filters.0.value"),
+        ({"filters": [f("owner", "in", [2**31])]}, "filters.0.value"),
+        ({"filters": [f("watcher", "in", [0])]}, "filters.0.value"),
+        # Times whose UTC moment is outside years 1 to 9999 (an OverflowError before).
+        (
+            {"filters": [f("created_at", "between", {"to": "9999-12-31T23:59:59-14:00"})]},
+            "filters.0.value",
+        ),
+        (
+            {"filters": [f("created_at", "between", {"from": "0001-01-01T00:00:00+14:00"})]},
+            "filters.0.value",
+        ),
         ({"filters": [f("created_at", "between", {"from": "yesterday"})]}, "filters.0.value"),
         ({"filters": [f("created_at", "between", {"from": [["2026-01-01"]]})]}, "filters.0.value"),
         ({"filters": [f("created_at", "between", {"to": {"at": 1}})]}, "filters.0.value"),

@@ -30,6 +30,9 @@ from casekit.query.timing import Granularity
 from casekit.schemas.views import FilterSchema
 
 MAX_DAYS = 731
+#: A day whose local midnights, and the next day's, are UTC moments in any zone.
+FIRST_DAY = date(1, 1, 2)
+LAST_DAY = date(9999, 12, 30)
 #: The list filters a report takes, each as "is one of".
 REPORT_FILTERS = ("brand", "carrier", "shipper", "type", "source", "owner")
 
@@ -93,6 +96,9 @@ class ReportQuerySchema(Schema):
             raise ValidationError(str(error), "timezone") from None
         start: date | None = data.get("start")
         end: date | None = data.get("end")
+        for key, day in (("from", start), ("to", end)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise ValidationError(f"a day from {FIRST_DAY} to {LAST_DAY}", key)
         if start is not None and end is not None:
             if end < start:
                 raise ValidationError("to is before from", "to")

@@ -39,6 +39,8 @@ from casekit.query.filters import (
 from casekit.query.listing import COLUMNS, BuiltinView, ListQuery
 
 MAX_VALUES = 100
+#: Ids are those of the databases' integer columns.
+MAX_ID = 2**31 - 1
 MAX_TEXT = 200
 
 
@@ -72,8 +74,12 @@ def _value(kind: Kind, name: str, value: Any, choices: tuple[str, ...] | None, i
         if not 1 <= len(items) <= MAX_VALUES:
             raise ValidationError(f"give 1 to {MAX_VALUES} values", "value")
         if ids:
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-                raise ValidationError(f"{name} values are ids (whole numbers)", "value")
+            if not all(
+                isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ID for v in items
+            ):
+                raise ValidationError(
+                    f"{name} values are ids (whole numbers from 1 to {MAX_ID})", "value"
+                )
             return tuple(items)
         if not all(isinstance(v, str) and 0 < len(v) <= MAX_TEXT for v in items):
             raise ValidationError(f"{name} values are non-empty strings", "value")
@@ -94,7 +100,8 @@ def _value(kind: Kind, name: str, value: Any, choices: tuple[str, ...] | None, i
         try:
             start = parse_when(value["from"]) if value.get("from") else None
             end = parse_when(value["to"]) if value.get("to") else None
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
+            # OverflowError: a time whose UTC moment is outside years 1 to 9999.
             raise ValidationError(f"not an ISO 8601 date or time: {error}", "value") from None
         if start is None and end is None:
             raise ValidationError("give from, to, or both", "value")
