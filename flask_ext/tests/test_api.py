@@ -826,6 +826,12 @@ def test_a_method_not_allowed_is_a_problem_with_allow(client, auth, number):
     assert "GET" in response.headers["Allow"]
 
 
+def test_a_line_break_in_a_path_is_a_problem_not_the_hosts_page(client, auth):
+    # Werkzeug's path converter stops at a line break: these were the host's HTML 404.
+    for path in ("/api/v1/webhooks/%0A", "/api/v1/webhooks/%0A/deliveries", "/api/v1/a%0Ab"):
+        assert problem_of(client.get(path, headers=auth), 404)["detail"], path
+
+
 def test_a_nul_character_is_a_400_naming_the_field(client, auth, number):
     response = client.post(
         "/api/v1/cases", json={"type": "lost", "subject": "Late\x00"}, headers=auth

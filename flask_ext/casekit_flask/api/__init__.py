@@ -79,6 +79,7 @@ def init_api(app: Flask, st: State) -> None:
     st.api = api
     csrf = app.extensions.get("csrf")
     shipments.register_components(api.spec)
+    app.url_map.converters.setdefault("casekit_rest", reference.RestConverter)
     for blueprint in (
         cases.blp,
         views.blp,

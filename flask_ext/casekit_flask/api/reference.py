@@ -6,8 +6,17 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 blp = Blueprint("casekit_api_reference", __name__, url_prefix="")
+
+
+class RestConverter(PathConverter):
+    """Werkzeug's ``path``, with line breaks too (``%0A`` in a path segment): so that
+    no path under the API's prefix falls through to the host's HTML 404."""
+
+    regex = "(?s:[^/].*?)"
+
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -69,7 +78,7 @@ def reference() -> Any:
     )
 
 
-@blp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@blp.route("/<casekit_rest:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def missing(rest: str) -> Any:
     """Anything else under the API's prefix: a problem, not the host's HTML page.
 
