@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -148,11 +148,46 @@ def test_customer_sees_own_cases_only(kit, world, cases):
     assert row.crm_number is None
 
 
-def test_window_of_thirteen_months(kit, world, clock, cases):
-    clock.advance(timedelta(days=400))
-    fresh = kit.cases.open(world.shipper_actor, type="other").number
-    assert listed(kit, world.shipper_actor, "all_active") == {fresh}
-    assert cases["damaged"] in listed(kit, world.shipper_actor, "all_cases")
+@pytest.mark.parametrize(
+    ("now", "outside", "first_in", "inside"),
+    [
+        # Mid-month: the window starts on the same day 13 months earlier.
+        pytest.param(
+            datetime(2027, 6, 15, 9, 0, tzinfo=UTC),
+            datetime(2026, 5, 14, 9, 0, tzinfo=UTC),  # 13 months and a day before
+            datetime(2026, 5, 15, 9, 0, tzinfo=UTC),
+            datetime(2026, 5, 17, 9, 0, tzinfo=UTC),  # 12 months and 29 days before
+            id="mid-month",
+        ),
+        # 31 March: there is no 31 February, the window starts at the end of February.
+        pytest.param(
+            datetime(2027, 3, 31, 9, 0, tzinfo=UTC),
+            datetime(2026, 2, 27, 9, 0, tzinfo=UTC),  # 13 months and a day before
+            datetime(2026, 2, 28, 9, 0, tzinfo=UTC),
+            datetime(2026, 3, 2, 9, 0, tzinfo=UTC),  # 12 months and 29 days before
+            id="month-end",
+        ),
+    ],
+)
+def test_window_of_thirteen_calendar_months(kit, world, clock, now, outside, first_in, inside):
+    """The views but All Cases list the cases opened in the last 13 calendar months:
+    from the same instant 13 months ago (the month's last day when that month is
+    shorter), not a number of days."""
+    s = world.shipper_actor
+    opened = {}
+    for name, at in (
+        ("outside", outside),
+        ("second before", first_in - timedelta(seconds=1)),
+        ("first in", first_in),
+        ("inside", inside),
+    ):
+        clock.advance(at - clock.now())
+        opened[name] = kit.cases.open(s, type="other").number
+    clock.advance(now - clock.now())
+    assert listed(kit, s, "all_active") == {opened["first in"], opened["inside"]}
+    assert kit.views.counts(s)["all_active"] == 2
+    assert listed(kit, s, "all_cases") == set(opened.values())
+    assert kit.views.counts(s)["all_cases"] == 4
 
 
 def test_a_kept_statement_runs_with_the_time_and_actor_of_each_call(kit, world, clock, cases):
@@ -674,8 +709,6 @@ def test_saved_views(kit, world, cases):
 
 
 def test_months_before():
-    from datetime import UTC, datetime
-
     assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 13) == datetime(2025, 2, 28, tzinfo=UTC)
     assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 1) == datetime(2025, 12, 15, tzinfo=UTC)
 
