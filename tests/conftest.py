@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -144,3 +144,17 @@ def world(kit: CaseKit) -> World:
 
 def backend_name(url: str) -> str:
     return make_url(url).get_backend_name()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The steps the access property test ran on each database, and in how long."""
+    lines = [
+        f"{report.nodeid}: {props['access steps']} steps in {props['access seconds']} s"
+        for report in terminalreporter.stats.get("passed", [])
+        if report.when == "call"
+        and "access steps" in (props := dict(getattr(report, "user_properties", ())))
+    ]
+    if lines:
+        terminalreporter.section("access property")
+        for line in lines:
+            terminalreporter.line(line)
