@@ -166,7 +166,7 @@ def sample_shipments(
 
 def sample_rows(count: int, *, seed: int = 7) -> list[dict[str, str]]:
     """The demo's orders and shipments as rows of an order export (casekit-orderfeed's columns)."""
-    from casekit_orderfeed.feed import SHIPMENT_COLUMNS
+    from casekit_orderfeed.schema import SHIPMENT_COLUMNS
 
     shipments, orders, _customers = sample_shipments(count, seed=seed)
     rows = []
