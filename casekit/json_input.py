@@ -3,7 +3,7 @@
 Every JSON document a caller hands casekit as text — a request body, a
 ``filters`` parameter, a saved view's query from a form, a list cursor —
 is read by :func:`load_json`, so a document nested a thousand levels deep
-is a clear :class:`~casekit.InvalidInput` naming its field instead of a
+is a clear :class:`~casekit.errors.InvalidInput` naming its field instead of a
 ``RecursionError`` somewhere in a parser or a validator.
 """
 
@@ -25,7 +25,7 @@ _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 def load_json(text: str | bytes, *, field: str, max_bytes: int = MAX_BYTES) -> Any:
-    """The value of the JSON ``text``; :class:`~casekit.InvalidInput` naming ``field``
+    """The value of the JSON ``text``; :class:`~casekit.errors.InvalidInput` naming ``field``
     when it is not JSON (``NaN`` and ``Infinity`` are not), is longer than
     ``max_bytes`` (UTF-8) or is nested deeper than :data:`MAX_DEPTH` levels."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))

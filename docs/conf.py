@@ -43,6 +43,8 @@ nitpick_ignore_regex = [
         r"py:.*",
         r"(datetime|pathlib|collections\.abc|typing|io|email|blinker|sqlalchemy|pluggy|click|jinja2|_pytest|pytest)\..*",
     ),
+    # A type variable of a signature, not a class to link to.
+    ("py:class", r"casekit\.csvsafe\.T"),
 ]
 
 autodoc_member_order = "bysource"

@@ -285,7 +285,7 @@ class CaseService(Service):
         transaction that holds the case's row lock: without
         ``expected_version`` the change waits for any other change to the
         case and applies to the version current then; with it, a case at
-        another version is a :class:`~casekit.Conflict` and nothing is
+        another version is a :class:`~casekit.errors.Conflict` and nothing is
         written.
         """
         unknown = sorted(set(changes) - set(CHANGES))

@@ -377,7 +377,7 @@ class NotificationService(Service):
     # -- deliveries ------------------------------------------------------------------------
     def deliveries(self, actor: Actor, number: str) -> builtins.list[DeliveryView]:
         """The notifications of case ``number`` to the actor's own people, each with
-        its delivery attempts, oldest first (:meth:`~casekit.query.scoped.Scope.delivery_clause`:
+        its delivery attempts, oldest first (``Scope.delivery_clause``:
         a customer's own, an organization's users and address; the host sees all)."""
         with self._uow(write=False) as uow:
             scope = Scope(uow.session, actor)
