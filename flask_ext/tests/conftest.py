@@ -16,7 +16,7 @@ import pytest
 from flask import Flask, session
 from sqlalchemy.engine import make_url
 
-from casekit import Actor, CaseKit, ShipmentFacts
+from casekit import Actor, CaseKit, OrderFacts, ShipmentFacts
 from casekit.testing import FakeShipments, FrozenClock, World, empty_tables, make_kit
 from casekit_flask import CaseKitFlask
 from casekit_flask.extension import State
@@ -51,6 +51,31 @@ def shipments() -> FakeShipments:
             )
         )
     return fake
+
+
+@pytest.fixture
+def customer_case(kit: CaseKit, world: World, shipments: FakeShipments) -> Any:
+    """A case of the shipper's customer, on an order that names the customer, with the
+    customer's own message: what a carrier on the case must never learn of the customer."""
+    shipments.add_order(
+        OrderFacts(
+            number="O-7",
+            shipper="acme",
+            customer_email=world.customer.email,
+            customer_name=world.customer.name,
+        )
+    )
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        shipment="SHP-1",
+        order="O-7",
+        customer=world.customer.id,
+        message="Your parcel",
+        audience="everyone",
+    )
+    kit.messages.post(world.customer_actor, case.number, "It never came")
+    return case
 
 
 @pytest.fixture

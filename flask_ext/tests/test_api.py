@@ -963,27 +963,10 @@ def _customer_values(body: object) -> list[object]:
     return found
 
 
-def test_a_carrier_reads_a_case_without_the_customers_account(client, auth, kit, world, shipments):
-    from casekit import OrderFacts
-
-    shipments.add_order(
-        OrderFacts(
-            number="O-7",
-            shipper="acme",
-            customer_email=world.customer.email,
-            customer_name=world.customer.name,
-        )
-    )
-    case = kit.cases.open(
-        world.shipper_actor,
-        type="lost",
-        shipment="SHP-1",
-        order="O-7",
-        customer=world.customer.id,
-        message="Your parcel",
-        audience="everyone",
-    )
-    kit.messages.post(world.customer_actor, case.number, "It never came")
+def test_a_carrier_reads_a_case_without_the_customers_account(
+    client, auth, kit, world, customer_case
+):
+    case = customer_case
     carrier_auth = {
         "Authorization": "Bearer "
         + kit.api_keys.create(

@@ -246,27 +246,8 @@ def test_the_case_page_works_the_case(kit, world, client):
     assert "reopened the case" in html
 
 
-def test_a_carriers_pages_never_show_the_customers_account(kit, world, client, shipments):
-    from casekit import OrderFacts
-
-    shipments.add_order(
-        OrderFacts(
-            number="O-7",
-            shipper="acme",
-            customer_email=world.customer.email,
-            customer_name=world.customer.name,
-        )
-    )
-    case = kit.cases.open(
-        world.shipper_actor,
-        type="lost",
-        shipment="SHP-1",
-        order="O-7",
-        customer=world.customer.id,
-        message="Your parcel",
-        audience="everyone",
-    )
-    kit.messages.post(world.customer_actor, case.number, "It never came")
+def test_a_carriers_pages_never_show_the_customers_account(kit, world, client, customer_case):
+    case = customer_case
     login(client, world.carrier_actor)
     for url in (f"/cases/{case.number}", "/cases/?view=all_cases", "/cases/export.csv"):
         response = client.get(url)
