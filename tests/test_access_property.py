@@ -1015,25 +1015,41 @@ class AccessMachine(RuleBasedStateMachine):
 
     def mail_route(
         self, note: OutgoingNotification, case: MCase, sender: str
-    ) -> tuple[Audience, int | None, str] | None:
+    ) -> tuple[Audience, int | None, str] | tuple[str, int | None]:
         """How casekit files a reply to ``note`` from ``sender``: its audience, its
-        organization and who writes it ("user", "customer", "address"); None when
-        it is triaged."""
-        parties = {case.shipper, case.carrier} - {None}
+        organization and who writes it ("user", "customer", "address"); else why it
+        is triaged and in whose triage (docs/inbound.rst)."""
         text = mail_text(note.message)
         told = [e for e in case.entries if e.token is not None and e.token in text]
-        internal = bool(told) and told[-1].audience is Audience.INTERNAL
+        route = self.sender_route(note, case, sender)
+        if not told or told[-1].audience is not Audience.INTERNAL:
+            return route or ("sender does not match", self.addressee_org(note, case))
+        # A reply to an internal note's notification: posted internal from the
+        # note's organization, else sealed in that organization's triage.
+        note_org = told[-1].org
+        if route is None:
+            return "sender does not match", note_org
+        _audience, org, writer = route
+        if writer == "customer" or org != note_org:
+            return "a reply to an internal note from outside the note's organization", note_org
+        return Audience.INTERNAL, org, writer
+
+    def sender_route(
+        self, note: OutgoingNotification, case: MCase, sender: str
+    ) -> tuple[Audience, int | None, str] | None:
+        """How ``sender`` writes on ``case`` in reply to ``note``, as if it answered no
+        internal note; None when no route matches."""
+        parties = {case.shipper, case.carrier} - {None}
         # 1. the reply token names the recipient
         if note.user_id is not None:
             if self.user_email[note.user_id] == sender and self.user_org[note.user_id] in parties:
-                staff = Audience.INTERNAL if internal else Audience.PARTNERS
-                return staff, self.user_org[note.user_id], "user"
+                return Audience.PARTNERS, self.user_org[note.user_id], "user"
         elif note.customer_id is not None:
             if note.customer_id == case.customer and self.customer_email[case.customer] == sender:
                 return Audience.EVERYONE, None, "customer"
         elif note.email.lower() == sender:
             return self.address_route(case, sender)
-        # 2. else the sender writes as whom it is on the case (not as for an internal note)
+        # 2. else the sender writes as whom it is on the case
         if case.customer is not None and self.customer_email[case.customer] == sender:
             return Audience.EVERYONE, None, "customer"
         for user_id, email in self.user_email.items():
@@ -1095,17 +1111,13 @@ class AccessMachine(RuleBasedStateMachine):
             self.record(case, [])
             return
         route = self.mail_route(note, case, address)
-        if route is None:
-            assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match"), (
-                what,
-                result,
-            )
+        if len(route) == 2:
+            reason, triage_org = route
+            assert (result.outcome, result.reason) == (Outcome.TRIAGED, reason), (what, result)
             assert result.case_number == case.number, (what, result)
             assert result.inbound_id is not None
             item = self.kit.inbound.triage_item(Actor.host(), result.inbound_id)
-            self.triaged[item.id] = MTriage(
-                item.id, case, address, self.addressee_org(note, case), item.org_id
-            )
+            self.triaged[item.id] = MTriage(item.id, case, address, triage_org, item.org_id)
             self.record(case, [])
             return
         audience, org, writer = route
