@@ -479,6 +479,47 @@ def test_the_notes_own_collaborator_address_answering_it_stays_internal(
     assert "We will pay." not in shipper_sees
 
 
+@pytest.mark.parametrize("way", ["token", "in-reply-to"])
+def test_a_case_opened_with_an_internal_note_is_that_note_to_a_reply(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, way: str
+) -> None:
+    """The opening mail's Message-ID is the thread's, not the notification's: a
+    reply to it answers the note the case was opened with all the same."""
+    shipper_desk = "desk@acme.test"
+    mkit.notifications.set_collaborator_address(
+        Actor.host(),
+        shipper_org_id=w.shipper.id,
+        carrier_org_id=w.carrier.id,
+        side=Side.SHIPPER,
+        email=shipper_desk,
+    )
+    api = Actor.system_actor("api", org_id=w.shipper.id)  # the shipper's API key
+    case = mkit.cases.open(
+        api, type="lost", carrier=w.carrier.id, message=NOTE, audience="internal"
+    )
+    mkit.notifications.deliver()
+    [own] = sink.to(shipper_desk)
+    [other] = sink.to(CARRIER_DESK)
+    assert own["In-Reply-To"] is None  # the opening mail: its Message-ID is the thread's
+    if way == "in-reply-to":
+        del own["Reply-To"], other["Reply-To"]
+    result = send(inbound, answer(own, shipper_desk, "Keep it quiet."))
+    assert result.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.org_id) == (
+        "Keep it quiet.",
+        "internal",
+        w.shipper.id,
+    )
+    outsider = send(inbound, answer(other, CARRIER_DESK, "What do you know?"))
+    assert (outsider.outcome, outsider.reason) == (
+        Outcome.TRIAGED,
+        "a reply to an internal note from outside the note's organization",
+    )
+    assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [outsider.inbound_id]
+    assert mkit.inbound.triage(w.carrier_actor, include_handled=True) == []
+
+
 # -- what a reply's headers and the directory decide -----------------------------------------
 def _desk_message(mkit: CaseKit, w: World, sink: SmtpSink) -> tuple[str, EmailMessage]:
     """A case, and the carrier desk's mail of a message on it (not of its opening)."""

@@ -39,6 +39,7 @@ from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Side
 from casekit.domain.directory import User
+from casekit.domain.notify import NotifyEvent
 from casekit.mail.compose import thread_id
 from casekit.mail.parse import ParsedMail
 from casekit.mail.tokens import InvalidReplyToken, ReplyToken, token_of, verify
@@ -179,7 +180,7 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
     sender = parsed.from_address
     assert sender is not None
     replied = parsed.in_reply_to + parsed.references
-    notes = _internal_note_orgs(session, settings, replied)
+    notes = _internal_note_orgs(session, settings, parsed)
     # 1. the reply token
     if settings.reply_address and settings.reply_secrets:
         for address in parsed.recipients:
@@ -302,21 +303,47 @@ def _notified_org(
 
 
 def _internal_note_orgs(
-    session: Session, settings: Settings, ids: tuple[str, ...]
+    session: Session, settings: Settings, parsed: ParsedMail
 ) -> tuple[int | None, ...]:
     """The organizations of the internal notes whose notifications the mail
-    answers, the latest notification's first; empty when it answers none."""
-    found = notification_ids(settings, ids)
-    if not found:
+    answers, the latest notification's first; empty when it answers none.
+
+    A notification's Message-ID names its outbox row, but the opening mail's is
+    its recipient's thread id: a mail in reply to it (its In-Reply-To) answers
+    the case's opening notification to that recipient.
+    """
+    sent = [n for n, _ in notification_ids(settings, parsed.in_reply_to + parsed.references)]
+    sent += _opening_notifications(session, settings, parsed.in_reply_to)
+    if not sent:
         return ()
     o, e = tables.outbox.c, tables.entries.c
     orgs = session.execute(
         select(e.org_id)
         .join(tables.outbox, o.entry_id == e.id)
-        .where(o.id.in_([n for n, _ in found]), e.audience == Audience.INTERNAL)
+        .where(o.id.in_(sent), e.audience == Audience.INTERNAL)
         .order_by(o.id.desc())
     ).scalars()
     return tuple(dict.fromkeys(orgs))
+
+
+def _opening_notifications(session: Session, settings: Settings, ids: tuple[str, ...]) -> list[int]:
+    """The outbox ids of the case-opened notifications whose thread ids are in ``ids``."""
+    domain = _domain(settings)
+    found: list[int] = []
+    o = tables.outbox.c
+    for value in ids:
+        hit = _OWN_THREAD.match(value)
+        if hit is None or hit.group(2) != domain:
+            continue
+        case_id = int(hit.group(1))
+        opened = select(o.id, o.user_id, o.customer_id, o.email).where(
+            o.case_id == case_id, o.event == NotifyEvent.CASE_OPENED.value
+        )
+        for row in session.execute(opened).mappings():
+            thread = thread_id(settings, case_id, recipient_key(row)).strip("<>")
+            if thread.lower() == value.lower():
+                found.append(int(row["id"]))
+    return found
 
 
 def _token_route(session: Session, found: _Found, bound: ReplyToken, sender: str) -> Route | None:
