@@ -6,8 +6,9 @@ shipments imported through casekit-orderfeed (``pip install
 'casekit-flask[demo]'``); :func:`create_demo_app` builds a Flask app on a
 SQLite file with casekit's pages mounted, a banner to switch between demo
 identities, and an outbox worker in a background thread whose mail goes to
-:class:`MailCapture` instead of out, shown on a demo-only page. Demo only:
-it trusts whoever clicks.
+:class:`MailCapture` instead of out, shown on a demo-only page to the
+identity it was sent to (see :func:`captured_mail`). Demo only: it trusts
+whoever clicks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,16 @@ import attrs
 from flask import Blueprint, Flask, abort, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
-from casekit import Actor, CaseKit, FrozenClock, OrderFacts, Settings, ShipmentFacts, UserRole
+from casekit import (
+    Actor,
+    CaseKit,
+    FrozenClock,
+    OrderFacts,
+    Settings,
+    ShipmentFacts,
+    Side,
+    UserRole,
+)
 from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, Mode
 from casekit.errors import ConfigurationError
@@ -352,22 +363,62 @@ def _capture() -> MailCapture:
     return runtime.capture
 
 
-@demo_pages.get("/demo/mail/")
-def captured_mail() -> ResponseReturnValue:
-    """Every mail the demo would have sent, newest first (demo only: anyone sees all)."""
+def _readable_addresses(actor: Actor | None) -> frozenset[str]:
+    """The addresses whose captured mail ``actor`` may read.
+
+    A user reads the mail to their own address and to their organization's
+    collaborator addresses (its side of each pair); a customer the mail to
+    their own address; anyone else (nobody signed in) none.
+    """
+    from casekit_flask.extension import current_kit
+
+    kit = current_kit()
+    if actor is not None and actor.customer_id is not None:
+        return frozenset({kit.directory.customer(actor, actor.customer_id).email.lower()})
+    if actor is None or actor.user_id is None:
+        return frozenset()
+    own = {kit.directory.user(actor, actor.user_id).email.lower()}
+    for address in kit.notifications.collaborator_addresses(actor):
+        org_id = address.shipper_org_id if address.side is Side.SHIPPER else address.carrier_org_id
+        if org_id == actor.org_id:
+            own.add(address.email.lower())
+    return frozenset(own)
+
+
+def _readable(message: EmailMessage, addresses: frozenset[str]) -> bool:
+    recipients = getaddresses([str(v) for v in message.get_all("To", [])])
+    return any(address.lower() in addresses for _name, address in recipients)
+
+
+def _captured(addresses: frozenset[str]) -> list[tuple[str, EmailMessage]]:
+    """The captured mails the addresses may read, newest first."""
     capture = _capture()
     mails = []
-    for name in capture.names()[:200]:
+    for name in capture.names():
         message = capture.read(name)
-        if message is not None:
+        if message is not None and _readable(message, addresses):
             mails.append((name, message))
-    return render_template("casekit/demo/mail.html", mails=mails, total=len(capture.names()))
+    return mails
+
+
+@demo_pages.get("/demo/mail/")
+def captured_mail() -> ResponseReturnValue:
+    """The mail the demo would have sent to the signed-in identity, newest first."""
+    from casekit_flask.extension import current_actor
+
+    actor = current_actor()
+    mails = _captured(_readable_addresses(actor))
+    return render_template(
+        "casekit/demo/mail.html", mails=mails[:200], total=len(mails), actor=actor
+    )
 
 
 @demo_pages.get("/demo/mail/<name>")
 def captured_message(name: str) -> ResponseReturnValue:
+    from casekit_flask.extension import current_actor
+
     message = _capture().read(name)
-    if message is None:
+    if message is None or not _readable(message, _readable_addresses(current_actor())):
         abort(404)
     body = message.get_body(("plain",))
     text = body.get_content() if body is not None else ""

@@ -243,11 +243,21 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
         tab.goto(f"{live}/")
         tab.get_by_label("Acting as").select_option(label="Morgan Manager (Northwind, manager)")
         follow(tab, tab.get_by_role("button", name="Switch"))
-        tab.goto(f"{live}/cases/?view=all_cases")
-        follow(tab, tab.locator("table.ck-table tbody tr a").first)
-        number = tab.url.rsplit("/", 1)[1]
+        # A case Alex owns: Morgan's note is mailed to Alex, and shown to Alex only.
+        kit, host = app.extensions["casekit"].kit, Actor.host()
+        alex = app.config["CASEKIT_DEMO_IDENTITIES"]["alex"][1]
+        rows = kit.views.list(host, {"view": "all_cases"}, limit=500).rows
+        number = next(
+            r.number
+            for r in rows
+            if r.status.value != "solved"
+            and kit.cases.get(host, r.number).shipper_owner_id == alex.user_id
+        )
+        tab.goto(f"{live}/cases/{number}")
         tab.get_by_label("Message").fill("Checked with the carrier: it moves tomorrow.")
         follow(tab, tab.get_by_role("button", name="Post"))
+        tab.get_by_label("Acting as").select_option(label="Alex Agent (Northwind)")
+        follow(tab, tab.get_by_role("button", name="Switch"))
         follow(tab, tab.get_by_role("link", name="Captured mail").first)
         assert "/demo/mail/" in tab.url
         # The background worker delivers within a poll or two; reload until it shows.

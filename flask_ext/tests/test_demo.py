@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from email.utils import parseaddr
 
 import pytest
 from click.testing import CliRunner
@@ -104,21 +105,27 @@ def test_the_demo_orders_and_shipments_come_through_the_order_feed(tmp_path):
         kit.close()
 
 
-def test_outgoing_mail_is_captured_and_shown_on_the_demo_page(tmp_path):
+def test_outgoing_mail_is_captured_and_shown_to_its_recipient_on_the_demo_page(tmp_path):
     app = create_demo_app(tmp_path, shipments=30, deliver=False)
     app.config["WTF_CSRF_ENABLED"] = False
     kit = app.extensions["casekit"].kit
     capture = app.extensions["casekit_demo"].capture
     try:
         kit.notifications.deliver()  # what the sample cases caused
-        loaded = len(capture.names())
-        assert loaded > 0
+        loaded = capture.names()
+        assert loaded
         client = app.test_client()
         page = client.get("/demo/mail/").data.decode()
         assert "Captured mail" in page
-        assert f"{loaded} so far" in page
+        assert "pick one above" in page
+        assert not any(name in page for name in loaded)  # signed out: no one's mail
+        assert client.get(f"/demo/mail/{loaded[0]}").status_code == 404
         client.post("/demo/identity", data={"identity": "morgan"})
         assert "Captured mail" in client.get("/cases/").data.decode()  # the banner links it
+        to_morgan = [n for n in loaded if _to(capture, n) == "morgan@northwind.test"]
+        page = client.get("/demo/mail/").data.decode()
+        assert f"{len(to_morgan)} so far" in page
+        assert {n for n in loaded if n in page} == set(to_morgan)
         rows = kit.views.list(Actor.host(), {"view": "all_cases"}, limit=500).rows
         number = next(r for r in rows if r.status.value == "open")
         response = client.post(
@@ -128,10 +135,21 @@ def test_outgoing_mail_is_captured_and_shown_on_the_demo_page(tmp_path):
         assert response.status_code == 302
         kit.notifications.deliver()
         names = capture.names()
-        assert len(names) > loaded
+        assert len(names) > len(loaded)
         texts = [capture.read(n).get_body(("plain",)).get_content() for n in names]
-        assert any("A note for the carrier, captured." in t for t in texts)
-        newest = next(n for n, t in zip(names, texts, strict=True) if "captured." in t)
+        identities = app.config["CASEKIT_DEMO_IDENTITIES"]
+        # The note's mail to another of the demo's people is theirs: Morgan cannot read it.
+        newest, other = next(
+            (n, k)
+            for n, t in zip(names, texts, strict=True)
+            if "captured." in t
+            for k in identities
+            if k != "morgan" and _to(capture, n).startswith(f"{k}@")
+        )
+        assert client.get(f"/demo/mail/{newest}").status_code == 404
+        assert newest not in client.get("/demo/mail/").data.decode()
+        client.post("/demo/identity", data={"identity": other})
+        assert newest in client.get("/demo/mail/").data.decode()
         shown = client.get(f"/demo/mail/{newest}").data.decode()
         assert "A note for the carrier, captured." in shown
         assert number.number in shown
@@ -139,6 +157,10 @@ def test_outgoing_mail_is_captured_and_shown_on_the_demo_page(tmp_path):
         assert client.get("/demo/mail/nothing.eml").status_code == 404
     finally:
         kit.close()
+
+
+def _to(capture, name):
+    return parseaddr(str(capture.read(name)["To"]))[1]
 
 
 def test_the_demo_outbox_worker_delivers_in_the_background(tmp_path):
