@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from email.message import EmailMessage, Message
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -20,6 +21,7 @@ from flask.testing import FlaskClient
 from casekit import Actor, CaseKit, Side, Upload
 from casekit.testing import CapturedMail, World
 from casekit.webhooks import WebhookEvent
+from casekit_flask.demo import DemoRuntime, MailCapture, demo_pages
 
 TAG = "7f3a"
 
@@ -144,7 +146,13 @@ class Scene:
     webhooks: dict[str, int]  # subscriber -> webhook id
     attachments: list[int]
     triage: list[int]
+    #: each side's triage mail, to receive again as a new item (:meth:`new_triage`)
+    triage_mail: dict[str, bytes]
+    captured: list[str]  # the demo's captured mail, by name
     clients: dict[str, FlaskClient] = attrs.field(factory=dict)
+    #: a write went through the scene: its reads may no longer be as planted
+    written: bool = False
+    received: int = 0  # triage mail received again
 
     def client(self, viewer: str) -> tuple[FlaskClient, dict[str, str]]:
         """A test client signed in as ``viewer`` (its session made once), and its headers."""
@@ -158,12 +166,27 @@ class Scene:
         return client, headers
 
     def get(self, viewer: str, url: str) -> str:
+        return self.send(viewer, "GET", url)
+
+    def send(self, viewer: str, method: str, url: str, **kw: Any) -> str:
+        """The body of the viewer's request (a write marks the scene :attr:`written`)."""
         client, headers = self.client(viewer)
-        response = client.get(url, headers=headers)
+        response = client.open(url, method=method, headers=headers, **kw)
         body = response.get_data(as_text=True)
         response.close()
-        assert response.status_code < 500, (url, viewer, body[:400])
+        assert response.status_code < 500, (method, url, viewer, body[:400])
         return body
+
+    def new_triage(self, side: str) -> int:
+        """A new triage item of ``side``: its triage mail again, under a new Message-ID."""
+        self.written = True
+        self.received += 1
+        raw = self.triage_mail[side].replace(
+            b"Message-ID: <", f"Message-ID: <{self.received}-".encode(), 1
+        )
+        item: int | None = self.kit.inbound.receive(raw).inbound_id
+        assert item is not None
+        return item
 
     def url(self, endpoint: str, **values: Any) -> str:
         from flask import url_for
@@ -195,8 +218,12 @@ def _answer(notification: Message, sender: str, text: str) -> bytes:
     return bytes(reply)
 
 
-def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
-    """Plant a marker in every private field of one case (see the module's docstring)."""
+def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path) -> Scene:
+    """Plant a marker in every private field of one case (see the module's docstring).
+
+    The demo's captured-mail pages are mounted too, on a capture in ``mail_dir``
+    of the same mail.
+    """
     host = Actor.host()
     world = World.build(kit)
     shipper, carrier = world.shipper, world.carrier
@@ -306,12 +333,11 @@ def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
         for n in mail.outbox
         if n.email == MARKERS["carrier-collaborator-address"].text and n.event == "case_opened"
     )
-    triaged = [
-        kit.inbound.receive(stranger.encode()),
-        kit.inbound.receive(
-            _answer(to_carrier, "mallory@evil.test", MARKERS["carrier-triage"].text)
-        ),
-    ]
+    triage_mail = {
+        SHIPPER: stranger.encode(),
+        CARRIER: _answer(to_carrier, "mallory@evil.test", MARKERS["carrier-triage"].text),
+    }
+    triaged = [kit.inbound.receive(triage_mail[side]) for side in (SHIPPER, CARRIER)]
     assert [t.outcome.value for t in triaged] == ["triaged", "triaged"]
 
     entries = kit.cases.timeline(host, number)
@@ -325,6 +351,11 @@ def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
         customer.email: "case_customer",
     }
     app = make_app(kit, WTF_CSRF_ENABLED=False)
+    capture = MailCapture(mail_dir)
+    for notification in mail.outbox:
+        capture.casekit_deliver_notification(kit, notification)
+    app.register_blueprint(demo_pages)
+    app.extensions["casekit_demo"] = DemoRuntime(capture=capture)
     return Scene(
         kit=kit,
         app=app,
@@ -346,4 +377,6 @@ def build_scene(kit: CaseKit, mail: CapturedMail) -> Scene:
         webhooks=webhooks,
         attachments=[a.id for e in entries for a in e.attachments],
         triage=[t.inbound_id for t in triaged],
+        triage_mail=triage_mail,
+        captured=capture.names(),
     )

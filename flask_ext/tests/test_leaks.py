@@ -9,24 +9,28 @@ the mail each organization's triage holds. Each marker names the groups of
 viewers who may read it (:data:`MARKERS`).
 
 :data:`SURFACES` is the registry of every place case data leaves the
-engine: every page and API read of casekit's blueprints, the notification
+engine: every page and API read of casekit's blueprints, the demo's
+captured mail, the answers of the API's writes (:data:`WRITES`) and of the
+pages' forms refused for their input (:data:`REFUSED`), the notification
 mails per recipient (headers, text and HTML parts), the webhook payloads
 per subscriber organization, search and the saved-view counts. For each surface and
 each viewer the markers found must be exactly those the viewer may read
 among those the surface shows: nothing forbidden, and the allowed ones
 present, so that a surface cannot pass by showing nothing.
-:func:`test_every_get_route_is_registered` fails when a GET route of
-casekit's blueprints is neither a surface nor listed in
+:func:`test_every_route_is_registered` fails when a route of casekit's
+blueprints, for any method, is neither a surface nor listed in
 :data:`NO_CASE_DATA` with its reason.
 
 Leaks known today are in :data:`KNOWN_LEAKS`: their pairs are expected to
 fail on those markers only, until the fixes land. The scene is built once
-per database and read by every check.
+per database and read by every check; the writes come last and go through
+it, each keeping what the others answer (:class:`Scenes`).
 """
 
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -49,14 +53,42 @@ from leak_scene import (
     build_scene,
 )
 
-from casekit import ShipmentFacts
+from casekit import Actor, CaseKit, ShipmentFacts
 from casekit.testing import CapturedMail, FakeShipments, FrozenClock, empty_tables, make_kit
 from casekit.webhooks import WebhookEvent
 
 
+@attrs.define
+class Scenes:
+    """The module's kit and its scene: built again for a read when a write went through it.
+
+    The writes come last in the run's order, so one scene serves all unless
+    a read follows a write (a worker given both in another order). Each
+    write keeps what the others answer: it sets what is set already, or the
+    case's status back.
+    """
+
+    kit: CaseKit
+    mail: CapturedMail
+    mail_dirs: pytest.TempPathFactory
+    current: Scene | None = None
+
+    def clean(self) -> Scene:
+        """The scene as planted, for a read."""
+        if self.current is None or self.current.written:
+            if self.current is not None:
+                empty_tables(self.kit)
+                self.mail.outbox.clear()
+            self.current = build_scene(self.kit, self.mail, self.mail_dirs.mktemp("mail"))
+        return self.current
+
+    def for_writes(self) -> Scene:
+        """The scene, written or not (each write keeps what the others read)."""
+        return self.current or self.clean()
+
+
 @pytest.fixture(scope="module")
-def scene(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
-    """The scene, built once per database; every check only reads it."""
+def scenes(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenes]:
     shipments = FakeShipments()
     shipments.add_shipment(
         ShipmentFacts(
@@ -81,15 +113,22 @@ def scene(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         webhook_allow_private_addresses=True,
     )
     try:
-        yield build_scene(kit, mail)
+        yield Scenes(kit, mail, tmp_path_factory)
     finally:
         empty_tables(kit)
         kit.close()
 
 
+@pytest.fixture
+def scene(scenes: Scenes) -> Scene:
+    """The scene as planted, built once per database unless a write went through it."""
+    return scenes.clean()
+
+
 # -- the registry ---------------------------------------------------------------------------
 
 Fetch = Callable[[Scene, str], str]
+Form = dict[str, str] | Callable[[Scene, str], dict[str, str]]
 
 
 @attrs.frozen
@@ -114,6 +153,8 @@ class Surface:
     shows_to: dict[str, frozenset[str]] = attrs.field(factory=dict)
     narrower: dict[str, frozenset[str]] = attrs.field(factory=dict)
     endpoint: str | None = None
+    method: str = "GET"
+    writes: bool = False  # read from the scene as written by the other writes
 
     def readers(self, marker: str) -> frozenset[str]:
         return self.narrower.get(marker, MARKERS[marker].seen_by)
@@ -128,18 +169,32 @@ class Surface:
         return {n for n in self.shows_to.get(viewer, self.shows) if group in self.readers(n)}
 
 
-def page(endpoint: str, *, each: str | None = None, query: str = "") -> Fetch:
-    """Read ``endpoint`` (for each id of ``each`` in the scene) as the viewer."""
+def page(
+    endpoint: str,
+    *,
+    each: str | None = None,
+    query: str = "",
+    method: str = "GET",
+    form: Form | None = None,
+) -> Fetch:
+    """Read ``endpoint`` (for each id of ``each`` in the scene) as the viewer; or send
+    it ``form`` (the viewer's, when a function) with ``method``."""
+
+    def send(scene: Scene, viewer: str, url: str) -> str:
+        data = form(scene, viewer) if callable(form) else form
+        return scene.send(viewer, method, url, data=data)
 
     def fetch(scene: Scene, viewer: str) -> str:
         if each is None:
-            return scene.get(viewer, scene.url(endpoint) + query)
-        name, ids = {
+            return send(scene, viewer, scene.url(endpoint) + query)
+        values: dict[str, tuple[str, list[int] | list[str]]] = {
             "attachment": ("attachment_id", scene.attachments),
             "triage": ("item_id", scene.triage),
             "webhook": ("webhook_id", list(scene.webhooks.values())),
-        }[each]
-        return "\n".join(scene.get(viewer, scene.url(endpoint, **{name: i}) + query) for i in ids)
+            "mail": ("name", scene.captured),
+        }
+        name, ids = values[each]
+        return "\n".join(send(scene, viewer, scene.url(endpoint, **{name: i}) + query) for i in ids)
 
     return fetch
 
@@ -275,6 +330,8 @@ def api(endpoint: str, shows: Iterable[str], **kw: Any) -> Surface:
 ALL_CASES = "?view=all_cases"
 LATEST = frozenset({"customer-message"})  # a list's excerpt of the latest message
 PAYLOADS = MESSAGES | FILENAMES | CRM | WATCHER_IDS | {"customer-id"}
+CASE_PAGE = MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-name", "customer-address"}
+CASE = CRM | WATCHER_IDS | {"customer-id"}  # a case in the API (a write's answer too)
 #: Each recipient's notifications: their own address, and the messages they are told of.
 MAIL_HEADERS = {
     "shipper_manager": frozenset({"customer-name"}),  # told of the customer's message
@@ -294,13 +351,31 @@ MAIL_MESSAGES = {
     "case_customer": frozenset({"everyone-message"}),
 }
 
+#: Whose mail each viewer reads on the demo's pages.
+DEMO_INBOXES = {
+    "shipper_agent": ("shipper_agent",),
+    "shipper_manager": ("shipper_manager",),
+    "carrier_agent": ("carrier_agent", "carrier_collaborator"),
+    "carrier_manager": ("carrier_collaborator",),
+    "case_customer": ("case_customer",),
+}
+#: A captured mail's page shows its headers and text; the list its recipient and subject.
+DEMO_MAIL = {
+    viewer: NOTHING.union(*(MAIL_HEADERS.get(r, NOTHING) | MAIL_MESSAGES[r] for r in inbox))
+    for viewer, inbox in DEMO_INBOXES.items()
+}
+DEMO_MAIL_LIST = {
+    viewer: NOTHING.union(*(MAIL_HEADERS.get(r, NOTHING) for r in inbox))
+    for viewer, inbox in DEMO_INBOXES.items()
+}
+
 SURFACES: list[Surface] = [
     # Staff pages
     http("casekit_staff.case_list", CRM | LATEST | WATCHERS, query=ALL_CASES, meant_for=STAFF),
     http("casekit_staff.export_csv", CRM | LATEST, query=ALL_CASES, meant_for=STAFF),
     http(
         "casekit_staff.case_page",
-        MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-name", "customer-address"},
+        CASE_PAGE,
         meant_for=STAFF,
     ),
     http("casekit_staff.attachment", FILES, each="attachment", meant_for=STAFF),
@@ -325,7 +400,7 @@ SURFACES: list[Surface] = [
     http("casekit_portal.attachment", FILES, each="attachment", meant_for=frozenset({CUSTOMER})),
     # The REST API
     api("casekit_api_cases.list_cases", CRM | LATEST, query=ALL_CASES),
-    api("casekit_api_cases.case", CRM | WATCHER_IDS | {"customer-id"}),
+    api("casekit_api_cases.case", CASE),
     api("casekit_api_cases.timeline", MESSAGES | FILENAMES | CRM | {"customer-id"}),
     api("casekit_api_cases.attachment", FILES, each="attachment"),
     api("casekit_api_views.counts", NOTHING),
@@ -349,6 +424,16 @@ SURFACES: list[Surface] = [
         | WATCHER_ADDRESSES
         | {"carrier-collaborator-address"}
         | {"customer-name", "customer-address", "customer-id"},
+        narrower=OWN_SIDE,
+    ),
+    # The demo's captured mail: each identity the mail sent to it, staff also the mail to
+    # their organization's collaborator addresses.
+    http("casekit_demo.captured_mail", NOTHING, shows_to=DEMO_MAIL_LIST, narrower=OWN_SIDE),
+    http(
+        "casekit_demo.captured_message",
+        NOTHING,
+        each="mail",
+        shows_to=DEMO_MAIL,
         narrower=OWN_SIDE,
     ),
     # Beyond HTTP
@@ -375,7 +460,312 @@ SURFACES: list[Surface] = [
     ),
 ]
 
-#: GET routes of casekit's blueprints that show no case data, each with its reason.
+# -- writes: the API's answers that show a case or an entry ----------------------------------
+
+Request = tuple[str, str, dict[str, Any]]  # method, URL, the test client's keywords
+Requests = Callable[[Scene, str], list[Request]]
+
+
+def _side(viewer: str) -> str:
+    """The side a viewer writes as: its own; any other viewer tries the shipper's."""
+    group = VIEWERS[viewer]
+    return group if group in STAFF else SHIPPER
+
+
+def _user(scene: Scene, name: str) -> int:
+    user_id = scene.actors[name].user_id
+    assert user_id is not None
+    return user_id
+
+
+def _case_url(scene: Scene, endpoint: str, **values: Any) -> str:
+    return scene.url(f"casekit_api_cases.{endpoint}", **values)
+
+
+def patch(*changes: Callable[[str], dict[str, str]]) -> Requests:
+    """PATCH the case with each change (of the viewer's side), one request each."""
+    return lambda scene, viewer: [
+        ("PATCH", _case_url(scene, "update_case"), {"json": change(_side(viewer))})
+        for change in changes
+    ]
+
+
+def set_owner(scene: Scene, viewer: str) -> list[Request]:
+    """The viewer's side's owner slot to the user who holds it (nothing changes)."""
+    side = _side(viewer)
+    url = _case_url(scene, "set_owner", side=side)
+    return [("PUT", url, {"json": {"user_id": _user(scene, f"{side}_agent")}})]
+
+
+def watch(scene: Scene, viewer: str) -> list[Request]:
+    """The viewer's side's watcher, watching already (nothing changes)."""
+    user_id = scene.ids[f"{_side(viewer)}-watcher-id"]
+    return [("PUT", _case_url(scene, "watch", user_id=user_id), {})]
+
+
+def unwatch(scene: Scene, viewer: str) -> list[Request]:
+    """The viewer itself (a key: its side's manager), who does not watch (nothing changes)."""
+    actor = scene.actors.get(viewer)
+    user_id = (actor.user_id if actor else None) or _user(scene, f"{_side(viewer)}_manager")
+    return [("DELETE", _case_url(scene, "unwatch", user_id=user_id), {})]
+
+
+def _own(viewer: str) -> str:
+    """The viewer's own private message: a side's internal note, the customer's message."""
+    return "customer-message" if VIEWERS[viewer] == CUSTOMER else f"{_side(viewer)}-internal"
+
+
+def _message(viewer: str) -> dict[str, str]:
+    body = {"body": MARKERS[_own(viewer)].text}
+    return body if VIEWERS[viewer] == CUSTOMER else body | {"audience": "internal"}
+
+
+#: What a viewer's own message shows it: the text, to the customer its id as the author.
+OWN_MESSAGE = {
+    viewer: frozenset({_own(viewer)} | ({"customer-id"} if group == CUSTOMER else set()))
+    for viewer, group in VIEWERS.items()
+}
+#: And its attachment's name (staff name it after their side's internal file).
+OWN_ATTACHMENT = {
+    viewer: shown | ({f"{_side(viewer)}-internal-filename"} if group in STAFF else set())
+    for (viewer, shown), group in zip(OWN_MESSAGE.items(), VIEWERS.values(), strict=True)
+}
+
+
+def post_message(scene: Scene, viewer: str) -> list[Request]:
+    return [("POST", _case_url(scene, "post_message"), {"json": _message(viewer)})]
+
+
+def post_attachment(scene: Scene, viewer: str) -> list[Request]:
+    """A message with an attachment: staff name it after their side's internal file."""
+    name = (
+        "photo"
+        if VIEWERS[viewer] == CUSTOMER
+        else MARKERS[f"{_side(viewer)}-internal-filename"].text
+    )
+    data = {**_message(viewer), "attachments": (io.BytesIO(b"a file"), f"{name}.txt")}
+    return [("POST", _case_url(scene, "post_message"), {"data": data})]
+
+
+def _pair(scene: Scene) -> dict[str, int | None]:
+    """The case's shipper and carrier."""
+    orgs = (scene.actors[f"{side}_manager"].org_id for side in (SHIPPER, CARRIER))
+    return dict(zip(("shipper_org_id", "carrier_org_id"), orgs, strict=True))
+
+
+def set_collaborator_address(scene: Scene, viewer: str) -> list[Request]:
+    """The viewer's side's collaborator address of the pair, to the one it is (nothing changes)."""
+    side = _side(viewer)
+    email = MARKERS[f"{side}-collaborator-address"].text
+    body = _pair(scene) | {"side": side, "email": email}
+    return [("PUT", scene.url("casekit_api_reports.set_collaborator_address"), {"json": body})]
+
+
+def address_form(scene: Scene, viewer: str) -> dict[str, str]:
+    """The settings page's field of the viewer's side's collaborator address, not an address."""
+    pair = _pair(scene)
+    return {f"address-{pair['shipper_org_id']}-{pair['carrier_org_id']}-{_side(viewer)}": "no"}
+
+
+def _new_case(scene: Scene, side: str) -> dict[str, Any]:
+    """A new case's fields: the shipper names its customer, the carrier the shipper."""
+    if side == SHIPPER:
+        return {"type": "lost", "customer": scene.ids["customer-id"]}
+    return {"type": "lost", "shipper": scene.actors["shipper_manager"].org_id}
+
+
+def open_case(scene: Scene, viewer: str) -> list[Request]:
+    body = _new_case(scene, _side(viewer)) | {"shipment": "SHP-1"}
+    return [("POST", _case_url(scene, "open_case"), {"json": body})]
+
+
+def open_from_mail(scene: Scene, viewer: str) -> list[Request]:
+    """A case from a new item of the viewer's side's triage."""
+    side = _side(viewer)
+    url = scene.url("casekit_api_triage.open_case", item_id=scene.new_triage(side))
+    return [("POST", url, {"json": _new_case(scene, side)})]
+
+
+def writing(requests: Requests, *, reopen: bool = False) -> Fetch:
+    """Send the viewer's requests; all they answer. ``reopen``: the host opens the case
+    again afterwards, whatever the viewer's requests left it at."""
+
+    def fetch(scene: Scene, viewer: str) -> str:
+        scene.written = True
+        answers = [
+            scene.send(viewer, *request[:2], **request[2]) for request in requests(scene, viewer)
+        ]
+        if reopen:
+            scene.kit.cases.change(Actor.host(), scene.values["number"], {"status": "open"})
+        return "\n".join(answers)
+
+    return fetch
+
+
+#: Viewers who may not write: a read key is refused every write.
+READ_KEYS = frozenset({"shipper_read_key", "carrier_read_key"})
+
+
+def write(
+    method: str,
+    endpoint: str,
+    requests: Requests,
+    shows: Iterable[str],
+    *,
+    variant: str = "",
+    reopen: bool = False,
+    **kw: Any,
+) -> Surface:
+    """An API write: each viewer sends its own requests, the answers are what it reads.
+
+    A viewer refused the write is shown nothing (and must find nothing).
+    """
+    name = f"{method} {endpoint}" + (f" ({variant})" if variant else "")
+    shows_to = kw.pop("shows_to", {}) | dict.fromkeys(READ_KEYS, NOTHING)
+    return Surface(
+        name=name,
+        endpoint=endpoint,
+        method=method,
+        fetch=writing(requests, reopen=reopen),
+        writes=True,
+        viewers=ALL,
+        shows=frozenset(shows),
+        shows_to=shows_to,
+        **kw,
+    )
+
+
+#: A collaborator address is set by the organizations' managers (and keys that write).
+MANAGERS_ONLY = {"shipper_agent": NOTHING, "carrier_agent": NOTHING}
+
+WRITES: list[Surface] = [
+    write(
+        "PATCH",
+        "casekit_api_cases.update_case",
+        patch(lambda side: {"crm_number": MARKERS[f"{side}-crm"].text}),
+        CASE,
+        variant="CRM number",
+        meant_for=STAFF,
+    ),
+    # The customer may solve and reopen its case too.
+    write(
+        "PATCH",
+        "casekit_api_cases.update_case",
+        patch(lambda side: {"status": "waiting"}, lambda side: {"status": "open"}),
+        CASE,
+        variant="status",
+        reopen=True,
+    ),
+    write(
+        "PATCH",
+        "casekit_api_cases.update_case",
+        patch(lambda side: {"status": "solved"}, lambda side: {"status": "open"}),
+        CASE,
+        variant="solve, reopen",
+        reopen=True,
+    ),
+    write("PUT", "casekit_api_cases.set_owner", set_owner, CASE, meant_for=STAFF),
+    write("PUT", "casekit_api_cases.watch", watch, CASE, meant_for=STAFF),
+    write("DELETE", "casekit_api_cases.unwatch", unwatch, CASE, meant_for=STAFF),
+    write(
+        "POST",
+        "casekit_api_cases.post_message",
+        post_message,
+        NOTHING,
+        shows_to=OWN_MESSAGE,
+    ),
+    write(
+        "POST",
+        "casekit_api_cases.post_message",
+        post_attachment,
+        NOTHING,
+        variant="attachments",
+        shows_to=OWN_ATTACHMENT,
+    ),
+    write(
+        "PUT",
+        "casekit_api_reports.set_collaborator_address",
+        set_collaborator_address,
+        COLLABORATORS,
+        meant_for=STAFF,
+        shows_to=MANAGERS_ONLY,
+    ),
+    write("POST", "casekit_api_cases.open_case", open_case, {"customer-id"}, meant_for=STAFF),
+    # The new case's subject is the mail's.
+    write(
+        "POST",
+        "casekit_api_triage.open_case",
+        open_from_mail,
+        TRIAGE | {"customer-id"},
+        meant_for=STAFF,
+    ),
+]
+
+
+def unchanged(fetch: Fetch) -> Fetch:
+    """``fetch``, checked to leave the case as it was (the scene is read as planted)."""
+
+    def checked(scene: Scene, viewer: str) -> str:
+        def version() -> int:
+            return scene.kit.cases.get(Actor.host(), scene.values["number"]).version
+
+        before = version()
+        blob = fetch(scene, viewer)
+        assert version() == before, f"a refused form changed the case for {viewer}"
+        return blob
+
+    return checked
+
+
+def refused(endpoint: str, form: Form, shows: Iterable[str], **kw: Any) -> Surface:
+    """A page's form refused for its input: answered with the page it was sent from."""
+    return Surface(
+        name=f"POST {endpoint} (refused)",
+        endpoint=endpoint,
+        method="POST",
+        fetch=unchanged(page(endpoint, method="POST", form=form, each=kw.pop("each", None))),
+        viewers=PEOPLE,
+        shows=frozenset(shows),
+        **kw,
+    )
+
+
+#: Each refused, each re-renders its page: the case page, the list, a triage item's page,
+#: the customer's case page.
+REFUSED: list[Surface] = [
+    refused("casekit_staff.post_message", {"body": ""}, CASE_PAGE, meant_for=STAFF),
+    refused("casekit_staff.change_status", {"status": "bogus"}, CASE_PAGE, meant_for=STAFF),
+    refused("casekit_staff.change_type", {"type": "bogus"}, CASE_PAGE, meant_for=STAFF),
+    refused("casekit_staff.crm_number", {"crm_number": "x" * 500}, CASE_PAGE, meant_for=STAFF),
+    refused(
+        "casekit_staff.set_owner", {"action": "give", "user_id": "x"}, CASE_PAGE, meant_for=STAFF
+    ),
+    refused("casekit_staff.watchers", {"action": "add", "user_id": ""}, CASE_PAGE, meant_for=STAFF),
+    refused(
+        "casekit_staff.save_view",
+        {"name": "", "query": json.dumps({"view": "all_cases"})},
+        CRM | LATEST | WATCHERS,
+        meant_for=STAFF,
+    ),
+    refused("casekit_staff.triage_file", {"number": ""}, TRIAGE, each="triage"),
+    refused("casekit_staff.triage_open", {"customer": "x"}, TRIAGE, each="triage"),
+    refused("casekit_portal.reply", {"body": ""}, MESSAGES, meant_for=frozenset({CUSTOMER})),
+    # The manager's own field holds what was typed; the other side's, the address.
+    refused(
+        "casekit_staff.collaborator_addresses",
+        address_form,
+        COLLABORATORS,
+        shows_to=MANAGERS_ONLY
+        | {
+            "shipper_manager": frozenset({"carrier-collaborator-address"}),
+            "carrier_manager": frozenset({"shipper-collaborator-address"}),
+        },
+    ),
+]
+SURFACES.extend(REFUSED + WRITES)
+
+#: Routes of casekit's blueprints that show no case data, each with its reason (named as
+#: :func:`route` names them).
 NO_CASE_DATA: dict[str, str] = {
     "static": "the host's static files",
     "casekit_staff.static": "stylesheets and scripts",
@@ -401,6 +791,52 @@ NO_CASE_DATA: dict[str, str] = {
     "casekit_api_reports.subscriptions": "a user's notification choices",
     "casekit_api_reports.settings": "the organization's settings",
     "casekit_api_views.saved": "the user's saved views (their names and queries)",
+    "casekit_demo.home": "the demo's start page (a customer's sample orders, no case)",
+    # Writes that answer no case data: a redirect, a form again, or what they wrote.
+    **dict.fromkeys(
+        (
+            f"{method} casekit_api_reference.missing"
+            for method in ("POST", "PUT", "PATCH", "DELETE")
+        ),
+        "the answer to a path that is no operation",
+    ),
+    "POST casekit_api_keys.create_key": "the new key, its token shown once",
+    "DELETE casekit_api_keys.revoke_key": "the revoked key",
+    "POST casekit_api_rules.create_rule": "the rule",
+    "PATCH casekit_api_rules.update_rule": "the rule",
+    "DELETE casekit_api_rules.delete_rule": "no content",
+    "POST casekit_api_rules.dry_run": "the references of the shipper's shipments a rule matches",
+    "PUT casekit_api_settings.set_template": "the template",
+    "DELETE casekit_api_settings.reset_template": "the template",
+    "POST casekit_api_settings.preview_template": "a template rendered on sample values",
+    "PUT casekit_api_settings.set_target": "the report target",
+    "PATCH casekit_api_reports.set_settings": "the organization's settings",
+    "PATCH casekit_api_reports.set_subscriptions": "a user's notification choices",
+    "POST casekit_api_shipments.upsert_shipments": "counts, and the items refused",
+    "POST casekit_api_shipments.upsert_orders": "counts, and the items refused",
+    "POST casekit_api_shipments.record_events": "counts, and the items refused",
+    "POST casekit_api_triage.file": "the outcome, the case's number and the new entry's id",
+    "DELETE casekit_api_triage.discard": "no content",
+    "POST casekit_api_views.save": "the saved view (its name and query)",
+    "PATCH casekit_api_views.update": "the saved view (its name and query)",
+    "DELETE casekit_api_views.delete": "no content",
+    "POST casekit_api_webhooks.subscribe": "the subscription, its secret shown once",
+    "POST casekit_api_webhooks.rotate_secret": "the subscription, its secret shown once",
+    "PATCH casekit_api_webhooks.update_webhook": "the subscription",
+    "DELETE casekit_api_webhooks.delete_webhook": "no content",
+    "POST casekit_inbound.mailgun": "the mail provider's call: the outcome and the case's number",
+    "POST casekit_staff.create_case": "the form of a new case again, or a redirect to the case",
+    "POST casekit_portal.feedback": "the feedback form again, or a redirect to the case",
+    "POST casekit_staff.delete_view": "a redirect to the list",
+    "POST casekit_staff.settings": "the organization's settings",
+    "POST casekit_staff.subscriptions": "the user's notification choices",
+    "POST casekit_staff.edit_template": "one template, previewed on a sample case",
+    "POST casekit_dashboard.targets": "the organization's report targets",
+    "POST casekit_staff.triage_discard": (
+        "a redirect to the triage list (refused: the item's page, as for"
+        " POST casekit_staff.triage_file)"
+    ),
+    "POST casekit_demo.switch_identity": "a redirect",
 }
 
 
@@ -416,6 +852,9 @@ KNOWN_LEAKS: list[tuple[str, str, frozenset[str], str]] = [
     *(
         (surface, CARRIER, CUSTOMER_MESSAGE, CUSTOMER_AUDIENCE)
         for surface in (
+            "casekit_demo.captured_message",
+            # the case page and the list, as they answer a refused form
+            *(surface.name for surface in REFUSED if surface.meant_for == STAFF),
             "casekit_staff.case_list",
             "casekit_staff.export_csv",
             "casekit_staff.case_page",
@@ -463,15 +902,21 @@ def cases() -> Iterator[Any]:
 # -- the tests ------------------------------------------------------------------------------
 
 
-def test_every_get_route_is_registered(scene: Scene) -> None:
-    """A GET route of casekit's blueprints is a surface, or shows no case data for a reason."""
+def route(method: str, endpoint: str) -> str:
+    """A route's name in the registry: its endpoint for a GET, else the method first."""
+    return endpoint if method == "GET" else f"{method} {endpoint}"
+
+
+def test_every_route_is_registered(scene: Scene) -> None:
+    """A route of casekit's blueprints, read or write, is a surface or shows no case data
+    for a reason."""
     routes = {
-        rule.endpoint
+        route(method, rule.endpoint)
         for rule in scene.app.url_map.iter_rules()
-        if "GET" in (rule.methods or ())
-        and (rule.endpoint.startswith("casekit") or rule.endpoint == "static")
+        if rule.endpoint.startswith("casekit") or rule.endpoint == "static"
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
-    surfaces = {s.endpoint for s in SURFACES if s.endpoint is not None}
+    surfaces = {route(s.method, s.endpoint) for s in SURFACES if s.endpoint is not None}
     assert surfaces.isdisjoint(NO_CASE_DATA)
     assert routes - surfaces - set(NO_CASE_DATA) == set(), "a route is not in the registry"
     assert (surfaces | set(NO_CASE_DATA)) - routes == set(), "the registry names no such route"
@@ -519,8 +964,9 @@ def test_counts(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(("surface", "viewer"), list(cases()))
-def test_leaks(scene: Scene, surface: Surface, viewer: str) -> None:
+def test_leaks(scenes: Scenes, surface: Surface, viewer: str) -> None:
     """The viewer finds on the surface exactly the markers it may read that the surface shows."""
+    scene = scenes.for_writes() if surface.writes else scenes.clean()
     blob = surface.fetch(scene, viewer)
     found = {name for name, marker in MARKERS.items() if marker.found_in(blob, scene.ids)}
     expected = surface.expected(viewer)
