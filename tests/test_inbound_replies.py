@@ -511,13 +511,25 @@ def test_a_case_opened_with_an_internal_note_is_that_note_to_a_reply(
         "internal",
         w.shipper.id,
     )
-    outsider = send(inbound, answer(other, CARRIER_DESK, "What do you know?"))
+    # The mail forwarded: answered from outside, it is sealed in the note's triage.
+    outsider = send(inbound, answer(own, w.carrier_manager.email, "What do you know?"))
     assert (outsider.outcome, outsider.reason) == (
         Outcome.TRIAGED,
         "a reply to an internal note from outside the note's organization",
     )
     assert [i.id for i in mkit.inbound.triage(w.shipper_actor)] == [outsider.inbound_id]
     assert mkit.inbound.triage(w.carrier_actor, include_handled=True) == []
+    # The carrier's own mail told it a case was opened, not the note: its answer
+    # is an answer like any other.
+    assert NOTE not in str(other)
+    theirs = send(inbound, answer(other, CARRIER_DESK, "Which shipment?"))
+    assert theirs.outcome is Outcome.APPENDED
+    latest = messages(mkit, case.number)[-1]
+    assert (latest.body, latest.audience, latest.org_id) == (
+        "Which shipment?",
+        "partners",
+        w.carrier.id,
+    )
 
 
 # -- what a reply's headers and the directory decide -----------------------------------------

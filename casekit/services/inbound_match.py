@@ -307,6 +307,8 @@ def _internal_note_orgs(
 ) -> tuple[int | None, ...]:
     """The organizations of the internal notes whose notifications the mail
     answers, the latest notification's first; empty when it answers none.
+    Only a notification written for the note's organization told the note (a
+    case opened with an internal note tells the other side that it opened).
 
     A notification's Message-ID names its outbox row, but the opening mail's is
     its recipient's thread id: a mail in reply to it (its In-Reply-To) answers
@@ -320,7 +322,7 @@ def _internal_note_orgs(
     orgs = session.execute(
         select(e.org_id)
         .join(tables.outbox, o.entry_id == e.id)
-        .where(o.id.in_(sent), e.audience == Audience.INTERNAL)
+        .where(o.id.in_(sent), e.audience == Audience.INTERNAL, o.org_id == e.org_id)
         .order_by(o.id.desc())
     ).scalars()
     return tuple(dict.fromkeys(orgs))
