@@ -8,6 +8,7 @@ audiences decide where each answer lands.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 from collections.abc import Iterator
@@ -16,11 +17,12 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from casekit import Actor, CaseKit, NotFound, Side
 from casekit.domain.directory import User
 from casekit.mail.server import InboundServer
+from casekit.mail.tokens import make_token
 from casekit.services.inbound import InboundResult, Outcome
 from casekit.store import tables
 from casekit.testing import FrozenClock, SmtpSink, World, make_kit
@@ -733,3 +735,204 @@ def test_an_answer_to_a_shared_message_is_posted_though_the_case_has_internal_no
     result = send(inbound, answer(mail, w.customer.email, "Thanks!"))
     assert result.outcome is Outcome.APPENDED
     assert messages(mkit, number)[-1].body == "Thanks!"
+
+
+# -- what only the matching decides ---------------------------------------------------------
+def test_a_notification_id_naming_another_case_tells_no_organization(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    _number, mail = _desk_message(mkit, w, sink)  # the carrier desk's notification
+    hit = re.fullmatch(r"<casekit\.n(\d+)\.case\d+@acme\.test>", str(mail["Message-ID"]))
+    assert hit is not None
+    other = mkit.cases.open(w.shipper_actor, type="lost", message="Hello")
+    # The desk's notification id, named as if it were sent on the other case.
+    forged = f"<casekit.n{hit.group(1)}.case{other.id}@acme.test>"
+    reply = answer(mail, "temp@fast-agency.test", "Mine?", to="cases@acme.test")
+    reply.replace_header("Subject", "RE: your question")
+    reply.replace_header("In-Reply-To", forged)
+    reply.replace_header("References", forged)
+    result = mkit.inbound.receive(reply.as_bytes())
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert result.case_number == other.number
+    # No notification of the other case was sent to the carrier: the host's alone.
+    assert mkit.inbound.triage(w.carrier_actor) == []
+    assert mkit.inbound.triage(w.shipper_actor) == []
+    assert [i.id for i in mkit.inbound.triage(Actor.host())] == [result.inbound_id]
+
+
+@pytest.mark.parametrize("way", ["token", "in-reply-to"])
+def test_a_reply_locks_its_case_row_on_every_way_it_is_matched(
+    mkit: CaseKit, w: World, sink: SmtpSink, way: str
+) -> None:
+    number, mail = _desk_message(mkit, w, sink)
+    if way == "token":
+        reply = answer(mail, CARRIER_DESK, "Still looking.", to=_token_address(mkit, w, number))
+        del reply["In-Reply-To"], reply["References"]
+    else:
+        reply = _plain(mail, CARRIER_DESK)
+    reply.replace_header("Subject", "RE: your question")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(mkit.engine, "before_cursor_execute", seen)
+    try:
+        result = mkit.inbound.receive(reply.as_bytes())
+    finally:
+        event.remove(mkit.engine, "before_cursor_execute", seen)
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+    case_reads = [s for s in statements if s.startswith("SELECT") and "FROM CASEKIT_CASES" in s]
+    assert case_reads
+    locked = [s for s in case_reads if s.endswith("FOR UPDATE")]
+    if mkit.engine.dialect.name == "sqlite":
+        assert locked == []  # its writing transactions run one at a time
+    else:
+        assert locked  # matched under the row lock, then filed in the same transaction
+
+
+def _token_address(mkit: CaseKit, w: World, number: str, case_id: int | None = None) -> str:
+    """The carrier desk's reply address on case ``number`` (or on the id ``case_id``)."""
+    if case_id is None:
+        case_id = mkit.cases.get(Actor.host(), number).id
+    assert case_id is not None
+    token = make_token(SECRET, case_id, f"a:{CARRIER_DESK}")
+    return f"reply+{token}@inbound.acme.test"
+
+
+def test_a_token_of_no_case_is_for_the_host_alone(mkit: CaseKit, w: World, sink: SmtpSink) -> None:
+    number, mail = _desk_message(mkit, w, sink)
+    case_id = mkit.cases.get(Actor.host(), number).id
+    assert case_id is not None
+    # Signed with the right secret, for a case that does not exist; the
+    # In-Reply-To naming a real notification does not make up for it.
+    gone = _token_address(mkit, w, number, case_id=case_id + 1000)
+    result = mkit.inbound.receive(answer(mail, CARRIER_DESK, "Here.", to=gone).as_bytes())
+    assert (result.outcome, result.reason) == (Outcome.TRIAGED, "the reply token names no case")
+    assert result.case_number is None
+    assert [m.body for m in messages(mkit, number)] == ["Hi", "Any news?"]
+    assert mkit.inbound.triage(w.carrier_actor) == []
+    assert [i.id for i in mkit.inbound.triage(Actor.host())] == [result.inbound_id]
+
+
+def test_a_token_in_cc_behind_another_recipient_matches(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    number, _mail = _desk_message(mkit, w, sink)
+    reply = EmailMessage()
+    reply["From"] = CARRIER_DESK
+    reply["To"] = "ops@fast.test"
+    reply["Cc"] = _token_address(mkit, w, number)
+    reply["Subject"] = "the pallet"  # no case number, no In-Reply-To: the token alone
+    reply["Message-ID"] = "<cc-1@fast.test>"
+    reply.set_content("Found it at the dock.")
+    result = mkit.inbound.receive(reply.as_bytes())
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+    latest = messages(mkit, number)[-1]
+    assert (latest.body, latest.org_id) == ("Found it at the dock.", w.carrier.id)
+
+
+def test_without_reply_secrets_a_token_is_not_read_and_in_reply_to_matches(
+    database_url: str,
+    tmp_path: Path,
+    clock: FrozenClock,
+    mkit: CaseKit,
+    w: World,
+    sink: SmtpSink,
+) -> None:
+    number, mail = _desk_message(mkit, w, sink)
+    unsigned = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "attachments",
+        clock=clock,
+        create_schema=False,
+        mail_from="cases@acme.test",
+        reply_address="reply@inbound.acme.test",
+    )
+    try:
+        # Answered to a token sent while secrets were set: no secret verifies
+        # it now, so it is not read at all, and In-Reply-To finds the case.
+        reply = answer(mail, CARRIER_DESK, "Still looking.", to=_token_address(mkit, w, number))
+        reply.replace_header("Subject", "RE: your question")
+        result = unsigned.inbound.receive(reply.as_bytes())
+    finally:
+        unsigned.close()
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+    assert messages(mkit, number)[-1].body == "Still looking."
+
+
+def test_a_collaborator_address_of_another_pair_is_no_sender_on_the_case(
+    mkit: CaseKit, w: World
+) -> None:
+    other = World.build(mkit, tag="2")
+    for shipper, carrier, side, desk in [
+        (w.shipper, other.carrier, Side.CARRIER, "dispatch@other-carrier.test"),
+        (other.shipper, w.carrier, Side.SHIPPER, "claims@other-shipper.test"),
+    ]:
+        mkit.notifications.set_collaborator_address(
+            Actor.host(),
+            shipper_org_id=shipper.id,
+            carrier_org_id=carrier.id,
+            side=side,
+            email=desk,
+        )
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    for desk in ("dispatch@other-carrier.test", "claims@other-shipper.test"):
+        reply = EmailMessage()
+        reply["From"] = desk
+        reply["To"] = "cases@acme.test"
+        reply["Subject"] = f"[{case.number}] ours?"
+        reply["Message-ID"] = f"<{desk}>"
+        reply.set_content("We will take it.")
+        result = mkit.inbound.receive(reply.as_bytes())
+        assert (result.outcome, result.reason) == (Outcome.TRIAGED, "sender does not match")
+    assert [m.body for m in messages(mkit, case.number)] == ["Hi"]
+
+
+def test_a_desk_taking_part_answers_without_a_token_for_its_side(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    number, mail = _desk_message(mkit, w, sink)
+    first = _plain(mail, CARRIER_DESK)
+    assert mkit.inbound.receive(first.as_bytes()).outcome is Outcome.APPENDED
+    p, c = tables.participants.c, tables.cases.c
+    with mkit.sessions(write=False) as session:
+        desks = session.scalars(
+            select(p.email).join(tables.cases, c.id == p.case_id).where(c.number == number)
+        ).all()
+    assert CARRIER_DESK in desks  # a participant of the case now
+    second = answer(mail, CARRIER_DESK, "Found it.", to="cases@acme.test")
+    second.replace_header("Subject", "RE: your question")
+    result = mkit.inbound.receive(second.as_bytes())
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+    latest = messages(mkit, number)[-1]
+    assert (latest.body, latest.audience, latest.org_id, latest.author_email) == (
+        "Found it.",
+        "partners",
+        w.carrier.id,
+        CARRIER_DESK,
+    )
+
+
+@pytest.mark.parametrize("which", ["opening", "message"])
+def test_casekit_own_notification_looped_back_is_not_posted(
+    mkit: CaseKit, w: World, sink: SmtpSink, which: str
+) -> None:
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    mkit.notifications.deliver()
+    if which == "message":
+        sink.clear()
+        mkit.messages.post(w.shipper_actor, case.number, "Any news?")
+        mkit.notifications.deliver()
+    [mail] = sink.to(CARRIER_DESK)
+    # A thread id (the opening's) or a notification's own id: casekit's either way.
+    kind = r"case\d+\.[0-9a-f]{16}" if which == "opening" else r"n\d+\.case\d+"
+    assert re.fullmatch(rf"<casekit\.{kind}@acme\.test>", str(mail["Message-ID"]))
+    del mail["Auto-Submitted"]
+    del mail["X-Auto-Response-Suppress"]
+    # Looped back by the desk's mail system as if the desk had sent it.
+    mail.replace_header("From", CARRIER_DESK)
+    result = mkit.inbound.receive(mail.as_bytes())
+    assert (result.outcome, result.reason) == (Outcome.AUTO_REPLY, "casekit's own mail")
+    expected = ["Hi", "Any news?"] if which == "message" else ["Hi"]
+    assert [m.body for m in messages(mkit, case.number)] == expected
