@@ -169,9 +169,8 @@ def resolve_public(url: str) -> tuple[str | None, str | None]:
         literal = None
     if literal is not None:
         return (None, problem) if (problem := address_problem(literal)) else (str(literal), None)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:  # no port: it does not change the addresses a name resolves to
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         return None, f"the host {host!r} does not resolve: {error}"
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
@@ -193,6 +192,6 @@ def pinned_request(url: str, address: str) -> tuple[str, dict[str, str], dict[st
     netloc = ip if parts.port is None else f"{ip}:{parts.port}"
     pinned = parts._replace(netloc=netloc).geturl()
     host_header = host if parts.port is None else f"{host}:{parts.port}"
-    if ":" in host and not host.startswith("["):
+    if ":" in host:  # an IPv6 literal (urlsplit drops its brackets)
         host_header = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
     return pinned, {"Host": host_header}, {"sni_hostname": host}

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trustme
@@ -30,6 +33,10 @@ from casekit.webhooks import (
     DEFAULT_TOLERANCE,
     SIGNATURE_HEADER,
     WebhookEvent,
+    address_problem,
+    pinned_request,
+    resolve_public,
+    sign,
     signature_header,
     url_problem,
     verify_signature,
@@ -211,7 +218,65 @@ def test_urls_must_be_https_except_loopback_when_allowed() -> None:
     assert url_problem("ftp://example.com/") is not None
     assert url_problem("https://user:pw@example.com/") is not None
     assert url_problem("https://example.com:99999/") is not None
-    assert url_problem("/relative") is not None
+    assert url_problem("/relative") == "an absolute https:// URL is required"
+    assert url_problem("http://localhost:8000/h", allow_http_loopback=True) is None
+    assert url_problem("http://localhost:8000/h") == (
+        "plain http is allowed only to loopback addresses with webhook_allow_http_loopback"
+    )
+    for credentials in ("user:pw@", "user@", ":pw@"):
+        assert url_problem(f"https://{credentials}example.com/") == (
+            "a URL with credentials in it is refused; send them another way"
+        )
+
+
+def test_a_signature_is_read_from_its_t_and_v1_fields_alone() -> None:
+    body, at = b'{"event":"case_opened"}', 1_700_000_000
+    good = sign("whsec_one", body, at)
+    # Fields of later versions are ignored: a number is no time, a v0 no signature.
+    assert verify_signature("whsec_one", body, f"t={at},v1={good},n=5", now=at)
+    assert verify_signature("whsec_one", body, f"t={at},v0=abc,v1={good}", now=at)
+    assert not verify_signature("whsec_one", body, f"t={at},v0={good}", now=at)
+    # Without ``now``, the system clock.
+    fresh = int(time.time())
+    assert verify_signature("whsec_one", body, signature_header("whsec_one", body, fresh))
+
+
+PRIVATE = "is a loopback, private, link-local or reserved address"
+
+
+def test_a_private_address_is_named_with_the_setting_that_allows_it() -> None:
+    expected = f"10.0.0.1 {PRIVATE} (allowed only with webhook_allow_private_addresses)"
+    assert address_problem(ipaddress.ip_address("10.0.0.1")) == expected
+    assert address_problem(ipaddress.ip_address("93.184.216.34")) is None
+
+
+def test_an_address_in_the_url_is_checked_without_resolving_it() -> None:
+    assert resolve_public("https://93.184.216.34/h") == ("93.184.216.34", None)
+    address, problem = resolve_public("https://10.0.0.1:8443/h")
+    assert address is None
+    assert (problem or "").startswith(f"10.0.0.1 {PRIVATE}")
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "pinned"),
+    [
+        ("https://hooks.example.com/h?x=1", "93.184.216.34", "https://93.184.216.34/h?x=1"),
+        ("https://hooks.example.com:8443/h", "2606:2800::1", "https://[2606:2800::1]:8443/h"),
+        ("https://[2606:4700::1]/h", "2606:4700::1", "https://[2606:4700::1]/h"),
+        ("https://[2606:4700::1]:8443/h", "2606:4700::1", "https://[2606:4700::1]:8443/h"),
+    ],
+)
+def test_a_pinned_request_names_the_address_and_keeps_the_host(
+    url: str, address: str, pinned: str
+) -> None:
+    # Host is the URL's host and port as written (an IPv6 literal in brackets);
+    # TLS names the host alone.
+    parts = urlsplit(url)
+    assert pinned_request(url, address) == (
+        pinned,
+        {"Host": parts.netloc},
+        {"sni_hostname": parts.hostname},
+    )
 
 
 # -- subscriptions -----------------------------------------------------------------------
