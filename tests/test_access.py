@@ -32,6 +32,8 @@ from casekit import (
     Upload,
     UserRole,
 )
+from casekit.clock import FrozenClock
+from casekit.query.scoped import Scope
 from casekit.testing import World
 
 MISSING = "CV999999"
@@ -242,10 +244,34 @@ def test_attachments_follow_their_entry(parties: Parties, who: str) -> None:
 def test_an_attachment_is_only_found_through_its_own_case(parties: Parties) -> None:
     kit, w = parties.kit, parties.world
     elsewhere = kit.cases.open(w.shipper_actor, type="other").number
-    with pytest.raises(NotFound):
-        kit.open_attachment(w.shipper_actor, elsewhere, parties.attachment_id)
-    with pytest.raises(NotFound):
-        kit.open_attachment(Actor.host(), elsewhere, parties.attachment_id)
+    for actor in (w.shipper_actor, Actor.host()):
+        with pytest.raises(NotFound) as caught:
+            kit.open_attachment(actor, elsewhere, parties.attachment_id)
+        assert str(caught.value) == f"attachment {parties.attachment_id!r} not found"
+
+
+def test_a_timeline_is_its_own_cases_entries(parties: Parties, clock: FrozenClock) -> None:
+    kit, w, n = parties.kit, parties.world, parties.number
+    clock.advance(seconds=60)
+    elsewhere = kit.cases.open(w.shipper_actor, type="other", message="elsewhere").number
+    for actor in (w.shipper_actor, Actor.host()):
+        timeline = kit.cases.timeline(actor, elsewhere)
+        assert [e.body for e in timeline if e.kind.value == "message"] == ["elsewhere"]
+        assert {(e.case_number, e.created_at) for e in timeline} == {(elsewhere, clock.now())}
+        assert {e.case_number for e in kit.cases.timeline(actor, n)} == {n}
+
+
+@pytest.mark.parametrize("who", [who for who, row in TABLE.items() if row[0]])
+def test_an_entry_in_hand_is_read_as_the_timeline_reads_it(parties: Parties, who: str) -> None:
+    """:meth:`Scope.readable` (for an entry a change just wrote) agrees with the timeline."""
+    kit, n = parties.kit, parties.number
+    actor = parties.actors[who]
+    everything = kit.cases.timeline(Actor.host(), n)
+    with kit.sessions(write=False) as session:
+        scope = Scope(session, actor)
+        case = scope.case(n)
+        read = [scope.readable(case, entry) for entry in everything]
+    assert [entry for entry in read if entry is not None] == kit.cases.timeline(actor, n)
 
 
 def test_a_customer_sees_only_their_own_cases(parties: Parties) -> None:
@@ -592,6 +618,12 @@ def test_the_carrier_never_reads_the_customers_account(
         n,
         OrderFacts(number="ORD-7", customer_email=w.customer.email, customer_name="Casey C."),
     )
+    # By mail, the customer's entry carries its address.
+    raw = (
+        f"From: {w.customer.email}\r\nTo: support@acme.test\r\nSubject: Re: [{n}]\r\n"
+        "Message-ID: <by-mail@example.test>\r\n\r\ncustomer by mail\r\n"
+    ).encode()
+    assert kit.inbound.receive(raw).outcome.value == "appended"
     actor = parties.actors[who]
     assert kit.cases.get(actor, n).customer_id is None
     facts = kit.cases.facts(actor, n)
@@ -603,7 +635,10 @@ def test_the_carrier_never_reads_the_customers_account(
         None,
     )
     said = [e for e in kit.cases.timeline(actor, n) if e.actor_kind == "customer"]
-    assert [e.body for e in said if e.kind.value == "message"] == ["customer everyone"]
+    assert [e.body for e in said if e.kind.value == "message"] == [
+        "customer everyone",
+        "customer by mail",
+    ]
     assert all(e.customer_id is None and e.author_email is None for e in said)
     assert w.customer.email not in repr(kit.cases.timeline(actor, n))
     # The shipper's staff read it all.
@@ -612,6 +647,7 @@ def test_the_carrier_never_reads_the_customers_account(
     assert kit.cases.facts(shipper, n).order.customer_email == w.customer.email  # type: ignore[union-attr]
     mine = [e for e in kit.cases.timeline(shipper, n) if e.actor_kind == "customer"]
     assert {e.customer_id for e in mine} == {w.customer.id}
+    assert w.customer.email in {e.author_email for e in mine}
 
 
 def test_the_carrier_does_not_read_which_customer_opened_a_case(kit: CaseKit, world: World) -> None:

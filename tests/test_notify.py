@@ -423,10 +423,13 @@ def test_each_party_sees_only_the_deliveries_to_its_own_people(mkit, w, sink):
     case = open_case(mkit, w, customer=w.customer.id, audience="everyone")
     mkit.cases.watch(w.shipper_manager_actor, case.number)
     mkit.messages.post(w.customer_actor, case.number, "Thanks")
+    mkit.messages.post(w.shipper_actor, case.number, "Looping in the dock", cc=["dock@wh.test"])
     mkit.cases.solve(w.carrier_actor, case.number)
     deliver(mkit)
     everything = mkit.notifications.deliveries(Actor.host(), case.number)
     emails = {d.email for d in everything}
+    # A Cc'd address may be anyone's: only the host sees its deliveries.
+    assert "dock@wh.test" in emails
     carrier_side = {CARRIER_DESK, w.carrier_agent.email, w.carrier_manager.email}
     shipper_side = {SHIPPER_DESK, w.shipper_agent.email, w.shipper_manager.email}
     assert w.customer.email in emails

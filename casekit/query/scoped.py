@@ -260,10 +260,8 @@ class Scope:
         return self.session.get(Watcher, (case.id, user_id))
 
     # -- timeline -------------------------------------------------------------
-    def timeline(self, case: Case, *, after_id: int | None = None) -> list[EntryView]:
+    def timeline(self, case: Case) -> list[EntryView]:
         stmt = select(Entry).where(e.case_id == case.id, self.entry_clause())
-        if after_id is not None:
-            stmt = stmt.where(e.id > after_id)
         found = list(self.session.scalars(stmt.order_by(e.id)))
         return self.entry_views(case, found)
 
