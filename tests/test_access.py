@@ -253,11 +253,17 @@ def test_an_attachment_is_only_found_through_its_own_case(parties: Parties) -> N
 def test_a_timeline_is_its_own_cases_entries(parties: Parties, clock: FrozenClock) -> None:
     kit, w, n = parties.kit, parties.world, parties.number
     clock.advance(seconds=60)
-    elsewhere = kit.cases.open(w.shipper_actor, type="other", message="elsewhere").number
+    api = parties.actors["shipper api"]
+    elsewhere = kit.cases.open(api, type="other", message="elsewhere").number
+    kit.cases.solve(api, elsewhere)
     for actor in (w.shipper_actor, Actor.host()):
         timeline = kit.cases.timeline(actor, elsewhere)
         assert [e.body for e in timeline if e.kind.value == "message"] == ["elsewhere"]
         assert {(e.case_number, e.created_at) for e in timeline} == {(elsewhere, clock.now())}
+        assert {e.system for e in timeline} == {"api"}
+        assert [(e.old_value, e.new_value) for e in timeline if e.event == "solved"] == [
+            ("new", "solved")
+        ]
         assert {e.case_number for e in kit.cases.timeline(actor, n)} == {n}
 
 
