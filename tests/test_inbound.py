@@ -529,3 +529,17 @@ def test_a_reply_without_a_message_id_is_a_person_s(
     raw = b"\r\n".join(line for line in raw.split(b"\r\n") if not line.startswith(b"Message-ID:"))
     result = kit.inbound.receive(raw)
     assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+
+
+def test_triage_pages_newest_first_and_names_a_missing_item(kit: CaseKit, world: World) -> None:
+    ids = [
+        kit.inbound.receive(mail(f"n{k}@shop.test", "Help", "Please", to="n@else.test")).inbound_id
+        for k in range(3)
+    ]
+    host = Actor.host()
+    first = [i.id for i in kit.inbound.triage(host, limit=2)]
+    assert first == [ids[2], ids[1]]
+    assert [i.id for i in kit.inbound.triage(host, limit=2, before_id=first[-1])] == [ids[0]]
+    with pytest.raises(NotFound) as caught:
+        kit.inbound.triage_item(world.shipper_actor, ids[0] or 0)
+    assert str(caught.value) == f"inbound message {ids[0]!r} not found"
