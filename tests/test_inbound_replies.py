@@ -766,7 +766,7 @@ def test_a_reply_locks_its_case_row_on_every_way_it_is_matched(
 ) -> None:
     number, mail = _desk_message(mkit, w, sink)
     if way == "token":
-        reply = answer(mail, CARRIER_DESK, "Still looking.", to=_token_address(mkit, w, number))
+        reply = answer(mail, CARRIER_DESK, "Still looking.", to=_token_address(mkit, number))
         del reply["In-Reply-To"], reply["References"]
     else:
         reply = _plain(mail, CARRIER_DESK)
@@ -791,7 +791,7 @@ def test_a_reply_locks_its_case_row_on_every_way_it_is_matched(
         assert locked  # matched under the row lock, then filed in the same transaction
 
 
-def _token_address(mkit: CaseKit, w: World, number: str, case_id: int | None = None) -> str:
+def _token_address(mkit: CaseKit, number: str, case_id: int | None = None) -> str:
     """The carrier desk's reply address on case ``number`` (or on the id ``case_id``)."""
     if case_id is None:
         case_id = mkit.cases.get(Actor.host(), number).id
@@ -806,7 +806,7 @@ def test_a_token_of_no_case_is_for_the_host_alone(mkit: CaseKit, w: World, sink:
     assert case_id is not None
     # Signed with the right secret, for a case that does not exist; the
     # In-Reply-To naming a real notification does not make up for it.
-    gone = _token_address(mkit, w, number, case_id=case_id + 1000)
+    gone = _token_address(mkit, number, case_id=case_id + 1000)
     result = mkit.inbound.receive(answer(mail, CARRIER_DESK, "Here.", to=gone).as_bytes())
     assert (result.outcome, result.reason) == (Outcome.TRIAGED, "the reply token names no case")
     assert result.case_number is None
@@ -822,7 +822,7 @@ def test_a_token_in_cc_behind_another_recipient_matches(
     reply = EmailMessage()
     reply["From"] = CARRIER_DESK
     reply["To"] = "ops@fast.test"
-    reply["Cc"] = _token_address(mkit, w, number)
+    reply["Cc"] = _token_address(mkit, number)
     reply["Subject"] = "the pallet"  # no case number, no In-Reply-To: the token alone
     reply["Message-ID"] = "<cc-1@fast.test>"
     reply.set_content("Found it at the dock.")
@@ -852,7 +852,7 @@ def test_without_reply_secrets_a_token_is_not_read_and_in_reply_to_matches(
     try:
         # Answered to a token sent while secrets were set: no secret verifies
         # it now, so it is not read at all, and In-Reply-To finds the case.
-        reply = answer(mail, CARRIER_DESK, "Still looking.", to=_token_address(mkit, w, number))
+        reply = answer(mail, CARRIER_DESK, "Still looking.", to=_token_address(mkit, number))
         reply.replace_header("Subject", "RE: your question")
         result = unsigned.inbound.receive(reply.as_bytes())
     finally:
