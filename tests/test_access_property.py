@@ -18,15 +18,18 @@ appends must be the ones predicted. After every step, for every actor:
 * ``cases.list`` returns exactly the cases the model lets it see, and each
   ``CaseView`` carries only the actor's own organization's CRM number and
   watchers (nothing of the kind, nor owners, for a customer);
-* ``cases.get`` of every other case raises ``NotFound`` with the very text a
-  case number that does not exist gets;
+* ``cases.get`` of each case the step named (read or wrote, allowed or not)
+  that the actor may not see raises ``NotFound`` with the very text a case
+  number that does not exist gets (the list scopes every case by the same
+  clause, and the host's list shows every case's parties after every step);
 * the timeline of the case the step touched is exactly the entries the actor
   may read (or ``NotFound``);
 * no secret the actor may not read (a unique token in every message body,
   every CRM number) appears anywhere in what it read.
 
-At the end of each example every timeline of every case is checked again for
-every actor, with the Case Management list, counts, search and CSV export
+At the end of each example every timeline of every case, and ``NotFound`` for
+every case it may not see, is checked again for every actor, with the Case
+Management list, counts, search and CSV export
 (same cases, no owners for customers, CRM numbers found only by their org),
 and every attachment opens for exactly those who may read its entry.
 
@@ -409,6 +412,8 @@ class AccessMachine(RuleBasedStateMachine):
         self.crm_values: dict[str, int] = {}  # every CRM number ever set -> its org
         self.shipments: dict[tuple[int, str], int | None] = {}  # (shipper, ref) -> carrier
         self.touched: MCase | None = None
+        #: The numbers of the cases this step named (read or written, allowed or not).
+        self.addressed: set[str] = set()
         # Mail: every address, the collaborator addresses of two pairs (both sides).
         self.collaborators: dict[str, tuple[int, int, int]] = {}  # email -> shipper, carrier, side
         for shipper, carrier in (("s1", "c1"), ("s2", "c1"), ("s1", "c2")):
@@ -442,11 +447,17 @@ class AccessMachine(RuleBasedStateMachine):
 
     def pick(self, a: int, c: int) -> tuple[Who, MCase | None]:
         """A case and an actor: three times in four one that may see the case."""
-        case = self.case(c)
+        case = self.address(self.case(c))
         insiders = [w for w in self.actors if case is not None and may_see_case(w, case)]
         if a % 4 and insiders:
             return insiders[(a // 4) % len(insiders)], case
         return self.who(a // 4), case
+
+    def address(self, case: MCase | None) -> MCase | None:
+        """Note that this step names ``case``: every actor gets it after the step."""
+        if case is not None:
+            self.addressed.add(case.number)
+        return case
 
     def token(self, prefix: str) -> str:
         self.counter += 1
@@ -934,6 +945,7 @@ class AccessMachine(RuleBasedStateMachine):
     def overstep(self, a: int, c: int, move: str) -> None:
         """A party tries what its side or role may not do (the model says when it may)."""
         case = self.cases[c % len(self.cases)]
+        self.address(case)
         if move == "carrier writes to customer":
             who = [w for w in self.actors if w.staff and w.org == case.carrier]
         elif move == "customer whispers":
@@ -964,6 +976,7 @@ class AccessMachine(RuleBasedStateMachine):
         by_number = {case.number: case for case in self.cases}
         for note in self.mail.outbox[seen:]:
             case = by_number[note.case_number]
+            self.address(case)
             text = mail_text(note.message)
             what = f"mail to {note.email} of {case.number}"
             if note.recipient_kind == "participant":
@@ -1078,6 +1091,7 @@ class AccessMachine(RuleBasedStateMachine):
     def reply_by_mail(self, n: int, sender: str, w: int) -> None:
         """A reply to a notification's reply address, from its recipient or someone else."""
         note, case = self.delivered[n % len(self.delivered)]
+        self.address(case)
         right = note.email.lower()
         if sender in ("right", "auto-reply"):
             address = right
@@ -1180,7 +1194,8 @@ class AccessMachine(RuleBasedStateMachine):
         who = (
             insiders[(a // 4) % len(insiders)] if a % 4 and insiders else staff[a // 4 % len(staff)]
         )
-        case = item.case if c % 3 == 0 else self.case(c)
+        self.address(item.case)
+        case = self.address(item.case if c % 3 == 0 else self.case(c))
         chosen = audience or Audience.PARTNERS
         if who.org != item.org:
             expected, subject = "NotFound", "item"
@@ -1321,8 +1336,9 @@ class AccessMachine(RuleBasedStateMachine):
         assert view.shipper_owner_id == case.owners[Side.SHIPPER]
         assert view.carrier_owner_id == case.owners[Side.CARRIER]
 
-    def check_actor(self, who: Who, timelines: list[MCase]) -> None:
-        """``who``'s list, views and gets of every case; timelines of ``timelines``."""
+    def check_actor(self, who: Who, named: list[MCase], timelines: list[MCase]) -> None:
+        """``who``'s list and views of every case it sees, NotFound for each case of
+        ``named`` it may not see, the timelines of ``timelines``."""
         kit = self.kit
         visible = [case for case in self.cases if may_see_case(who, case)]
         listed = kit.cases.list(who.actor, limit=500)
@@ -1332,7 +1348,7 @@ class AccessMachine(RuleBasedStateMachine):
         read: list[Any] = list(listed)
         for case, view in zip(sorted(visible, key=lambda c: -c.id), listed, strict=True):
             self.check_view(who, case, view)
-        for case in self.cases:
+        for case in named:
             if case not in visible:
                 self.expect_not_found(kit.cases.get, who, case.number)
         for case in timelines:
@@ -1450,14 +1466,25 @@ class AccessMachine(RuleBasedStateMachine):
     @invariant()
     def nobody_reads_what_they_must_not(self) -> None:
         """After every step, for every actor: the list and a view of every case it
-        may see, NotFound for every other case, the timeline of the case the step
-        touched. The timelines of all cases are read again at the end."""
+        may see, NotFound for each case the step named that it may not see, the
+        timeline of the case the step touched. The timelines of all cases, and
+        NotFound for all, are read again at the end.
+
+        A case the step did not name kept the organizations and customer it is
+        seen by (the host's list checked them after every step), and ``get``
+        scopes a case by the same clause as the list: a step gets only its own
+        cases, instead of every case for every actor.
+        """
         self.deliver_mail()
+        if self.touched:
+            self.address(self.touched)
+        named = [case for case in self.cases if case.number in self.addressed]
         for who in self.actors:
-            self.check_actor(who, [self.touched] if self.touched else [])
+            self.check_actor(who, named, [self.touched] if self.touched else [])
         if self.touched:
             self.check_deliveries(self.touched)
         self.touched = None
+        self.addressed.clear()
         self.kit.clock.advance(seconds=1)  # type: ignore[attr-defined]
 
     def check_attachments(self) -> None:
@@ -1484,7 +1511,7 @@ class AccessMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         for who in self.actors:
-            self.check_actor(who, self.cases)
+            self.check_actor(who, self.cases, self.cases)
             self.expect_not_found(self.kit.cases.get, who, MISSING)
             self.expect_not_found(self.kit.cases.timeline, who, MISSING)
             self.check_views(who)
