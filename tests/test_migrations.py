@@ -277,7 +277,9 @@ def _report_story(kit: Any, clock: Any) -> None:
         if n % 3 == 0:
             kit.cases.solve(sam, number)
             clock.advance(timedelta(minutes=7))
-            kit.messages.post(world.customer_actor, number, "Still not here")
+            # For everyone: the round trip below goes through revision 0010,
+            # which knows no customer audience (see the 0014 test).
+            kit.messages.post(world.customer_actor, number, "Still not here", audience="everyone")
         if n == 3:
             kit.cases.solve(sam, number)
             clock.advance(timedelta(minutes=7))
@@ -359,3 +361,60 @@ def test_0011_backfill_goes_by_id_ranges(
     with engine.begin() as conn:
         module.backfill(conn, batch=4)  # 6 cases: two ranges
     assert _report_values(engine) == kept
+
+
+def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """Upgrading gives the carrier the latest message it read before; downgrading
+    turns the shipper's conversation with its customer into what revision 0013
+    keeps from the carrier: a shared entry for everyone, any other one an
+    internal note of the shipper."""
+    from casekit.clock import FrozenClock
+    from casekit.store.tables import cases, entries
+    from casekit.testing import World, make_kit
+
+    migrate.upgrade(engine)
+    kit = make_kit(
+        empty_database_url,
+        attachment_dir=tmp_path / "files",
+        clock=FrozenClock(),
+        create_schema=False,
+    )
+    try:
+        world = World.build(kit)
+        sam, cal = world.shipper_actor, world.carrier_actor
+        number = kit.cases.open(
+            sam,
+            type="osd_damaged",
+            carrier=world.carrier.id,
+            customer=world.customer.id,
+            message="Torn cover",
+        ).number
+        kit.messages.post(cal, number, "Photos please")
+        private = kit.messages.post(world.customer_actor, number, "My phone is 555-0100")
+        shared = kit.messages.post(world.customer_actor, number, "Photos attached")
+        kit.cases.share_with_carrier(sam, number, shared.id)
+        partners = kit.messages.post(sam, number, "Carrier: see the shared photos")
+    finally:
+        kit.close()
+
+    def audiences() -> dict[int, tuple[str, int | None]]:
+        stmt = select(entries.c.id, entries.c.audience, entries.c.org_id)
+        with engine.connect() as conn:
+            return {row.id: (row.audience, row.org_id) for row in conn.execute(stmt)}
+
+    assert audiences()[private.id] == ("customer", None)
+    migrate.downgrade(engine, "0013")
+    after = audiences()
+    assert after[private.id] == ("internal", world.shipper.id)
+    assert after[shared.id] == ("everyone", None)
+    assert after[partners.id] == ("partners", world.shipper.id)
+
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(cases).where(cases.c.number == number)).mappings().one()
+    # The latest message that was not internal is the one the carrier reads.
+    assert row["carrier_latest_message_at"] == row["latest_message_at"] == partners.created_at
+    assert row["carrier_latest_message_org_id"] == world.shipper.id
+    assert schema_differences(engine) == []

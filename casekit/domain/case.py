@@ -50,6 +50,7 @@ class EventKind(enum.StrEnum):
     ORDER_LINKED = "order_linked"
     CARRIER_CHANGED = "carrier_changed"
     MAIL_FILED = "mail_filed"
+    ENTRY_SHARED = "entry_shared"
     NOTIFICATION_FAILED = "notification_failed"
 
 
@@ -91,6 +92,9 @@ class Case:
     latest_message_user_id: int | None = None
     latest_message_org_id: int | None = None
     latest_message_by_customer: bool = False
+    carrier_latest_message_at: datetime | None = None
+    carrier_latest_message_user_id: int | None = None
+    carrier_latest_message_org_id: int | None = None
     version: int = 1
     id: int | None = field(default=None, kw_only=True)
 
@@ -149,6 +153,10 @@ class Case:
             self.latest_message_user_id = actor.user_id
             self.latest_message_org_id = actor.org_id
             self.latest_message_by_customer = actor.is_customer
+        if audience.reaches_carrier:
+            self.carrier_latest_message_at = at
+            self.carrier_latest_message_user_id = actor.user_id
+            self.carrier_latest_message_org_id = actor.org_id
         self.touch(at)
         return old
 
@@ -189,6 +197,8 @@ class Entry:
     event: EventKind | None = None
     old_value: str | None = None
     new_value: str | None = None
+    #: When the shipper shared this ``customer`` entry with the carrier.
+    shared_at: datetime | None = None
     id: int | None = field(default=None, kw_only=True)
 
     @classmethod

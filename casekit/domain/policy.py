@@ -11,6 +11,7 @@ from __future__ import annotations
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Side
+from casekit.domain.workflow import Status, carrier_may_set
 
 
 def side_of_actor(actor: Actor, case: Case) -> Side | None:
@@ -18,20 +19,41 @@ def side_of_actor(actor: Actor, case: Case) -> Side | None:
 
 
 def may_post(actor: Actor, case: Case, audience: Audience) -> str | None:
+    """Who writes to whom: a customer to the shipper (``customer``) or to
+    everyone; the shipper's staff to any audience; the carrier's staff for
+    themselves or for partners, never to the shipper's customer."""
     if actor.is_unrestricted:
         return None
     if actor.is_customer:
-        if audience is not Audience.EVERYONE:
-            return "a customer's messages are always for everyone on the case"
+        if not audience.reaches_customer:
+            return "a customer writes to the shipper (customer) or to everyone on the case"
         return None
     side = side_of_actor(actor, case)
     if side is None:
         return "only staff of the case's parties may post on it"
-    if audience is Audience.EVERYONE and side is not Side.SHIPPER:
+    if audience.reaches_customer and side is not Side.SHIPPER:
         return "only the shipper's staff may write to the shipper's customer"
-    if audience is Audience.EVERYONE and case.customer_id is None:
+    if audience.reaches_customer and case.customer_id is None:
         return "the case has no customer; post for partners instead"
     return None
+
+
+def may_set_status(actor: Actor, case: Case, target: Status) -> str | None:
+    """Any party's staff move the status by hand; the carrier's not to the
+    statuses of the shipper's conversation with its customer."""
+    refused = may_work(actor, case)
+    if refused is not None:
+        return refused
+    if side_of_actor(actor, case) is Side.CARRIER and not carrier_may_set(target):
+        return f"{target.label.lower()} is about the shipper's customer; choose open or solved"
+    return None
+
+
+def may_share(actor: Actor, case: Case) -> str | None:
+    """Sharing a customer's entry with the carrier: the shipper's staff."""
+    if actor.is_unrestricted or side_of_actor(actor, case) is Side.SHIPPER:
+        return None
+    return "only the shipper's staff may share its customer's messages with the carrier"
 
 
 def may_work(actor: Actor, case: Case) -> str | None:

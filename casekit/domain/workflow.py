@@ -7,15 +7,21 @@ new            active     opening a case (its opening message moves nothing)
 open           active     a staff message for partners on a new case; a manual
                           change; reopening
 reply_received active     a customer's message (on any status, solved included)
-waiting        active     a staff message to the customer (audience everyone),
-                          from any active status, new included
+waiting        active     a staff message to the customer (audience customer
+                          or everyone), from any active status, new included
 solved         solved     solving, by any party; records who and when
 ============== ========== ====================================================
 
 A staff message on a solved case never reopens it: the parties have agreed it
 is done. A customer's message does, because the customer is waiting again.
 Internal notes never move the status. Any active status may be changed to any
-other status by hand except back to ``new``.
+other status by hand except back to ``new``; the carrier's staff, who do not
+talk with the shipper's customer, may choose ``open`` and ``solved`` only.
+
+``reply_received`` and ``waiting`` are about the shipper's conversation with
+its customer, which the carrier does not read: the carrier sees both as
+``open`` (:func:`status_for_carrier`), and a move between the statuses it
+sees alike is not on its timeline.
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ def status_after_message(current: Status, *, by_customer: bool, audience: Audien
         return Status.REPLY_RECEIVED
     if audience is Audience.INTERNAL or current is Status.SOLVED:
         return current
-    if audience is Audience.EVERYONE:
+    if audience.reaches_customer:
         return Status.WAITING
     if current is Status.NEW:
         return Status.OPEN
@@ -69,3 +75,18 @@ def status_after_message(current: Status, *, by_customer: bool, audience: Audien
 def can_set_status(current: Status, target: Status) -> bool:
     """Whether a person may move a case from ``current`` to ``target`` by hand."""
     return target is not current and target is not Status.NEW
+
+
+#: The statuses of the shipper's conversation with its customer.
+CUSTOMER_STATUSES = frozenset({Status.REPLY_RECEIVED, Status.WAITING})
+
+
+def status_for_carrier(status: Status) -> Status:
+    """``status`` as the case's carrier sees it: the statuses of the shipper's
+    conversation with its customer are ``open`` to it."""
+    return Status.OPEN if status in CUSTOMER_STATUSES else status
+
+
+def carrier_may_set(target: Status) -> bool:
+    """Whether the carrier's staff may move a case to ``target`` by hand."""
+    return target not in CUSTOMER_STATUSES

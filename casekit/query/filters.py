@@ -38,7 +38,8 @@ from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import EntryKind, EventKind, Source
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
-from casekit.domain.workflow import Category, Status
+from casekit.domain.workflow import CUSTOMER_STATUSES, Category, Status
+from casekit.query.scoped import entry_visibility
 from casekit.store import tables
 
 c = tables.cases.c
@@ -315,7 +316,7 @@ def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
             return false()
         solved = c.status == Status.SOLVED.value
         return solved if wanted == {Category.SOLVED} else not_(solved)
-    column = _choice_column(f.field)
+    column = status_column(actor) if f.field == "status" else _choice_column(f.field)
     positive = column.in_(values)
     return _negate(column, positive) if negative else positive
 
@@ -332,7 +333,7 @@ def customer_latest(column: Any) -> ScalarSelect[Any]:
         .where(
             e.case_id == c.id,
             e.kind == EntryKind.MESSAGE.value,
-            e.audience == Audience.EVERYONE.value,
+            e.audience.in_([a.value for a in Audience if a.reaches_customer]),
         )
         .order_by(e.id.desc())
         .limit(1)
@@ -352,32 +353,70 @@ def other_side_latest(actor: Actor) -> Any:
     """
     where: list[ColumnElement[bool]] = [e.case_id == c.id, e.kind == EntryKind.MESSAGE.value]
     if actor.is_customer:
-        where += [e.audience == Audience.EVERYONE.value, e.actor_kind != "customer"]
+        where += [
+            e.audience.in_([a.value for a in Audience if a.reaches_customer]),
+            e.actor_kind != "customer",
+        ]
     else:
         where.append(e.audience != Audience.INTERNAL.value)
         if actor.org_id is not None:
             where.append(or_(e.org_id.is_(None), e.org_id != actor.org_id))
+            # The carrier: not the shipper's conversation with its customer.
+            where.append(entry_visibility(False, False, actor.org_id, _carries(actor)))
     found = select(func.max(e.created_at)).where(*where).correlate(tables.cases).scalar_subquery()
     if actor.is_customer:
         return found
     if actor.org_id is None:
         return c.latest_message_at
-    # The case row knows its latest message that is not internal: when the
-    # other side wrote it, that is the answer, without reading the timeline.
+    # The case row knows the latest message the actor reads that is not
+    # internal: when the other side wrote it, that is the answer, without
+    # reading the timeline.
+    latest_at, _user, latest_org = latest_columns(actor)
     return case(
-        (c.latest_message_at.is_(None), null()),
-        (
-            or_(c.latest_message_org_id.is_(None), c.latest_message_org_id != actor.org_id),
-            c.latest_message_at,
-        ),
+        (latest_at.is_(None), null()),
+        (or_(latest_org.is_(None), latest_org != actor.org_id), latest_at),
         else_=found,
     )
+
+
+def _carries(actor: Actor) -> ColumnElement[bool]:
+    """The case's carrier is ``actor``'s organization (a condition on its row)."""
+    return c.carrier_org_id == actor.org_id
+
+
+def _as_read_by(actor: Actor, shipper_column: Any, carrier_column: Any) -> Any:
+    """A case column as ``actor`` reads it: ``carrier_column`` on the cases its
+    organization carries, ``shipper_column`` on any other (and for a customer
+    or the host)."""
+    if actor.is_customer or actor.org_id is None:
+        return shipper_column
+    return case((_carries(actor), carrier_column), else_=shipper_column)
+
+
+def latest_columns(actor: Actor) -> tuple[Any, Any, Any]:
+    """When, by which user and organization the latest message ``actor`` reads
+    was posted (not internal; for the carrier, not the shipper's conversation
+    with its customer)."""
+    return (
+        _as_read_by(actor, c.latest_message_at, c.carrier_latest_message_at),
+        _as_read_by(actor, c.latest_message_user_id, c.carrier_latest_message_user_id),
+        _as_read_by(actor, c.latest_message_org_id, c.carrier_latest_message_org_id),
+    )
+
+
+def status_column(actor: Actor) -> Any:
+    """The case's status as ``actor`` reads it (:func:`status_for_carrier`)."""
+    customer_statuses = [status.value for status in CUSTOMER_STATUSES]
+    for_carrier = case((c.status.in_(customer_statuses), Status.OPEN.value), else_=c.status)
+    return _as_read_by(actor, c.status, for_carrier)
 
 
 def date_column(field: str, actor: Actor) -> Any:
     """The column a date filter or sort on ``field`` reads, for ``actor``."""
     if field == "latest_message_at" and actor.is_customer:
         return customer_latest(e.created_at)
+    if field == "latest_message_at":
+        return latest_columns(actor)[0]
     if field == "other_side_message_at":
         return other_side_latest(actor)
     return _DATE_COLUMNS[field]
@@ -390,15 +429,16 @@ def _latest(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
             return false()  # a customer belongs to no organization
         kind = customer_latest(e.actor_kind)
         return kind != "customer" if negative else kind == "customer"
+    latest_at, latest_user, latest_org = latest_columns(actor)
     if f.value == "me":
-        column, who = c.latest_message_user_id, actor.user_id
+        column, who = latest_user, actor.user_id
     else:
-        column, who = c.latest_message_org_id, actor.org_id
+        column, who = latest_org, actor.org_id
+    posted: ColumnElement[bool] = latest_at.is_not(None)
     if who is None:
-        return c.latest_message_at.is_not(None) if negative else false()
-    if negative:
-        return and_(c.latest_message_at.is_not(None), _negate(column, column == who))
-    return column == who
+        return posted if negative else false()
+    mine: ColumnElement[bool] = column == who
+    return and_(posted, _negate(column, mine)) if negative else mine
 
 
 def needs_shipment(filters: Sequence[Filter]) -> bool:

@@ -39,7 +39,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind, Source
 from casekit.domain.directory import OrgRole
-from casekit.domain.workflow import Status
+from casekit.domain.workflow import Status, status_for_carrier
 from casekit.errors import InvalidInput
 from casekit.json_input import load_json
 from casekit.query.filters import (
@@ -50,6 +50,7 @@ from casekit.query.filters import (
     compile_filter,
     customer_latest,
     date_column,
+    latest_columns,
     needs_shipment,
 )
 from casekit.query.scoped import Scope, entry_visibility
@@ -313,9 +314,9 @@ class Lister:
                 return customer_latest(e.actor_kind) != "customer"
             if actor.org_id is None:
                 return c.latest_message_at.is_not(None)
+            latest_at, _user, latest_org = latest_columns(actor)
             return and_(
-                c.latest_message_at.is_not(None),
-                or_(c.latest_message_org_id.is_(None), c.latest_message_org_id != actor.org_id),
+                latest_at.is_not(None), or_(latest_org.is_(None), latest_org != actor.org_id)
             )
         if view is BuiltinView.MY_ACTIVE:
             if actor.user_id is None:
@@ -632,8 +633,12 @@ class Lister:
             shipper_owner_id, carrier_owner_id,
             brand, tracking_number, bol_number, po_number, reference_number, ra_number,
             order_number, excerpt, shipper_owner_name, carrier_owner_name, account_name,
-            own_crm_number, customer_latest_at,
+            own_crm_number, customer_latest_at, carrier_latest_at,
         ) = tuple(r)[:_ROW_WIDTH]  # fmt: skip
+        if self.actor.org_id is not None and self.actor.org_id == carrier_org_id:
+            # The carrier's: what it reads, not the shipper's talk with its customer.
+            status = status_for_carrier(status)
+            latest_message_at = carrier_latest_at
         if self.actor.is_customer:
             owners: tuple[str, ...] = ()
             latest_message_at = customer_latest_at
@@ -736,7 +741,8 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
     (:func:`~casekit.query.scoped.entry_visibility`).
     """
     org = bindparam(_ROW_ORG, type_=tables.cases.c.shipper_org_id.type)
-    visible = entry_visibility(customer, unrestricted, None if no_org else org)
+    carrier: Any = False if no_org else c.carrier_org_id == org
+    visible = entry_visibility(customer, unrestricted, None if no_org else org, carrier)
     excerpt = (
         select(e.body)
         .where(e.case_id == c.id, e.kind == EntryKind.MESSAGE.value, visible)
@@ -783,6 +789,7 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
         one(g.name, g.id == account_id).label("account_name"),
         own_crm.label("own_crm_number"),
         customer_latest.label("customer_latest_at"),
+        c.carrier_latest_message_at,
     )
 
 

@@ -40,6 +40,8 @@ class EntryView:
     old_value: str | None
     new_value: str | None
     attachments: tuple[AttachmentView, ...] = ()
+    #: When the shipper shared this ``customer`` entry with the carrier.
+    shared_at: datetime | None = None
 
 
 @frozen(kw_only=True)

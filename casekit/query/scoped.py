@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from attrs import evolve
@@ -24,6 +25,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    not_,
     or_,
     select,
     true,
@@ -32,10 +34,20 @@ from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience, entry_visible
-from casekit.domain.case import Attachment, Case, CrmNumber, Entry, EntryKind, Side, Watcher
+from casekit.domain.case import (
+    Attachment,
+    Case,
+    CrmNumber,
+    Entry,
+    EntryKind,
+    EventKind,
+    Side,
+    Watcher,
+)
 from casekit.domain.directory import Customer, User
 from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
+from casekit.domain.workflow import Status, status_for_carrier
 from casekit.errors import NotFound
 from casekit.query.models import (
     AttachmentView,
@@ -58,14 +70,30 @@ o = tables.outbox.c
 _STAFF_SEE = [k.value for k in (RecipientKind.USER, RecipientKind.ADDRESS, RecipientKind.CUSTOMER)]
 
 
-def entry_visibility(customer: bool, unrestricted: bool, org: Any) -> ColumnElement[bool]:
-    """Which entries of a visible case an actor of that kind reads; ``org`` is its
-    organization's id (None: none), or an expression giving it (a bound parameter)."""
+def entry_visibility(
+    customer: bool, unrestricted: bool, org: Any, carrier: bool | ColumnElement[bool] = False
+) -> ColumnElement[bool]:
+    """Which entries of a visible case an actor of that kind reads.
+
+    ``org`` is its organization's id (None: none), or an expression giving it
+    (a bound parameter); ``carrier`` says it acts for the case's carrier: a
+    bool when the case is known, or an expression on the case's row. The
+    carrier reads a ``customer`` entry only once the shipper shared it.
+    """
     if unrestricted:
         return true()
     if customer:
-        return e.audience == Audience.EVERYONE.value
-    return or_(e.audience != Audience.INTERNAL.value, e.org_id == org)
+        return e.audience.in_(_CUSTOMER_READS)
+    staff = or_(e.audience != Audience.INTERNAL.value, e.org_id == org)
+    if carrier is False:
+        return staff
+    hidden = and_(e.audience == Audience.CUSTOMER.value, e.shared_at.is_(None))
+    if carrier is True:
+        return and_(staff, not_(hidden))
+    return and_(staff, or_(not_(carrier), not_(hidden)))
+
+
+_CUSTOMER_READS = [a.value for a in Audience if a.reaches_customer]
 
 
 class Scope:
@@ -80,10 +108,12 @@ class Scope:
         """Which cases the actor can see."""
         return _case_clause(self.actor)
 
-    def entry_clause(self) -> ColumnElement[bool]:
-        """Which entries of a visible case the actor can read."""
+    def entry_clause(self, case: Case) -> ColumnElement[bool]:
+        """Which entries of ``case`` (visible to the actor) the actor can read."""
         actor = self.actor
-        return entry_visibility(actor.is_customer, actor.is_unrestricted, actor.org_id)
+        return entry_visibility(
+            actor.is_customer, actor.is_unrestricted, actor.org_id, self._for_carrier(case)
+        )
 
     def delivery_clause(self) -> ColumnElement[bool]:
         """Which notifications of a visible case the actor sees in its delivery log.
@@ -163,7 +193,7 @@ class Scope:
                 number=case.number or "",
                 version=case.version,
                 type=case.type,
-                status=case.status,
+                status=status_for_carrier(case.status) if self._for_carrier(case) else case.status,
                 source=case.source,
                 subject=case.subject,
                 shipper_org_id=case.shipper_org_id,
@@ -184,10 +214,10 @@ class Scope:
                     else self._who(case, case.solved_by)
                 ),
                 latest_message_at=(
-                    latest.get(_id(case.id)) if hide_people else case.latest_message_at
+                    latest.get(_id(case.id)) if hide_people else self._latest(case)[0]
                 ),
-                latest_message_user_id=None if hide_people else case.latest_message_user_id,
-                latest_message_org_id=None if hide_people else case.latest_message_org_id,
+                latest_message_user_id=None if hide_people else self._latest(case)[1],
+                latest_message_org_id=None if hide_people else self._latest(case)[2],
                 crm_number=crm.get(_id(case.id)),
                 watcher_ids=tuple(sorted(watchers.get(_id(case.id), ()))),
             )
@@ -199,6 +229,17 @@ class Scope:
         account: not its id, name, address or phone, nor who of them wrote or acted."""
         actor = self.actor
         return actor.org_id is not None and actor.org_id == case.carrier_org_id
+
+    def _latest(self, case: Case) -> tuple[datetime | None, int | None, int | None]:
+        """The latest message the actor (staff) reads: when, by which user and
+        organization; for the carrier, never the shipper's with its customer."""
+        if self._for_carrier(case):
+            return (
+                case.carrier_latest_message_at,
+                case.carrier_latest_message_user_id,
+                case.carrier_latest_message_org_id,
+            )
+        return case.latest_message_at, case.latest_message_user_id, case.latest_message_org_id
 
     def _who(self, case: Case, described: str) -> str:
         """An actor as :meth:`Actor.describe` wrote it; for the carrier a customer is
@@ -215,7 +256,7 @@ class Scope:
             .where(
                 e.case_id.in_(case_ids),
                 e.kind == EntryKind.MESSAGE.value,
-                e.audience == Audience.EVERYONE.value,
+                e.audience.in_(_CUSTOMER_READS),
             )
             .group_by(e.case_id)
         )
@@ -261,7 +302,7 @@ class Scope:
 
     # -- timeline -------------------------------------------------------------
     def timeline(self, case: Case) -> list[EntryView]:
-        stmt = select(Entry).where(e.case_id == case.id, self.entry_clause())
+        stmt = select(Entry).where(e.case_id == case.id, self.entry_clause(case))
         found = list(self.session.scalars(stmt.order_by(e.id)))
         return self.entry_views(case, found)
 
@@ -277,11 +318,13 @@ class Scope:
             entry.org_id,
             viewer_org_id=self.actor.org_id,
             viewer_is_customer=self.actor.is_customer,
+            viewer_is_carrier=self._for_carrier(case),
+            shared=entry.shared_at is not None,
             viewer_unrestricted=self.actor.is_unrestricted,
         )
         if not visible:
             return None
-        return _without_customer(entry) if self._for_carrier(case) else entry
+        return _as_carrier_reads(entry) if self._for_carrier(case) else entry
 
     def entry_views(self, case: Case, found: Iterable[Entry]) -> list[EntryView]:
         found = list(found)
@@ -301,7 +344,7 @@ class Scope:
                     )
                 )
         views = [entry_view(case, entry, tuple(files.get(_id(entry.id), ()))) for entry in found]
-        return [_without_customer(v) for v in views] if self._for_carrier(case) else views
+        return [_as_carrier_reads(v) for v in views] if self._for_carrier(case) else views
 
     def attachment(self, case: Case, attachment_id: int) -> Attachment:
         """An attachment of a visible entry of ``case``, or NotFound."""
@@ -309,7 +352,7 @@ class Scope:
         stmt = (
             select(Attachment)
             .join(tables.entries, e.id == a.entry_id)
-            .where(a.id == attachment_id, a.case_id == case.id, self.entry_clause())
+            .where(a.id == attachment_id, a.case_id == case.id, self.entry_clause(case))
         )
         found = self.session.scalars(stmt).one_or_none()
         if found is None:
@@ -396,7 +439,7 @@ class Scope:
             wanted = {i for i in (case.shipper_owner_id, case.carrier_owner_id) if i is not None}
             wanted.update(self._watchers([_id(case.id)]).get(_id(case.id), ()))
             authors = select(e.user_id).where(
-                e.case_id == case.id, e.user_id.is_not(None), self.entry_clause()
+                e.case_id == case.id, e.user_id.is_not(None), self.entry_clause(case)
             )
             wanted.update(uid for uid in session.scalars(authors.distinct()))
             if wanted:
@@ -496,15 +539,32 @@ def entry_view(case: Case, entry: Entry, files: tuple[AttachmentView, ...] = ())
         old_value=entry.old_value,
         new_value=entry.new_value,
         attachments=files,
+        shared_at=entry.shared_at,
     )
 
 
-def _without_customer(entry: EntryView) -> EntryView:
-    """``entry`` without the customer who wrote it (their id and address): what the
-    carrier reads of a customer's entry. It still says a customer wrote it."""
-    if entry.customer_id is None:
-        return entry
-    return evolve(entry, customer_id=None, author_email=None)
+_STATUS_EVENTS = frozenset({EventKind.STATUS_CHANGED, EventKind.SOLVED, EventKind.REOPENED})
+
+
+def _as_carrier_reads(entry: EntryView) -> EntryView:
+    """``entry`` as the case's carrier reads it: without the customer who wrote it
+    (their id and address; it still says a customer wrote it), and a status
+    event in the statuses the carrier sees (:func:`status_for_carrier`)."""
+    if entry.customer_id is not None:
+        entry = evolve(entry, customer_id=None, author_email=None)
+    if entry.event in _STATUS_EVENTS:
+        entry = evolve(
+            entry,
+            old_value=_carrier_status_value(entry.old_value),
+            new_value=_carrier_status_value(entry.new_value),
+        )
+    return entry
+
+
+def _carrier_status_value(value: str | None) -> str | None:
+    if value is None or value not in Status.__members__.values():
+        return value
+    return status_for_carrier(Status(value)).value
 
 
 def _id(value: int | None) -> int:

@@ -14,10 +14,19 @@ from casekit.attachments import Upload
 from casekit.domain import policy
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
-from casekit.domain.case import Case, CrmNumber, EventKind, Side, Source, Watcher
+from casekit.domain.case import (
+    Case,
+    CrmNumber,
+    Entry,
+    EntryKind,
+    EventKind,
+    Side,
+    Source,
+    Watcher,
+)
 from casekit.domain.directory import Customer, Organization, OrgRole, User
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
-from casekit.domain.workflow import Status, can_set_status
+from casekit.domain.workflow import Status, can_set_status, status_for_carrier
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
@@ -421,6 +430,37 @@ class CaseService(Service):
             result: CaseView = edit.finish()
             return result
 
+    # -- sharing -------------------------------------------------------------------------
+    def share_with_carrier(self, actor: Actor, number: str, entry_id: int) -> EntryView:
+        """Share one message of the shipper's conversation with its customer (an
+        entry for ``customer``) with the case's carrier, attachments included.
+
+        The shipper's staff (or the host) only. From then on the carrier reads
+        that entry; an ``entry_shared`` event for partners records who shared
+        which entry and when. Sharing an entry already shared changes nothing.
+        Returns the entry as the actor reads it.
+        """
+        with self.editing(actor, number) as edit:
+            case = edit.case
+            deny(policy.may_share(actor, case))
+            session = edit.uow.session
+            entry = session.get(Entry, entry_id)
+            if entry is None or entry.case_id != case.id:
+                raise NotFound("entry", str(entry_id))
+            if entry.kind is not EntryKind.MESSAGE or entry.audience is not Audience.CUSTOMER:
+                raise InvalidInput(
+                    {"entry": ["only a message for the customer audience can be shared"]}
+                )
+            if entry.shared_at is None:
+                entry.shared_at = edit.now
+                case.touch(edit.now)
+                edit.event(EventKind.ENTRY_SHARED, new=entry_id, audience=Audience.PARTNERS)
+                edit.emit(signals.case_updated, change=EventKind.ENTRY_SHARED)
+            shown = edit.scope.timeline(case, after_id=entry_id - 1)
+            view = next(view for view in shown if view.id == entry_id)
+            edit.finish(view=False)
+            return view
+
     # -- links --------------------------------------------------------------------------
     def link_shipment(
         self,
@@ -477,8 +517,14 @@ def _change_type(edit: Edit, type: str) -> None:
 
 
 def _change_status(edit: Edit, target: Status) -> None:
-    deny(policy.may_work(edit.actor, edit.case))
-    if not can_set_status(edit.case.status, target):
+    case = edit.case
+    deny(policy.may_set_status(edit.actor, case, target))
+    if (
+        policy.side_of_actor(edit.actor, case) is Side.CARRIER
+        and status_for_carrier(case.status) is target
+    ):
+        return  # the status the carrier sees already
+    if not can_set_status(case.status, target):
         raise InvalidInput(
             {"status": [f"a {edit.case.status} case cannot be set to {target} by hand"]}
         )
@@ -488,7 +534,7 @@ def _change_status(edit: Edit, target: Status) -> None:
 def _reopen(edit: Edit, target: Status) -> None:
     if not target.is_active or target is Status.NEW:
         raise InvalidInput({"status": ["reopen to open, reply_received or waiting"]})
-    deny(policy.may_work(edit.actor, edit.case))
+    deny(policy.may_set_status(edit.actor, edit.case, target))
     if edit.case.status is not Status.SOLVED:
         raise InvalidInput({"status": [f"case {edit.case.number} is not solved"]})
     set_status(edit, target)

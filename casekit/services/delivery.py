@@ -125,7 +125,7 @@ def prepare(
             actor_name = "casekit"
         entry = entries.get(row["entry_id"]) if row["entry_id"] is not None else None
         message = None
-        if entry is not None and _may_read(row, entry, user_orgs):
+        if entry is not None and _may_read(row, entry, user_orgs, case.carrier_org_id):
             message = {"body": entry.body, "audience": str(Audience(entry.audience))}
 
         owner_event = row["event"] == "owner_assigned"
@@ -210,13 +210,33 @@ def render(custom: TemplateSource | None, name: str, context: dict[str, Any]) ->
     return engine.render(engine.builtin(name), context)
 
 
-def _may_read(row: Any, entry: Any, user_orgs: dict[int, Any]) -> bool:
-    """The timeline's audience rule, for the recipient of ``row``."""
+def _may_read(row: Any, entry: Any, user_orgs: dict[int, Any], carrier_org_id: int | None) -> bool:
+    """The timeline's audience rule, for the recipient of ``row`` on a case whose
+    carrier is ``carrier_org_id``."""
     kind = RecipientKind(row["recipient_kind"])
     audience = Audience(entry.audience)
+    shared = getattr(entry, "shared_at", None) is not None
     if kind is RecipientKind.CUSTOMER:
-        return entry_visible(audience, entry.org_id, viewer_org_id=None, viewer_is_customer=True)
-    if kind is RecipientKind.PARTICIPANT:
-        return audience is not Audience.INTERNAL
+        return entry_visible(
+            audience,
+            entry.org_id,
+            viewer_org_id=None,
+            viewer_is_customer=True,
+            viewer_is_carrier=False,
+        )
     viewer_org = user_orgs.get(row["user_id"]) if kind is RecipientKind.USER else row["org_id"]
-    return entry_visible(audience, entry.org_id, viewer_org_id=viewer_org, viewer_is_customer=False)
+    if kind is RecipientKind.PARTICIPANT:
+        # An address Cc'd on the thread, written for one organization (the
+        # shipper's unless the carrier's own address brought it in): never
+        # an internal note, a customer's entry only as the shipper's.
+        if audience is Audience.INTERNAL:
+            return False
+        viewer_org = row["org_id"]
+    return entry_visible(
+        audience,
+        entry.org_id,
+        viewer_org_id=viewer_org,
+        viewer_is_customer=False,
+        viewer_is_carrier=viewer_org is not None and viewer_org == carrier_org_id,
+        shared=shared,
+    )

@@ -63,9 +63,10 @@ class MessageService(Service):
     ) -> EntryView:
         """Post a message on the case and return it.
 
-        ``audience`` defaults to ``everyone`` for a customer and ``partners``
-        for staff. Posting never conflicts with other changes: it takes the
-        case's row lock instead of checking a version. ``cc`` addresses
+        ``audience`` defaults to ``customer`` for a customer (the shipper's
+        staff and the customer) and ``partners`` for staff. Posting never
+        conflicts with other changes: it takes the case's row lock instead of
+        checking a version. ``cc`` addresses
         become participants of the case.
         """
         with self._posting(actor, number) as edit:
@@ -84,13 +85,12 @@ class MessageService(Service):
 def message_audience(actor: Actor, value: Audience | str | None) -> Audience:
     """The audience a message by ``actor`` gets: ``value``, or the actor's default."""
     if value is None:
-        return Audience.EVERYONE if actor.is_customer else Audience.PARTNERS
+        return Audience.CUSTOMER if actor.is_customer else Audience.PARTNERS
     try:
         return Audience(value)
     except ValueError:
-        raise InvalidInput(
-            {"audience": [f"unknown audience {value!r}; internal, partners or everyone"]}
-        ) from None
+        known = ", ".join(a.value for a in Audience)
+        raise InvalidInput({"audience": [f"unknown audience {value!r}; one of {known}"]}) from None
 
 
 def append_message(

@@ -198,6 +198,12 @@ cases = Table(
     _fk("latest_message_user_id", "casekit_users.id", nullable=True),
     _fk("latest_message_org_id", "casekit_organizations.id", nullable=True),
     Column("latest_message_by_customer", Boolean(), nullable=False, default=False),
+    # The latest message the carrier reads (for partners or everyone): what its
+    # lists, views and filters on the latest message see, never the shipper's
+    # conversation with its customer. Kept like a report column: no foreign keys.
+    Column("carrier_latest_message_at", UTCDateTime()),
+    Column("carrier_latest_message_user_id", Id),
+    Column("carrier_latest_message_org_id", Id),
     # Report columns: facts of the timeline and the snapshot kept on the row
     # (store.report_columns keeps them, in the transaction of the change), so
     # the dashboard reads neither the entries nor the shipments.
@@ -229,8 +235,8 @@ cases = Table(
         "id",
         "status",
         "carrier_owner_id",
-        "latest_message_org_id",
-        "latest_message_at",
+        "carrier_latest_message_org_id",
+        "carrier_latest_message_at",
         "shipment_id",
     ),
     Index("ix_casekit_cases_customer", "customer_id"),
@@ -324,6 +330,8 @@ entries = Table(
     Column("event", EnumText(EventKind, 32)),
     Column("old_value", String(KEY)),
     Column("new_value", String(KEY)),
+    # When the shipper shared this ``customer`` entry with the carrier.
+    Column("shared_at", UTCDateTime()),
     Index("ix_casekit_entries_case", "case_id", "id"),
     # Reports: an organization's messages in a date range; a case's first
     # answer from one side, the other side's latest message and whether it
