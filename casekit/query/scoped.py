@@ -324,7 +324,17 @@ class Scope:
         )
         if not visible:
             return None
-        return _as_carrier_reads(entry) if self._for_carrier(case) else entry
+        return self._as_read(case, entry)
+
+    def _as_read(self, case: Case, entry: EntryView) -> EntryView:
+        """A readable ``entry`` as the actor reads it: the carrier's way
+        (:func:`_as_carrier_reads`); for a customer, without whether the shipper
+        shared it with the carrier (staff business)."""
+        if self._for_carrier(case):
+            return _as_carrier_reads(entry)
+        if self.actor.is_customer and entry.shared_at is not None:
+            return evolve(entry, shared_at=None)
+        return entry
 
     def entry_views(self, case: Case, found: Iterable[Entry]) -> list[EntryView]:
         found = list(found)
@@ -344,7 +354,7 @@ class Scope:
                     )
                 )
         views = [entry_view(case, entry, tuple(files.get(_id(entry.id), ()))) for entry in found]
-        return [_as_carrier_reads(v) for v in views] if self._for_carrier(case) else views
+        return [self._as_read(case, view) for view in views]
 
     def attachment(self, case: Case, attachment_id: int) -> Attachment:
         """An attachment of a visible entry of ``case``, or NotFound."""

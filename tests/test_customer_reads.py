@@ -1,0 +1,26 @@
+"""What the customer reads of the shipper's sharing with the carrier: nothing."""
+
+from __future__ import annotations
+
+from casekit import CaseKit
+from casekit.testing import World
+
+
+def test_the_customer_never_learns_a_message_was_shared_with_the_carrier(
+    kit: CaseKit, world: World
+) -> None:
+    number = kit.cases.open(
+        world.shipper_actor,
+        type="osd_damaged",
+        carrier=world.carrier.id,
+        customer=world.customer.id,
+        message="We are on it",
+    ).number
+    photos = kit.messages.post(world.customer_actor, number, "Photos of the torn cover")
+    assert kit.cases.share_with_carrier(world.shipper_actor, number, photos.id).shared_at
+    read = {e.id: e for e in kit.cases.timeline(world.customer_actor, number)}
+    assert read[photos.id].shared_at is None
+    staff = {e.id: e for e in kit.cases.timeline(world.shipper_actor, number)}
+    assert staff[photos.id].shared_at is not None
+    carrier = {e.id: e for e in kit.cases.timeline(world.carrier_actor, number)}
+    assert carrier[photos.id].shared_at is not None
