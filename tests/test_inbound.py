@@ -51,7 +51,9 @@ def number(kit: CaseKit, world: World) -> str:
     return case.number
 
 
-def test_a_customer_reply_lands_once_for_everyone(kit: CaseKit, world: World, number: str) -> None:
+def test_a_customer_reply_lands_once_for_the_shipper(
+    kit: CaseKit, world: World, number: str
+) -> None:
     raw = mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Still waiting.")
     first = kit.inbound.receive(raw)
     second = kit.inbound.receive(raw)
@@ -61,9 +63,13 @@ def test_a_customer_reply_lands_once_for_everyone(kit: CaseKit, world: World, nu
     assert second.inbound_id == first.inbound_id
     messages = [e for e in kit.cases.timeline(world.customer_actor, number) if e.kind == "message"]
     assert [m.body for m in messages] == ["Still waiting."]
-    assert messages[0].audience == "everyone"
+    assert messages[0].audience == "customer"
     assert messages[0].customer_id == world.customer.id
     assert kit.cases.get(world.shipper_actor, number).status is Status.REPLY_RECEIVED
+    # The case's carrier reads none of it, and its status is open to it.
+    carrier_sees = kit.cases.timeline(world.carrier_actor, number)
+    assert all(e.body != "Still waiting." for e in carrier_sees)
+    assert kit.cases.get(world.carrier_actor, number).status is Status.OPEN
 
 
 def test_a_customer_replying_by_mail_takes_part_once(
@@ -150,6 +156,21 @@ def test_mail_to_the_case_address_opens_a_case(kit: CaseKit, world: World) -> No
         "email",
         world.customer.id,
         "general_status_update",
+    )
+    [opening] = [e for e in kit.cases.timeline(world.shipper_actor, case.number) if e.body]
+    assert (opening.body, opening.audience, opening.customer_id) == (
+        "Where is it?",
+        "customer",
+        None,
+    )
+    # The customer continues it by mail (its number in the subject): to the shipper.
+    reply = mail("casey@example.test", f"Re: [{case.number}] My order", "Any news?")
+    assert kit.inbound.receive(reply).outcome is Outcome.APPENDED
+    latest = _last_message(kit, world.customer_actor, case.number)
+    assert (latest.body, latest.audience, latest.customer_id) == (
+        "Any news?",
+        "customer",
+        world.customer.id,
     )
     stranger = kit.inbound.receive(mail("nora@shop.test", "Hello", "Question"))
     assert stranger.outcome is Outcome.CREATED

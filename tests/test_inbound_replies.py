@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select, update
 
-from casekit import Actor, CaseKit, NotFound, Side
+from casekit import Actor, CaseKit, NotFound, PermissionDenied, Side
 from casekit.domain.directory import User
 from casekit.mail.server import InboundServer
 from casekit.mail.tokens import make_token
@@ -303,14 +303,17 @@ def test_a_user_token_answered_by_the_customer_is_not_posted_as_the_user(
     # The customer is a known sender of the case: it writes as itself.
     assert result.outcome is Outcome.APPENDED
     latest = messages(mkit, number)[-1]
-    assert (latest.body, latest.user_id, latest.customer_id) == (
+    # To the shipper: the message it answers was for partners, not for it.
+    assert (latest.body, latest.user_id, latest.customer_id, latest.audience) == (
         "Is it coming?",
         None,
         w.customer.id,
+        "customer",
     )
+    assert all(e.body != "Is it coming?" for e in mkit.cases.timeline(w.carrier_actor, number))
 
 
-@pytest.mark.parametrize("audience", ["partners", "internal"])
+@pytest.mark.parametrize("audience", ["partners", "internal", "customer"])
 def test_a_user_token_answered_by_a_colleague_is_posted_as_the_colleague(
     mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer, audience: str
 ) -> None:
@@ -936,3 +939,136 @@ def test_casekit_own_notification_looped_back_is_not_posted(
     assert (result.outcome, result.reason) == (Outcome.AUTO_REPLY, "casekit's own mail")
     expected = ["Hi", "Any news?"] if which == "message" else ["Hi"]
     assert [m.body for m in messages(mkit, case.number)] == expected
+
+
+SHIPPER_DESK = "claims@acme.test"
+
+
+@pytest.mark.parametrize(
+    ("who", "audience"),
+    [
+        ("the notified user", "customer"),
+        ("a shipper colleague", "customer"),
+        ("the shipper's desk", "customer"),
+        ("a cc address", "customer"),
+        ("a carrier user", "partners"),
+        ("the carrier's desk", "partners"),
+    ],
+)
+@pytest.mark.parametrize("shared", [False, True])
+def test_an_answer_to_a_customers_message_is_to_the_customer_from_the_shipper_alone(
+    mkit: CaseKit,
+    w: World,
+    sink: SmtpSink,
+    inbound: InboundServer,
+    who: str,
+    audience: str,
+    shared: bool,
+) -> None:
+    """The shipper's side answering a ``customer`` entry writes to the customer;
+    the carrier's side, even answering a shared one, never does."""
+    mkit.notifications.set_collaborator_address(
+        Actor.host(),
+        shipper_org_id=w.shipper.id,
+        carrier_org_id=w.carrier.id,
+        side=Side.SHIPPER,
+        email=SHIPPER_DESK,
+    )
+    number, mail = notified(
+        mkit,
+        w,
+        sink,
+        w.shipper_manager,
+        w.customer_actor,
+        "The cover is torn.",
+        audience="customer",
+    )
+    mkit.messages.post(w.shipper_actor, number, "Adding the dock.", cc=["dock@wh.test"])
+    customer_entry = messages(mkit, number)[1]
+    assert (customer_entry.body, customer_entry.audience) == ("The cover is torn.", "customer")
+    if shared:
+        mkit.cases.share_with_carrier(w.shipper_actor, number, customer_entry.id)
+    sender = {
+        "the notified user": w.shipper_manager.email,
+        "a shipper colleague": w.shipper_agent.email,
+        "the shipper's desk": SHIPPER_DESK,
+        "a cc address": "dock@wh.test",
+        "a carrier user": w.carrier_agent.email,
+        "the carrier's desk": CARRIER_DESK,
+    }[who]
+    result = send(inbound, answer(mail, sender, "A new cover ships tomorrow."))
+    assert (result.outcome, result.case_number) == (Outcome.APPENDED, number)
+    latest = messages(mkit, number)[-1]
+    assert (latest.body, latest.audience) == ("A new cover ships tomorrow.", audience)
+    customer_reads = [e.body for e in mkit.cases.timeline(w.customer_actor, number)]
+    carrier_reads = [e.body for e in mkit.cases.timeline(w.carrier_actor, number)]
+    assert ("A new cover ships tomorrow." in customer_reads) is (audience == "customer")
+    assert ("A new cover ships tomorrow." in carrier_reads) is (audience == "partners")
+    assert ("The cover is torn." in carrier_reads) is shared
+
+
+def test_a_customer_answering_an_everyone_message_stays_for_everyone_else_writes_to_the_shipper(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id, message="Hi"
+    )
+    mkit.messages.post(w.shipper_actor, case.number, "Tuesday 9-12?", audience="everyone")
+    mkit.notifications.deliver()
+    mail = sink.to(w.customer.email)[-1]
+    assert send(inbound, answer(mail, w.customer.email, "Tuesday works.")).outcome is (
+        Outcome.APPENDED
+    )
+    # The same customer, not answering a notification (its case number in the subject).
+    later = EmailMessage()
+    later["From"] = w.customer.email
+    later["To"] = "cases@acme.test"
+    later["Subject"] = f"[{case.number}] one more thing"
+    later["Message-ID"] = "<later-1@client.test>"
+    later.set_content("Please ring twice.")
+    assert send(inbound, later).outcome is Outcome.APPENDED
+    assert [(m.body, m.audience, m.customer_id) for m in messages(mkit, case.number)[-2:]] == [
+        ("Tuesday works.", "everyone", w.customer.id),
+        ("Please ring twice.", "customer", w.customer.id),
+    ]
+    carrier_reads = [e.body for e in mkit.cases.timeline(w.carrier_actor, case.number)]
+    assert "Tuesday works." in carrier_reads
+    assert "Please ring twice." not in carrier_reads
+
+
+def test_triaged_mail_is_filed_for_the_audiences_its_filer_may_write_to(
+    mkit: CaseKit, w: World, sink: SmtpSink, inbound: InboundServer
+) -> None:
+    case = mkit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id, message="Hi"
+    )
+    mkit.notifications.deliver()
+    [desk_mail] = sink.to(CARRIER_DESK)
+    carriers = send(inbound, answer(desk_mail, "temp@fast-agency.test", "Ours."))
+    # A case number in the subject from an unknown sender: the shipper's triage.
+    unknown = EmailMessage()
+    unknown["From"] = "casey.work@office.test"
+    unknown["To"] = "cases@acme.test"
+    unknown["Subject"] = f"[{case.number}] from my office"
+    unknown["Message-ID"] = "<office-1@client.test>"
+    unknown.set_content("Mine.")
+    shippers = send(inbound, unknown)
+    assert carriers.outcome is shippers.outcome is Outcome.TRIAGED
+    assert carriers.inbound_id is not None
+    assert shippers.inbound_id is not None
+    # The carrier's staff never write to the shipper's customer: the item stays in triage.
+    for audience in ("customer", "everyone"):
+        with pytest.raises(PermissionDenied):
+            mkit.inbound.file(w.carrier_actor, carriers.inbound_id, case.number, audience=audience)
+    assert [i.id for i in mkit.inbound.triage(w.carrier_actor)] == [carriers.inbound_id]
+    filed = mkit.inbound.file(
+        w.carrier_actor, carriers.inbound_id, case.number, audience="partners"
+    )
+    # The shipper's staff may write to the customer alone.
+    mine = mkit.inbound.file(w.shipper_actor, shippers.inbound_id, case.number, audience="customer")
+    audiences = {m.id: m.audience for m in messages(mkit, case.number)}
+    assert (audiences[filed.entry_id], audiences[mine.entry_id]) == ("partners", "customer")
+    carrier_reads = [e.body for e in mkit.cases.timeline(w.carrier_actor, case.number)]
+    customer_reads = [e.body for e in mkit.cases.timeline(w.customer_actor, case.number)]
+    assert ("Ours." in carrier_reads, "Mine." in carrier_reads) == (True, False)
+    assert ("Ours." in customer_reads, "Mine." in customer_reads) == (False, True)

@@ -456,8 +456,7 @@ class CaseService(Service):
                 case.touch(edit.now)
                 edit.event(EventKind.ENTRY_SHARED, new=entry_id, audience=Audience.PARTNERS)
                 edit.emit(signals.case_updated, change=EventKind.ENTRY_SHARED)
-            shown = edit.scope.timeline(case, after_id=entry_id - 1)
-            view = next(view for view in shown if view.id == entry_id)
+            [view] = edit.scope.entry_views(case, [entry])
             edit.finish(view=False)
             return view
 

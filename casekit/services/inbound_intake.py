@@ -480,7 +480,7 @@ class InboundIntake(Service):
             parsed,
             type=self.kit.settings.inbound_case_type,
             customer=customer,
-            audience=Audience.EVERYONE if customer is not None else Audience.PARTNERS,
+            audience=Audience.CUSTOMER if customer is not None else Audience.PARTNERS,
         )
         return self._finish(inbound_id, Outcome.CREATED, case_number=view.number)
 

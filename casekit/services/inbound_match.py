@@ -9,9 +9,12 @@ In order of trust:
    with the same sender check;
 3. a case number in the subject, from a known sender of that case only.
 
-The audience follows the recipient: a customer's reply is for everyone, an
-email-only collaborator's for partners, and a user answering a notification
-of an internal note stays internal.
+The audience follows the sender and the entry whose notification the mail
+answers (named by ``In-Reply-To`` or ``References``): a customer writes to
+the shipper (``customer``), and stays ``everyone`` answering an ``everyone``
+entry; the shipper's side answering a ``customer`` entry writes to the
+customer (``customer``); any other reply of staff or an address is for
+partners, and never reaches the customer from the carrier's side.
 
 A reply to a notification of an internal note quotes the note: only the
 note's organization may read it. From anyone of that organization it is
@@ -180,7 +183,7 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
     sender = parsed.from_address
     assert sender is not None
     replied = parsed.in_reply_to + parsed.references
-    notes = _internal_note_orgs(session, settings, parsed)
+    answered = _answered(session, settings, parsed)
     # 1. the reply token
     if settings.reply_address and settings.reply_secrets:
         for address in parsed.recipients:
@@ -196,19 +199,19 @@ def match(session: Session, settings: Settings, parsed: ParsedMail, *, lock: boo
                 return Match(reason="the reply token names no case")
             route = _token_route(session, found, bound, sender)
             addressee = functools.partial(_token_org, session, found.case, bound)
-            return _matched(session, found, sender, addressee, route, notes=notes)
+            return _matched(session, found, sender, addressee, route, answered=answered)
     # 2. In-Reply-To / References on casekit's Message-IDs
     for case_id in _thread_case_ids(settings, replied):
         found = _find(session, case_id, lock=lock)
         if found is not None:
             addressee = functools.partial(_notified_org, session, settings, found.case, replied)
-            return _matched(session, found, sender, addressee, notes=notes)
+            return _matched(session, found, sender, addressee, answered=answered)
     # 3. a case number in the subject, from a known sender only
     for number in dict.fromkeys(_NUMBER.findall(parsed.subject)):
         found = _find(session, number.upper(), lock=lock)
         if found is not None:
             shipper = functools.partial(_shipper_org, found.case)
-            return _matched(session, found, sender, shipper, notes=notes)
+            return _matched(session, found, sender, shipper, answered=answered)
     return Match()
 
 
@@ -219,19 +222,21 @@ def _matched(
     addressee: Callable[[], int | None],
     route: Route | None = None,
     *,
-    notes: tuple[int | None, ...] = (),
+    answered: _Answered | None = None,
 ) -> Match:
     """The match on ``found``: ``route``, else how ``sender`` writes there, else
     none, in the triage of ``addressee()`` (the organization the mail was sent to,
     looked up only then).
 
-    ``notes`` are the organizations of the internal notes the mail answers: a
-    route from within them is internal, one from anyone else is none; either
-    way a mail without a route is sealed in the triage of the note's
-    organization.
+    ``answered`` is what the notifications the mail answers were about. The
+    organizations of the internal notes among them: a route from within them
+    is internal, one from anyone else is none; either way a mail without a
+    route is sealed in the triage of the note's organization. Else the entry
+    of the latest one decides whom the route writes to (:func:`_answering`).
     """
     route = route or sender_route(session, found, sender)
     case = found.case
+    notes = answered.notes if answered is not None else ()
     if route is None:
         org_id = notes[0] if notes else addressee()
         return Match(reason="sender does not match", case=case, org_id=org_id, sealed=bool(notes))
@@ -241,7 +246,34 @@ def _matched(
         if org_id is None or any(note != org_id for note in notes):
             return Match(reason=OUTSIDE_INTERNAL_NOTE, case=case, org_id=notes[0], sealed=True)
         route = evolve(route, audience=Audience.INTERNAL)
+    elif answered is not None:
+        route = _answering(route, answered)
     return Match(route, "", case)
+
+
+def _answering(route: Route, answered: _Answered) -> Route:
+    """``route`` answering the notification of an entry for ``answered.audience``.
+
+    The customer stays ``everyone`` answering an ``everyone`` entry (else it
+    writes to the shipper, ``customer``). Anyone but the carrier's side
+    answering a ``customer`` entry writes to the customer: the shipper's
+    users and addresses, and an address acting for no organization that was
+    notified in the shipper's name. The carrier's side never writes to the
+    customer (a ``customer`` entry it was notified of was shared with it).
+    """
+    actor, case = route.actor, route.case
+    if actor.kind is ActorKind.CUSTOMER:
+        if answered.audience is Audience.EVERYONE:
+            return evolve(route, audience=Audience.EVERYONE)
+        return route
+    side = actor.org_id if actor.org_id is not None else answered.sent_to
+    if (
+        answered.audience is Audience.CUSTOMER
+        and case.customer_id is not None
+        and (side is None or side != case.carrier_org_id)
+    ):
+        return evolve(route, audience=Audience.CUSTOMER)
+    return route
 
 
 def _shipper_org(case: Case) -> int:
@@ -302,13 +334,21 @@ def _notified_org(
     return None
 
 
-def _internal_note_orgs(
-    session: Session, settings: Settings, parsed: ParsedMail
-) -> tuple[int | None, ...]:
-    """The organizations of the internal notes whose notifications the mail
-    answers, the latest notification's first; empty when it answers none.
-    Only a notification written for the note's organization told the note (a
-    case opened with an internal note tells the other side that it opened).
+@frozen
+class _Answered:
+    """What the casekit notifications a mail answers were about."""
+
+    #: The organizations of the internal notes among them, the latest first.
+    notes: tuple[int | None, ...]
+    #: The audience of the latest one's entry.
+    audience: Audience
+    #: The organization the latest one was written for.
+    sent_to: int | None
+
+
+def _answered(session: Session, settings: Settings, parsed: ParsedMail) -> _Answered | None:
+    """What the notifications ``parsed`` answers were about; None when it names
+    no notification of an entry.
 
     A notification's Message-ID names its outbox row, but the opening mail's is
     its recipient's thread id: a mail in reply to it (its In-Reply-To) answers
@@ -317,15 +357,25 @@ def _internal_note_orgs(
     sent = [n for n, _ in notification_ids(settings, parsed.in_reply_to + parsed.references)]
     sent += _opening_notifications(session, settings, parsed.in_reply_to)
     if not sent:
-        return ()
+        return None
     o, e = tables.outbox.c, tables.entries.c
-    orgs = session.execute(
-        select(e.org_id)
+    rows = session.execute(
+        select(e.audience, e.org_id, o.org_id.label("sent_to"))
         .join(tables.outbox, o.entry_id == e.id)
-        .where(o.id.in_(sent), e.audience == Audience.INTERNAL, o.org_id == e.org_id)
+        .where(o.id.in_(sent))
         .order_by(o.id.desc())
-    ).scalars()
-    return tuple(dict.fromkeys(orgs))
+    ).all()
+    if not rows:
+        return None
+    # Only a notification written for the note's organization told the note (a
+    # case opened with an internal note tells the other side that it opened).
+    notes = (
+        row.org_id
+        for row in rows
+        if Audience(row.audience) is Audience.INTERNAL and row.sent_to == row.org_id
+    )
+    latest = rows[0]
+    return _Answered(tuple(dict.fromkeys(notes)), Audience(latest.audience), latest.sent_to)
 
 
 def _opening_notifications(session: Session, settings: Settings, ids: tuple[str, ...]) -> list[int]:
@@ -392,7 +442,7 @@ def _customer_route(found: _Found, sender: str) -> Route | None:
     if case.customer_id is None or email is None or email.lower() != sender:
         return None
     customer = Actor(ActorKind.CUSTOMER, customer_id=case.customer_id)
-    return Route(case, customer, Audience.EVERYONE, takes_part=found.customer_takes_part)
+    return Route(case, customer, Audience.CUSTOMER, takes_part=found.customer_takes_part)
 
 
 def sender_route(session: Session, found: _Found, sender: str) -> Route | None:
