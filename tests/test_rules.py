@@ -421,3 +421,31 @@ def test_a_case_that_cannot_open_loses_no_event_and_stops_no_other_rule(
     assert "gone from the catalogue" in report.failed[0][2]
     assert "could not open a case for S-1" in caplog.text
     assert "gone from the catalogue" in caplog.text
+
+
+def test_rules_are_the_shippers_and_never_write_to_its_customer(kit, world, clock):
+    """A rule reads shipments, never messages, and belongs to a shipper: no carrier
+    holds one, and what a rule writes is for partners or the shipper alone."""
+    for actor, org_id in (
+        (world.carrier_manager_actor, None),
+        (Actor.host(), world.carrier.id),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            kit.rules.create(actor, DAMAGED, org_id=org_id)
+        assert caught.value.errors == {"org_id": ["rules belong to a shipper"]}
+    kit.rules.create(world.shipper_manager_actor, DAMAGED)
+    ship(kit, world, "S-1")
+    now = clock.now()
+    [number] = move(kit, world, "S-1", ShipmentStatus.EXCEPTION, now, ExceptionKind.DAMAGED).opened
+    assert move(kit, world, "S-1", ShipmentStatus.DELIVERED, now + timedelta(hours=1)).solved == [
+        number
+    ]
+    written = [
+        (e.body.split(":")[0], e.audience)
+        for e in kit.cases.timeline(Actor.host(), number)
+        if e.kind is EntryKind.MESSAGE
+    ]
+    assert written == [
+        ("Shipment S-1 arrived damaged (damaged).", "partners"),
+        ("Solved by the rule “Damaged”", "internal"),
+    ]
