@@ -99,9 +99,34 @@ def test_messages_move_first_responses_and_the_other_sides_latest(
     kit.messages.post(world.customer_actor, number, "Still not here")
     found = columns(kit, number)
     # A customer is the other side for both; a customer's message answers nobody.
+    # Written to the shipper alone (``customer``), the carrier does not read it.
     assert found["shipper_other_side_message_at"] == customer
-    assert found["carrier_other_side_message_at"] == customer
+    assert found["carrier_other_side_message_at"] == answered
     assert found["shipper_first_response_at"] == answered
+    assert_all_consistent(kit)
+
+    to_customer = step(clock)
+    kit.messages.post(sam, number, "A new one ships today", audience="customer")
+    found = columns(kit, number)
+    # The shipper's answer to its customer is a response of the shipper's...
+    assert found["shipper_first_response_at"] == answered
+    # ...that the carrier does not read either.
+    assert found["carrier_other_side_message_at"] == answered
+    assert_all_consistent(kit)
+
+    step(clock)
+    [still] = [e for e in kit.cases.timeline(sam, number) if e.body == "Still not here"]
+    kit.cases.share_with_carrier(sam, number, still.id)
+    # Shared: the carrier reads it from the others, at the time it was written.
+    assert columns(kit, number)["carrier_other_side_message_at"] == customer
+    assert to_customer > customer
+    assert_all_consistent(kit)
+
+    everyone = step(clock)
+    kit.messages.post(world.customer_actor, number, "Thanks all", audience="everyone")
+    found = columns(kit, number)
+    assert found["shipper_other_side_message_at"] == everyone
+    assert found["carrier_other_side_message_at"] == everyone
     assert_all_consistent(kit)
 
 
@@ -264,13 +289,14 @@ def test_customers_and_the_host_are_the_other_side_of_both(
         world.customer_actor, type="customer_feedback", message="Where is my parcel?"
     ).number
     opened = clock.now()
-    # A customer's opening message is read by both sides (no carrier yet) and answers nobody.
+    # A customer's opening message answers nobody; it is for the shipper
+    # (``customer``), which reads it from the other side, a carrier would not.
     assert columns(kit, number) == {
         "brand": None,
         "shipper_first_response_at": None,
         "carrier_first_response_at": None,
         "shipper_other_side_message_at": opened,
-        "carrier_other_side_message_at": opened,
+        "carrier_other_side_message_at": None,
         "reopened_at": None,
     }
     answered = step(clock)
@@ -289,7 +315,7 @@ def test_customers_and_the_host_are_the_other_side_of_both(
     assert_all_consistent(kit)
 
 
-def test_a_case_without_carrier_counts_every_message_for_the_carrier_side(
+def test_a_case_without_carrier_counts_what_a_carrier_would_read_for_the_carrier_side(
     kit: CaseKit, world: World, clock: FrozenClock
 ) -> None:
     sam = world.shipper_actor
@@ -301,13 +327,15 @@ def test_a_case_without_carrier_counts_every_message_for_the_carrier_side(
     again = step(clock)
     kit.messages.post(sam, number, "Still looking", audience="everyone")
     customer = step(clock)
-    kit.messages.post(world.customer_actor, number, "Thanks")
+    kit.messages.post(world.customer_actor, number, "Thanks", audience="everyone")
+    step(clock)
+    kit.messages.post(world.customer_actor, number, "Just for you")  # customer
     step(clock)
     kit.messages.post(sam, number, "note", audience="internal")
     found = columns(kit, number)
     assert found["shipper_first_response_at"] == again
     assert found["carrier_first_response_at"] is None
-    assert found["shipper_other_side_message_at"] == customer
+    assert found["shipper_other_side_message_at"] == customer + timedelta(minutes=10)
     assert found["carrier_other_side_message_at"] == customer
     assert_all_consistent(kit)
 

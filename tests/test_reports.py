@@ -328,6 +328,58 @@ def test_aging_and_the_other_sides_latest_message(kit, world, story):
     }
 
 
+def test_the_carrier_counts_what_it_reads_of_the_shippers_talk_with_its_customer(
+    kit, world, story, clock
+):
+    """The shipper's conversation with its customer moves the shipper's figures
+    alone: the carrier sees its statuses as open and none of its messages, until
+    the shipper shares one."""
+    sam, cal = world.shipper_actor, world.carrier_actor
+    number = kit.cases.open(
+        sam,
+        type="delivery_scheduling",
+        carrier=world.carrier.id,
+        customer=world.customer.id,
+        message="A slot for the delivery?",
+    ).number  # 03-10 07:00
+    move(clock, at(10, 7, 10))
+    kit.messages.post(cal, number, "Tuesday or Wednesday")
+    move(clock, at(12, 8))
+    kit.messages.post(world.customer_actor, number, "Not Tuesday, I am away")
+    move(clock, at(12, 8, 10))
+    kit.messages.post(sam, number, "Wednesday then", audience="customer")
+    move(clock, at(12, 9))
+    query = {
+        "from": "2026-03-10",
+        "to": "2026-03-12",
+        "timezone": NY,
+        "filters": {"type": ["delivery_scheduling"]},
+    }
+    shipper = kit.reports.dashboard(sam, query)
+    carrier = kit.reports.dashboard(cal, query)
+    assert rows(shipper, "backlog_by_status") == {"Waiting": 1}
+    assert rows(carrier, "backlog_by_status") == {"Open": 1}
+    # The shipper's answer to its customer is its first response (49 h 10 min).
+    [first] = shipper.table("first_response").rows
+    assert (first.measured, first.median_seconds) == (1, pytest.approx(49 * 3600 + 600))
+    [first] = carrier.table("first_response").rows
+    assert (first.measured, first.median_seconds) == (1, pytest.approx(600))
+    # The shipper read its customer an hour ago; the carrier's latest from the
+    # others is the opening message, two days ago.
+    aging = "aging_by_other_side_message"
+    assert {k: n for k, n in rows(shipper, aging).items() if n} == {"Under 1 day": 1}
+    assert {k: n for k, n in rows(carrier, aging).items() if n} == {"1 to 3 days": 1}
+    for actor, report in ((sam, shipper), (cal, carrier)):
+        assert check_drill_downs(kit, actor, report) > 20
+    # Shared with the carrier, the customer's message is one it reads from the others.
+    [asked] = [e for e in kit.cases.timeline(sam, number) if e.body == "Not Tuesday, I am away"]
+    kit.cases.share_with_carrier(sam, number, asked.id)
+    carrier = kit.reports.dashboard(cal, query)
+    assert {k: n for k, n in rows(carrier, aging).items() if n} == {"Under 1 day": 1}
+    assert rows(carrier, "backlog_by_status") == {"Open": 1}
+    assert check_drill_downs(kit, cal, carrier) > 20
+
+
 # -- targets ------------------------------------------------------------------------------
 
 

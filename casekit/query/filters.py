@@ -404,11 +404,15 @@ def latest_columns(actor: Actor) -> tuple[Any, Any, Any]:
     )
 
 
+def carrier_status() -> Any:
+    """The case's status as its carrier reads it (:func:`status_for_carrier`)."""
+    customer_statuses = [status.value for status in CUSTOMER_STATUSES]
+    return case((c.status.in_(customer_statuses), Status.OPEN.value), else_=c.status)
+
+
 def status_column(actor: Actor) -> Any:
     """The case's status as ``actor`` reads it (:func:`status_for_carrier`)."""
-    customer_statuses = [status.value for status in CUSTOMER_STATUSES]
-    for_carrier = case((c.status.in_(customer_statuses), Status.OPEN.value), else_=c.status)
-    return _as_read_by(actor, c.status, for_carrier)
+    return _as_read_by(actor, c.status, carrier_status())
 
 
 def date_column(field: str, actor: Actor) -> Any:

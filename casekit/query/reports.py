@@ -36,7 +36,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import ACTIVE_STATUSES, Status
 from casekit.errors import PermissionDenied
-from casekit.query.filters import Filter, needs_shipment
+from casekit.query.filters import Filter, carrier_status, needs_shipment
 from casekit.query.listing import BuiltinView, Lister, ListQuery
 from casekit.query.report_models import (
     CountRow,
@@ -122,6 +122,9 @@ class Reporter:
         self.own_owner = c.shipper_owner_id if shipper_side else c.carrier_owner_id
         self.party = c.carrier_org_id if shipper_side else c.shipper_org_id
         self.party_field = "carrier" if shipper_side else "shipper"
+        # The status as the viewer's side reads it: the carrier sees the
+        # statuses of the shipper's conversation with its customer as open.
+        self.status = c.status if shipper_side else carrier_status()
         # The report columns of the viewer's side (see store.report_columns).
         self.first_response_at = (
             c.shipper_first_response_at if shipper_side else c.carrier_first_response_at
@@ -224,7 +227,7 @@ class Reporter:
             "status": Dimension(
                 "status",
                 "Status",
-                c.status,
+                self.status,
                 lambda v: one("status", v),
                 lambda v: Status(v).label,
             ),
@@ -336,7 +339,7 @@ class Reporter:
         """The active cases by status, type, source, owner, other party and age
         (:meth:`age_bucket` of the opening), from the backlog index alone."""
         columns = {
-            "status": c.status,
+            "status": self.status,
             "type": c.type,
             "source": c.source,
             "owner": self.own_owner,

@@ -9,12 +9,16 @@ change that moves them:
     the brand of the case's shipment snapshot (None without one).
 ``shipper_first_response_at`` / ``carrier_first_response_at``
     the first message from that side's organization after the case was
-    opened that is meant for partners or everyone (internal notes are not
-    responses; the message that opens a case answers nobody).
+    opened that is meant for another party (internal notes are not
+    responses; the message that opens a case answers nobody). The
+    shipper's messages to its customer (``customer``) are responses.
 ``shipper_other_side_message_at`` / ``carrier_other_side_message_at``
-    the latest message meant for partners or everyone whose author is not
-    of that side's organization (the other party, a customer, the host):
-    what that side may read from the others. Internal notes never count.
+    the latest message whose author is not of that side's organization
+    (the other party, a customer, the host) and that that side reads: for
+    the shipper any but an internal note (its customer's messages too);
+    for the carrier one for ``partners`` or ``everyone``, or a ``customer``
+    entry once the shipper shared it (the shipper's conversation with its
+    customer is not the carrier's).
 ``reopened_at``
     when the case was last reopened (None: never).
 
@@ -72,7 +76,20 @@ MESSAGE_COLUMNS: tuple[str, ...] = REPORT_COLUMNS[1:5]
 PARTY_COLUMNS: tuple[str, ...] = MESSAGE_COLUMNS
 
 
-def _first_response(org: Any) -> Any:
+#: The audiences of the messages each side counts (its own, or the others').
+_COUNTED: dict[str, frozenset[Audience]] = {
+    "shipper": frozenset(a for a in Audience if a is not Audience.INTERNAL),
+    "carrier": frozenset(a for a in Audience if a.reaches_carrier),
+}
+
+
+def _counted(side: str) -> Any:
+    """The messages ``side`` counts: for the carrier, a shared ``customer`` entry too."""
+    audiences = e.audience.in_(sorted(a.value for a in _COUNTED[side]))
+    return or_(audiences, e.shared_at.is_not(None)) if side == "carrier" else audiences
+
+
+def _first_response(side: str, org: Any) -> Any:
     return (
         select(func.min(e.created_at))
         .where(
@@ -81,7 +98,7 @@ def _first_response(org: Any) -> Any:
             # "+ 0": the organization alone must not pick the index to read
             # (SQLite would read all its entries for every case).
             e.org_id + literal_column("0") == org,
-            e.audience != Audience.INTERNAL.value,
+            _counted(side),
             e.created_at > c.created_at,
         )
         .correlate(tables.cases)
@@ -89,13 +106,13 @@ def _first_response(org: Any) -> Any:
     )
 
 
-def _other_side(org: Any) -> Any:
+def _other_side(side: str, org: Any) -> Any:
     return (
         select(func.max(e.created_at))
         .where(
             e.case_id == c.id,
             e.kind == EntryKind.MESSAGE.value,
-            e.audience != Audience.INTERNAL.value,
+            _counted(side),
             or_(e.org_id.is_(None), org.is_(None), e.org_id != org),
         )
         .correlate(tables.cases)
@@ -110,10 +127,10 @@ def computed() -> dict[str, Any]:
         .where(s.id == c.shipment_id)
         .correlate(tables.cases)
         .scalar_subquery(),
-        "shipper_first_response_at": _first_response(c.shipper_org_id),
-        "carrier_first_response_at": _first_response(c.carrier_org_id),
-        "shipper_other_side_message_at": _other_side(c.shipper_org_id),
-        "carrier_other_side_message_at": _other_side(c.carrier_org_id),
+        "shipper_first_response_at": _first_response("shipper", c.shipper_org_id),
+        "carrier_first_response_at": _first_response("carrier", c.carrier_org_id),
+        "shipper_other_side_message_at": _other_side("shipper", c.shipper_org_id),
+        "carrier_other_side_message_at": _other_side("carrier", c.carrier_org_id),
         "reopened_at": select(func.max(e.created_at))
         .where(
             e.case_id == c.id,
@@ -208,20 +225,27 @@ class Moves:
     def message(self, org_id: int | None, audience: Audience, at: datetime) -> None:
         """Take a message by ``org_id`` (None: a customer or the host) for ``audience``.
 
-        The rules of :func:`computed`: an internal note moves nothing; a
-        message from a side's organization after the opening moment is a
-        response of that side; a message not from a side's organization is
-        the other side's latest.
+        The rules of :func:`computed`, for each side that counts a message
+        for ``audience`` (an internal note moves nothing; the carrier does
+        not count the shipper's conversation with its customer): a message
+        from the side's organization after the opening moment is a response
+        of that side; a message not from the side's organization is the
+        other side's latest.
         """
-        if audience is Audience.INTERNAL:
-            return
         case = self.case
         for side, side_org in (("shipper", case.shipper_org_id), ("carrier", case.carrier_org_id)):
+            if audience not in _COUNTED[side]:
+                continue
             if org_id is not None and org_id == side_org:
                 if at > case.created_at:
                     self._move(f"{side}_first_response_at", at)
             else:
                 self._move(f"{side}_other_side_message_at", at)
+
+    def shared(self, entry: Entry) -> None:
+        """Take ``entry`` (a ``customer`` message, never the carrier's own),
+        shared with the carrier now: the carrier reads it from now on."""
+        self._move("carrier_other_side_message_at", entry.created_at)
 
     def _move(self, column: str, at: datetime) -> None:
         earliest = column in _EARLIEST
