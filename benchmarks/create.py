@@ -169,7 +169,8 @@ def _entries(case_id: int, people: People, i: int, at: datetime) -> list[list[di
         [e(case_id, shipper, at, kind=message, audience=Audience.INTERNAL, body=NOTE)],
         [
             e(case_id, shipper, at, kind=message, audience=everyone, body=TO_CUSTOMER),
-            e(case_id, shipper, at, kind=event, audience=everyone, event=changed,
+            # The carrier sees both statuses as open: the move is the customer's.
+            e(case_id, shipper, at, kind=event, audience=Audience.CUSTOMER, event=changed,
               old_value="open", new_value="waiting"),
         ],
     ]  # fmt: skip
@@ -260,13 +261,22 @@ def _case(people: People, i: int, at: datetime, **values: Any) -> dict[str, Any]
         "updated_at": at,
         "solved_at": None,
         "solved_by": None,
-        "latest_message_at": at,
-        "latest_message_user_id": shipper.user_id,
-        "latest_message_org_id": shipper.org_id,
         "latest_message_by_customer": False,
+        **_latest(shipper, at),
     }
     row.update(values)
     return row
+
+
+def _latest(by: Actor, at: datetime) -> dict[str, Any]:
+    """The latest message columns a message by ``by`` at ``at`` for partners or
+    everyone moves: what the shipper reads and what the carrier reads."""
+    columns = {
+        "latest_message_at": at,
+        "latest_message_user_id": by.user_id,
+        "latest_message_org_id": by.org_id,
+    }
+    return columns | {f"carrier_{name}": value for name, value in columns.items()}
 
 
 # The floor's statements, built once like any careful hand-written code would.
@@ -339,9 +349,7 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
                 "status": Status.OPEN,
                 "version": 2,
                 "updated_at": now,
-                "latest_message_at": now,
-                "latest_message_user_id": carrier.user_id,
-                "latest_message_org_id": carrier.org_id,
+                **_latest(carrier, now),
             },
         )
         conn.execute(INSERT_PARTICIPANTS, _participant(case_id, carrier, now))
@@ -358,9 +366,7 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
                 "status": Status.WAITING,
                 "version": 4,
                 "updated_at": now,
-                "latest_message_at": now,
-                "latest_message_user_id": shipper.user_id,
-                "latest_message_org_id": shipper.org_id,
+                **_latest(shipper, now),
             },
         )
 

@@ -13,15 +13,20 @@ database at URL (it is used as it is, not a throwaway copy) with:
 - N cases created over 24 months before :data:`ANCHOR` (so the 13-month
   window of the views matters), numbered ``CV`` + zero-padded id; statuses
   mixed (most older cases solved);
-- about 4 messages per case from both sides and customers, audiences mixed
-  (internal / partners / everyone), after the ``opened`` event; ``solved``
+- about 4 messages per case from both sides and customers, audiences as
+  casekit allows them: a customer's mostly ``customer`` (to the shipper),
+  some ``everyone``; the shipper's staff internal / partners / customer /
+  everyone (the last two on a case with a customer); the carrier's staff
+  internal / partners; all after the ``opened`` event; ``solved``
   and ``owner_changed`` events where they happened; participants, owners
   (some cases unowned on either side), watchers and CRM numbers of both
   sides on some cases.
 
 The rows are written the way casekit writes them: a case's
 ``latest_message_*`` columns describe its latest message that is not
-internal, its version counts the edits it went through, its timeline starts
+internal, its ``carrier_latest_message_*`` columns its latest message for
+partners or everyone (what the carrier reads), its version counts the edits
+it went through, its timeline starts
 with the ``opened`` event; its report columns (brand, first responses, the
 other side's latest message, reopened) are filled from the rows written by
 :func:`casekit.store.report_columns.fill`, as migration 0011 fills them in
@@ -56,7 +61,10 @@ NAME = "generate"
 DEFAULT_CASES = 1_000_000
 SEED = 20261101
 #: Bumped whenever the generator writes different rows (forces a rebuild).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+#: What the shipper's staff write: internal 20%, partners 40%, customer 20%, everyone 20%.
+SHIPPER_AUDIENCES = ("internal", "partners", "customer", "everyone")
+SHIPPER_SHARES = (0.2, 0.6, 0.8)
 #: "Now" of the data set: cases were created in the 24 months before it.
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
@@ -300,6 +308,9 @@ CASE_COLUMNS = (
     "latest_message_user_id",
     "latest_message_org_id",
     "latest_message_by_customer",
+    "carrier_latest_message_at",
+    "carrier_latest_message_user_id",
+    "carrier_latest_message_org_id",
 )
 ENTRY_COLUMNS = (
     "id",
@@ -518,6 +529,8 @@ class CaseMaker:
         entry(created, opener, kind="event", audience="everyone", event="opened", new=case_type)
         posters: dict[tuple[int | None, int | None], datetime] = {}
         latest: tuple[datetime, tuple[str, int | None, int | None, int | None]] | None = None
+        carrier_latest: tuple[datetime, tuple[str, int | None, int | None, int | None]] | None
+        carrier_latest = None
         last_at = created
         last_visible_side = ""
         messages = MESSAGES_PER_CASE[_pick(rng, self.messages_cum)][0]
@@ -537,15 +550,21 @@ class CaseMaker:
                     pick = shipper_owner if shipper_owner and rng.random() < 0.6 else None
                     who = ("user", pick or rng.choice(shipper_users), shipper, None)
                 version += 1
+            roll = rng.random()
             if who[0] == "customer":
-                audience = "everyone"
+                audience = "customer" if roll < 0.85 else "everyone"
+            elif who[2] != shipper:  # the carrier's staff never write to the customer
+                audience = "internal" if roll < 0.2 else "partners"
             else:
-                roll = rng.random()
-                audience = "internal" if roll < 0.2 else ("partners" if roll < 0.7 else "everyone")
-                if k == 0 and audience == "internal":
-                    audience = "partners"  # the opening message is for the parties
+                audience = SHIPPER_AUDIENCES[bisect.bisect(SHIPPER_SHARES, roll)]
+                if customer is None and audience in ("customer", "everyone"):
+                    audience = "partners"
+            if k == 0 and audience == "internal":
+                audience = "partners"  # the opening message is for the parties
             entry(at, who, audience=audience, body=self._body())
             posters.setdefault((who[1], who[3]), at)
+            if audience in ("partners", "everyone"):
+                carrier_latest = (at, who)
             if audience != "internal":
                 latest = (at, who)
                 last_visible_side = (
@@ -651,6 +670,9 @@ class CaseMaker:
                 latest[1][1] if latest else None,
                 latest[1][2] if latest else None,
                 bool(latest and latest[1][0] == "customer"),
+                carrier_latest[0] if carrier_latest else None,
+                carrier_latest[1][1] if carrier_latest else None,
+                carrier_latest[1][2] if carrier_latest else None,
             )
         )
 

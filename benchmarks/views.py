@@ -68,6 +68,28 @@ class Side:
     column: str  # the case column naming the actor's organization
     owner: str  # the case column holding the actor's side's owner
     other: str  # the case column naming the other party
+    latest: str  # the prefix of the case columns of the latest message the actor reads
+
+    @property
+    def carrier(self) -> bool:
+        return self.label == "carrier"
+
+    @property
+    def status(self) -> str:
+        """The case's status as the actor reads it: the carrier sees the statuses
+        of the shipper's conversation with its customer as open."""
+        if not self.carrier:
+            return "c.status"
+        return "CASE WHEN c.status IN ('reply_received', 'waiting') THEN 'open' ELSE c.status END"
+
+    @property
+    def reads(self) -> str:
+        """Which entries the actor reads (``e``): not another organization's
+        internal notes; for the carrier, no unshared entry for the customer."""
+        staff = "(e.audience <> 'internal' OR e.org_id = :org)"
+        if not self.carrier:
+            return staff
+        return f"{staff} AND (e.audience <> 'customer' OR e.shared_at IS NOT NULL)"
 
 
 @dataclass
@@ -104,11 +126,7 @@ class Floors:
         if view == "all_active":
             return base + active + window, params
         if view == "recent_responses":
-            return (
-                base + " AND c.latest_message_at IS NOT NULL AND (c.latest_message_org_id IS NULL "
-                "OR c.latest_message_org_id <> :org)" + window,
-                params,
-            )
+            return base + " AND " + self.latest_not_mine() + window, params
         if view == "my_active":
             params["uid"] = s.actor.user_id
             return base + active + f" AND c.{s.owner} = :uid" + window, params
@@ -124,17 +142,21 @@ class Floors:
         del params["since"]
         return base, params  # all_cases: no window
 
+    def latest_not_mine(self) -> str:
+        """The latest message the actor reads was not its organization's."""
+        latest = f"c.{self.side.latest}"
+        return f"{latest}_at IS NOT NULL AND ({latest}_org_id IS NULL OR {latest}_org_id <> :org)"
+
     def page(self, where: str, params: dict[str, Any]) -> list[int]:
         s = self.side
         sql = f"""
-SELECT c.id, c.number, c.status, c.type, c.source, c.subject, c.created_at, c.updated_at,
-       c.solved_at, c.latest_message_at, c.shipper_org_id, c.carrier_org_id,
+SELECT c.id, c.number, {s.status} AS status, c.type, c.source, c.subject, c.created_at,
+       c.updated_at, c.solved_at, c.{s.latest}_at, c.shipper_org_id, c.carrier_org_id,
        c.shipper_owner_id, c.carrier_owner_id,
        s.brand, s.tracking_number, s.bol_number, s.po_number, s.reference_number,
        s.ra_number, COALESCE(o.number, s.order_number) AS order_number,
        (SELECT e.body FROM casekit_entries e
-         WHERE e.case_id = c.id AND e.kind = 'message'
-           AND (e.audience <> 'internal' OR e.org_id = :org)
+         WHERE e.case_id = c.id AND e.kind = 'message' AND {s.reads}
          ORDER BY e.id DESC LIMIT 1) AS excerpt,
        (SELECT u.name FROM casekit_users u WHERE u.id = c.shipper_owner_id) AS shipper_owner,
        (SELECT u.name FROM casekit_users u WHERE u.id = c.carrier_owner_id) AS carrier_owner,
@@ -238,6 +260,8 @@ def _measures(
         mates = _colleague(conn, side)
         others = _others(conn, side)
     brands = world.brands[world.shipper_ids[0]][:2]
+    statuses = ["open"] if side.carrier else ["reply_received", "waiting"]
+    status_values = ["open", "reply_received", "waiting"] if side.carrier else statuses
     from_, to = now - timedelta(days=90), now - timedelta(days=30)
     if side.column == "shipper_org_id":
         party = ("carrier", "c.carrier_org_id")
@@ -268,8 +292,9 @@ def _measures(
         (
             "status_in",
             "all_cases",
-            [{"field": "status", "op": "in", "value": ["reply_received", "waiting"]}],
-            "c.status IN ('reply_received', 'waiting')",
+            # The carrier reads the shipper's conversation with its customer as open.
+            [{"field": "status", "op": "in", "value": statuses}],
+            "c.status IN (" + ", ".join(f"'{v}'" for v in status_values) + ")",
             False,
         ),
         (
@@ -297,8 +322,7 @@ def _measures(
             "latest_not_by_my_org",
             "all_active",
             [{"field": "latest_message", "op": "not_posted_by", "value": "my_organization"}],
-            "c.latest_message_at IS NOT NULL AND (c.latest_message_org_id IS NULL "
-            "OR c.latest_message_org_id <> :org)",
+            floors.latest_not_mine(),
             False,
         ),
         (
@@ -501,6 +525,7 @@ def sides(dataset: Dataset) -> list[Side]:
             "shipper_org_id",
             "shipper_owner_id",
             "carrier_org_id",
+            "latest_message",
         ),
         Side(
             "carrier",
@@ -509,6 +534,7 @@ def sides(dataset: Dataset) -> list[Side]:
             "carrier_org_id",
             "carrier_owner_id",
             "shipper_org_id",
+            "carrier_latest_message",
         ),
     ]
 

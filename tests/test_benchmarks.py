@@ -225,6 +225,15 @@ def test_generated_cases_read_back_through_casekit(generated_kit):
         assert timeline[0].new_value == case.type
         messages = [e for e in timeline if e.kind is EntryKind.MESSAGE]
         assert messages
+        # Audiences as casekit allows them: the carrier's staff never write to the
+        # customer, a customer writes to the shipper or everyone.
+        for m in messages:
+            if m.customer_id is not None:
+                assert m.audience in (Audience.CUSTOMER, Audience.EVERYONE)
+            elif m.org_id == case.carrier_org_id:
+                assert m.audience in (Audience.INTERNAL, Audience.PARTNERS)
+            elif m.audience.reaches_customer:
+                assert case.customer_id is not None
         visible = [m for m in messages if m.audience is not Audience.INTERNAL]
         latest = visible[-1] if visible else None
         assert case.latest_message_at == (latest.created_at if latest else None)
@@ -237,6 +246,18 @@ def test_generated_cases_read_back_through_casekit(generated_kit):
         )
         assert case.version == 1 + edits
         assert (case.solved_at is not None) == (case.status.value == "solved")
+    # The shipper's conversation with its customer is in the data: on some
+    # cases the carrier's latest message is an earlier one than the shipper's.
+    from sqlalchemy import func, select
+
+    from casekit.store import tables
+
+    c = tables.cases.c
+    with kit.engine.connect() as conn:
+        apart = conn.execute(
+            select(func.count()).where(c.carrier_latest_message_at < c.latest_message_at)
+        ).scalar_one()
+    assert apart > 0
     for side in sides(dataset):
         actor = side.actor
         counts = kit.views.counts(actor)
@@ -254,6 +275,11 @@ def test_generated_cases_read_back_through_casekit(generated_kit):
             assert all(
                 e.audience is not Audience.INTERNAL or e.org_id == side.org_id for e in readable
             )
+            # The latest message the side reads (the carrier's: not the
+            # shipper's conversation with its customer), from the case row.
+            shown = [e for e in readable if e.audience is not Audience.INTERNAL]
+            assert case.latest_message_at == (shown[-1].created_at if shown else None)
+            assert case.latest_message_org_id == (shown[-1].org_id if shown else None)
             expected = readable[-1].body if readable else None
             if expected is not None and len(expected) > EXCERPT:
                 expected = expected[: EXCERPT - 1].rstrip() + "…"
