@@ -1,8 +1,11 @@
 """A scripted example: open, work and solve a case, then print its timeline.
 
-``casekit example`` runs it on a fresh SQLite database. It shows the three
-audiences at work: the carrier never reads the shipper's internal note, and
-the customer reads only what is meant for everyone.
+``casekit example`` runs it on a fresh SQLite database. It shows the four
+audiences at work: the merchant (the shipper) talks with its customer
+without the carrier listening, shares the one customer message the carrier
+needs (the photos) and asks the carrier about it for partners; the carrier
+never reads the shipper's internal note nor the rest of its conversation
+with its customer, and the customer never reads what the partners say.
 """
 
 from __future__ import annotations
@@ -36,24 +39,42 @@ def run_example(kit: CaseKit, echo: Echo = print) -> str:
     kit.messages.post(
         shipper,
         number,
+        "We are sorry! Could you send us photos of the cover and of the box?",
+        audience=Audience.CUSTOMER,
+    )
+    photos = kit.messages.post(
+        customer,
+        number,
+        "Here they are: the cover is torn along the back, and the box has a hole.",
+        attachments=[_photo("cover.jpg"), _photo("box.jpg")],
+    )
+    kit.messages.post(
+        shipper,
+        number,
         "Refund approved if the carrier confirms damage.",
         audience=Audience.INTERNAL,
     )
+    kit.cases.share_with_carrier(shipper, number, photos.id)
+    names[("entry", photos.id)] = "the customer's photos"
     kit.messages.post(
-        shipper, number, "Please confirm the damage noted at delivery.", audience=Audience.PARTNERS
+        shipper,
+        number,
+        'Our customer writes: "the box has a hole" (photos shared above). '
+        "Please confirm the damage noted at delivery.",
+        audience=Audience.PARTNERS,
     )
     kit.messages.post(
         carrier,
         number,
         "Driver noted a torn cover on the POD; photo attached.",
-        attachments=[_photo()],
+        attachments=[_photo("pod-photo.jpg")],
     )
     kit.cases.set_crm_number(shipper, number, "ZD-88231")
     kit.messages.post(
         shipper,
         number,
-        "We are sorry! A replacement cover ships tomorrow.",
-        audience=Audience.EVERYONE,
+        "The carrier confirmed the damage: a replacement cover ships tomorrow.",
+        audience=Audience.CUSTOMER,
     )
     kit.messages.post(customer, number, "Thank you, that works for me.")
     kit.cases.solve(shipper, number)
@@ -95,8 +116,8 @@ def _open(kit: CaseKit, world: World) -> str:
     return view.number
 
 
-def _photo() -> Upload:
-    return Upload("pod-photo.jpg", io.BytesIO(b"\xff\xd8\xff" + b"0" * 2048), "image/jpeg")
+def _photo(filename: str) -> Upload:
+    return Upload(filename, io.BytesIO(b"\xff\xd8\xff" + b"0" * 2048), "image/jpeg")
 
 
 def _names(world: World) -> dict[tuple[str, int | None], str]:
@@ -108,7 +129,11 @@ def _names(world: World) -> dict[tuple[str, int | None], str]:
     }
 
 
-_NAMED_VALUES = {EventKind.OWNER_CHANGED: "user", EventKind.CARRIER_CHANGED: "org"}
+_NAMED_VALUES = {
+    EventKind.OWNER_CHANGED: "user",
+    EventKind.CARRIER_CHANGED: "org",
+    EventKind.ENTRY_SHARED: "entry",
+}
 
 
 def describe(entry: EntryView, names: dict[tuple[str, int | None], str]) -> str:
@@ -125,4 +150,5 @@ def describe(entry: EntryView, names: dict[tuple[str, int | None], str]) -> str:
         detail = " -> ".join(values)
         return f"{when}  {who}: {change}{f' ({detail})' if detail else ''}"
     files = "".join(f" [attachment {a.filename}, {a.size} bytes]" for a in entry.attachments)
-    return f"{when}  {who} to {entry.audience.value}: {entry.body}{files}"
+    shared = ", shared with the carrier" if entry.shared_at is not None else ""
+    return f"{when}  {who} to {entry.audience.value}{shared}: {entry.body}{files}"

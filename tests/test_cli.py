@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,19 +47,65 @@ def test_db_upgrade_and_current(tmp_path):
     assert "base" in down.stdout
 
 
+MESSAGE_LINE = re.compile(r"^  \S+ \S+  (.+?) to (\w+)(, shared with the carrier)?: (.*)$")
+
+
+def messages_in(section: str) -> list[tuple[str, str, bool, str]]:
+    """The message lines of one printed timeline: who, audience, shared, text."""
+    found = (MESSAGE_LINE.match(line) for line in section.splitlines())
+    return [(m[1], m[2], m[3] is not None, m[4]) for m in found if m]
+
+
 def test_example_plays_a_case(tmp_path):
     result = run("example", env={"CASEKIT_ATTACHMENT_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     out = result.stdout
     shipper, carrier, customer = out.split("sees it")[1:]
+    opening = "the sofa from order 1042 arrived today"
+    asks_photos = "Could you send us photos"
+    photos = "Here they are: the cover is torn along the back, and the box has a hole."
+    files = "[attachment cover.jpg, 2051 bytes] [attachment box.jpg, 2051 bytes]"
     note = "Refund approved if the carrier confirms damage."
-    assert note in shipper
-    assert note not in carrier
-    assert note not in customer
-    assert "Please confirm the damage" in carrier
-    assert "Please confirm the damage" not in customer
+    quote = 'Our customer writes: "the box has a hole" (photos shared above).'
+    pod = "Driver noted a torn cover on the POD; photo attached."
+    replacement = "a replacement cover ships tomorrow"
+    thanks = "Thank you, that works for me."
+
+    # The shipper reads everything, in order: its talk with its customer, its
+    # note, the share and its question to the carrier.
+    said = [text for _who, _audience, _shared, text in messages_in(shipper)]
+    for expected, text in zip(
+        (opening, asks_photos, photos, note, quote, pod, replacement, thanks), said, strict=True
+    ):
+        assert expected in text
+    assert "entry shared (the customer's photos)" in shipper
     assert "ZD-88231" in shipper
-    assert "ZD-88231" not in carrier
+
+    # The carrier reads of the shipper's talk with its customer only the shared
+    # message (with its photos) and the event that shared it; the statuses of
+    # that talk are open to it.
+    sam, cal = "Sam Shipper (Acme Goods)", "Cal Carrier (Fast Freight)"
+    assert messages_in(carrier) == [
+        ("customer", "customer", True, f"{photos} {files}"),
+        (sam, "partners", False, f"{quote} Please confirm the damage noted at delivery."),
+        (cal, "partners", False, f"{pod} [attachment pod-photo.jpg, 2051 bytes]"),
+    ]
+    assert carrier.count("entry shared (the customer's photos)") == 1
+    for private in (opening, asks_photos, replacement, thanks, note, "ZD-88231", "Casey"):
+        assert private not in carrier
+    assert "waiting" not in carrier
+    assert "reply_received" not in carrier
+    assert "solved (open -> solved)" in carrier
+
+    # The customer reads its conversation with the shipper, never the partners'.
+    assert [(a, text) for _who, a, _shared, text in messages_in(customer)] == [
+        ("customer", "Hello, the sofa from order 1042 arrived today and the cover is torn."),
+        ("customer", "We are sorry! Could you send us photos of the cover and of the box?"),
+        ("customer", f"{photos} {files}"),
+        ("customer", "The carrier confirmed the damage: a replacement cover ships tomorrow."),
+        ("customer", thanks),
+    ]
+    assert "entry shared" not in customer
     assert "status Solved" in customer
 
 
