@@ -14,6 +14,7 @@ whoever clicks.
 from __future__ import annotations
 
 import enum
+import io
 import random
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +39,7 @@ from casekit import (
     Side,
     UserRole,
 )
+from casekit.attachments import Upload
 from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, Mode
 from casekit.errors import ConfigurationError
@@ -303,7 +305,8 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
         else:
             case = kit.cases.open(
                 rng.choice(staff),
-                type=rng.choice(("where_is_my_order", "osd_damaged", "lost", "osd_shortage")),
+                type=_TYPES.get(kind)
+                or rng.choice(("where_is_my_order", "osd_damaged", "lost", "osd_shortage")),
                 shipment=reference,
                 order=facts.order_number,
                 customer=customer.id,
@@ -314,20 +317,59 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
         numbers.append(case.number)
         status = i % 5  # new, open, waiting, reply received, solved
         shipper_actor = rng.choice(staff)
+        swift = facts.carrier == "swift"
         if status >= 1:
             kit.messages.post(shipper_actor, case.number, "Looking into it with the carrier.")
         if status >= 2 and case.customer_id is not None:
-            kit.messages.post(
-                shipper_actor,
-                case.number,
-                "We have asked the carrier and will update you within a day.",
-                audience="everyone",
-            )
+            if kind == 5:  # a delivery the merchant, its customer and the carrier schedule
+                kit.messages.post(
+                    shipper_actor,
+                    case.number,
+                    f"{facts.carrier_name} can deliver on Thursday between 1 and 5 pm. "
+                    "Does that suit you?",
+                    audience="everyone",
+                )
+            else:  # the merchant and its customer, without the carrier
+                kit.messages.post(
+                    shipper_actor,
+                    case.number,
+                    "We have asked the carrier and will update you within a day.",
+                    audience="customer",
+                )
             kit.messages.post(
                 shipper_actor, case.number, "Customer is a repeat buyer.", audience="internal"
             )
         if status >= 3 and case.customer_id is not None:
-            kit.messages.post(Actor.of_customer(customer), case.number, "Thank you, waiting.")
+            as_customer = Actor.of_customer(customer)
+            if kind == 5:
+                kit.messages.post(
+                    as_customer,
+                    case.number,
+                    "Thursday afternoon works; please call 30 minutes ahead.",
+                    audience="everyone",
+                )
+                if swift:
+                    kit.messages.post(
+                        rng.choice(carrier_staff),
+                        case.number,
+                        "Booked for Thursday 1-5 pm; the driver calls 30 minutes ahead.",
+                    )
+            elif kind == 4 and swift:  # the carrier needs the customer's photos: shared
+                photos = kit.messages.post(
+                    as_customer,
+                    case.number,
+                    "The box arrived with a crushed corner and a wet side; photos attached.",
+                    attachments=[_photo("corner.jpg"), _photo("side.jpg")],
+                )
+                kit.cases.share_with_carrier(shipper_actor, case.number, photos.id)
+                kit.messages.post(
+                    shipper_actor,
+                    case.number,
+                    'Our customer writes: "a crushed corner and a wet side" (photos shared '
+                    "above). Was the damage noted at delivery?",
+                )
+            else:
+                kit.messages.post(as_customer, case.number, "Thank you, waiting.")
         if status == 4:
             kit.cases.solve(shipper_actor, case.number)
     return DemoWorld(
@@ -336,6 +378,15 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
         merchant_id=merchant.id,
         cases=numbers,
     )
+
+
+#: The case types of the stories some sample cases tell (by ``i % 6``).
+_TYPES = {4: "osd_damaged", 5: "delivery_scheduling"}
+
+
+def _photo(filename: str) -> Upload:
+    """A small stand-in for a customer's photo."""
+    return Upload(filename, io.BytesIO(b"\xff\xd8\xff" + b"0" * 4096), "image/jpeg")
 
 
 demo_pages = Blueprint("casekit_demo", __name__, template_folder="templates")

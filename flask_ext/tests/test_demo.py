@@ -14,8 +14,9 @@ from email.utils import parseaddr
 import pytest
 from click.testing import CliRunner
 
-from casekit import Actor
+from casekit import Actor, Audience
 from casekit.cli import build_cli
+from casekit.domain.case import EntryKind, EventKind
 from casekit.store import migrate
 from casekit_flask.demo import create_demo_app, sample_rows
 
@@ -42,6 +43,54 @@ def test_the_demo_app_has_every_status_and_switchable_identities(tmp_path):
         assert "Send feedback" in home  # the portal helper on the host's order list
         assert client.get("/my-account/cases/").status_code == 200
         assert client.post("/demo/identity", data={"identity": "nobody-at-all"}).status_code == 400
+    finally:
+        kit.close()
+
+
+def test_the_demo_merchant_talks_with_its_customers_without_the_carrier(tmp_path):
+    app = create_demo_app(tmp_path, shipments=60, deliver=False)
+    kit = app.extensions["casekit"].kit
+    host = Actor.host()
+    dana = app.config["CASEKIT_DEMO_IDENTITIES"]["dana"][1]
+    try:
+        rows = kit.views.list(host, {"view": "all_cases"}, limit=500).rows
+        timelines = {row.number: kit.cases.timeline(host, row.number) for row in rows}
+        messages = [
+            entry
+            for entries in timelines.values()
+            for entry in entries
+            if entry.kind is EntryKind.MESSAGE
+        ]
+        # The customers write to the merchant and the merchant answers them in
+        # the customer audience; only scheduling a delivery is for everyone.
+        by_customers = {m.audience for m in messages if m.actor_kind == "customer"}
+        assert by_customers == {Audience.CUSTOMER, Audience.EVERYONE}
+        assert {m.audience for m in messages} == set(Audience)
+        types = {row.number: row.type for row in rows}
+        everyone = [m for m in messages if m.audience is Audience.EVERYONE]
+        assert {types[m.case_number] for m in everyone} == {"delivery_scheduling"}
+        assert {m.actor_kind for m in everyone} == {"customer", "user"}
+        # Some of the customers' photos are shared with the carrier, each with
+        # its audit event for partners.
+        shared = [m for m in messages if m.shared_at is not None]
+        assert shared
+        for message in shared:
+            assert message.audience is Audience.CUSTOMER
+            assert [m.filename for m in message.attachments] == ["corner.jpg", "side.jpg"]
+            events = [
+                e
+                for e in timelines[message.case_number]
+                if e.event is EventKind.ENTRY_SHARED and e.new_value == str(message.id)
+            ]
+            assert [e.audience for e in events] == [Audience.PARTNERS]
+        # The carrier reads of the merchant's talk with its customers only what
+        # was shared, and every delivery scheduled for everyone on its cases.
+        carried = [row.number for row in rows if row.carrier_org_id == dana.org_id]
+        seen = [e for number in carried for e in kit.cases.timeline(dana, number)]
+        assert [e.id for e in seen if e.audience is Audience.CUSTOMER] == [m.id for m in shared]
+        scheduled = {m.id for m in everyone if m.case_number in carried}
+        assert scheduled
+        assert scheduled <= {e.id for e in seen}
     finally:
         kit.close()
 
