@@ -37,6 +37,7 @@ from sqlalchemy import (
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import EntryKind, EventKind, Source
+from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
 from casekit.domain.workflow import CUSTOMER_STATUSES, Category, Status
 from casekit.query.scoped import entry_visibility
@@ -188,14 +189,15 @@ def _negate(column: Any, positive: ColumnElement[bool]) -> ColumnElement[bool]:
     return or_(column.is_(None), not_(positive))
 
 
-def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
-    """The SQL condition for one (already validated) filter, for ``actor``."""
+def compile_filter(f: Filter, actor: Actor, role: OrgRole | None = None) -> ColumnElement[bool]:
+    """The SQL condition for one (already validated) filter, for ``actor`` (whose
+    organization's ``role``, when known, spares the conditions that tell it per case)."""
     spec = FIELDS[f.field]
     if f.op == "empty":
-        return _empty(f.field, actor)
+        return _empty(f.field, actor, role)
     negative = f.op in ("not_in", "is_not", "not_contains", "not_starts_with", "not_posted_by")
     if spec.kind is Kind.CHOICE:
-        return _choice(f, actor, negative)
+        return _choice(f, actor, negative, role)
     if spec.kind in (Kind.TEXT, Kind.PREFIX):
         column = _TEXT_COLUMNS[f.field]
         value = str(f.value)
@@ -207,7 +209,7 @@ def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
             positive = column.istartswith(value, autoescape=True)
         return _negate(column, positive) if negative else positive
     if spec.kind is Kind.DATES:
-        column = date_column(f.field, actor)
+        column = date_column(f.field, actor, role)
         start, end = f.value
         parts: list[ColumnElement[bool]] = []
         if start is not None:
@@ -215,10 +217,10 @@ def compile_filter(f: Filter, actor: Actor) -> ColumnElement[bool]:
         if end is not None:
             parts.append(column < end)
         return and_(*parts) if parts else true()
-    return _latest(f, actor, negative)
+    return _latest(f, actor, negative, role)
 
 
-def _empty(field: str, actor: Actor) -> ColumnElement[bool]:
+def _empty(field: str, actor: Actor, role: OrgRole | None = None) -> ColumnElement[bool]:
     """The cases without a value for ``field`` (as ``actor`` sees them)."""
     if field == "owner":
         if actor.is_customer:
@@ -235,7 +237,7 @@ def _empty(field: str, actor: Actor) -> ColumnElement[bool]:
     if field == "category":
         return false()
     spec = FIELDS[field]
-    column = date_column(field, actor) if spec.kind is Kind.DATES else _choice_column(field)
+    column = date_column(field, actor, role) if spec.kind is Kind.DATES else _choice_column(field)
     missing: ColumnElement[bool] = column.is_(None)
     return missing
 
@@ -264,7 +266,9 @@ def _own_side_owned(actor: Actor) -> ColumnElement[bool]:
     )
 
 
-def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
+def _choice(
+    f: Filter, actor: Actor, negative: bool, role: OrgRole | None = None
+) -> ColumnElement[bool]:
     values: Sequence[Any] = f.value
     if f.field == "has_owner":
         wanted = set(values)
@@ -316,7 +320,7 @@ def _choice(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
             return false()
         solved = c.status == Status.SOLVED.value
         return solved if wanted == {Category.SOLVED} else not_(solved)
-    column = status_column(actor) if f.field == "status" else _choice_column(f.field)
+    column = status_column(actor, role) if f.field == "status" else _choice_column(f.field)
     positive = column.in_(values)
     return _negate(column, positive) if negative else positive
 
@@ -342,7 +346,7 @@ def customer_latest(column: Any) -> ScalarSelect[Any]:
     )
 
 
-def other_side_latest(actor: Actor) -> Any:
+def other_side_latest(actor: Actor, role: OrgRole | None = None) -> Any:
     """When the latest message from the other side that ``actor`` may read was posted.
 
     For staff: the latest message meant for partners or everyone whose
@@ -362,7 +366,7 @@ def other_side_latest(actor: Actor) -> Any:
         if actor.org_id is not None:
             where.append(or_(e.org_id.is_(None), e.org_id != actor.org_id))
             # The carrier: not the shipper's conversation with its customer.
-            where.append(entry_visibility(False, False, actor.org_id, _carries(actor)))
+            where.append(entry_visibility(False, False, actor.org_id, _carries(actor, role)))
     found = select(func.max(e.created_at)).where(*where).correlate(tables.cases).scalar_subquery()
     if actor.is_customer:
         return found
@@ -371,7 +375,7 @@ def other_side_latest(actor: Actor) -> Any:
     # The case row knows the latest message the actor reads that is not
     # internal: when the other side wrote it, that is the answer, without
     # reading the timeline.
-    latest_at, _user, latest_org = latest_columns(actor)
+    latest_at, _user, latest_org = latest_columns(actor, role)
     return case(
         (latest_at.is_(None), null()),
         (or_(latest_org.is_(None), latest_org != actor.org_id), latest_at),
@@ -379,28 +383,38 @@ def other_side_latest(actor: Actor) -> Any:
     )
 
 
-def _carries(actor: Actor) -> ColumnElement[bool]:
-    """The case's carrier is ``actor``'s organization (a condition on its row)."""
+def _carries(actor: Actor, role: OrgRole | None = None) -> bool | ColumnElement[bool]:
+    """Whether the case's carrier is ``actor``'s organization: known from its
+    ``role`` (an organization is a shipper or a carrier), else a condition on
+    the case's row."""
+    if role is not None:
+        return role is OrgRole.CARRIER
     return c.carrier_org_id == actor.org_id
 
 
-def _as_read_by(actor: Actor, shipper_column: Any, carrier_column: Any) -> Any:
+def _as_read_by(
+    actor: Actor, shipper_column: Any, carrier_column: Any, role: OrgRole | None = None
+) -> Any:
     """A case column as ``actor`` reads it: ``carrier_column`` on the cases its
     organization carries, ``shipper_column`` on any other (and for a customer
-    or the host)."""
+    or the host). With the ``role`` known, the column itself, which an index
+    can serve."""
     if actor.is_customer or actor.org_id is None:
         return shipper_column
-    return case((_carries(actor), carrier_column), else_=shipper_column)
+    carries = _carries(actor, role)
+    if isinstance(carries, bool):
+        return carrier_column if carries else shipper_column
+    return case((carries, carrier_column), else_=shipper_column)
 
 
-def latest_columns(actor: Actor) -> tuple[Any, Any, Any]:
+def latest_columns(actor: Actor, role: OrgRole | None = None) -> tuple[Any, Any, Any]:
     """When, by which user and organization the latest message ``actor`` reads
     was posted (not internal; for the carrier, not the shipper's conversation
     with its customer)."""
     return (
-        _as_read_by(actor, c.latest_message_at, c.carrier_latest_message_at),
-        _as_read_by(actor, c.latest_message_user_id, c.carrier_latest_message_user_id),
-        _as_read_by(actor, c.latest_message_org_id, c.carrier_latest_message_org_id),
+        _as_read_by(actor, c.latest_message_at, c.carrier_latest_message_at, role),
+        _as_read_by(actor, c.latest_message_user_id, c.carrier_latest_message_user_id, role),
+        _as_read_by(actor, c.latest_message_org_id, c.carrier_latest_message_org_id, role),
     )
 
 
@@ -410,30 +424,32 @@ def carrier_status() -> Any:
     return case((c.status.in_(customer_statuses), Status.OPEN.value), else_=c.status)
 
 
-def status_column(actor: Actor) -> Any:
+def status_column(actor: Actor, role: OrgRole | None = None) -> Any:
     """The case's status as ``actor`` reads it (:func:`status_for_carrier`)."""
-    return _as_read_by(actor, c.status, carrier_status())
+    return _as_read_by(actor, c.status, carrier_status(), role)
 
 
-def date_column(field: str, actor: Actor) -> Any:
+def date_column(field: str, actor: Actor, role: OrgRole | None = None) -> Any:
     """The column a date filter or sort on ``field`` reads, for ``actor``."""
     if field == "latest_message_at" and actor.is_customer:
         return customer_latest(e.created_at)
     if field == "latest_message_at":
-        return latest_columns(actor)[0]
+        return latest_columns(actor, role)[0]
     if field == "other_side_message_at":
-        return other_side_latest(actor)
+        return other_side_latest(actor, role)
     return _DATE_COLUMNS[field]
 
 
-def _latest(f: Filter, actor: Actor, negative: bool) -> ColumnElement[bool]:
+def _latest(
+    f: Filter, actor: Actor, negative: bool, role: OrgRole | None = None
+) -> ColumnElement[bool]:
     """The latest message (partners-visible) was, or was not, posted by me / my org."""
     if actor.is_customer:
         if f.value != "me":
             return false()  # a customer belongs to no organization
         kind = customer_latest(e.actor_kind)
         return kind != "customer" if negative else kind == "customer"
-    latest_at, latest_user, latest_org = latest_columns(actor)
+    latest_at, latest_user, latest_org = latest_columns(actor, role)
     if f.value == "me":
         column, who = latest_user, actor.user_id
     else:

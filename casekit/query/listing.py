@@ -314,7 +314,7 @@ class Lister:
                 return customer_latest(e.actor_kind) != "customer"
             if actor.org_id is None:
                 return c.latest_message_at.is_not(None)
-            latest_at, _user, latest_org = latest_columns(actor)
+            latest_at, _user, latest_org = latest_columns(actor, self.role())
             return and_(
                 latest_at.is_not(None), or_(latest_org.is_(None), latest_org != actor.org_id)
             )
@@ -402,7 +402,7 @@ class Lister:
             owned: ColumnElement[bool] = own.is_not(None) if wanted == {"yes"} else own.is_(None)
             return owned
         if f.field != "owner" or f.op != "in" or own is None or self.actor.is_customer:
-            return compile_filter(f, self.actor)
+            return compile_filter(f, self.actor, self.role())
         other = c.carrier_owner_id if own is c.shipper_owner_id else c.shipper_owner_id
         values = list(f.value)
         orgs = self._orgs_of_users(values)
@@ -553,7 +553,7 @@ class Lister:
         """
         sort = query.sort
         column = (
-            date_column(sort.field, self.actor)
+            date_column(sort.field, self.actor, self.role())
             if sort.field == "latest_message_at"
             else SORT_FIELDS[sort.field]()
         )
