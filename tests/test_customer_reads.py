@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from casekit import CaseKit
+from casekit.clock import FrozenClock
 from casekit.testing import World
 
 
@@ -24,3 +27,25 @@ def test_the_customer_never_learns_a_message_was_shared_with_the_carrier(
     assert staff[photos.id].shared_at is not None
     carrier = {e.id: e for e in kit.cases.timeline(world.carrier_actor, number)}
     assert carrier[photos.id].shared_at is not None
+
+
+def test_a_shared_message_later_than_the_carriers_latest_becomes_it(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    number = kit.cases.open(
+        world.shipper_actor,
+        type="osd_damaged",
+        carrier=world.carrier.id,
+        customer=world.customer.id,
+        message="We are on it",
+    ).number
+    clock.advance(timedelta(minutes=5))
+    photos = kit.messages.post(world.customer_actor, number, "Photos of the torn cover")
+    before = kit.cases.get(world.carrier_actor, number)
+    assert before.latest_message_at is not None
+    assert before.latest_message_at < photos.created_at
+    clock.advance(timedelta(minutes=5))
+    kit.cases.share_with_carrier(world.shipper_actor, number, photos.id)
+    after = kit.cases.get(world.carrier_actor, number)
+    assert after.latest_message_at == photos.created_at
+    assert after.latest_message_org_id is None  # the customer's

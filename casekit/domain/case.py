@@ -160,6 +160,16 @@ class Case:
         self.touch(at)
         return old
 
+    def record_shared(self, entry: Entry) -> None:
+        """A message of the shipper's conversation with its customer, shared with
+        the carrier: the latest message the carrier reads, if none it read is
+        later."""
+        latest = self.carrier_latest_message_at
+        if latest is None or entry.created_at > latest:
+            self.carrier_latest_message_at = entry.created_at
+            self.carrier_latest_message_user_id = entry.user_id
+            self.carrier_latest_message_org_id = entry.org_id
+
     def set_status(self, target: Status, actor: Actor, at: datetime) -> Status:
         """Move to ``target`` (already checked as allowed); return the old status."""
         old = self.status

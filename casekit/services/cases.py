@@ -454,6 +454,7 @@ class CaseService(Service):
             if entry.shared_at is None:
                 entry.shared_at = edit.now
                 edit.moves.shared(entry)
+                case.record_shared(entry)
                 case.touch(edit.now)
                 edit.event(EventKind.ENTRY_SHARED, new=entry_id, audience=Audience.PARTNERS)
                 edit.emit(signals.case_updated, change=EventKind.ENTRY_SHARED)
