@@ -87,6 +87,25 @@ def status_for_carrier(status: Status) -> Status:
     return Status.OPEN if status in CUSTOMER_STATUSES else status
 
 
+def status_move_audience(old: Status, new: Status) -> Audience:
+    """Who reads of a move from ``old`` to ``new``: a move the carrier sees as
+    none (between statuses of the shipper's conversation with its customer)
+    is for the shipper and the customer (``customer``); any other, everyone."""
+    seen_alike = status_for_carrier(old) is status_for_carrier(new)
+    return Audience.CUSTOMER if seen_alike else Audience.EVERYONE
+
+
+def status_value_for_carrier(value: str | None) -> str | None:
+    """A stored status value (an event's or a notification's old or new value)
+    as the case's carrier reads it; anything that is no status stays as it is."""
+    if value is None or value not in _VALUES:
+        return value
+    return status_for_carrier(Status(value)).value
+
+
+_VALUES = frozenset(status.value for status in Status)
+
+
 def carrier_may_set(target: Status) -> bool:
     """Whether the carrier's staff may move a case to ``target`` by hand."""
     return target not in CUSTOMER_STATUSES

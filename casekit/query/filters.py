@@ -40,7 +40,7 @@ from casekit.domain.case import EntryKind, EventKind, Source
 from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
 from casekit.domain.workflow import CUSTOMER_STATUSES, Category, Status
-from casekit.query.scoped import entry_visibility
+from casekit.query.scoped import CUSTOMER_AUDIENCES, entry_visibility
 from casekit.store import tables
 
 c = tables.cases.c
@@ -337,7 +337,7 @@ def customer_latest(column: Any) -> ScalarSelect[Any]:
         .where(
             e.case_id == c.id,
             e.kind == EntryKind.MESSAGE.value,
-            e.audience.in_([a.value for a in Audience if a.reaches_customer]),
+            e.audience.in_(CUSTOMER_AUDIENCES),
         )
         .order_by(e.id.desc())
         .limit(1)
@@ -358,7 +358,7 @@ def other_side_latest(actor: Actor, role: OrgRole | None = None) -> Any:
     where: list[ColumnElement[bool]] = [e.case_id == c.id, e.kind == EntryKind.MESSAGE.value]
     if actor.is_customer:
         where += [
-            e.audience.in_([a.value for a in Audience if a.reaches_customer]),
+            e.audience.in_(CUSTOMER_AUDIENCES),
             e.actor_kind != "customer",
         ]
     else:

@@ -47,7 +47,7 @@ from casekit.domain.case import (
 from casekit.domain.directory import Customer, User
 from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
-from casekit.domain.workflow import Status, status_for_carrier
+from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
 from casekit.errors import NotFound
 from casekit.query.models import (
     AttachmentView,
@@ -77,23 +77,25 @@ def entry_visibility(
 
     ``org`` is its organization's id (None: none), or an expression giving it
     (a bound parameter); ``carrier`` says it acts for the case's carrier: a
-    bool when the case is known, or an expression on the case's row. The
-    carrier reads a ``customer`` entry only once the shipper shared it.
+    bool when the case is known, or an expression on the case's row (NULL
+    on a case without a carrier, which counts as false). The carrier reads
+    a ``customer`` entry only once the shipper shared it.
     """
     if unrestricted:
         return true()
     if customer:
-        return e.audience.in_(_CUSTOMER_READS)
+        return e.audience.in_(CUSTOMER_AUDIENCES)
     staff = or_(e.audience != Audience.INTERNAL.value, e.org_id == org)
     if carrier is False:
         return staff
     hidden = and_(e.audience == Audience.CUSTOMER.value, e.shared_at.is_(None))
     if carrier is True:
         return and_(staff, not_(hidden))
-    return and_(staff, or_(not_(carrier), not_(hidden)))
+    return and_(staff, or_(not_(func.coalesce(carrier, false())), not_(hidden)))
 
 
-_CUSTOMER_READS = [a.value for a in Audience if a.reaches_customer]
+#: The audiences a customer reads, as stored.
+CUSTOMER_AUDIENCES = [a.value for a in Audience if a.reaches_customer]
 
 
 class Scope:
@@ -256,7 +258,7 @@ class Scope:
             .where(
                 e.case_id.in_(case_ids),
                 e.kind == EntryKind.MESSAGE.value,
-                e.audience.in_(_CUSTOMER_READS),
+                e.audience.in_(CUSTOMER_AUDIENCES),
             )
             .group_by(e.case_id)
         )
@@ -565,16 +567,10 @@ def _as_carrier_reads(entry: EntryView) -> EntryView:
     if entry.event in _STATUS_EVENTS:
         entry = evolve(
             entry,
-            old_value=_carrier_status_value(entry.old_value),
-            new_value=_carrier_status_value(entry.new_value),
+            old_value=status_value_for_carrier(entry.old_value),
+            new_value=status_value_for_carrier(entry.new_value),
         )
     return entry
-
-
-def _carrier_status_value(value: str | None) -> str | None:
-    if value is None or value not in Status.__members__.values():
-        return value
-    return status_for_carrier(Status(value)).value
 
 
 def _id(value: int | None) -> int:

@@ -16,7 +16,7 @@ from casekit import signals
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Entry, EntryKind, EventKind
-from casekit.domain.workflow import Status, status_for_carrier
+from casekit.domain.workflow import Status, status_move_audience
 from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
@@ -345,11 +345,7 @@ def announce_status_change(edit: Edit, old: Status, new: Status, *, updated: boo
         kind = EventKind.REOPENED
     else:
         kind = EventKind.STATUS_CHANGED
-    # A move the carrier sees as none (between statuses of the shipper's talk
-    # with its customer) is for the shipper and the customer alone.
-    seen_alike = status_for_carrier(old) is status_for_carrier(new)
-    audience = Audience.CUSTOMER if seen_alike else Audience.EVERYONE
-    edit.event(kind, old=old.value, new=new.value, audience=audience)
+    edit.event(kind, old=old.value, new=new.value, audience=status_move_audience(old, new))
     edit.emit(signals.status_changed, old=old, new=new)
     if kind is EventKind.SOLVED:
         edit.emit(signals.case_solved)
