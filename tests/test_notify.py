@@ -394,16 +394,124 @@ def test_a_failed_mail_to_the_customer_is_never_on_the_carriers_timeline(mkit, w
 def test_a_carriers_mail_about_a_customers_message_does_not_name_the_customer(mkit, w, sink):
     case = open_case(mkit, w, customer=w.customer.id, audience="everyone")
     mkit.cases.watch(w.shipper_manager_actor, case.number)
+    mkit.messages.post(w.shipper_actor, case.number, "Any news?")  # open, for both sides
+    deliver(mkit)
+    sink.clear()
+    # To the shipper (the customer's default): the carrier hears nothing of it.
     mkit.messages.post(w.customer_actor, case.number, "Still nothing")
+    deliver(mkit)
+    assert sink.to(CARRIER_DESK) == []
+    assert (
+        "Still nothing" in sink.to(w.shipper_manager.email)[-1].get_body(("plain",)).get_content()
+    )
+    # To everyone: the carrier reads it, without who the customer is.
+    mkit.messages.post(w.customer_actor, case.number, "Ring twice", audience="everyone")
     deliver(mkit)
     to_carrier = sink.to(CARRIER_DESK)[-1]
     to_shipper = sink.to(w.shipper_manager.email)[-1]
     for mail in (to_carrier, to_shipper):
-        assert "Still nothing" in mail.get_body(("plain",)).get_content()
+        assert "Ring twice" in mail.get_body(("plain",)).get_content()
     assert w.customer.name in to_shipper.get_body(("plain",)).get_content()
     raw = to_carrier.as_string()
     assert w.customer.name not in raw
     assert w.customer.email not in raw
+    assert "Still nothing" not in raw
+
+
+def test_the_carrier_hears_nothing_of_the_shippers_conversation_with_its_customer(mkit, w, sink):
+    # The carrier has a watcher (subscribed to status moves too) and its desk
+    # (no owner); the shipper's manager watches as well.
+    case = open_case(
+        mkit, w, customer=w.customer.id, audience="customer", message="Your order is delayed"
+    )
+    for watcher in (w.carrier_manager_actor, w.shipper_manager_actor):
+        mkit.cases.watch(watcher, case.number)
+        mkit.notifications.set_subscriptions(watcher, {"status_changed": True})
+    deliver(mkit)
+    # Opened with a message to the customer: the customer hears, the carrier not.
+    assert sink.to(w.customer.email)
+    assert not sink.to(CARRIER_DESK)
+    carrier_side = [CARRIER_DESK, w.carrier_manager.email]
+    # To the customer again: new -> waiting, which the carrier reads as new -> open.
+    mkit.messages.post(w.shipper_actor, case.number, "We are on it", audience="customer")
+    deliver(mkit)
+    for address in carrier_side:
+        (mail,) = sink.to(address)
+        assert "from new to open" in mail.get_body(("plain",)).get_content()
+        assert "We are on it" not in mail.as_string()
+        assert "waiting" not in mail.as_string().lower()
+    sink.clear()
+    mkit.messages.post(w.customer_actor, case.number, "Can I have a refund?")
+    mkit.messages.post(w.shipper_actor, case.number, "Refund sent", audience="customer")
+    mkit.messages.post(w.customer_actor, case.number, "Thanks")
+    deliver(mkit)
+    assert all(sink.to(address) == [] for address in carrier_side), recipients(sink)
+    to_shipper = [m.get_body(("plain",)).get_content() for m in sink.to(w.shipper_manager.email)]
+    assert any("Can I have a refund?" in text for text in to_shipper)
+    assert "Refund sent" in sink.to(w.customer.email)[-1].get_body(("plain",)).get_content()
+    # A status move by hand the carrier sees as none: still nothing for it.
+    mkit.cases.change_status(w.shipper_actor, case.number, "waiting")
+    deliver(mkit)
+    assert all(sink.to(address) == [] for address in carrier_side)
+    assert "Waiting" in sink.to(w.shipper_manager.email)[-1]["Subject"].title()
+    # Solving: the carrier hears of it, from the status it sees.
+    sink.clear()
+    mkit.cases.solve(w.shipper_actor, case.number)
+    deliver(mkit)
+    for address in carrier_side:
+        (mail,) = sink.to(address)
+        text = mail.get_body(("plain",)).get_content()
+        assert "waiting" not in mail.as_string().lower()
+        assert "Refund" not in text
+        assert "refund" not in text
+    assert len(sink.to(w.shipper_manager.email)) == 1
+    # Reopened by the customer: the carrier reads it open again.
+    sink.clear()
+    mkit.messages.post(w.customer_actor, case.number, "It broke again")
+    deliver(mkit)
+    for address in carrier_side:
+        (mail,) = sink.to(address)
+        assert "it is open again" in mail.get_body(("plain",)).get_content()
+        assert "broke" not in mail.as_string()
+    assert (
+        "It broke again" in sink.to(w.shipper_manager.email)[-1].get_body(("plain",)).get_content()
+    )
+    # A carrier's new owner reads the status it sees.
+    sink.clear()
+    mkit.cases.set_owner(w.carrier_manager_actor, case.number, w.carrier_agent.id)
+    deliver(mkit)
+    (mail,) = sink.to(w.carrier_agent.email)
+    assert "status open" in mail.get_body(("plain",)).get_content()
+
+
+def test_a_carriers_mail_carries_a_customers_message_only_once_shared(mkit, w, sink, clock):
+    """The mail follows the timeline's rule at delivery: a notification about an
+    entry for ``customer`` (had one been queued for the carrier's desk) carries
+    its text only once the shipper has shared it."""
+    case = open_case(mkit, w, customer=w.customer.id)
+    entry = mkit.messages.post(w.customer_actor, case.number, "Cover torn on arrival")
+    deliver(mkit)
+    sink.clear()
+
+    def mail_the_carrier_desk() -> str:
+        with mkit.sessions(write=True) as session:
+            o = tables.outbox.c
+            row = dict(
+                session.execute(select(tables.outbox).where(o.email == CARRIER_DESK))
+                .mappings()
+                .first()
+            )
+            del row["id"]
+            row.update(entry_id=entry.id, event="message_posted", template="message_posted")
+            row.update(status=QUEUED, attempts=0, sent_at=None, next_attempt_at=clock.now())
+            session.execute(insert(tables.outbox), row)
+            session.commit()
+        deliver(mkit)
+        return sink.to(CARRIER_DESK)[-1].as_string()
+
+    assert "Cover torn" not in mail_the_carrier_desk()
+    mkit.cases.share_with_carrier(w.shipper_actor, case.number, entry.id)
+    assert "Cover torn" in mail_the_carrier_desk()
 
 
 def test_signals_for_queued_and_sent(mkit, w, sink):

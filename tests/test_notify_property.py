@@ -1,17 +1,23 @@
 """No notification ever leaves its audience, over many generated cases.
 
 A seeded generator plays random changes — opening with each audience,
-posting as every kind of actor with every audience and with Cc's, owners
-taken and handed over, watchers, solving and reopening, subscriptions
-turned off and on, a carrier that does not collaborate — and after each
-change the worker delivers through a capturing plugin. Every notification
-is then checked against the reading rules, independently of the code that
-chose the recipients:
+posting as every kind of actor with every audience and with Cc's, the
+customer writing to the shipper or to everyone, the shipper sharing a
+customer's entry with the carrier, owners taken, watchers, status moves by
+hand, solving and reopening, subscriptions turned off and on, a carrier that
+does not collaborate — and after each change the worker delivers through a
+capturing plugin. Every notification is then checked against the reading
+rules (:func:`~casekit.domain.audience.entry_visible`, all four audiences
+and shares), independently of the code that chose the recipients:
 
 - nobody hears of their own change, and nobody twice of one change;
 - a user hears only of a case their organization is a collaborating party
   of, and of an internal note only when it is their organization's;
-- the customer hears only of ``everyone`` messages and of solving;
+- the customer hears only of ``customer`` and ``everyone`` messages and of
+  solving;
+- the carrier's people and desk never hear of a message of the shipper's
+  conversation with its customer (``customer``), nor read a status of that
+  conversation (``reply_received``, ``waiting``);
 - a Cc'd address never hears of an internal note;
 - every message body a mail carries is one its recipient may read;
 - and, the other way round, every owner and watcher who may read a
@@ -21,6 +27,7 @@ chose the recipients:
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
@@ -32,7 +39,7 @@ from casekit.domain.audience import entry_visible
 from casekit.testing import CapturedMail, FrozenClock, World, make_kit
 
 SEEDS = range(6)
-STEPS = 40
+STEPS = 80
 DESKS = {Side.SHIPPER: "desk@acme.test", Side.CARRIER: "desk@fast.test"}
 
 
@@ -86,6 +93,8 @@ class Game:
         self.markers = count()
         #: marker -> (audience, author org) of every message body posted
         self.bodies: dict[str, tuple[Audience, int | None]] = {}
+        #: markers of the entries the shipper shared with the carrier
+        self.shared: set[str] = set()
         self.checked = 0
 
     # -- moves ----------------------------------------------------------------------
@@ -101,7 +110,10 @@ class Game:
         number = rnd.choice(self.cases)
         case = kit.cases.get(Actor.host(), number)
         move = rnd.choice(
-            ["post", "post", "post", "customer", "take", "watch", "solve", "reopen", "subscribe"]
+            [
+                *("post", "post", "post", "customer", "customer", "share", "share"),
+                *("take", "watch", "status", "solve", "reopen", "subscribe"),
+            ]
         )
         actor = rnd.choice(self.staff)
         try:
@@ -118,11 +130,20 @@ class Game:
                 )
             elif move == "customer" and case.customer_id is not None:
                 c = w.customer_actor
+                said = rnd.choice([None, Audience.CUSTOMER, Audience.EVERYONE])
+                audience = Audience.CUSTOMER if said is None else said  # the default: the shipper
                 self.change(
                     c,
                     number,
-                    Audience.EVERYONE,
-                    lambda: kit.messages.post(c, number, self.body(Audience.EVERYONE, None)),
+                    audience,
+                    lambda: kit.messages.post(c, number, self.body(audience, None), audience=said),
+                )
+            elif move == "share":
+                self.share(actor, number)
+            elif move == "status":
+                target = rnd.choice(["open", "reply_received", "waiting"])
+                self.change(
+                    actor, number, None, lambda: kit.cases.change_status(actor, number, target)
                 )
             elif move == "take":
                 self.change(actor, number, None, lambda: kit.cases.take(actor, number))
@@ -133,17 +154,38 @@ class Game:
             elif move == "reopen" and case.status == "solved":
                 self.change(actor, number, None, lambda: kit.cases.reopen(actor, number))
             elif move == "subscribe":
-                event = rnd.choice(["message_posted", "case_solved", "customer_feedback"])
+                event = rnd.choice(
+                    ["message_posted", "status_changed", "case_solved", "customer_feedback"]
+                )
                 kit.notifications.set_subscriptions(actor, {event: rnd.random() < 0.5})
         except (PermissionDenied, NotFound, InvalidInput):
             pass  # not this actor's to do: nothing changed, nothing to check
+
+    def share(self, actor: Actor, number: str) -> None:
+        """``actor`` shares a random message for ``customer`` of the case (the
+        shipper's staff may; the carrier's are refused)."""
+        entries = [
+            e
+            for e in self.kit.cases.timeline(Actor.host(), number)
+            if e.kind == "message" and e.audience is Audience.CUSTOMER
+        ]
+        if not entries:
+            return
+        entry = self.rnd.choice(entries)
+        self.change(
+            actor,
+            number,
+            None,
+            lambda: self.kit.cases.share_with_carrier(actor, number, entry.id),
+        )
+        self.shared.add(entry.body.split()[0])
 
     def open(self) -> None:
         rnd, w = self.rnd, self.w
         by_customer = rnd.random() < 0.2
         if by_customer:
             actor = w.customer_actor
-            audience = Audience.EVERYONE
+            audience = rnd.choice([Audience.CUSTOMER, Audience.EVERYONE])
             args: dict = {}
         else:
             actor = rnd.choice(self.staff)
@@ -187,7 +229,9 @@ class Game:
         assert len({m.email.lower() for m in mails}) == len(mails), "two mails to one address"
         for mail in mails:
             self.check(actor, mail)
-            if number is not None and audience is not None:
+            # A message's audience, and an opening's whose message is for
+            # the customer (an opening as such is for both parties).
+            if audience is not None and (number is not None or audience.reaches_customer):
                 self.check_message_audience(actor, audience, mail)
         if number is not None and audience is not None and before is not None:
             self.check_complete(actor, number, audience, mails)
@@ -199,12 +243,14 @@ class Game:
         assert mail.user_id is None or mail.user_id != actor.user_id, "told of their own change"
         assert mail.customer_id is None or mail.customer_id != actor.customer_id
         text = mail.message.get_payload(0).get_payload(decode=True).decode("utf-8")
+        carrier_side = False
         readable_by: tuple[int | None, bool]
         if mail.recipient_kind == "user":
             user = self.users[mail.user_id]
             assert user.org_id in (case.shipper_org_id, case.carrier_org_id)
             if user.org_id == case.carrier_org_id:
                 assert case.carrier_collaborating, "a non-collaborating carrier was told"
+                carrier_side = True
             readable_by = (user.org_id, False)
         elif mail.recipient_kind == "customer":
             assert mail.customer_id == case.customer_id
@@ -215,6 +261,7 @@ class Game:
             side_org = case.shipper_org_id if side is Side.SHIPPER else case.carrier_org_id
             if side is Side.CARRIER:
                 assert case.carrier_collaborating
+                carrier_side = True
             assert (
                 case.shipper_owner_id if side is Side.SHIPPER else case.carrier_owner_id
             ) is None
@@ -222,6 +269,15 @@ class Game:
         else:
             assert mail.recipient_kind == "participant"
             readable_by = (-1, False)  # no organization: never an internal note
+        if carrier_side:
+            # The statuses of the shipper's conversation with its customer are
+            # open to the carrier, in every mail (subject, headers and body).
+            whole = mail.message.as_string().lower()
+            for status in ("waiting", "reply_received"):
+                assert status not in whole, (status, mail.email)
+            if mail.event == "status_changed":  # never a move it reads as none
+                (old, new), *_ = re.findall(r"from (\w+) to (\w+)", text)
+                assert old != new, (mail.email, text)
         for marker, (audience, org) in self.bodies.items():
             if marker in text:
                 viewer_org, is_customer = readable_by
@@ -229,12 +285,27 @@ class Game:
                     assert audience is not Audience.INTERNAL, (marker, mail.email)
                 else:
                     assert entry_visible(
-                        audience, org, viewer_org_id=viewer_org, viewer_is_customer=is_customer
+                        audience,
+                        org,
+                        viewer_org_id=viewer_org,
+                        viewer_is_customer=is_customer,
+                        viewer_is_carrier=carrier_side,
+                        shared=marker in self.shared,
                     ), (marker, audience, mail.email)
 
     def check_message_audience(self, actor: Actor, audience: Audience, mail) -> None:
         """A posted message's notifications stay in its audience, body or not."""
         if audience is Audience.EVERYONE:
+            return
+        if audience is Audience.CUSTOMER:
+            # Nothing at all to the carrier's people or desk: not the message,
+            # not the status move it makes (which the carrier sees as none),
+            # only a reopening or a move from new, which it reads as open.
+            if mail.event in ("case_reopened", "status_changed"):
+                return
+            if mail.recipient_kind == "user":
+                assert self.users[mail.user_id].org_id != self.w.carrier.id, mail.email
+            assert mail.email != DESKS[Side.CARRIER], "the carrier's desk heard of it"
             return
         assert mail.recipient_kind != "customer", "the customer heard of a partners message"
         if audience is Audience.INTERNAL:
@@ -258,9 +329,17 @@ class Game:
         people = {case.shipper_owner_id, case.carrier_owner_id, *case.watcher_ids}
         for user_id in people - {None, actor.user_id}:
             user = self.users[user_id]
-            if user.org_id == case.carrier_org_id and not case.carrier_collaborating:
+            carrier = user.org_id == case.carrier_org_id
+            if carrier and not case.carrier_collaborating:
                 continue
-            if audience is Audience.INTERNAL and user.org_id != author_org:
+            may_read = entry_visible(
+                audience,
+                author_org,
+                viewer_org_id=user.org_id,
+                viewer_is_customer=False,
+                viewer_is_carrier=carrier,
+            )
+            if not may_read:
                 continue
             subs = {
                 s.event.value: s.enabled

@@ -466,10 +466,14 @@ def test_the_carriers_requests_never_carry_the_customers_account(
         message="Your parcel is late",
         audience="everyone",
     )
-    hkit.messages.post(w.customer_actor, case.number, "Still nothing")
+    # To the shipper (a customer's default): not for the carrier's endpoint.
+    to_shipper = hkit.messages.post(w.customer_actor, case.number, "Still nothing")
+    hkit.messages.post(w.customer_actor, case.number, "Ring twice", audience="everyone")
     hkit.notifications.deliver()
     fast = https.payloads("/fast")
-    said = [p for p in fast if (p.get("message") or {}).get("body") == "Still nothing"]
+    bodies = [(p.get("message") or {}).get("body") for p in fast]
+    assert "Still nothing" not in bodies
+    said = [p for p in fast if (p.get("message") or {}).get("body") == "Ring twice"]
     assert len(said) == 1
     assert said[0]["message"]["actor_kind"] == "customer"
     assert said[0]["message"]["customer_id"] is None
@@ -477,8 +481,64 @@ def test_the_carriers_requests_never_carry_the_customers_account(
     raw_fast = b"".join(r["body"] for r in https.to("/fast"))
     assert w.customer.email.encode() not in raw_fast
     assert f"customer:{w.customer.id}".encode() not in raw_fast
+    assert b"Still nothing" not in raw_fast
     acme = https.payloads("/acme")
     assert all(p["case"]["customer_id"] == w.customer.id for p in acme)
+    assert "Still nothing" in [(p.get("message") or {}).get("body") for p in acme]
+    # Shared, it is the carrier's to read from then on: on the timeline.
+    hkit.cases.share_with_carrier(w.shipper_actor, case.number, to_shipper.id)
+    carrier_reads = [e.body for e in hkit.cases.timeline(w.carrier_actor, case.number)]
+    assert "Still nothing" in carrier_reads
+
+
+def test_the_carrier_receives_the_statuses_it_sees(
+    hkit: CaseKit, w: World, https: Endpoint
+) -> None:
+    hkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url("/acme"), events=ALL)
+    hkit.webhooks.subscribe(w.carrier_manager_actor, url=https.url("/fast"), events=ALL)
+    case = hkit.cases.open(
+        w.shipper_actor,
+        type="where_is_my_order",
+        carrier=w.carrier.id,
+        customer=w.customer.id,
+        message="Your parcel is late",
+        audience="customer",
+    )
+    n = case.number
+    hkit.messages.post(w.shipper_actor, n, "A new one ships today", audience="customer")
+    hkit.messages.post(w.customer_actor, n, "Thanks")
+    hkit.cases.solve(w.shipper_actor, n)
+    hkit.notifications.deliver()
+
+    def moves(path: str) -> list[tuple[str, str, str]]:
+        return [
+            (p["event"], p["old"], p["new"])
+            for p in https.payloads(path)
+            if p["event"] in ("status_changed", "case_solved")
+        ]
+
+    # new -> waiting -> reply_received -> solved, as each side reads it.
+    assert moves("/acme") == [
+        ("status_changed", "new", "waiting"),
+        ("status_changed", "waiting", "reply_received"),
+        ("status_changed", "reply_received", "solved"),
+        ("case_solved", "reply_received", "solved"),
+    ]
+    assert moves("/fast") == [
+        ("status_changed", "new", "open"),
+        ("status_changed", "open", "solved"),
+        ("case_solved", "open", "solved"),
+    ]
+    fast = https.payloads("/fast")
+    assert {p["case"]["status"] for p in fast} <= {"new", "open", "solved"}
+    # The case was opened with a message to the customer: the carrier hears
+    # of the case, not of the message; no message of that talk reaches it.
+    opened = [p for p in fast if p["event"] == "case_opened"]
+    assert [p["message"] for p in opened] == [None]
+    assert [p for p in fast if p["event"] == "message_posted"] == []
+    raw_fast = b"".join(r["body"] for r in https.to("/fast"))
+    assert b"waiting" not in raw_fast
+    assert b"reply_received" not in raw_fast
 
 
 def test_an_endpoint_that_is_down_is_retried_then_delivered_once(

@@ -4,12 +4,13 @@ A change to a case is one or more *happenings* (it was opened; a message was
 posted and moved its status; an owner was assigned). :func:`recipients`
 turns them, with the people around the case, into one notification per
 person: the owners, watchers and subscribed participants, the customer for
-``everyone`` messages and for solving, and the collaborator email address of
-a party side that has no owner. The audience rules are those of reading
-(:mod:`casekit.domain.audience`): an internal note reaches its author's
-organization only, a partners message never the customer, and a
-non-collaborating party nobody at all. The actor is never told of their own
-change.
+``customer`` and ``everyone`` messages and for solving, and the collaborator
+email address of a party side that has no owner. The audience rules are
+those of reading (:mod:`casekit.domain.audience`): an internal note reaches
+its author's organization only, a partners message never the customer, the
+shipper's conversation with its customer (``customer``) never the carrier's
+staff or address, and a non-collaborating party nobody at all. The actor is
+never told of their own change.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from attrs import field, frozen
 
 from casekit.domain.actor import Actor
-from casekit.domain.audience import Audience
+from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.case import Case, Side
 from casekit.domain.directory import UserRole
 
@@ -80,7 +81,9 @@ class Happening:
     """One thing that happened to a case in a change.
 
     ``audience`` and ``author_org_id`` are those of the entry that records it
-    (a message's audience; ``everyone`` for opening and status moves).
+    (a message's audience; a status move's event's: ``customer`` for a move
+    the carrier sees as none). A happening is never about an entry the
+    shipper has shared: sharing comes later, as a change of its own.
     ``user_id`` is the new owner of an ``owner_assigned``.
     """
 
@@ -262,16 +265,22 @@ def _org_hears(case: Case, org_id: int, h: Happening) -> bool:
         return False
     if side is Side.CARRIER and not case.carrier_collaborating:
         return False
-    return h.audience is not Audience.INTERNAL or org_id == h.author_org_id
+    return entry_visible(
+        h.audience,
+        h.author_org_id,
+        viewer_org_id=org_id,
+        viewer_is_customer=False,
+        viewer_is_carrier=side is Side.CARRIER,
+    )
 
 
 def _customer_hears(case: Case, h: Happening) -> bool:
-    """The customer hears of ``everyone`` messages (and an opening with one) and of solving."""
+    """The customer hears of messages for them (and an opening with one) and of solving."""
     if case.customer_id is None:
         return False
     if h.event is NotifyEvent.CASE_SOLVED:
         return True
     return (
         h.event in (NotifyEvent.MESSAGE_POSTED, NotifyEvent.CASE_OPENED)
-        and h.audience is Audience.EVERYONE
+        and h.audience.reaches_customer
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.notify import RecipientKind
+from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
 from casekit.mail.compose import OutgoingNotification, compose
 from casekit.mail.templates import RenderedMail, Templates, TemplateSource
 from casekit.store import tables
@@ -76,7 +77,9 @@ def prepare(
         entry_ids = sorted({r["entry_id"] for r in rows if r["entry_id"] is not None})
         entries = {}
         if entry_ids:
-            stmt = select(e.id, e.body, e.audience, e.org_id).where(e.id.in_(entry_ids))
+            stmt = select(e.id, e.body, e.audience, e.org_id, e.shared_at).where(
+                e.id.in_(entry_ids)
+            )
             entries = {r.id: r for r in conn.execute(stmt)}
         org_ids = {r["org_id"] for r in rows}
         for case in cases.values():
@@ -114,10 +117,13 @@ def prepare(
             yield row, None, "the case no longer exists"
             continue
         case = found
+        # The carrier's people: they never read the customer's account, nor the
+        # statuses of the shipper's conversation with its customer.
+        for_carrier = row["org_id"] == case.carrier_org_id
         kind, _, who = row["actor"].partition(":")
         if kind == "user" and who.isdigit():
             actor_name = users.get(int(who), "Someone")
-        elif kind == "customer" and row["org_id"] == case.carrier_org_id:
+        elif kind == "customer" and for_carrier:
             actor_name = "The customer"  # the carrier never reads the customer's account
         elif kind == "customer" and who.isdigit():
             actor_name = customers.get(int(who)) or "The customer"
@@ -129,10 +135,15 @@ def prepare(
             message = {"body": entry.body, "audience": str(Audience(entry.audience))}
 
         owner_event = row["event"] == "owner_assigned"
+        status = status_for_carrier(case.status) if for_carrier else case.status
 
-        def person(value: str | None, owner_event: bool = owner_event) -> str:
+        def person(
+            value: str | None, owner_event: bool = owner_event, for_carrier: bool = for_carrier
+        ) -> str:
             if owner_event and value and value.isdigit():
                 return str(users.get(int(value), value))
+            if for_carrier:
+                value = status_value_for_carrier(value)
             return value or ""
 
         context = {
@@ -143,7 +154,7 @@ def prepare(
                 "type_label": kit.case_types[case.type].label
                 if case.type in kit.case_types
                 else case.type,
-                "status": str(case.status),
+                "status": str(status),
                 "url": kit.settings.case_url.replace("{number}", case.number or "")
                 if kit.settings.case_url
                 else "",
@@ -215,7 +226,7 @@ def _may_read(row: Any, entry: Any, user_orgs: dict[int, Any], carrier_org_id: i
     carrier is ``carrier_org_id``."""
     kind = RecipientKind(row["recipient_kind"])
     audience = Audience(entry.audience)
-    shared = getattr(entry, "shared_at", None) is not None
+    shared = entry.shared_at is not None
     if kind is RecipientKind.CUSTOMER:
         return entry_visible(
             audience,

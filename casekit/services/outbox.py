@@ -45,6 +45,7 @@ from casekit.domain.notify import (
     recipients,
     template_name,
 )
+from casekit.domain.workflow import status_move_audience
 from casekit.store import tables
 
 if TYPE_CHECKING:
@@ -85,11 +86,12 @@ def happenings_of(edit: Edit) -> list[Happening]:
     posted = by_name.get(str(signals.message_posted.name))
     message = (opened or {}).get("message") or (posted or {}).get("message")
     if opened is not None:
-        audience = (
-            Audience.EVERYONE
-            if message is not None and message.audience is Audience.EVERYONE
-            else Audience.PARTNERS
-        )
+        # The parties hear of an opening, the customer when its message is for
+        # them; an opening with a message of the shipper's conversation with
+        # its customer is that conversation's, which the carrier is not in.
+        audience = Audience.PARTNERS
+        if message is not None and message.audience.reaches_customer:
+            audience = message.audience
         found.append(
             Happening(
                 NotifyEvent.CASE_OPENED,
@@ -127,7 +129,7 @@ def happenings_of(edit: Edit) -> list[Happening]:
         found.append(
             Happening(
                 kind,
-                audience=Audience.EVERYONE,
+                audience=status_move_audience(status["old"], status["new"]),
                 author_org_id=actor.org_id,
                 old=str(status["old"]),
                 new=str(status["new"]),

@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from casekit import signals
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.directory import Organization
+from casekit.domain.workflow import status_move_audience, status_value_for_carrier
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
@@ -410,7 +411,11 @@ def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, A
         found.append((WebhookEvent.MESSAGE_POSTED, {"message": posted.get("message")}))
     status = by_name.get(str(signals.status_changed.name))
     if status is not None:
-        change = {"old": str(status["old"]), "new": str(status["new"])}
+        change = {
+            "old": str(status["old"]),
+            "new": str(status["new"]),
+            "audience": status_move_audience(status["old"], status["new"]),
+        }
         found.append((WebhookEvent.STATUS_CHANGED, change))
         if str(signals.case_solved.name) in by_name:
             found.append((WebhookEvent.CASE_SOLVED, change))
@@ -435,6 +440,10 @@ def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, A
     return found
 
 
+_STATUS_EVENTS = frozenset(
+    {WebhookEvent.STATUS_CHANGED, WebhookEvent.CASE_SOLVED, WebhookEvent.CASE_REOPENED}
+)
+
 # Every change asks it: built once, so its compiled form is cached.
 _SUBSCRIBED = select(_h.id, _h.org_id, _h.events).where(
     _h.org_id.in_(bindparam("orgs", expanding=True)), _h.active.is_(True)
@@ -447,7 +456,10 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
     Runs in the change's transaction. Each party organization subscribed to
     an event gets a payload read through the scoped layer as that
     organization; an organization that may not read the message of a
-    ``message_posted`` (an internal note of the other party) gets nothing.
+    ``message_posted`` (an internal note of the other party; for the
+    carrier, the shipper's conversation with its customer) gets nothing.
+    The carrier reads status moves in the statuses it sees, and nothing of a
+    move between two statuses it sees alike.
     ``subscribed`` are the parties' active subscriptions when the caller has
     read them already (with the people around the case); otherwise they are
     read here.
@@ -494,6 +506,20 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
                 if watcher_org != org:
                     continue  # watchers are their own organization's business
                 data.update(details)
+            elif event in _STATUS_EVENTS:
+                audience = details["audience"]
+                if org == case.carrier_org_id:
+                    # The carrier: not a move between the statuses of the
+                    # shipper's conversation with its customer, which it
+                    # reads as open.
+                    if not audience.reaches_carrier:
+                        continue
+                    data.update(
+                        old=status_value_for_carrier(details["old"]),
+                        new=status_value_for_carrier(details["new"]),
+                    )
+                else:
+                    data.update(old=details["old"], new=details["new"])
             else:
                 data.update(details)
             payload = {
