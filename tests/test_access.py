@@ -44,9 +44,10 @@ class Parties:
     """One busy case between ``world``'s shipper, carrier and customer, and outsiders.
 
     The case has a message of every audience from the shipper, an internal
-    note and a partners message from the carrier, a message from the
-    customer, each party's CRM number and a watcher per side. ``bodies``
-    names each message by its text.
+    note and a partners message from the carrier, three messages from the
+    customer (one to the shipper, one the shipper shared with the carrier,
+    one to everyone), each party's CRM number and a watcher per side.
+    ``entry_ids`` names each message by its text.
     """
 
     kit: CaseKit
@@ -56,6 +57,7 @@ class Parties:
     second_agent: Actor  # another agent of the shipper
     other_customer: Actor  # another customer of the same shipper
     attachment_id: int  # on the shipper's internal note
+    entry_ids: dict[str, int]
 
     @property
     def actors(self) -> dict[str, Actor]:
@@ -104,11 +106,18 @@ def parties(kit: CaseKit, world: World) -> Parties:
         audience=Audience.INTERNAL,
         attachments=[Upload("claim.pdf", io.BytesIO(b"%PDF internal"), "application/pdf")],
     )
-    post(w.shipper_actor, n, "shipper everyone", audience=Audience.EVERYONE)
-    post(w.carrier_actor, n, "carrier internal", audience=Audience.INTERNAL)
-    post(w.carrier_actor, n, "carrier partners", audience=Audience.PARTNERS)
-    post(w.customer_actor, n, "customer everyone")
-    post(Actor.host(), n, "host internal", audience=Audience.INTERNAL)
+    said = [
+        post(w.shipper_actor, n, "shipper everyone", audience=Audience.EVERYONE),
+        post(w.shipper_actor, n, "shipper customer", audience=Audience.CUSTOMER),
+        post(w.carrier_actor, n, "carrier internal", audience=Audience.INTERNAL),
+        post(w.carrier_actor, n, "carrier partners", audience=Audience.PARTNERS),
+        post(w.customer_actor, n, "customer to the shipper"),
+        post(w.customer_actor, n, "customer shared"),
+        post(w.customer_actor, n, "customer everyone", audience=Audience.EVERYONE),
+        post(Actor.host(), n, "host internal", audience=Audience.INTERNAL),
+    ]
+    entry_ids = {entry.body: entry.id for entry in said}
+    kit.cases.share_with_carrier(w.shipper_actor, n, entry_ids["customer shared"])
     kit.cases.set_crm_number(w.shipper_actor, n, "ZD-100")
     kit.cases.set_crm_number(w.carrier_actor, n, "SF-900")
     kit.cases.watch(w.shipper_manager_actor, n)
@@ -122,6 +131,7 @@ def parties(kit: CaseKit, world: World) -> Parties:
         second_agent=Actor.of_user(second),
         other_customer=Actor.of_customer(other_customer),
         attachment_id=note.attachments[0].id,
+        entry_ids=entry_ids,
     )
 
 
@@ -129,17 +139,28 @@ SHIPPER_READS = {
     "shipper partners",
     "shipper internal",
     "shipper everyone",
+    "shipper customer",
     "carrier partners",
+    "customer to the shipper",
+    "customer shared",
     "customer everyone",
 }
+# Not the shipper's conversation with its customer, but the entry it shared.
 CARRIER_READS = {
     "shipper partners",
     "shipper everyone",
     "carrier internal",
     "carrier partners",
+    "customer shared",
     "customer everyone",
 }
-CUSTOMER_READS = {"shipper everyone", "customer everyone"}
+CUSTOMER_READS = {
+    "shipper everyone",
+    "shipper customer",
+    "customer to the shipper",
+    "customer shared",
+    "customer everyone",
+}
 ALL_MESSAGES = SHIPPER_READS | CARRIER_READS | {"host internal"}
 
 # who: (sees the case, the messages it reads, its CRM number, sees owners and watchers)
@@ -214,12 +235,23 @@ def test_who_sees_what(parties: Parties, who: str) -> None:
     }
     assert set(view.watcher_ids) == expected_watchers
     # Events follow the same rule: watcher and CRM events stay in their org,
-    # the customer reads only the events meant for everyone.
+    # the customer reads only the events meant for them, the carrier none of
+    # the shipper's conversation with its customer but what it shared, and
+    # that conversation's statuses as open.
+    carrier = org == w.carrier.id
     for entry in timeline:
         if actor.is_customer:
-            assert entry.audience is Audience.EVERYONE
+            assert entry.audience in (Audience.CUSTOMER, Audience.EVERYONE)
         elif not actor.is_unrestricted and entry.audience is Audience.INTERNAL:
             assert entry.org_id == org
+        if carrier and entry.audience is Audience.CUSTOMER:
+            assert entry.shared_at is not None, entry
+    assert view.status is (Status.OPEN if carrier else Status.REPLY_RECEIVED)
+    moves = [(e.old_value, e.new_value) for e in timeline if e.event == "status_changed"]
+    if carrier:
+        assert moves == [("new", "open")]
+    else:
+        assert moves == [("new", "waiting"), ("waiting", "reply_received")]
     text = repr(timeline) + repr(view)
     for secret, owner in (("ZD-100", w.shipper.id), ("SF-900", w.carrier.id)):
         if not actor.is_unrestricted and owner != org:
@@ -374,31 +406,37 @@ def test_outsider_staff_get_not_found_for_every_write(parties: Parties, who: str
 # -- parties that see but may not do ------------------------------------------------------
 
 
-def test_a_carrier_may_not_write_to_the_customer(parties: Parties) -> None:
+@pytest.mark.parametrize("audience", ["customer", "everyone"])
+def test_a_carrier_may_not_write_to_the_customer(parties: Parties, audience: str) -> None:
     w = parties.world
     with pytest.raises(PermissionDenied):
-        parties.kit.messages.post(w.carrier_actor, parties.number, "hi", audience="everyone")
+        parties.kit.messages.post(w.carrier_actor, parties.number, "hi", audience=audience)
     with pytest.raises(PermissionDenied):
         parties.kit.messages.post(
             Actor.system_actor("api", org_id=w.carrier.id),
             parties.number,
             "hi",
-            audience="everyone",
+            audience=audience,
         )
 
 
 @pytest.mark.parametrize("audience", [Audience.INTERNAL, Audience.PARTNERS])
-def test_a_customer_writes_to_everyone_only(parties: Parties, audience: Audience) -> None:
+def test_a_customer_writes_to_the_shipper_or_everyone_only(
+    parties: Parties, audience: Audience
+) -> None:
     with pytest.raises(PermissionDenied):
         parties.kit.messages.post(
             parties.world.customer_actor, parties.number, "psst", audience=audience
         )
 
 
-def test_no_message_to_a_customer_a_case_does_not_have(kit: CaseKit, world: World) -> None:
+@pytest.mark.parametrize("audience", [Audience.CUSTOMER, Audience.EVERYONE])
+def test_no_message_to_a_customer_a_case_does_not_have(
+    kit: CaseKit, world: World, audience: Audience
+) -> None:
     number = kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id).number
     with pytest.raises(PermissionDenied):
-        kit.messages.post(world.shipper_actor, number, "hi", audience=Audience.EVERYONE)
+        kit.messages.post(world.shipper_actor, number, "hi", audience=audience)
 
 
 def test_a_customer_may_not_work_the_case(parties: Parties) -> None:
@@ -640,12 +678,23 @@ def test_the_carrier_never_reads_the_customers_account(
         None,
         None,
     )
-    said = [e for e in kit.cases.timeline(actor, n) if e.actor_kind == "customer"]
-    assert [e.body for e in said if e.kind.value == "message"] == [
-        "customer everyone",
-        "customer by mail",
-    ]
-    assert all(e.customer_id is None and e.author_email is None for e in said)
+
+    def said() -> list[Any]:
+        return [e for e in kit.cases.timeline(actor, n) if e.actor_kind == "customer"]
+
+    # Not the customer's messages to the shipper (from the portal or by mail)
+    # until the shipper shares them; then it reads them, still without who the
+    # customer is (nor the address the mail came from).
+    bodies = ["customer shared", "customer everyone"]
+    assert [e.body for e in said() if e.kind.value == "message"] == bodies
+    by_mail = next(
+        e.id for e in kit.cases.timeline(w.shipper_actor, n) if e.body == "customer by mail"
+    )
+    kit.cases.share_with_carrier(w.shipper_actor, n, parties.entry_ids["customer to the shipper"])
+    kit.cases.share_with_carrier(w.shipper_actor, n, by_mail)
+    bodies = ["customer to the shipper", *bodies, "customer by mail"]
+    assert [e.body for e in said() if e.kind.value == "message"] == bodies
+    assert all(e.customer_id is None and e.author_email is None for e in said())
     assert w.customer.email not in repr(kit.cases.timeline(actor, n))
     # The shipper's staff read it all.
     shipper = parties.actors["shipper agent"]

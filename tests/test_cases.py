@@ -14,6 +14,7 @@ from casekit import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    ShipmentFacts,
     Side,
     Source,
     Status,
@@ -81,7 +82,17 @@ def test_customer_opens_feedback_through_the_portal(kit, world):
     assert case.status is Status.NEW
     assert case.owner_ids == ()
     (message,) = [e for e in kit.cases.timeline(world.customer_actor, case.number) if e.body]
-    assert message.audience is Audience.EVERYONE
+    # Feedback is for the shipper: the carrier, once on the case, does not read it.
+    assert message.audience is Audience.CUSTOMER
+    shipper_reads = [e.body for e in kit.cases.timeline(world.shipper_actor, case.number)]
+    assert "The box was wet." in shipper_reads
+    kit.cases.link_shipment(
+        world.shipper_actor,
+        case.number,
+        ShipmentFacts(reference="SHP-W", shipper="acme", carrier="fast"),
+    )
+    carrier_reads = [e.body for e in kit.cases.timeline(world.carrier_actor, case.number)]
+    assert "The box was wet." not in carrier_reads
 
 
 def test_take_ownership_can_be_declined(kit, world):

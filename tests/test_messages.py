@@ -39,8 +39,22 @@ def test_customer_and_staff_exchange(kit, world, number):
     kit.messages.post(world.shipper_actor, number, "We are checking", audience="everyone")
     assert status(kit, number) is Status.WAITING
     reply = kit.messages.post(world.customer_actor, number, "Thanks!")
-    assert reply.audience is Audience.EVERYONE
+    # A customer writes to the shipper unless they say everyone.
+    assert reply.audience is Audience.CUSTOMER
     assert status(kit, number) is Status.REPLY_RECEIVED
+    kit.messages.post(world.shipper_actor, number, "Refund on its way", audience="customer")
+    assert status(kit, number) is Status.WAITING
+    to_all = kit.messages.post(
+        world.customer_actor, number, "Carrier, ring twice", audience="everyone"
+    )
+    assert to_all.audience is Audience.EVERYONE
+    assert status(kit, number) is Status.REPLY_RECEIVED
+    # The carrier sees the case open all along, and only what is for it.
+    assert kit.cases.get(world.carrier_actor, number).status is Status.OPEN
+    bodies = [
+        e.body for e in kit.cases.timeline(world.carrier_actor, number) if e.kind == "message"
+    ]
+    assert bodies == ["Opening note", "We are checking", "Carrier, ring twice"]
 
 
 def test_partner_message_does_not_reopen_a_solved_case(kit, world, number):
@@ -59,13 +73,16 @@ def test_customer_message_reopens_a_solved_case(kit, world, number):
 
 
 def test_audience_rules_for_writers(kit, world, number):
-    with pytest.raises(PermissionDenied):
-        kit.messages.post(world.carrier_actor, number, "hi customer", audience="everyone")
-    with pytest.raises(PermissionDenied):
-        kit.messages.post(world.customer_actor, number, "secret", audience="internal")
+    for audience in ("customer", "everyone"):
+        with pytest.raises(PermissionDenied):
+            kit.messages.post(world.carrier_actor, number, "hi customer", audience=audience)
+    for audience in ("internal", "partners"):
+        with pytest.raises(PermissionDenied):
+            kit.messages.post(world.customer_actor, number, "secret", audience=audience)
     no_customer = kit.cases.open(world.shipper_actor, type="lost").number
-    with pytest.raises(PermissionDenied):
-        kit.messages.post(world.shipper_actor, no_customer, "hello?", audience="everyone")
+    for audience in ("customer", "everyone"):
+        with pytest.raises(PermissionDenied):
+            kit.messages.post(world.shipper_actor, no_customer, "hello?", audience=audience)
     with pytest.raises(InvalidInput) as error:
         kit.messages.post(world.shipper_actor, number, "x", audience="nobody")
     assert "audience" in error.value.errors
