@@ -49,3 +49,26 @@ def test_a_shared_message_later_than_the_carriers_latest_becomes_it(
     after = kit.cases.get(world.carrier_actor, number)
     assert after.latest_message_at == photos.created_at
     assert after.latest_message_org_id is None  # the customer's
+
+
+def test_the_carrier_never_reads_the_address_a_mail_filed_by_the_shipper_came_from(
+    kit: CaseKit, world: World
+) -> None:
+    """A mail the shipper files from its triage may be its customer's: the
+    carrier reads what it says, not the address it came from."""
+    number = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=world.carrier.id, message="Lost parcel"
+    ).number
+    raw = (
+        f"From: {world.customer.email}\r\nTo: nobody@acme.test\r\nSubject: Re: [{number}]\r\n"
+        "Message-ID: <filed@example.test>\r\n\r\nStill nothing here\r\n"
+    ).encode()
+    item = kit.inbound.receive(raw).inbound_id
+    assert item is not None
+    filed = kit.inbound.file(world.shipper_actor, item, number, audience="partners").entry_id
+    staff = {e.id: e for e in kit.cases.timeline(world.shipper_actor, number)}
+    assert staff[filed].author_email == world.customer.email
+    carrier = {e.id: e for e in kit.cases.timeline(world.carrier_actor, number)}
+    assert carrier[filed].body == "Still nothing here"
+    assert carrier[filed].author_email is None
+    assert world.customer.email not in repr(kit.cases.timeline(world.carrier_actor, number))

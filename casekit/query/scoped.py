@@ -333,7 +333,7 @@ class Scope:
         (:func:`_as_carrier_reads`); for a customer, without whether the shipper
         shared it with the carrier (staff business)."""
         if self._for_carrier(case):
-            return _as_carrier_reads(entry)
+            return _as_carrier_reads(case, entry)
         if self.actor.is_customer and entry.shared_at is not None:
             return evolve(entry, shared_at=None)
         return entry
@@ -558,12 +558,16 @@ def entry_view(case: Case, entry: Entry, files: tuple[AttachmentView, ...] = ())
 _STATUS_EVENTS = frozenset({EventKind.STATUS_CHANGED, EventKind.SOLVED, EventKind.REOPENED})
 
 
-def _as_carrier_reads(entry: EntryView) -> EntryView:
+def _as_carrier_reads(case: Case, entry: EntryView) -> EntryView:
     """``entry`` as the case's carrier reads it: without the customer who wrote it
-    (their id and address; it still says a customer wrote it), and a status
-    event in the statuses the carrier sees (:func:`status_for_carrier`)."""
+    (their id; it still says a customer wrote it), without the address a mail
+    came from unless it was written for the carrier itself (a mail filed by the
+    shipper, or from an address Cc'd for it, may be the customer's), and a
+    status event in the statuses the carrier sees (:func:`status_for_carrier`)."""
     if entry.customer_id is not None:
-        entry = evolve(entry, customer_id=None, author_email=None)
+        entry = evolve(entry, customer_id=None)
+    if entry.author_email is not None and entry.org_id != case.carrier_org_id:
+        entry = evolve(entry, author_email=None)
     if entry.event in _STATUS_EVENTS:
         entry = evolve(
             entry,
