@@ -53,15 +53,33 @@ def status_label(status: Status | str) -> str:
     return "Closed" if value is Status.SOLVED else value.label
 
 
-AUDIENCE_LABELS = {
-    Audience.INTERNAL: "Internal note",
-    Audience.PARTNERS: "Partners",
-    Audience.EVERYONE: "Customer can see",
-}
+def composer_label(audience: Audience | str, side: str = "shipper") -> str:
+    """What the composer calls writing for ``audience``, to staff of ``side``
+    (``shipper`` or ``carrier``): "Internal note", "To the carrier"..."""
+    match Audience(audience):
+        case Audience.INTERNAL:
+            return "Internal note"
+        case Audience.PARTNERS:
+            return "To the shipper" if side == "carrier" else "To the carrier"
+        case Audience.CUSTOMER:
+            return "To the customer"
+    return "To everyone"
 
 
-def audience_label(audience: Audience | str) -> str:
-    return AUDIENCE_LABELS[Audience(audience)]
+def audience_label(entry: EntryView | Audience | str, side: str = "shipper") -> str:
+    """Who reads a message, in the words of staff of ``side``; an entry of the
+    shipper's conversation with its customer says whether it was shared."""
+    audience = Audience(entry.audience if isinstance(entry, EntryView) else entry)
+    match audience:
+        case Audience.INTERNAL:
+            return "Internal note"
+        case Audience.PARTNERS:
+            return "With the shipper" if side == "carrier" else "With the carrier"
+        case Audience.CUSTOMER:
+            if isinstance(entry, EntryView) and entry.shared_at is not None:
+                return "Shared by the shipper" if side == "carrier" else "Shared with the carrier"
+            return "Customer conversation"
+    return "Everyone"
 
 
 COLUMN_LABELS = {
@@ -84,8 +102,14 @@ COLUMN_LABELS = {
 }
 
 
-def describe_event(entry: EntryView, people: dict[int, str], type_label: Any) -> str:
-    """One sentence for an event on the timeline."""
+def describe_event(
+    entry: EntryView,
+    people: dict[int, str],
+    type_label: Any,
+    entries: dict[int, EntryView] | None = None,
+) -> str:
+    """One sentence for an event on the timeline; ``entries`` are the timeline's,
+    by id (what an event about another entry names)."""
 
     def person(value: str | None) -> str:
         if value is None or value == "None":
@@ -122,6 +146,13 @@ def describe_event(entry: EntryView, people: dict[int, str], type_label: Any) ->
             return f"linked order {new}"
         case EventKind.CARRIER_CHANGED:
             return "set the carrier"
+        case EventKind.ENTRY_SHARED:
+            shared = (entries or {}).get(int(new)) if new and new.isdigit() else None
+            if shared is None:
+                return "shared a message of the customer conversation with the carrier"
+            by_customer = shared.actor_kind == "customer"
+            what = Markup("the customer's message" if by_customer else "the message")
+            return Markup("shared {} of {} with the carrier").format(what, when(shared.created_at))
     return str(escape(entry.event or "changed the case"))
 
 
@@ -144,5 +175,6 @@ def install(app: Any) -> None:
     env.filters.setdefault("casekit_when", when)
     env.filters.setdefault("casekit_status", status_label)
     env.filters.setdefault("casekit_audience", audience_label)
+    env.filters.setdefault("casekit_composer_audience", composer_label)
     env.globals.setdefault("casekit_column_labels", COLUMN_LABELS)
     env.globals.setdefault("casekit_static", static_url)

@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from casekit import Actor, Audience, InvalidInput, NotFound, OrgRole, Status, Upload
+from casekit.domain.workflow import CUSTOMER_STATUSES
 from casekit.json_input import load_json
 from casekit.query.filters import FIELDS, Kind
 from casekit.query.listing import COLUMNS, BuiltinView
@@ -46,6 +47,8 @@ register_error_handlers(staff)
 staff.record_once(lambda setup: rendering.install(setup.app))
 
 MANUAL_STATUSES = (Status.OPEN, Status.REPLY_RECEIVED, Status.WAITING, Status.SOLVED)
+#: The carrier's: it does not read the shipper's conversation with its customer.
+CARRIER_STATUSES = (Status.OPEN, Status.SOLVED)
 
 
 def require_staff() -> Actor:
@@ -142,6 +145,12 @@ def _list_context(
         "views": list(BuiltinView),
         "columns": COLUMNS,
         "fields": FIELDS,
+        # The carrier sees the statuses of the shipper's talk with its customer as open.
+        "status_choices": [
+            s
+            for s in FIELDS["status"].choices or ()
+            if organization.role is OrgRole.SHIPPER or Status(s) not in CUSTOMER_STATUSES
+        ],
         "Kind": Kind,
         "quick_fields": listing.QUICK_FIELDS,
         "more_fields": [
@@ -246,6 +255,8 @@ def create_case() -> ResponseReturnValue:
         errors=errors,
         case_types=kit.case_types,
         is_shipper=organization.role is OrgRole.SHIPPER,
+        side=organization.role.value,
+        audiences=_audiences(organization.role.value),
         partners=kit.directory.organizations(
             actor,
             OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER,
@@ -318,9 +329,13 @@ def _render_case(
     case = kit.cases.get(actor, number)
     facts = kit.cases.facts(actor, number)
     timeline = kit.cases.timeline(actor, number)
+    entries = {entry.id: entry for entry in timeline}
     side = "shipper" if actor.org_id == case.shipper_org_id else "carrier"
     own_owner = case.shipper_owner_id if side == "shipper" else case.carrier_owner_id
     type_label = _type_label(kit)
+    audiences = _audiences(side, case)
+    if form is None:
+        form = _quoted(entries.get(request.args.get("quote", type=int) or 0), audiences)
     return render_template(
         "casekit/staff/case.html",
         actor=actor,
@@ -330,21 +345,47 @@ def _render_case(
         side=side,
         own_owner=own_owner,
         colleagues=kit.directory.users(actor),
-        audiences=_audiences(side, case),
-        statuses=MANUAL_STATUSES,
+        audiences=audiences,
+        default_audience=next((a for a in audiences if a is not Audience.INTERNAL), audiences[0]),
+        may_share=side == "shipper" and Audience.PARTNERS in audiences,
+        statuses=MANUAL_STATUSES if side == "shipper" else CARRIER_STATUSES,
         type_label=type_label,
-        describe=lambda entry: rendering.describe_event(entry, facts.people, type_label),
+        describe=lambda entry: rendering.describe_event(entry, facts.people, type_label, entries),
         errors=errors or {},
-        form=form or {},
+        form=form,
         case_types=kit.case_types,
     ), (400 if errors else 200)
 
 
-def _audiences(side: str, case: Any) -> list[Audience]:
-    chosen = [Audience.PARTNERS, Audience.INTERNAL]
-    if side == "shipper" and case.customer_id is not None:
-        chosen.append(Audience.EVERYONE)
-    return chosen
+def _audiences(side: str, case: Any = None) -> list[Audience]:
+    """The audiences staff of ``side`` may write for: the carrier its own notes
+    and the shipper; the shipper any, on ``case`` (when given) the carrier and
+    the customer when the case has them, and everyone when it has both."""
+    if side == "carrier":
+        return [Audience.INTERNAL, Audience.PARTNERS]
+    carrier = case is None or case.carrier_org_id is not None
+    customer = case is None or case.customer_id is not None
+    offered = {
+        Audience.INTERNAL: True,
+        Audience.PARTNERS: carrier,
+        Audience.CUSTOMER: customer,
+        Audience.EVERYONE: carrier and customer,
+    }
+    return [audience for audience, shown in offered.items() if shown]
+
+
+def _quoted(entry: Any, audiences: list[Audience]) -> dict[str, str]:
+    """The composer filled with ``entry`` quoted to the carrier (a message of the
+    shipper's conversation with its customer), or empty."""
+    if (
+        entry is None
+        or entry.audience is not Audience.CUSTOMER
+        or Audience.PARTNERS not in audiences
+    ):
+        return {}
+    quoted = "\n".join(f"> {line}" if line else ">" for line in entry.body.splitlines())
+    who = "The customer" if entry.actor_kind == "customer" else "We"
+    return {"audience": Audience.PARTNERS.value, "body": f"{who} wrote:\n\n{quoted}\n\n"}
 
 
 @staff.post("/<number>/messages")
@@ -362,6 +403,18 @@ def post_message(number: str) -> ResponseReturnValue:
         return _render_case(actor, number, errors=_messages(error), form=request.form)
     flash("Posted.")
     return redirect(url_for(".case_page", number=number) + "#timeline-end")
+
+
+@staff.post("/<number>/entries/<int:entry_id>/share")
+def share_entry(number: str, entry_id: int) -> ResponseReturnValue:
+    """Share a message of the shipper's conversation with its customer with the carrier."""
+    actor = require_staff()
+    try:
+        current_kit().cases.share_with_carrier(actor, number, entry_id)
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash("Shared with the carrier.")
+    return redirect(url_for(".case_page", number=number) + f"#entry-{entry_id}")
 
 
 @staff.post("/<number>/status")

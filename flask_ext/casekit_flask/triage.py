@@ -10,9 +10,16 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from casekit import Audience, InvalidInput
+from casekit import InvalidInput
 from casekit_flask.extension import current_kit
-from casekit_flask.staff import _messages, _type_label, require_staff, staff
+from casekit_flask.staff import (
+    _audiences,
+    _messages,
+    _organization,
+    _type_label,
+    require_staff,
+    staff,
+)
 
 PAGE = 50
 
@@ -42,11 +49,13 @@ def _render_item(
     actor = require_staff()
     kit = current_kit()
     item = kit.inbound.triage_item(actor, item_id)
+    side = _organization(actor).role.value
     return render_template(
         "casekit/staff/triage_item.html",
         actor=actor,
         item=item,
-        audiences=[Audience.INTERNAL, Audience.PARTNERS, Audience.EVERYONE],
+        side=side,
+        audiences=_audiences(side),
         case_types=kit.case_types,
         type_label=_type_label(kit),
         errors=errors or {},

@@ -102,7 +102,13 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("casekit_staff.shipment_fragment", "GET"): ({}, staff_any(200)),
     ("casekit_staff.case_page", "GET"): ({}, parties(200)),
     ("casekit_staff.post_message", "POST"): ({"body": "hi", "audience": "partners"}, parties(302)),
-    ("casekit_staff.change_status", "POST"): ({"status": "waiting"}, parties(302)),
+    # Waiting is about the shipper's conversation with its customer: not the carrier's choice.
+    ("casekit_staff.change_status", "POST"): (
+        {"status": "waiting"},
+        {**parties(302), "case_carrier": 403},
+    ),
+    # The shipper shares its customer's message; the carrier may not.
+    ("casekit_staff.share_entry", "POST"): ({}, {**parties(302), "case_carrier": 403}),
     ("casekit_staff.change_type", "POST"): ({"type": "osd_damaged"}, parties(302)),
     ("casekit_staff.set_owner", "POST"): ({"action": "take"}, parties(302)),
     ("casekit_staff.watchers", "POST"): ({"action": "watch"}, parties(302)),
@@ -180,6 +186,7 @@ def scene(kit, world, actors):
         ],
     )
     entry = next(e for e in kit.cases.timeline(Actor.host(), case.number) if e.attachments)
+    said = kit.messages.post(world.customer_actor, case.number, "Where is my parcel?")
     view = kit.views.save(actors["own_org"], "Mine", {})
     # Mail naming the case from a stranger waits in the shipper's triage.
     stranger = (
@@ -193,6 +200,7 @@ def scene(kit, world, actors):
         "name": "case_opened",
         "number": case.number,
         "attachment_id": entry.attachments[0].id,
+        "entry_id": said.id,
         "view_id": view.id,
         "reference": "SHP-1",
         "filename": "casekit/casekit.css",

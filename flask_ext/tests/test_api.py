@@ -978,20 +978,26 @@ def test_a_carrier_reads_a_case_without_the_customers_account(
         f"/api/v1/cases/{case.number}/timeline",
         "/api/v1/cases?view=all_cases",
     )
-    for url in urls:
-        response = client.get(url, headers=carrier_auth)
-        assert response.status_code == 200, response.data[:400]
-        text = response.get_data(as_text=True)
-        assert world.customer.email not in text, url
-        assert world.customer.name not in text, url
-        assert f"customer:{world.customer.id}" not in text, url
-        assert all(v is None for v in _customer_values(response.json)), url
 
-    # The carrier still reads that the customer wrote, and what.
     def said(headers) -> dict:
         entries = client.get(urls[1], headers=headers).json["entries"]
         return next(e for e in entries if e["body"] == "It never came")
 
+    for shared in (False, True):
+        if shared:
+            kit.cases.share_with_carrier(world.shipper_actor, case.number, said(auth)["id"])
+        for url in urls:
+            response = client.get(url, headers=carrier_auth)
+            assert response.status_code == 200, response.data[:400]
+            text = response.get_data(as_text=True)
+            assert world.customer.email not in text, url
+            assert world.customer.name not in text, url
+            assert f"customer:{world.customer.id}" not in text, url
+            assert all(v is None for v in _customer_values(response.json)), url
+            # The customer's message, once the shipper shares it (the case has no messages).
+            assert ("It never came" in text) is (shared and url != urls[0]), url
+
+    # The carrier reads that the customer wrote the shared message, and what.
     assert said(carrier_auth)["actor_kind"] == "customer"
     # The shipper's staff read the customer's account.
     assert client.get(urls[0], headers=auth).json["customer_id"] == world.customer.id
@@ -1057,3 +1063,141 @@ def test_an_admin_key_creates_and_revokes_keys_of_its_organization(client, kit, 
     revoked = client.delete(f"/api/v1/api-keys/{admin.key.id}", headers=headers)
     assert revoked.status_code == 200
     problem_of(client.get("/api/v1/cases", headers=child), 401)
+
+
+def test_the_audiences_include_customer_in_the_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    everyone = ["internal", "partners", "customer", "everyone"]
+    assert schemas["Message"]["properties"]["audience"]["enum"] == everyone
+    assert schemas["Entry"]["properties"]["audience"]["enum"] == everyone
+    assert "shared_at" in schemas["Entry"]["properties"]
+    posting = spec["paths"]["/api/v1/cases/{number}/messages"]["post"]["requestBody"]["content"]
+    assert posting["multipart/form-data"]["schema"]["properties"]["audience"]["enum"] == everyone
+    share = spec["paths"]["/api/v1/cases/{number}/entries/{entry_id}/share"]["post"]
+    assert set(share["responses"]) >= {"200", "400", "403", "404"}
+
+
+def carrier_key(kit, world, scope="write") -> dict[str, str]:
+    token = kit.api_keys.create(
+        world.carrier_manager_actor, org_id=world.carrier.id, name="TMS", scope=scope
+    ).token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_shipper_writes_to_its_customer_and_shares_a_message_with_the_carrier(
+    client, auth, kit, world, customer_case
+):
+    number = customer_case.number
+    base = f"/api/v1/cases/{number}"
+    theirs = carrier_key(kit, world)
+    posted = client.post(
+        f"{base}/messages", json={"body": "We look into it", "audience": "customer"}, headers=auth
+    )
+    assert posted.status_code == 201, posted.json
+    assert posted.json["audience"] == "customer"
+    assert posted.json["shared_at"] is None
+    said = next(
+        e
+        for e in client.get(f"{base}/timeline", headers=auth).json["entries"]
+        if e["body"] == "It never came"
+    )
+    assert said["audience"] == "customer"
+    assert said["shared_at"] is None
+
+    def carrier_reads() -> list[str]:
+        return [e["body"] for e in client.get(f"{base}/timeline", headers=theirs).json["entries"]]
+
+    assert "It never came" not in carrier_reads()
+    # The carrier may not share it; a read key may not write.
+    share = f"{base}/entries/{said['id']}/share"
+    refused = client.post(share, headers=theirs)
+    assert refused.status_code == 403
+    assert refused.mimetype == "application/problem+json"
+    assert "It never came" not in refused.get_data(as_text=True)
+    read_only = kit.api_keys.create(
+        world.shipper_manager_actor, org_id=world.shipper.id, name="BI", scope="read"
+    ).token
+    assert client.post(share, headers={"Authorization": f"Bearer {read_only}"}).status_code == 403
+
+    shared = client.post(share, headers=auth)
+    assert shared.status_code == 200, shared.json
+    assert shared.json["id"] == said["id"]
+    assert shared.json["body"] == "It never came"
+    assert shared.json["shared_at"] is not None
+    again = client.post(share, headers=auth)
+    assert again.status_code == 200
+    assert again.json["shared_at"] == shared.json["shared_at"]
+    assert "It never came" in carrier_reads()
+    assert "We look into it" not in carrier_reads()
+    event = [
+        e
+        for e in client.get(f"{base}/timeline", headers=theirs).json["entries"]
+        if e["event"] == "entry_shared"
+    ]
+    assert [e["new_value"] for e in event] == [str(said["id"])]
+
+
+def test_a_share_of_what_is_no_customer_message_is_refused(client, auth, kit, world, customer_case):
+    base = f"/api/v1/cases/{customer_case.number}"
+    opening = next(
+        e
+        for e in client.get(f"{base}/timeline", headers=auth).json["entries"]
+        if e["body"] == "Your parcel"
+    )
+    refused = client.post(f"{base}/entries/{opening['id']}/share", headers=auth)
+    assert refused.status_code == 400
+    assert refused.mimetype == "application/problem+json"
+    assert "entry" in refused.json["errors"]
+    for entry_id in (999999, 2**31):
+        missing = client.post(f"{base}/entries/{entry_id}/share", headers=auth)
+        assert missing.status_code in (400, 404)
+        assert missing.mimetype == "application/problem+json"
+    assert client.post(f"{base}/entries/999999/share", headers=auth).status_code == 404
+    other = kit.cases.open(world.shipper_actor, type="lost")
+    said = next(
+        e
+        for e in client.get(f"{base}/timeline", headers=auth).json["entries"]
+        if e["body"] == "It never came"
+    )
+    elsewhere = f"/api/v1/cases/{other.number}/entries/{said['id']}/share"
+    assert client.post(elsewhere, headers=auth).status_code == 404
+
+
+def test_the_carrier_reads_its_status_and_its_latest_message(
+    client, auth, kit, world, customer_case
+):
+    number = customer_case.number
+    theirs = carrier_key(kit, world, scope="read")
+    kit.clock.advance(hours=1)
+    kit.messages.post(world.customer_actor, number, "Still nothing")
+    mine = client.get(f"/api/v1/cases/{number}", headers=auth).json
+    # The customer wrote last: the shipper's reply received, the carrier's case open.
+    assert mine["status"] == "reply_received"
+    case = client.get(f"/api/v1/cases/{number}", headers=theirs).json
+    assert case["status"] == "open"
+    row = next(
+        r
+        for r in client.get("/api/v1/cases?view=all_cases", headers=theirs).json["cases"]
+        if r["number"] == number
+    )
+    assert row["status"] == "open"
+    # Its latest message is the latest it reads: the shipper's opening one, for everyone.
+    opening = next(
+        e
+        for e in client.get(f"/api/v1/cases/{number}/timeline", headers=theirs).json["entries"]
+        if e["body"] == "Your parcel"
+    )
+    assert case["latest_message_at"] == opening["created_at"]
+    assert row["latest_message_at"] == opening["created_at"]
+    assert mine["latest_message_at"] > opening["created_at"]
+    filtered = client.get(
+        "/api/v1/cases",
+        query_string={
+            "view": "all_cases",
+            "filters": '[{"field": "status", "op": "in", "value": ["reply_received"]}]',
+        },
+        headers=theirs,
+    )
+    assert filtered.status_code == 200
+    assert [r["number"] for r in filtered.json["cases"]] == []

@@ -81,6 +81,11 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
     ("casekit_api_cases.timeline", "GET"): (None, parties(200, customer=200, keys=KEYS)),
     ("casekit_api_cases.post_message", "POST"): ({"body": "hi"}, parties(201, customer=201)),
     ("casekit_api_cases.attachment", "GET"): (None, parties(200, customer=200, keys=KEYS)),
+    # The shipper shares its customer's message with the carrier; nobody else may.
+    ("casekit_api_cases.share_entry", "POST"): (
+        None,
+        parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
     # The shipper side's owner: only the shipper's staff set it.
     ("casekit_api_cases.set_owner", "PUT"): (
         {"user_id": None},
@@ -382,6 +387,7 @@ def scene(kit, world, actors):
         ],
     )
     entry = next(e for e in kit.cases.timeline(Actor.host(), case.number) if e.attachments)
+    said = kit.messages.post(world.customer_actor, case.number, "Where is my parcel?")
     view = kit.views.save(actors["own_org"], "Mine", {})
     tokens = {
         "shipper_key": kit.api_keys.create(
@@ -411,6 +417,7 @@ def scene(kit, world, actors):
     return {
         "number": case.number,
         "attachment_id": entry.attachments[0].id,
+        "entry_id": said.id,
         "view_id": view.id,
         "key_id": spare.key.id,
         "item_id": triaged.inbound_id,

@@ -638,7 +638,8 @@ def check(
 
 @pytest.fixture
 def scene(kit: CaseKit, world: World) -> dict[str, Any]:
-    """A case with an attachment, a saved view, a rule, a webhook, a triage item, keys."""
+    """A case with an attachment, a customer's message, a saved view, a rule, a webhook, a
+    triage item, keys."""
     manager = world.shipper_manager_actor
     case = kit.cases.open(
         world.shipper_actor,
@@ -652,6 +653,7 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         ],
     )
     entry = next(e for e in kit.cases.timeline(Actor.host(), case.number) if e.attachments)
+    said = kit.messages.post(world.customer_actor, case.number, "Where is my parcel?")
     view = kit.views.save(manager, "Mine", {})
     write = kit.api_keys.create(manager, org_id=world.shipper.id, name="TMS", scope="write")
     admin = kit.api_keys.create(manager, org_id=world.shipper.id, name="Admin", scope="admin")
@@ -670,6 +672,7 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
     return {
         "number": case.number,
         "attachment_id": entry.attachments[0].id,
+        "entry_id": said.id,
         "view_id": view.id,
         "key_id": spare.key.id,
         "item_id": triaged.inbound_id,

@@ -131,7 +131,7 @@ def test_feedback_reply_internal_note_and_solve(kit, world, live, page, shipment
     follow(page, page.get_by_role("link", name=re.compile("^New Cases")))
     shot(page, "staff-new-cases")
     follow(page, page.get_by_role("link", name=number))
-    page.get_by_label("Customer can see").check()
+    page.get_by_label("To the customer").check()
     page.get_by_label("Message").fill("Sorry! A **new parcel** ships today.")
     follow(page, page.get_by_role("button", name="Post"))
     page.get_by_label("Internal note").check()
@@ -281,3 +281,61 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
         thread.join(5)
         runtime.stop()
         app.extensions["casekit"].kit.close()
+
+
+def test_the_shipper_quotes_and_shares_its_customers_message_with_the_carrier(
+    kit, world, live, page, customer_case
+):
+    number = customer_case.number
+    kit.messages.post(
+        world.shipper_actor, number, "Refund once the carrier confirms.", audience="internal"
+    )
+    kit.messages.post(
+        world.carrier_actor, number, "The driver left it at the depot.", audience="partners"
+    )
+    kit.messages.post(
+        world.shipper_actor, number, "We asked the carrier, sorry.", audience="customer"
+    )
+    kit.messages.post(world.customer_actor, number, "The box was torn open when it came.")
+    case_url = f"{live}/cases/{number}"
+
+    sign_in(page, live, "own_org")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(case_url)
+    shot(page, "staff-case-customer-conversation-1366")
+    torn = page.locator("li.ck-message", has_text="The box was torn open")
+    assert torn.locator(".ck-badge").inner_text() == "Customer conversation"
+    # Quoting fills the composer for the carrier; the shipper edits and posts it.
+    follow(page, torn.get_by_role("link", name="Quote to the carrier"))
+    assert page.get_by_role("radio", name="To the carrier").is_checked()
+    assert page.get_by_label("Message").input_value() == (
+        "The customer wrote:\n\n> The box was torn open when it came.\n\n"
+    )
+    page.get_by_label("Message").press("Control+End")
+    page.get_by_label("Message").type("Did the driver see the box like this?")
+    follow(page, page.get_by_role("button", name="Post"))
+    # Sharing shows the customer's own message to the carrier, and says so.
+    torn = page.locator("li.ck-message", has_text="The box was torn open").first
+    follow(page, torn.get_by_role("button", name="Share with the carrier"))
+    torn = page.locator("li.ck-message", has_text="The box was torn open").first
+    assert torn.locator(".ck-badge").inner_text() == "Shared with the carrier"
+    assert page.get_by_text(re.compile("shared the customer's message of .* with the carrier"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "staff-case-customer-conversation-390")
+
+    sign_in(page, live, "case_carrier")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(case_url)
+    timeline = page.locator(".ck-timeline").inner_text()
+    assert "The box was torn open" in timeline
+    assert "Did the driver see the box like this?" in timeline
+    assert "It never came" not in timeline
+    assert "We asked the carrier, sorry." not in timeline
+    assert "Refund once" not in timeline
+    assert page.locator("h1 .ck-status").inner_text() == "Open"
+    options = page.locator("#status option").all_inner_texts()
+    assert options == ["Closed"]
+    assert page.get_by_role("radio", name="To the shipper").is_checked()
+    shot(page, "carrier-case-shared-1366")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "carrier-case-shared-390")

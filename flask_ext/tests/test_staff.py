@@ -249,12 +249,20 @@ def test_the_case_page_works_the_case(kit, world, client):
 def test_a_carriers_pages_never_show_the_customers_account(kit, world, client, customer_case):
     case = customer_case
     login(client, world.carrier_actor)
-    for url in (f"/cases/{case.number}", "/cases/?view=all_cases", "/cases/export.csv"):
-        response = client.get(url)
-        assert response.status_code == 200, url
-        text = response.get_data(as_text=True)
-        assert world.customer.email not in text, url
-        assert world.customer.name not in text, url
+    said = next(
+        e for e in kit.cases.timeline(world.shipper_actor, case.number) if e.body == "It never came"
+    )
+    for shared in (False, True):
+        if shared:
+            kit.cases.share_with_carrier(world.shipper_actor, case.number, said.id)
+        for url in (f"/cases/{case.number}", "/cases/?view=all_cases", "/cases/export.csv"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            text = response.get_data(as_text=True)
+            assert world.customer.email not in text, url
+            assert world.customer.name not in text, url
+            # The customer's message, once the shipper shares it.
+            assert ("It never came" in text) is shared, url
     page = client.get(f"/cases/{case.number}").get_data(as_text=True)
     assert "<strong>Customer</strong>" in page.split("It never came")[0].rsplit("<li", 1)[-1]
     login(client, world.shipper_actor)
@@ -385,3 +393,219 @@ def test_unknown_things_are_404s(world, client):
     assert client.get("/cases/CV999999/attachments/1").status_code == 404
     assert client.post("/cases/CV999999/messages", data={"body": "x"}).status_code == 404
     assert client.post("/cases/views/999/delete").status_code == 404
+
+
+def composer_choices(html: str) -> list[tuple[str, str]]:
+    """The composer's audiences: (value, label), in order."""
+    composer = html.split('id="composer"', 1)[1]
+    return re.findall(r'name="audience" value="(\w+)"[^>]*> ([^<]+)</label>', composer)
+
+
+def checked_audience(html: str) -> str:
+    composer = html.split('id="composer"', 1)[1]
+    found = re.search(r'name="audience" value="(\w+)" checked', composer)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("carrier", "customer", "expected"),
+    [
+        (
+            True,
+            True,
+            [
+                ("internal", "Internal note"),
+                ("partners", "To the carrier"),
+                ("customer", "To the customer"),
+                ("everyone", "To everyone"),
+            ],
+        ),
+        (True, False, [("internal", "Internal note"), ("partners", "To the carrier")]),
+        (False, True, [("internal", "Internal note"), ("customer", "To the customer")]),
+        (False, False, [("internal", "Internal note")]),
+    ],
+)
+def test_the_shippers_composer_offers_the_audiences_of_the_cases_parties(
+    kit, world, client, carrier, customer, expected
+):
+    case = kit.cases.open(
+        world.shipper_actor,
+        type="lost",
+        carrier=world.carrier.id if carrier else None,
+        customer=world.customer.id if customer else None,
+    )
+    login(client, world.shipper_actor)
+    html = client.get(f"/cases/{case.number}").data.decode()
+    assert composer_choices(html) == expected
+    # The first audience beyond the shipper's own, by default.
+    assert checked_audience(html) == expected[min(1, len(expected) - 1)][0]
+    # Each one it offers, it accepts.
+    for value, _label in expected:
+        posted = client.post(
+            f"/cases/{case.number}/messages", data={"body": f"for {value}", "audience": value}
+        )
+        assert posted.status_code == 302, (value, posted.data[:400])
+
+
+def test_the_carriers_composer_writes_for_itself_or_the_shipper(kit, world, client, customer_case):
+    login(client, world.carrier_actor)
+    html = client.get(f"/cases/{customer_case.number}").data.decode()
+    assert composer_choices(html) == [("internal", "Internal note"), ("partners", "To the shipper")]
+    assert checked_audience(html) == "partners"
+    refused = client.post(
+        f"/cases/{customer_case.number}/messages", data={"body": "Hi", "audience": "customer"}
+    )
+    assert refused.status_code == 403
+    assert "customer" in refused.data.decode()
+
+
+def customer_said(kit, world, case) -> object:
+    return next(
+        e for e in kit.cases.timeline(world.shipper_actor, case.number) if e.body == "It never came"
+    )
+
+
+def test_the_shipper_shares_its_customers_message_with_the_carrier(
+    kit, world, client, customer_case
+):
+    said = customer_said(kit, world, customer_case)
+    page = f"/cases/{customer_case.number}"
+    share = f"{page}/entries/{said.id}/share"
+    login(client, world.shipper_actor)
+    html = client.get(page).data.decode()
+    entry = html.split(f'id="entry-{said.id}"', 1)[1].split("</li>", 1)[0]
+    assert "Customer conversation" in entry
+    assert f'action="{share}"' in entry
+    assert "Share with the carrier" in entry
+    assert f'href="{page}?quote={said.id}#composer"' in entry
+    # The carrier may not share it, nor read it yet.
+    login(client, world.carrier_actor)
+    assert "It never came" not in client.get(page).data.decode()
+    assert client.post(share).status_code == 403
+
+    login(client, world.shipper_actor)
+    shared = client.post(share)
+    assert shared.status_code == 302
+    assert shared.headers["Location"].endswith(f"{page}#entry-{said.id}")
+    html = client.get(page).data.decode()
+    entry = html.split(f'id="entry-{said.id}"', 1)[1].split("</li>", 1)[0]
+    assert "Shared with the carrier" in entry
+    assert "Share with the carrier" not in entry  # done; quoting it still is not
+    assert "Quote to the carrier" in entry
+    when = said.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    event = re.search(
+        rf"{world.shipper_agent.name} shared the customer's message of <time[^>]*>([^<]+)</time>"
+        " with the carrier",
+        html,
+    )
+    assert event is not None
+    assert event.group(1) == when
+    assert client.post(share).status_code == 302  # again: nothing changes
+
+    login(client, world.carrier_actor)
+    theirs = client.get(page).data.decode()
+    entry = theirs.split(f'id="entry-{said.id}"', 1)[1].split("</li>", 1)[0]
+    assert "It never came" in entry
+    assert "Shared by the shipper" in entry
+    assert "Share with the carrier" not in theirs
+    assert "Quote to the carrier" not in theirs
+    assert re.search(r"shared the customer's message of <time[^>]*>[^<]+</time> with", theirs)
+
+
+def test_only_a_customer_message_is_shared(kit, world, client, customer_case):
+    opening = next(
+        e
+        for e in kit.cases.timeline(world.shipper_actor, customer_case.number)
+        if e.body == "Your parcel"
+    )
+    login(client, world.shipper_actor)
+    page = f"/cases/{customer_case.number}"
+    refused = client.post(f"{page}/entries/{opening.id}/share")
+    assert refused.status_code == 400
+    assert "only a message for the customer audience" in refused.data.decode()
+    assert client.post(f"{page}/entries/999999/share").status_code == 404
+
+
+def test_sharing_needs_the_csrf_token(kit, world, customer_case):
+    from conftest import make_app
+
+    said = customer_said(kit, world, customer_case)
+    client = make_app(kit).test_client()  # CSRF on, as in production
+    login(client, world.shipper_actor)
+    page = f"/cases/{customer_case.number}"
+    assert client.post(f"{page}/entries/{said.id}/share").status_code == 400
+    assert customer_said(kit, world, customer_case).shared_at is None
+    html = client.get(page).data.decode()
+    form = html.split(f'action="{page}/entries/{said.id}/share"', 1)[1]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    shared = client.post(f"{page}/entries/{said.id}/share", data={"csrf_token": token.group(1)})
+    assert shared.status_code == 302
+    assert customer_said(kit, world, customer_case).shared_at is not None
+
+
+def test_quoting_to_the_carrier_fills_the_composer_without_script(
+    kit, world, client, customer_case
+):
+    kit.messages.post(world.customer_actor, customer_case.number, "Line one\n\nLine <two>")
+    said = next(
+        e
+        for e in kit.cases.timeline(world.shipper_actor, customer_case.number)
+        if e.body.startswith("Line one")
+    )
+    login(client, world.shipper_actor)
+    html = client.get(f"/cases/{customer_case.number}?quote={said.id}").data.decode()
+    assert checked_audience(html) == "partners"
+    body = re.search(r'<textarea id="body"[^>]*>([^<]*)</textarea>', html)
+    assert body is not None
+    # The customer's words, never their name or address.
+    assert body.group(1) == "The customer wrote:\n\n&gt; Line one\n&gt;\n&gt; Line &lt;two&gt;\n\n"
+    posted = client.post(
+        f"/cases/{customer_case.number}/messages",
+        data={"body": "The customer wrote:\n\n> Line one", "audience": "partners"},
+    )
+    assert posted.status_code == 302
+    login(client, world.carrier_actor)
+    assert "&gt; Line one" not in client.get(f"/cases/{customer_case.number}").data.decode()
+    assert "Line one" in client.get(f"/cases/{customer_case.number}").data.decode()
+    # Only a message of the customer conversation is quoted, and only by the shipper.
+    opening = next(
+        e
+        for e in kit.cases.timeline(world.shipper_actor, customer_case.number)
+        if e.body == "Your parcel"
+    )
+    for actor, entry_id in ((world.shipper_actor, opening.id), (world.carrier_actor, said.id)):
+        login(client, actor)
+        html = client.get(f"/cases/{customer_case.number}?quote={entry_id}").data.decode()
+        assert re.search(r'<textarea id="body"[^>]*></textarea>', html)
+
+
+def status_choices(html: str) -> list[str]:
+    select = html.split('<select id="status" name="status">', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="(\w+)">', select)
+
+
+def test_the_carrier_sets_open_or_solved_and_sees_the_customer_statuses_as_open(
+    kit, world, client, customer_case
+):
+    # The customer wrote last: reply received for the shipper, open for the carrier.
+    page = f"/cases/{customer_case.number}"
+    login(client, world.shipper_actor)
+    html = client.get(page).data.decode()
+    assert "ck-status-reply_received" in html
+    assert status_choices(html) == ["open", "waiting", "solved"]
+    login(client, world.carrier_actor)
+    html = client.get(page).data.decode()
+    assert 'ck-status ck-status-open">Open<' in html
+    assert "Reply Received" not in html
+    assert status_choices(html) == ["solved"]
+    refused = client.post(f"{page}/status", data={"status": "waiting"})
+    assert refused.status_code == 403
+    assert kit.cases.get(world.shipper_actor, customer_case.number).status is Status.REPLY_RECEIVED
+    listed = client.get("/cases/?view=all_cases").data.decode()
+    assert "ck-status-open" in listed
+    assert "reply_received" not in listed
+    assert client.post(f"{page}/status", data={"status": "solved"}).status_code == 302
+    html = client.get(page).data.decode()
+    assert status_choices(html) == ["open"]

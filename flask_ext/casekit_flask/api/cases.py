@@ -13,6 +13,7 @@ from casekit.json_input import load_json
 from casekit.query.models import CaseView
 from casekit_flask.api.common import PROBLEM, ApiBlueprint, etag, if_match, json_body
 from casekit_flask.api.schemas import (
+    AUDIENCES,
     ID_RANGE,
     SIDES,
     CaseCreateSchema,
@@ -165,7 +166,7 @@ MESSAGE_BODY = {
                 "required": ["body"],
                 "properties": {
                     "body": {"type": "string"},
-                    "audience": {"type": "string", "enum": ["internal", "partners", "everyone"]},
+                    "audience": {"type": "string", "enum": AUDIENCES},
                     "attachments": {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
@@ -213,6 +214,19 @@ def post_message(number: str) -> Any:
         actor(), number, data["body"], audience=data.get("audience"), attachments=uploads
     )
     return entry, 201
+
+
+@blp.route("/<number>/entries/<int:entry_id>/share", methods=["POST"])
+@blp.response(200, EntrySchema)
+@problems(*COMMON)
+def share_entry(number: str, entry_id: int) -> Any:
+    """Share a message of the shipper's conversation with its customer (audience
+    `customer`) with the case's carrier: the shipper's staff only. From then on
+    the carrier reads it, attachments included; the timeline records who shared
+    it. Sharing it again changes nothing. Answers the entry, with `shared_at`."""
+    return current_kit().cases.share_with_carrier(
+        actor(), _number(number), _id(entry_id, "entry_id")
+    )
 
 
 @blp.route("/<number>/attachments/<int:attachment_id>", methods=["GET"])

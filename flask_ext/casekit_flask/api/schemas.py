@@ -22,6 +22,7 @@ from casekit.services.base import text_problem
 #: Ids are positive and fit the databases' integer columns.
 ID_RANGE = validate.Range(min=1, max=2**31 - 1)
 MAX_TEXT = 200
+AUDIENCES = [a.value for a in Audience]
 MAX_BODY = 100_000
 
 
@@ -162,7 +163,7 @@ class CaseCreateSchema(StrictSchema):
     shipment = fields.String(validate=validate.Length(min=1, max=MAX_TEXT))
     order = fields.String(validate=validate.Length(min=1, max=MAX_TEXT))
     message = fields.String(validate=validate.Length(max=MAX_BODY))
-    audience = fields.String(validate=validate.OneOf([a.value for a in Audience]))
+    audience = fields.String(validate=validate.OneOf(AUDIENCES))
 
 
 class CaseUpdateSchema(StrictSchema):
@@ -187,7 +188,7 @@ class EntrySchema(Schema):
 
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
-    audience = fields.String(required=True)
+    audience = fields.String(required=True, validate=validate.OneOf(AUDIENCES))
     created_at = fields.DateTime(required=True)
     actor_kind = fields.String(required=True)
     org_id = fields.Integer(allow_none=True)
@@ -200,6 +201,10 @@ class EntrySchema(Schema):
     old_value = fields.String(allow_none=True)
     new_value = fields.String(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    shared_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when the shipper shared this customer message with the carrier"},
+    )
 
 
 class TimelineSchema(Schema):
@@ -208,7 +213,7 @@ class TimelineSchema(Schema):
 
 class MessageSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(max=MAX_BODY))
-    audience = fields.String(validate=validate.OneOf([a.value for a in Audience]))
+    audience = fields.String(validate=validate.OneOf(AUDIENCES))
 
 
 class MessageFilesSchema(Schema):

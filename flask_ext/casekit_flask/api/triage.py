@@ -6,10 +6,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from casekit.domain.audience import Audience
 from casekit_flask.api.cases import COMMON, _id, _number, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
-from casekit_flask.api.schemas import ID_RANGE, CaseSchema, ProblemSchema, StrictSchema
+from casekit_flask.api.schemas import AUDIENCES, ID_RANGE, CaseSchema, ProblemSchema, StrictSchema
 from casekit_flask.extension import current_kit
 
 blp = ApiBlueprint(
@@ -18,8 +17,6 @@ blp = ApiBlueprint(
     url_prefix="/triage",
     description="Inbound mail no case took: the staff's triage.",
 )
-
-AUDIENCES = [a.value for a in Audience]
 
 
 def _problems(func: Any) -> Any:
