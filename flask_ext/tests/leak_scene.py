@@ -59,8 +59,10 @@ MARKERS: dict[str, Marker] = {
     m.name: m
     for m in (
         _text("everyone-message", SHIPPER, CARRIER, CUSTOMER),
-        # A customer's messages are for the shipper's staff and the customer (DESIGN: Audience).
+        # A customer's messages are for the shipper's staff and the customer (DESIGN: Audience);
+        # the carrier reads one the shipper shared with it.
         _text("customer-message", SHIPPER, CUSTOMER),
+        _text("shared-customer-message", SHIPPER, CARRIER, CUSTOMER),
         _text("shipper-internal", SHIPPER),
         _text("shipper-internal-filename", SHIPPER),
         _text("shipper-internal-file", SHIPPER),
@@ -218,8 +220,9 @@ def _answer(notification: Message, sender: str, text: str) -> bytes:
     return bytes(reply)
 
 
-def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path) -> Scene:
-    """Plant a marker in every private field of one case (see the module's docstring).
+def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool = True) -> Scene:
+    """Plant a marker in every private field of one case (see the module's docstring);
+    without ``share``, the shipper has not shared its customer's message yet.
 
     The demo's captured-mail pages are mounted too, on a capture in ``mail_dir``
     of the same mail.
@@ -293,6 +296,9 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path) -> Scene:
     number = case.number
     for watcher in watchers.values():
         kit.cases.watch(Actor.of_user(watcher), number)
+    # The shipper's watcher hears of plain status moves too: the shipper's move to
+    # waiting, which the carrier reads as none, is one.
+    kit.notifications.set_subscriptions(Actor.of_user(watchers[SHIPPER]), {"status_changed": True})
     kit.cases.set_crm_number(world.shipper_actor, number, MARKERS["shipper-crm"].text)
     kit.cases.set_crm_number(world.carrier_actor, number, MARKERS["carrier-crm"].text)
     post = kit.messages.post
@@ -311,8 +317,13 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path) -> Scene:
         attachments=[_upload("carrier-internal")],
     )
     post(world.shipper_actor, number, MARKERS["shipper-partners"].text, audience="partners")
+    # The customer writes twice; between, the carrier's latest message for partners. The
+    # shipper shares the first (unless the scene is as it was before the share).
+    shared = post(actors["case_customer"], number, MARKERS["shared-customer-message"].text)
     post(world.carrier_actor, number, MARKERS["carrier-partners"].text, audience="partners")
     post(actors["case_customer"], number, MARKERS["customer-message"].text)
+    if share:
+        kit.cases.share_with_carrier(world.shipper_actor, number, shared.id)
     # The shipper waits; the carrier solves it (the customer is told, by the carrier's
     # doing); the shipper reopens it; the carrier's manager gives it an owner on their side.
     kit.cases.change_status(world.shipper_actor, number, "waiting")
@@ -362,6 +373,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path) -> Scene:
         mail=mail,
         values={
             "number": number,
+            "entry_id": shared.id,
             "reference": "SHP-1",
             "table": "backlog_by_status",
             "filename": "casekit/casekit.css",
