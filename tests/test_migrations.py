@@ -369,9 +369,11 @@ def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
     """Upgrading gives the carrier the latest message it read before; downgrading
     turns the shipper's conversation with its customer into what revision 0013
     keeps from the carrier: a shared entry for everyone, any other one an
-    internal note of the shipper."""
+    internal note of the shipper. The organization a participant address was
+    added for goes with the downgrade; upgraded again, it reads as the
+    shipper's, as every address before the revision."""
     from casekit.clock import FrozenClock
-    from casekit.store.tables import cases, entries
+    from casekit.store.tables import cases, entries, participants
     from casekit.testing import World, make_kit
 
     migrate.upgrade(engine)
@@ -391,7 +393,7 @@ def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
             customer=world.customer.id,
             message="Torn cover",
         ).number
-        kit.messages.post(cal, number, "Photos please")
+        kit.messages.post(cal, number, "Photos please", cc=["ops@carrier.test"])
         private = kit.messages.post(world.customer_actor, number, "My phone is 555-0100")
         shared = kit.messages.post(world.customer_actor, number, "Photos attached")
         kit.cases.share_with_carrier(sam, number, shared.id)
@@ -405,7 +407,16 @@ def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
             return {row.id: (row.audience, row.org_id) for row in conn.execute(stmt)}
 
     assert audiences()[private.id] == ("customer", None)
+
+    def cc_org() -> object:
+        p = participants.c
+        with engine.connect() as conn:
+            return conn.execute(select(p.org_id).where(p.email == "ops@carrier.test")).scalar_one()
+
+    assert cc_org() == world.carrier.id
     migrate.downgrade(engine, "0013")
+    columns = {column["name"] for column in inspect(engine).get_columns("casekit_participants")}
+    assert "org_id" not in columns
     after = audiences()
     assert after[private.id] == ("internal", world.shipper.id)
     assert after[shared.id] == ("everyone", None)
@@ -417,4 +428,6 @@ def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
     # The latest message that was not internal is the one the carrier reads.
     assert row["carrier_latest_message_at"] == row["latest_message_at"] == partners.created_at
     assert row["carrier_latest_message_org_id"] == world.shipper.id
+    # An address Cc'd before the revision is read as the shipper's, as it was.
+    assert cc_org() is None
     assert schema_differences(engine) == []

@@ -282,6 +282,77 @@ def test_a_cc_address_hears_partners_messages_but_not_internal_notes(mkit, w, si
     assert all("Secret" not in m.get_body(("plain",)).get_content() for m in sink.received)
 
 
+def test_a_carriers_cc_address_hears_what_the_carrier_reads(mkit, w, sink):
+    """An address the carrier's staff Cc hears what the carrier reads: never the
+    shipper's conversation with its customer, which an address the shipper Cc'd
+    hears as before; its notifications are written for the carrier."""
+    case = open_case(mkit, w, customer=w.customer.id)
+    mkit.messages.post(w.carrier_actor, case.number, "Looping in ops", cc=["ops@carrier.test"])
+    mkit.messages.post(w.shipper_actor, case.number, "Looping in the dock", cc=["dock@wh.test"])
+    deliver(mkit)
+    assert sink.to("dock@wh.test")
+    assert sink.to("ops@carrier.test")
+    sink.clear()
+    refund = mkit.messages.post(
+        w.shipper_actor, case.number, "Refund on its way", audience="customer"
+    )
+    phone = mkit.messages.post(w.customer_actor, case.number, "My phone is 555-0100")
+    deliver(mkit)
+    o = tables.outbox.c
+    with mkit.sessions(write=False) as session:
+        about = session.execute(
+            select(o.email, o.event).where(o.entry_id.in_([refund.id, phone.id]))
+        ).all()
+    # Not told of either message, not even without its text.
+    assert ("ops@carrier.test", "message_posted") not in about
+    assert ("dock@wh.test", "message_posted") in about
+    to_dock = " ".join(m.get_body(("plain",)).get_content() for m in sink.to("dock@wh.test"))
+    assert "Refund on its way" in to_dock
+    assert "555-0100" in to_dock
+    # At most a status move it reads (new -> open), in the carrier's words.
+    to_ops = [m.as_string() for m in sink.to("ops@carrier.test")]
+    assert all("Refund" not in mail and "555-0100" not in mail for mail in to_ops), to_ops
+    assert all("waiting" not in mail.lower() for mail in to_ops), to_ops
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Pickup at 3pm", audience="partners")
+    deliver(mkit)
+    (mail,) = sink.to("ops@carrier.test")
+    assert "Pickup at 3pm" in mail.get_body(("plain",)).get_content()
+    assert sink.to("dock@wh.test")
+
+    with mkit.sessions(write=False) as session:
+        written = set(
+            session.execute(select(o.email, o.org_id).where(o.recipient_kind == "participant"))
+        )
+    assert written == {("ops@carrier.test", w.carrier.id), ("dock@wh.test", w.shipper.id)}
+    with mkit.sessions(write=False) as session:
+        p = tables.participants.c
+        rows = session.execute(select(p.email, p.org_id).where(p.email.is_not(None)))
+        added = {row.email: row.org_id for row in rows}
+    assert added == {"ops@carrier.test": w.carrier.id, "dock@wh.test": w.shipper.id}
+    # Neither party's staff lists deliveries to a Cc'd address; the host does.
+    for actor in (w.shipper_manager_actor, w.carrier_manager_actor):
+        seen = {d.email for d in mkit.notifications.deliveries(actor, case.number)}
+        assert not seen & {"ops@carrier.test", "dock@wh.test"}
+    everything = {d.email for d in mkit.notifications.deliveries(Actor.host(), case.number)}
+    assert {"ops@carrier.test", "dock@wh.test"} <= everything
+
+
+def test_a_customers_cc_address_is_the_shippers(mkit, w, sink):
+    case = open_case(mkit, w, customer=w.customer.id)
+    mkit.messages.post(w.customer_actor, case.number, "My neighbour", cc=["nb@home.test"])
+    with mkit.sessions(write=False) as session:
+        p = tables.participants.c
+        (org_id,) = session.execute(select(p.org_id).where(p.email == "nb@home.test")).one()
+    assert org_id is None
+    deliver(mkit)
+    sink.clear()
+    mkit.messages.post(w.shipper_actor, case.number, "Refund on its way", audience="customer")
+    deliver(mkit)
+    (mail,) = sink.to("nb@home.test")
+    assert "Refund on its way" in mail.get_body(("plain",)).get_content()
+
+
 def test_one_thread_per_case_and_recipient(mkit, w, sink):
     case = open_case(mkit, w)
     mkit.messages.post(w.shipper_actor, case.number, "Second")

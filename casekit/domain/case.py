@@ -260,13 +260,19 @@ class Watcher:
 
 @define(slots=False, eq=False)
 class Participant:
-    """A user or an email address that posted on, or was Cc'd on, the thread."""
+    """A user or an email address that posted on, or was Cc'd on, the thread.
+
+    ``org_id`` is the organization whose staff added it: an address hears
+    what that organization reads. ``None`` is the shipper's (a customer's
+    Cc, an inbound sender, the host's).
+    """
 
     case_id: int
     created_at: datetime
     user_id: int | None = None
     customer_id: int | None = None
     email: str | None = None
+    org_id: int | None = None
     subscribed: bool = True
     id: int | None = field(default=None, kw_only=True)
 

@@ -112,8 +112,9 @@ class Surroundings:
 
     users: Mapping[int, UserInfo] = field(factory=dict)
     watchers: frozenset[int] = frozenset()
-    #: (user_id, customer_id, email) of each subscribed participant.
-    participants: Sequence[tuple[int | None, int | None, str | None]] = ()
+    #: (user_id, customer_id, email, org_id) of each subscribed participant;
+    #: ``org_id`` is the organization it was added for (``None``: the shipper).
+    participants: Sequence[tuple[int | None, int | None, str | None, int | None]] = ()
     #: explicit subscriptions: (user_id, event) -> on/off.
     subscriptions: Mapping[tuple[int, str], bool] = field(factory=dict)
     #: the collaborator email address of each side of the case's pair.
@@ -131,7 +132,8 @@ class Recipient:
     """One notification to write: who, about what, and in whose organization's words.
 
     ``org_id`` is the organization whose template overrides apply: the
-    recipient's own, the shipper's for a customer or a Cc'd address.
+    recipient's own, the shipper's for a customer, the one that added a Cc'd
+    address.
     """
 
     kind: RecipientKind
@@ -230,7 +232,7 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
                 yield found
         return
     user_ids = [case.shipper_owner_id, case.carrier_owner_id, *sorted(people.watchers)]
-    user_ids += [u for u, _c, _e in people.participants if u is not None]
+    user_ids += [u for u, _c, _e, _o in people.participants if u is not None]
     for user_id in dict.fromkeys(u for u in user_ids if u is not None):
         if (found := user(user_id)) is not None:
             yield found
@@ -251,11 +253,11 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
         if _org_hears(case, side_org, h):
             yield Recipient(RecipientKind.ADDRESS, address, "", h.event, h, side_org)
     if h.audience is not Audience.INTERNAL:
-        for _u, _c, email in people.participants:
-            if email is not None:
-                yield Recipient(
-                    RecipientKind.PARTICIPANT, email, "", h.event, h, case.shipper_org_id
-                )
+        for _u, _c, email, org_id in people.participants:
+            # A Cc'd address hears what the organization that added it reads.
+            address_org = case.shipper_org_id if org_id is None else org_id
+            if email is not None and _org_hears(case, address_org, h):
+                yield Recipient(RecipientKind.PARTICIPANT, email, "", h.event, h, address_org)
 
 
 def _org_hears(case: Case, org_id: int, h: Happening) -> bool:

@@ -35,7 +35,7 @@ def _add_participant(key: str) -> Insert:
     One statement instead of a read and a write; built once per key. The
     case's row lock (every post takes it) keeps two posts from racing.
     """
-    names = ("case_id", *_PARTICIPANT_KEYS, "subscribed", "created_at")
+    names = ("case_id", *_PARTICIPANT_KEYS, "org_id", "subscribed", "created_at")
     params = [bindparam(name, type_=_p[name].type) for name in names]
     already: Select[Any] = (
         select(literal_column("1"))
@@ -185,7 +185,14 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
 
 
 def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
-    """The author and every Cc'd address become participants, once each."""
+    """The author and every Cc'd address become participants, once each.
+
+    An address is added for the acting staff's organization (it hears what
+    that organization reads; a party's collaborator address writing in by
+    mail acts for that party), and for the shipper (``NULL``) when a customer,
+    another inbound sender or the host adds it. An address already on the
+    thread keeps the organization it was first added for.
+    """
     actor, case = edit.actor, edit.case
     connection = edit.uow.connection()
     # (user_id, customer_id, email) of each participant the message brings.
@@ -202,6 +209,7 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
     wanted.extend((None, None, email) for email in sorted(emails))
     if not wanted:
         return
+    address_org = actor.org_id if actor.is_staff else None
     rows = [
         {
             "case_id": case.id,
@@ -209,6 +217,7 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
             "user_id": user_id,
             "customer_id": customer_id,
             "email": email,
+            "org_id": address_org if email is not None else None,
             "subscribed": True,
         }
         for user_id, customer_id, email in dict.fromkeys(wanted)

@@ -158,8 +158,9 @@ def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
     Rows of five kinds, told apart by ``src``: ``u`` the users involved, with
     their subscriptions to the events at hand (and, for customer feedback,
     every user of the shipper); ``w`` the watchers; ``p`` the subscribed
-    participants; ``a`` the collaborator addresses of the case's pair (the
-    side in ``name``); ``c`` the customer. With ``webhooks``, a sixth: ``h``
+    participants (an address's organization in ``org_id``); ``a`` the
+    collaborator addresses of the case's pair (the side in ``name``); ``c``
+    the customer. With ``webhooks``, a sixth: ``h``
     the active webhook subscriptions of the party organizations (the
     subscription's id in ``user_id``, its events in ``name``), read here
     rather than in a statement of their own.
@@ -203,7 +204,7 @@ def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
         _w.case_id == case_id
     )
     participants = select(
-        literal_column("'p'"), _p.user_id, _p.customer_id, _p.email, *nothing
+        literal_column("'p'"), _p.user_id, _p.customer_id, _p.email, null(), _p.org_id, *nothing[2:]
     ).where(_p.case_id == case_id, _p.subscribed.is_(True))
     addresses = select(
         literal_column("'a'"), null(), null(), _ca.email, _ca.side, *nothing[1:]
@@ -256,7 +257,7 @@ def _surroundings(
         params["orgs"] = list(case.party_org_ids())
     hooks: list[Subscribed] = []
     watchers: set[int] = set()
-    participants: list[tuple[int | None, int | None, str | None]] = []
+    participants: list[tuple[int | None, int | None, str | None, int | None]] = []
     users: dict[int, UserInfo] = {}
     subscriptions: dict[tuple[int, str], bool] = {}
     shipper_users: list[int] = []
@@ -281,7 +282,7 @@ def _surroundings(
         elif src == "w":
             watchers.add(row.user_id)
         elif src == "p":
-            participants.append((row.user_id, row.customer_id, row.email))
+            participants.append((row.user_id, row.customer_id, row.email, row.org_id))
         elif src == "a":
             collaborators[Side(row.name)] = row.email
         elif src == "h":

@@ -383,6 +383,10 @@ participants = Table(
     _fk("user_id", "casekit_users.id", nullable=True),
     _fk("customer_id", "casekit_customers.id", nullable=True),
     Column("email", String(EMAIL)),
+    # The organization whose staff brought an address in (NULL: the shipper's,
+    # for a customer's Cc, an inbound sender or the host). No
+    # foreign key, so that revision 0014 adds and drops it with a plain ALTER.
+    Column("org_id", Id),
     Column("subscribed", Boolean(), nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("case_id", "user_id"),

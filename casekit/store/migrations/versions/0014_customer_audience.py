@@ -4,6 +4,9 @@ Entries gain ``shared_at`` (when the shipper shared a ``customer`` entry with
 the carrier). Cases gain ``carrier_latest_message_*``: the latest message the
 carrier reads, which its lists and views use instead of ``latest_message_*``
 (which may now be a message between the shipper and its customer).
+Participants gain ``org_id``: the organization whose staff Cc'd an address,
+which hears what that organization reads; the existing ones stay NULL, read
+as the shipper's, as before.
 
 Existing entries keep their audience: before this revision no entry was for
 ``customer``, so every entry stays visible to exactly who read it before, and
@@ -45,6 +48,7 @@ def upgrade() -> None:
     )
     op.add_column('casekit_cases', sa.Column('carrier_latest_message_user_id', ID, nullable=True))
     op.add_column('casekit_cases', sa.Column('carrier_latest_message_org_id', ID, nullable=True))
+    op.add_column('casekit_participants', sa.Column('org_id', ID, nullable=True))
     # Every message so far was for partners, everyone or internal: the latest
     # one the carrier reads is the latest that was not internal.
     op.execute(
@@ -82,6 +86,7 @@ def downgrade() -> None:
         [*LIST_HEAD, 'latest_message_org_id', 'latest_message_at', 'shipment_id'],
         unique=False,
     )
+    op.drop_column('casekit_participants', 'org_id')
     op.drop_column('casekit_cases', 'carrier_latest_message_org_id')
     op.drop_column('casekit_cases', 'carrier_latest_message_user_id')
     op.drop_column('casekit_cases', 'carrier_latest_message_at')
