@@ -1072,3 +1072,40 @@ def test_triaged_mail_is_filed_for_the_audiences_its_filer_may_write_to(
     customer_reads = [e.body for e in mkit.cases.timeline(w.customer_actor, case.number)]
     assert ("Ours." in carrier_reads, "Mine." in carrier_reads) == (True, False)
     assert ("Ours." in customer_reads, "Mine." in customer_reads) == (False, True)
+
+
+def test_a_carrier_desk_writing_in_takes_part_as_the_carrier(
+    mkit: CaseKit, w: World, sink: SmtpSink
+) -> None:
+    """The carrier's collaborator address that writes in becomes a participant
+    of the carrier: it is not told of the shipper's conversation with its
+    customer, as a participant or otherwise."""
+    case = mkit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id, message="Hi"
+    )
+    mail = EmailMessage()
+    mail["From"] = CARRIER_DESK
+    mail["To"] = "cases@acme.test"
+    mail["Subject"] = f"[{case.number}] tracing"
+    mail["Message-ID"] = "<desk-trace@fast.test>"
+    mail.set_content("Tracing it now.")
+    assert mkit.inbound.receive(mail.as_bytes()).outcome is Outcome.APPENDED
+    p = tables.participants.c
+    with mkit.sessions(write=False) as session:
+        org_id = session.execute(
+            select(p.org_id).where(p.case_id == case.id, p.email == CARRIER_DESK)
+        ).scalar_one()
+    assert org_id == w.carrier.id
+    refund = mkit.messages.post(w.shipper_actor, case.number, "Refund sent", audience="customer")
+    thanks = mkit.messages.post(w.customer_actor, case.number, "Thanks")
+    mkit.notifications.deliver()
+    o = tables.outbox.c
+    with mkit.sessions(write=False) as session:
+        told = session.scalars(
+            select(o.email).where(
+                o.entry_id.in_([refund.id, thanks.id]), o.event == "message_posted"
+            )
+        ).all()
+    assert w.customer.email in told
+    assert CARRIER_DESK not in told
+    assert all("Refund sent" not in m.as_string() for m in sink.to(CARRIER_DESK))
