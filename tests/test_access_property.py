@@ -1,16 +1,19 @@
 """Random operations by random actors; after every step nobody reads what they must not.
 
 A hypothesis state machine drives opening cases (with or without carrier,
-customer, shipment, first message and attachment), posting with every
-audience, CRM numbers, owners, watchers, status changes, reopening and
-shipment links, by the staff of two shippers and two carriers (agents,
-managers, an admin), four customers, org-bound system actors and the
-unrestricted host. Three times in four the actor is one who may see the
-case; otherwise anyone, or a case number that does not exist.
+customer, shipment, first message and attachment), posting with each of
+the four audiences (internal, partners, customer, everyone), shares of a
+customer message with the carrier, CRM numbers, owners, watchers, status
+changes, reopening, shipment links and replies by mail, by the staff of
+two shippers and two carriers (agents, managers, an admin), four
+customers, org-bound system actors and the unrestricted host. Three
+times in four the actor is one who may see the case; otherwise anyone, or
+a case number that does not exist.
 
 Beside casekit the machine keeps its own model: each case's parties,
 status, owners, watchers, linked shipment, each organization's CRM number,
-and every timeline entry with its audience and author's organization. Each
+and every timeline entry with its audience, author's organization and
+whether the shipper shared it with the carrier. Each
 operation's outcome (done, ``PermissionDenied``, ``InvalidInput`` or
 ``NotFound``) must be the one the model predicts, and the entries it
 appends must be the ones predicted. After every step, for every actor:
@@ -22,15 +25,22 @@ appends must be the ones predicted. After every step, for every actor:
   that the actor may not see raises ``NotFound`` with the very text a case
   number that does not exist gets (the list scopes every case by the same
   clause, and the host's list shows every case's parties after every step);
-* the timeline of the case the step touched is exactly the entries the actor
-  may read (or ``NotFound``);
+* the timeline of the case the step touched is exactly the entries the pure
+  audience rule (``entry_visible``) lets the actor read (or ``NotFound``):
+  the scoped SQL and the rule agree for all four audiences (the carrier
+  reads a customer entry only once shared), and the carrier reads status
+  events' values as it sees statuses (``reply_received`` and ``waiting``
+  as ``open``), as its ``CaseView`` shows them with its side's latest
+  message;
 * no secret the actor may not read (a unique token in every message body,
   every CRM number) appears anywhere in what it read.
 
 At the end of each example every timeline of every case, and ``NotFound`` for
 every case it may not see, is checked again for every actor, with the Case
 Management list, counts, search and CSV export
-(same cases, no owners for customers, CRM numbers found only by their org),
+(same cases, no owners for customers, CRM numbers found only by their org,
+the status and latest message the actor's side reads, in rows, the status
+filter and the report),
 and every attachment opens for exactly those who may read its entry.
 
 Every example starts from empty tables and a new directory and opens a
@@ -84,6 +94,7 @@ from casekit import (
     Upload,
     UserRole,
 )
+from casekit.domain.audience import entry_visible
 from casekit.mail.compose import OutgoingNotification
 from casekit.query.listing import BuiltinView, ListQuery
 from casekit.services.inbound import Outcome
@@ -165,6 +176,9 @@ class MEntry:
     token: str | None = None  # a unique secret in a message's body
     attachments: list[int] = attrs.field(factory=list)
     by_customer: bool = False
+    shared: bool = False  # a customer entry the shipper shared with the carrier
+    old: str | None = None  # an event's old and new values, as the host reads them
+    new: str | None = None
 
 
 @attrs.define
@@ -195,6 +209,7 @@ class MCase:
     participants: set[str] = attrs.field(factory=set)  # the addresses filed mail came from
     crm: dict[int, str] = attrs.field(factory=dict)
     entries: list[MEntry] = attrs.field(factory=list)
+    opening: MEntry | None = None  # the message the case was opened with
 
     def side_of(self, org: int | None) -> Side | None:
         if org is None:
@@ -217,30 +232,68 @@ def may_see_case(who: Who, case: MCase) -> bool:
     return who.org is not None and who.org in (case.shipper, case.carrier)
 
 
-def may_read_entry(who: Who, entry: MEntry) -> bool:
-    if who.host:
-        return True
-    if who.customer is not None:
-        return entry.audience is Audience.EVERYONE
-    if entry.audience is Audience.INTERNAL:
-        return entry.org is not None and entry.org == who.org
-    return True
+def for_carrier(who: Who, case: MCase) -> bool:
+    """Whether ``who`` acts for ``case``'s carrier (its staff or system actor)."""
+    return who.org is not None and who.org == case.carrier
+
+
+def may_read_entry(who: Who, case: MCase, entry: MEntry) -> bool:
+    """The pure audience rule (``entry_visible``), which the scoped SQL must follow:
+    the customer reads customer and everyone; the carrier a customer entry only
+    once the shipper shared it; an internal entry its organization only."""
+    return entry_visible(
+        entry.audience,
+        entry.org,
+        viewer_org_id=who.org,
+        viewer_is_customer=who.customer is not None,
+        viewer_is_carrier=for_carrier(who, case),
+        shared=entry.shared,
+        viewer_unrestricted=who.host,
+    )
 
 
 def latest_message(who: Who, case: MCase) -> MEntry | None:
     """The latest message ``who`` may read on ``case`` that dates it: never an
-    internal note, and for a customer only a message meant for everyone."""
+    internal note; for the customer one for customer or everyone; for the
+    carrier one for partners or everyone, or a customer entry shared with it."""
     return max(
         (
             e
             for e in case.entries
             if e.kind == "message"
             and e.audience is not Audience.INTERNAL
-            and (who.customer is None or e.audience is Audience.EVERYONE)
+            and may_read_entry(who, case, e)
         ),
         key=lambda e: e.id,
         default=None,
     )
+
+
+#: The statuses of the shipper's conversation with its customer: ``open`` to the carrier.
+CUSTOMER_STATUSES = (Status.REPLY_RECEIVED, Status.WAITING)
+STATUS_EVENTS = {EventKind.STATUS_CHANGED.value, EventKind.SOLVED.value, EventKind.REOPENED.value}
+REACHES_CUSTOMER = (Audience.CUSTOMER, Audience.EVERYONE)
+
+
+def carrier_reads(status: Status) -> Status:
+    return Status.OPEN if status in CUSTOMER_STATUSES else status
+
+
+def status_seen(who: Who, case: MCase) -> Status:
+    """The status ``who`` reads on ``case``: the carrier's reads the customer's as open."""
+    return carrier_reads(case.status) if for_carrier(who, case) else case.status
+
+
+def value_seen(who: Who, case: MCase, value: str | None) -> str | None:
+    """A status event's stored value as ``who`` reads it on ``case``."""
+    if value is None or not for_carrier(who, case):
+        return value
+    return carrier_reads(Status(value)).value
+
+
+def move_audience(old: Status, new: Status) -> Audience:
+    """A status move's event: for the shipper and customer when the carrier sees no move."""
+    return Audience.CUSTOMER if carrier_reads(old) is carrier_reads(new) else Audience.EVERYONE
 
 
 def is_recent_response(who: Who, case: MCase) -> bool:
@@ -254,12 +307,12 @@ def is_recent_response(who: Who, case: MCase) -> bool:
     return who.org is None or latest.org is None or latest.org != who.org
 
 
-def status_after_message(current: Status, who: Who, audience: Audience) -> Status:
-    if who.customer is not None:
+def status_after_message(current: Status, audience: Audience, *, by_customer: bool) -> Status:
+    if by_customer:
         return Status.REPLY_RECEIVED
     if audience is Audience.INTERNAL or current is Status.SOLVED:
         return current
-    if audience is Audience.EVERYONE:
+    if audience in REACHES_CUSTOMER:
         return Status.WAITING
     return Status.OPEN if current is Status.NEW else current
 
@@ -277,11 +330,12 @@ def post_refusal(who: Who, case: MCase, audience: Audience) -> str | None:
     if who.host:
         return None
     if who.customer is not None:
-        return None if audience is Audience.EVERYONE else "PermissionDenied"
+        return None if audience in REACHES_CUSTOMER else "PermissionDenied"
     side = case.side_of(who.org)
     if side is None:
         return "PermissionDenied"
-    if audience is Audience.EVERYONE and (side is not Side.SHIPPER or case.customer is None):
+    # The carrier never writes to the shipper's customer; the shipper only to one it has.
+    if audience in REACHES_CUSTOMER and (side is not Side.SHIPPER or case.customer is None):
         return "PermissionDenied"
     return None
 
@@ -315,7 +369,7 @@ def mail_text(message: Message) -> str:
 
 # -- the state machine --------------------------------------------------------------------
 
-AUDIENCES = st.sampled_from([None, Audience.INTERNAL, Audience.PARTNERS, Audience.EVERYONE])
+AUDIENCES = st.sampled_from([None, *Audience])
 PICK = st.integers(min_value=0, max_value=10_000)
 
 
@@ -502,16 +556,31 @@ class AccessMachine(RuleBasedStateMachine):
             by_customer = entry.customer_id is not None
             case.entries.append(
                 MEntry(
-                    entry.id, kind, audience, org, entry.created_at, token, attachments, by_customer
+                    entry.id,
+                    kind,
+                    audience,
+                    org,
+                    entry.created_at,
+                    token,
+                    attachments,
+                    by_customer,
+                    old=entry.old_value,
+                    new=entry.new_value,
                 )
             )
+
+    def check_move(self, case: MCase, old: Status) -> None:
+        """A status move's event holds the statuses it moved between, as stored."""
+        if case.status is not old:
+            event = next(e for e in reversed(case.entries) if e.kind in STATUS_EVENTS)
+            assert (event.old, event.new) == (old.value, case.status.value), (case.number, event)
 
     # -- rules ---------------------------------------------------------------------------
     @initialize(
         a=PICK,
         carrier=st.sampled_from([None, 0, 1]),
         customer=st.sampled_from([None, 0, 1]),
-        audience=st.sampled_from(["none", None, Audience.INTERNAL, Audience.PARTNERS]),
+        audience=st.sampled_from(["none", None, *Audience]),
         attach=st.booleans(),
     )
     @counted
@@ -525,6 +594,8 @@ class AccessMachine(RuleBasedStateMachine):
         invalid after no step at all.
         """
         staff = [w for w in self.actors if w.org in self.shippers]
+        if audience in REACHES_CUSTOMER and customer is None:
+            customer = 0  # a message to the customer needs one on the case
         self.do_open(staff[a % len(staff)], 0, carrier, customer, None, audience, attach)
         assert self.cases, "the first case was not opened"
 
@@ -591,7 +662,7 @@ class AccessMachine(RuleBasedStateMachine):
         draft = MCase("", 0, shipper_id, carrier_id, customer_id, shipment=shipment)
         token = None
         expected = "ok"
-        chosen = audience or (Audience.EVERYONE if who.customer is not None else Audience.PARTNERS)
+        chosen = audience or (Audience.CUSTOMER if who.customer is not None else Audience.PARTNERS)
         if audience != "none":
             assert isinstance(chosen, Audience)
             token = self.token("tok")
@@ -638,6 +709,7 @@ class AccessMachine(RuleBasedStateMachine):
         self.cases.append(case)
         self.record(case, entries)
         if token is not None:
+            case.opening = case.entries[-1]
             assert case.entries[-1].token == f"opening {token}"
             assert len(case.entries[-1].attachments) == (1 if attach else 0)
         self.touched = case
@@ -652,7 +724,7 @@ class AccessMachine(RuleBasedStateMachine):
         self, who: Who, case: MCase | None, audience: Audience | None, attach: bool
     ) -> None:
         token = self.token("tok")
-        chosen = audience or (Audience.EVERYONE if who.customer is not None else Audience.PARTNERS)
+        chosen = audience or (Audience.CUSTOMER if who.customer is not None else Audience.PARTNERS)
         if not self.sees(who, case):
             expected = "NotFound"
         else:
@@ -671,11 +743,13 @@ class AccessMachine(RuleBasedStateMachine):
             return
         assert case is not None
         entries = [("message", chosen, who.org)]
-        new = status_after_message(case.status, who, chosen)
-        if new is not case.status:
-            entries.append((status_event(case.status, new), Audience.EVERYONE, who.org))
+        old = case.status
+        new = status_after_message(old, chosen, by_customer=who.customer is not None)
+        if new is not old:
+            entries.append((status_event(old, new), move_audience(old, new), who.org))
             case.status = new
         self.record(case, entries)
+        self.check_move(case, old)
         self.touched = case
 
     @precondition(lambda self: self.cases)
@@ -833,22 +907,30 @@ class AccessMachine(RuleBasedStateMachine):
         a=PICK,
         c=PICK,
         status=st.sampled_from(
-            [Status.OPEN, Status.WAITING, Status.SOLVED, Status.SOLVED, Status.NEW]
+            [Status.OPEN, Status.WAITING, Status.REPLY_RECEIVED, Status.SOLVED, Status.NEW]
         ),
         reopen=st.sampled_from([False, False, True]),
     )
     @counted
     def change_status(self, a: int, c: int, status: Status, reopen: bool) -> None:
-        who, case = self.pick(a, c)
-        target = Status.OPEN if reopen else status
+        self.do_change_status(*self.pick(a, c), Status.OPEN if reopen else status, reopen)
+
+    def do_change_status(self, who: Who, case: MCase | None, target: Status, reopen: bool) -> None:
+        """A move by hand; the carrier's staff choose open or solved only, and the
+        status they see already changes nothing."""
+        unchanged = False
         if not self.sees(who, case):
             expected = "NotFound"
         else:
             assert case is not None
-            if not who.host and (not who.staff or case.side_of(who.org) is None):
+            carrier = not who.host and case.side_of(who.org) is Side.CARRIER
+            outsider = not who.host and (not who.staff or case.side_of(who.org) is None)
+            if outsider or (carrier and target in CUSTOMER_STATUSES):
                 expected = "PermissionDenied"
             elif reopen:
                 expected = "ok" if case.status is Status.SOLVED else "InvalidInput"
+            elif carrier and status_seen(who, case) is target:
+                expected, unchanged = "ok", True
             elif target is case.status or target is Status.NEW:
                 expected = "InvalidInput"
             else:
@@ -862,8 +944,73 @@ class AccessMachine(RuleBasedStateMachine):
         if expected != "ok":
             return
         assert case is not None
-        self.record(case, [(status_event(case.status, target), Audience.EVERYONE, who.org)])
+        self.touched = case
+        if unchanged:
+            self.record(case, [])
+            return
+        old = case.status
+        self.record(case, [(status_event(old, target), move_audience(old, target), who.org)])
         case.status = target
+        self.check_move(case, old)
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, e=PICK)
+    @counted
+    def share(self, a: int, c: int, e: int) -> None:
+        """Share an entry with the carrier: mostly a message for the customer, now and
+        then any entry of the case, or one of another case; half the time by the
+        shipper's staff, the rest by anyone (three times in four one who sees it)."""
+        who, case = self.pick(a // 2, c)
+        shipper_staff = [w for w in self.actors if w.staff and case and w.org == case.shipper]
+        if a % 2 and shipper_staff:
+            who = shipper_staff[a // 2 % len(shipper_staff)]
+        entries = case.entries if case is not None else self.cases[0].entries
+        wanted = [x for x in entries if x.kind == "message" and x.audience is Audience.CUSTOMER]
+        if e % 8 == 7:
+            others = [x for other in self.cases if other is not case for x in other.entries]
+            entry = others[e % len(others)] if others else None
+        else:
+            pool = wanted if wanted and e % 4 else entries
+            entry = pool[e % len(pool)]
+        self.do_share(who, case, entry)
+
+    def do_share(self, who: Who, case: MCase | None, entry: MEntry | None) -> None:
+        entry_id = entry.id if entry is not None else 10**9
+        if not self.sees(who, case):
+            expected, subject = "NotFound", "case"
+        else:
+            assert case is not None
+            subject = "entry"
+            if not who.host and (not who.staff or case.side_of(who.org) is not Side.SHIPPER):
+                expected = "PermissionDenied"
+            elif entry is None or entry not in case.entries:
+                expected = "NotFound"
+            elif entry.kind != "message" or entry.audience is not Audience.CUSTOMER:
+                expected = "InvalidInput"
+            else:
+                expected = "ok"
+        number = self.number(case)
+        view = self.expect(
+            outcome(lambda: self.kit.cases.share_with_carrier(who.actor, number, entry_id)),
+            expected,
+            f"share {entry_id} on {number} by {who.label}",
+            number,
+            subject=subject,
+        )
+        if expected == "NotFound" and subject == "entry":
+            assert (view.kind, view.key) == ("entry", str(entry_id)), view
+        if expected != "ok":
+            return
+        assert case is not None
+        assert entry is not None
+        assert (view.id, view.audience) == (entry.id, Audience.CUSTOMER), view
+        assert view.shared_at is not None, view
+        if entry.shared:
+            self.record(case, [])  # shared already: nothing changes
+        else:
+            entry.shared = True
+            self.record(case, [(EventKind.ENTRY_SHARED.value, Audience.PARTNERS, who.org)])
+            assert case.entries[-1].new == str(entry.id), case.entries[-1]
         self.touched = case
 
     def shipment_refusal(
@@ -938,7 +1085,15 @@ class AccessMachine(RuleBasedStateMachine):
         a=PICK,
         c=PICK,
         move=st.sampled_from(
-            ["carrier writes to customer", "customer whispers", "take", "unwatch"]
+            [
+                "carrier writes to customer",
+                "carrier shares",
+                "carrier sets customer status",
+                "customer whispers",
+                "customer shares",
+                "take",
+                "unwatch",
+            ]
         ),
     )
     @counted
@@ -946,9 +1101,12 @@ class AccessMachine(RuleBasedStateMachine):
         """A party tries what its side or role may not do (the model says when it may)."""
         case = self.cases[c % len(self.cases)]
         self.address(case)
-        if move == "carrier writes to customer":
+        customer_messages = [
+            e for e in case.entries if e.audience is Audience.CUSTOMER and e.kind == "message"
+        ]
+        if move.startswith("carrier"):
             who = [w for w in self.actors if w.staff and w.org == case.carrier]
-        elif move == "customer whispers":
+        elif move.startswith("customer"):
             who = [w for w in self.actors if w.customer is not None and w.customer == case.customer]
         else:
             who = [w for w in self.actors if w.user and case.side_of(w.org) and not w.manager]
@@ -956,7 +1114,15 @@ class AccessMachine(RuleBasedStateMachine):
             return
         actor = who[a % len(who)]
         if move == "carrier writes to customer":
-            self.do_post(actor, case, Audience.EVERYONE, attach=False)
+            self.do_post(actor, case, [Audience.CUSTOMER, Audience.EVERYONE][a % 2], attach=False)
+        elif move.endswith("shares"):
+            self.do_share(
+                actor,
+                case,
+                customer_messages[a % len(customer_messages)] if customer_messages else None,
+            )
+        elif move == "carrier sets customer status":
+            self.do_change_status(actor, case, CUSTOMER_STATUSES[a % 2], reopen=False)
         elif move == "customer whispers":
             self.do_post(
                 actor, case, [Audience.INTERNAL, Audience.PARTNERS][a % 2], attach=a % 3 == 0
@@ -997,7 +1163,19 @@ class AccessMachine(RuleBasedStateMachine):
                 assert reader is not None, f"a notification to {note.email}, who is nobody"
                 assert may_see_case(reader, case), f"{reader.label} was told of {case.number}"
                 self.assert_unread(reader, [text], what)
+                if for_carrier(reader, case):
+                    self.check_carrier_mail(note, case, text, what)
             self.delivered.append((note, case))
+
+    @staticmethod
+    def check_carrier_mail(note: OutgoingNotification, case: MCase, text: str, what: str) -> None:
+        """The carrier hears nothing of the shipper's conversation with its customer:
+        no opening with one of its messages it was not shared, no status of it."""
+        if note.event == "case_opened" and case.opening is not None:
+            assert case.opening.audience is not Audience.CUSTOMER, f"{what} tells an opening"
+        for status in CUSTOMER_STATUSES:
+            assert status.value not in text, f"{what}: {status}"
+            assert status.label not in text, f"{what}: {status.label}"
 
     def reader_of(self, note: OutgoingNotification) -> Who | None:
         """Who reads a notification: its user, its customer, or the staff of the
@@ -1033,19 +1211,48 @@ class AccessMachine(RuleBasedStateMachine):
         organization and who writes it ("user", "customer", "address"); else why it
         is triaged and in whose triage (docs/inbound.rst)."""
         text = mail_text(note.message)
+        # The entry the notification is about: the message whose body it carries
+        # (a status mail carries none).
         told = [e for e in case.entries if e.token is not None and e.token in text]
+        entry = told[-1] if told else None
         route = self.sender_route(note, case, sender)
-        if not told or told[-1].audience is not Audience.INTERNAL:
-            return route or ("sender does not match", self.addressee_org(note, case))
-        # A reply to an internal note's notification: posted internal from the
-        # note's organization, else sealed in that organization's triage.
-        note_org = told[-1].org
+        if entry is not None and entry.audience is Audience.INTERNAL:
+            # A reply to an internal note's notification: posted internal from the
+            # note's organization, else sealed in that organization's triage.
+            if route is None:
+                return "sender does not match", entry.org
+            _audience, org, writer = route
+            if writer == "customer" or org != entry.org:
+                return "a reply to an internal note from outside the note's organization", entry.org
+            return Audience.INTERNAL, org, writer
         if route is None:
-            return "sender does not match", note_org
-        _audience, org, writer = route
-        if writer == "customer" or org != note_org:
-            return "a reply to an internal note from outside the note's organization", note_org
-        return Audience.INTERNAL, org, writer
+            return "sender does not match", self.addressee_org(note, case)
+        return route if entry is None else self.answering(note, case, entry, route)
+
+    def answering(
+        self,
+        note: OutgoingNotification,
+        case: MCase,
+        entry: MEntry,
+        route: tuple[Audience, int | None, str],
+    ) -> tuple[Audience, int | None, str]:
+        """``route`` answering the notification of ``entry`` (docs/inbound.rst): the
+        customer writes to everyone answering an entry for everyone, else to the
+        shipper (customer); anyone not on the carrier's side (its organization, or
+        for an address the one the notification was written for) answering a
+        customer entry writes to the customer."""
+        audience, org, writer = route
+        if writer == "customer":
+            audience = entry.audience if entry.audience is Audience.EVERYONE else Audience.CUSTOMER
+            return audience, org, writer
+        side = org if org is not None else self.addressee_org(note, case)
+        if (
+            entry.audience is Audience.CUSTOMER
+            and case.customer is not None
+            and side != case.carrier
+        ):
+            return Audience.CUSTOMER, org, writer
+        return route
 
     def sender_route(
         self, note: OutgoingNotification, case: MCase, sender: str
@@ -1059,12 +1266,12 @@ class AccessMachine(RuleBasedStateMachine):
                 return Audience.PARTNERS, self.user_org[note.user_id], "user"
         elif note.customer_id is not None:
             if note.customer_id == case.customer and self.customer_email[case.customer] == sender:
-                return Audience.EVERYONE, None, "customer"
+                return Audience.CUSTOMER, None, "customer"
         elif note.email.lower() == sender:
             return self.address_route(case, sender)
         # 2. else the sender writes as whom it is on the case
         if case.customer is not None and self.customer_email[case.customer] == sender:
-            return Audience.EVERYONE, None, "customer"
+            return Audience.CUSTOMER, None, "customer"
         for user_id, email in self.user_email.items():
             if email == sender and self.user_org[user_id] in parties:
                 return Audience.PARTNERS, self.user_org[user_id], "user"
@@ -1171,16 +1378,28 @@ class AccessMachine(RuleBasedStateMachine):
         )
         case.entries[-1].by_customer = by_customer
         expected = [EventKind.MAIL_FILED.value] if filed is not None else []
-        status = self.kit.cases.get(Actor.host(), case.number).status
-        if status is not case.status:
-            expected.insert(0, status_event(case.status, status))
+        old = case.status
+        status = status_after_message(old, audience, by_customer=by_customer)
+        if status is not old:
+            expected.insert(0, status_event(old, status))
             case.status = status
         got = [e.event.value if e.event is not None else e.kind.value for e in events]
         assert got == expected, (case.number, got, expected)
         for event, kind in zip(events, got, strict=True):
+            if kind in STATUS_EVENTS:
+                assert event.audience is move_audience(old, status), (case.number, event)
             case.entries.append(
-                MEntry(event.id, kind, event.audience, event.org_id, event.created_at)
+                MEntry(
+                    event.id,
+                    kind,
+                    event.audience,
+                    event.org_id,
+                    event.created_at,
+                    old=event.old_value,
+                    new=event.new_value,
+                )
             )
+        self.check_move(case, old)
 
     @precondition(lambda self: any(not t.handled for t in self.triaged.values()))
     @rule(a=PICK, i=PICK, c=PICK, audience=AUDIENCES)
@@ -1224,12 +1443,14 @@ class AccessMachine(RuleBasedStateMachine):
 
     def record_filed(self, case: MCase, who: Who, audience: Audience) -> None:
         entries = [("message", audience, who.org)]
-        new = status_after_message(case.status, who, audience)
-        if new is not case.status:
-            entries.append((status_event(case.status, new), Audience.EVERYONE, who.org))
+        old = case.status
+        new = status_after_message(old, audience, by_customer=who.customer is not None)
+        if new is not old:
+            entries.append((status_event(old, new), move_audience(old, new), who.org))
             case.status = new
         entries.append((EventKind.MAIL_FILED.value, Audience.INTERNAL, who.org))
         self.record(case, entries)
+        self.check_move(case, old)
 
     def check_deliveries(self, case: MCase) -> None:
         """A case's delivery log: of a case the reader sees, only the deliveries to
@@ -1285,7 +1506,7 @@ class AccessMachine(RuleBasedStateMachine):
             for case in self.cases
             for entry in case.entries
             if entry.token is not None
-            and not (may_see_case(who, case) and may_read_entry(who, entry))
+            and not (may_see_case(who, case) and may_read_entry(who, case, entry))
         ]
         if not who.host:
             secrets.extend(value for value, org in self.crm_values.items() if org != who.org)
@@ -1311,7 +1532,7 @@ class AccessMachine(RuleBasedStateMachine):
         # The carrier never reads the customer's account.
         carrier = who.org is not None and who.org == case.carrier
         assert view.customer_id == (None if carrier else case.customer)
-        assert view.status is case.status, (case.number, view.status, case.status)
+        assert view.status is status_seen(who, case), (who.label, case.number, view.status)
         latest = latest_message(who, case)
         assert view.latest_message_at == (latest.at if latest else None), (who.label, latest)
         if who.customer is not None:
@@ -1354,10 +1575,17 @@ class AccessMachine(RuleBasedStateMachine):
         for case in timelines:
             if case in visible:
                 timeline = kit.cases.timeline(who.actor, case.number)
-                expected = [e.id for e in case.entries if may_read_entry(who, e)]
-                assert [e.id for e in timeline] == expected, (
+                readable = [e for e in case.entries if may_read_entry(who, case, e)]
+                assert [e.id for e in timeline] == [e.id for e in readable], (
                     f"{who.label} reads the wrong entries of {case.number}"
                 )
+                for entry, model in zip(timeline, readable, strict=True):
+                    # A customer never reads whether the shipper shared its message.
+                    shared = model.shared and who.customer is None
+                    assert (entry.shared_at is not None) == shared, (who.label, entry)
+                    if model.kind in STATUS_EVENTS:
+                        values = [value_seen(who, case, v) for v in (model.old, model.new)]
+                        assert [entry.old_value, entry.new_value] == values, (who.label, entry)
                 read.extend(timeline)
             else:
                 self.expect_not_found(kit.cases.timeline, who, case.number)
@@ -1390,6 +1618,9 @@ class AccessMachine(RuleBasedStateMachine):
         by_number = {case.number: case for case in visible}
         for row in rows:
             case = by_number[row.number]
+            assert row.status is status_seen(who, case), (who.label, case.number, row.status)
+            latest = latest_message(who, case)
+            assert row.latest_message_at == (latest.at if latest else None), (who.label, row)
             if who.customer is not None:
                 assert row.owners == ()
                 assert row.crm_number is None
@@ -1408,6 +1639,14 @@ class AccessMachine(RuleBasedStateMachine):
         assert counts[BuiltinView.MY_WATCHED.value] == len(watched), who.label
         recent = [case for case in visible if is_recent_response(who, case)]
         assert counts[BuiltinView.RECENT_RESPONSES.value] == len(recent), who.label
+        # The status filter reads the status as the actor sees it (the carrier: open).
+        for status in (Status.OPEN, *CUSTOMER_STATUSES):
+            query = {
+                "view": "all_cases",
+                "filters": [{"field": "status", "op": "in", "value": [status.value]}],
+            }
+            seen = [case for case in visible if status_seen(who, case) is status]
+            assert views.count(who.actor, query) == len(seen), (who.label, status)
         if who.customer is not None:
             # A customer sees no owners: no view or filter may tell them apart.
             assert counts[BuiltinView.NEW_CASES.value] == len(active), who.label
@@ -1446,7 +1685,7 @@ class AccessMachine(RuleBasedStateMachine):
         assert totals["opened"] == len(visible), who.label
         assert totals["active"] == len(active), who.label
         by_status = {r.key: r.count for r in report.table("backlog_by_status").rows}
-        expected = Counter(case.status.value for case in active)
+        expected = Counter(status_seen(who, case).value for case in active)
         assert by_status == dict(expected), who.label
         for name in ("aging_by_age", "aging_by_other_side_message"):
             assert sum(r.count for r in report.table(name).rows) == len(active), (who.label, name)
@@ -1493,7 +1732,7 @@ class AccessMachine(RuleBasedStateMachine):
             for entry in case.entries:
                 for attachment_id in entry.attachments:
                     for who in self.actors:
-                        allowed = may_see_case(who, case) and may_read_entry(who, entry)
+                        allowed = may_see_case(who, case) and may_read_entry(who, case, entry)
                         self.check_attachment(who, case.number, attachment_id, allowed=allowed)
                     for other in self.cases:
                         if other is not case:
