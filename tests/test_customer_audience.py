@@ -282,6 +282,12 @@ def test_the_carrier_sets_open_and_solved_and_what_it_sees_is_a_no_op(
     assert kit.cases.get(w.shipper_actor, number).status is Status.SOLVED
     kit.cases.reopen(w.carrier_actor, number)
     assert kit.cases.get(w.shipper_actor, number).status is Status.OPEN
+    # Any other move to the status it sees is refused, as anyone's is.
+    with pytest.raises(InvalidInput):
+        kit.cases.change_status(w.carrier_actor, number, "open")
+    kit.cases.solve(w.carrier_actor, number)
+    with pytest.raises(InvalidInput):
+        kit.cases.change_status(w.carrier_actor, number, "solved")
 
 
 # -- the latest message each side reads ---------------------------------------------------

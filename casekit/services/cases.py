@@ -26,7 +26,7 @@ from casekit.domain.case import (
 )
 from casekit.domain.directory import Customer, Organization, OrgRole, User
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
-from casekit.domain.workflow import Status, can_set_status, status_for_carrier
+from casekit.domain.workflow import CUSTOMER_STATUSES, Status, can_set_status
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
@@ -522,9 +522,10 @@ def _change_status(edit: Edit, target: Status) -> None:
     deny(policy.may_set_status(edit.actor, case, target))
     if (
         policy.side_of_actor(edit.actor, case) is Side.CARRIER
-        and status_for_carrier(case.status) is target
+        and case.status in CUSTOMER_STATUSES
+        and target is Status.OPEN
     ):
-        return  # the status the carrier sees already
+        return  # open is what the carrier sees already
     if not can_set_status(case.status, target):
         raise InvalidInput(
             {"status": [f"a {edit.case.status} case cannot be set to {target} by hand"]}
