@@ -916,8 +916,8 @@ class AccessMachine(RuleBasedStateMachine):
         self.do_change_status(*self.pick(a, c), Status.OPEN if reopen else status, reopen)
 
     def do_change_status(self, who: Who, case: MCase | None, target: Status, reopen: bool) -> None:
-        """A move by hand; the carrier's staff choose open or solved only, and the
-        status they see already changes nothing."""
+        """A move by hand; the carrier's staff choose open or solved only, and open
+        on a case they read as open (a customer status) changes nothing."""
         unchanged = False
         if not self.sees(who, case):
             expected = "NotFound"
@@ -929,7 +929,7 @@ class AccessMachine(RuleBasedStateMachine):
                 expected = "PermissionDenied"
             elif reopen:
                 expected = "ok" if case.status is Status.SOLVED else "InvalidInput"
-            elif carrier and status_seen(who, case) is target:
+            elif carrier and case.status in CUSTOMER_STATUSES and target is Status.OPEN:
                 expected, unchanged = "ok", True
             elif target is case.status or target is Status.NEW:
                 expected = "InvalidInput"
