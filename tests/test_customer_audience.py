@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -191,6 +191,43 @@ def test_an_entry_of_another_case_is_not_found(kit: CaseKit, world: World, numbe
     assert "About my other order" not in bodies(kit, w.carrier_actor, other)
 
 
+def test_the_customer_never_learns_a_message_was_shared_with_the_carrier(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    photos = kit.messages.post(world.customer_actor, number, "Photos of the torn cover")
+    assert kit.cases.share_with_carrier(world.shipper_actor, number, photos.id).shared_at
+    read = {e.id: e for e in kit.cases.timeline(world.customer_actor, number)}
+    assert read[photos.id].shared_at is None
+    staff = {e.id: e for e in kit.cases.timeline(world.shipper_actor, number)}
+    assert staff[photos.id].shared_at is not None
+    carrier = {e.id: e for e in kit.cases.timeline(world.carrier_actor, number)}
+    assert carrier[photos.id].shared_at is not None
+
+
+def test_the_carrier_never_reads_the_address_a_mail_filed_by_the_shipper_came_from(
+    kit: CaseKit, world: World
+) -> None:
+    """A mail the shipper files from its triage may be its customer's (here on a
+    case that is not theirs): the carrier reads what it says, not the address
+    it came from."""
+    number = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=world.carrier.id, message="Lost parcel"
+    ).number
+    raw = (
+        f"From: {world.customer.email}\r\nTo: nobody@acme.test\r\nSubject: Re: [{number}]\r\n"
+        "Message-ID: <filed@example.test>\r\n\r\nStill nothing here\r\n"
+    ).encode()
+    item = kit.inbound.receive(raw).inbound_id
+    assert item is not None
+    filed = kit.inbound.file(world.shipper_actor, item, number, audience="partners").entry_id
+    staff = {e.id: e for e in kit.cases.timeline(world.shipper_actor, number)}
+    assert staff[filed].author_email == world.customer.email
+    carrier = {e.id: e for e in kit.cases.timeline(world.carrier_actor, number)}
+    assert carrier[filed].body == "Still nothing here"
+    assert carrier[filed].author_email is None
+    assert world.customer.email not in repr(kit.cases.timeline(world.carrier_actor, number))
+
+
 # -- the statuses the carrier sees ------------------------------------------------------
 
 
@@ -365,6 +402,21 @@ def test_the_csv_export_follows_what_each_side_reads(
     assert exported(w.carrier_actor) == [number, "open", "Damage noted at delivery"]
     kit.cases.share_with_carrier(w.shipper_actor, number, said.id)
     assert exported(w.carrier_actor) == [number, "open", "Refund please"]
+
+
+def test_a_shared_message_later_than_the_carriers_latest_becomes_it(
+    kit: CaseKit, world: World, number: str, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(minutes=5))
+    photos = kit.messages.post(world.customer_actor, number, "Photos of the torn cover")
+    before = kit.cases.get(world.carrier_actor, number)
+    assert before.latest_message_at is not None
+    assert before.latest_message_at < photos.created_at
+    clock.advance(timedelta(minutes=5))
+    kit.cases.share_with_carrier(world.shipper_actor, number, photos.id)
+    after = kit.cases.get(world.carrier_actor, number)
+    assert after.latest_message_at == photos.created_at
+    assert after.latest_message_org_id is None  # the customer's
 
 
 # -- the pure rules -------------------------------------------------------------------------
