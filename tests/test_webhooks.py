@@ -453,19 +453,25 @@ def test_each_party_receives_what_it_may_see_signed(
     assert hkit.webhooks.deliveries(other.carrier_manager_actor, stranger.webhook.id) == []
 
 
-def test_the_carriers_requests_never_carry_the_customers_account(
-    hkit: CaseKit, w: World, https: Endpoint
-) -> None:
+def _both_subscribed(hkit: CaseKit, w: World, https: Endpoint, audience: str) -> Any:
+    """Both parties' managers subscribed to every event, at ``/acme`` and ``/fast``,
+    and a case of both parties and the customer opened for ``audience``."""
     hkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url("/acme"), events=ALL)
     hkit.webhooks.subscribe(w.carrier_manager_actor, url=https.url("/fast"), events=ALL)
-    case = hkit.cases.open(
+    return hkit.cases.open(
         w.shipper_actor,
         type="where_is_my_order",
         carrier=w.carrier.id,
         customer=w.customer.id,
         message="Your parcel is late",
-        audience="everyone",
+        audience=audience,
     )
+
+
+def test_the_carriers_requests_never_carry_the_customers_account(
+    hkit: CaseKit, w: World, https: Endpoint
+) -> None:
+    case = _both_subscribed(hkit, w, https, "everyone")
     # To the shipper (a customer's default): not for the carrier's endpoint.
     to_shipper = hkit.messages.post(w.customer_actor, case.number, "Still nothing")
     hkit.messages.post(w.customer_actor, case.number, "Ring twice", audience="everyone")
@@ -494,16 +500,7 @@ def test_the_carriers_requests_never_carry_the_customers_account(
 def test_the_carrier_receives_the_statuses_it_sees(
     hkit: CaseKit, w: World, https: Endpoint
 ) -> None:
-    hkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url("/acme"), events=ALL)
-    hkit.webhooks.subscribe(w.carrier_manager_actor, url=https.url("/fast"), events=ALL)
-    case = hkit.cases.open(
-        w.shipper_actor,
-        type="where_is_my_order",
-        carrier=w.carrier.id,
-        customer=w.customer.id,
-        message="Your parcel is late",
-        audience="customer",
-    )
+    case = _both_subscribed(hkit, w, https, "customer")
     n = case.number
     hkit.messages.post(w.shipper_actor, n, "A new one ships today", audience="customer")
     hkit.messages.post(w.customer_actor, n, "Thanks")
