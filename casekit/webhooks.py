@@ -1,25 +1,34 @@
 """Outgoing webhooks: the event kinds, signing, and verifying a signature.
 
-casekit signs every webhook request with the subscription's secret, in the
-header ``X-Casekit-Signature: t=<unix time>,v1=<hex HMAC-SHA256>``, where the
-HMAC is taken over ``"<t>." + body`` (the raw request body, bytes). A
-receiver checks it with :func:`verify_signature`::
+casekit signs every webhook request twice with the subscription's secret:
+
+- per the `Standard Webhooks <https://www.standardwebhooks.com>`_
+  specification, in the headers ``webhook-id``, ``webhook-timestamp`` and
+  ``webhook-signature: v1,<base64 HMAC-SHA256>`` over ``"<id>.<timestamp>." + body``,
+  so a receiver verifies with the specification's libraries in any language
+  (:func:`standard_headers`; the key is :func:`signing_key`);
+- in casekit's own header ``X-Casekit-Signature: t=<unix time>,v1=<hex HMAC-SHA256>``,
+  where the HMAC is taken over ``"<t>." + body`` (the raw request body, bytes).
+  A receiver checks it with :func:`verify_signature`::
 
     from casekit.webhooks import verify_signature
 
     if not verify_signature(SECRET, request.body, request.headers["X-Casekit-Signature"]):
         return 400
 
-The time in the header bounds replays: a signature older (or newer) than
+The time in the headers bounds replays: a signature older (or newer) than
 ``tolerance`` seconds does not verify. See docs/webhooks.rst.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import hashlib
 import hmac
 import ipaddress
+import secrets
 import socket
 import time
 from collections.abc import Iterable
@@ -27,12 +36,20 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "STANDARD_ID_HEADER",
+    "STANDARD_SIGNATURE_HEADER",
+    "STANDARD_TIMESTAMP_HEADER",
     "WebhookEvent",
     "address_problem",
+    "new_secret",
     "pinned_request",
     "resolve_public",
     "sign",
     "signature_header",
+    "signing_key",
+    "standard_headers",
+    "standard_secret",
+    "standard_signature",
     "url_problem",
     "verify_signature",
 ]
@@ -40,6 +57,14 @@ __all__ = [
 SIGNATURE_HEADER = "X-Casekit-Signature"
 EVENT_HEADER = "X-Casekit-Event"
 DELIVERY_HEADER = "X-Casekit-Delivery"
+#: The Standard Webhooks headers: the delivery's id, the time of the attempt, the signature.
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+#: What a Standard Webhooks secret starts with; base64 of the key follows.
+SECRET_PREFIX = "whsec_"
+#: How many random bytes a new secret's key has.
+SECRET_BYTES = 32
 #: How far a signature's time may be from the receiver's clock, by default (seconds).
 DEFAULT_TOLERANCE = 300
 
@@ -105,6 +130,62 @@ def verify_signature(
         return False
     expected = [sign(s, body, timestamp) for s in secrets]
     return any(hmac.compare_digest(e, c) for e in expected for c in candidates)
+
+
+def new_secret() -> str:
+    """A new subscription secret, in the Standard Webhooks form: ``whsec_`` and
+    the standard base64 (padded) of ``SECRET_BYTES`` (32) random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of the Standard Webhooks signature for a subscription's secret.
+
+    It is what the specification's libraries make of a ``whsec_`` secret: the
+    bytes its base64 stands for (the ``whsec_`` prefix dropped). Padding may be
+    left out, and the URL-safe alphabet (``-`` and ``_``, in the secrets casekit
+    made before it signed per Standard Webhooks) counts as ``+`` and ``/``. A
+    secret that is not base64 at all (casekit makes none) keys with its UTF-8 bytes.
+    """
+    encoded = secret.removeprefix(SECRET_PREFIX).translate(_URLSAFE)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        key = b""
+    return key or secret.encode()
+
+
+def standard_secret(secret: str) -> str:
+    """The subscription's secret in the Standard Webhooks form: ``whsec_`` and the
+    standard base64 of :func:`signing_key`. Give it to a Standard Webhooks library.
+
+    A secret from :func:`new_secret` is already in that form and comes back
+    unchanged; an older one (URL-safe base64) comes back spelled in the
+    standard alphabet, for the same key.
+    """
+    return SECRET_PREFIX + base64.b64encode(signing_key(secret)).decode()
+
+
+def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,`` and the standard base64 of the
+    HMAC-SHA256, under :func:`signing_key`, of ``"<msg_id>.<timestamp>." + body``."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    mac = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def standard_headers(secret: str, msg_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """The Standard Webhooks headers of a request: ``webhook-id`` (``msg_id``, the
+    same on every retry of one delivery), ``webhook-timestamp`` (``timestamp``, when
+    the request is sent) and ``webhook-signature``."""
+    return {
+        STANDARD_ID_HEADER: msg_id,
+        STANDARD_TIMESTAMP_HEADER: str(timestamp),
+        STANDARD_SIGNATURE_HEADER: standard_signature(secret, msg_id, timestamp, body),
+    }
 
 
 def _loopback(host: str) -> bool:

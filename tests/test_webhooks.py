@@ -8,6 +8,7 @@ subscribing organization may see.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -16,7 +17,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,19 +26,29 @@ from urllib.parse import urlsplit
 import pytest
 import trustme
 from sqlalchemy import select
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied
 from casekit.store import tables
 from casekit.testing import FrozenClock, World, make_kit
 from casekit.webhooks import (
     DEFAULT_TOLERANCE,
+    SECRET_BYTES,
     SIGNATURE_HEADER,
+    STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    STANDARD_TIMESTAMP_HEADER,
     WebhookEvent,
     address_problem,
+    new_secret,
     pinned_request,
     resolve_public,
     sign,
     signature_header,
+    signing_key,
+    standard_headers,
+    standard_secret,
+    standard_signature,
     url_problem,
     verify_signature,
 )
@@ -772,3 +783,207 @@ def test_delivery_checks_again_and_connects_to_the_address_it_checked(
         assert sent.status == "sent"
     finally:
         endpoint.stop()
+
+
+# -- Standard Webhooks -----------------------------------------------------------------
+
+#: A secret as casekit made them before it signed per Standard Webhooks: URL-safe
+#: base64, unpadded, here with both ``-`` and ``_`` in it.
+LEGACY = "whsec_" + base64.urlsafe_b64encode(bytes(range(200, 232))).decode().rstrip("=")
+
+
+def _hmac_b64(key: bytes, signed: bytes) -> str:
+    return base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def test_a_new_secret_is_a_standard_webhooks_secret_of_random_bytes() -> None:
+    secret = new_secret()
+    assert secret.startswith("whsec_")
+    key = base64.b64decode(secret[len("whsec_") :], validate=True)
+    assert len(key) == SECRET_BYTES == 32
+    assert signing_key(secret) == key
+    assert standard_secret(secret) == secret
+    assert new_secret() != secret
+
+
+def test_the_signing_key_is_what_a_secrets_base64_stands_for() -> None:
+    assert "-" in LEGACY
+    assert "_" in LEGACY[len("whsec_") :]
+    # An older secret: the same key in the URL-safe alphabet, without padding.
+    assert signing_key(LEGACY) == bytes(range(200, 232))
+    standard = standard_secret(LEGACY)
+    assert standard == "whsec_" + base64.b64encode(bytes(range(200, 232))).decode()
+    assert standard != LEGACY
+    assert standard_secret(standard) == standard
+    # Unpadded standard base64, and base64 without the prefix, as the libraries read them.
+    assert signing_key("whsec_YWJjZA") == b"abcd"
+    assert signing_key("YWJjZA==") == b"abcd"
+    # Not base64 (a space, a "!"): the secret's own UTF-8 bytes.
+    assert signing_key("whsec_ab cd!") == b"whsec_ab cd!"
+    assert signing_key("whsec_a") == b"whsec_a"
+    assert signing_key("whsec_") == b"whsec_"
+    assert standard_secret("whsec_ab cd!") == "whsec_" + base64.b64encode(b"whsec_ab cd!").decode()
+
+
+def test_a_standard_signature_is_the_hmac_of_id_time_and_body() -> None:
+    """Computed here as the specification states it, with hmac alone, and
+    checked by the specification's own library."""
+    secret = new_secret()
+    key = base64.b64decode(secret[len("whsec_") :])
+    body = b'{"event":"case_opened"}'
+    expected = "v1," + _hmac_b64(key, b"42.1700000000." + body)
+    assert standard_signature(secret, "42", 1_700_000_000, body) == expected
+    headers = standard_headers(secret, "42", body, 1_700_000_000)
+    assert headers == {
+        "webhook-id": "42",
+        "webhook-timestamp": "1700000000",
+        "webhook-signature": expected,
+    }
+    assert (STANDARD_ID_HEADER, STANDARD_TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER) == (
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    )
+    at = datetime.fromtimestamp(1_700_000_000, UTC)
+    assert Webhook(secret).sign("42", at, body.decode()) == expected
+    # An older secret signs with the key its standard form gives the library.
+    assert Webhook(standard_secret(LEGACY)).sign("42", at, body.decode()) == (
+        standard_signature(LEGACY, "42", 1_700_000_000, body)
+    )
+    # Each part is signed: another id, time or body is another signature.
+    for other in (
+        standard_signature(secret, "43", 1_700_000_000, body),
+        standard_signature(secret, "42", 1_700_000_001, body),
+        standard_signature(secret, "42", 1_700_000_000, body + b" "),
+        standard_signature(new_secret(), "42", 1_700_000_000, body),
+    ):
+        assert other.startswith("v1,")
+        assert other != expected
+
+
+@pytest.fixture
+def live_clock() -> FrozenClock:
+    """A clock at the real time: the standardwebhooks library checks a request's
+    time against the system clock, which it reads itself."""
+    return FrozenClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def lkit(
+    database_url: str, tmp_path: Path, live_clock: FrozenClock, kit: CaseKit, ca: trustme.CA
+) -> Iterator[CaseKit]:
+    """Like ``hkit``, on ``live_clock``."""
+    live = _trusting_kit(
+        database_url,
+        tmp_path,
+        live_clock,
+        ca,
+        webhook_allow_http_loopback=True,
+        webhook_allow_private_addresses=True,
+        notify_retry_seconds=60,
+        notify_max_attempts=3,
+    )
+    yield live
+    live.close()
+
+
+def _refused(secret: str, body: bytes, headers: dict[str, str]) -> str:
+    """Why the standardwebhooks library refuses the request."""
+    with pytest.raises(WebhookVerificationError) as caught:
+        Webhook(secret).verify(body, headers)
+    return str(caught.value)
+
+
+def test_a_delivery_verifies_with_the_standard_webhooks_library(
+    lkit: CaseKit, https: Endpoint, live_clock: FrozenClock
+) -> None:
+    w = World.build(lkit)
+    created = lkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url(), events=ALL)
+    other = lkit.webhooks.subscribe(w.carrier_manager_actor, url=https.url("/fast"), events=ALL)
+    case = lkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi")
+    lkit.notifications.deliver()
+    [request] = https.to("/hook")
+    (delivery,) = lkit.webhooks.deliveries(w.shipper_manager_actor, created.webhook.id)
+    headers: dict[str, str] = request["headers"]
+    body: bytes = request["body"]
+    sent_at = int(live_clock.now().timestamp())
+    # The headers, exactly: the delivery's id, the time sent, the signature of both and the body.
+    key = base64.b64decode(created.secret[len("whsec_") :])
+    signed = f"{delivery.id}.{sent_at}.".encode() + body
+    assert headers["webhook-id"] == headers["X-Casekit-Delivery"] == str(delivery.id)
+    assert headers["webhook-timestamp"] == str(sent_at)
+    assert headers["webhook-signature"] == "v1," + _hmac_b64(key, signed)
+    # The specification's library accepts it and reads the body casekit sent.
+    assert Webhook(created.secret).verify(body, headers) == json.loads(body)
+    assert json.loads(body)["case"]["number"] == case.number
+    # casekit's own signature is still there, unchanged, and still verifies.
+    assert headers[SIGNATURE_HEADER] == signature_header(created.secret, body, sent_at)
+    assert verify_signature(created.secret, body, headers[SIGNATURE_HEADER])
+    assert headers["X-Casekit-Event"] == "case_opened"
+    # A changed body, another subscription's secret, a changed id: refused.
+    assert _refused(created.secret, body.replace(b"Hi", b"Ho"), headers) == (
+        "No matching signature found"
+    )
+    assert _refused(other.secret, body, headers) == "No matching signature found"
+    assert _refused(created.secret, body, headers | {"webhook-id": "999"}) == (
+        "No matching signature found"
+    )
+    assert _refused(created.secret, body, headers | {"webhook-timestamp": str(sent_at + 1)}) == (
+        "No matching signature found"
+    )
+    # After a rotation, requests verify with the new secret only.
+    rotated = lkit.webhooks.rotate_secret(w.shipper_manager_actor, created.webhook.id)
+    lkit.messages.post(w.shipper_actor, case.number, "Again")
+    lkit.notifications.deliver()
+    later = https.to("/hook")[1]
+    assert Webhook(rotated.secret).verify(later["body"], later["headers"])["event"] == (
+        "message_posted"
+    )
+    assert _refused(created.secret, later["body"], later["headers"]) == (
+        "No matching signature found"
+    )
+
+
+def test_an_old_request_is_refused_by_the_standard_webhooks_library(
+    lkit: CaseKit, https: Endpoint, live_clock: FrozenClock
+) -> None:
+    """A request signed six minutes ago (a replay, or a clock far behind)."""
+    live_clock.advance(minutes=-6)
+    w = World.build(lkit)
+    created = lkit.webhooks.subscribe(w.shipper_manager_actor, url=https.url(), events=ALL)
+    lkit.cases.open(w.shipper_actor, type="lost", message="Hi")
+    lkit.notifications.deliver()
+    [request] = https.to("/hook")
+    assert request["headers"]["webhook-timestamp"] == str(int(live_clock.now().timestamp()))
+    assert _refused(created.secret, request["body"], request["headers"]) == (
+        "Message timestamp too old"
+    )
+
+
+def test_a_retry_keeps_the_id_and_signs_its_own_time(
+    lkit: CaseKit, http: Endpoint, live_clock: FrozenClock
+) -> None:
+    w = World.build(lkit)
+    created = lkit.webhooks.subscribe(w.shipper_manager_actor, url=http.url(), events=ALL)
+    http.codes = [503]
+    lkit.cases.open(w.shipper_actor, type="lost", message="Hi")
+    lkit.notifications.deliver()
+    first_at = int(live_clock.now().timestamp())
+    live_clock.advance(seconds=61)
+    lkit.notifications.deliver()
+    first, second = http.requests
+    (delivery,) = lkit.webhooks.deliveries(w.shipper_manager_actor, created.webhook.id)
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert first["body"] == second["body"]
+    assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"] == str(delivery.id)
+    assert first["headers"]["webhook-timestamp"] == str(first_at)
+    assert second["headers"]["webhook-timestamp"] == str(first_at + 61)
+    assert first["headers"]["webhook-signature"] != second["headers"]["webhook-signature"]
+    for request in (first, second):
+        assert Webhook(created.secret).verify(request["body"], request["headers"])
+        assert verify_signature(
+            created.secret,
+            request["body"],
+            request["headers"][SIGNATURE_HEADER],
+            now=int(request["headers"]["webhook-timestamp"]),
+        )

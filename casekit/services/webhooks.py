@@ -12,10 +12,11 @@ CRM number and watchers never reach it — and writes one row per
 subscription to ``casekit_webhook_outbox``.
 
 :func:`deliver_webhooks` is called by the outbox :class:`~casekit.services.worker.Worker`
-for each batch: it claims due rows the same way, signs and POSTs each with
-httpx, and records every attempt. A 2xx is delivered; a 410 disables the
-subscription; anything else (or no answer) is retried with the notifications'
-backoff until ``notify_max_attempts``.
+for each batch: it claims due rows the same way, signs each (casekit's own
+signature and the Standard Webhooks headers), POSTs it with httpx, and
+records every attempt. A 2xx is delivered; a 410 disables the subscription;
+anything else (or no answer) is retried with the notifications' backoff
+until ``notify_max_attempts``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-import secrets
 import ssl
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -49,9 +49,11 @@ from casekit.webhooks import (
     EVENT_HEADER,
     SIGNATURE_HEADER,
     WebhookEvent,
+    new_secret,
     pinned_request,
     resolve_public,
     signature_header,
+    standard_headers,
     url_problem,
 )
 
@@ -99,7 +101,12 @@ class WebhookView:
 
 @frozen(kw_only=True)
 class WebhookCreated:
-    """A subscription with its signing secret: shown once, when created or rotated."""
+    """A subscription with its signing secret: shown once, when created or rotated.
+
+    The secret (``whsec_`` and base64) serves both signatures: casekit's
+    ``X-Casekit-Signature`` and the Standard Webhooks ``webhook-signature``
+    (give it as is to a Standard Webhooks library).
+    """
 
     webhook: WebhookView
     secret: str = attrs.field(repr=False)
@@ -154,10 +161,6 @@ def _view(row: Any) -> WebhookView:
 def _events_of(stored: str) -> tuple[WebhookEvent, ...]:
     known = {e.value for e in WebhookEvent}
     return tuple(WebhookEvent(v) for v in stored.split(",") if v in known)
-
-
-def _new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
 
 
 class WebhookService(Service):
@@ -245,7 +248,7 @@ class WebhookService(Service):
         """Subscribe ``url`` to ``events`` for the organization; returns the secret once."""
         org = self._org(actor, org_id)
         clean_url, stored, text = self._check(url, events, description)
-        now, secret = self._now(), _new_secret()
+        now, secret = self._now(), new_secret()
         with self.kit.sessions(write=True) as session:
             if session.get(Organization, org) is None:
                 raise InvalidInput({"org_id": [f"no organization {org}"]})
@@ -311,7 +314,7 @@ class WebhookService(Service):
 
     def rotate_secret(self, actor: Actor, webhook_id: int) -> WebhookCreated:
         """A new signing secret, returned once; requests from now on are signed with it."""
-        secret = _new_secret()
+        secret = new_secret()
         with self.kit.sessions(write=True) as session:
             conn = session.connection()
             self._row(conn, actor, webhook_id)
@@ -598,11 +601,13 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                 url, pin_headers, extensions = target[0]
                 body = row["payload"].encode()
                 stamp = int(kit.clock.now().timestamp())
+                delivery = str(row["id"])
                 headers = {
                     "Content-Type": "application/json",
                     SIGNATURE_HEADER: signature_header(hook.secret, body, stamp),
                     EVENT_HEADER: row["event"],
-                    DELIVERY_HEADER: str(row["id"]),
+                    DELIVERY_HEADER: delivery,
+                    **standard_headers(hook.secret, delivery, body, stamp),
                     **pin_headers,
                 }
                 try:
