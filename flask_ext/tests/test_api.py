@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from casekit import Actor, NotFound
+from casekit.webhooks import standard_secret
 
 PROBLEM = "application/problem+json"
 
@@ -891,6 +893,10 @@ def test_webhooks_subscribe_read_change_rotate_log_and_delete(client, auth, kit,
     assert changed.json["events"] == ["case_opened", "case_solved"]
     rotated = client.post(f"{url}/secret", headers=auth).json
     assert rotated["secret"] not in (hook["secret"], None)
+    # Each is a Standard Webhooks secret as it is: whsec_ and the base64 of 32 bytes.
+    for secret in (hook["secret"], rotated["secret"]):
+        assert standard_secret(secret) == secret
+        assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
     opened = client.post("/api/v1/cases", json={"type": "lost"}, headers=auth).json
     (delivery,) = client.get(f"{url}/deliveries", headers=auth).json["deliveries"]
     assert delivery["event"] == "case_opened"

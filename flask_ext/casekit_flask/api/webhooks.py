@@ -50,7 +50,12 @@ class WebhookSchema(Schema):
 
 class WebhookCreatedSchema(WebhookSchema):
     secret = fields.String(
-        required=True, metadata={"description": "the signing secret, shown this once"}
+        required=True,
+        metadata={
+            "description": "the signing secret, shown this once: a Standard Webhooks secret "
+            "(`whsec_` and base64) that verifies both the `webhook-signature` and the "
+            "`X-Casekit-Signature` headers"
+        },
     )
 
 
