@@ -15,7 +15,7 @@ Measured:
 2. ``webhooks.queue``: the time in ``queue_webhooks`` per change.
 3. ``webhooks.deliver``: the worker draining every queued request — claimed,
    signed, POSTed with httpx, recorded (``per_s``) — beside a floor that POSTs
-   the same number of ready-made signed bodies over one httpx client.
+   the same number of ready-made bodies, signed both ways, over one httpx client.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.directory import OrgRole, UserRole
 from casekit.kit import CaseKit
 from casekit.settings import Settings
-from casekit.webhooks import WebhookEvent, signature_header
+from casekit.webhooks import WebhookEvent, new_secret, signature_header, standard_headers
 
 NAME = "webhooks"
 MESSAGE = "It left our hub this morning; delivery is planned for tomorrow 8-12."
@@ -183,14 +183,17 @@ def _measure(ctx: Context, kit: CaseKit, sink: _Sink) -> list[Result]:
 
 
 def _floor(sink: _Sink, count: int) -> float:
-    """Requests per second one httpx client POSTs, signed, to the same endpoint."""
+    """Requests per second one httpx client POSTs, signed both ways, to the same endpoint."""
     body = b'{"event":"message_posted","case":{"number":"CV000001"}}'
+    secret = new_secret()
     start = time.perf_counter()
     with httpx.Client() as client:
-        for _ in range(count):
+        for i in range(count):
+            stamp = int(time.time())
             headers = {
                 "Content-Type": "application/json",
-                "X-Casekit-Signature": signature_header("whsec_floor", body, int(time.time())),
+                "X-Casekit-Signature": signature_header(secret, body, stamp),
+                **standard_headers(secret, str(i), body, stamp),
             }
             client.post(sink.url, content=body, headers=headers)
     elapsed = time.perf_counter() - start
