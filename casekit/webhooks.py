@@ -169,7 +169,7 @@ def standard_secret(secret: str) -> str:
     return SECRET_PREFIX + base64.b64encode(signing_key(secret)).decode()
 
 
-def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+def standard_signature(secret: str, msg_id: str, body: bytes, timestamp: int) -> str:
     """The ``webhook-signature`` value: ``v1,`` and the standard base64 of the
     HMAC-SHA256, under :func:`signing_key`, of ``"<msg_id>.<timestamp>." + body``."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
@@ -184,7 +184,7 @@ def standard_headers(secret: str, msg_id: str, body: bytes, timestamp: int) -> d
     return {
         STANDARD_ID_HEADER: msg_id,
         STANDARD_TIMESTAMP_HEADER: str(timestamp),
-        STANDARD_SIGNATURE_HEADER: standard_signature(secret, msg_id, timestamp, body),
+        STANDARD_SIGNATURE_HEADER: standard_signature(secret, msg_id, body, timestamp),
     }
 
 

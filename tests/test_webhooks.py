@@ -832,7 +832,7 @@ def test_a_standard_signature_is_the_hmac_of_id_time_and_body() -> None:
     key = base64.b64decode(secret[len("whsec_") :])
     body = b'{"event":"case_opened"}'
     expected = "v1," + _hmac_b64(key, b"42.1700000000." + body)
-    assert standard_signature(secret, "42", 1_700_000_000, body) == expected
+    assert standard_signature(secret, "42", body, 1_700_000_000) == expected
     headers = standard_headers(secret, "42", body, 1_700_000_000)
     assert headers == {
         "webhook-id": "42",
@@ -848,14 +848,14 @@ def test_a_standard_signature_is_the_hmac_of_id_time_and_body() -> None:
     assert Webhook(secret).sign("42", at, body.decode()) == expected
     # An older secret signs with the key its standard form gives the library.
     assert Webhook(standard_secret(LEGACY)).sign("42", at, body.decode()) == (
-        standard_signature(LEGACY, "42", 1_700_000_000, body)
+        standard_signature(LEGACY, "42", body, 1_700_000_000)
     )
     # Each part is signed: another id, time or body is another signature.
     for other in (
-        standard_signature(secret, "43", 1_700_000_000, body),
-        standard_signature(secret, "42", 1_700_000_001, body),
-        standard_signature(secret, "42", 1_700_000_000, body + b" "),
-        standard_signature(new_secret(), "42", 1_700_000_000, body),
+        standard_signature(secret, "43", body, 1_700_000_000),
+        standard_signature(secret, "42", body, 1_700_000_001),
+        standard_signature(secret, "42", body + b" ", 1_700_000_000),
+        standard_signature(new_secret(), "42", body, 1_700_000_000),
     ):
         assert other.startswith("v1,")
         assert other != expected
