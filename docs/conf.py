@@ -23,7 +23,7 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 
 project = "casekit"
 author = "The casekit developers"
-copyright = "the casekit developers"
+copyright = "2026 The casekit developers"
 release = casekit.__version__
 version = ".".join(release.split(".")[:2])
 

@@ -43,6 +43,8 @@ from casekit import Actor, CaseKit, ConfigurationError, InvalidInput, hookimpl
 from casekit.cli import open_kit
 from casekit.webhooks import WebhookEvent, pinned_request, resolve_public, url_problem
 
+__version__ = "0.1.0"
+
 __all__ = ["CONFIG_ENV", "MARKER", "CrmEndpoint", "CrmHttp", "plugin", "sync_subscriptions"]
 
 CONFIG_ENV = "CASEKIT_CRM_HTTP_CONFIG"

@@ -19,6 +19,8 @@ from typing import Any
 
 from casekit import CaseKit, CaseType, CaseView, hookimpl, signals
 
+__version__ = "0.1.0"
+
 log = logging.getLogger(__name__)
 
 PALLET_EXCHANGE = CaseType("pallet_exchange", "Pallet Exchange")
