@@ -210,7 +210,7 @@ def test_the_metadata_is_valid_and_complete(built):
     for raw in (built.wheel_metadata(), sdist_info):
         meta = Metadata.from_email(raw, validate=True)
         assert meta.name == built.name
-        assert meta.metadata_version >= "2.4"
+        assert Version(meta.metadata_version) >= Version("2.4")
         assert str(meta.license_expression) == "MIT"
         assert meta.license_files == ["LICENSE"]
         assert meta.license is None
