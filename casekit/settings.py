@@ -104,6 +104,10 @@ class Settings:
     :param inbound_case_type: the case type of a case opened by mail.
     :param inbound_reply_languages: languages whose reply headers and
         signatures are recognised when quoted history is stripped.
+    :param inbound_burst_limit: messages one address may post on one case within
+        ``inbound_burst_minutes`` and notify; later ones are recorded on the
+        case without mailing anyone (an autoresponder loop); 0: no limit.
+    :param inbound_burst_minutes: the window of ``inbound_burst_limit``.
     :param mail_from: the From address of notifications.
     :param reply_address: the address replies go to; each notification's
         Reply-To adds its reply token after a ``+`` (empty: no Reply-To).
@@ -148,6 +152,8 @@ class Settings:
     )
     inbound_case_type: str = "general_status_update"
     inbound_reply_languages: tuple[str, ...] = ("en",)
+    inbound_burst_limit: int = attrs.field(default=5, validator=_check_not_negative)
+    inbound_burst_minutes: int = attrs.field(default=10, validator=_check_positive)
     mail_from: str = attrs.field(default="casekit@localhost", validator=_check_address)
     reply_address: str = attrs.field(default="", validator=_check_address)
     reply_secrets: tuple[str, ...] = attrs.field(default=(), validator=_check_secrets)
@@ -184,6 +190,8 @@ class Settings:
             "inbound_attachment_types": _split,
             "inbound_max_message_bytes": int,
             "inbound_reply_languages": _split,
+            "inbound_burst_limit": int,
+            "inbound_burst_minutes": int,
             "reply_secrets": _split,
             "smtp_port": int,
             "smtp_timeout": int,

@@ -75,6 +75,8 @@ SAMPLES = {
     "inbound_max_message_bytes": ("1000", 1000),
     "inbound_case_type": ("lost", "lost"),
     "inbound_reply_languages": ("en,de", ("en", "de")),
+    "inbound_burst_limit": ("0", 0),
+    "inbound_burst_minutes": ("30", 30),
     "mail_from": ("cases@acme.example", "cases@acme.example"),
     "reply_address": ("reply@inbound.acme.example", "reply@inbound.acme.example"),
     "reply_secrets": (

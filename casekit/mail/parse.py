@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from email import policy as email_policy
 from email.header import decode_header, make_header
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,11 +28,18 @@ from attrs import field, frozen
 
 from casekit.mail.spool import MARKER_HEADER, Split
 
-__all__ = ["MailAttachment", "ParsedMail", "auto_reply_reason", "parse_mail"]
+__all__ = [
+    "MailAttachment",
+    "ParsedMail",
+    "auto_reply_reason",
+    "parse_headers_only",
+    "parse_mail",
+]
 
 # compat32: headers are read once, raw, and decoded here (the default policy's
 # header classes parse every header on every access, at many times the cost).
 _PARSER = BytesParser(policy=email_policy.compat32)
+_HEADER_ONLY = BytesHeaderParser(policy=email_policy.compat32)
 _ID = re.compile(r"<([^<>\s]+)>")
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _LIST_HEADERS = ("List-Id", "List-Post", "List-Unsubscribe", "List-Help")
@@ -42,6 +49,38 @@ _BODY_TYPES = ("text/plain", "text/html")
 _BOUNCE_HINTS = re.compile(
     r"undeliver|returned|delivery|failure|failed|rejected|not delivered|unable|"
     r"mailer|postmaster|daemon|error|bounce|unknown user|no such",
+    re.IGNORECASE,
+)
+# Failure notices in plain words that flufl.bounce does not read: Postfix's
+# ("<a@b.example>: host mx said: 550 ..."), Gmail's ("wasn't delivered to
+# a@b.example because ...") and Exchange's list under "Delivery has failed to
+# these recipients or groups:". Each finds the address and the rest of its line.
+_TEXT_FAILURES = (
+    re.compile(r"(?m)^<([^<>\s@]+@[^<>\s]+)>(?: \(expanded from [^)\n]*\))?:(.*)$"),
+    re.compile(
+        r"(?i)\bwasn['\u2019]?t delivered to <?([^\s<>@]+@[^\s<>]+?)>?(?=[\s,;]|\.(?:\s|$))(.*)"
+    ),
+)
+_EXCHANGE_LIST = re.compile(r"(?i)delivery has failed to these recipients or groups:[ \t]*\n")
+_ADDRESS_IN_LINE = re.compile(r"<?([^\s<>()@,;:\"]+@[^\s<>()@,;:\"]+\.[^\s<>()@,;:\"]+)>?")
+# An SMTP reply code or enhanced status of a temporary failure (4xx, 4.x.x).
+_TEMPORARY = re.compile(r"(?<![\d.])4(?:\d\d|\.\d{1,3}\.\d{1,3})(?![\d.])")
+# The subjects of out-of-office and other automatic replies that come without
+# RFC 3834's headers (Outlook's "Automatic reply:", Lotus' "Out of Office",
+# and their translations), at the start of the subject.
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|"
+    r"auto|autosvar|autoreply|abwesenheitsnotiz|automatische antwort|abwesend|"
+    r"r[ée]ponse automatique|absence du bureau|absent(?:e)? du bureau|"
+    r"respuesta autom[áa]tica|fuera de la oficina|afwezig(?:heidsmelding)?|"
+    r"automatisch antwoord|risposta automatica|fuori ufficio|"
+    r"resposta autom[áa]tica|fora do escrit[óo]rio|ausente|automaattinen vastaus)\s*(?::|$)",
+    re.IGNORECASE,
+)
+# Senders whose mail is never a person's: autoresponders and no-reply systems.
+_AUTO_SENDERS = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|auto[-_.]?reply|auto[-_.]?responder|"
+    r"vacation|out[-_.]?of[-_.]?office)(?:[-_.+][^@]*)?@",
     re.IGNORECASE,
 )
 MAX_HEADER = 998
@@ -85,6 +124,8 @@ class ParsedMail:
     #: Message-IDs of the bounced message (from its returned headers).
     bounced_message_ids: tuple[str, ...]
     problems: tuple[str, ...]
+    #: Why the message could not be read beyond its headers (None: it was read).
+    malformed: str | None = None
 
 
 def _headers(msg: Message) -> dict[str, str]:
@@ -152,7 +193,14 @@ def _addresses(values: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def auto_reply_reason(headers: dict[str, str], problems: list[str] | None = None) -> str | None:
-    """Why a message with ``headers`` looks machine-sent (RFC 3834 and common headers)."""
+    """Why a message with ``headers`` looks machine-sent.
+
+    RFC 3834's ``Auto-Submitted``, the common headers of autoresponders and
+    mailing lists, the subjects of out-of-office replies in the common
+    languages (at the start: ``Automatic reply:``, ``Out of Office:``,
+    ``Auto:``, ``Abwesenheitsnotiz``, ``Réponse automatique`` …) and senders
+    that never are a person (``noreply@``, ``autoreply@``, ``vacation@`` …).
+    """
     seen: list[str] = problems if problems is not None else []
     submitted = _header(headers, "Auto-Submitted", seen).split(";")[0].strip().lower()
     if submitted and submitted != "no":
@@ -169,6 +217,12 @@ def auto_reply_reason(headers: dict[str, str], problems: list[str] | None = None
     for name in _LIST_HEADERS:
         if name.lower() in headers:
             return f"{name} header (mailing list)"
+    subject = _header(headers, "Subject", seen)
+    if _AUTO_SUBJECT.match(subject):
+        return f"subject {subject[:60]!r}"
+    for _, address in _addresses([_header(headers, "From", seen)]):
+        if _AUTO_SENDERS.match(address):
+            return f"sender {address}"
     return None
 
 
@@ -349,7 +403,36 @@ def _heuristic_failures(msg: Message) -> tuple[list[str], list[str]]:
     try:
         temporary, permanent = all_failures(msg)
     except Exception:
+        temporary, permanent = frozenset(), frozenset()
+    if not temporary and not permanent:
+        return _textual_failures(msg)
+    return _clean(permanent), _clean(temporary)
+
+
+def _textual_failures(msg: Message) -> tuple[list[str], list[str]]:
+    """(permanent, temporary) failures a plain-text notice names (:data:`_TEXT_FAILURES`).
+
+    Only the notice's own text is read, never a returned message, whose
+    headers name addresses that did not fail.
+    """
+    part = _body(msg)
+    if part is None or part.get(MARKER_HEADER) is not None:
         return [], []
+    text = _decoded_text(part, [])
+    if part.get_content_type() == "text/html":
+        text = _html_to_text(text)
+    text = text.replace("\r\n", "\n")
+    found: list[tuple[str, str]] = []
+    for pattern in _TEXT_FAILURES:
+        found += [(m.group(1), m.group(2)) for m in pattern.finditer(text)]
+    for listed in _EXCHANGE_LIST.finditer(text):
+        for line in text[listed.end() :].split("\n")[:12]:
+            addresses = _ADDRESS_IN_LINE.findall(line)
+            if not addresses and line.strip() and found:
+                break
+            found += [(address, line) for address in addresses]
+    permanent = [a for a, rest in found if not _TEMPORARY.search(rest)]
+    temporary = [a for a, rest in found if _TEMPORARY.search(rest)]
     return _clean(permanent), _clean(temporary)
 
 
@@ -361,6 +444,55 @@ def _clean(addresses: object) -> list[str]:
         if "@" in text:
             found.append(text)
     return found
+
+
+def parse_headers_only(
+    head: bytes,
+    why: str,
+    *,
+    envelope_from: str | None = None,
+    envelope_to: Sequence[str] = (),
+) -> ParsedMail:
+    """What the header block at the start of ``head`` tells of a message that
+    :func:`parse_mail` could not read (``why``): enough to store and triage it.
+
+    Reads the headers only (no MIME structure), so it cannot fail the way a
+    deeply nested or huge body makes the full parser fail.
+    """
+    problems: list[str] = [f"message: could not be read ({why})"]
+    try:
+        msg = _HEADER_ONLY.parsebytes(head)
+        headers = _headers(msg)
+    except Exception as error:  # the header block itself is unreadable
+        problems.append(f"headers: could not be read ({type(error).__name__})")
+        headers = {}
+    from_value = _header(headers, "From", problems) or _header(headers, "Sender", problems)
+    senders = _addresses([from_value])
+    from_name, from_address = senders[0] if senders else ("", None)
+    if from_address is None and envelope_from and "@" in envelope_from:
+        from_address = envelope_from.strip().strip("<>").lower()
+    to_values = [_header(headers, name, problems) for name in ("To", "Cc", "Delivered-To")]
+    recipients = [r.strip().strip("<>").lower() for r in envelope_to if "@" in r]
+    recipients += [a for _, a in _addresses([v for v in to_values if v])]
+    return ParsedMail(
+        message_id=next(iter(_ids(_header(headers, "Message-ID", problems))), None),
+        in_reply_to=_ids(_header(headers, "In-Reply-To", problems)),
+        references=_ids(_header(headers, "References", problems)),
+        from_address=from_address,
+        from_name=from_name,
+        recipients=tuple(dict.fromkeys(recipients)),
+        subject=_header(headers, "Subject", problems),
+        text="",
+        reply_text="",
+        html=None,
+        attachments=(),
+        auto_reply=None,
+        bounce=False,
+        failed_recipients=(),
+        bounced_message_ids=(),
+        problems=tuple(dict.fromkeys(problems)),
+        malformed=why,
+    )
 
 
 def parse_mail(

@@ -264,6 +264,8 @@ class Edit:
         self.author_email: str | None = None
         #: The actor is a participant of the case already (known when the case was read).
         self.actor_takes_part = False
+        #: Record the change but mail nobody about it (a burst of inbound mail).
+        self.hold_notifications = False
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
         self._unwritten: list[Entry] = []
 

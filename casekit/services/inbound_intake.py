@@ -16,12 +16,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from attrs import frozen
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ from casekit.attachments import Upload
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Source
-from casekit.mail.parse import MailAttachment, ParsedMail, parse_mail
+from casekit.mail.parse import MailAttachment, ParsedMail, parse_headers_only, parse_mail
 from casekit.mail.spool import split
 from casekit.query.models import CaseView
 from casekit.services.base import Edit, Service, handles_nul
@@ -41,6 +42,8 @@ from casekit.store.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+#: The start of a message that can't be parsed that is read for its headers.
+HEADER_BYTES = 256 * 1024
 _i = tables.inbound_messages.c
 
 
@@ -192,8 +195,20 @@ class InboundIntake(Service):
                         outcome=Outcome.REJECTED,
                         reason=f"the message is larger than the limit of {limit} bytes",
                     )
-                with spool.open() as raw:
-                    parsed = self._parse(raw, workdir, envelope_from, recipients)
+                try:
+                    with spool.open() as raw:
+                        parsed = self._parse(raw, workdir, envelope_from, recipients)
+                except Exception as error:  # RecursionError and MemoryError too
+                    # A message the parser cannot read (nested thousands of
+                    # levels deep, say) is kept and triaged: taking it again
+                    # would fail the same way, forever.
+                    log.warning("inbound mail could not be parsed; triaged as malformed: %r", error)
+                    with spool.open() as raw:
+                        head = raw.read(HEADER_BYTES)
+                    why = f"{type(error).__name__}: {error}"[:300]
+                    parsed = parse_headers_only(
+                        head, why, envelope_from=envelope_from, envelope_to=recipients
+                    )
                 return self._store(spool, parsed, envelope_from, recipients)
         except Exception as error:  # never raise on bad mail; the log has the traceback
             log.exception("inbound mail could not be processed")
@@ -255,7 +270,8 @@ class InboundIntake(Service):
         # transaction as its row: one commit, and the sender's MTA hears "250"
         # only once both are durable.
         reply = (
-            not parsed.bounce
+            parsed.malformed is None
+            and not parsed.bounce
             and parsed.from_address
             and parsed.auto_reply is None
             and not is_own_message_id(self.kit.settings, parsed.message_id)
@@ -318,9 +334,12 @@ class InboundIntake(Service):
         if route is None:
             return None
         uploads, refused = self._uploads(parsed)
+        now = self._now()
         try:
-            edit = Edit(self.kit, uow, route.actor, route.case, self._now())
+            edit = Edit(self.kit, uow, route.actor, route.case, now)
             edit.actor_takes_part = route.takes_part
+            held = self._burst(uow.session, route.case, parsed.from_address, now)
+            edit.hold_notifications = held is not None
             entry = append_message(
                 edit,
                 body=self._body(parsed, refused),
@@ -331,6 +350,10 @@ class InboundIntake(Service):
             assert route.case.id is not None
             assert entry.id is not None
             inbound_id = record(route.case.id, entry.id)
+            if held is not None:
+                values = {"reason": held, "row_id": inbound_id}
+                uow.session.connection().execute(_update_row(tuple(sorted(values))), values)
+                log.warning("inbound message %s on %s: %s", inbound_id, route.case.number, held)
             edit.finish(view=False)
         finally:
             close_uploads(uploads)
@@ -339,6 +362,36 @@ class InboundIntake(Service):
             inbound_id=inbound_id,
             case_number=route.case.number,
             entry_id=entry.id,
+            reason=held,
+        )
+
+    def _burst(self, session: Session, case: Case, sender: str | None, now: datetime) -> str | None:
+        """Why a message from ``sender`` on ``case`` notifies nobody, or None.
+
+        More than ``inbound_burst_limit`` messages from one address on one
+        case within ``inbound_burst_minutes`` is a burst: two autoresponders
+        answering each other, a mail loop. Such messages are still recorded
+        on the case; they just stop causing mail, so no loop can feed itself.
+        """
+        settings = self.kit.settings
+        if not sender or not settings.inbound_burst_limit:
+            return None
+        since = now - timedelta(minutes=settings.inbound_burst_minutes)
+        recent = session.execute(
+            select(func.count())
+            .select_from(tables.inbound_messages)
+            .where(
+                _i.case_id == case.id,
+                _i.from_address == sender,
+                _i.outcome == Outcome.APPENDED.value,
+                _i.received_at >= since,
+            )
+        ).scalar_one()
+        if recent < settings.inbound_burst_limit:
+            return None
+        return (
+            f"notifications held: {recent + 1} messages from {sender} on this case "
+            f"within {settings.inbound_burst_minutes} minutes"
         )
 
     def _existing(self, key: str) -> InboundResult | None:
@@ -370,6 +423,8 @@ class InboundIntake(Service):
             )
 
     def _route(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:
+        if parsed.malformed is not None:
+            return self._malformed(inbound_id, parsed)
         if parsed.bounce:
             return self._bounce(inbound_id, parsed)
         if is_own_message_id(self.kit.settings, parsed.message_id):
@@ -429,6 +484,18 @@ class InboundIntake(Service):
             uow.session.connection().execute(_update_row(tuple(sorted(values))), values)
             uow.commit()
         return self._open(inbound_id, parsed, address_org)
+
+    def _malformed(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:
+        """Triage a message that could not be read, for the organization it was
+        sent to when its recipients name a case address (else the host's)."""
+        with self._uow() as uow:
+            org_id = self._case_address_org(uow.session, parsed)
+        return self._finish(
+            inbound_id,
+            Outcome.TRIAGED,
+            reason=f"malformed: the message could not be read ({parsed.malformed})"[:500],
+            org_id=org_id,
+        )
 
     def _match(self, session: Session, parsed: ParsedMail, *, lock: bool = False) -> Match:
         return match(session, self.kit.settings, parsed, lock=lock)

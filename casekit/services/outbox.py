@@ -355,6 +355,8 @@ def queue_notifications(edit: Edit) -> list[dict[str, Any]]:
     around, subscribed = _surroundings(edit, happened, webhooks=hooked)
     if hooked:
         webhooks.queue_webhooks(edit, subscribed=subscribed)
+    if edit.hold_notifications:
+        return []
     chosen = recipients(edit.case, edit.actor, happened, around)
     rows = [outbox_row(edit, r) for r in chosen]
     if not rows:
