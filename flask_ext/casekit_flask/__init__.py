@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from casekit_flask.extension import (
         DEFAULTS,
         CaseKitFlask,
-        RateLimiter,
         current_actor,
         current_kit,
         feedback_button,
     )
+    from casekit_flask.ratelimit import RateLimiter
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "RateLimiter":
+        from casekit_flask import ratelimit
+
+        return ratelimit.RateLimiter
     if name in __all__:
         from casekit_flask import extension
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from werkzeug.urls import iri_to_uri
 from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.errors import ConfigurationError
 from casekit.json_input import MAX_BYTES
+from casekit_flask.ratelimit import RateLimiter, RateLimits
 from casekit_flask.redirects import same_site_path, with_next
 
 IdentityLoader = Callable[[], Actor | None]
@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_LOGIN_URL": None,
     "CASEKIT_PORTAL_RATE_LIMIT": 5,
     "CASEKIT_PORTAL_RATE_WINDOW": 3600,
+    "CASEKIT_RATE_LIMIT_STORAGE_URI": "memory://",
+    "CASEKIT_RATE_LIMIT_KEY_PREFIX": "casekit",
     "CASEKIT_CONTENT_SECURITY_POLICY": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'"
@@ -54,33 +56,6 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_API_URL_PREFIX": "/api/v1",
     "CASEKIT_API_MAX_JSON_BYTES": MAX_BYTES,
 }
-
-
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds for each key, in this process.
-
-    A sliding window kept in memory: enough for one web process (and for the
-    demo). A host running several processes puts its own limiter in front.
-    """
-
-    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._events: dict[object, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def hit(self, key: object) -> bool:
-        """Count one event for ``key``; False when the limit is already reached."""
-        now = self.clock()
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            return True
 
 
 class CountsCache:
@@ -144,10 +119,8 @@ class State:
         self.api_max_json_bytes = int(app.config["CASEKIT_API_MAX_JSON_BYTES"])
         self.api: Any = None
         self.counts = CountsCache(kit, float(app.config["CASEKIT_COUNTS_TTL"]))
-        self.portal_limiter = RateLimiter(
-            int(app.config["CASEKIT_PORTAL_RATE_LIMIT"]),
-            float(app.config["CASEKIT_PORTAL_RATE_WINDOW"]),
-        )
+        self.rate_limits = RateLimits(app.config)
+        self.portal_limiter: RateLimiter = self.rate_limits.portal
 
 
 class CaseKitFlask:

@@ -9,7 +9,7 @@ from conftest import login, make_app
 from flask import Flask
 
 from casekit.errors import ConfigurationError
-from casekit_flask import DEFAULTS, CaseKitFlask, RateLimiter
+from casekit_flask import DEFAULTS, CaseKitFlask
 from casekit_flask.redirects import same_site_path
 from casekit_flask.rendering import render_body, when
 
@@ -167,16 +167,6 @@ def test_times_are_marked_up_for_the_browser():
         html
         == '<time datetime="2026-01-05T09:30:00Z" data-style="datetime">2026-01-05 09:30 UTC</time>'
     )
-
-
-def test_the_rate_limiter_slides():
-    now = [0.0]
-    limiter = RateLimiter(2, 60, clock=lambda: now[0])
-    assert [limiter.hit("a"), limiter.hit("a"), limiter.hit("a"), limiter.hit("b")] == [
-        True, True, False, True,
-    ]  # fmt: skip
-    now[0] = 61
-    assert limiter.hit("a") is True
 
 
 def test_view_counts_are_cached_until_a_case_changes(kit, world):
