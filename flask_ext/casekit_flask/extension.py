@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_LOGIN_URL": None,
     "CASEKIT_PORTAL_RATE_LIMIT": 5,
     "CASEKIT_PORTAL_RATE_WINDOW": 3600,
+    "CASEKIT_API_RATE_LIMIT": None,
+    "CASEKIT_API_RATE_WINDOW": 60,
     "CASEKIT_RATE_LIMIT_STORAGE_URI": "memory://",
     "CASEKIT_RATE_LIMIT_KEY_PREFIX": "casekit",
     "CASEKIT_CONTENT_SECURITY_POLICY": (
@@ -121,6 +123,7 @@ class State:
         self.counts = CountsCache(kit, float(app.config["CASEKIT_COUNTS_TTL"]))
         self.rate_limits = RateLimits(app.config)
         self.portal_limiter: RateLimiter = self.rate_limits.portal
+        self.api_limiter: RateLimiter | None = self.rate_limits.api
 
 
 class CaseKitFlask:

@@ -1,7 +1,7 @@
 """Rate limits that hold across web processes, counted by the ``limits`` library.
 
 Each limit is a moving window: at most ``limit`` events in any ``window``
-seconds for one key (a customer). The counts live in the storage
+seconds for one key (a customer, an API key). The counts live in the storage
 that ``CASEKIT_RATE_LIMIT_STORAGE_URI`` names: ``memory://`` (the default)
 counts in this process only; ``redis://host:6379/0`` counts for every process
 that names the same Redis. casekit calls the limiter where it limits; it
@@ -137,6 +137,8 @@ class RateLimits:
 
     ``portal``: feedback and replies per customer
     (``CASEKIT_PORTAL_RATE_LIMIT`` per ``CASEKIT_PORTAL_RATE_WINDOW``).
+    ``api``: requests per API key (``CASEKIT_API_RATE_LIMIT`` per
+    ``CASEKIT_API_RATE_WINDOW``), or None when that limit is off.
     """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -148,3 +150,11 @@ class RateLimits:
             storage=self.storage,
             name=f"{prefix}/portal",
         )
+        self.api: RateLimiter | None = None
+        if config["CASEKIT_API_RATE_LIMIT"] is not None:
+            self.api = RateLimiter(
+                _count(config, "CASEKIT_API_RATE_LIMIT", least=1),
+                _count(config, "CASEKIT_API_RATE_WINDOW", least=1),
+                storage=self.storage,
+                name=f"{prefix}/api",
+            )

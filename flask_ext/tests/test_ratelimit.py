@@ -1,5 +1,5 @@
-"""Rate limits: the moving window, its settings, a storage that fails, and
-counts shared by two web processes through Redis.
+"""Rate limits: the moving window, its settings, the API key's limit, a storage
+that fails, and counts shared by two web processes through Redis.
 
 The Redis tests use the server at ``CASEKIT_TEST_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/0``), each under a key prefix of its own that it
@@ -111,11 +111,14 @@ def test_the_window_moves_with_each_event():
         ("CASEKIT_PORTAL_RATE_WINDOW", 0.5),
         ("CASEKIT_PORTAL_RATE_WINDOW", 0),
         ("CASEKIT_PORTAL_RATE_LIMIT", "five"),
+        ("CASEKIT_API_RATE_LIMIT", 0),
+        ("CASEKIT_API_RATE_WINDOW", -1),
     ],
 )
 def test_a_bad_limit_setting_is_named(kit, key, value):
+    config: dict[str, object] = {"CASEKIT_API_RATE_LIMIT": 10, key: value}
     with pytest.raises(ConfigurationError, match=key):
-        make_app(kit, **{key: value})
+        make_app(kit, **config)
 
 
 @pytest.mark.parametrize("uri", ["nosuch://here", "memcached://127.0.0.1:11211"])
@@ -194,6 +197,42 @@ def test_a_storage_that_never_answers_does_not_hold_the_request(kit, world, port
     finally:
         silent.close()
         thread.join(30)
+
+
+# -- the API -------------------------------------------------------------------------
+
+
+def test_an_api_key_is_limited_when_the_host_asks(kit, world):
+    app = make_app(kit, CASEKIT_API_RATE_LIMIT=2, CASEKIT_API_RATE_WINDOW=120)
+    client = app.test_client()
+    host = Actor.host()
+    first = kit.api_keys.create(host, org_id=world.shipper.id, name="a", scope="read").token
+    second = kit.api_keys.create(host, org_id=world.shipper.id, name="b", scope="read").token
+
+    def get(token: str) -> Any:
+        return client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+
+    assert [get(first).status_code for _ in range(2)] == [200, 200]
+    refused = get(first)
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["title"] == "Too many requests"
+    assert "2 requests in 120 seconds" in refused.json["detail"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 120
+    assert get(second).status_code == 200  # each key counts its own
+    login(client, world.shipper_actor)  # the host's session is not an API key
+    assert [client.get("/api/v1/cases").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_api_keys_are_not_limited_by_default(kit, world, app):
+    token = kit.api_keys.create(Actor.host(), org_id=world.shipper.id, name="a").token
+    client = app.test_client()
+    answers = {
+        client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code
+        for _ in range(30)
+    }
+    assert answers == {200}
+    assert app.extensions["casekit"].api_limiter is None
 
 
 # -- Redis -----------------------------------------------------------------------------

@@ -149,6 +149,9 @@ def authenticate() -> Response | None:
         g.casekit_actor = identity.actor
         g.casekit_api_scope = identity.scope
         g.casekit_api_identity = identity
+        refused = _over_rate_limit(identity.key_id)
+        if refused is not None:
+            return refused
         if request.blueprint == "casekit_api_keys":
             wanted = ApiScope.ADMIN
         elif request.method in WRITE_METHODS:
@@ -171,6 +174,25 @@ def authenticate() -> Response | None:
                 except CSRFError:
                     return problem(403, "CSRF token missing or invalid", detail="send X-CSRFToken")
     return None
+
+
+def _over_rate_limit(key_id: int) -> Response | None:
+    """A 429 problem, with Retry-After, when the API key is over
+    ``CASEKIT_API_RATE_LIMIT``; None when it may go on (or there is no limit)."""
+    from casekit_flask.extension import state
+
+    limiter = state().api_limiter
+    if limiter is None or limiter.hit(key_id):
+        return None
+    wait = limiter.retry_after(key_id)
+    response = problem(
+        429,
+        "Too many requests",
+        detail=f"this API key may make {limiter.limit} requests in {limiter.window} seconds; "
+        f"try again in {wait} seconds",
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def state_csrf() -> Any:
