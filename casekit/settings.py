@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -178,44 +179,93 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``CASEKIT_*`` variables; ``overrides`` win over them."""
-        environ = os.environ if environ is None else environ
-        converters: dict[str, Any] = {
-            "load_entry_points": _bool,
-            "plugins_allow": _split,
-            "plugins_block": _split,
-            "attachment_dir": Path,
-            "max_attachment_bytes": int,
-            "view_window_months": int,
-            "inbound_retention_days": int,
-            "inbound_attachment_types": _split,
-            "inbound_max_message_bytes": int,
-            "inbound_reply_languages": _split,
-            "inbound_burst_limit": int,
-            "inbound_burst_minutes": int,
-            "reply_secrets": _split,
-            "smtp_port": int,
-            "smtp_timeout": int,
-            "smtp_ca_file": lambda raw: Path(raw) if raw.strip() else None,
-            "notify_max_attempts": int,
-            "notify_retry_seconds": int,
-            "notify_retry_max_seconds": int,
-            "worker_batch_size": int,
-            "worker_poll_seconds": int,
-            "webhook_timeout": int,
-            "webhook_allow_http_loopback": _bool,
-            "webhook_allow_private_addresses": _bool,
-        }
+        return cls.from_mapping(os.environ if environ is None else environ, **overrides)
+
+    @classmethod
+    def from_mapping(cls, *sources: Mapping[str, Any], **overrides: Any) -> Settings:
+        """Settings from the ``CASEKIT_<NAME>`` keys of ``sources`` (the
+        environment, a Flask app's config...), a later source winning over an
+        earlier one, and ``overrides`` over them all.
+
+        A string converts as an environment variable does (``"25"``, ``"on"``,
+        ``"a, b"``); a value of the setting's own type is taken as it is (an
+        ``int``, a ``bool``, a list or tuple of strings, a path); ``None`` counts
+        as not set. Other keys are ignored. A bad value raises
+        :class:`~casekit.errors.ConfigurationError` naming its key.
+        """
         values: dict[str, Any] = {}
-        for field in attrs.fields(cls):
-            raw = environ.get(PREFIX + field.name.upper())
-            if raw is None:
-                continue
-            try:
-                value = converters.get(field.name, str)(raw)
-                if field.validator is not None:
-                    field.validator(None, field, value)
-            except (ValueError, ConfigurationError) as error:
-                raise ConfigurationError(f"{PREFIX}{field.name.upper()}: {error}") from error
-            values[field.name] = value
+        for source in sources:
+            for field in attrs.fields(cls):
+                key = PREFIX + field.name.upper()
+                raw = source.get(key)
+                if raw is None:
+                    continue
+                try:
+                    value = _convert(field, raw)
+                    if field.validator is not None:
+                        field.validator(None, field, value)
+                except (ValueError, ConfigurationError) as error:
+                    raise ConfigurationError(f"{key}: {error}") from error
+                values[field.name] = value
         values.update(overrides)
         return cls(**values)
+
+
+def setting_keys() -> frozenset[str]:
+    """The ``CASEKIT_<NAME>`` key of every core setting."""
+    return frozenset(PREFIX + field.name.upper() for field in attrs.fields(Settings))
+
+
+#: How a setting is read from text (an environment variable); str when not listed.
+_FROM_TEXT: dict[str, Callable[[str], Any]] = {
+    "load_entry_points": _bool,
+    "plugins_allow": _split,
+    "plugins_block": _split,
+    "attachment_dir": Path,
+    "max_attachment_bytes": int,
+    "view_window_months": int,
+    "inbound_retention_days": int,
+    "inbound_attachment_types": _split,
+    "inbound_max_message_bytes": int,
+    "inbound_reply_languages": _split,
+    "inbound_burst_limit": int,
+    "inbound_burst_minutes": int,
+    "reply_secrets": _split,
+    "smtp_port": int,
+    "smtp_timeout": int,
+    "smtp_ca_file": lambda raw: Path(raw) if raw.strip() else None,
+    "notify_max_attempts": int,
+    "notify_retry_seconds": int,
+    "notify_retry_max_seconds": int,
+    "worker_batch_size": int,
+    "worker_poll_seconds": int,
+    "webhook_timeout": int,
+    "webhook_allow_http_loopback": _bool,
+    "webhook_allow_private_addresses": _bool,
+}
+
+
+def _convert(field: Any, raw: Any) -> Any:
+    """``raw`` as the value of the setting ``field``: a string read as text, else its own type."""
+    if isinstance(raw, str):
+        return _FROM_TEXT.get(field.name, str)(raw)
+    kind = _TYPES[field.name]
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        raise ValueError(f"not a boolean: {raw!r}")
+    if kind is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        raise ValueError(f"not a whole number: {raw!r}")
+    if kind == tuple[str, ...]:
+        if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
+            return tuple(raw)
+        raise ValueError(f"not a list of strings: {raw!r}")
+    if kind in (Path, Path | None) and isinstance(raw, os.PathLike):
+        return Path(raw)
+    raise ValueError(f"not a string: {raw!r}")
+
+
+#: Each setting's type, its annotation resolved.
+_TYPES: dict[str, Any] = typing.get_type_hints(Settings)

@@ -297,3 +297,97 @@ def test_bad_mail_settings_name_their_variable(variable, raw, names):
 
 def test_the_smtp_password_is_not_in_the_settings_repr():
     assert "s3cret" not in repr(Settings(smtp_password="s3cret"))
+
+
+# -- from_mapping: the environment, a Flask app's config, several at once ------------
+
+#: A value of its own type for each setting, none the default.
+NATIVE = {
+    "database_url": "postgresql://casekit@db/cases",
+    "case_number_prefix": "ZZ",
+    "load_entry_points": False,
+    "plugins_allow": ("casekit-shopify",),
+    "plugins_block": ["casekit-legacy"],
+    "attachment_dir": Path("/srv/casekit/files"),
+    "max_attachment_bytes": 1024,
+    "view_window_months": 0,
+    "inbound_retention_days": 7,
+    "inbound_attachment_types": ["image/*"],
+    "inbound_max_message_bytes": 2048,
+    "inbound_case_type": "lost",
+    "inbound_reply_languages": ("en", "de"),
+    "mail_from": "cases@example.test",
+    "reply_address": "reply@inbound.example.test",
+    "reply_secrets": ["0123456789abcdef0123"],
+    "case_url": "https://ops.example.test/cases/{number}",
+    "smtp_host": "smtp.example.test",
+    "smtp_port": 2525,
+    "smtp_security": "starttls",
+    "smtp_username": "casekit",
+    "smtp_password": "secret",
+    "smtp_timeout": 5,
+    "smtp_ca_file": Path("/etc/ssl/company.pem"),
+    "notify_max_attempts": 3,
+    "notify_retry_seconds": 30,
+    "notify_retry_max_seconds": 600,
+    "worker_batch_size": 10,
+    "worker_poll_seconds": 2,
+    "webhook_timeout": 3,
+    "webhook_allow_http_loopback": True,
+    "webhook_allow_private_addresses": True,
+    "webhook_ca_file": "/etc/ssl/hooks.pem",
+}
+
+
+def test_every_setting_takes_a_value_of_its_own_type():
+    assert set(NATIVE) == {field.name for field in attrs.fields(Settings)}
+    mapping = {"CASEKIT_" + name.upper(): value for name, value in NATIVE.items()}
+    settings = Settings.from_mapping(mapping)
+    expected = {
+        name: tuple(value) if isinstance(value, list) else value for name, value in NATIVE.items()
+    }
+    assert settings == Settings(**expected)
+    for name in NATIVE:
+        assert getattr(settings, name) != getattr(Settings(), name), name
+
+
+def test_a_later_mapping_wins_and_overrides_win_over_all():
+    environ = {
+        "CASEKIT_SMTP_HOST": "env.test",
+        "CASEKIT_SMTP_PORT": "25",
+        "CASEKIT_SMTP_TIMEOUT": "9",
+    }
+    config = {
+        "CASEKIT_SMTP_HOST": "config.test",
+        "CASEKIT_SMTP_PORT": 2525,
+        "CASEKIT_SMTP_TIMEOUT": None,
+    }
+    settings = Settings.from_mapping(environ, config, smtp_host="kwargs.test")
+    assert settings.smtp_host == "kwargs.test"
+    assert settings.smtp_port == 2525
+    assert settings.smtp_timeout == 9  # None counts as not set
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("CASEKIT_SMTP_PORT", True, "not a whole number"),
+        ("CASEKIT_SMTP_PORT", 25.0, "not a whole number"),
+        ("CASEKIT_LOAD_ENTRY_POINTS", 0, "not a boolean"),
+        ("CASEKIT_PLUGINS_ALLOW", {"a"}, "not a list of strings"),
+        ("CASEKIT_PLUGINS_ALLOW", ["a", 1], "not a list of strings"),
+        ("CASEKIT_ATTACHMENT_DIR", 3, "not a string"),
+        ("CASEKIT_SMTP_HOST", ["a"], "not a string"),
+        ("CASEKIT_WORKER_BATCH_SIZE", 0, "must be at least 1"),
+        ("CASEKIT_MAIL_FROM", "nobody", "not an email address"),
+    ],
+)
+def test_a_value_of_the_wrong_type_names_its_key(key, value, says):
+    with pytest.raises(ConfigurationError, match=f"^{key}: .*{says}"):
+        Settings.from_mapping({key: value})
+
+
+def test_setting_keys_names_every_setting():
+    from casekit.settings import setting_keys
+
+    assert setting_keys() == {"CASEKIT_" + f.name.upper() for f in attrs.fields(Settings)}
