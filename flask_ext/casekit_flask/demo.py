@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 from flask import Blueprint, Flask, abort, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 
 from casekit import (
     Actor,
@@ -45,6 +46,7 @@ from casekit.domain.shipment import Direction, Mode
 from casekit.errors import ConfigurationError
 from casekit.plugins import hookimpl
 from casekit.services.worker import Worker
+from casekit_flask.csrf import protect_forms
 from casekit_flask.redirects import same_site_path
 
 MERCHANT = "northwind"
@@ -390,6 +392,14 @@ def _photo(filename: str) -> Upload:
 
 
 demo_pages = Blueprint("casekit_demo", __name__, template_folder="templates")
+protect_forms(demo_pages)
+
+
+@demo_pages.errorhandler(CSRFError)
+def _form_expired(error: CSRFError) -> ResponseReturnValue:
+    from casekit_flask.extension import error_page
+
+    return error_page(400, "The form expired", "Reload the page and send it again.")
 
 
 @demo_pages.get("/")

@@ -19,13 +19,14 @@ from flask import (
     request,
 )
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
+from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 from markupsafe import Markup
 from werkzeug.urls import iri_to_uri
 
 from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.errors import ConfigurationError
 from casekit.json_input import MAX_BYTES
+from casekit_flask.csrf import leave_to_casekit, protect_forms
 from casekit_flask.ratelimit import RateLimiter, RateLimits
 from casekit_flask.redirects import same_site_path, with_next
 
@@ -165,7 +166,7 @@ class CaseKitFlask:
         return loader
 
     def init_app(self, app: Flask) -> None:
-        """Read the ``CASEKIT_*`` config, set up CSRF, and mount the blueprints.
+        """Read the ``CASEKIT_*`` config and mount the blueprints.
 
         Raises :class:`~casekit.errors.ConfigurationError`, before it changes
         the app, when there is no identity loader or the app has no
@@ -197,7 +198,7 @@ class CaseKitFlask:
                 )
             kit = CaseKit(url)
         app.extensions["casekit"] = State(self, kit, app)
-        csrf = app.extensions.get("csrf") or CSRFProtect(app)
+        leave_to_casekit(app)
         app.jinja_env.globals["casekit_feedback_button"] = feedback_button
         if app.config["CASEKIT_REGISTER_BLUEPRINTS"]:
             from casekit_flask.dashboard import dashboard
@@ -208,8 +209,6 @@ class CaseKitFlask:
             app.register_blueprint(staff, url_prefix=app.config["CASEKIT_STAFF_URL_PREFIX"])
             app.register_blueprint(dashboard, url_prefix=app.config["CASEKIT_STAFF_URL_PREFIX"])
             app.register_blueprint(portal, url_prefix=app.config["CASEKIT_PORTAL_URL_PREFIX"])
-            # A provider's webhook carries a signature, not a session's CSRF token.
-            csrf.exempt(inbound)
             app.register_blueprint(inbound, url_prefix=app.config["CASEKIT_INBOUND_URL_PREFIX"])
         if app.config["CASEKIT_API"]:
             from casekit_flask.api import init_api
@@ -296,7 +295,8 @@ def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
 
 
 def register_error_handlers(blueprint: Blueprint) -> None:
-    """Map casekit's errors to pages on ``blueprint`` (never a 500 for what a user did)."""
+    """Map casekit's errors to pages on ``blueprint`` (never a 500 for what a user
+    did), and check its forms' CSRF tokens (:func:`casekit_flask.csrf.protect_forms`)."""
 
     @blueprint.errorhandler(NotFound)
     def _not_found(error: NotFound) -> ResponseReturnValue:
@@ -316,6 +316,8 @@ def register_error_handlers(blueprint: Blueprint) -> None:
             f"{field}: {', '.join(map(str, msgs))}" for field, msgs in error.errors.items()
         )
         return error_page(400, "Please check your input", lines)
+
+    protect_forms(blueprint)
 
     @blueprint.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> ResponseReturnValue:

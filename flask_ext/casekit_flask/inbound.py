@@ -19,10 +19,13 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from casekit.services.inbound import Outcome
+from casekit_flask.csrf import exempt_from_host
 from casekit_flask.extension import current_kit, secure_headers
 
 inbound = Blueprint("casekit_inbound", __name__)
 inbound.after_request(secure_headers)
+# A provider's webhook carries a signature, not a session's CSRF token.
+exempt_from_host(inbound)
 
 #: Room for the form's other fields around the raw message.
 FORM_SLACK = 64 * 1024

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from flask_smorest import Api
+from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -20,6 +21,7 @@ from casekit import Actor, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.domain.apikeys import ApiScope
 from casekit.errors import InvalidApiKey
 from casekit_flask.api.common import ApiBlueprint, limit_json_body, problem
+from casekit_flask.csrf import check_csrf, exempt_from_host
 from casekit_flask.extension import State
 
 __all__ = ["ApiBlueprint", "init_api", "problem"]
@@ -77,7 +79,6 @@ def init_api(app: Flask, st: State) -> None:
     )
     api.spec.options["security"] = [{"apiKey": []}]
     st.api = api
-    csrf = app.extensions.get("csrf")
     shipments.register_components(api.spec)
     app.url_map.converters.setdefault("casekit_rest", reference.RestConverter)
     for blueprint in (
@@ -92,9 +93,6 @@ def init_api(app: Flask, st: State) -> None:
         settings.blp,
         reference.blp,
     ):
-        if csrf is not None:
-            # Checked in authenticate() for session callers; a key needs none.
-            csrf.exempt(blueprint)
         _wire(blueprint)
         if blueprint is reference.blp:
             app.register_blueprint(blueprint, url_prefix=prefix)
@@ -109,6 +107,8 @@ def _wire(blueprint: Any) -> None:
     blueprint._casekit_wired = True
     blueprint.before_request(limit_json_body)
     blueprint.before_request(authenticate)
+    # Checked in authenticate() for session callers; a key needs none.
+    exempt_from_host(blueprint)
     blueprint.after_request(_headers)
     for error in (InvalidInput, NotFound, PermissionDenied, Conflict, HTTPException):
         blueprint.register_error_handler(error, handle_error)
@@ -165,14 +165,10 @@ def authenticate() -> Response | None:
         if current_actor() is None:
             return _unauthorized("sign in or send an API key")
         if request.method in WRITE_METHODS:
-            from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
-
-            csrf = state_csrf()
-            if csrf is not None and current_app.config.get("WTF_CSRF_ENABLED", True):
-                try:
-                    csrf.protect()
-                except CSRFError:
-                    return problem(403, "CSRF token missing or invalid", detail="send X-CSRFToken")
+            try:
+                check_csrf()
+            except CSRFError:
+                return problem(403, "CSRF token missing or invalid", detail="send X-CSRFToken")
     return None
 
 
@@ -193,10 +189,6 @@ def _over_rate_limit(key_id: int) -> Response | None:
     )
     response.headers["Retry-After"] = str(wait)
     return response
-
-
-def state_csrf() -> Any:
-    return current_app.extensions.get("csrf")
 
 
 def require_scope(wanted: ApiScope) -> Response | None:
