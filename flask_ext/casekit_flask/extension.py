@@ -26,6 +26,7 @@ from werkzeug.urls import iri_to_uri
 from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.errors import ConfigurationError
 from casekit.json_input import MAX_BYTES
+from casekit_flask import config
 from casekit_flask.csrf import leave_to_casekit, protect_forms
 from casekit_flask.ratelimit import RateLimiter, RateLimits
 from casekit_flask.redirects import same_site_path, with_next
@@ -143,7 +144,8 @@ class CaseKitFlask:
 
     :param app: the app to set up now (or call :meth:`init_app` later).
     :param kit: the :class:`~casekit.CaseKit` the pages use; without one, each
-        app builds its own from ``CASEKIT_DATABASE_URL``.
+        app builds its own from its config and the environment
+        (:func:`casekit_flask.config.app_settings`).
     :param identity_loader: a function returning the :class:`~casekit.Actor`
         of the current request, or None for an anonymous one.
     """
@@ -165,12 +167,19 @@ class CaseKitFlask:
         self._identity_loader = loader
         return loader
 
-    def init_app(self, app: Flask) -> None:
+    def init_app(self, app: Flask, *, kit: CaseKit | None = None) -> None:
         """Read the ``CASEKIT_*`` config and mount the blueprints.
 
+        :param kit: the kit of this app's pages; it wins over the one given
+            to :class:`CaseKitFlask`. Without either, the app builds its own
+            from :func:`casekit_flask.config.app_settings`.
+
         Raises :class:`~casekit.errors.ConfigurationError`, before it changes
-        the app, when there is no identity loader or the app has no
-        ``SECRET_KEY``: the pages could not work without either.
+        the app, when there is no identity loader, the app has no
+        ``SECRET_KEY`` (the pages could not work without either), a
+        ``CASEKIT_*`` key of ``app.config`` is unknown (a misspelling), a
+        setting is invalid, or ``app.config`` sets a core setting the given
+        kit does not have.
         """
         if self._identity_loader is None:
             raise ConfigurationError(
@@ -186,17 +195,14 @@ class CaseKitFlask:
                 "secret of your deployment's, e.g. python -c 'import secrets; "
                 "print(secrets.token_hex())'"
             )
+        config.check_keys(app.config, DEFAULTS)
+        kit = kit if kit is not None else self.kit
+        if kit is None:
+            kit = CaseKit(settings=config.app_settings(app))
+        else:
+            config.check_kit(app.config, kit)
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, default)
-        kit = self.kit
-        if kit is None:
-            url = app.config["CASEKIT_DATABASE_URL"]
-            if not url:
-                raise ConfigurationError(
-                    "CaseKitFlask needs a kit: pass CaseKitFlask(kit=...) or set "
-                    "CASEKIT_DATABASE_URL in the app's config"
-                )
-            kit = CaseKit(url)
         app.extensions["casekit"] = State(self, kit, app)
         leave_to_casekit(app)
         app.jinja_env.globals["casekit_feedback_button"] = feedback_button

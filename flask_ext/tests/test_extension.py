@@ -30,11 +30,8 @@ def test_init_app_keeps_state_per_app_and_reads_the_prefixes(kit):
         assert key in first.config
 
 
-def test_without_a_kit_the_database_url_is_required(tmp_path):
-    app = Flask("x")
-    app.secret_key = "test"
-    with pytest.raises(ConfigurationError, match="CASEKIT_DATABASE_URL"):
-        CaseKitFlask(app, identity_loader=lambda: None)
+def test_without_a_kit_one_is_built_from_the_database_url(tmp_path):
+    # Without any, the app's instance folder holds it (test_config.py).
     app = Flask("y")
     app.secret_key = "test"
     app.config["CASEKIT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'c.sqlite3'}"
