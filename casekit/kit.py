@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, BinaryIO
 
 import attrs
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, scoped_session
 
 from casekit.clock import Clock, SystemClock
 from casekit.domain.actor import Actor
@@ -28,8 +30,9 @@ from casekit.services.views import ViewService
 from casekit.services.webhooks import WebhookService
 from casekit.settings import Settings
 from casekit.store.database import create_casekit_engine
+from casekit.store.host import HostTransaction
 from casekit.store.mapping import map_domain
-from casekit.store.uow import SessionFactory
+from casekit.store.uow import HostSessions, SessionFactory
 
 
 class CaseKit:
@@ -73,6 +76,12 @@ class CaseKit:
         self.sessions = SessionFactory(self.engine)
         self.plugin_manager = make_plugin_manager(settings, plugins)
         self.hooks = PluginHooks(self.plugin_manager, self)
+        #: The kit this one is a bound view of (:meth:`bind`), or None.
+        self._unbound: CaseKit | None = None
+        self._make_services()
+        self.hooks.kit_ready()
+
+    def _make_services(self) -> None:
         self.cases = CaseService(self)
         self.messages = MessageService(self)
         self.directory = DirectoryService(self)
@@ -84,7 +93,34 @@ class CaseKit:
         self.notifications = NotificationService(self)
         self.api_keys = ApiKeyService(self)
         self.webhooks = WebhookService(self)
-        self.hooks.kit_ready()
+
+    def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
+        """This kit, working in the host's transaction.
+
+        ``host`` is the host's SQLAlchemy ``Session``, a ``scoped_session``
+        (Flask-SQLAlchemy's ``db.session``: each call joins the current
+        session), or a ``Connection`` with a transaction begun. The bound
+        kit's calls run on that session's connection, each in a SAVEPOINT:
+        the cases, their outbox rows and their timeline commit or roll back
+        with the host's own rows, casekit never commits or rolls back the
+        host's work, and a call that fails (InvalidInput, Conflict, ...)
+        leaves the host's transaction usable. Signals are sent after the
+        host commits, and never if it rolls back. ::
+
+            with Session(engine) as session:
+                session.add(Order(number="1001"))
+                kit.bind(session).cases.open(actor, type="lost", message="...")
+                session.commit()     # the order and the case, together
+
+        The host's tables and casekit's must be in the database of the
+        host's connection. Binding is cheap (a view sharing the kit's
+        settings, plugins and engine); ``close()`` on the view does nothing.
+        """
+        view = copy.copy(self)
+        view._unbound = self._unbound or self
+        view.sessions = HostSessions(self.engine, HostTransaction(host))
+        view._make_services()
+        return view
 
     @cached_property
     def case_types(self) -> dict[str, CaseType]:
@@ -118,8 +154,9 @@ class CaseKit:
         return view, self.hooks.open_attachment(storage_key=row.storage_key)
 
     def close(self) -> None:
-        """Release the database connections."""
-        self.engine.dispose()
+        """Release the database connections (a bound view leaves them to its kit)."""
+        if self._unbound is None:
+            self.engine.dispose()
 
     def __enter__(self) -> CaseKit:
         return self
@@ -128,4 +165,5 @@ class CaseKit:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<CaseKit {self.engine.url.render_as_string(hide_password=True)}>"
+        bound = " bound to the host's transaction" if self._unbound is not None else ""
+        return f"<CaseKit {self.engine.url.render_as_string(hide_password=True)}{bound}>"

@@ -322,10 +322,18 @@ class Edit:
         host_view = (
             Scope(self.uow.session, Actor.host()).view(self.case, new=self.new) if wanted else None
         )
+        if wanted:
+            # After the commit: the host's, when the kit is bound to its transaction.
+            self.uow.after_commit(functools.partial(self._send, wanted, host_view))
         self.uow.commit()
-        for sig, kw in wanted:
-            signals.send(sig, self.kit, case=host_view, actor=self.actor, **kw)
         return actor_view
+
+    def _send(self, wanted: list[tuple[NamedSignal, dict[str, Any]]], host_view: Any) -> None:
+        # A bound view's signals come from the kit it was bound from, which
+        # the host's receivers know (``connect_via(kit)``).
+        sender = self.kit._unbound or self.kit
+        for sig, kw in wanted:
+            signals.send(sig, sender, case=host_view, actor=self.actor, **kw)
 
 
 def set_status(edit: Edit, target: Status) -> None:

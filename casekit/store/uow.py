@@ -1,8 +1,14 @@
-"""The unit of work: one transaction per use case, signals after commit."""
+"""The unit of work: one transaction per use case, signals after commit.
+
+A kit bound to the host's transaction (:meth:`casekit.CaseKit.bind`) runs
+each unit of work in a SAVEPOINT of the host's connection
+(:class:`HostSessions`): its ``commit()`` releases the savepoint, a failure
+rolls back to it, and the after-commit callbacks wait for the host's own
+commit (:mod:`casekit.store.host`).
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from types import TracebackType
 
@@ -12,12 +18,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casekit.errors import Conflict
 from casekit.store.database import WRITE_OPTION
-
-log = logging.getLogger(__name__)
+from casekit.store.host import HostTransaction, run_all
 
 
 class SessionFactory:
     """Reading and writing sessions for one engine."""
+
+    #: The host's transaction the sessions join (:class:`HostSessions`), or None.
+    host: HostTransaction | None = None
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -28,6 +36,27 @@ class SessionFactory:
 
     def __call__(self, *, write: bool) -> Session:
         return self._write() if write else self._read()
+
+
+class HostSessions(SessionFactory):
+    """Sessions on the host's transaction: each in a SAVEPOINT of its connection.
+
+    A session's ``commit()`` releases its savepoint and ``close()`` without
+    one rolls back to it, so casekit never commits, nor rolls back, the
+    host's own work, and a casekit call that fails leaves the host's
+    transaction as it found it.
+    """
+
+    def __init__(self, engine: Engine, host: HostTransaction) -> None:
+        self.engine = engine
+        self.host = self._host = host
+
+    def __call__(self, *, write: bool) -> Session:
+        return Session(
+            bind=self._host.connection(write=write),
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+        )
 
 
 class UnitOfWork:
@@ -83,7 +112,7 @@ class UnitOfWork:
             self._connection = None
             self._after.clear()
             undo, self._undo = self._undo, []
-            _run_all(undo, "an on-rollback callback")
+            run_all(undo, "an on-rollback callback")
 
     def flush(self) -> None:
         try:
@@ -97,9 +126,14 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as error:
             raise Conflict("the case was changed by someone else; reload it") from error
-        self._undo.clear()
         callbacks, self._after = self._after, []
-        _run_all(callbacks, "an after-commit callback")
+        undo, self._undo = self._undo, []
+        host = self._sessions.host
+        if host is not None:
+            # Released into the host's transaction: durable when it commits.
+            host.defer(callbacks, undo)
+            return
+        run_all(callbacks, "an after-commit callback")
 
     def after_commit(self, callback: Callable[[], object]) -> None:
         self._after.append(callback)
@@ -111,11 +145,3 @@ class UnitOfWork:
         rollback would otherwise leave behind.
         """
         self._undo.append(callback)
-
-
-def _run_all(callbacks: list[Callable[[], object]], what: str) -> None:
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:
-            log.exception("casekit: %s failed", what)
