@@ -113,8 +113,11 @@ class CaseKit:
                 session.commit()     # the order and the case, together
 
         The host's tables and casekit's must be in the database of the
-        host's connection. Binding is cheap (a view sharing the kit's
-        settings, plugins and engine); ``close()`` on the view does nothing.
+        host's connection. A session with no default engine, or a
+        connection with no transaction begun, is a
+        :class:`~casekit.errors.ConfigurationError` at the first call.
+        Binding is cheap (a view sharing the kit's settings, plugins and
+        engine); ``close()`` on the view does nothing.
         """
         view = copy.copy(self)
         view._unbound = self._unbound or self

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, registry
 
 from casekit import CaseKit, signals
-from casekit.errors import InvalidInput, NotFound
+from casekit.errors import ConfigurationError, InvalidInput, NotFound
 from casekit.sample import World
 from casekit.store import tables
 from casekit.store.uow import UnitOfWork
@@ -296,7 +296,7 @@ def test_a_bound_connection_commits_and_rolls_back_with_the_host(w: World, seen:
 
 
 def test_a_bound_connection_needs_its_transaction_begun(w: World) -> None:
-    with w.kit.engine.connect() as conn, pytest.raises(RuntimeError, match="begin one"):
+    with w.kit.engine.connect() as conn, pytest.raises(ConfigurationError, match="begin one"):
         w.kit.bind(conn).cases.get(w.shipper_actor, "CV000001")
 
 
@@ -359,3 +359,13 @@ def test_a_bound_call_first_in_a_pysqlite_transaction_still_rolls_back(
         assert counts(w.kit) == before
     finally:
         engine.dispose()
+
+
+def test_a_session_without_an_engine_is_refused_with_the_fix(w: World) -> None:
+    with Session() as session, pytest.raises(ConfigurationError, match="one default engine"):
+        w.kit.bind(session).cases.get(w.shipper_actor, "CV000001")
+
+
+def test_binding_something_else_is_a_type_error(w: World) -> None:
+    with pytest.raises(TypeError, match="Session, scoped_session or Connection"):
+        w.kit.bind(w.kit.engine)  # type: ignore[arg-type]

@@ -15,7 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import UnboundExecutionError
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+
+from casekit.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,8 @@ class HostTransaction:
             host.flush()
             try:
                 conn = host.connection()
-            except Exception as error:
-                raise RuntimeError(
+            except UnboundExecutionError as error:
+                raise ConfigurationError(
                     "casekit could not take a connection from the host's session: bind "
                     "it to a session with one default engine, or to a Connection"
                 ) from error
@@ -79,7 +82,7 @@ class HostTransaction:
         else:
             conn = host
             if not conn.in_transaction():
-                raise RuntimeError(
+                raise ConfigurationError(
                     "the host's connection has no transaction: begin one "
                     "(engine.begin(), connection.begin()) before casekit joins it"
                 )
