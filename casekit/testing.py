@@ -14,19 +14,21 @@ on every database the environment names: SQLite always, PostgreSQL when
 once per session and emptied after every test). :class:`FakeShipments`
 answers the lookup hooks from memory, and :class:`SignalRecorder` records
 what casekit announced.
+
+The fixtures live in :mod:`casekit.pytest_plugin`, which opting in to this
+module loads too; this module itself imports no pytest, so that code
+outside a test run (the benchmarks, a host's own tools) can use the fakes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage, Message
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 from blinker import NamedSignal
 
 from casekit import signals
@@ -38,6 +40,17 @@ from casekit.mail.compose import OutgoingNotification
 from casekit.plugins import hookimpl
 from casekit.sample import World
 from casekit.settings import Settings
+
+if TYPE_CHECKING:
+    import pytest
+
+    from casekit.pytest_plugin import (
+        casekit_backend_kit,
+        casekit_backend_world,
+        casekit_clock,
+        casekit_kit,
+        casekit_world,
+    )
 
 __all__ = [
     "CapturedMail",
@@ -55,6 +68,7 @@ __all__ = [
     "empty_tables",
     "enabled_backends",
     "make_kit",
+    "run_in_terminal",
 ]
 
 
@@ -276,30 +290,6 @@ def make_kit(
     return kit
 
 
-@pytest.fixture
-def casekit_clock() -> FrozenClock:
-    """A :class:`FrozenClock` at 2026-01-05 09:00 UTC."""
-    return FrozenClock()
-
-
-@pytest.fixture
-def casekit_kit(tmp_path: Path, casekit_clock: FrozenClock) -> Iterator[CaseKit]:
-    """A :class:`CaseKit` on a fresh SQLite file, schema created."""
-    kit = make_kit(
-        f"sqlite:///{tmp_path / 'casekit.sqlite3'}",
-        attachment_dir=tmp_path / "attachments",
-        clock=casekit_clock,
-    )
-    yield kit
-    kit.close()
-
-
-@pytest.fixture
-def casekit_world(casekit_kit: CaseKit) -> World:
-    """A :class:`World` in ``casekit_kit``."""
-    return World.build(casekit_kit)
-
-
 #: The environment variable naming each database server the tests may use.
 SERVER_ENV = {"postgresql": "CASEKIT_TEST_POSTGRES_URL", "mysql": "CASEKIT_TEST_MYSQL_URL"}
 
@@ -309,18 +299,10 @@ def backends_under_test() -> list[str]:
     return ["sqlite"] + [name for name, env in SERVER_ENV.items() if os.environ.get(env)]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--casekit-backends",
-        default=None,
-        help="comma-separated databases to run the casekit_backend_* fixtures on "
-        "(sqlite, postgresql, mysql); default: sqlite plus each server whose "
-        "CASEKIT_TEST_*_URL is set",
-    )
-
-
 def enabled_backends(config: pytest.Config) -> list[str]:
     """The databases of this run: ``--casekit-backends``, else :func:`backends_under_test`."""
+    import pytest
+
     chosen = config.getoption("--casekit-backends", default=None)
     if not chosen:
         return backends_under_test()
@@ -335,17 +317,6 @@ def enabled_backends(config: pytest.Config) -> list[str]:
         if not os.environ.get(SERVER_ENV[name]):
             raise pytest.UsageError(f"--casekit-backends: {name} needs {SERVER_ENV[name]}")
     return names
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    enabled_backends(config)  # a backend the run cannot use stops it before collection
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "casekit_backend_url" in metafunc.fixturenames:
-        metafunc.parametrize(
-            "casekit_backend_url", enabled_backends(metafunc.config), indirect=True, scope="session"
-        )
 
 
 def empty_tables(kit: CaseKit) -> None:
@@ -412,47 +383,75 @@ def empty_tables(kit: CaseKit) -> None:
                 conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 
-@pytest.fixture(scope="session")
-def casekit_backend_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated, empty database for the session, once per backend under test."""
-    from casekit.store.database import create_casekit_engine, throwaway_database
-    from casekit.store.migrate import upgrade
+def run_in_terminal(
+    args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as its stdin, stdout and stderr.
 
-    backend = request.param
-    with contextlib.ExitStack() as stack:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('casekit') / 'casekit.sqlite3'}"
-        else:
-            url = stack.enter_context(
-                throwaway_database(
-                    os.environ[SERVER_ENV[backend]], prefix="casekit_test", durable=False
-                )
-            )
-        engine = create_casekit_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
+    Returns its exit status and all it wrote, as a person at a terminal
+    would see it (carriage returns included): for testing what a command
+    shows on a terminal only, such as the progress bars of
+    ``casekit.cli_progress``. POSIX only.
+    """
+    import pty
+    import select
+    import subprocess
+    import time
 
-
-@pytest.fixture
-def casekit_backend_kit(
-    casekit_backend_url: str, tmp_path: Path, casekit_clock: FrozenClock
-) -> Iterator[CaseKit]:
-    """A :class:`CaseKit` on each backend under test, its tables emptied afterwards."""
-    kit = make_kit(
-        casekit_backend_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=casekit_clock,
-        create_schema=False,
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        list(args),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=dict(os.environ if env is None else env),
+        close_fds=True,
     )
-    yield kit
-    empty_tables(kit)
-    kit.close()
+    os.close(follower)
+    output = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the command closed the terminal: it has ended
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            elif process.poll() is not None:
+                break
+        else:
+            raise TimeoutError(f"{args[0]} ran for more than {timeout} s")
+        status = process.wait(timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    return status, output.decode("utf-8", "replace")
 
 
-@pytest.fixture
-def casekit_backend_world(casekit_backend_kit: CaseKit) -> World:
-    """A :class:`World` in ``casekit_backend_kit``."""
-    return World.build(casekit_backend_kit)
+#: pytest loads the fixtures and the ``--casekit-backends`` option from here
+#: when a ``conftest.py`` opts in to this module.
+pytest_plugins = ["casekit.pytest_plugin"]
+
+_FIXTURES = (
+    "casekit_backend_kit",
+    "casekit_backend_url",
+    "casekit_backend_world",
+    "casekit_clock",
+    "casekit_kit",
+    "casekit_world",
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The fixtures, from :mod:`casekit.pytest_plugin`: pytest is imported only for them."""
+    if name in _FIXTURES:
+        from casekit import pytest_plugin
+
+        return getattr(pytest_plugin, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

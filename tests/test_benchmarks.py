@@ -460,3 +460,40 @@ def test_webhooks_measures_the_queueing_cost_and_the_drain(tmp_path):
     assert deliver["value"] > 0
     assert deliver["floor"] > 0
     assert "webhooks on sqlite" in result.stdout
+
+
+#: Run before the benchmarks in a subprocess: pytest cannot be imported, as
+#: in an install without the testing extra.
+WITHOUT_PYTEST = """
+import runpy, sys
+
+class NoPytest:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pytest", "_pytest"):
+            raise ImportError(f"{name} is not installed")
+        return None
+
+sys.meta_path.insert(0, NoPytest())
+sys.argv = ["benchmarks", *sys.argv[1:]]
+runpy.run_module("benchmarks", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_the_benchmarks_run_without_pytest(tmp_path):
+    def bench(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", WITHOUT_PYTEST, *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    helped = bench("--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "notify" in helped.stdout
+    url = f"sqlite:///{tmp_path / 'notify.sqlite3'}"
+    # notify delivers to casekit.testing's SmtpSink: the fakes need no pytest.
+    ran = bench("notify", "--cases", "3", "--warmup", "0", "--database-url", url)
+    assert ran.returncode == 0, ran.stderr
+    assert "notify" in ran.stdout
