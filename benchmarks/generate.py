@@ -53,6 +53,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from benchmarks.common import Context, Result, backend_of, scenario
+from casekit.cli_progress import progress
 from casekit.store import report_columns, tables
 from casekit.store.database import create_casekit_engine, normalize_url
 from casekit.store.migrate import upgrade
@@ -833,15 +834,18 @@ def generate(
             conn.commit()
             maker = CaseMaker(world, rng, cases)
             done = 0
-            while done < cases:
-                size = min(CHUNK, cases - done)
-                batch = maker.batch(size)
-                for name, columns, rows in batch.tables():
-                    writer.write(name, columns, rows)
-                conn.commit()
-                done += size
-                if done % 200_000 == 0 or done == cases:
-                    say(f"  {done} cases, {time.perf_counter() - started:.0f} s")
+            # A bar on a terminal; elsewhere a line every 200,000 cases.
+            with progress("  cases", length=cases) as bar:
+                while done < cases:
+                    size = min(CHUNK, cases - done)
+                    batch = maker.batch(size)
+                    for name, columns, rows in batch.tables():
+                        writer.write(name, columns, rows)
+                    conn.commit()
+                    done += size
+                    bar.advance(size)
+                    if not bar.shown and (done % 200_000 == 0 or done == cases):
+                        say(f"  {done} cases, {time.perf_counter() - started:.0f} s")
             for index in dropped:
                 index.create(conn)
             conn.commit()

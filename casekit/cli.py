@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -13,8 +13,9 @@ import attrs
 import click
 from click.core import ParameterSource
 
+from casekit.cli_progress import progress
 from casekit.errors import CaseKitError, ConfigurationError, DatabaseUnavailable
-from casekit.settings import Settings
+from casekit.settings import Settings, default_database_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -23,45 +24,88 @@ if TYPE_CHECKING:
 
 #: The key in ``ctx.meta`` of a command's exit status for a configuration error (2 otherwise).
 CONFIGURATION_ERROR_STATUS = "casekit.configuration_error_status"
+#: The key in ``ctx.meta`` of a function giving the host's kit: a group that
+#: sets it (``flask casekit``) runs the commands on that kit instead of
+#: building one from ``--database-url`` and the environment.
+HOST_KIT = "casekit.host_kit"
+
+
+def _options(ctx: click.Context) -> dict[str, Any]:
+    """The root command's options (none under a host's group)."""
+    return ctx.find_object(dict) or {}
+
+
+def _host_kit(ctx: click.Context) -> CaseKit | None:
+    get = ctx.meta.get(HOST_KIT)
+    return get() if get is not None else None
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
-    if ctx.obj and ctx.obj.get("database_url"):
-        overrides.setdefault("database_url", ctx.obj["database_url"])
+    host = _host_kit(ctx)
+    if host is not None:
+        return attrs.evolve(host.settings, **overrides)
+    if _options(ctx).get("database_url"):
+        overrides.setdefault("database_url", _options(ctx)["database_url"])
     return Settings.from_env(**overrides)
 
 
 @contextmanager
-def _engine(url: str, *, tables: bool) -> Iterator[Engine]:
+def _engine(url: str, *, tables: bool, create: bool = False) -> Iterator[Engine]:
     """An engine on ``url``, refused at once when casekit cannot use its database.
 
-    With ``tables``, casekit's tables must be there and up to date too.
+    With ``tables``, casekit's tables must be there and up to date too. A
+    SQLite file that does not exist is refused, and not created, unless
+    ``create``.
     """
     from casekit.store.database import check_database, create_casekit_engine
 
     engine = create_casekit_engine(url)
     try:
-        check_database(engine, tables=tables)
+        check_database(engine, tables=tables, create=create)
         yield engine
     finally:
         engine.dispose()
 
 
 @contextmanager
-def open_kit(ctx: click.Context, *, tables: bool = True, **overrides: Any) -> Iterator[CaseKit]:
+def _database(ctx: click.Context, *, tables: bool, create: bool = False) -> Iterator[Engine]:
+    """The engine of the command's database: the host's kit's, or one on ``--database-url``."""
+    host = _host_kit(ctx)
+    if host is None:
+        with _engine(_settings(ctx).database_url, tables=tables, create=create) as engine:
+            yield engine
+        return
+    from casekit.store.database import check_database
+
+    check_database(host.engine, tables=tables, create=create)
+    yield host.engine
+
+
+@contextmanager
+def open_kit(
+    ctx: click.Context, *, tables: bool = True, create: bool = False, **overrides: Any
+) -> Iterator[CaseKit]:
     """A kit on the database the ``casekit`` command was given, for a subcommand.
 
     The database is checked first, so that a URL, server or schema casekit
     cannot use stops the command with one line naming the setting and the
     fix (``--debug`` shows the traceback). ``tables=False`` skips the check
-    of casekit's tables, for a command that makes them; ``overrides`` are
+    of casekit's tables, for a command that makes them, and ``create``
+    lets it create a SQLite file that does not exist; ``overrides`` are
     settings that win over the environment's.
     """
     from casekit.kit import CaseKit
 
+    host = _host_kit(ctx)
+    if host is not None:  # the host's kit: checked, used, and left open for the host
+        from casekit.store.database import check_database
+
+        check_database(host.engine, tables=tables, create=create)
+        yield host
+        return
     settings = _settings(ctx, **overrides)
     with (
-        _engine(settings.database_url, tables=tables) as engine,
+        _engine(settings.database_url, tables=tables, create=create) as engine,
         CaseKit(settings=settings, engine=engine) as kit,
     ):
         yield kit
@@ -74,27 +118,34 @@ def _database_url_source(ctx: click.Context) -> str:
         return "--database-url"
     if source is ParameterSource.ENVIRONMENT:
         return "CASEKIT_DATABASE_URL"
-    default = attrs.fields(Settings).database_url.default
-    return f"CASEKIT_DATABASE_URL, not set (so {default})"
+    return f"CASEKIT_DATABASE_URL, not set (so {default_database_url()})"
 
 
-class _RootGroup(click.Group):
-    """The root command: a configuration error is one line on stderr, not a traceback."""
+class CommandGroup(click.Group):
+    """A group of casekit's commands: a configuration error is one line on stderr.
+
+    Not a traceback (``--debug`` shows it). The line names where the
+    database URL came from (:meth:`database_setting`).
+    """
+
+    def database_setting(self, ctx: click.Context) -> str:
+        """The setting that gave the database URL, as the user would set it."""
+        return _database_url_source(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ConfigurationError as error:
-            if ctx.obj and ctx.obj.get("debug"):
+            if _options(ctx).get("debug"):
                 raise
             message = str(error)
             if isinstance(error, DatabaseUnavailable):
-                message = f"{_database_url_source(ctx)}: {error.reason}"
+                message = f"{self.database_setting(ctx)}: {error.reason}"
             click.echo(f"Error: {' '.join(message.split())}", err=True)
             ctx.exit(ctx.meta.get(CONFIGURATION_ERROR_STATUS, 2))
 
 
-@click.group(cls=_RootGroup)
+@click.group(cls=CommandGroup)
 @click.option(
     "--database-url",
     envvar="CASEKIT_DATABASE_URL",
@@ -126,12 +177,19 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Bring casekit's tables to the newest schema (safe to run again)."""
+    """Bring casekit's tables to the newest schema (safe to run again).
+
+    A SQLite file that does not exist is created. On a terminal a bar shows
+    each migration as it runs.
+    """
     from casekit.store import migrate
 
-    with _engine(_settings(ctx).database_url, tables=False) as engine:
-        migrate.upgrade(engine, revision)
-        click.echo(f"casekit schema at {migrate.current(engine)}")
+    with _database(ctx, tables=False, create=True) as engine:
+        steps = migrate.pending(engine, revision)
+        with progress("Migrating", length=steps) as bar:
+            migrate.upgrade(engine, revision, progress=bar.step)
+        ran = f"{steps} migration{'s' if steps != 1 else ''} run"
+        click.echo(f"casekit schema at {migrate.current(engine)} ({ran})")
 
 
 @db.command("downgrade")
@@ -141,7 +199,7 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
     """Go back to REVISION ("base" removes casekit's tables and their data)."""
     from casekit.store import migrate
 
-    with _engine(_settings(ctx).database_url, tables=False) as engine:
+    with _database(ctx, tables=False) as engine:
         migrate.downgrade(engine, revision)
         click.echo(f"casekit schema at {migrate.current(engine) or 'base'}")
 
@@ -149,10 +207,14 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 @db.command("current")
 @click.pass_context
 def db_current(ctx: click.Context) -> None:
-    """Show the schema revision of the database and whether it is the newest."""
+    """Show the schema revision of the database and whether it is the newest.
+
+    Exit status 1 when it is behind; a SQLite file that does not exist is an
+    error (status 2), and is not created.
+    """
     from casekit.store import migrate
 
-    with _engine(_settings(ctx).database_url, tables=False) as engine:
+    with _database(ctx, tables=False) as engine:
         now, newest = migrate.current(engine), migrate.head(engine)
     state = "up to date" if now == newest else f"newest is {newest}; run `casekit db upgrade`"
     click.echo(f"{now or 'empty (no casekit tables)'} ({state})")
@@ -163,16 +225,22 @@ def db_current(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def example(ctx: click.Context) -> None:
-    """Open, work and solve a case on SQLite, and print its timeline.
+    """Open, work and solve a case, and print its timeline.
 
-    Uses a fresh temporary database unless --database-url is given.
+    Uses a fresh temporary SQLite database, removed afterwards, unless one is
+    named before the command (`casekit --database-url URL example`, or
+    CASEKIT_DATABASE_URL); its attachments are always temporary.
     """
     from casekit.example import run_example
 
     with tempfile.TemporaryDirectory(prefix="casekit-example-") as tmp:
-        url = (ctx.obj or {}).get("database_url") or f"sqlite:///{Path(tmp) / 'example.sqlite3'}"
+        url = _options(ctx).get("database_url") or f"sqlite:///{Path(tmp) / 'example.sqlite3'}"
         with open_kit(
-            ctx, tables=False, database_url=url, attachment_dir=Path(tmp) / "attachments"
+            ctx,
+            tables=False,
+            create=True,
+            database_url=url,
+            attachment_dir=Path(tmp) / "attachments",
         ) as kit:
             run_example(kit, click.echo)
 
@@ -222,7 +290,8 @@ def case_types(ctx: click.Context) -> None:
     """List the case type catalogue (built-in and from plugins)."""
     from casekit.kit import CaseKit
 
-    with CaseKit(settings=_settings(ctx)) as kit:
+    host = _host_kit(ctx)
+    with CaseKit(settings=_settings(ctx)) if host is None else nullcontext(host) as kit:
         for case_type in kit.case_types.values():
             click.echo(f"{case_type.code:24} {case_type.label}")
 
@@ -233,7 +302,8 @@ def plugins(ctx: click.Context) -> None:
     """List the registered plugins and the hooks each implements."""
     from casekit.plugins import make_plugin_manager
 
-    pm = make_plugin_manager(_settings(ctx))
+    host = _host_kit(ctx)
+    pm = make_plugin_manager(_settings(ctx)) if host is None else host.plugin_manager
     for name, plugin in pm.list_name_plugin():
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
         click.echo(f"{name}: {', '.join(hooks)}")
@@ -431,12 +501,30 @@ def rules() -> None:
 def rules_sweep(ctx: click.Context) -> None:
     """Check every enabled time rule against the clock and open the cases due.
 
-    Idempotent and safe to run from cron on several machines at once.
+    Idempotent and safe to run from cron on several machines at once. On a
+    terminal a bar shows the shipments due as they are worked; the command
+    ends with one line: how many it swept, and the cases it opened.
     """
-    with open_kit(ctx) as kit:
-        outcome = kit.rules.sweep()
+    with open_kit(ctx) as kit, progress("Sweeping") as bar:
+        outcome = kit.rules.sweep(progress=bar.report)
+    click.echo(sweep_summary(outcome))
+
+
+def sweep_summary(outcome: Any, shown: int = 20) -> str:
+    """One line saying what a sweep did; the first ``shown`` case numbers opened."""
     opened = len(outcome.opened)
-    click.echo(f"opened {opened} case{'s' if opened != 1 else ''}: {' '.join(outcome.opened)}")
+    numbers = " ".join(outcome.opened[:shown])
+    if opened > shown:
+        numbers += f" and {opened - shown} more"
+    line = f"swept {outcome.swept} shipment{'s' if outcome.swept != 1 else ''} due: "
+    line += f"opened {opened} case{'s' if opened != 1 else ''}"
+    if numbers:
+        line += f" ({numbers})"
+    if outcome.raced:
+        line += f", {len(outcome.raced)} opened meanwhile by another sweep"
+    if outcome.failed:
+        line += f", {len(outcome.failed)} failed (see the log)"
+    return line
 
 
 @rules.command("list")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import platformdirs
 from attrs import frozen
 
 from casekit.errors import ConfigurationError
@@ -31,6 +32,28 @@ DEFAULT_INBOUND_TYPES: tuple[str, ...] = (
     "application/vnd.oasis.opendocument.*",
     "application/zip",
 )
+
+
+def user_data_dir() -> Path:
+    """The per-user folder of the default database and attachments; not created here.
+
+    ``platformdirs.user_data_path("casekit")``: ``$XDG_DATA_HOME/casekit``
+    (``~/.local/share/casekit``) on Linux, ``~/Library/Application
+    Support/casekit`` on macOS, ``%LOCALAPPDATA%\\casekit`` on Windows. casekit
+    creates it when it first writes there (``casekit db upgrade``,
+    :meth:`~casekit.CaseKit.create_schema`, the first attachment stored).
+    """
+    return platformdirs.user_data_path("casekit", appauthor=False)
+
+
+def default_database_url() -> str:
+    """``database_url``'s default: ``casekit.sqlite3`` in :func:`user_data_dir`."""
+    return f"sqlite:///{user_data_dir() / 'casekit.sqlite3'}"
+
+
+def default_attachment_dir() -> Path:
+    """``attachment_dir``'s default: ``attachments`` in :func:`user_data_dir`."""
+    return user_data_dir() / "attachments"
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -88,12 +111,14 @@ def _check_not_negative(_instance: Any, attribute: Any, value: int) -> None:
 class Settings:
     """Every setting of the core, each also readable from ``CASEKIT_<NAME>``.
 
-    :param database_url: SQLAlchemy URL of casekit's database.
+    :param database_url: SQLAlchemy URL of casekit's database; by default a
+        SQLite file in the per-user data folder (:func:`casekit.settings.user_data_dir`).
     :param case_number_prefix: prefix of new case numbers (``CV`` gives ``CV000001``).
     :param load_entry_points: load plugins from the ``casekit`` entry point group.
     :param plugins_allow: when not empty, only these entry point names load.
     :param plugins_block: entry point names that never load.
-    :param attachment_dir: folder of the built-in filesystem attachment store.
+    :param attachment_dir: folder of the built-in filesystem attachment store;
+        by default ``attachments`` in the per-user data folder.
     :param max_attachment_bytes: largest attachment accepted.
     :param view_window_months: the Case Management views list cases created in
         this many months (All Cases reaches further); 0 lists them all.
@@ -138,12 +163,12 @@ class Settings:
         endpoints are verified against; certifi's bundle by default.
     """
 
-    database_url: str = "sqlite:///casekit.sqlite3"
+    database_url: str = attrs.field(factory=default_database_url)
     case_number_prefix: str = attrs.field(default="CV", validator=_check_prefix)
     load_entry_points: bool = True
     plugins_allow: tuple[str, ...] = ()
     plugins_block: tuple[str, ...] = ()
-    attachment_dir: Path = Path("casekit-attachments")
+    attachment_dir: Path = attrs.field(factory=default_attachment_dir)
     max_attachment_bytes: int = attrs.field(default=25 * 1024 * 1024, validator=_check_positive)
     view_window_months: int = attrs.field(default=13, validator=_check_not_negative)
     inbound_retention_days: int = attrs.field(default=30, validator=_check_not_negative)

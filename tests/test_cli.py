@@ -32,7 +32,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_db_upgrade_and_current(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    before = run("--database-url", url, "db", "current")
+    (tmp_path / "empty.sqlite3").touch()
+    before = run("--database-url", f"sqlite:///{tmp_path / 'empty.sqlite3'}", "db", "current")
     assert before.returncode == 1
     assert "empty" in before.stdout
     up = run("--database-url", url, "db", "upgrade")
@@ -45,6 +46,52 @@ def test_db_upgrade_and_current(tmp_path):
     down = run("--database-url", url, "db", "downgrade", "base")
     assert down.returncode == 0
     assert "base" in down.stdout
+
+
+def test_db_current_never_creates_a_database_file(tmp_path):
+    missing = tmp_path / "missing.sqlite3"
+    result = CliRunner().invoke(
+        cli,
+        ["--database-url", f"sqlite:///{missing}", "db", "current"],
+        env={"CASEKIT_LOAD_ENTRY_POINTS": "false"},
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: --database-url: sqlite:///{missing}: no such file (casekit creates nothing "
+        "here): run `casekit db upgrade` to create it, or check the URL"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_db_upgrade_reports_its_migrations_in_one_line_off_a_terminal(tmp_path):
+    from casekit.store import migrate
+    from casekit.store.database import create_casekit_engine
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    result = CliRunner().invoke(
+        cli, ["--database-url", url, "db", "upgrade"], env={"CASEKIT_LOAD_ENTRY_POINTS": "false"}
+    )
+    assert result.exit_code == 0, result.output
+    engine = create_casekit_engine(url)
+    steps = len(migrate.revisions(engine))
+    assert result.stdout == f"casekit schema at {migrate.head(engine)} ({steps} migrations run)\n"
+    engine.dispose()
+    assert result.stderr == ""
+
+
+def test_db_upgrade_shows_each_migration_on_a_terminal(tmp_path):
+    from casekit.testing import run_in_terminal
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    status, shown = run_in_terminal(
+        [sys.executable, "-m", "casekit", "--database-url", url, "db", "upgrade"],
+        env={**os.environ, "CASEKIT_LOAD_ENTRY_POINTS": "false", "TERM": "xterm"},
+    )
+    assert status == 0, shown
+    assert "Migrating  [" in shown  # the bar, before the first migration
+    assert "Migrating 0001 initial schema" in shown  # each migration's name as it runs
+    assert "migrations run)" in shown
 
 
 MESSAGE_LINE = re.compile(r"^  \S+ \S+  (.+?) to (\w+)(, shared with the carrier)?: (.*)$")
@@ -184,6 +231,40 @@ def test_api_keys_from_the_command_line(tmp_path):
     unknown = run("--database-url", url, "api-keys", "list", "nobody")
     assert unknown.returncode == 2
     assert "nobody" in unknown.stderr
+
+
+def all_commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*path, name))
+
+
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def test_every_help_names_only_options_its_command_has(monkeypatch):
+    """Each --option a command's help mentions is one of its own, or the root's said as such.
+
+    The commands of the plugins installed with casekit are checked too.
+    """
+    monkeypatch.delenv("CASEKIT_LOAD_ENTRY_POINTS", raising=False)
+    group = build_cli()
+    root = {opt for param in group.params for opt in getattr(param, "opts", ())}
+    checked = 0
+    for path, command in all_commands(group):
+        result = CliRunner().invoke(group, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        own = {opt for param in command.params for opt in getattr(param, "opts", ())}
+        for found in OPTION.finditer(result.output):
+            option = found.group()
+            before = result.output[: found.start()].split()[-1:]
+            said_of_the_root = [w.strip("(`'\"") for w in before] == ["casekit"] and option in root
+            assert option in own | {"--help"} or said_of_the_root, (path, option)
+        checked += 1
+    assert checked >= len(COMMANDS)
 
 
 def leaf_commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -326,3 +407,46 @@ def test_debug_shows_the_traceback(tmp_path):
     assert debug.returncode != 0
     assert "Traceback" in debug.stderr
     assert "unable to open database file" in debug.stderr
+
+
+def test_commands_write_nothing_into_the_working_directory(tmp_path):
+    """The default database and attachments live in the per-user data folder, made when written."""
+    cwd, home = tmp_path / "cwd", tmp_path / "home"
+    cwd.mkdir()
+    home.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "CASEKIT_LOAD_ENTRY_POINTS": "false",
+    }
+    for name in ("CASEKIT_DATABASE_URL", "CASEKIT_ATTACHMENT_DIR"):
+        env.pop(name, None)
+
+    def casekit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "casekit", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    # Before anything is written: a command that only reads says what is missing.
+    current = casekit("db", "current")
+    assert current.returncode == 2
+    assert "no such file" in current.stderr
+    assert not (home / "data").exists()
+    for args in (("case-types",), ("plugins",), ("example",), ("rules", "sweep")):
+        casekit(*args)
+    assert not (home / "data").exists()
+    # The first write makes the folder and the file in it.
+    upgrade = casekit("db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert (home / "data" / "casekit" / "casekit.sqlite3").is_file()
+    for args in (("db", "current"), ("rules", "sweep"), ("worker", "--once"), ("inbound", "purge")):
+        done = casekit(*args)
+        assert done.returncode == 0, (args, done.stderr)
+    assert list(cwd.iterdir()) == []

@@ -397,6 +397,55 @@ def test_the_command_line_sweeps(kit, world, clock, database_url, monkeypatch):
     assert "no organization 'nobody'" in result.output
 
 
+def sweepable(kit, world, clock, count):
+    """``count`` shipments a time rule opens a case for at the next sweep (the clock's or now)."""
+    kit.rules.create(
+        world.shipper_manager_actor,
+        {"name": "Missed", "time_condition": "missed_promised", "case_type": "lost"},
+    )
+    refs = [f"S-{n}" for n in range(count)]
+    ship(kit, world, *refs, promised_date=date(2020, 1, 1))
+    for ref in refs:
+        move(kit, world, ref, "in_transit", clock.now())
+
+
+def test_the_sweep_command_ends_with_one_summary_line_off_a_terminal(
+    kit, world, clock, database_url, monkeypatch
+):
+    from casekit.cli import cli
+
+    sweepable(kit, world, clock, 25)
+    monkeypatch.setenv("CASEKIT_LOAD_ENTRY_POINTS", "false")
+    result = CliRunner().invoke(cli, ["--database-url", database_url, "rules", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # no bar, no label: not a terminal
+    [line] = result.stdout.splitlines()
+    numbers = sorted(c.number for c in kit.cases.list(Actor.host()))
+    assert len(numbers) == 25
+    assert line == (
+        f"swept 25 shipments due: opened 25 cases ({' '.join(numbers[:20])} and 5 more)"
+    )
+
+
+def test_the_sweep_command_draws_a_bar_on_a_terminal(kit, world, clock, database_url):
+    import os
+    import sys
+
+    from casekit.testing import run_in_terminal
+
+    sweepable(kit, world, clock, 30)
+    status, shown = run_in_terminal(
+        [sys.executable, "-m", "casekit", "--database-url", database_url, "rules", "sweep"],
+        env={**os.environ, "CASEKIT_LOAD_ENTRY_POINTS": "false", "TERM": "xterm"},
+    )
+    assert status == 0, shown
+    assert "Sweeping  [" in shown
+    assert "30/30" in shown  # the bar counts the shipments worked
+    assert "#" * 10 in shown
+    assert "swept 30 shipments due: opened 30 cases" in shown
+    assert len(kit.cases.list(Actor.host())) == 30
+
+
 def test_a_case_that_cannot_open_loses_no_event_and_stops_no_other_rule(
     kit, world, clock, monkeypatch, caplog
 ):

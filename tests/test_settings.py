@@ -12,14 +12,17 @@ from casekit import CaseKit, ConfigurationError, FrozenClock, Settings
 from casekit.testing import make_kit
 
 
-def test_defaults():
+def test_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     settings = Settings()
-    assert settings.database_url == "sqlite:///casekit.sqlite3"
+    # The per-user data folder, not the working directory; nothing is made yet.
+    assert settings.database_url == f"sqlite:///{tmp_path / 'casekit' / 'casekit.sqlite3'}"
     assert settings.case_number_prefix == "CV"
     assert settings.load_entry_points is True
     assert settings.plugins_allow == ()
     assert settings.plugins_block == ()
-    assert settings.attachment_dir == Path("casekit-attachments")
+    assert settings.attachment_dir == tmp_path / "casekit" / "attachments"
+    assert list(tmp_path.iterdir()) == []
     assert settings.max_attachment_bytes == 25 * 1024 * 1024
     assert settings.view_window_months == 13
 

@@ -14,7 +14,7 @@ import builtins
 import json
 import logging
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,6 +82,8 @@ class RuleOutcome:
     #: (rule id, shipment reference, reason) of cases that could not open
     #: (a case type no longer in the catalogue, say); logged too.
     failed: list[tuple[int, str, str]] = field(factory=list)
+    #: The (rule, shipment) pairs a sweep found due and worked.
+    swept: int = 0
 
 
 #: The starter set, shipped disabled: the exceptions a shipper wants a case
@@ -522,13 +524,19 @@ class RuleService(Service):
                 self._open(rule, shipment, held.get((rule.id, shipment["id"])), outcome)
         return outcome
 
-    def sweep(self, *, now: datetime | None = None) -> RuleOutcome:
+    def sweep(
+        self,
+        *,
+        now: datetime | None = None,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> RuleOutcome:
         """Check every enabled time rule of every shipper against the clock.
 
         Idempotent: a shipment whose case from the rule is still open (or
         was solved without newer tracking news) gets no other. Safe to run
         from cron on several machines at once: the database lets one case
-        through per rule and shipment.
+        through per rule and shipment. ``progress`` is called with (done,
+        total) as the shipments found due are worked, from (0, total) on.
         """
         at = now or self._now()
         outcome = RuleOutcome()
@@ -548,8 +556,13 @@ class RuleService(Service):
                         held.get((rule.id, found["id"])), found
                     ):
                         todo.append((rule, dict(found)))
-        for rule, candidate in todo:
+        if progress is not None:
+            progress(0, len(todo))
+        for done, (rule, candidate) in enumerate(todo, start=1):
             self._open(rule, candidate, held.get((rule.id, candidate["id"])), outcome)
+            outcome.swept = done
+            if progress is not None:
+                progress(done, len(todo))
         return outcome
 
     # -- the parts ------------------------------------------------------------------------

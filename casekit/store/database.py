@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc, make_url, text
@@ -90,7 +91,35 @@ def create_casekit_engine(
     return engine
 
 
-def check_database(engine: Engine, *, tables: bool = True) -> None:
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for another database or one in memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or "mode" in parsed.query:
+        return None
+    return Path(database)
+
+
+def make_default_folder(url: str | URL) -> None:
+    """Create the per-user data folder when ``url`` is a SQLite file in it.
+
+    Only that folder, the default's (:func:`casekit.settings.user_data_dir`):
+    the folder of a file someone chose is theirs to make.
+    """
+    path = sqlite_file(url)
+    if path is not None and _in_default_folder(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _in_default_folder(path: Path) -> bool:
+    from casekit.settings import user_data_dir
+
+    return path.parent.absolute() == user_data_dir().absolute()
+
+
+def check_database(engine: Engine, *, tables: bool = True, create: bool = False) -> None:
     """Connect to ``engine``'s database; with ``tables``, check casekit's are up to date.
 
     Raises :class:`~casekit.errors.DatabaseUnavailable` saying what is wrong
@@ -98,8 +127,25 @@ def check_database(engine: Engine, *, tables: bool = True) -> None:
     no such database, or (with ``tables``) the database has no casekit
     tables or older ones than this casekit's. A database at a revision this
     casekit does not know passes: a newer casekit migrated it.
+
+    A SQLite file that does not exist is such a database too, and the check
+    does not create it, unless ``create`` (for a caller about to make the
+    tables).
     """
     shown = engine.url.render_as_string(hide_password=True)
+    path = sqlite_file(engine.url)
+    if create:
+        make_default_folder(engine.url)
+    elif (
+        path is not None
+        and not path.exists()
+        # A folder that is missing (not the default's) the connection reports below.
+        and (path.parent.is_dir() or _in_default_folder(path))
+    ):
+        raise DatabaseUnavailable(
+            f"{shown}: no such file (casekit creates nothing here): "
+            "run `casekit db upgrade` to create it, or check the URL"
+        )
     try:
         with engine.connect():
             pass

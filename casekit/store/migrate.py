@@ -6,6 +6,7 @@ history never mixes with the host's Alembic history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 
 from alembic import command
@@ -24,9 +25,29 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade casekit's tables to ``revision`` (the newest by default)."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(
+    engine: Engine, revision: str = "head", *, progress: Callable[[str], None] | None = None
+) -> None:
+    """Upgrade casekit's tables to ``revision`` (the newest by default).
+
+    The default SQLite file's folder is created first when missing
+    (:func:`casekit.settings.user_data_dir`). ``progress`` is called with
+    each migration's revision and message once it has run.
+    """
+    from casekit.store.database import make_default_folder
+
+    make_default_folder(engine.url)
+    config = alembic_config(engine)
+    if progress is not None:
+        config.attributes["on_version_apply"] = progress
+    command.upgrade(config, revision)
+
+
+def pending(engine: Engine, revision: str = "head") -> int:
+    """How many migrations :func:`upgrade` to ``revision`` would run."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    now = current(engine)
+    return len(list(script.iterate_revisions(revision, now)))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

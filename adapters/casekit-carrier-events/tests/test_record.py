@@ -144,6 +144,23 @@ def test_the_command(shipments, casekit_backend_url, monkeypatch):
     assert bad_zone.exit_code == 2
 
 
+def test_the_command_draws_a_bar_on_a_terminal(shipments, casekit_backend_url):
+    import os
+    import sys
+
+    from casekit.testing import run_in_terminal
+
+    command = [sys.executable, "-m", "casekit", "import", "events", str(SAMPLES / "status_214.edi")]
+    status, shown = run_in_terminal(
+        [*command, "--format", "x12", "--carrier", "fast", "--local-timezone", "America/Chicago"],
+        env={**os.environ, "CASEKIT_DATABASE_URL": casekit_backend_url, "TERM": "xterm"},
+    )
+    assert status == 1, shown  # two statuses could not be read
+    assert "Recording  [" in shown
+    assert "3/3" in shown  # the three events read, recorded
+    assert "3 recorded, 0 duplicates, 2 rejected" in shown
+
+
 def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
     from casekit.cli import build_cli
 

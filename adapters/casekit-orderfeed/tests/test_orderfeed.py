@@ -233,6 +233,41 @@ def test_round_trip_feed_lookup_case_view_filter(
         kit.close()
 
 
+def test_the_command_prints_a_summary_not_a_bar_off_a_terminal(
+    casekit_backend_kit, casekit_backend_world, casekit_backend_url, monkeypatch
+):
+    from casekit.cli import build_cli
+
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", casekit_backend_url)
+    result = CliRunner().invoke(
+        build_cli(), ["import", "orders", str(DATA / "orders.csv"), "--shipper", "acme"]
+    )
+    assert result.exit_code == 1, result.output  # some rows were rejected
+    [summary] = result.stdout.splitlines()
+    assert summary.startswith("9 rows: orders 4 created")
+    # stderr holds the rejected rows, one line each, and nothing else (no bar, no label).
+    assert [line[:7] for line in result.stderr.splitlines()] == ["  line "] * 4
+
+
+def test_the_command_draws_a_bar_on_a_terminal(
+    casekit_backend_kit, casekit_backend_world, casekit_backend_url
+):
+    import os
+    import sys
+
+    from casekit.testing import run_in_terminal
+
+    command = [sys.executable, "-m", "casekit", "import", "orders", str(DATA / "orders.csv")]
+    status, shown = run_in_terminal(
+        [*command, "--shipper", "acme"],
+        env={**os.environ, "CASEKIT_DATABASE_URL": casekit_backend_url, "TERM": "xterm"},
+    )
+    assert status == 1, shown
+    assert "Importing  [" in shown
+    assert "9/9" in shown
+    assert "9 rows: orders 4 created" in shown
+
+
 def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
     from casekit.cli import build_cli
 

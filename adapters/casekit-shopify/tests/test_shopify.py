@@ -185,6 +185,45 @@ def test_replaying_saved_payloads_from_the_command_line(
     assert stored(casekit_backend_kit) == (0, 1, 1)
 
 
+def test_the_command_ends_with_one_summary_line(
+    casekit_backend_kit, casekit_backend_world, casekit_backend_url, monkeypatch
+):
+    from casekit.cli import build_cli
+
+    monkeypatch.setenv("CASEKIT_DATABASE_URL", casekit_backend_url)
+    files = [str(PAYLOADS / "fulfillments_update.json")] * 3
+    result = CliRunner().invoke(
+        build_cli(),
+        ["import", "shopify", "--topic", "fulfillments/update", "--shipper", "acme", *files],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        # The same payload three times: stored once, then nothing new.
+        "3 of 3 payload(s) stored: 0 order(s), 1 shipment(s), 1 event(s), 0 case(s) opened"
+    ]
+
+
+def test_the_command_draws_a_bar_on_a_terminal(
+    casekit_backend_kit, casekit_backend_world, casekit_backend_url
+):
+    import os
+    import sys
+
+    from casekit.testing import run_in_terminal
+
+    files = [str(PAYLOADS / "fulfillments_update.json")] * 4
+    command = [sys.executable, "-m", "casekit", "import", "shopify"]
+    status, shown = run_in_terminal(
+        [*command, "--topic", "fulfillments/update", "--shipper", "acme", *files],
+        env={**os.environ, "CASEKIT_DATABASE_URL": casekit_backend_url, "TERM": "xterm"},
+    )
+    assert status == 0, shown
+    assert "Storing  [" in shown
+    assert "4/4" in shown
+    assert "4 of 4 payload(s) stored" in shown
+
+
 def test_the_command_on_a_database_without_casekit_tables_is_one_line(tmp_path, monkeypatch):
     from casekit.cli import build_cli
 

@@ -23,8 +23,18 @@ def include_object(obj, name, type_, reflected, compare_to):
     return True
 
 
+progress = config.attributes.get("on_version_apply")
+
+
+def on_version_apply(ctx, step, heads, run_args):
+    # Each migration as it is applied, for `casekit db upgrade`'s progress.
+    if progress is not None:
+        progress(f"{step.up_revision_id} {step.up_revision.doc}")
+
+
 with engine.connect() as connection:
     context.configure(
+        on_version_apply=on_version_apply,
         connection=connection,
         target_metadata=metadata,
         version_table=VERSION_TABLE,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import attrs
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, ShipmentEvent
+from casekit.services.shipments import CHUNK
 
 
 @attrs.frozen
@@ -68,12 +69,20 @@ class Recorded:
     solved: list[str] = attrs.field(factory=list)
 
 
-def record(kit: CaseKit, batch: Batch, *, carrier: str | None = None) -> Recorded:
+def record(
+    kit: CaseKit,
+    batch: Batch,
+    *,
+    carrier: str | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Recorded:
     """Record a batch as the carrier (its external id), or as the host without one.
 
     Events the store refuses (a shipment that is not the carrier's, text it
     cannot keep) join the events that could not be read in ``rejected``; the
-    rest are recorded.
+    rest are recorded. ``progress`` is called with the number of events
+    dealt with at each step (the store's chunk of events at a time, as it
+    records them anyway).
     """
     if carrier is None:
         actor = Actor.host()
@@ -93,15 +102,19 @@ def record(kit: CaseKit, batch: Batch, *, carrier: str | None = None) -> Recorde
         else:
             events.append(event)
             positions.append(position)
-    report = kit.shipments.record_events(actor, events)
-    rejected += [BadEvent(positions[r.index], r.reason) for r in report.rejected]
-    return Recorded(
-        recorded=report.recorded,
-        duplicates=report.duplicates,
-        rejected=rejected,
-        opened=list(report.opened),
-        solved=list(report.solved),
-    )
+    if progress is not None:
+        progress(len(batch.events) - len(events))
+    result = Recorded(rejected=rejected)
+    for start in range(0, max(len(events), 1), CHUNK):  # the store's own chunks, one call each
+        report = kit.shipments.record_events(actor, events[start : start + CHUNK])
+        result.recorded += report.recorded
+        result.duplicates += report.duplicates
+        result.rejected += [BadEvent(positions[start + r.index], r.reason) for r in report.rejected]
+        result.opened += report.opened
+        result.solved += report.solved
+        if progress is not None:
+            progress(len(events[start : start + CHUNK]))
+    return result
 
 
 def parse_time(value: Any, field: str, errors: dict[str, list[str]]) -> datetime | None:

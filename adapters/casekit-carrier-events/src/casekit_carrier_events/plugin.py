@@ -9,6 +9,7 @@ import click
 
 from casekit import InvalidInput, hookimpl
 from casekit.cli import open_kit
+from casekit.cli_progress import progress
 from casekit_carrier_events import easypost, generic, x12
 from casekit_carrier_events.common import Batch, record
 
@@ -48,9 +49,9 @@ def import_events(
         batch = easypost.parse(data)
     else:
         batch = generic.parse(data)
-    with open_kit(ctx) as kit:
+    with open_kit(ctx) as kit, progress("Recording", length=len(batch.events)) as bar:
         try:
-            result = record(kit, batch, carrier=carrier)
+            result = record(kit, batch, carrier=carrier, progress=bar.advance)
         except InvalidInput as error:
             raise click.ClickException(str(error)) from error
     click.echo(

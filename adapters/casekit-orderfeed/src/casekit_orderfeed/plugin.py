@@ -5,7 +5,6 @@ Registered under the ``casekit`` entry point group as ``orderfeed``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import click
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, OrderFacts, ShipmentFacts, hookimpl
 from casekit.cli import open_kit
+from casekit.cli_progress import progress
 from casekit_orderfeed.feed import count_rows, import_file
 
 
@@ -83,11 +83,14 @@ def import_orders(
             raise click.ClickException(f"{rejects} cannot be written: {error.strerror}") from None
     with open_kit(ctx) as kit:
         try:
-            with click.progressbar(
-                length=count_rows(file), label="Importing", file=sys.stderr
-            ) as bar:
+            with progress("Importing", length=count_rows(file)) as bar:
                 report = import_file(
-                    kit, file, shipper=shipper, mapping=mapping, format=format_, progress=bar.update
+                    kit,
+                    file,
+                    shipper=shipper,
+                    mapping=mapping,
+                    format=format_,
+                    progress=bar.advance,
                 )
         except InvalidInput as error:
             raise click.ClickException(str(error)) from error

@@ -8,6 +8,7 @@ import click
 
 from casekit import hookimpl
 from casekit.cli import open_kit
+from casekit.cli_progress import progress
 from casekit.schemas.facts import read_json
 from casekit_shopify.webhooks import TOPICS, WebhookRejected, parse, store
 
@@ -30,9 +31,10 @@ def import_shopify(ctx: click.Context, files: tuple[Path, ...], topic: str, ship
     For payloads already verified when they were received (a replay, a
     backfill); live webhooks go through casekit_shopify.handle_webhook.
     """
-    failed = 0
-    with open_kit(ctx) as kit:
+    failed = orders = shipments = events = opened = 0
+    with open_kit(ctx) as kit, progress("Storing", length=len(files)) as bar:
         for path in files:
+            bar.advance()
             try:
                 payload = read_json(path.read_bytes())
                 result = store(kit, topic, parse(topic, payload, shipper=shipper), shipper=shipper)
@@ -44,10 +46,14 @@ def import_shopify(ctx: click.Context, files: tuple[Path, ...], topic: str, ship
                 failed += 1
                 click.echo(f"{path}: {error}", err=True)
                 continue
-            click.echo(
-                f"{path}: {result.orders} order(s), {result.shipments} shipment(s), "
-                f"{result.events} event(s), {len(result.opened)} case(s) opened"
-            )
+            orders += result.orders
+            shipments += result.shipments
+            events += result.events
+            opened += len(result.opened)
+    click.echo(
+        f"{len(files) - failed} of {len(files)} payload(s) stored: {orders} order(s), "
+        f"{shipments} shipment(s), {events} event(s), {opened} case(s) opened"
+    )
     if failed:
         ctx.exit(1)
 
