@@ -27,6 +27,7 @@ from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, Permission
 from casekit.errors import ConfigurationError
 from casekit.json_input import MAX_BYTES
 from casekit_flask import config
+from casekit_flask.cli import flask_group
 from casekit_flask.csrf import leave_to_casekit, protect_forms
 from casekit_flask.ratelimit import RateLimiter, RateLimits
 from casekit_flask.redirects import same_site_path, with_next
@@ -205,6 +206,7 @@ class CaseKitFlask:
             app.config.setdefault(key, default)
         app.extensions["casekit"] = State(self, kit, app)
         leave_to_casekit(app)
+        app.cli.add_command(flask_group)  # `flask casekit ...`: casekit's commands on this kit
         app.jinja_env.globals["casekit_feedback_button"] = feedback_button
         if app.config["CASEKIT_REGISTER_BLUEPRINTS"]:
             from casekit_flask.dashboard import dashboard

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import urllib.request
 from collections import Counter
 from email.utils import parseaddr
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -292,3 +294,61 @@ def test_casekit_demo_serves_the_pages(tmp_path):
         process.wait(10)
         if process.stdout:
             process.stdout.close()
+
+
+def demo_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "casekit", "demo", *args],
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_casekit_demo_on_sigterm_removes_its_temporary_folder(tmp_path):
+    port = free_port()
+    process = demo_process("--port", str(port), "--shipments", "20", env={"TMPDIR": str(tmp_path)})
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("casekit demo: data in "), first
+        folder = Path(first.removeprefix("casekit demo: data in ").strip())
+        assert folder.parent == tmp_path
+        assert (folder / "casekit-demo.sqlite3").is_file()
+        deadline = time.monotonic() + 60
+        while True:  # until it listens
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                assert process.poll() is None
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+    assert not folder.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_casekit_demo_on_a_busy_port_says_so_in_one_line_before_building_anything(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        process = demo_process("--port", str(port), env={"TMPDIR": str(tmp_path)})
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert output.splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(is another program using the port? choose one with --port)"
+    ]
+    assert list(tmp_path.iterdir()) == []  # no temporary folder was made
+    assert time.monotonic() - started < 30  # no sample data was built first
