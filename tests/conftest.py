@@ -86,11 +86,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     """The URL of a new, empty database of ``backend``, dropped afterwards.
 
-    SQLite gets a new file in ``directory``; a server gets a new database
-    named ``casekit_test_<random>`` beside the one its URL names.
+    SQLite gets a new, empty file in ``directory`` (casekit creates no file
+    it only reads); a server gets a new database named
+    ``casekit_test_<random>`` beside the one its URL names.
     """
     if backend == "sqlite":
-        yield f"sqlite:///{directory / f'casekit-{uuid.uuid4().hex[:10]}.sqlite3'}"
+        path = directory / f"casekit-{uuid.uuid4().hex[:10]}.sqlite3"
+        path.touch()
+        yield f"sqlite:///{path}"
         return
     with throwaway_database(
         os.environ[SERVER_ENV[backend]], prefix="casekit_test", durable=False
