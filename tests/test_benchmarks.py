@@ -497,3 +497,23 @@ def test_the_benchmarks_run_without_pytest(tmp_path):
     ran = bench("notify", "--cases", "3", "--warmup", "0", "--database-url", url)
     assert ran.returncode == 0, ran.stderr
     assert "notify" in ran.stdout
+
+
+def test_generate_draws_a_bar_on_a_terminal_and_logs_lines_elsewhere(tmp_path):
+    import os
+
+    from casekit.testing import run_in_terminal
+
+    args = ["generate", "--cases", "1500", "--database-url"]
+    status, shown = run_in_terminal(
+        [sys.executable, "-m", "benchmarks", *args, f"sqlite:///{tmp_path / 'tty.sqlite3'}"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"},
+    )
+    assert status == 0, shown
+    assert "  cases  [" in shown
+    assert "1500/1500" in shown
+    assert "  1500 cases, " not in shown  # the bar says it
+    logged = run_cli(*args, f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    assert logged.returncode == 0, logged.stderr
+    assert "  cases  [" not in logged.stderr
+    assert "  1500 cases, " in logged.stderr
