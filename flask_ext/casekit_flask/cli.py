@@ -132,7 +132,7 @@ class FlaskCommandGroup(CommandGroup):
         return self._commands().get(cmd_name)
 
     def database_setting(self, ctx: click.Context) -> str:
-        return "the app's CASEKIT_DATABASE_URL"
+        return "the app's casekit database (its kit, or CASEKIT_DATABASE_URL in its config)"
 
 
 def _app_kit() -> Any:

@@ -69,6 +69,6 @@ def test_a_database_without_casekit_tables_is_one_line_naming_the_apps_setting(t
         app.extensions["casekit"].kit.close()
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"Error: the app's CASEKIT_DATABASE_URL: sqlite:///{tmp_path / 'empty.sqlite3'} has no "
-        "casekit tables: run `casekit db upgrade`"
+        "Error: the app's casekit database (its kit, or CASEKIT_DATABASE_URL in its config): "
+        f"sqlite:///{tmp_path / 'empty.sqlite3'} has no casekit tables: run `casekit db upgrade`"
     ]
