@@ -318,6 +318,8 @@ NATIVE = {
     "inbound_attachment_types": ["image/*"],
     "inbound_max_message_bytes": 2048,
     "inbound_case_type": "lost",
+    "inbound_burst_limit": 0,
+    "inbound_burst_minutes": 30,
     "inbound_reply_languages": ("en", "de"),
     "mail_from": "cases@example.test",
     "reply_address": "reply@inbound.example.test",
