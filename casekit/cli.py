@@ -256,8 +256,21 @@ def example(ctx: click.Context) -> None:
     default=None,
     help="Notifications claimed at a time [default: CASEKIT_WORKER_BATCH_SIZE].",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object each (casekit.logs.JsonFormatter).",
+)
 @click.pass_context
-def worker(ctx: click.Context, once: bool, max_batches: int | None, batch_size: int | None) -> None:
+def worker(
+    ctx: click.Context,
+    once: bool,
+    max_batches: int | None,
+    batch_size: int | None,
+    log_format: str,
+) -> None:
     """Deliver the notifications and webhook requests in the outbox.
 
     Runs until interrupted, pausing CASEKIT_WORKER_POLL_SECONDS when nothing
@@ -268,7 +281,13 @@ def worker(ctx: click.Context, once: bool, max_batches: int | None, batch_size: 
     import signal
 
     with open_kit(ctx) as kit:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        if log_format == "json":
+            from casekit.logs import configure
+
+            handler = configure(json=True, logger="")
+            ctx.call_on_close(lambda: logging.getLogger().removeHandler(handler))
+        else:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         runner = kit.notifications.worker(batch_size=batch_size)
 
         def stop(_signum: int, _frame: object) -> None:
@@ -282,6 +301,29 @@ def worker(ctx: click.Context, once: bool, max_batches: int | None, batch_size: 
         finally:
             signal.signal(signal.SIGTERM, previous)
         click.echo(f"casekit worker: {batches} batch(es) delivered")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object.")
+@click.pass_context
+def health(ctx: click.Context, as_json: bool) -> None:
+    """Check the database, casekit's schema and the outbox's lag; exit 1 when one fails.
+
+    For a container's health probe or a deploy script. The outbox fails when
+    a due delivery waited longer than CASEKIT_HEALTH_MAX_OUTBOX_LAG_SECONDS.
+    A database casekit cannot use (or whose tables are behind) stops it with
+    one line and exit status 2, as every command.
+    """
+    import json
+
+    with open_kit(ctx) as kit:
+        report = kit.health()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for check in report.checks:
+            click.echo(f"{'ok' if check.ok else 'FAILED':<6} {check.name}: {check.detail}")
+    ctx.exit(0 if report.ok else 1)
 
 
 @cli.command("case-types")

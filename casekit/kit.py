@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
 from sqlalchemy import Connection, Engine
@@ -33,6 +33,9 @@ from casekit.store.database import create_casekit_engine
 from casekit.store.host import HostTransaction
 from casekit.store.mapping import map_domain
 from casekit.store.uow import HostSessions, SessionFactory
+
+if TYPE_CHECKING:
+    from casekit.health import Health
 
 
 class CaseKit:
@@ -135,6 +138,16 @@ class CaseKit:
         from casekit.store.migrate import upgrade
 
         upgrade(self.engine)
+
+    def health(self, *, max_outbox_lag_seconds: int | None = None) -> Health:
+        """Whether this casekit can serve: its database, schema and outbox, checked.
+
+        See :func:`casekit.health.check_health`; never raises. ``max_outbox_lag_seconds``
+        overrides the ``health_max_outbox_lag_seconds`` setting.
+        """
+        from casekit.health import check_health
+
+        return check_health(self, max_outbox_lag_seconds=max_outbox_lag_seconds)
 
     def open_attachment(
         self, actor: Actor, number: str, attachment_id: int

@@ -161,6 +161,9 @@ class Settings:
         each delivery, which connects to the address it checked.
     :param webhook_ca_file: a PEM file of the certificate authorities webhook
         endpoints are verified against; certifi's bundle by default.
+    :param health_max_outbox_lag_seconds: the health check fails when a due
+        notification or webhook request has waited longer than this for a
+        worker; 0 leaves the outbox out of the check.
     """
 
     database_url: str = attrs.field(factory=default_database_url)
@@ -200,6 +203,7 @@ class Settings:
     webhook_allow_http_loopback: bool = False
     webhook_allow_private_addresses: bool = False
     webhook_ca_file: str = ""
+    health_max_outbox_lag_seconds: int = attrs.field(default=900, validator=_check_not_negative)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -267,6 +271,7 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "webhook_timeout": int,
     "webhook_allow_http_loopback": _bool,
     "webhook_allow_private_addresses": _bool,
+    "health_max_outbox_lag_seconds": int,
 }
 
 

@@ -18,6 +18,11 @@ Signals are sent after the change has committed. The sender is always the
 (the :class:`~casekit.Actor` who did it) as keyword arguments, plus those
 listed for it. Return values are ignored, and a receiver that raises is
 logged and never breaks the operation that sent the signal.
+
+The operation signals (:data:`OPERATION_SIGNALS`) are about the engine's
+work, not about one case: they pass no ``case`` and no ``actor``, only
+what a counter or a histogram needs (:mod:`casekit.metrics` listens to
+them). They carry no case data.
 """
 
 from __future__ import annotations
@@ -80,6 +85,26 @@ notification_failed: NamedSignal = casekit_signals.signal(
     "and ``error`` (the last error, a string).",
 )
 
+delivery_attempted: NamedSignal = casekit_signals.signal(
+    "delivery-attempted",
+    doc="An attempt to deliver a notification or a webhook request ended. An operation "
+    "signal: no ``case`` or ``actor``. Extra: ``channel`` (``'mail'`` or ``'webhook'``), "
+    "``outcome`` (``'sent'``, ``'retried'``: it will be tried again, or ``'failed'``: it "
+    "will not) and ``status_code`` (the webhook endpoint's HTTP status, or None when there "
+    "was no answer; always None for mail).",
+)
+mail_received: NamedSignal = casekit_signals.signal(
+    "mail-received",
+    doc="An inbound message was taken. An operation signal: no ``case`` or ``actor``. "
+    "Extra: ``outcome`` (an :class:`~casekit.services.inbound.Outcome`: ``appended``, "
+    "``created``, ``duplicate``, ``auto_reply``, ``bounce``, ``triaged`` or ``rejected``).",
+)
+rules_swept: NamedSignal = casekit_signals.signal(
+    "rules-swept",
+    doc="A sweep of the time rules ended. An operation signal: no ``case`` or ``actor``. "
+    "Extra: ``seconds`` (how long it took) and ``opened`` (the number of cases it opened).",
+)
+
 #: The signals about changes to cases.
 CASE_SIGNALS: tuple[NamedSignal, ...] = (
     case_opened,
@@ -97,7 +122,13 @@ NOTIFICATION_SIGNALS: tuple[NamedSignal, ...] = (
     notification_sent,
     notification_failed,
 )
-ALL_SIGNALS: tuple[NamedSignal, ...] = CASE_SIGNALS + NOTIFICATION_SIGNALS
+#: The signals about the engine's work (deliveries, inbound mail, rule sweeps): no case.
+OPERATION_SIGNALS: tuple[NamedSignal, ...] = (
+    delivery_attempted,
+    mail_received,
+    rules_swept,
+)
+ALL_SIGNALS: tuple[NamedSignal, ...] = CASE_SIGNALS + NOTIFICATION_SIGNALS + OPERATION_SIGNALS
 
 
 def send(signal: NamedSignal, sender: object, **kwargs: Any) -> None:

@@ -284,6 +284,7 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("db", "current"): (),
     ("example",): (),
     ("worker",): ("--once",),
+    ("health",): (),
     ("api-keys", "create"): ("acme", "--name", "TMS"),
     ("api-keys", "list"): ("acme",),
     ("api-keys", "revoke"): ("1",),

@@ -100,6 +100,7 @@ SAMPLES = {
     "worker_batch_size": ("200", 200),
     "worker_poll_seconds": ("1", 1),
     "webhook_timeout": ("3", 3),
+    "health_max_outbox_lag_seconds": ("0", 0),
     "webhook_allow_http_loopback": ("true", True),
     "webhook_allow_private_addresses": ("true", True),
     "webhook_ca_file": ("/etc/casekit/ca.pem", "/etc/casekit/ca.pem"),

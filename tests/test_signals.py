@@ -108,6 +108,9 @@ def test_the_signals_live_in_casekits_own_namespace():
         "notification-queued",
         "notification-sent",
         "notification-failed",
+        "delivery-attempted",
+        "mail-received",
+        "rules-swept",
     ]
     for signal in signals.ALL_SIGNALS:
         assert signals.casekit_signals[signal.name] is signal
@@ -459,3 +462,18 @@ def test_a_receiver_can_change_the_case_it_heard_about(kit, world, case, connect
     kit.cases.solve(world.carrier_actor, case.number)
     after = kit.cases.get(world.carrier_actor, case.number)
     assert after.watcher_ids == (world.carrier_agent.id,)
+
+
+def test_the_operation_signals_tell_the_work_and_no_case(kit, world):
+    from casekit.testing import SignalRecorder
+
+    with SignalRecorder(signals.OPERATION_SIGNALS) as recorded:
+        kit.inbound.receive(b"From: a@b.test\r\nTo: c@d.test\r\nSubject: hi\r\n\r\nHello\r\n")
+        kit.rules.sweep()
+    assert recorded.names() == ["mail-received", "rules-swept"]
+    [received] = recorded.of(signals.mail_received)
+    assert received == {"outcome": "triaged"}
+    [swept] = recorded.of(signals.rules_swept)
+    assert set(swept) == {"seconds", "opened"}
+    assert swept["opened"] == 0
+    assert swept["seconds"] >= 0

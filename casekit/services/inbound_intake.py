@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from casekit import signals
 from casekit.attachments import Upload
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
@@ -181,6 +182,16 @@ class InboundIntake(Service):
         and recipients when the transport knows them. Never raises on bad
         mail: the result says what happened.
         """
+        result = self._receive(message, envelope_from, envelope_to)
+        signals.send(signals.mail_received, self.kit, outcome=result.outcome.value)
+        return result
+
+    def _receive(
+        self,
+        message: bytes | BinaryIO,
+        envelope_from: str | None,
+        envelope_to: str | Sequence[str] | None,
+    ) -> InboundResult:
         recipients = [envelope_to] if isinstance(envelope_to, str) else list(envelope_to or ())
         # No text column takes NUL; the parser drops them from the message too.
         recipients = [r.replace("\x00", "") for r in recipients]

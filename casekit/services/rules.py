@@ -14,6 +14,7 @@ import builtins
 import json
 import logging
 import string
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from casekit import signals
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import EventKind, Side, Watcher
@@ -538,6 +540,7 @@ class RuleService(Service):
         through per rule and shipment. ``progress`` is called with (done,
         total) as the shipments found due are worked, from (0, total) on.
         """
+        started = time.perf_counter()
         at = now or self._now()
         outcome = RuleOutcome()
         with self._uow(write=False) as uow:
@@ -563,6 +566,12 @@ class RuleService(Service):
             outcome.swept = done
             if progress is not None:
                 progress(done, len(todo))
+        signals.send(
+            signals.rules_swept,
+            self.kit,
+            seconds=time.perf_counter() - started,
+            opened=len(outcome.opened),
+        )
         return outcome
 
     # -- the parts ------------------------------------------------------------------------

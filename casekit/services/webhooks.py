@@ -42,7 +42,7 @@ from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
 from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT, Subscribed
-from casekit.services.worker import next_state
+from casekit.services.worker import attempted, next_state
 from casekit.store import tables
 from casekit.webhooks import (
     DELIVERY_HEADER,
@@ -718,4 +718,5 @@ def _record(
                 )
             )
         session.commit()
+    attempted(kit, "webhook", status, code)
     return status

@@ -191,6 +191,7 @@ class Worker:
                 _record_failure(conn, row, now)
             session.commit()
         row.update(status=status, attempts=attempts, **values)
+        attempted(kit, "mail", status)
         signal = {SENT: signals.notification_sent, FAILED: signals.notification_failed}.get(status)
         if signal is not None and signal.receivers:
             extra = {"error": error} if status == FAILED else {}
@@ -228,6 +229,21 @@ class Worker:
             if smtp is not None:
                 smtp.close()
         return batches
+
+
+#: The ``outcome`` of :data:`casekit.signals.delivery_attempted`, by the row's new status.
+OUTCOMES = {SENT: "sent", QUEUED: "retried", FAILED: "failed"}
+
+
+def attempted(kit: CaseKit, channel: str, status: str, status_code: int | None = None) -> None:
+    """Tell the receivers of :data:`~casekit.signals.delivery_attempted` how an attempt ended."""
+    signals.send(
+        signals.delivery_attempted,
+        kit,
+        channel=channel,
+        outcome=OUTCOMES[status],
+        status_code=status_code,
+    )
 
 
 def _record_failure(conn: Any, row: dict[str, Any], now: datetime) -> None:

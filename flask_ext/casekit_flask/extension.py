@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from casekit_flask.redirects import same_site_path, with_next
 
 IdentityLoader = Callable[[], Actor | None]
 
+log = logging.getLogger(__name__)
+
 #: Every config key the extension reads, with its default (see docs/flask.rst).
 DEFAULTS: dict[str, Any] = {
     "CASEKIT_DATABASE_URL": None,
@@ -60,6 +63,11 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_API": True,
     "CASEKIT_API_URL_PREFIX": "/api/v1",
     "CASEKIT_API_MAX_JSON_BYTES": MAX_BYTES,
+    "CASEKIT_OPS_URL_PREFIX": "/casekit",
+    "CASEKIT_HEALTH": True,
+    "CASEKIT_METRICS": False,
+    "CASEKIT_METRICS_TOKEN": None,
+    "CASEKIT_METRICS_REGISTRY": None,
 }
 
 
@@ -222,6 +230,9 @@ class CaseKitFlask:
             from casekit_flask.api import init_api
 
             init_api(app, app.extensions["casekit"])
+        from casekit_flask.ops import init_ops
+
+        init_ops(app, app.extensions["casekit"])
 
     def load_actor(self) -> Actor | None:
         assert self._identity_loader is not None  # init_app refuses to start without one
@@ -260,6 +271,9 @@ def require_actor() -> Actor:
         if login:
             wanted = request.full_path if request.query_string else request.path
             abort(redirect(with_next(login, same_site_path(iri_to_uri(wanted)))))
+        log.warning(
+            "casekit: anonymous request refused (%s from %s)", request.endpoint, request.remote_addr
+        )
         abort(401)
     return actor
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 
 from flask import Blueprint, current_app, jsonify, request
@@ -21,6 +22,8 @@ from flask.typing import ResponseReturnValue
 from casekit.services.inbound import Outcome
 from casekit_flask.csrf import exempt_from_host
 from casekit_flask.extension import current_kit, secure_headers
+
+log = logging.getLogger(__name__)
 
 inbound = Blueprint("casekit_inbound", __name__)
 inbound.after_request(secure_headers)
@@ -67,6 +70,13 @@ def mailgun() -> ResponseReturnValue:
         max_age=float(current_app.config["CASEKIT_MAILGUN_MAX_AGE"]),
         now=time.time(),
     ):
+        log.warning(
+            "casekit: inbound Mailgun post refused from %s: %s",
+            request.remote_addr,
+            "CASEKIT_MAILGUN_SIGNING_KEY is not set"
+            if not key
+            else "its signature is missing, wrong or too old",
+        )
         return _refuse(403, "signature: missing, wrong or too old")
     raw = form.get("body-mime")
     if not raw:

@@ -361,7 +361,8 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         MARKERS["carrier-collaborator-address"].text: "carrier_collaborator",
         customer.email: "case_customer",
     }
-    app = make_app(kit, WTF_CSRF_ENABLED=False)
+    # The metrics endpoint is off by default; on here, so the route registry checks it.
+    app = make_app(kit, WTF_CSRF_ENABLED=False, CASEKIT_METRICS=True)
     capture = MailCapture(mail_dir)
     for notification in mail.outbox:
         capture.casekit_deliver_notification(kit, notification)

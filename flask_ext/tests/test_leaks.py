@@ -868,6 +868,8 @@ NO_CASE_DATA: dict[str, str] = {
     "casekit_api_reports.settings": "the organization's settings",
     "casekit_api_views.saved": "the user's saved views (their names and queries)",
     "casekit_demo.home": "the demo's start page (a customer's sample orders, no case)",
+    "casekit_health.check": "the health checks: the database, the schema, the outbox's lag",
+    "casekit_metrics.scrape": "counts and durations labelled by channel, outcome and endpoint",
     # Writes that answer no case data: a redirect, a form again, or what they wrote.
     **dict.fromkeys(
         (
@@ -979,6 +981,16 @@ def test_every_surface_is_documented() -> None:
     """docs/access.rst names every surface of the registry."""
     text = (Path(__file__).parents[2] / "docs" / "access.rst").read_text()
     assert [s.name for s in SURFACES if f"``{s.name}``" not in text] == []
+
+
+def test_the_operators_endpoints_show_no_marker(scene: Scene) -> None:
+    """Health and metrics, read after the whole scene, name no private field and no case."""
+    client = scene.app.test_client()
+    bodies = [client.get(path).text for path in ("/casekit/health", "/casekit/metrics")]
+    assert "casekit_cases_opened_total" in bodies[1]
+    for body in bodies:
+        assert [m for m in MARKERS.values() if m.text and m.text in body] == []
+        assert scene.values["number"] not in body
 
 
 def test_the_scene_reaches_every_recipient(scene: Scene) -> None:

@@ -9,6 +9,7 @@ method) or the host's signed-in user through the extension's identity loader.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -25,6 +26,8 @@ from casekit_flask.csrf import check_csrf, exempt_from_host
 from casekit_flask.extension import State
 
 __all__ = ["ApiBlueprint", "init_api", "problem"]
+
+log = logging.getLogger(__name__)
 
 API_TITLE = "casekit"
 API_VERSION = "v1"
@@ -141,10 +144,12 @@ def authenticate() -> Response | None:
     if header:
         kind, _, token = header.partition(" ")
         if kind.lower() != "bearer" or not token.strip():
+            _refused("an Authorization header that is not 'Bearer <api key>'")
             return _unauthorized("use Authorization: Bearer <api key>")
         try:
             identity = state().kit.api_keys.authenticate(token.strip())
         except InvalidApiKey:
+            _refused(f"an API key that is invalid or revoked ({_key_id(token)})")
             return _unauthorized("the API key is invalid or revoked")
         g.casekit_actor = identity.actor
         g.casekit_api_scope = identity.scope
@@ -163,6 +168,7 @@ def authenticate() -> Response | None:
         from casekit_flask.extension import current_actor
 
         if current_actor() is None:
+            _refused("no API key and no signed-in user")
             return _unauthorized("sign in or send an API key")
         if request.method in WRITE_METHODS:
             try:
@@ -189,6 +195,30 @@ def _over_rate_limit(key_id: int) -> Response | None:
     )
     response.headers["Retry-After"] = str(wait)
     return response
+
+
+def _refused(why: str) -> None:
+    """Log a refused caller for the operator: what it sent wrong, never its secret."""
+    log.warning(
+        "casekit: API request refused: %s (%s %s from %s)",
+        why,
+        request.method,
+        request.endpoint,
+        request.remote_addr,
+    )
+
+
+def _key_id(token: str) -> str:
+    """The public part of an API key, which names the key without its secret."""
+    from casekit.domain.apikeys import split_token
+
+    parts = split_token(token)
+    if parts is None:
+        return "not an API key"
+    public_id = parts[0]
+    if not (public_id.isascii() and public_id.isalnum() and len(public_id) <= 32):
+        return "not an API key"
+    return f"key {public_id}"
 
 
 def require_scope(wanted: ApiScope) -> Response | None:
