@@ -263,6 +263,12 @@ def example(ctx: click.Context) -> None:
     show_default=True,
     help="Log lines as text, or as one JSON object each (casekit.logs.JsonFormatter).",
 )
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Count deliveries for Prometheus (casekit[metrics]); with PROMETHEUS_MULTIPROC_DIR "
+    "shared with the web processes, their metrics endpoint shows them.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -270,6 +276,7 @@ def worker(
     max_batches: int | None,
     batch_size: int | None,
     log_format: str,
+    metrics: bool,
 ) -> None:
     """Deliver the notifications and webhook requests in the outbox.
 
@@ -288,6 +295,11 @@ def worker(
             ctx.call_on_close(lambda: logging.getLogger().removeHandler(handler))
         else:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        if metrics:
+            from casekit.metrics import CaseKitMetrics
+
+            counting = CaseKitMetrics(kit)
+            ctx.call_on_close(counting.close)
         runner = kit.notifications.worker(batch_size=batch_size)
 
         def stop(_signum: int, _frame: object) -> None:

@@ -154,7 +154,8 @@ def check_health(kit: CaseKit, *, max_outbox_lag_seconds: int | None = None) -> 
             schema = _schema_check(current, head, known)
             outbox: HealthCheck | None = None
             if schema.ok and limit:
-                outbox = _outbox_check(outbox_stats(conn, kit.clock.now()), kit.clock.now(), limit)
+                now = kit.clock.now()
+                outbox = _outbox_check(outbox_stats(conn, now), now, limit)
     except SQLAlchemyError as error:
         log.warning("casekit: health check: the database cannot be used: %s", error)
         reason = f"not reachable ({type(error).__name__})"

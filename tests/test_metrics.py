@@ -53,15 +53,19 @@ def mkit(
     mailing.close()
 
 
-def scrape(metrics: CaseKitMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the exposition, parsed as Prometheus parses it."""
-    body, content_type = metrics.exposition()
-    assert content_type.startswith("text/plain; version=0.0.4")
+def parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of an exposition, parsed as Prometheus parses it."""
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(body.decode())
+        for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def scrape(metrics: CaseKitMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    body, content_type = metrics.exposition()
+    assert content_type.startswith("text/plain; version=0.0.4")
+    return parse(body.decode())
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
@@ -201,10 +205,42 @@ def test_multiprocess_mode_adds_up_the_processes(database_url, tmp_path, kit):
     shown = subprocess.run(
         [sys.executable, "-c", show], env=env, check=True, timeout=120, capture_output=True
     ).stdout.decode()
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(shown)
-        for s in family.samples
-    }
+    samples = parse(shown)
     assert value(samples, "casekit_cases_opened_total", source="user") == 2
     assert ("casekit_outbox_depth", (("channel", "mail"),)) in samples
+
+
+@pytest.mark.backends("sqlite")
+def test_the_worker_command_counts_for_the_web_processes(mkit, sink, database_url, tmp_path):
+    """``casekit worker --metrics`` in multiprocess mode: another process's scrape shows it."""
+    world = World.build(mkit)
+    number = mkit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id).number
+    mkit.messages.post(world.carrier_actor, number, "Looking into it", audience="partners")
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "CASEKIT_LOAD_ENTRY_POINTS": "0",
+        "CASEKIT_DATABASE_URL": database_url,
+        "CASEKIT_ATTACHMENT_DIR": str(tmp_path),
+        "CASEKIT_SMTP_HOST": sink.host,
+        "CASEKIT_SMTP_PORT": str(sink.port),
+    }
+    command = [sys.executable, "-m", "casekit", "worker", "--once", "--metrics"]
+    subprocess.run(command, env=env, check=True, timeout=120, capture_output=True)
+    assert sink.envelopes
+    show = textwrap.dedent(
+        f"""
+        from casekit import CaseKit
+        from casekit.metrics import CaseKitMetrics
+        kit = CaseKit({database_url!r}, attachment_dir={str(tmp_path)!r})
+        print(CaseKitMetrics(kit).exposition()[0].decode())
+        """
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", show], env=env, check=True, timeout=120, capture_output=True
+    ).stdout.decode()
+    samples = parse(shown)
+    sent = value(samples, "casekit_deliveries_total", channel="mail", outcome="sent")
+    assert sent == len(sink.envelopes)
