@@ -93,6 +93,7 @@ class OutboxCollector:
 
     def __init__(self, kit: CaseKit) -> None:
         self.kit = kit
+        self.keeps: object = None
 
     def describe(self) -> list[Metric]:
         return list(self._families({}, up=False))
@@ -212,6 +213,9 @@ class CaseKitMetrics:
         for outcome in INBOUND_OUTCOMES:
             self.inbound.labels(outcome)
         self.outbox = OutboxCollector(kit)
+        # The registry keeps this object (and so its receivers, weakly connected) alive
+        # through the collector, for a host that does not keep it: until close().
+        self.outbox.keeps = self
         self.registry.register(self.outbox)
         self._receivers = (
             (signals.case_opened, self._case_opened),
@@ -265,6 +269,7 @@ class CaseKitMetrics:
 
     def close(self) -> None:
         """Stop counting and take the metrics off the registry."""
+        self.outbox.keeps = None
         for signal, receiver in self._receivers:
             signal.disconnect(receiver, sender=self.kit)
         for collector in (

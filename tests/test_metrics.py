@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -158,6 +159,15 @@ def test_the_hosts_registry_takes_them_and_close_gives_it_back(mkit):
     again = CaseKitMetrics(mkit, registry=registry)  # the names are free again
     assert registry.get_sample_value("casekit_cases_opened_total", {"source": "user"}) == 0
     again.close()
+
+
+def test_the_registry_keeps_them_counting_when_the_host_keeps_no_reference(mkit):
+    registry = CollectorRegistry()
+    CaseKitMetrics(mkit, registry=registry)  # as the docs show it: nothing keeps the result
+    gc.collect()
+    world = World.build(mkit)
+    mkit.cases.open(world.shipper_actor, type="lost")
+    assert registry.get_sample_value("casekit_cases_opened_total", {"source": "user"}) == 1
 
 
 @pytest.mark.backends("sqlite")
