@@ -162,3 +162,21 @@ def test_head_is_read_once(kit):
     kit.health()
     kit.health()
     assert health._migrations.cache_info().misses == 1
+
+
+def test_a_claim_that_lapsed_is_lag_and_a_live_one_is_not(kit, world, clock):
+    """A row a worker took is due again when its claim lapses (the worker died)."""
+    open_case(kit, world)
+    with kit.engine.begin() as conn:
+        for table in (tables.outbox, tables.webhook_outbox):
+            conn.execute(
+                update(table).values(
+                    status="sending", next_attempt_at=clock.now() + timedelta(minutes=5)
+                )
+            )
+    clock.advance(minutes=4)
+    assert kit.health(max_outbox_lag_seconds=60).ok  # the claim holds
+    clock.advance(minutes=3)
+    lapsed = kit.health(max_outbox_lag_seconds=60)
+    assert lapsed.failed == ("outbox",)
+    assert "mail 120 s, webhook 120 s" in lapsed.checks[2].detail
