@@ -321,6 +321,7 @@ NATIVE = {
     "inbound_case_type": "lost",
     "inbound_burst_limit": 0,
     "inbound_burst_minutes": 30,
+    "health_max_outbox_lag_seconds": 60,
     "inbound_reply_languages": ("en", "de"),
     "mail_from": "cases@example.test",
     "reply_address": "reply@inbound.example.test",
