@@ -540,9 +540,10 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
 @inbound.command("purge")
 @click.pass_context
 def inbound_purge(ctx: click.Context) -> None:
-    """Delete raw inbound mail older than inbound_retention_days."""
+    """Delete raw inbound mail older than inbound_retention_days, and stale webhook tokens."""
     with open_kit(ctx) as kit:
         click.echo(f"purged {kit.inbound.purge()} raw messages")
+        click.echo(f"purged {kit.inbound.purge_tokens()} stale webhook tokens")
 
 
 @cli.group()

@@ -386,6 +386,37 @@ def test_purge_keeps_the_row_and_drops_the_raw_mail(
         kit.inbound.original(Actor.host(), item)
 
 
+def test_a_provider_token_is_claimed_once_even_at_the_same_moment(
+    kit: CaseKit, clock: FrozenClock
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    expires_at = clock.now() + timedelta(minutes=15)
+    start = threading.Barrier(4, timeout=30)
+
+    def claim(_: int) -> bool:
+        start.wait()
+        return kit.inbound.claim_token("mailgun", "tok-1", expires_at=expires_at)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        claimed = list(pool.map(claim, range(4)))
+    assert sorted(claimed) == [False, False, False, True]
+    # Another provider's token of the same text is its own.
+    assert kit.inbound.claim_token("other", "tok-1", expires_at=expires_at)
+    # Case matters, on MySQL and MariaDB too.
+    assert kit.inbound.claim_token("mailgun", "TOK-1", expires_at=expires_at)
+    # A token released (its post was not taken) may come again, once.
+    kit.inbound.release_token("mailgun", "tok-1")
+    assert kit.inbound.claim_token("mailgun", "tok-1", expires_at=expires_at)
+    assert not kit.inbound.claim_token("mailgun", "tok-1", expires_at=expires_at)
+    with pytest.raises(InvalidInput) as error:
+        kit.inbound.claim_token("mailgun", "x" * 201, expires_at=expires_at)
+    assert "token" in error.value.errors
+    clock.advance(timedelta(minutes=15, seconds=1))
+    assert kit.inbound.purge_tokens() == 3
+
+
 def test_replay_files_a_message_after_its_address_exists(kit: CaseKit, world: World) -> None:
     result = kit.inbound.receive(mail("nora@shop.test", "Help", "Please help"))
     assert result.outcome is Outcome.TRIAGED

@@ -9,13 +9,15 @@ It stores the raw message first, then interprets it; it returns an
 from __future__ import annotations
 
 import builtins
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from attrs import frozen
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
@@ -36,9 +38,17 @@ from casekit.services.messages import append_message, message_audience
 from casekit.store import tables
 from casekit.store.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from casekit.kit import CaseKit
+
 __all__ = ["InboundResult", "InboundService", "Outcome", "TriageItem"]
 
 _i = tables.inbound_messages.c
+_t = tables.inbound_tokens.c
+#: The longest provider token :meth:`InboundService.claim_token` takes.
+TOKEN_MAX = 200
+#: Every this many claims, the stale tokens are purged.
+TOKEN_PURGE_EVERY = 100
 
 
 @frozen(kw_only=True)
@@ -63,6 +73,10 @@ class TriageItem:
 
 class InboundService(InboundIntake):
     """Inbound email. Reach it as ``kit.inbound``."""
+
+    def __init__(self, kit: CaseKit) -> None:
+        super().__init__(kit)
+        self._claims = itertools.count(1)
 
     # -- case addresses --------------------------------------------------------------
     def set_case_address(self, actor: Actor, org_id: int, email: str) -> None:
@@ -328,6 +342,52 @@ class InboundService(InboundIntake):
                 )
                 uow.commit()
         return len(rows)
+
+    # -- provider tokens -------------------------------------------------------------
+    def claim_token(self, provider: str, token: str, *, expires_at: datetime) -> bool:
+        """Record a provider webhook's signed ``token``; False if it was claimed before.
+
+        A provider (``"mailgun"``) signs each post with a fresh token; a post
+        whose token was already claimed is a replay. The claim is one INSERT
+        that fails on the table's key, so of two processes claiming the same
+        token at once exactly one succeeds. ``expires_at`` is when the token's
+        signature goes stale: the row may be purged after that (every
+        ``TOKEN_PURGE_EVERY``-th claim purges, as does :meth:`purge_tokens`).
+        """
+        errors: dict[str, list[str]] = {}
+        if not provider or len(provider) > 32:
+            errors["provider"] = ["must be 1 to 32 characters"]
+        if not token or len(token) > TOKEN_MAX:
+            errors["token"] = [f"must be 1 to {TOKEN_MAX} characters"]
+        if errors:
+            raise InvalidInput(errors)
+        if next(self._claims) % TOKEN_PURGE_EVERY == 0:
+            self.purge_tokens()
+        row = {"provider": provider, "token": token, "expires_at": expires_at}
+        try:
+            with self._uow() as uow:
+                uow.session.connection().execute(insert(tables.inbound_tokens), row)
+                uow.commit()
+        except IntegrityError:
+            return False
+        return True
+
+    def release_token(self, provider: str, token: str) -> None:
+        """Forget a claimed token: the post it came with could not be taken, and may come again."""
+        with self._uow() as uow:
+            uow.session.connection().execute(
+                delete(tables.inbound_tokens).where(_t.provider == provider, _t.token == token)
+            )
+            uow.commit()
+
+    def purge_tokens(self, *, now: datetime | None = None) -> int:
+        """Delete the claimed tokens whose signatures have gone stale; returns how many."""
+        with self._uow() as uow:
+            deleted = uow.session.connection().execute(
+                delete(tables.inbound_tokens).where(_t.expires_at < (now or self._now()))
+            )
+            uow.commit()
+        return int(deleted.rowcount or 0)
 
 
 def _may_manage(actor: Actor, org_id: int) -> None:

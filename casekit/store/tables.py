@@ -554,6 +554,19 @@ bouncing_addresses = Table(
     _fk("inbound_id", "casekit_inbound_messages.id", nullable=True, ondelete="SET NULL"),
 )
 
+# A provider webhook's signed token, kept while its signature is still fresh:
+# a post whose token is here is a replay.
+inbound_tokens = Table(
+    "casekit_inbound_tokens",
+    metadata,
+    Column("provider", String(32), nullable=False),
+    Column("token", _ident(KEY), nullable=False),
+    # When the token's signature goes stale; the row may go after that.
+    Column("expires_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("provider", "token"),
+    Index("ix_casekit_inbound_tokens_expires", "expires_at"),
+)
+
 api_keys = Table(
     "casekit_api_keys",
     metadata,

@@ -4,9 +4,12 @@ Mailgun forwards a message to a URL ending in ``mime`` as a form post whose
 ``body-mime`` field is the full raw message, signed with the account's HTTP
 webhook signing key: ``signature`` is the hex HMAC-SHA256 of ``timestamp``
 followed by ``token``. A post whose signature is missing, wrong or older than
-``CASEKIT_MAILGUN_MAX_AGE`` seconds gets a 403 and nothing is stored; a signed
-one goes to :meth:`casekit.services.inbound.InboundService.receive`, which
-stores it and puts it on its case or in triage.
+``CASEKIT_MAILGUN_MAX_AGE`` seconds gets a 403 and nothing is stored. Each
+token is taken once (:meth:`~casekit.services.inbound.InboundService.claim_token`,
+in the database, so across processes): the same signed post again, whatever
+its body, gets a 406, which Mailgun does not retry. A signed post goes to
+:meth:`casekit.services.inbound.InboundService.receive`, which stores it and
+puts it on its case or in triage.
 """
 
 from __future__ import annotations
@@ -14,16 +17,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import time
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from casekit.errors import InvalidInput
 from casekit.services.inbound import Outcome
 from casekit_flask.csrf import exempt_from_host
 from casekit_flask.extension import current_kit, secure_headers
 
 log = logging.getLogger(__name__)
+
+#: The provider name the webhook's tokens are claimed under.
+PROVIDER = "mailgun"
 
 inbound = Blueprint("casekit_inbound", __name__)
 inbound.after_request(secure_headers)
@@ -44,7 +53,7 @@ def verify_mailgun_signature(
         age = now - float(timestamp)
     except ValueError:
         return False
-    if abs(age) > max_age:
+    if not math.isfinite(age) or abs(age) > max_age:
         return False
     expected = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature.strip().lower())
@@ -61,14 +70,11 @@ def mailgun() -> ResponseReturnValue:
     request.max_form_memory_size = kit.settings.inbound_max_message_bytes + FORM_SLACK
     request.max_content_length = kit.settings.inbound_max_message_bytes + FORM_SLACK
     key = current_app.config["CASEKIT_MAILGUN_SIGNING_KEY"]
+    max_age = float(current_app.config["CASEKIT_MAILGUN_MAX_AGE"])
     form = request.form
+    timestamp, token = form.get("timestamp", ""), form.get("token", "")
     if not key or not verify_mailgun_signature(
-        key,
-        form.get("timestamp", ""),
-        form.get("token", ""),
-        form.get("signature", ""),
-        max_age=float(current_app.config["CASEKIT_MAILGUN_MAX_AGE"]),
-        now=time.time(),
+        key, timestamp, token, form.get("signature", ""), max_age=max_age, now=time.time()
     ):
         log.warning(
             "casekit: inbound Mailgun post refused from %s: %s",
@@ -82,16 +88,38 @@ def mailgun() -> ResponseReturnValue:
     if not raw:
         # 406 tells Mailgun not to retry: the post can never succeed.
         return _refuse(406, "body-mime: missing; route to a URL ending in 'mime'")
-    result = kit.inbound.receive(
-        raw.encode("utf-8", "surrogateescape"),
-        envelope_from=form.get("sender") or None,
-        envelope_to=form.get("recipient") or None,
-    )
+    # The signature is fresh until max_age after the signed time, so the token
+    # is kept that long: a replay within the window finds it claimed.
+    expires_at = datetime.fromtimestamp(float(timestamp) + max_age, UTC)
+    try:
+        claimed = kit.inbound.claim_token(PROVIDER, token, expires_at=expires_at)
+    except InvalidInput as error:
+        return _refuse(406, "; ".join(f"{k}: {', '.join(v)}" for k, v in error.errors.items()))
+    if not claimed:
+        # Never the token or the signature in the log: the post's time is enough.
+        log.warning(
+            "refused a replayed Mailgun post (signed at %d, from %s)",
+            int(float(timestamp)),
+            request.remote_addr,
+        )
+        return _refuse(406, "token: this signed post was received before; a replay is refused")
+    try:
+        result = kit.inbound.receive(
+            raw.encode("utf-8", "surrogateescape"),
+            envelope_from=form.get("sender") or None,
+            envelope_to=form.get("recipient") or None,
+        )
+    except Exception:
+        kit.inbound.release_token(PROVIDER, token)
+        raise
     body = {
         "outcome": result.outcome.value,
         "case": result.case_number,
         "reason": result.reason,
     }
     if result.outcome is Outcome.REJECTED:
+        if result.reason and result.reason.startswith("could not be processed"):
+            # Not taken now: Mailgun may post it again, with this token.
+            kit.inbound.release_token(PROVIDER, token)
         return jsonify(body), 406
     return jsonify(body), 200

@@ -279,6 +279,102 @@ def test_a_signed_post_without_the_message_is_a_406_naming_the_field(kit, webhoo
     assert stored(kit) == 0
 
 
+def replay_with(form: dict[str, str], raw: bytes) -> dict[str, str]:
+    """The same signed timestamp, token and signature, another message."""
+    return {**form, "body-mime": raw.decode(), "sender": "mallory@evil.test"}
+
+
+def test_a_replayed_post_with_another_body_is_a_406_and_stores_nothing(
+    kit, world, webhook_app, number, caplog
+):
+    raw = raw_mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Still nothing.", "r1")
+    form = mailgun_form(raw)
+    client = webhook_app.test_client()
+    assert client.post("/casekit/inbound/mailgun/mime", data=form).status_code == 200
+    forged = raw_mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Refund me.", "r2")
+    with caplog.at_level("WARNING", logger="casekit_flask.inbound"):
+        response = client.post("/casekit/inbound/mailgun/mime", data=replay_with(form, forged))
+    assert response.status_code == 406
+    assert response.json["error"].startswith("token: ")
+    assert "replay" in response.json["error"]
+    assert stored(kit) == 1
+    assert "Refund me." not in [e.body for e in kit.cases.timeline(Actor.host(), number)]
+    # The operator hears of it, without the token or the signature.
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "replayed Mailgun post" in warnings[0]
+    assert form["token"] not in warnings[0]
+    assert form["signature"] not in warnings[0]
+    # The very same post again is refused too (not taken as a duplicate).
+    again = client.post("/casekit/inbound/mailgun/mime", data=form)
+    assert again.status_code == 406
+
+
+def test_a_token_taken_by_one_app_is_refused_by_another_on_the_same_database(
+    kit, world, webhook_app, number, database_url, tmp_path
+):
+    """Two processes of the host: two kits (two connection pools), one database."""
+    from casekit.testing import make_kit
+
+    other_kit = make_kit(database_url, attachment_dir=tmp_path / "other", create_schema=False)
+    try:
+        other_app = make_app(other_kit, CASEKIT_MAILGUN_SIGNING_KEY=KEY)
+        raw = raw_mail("Casey <casey@example.test>", f"Re: [{number}]", "First.", "p1")
+        form = mailgun_form(raw)
+        first = webhook_app.test_client().post("/casekit/inbound/mailgun/mime", data=form)
+        assert first.status_code == 200
+        forged = raw_mail("Casey <casey@example.test>", f"Re: [{number}]", "Second.", "p2")
+        replayed = other_app.test_client().post(
+            "/casekit/inbound/mailgun/mime", data=replay_with(form, forged)
+        )
+        assert replayed.status_code == 406
+        assert stored(kit) == 1
+        # A new signed post on the other app is taken as usual.
+        fresh = other_app.test_client().post(
+            "/casekit/inbound/mailgun/mime", data=mailgun_form(forged)
+        )
+        assert fresh.status_code == 200
+        assert stored(kit) == 2
+    finally:
+        other_kit.close()
+
+
+def tokens(kit) -> set[str]:
+    with kit.engine.connect() as conn:
+        return set(conn.execute(select(tables.inbound_tokens.c.token)).scalars())
+
+
+def test_stale_tokens_are_purged_and_fresh_ones_kept(kit, webhook_app):
+    from datetime import timedelta
+
+    from casekit.services.inbound import TOKEN_PURGE_EVERY
+
+    now = kit.clock.now()
+    assert kit.inbound.claim_token("mailgun", "stale", expires_at=now - timedelta(seconds=1))
+    assert kit.inbound.claim_token("mailgun", "fresh", expires_at=now + timedelta(seconds=900))
+    assert not kit.inbound.claim_token("mailgun", "stale", expires_at=now + timedelta(hours=1))
+    assert kit.inbound.purge_tokens() == 1
+    assert tokens(kit) == {"fresh"}
+    assert not kit.inbound.claim_token("mailgun", "fresh", expires_at=now)
+    # Claims purge on their own now and then: no command needed.
+    kit.inbound.claim_token("mailgun", "stale again", expires_at=now - timedelta(seconds=1))
+    for n in range(TOKEN_PURGE_EVERY):
+        kit.inbound.claim_token("mailgun", f"t{n}", expires_at=now + timedelta(seconds=900))
+    assert "stale again" not in tokens(kit)
+    assert "fresh" in tokens(kit)
+    # Through the webhook: a post's token is kept until its signature goes stale.
+    raw = raw_mail("casey@example.test", "hello", "Hi.", "k1")
+    form = mailgun_form(raw)
+    webhook_app.test_client().post("/casekit/inbound/mailgun/mime", data=form)
+    with kit.engine.connect() as conn:
+        expires_at = conn.execute(
+            select(tables.inbound_tokens.c.expires_at).where(
+                tables.inbound_tokens.c.token == form["token"]
+            )
+        ).scalar_one()
+    assert expires_at.timestamp() == int(form["timestamp"]) + 900
+
+
 def test_the_webhook_over_a_real_socket(kit, world, number):
     """The signed post travels over HTTP to a real server, as Mailgun sends it."""
     import threading
