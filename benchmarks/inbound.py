@@ -10,6 +10,10 @@ Two measures:
   messages: what reading them costs before casekit does anything.
 - **memory**: the peak resident memory a fresh process gains while it takes
   one message with a 25 MB attachment, beside the attachment's size.
+- **serve memory**: the same through ``casekit inbound serve``'s SMTP server
+  in a fresh process, for a 25 MB message (an 18.3 MB photo, base64) and
+  for the 34 MB message of the 25 MB photo, sent over loopback by a client
+  that streams it from a file.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import base64
 import multiprocessing
 import os
 import resource
+import smtplib
+import socket
 import tempfile
 import time
 from email import policy
@@ -37,6 +43,13 @@ from casekit.services.inbound import Outcome
 
 NAME = "inbound"
 ATTACHMENT_BYTES = 25 * 1024 * 1024
+#: The messages ``casekit inbound serve`` takes: (result name, attachment bytes).
+#: Base64 makes a message a third larger than its attachment.
+SERVED = [
+    # 57 bytes make a base64 line of 76 characters and CRLF.
+    ("serve_25mb_message", 25 * 1024 * 1024 * 57 // 78),
+    ("serve_34mb_message", ATTACHMENT_BYTES),
+]
 QUOTED = (
     "> Thank you for your message. We asked the carrier for the delivery scan and\n"
     "> will come back to you as soon as we hear from them. Kind regards, Acme.\n"
@@ -58,13 +71,20 @@ def reply(number: str, n: int) -> bytes:
     ).encode()
 
 
-def write_large_message(path: Path, number: str) -> None:
-    """A reply with a ``ATTACHMENT_BYTES`` photo, written in chunks."""
+def write_large_message(
+    path: Path, number: str, attachment_bytes: int = ATTACHMENT_BYTES, *, crlf: bool = False
+) -> None:
+    """A reply with an ``attachment_bytes`` photo, written in chunks.
+
+    ``crlf``: every line ends in CRLF, as SMTP sends it (no line of it starts
+    with a dot, so it needs no dot-stuffing).
+    """
     with path.open("wb") as out:
         out.write(
             (
                 f"From: casey@example.test\r\nTo: support@acme.test\r\n"
-                f"Subject: Re: [{number}] photo\r\nMessage-ID: <bench-large@example.test>\r\n"
+                f"Subject: Re: [{number}] photo\r\n"
+                f"Message-ID: <bench-large-{attachment_bytes}-{crlf}@example.test>\r\n"
                 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
                 "--b\r\nContent-Type: text/plain\r\n\r\nThe damage, photographed.\r\n"
                 "--b\r\nContent-Type: image/jpeg\r\n"
@@ -72,11 +92,12 @@ def write_large_message(path: Path, number: str) -> None:
                 "Content-Transfer-Encoding: base64\r\n\r\n"
             ).encode()
         )
-        left = ATTACHMENT_BYTES
+        left = attachment_bytes
         while left:
             chunk = os.urandom(min(left, 57 * 1024))
             left -= len(chunk)
-            out.write(base64.encodebytes(chunk))
+            encoded = base64.encodebytes(chunk)
+            out.write(encoded.replace(b"\n", b"\r\n") if crlf else encoded)
         out.write(b"--b--\r\n")
 
 
@@ -114,6 +135,99 @@ def measure_memory(database_url: str, folder: Path, number: str) -> tuple[float,
     if outcome != Outcome.APPENDED.value:
         raise RuntimeError(f"the large message was not appended: {outcome}")
     return before / 1024, (after - before) / 1024
+
+
+def _status_kb(field: str) -> int:
+    """A ``VmRSS``/``VmHWM`` line of /proc/self/status, in KB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def _serve_child(database_url: str, folder: str, port: int, commands: object) -> None:
+    """Run the SMTP server; ``mark`` resets the peak RSS, ``peak`` tells its growth in KB.
+
+    Linux resets a process's peak resident set (``VmHWM``) to its current one
+    when ``5`` is written to ``/proc/self/clear_refs``, so the growth is
+    the message's alone, not hidden under the peak of start-up.
+    """
+    from casekit.mail.server import InboundServer
+
+    kit = bench_kit(database_url, Path(folder) / "attachments-serve")
+    server = InboundServer(kit, port=port)
+    server.start()
+    base = 0
+    try:
+        while (command := commands.recv()) != "stop":  # type: ignore[attr-defined]
+            if command == "mark":
+                Path("/proc/self/clear_refs").write_text("5")
+                base = _status_kb("VmRSS")
+                commands.send(base)  # type: ignore[attr-defined]
+            else:
+                commands.send(_status_kb("VmHWM") - base)  # type: ignore[attr-defined]
+    finally:
+        server.stop()
+        kit.close()
+    commands.send([r.outcome.value for r in server.handler.results])  # type: ignore[attr-defined]
+
+
+def _send_file(port: int, path: Path) -> int:
+    """Send ``path`` as one message's DATA, streamed in chunks; the server's reply code."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=600) as client:
+        client.ehlo()
+        client.mail("casey@example.test")
+        client.rcpt("support@acme.test")
+        client.docmd("DATA")
+        with path.open("rb") as source:
+            while chunk := source.read(256 * 1024):
+                client.send(chunk)
+        client.send(b".\r\n")
+        return client.getreply()[0]
+
+
+def measure_serve_memory(
+    database_url: str, folder: Path, number: str, attachment_bytes: int
+) -> tuple[float, float]:
+    """(message size, peak RSS growth of the server process while taking it), in MB.
+
+    Linux only (``/proc``), like the server's deployment.
+    """
+    warm = folder / "warm.eml"
+    warm.write_bytes(reply(number, -2).replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
+    message = folder / "serve.eml"
+    write_large_message(message, number, attachment_bytes, crlf=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_child, args=(database_url, str(folder), port, theirs))
+    child.start()
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        # Warm the parser, the libraries and the connection on a small message first.
+        if _send_file(port, warm) != 250:
+            raise RuntimeError("the server refused a small reply")
+        ours.send("mark")
+        ours.recv()
+        code = _send_file(port, message)
+        ours.send("peak")
+        grown_kb = ours.recv()
+        ours.send("stop")
+        outcomes = ours.recv()
+    finally:
+        child.join(timeout=60)
+    size = message.stat().st_size
+    message.unlink()
+    if code != 250 or outcomes[-1] != Outcome.APPENDED.value:
+        raise RuntimeError(f"the large message was not appended: {code} {outcomes}")
+    return size / 2**20, grown_kb / 1024
 
 
 @scenario(NAME, help="inbound replies per second end to end, and memory for a 25 MB attachment")
@@ -162,6 +276,20 @@ def run(ctx: Context) -> list[Result]:
             kit.close()
         ctx.log(f"{NAME}: one message with a {ATTACHMENT_BYTES // 2**20} MB attachment")
         baseline_mb, grown_mb = measure_memory(url, folder, numbers[0])
+        served = []
+        for name, attachment_bytes in SERVED:
+            message_mb, serve_mb = measure_serve_memory(url, folder, numbers[0], attachment_bytes)
+            ctx.log(
+                f"inbound serve peak memory for a {message_mb:.0f} MB message: "
+                f"{serve_mb:.1f} MB ({serve_mb / message_mb:.1f} times the message)"
+            )
+            served += [
+                Result(f"{NAME}.{name}", "message_mb", round(message_mb, 1)),
+                Result(f"{NAME}.{name}", "peak_rss_growth_mb", round(serve_mb, 1)),
+                Result(
+                    f"{NAME}.{name}", "peak_rss_growth_per_message", round(serve_mb / message_mb, 3)
+                ),
+            ]
     attachment_mb = ATTACHMENT_BYTES / 2**20
     return [
         Result(
@@ -180,4 +308,5 @@ def run(ctx: Context) -> list[Result]:
             "peak_rss_growth_per_attachment",
             round(grown_mb / attachment_mb, 3),
         ),
+        *served,
     ]

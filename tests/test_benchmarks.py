@@ -342,6 +342,12 @@ def test_inbound_reports_throughput_and_memory(tmp_path: Path) -> None:
     growth = measured[("inbound.attachment_25mb", "peak_rss_growth_mb")]["value"]
     assert math.isfinite(growth)
     assert growth >= 0
+    assert round(measured[("inbound.serve_25mb_message", "message_mb")]["value"]) == 25
+    for name in ("inbound.serve_25mb_message", "inbound.serve_34mb_message"):
+        served = measured[(name, "peak_rss_growth_mb")]["value"]
+        assert math.isfinite(served)
+        assert served >= 0
+    assert "inbound serve peak memory for a 25 MB message: " in result.stderr
 
 
 # -- rules and the order feed ----------------------------------------------------------------

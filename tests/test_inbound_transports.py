@@ -111,6 +111,71 @@ def test_smtp_refuses_a_message_over_the_limit(kit: CaseKit, number: str) -> Non
         server.stop()
 
 
+def write_stuffed_message(path: Path, number: str, photo: bytes) -> int:
+    """A reply with ``photo`` attached, written to ``path`` as SMTP sends it (dot-stuffed)."""
+    message = EmailMessage()
+    message["From"] = "Cal <cal@fast.test>"
+    message["To"] = "support@acme.test"
+    message["Subject"] = f"RE: [{number}] damaged pallet"
+    message["Message-ID"] = f"<large-{number}@fast.test>"
+    message.set_content("Photo of the corner attached.\n.dot at the start\n..two dots\n.\nEnd.\n")
+    message.add_attachment(photo, "image", "jpeg", filename="corner.jpg")
+    raw = message.as_bytes(policy=SMTP)
+    path.write_bytes(
+        b"".join(
+            b"." + line if line.startswith(b".") else line for line in raw.splitlines(keepends=True)
+        )
+    )
+    return len(raw)
+
+
+def send_file(port: int, path: Path) -> tuple[int, bytes]:
+    """DATA straight from ``path`` in chunks: the client holds no copy of the message."""
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        client.ehlo()
+        client.mail("cal@fast.test")
+        client.rcpt("support@acme.test")
+        assert client.docmd("DATA")[0] == 354
+        with path.open("rb") as source:
+            while chunk := source.read(64 * 1024):
+                client.send(chunk)
+        client.send(b".\r\n")
+        return client.getreply()
+
+
+def test_a_large_message_over_smtp_arrives_whole_without_a_copy_in_memory(
+    kit: CaseKit, world: World, number: str, tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    photo = os.urandom(3 * 1024 * 1024)
+    source = tmp_path / "large.eml"
+    size = write_stuffed_message(source, number, photo)
+    port = free_port()
+    server = InboundServer(kit, port=port)
+    server.start()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        reply = send_file(port, source)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+        server.stop()
+    assert reply == (250, b"2.0.0 appended")
+    message = [e for e in kit.cases.timeline(world.carrier_actor, number) if e.kind == "message"][
+        -1
+    ]
+    assert message.body == "Photo of the corner attached.\n.dot at the start\n..two dots\n.\nEnd."
+    [attachment] = message.attachments
+    _view, stored = kit.open_attachment(world.carrier_actor, number, attachment.id)
+    with stored:
+        assert stored.read() == photo
+    # aiosmtpd alone holds the message two or three times over; the spool holds none.
+    assert peak < 2 * size, f"{peak / 2**20:.1f} MB for a {size / 2**20:.1f} MB message"
+
+
 def run_cli(database_url: str, attachment_dir: Path, *args: str, stdin: bytes = b""):  # type: ignore[no-untyped-def]
     return subprocess.run(
         [sys.executable, "-m", "casekit", "--database-url", database_url, "inbound", *args],
