@@ -251,3 +251,22 @@ def test_read_names_a_missing_source(database_url: str, tmp_path: Path) -> None:
     not_a_maildir = run_cli(database_url, tmp_path, "read", "--maildir", str(tmp_path))
     assert not_a_maildir.returncode == 2
     assert b"is not a maildir" in not_a_maildir.stderr
+
+
+def test_purge_deletes_the_stale_webhook_tokens(
+    kit: CaseKit, database_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from casekit.store import tables
+
+    kit.inbound.claim_token("mailgun", "stale", expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+    kit.inbound.claim_token("mailgun", "fresh", expires_at=datetime(2999, 1, 1, tzinfo=UTC))
+    purged = run_cli(database_url, tmp_path, "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.decode().splitlines()[-1] == "purged 1 stale webhook tokens"
+    with kit.engine.connect() as conn:
+        left = conn.execute(select(tables.inbound_tokens.c.token)).scalars().all()
+    assert left == ["fresh"]
