@@ -119,7 +119,10 @@ def mailgun() -> ResponseReturnValue:
     }
     if result.outcome is Outcome.REJECTED:
         if result.reason and result.reason.startswith("could not be processed"):
-            # Not taken now: Mailgun may post it again, with this token.
+            # Not taken now (the database or the file store failed): a 503,
+            # which Mailgun retries, with this token, so it is free again.
             kit.inbound.release_token(PROVIDER, token)
+            return jsonify(body), 503
+        # Refused for good (too large, no sender): 406 tells Mailgun not to retry.
         return jsonify(body), 406
     return jsonify(body), 200

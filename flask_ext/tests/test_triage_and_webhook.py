@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 from conftest import login, make_app
@@ -277,6 +279,30 @@ def test_a_signed_post_without_the_message_is_a_406_naming_the_field(kit, webhoo
     assert response.status_code == 406
     assert response.json["error"].startswith("body-mime")
     assert stored(kit) == 0
+
+
+def test_a_post_casekit_cannot_take_now_is_a_503_and_its_retry_is_taken(
+    kit, world, webhook_app, number
+):
+    """Mailgun retries any answer but 406 and 2xx: a message the file store
+    could not keep gets a 503, and the retry, with the same token, lands."""
+    folder = Path(kit.settings.attachment_dir)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.write_text("a file where the attachment folder should be")
+    raw = raw_mail("Casey <casey@example.test>", f"Re: [{number}] parcel", "Any news?", "t1")
+    form = mailgun_form(raw)
+    client = webhook_app.test_client()
+    try:
+        response = client.post("/casekit/inbound/mailgun/mime", data=form)
+    finally:
+        folder.unlink()
+        folder.mkdir()
+    assert response.status_code == 503
+    assert response.json["reason"].startswith("could not be processed")
+    assert stored(kit) == 0
+    retried = client.post("/casekit/inbound/mailgun/mime", data=form)
+    assert retried.status_code == 200, retried.json
+    assert retried.json["outcome"] == "appended"
 
 
 def replay_with(form: dict[str, str], raw: bytes) -> dict[str, str]:
