@@ -102,6 +102,15 @@ def _check_secrets(_instance: Any, _attribute: Any, value: tuple[str, ...]) -> N
         raise ConfigurationError("reply_secrets: each secret needs at least 16 characters")
 
 
+def _check_case_url(_instance: Any, attribute: Any, value: str) -> None:
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ConfigurationError(
+            f"{attribute.name} {value!r}: an absolute http(s) URL (a mail's links cannot be "
+            "relative), with {number} where the case number goes, like "
+            "https://shop.example/cases/{number}"
+        )
+
+
 def _check_not_negative(_instance: Any, attribute: Any, value: int) -> None:
     if value < 0:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be 0 or more")
@@ -138,7 +147,10 @@ class Settings:
     :param reply_address: the address replies go to; each notification's
         Reply-To adds its reply token after a ``+`` (empty: no Reply-To).
     :param reply_secrets: secrets of the reply tokens: the first signs, all verify.
-    :param case_url: a link to a case in the host's pages, ``{number}`` filled in.
+    :param case_url: a link to a case in the host's staff pages, ``{number}``
+        filled in; the mail to users and addresses links to it.
+    :param portal_case_url: a link to a case in the customer portal, ``{number}``
+        filled in; the mail to a customer links to it (never to ``case_url``).
     :param smtp_host: the built-in SMTP plugin's server.
     :param smtp_port: its port (0: 25, or 465 with ``ssl``).
     :param smtp_security: ``none``, ``starttls`` or ``ssl``.
@@ -186,7 +198,8 @@ class Settings:
     mail_from: str = attrs.field(default="casekit@localhost", validator=_check_address)
     reply_address: str = attrs.field(default="", validator=_check_address)
     reply_secrets: tuple[str, ...] = attrs.field(default=(), validator=_check_secrets)
-    case_url: str = ""
+    case_url: str = attrs.field(default="", validator=_check_case_url)
+    portal_case_url: str = attrs.field(default="", validator=_check_case_url)
     smtp_host: str = "localhost"
     smtp_port: int = attrs.field(default=0, validator=_check_not_negative)
     smtp_security: str = attrs.field(default="none", validator=_check_security)

@@ -30,6 +30,7 @@ from casekit import (
 from casekit import signals as casekit_signals
 from casekit.cli import cli
 from casekit.domain.case import EntryKind
+from casekit.mail.marker import REPLY_MARKER
 from casekit.mail.tokens import token_of, verify
 from casekit.services.outbox import QUEUED, SENDING, SENT
 from casekit.services.worker import Worker
@@ -776,8 +777,13 @@ def test_a_template_override_is_checked_previewed_used_and_reset(mkit, w, sink):
     deliver(mkit)
     mail = sink.to(CARRIER_DESK)[0]
     assert mail["Subject"] == f"Fresh case {case.number} <Sam Shipper>"
-    assert mail.get_body(("plain",)).get_content().strip() == "Hi desk, Sam Shipper needs you."
-    assert "&lt;b&gt;bold&lt;/b&gt;" in mail.get_body(("html",)).get_content()
+    # The override leaves the reply marker out: the mail has it on top all the same.
+    assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == (
+        f"{REPLY_MARKER}\n\nHi desk, Sam Shipper needs you."
+    )
+    html = mail.get_body(("html",)).get_content()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert html.index(REPLY_MARKER) < html.index("&lt;b&gt;bold")
     # The shipper's own templates are untouched.
     assert not n.template(w.shipper_actor, "case_opened").overridden
     reset = n.reset_template(w.carrier_manager_actor, "case_opened")

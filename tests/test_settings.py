@@ -87,6 +87,10 @@ SAMPLES = {
         ("new-secret-0123456789", "old-secret-0123456789"),
     ),
     "case_url": ("https://acme.example/cases/{number}", "https://acme.example/cases/{number}"),
+    "portal_case_url": (
+        "https://acme.example/my-account/cases/{number}",
+        "https://acme.example/my-account/cases/{number}",
+    ),
     "smtp_host": ("mail.acme.example", "mail.acme.example"),
     "smtp_port": ("587", 587),
     "smtp_security": ("starttls", "starttls"),

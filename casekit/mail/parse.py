@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from attrs import field, frozen
 
+from casekit.mail.marker import cut_at_marker
 from casekit.mail.spool import MARKER_HEADER, Split
 
 __all__ = [
@@ -299,7 +300,22 @@ def _reply_parser_class() -> type:
 
 
 def _strip_reply(text: str, languages: Sequence[str]) -> str:
-    """The newest reply of ``text``: quoted history, signature and disclaimers removed."""
+    """The newest reply of ``text``: quoted history, signature and disclaimers removed.
+
+    A reply above casekit's "reply above this line" marker
+    (:mod:`casekit.mail.marker`) is cut there first, whatever quotes the
+    marker; the client's quote header left above it ("On … wrote:") goes
+    with the rest of the history. An answer written below the marker (the
+    marker first, then the answer) is read as if there were no marker.
+    """
+    above = cut_at_marker(text)
+    if above:
+        return _parse_reply(above, languages)
+    return _parse_reply(text, languages)
+
+
+def _parse_reply(text: str, languages: Sequence[str]) -> str:
+    """The newest reply in ``text`` as mail-parser-reply finds it (all of it when it cannot)."""
     try:
         message = _reply_parser_class()(text=text, languages=list(languages)).read()
         if message.replies:

@@ -19,6 +19,7 @@ from attrs import frozen
 from jinja2.sandbox import SandboxedEnvironment
 
 from casekit.domain.notify import TEMPLATE_NAMES
+from casekit.mail.marker import REPLY_MARKER
 
 __all__ = [
     "PARTS",
@@ -42,7 +43,9 @@ VARIABLES: dict[str, str] = {
     "case.type": "the case type code, such as where_is_my_order",
     "case.type_label": "the case type's label, such as Where Is My Order",
     "case.status": "the status after the change: new, open, reply_received, waiting, solved",
-    "case.url": "a link to the case (the case_url setting), or empty",
+    "case.url": "a link to the case page the recipient can open, or empty: the staff page "
+    "(the case_url setting) for staff and addresses, the customer portal's page "
+    "(portal_case_url) for the customer",
     "case.shipper": "the shipper's name",
     "case.carrier": "the carrier's name, or empty",
     "case.order": "the order number, or empty",
@@ -56,8 +59,13 @@ VARIABLES: dict[str, str] = {
     "change.new": "the value after, or empty",
     "recipient.name": "the recipient's name (empty for an address)",
     "recipient.email": "the recipient's address",
+    "recipient.kind": "user, address (a collaborator address), participant (an address on "
+    "the thread) or customer",
     "organization.name": "the organization whose template this is (the shipper for a customer)",
     "reply_by_mail": "whether replying to the mail answers on the case",
+    "reply_marker": "the line a reply is typed above, shown at the top of the mail when "
+    "reply_by_mail (else empty); inbound replies are cut at any line that starts with "
+    "##- and ends with -##, so an override may word it in its own language",
 }
 
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -80,9 +88,10 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "audience": "partners",
     },
     "change": {"old": "new", "new": "open"},
-    "recipient": {"name": "Cal Carrier", "email": "cal@fast.test"},
+    "recipient": {"name": "Cal Carrier", "email": "cal@fast.test", "kind": "user"},
     "organization": {"name": "Fast Freight"},
     "reply_by_mail": True,
+    "reply_marker": REPLY_MARKER,
 }
 
 

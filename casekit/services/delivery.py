@@ -9,9 +9,12 @@ recipient may read it, by the same audience rule as the timeline.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from html import escape
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import jinja2
 from sqlalchemy import select
 
@@ -19,12 +22,14 @@ from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.notify import RecipientKind
 from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
 from casekit.mail.compose import OutgoingNotification, compose
+from casekit.mail.marker import REPLY_MARKER, has_marker
 from casekit.mail.templates import RenderedMail, Templates, TemplateSource
 from casekit.store import tables
 from casekit.store.rows import load_cases, select_cases
 
 if TYPE_CHECKING:
     from casekit.kit import CaseKit
+    from casekit.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +116,7 @@ def prepare(
             "reference",
         )
         custom = overrides(conn, {r["org_id"] for r in rows})
+    replies = bool(kit.settings.reply_address and kit.settings.reply_secrets)
     for row in rows:
         found = cases.get(row["case_id"])
         if found is None:
@@ -155,9 +161,7 @@ def prepare(
                 if case.type in kit.case_types
                 else case.type,
                 "status": str(status),
-                "url": kit.settings.case_url.replace("{number}", case.number or "")
-                if kit.settings.case_url
-                else "",
+                "url": case_link(kit.settings, row["recipient_kind"], case.number or ""),
                 "shipper": orgs.get(case.shipper_org_id, ""),
                 "carrier": orgs.get(case.carrier_org_id, "") if case.carrier_org_id else "",
                 "order": orders.get(case.order_id, "") if case.order_id else "",
@@ -167,9 +171,14 @@ def prepare(
             "actor": {"name": actor_name},
             "message": message,
             "change": {"old": person(row["old_value"]), "new": person(row["new_value"])},
-            "recipient": {"name": row["name"], "email": row["email"]},
+            "recipient": {
+                "name": row["name"],
+                "email": row["email"],
+                "kind": row["recipient_kind"],
+            },
             "organization": {"name": orgs.get(row["org_id"], "")},
-            "reply_by_mail": bool(kit.settings.reply_address and kit.settings.reply_secrets),
+            "reply_by_mail": replies,
+            "reply_marker": REPLY_MARKER if replies else "",
         }
         try:
             rendered = render(
@@ -210,15 +219,51 @@ def prepare(
         )
 
 
+def case_link(settings: Settings, recipient_kind: str, number: str) -> str:
+    """The link to case ``number`` in a mail to a recipient of ``recipient_kind``.
+
+    A customer's goes to the customer portal (``portal_case_url``), never to
+    the staff pages; everyone else's to the staff pages (``case_url``).
+    Empty when the setting it needs is.
+    """
+    if recipient_kind == RecipientKind.CUSTOMER.value:
+        pattern = settings.portal_case_url
+    else:
+        pattern = settings.case_url
+    return pattern.replace("{number}", number) if pattern else ""
+
+
 def render(custom: TemplateSource | None, name: str, context: dict[str, Any]) -> RenderedMail:
-    """Render an organization's override, falling back to the shipped template if it fails."""
+    """Render an organization's override, falling back to the shipped template if it fails.
+
+    When replies are accepted (``reply_marker``) and an override leaves the
+    marker out, it is put at the top of the text and HTML parts, so that
+    every reply can be cut at it.
+    """
     engine = templates()
     if custom is not None:
         try:
-            return engine.render(custom, context)
+            return with_marker(engine.render(custom, context), context.get("reply_marker", ""))
         except jinja2.TemplateError:
             log.exception("casekit: the %s template override failed; using the shipped one", name)
     return engine.render(engine.builtin(name), context)
+
+
+_BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def with_marker(rendered: RenderedMail, marker: str) -> RenderedMail:
+    """``rendered`` with ``marker`` at the top of each part that has no marker line."""
+    if not marker:
+        return rendered
+    text, html = rendered.text, rendered.html
+    if not has_marker(text):
+        text = f"{marker}\n\n{text}"
+    if html.strip() and not has_marker(html, html=True):
+        line = f'<div style="color: #888; font-size: smaller">{escape(marker)}</div>\n'
+        body = _BODY_TAG.search(html)
+        html = html[: body.end()] + "\n" + line + html[body.end() :] if body else line + html
+    return attrs.evolve(rendered, text=text, html=html)
 
 
 def _may_read(row: Any, entry: Any, user_orgs: dict[int, Any], carrier_org_id: int | None) -> bool:
