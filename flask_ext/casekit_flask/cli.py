@@ -86,12 +86,15 @@ def demo(host: str, port: int, directory: Path | None, shipments: int) -> None:
     with _sigterm_exits(), tempfile.TemporaryDirectory(prefix="casekit-demo-") as tmp:
         folder = directory if directory is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
+        # The mail's links to cases go to the address the demo is reached at.
+        shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+        shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
         try:
-            app = create_demo_app(folder, shipments=shipments)
+            app = create_demo_app(folder, shipments=shipments, base_url=f"http://{shown}:{port}")
         except KeyboardInterrupt:  # stopped while the data loads
             return
         click.echo(f"casekit demo: data in {folder}")
-        click.echo(f"open http://{host}:{port}/ (Ctrl+C stops it)")
+        click.echo(f"open http://{shown}:{port}/ (Ctrl+C stops it)")
         try:
             app.run(host=host, port=port, debug=False, use_reloader=False)
         except KeyboardInterrupt:

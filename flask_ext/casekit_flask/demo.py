@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import io
 import random
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from email import policy as email_policy
@@ -483,7 +484,23 @@ def captured_message(name: str) -> ResponseReturnValue:
         abort(404)
     body = message.get_body(("plain",))
     text = body.get_content() if body is not None else ""
-    return render_template("casekit/demo/message.html", name=name, message=message, text=text)
+    return render_template(
+        "casekit/demo/message.html", name=name, message=message, pieces=_linked(text)
+    )
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _linked(text: str) -> list[tuple[str, bool]]:
+    """``text`` in pieces, each with whether it is a web link (shown as one)."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for match in _LINK.finditer(text):
+        pieces += [(text[at : match.start()], False), (match.group(0), True)]
+        at = match.end()
+    pieces.append((text[at:], False))
+    return [(piece, link) for piece, link in pieces if piece]
 
 
 @demo_pages.post("/demo/identity")
@@ -528,12 +545,16 @@ def create_demo_app(
     seed: int = 7,
     secret_key: str | None = None,
     deliver: bool = True,
+    base_url: str = "http://127.0.0.1:5000",
 ) -> Flask:
     """A Flask app on a SQLite file in ``directory`` with the demo data loaded once.
 
     Outgoing mail is captured in ``directory/mail`` and shown at ``/demo/mail/``;
     with ``deliver`` an outbox worker delivers it from a background thread
-    (``app.extensions["casekit_demo"].stop()`` stops it).
+    (``app.extensions["casekit_demo"].stop()`` stops it). The mail accepts
+    replies (a reply address, and a reply secret kept in ``directory``) and
+    links to the case's page under ``base_url``, the address the demo is
+    reached at: a staff page for staff, the portal's for the customer.
     """
     import secrets
 
@@ -547,6 +568,8 @@ def create_demo_app(
         attachment_dir=directory / "attachments",
         load_entry_points=False,
         mail_from="cases@northwind.test",
+        reply_address=REPLY_ADDRESS,
+        reply_secrets=(_reply_secret(directory),),
         worker_poll_seconds=1,
     )
     capture = MailCapture(directory / "mail")
@@ -569,6 +592,7 @@ def create_demo_app(
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_hex(32),
         CASEKIT_DEMO=True,
+        CASEKIT_BASE_URL=base_url,
         CASEKIT_DEMO_IDENTITIES=identities,
         CASEKIT_DEMO_ORDERS=sample_shipments(shipments, seed=seed)[1],
     )
@@ -594,6 +618,21 @@ def create_demo_app(
         }
 
     return app
+
+
+#: Where the demo's mail says replies go (each with its recipient's reply token).
+REPLY_ADDRESS = "reply@inbound.northwind.test"
+
+
+def _reply_secret(directory: Path) -> str:
+    """The demo's reply-token secret: made once per folder, so the tokens of its
+    captured mail stay valid when the demo starts again on it."""
+    import secrets
+
+    path = directory / "casekit-demo.reply-secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(24))
+    return path.read_text().strip()
 
 
 def _encode(actor: Actor) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+import attrs
 from flask import (
     Blueprint,
     Flask,
@@ -43,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_REGISTER_BLUEPRINTS": True,
     "CASEKIT_STAFF_URL_PREFIX": "/cases",
     "CASEKIT_PORTAL_URL_PREFIX": "/my-account/cases",
+    "CASEKIT_BASE_URL": None,
     "CASEKIT_INBOUND_URL_PREFIX": "/casekit/inbound",
     "CASEKIT_MAILGUN_SIGNING_KEY": None,
     "CASEKIT_MAILGUN_MAX_AGE": 900,
@@ -212,6 +215,14 @@ class CaseKitFlask:
             config.check_kit(app.config, kit)
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, default)
+        links = case_links(app.config)
+        if links:
+            # Only the links the kit's own settings leave empty.
+            missing: dict[str, Any] = {
+                name: url for name, url in links.items() if not getattr(kit.settings, name)
+            }
+            if missing:
+                kit.settings = attrs.evolve(kit.settings, **missing)
         app.extensions["casekit"] = State(self, kit, app)
         leave_to_casekit(app)
         app.cli.add_command(flask_group)  # `flask casekit ...`: casekit's commands on this kit
@@ -237,6 +248,34 @@ class CaseKitFlask:
     def load_actor(self) -> Actor | None:
         assert self._identity_loader is not None  # init_app refuses to start without one
         return self._identity_loader()
+
+
+def case_links(config: Mapping[str, Any]) -> dict[str, str]:
+    """The mail's links to a case (``case_url``, ``portal_case_url``) that
+    ``CASEKIT_BASE_URL`` and the URL prefixes in ``config`` give; none without a base URL.
+
+    Raises :class:`~casekit.errors.ConfigurationError` naming the key when the
+    base URL is not an absolute ``http(s)`` address.
+    """
+    base = config.get("CASEKIT_BASE_URL")
+    if not base:
+        return {}
+    parts = urlsplit(str(base))
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigurationError(
+            f"CASEKIT_BASE_URL {base!r}: the app's absolute address, such as "
+            "https://shop.example (mail links to cases start with it)"
+        )
+    root = str(base).rstrip("/")
+
+    def under(key: str) -> str:
+        prefix = str(config.get(key, DEFAULTS[key]) or "").strip("/")
+        return f"{root}/{prefix}/{{number}}" if prefix else f"{root}/{{number}}"
+
+    return {
+        "case_url": under("CASEKIT_STAFF_URL_PREFIX"),
+        "portal_case_url": under("CASEKIT_PORTAL_URL_PREFIX"),
+    }
 
 
 def state() -> State:

@@ -210,6 +210,46 @@ def test_outgoing_mail_is_captured_and_shown_to_its_recipient_on_the_demo_page(t
         kit.close()
 
 
+def test_the_demo_mail_can_be_answered_and_links_each_recipient_to_its_page(tmp_path):
+    from casekit.mail.marker import REPLY_MARKER
+
+    app = create_demo_app(tmp_path, shipments=30, deliver=False, base_url="http://demo.test:8123")
+    app.config["WTF_CSRF_ENABLED"] = False
+    kit = app.extensions["casekit"].kit
+    capture = app.extensions["casekit_demo"].capture
+    try:
+        kit.notifications.deliver()
+        client = app.test_client()
+        checked = set()
+        for identity, prefix in (("customer1", "/my-account/cases/"), ("alex", "/cases/")):
+            client.post("/demo/identity", data={"identity": identity})
+            page = client.get("/demo/mail/").data.decode()
+            names = [n for n in capture.names() if n in page]
+            assert names, identity
+            for name in names[:5]:
+                mail = capture.read(name)
+                assert "reply+" in str(mail["Reply-To"])
+                text = mail.get_body(("plain",)).get_content()
+                assert text.startswith(REPLY_MARKER), name
+                assert "do not reply" not in text.lower()
+                link = f"http://demo.test:8123{prefix}"
+                assert link in text, (identity, name)
+                if identity == "customer1":  # never a staff page
+                    html = mail.get_body(("html",)).get_content()
+                    assert "demo.test:8123/cases/" not in text + html
+                shown = client.get(f"/demo/mail/{name}").data.decode()
+                assert REPLY_MARKER in shown
+                url = next(w for w in text.split() if w.startswith(link))
+                assert f'<a href="{url}"' in shown
+                # The link works for its recipient.
+                case_page = client.get(url.removeprefix("http://demo.test:8123"))
+                assert case_page.status_code == 200, url
+                checked.add(identity)
+        assert checked == {"customer1", "alex"}
+    finally:
+        kit.close()
+
+
 def _to(capture, name):
     return parseaddr(str(capture.read(name)["To"]))[1]
 
@@ -289,6 +329,12 @@ def test_casekit_demo_serves_the_pages(tmp_path):
                 time.sleep(0.3)
         assert "casekit demo" in body
         assert (tmp_path / "casekit-demo.sqlite3").exists()
+        # The mail its worker delivers links to the address it listens on.
+        while not list((tmp_path / "mail").glob("*.eml")):
+            assert time.monotonic() < deadline + 60, "the demo delivered no mail"
+            time.sleep(0.3)
+        mail = next((tmp_path / "mail").glob("*.eml")).read_bytes()
+        assert f"http://127.0.0.1:{port}/".encode() in mail
     finally:
         process.terminate()
         process.wait(10)

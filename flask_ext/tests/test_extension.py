@@ -192,3 +192,42 @@ def test_the_cli_entry_point_does_not_import_flask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_base_url_gives_the_mail_links_to_each_sides_pages(tmp_path):
+    from casekit import CaseKit, Settings
+
+    def kit_with(**settings):
+        return CaseKit(
+            settings=Settings(database_url=f"sqlite:///{tmp_path / 'k.sqlite3'}", **settings)
+        )
+
+    kit = kit_with()
+    app = Flask("links")
+    app.secret_key = "test"
+    app.config.update(CASEKIT_BASE_URL="https://shop.example/", CASEKIT_PORTAL_URL_PREFIX="/me/")
+    CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    assert kit.settings.case_url == "https://shop.example/cases/{number}"
+    assert kit.settings.portal_case_url == "https://shop.example/me/{number}"
+    kit.close()
+    # A link the kit has already is kept; without a base URL nothing changes.
+    kit = kit_with(portal_case_url="https://portal.example/c/{number}")
+    app = Flask("kept")
+    app.secret_key = "test"
+    app.config["CASEKIT_BASE_URL"] = "http://localhost:5000"
+    CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    assert kit.settings.case_url == "http://localhost:5000/cases/{number}"
+    assert kit.settings.portal_case_url == "https://portal.example/c/{number}"
+    kit.close()
+    kit = kit_with()
+    app = Flask("none")
+    app.secret_key = "test"
+    CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    assert (kit.settings.case_url, kit.settings.portal_case_url) == ("", "")
+    for bad in ("shop.example", "/cases", "ftp://shop.example"):
+        app = Flask("bad")
+        app.secret_key = "test"
+        app.config["CASEKIT_BASE_URL"] = bad
+        with pytest.raises(ConfigurationError, match="CASEKIT_BASE_URL"):
+            CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    kit.close()

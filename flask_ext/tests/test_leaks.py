@@ -96,6 +96,11 @@ class Scenes:
         return self.for_writes() if surface.writes else self.clean()
 
 
+#: The mail's links to a case: the staff pages', the customer portal's.
+STAFF_LINK = "https://shop.acme.test/cases/{number}"
+PORTAL_LINK = "https://shop.acme.test/my-account/cases/{number}"
+
+
 @pytest.fixture(scope="module")
 def scenes(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenes]:
     """The module's scenes, on a kit of its own (the shipper shared its customer's message)."""
@@ -126,6 +131,8 @@ def built_scenes(
         mail_from="cases@acme.test",
         reply_address="reply@inbound.acme.test",
         reply_secrets=("leak-secret-0123456789abcdef",),
+        case_url=STAFF_LINK,
+        portal_case_url=PORTAL_LINK,
         webhook_allow_http_loopback=True,
         webhook_allow_private_addresses=True,
     )
@@ -997,6 +1004,22 @@ def test_the_scene_reaches_every_recipient(scene: Scene) -> None:
     """Every notification goes to a recipient the mail surfaces read as, and each gets some."""
     names = {scene.recipients.get(n.email.lower(), n.email) for n in scene.mail.outbox}
     assert names == set(RECIPIENTS)
+
+
+def test_each_recipients_mail_links_to_the_pages_it_can_open(scene: Scene) -> None:
+    """The customer's mail links to the portal's case page, never a staff page; staff mail
+    and the collaborator address's to the staff page."""
+    staff_pages = STAFF_LINK.removesuffix("{number}")
+    portal_pages = PORTAL_LINK.removesuffix("{number}")
+    for notification in scene.mail.outbox:
+        viewer = scene.recipients.get(notification.email.lower())
+        parts = [_mail_part(part)(scene, viewer) for part in ("plain", "html")] if viewer else []
+        for text in parts:
+            if viewer == "case_customer":
+                assert portal_pages + notification.case_number in text
+                assert staff_pages not in text
+            else:
+                assert staff_pages + notification.case_number in text, viewer
 
 
 #: Notification templates the scene does not write, each with its reason.
