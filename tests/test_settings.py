@@ -331,6 +331,7 @@ NATIVE = {
     "reply_address": "reply@inbound.example.test",
     "reply_secrets": ["0123456789abcdef0123"],
     "case_url": "https://ops.example.test/cases/{number}",
+    "portal_case_url": "https://shop.example.test/my-account/cases/{number}",
     "smtp_host": "smtp.example.test",
     "smtp_port": 2525,
     "smtp_security": "starttls",
