@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from casekit.attachments import Upload
 from casekit.clock import FrozenClock, SystemClock
-from casekit.domain.actor import Actor
+from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.apikeys import ApiIdentity, ApiKey, ApiScope
 from casekit.domain.audience import Audience
 from casekit.domain.case import CaseType, EventKind, Side, Source
-from casekit.domain.directory import OrgRole, UserRole
+from casekit.domain.directory import (
+    CustomerRecord,
+    DirectoryChange,
+    OrganizationRecord,
+    OrgRole,
+    SyncCounts,
+    SyncReport,
+    UserRecord,
+    UserRole,
+)
 from casekit.domain.shipment import (
     Direction,
     ExceptionKind,
@@ -38,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "ActorKind",
     "ApiIdentity",
     "ApiKey",
     "ApiScope",
@@ -50,8 +60,10 @@ __all__ = [
     "Category",
     "ConfigurationError",
     "Conflict",
+    "CustomerRecord",
     "DatabaseUnavailable",
     "Direction",
+    "DirectoryChange",
     "EntryView",
     "EventKind",
     "ExceptionKind",
@@ -62,6 +74,7 @@ __all__ = [
     "NotFound",
     "OrderFacts",
     "OrgRole",
+    "OrganizationRecord",
     "PermissionDenied",
     "Settings",
     "ShipmentEvent",
@@ -70,8 +83,12 @@ __all__ = [
     "Side",
     "Source",
     "Status",
+    "SyncCounts",
+    "SyncReport",
     "SystemClock",
+    "SystemName",
     "Upload",
+    "UserRecord",
     "UserRole",
     "hookimpl",
 ]

@@ -48,7 +48,7 @@ from casekit.domain.directory import Customer, User
 from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
 from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
-from casekit.errors import NotFound
+from casekit.errors import NotFound, PermissionDenied
 from casekit.query.models import (
     AttachmentView,
     CaseFacts,
@@ -98,10 +98,29 @@ def entry_visibility(
 CUSTOMER_AUDIENCES = [a.value for a in Audience if a.reaches_customer]
 
 
+def refuse_deactivated(session: Session, actor: Actor) -> User | None:
+    """The acting user (None for a customer or a system); PermissionDenied if
+    they were deactivated: a user who left no longer reads or changes anything.
+
+    The user is read through the session's identity map, so a unit of work
+    asks the database once however many scopes it opens.
+    """
+    if actor.user_id is None:
+        return None
+    user = session.get(User, actor.user_id)
+    if user is not None and not user.active:
+        raise PermissionDenied(
+            f"user {actor.user_id} is deactivated and can no longer act; "
+            "the organization's admins or the host may reactivate them"
+        )
+    return user
+
+
 class Scope:
     """Reads for one actor within one session."""
 
     def __init__(self, session: Session, actor: Actor) -> None:
+        refuse_deactivated(session, actor)
         self.session = session
         self.actor = actor
 

@@ -395,6 +395,8 @@ class CaseService(Service):
                 or (not actor.is_unrestricted and user.org_id != actor.org_id)
             ):
                 raise InvalidInput({"user_id": [f"user {who} is not a user of your organization"]})
+            if adding and not user.active:
+                raise InvalidInput({"user_id": [f"user {who} is deactivated"]})
             existing = edit.scope.is_watching(case, who)
             changed = False
             if adding and existing is None:

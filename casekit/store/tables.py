@@ -92,6 +92,8 @@ users = Table(
     Column("external_id", _ident(KEY), nullable=True),
     Column("active", Boolean(), nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Since when a user who left is deactivated; NULL while active.
+    Column("deactivated_at", UTCDateTime(), nullable=True),
     UniqueConstraint("org_id", "external_id"),
 )
 
@@ -565,6 +567,23 @@ inbound_tokens = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("provider", "token"),
     Index("ix_casekit_inbound_tokens_expires", "expires_at"),
+)
+
+# The directory's audit trail: one row per changed field of an organization,
+# user or customer, in the directory of ``org_id`` (see domain.directory.DirectoryChange).
+directory_changes = Table(
+    "casekit_directory_changes",
+    metadata,
+    _id(),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(KEY), nullable=False),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("subject", String(16), nullable=False),
+    Column("subject_id", Id, nullable=False),
+    Column("change", String(32), nullable=False),
+    Column("old_value", String(EMAIL), nullable=True),
+    Column("new_value", String(EMAIL), nullable=True),
+    Index("ix_casekit_directory_changes_org_id", "org_id", "id"),
 )
 
 api_keys = Table(
