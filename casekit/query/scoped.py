@@ -102,12 +102,19 @@ def refuse_deactivated(session: Session, actor: Actor) -> User | None:
     """The acting user (None for a customer or a system); PermissionDenied if
     they were deactivated: a user who left no longer reads or changes anything.
 
-    The user is read through the session's identity map, so a unit of work
-    asks the database once however many scopes it opens.
+    The user is read once per session, so a unit of work asks the database
+    once however many scopes it opens (and again after a commit, which
+    expires what it read).
     """
     if actor.user_id is None:
         return None
-    user = session.get(User, actor.user_id)
+    # The session's identity map holds its objects weakly: keep the acting
+    # user for the session's life, so that its next scopes find it there.
+    known: dict[int, User | None] = session.info.setdefault("casekit_acting_users", {})
+    if actor.user_id in known:
+        user = known[actor.user_id]
+    else:
+        user = known[actor.user_id] = session.get(User, actor.user_id)
     if user is not None and not user.active:
         raise PermissionDenied(
             f"user {actor.user_id} is deactivated and can no longer act; "
