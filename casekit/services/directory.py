@@ -364,8 +364,10 @@ class DirectoryService(Service):
         email: str | None = None,
         role: UserRole | str | None = None,
         external_id: str | None = _UNSET,
+        active: bool | None = None,
     ) -> User:
-        """Change a user's name, email, role or ``external_id``.
+        """Change a user's name, email, role or ``external_id``; ``active=False``
+        deactivates them (:meth:`deactivate_user`), ``active=True`` reactivates them.
 
         The host, an API key of the user's organization, or an admin of that
         organization may; never anyone of another organization (NotFound, as
@@ -411,6 +413,14 @@ class DirectoryService(Service):
                     user.org_id, Subject.USER, user.id, "external_id", user.external_id, external_id
                 )
                 user.external_id = external_id
+            if active is False and user.active:
+                if actor.user_id == user_id:
+                    raise PermissionDenied("a user cannot deactivate themselves")
+                if user.role is UserRole.ADMIN:
+                    self._keep_an_admin(uow.session, actor, user, "active")
+                directory_sync.deactivate(uow.session, user, actor, self._now(), changes)
+            elif active is True and not user.active:
+                directory_sync.reactivate(user, changes)
             changes.write(uow.session)
             uow.commit()
             return user
@@ -425,31 +435,11 @@ class DirectoryService(Service):
         cannot deactivate the organization's last active admin. Deactivating
         twice changes nothing.
         """
-        with self._uow() as uow:
-            user = self._user_to_manage(uow.session, actor, user_id)
-            if not user.active:
-                return user
-            if actor.user_id == user_id:
-                raise PermissionDenied("a user cannot deactivate themselves")
-            if user.role is UserRole.ADMIN:
-                self._keep_an_admin(uow.session, actor, user, "active")
-            changes = Changes(actor, self._now())
-            directory_sync.deactivate(uow.session, user, actor, self._now(), changes)
-            changes.write(uow.session)
-            uow.commit()
-            return user
+        return self.update_user(actor, user_id, active=False)
 
     def reactivate_user(self, actor: Actor, user_id: int) -> User:
         """Let a deactivated user act again (their revoked API keys stay revoked)."""
-        with self._uow() as uow:
-            user = self._user_to_manage(uow.session, actor, user_id)
-            if user.active:
-                return user
-            changes = Changes(actor, self._now())
-            directory_sync.reactivate(user, changes)
-            changes.write(uow.session)
-            uow.commit()
-            return user
+        return self.update_user(actor, user_id, active=True)
 
     def update_customer(
         self,

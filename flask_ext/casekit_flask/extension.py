@@ -40,6 +40,8 @@ IdentityLoader = Callable[[], Actor | None]
 log = logging.getLogger(__name__)
 
 #: Every config key the extension reads, with its default (see docs/flask.rst).
+log = logging.getLogger(__name__)
+
 DEFAULTS: dict[str, Any] = {
     "CASEKIT_DATABASE_URL": None,
     "CASEKIT_REGISTER_BLUEPRINTS": True,
@@ -295,11 +297,24 @@ def current_kit() -> CaseKit:
 
 
 def current_actor() -> Actor | None:
-    """The current request's actor (from the identity loader), or None; loaded once."""
+    """The current request's actor (from the identity loader), or None; loaded once.
+
+    A deactivated user's session ends here: the request is anonymous to
+    casekit (pages go to login, the API answers 401), whatever the host's
+    session still says.
+    """
     if "casekit_actor" not in g:
-        g.casekit_actor = state().extension.load_actor()
-    actor: Actor | None = g.casekit_actor
-    return actor
+        actor = state().extension.load_actor()
+        if (
+            actor is not None
+            and actor.user_id is not None
+            and not state().kit.directory.may_act(actor)
+        ):
+            log.info("user %s is deactivated; their session is refused", actor.user_id)
+            actor = None
+        g.casekit_actor = actor
+    found: Actor | None = g.casekit_actor
+    return found
 
 
 def require_actor() -> Actor:

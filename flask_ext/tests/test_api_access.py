@@ -360,6 +360,37 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         {"first_response_seconds": 3600},
         anyone(200, case_customer=403, other_customer=403, read_key=403),
     ),
+    # The directory: each organization reads its own; changes take an admin (or an admin key).
+    ("casekit_api_directory.list_users", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_directory.user", "GET"): (
+        None,
+        anyone(404, own_org=200, shipper_key=200, read_key=200),
+    ),
+    ("casekit_api_directory.update_user", "PATCH"): (
+        {"name": "Sam Shipper"},
+        anyone(404, own_org=403, shipper_key=200, carrier_key=403, read_key=403),
+    ),
+    # Found by address or external_id, one of which the query must give.
+    ("casekit_api_directory.list_customers", "GET"): (
+        None,
+        anyone(400, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_directory.customer", "GET"): (
+        None,
+        anyone(404, own_org=200, case_customer=200, shipper_key=200, read_key=200),
+    ),
+    ("casekit_api_directory.update_customer", "PATCH"): (
+        {"name": "Casey Customer"},
+        anyone(404, own_org=200, shipper_key=200, carrier_key=403, read_key=403),
+    ),
+    ("casekit_api_directory.changes", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_directory.sync", "POST"): ({"users": []}, anyone(403, shipper_key=200)),
 }
 
 
@@ -427,6 +458,7 @@ def scene(kit, world, actors):
         "case_type": "lost",
         "side": "shipper",
         "user_id": world.shipper_agent.id,
+        "customer_id": world.customer.id,
         "rest": "nothing-here",
         "shipper_org_id": world.shipper.id,
         "carrier_org_id": world.carrier.id,

@@ -682,6 +682,7 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         "case_type": "lost",
         "side": "shipper",
         "user_id": world.shipper_agent.id,
+        "customer_id": world.customer.id,
         "shipper_org_id": world.shipper.id,
         "write_token": write.token,
         "admin_token": admin.token,
@@ -731,7 +732,8 @@ class Callers:
 
     def send(self, method: str, path: str, sent: dict[str, Any]) -> None:
         """``sent`` by the key, by the session, and (a change) by the session without CSRF."""
-        token = self.scene["admin_token" if "/api-keys" in path else "write_token"]
+        admin = "/api-keys" in path or "/directory" in path
+        token = self.scene["admin_token" if admin else "write_token"]
         callers = ["key", "session"] + (["session without CSRF"] if method != "GET" else [])
         for caller in callers:
             if caller == "key":

@@ -259,6 +259,17 @@ def share_again(scene: Scene, viewer: str) -> str:
     return body
 
 
+def each_id(endpoint: str, name: str, markers: tuple[str, ...]) -> Fetch:
+    """Read ``endpoint`` for each id the scene planted as ``markers`` (passed as ``name``)."""
+
+    def fetch(scene: Scene, viewer: str) -> str:
+        return "\n".join(
+            scene.get(viewer, scene.url(endpoint, **{name: scene.ids[m]})) for m in markers
+        )
+
+    return fetch
+
+
 DRILL = re.compile(r'href="([^"]+)" data-ck-drill="([^"]*)"')
 
 
@@ -331,6 +342,7 @@ ALL = tuple(VIEWERS)
 
 
 STAFF = frozenset({SHIPPER, CARRIER})
+CUSTOMER_DETAILS = frozenset({"customer-name", "customer-address"})
 OWN_SIDE = {
     "shipper-collaborator-address": frozenset({SHIPPER}),
     "carrier-collaborator-address": frozenset({CARRIER}),
@@ -489,6 +501,38 @@ SURFACES: list[Surface] = [
         | {"carrier-collaborator-address"}
         | {"customer-name", "customer-address", "customer-id"},
         narrower=OWN_SIDE,
+    ),
+    # The directory: each organization's own users and customers, and their changes.
+    api("casekit_api_directory.list_users", WATCHERS | WATCHER_ADDRESSES, meant_for=STAFF),
+    Surface(
+        name="casekit_api_directory.user",
+        endpoint="casekit_api_directory.user",
+        fetch=each_id(
+            "casekit_api_directory.user", "user_id", ("shipper-watcher-id", "carrier-watcher-id")
+        ),
+        viewers=ALL,
+        shows=WATCHERS | WATCHER_ADDRESSES,
+        meant_for=STAFF,
+    ),
+    api(
+        "casekit_api_directory.list_customers",
+        CUSTOMER_DETAILS,
+        query=f"?email={MARKERS['customer-address'].text}",
+        meant_for=frozenset({SHIPPER}),
+    ),
+    Surface(
+        name="casekit_api_directory.customer",
+        endpoint="casekit_api_directory.customer",
+        fetch=each_id("casekit_api_directory.customer", "customer_id", ("customer-id",)),
+        viewers=ALL,
+        shows=CUSTOMER_DETAILS,
+    ),
+    # The audit trail names who was added (a customer by address): its managers' and keys'.
+    api(
+        "casekit_api_directory.changes",
+        WATCHERS | {"customer-address"},
+        meant_for=STAFF,
+        shows_to={"shipper_agent": NOTHING, "carrier_agent": NOTHING},
     ),
     # The demo's captured mail: each identity the mail sent to it, staff also the mail to
     # their organization's collaborator addresses.
@@ -651,6 +695,19 @@ def open_from_mail(scene: Scene, viewer: str) -> list[Request]:
     return [("POST", url, {"json": _new_case(scene, side)})]
 
 
+def rename_watcher(scene: Scene, viewer: str) -> list[Request]:
+    """The viewer's side's watcher, renamed to the name it has (nothing changes)."""
+    side = _side(viewer)
+    url = scene.url("casekit_api_directory.update_user", user_id=scene.ids[f"{side}-watcher-id"])
+    return [("PATCH", url, {"json": {"name": MARKERS[f"{side}-watcher"].text}})]
+
+
+def rename_customer(scene: Scene, viewer: str) -> list[Request]:
+    """The shipper's customer, renamed to the name it has (nothing changes)."""
+    url = scene.url("casekit_api_directory.update_customer", customer_id=scene.ids["customer-id"])
+    return [("PATCH", url, {"json": {"name": MARKERS["customer-name"].text}})]
+
+
 def writing(requests: Requests, *, reopen: bool = False) -> Fetch:
     """Send the viewer's requests; all they answer. ``reopen``: the host opens the case
     again afterwards, whatever the viewer's requests left it at."""
@@ -756,6 +813,25 @@ WRITES: list[Surface] = [
         shows_to=MANAGERS_ONLY,
     ),
     write("POST", "casekit_api_cases.open_case", open_case, {"customer-id"}, meant_for=STAFF),
+    # The directory changes with an admin key (the scene's people are no admins).
+    write(
+        "PATCH",
+        "casekit_api_directory.update_user",
+        rename_watcher,
+        WATCHERS | WATCHER_ADDRESSES,
+        meant_for=STAFF,
+        shows_to=dict.fromkeys(
+            (*(f"{s}_{r}" for s in STAFF for r in ("manager", "agent", "write_key")),), NOTHING
+        ),
+    ),
+    write(
+        "PATCH",
+        "casekit_api_directory.update_customer",
+        rename_customer,
+        CUSTOMER_DETAILS,
+        meant_for=frozenset({SHIPPER}),
+        shows_to={"shipper_agent": NOTHING, "shipper_write_key": NOTHING},
+    ),
     # The new case's subject is the mail's.
     write(
         "POST",
@@ -902,6 +978,7 @@ NO_CASE_DATA: dict[str, str] = {
     "POST casekit_api_shipments.record_events": "counts, and the items refused",
     "POST casekit_api_triage.file": "the outcome, the case's number and the new entry's id",
     "DELETE casekit_api_triage.discard": "no content",
+    "POST casekit_api_directory.sync": "counts of what the sync did",
     "POST casekit_api_views.save": "the saved view (its name and query)",
     "PATCH casekit_api_views.update": "the saved view (its name and query)",
     "DELETE casekit_api_views.delete": "no content",

@@ -48,6 +48,7 @@ def init_api(app: Flask, st: State) -> None:
     """Mount the API on ``app`` at ``CASEKIT_API_URL_PREFIX``."""
     from casekit_flask.api import (
         cases,
+        directory,
         keys,
         reference,
         reports,
@@ -94,6 +95,7 @@ def init_api(app: Flask, st: State) -> None:
         keys.blp,
         webhooks.blp,
         settings.blp,
+        directory.blp,
         reference.blp,
     ):
         _wire(blueprint)
@@ -157,7 +159,9 @@ def authenticate() -> Response | None:
         refused = _over_rate_limit(identity.key_id)
         if refused is not None:
             return refused
-        if request.blueprint == "casekit_api_keys":
+        if request.blueprint == "casekit_api_keys" or (
+            request.blueprint == "casekit_api_directory" and request.method in WRITE_METHODS
+        ):
             wanted = ApiScope.ADMIN
         elif request.method in WRITE_METHODS:
             wanted = ApiScope.WRITE
