@@ -286,3 +286,30 @@ def test_a_deactivated_user_is_not_notified(kit, world, admin):
     entry = kit.messages.post(world.carrier_actor, case.number, "Delivered")
     assert "sam@acme.test" not in notified()
     assert "mia@acme.test" in notified()
+
+
+def test_a_deactivated_owner_leaves_their_side_to_its_collaborator_address(kit, world, admin):
+    kit.notifications.set_collaborator_address(
+        Actor.host(),
+        shipper_org_id=world.shipper.id,
+        carrier_org_id=world.carrier.id,
+        side="carrier",
+        email="desk@fast.test",
+    )
+    case = kit.cases.open(
+        world.shipper_actor, type="where_is_my_order", carrier=world.carrier.id, message="Where?"
+    )
+    kit.cases.take(world.carrier_actor, case.number)
+
+    def notified(entry) -> set[str]:
+        o = tables.outbox.c
+        with kit.sessions(write=False) as session:
+            return set(session.scalars(select(o.email).where(o.entry_id == entry.id)))
+
+    owned = notified(kit.messages.post(world.shipper_actor, case.number, "Any news?"))
+    assert "cal@fast.test" in owned
+    assert "desk@fast.test" not in owned
+    kit.directory.deactivate_user(Actor.host(), world.carrier_agent.id)
+    left = notified(kit.messages.post(world.shipper_actor, case.number, "Hello?"))
+    assert "cal@fast.test" not in left
+    assert "desk@fast.test" in left

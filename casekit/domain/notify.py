@@ -248,7 +248,8 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
         )
     for side, address in sorted(people.collaborators.items()):
         side_org = case.shipper_org_id if side is Side.SHIPPER else case.carrier_org_id
-        if side_org is None or case.owner_of(side) is not None:
+        owner = case.owner_of(side)
+        if side_org is None or (owner is not None and _active(people, owner)):
             continue
         if _org_hears(case, side_org, h):
             yield Recipient(RecipientKind.ADDRESS, address, "", h.event, h, side_org)
@@ -258,6 +259,12 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
             address_org = case.shipper_org_id if org_id is None else org_id
             if email is not None and _org_hears(case, address_org, h):
                 yield Recipient(RecipientKind.PARTICIPANT, email, "", h.event, h, address_org)
+
+
+def _active(people: Surroundings, user_id: int) -> bool:
+    """An owner still there: a deactivated one leaves their side to its collaborator address."""
+    info = people.users.get(user_id)
+    return info is None or info.active
 
 
 def _org_hears(case: Case, org_id: int, h: Happening) -> bool:

@@ -247,10 +247,9 @@ def _surroundings(
         "ids": sorted(i for i in ids if i is not None),
         "events": sorted({h.event.value for h in happened}),
         "shipper_org_id": case.shipper_org_id,
-        # No pair, or both sides owned: no collaborator address is wanted.
-        "carrier_org_id": (
-            case.carrier_org_id if None in (case.shipper_owner_id, case.carrier_owner_id) else None
-        ),
+        # The pair's collaborator addresses: for a side with no owner, or whose
+        # owner was deactivated (the owners are among the users read here).
+        "carrier_org_id": case.carrier_org_id,
         "customer_id": case.customer_id,
     }
     if webhooks:
