@@ -5,7 +5,7 @@
 post is not taken twice. The table starts empty.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ import casekit.store.types
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
