@@ -26,6 +26,7 @@ from casekit.services.notify import NotificationService
 from casekit.services.reports import ReportService
 from casekit.services.rules import RuleService
 from casekit.services.shipments import ShipmentService
+from casekit.services.unsubscribe import UnsubscribeService
 from casekit.services.views import ViewService
 from casekit.services.webhooks import WebhookService
 from casekit.settings import Settings
@@ -96,6 +97,7 @@ class CaseKit:
         self.notifications = NotificationService(self)
         self.api_keys = ApiKeyService(self)
         self.webhooks = WebhookService(self)
+        self.unsubscribe = UnsubscribeService(self)
 
     def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
         """This kit, working in the host's transaction.

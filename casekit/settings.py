@@ -116,6 +116,13 @@ def _check_not_negative(_instance: Any, attribute: Any, value: int) -> None:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be 0 or more")
 
 
+def _check_unsubscribe_url(_instance: object, attribute: Any, value: str) -> None:
+    if value and "{token}" not in value:
+        raise ConfigurationError("unsubscribe_url: put {token} where the token goes")
+    if value and not value.startswith(("https://", "http://")):
+        raise ConfigurationError("unsubscribe_url: an absolute http(s) URL")
+
+
 @frozen(kw_only=True)
 class Settings:
     """Every setting of the core, each also readable from ``CASEKIT_<NAME>``.
@@ -151,6 +158,11 @@ class Settings:
         filled in; the mail to users and addresses links to it.
     :param portal_case_url: a link to a case in the customer portal, ``{number}``
         filled in; the mail to a customer links to it (never to ``case_url``).
+    :param unsubscribe_url: the page that unsubscribes a recipient from a case,
+        ``{token}`` filled in with a token signed by ``reply_secrets``; each
+        notification then carries ``List-Unsubscribe`` (one click, RFC 8058)
+        and a link to it. Empty (or no ``reply_secrets``): neither. casekit-flask
+        serves the page and fills this in when it is empty.
     :param smtp_host: the built-in SMTP plugin's server.
     :param smtp_port: its port (0: 25, or 465 with ``ssl``).
     :param smtp_security: ``none``, ``starttls`` or ``ssl``.
@@ -200,6 +212,7 @@ class Settings:
     reply_secrets: tuple[str, ...] = attrs.field(default=(), validator=_check_secrets)
     case_url: str = attrs.field(default="", validator=_check_case_url)
     portal_case_url: str = attrs.field(default="", validator=_check_case_url)
+    unsubscribe_url: str = attrs.field(default="", validator=_check_unsubscribe_url)
     smtp_host: str = "localhost"
     smtp_port: int = attrs.field(default=0, validator=_check_not_negative)
     smtp_security: str = attrs.field(default="none", validator=_check_security)

@@ -91,6 +91,10 @@ SAMPLES = {
         "https://acme.example/my-account/cases/{number}",
         "https://acme.example/my-account/cases/{number}",
     ),
+    "unsubscribe_url": (
+        "https://acme.example/unsubscribe/{token}",
+        "https://acme.example/unsubscribe/{token}",
+    ),
     "smtp_host": ("mail.acme.example", "mail.acme.example"),
     "smtp_port": ("587", 587),
     "smtp_security": ("starttls", "starttls"),
@@ -332,6 +336,7 @@ NATIVE = {
     "reply_secrets": ["0123456789abcdef0123"],
     "case_url": "https://ops.example.test/cases/{number}",
     "portal_case_url": "https://shop.example.test/my-account/cases/{number}",
+    "unsubscribe_url": "https://shop.example.test/unsubscribe/{token}",
     "smtp_host": "smtp.example.test",
     "smtp_port": 2525,
     "smtp_security": "starttls",
@@ -403,3 +408,11 @@ def test_setting_keys_names_every_setting():
     from casekit.settings import setting_keys
 
     assert setting_keys() == {"CASEKIT_" + f.name.upper() for f in attrs.fields(Settings)}
+
+
+@pytest.mark.parametrize(
+    "url", ["https://acme.example/unsubscribe", "/unsubscribe/{token}", "ftp://x/{token}"]
+)
+def test_an_unsubscribe_url_without_a_token_or_a_host_is_refused(url):
+    with pytest.raises(ConfigurationError, match="unsubscribe_url"):
+        Settings(unsubscribe_url=url)

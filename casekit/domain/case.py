@@ -52,6 +52,8 @@ class EventKind(enum.StrEnum):
     MAIL_FILED = "mail_filed"
     ENTRY_SHARED = "entry_shared"
     NOTIFICATION_FAILED = "notification_failed"
+    UNSUBSCRIBED = "unsubscribed"
+    RESUBSCRIBED = "resubscribed"
 
 
 @frozen
@@ -274,6 +276,8 @@ class Participant:
     email: str | None = None
     org_id: int | None = None
     subscribed: bool = True
+    #: the audience of the message an address joined on: it hears no more (None: no cap).
+    audience: Audience | None = None
     id: int | None = field(default=None, kw_only=True)
 
 

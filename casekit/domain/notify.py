@@ -125,6 +125,11 @@ class Surroundings:
     shipper_users: Sequence[int] = ()
     #: the acting person's own address, never notified.
     actor_email: str | None = None
+    #: the audience of the message each Cc'd address joined on (by address): it
+    #: hears no more than that; an address not here hears what its organization reads.
+    joined_on: Mapping[str, Audience] = field(factory=dict)
+    #: the keys (:attr:`Recipient.key`, lower case) of those who unsubscribed from the case.
+    unsubscribed: frozenset[str] = frozenset()
 
 
 @frozen
@@ -205,6 +210,8 @@ def recipients(
             email = recipient.email.lower()
             if recipient.key in seen_keys or email in seen_emails:
                 continue
+            if recipient.key.lower() in people.unsubscribed:
+                continue
             seen_keys.add(recipient.key)
             seen_emails.add(email)
             chosen.append(recipient)
@@ -257,6 +264,9 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
         for _u, _c, email, org_id in people.participants:
             # A Cc'd address hears what the organization that added it reads.
             address_org = case.shipper_org_id if org_id is None else org_id
+            joined = people.joined_on.get(email.lower()) if email is not None else None
+            if joined is not None and not _within(h.audience, joined):
+                continue
             if email is not None and _org_hears(case, address_org, h):
                 yield Recipient(RecipientKind.PARTICIPANT, email, "", h.event, h, address_org)
 
@@ -265,6 +275,22 @@ def _active(people: Surroundings, user_id: int) -> bool:
     """An owner still there: a deactivated one leaves their side to its collaborator address."""
     info = people.users.get(user_id)
     return info is None or info.active
+
+
+def _within(audience: Audience, joined: Audience) -> bool:
+    """Whether an address Cc'd on a ``joined`` message may hear of an ``audience`` one.
+
+    One Cc'd into the shipper's conversation with its customer (``customer``)
+    hears that conversation and what is for everyone, never the partners';
+    one Cc'd on a message for everyone hears only what is for everyone; one
+    Cc'd among the partners (or on a note) hears what the organization that
+    added it reads. Internal notes reach no address (see :func:`_candidates`).
+    """
+    if joined is Audience.CUSTOMER:
+        return audience in (Audience.CUSTOMER, Audience.EVERYONE)
+    if joined is Audience.EVERYONE:
+        return audience is Audience.EVERYONE
+    return True
 
 
 def _org_hears(case: Case, org_id: int, h: Happening) -> bool:

@@ -11,7 +11,11 @@ Every notification gets
 - ``Auto-Submitted: auto-generated`` (and ``X-Auto-Response-Suppress``), so
   auto-responders stay quiet;
 - when the ``reply_address`` and ``reply_secrets`` settings are set, a
-  ``Reply-To`` carrying the recipient's reply token (:mod:`casekit.mail.tokens`).
+  ``Reply-To`` carrying the recipient's reply token (:mod:`casekit.mail.tokens`);
+- when the ``unsubscribe_url`` and ``reply_secrets`` settings are set,
+  ``List-Unsubscribe`` with the recipient's unsubscribe link for the case and
+  ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058: the mail
+  client unsubscribes with one POST, no page).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from email.utils import format_datetime, formataddr
 from attrs import frozen
 
 from casekit.mail.templates import RenderedMail
-from casekit.mail.tokens import make_token, reply_address
+from casekit.mail.tokens import make_token, reply_address, unsubscribe_url
 from casekit.settings import Settings
 
 __all__ = ["OutgoingNotification", "compose", "message_id", "thread_id"]
@@ -117,6 +121,10 @@ def compose(
     if settings.reply_address and settings.reply_secrets:
         token = make_token(settings.reply_secrets[0], case_id, recipient_key)
         message["Reply-To"] = reply_address(settings.reply_address, token)
+    link = unsubscribe_url(settings.unsubscribe_url, settings.reply_secrets, case_id, recipient_key)
+    if link:
+        message["List-Unsubscribe"] = f"<{link}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message
 
 

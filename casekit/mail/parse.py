@@ -124,6 +124,8 @@ class ParsedMail:
     failed_recipients: tuple[str, ...]
     #: Message-IDs of the bounced message (from its returned headers).
     bounced_message_ids: tuple[str, ...]
+    #: The addresses of the Cc header (they are in ``recipients`` too).
+    cc: tuple[str, ...] = ()
     problems: tuple[str, ...]
     #: Why the message could not be read beyond its headers (None: it was read).
     malformed: str | None = None
@@ -631,4 +633,5 @@ def parse_mail(
         failed_recipients=tuple(dict.fromkeys(failed)),
         bounced_message_ids=tuple(dict.fromkeys(bounced_ids)),
         problems=tuple(dict.fromkeys(problems)),
+        cc=tuple(dict.fromkeys(a for _, a in _addresses([to_values[1]] if to_values[1] else []))),
     )

@@ -66,6 +66,8 @@ VARIABLES: dict[str, str] = {
     "reply_marker": "the line a reply is typed above, shown at the top of the mail when "
     "reply_by_mail (else empty); inbound replies are cut at any line that starts with "
     "##- and ends with -##, so an override may word it in its own language",
+    "unsubscribe_url": "the recipient's page to unsubscribe from the case (the "
+    "unsubscribe_url setting), or empty",
 }
 
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -92,6 +94,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "organization": {"name": "Fast Freight"},
     "reply_by_mail": True,
     "reply_marker": REPLY_MARKER,
+    "unsubscribe_url": "https://example.test/unsubscribe/123-u7-abcdefghijklmnop",
 }
 
 

@@ -8,6 +8,11 @@ any of them, so a secret is rotated by putting the new one first and
 dropping the old one once the mail signed with it has had time to be
 answered.
 
+The same machinery signs the token of a notification's unsubscribe link
+(``purpose="unsubscribe"``): it names the same case and recipient, but its
+signature covers the purpose too, so a reply token never unsubscribes and
+an unsubscribe token never posts on a case.
+
 Tokens are lower-case letters, digits and ``-`` only, and at most 57
 characters, so they survive mail systems that change the case of an address
 and fit the 64 characters of a local part with room to spare.
@@ -25,7 +30,15 @@ from attrs import frozen
 
 from casekit.errors import CaseKitError
 
-__all__ = ["InvalidReplyToken", "ReplyToken", "make_token", "reply_address", "token_of", "verify"]
+__all__ = [
+    "InvalidReplyToken",
+    "ReplyToken",
+    "make_token",
+    "reply_address",
+    "token_of",
+    "unsubscribe_url",
+    "verify",
+]
 
 _SIGNATURE_BYTES = 10
 _TOKEN = re.compile(
@@ -76,28 +89,35 @@ def _who(recipient_key: str) -> str:
     raise ValueError(f"not a recipient key: {recipient_key!r}")
 
 
-def _sign(secret: str, payload: str) -> str:
+def _sign(secret: str, payload: str, purpose: str = "reply") -> str:
+    if purpose != "reply":
+        payload = f"{purpose}:{payload}"
     digest = hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest()
     return _b32(digest[:_SIGNATURE_BYTES])
 
 
-def make_token(secret: str, case_id: int, recipient_key: str) -> str:
-    """A token for ``case_id`` and the recipient (``u<id>``, ``c<id>`` or ``a:<email>``)."""
+def make_token(secret: str, case_id: int, recipient_key: str, *, purpose: str = "reply") -> str:
+    """A token for ``case_id`` and the recipient (``u<id>``, ``c<id>`` or ``a:<email>``).
+
+    ``purpose`` is ``reply`` (the Reply-To's token) or ``unsubscribe`` (the
+    unsubscribe link's); a token verifies for its own purpose only.
+    """
     payload = f"{case_id}-{_who(recipient_key)}"
-    return f"{payload}-{_sign(secret, payload)}"
+    return f"{payload}-{_sign(secret, payload, purpose)}"
 
 
-def verify(token: str, secrets: Sequence[str]) -> ReplyToken:
+def verify(token: str, secrets: Sequence[str], *, purpose: str = "reply") -> ReplyToken:
     """Check ``token`` against every secret; return what it binds.
 
-    Raises ``InvalidReplyToken`` when it is malformed or no secret signed it.
+    Raises ``InvalidReplyToken`` when it is malformed or no secret signed it
+    for ``purpose``.
     """
     match = _TOKEN.fullmatch(token.strip().lower())
     if match is None:
-        raise InvalidReplyToken("not a casekit reply token")
+        raise InvalidReplyToken(f"not a casekit {purpose} token")
     payload = f"{match['case']}-{match['who']}"
-    if not any(hmac.compare_digest(_sign(s, payload), match["sig"]) for s in secrets):
-        raise InvalidReplyToken("the reply token's signature does not match")
+    if not any(hmac.compare_digest(_sign(s, payload, purpose), match["sig"]) for s in secrets):
+        raise InvalidReplyToken(f"the {purpose} token's signature does not match")
     who = match["who"]
     case_id = int(match["case"])
     if who[0] == "u":
@@ -121,3 +141,14 @@ def token_of(address: str, base: str) -> str | None:
     if domain != base_domain or not local.startswith(prefix):
         return None
     return local[len(prefix) :] or None
+
+
+def unsubscribe_url(template: str, secrets: Sequence[str], case_id: int, recipient_key: str) -> str:
+    """The recipient's unsubscribe link for the case: ``template`` with ``{token}`` filled in.
+
+    Empty when there is no template or no secret to sign with.
+    """
+    if not template or not secrets:
+        return ""
+    token = make_token(secrets[0], case_id, recipient_key, purpose="unsubscribe")
+    return template.replace("{token}", token)

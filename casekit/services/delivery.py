@@ -24,6 +24,7 @@ from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
 from casekit.mail.compose import OutgoingNotification, compose
 from casekit.mail.marker import REPLY_MARKER, has_marker
 from casekit.mail.templates import RenderedMail, Templates, TemplateSource
+from casekit.mail.tokens import unsubscribe_url
 from casekit.store import tables
 from casekit.store.rows import load_cases, select_cases
 
@@ -179,6 +180,12 @@ def prepare(
             "organization": {"name": orgs.get(row["org_id"], "")},
             "reply_by_mail": replies,
             "reply_marker": REPLY_MARKER if replies else "",
+            "unsubscribe_url": unsubscribe_url(
+                kit.settings.unsubscribe_url,
+                kit.settings.reply_secrets,
+                row["case_id"],
+                recipient_key(row),
+            ),
         }
         try:
             rendered = render(

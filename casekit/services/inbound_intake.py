@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from attrs import frozen
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,10 +33,11 @@ from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Source
 from casekit.mail.parse import MailAttachment, ParsedMail, parse_headers_only, parse_mail
 from casekit.mail.spool import split
+from casekit.mail.tokens import token_of
 from casekit.query.models import CaseView
 from casekit.services.base import Edit, Service, handles_nul
 from casekit.services.inbound_match import Match, is_own_message_id, match, notification_ids
-from casekit.services.messages import MAX_ATTACHMENTS, MAX_BODY, append_message
+from casekit.services.messages import MAX_ATTACHMENTS, MAX_BODY, MAX_CC, append_message, is_address
 from casekit.store import tables
 from casekit.store.uow import UnitOfWork
 
@@ -356,6 +357,7 @@ class InboundIntake(Service):
                 body=self._body(parsed, refused),
                 audience=route.audience,
                 attachments=uploads,
+                cc=self._cc(uow.session, parsed, route.case),
                 author_email=parsed.from_address,
             )
             assert route.case.id is not None
@@ -375,6 +377,43 @@ class InboundIntake(Service):
             entry_id=entry.id,
             reason=held,
         )
+
+    def _cc(self, session: Session, parsed: ParsedMail, case: Case) -> list[str]:
+        """The Cc'd addresses of a reply that become participants of ``case``.
+
+        Never casekit's own (the From and reply addresses and their
+        plus-addresses, the case addresses), nor an address casekit knows as
+        someone already (a user, a customer of the shipper, a collaborator
+        address of the case's parties): those hear of the case as who they
+        are. Not an address at all: left out, the reply is filed anyway.
+        """
+        settings = self.kit.settings
+        wanted = [
+            a
+            for a in parsed.cc
+            if is_address(a)
+            and a != (parsed.from_address or "").lower()
+            and a not in (settings.mail_from.lower(), settings.reply_address.lower())
+            and not (settings.reply_address and token_of(a, settings.reply_address))
+        ]
+        if not wanted:
+            return []
+        parties = list(case.party_org_ids())
+        known = union(
+            select(tables.case_addresses.c.email).where(tables.case_addresses.c.email.in_(wanted)),
+            select(tables.users.c.email).where(func.lower(tables.users.c.email).in_(wanted)),
+            select(tables.customers.c.email).where(
+                func.lower(tables.customers.c.email).in_(wanted),
+                tables.customers.c.shipper_org_id == case.shipper_org_id,
+            ),
+            select(tables.collaborator_addresses.c.email).where(
+                tables.collaborator_addresses.c.email.in_(wanted),
+                tables.collaborator_addresses.c.shipper_org_id.in_(parties)
+                | tables.collaborator_addresses.c.carrier_org_id.in_(parties),
+            ),
+        )
+        taken = {str(e).lower() for e in session.execute(known).scalars()}
+        return [a for a in wanted if a not in taken][:MAX_CC]
 
     def _burst(self, session: Session, case: Case, sender: str | None, now: datetime) -> str | None:
         """Why a message from ``sender`` on ``case`` notifies nobody, or None.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Insert, Select, bindparam, exists, insert, literal_column, select
@@ -23,6 +24,20 @@ from casekit.store.rows import insert_rows
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
+MAX_CC = 20
+
+_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
+
+
+def is_address(value: str) -> bool:
+    """Whether ``value`` (lower case, trimmed) looks like one email address."""
+    return len(value) <= 320 and _ADDRESS.fullmatch(value) is not None
+
+
+def split_addresses(values: Iterable[str]) -> list[str]:
+    """The addresses typed in form fields, separated by commas, semicolons or spaces."""
+    return [a for value in values for a in re.split(r"[,;\s]+", value) if a]
+
 
 _p = tables.participants.c
 _PARTICIPANT_KEYS = ("user_id", "customer_id", "email")
@@ -35,7 +50,7 @@ def _add_participant(key: str) -> Insert:
     One statement instead of a read and a write; built once per key. The
     case's row lock (every post takes it) keeps two posts from racing.
     """
-    names = ("case_id", *_PARTICIPANT_KEYS, "org_id", "subscribed", "created_at")
+    names = ("case_id", *_PARTICIPANT_KEYS, "org_id", "audience", "subscribed", "created_at")
     params = [bindparam(name, type_=_p[name].type) for name in names]
     already: Select[Any] = (
         select(literal_column("1"))
@@ -118,12 +133,15 @@ def append_message(
     if len(attachments) > MAX_ATTACHMENTS:
         errors["attachments"] = [f"at most {MAX_ATTACHMENTS} files"]
     addresses = [address.strip().lower() for address in cc if address.strip()]
-    if any("@" not in a or len(a) > 320 for a in addresses):
-        errors["cc"] = ["each Cc must be an email address"]
+    bad = [a for a in addresses if not is_address(a)]
+    if bad:
+        errors["cc"] = [f"not an email address: {a[:80]}" for a in bad[:5]]
+    elif len(addresses) > MAX_CC:
+        errors["cc"] = [f"at most {MAX_CC} addresses"]
     if errors:
         raise InvalidInput(errors)
     deny(policy.may_post(actor, case, chosen))
-    _add_participants(edit, author_email, addresses)
+    _add_participants(edit, author_email, addresses, chosen)
     if author_email:
         edit.author_email = author_email.strip().lower()
     entry = Entry.by(
@@ -184,14 +202,17 @@ def _store(edit: Edit, entry: Entry, upload: Upload) -> AttachmentView:
     )
 
 
-def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> None:
+def _add_participants(
+    edit: Edit, author_email: str | None, cc: list[str], audience: Audience
+) -> None:
     """The author and every Cc'd address become participants, once each.
 
     An address is added for the acting staff's organization (it hears what
     that organization reads; a party's collaborator address writing in by
     mail acts for that party), and for the shipper (``NULL``) when a customer,
-    another inbound sender or the host adds it. An address already on the
-    thread keeps the organization it was first added for.
+    another inbound sender or the host adds it. An address hears no more than
+    the ``audience`` of the message it joined on. An address already on the
+    thread keeps the organization and audience it was first added with.
     """
     actor, case = edit.actor, edit.case
     connection = edit.uow.connection()
@@ -218,6 +239,7 @@ def _add_participants(edit: Edit, author_email: str | None, cc: list[str]) -> No
             "customer_id": customer_id,
             "email": email,
             "org_id": address_org if email is not None else None,
+            "audience": audience if email is not None else None,
             "subscribed": True,
         }
         for user_id, customer_id, email in dict.fromkeys(wanted)

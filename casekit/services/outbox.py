@@ -64,6 +64,7 @@ _s = tables.subscriptions.c
 _ca = tables.collaborator_addresses.c
 _cu = tables.customers.c
 _h = tables.webhooks.c
+_un = tables.unsubscriptions.c
 
 
 class Subscribed(NamedTuple):
@@ -155,12 +156,14 @@ def happenings_of(edit: Edit) -> list[Happening]:
 def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
     """Everyone around a case, in ONE statement (a round trip is what a change pays for).
 
-    Rows of five kinds, told apart by ``src``: ``u`` the users involved, with
+    Rows of six kinds, told apart by ``src``: ``u`` the users involved, with
     their subscriptions to the events at hand (and, for customer feedback,
     every user of the shipper); ``w`` the watchers; ``p`` the subscribed
-    participants (an address's organization in ``org_id``); ``a`` the
+    participants (an address's organization in ``org_id``, the audience it
+    joined on in ``name``); ``a`` the
     collaborator addresses of the case's pair (the side in ``name``); ``c``
-    the customer. With ``webhooks``, a sixth: ``h``
+    the customer; ``x`` the keys of those who unsubscribed from the case (or
+    from every case of its shipper), in ``email``. With ``webhooks``, one more: ``h``
     the active webhook subscriptions of the party organizations (the
     subscription's id in ``user_id``, its events in ``name``), read here
     rather than in a statement of their own.
@@ -204,8 +207,18 @@ def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
         _w.case_id == case_id
     )
     participants = select(
-        literal_column("'p'"), _p.user_id, _p.customer_id, _p.email, null(), _p.org_id, *nothing[2:]
+        literal_column("'p'"),
+        _p.user_id,
+        _p.customer_id,
+        _p.email,
+        _p.audience,
+        _p.org_id,
+        *nothing[2:],
     ).where(_p.case_id == case_id, _p.subscribed.is_(True))
+    unsubscribed = select(literal_column("'x'"), null(), null(), _un.recipient, *nothing).where(
+        (_un.case_id == case_id)
+        | (_un.case_id.is_(None) & (_un.org_id == bindparam("shipper_org_id")))
+    )
     addresses = select(
         literal_column("'a'"), null(), null(), _ca.email, _ca.side, *nothing[1:]
     ).where(
@@ -215,7 +228,7 @@ def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
     customer = select(
         literal_column("'c'"), null(), _cu.id, _cu.email, _cu.name, *nothing[1:]
     ).where(_cu.id == bindparam("customer_id"))
-    parts = [users, watchers, participants, addresses, customer]
+    parts = [users, watchers, participants, addresses, customer, unsubscribed]
     if webhooks:
         parts.append(
             select(
@@ -262,6 +275,8 @@ def _surroundings(
     shipper_users: list[int] = []
     collaborators: dict[Side, str] = {}
     customer_email, customer_name = None, ""
+    joined_on: dict[str, Audience] = {}
+    unsubscribed: set[str] = set()
     for row in conn.execute(_people(feedback, webhooks), params):
         src = row.src
         if src == "u":
@@ -282,6 +297,10 @@ def _surroundings(
             watchers.add(row.user_id)
         elif src == "p":
             participants.append((row.user_id, row.customer_id, row.email, row.org_id))
+            if row.email is not None and row.name is not None:
+                joined_on[row.email.lower()] = Audience(row.name)
+        elif src == "x":
+            unsubscribed.add(row.email.lower())
         elif src == "a":
             collaborators[Side(row.name)] = row.email
         elif src == "h":
@@ -304,6 +323,8 @@ def _surroundings(
         customer_name=customer_name,
         shipper_users=sorted(shipper_users) if feedback else (),
         actor_email=actor_email,
+        joined_on=joined_on,
+        unsubscribed=frozenset(unsubscribed),
     )
     return around, hooks
 

@@ -390,6 +390,9 @@ participants = Table(
     # foreign key, so that revision 0014 adds and drops it with a plain ALTER.
     Column("org_id", Id),
     Column("subscribed", Boolean(), nullable=False, default=True),
+    # The audience of the message an address was Cc'd on: it hears no more than
+    # that (NULL: what its organization reads, for the addresses of before).
+    Column("audience", EnumText(Audience, 16)),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("case_id", "user_id"),
     UniqueConstraint("case_id", "customer_id"),
@@ -489,6 +492,20 @@ collaborator_addresses = Table(
     Column("updated_by", String(64), nullable=False),
     PrimaryKeyConstraint("shipper_org_id", "carrier_org_id", "side"),
     Index("ix_casekit_collaborator_addresses_carrier", "carrier_org_id"),
+)
+
+unsubscriptions = Table(
+    "casekit_unsubscriptions",
+    metadata,
+    _id(),
+    # Who: ``u<id>``, ``c<id>`` or ``a:<email>`` (a recipient's key).
+    Column("recipient", String(EMAIL + 2), nullable=False),
+    # One case; or, with ``case_id`` NULL, every case of the shipper ``org_id``.
+    _fk("case_id", "casekit_cases.id", nullable=True, ondelete="CASCADE"),
+    _fk("org_id", "casekit_organizations.id", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_casekit_unsubscriptions_case", "case_id", "recipient"),
+    Index("ix_casekit_unsubscriptions_org", "org_id", "recipient"),
 )
 
 mail_templates = Table(

@@ -14,6 +14,7 @@ no token), whether the host set it up before or after casekit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,10 +84,20 @@ def _token_in_templates() -> dict[str, Any]:
     return {"csrf_token": generate_csrf}
 
 
-def protect_forms(blueprint: Blueprint) -> None:
-    """Check the CSRF token of ``blueprint``'s unsafe requests, give its
-    templates ``csrf_token()``, and exempt it from the host's ``CSRFProtect``."""
-    blueprint.before_request(check_csrf)
+def protect_forms(blueprint: Blueprint, *, except_endpoints: Collection[str] = ()) -> None:
+    """Check the CSRF token of ``blueprint``'s unsafe requests (but those of
+    ``except_endpoints``, which carry a token of their own), give its templates
+    ``csrf_token()``, and exempt it from the host's ``CSRFProtect``."""
+    if except_endpoints:
+        skipped = frozenset(except_endpoints)
+
+        def check() -> None:
+            if request.endpoint not in skipped:
+                check_csrf()
+
+        blueprint.before_request(check)
+    else:
+        blueprint.before_request(check_csrf)
     blueprint.context_processor(_token_in_templates)
     exempt_from_host(blueprint)
 

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_PORTAL_URL_PREFIX": "/my-account/cases",
     "CASEKIT_BASE_URL": None,
     "CASEKIT_INBOUND_URL_PREFIX": "/casekit/inbound",
+    "CASEKIT_UNSUBSCRIBE_URL_PREFIX": "/unsubscribe",
+    "CASEKIT_UNSUBSCRIBE_URL": None,
     "CASEKIT_MAILGUN_SIGNING_KEY": None,
     "CASEKIT_MAILGUN_MAX_AGE": 900,
     "CASEKIT_PAGE_SIZE": 50,
@@ -239,6 +241,12 @@ class CaseKitFlask:
             app.register_blueprint(dashboard, url_prefix=app.config["CASEKIT_STAFF_URL_PREFIX"])
             app.register_blueprint(portal, url_prefix=app.config["CASEKIT_PORTAL_URL_PREFIX"])
             app.register_blueprint(inbound, url_prefix=app.config["CASEKIT_INBOUND_URL_PREFIX"])
+            from casekit_flask.unsubscribe import fill_unsubscribe_url, unsubscribe
+
+            app.register_blueprint(
+                unsubscribe, url_prefix=app.config["CASEKIT_UNSUBSCRIBE_URL_PREFIX"]
+            )
+            fill_unsubscribe_url(app)
         if app.config["CASEKIT_API"]:
             from casekit_flask.api import init_api
 

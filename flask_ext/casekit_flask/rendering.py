@@ -146,6 +146,12 @@ def describe_event(
             return f"linked order {new}"
         case EventKind.CARRIER_CHANGED:
             return "set the carrier"
+        case EventKind.UNSUBSCRIBED | EventKind.RESUBSCRIBED:
+            who = "the customer" if new == "customer" else person(new)
+            verb = "unsubscribed" if entry.event is EventKind.UNSUBSCRIBED else "subscribed again"
+            where = "every case of the shipper" if old == "all_cases" else "this case"
+            into = "from" if entry.event is EventKind.UNSUBSCRIBED else "to"
+            return f"{verb} {who} {into} the emails about {where}"
         case EventKind.ENTRY_SHARED:
             shared = (entries or {}).get(int(new)) if new and new.isdigit() else None
             if shared is None:

@@ -26,6 +26,7 @@ from casekit.json_input import load_json
 from casekit.query.filters import FIELDS, Kind
 from casekit.query.listing import COLUMNS, BuiltinView
 from casekit.schemas.views import dump_query
+from casekit.services.messages import split_addresses
 from casekit_flask import listing, rendering
 from casekit_flask.extension import (
     case_version,
@@ -398,6 +399,7 @@ def post_message(number: str) -> ResponseReturnValue:
             request.form.get("body", ""),
             audience=request.form.get("audience") or None,
             attachments=_uploads(),
+            cc=split_addresses(request.form.getlist("cc")),
         )
     except InvalidInput as error:
         return _render_case(actor, number, errors=_messages(error), form=request.form)

@@ -133,6 +133,7 @@ def built_scenes(
         reply_secrets=("leak-secret-0123456789abcdef",),
         case_url=STAFF_LINK,
         portal_case_url=PORTAL_LINK,
+        unsubscribe_url="http://localhost/unsubscribe/{token}",
         webhook_allow_http_loopback=True,
         webhook_allow_private_addresses=True,
     )
@@ -420,6 +421,64 @@ DEMO_MAIL_LIST = {
     for viewer, inbox in DEMO_INBOXES.items()
 }
 
+#: The unsubscribe page of a recipient's mail: the case number and the recipient's own address.
+UNSUBSCRIBE_PAGE = {
+    "shipper_watcher": frozenset({"shipper-watcher-address"}),
+    "carrier_watcher": frozenset({"carrier-watcher-address"}),
+    "carrier_collaborator": frozenset({"carrier-collaborator-address"}),
+    "case_customer": frozenset({"customer-address"}),
+}
+
+
+def unsubscribe_links(scene: Scene, viewer: str) -> list[str]:
+    """The paths of the unsubscribe links in the mail to ``viewer``, once each."""
+    from urllib.parse import urlsplit
+
+    links = [
+        str(n.message["List-Unsubscribe"]).strip().strip("<>")
+        for n in scene.mail.outbox
+        if scene.recipients.get(n.email.lower()) == viewer
+    ]
+    assert links, viewer
+    assert all(links), viewer
+    return [urlsplit(link).path for link in dict.fromkeys(links)]
+
+
+def unsubscribe_page(method: str, suffix: str = "", actions: tuple[str, ...] = ()) -> Fetch:
+    """The unsubscribe page of each link in the viewer's mail: read (GET), clicked once
+    (one-click POST) or sent the page's ``actions``; a write subscribes the viewer again."""
+
+    def fetch(scene: Scene, viewer: str) -> str:
+        found = []
+        for path in unsubscribe_links(scene, viewer):
+            if method == "GET":
+                found.append(scene.get(viewer, path))
+                continue
+            scene.written = True
+            forms = [{"action": a} for a in actions] or [{"List-Unsubscribe": "One-Click"}]
+            for form in forms:
+                found.append(scene.send(viewer, "POST", path + suffix, data=form))
+            scene.kit.unsubscribe.resubscribe(path.rsplit("/", 1)[1])
+        return "\n".join(found)
+
+    return fetch
+
+
+def unsubscribe_surface(name: str, endpoint: str, fetch: Fetch, method: str) -> Surface:
+    return Surface(
+        name=name,
+        endpoint=endpoint,
+        method=method,
+        fetch=fetch,
+        viewers=tuple(RECIPIENTS),
+        groups=dict(RECIPIENTS),
+        shows=NOTHING,
+        shows_to=UNSUBSCRIBE_PAGE,
+        narrower=OWN_SIDE,
+        writes=method != "GET",
+    )
+
+
 SURFACES: list[Surface] = [
     # Staff pages
     http(
@@ -558,6 +617,22 @@ SURFACES: list[Surface] = [
             narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE,
         )
         for part in ("headers", "plain", "html")
+    ),
+    # The unsubscribe pages, opened with the token of each recipient's mail.
+    unsubscribe_surface(
+        "casekit_unsubscribe.page", "casekit_unsubscribe.page", unsubscribe_page("GET"), "GET"
+    ),
+    unsubscribe_surface(
+        "POST casekit_unsubscribe.one_click",
+        "casekit_unsubscribe.one_click",
+        unsubscribe_page("POST"),
+        "POST",
+    ),
+    unsubscribe_surface(
+        "POST casekit_unsubscribe.change",
+        "casekit_unsubscribe.change",
+        unsubscribe_page("POST", "/change", ("unsubscribe", "unsubscribe_all", "resubscribe")),
+        "POST",
     ),
     Surface(
         name="webhook payloads",

@@ -11,6 +11,7 @@ from marshmallow import RAISE, ValidationError
 from casekit import Actor, InvalidInput, Upload
 from casekit.json_input import load_json
 from casekit.query.models import CaseView
+from casekit.services.messages import split_addresses
 from casekit_flask.api.common import PROBLEM, ApiBlueprint, etag, if_match, json_body
 from casekit_flask.api.schemas import (
     AUDIENCES,
@@ -167,6 +168,10 @@ MESSAGE_BODY = {
                 "properties": {
                     "body": {"type": "string"},
                     "audience": {"type": "string", "enum": AUDIENCES},
+                    "cc": {
+                        "type": "string",
+                        "description": "addresses to Cc, separated by commas",
+                    },
                     "attachments": {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
@@ -188,6 +193,8 @@ def post_message(number: str) -> Any:
     uploads: list[Upload] = []
     if request.mimetype == "multipart/form-data":
         raw: Any = dict(request.form.items())
+        if "cc" in request.form:
+            raw["cc"] = split_addresses(request.form.getlist("cc"))
         for f in request.files.getlist("attachments"):
             if f.filename:
                 uploads.append(
@@ -211,7 +218,12 @@ def post_message(number: str) -> Any:
 
         raise InvalidInput(_flatten(error.messages)) from None
     entry = current_kit().messages.post(
-        actor(), number, data["body"], audience=data.get("audience"), attachments=uploads
+        actor(),
+        number,
+        data["body"],
+        audience=data.get("audience"),
+        attachments=uploads,
+        cc=data.get("cc", ()),
     )
     return entry, 201
 

@@ -18,6 +18,7 @@ from casekit.domain.audience import Audience
 from casekit.domain.case import Side
 from casekit.domain.workflow import Status
 from casekit.services.base import text_problem
+from casekit.services.messages import MAX_CC
 
 #: Ids are positive and fit the databases' integer columns.
 ID_RANGE = validate.Range(min=1, max=2**31 - 1)
@@ -214,6 +215,11 @@ class TimelineSchema(Schema):
 class MessageSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(max=MAX_BODY))
     audience = fields.String(validate=validate.OneOf(AUDIENCES))
+    cc = fields.List(
+        fields.String(validate=validate.Length(max=320)),
+        validate=validate.Length(max=MAX_CC),
+        metadata={"description": "addresses to Cc: they become participants of the case"},
+    )
 
 
 class MessageFilesSchema(Schema):
