@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,7 +50,6 @@ DEFAULTS: dict[str, Any] = {
     "CASEKIT_BASE_URL": None,
     "CASEKIT_INBOUND_URL_PREFIX": "/casekit/inbound",
     "CASEKIT_UNSUBSCRIBE_URL_PREFIX": "/unsubscribe",
-    "CASEKIT_UNSUBSCRIBE_URL": None,
     "CASEKIT_MAILGUN_SIGNING_KEY": None,
     "CASEKIT_MAILGUN_MAX_AGE": 900,
     "CASEKIT_PAGE_SIZE": 50,
@@ -378,9 +377,11 @@ def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("casekit/error.html", title=title, message=message), status
 
 
-def register_error_handlers(blueprint: Blueprint) -> None:
+def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str] = ()) -> None:
     """Map casekit's errors to pages on ``blueprint`` (never a 500 for what a user
-    did), and check its forms' CSRF tokens (:func:`casekit_flask.csrf.protect_forms`)."""
+    did), and check its forms' CSRF tokens (:func:`casekit_flask.csrf.protect_forms`),
+    but those of the endpoints in ``csrf_except``, which carry a signed token of
+    their own."""
 
     @blueprint.errorhandler(NotFound)
     def _not_found(error: NotFound) -> ResponseReturnValue:
@@ -401,7 +402,7 @@ def register_error_handlers(blueprint: Blueprint) -> None:
         )
         return error_page(400, "Please check your input", lines)
 
-    protect_forms(blueprint)
+    protect_forms(blueprint, except_endpoints=csrf_except)
 
     @blueprint.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> ResponseReturnValue:

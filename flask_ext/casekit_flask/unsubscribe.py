@@ -30,16 +30,14 @@ from flask.typing import ResponseReturnValue
 from casekit import CaseKit
 from casekit.mail.tokens import InvalidReplyToken
 from casekit.services.unsubscribe import SubscriptionState
-from casekit_flask.csrf import protect_forms
 from casekit_flask.extension import current_kit, error_page, register_error_handlers, state
 
 log = logging.getLogger(__name__)
 
 unsubscribe = Blueprint("casekit_unsubscribe", __name__)
-register_error_handlers(unsubscribe)
 # The page's form carries a CSRF token; a mail client's one-click unsubscribe
 # (RFC 8058) carries the signed token in its URL, and no session.
-protect_forms(unsubscribe, except_endpoints={"casekit_unsubscribe.one_click"})
+register_error_handlers(unsubscribe, csrf_except={"casekit_unsubscribe.one_click"})
 
 #: The longest token worth verifying (a token is at most 57 characters).
 MAX_TOKEN = 100
@@ -101,16 +99,19 @@ def change(token: str) -> ResponseReturnValue:
 def fill_unsubscribe_url(app: Flask) -> None:
     """Give the kit's ``unsubscribe_url`` a value when the host set none.
 
-    ``CASEKIT_UNSUBSCRIBE_URL`` wins; else, with ``SERVER_NAME`` set, the URL
-    is built from it; else the first request's host fills it in (a worker in
-    another process then needs the setting: see docs/flask.rst).
+    The kit's own setting (``CASEKIT_UNSUBSCRIBE_URL``, read like every core
+    setting) wins; else ``CASEKIT_BASE_URL`` and the blueprint's prefix make
+    it; else, with ``SERVER_NAME`` set, the URL is built from it; else the
+    first request's host fills it in (a worker in another process then needs
+    the setting: see docs/flask.rst).
     """
     kit = app.extensions["casekit"].kit
     if kit.settings.unsubscribe_url:
         return
-    configured = app.config.get("CASEKIT_UNSUBSCRIBE_URL")
-    if configured:
-        _set(kit, configured)
+    base = app.config.get("CASEKIT_BASE_URL")
+    if base:
+        prefix = app.config["CASEKIT_UNSUBSCRIBE_URL_PREFIX"].strip("/")
+        _set(kit, f"{base.rstrip('/')}/{prefix}/{{token}}")
         return
     if app.config.get("SERVER_NAME"):
         with app.app_context():

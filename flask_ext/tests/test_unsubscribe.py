@@ -9,6 +9,7 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import attrs
 import pytest
 from conftest import login, make_app
 from flask import Flask
@@ -161,15 +162,21 @@ def test_a_bad_link_is_a_clear_page_never_a_500(mkit, w, sink, site):
     assert unknown.status_code == 400
 
 
-def test_the_url_comes_from_the_config_when_given(mkit, w, sink):
-    make_app(mkit, CASEKIT_UNSUBSCRIBE_URL="https://help.acme.test/leave/{token}")
+def test_the_url_comes_from_the_base_url_when_given(mkit, w, sink):
+    make_app(mkit, CASEKIT_BASE_URL="https://help.acme.test/shop")
+    assert mkit.settings.unsubscribe_url == "https://help.acme.test/shop/unsubscribe/{token}"
     mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Where?")
     mkit.notifications.deliver()
-    assert (
-        str(sink.to(DESK)[0]["List-Unsubscribe"])
-        .strip()
-        .startswith("<https://help.acme.test/leave/")
+    header = "".join(str(sink.to(DESK)[0]["List-Unsubscribe"]).split())
+    assert header.startswith("<https://help.acme.test/shop/unsubscribe/")
+
+
+def test_the_kits_own_url_wins(mkit, w, sink):
+    mkit.settings = attrs.evolve(
+        mkit.settings, unsubscribe_url="https://help.acme.test/leave/{token}"
     )
+    make_app(mkit, CASEKIT_BASE_URL="https://shop.acme.test")
+    assert mkit.settings.unsubscribe_url == "https://help.acme.test/leave/{token}"
 
 
 def test_the_url_comes_from_the_first_request_without_a_server_name(mkit, w, sink):
