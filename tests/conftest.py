@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from casekit.store.database import create_casekit_engine, throwaway_database
 from casekit.store.migrate import upgrade
 
 if TYPE_CHECKING:
-    from casekit.testing import World
+    from casekit.testing import SmtpSink, World
 
 pytest_plugins = ["casekit.testing", "pytester"]
 
@@ -143,6 +143,46 @@ def world(kit: CaseKit) -> World:
     from casekit.testing import World
 
     return World.build(kit)
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    from casekit.testing import SmtpSink
+
+    with SmtpSink() as running:
+        yield running
+
+
+@pytest.fixture
+def mailing_kit(
+    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
+) -> Iterator[Callable[..., CaseKit]]:
+    """Makes kits that mail through ``sink``, on the test's database and clock
+    (``kit`` empties the tables after the test); each closed after the test.
+
+    ``mailing_kit(reply_secrets=(...), ...)``: the settings given win over the
+    defaults here (From ``cases@acme.test``).
+    """
+    from casekit.testing import make_kit
+
+    made: list[CaseKit] = []
+
+    def make(**settings: Any) -> CaseKit:
+        defaults: dict[str, Any] = {
+            "attachment_dir": tmp_path / "attachments",
+            "clock": clock,
+            "smtp_host": sink.host,
+            "smtp_port": sink.port,
+            "mail_from": "cases@acme.test",
+        }
+        mailing = make_kit(database_url, create_schema=False, **{**defaults, **settings})
+        made.append(mailing)
+        return mailing
+
+    yield make
+    for mailing in made:
+        mailing.close()
 
 
 def backend_name(url: str) -> str:

@@ -12,7 +12,7 @@ import os
 import smtplib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
@@ -25,7 +25,7 @@ from casekit.mail.server import InboundServer
 from casekit.sample import World
 from casekit.services.inbound import InboundResult, Outcome
 from casekit.store import tables
-from casekit.testing import FrozenClock, SmtpSink, make_kit
+from casekit.testing import FrozenClock, SmtpSink
 
 CARRIER_DESK = "dispatch@fast.test"
 
@@ -135,28 +135,11 @@ def test_an_autoresponder_sender_is_an_auto_reply(
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
-def mkit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
-) -> Iterator[CaseKit]:
-    mailing = make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        mail_from="cases@acme.test",
+def mkit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
+    return mailing_kit(
         reply_address="reply@inbound.acme.test",
         reply_secrets=("reply-secret-0123456789abcdef",),
     )
-    yield mailing
-    mailing.close()
 
 
 @pytest.fixture

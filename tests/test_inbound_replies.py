@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
@@ -32,28 +32,8 @@ CARRIER_DESK = "dispatch@fast.test"
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
-def mkit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
-) -> Iterator[CaseKit]:
-    mailing = make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        mail_from="cases@acme.test",
-        reply_address="reply@inbound.acme.test",
-        reply_secrets=(SECRET,),
-    )
-    yield mailing
-    mailing.close()
+def mkit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
+    return mailing_kit(reply_address="reply@inbound.acme.test", reply_secrets=(SECRET,))
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import smtplib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import parseaddr
-from pathlib import Path
 
 import pytest
 
@@ -22,33 +21,12 @@ from casekit import Actor, CaseKit, Side
 from casekit.mail.marker import REPLY_MARKER, cut_at_marker
 from casekit.mail.server import InboundServer
 from casekit.services.inbound import Outcome
-from casekit.testing import FrozenClock, SmtpSink, World, make_kit
+from casekit.testing import SmtpSink, World
 
 SECRET = "reply-secret-0123456789abcdef"
 CARRIER_DESK = "dispatch@fast.test"
 STAFF = "https://shop.test/cases/{number}"
 PORTAL = "https://shop.test/my-account/cases/{number}"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-def mailing_kit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, sink: SmtpSink, **settings: object
-) -> CaseKit:
-    return make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        mail_from="cases@acme.test",
-        **settings,
-    )
 
 
 def world(kit: CaseKit) -> World:
@@ -92,22 +70,11 @@ def everyone_hears(kit: CaseKit, w: World, sink: SmtpSink) -> tuple[str, dict[st
 
 @pytest.mark.parametrize("replies", [True, False], ids=["replies", "no-replies"])
 def test_each_recipient_gets_its_own_link_and_the_marker_when_replies_count(
-    database_url, tmp_path, clock, kit, sink, replies
+    mailing_kit, sink, replies
 ):
     reply = {"reply_address": "reply@inbound.acme.test", "reply_secrets": (SECRET,)}
-    mkit = mailing_kit(
-        database_url,
-        tmp_path,
-        clock,
-        sink,
-        case_url=STAFF,
-        portal_case_url=PORTAL,
-        **(reply if replies else {}),
-    )
-    try:
-        number, mails = everyone_hears(mkit, world(mkit), sink)
-    finally:
-        mkit.close()
+    mkit = mailing_kit(case_url=STAFF, portal_case_url=PORTAL, **(reply if replies else {}))
+    number, mails = everyone_hears(mkit, world(mkit), sink)
     staff_link = STAFF.replace("{number}", number)
     portal_link = PORTAL.replace("{number}", number)
     for kind, mail in mails.items():
@@ -134,14 +101,9 @@ def test_each_recipient_gets_its_own_link_and_the_marker_when_replies_count(
     assert staff_link not in customer
 
 
-def test_without_links_the_mail_says_plainly_that_replies_are_not_read(
-    database_url, tmp_path, clock, kit, sink
-):
-    mkit = mailing_kit(database_url, tmp_path, clock, sink, case_url=STAFF)
-    try:
-        _number, mails = everyone_hears(mkit, world(mkit), sink)
-    finally:
-        mkit.close()
+def test_without_links_the_mail_says_plainly_that_replies_are_not_read(mailing_kit, sink):
+    mkit = mailing_kit(case_url=STAFF)
+    _number, mails = everyone_hears(mkit, world(mkit), sink)
     text, html = parts(mails["customer"])
     # No portal link set: the customer gets no link at all, never the staff one.
     assert "https://" not in text
@@ -190,21 +152,13 @@ SHAPES = {"gmail": gmail_german, "outlook": outlook_german, "apple-mail": apple_
 
 
 @pytest.fixture
-def replying_kit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
-) -> Iterator[CaseKit]:
-    mkit = mailing_kit(
-        database_url,
-        tmp_path,
-        clock,
-        sink,
+def replying_kit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
+    return mailing_kit(
         reply_address="reply@inbound.acme.test",
         reply_secrets=(SECRET,),
         case_url=STAFF,
         portal_case_url=PORTAL,
     )
-    yield mkit
-    mkit.close()
 
 
 @pytest.fixture

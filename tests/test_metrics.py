@@ -7,8 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import prometheus_client
 import pytest
@@ -18,13 +17,7 @@ from test_webhooks import Endpoint
 
 from casekit import CaseKit
 from casekit.metrics import CaseKitMetrics
-from casekit.testing import FrozenClock, SmtpSink, World, make_kit
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
+from casekit.testing import World, make_kit
 
 
 @pytest.fixture
@@ -35,23 +28,13 @@ def endpoint() -> Iterator[Endpoint]:
 
 
 @pytest.fixture
-def mkit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
-) -> Iterator[CaseKit]:
-    """A kit that mails through ``sink`` and posts webhooks to loopback (``kit`` empties it)."""
-    mailing = make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        smtp_host=sink.host,
-        smtp_port=sink.port,
+def mkit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
+    """A kit that mails through ``sink`` and posts webhooks to loopback."""
+    return mailing_kit(
         webhook_allow_http_loopback=True,
         webhook_allow_private_addresses=True,
         notify_max_attempts=2,
     )
-    yield mailing
-    mailing.close()
 
 
 def parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

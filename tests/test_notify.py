@@ -7,9 +7,8 @@ nobody else gets any.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import attrs
@@ -36,7 +35,7 @@ from casekit.services.outbox import QUEUED, SENDING, SENT
 from casekit.services.worker import Worker
 from casekit.store import tables
 from casekit.store.database import WRITE_OPTION
-from casekit.testing import FrozenClock, SignalRecorder, SmtpSink, World, make_kit
+from casekit.testing import SignalRecorder, SmtpSink, World, make_kit
 
 SECRET = "reply-secret-0123456789abcdef"
 CARRIER_DESK = "dispatch@fast.test"
@@ -44,32 +43,15 @@ SHIPPER_DESK = "claims@acme.test"
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
-def mkit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
-) -> Iterator[CaseKit]:
-    """A kit that mails through ``sink``, on the test's database (``kit`` empties it)."""
-    mailing = make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        mail_from="cases@acme.test",
+def mkit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
+    """A kit that mails through ``sink``, on the test's database."""
+    return mailing_kit(
         reply_address="reply@inbound.acme.test",
         reply_secrets=(SECRET,),
         case_url="https://acme.test/cases/{number}",
         notify_retry_seconds=60,
         notify_max_attempts=4,
     )
-    yield mailing
-    mailing.close()
 
 
 @pytest.fixture

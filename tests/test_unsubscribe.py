@@ -6,9 +6,8 @@ from the delivered mails' ``List-Unsubscribe`` headers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from email.message import EmailMessage, Message
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from casekit import Actor, CaseKit, EventKind, NotFound, Side
 from casekit.mail.tokens import InvalidReplyToken, make_token, verify
 from casekit.store import tables
-from casekit.testing import FrozenClock, SmtpSink, World, make_kit
+from casekit.testing import SmtpSink, World, make_kit
 
 SECRET = "reply-secret-0123456789abcdef"
 CARRIER_DESK = "dispatch@fast.test"
@@ -24,30 +23,13 @@ UNSUBSCRIBE = "https://acme.test/unsubscribe/{token}"
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
-def mkit(
-    database_url: str, tmp_path: Path, clock: FrozenClock, kit: CaseKit, sink: SmtpSink
-) -> Iterator[CaseKit]:
-    """A kit that mails through ``sink`` with unsubscribe links (``kit`` empties the tables)."""
-    mailing = make_kit(
-        database_url,
-        attachment_dir=tmp_path / "attachments",
-        clock=clock,
-        create_schema=False,
-        smtp_host=sink.host,
-        smtp_port=sink.port,
-        mail_from="cases@acme.test",
+def mkit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
+    """A kit that mails through ``sink`` with unsubscribe links."""
+    return mailing_kit(
         reply_address="reply@inbound.acme.test",
         reply_secrets=(SECRET,),
         unsubscribe_url=UNSUBSCRIBE,
     )
-    yield mailing
-    mailing.close()
 
 
 @pytest.fixture
