@@ -360,6 +360,15 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         {"first_response_seconds": 3600},
         anyone(200, case_customer=403, other_customer=403, read_key=403),
     ),
+    # Organizations, found by the host's key: any staff and key, never a customer.
+    ("casekit_api_directory.list_organizations", "GET"): (
+        None,
+        anyone(400, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_directory.organization", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
     # The directory: each organization reads its own; changes take an admin (or an admin key).
     ("casekit_api_directory.list_users", "GET"): (
         None,
@@ -462,6 +471,7 @@ def scene(kit, world, actors):
         "rest": "nothing-here",
         "shipper_org_id": world.shipper.id,
         "carrier_org_id": world.carrier.id,
+        "org_id": world.carrier.id,
         "tokens": tokens,
     }
 

@@ -176,3 +176,33 @@ def test_the_sync_is_idempotent_over_http(client, kit, world, keys):
     login(client, Actor.host())
     hosted = client.post("/api/v1/directory/sync", json=orgs)
     assert hosted.json["organizations"] == {"created": 1, "updated": 0, "unchanged": 0}
+
+
+def test_an_organization_is_found_by_the_hosts_key(client, kit, world, keys):
+    """A host's integration names the carrier of a case by casekit's id: it finds the
+    organization by the host's own key."""
+    kit.directory.update_organization(Actor.host(), world.carrier.id, external_id="carrier-7")
+    found = client.get(
+        "/api/v1/directory/organizations?external_id=carrier-7", headers=keys["write"]
+    )
+    assert found.status_code == 200, found.json
+    assert found.json == {
+        "organizations": [
+            {
+                "id": world.carrier.id,
+                "name": "Fast Freight",
+                "role": "carrier",
+                "external_id": "carrier-7",
+            }
+        ]
+    }
+    one = client.get(f"/api/v1/directory/organizations/{world.carrier.id}", headers=keys["write"])
+    assert one.json == found.json["organizations"][0]
+    nobody = client.get("/api/v1/directory/organizations?external_id=nope", headers=keys["write"])
+    assert nobody.json == {"organizations": []}
+    missing = client.get("/api/v1/directory/organizations", headers=keys["write"])
+    assert list(problem(missing, 400)["errors"]) == ["external_id"]
+    problem(client.get("/api/v1/directory/organizations/999999", headers=keys["write"]), 404)
+    # A customer reads no organization.
+    login(client, world.customer_actor)
+    problem(client.get(f"/api/v1/directory/organizations/{world.carrier.id}"), 403)

@@ -684,6 +684,7 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         "user_id": world.shipper_agent.id,
         "customer_id": world.customer.id,
         "shipper_org_id": world.shipper.id,
+        "org_id": world.carrier.id,
         "write_token": write.token,
         "admin_token": admin.token,
     }

@@ -1054,6 +1054,8 @@ NO_CASE_DATA: dict[str, str] = {
     "POST casekit_api_triage.file": "the outcome, the case's number and the new entry's id",
     "DELETE casekit_api_triage.discard": "no content",
     "POST casekit_api_directory.sync": "counts of what the sync did",
+    "casekit_api_directory.list_organizations": "an organization's name, role and host key",
+    "casekit_api_directory.organization": "an organization's name, role and host key",
     "POST casekit_api_views.save": "the saved view (its name and query)",
     "PATCH casekit_api_views.update": "the saved view (its name and query)",
     "DELETE casekit_api_views.delete": "no content",

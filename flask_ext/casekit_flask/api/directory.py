@@ -1,5 +1,5 @@
 """The directory of the caller's organization: its users, a shipper's customers, the
-changes to them, and the host's sync.
+changes to them, and the host's sync; and any organization by the host's key.
 
 Reads are the organization's own (a user's or customer's address never reaches
 another organization); changes take an admin-scope key or an admin's session.
@@ -36,6 +36,21 @@ EMAIL = validate.Length(min=1, max=320)
 KEY = validate.Length(min=1, max=200)
 NAME = validate.Length(min=1, max=MAX_TEXT)
 ROLES = [r.value for r in UserRole]
+
+
+class OrganizationSchema(StrictSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": [r.value for r in OrgRole]})
+    external_id = fields.String(allow_none=True)
+
+
+class OrganizationListSchema(StrictSchema):
+    organizations = fields.List(fields.Nested(OrganizationSchema), required=True)
+
+
+class OrganizationListArgsSchema(StrictSchema):
+    external_id = fields.String(validate=KEY, metadata={"description": "the host's key (required)"})
 
 
 class UserSchema(StrictSchema):
@@ -181,6 +196,34 @@ def _checked_id(value: int, field: str) -> int:
     except Exception:
         raise InvalidInput({field: ["an id from 1 to 2147483647"]}) from None
     return value
+
+
+@blp.route("/organizations", methods=["GET"])
+@blp.arguments(OrganizationListArgsSchema, location="query")
+@blp.response(200, OrganizationListSchema)
+@_problems
+def list_organizations(args: dict[str, Any]) -> dict[str, Any]:
+    """The organization (shipper or carrier) with the host's `external_id`, to name it
+    by casekit's id (a case's `carrier`, say); an empty list when there is none."""
+    who = actor()
+    _own_org(who)
+    if "external_id" not in args:
+        raise InvalidInput({"external_id": ["the host's key of the organization to find"]})
+    try:
+        found = current_kit().directory.organization_by_external_id(who, args["external_id"])
+    except NotFound:
+        return {"organizations": []}
+    return {"organizations": [found]}
+
+
+@blp.route("/organizations/<int:org_id>", methods=["GET"])
+@blp.response(200, OrganizationSchema)
+@_problems
+def organization(org_id: int) -> Any:
+    """An organization by casekit's id: its name, role and the host's `external_id`."""
+    who = actor()
+    _own_org(who)
+    return current_kit().directory.organization(who, _checked_id(org_id, "org_id"))
 
 
 @blp.route("/users", methods=["GET"])
