@@ -150,6 +150,19 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("casekit_portal.case_page", "GET"): ({}, customers(200, 404)),
     ("casekit_portal.reply", "POST"): ({"body": "Thanks"}, customers(302, 404)),
     ("casekit_portal.attachment", "GET"): ({}, customers(200, 404)),
+    # For load balancers: no sign-in, no case data.
+    ("casekit_health.check", "GET"): ({}, dict.fromkeys(PERSONAS, 200)),
+    # A mail's unsubscribe link carries its own signed token, whoever opens it; this
+    # one is forged (the real ones are followed in test_unsubscribe.py).
+    ("casekit_unsubscribe.page", "GET"): ({}, dict.fromkeys(PERSONAS, 400)),
+    ("casekit_unsubscribe.one_click", "POST"): (
+        {"List-Unsubscribe": "One-Click"},
+        dict.fromkeys(PERSONAS, 400),
+    ),
+    ("casekit_unsubscribe.change", "POST"): (
+        {"action": "unsubscribe"},
+        dict.fromkeys(PERSONAS, 400),
+    ),
 }
 
 
@@ -205,6 +218,7 @@ def scene(kit, world, actors):
         "reference": "SHP-1",
         "filename": "casekit/casekit.css",
         "table": "backlog_by_status",
+        "token": "1-u1-forged0000000000",
     }
 
 
