@@ -69,6 +69,7 @@ def test_a_normal_reply_from_the_carrier_is_posted(kit: CaseKit, world: World, n
     assert messages(kit, number)[-1] == "The pallet is in the depot."
 
 
+@pytest.mark.backends("sqlite")  # reading the mail; the database path is the same
 @pytest.mark.parametrize(
     "subject",
     [
@@ -100,6 +101,7 @@ def test_an_out_of_office_subject_is_an_auto_reply(
     assert (messages(kit, number), outbox_rows(kit)) == before
 
 
+@pytest.mark.backends("sqlite")  # reading the mail; the database path is the same
 @pytest.mark.parametrize(
     "subject",
     ["RE: [{n}] out of office until Monday?", "Autumn delivery [{n}]", "Auto parts [{n}]"],
@@ -113,6 +115,7 @@ def test_a_person_writing_about_absence_is_posted(
     assert result.outcome is Outcome.APPENDED
 
 
+@pytest.mark.backends("sqlite")  # reading the mail; the database path is the same
 @pytest.mark.parametrize(
     "sender",
     [
@@ -314,6 +317,7 @@ def test_an_unreadable_message_to_a_case_address_is_that_organizations(
     assert item.org_id == world.shipper.id
 
 
+@pytest.mark.backends("sqlite")  # reading the mail; the database path is the same
 def test_the_cli_and_the_smtp_server_take_an_unreadable_message(
     kit: CaseKit, database_url: str, tmp_path: Path
 ) -> None:
@@ -377,6 +381,7 @@ GMAIL = (
 )
 
 
+@pytest.mark.backends("sqlite")  # reading the mail; the database path is the same
 @pytest.mark.parametrize(
     "template", [POSTFIX, EXCHANGE, GMAIL], ids=["postfix", "exchange", "gmail"]
 )
@@ -390,6 +395,7 @@ def test_a_bounce_in_plain_words_marks_its_address(kit: CaseKit, template: str) 
     assert not kit.inbound.is_bouncing("cal@fast.test")
 
 
+@pytest.mark.backends("sqlite")  # reading the mail; the database path is the same
 def test_a_temporary_failure_in_plain_words_marks_nobody(kit: CaseKit) -> None:
     raw = POSTFIX.format(address="full@fast.test", code="452 4.2.2", tag="temp").encode()
     result = kit.inbound.receive(raw)
