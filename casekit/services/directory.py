@@ -334,23 +334,14 @@ class DirectoryService(Service):
             if org is None:
                 raise NotFound("organization", org_id)
             changes = Changes(actor, self._now())
-            if name is not None and name != org.name:
-                changes.add(org_id, Subject.ORGANIZATION, org_id, "name", org.name, name)
-                org.name = name
+            if name is not None:
+                changes.set(org, org_id, Subject.ORGANIZATION, "name", name)
             if external_id is not _UNSET and external_id != org.external_id:
                 if external_id is not None:
                     holder = self._org_by_external_id(uow.session, external_id)
                     if holder is not None and holder.id != org_id:
                         raise InvalidInput({"external_id": [f"{external_id!r} is taken"]})
-                changes.add(
-                    org_id,
-                    Subject.ORGANIZATION,
-                    org_id,
-                    "external_id",
-                    org.external_id,
-                    external_id,
-                )
-                org.external_id = external_id
+                changes.set(org, org_id, Subject.ORGANIZATION, "external_id", external_id)
             changes.write(uow.session)
             uow.commit()
             return org
@@ -394,25 +385,18 @@ class DirectoryService(Service):
             assert user.id is not None
             changes = Changes(actor, self._now())
             for field, value in (("name", name), ("email", email)):
-                if value is not None and value != getattr(user, field):
-                    changes.add(
-                        user.org_id, Subject.USER, user.id, field, getattr(user, field), value
-                    )
-                    setattr(user, field, value)
+                if value is not None:
+                    changes.set(user, user.org_id, Subject.USER, field, value)
             if new_role is not None and new_role is not user.role:
                 if user.role is UserRole.ADMIN:
                     self._keep_an_admin(uow.session, actor, user, "role")
-                changes.add(user.org_id, Subject.USER, user.id, "role", user.role, new_role)
-                user.role = new_role
+                changes.set(user, user.org_id, Subject.USER, "role", new_role)
             if external_id is not _UNSET and external_id != user.external_id:
                 if external_id is not None:
                     holder = self._user_by_external_id(uow.session, user.org_id, external_id)
                     if holder is not None and holder.id != user.id:
                         raise InvalidInput({"external_id": [f"{external_id!r} is taken"]})
-                changes.add(
-                    user.org_id, Subject.USER, user.id, "external_id", user.external_id, external_id
-                )
-                user.external_id = external_id
+                changes.set(user, user.org_id, Subject.USER, "external_id", external_id)
             if active is False and user.active:
                 if actor.user_id == user_id:
                     raise PermissionDenied("a user cannot deactivate themselves")
@@ -493,11 +477,9 @@ class DirectoryService(Service):
                     raise InvalidInput(
                         {"email": [f"{email!r} belongs to another customer of this shipper"]}
                     )
-                changes.add(org_id, Subject.CUSTOMER, customer.id, "email", customer.email, email)
-                customer.email = email
-            if name is not None and name != customer.name:
-                changes.add(org_id, Subject.CUSTOMER, customer.id, "name", customer.name, name)
-                customer.name = name
+                changes.set(customer, org_id, Subject.CUSTOMER, "email", email)
+            if name is not None:
+                changes.set(customer, org_id, Subject.CUSTOMER, "name", name)
             if external_id is not _UNSET and external_id != customer.external_id:
                 if external_id is not None:
                     clash = uow.session.scalars(
@@ -509,15 +491,7 @@ class DirectoryService(Service):
                     ).first()
                     if clash is not None:
                         raise InvalidInput({"external_id": [f"{external_id!r} is taken"]})
-                changes.add(
-                    org_id,
-                    Subject.CUSTOMER,
-                    customer.id,
-                    "external_id",
-                    customer.external_id,
-                    external_id,
-                )
-                customer.external_id = external_id
+                changes.set(customer, org_id, Subject.CUSTOMER, "external_id", external_id)
             changes.write(uow.session)
             uow.commit()
             return customer

@@ -74,6 +74,18 @@ class Changes:
             }
         )
 
+    def set(
+        self, record: Any, org_id: int, subject: Subject, attribute: str, value: object
+    ) -> bool:
+        """Give ``record`` (a user, customer or organization) ``value`` as its
+        ``attribute`` and record the change; False when it had that value."""
+        old = getattr(record, attribute)
+        if old == value:
+            return False
+        self.add(org_id, subject, record.id, attribute, old, value)
+        setattr(record, attribute, value)
+        return True
+
     def write(self, session: Session) -> None:
         if self.rows:
             session.execute(insert(tables.directory_changes), self.rows)
@@ -331,11 +343,7 @@ class Sync:
             assert user.id is not None
             changed = False
             for attribute, value in (("name", name), ("email", email), ("role", role)):
-                old = getattr(user, attribute)
-                if old != value:
-                    self.changes.add(org_id, Subject.USER, user.id, attribute, old, value)
-                    setattr(user, attribute, value)
-                    changed = True
+                changed |= self.changes.set(user, org_id, Subject.USER, attribute, value)
             if user.active and not active:
                 deactivate(self.session, user, self.actor, self.now, self.changes)
                 self.deactivated += 1
@@ -404,11 +412,7 @@ class Sync:
             assert customer.id is not None
             changed = False
             for attribute, value in (("email", email), ("name", name)):
-                old = getattr(customer, attribute)
-                if old != value:
-                    self.changes.add(org_id, Subject.CUSTOMER, customer.id, attribute, old, value)
-                    setattr(customer, attribute, value)
-                    changed = True
+                changed |= self.changes.set(customer, org_id, Subject.CUSTOMER, attribute, value)
             if changed:
                 updated += 1
             else:
