@@ -234,3 +234,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+def allowed_writes(expected: dict[Any, Any], personas: tuple[str, ...]) -> list[Any]:
+    """The (route, persona) pairs of an access matrix (``expected[route] = (body,
+    {persona: status})``, a route being (endpoint, method)) expected to change what
+    is stored: a write the persona is allowed. Each gets a scene of its own; every
+    other request of a route (its reads, and the writes it refuses) shares one."""
+    return [
+        (route, persona)
+        for route in sorted(expected)
+        for persona in personas
+        if route[1] != "GET" and expected[route][1][persona] < 400
+    ]

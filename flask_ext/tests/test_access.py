@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import login
+from conftest import allowed_writes, login
 
 from casekit import Actor, Upload
 
@@ -230,11 +230,7 @@ def build_url(app, endpoint: str, values: dict[str, object]) -> str:
         return url_for(endpoint, **{k: values[k] for k in rule.arguments})
 
 
-def changes_state(route: tuple[str, str], persona: str) -> bool:
-    """Whether ``persona`` sending ``route`` is expected to change what is stored:
-    a form it may post. Those get a scene of their own; every other request of a
-    route (its pages, and the posts it refuses) shares one."""
-    return route[1] != "GET" and EXPECTED[route][1][persona] < 400
+WRITES = allowed_writes(EXPECTED, PERSONAS)
 
 
 def check(app, client, actors, scene, route, persona) -> str | None:
@@ -267,7 +263,7 @@ def test_access(app, client, actors, scene, route):
     wrong = [
         found
         for persona in PERSONAS
-        if not changes_state(route, persona)
+        if (route, persona) not in WRITES
         and (found := check(app, client, actors, scene, route, persona))
     ]
     assert not wrong, "\n".join(wrong)
@@ -275,7 +271,7 @@ def test_access(app, client, actors, scene, route):
 
 @pytest.mark.parametrize(
     ("route", "persona"),
-    [(r, p) for r in sorted(EXPECTED) for p in PERSONAS if changes_state(r, p)],
+    WRITES,
     ids=lambda v: f"{v[1]} {v[0]}" if isinstance(v, tuple) else v,
 )
 def test_access_allowed_posts(app, client, actors, scene, route, persona):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import login
+from conftest import allowed_writes, login
 
 from casekit import Actor, Upload
 from casekit.domain.notify import TEMPLATE_NAMES
@@ -506,12 +506,7 @@ def test_every_operation_has_an_expectation(app):
     assert api_routes(app) == set(EXPECTED)
 
 
-def changes_state(route: tuple[str, str], persona: str) -> bool:
-    """Whether ``persona`` calling ``route`` is expected to change what is stored:
-    a write it is allowed. Those get a scene of their own; every other call of a
-    route (its reads, and the writes it refuses) shares one."""
-    method = route[1]
-    return method != "GET" and EXPECTED[route][1][persona] < 400
+WRITES = allowed_writes(EXPECTED, PERSONAS)
 
 
 def check(app, client, actors, scene, route, persona) -> str | None:
@@ -544,7 +539,7 @@ def test_api_access(app, client, actors, scene, route):
     wrong = [
         found
         for persona in PERSONAS
-        if not changes_state(route, persona)
+        if (route, persona) not in WRITES
         and (found := check(app, client, actors, scene, route, persona))
     ]
     assert not wrong, "\n".join(wrong)
@@ -552,7 +547,7 @@ def test_api_access(app, client, actors, scene, route):
 
 @pytest.mark.parametrize(
     ("route", "persona"),
-    [(r, p) for r in sorted(EXPECTED) for p in PERSONAS if changes_state(r, p)],
+    WRITES,
     ids=lambda v: f"{v[1]} {v[0]}" if isinstance(v, tuple) else v,
 )
 def test_api_access_allowed_writes(app, client, actors, scene, route, persona):
