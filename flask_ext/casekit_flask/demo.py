@@ -7,8 +7,9 @@ shipments imported through casekit-orderfeed (``pip install
 SQLite file with casekit's pages mounted, a banner to switch between demo
 identities, and an outbox worker in a background thread whose mail goes to
 :class:`MailCapture` instead of out, shown on a demo-only page to the
-identity it was sent to (see :func:`captured_mail`). Demo only: it trusts
-whoever clicks.
+identity it was sent to (see :func:`captured_mail`), and answered there as
+its recipient by a reply through the inbound mail (:func:`answer_mail`).
+Demo only: it trusts whoever clicks.
 """
 
 from __future__ import annotations
@@ -22,14 +23,24 @@ from datetime import UTC, date, datetime, timedelta
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
 import attrs
-from flask import Blueprint, Flask, abort, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
+from werkzeug.exceptions import HTTPException
 
 from casekit import (
     Actor,
@@ -48,11 +59,15 @@ from casekit.errors import ConfigurationError
 from casekit.plugins import hookimpl
 from casekit.services.worker import Worker
 from casekit_flask.csrf import protect_forms
+from casekit_flask.demo_answer import FORM_SLACK, Answer, compose_answer, megabytes, read_answer
 from casekit_flask.redirects import same_site_path
 
 MERCHANT = "northwind"
 BRANDS = ("Northwind Trail", "Northwind Home")
 CARRIERS = (("swift", "Swift Parcel", True), ("harbor", "Harbor Freight Lines", False))
+#: The collaborator address of the carrier whose staff never log in (Harbor Freight Lines),
+#: for its pair with the merchant: it gets its mail there, and answers it.
+EMAIL_ONLY_ADDRESS = "dispatch@harbor-freight.example"
 FIRST = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena")
 LAST = ("Moss", "Reyes", "Park", "Okafor", "Silva", "Novak", "Berg", "Ito")
 CITIES = (
@@ -233,6 +248,14 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
         for key, name, _users in CARRIERS
     }
     d.set_feedback_portal(host, merchant.id, True)
+    # Harbor's staff never log in: its side of the pair is notified at its address.
+    kit.notifications.set_collaborator_address(
+        host,
+        shipper_org_id=merchant.id,
+        carrier_org_id=carriers["harbor"].id,  # type: ignore[arg-type]
+        side=Side.CARRIER,
+        email=EMAIL_ONLY_ADDRESS,
+    )
     report = orderfeed.import_rows(kit, sample_rows(shipments, seed=seed), shipper=MERCHANT)
     if report.rejected:
         raise ValueError(f"the demo's sample rows were refused: {report.rejected[:3]}")
@@ -313,7 +336,6 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
                 shipment=reference,
                 order=facts.order_number,
                 customer=customer.id,
-                carrier_collaborating=facts.carrier == "swift",
                 message=rng.choice(MESSAGES),
                 take_ownership=kind != 2,
             )
@@ -393,6 +415,16 @@ def _photo(filename: str) -> Upload:
 
 
 demo_pages = Blueprint("casekit_demo", __name__, template_folder="templates")
+
+
+@demo_pages.before_request
+def _limit_answers() -> None:
+    """An answer's request is as large as its file may be, and a little: a larger one is
+    a 413 before it is read (before the CSRF check reads the form)."""
+    if request.endpoint == "casekit_demo.answer_mail":
+        request.max_content_length = _max_file_bytes() + FORM_SLACK
+
+
 protect_forms(demo_pages)
 
 
@@ -401,6 +433,20 @@ def _form_expired(error: CSRFError) -> ResponseReturnValue:
     from casekit_flask.extension import error_page
 
     return error_page(400, "The form expired", "Reload the page and send it again.")
+
+
+@demo_pages.errorhandler(413)
+def _too_large(error: Any) -> ResponseReturnValue:
+    from casekit_flask.extension import error_page
+
+    limit = f"larger than the limit of {megabytes(_max_file_bytes())}"
+    name = (request.view_args or {}).get("name")
+    if request.endpoint == "casekit_demo.answer_mail" and isinstance(name, str):
+        try:
+            return _message_page(name, errors={"attachment": [limit]}, status=413)
+        except HTTPException:  # a mail the identity acted as does not read
+            pass
+    return error_page(413, "Too large", f"The upload is {limit}.")
 
 
 @demo_pages.get("/")
@@ -418,11 +464,27 @@ def home() -> ResponseReturnValue:
     return render_template("casekit/demo/home.html", actor=actor, orders=orders)
 
 
-def _capture() -> MailCapture:
+def _runtime() -> DemoRuntime:
     from flask import current_app
 
     runtime: DemoRuntime = current_app.extensions["casekit_demo"]
-    return runtime.capture
+    return runtime
+
+
+def _capture() -> MailCapture:
+    return _runtime().capture
+
+
+def _mailbox() -> tuple[str, int] | None:
+    """The email-only organization acted as (its label and id), or None."""
+    key = session.get("casekit_demo_identity")
+    return _runtime().mailboxes.get(key) if key else None
+
+
+def _max_file_bytes() -> int:
+    from casekit_flask.extension import current_kit
+
+    return current_kit().settings.max_attachment_bytes
 
 
 def _readable_addresses(actor: Actor | None) -> frozenset[str]:
@@ -430,26 +492,34 @@ def _readable_addresses(actor: Actor | None) -> frozenset[str]:
 
     A user reads the mail to their own address and to their organization's
     collaborator addresses (its side of each pair); a customer the mail to
-    their own address; anyone else (nobody signed in) none.
+    their own address; an email-only organization (:attr:`DemoRuntime.mailboxes`)
+    the mail to its collaborator addresses; anyone else (nobody signed in) none.
     """
     from casekit_flask.extension import current_kit
 
     kit = current_kit()
     if actor is not None and actor.customer_id is not None:
         return frozenset({kit.directory.customer(actor, actor.customer_id).email.lower()})
-    if actor is None or actor.user_id is None:
+    if actor is not None and actor.user_id is not None:
+        own = {kit.directory.user(actor, actor.user_id).email.lower()}
+        org_id, reader = actor.org_id, actor
+    elif (mailbox := _mailbox()) is not None:
+        own, (_label, org_id), reader = set(), mailbox, Actor.host()
+    else:
         return frozenset()
-    own = {kit.directory.user(actor, actor.user_id).email.lower()}
-    for address in kit.notifications.collaborator_addresses(actor):
-        org_id = address.shipper_org_id if address.side is Side.SHIPPER else address.carrier_org_id
-        if org_id == actor.org_id:
+    for address in kit.notifications.collaborator_addresses(reader):
+        shipper = address.side is Side.SHIPPER
+        if (address.shipper_org_id if shipper else address.carrier_org_id) == org_id:
             own.add(address.email.lower())
     return frozenset(own)
 
 
-def _readable(message: EmailMessage, addresses: frozenset[str]) -> bool:
-    recipients = getaddresses([str(v) for v in message.get_all("To", [])])
-    return any(address.lower() in addresses for _name, address in recipients)
+def _recipient(message: EmailMessage, addresses: frozenset[str]) -> str | None:
+    """The recipient of ``message`` (as its ``To`` names it) among ``addresses``, or None."""
+    for name, address in getaddresses([str(v) for v in message.get_all("To", [])]):
+        if address.lower() in addresses:
+            return formataddr((name, address)) if name else address
+    return None
 
 
 def _captured(addresses: frozenset[str]) -> list[tuple[str, EmailMessage]]:
@@ -458,7 +528,7 @@ def _captured(addresses: frozenset[str]) -> list[tuple[str, EmailMessage]]:
     mails = []
     for name in capture.names():
         message = capture.read(name)
-        if message is not None and _readable(message, addresses):
+        if message is not None and _recipient(message, addresses) is not None:
             mails.append((name, message))
     return mails
 
@@ -470,23 +540,104 @@ def captured_mail() -> ResponseReturnValue:
 
     actor = current_actor()
     mails = _captured(_readable_addresses(actor))
+    mailbox = _mailbox() if actor is None else None
     return render_template(
-        "casekit/demo/mail.html", mails=mails[:200], total=len(mails), actor=actor
+        "casekit/demo/mail.html",
+        mails=mails[:200],
+        total=len(mails),
+        actor=actor,
+        mailbox=mailbox[0] if mailbox else None,
     )
+
+
+def _readable_mail(name: str) -> tuple[EmailMessage, str]:
+    """The captured mail ``name`` and its recipient, if the identity acted as reads it;
+    else a 404."""
+    from casekit_flask.extension import current_actor
+
+    message = _capture().read(name)
+    recipient = None
+    if message is not None:
+        recipient = _recipient(message, _readable_addresses(current_actor()))
+    if message is None or recipient is None:
+        abort(404)
+    return message, recipient
 
 
 @demo_pages.get("/demo/mail/<name>")
 def captured_message(name: str) -> ResponseReturnValue:
+    return _message_page(name)
+
+
+def _message_page(
+    name: str,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    text: str = "",
+    status: int = 200,
+) -> ResponseReturnValue:
+    """A captured mail, with the form that answers it as its recipient (and what the
+    last answer to it did)."""
     from casekit_flask.extension import current_actor
 
-    message = _capture().read(name)
-    if message is None or not _readable(message, _readable_addresses(current_actor())):
-        abort(404)
+    message, recipient = _readable_mail(name)
+    actor = current_actor()
     body = message.get_body(("plain",))
-    text = body.get_content() if body is not None else ""
+    answered = session.get(ANSWERED)
+    result = session.pop(ANSWERED) if answered and answered.get("name") == name else None
     return render_template(
-        "casekit/demo/message.html", name=name, message=message, pieces=_linked(text)
+        "casekit/demo/message.html",
+        name=name,
+        message=message,
+        pieces=_linked(body.get_content() if body is not None else ""),
+        recipient=recipient,
+        result=result,
+        case_link=_case_link(actor, result),
+        may_open=actor is not None,
+        errors=errors or {},
+        text=text,
+        max_file=megabytes(_max_file_bytes()),
+    ), status
+
+
+#: The session key of what the last answer did, shown once on its mail's page.
+ANSWERED = "casekit_demo_answered"
+
+
+@demo_pages.post("/demo/mail/<name>/answer")
+def answer_mail(name: str) -> ResponseReturnValue:
+    """Answer a captured mail as its recipient: a reply by email, through casekit's inbound
+    mail (:func:`~casekit_flask.demo_answer.compose_answer`), then its mail's page again
+    with what became of it."""
+    from casekit_flask.extension import current_kit
+
+    message, recipient = _readable_mail(name)
+    answer = read_answer(request.form, request.files, max_file_bytes=_max_file_bytes())
+    if not isinstance(answer, Answer):
+        return _message_page(name, errors=answer, text=request.form.get("text", ""), status=400)
+    kit = current_kit()
+    reply = compose_answer(message, sender=recipient, answer=answer, now=kit.clock.now())
+    result = kit.inbound.receive(
+        reply.as_bytes(),
+        envelope_from=parseaddr(recipient)[1],
+        envelope_to=[address for _name, address in getaddresses([str(reply["To"])])],
     )
+    session[ANSWERED] = {
+        "name": name,
+        "outcome": result.outcome.value,
+        "number": result.case_number,
+        "reason": result.reason,
+    }
+    return redirect(url_for(".captured_message", name=name) + "#answer")
+
+
+def _case_link(actor: Actor | None, result: dict[str, Any] | None) -> str | None:
+    """The page of the case an answer went to: the portal's for a customer, else the staff's."""
+    number = result and result.get("number")
+    if not number:
+        return None
+    portal = actor is not None and actor.is_customer
+    return url_for(f"casekit_{'portal' if portal else 'staff'}.case_page", number=number)
 
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -508,7 +659,8 @@ def switch_identity() -> ResponseReturnValue:
     from flask import current_app
 
     key = request.form.get("identity", "")
-    if key and key not in current_app.config["CASEKIT_DEMO_IDENTITIES"]:
+    known = current_app.config["CASEKIT_DEMO_IDENTITIES"].keys() | _runtime().mailboxes.keys()
+    if key and key not in known:
         abort(400)
     session["casekit_demo_identity"] = key or None
     return redirect(same_site_path(request.form.get("next")))
@@ -520,6 +672,9 @@ class DemoRuntime:
 
     capture: MailCapture
     worker: Worker | None = None
+    #: The organizations whose staff never log in, by identity key: their label and id.
+    #: Acting as one reads (and answers) the mail to its collaborator addresses.
+    mailboxes: dict[str, tuple[str, int]] = attrs.field(factory=dict)
     thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -606,7 +761,11 @@ def create_demo_app(
 
     ext.init_app(app)
     app.register_blueprint(demo_pages)
-    runtime = DemoRuntime(capture=capture, worker=kit.notifications.worker() if deliver else None)
+    runtime = DemoRuntime(
+        capture=capture,
+        worker=kit.notifications.worker() if deliver else None,
+        mailboxes=_mailboxes(kit),
+    )
     app.extensions["casekit_demo"] = runtime
     runtime.start()
 
@@ -614,10 +773,22 @@ def create_demo_app(
     def demo_context() -> dict[str, Any]:
         return {
             "demo_identities": identities,
+            "demo_mailboxes": runtime.mailboxes,
             "demo_current": session.get("casekit_demo_identity"),
         }
 
     return app
+
+
+def _mailboxes(kit: CaseKit) -> dict[str, tuple[str, int]]:
+    """The demo's carriers whose staff never log in, as identities that read their mail."""
+    found = {}
+    for key, name, users in CARRIERS:
+        if not users:
+            org = kit.directory.organization_by_external_id(Actor.host(), key)
+            assert org.id is not None
+            found[key] = (f"{name} (email only)", org.id)
+    return found
 
 
 #: Where the demo's mail says replies go (each with its recipient's reply token).

@@ -24,6 +24,25 @@ from casekit_flask.extension import State
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+def png(width: int = 24, height: int = 16) -> bytes:
+    """A small PNG image, a photo's stand-in: a valid file a browser can show."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes((200, 80 + y * 8, 40)) * width for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 @pytest.fixture(scope="session")
 def database_url(casekit_backend_url: str) -> str:
     """casekit.testing's migrated database for the session, on each backend under test."""

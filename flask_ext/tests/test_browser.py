@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, login_actor_key, make_app
+from conftest import ARTIFACTS, login_actor_key, make_app, png
 from flask import redirect, session
 from werkzeug.serving import make_server
 
@@ -276,6 +276,88 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
         assert "it moves tomorrow" in shown, "the posted message's mail never showed"
         assert number in tab.locator("h1").inner_text()
         shot(tab, "demo-captured-message")
+    finally:
+        server.shutdown()
+        thread.join(5)
+        runtime.stop()
+        app.extensions["casekit"].kit.close()
+
+
+def act_as(tab, label: str) -> None:
+    """Switch the demo's identity in its banner."""
+    tab.get_by_label("Acting as").select_option(label=label)
+    follow(tab, tab.get_by_role("button", name="Switch"))
+
+
+def test_the_demo_email_only_carrier_answers_its_mail_with_a_photo(tmp_path, tab):
+    from casekit_flask.demo import create_demo_app
+
+    app = create_demo_app(tmp_path, shipments=30)
+    runtime = app.extensions["casekit_demo"]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    live = f"http://127.0.0.1:{server.server_port}"
+    photo = png()
+    try:
+        kit, host = app.extensions["casekit"].kit, Actor.host()
+        harbor = kit.directory.organization_by_external_id(host, "harbor")
+        rows = kit.views.list(host, {"view": "all_cases"}, limit=500).rows
+        number = next(
+            r.number for r in rows if r.carrier_org_id == harbor.id and r.status.value != "solved"
+        )
+        # The merchant's agent writes to the carrier on a case of Harbor Freight Lines.
+        tab.goto(f"{live}/")
+        act_as(tab, "Alex Agent (Northwind)")
+        tab.goto(f"{live}/cases/{number}")
+        tab.get_by_label("To the carrier").check()
+        tab.get_by_label("Message").fill("Can your driver confirm the seal number at pickup?")
+        follow(tab, tab.get_by_role("button", name="Post"))
+
+        # Harbor's staff never log in: its mail waits at its address, shown on the
+        # captured-mail page (the background worker delivers it within a poll or two).
+        act_as(tab, "Harbor Freight Lines (email only)")
+        follow(tab, tab.get_by_role("link", name="Captured mail").first)
+        link = tab.get_by_role("link", name=re.compile(f"^\\[{number}\\]"))
+        for _ in range(60):
+            if link.count():
+                follow(tab, link.first)
+                if "seal number" in tab.locator("pre").inner_text():
+                    break
+                tab.go_back()
+            tab.wait_for_timeout(500)
+            tab.reload()
+        assert "seal number" in tab.locator("pre").inner_text(), "the carrier's mail never came"
+        assert "dispatch@harbor-freight.example" in tab.locator("dl").inner_text()
+
+        # It answers as the mail's recipient, with a photo.
+        tab.get_by_label("Your answer").fill("Seal 448812, intact at pickup. Photo attached.")
+        tab.get_by_label(re.compile("^Attachment")).set_input_files(
+            files=[{"name": "seal.png", "mimeType": "image/png", "buffer": photo}]
+        )
+        for width, height in ((1366, 900), (390, 844)):
+            tab.set_viewport_size({"width": width, "height": height})
+            shot(tab, f"demo-answer-form-{width}")
+        follow(tab, tab.get_by_role("button", name="Send the answer"))
+        result = tab.locator("#answer-result").inner_text()
+        assert f"Your answer was posted on case {number}." in result
+        shot(tab, "demo-answer-posted-390")
+
+        # The merchant's agent finds the reply and the photo on the case.
+        tab.set_viewport_size({"width": 1366, "height": 900})
+        act_as(tab, "Alex Agent (Northwind)")
+        tab.goto(f"{live}/cases/{number}")
+        reply = tab.locator("li.ck-message", has_text="Seal 448812")
+        assert reply.count() == 1
+        assert "intact at pickup. Photo attached." in reply.inner_text()
+        assert "Please type your reply" not in tab.locator(".ck-timeline").inner_text()
+        file = reply.get_by_role("link", name="seal.png")
+        download = tab.request.get(live + str(file.get_attribute("href")))
+        assert download.body() == photo
+        reply.scroll_into_view_if_needed()
+        shot(tab, "demo-emailed-reply-1366")
+        tab.set_viewport_size({"width": 390, "height": 844})
+        shot(tab, "demo-emailed-reply-390")
     finally:
         server.shutdown()
         thread.join(5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import signal
 import socket
@@ -10,17 +12,22 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from email import policy as email_policy
+from email.parser import BytesParser
 from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import png
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from casekit import Actor, Audience
 from casekit.cli import build_cli
 from casekit.domain.case import EntryKind, EventKind
 from casekit.store import migrate
-from casekit_flask.demo import create_demo_app, sample_rows
+from casekit_flask.demo import EMAIL_ONLY_ADDRESS, create_demo_app, sample_rows
 
 
 def test_the_demo_app_has_every_status_and_switchable_identities(tmp_path):
@@ -252,6 +259,219 @@ def test_the_demo_mail_can_be_answered_and_links_each_recipient_to_its_page(tmp_
 
 def _to(capture, name):
     return parseaddr(str(capture.read(name)["To"]))[1]
+
+
+def _harbor(kit):
+    """The email-only carrier's cases, by number."""
+    harbor = kit.directory.organization_by_external_id(Actor.host(), "harbor")
+    rows = kit.views.list(Actor.host(), {"view": "all_cases"}, limit=500).rows
+    return harbor, {r.number for r in rows if r.carrier_org_id == harbor.id}
+
+
+def _texts(message):
+    """A captured mail's plain and HTML text."""
+    return "\n".join(message.get_body((kind,)).get_content() for kind in ("plain", "html"))
+
+
+def test_the_email_only_carrier_gets_every_mail_it_may_see_at_its_address(tmp_path):
+    app = create_demo_app(tmp_path, shipments=60, deliver=False)
+    kit = app.extensions["casekit"].kit
+    capture = app.extensions["casekit_demo"].capture
+    host = Actor.host()
+    try:
+        harbor, numbers = _harbor(kit)
+        assert numbers
+        merchant = kit.directory.organization_by_external_id(host, "northwind")
+        assert [
+            (a.shipper_org_id, a.carrier_org_id, a.side.value, a.email)
+            for a in kit.notifications.collaborator_addresses(host)
+        ] == [(merchant.id, harbor.id, "carrier", EMAIL_ONLY_ADDRESS)]
+        assert all(kit.cases.get(host, number).carrier_collaborating for number in numbers)
+        kit.notifications.deliver()
+        mails = [capture.read(n) for n in capture.names()]
+        harbors = [m for m in mails if _to_address(m) == EMAIL_ONLY_ADDRESS]
+        others = [m for m in mails if _to_address(m) != EMAIL_ONLY_ADDRESS]
+        assert len(harbors) >= len(numbers)  # each case's opening at least
+        assert {str(m["X-Casekit-Case"]) for m in harbors} == numbers
+        told = {number: "\n".join(_texts(m) for m in harbors if m["X-Casekit-Case"] == number)
+                for number in numbers}  # fmt: skip
+        # Every message the carrier's side may read reaches its address; none other does:
+        # no internal note of the merchant, nothing of its talk with its customer.
+        hidden = set()
+        for number in numbers:
+            for entry in kit.cases.timeline(host, number):
+                if entry.kind is not EntryKind.MESSAGE:
+                    continue
+                if entry.audience in (Audience.PARTNERS, Audience.EVERYONE):
+                    assert entry.body in told[number], (number, entry.body)
+                else:
+                    hidden.add(entry.body)
+        assert {"Customer is a repeat buyer.", "Thank you, waiting."} <= hidden
+        harbor_text = "\n".join(told.values())
+        assert [text for text in hidden if text in harbor_text] == []
+        # The same texts do reach the merchant's people and the customers.
+        other_text = "\n".join(_texts(m) for m in others)
+        assert all(text in other_text for text in hidden)
+    finally:
+        kit.close()
+
+
+def _to_address(message):
+    return parseaddr(str(message["To"]))[1]
+
+
+def _answer(client, name, *, text, attachment=None):
+    """Post the answer form with ``attachment`` (content, filename[, type]), encoded here:
+    the test client would spool a large file to a temporary file it never closes."""
+    fields = {"text": text}
+    if attachment is not None:
+        data, filename, *kind = attachment
+        fields["attachment"] = FileStorage(
+            io.BytesIO(data), filename=filename, content_type=kind[0] if kind else None
+        )
+    boundary, body = encode_multipart(fields)
+    return client.post(
+        f"/demo/mail/{name}/answer",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def test_a_captured_mail_is_answered_as_its_recipient_through_the_inbound_mail(tmp_path):
+    app = create_demo_app(tmp_path, shipments=60, deliver=False)
+    app.config["WTF_CSRF_ENABLED"] = False
+    kit = app.extensions["casekit"].kit
+    capture = app.extensions["casekit_demo"].capture
+    host = Actor.host()
+    try:
+        kit.notifications.deliver()
+        client = app.test_client()
+        client.post("/demo/identity", data={"identity": "harbor"})
+        assert client.get("/cases/").status_code == 401  # email only: no pages
+        page = client.get("/demo/mail/").data.decode()
+        assert "Harbor Freight Lines (email only)" in page
+        harbors = [n for n in capture.names() if _to(capture, n) == EMAIL_ONLY_ADDRESS]
+        assert {n for n in capture.names() if n in page} == set(harbors)
+        name = next(
+            n
+            for n in harbors
+            if "wrote on case" in _texts(capture.read(n))
+            and kit.cases.get(host, str(capture.read(n)["X-Casekit-Case"])).status.value != "solved"
+        )
+        number = str(capture.read(name)["X-Casekit-Case"])
+        shown = client.get(f"/demo/mail/{name}").data.decode()
+        assert f"Answer as {EMAIL_ONLY_ADDRESS}" in shown
+        before = kit.cases.timeline(host, number)
+        photo = png()
+        response = _answer(
+            client,
+            name,
+            text="The pallet was re-wrapped at our dock; photo attached.",
+            attachment=(photo, "dock.png", "image/png"),
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/demo/mail/{name}#answer"
+        result = client.get(f"/demo/mail/{name}").data.decode()
+        assert f'posted on case <a href="/cases/{number}">{number}</a>' in result
+        assert "act as one of Northwind" in result  # the mailbox opens no case page
+        assert "posted on case" not in client.get(f"/demo/mail/{name}").data.decode()  # once
+        after = kit.cases.timeline(host, number)
+        (reply,) = after[len(before) :]
+        # The quoted mail below the answer was cut on the way in.
+        assert reply.body == "The pallet was re-wrapped at our dock; photo attached."
+        assert reply.audience is Audience.PARTNERS
+        assert reply.org_id == kit.directory.organization_by_external_id(host, "harbor").id
+        assert reply.author_email == EMAIL_ONLY_ADDRESS
+        (file,) = reply.attachments
+        assert (file.filename, file.content_type) == ("dock.png", "image/png")
+        assert file.sha256 == hashlib.sha256(photo).hexdigest()
+        # It came in as mail: its original is kept with the case, a reply in the thread.
+        with kit.inbound.original_of_entry(host, number, reply.id) as raw:
+            original = BytesParser(policy=email_policy.default).parse(raw)
+        mail = capture.read(name)
+        assert str(original["From"]) == EMAIL_ONLY_ADDRESS
+        assert str(original["To"]) == str(mail["Reply-To"])
+        assert str(original["In-Reply-To"]) == str(mail["Message-ID"])
+        assert str(original["References"]).split() == [
+            *str(mail["References"]).split(),
+            str(mail["Message-ID"]),
+        ]
+        assert "> ##- Please type your reply above this line -##" in (
+            original.get_body(("plain",)).get_content()
+        )
+        # The merchant hears of it by mail, as of any reply.
+        kit.notifications.deliver()
+        assert any(
+            "re-wrapped at our dock" in _texts(capture.read(n))
+            for n in capture.names()
+            if _to(capture, n).endswith("@northwind.test")
+        )
+    finally:
+        kit.close()
+
+
+def test_a_customer_answers_its_mail_and_is_linked_to_its_portal_page(tmp_path):
+    app = create_demo_app(tmp_path, shipments=30, deliver=False)
+    app.config["WTF_CSRF_ENABLED"] = False
+    kit = app.extensions["casekit"].kit
+    capture = app.extensions["casekit_demo"].capture
+    try:
+        kit.notifications.deliver()
+        client = app.test_client()
+        client.post("/demo/identity", data={"identity": "customer1"})
+        page = client.get("/demo/mail/").data.decode()
+        name = next(n for n in capture.names() if n in page)
+        number = str(capture.read(name)["X-Casekit-Case"])
+        assert _answer(client, name, text="Thanks, it came today.").status_code == 302
+        result = client.get(f"/demo/mail/{name}").data.decode()
+        assert f'<a href="/my-account/cases/{number}">{number}</a>' in result
+        timeline = kit.cases.timeline(Actor.host(), number)
+        latest = [e for e in timeline if e.kind is EntryKind.MESSAGE][-1]
+        assert (latest.body, latest.actor_kind) == ("Thanks, it came today.", "customer")
+    finally:
+        kit.close()
+
+
+def test_an_answer_without_text_or_file_or_too_large_is_refused_and_changes_nothing(tmp_path):
+    app = create_demo_app(tmp_path, shipments=30, deliver=False)
+    kit = app.extensions["casekit"].kit
+    capture = app.extensions["casekit_demo"].capture
+    host = Actor.host()
+    try:
+        kit.notifications.deliver()
+        app.config["WTF_CSRF_ENABLED"] = False
+        client = app.test_client()
+        client.post("/demo/identity", data={"identity": "alex"})
+        name = next(n for n in capture.names() if _to(capture, n) == "alex@northwind.test")
+        number = str(capture.read(name)["X-Casekit-Case"])
+        before = kit.cases.timeline(host, number)
+        limit = kit.settings.max_attachment_bytes
+        empty = _answer(client, name, text="  ", attachment=(b"", ""))
+        assert empty.status_code == 400
+        assert "Text: write an answer or attach a file" in empty.data.decode()
+        large = _answer(
+            client, name, text="See the scan.", attachment=(b"x" * (limit + 1), "a.pdf")
+        )
+        assert large.status_code == 400
+        body = large.data.decode()
+        assert "Attachment: larger than the limit of 25 MB" in body
+        assert "See the scan.</textarea>" in body  # what was typed is kept
+        huge = _answer(client, name, text="Scan.", attachment=(b"x" * (limit + 3 * 2**20), "b.pdf"))
+        assert huge.status_code == 413
+        assert "Attachment: larger than the limit of 25 MB" in huge.data.decode()
+        assert kit.cases.timeline(host, number) == before
+        assert kit.inbound.triage(Actor.host()) == []
+        # Another identity's mail is not there to answer; the form needs its CSRF token.
+        client.post("/demo/identity", data={"identity": "dana"})
+        assert _answer(client, name, text="Not mine.").status_code == 404
+        client.post("/demo/identity", data={"identity": "alex"})
+        app.config["WTF_CSRF_ENABLED"] = True
+        expired = _answer(client, name, text="No token.")
+        assert expired.status_code == 400
+        assert "The form expired" in expired.data.decode()
+        assert kit.cases.timeline(host, number) == before
+    finally:
+        kit.close()
 
 
 def test_the_demo_outbox_worker_delivers_in_the_background(tmp_path):

@@ -984,6 +984,15 @@ REFUSED: list[Surface] = [
     refused("casekit_staff.triage_file", {"number": ""}, TRIAGE, each="triage"),
     refused("casekit_staff.triage_open", {"customer": "x"}, TRIAGE, each="triage"),
     refused("casekit_portal.reply", {"body": ""}, MESSAGES, meant_for=frozenset({CUSTOMER})),
+    # The demo's answer to a captured mail, refused: the mail's page again, to its reader.
+    refused(
+        "casekit_demo.answer_mail",
+        {"text": ""},
+        NOTHING,
+        each="mail",
+        shows_to=DEMO_MAIL,
+        narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE,
+    ),
     # The manager's own field holds what was typed; the other side's, the address.
     refused(
         "casekit_staff.collaborator_addresses",
