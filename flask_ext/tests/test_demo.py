@@ -428,6 +428,18 @@ def test_a_customer_answers_its_mail_and_is_linked_to_its_portal_page(tmp_path):
         timeline = kit.cases.timeline(Actor.host(), number)
         latest = [e for e in timeline if e.kind is EntryKind.MESSAGE][-1]
         assert (latest.body, latest.actor_kind) == ("Thanks, it came today.", "customer")
+        # An answer the inbound mail triaged says so, and why.
+        with client.session_transaction() as session:
+            session["casekit_demo_answered"] = {
+                "name": name,
+                "outcome": "triaged",
+                "number": number,
+                "reason": "sender does not match",
+            }
+        triaged = client.get(f"/demo/mail/{name}").data.decode()
+        assert (
+            f"Your answer went to triage (it names case {number}): sender does not match."
+        ) in triaged
     finally:
         kit.close()
 
