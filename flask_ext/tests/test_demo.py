@@ -293,8 +293,10 @@ def test_the_email_only_carrier_gets_every_mail_it_may_see_at_its_address(tmp_pa
         others = [m for m in mails if _to_address(m) != EMAIL_ONLY_ADDRESS]
         assert len(harbors) >= len(numbers)  # each case's opening at least
         assert {str(m["X-Casekit-Case"]) for m in harbors} == numbers
-        told = {number: "\n".join(_texts(m) for m in harbors if m["X-Casekit-Case"] == number)
-                for number in numbers}  # fmt: skip
+        told = {
+            number: "\n".join(_texts(m) for m in harbors if m["X-Casekit-Case"] == number)
+            for number in numbers
+        }
         # Every message the carrier's side may read reaches its address; none other does:
         # no internal note of the merchant, nothing of its talk with its customer.
         hidden = set()
