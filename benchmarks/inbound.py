@@ -10,6 +10,11 @@ Two measures:
   messages: what reading them costs before casekit does anything.
 - **memory**: the peak resident memory a fresh process gains while it takes
   one message with a 25 MB attachment, beside the attachment's size.
+- **imap**: the same replies appended to a local Dovecot (started on
+  loopback for the run) and taken by ``casekit inbound poll``'s poller —
+  fetched in batches, stored, matched and filed on their cases, then moved
+  to another folder — in messages per second. Needs Debian's
+  ``dovecot-imapd``; without it the figure is left out, with a note.
 - **serve memory**: the same through ``casekit inbound serve``'s SMTP server
   in a fresh process, for a 25 MB message (an 18.3 MB photo, base64) and
   for the 34 MB message of the 25 MB photo, sent over loopback by a client
@@ -99,6 +104,38 @@ def write_large_message(
             encoded = base64.encodebytes(chunk)
             out.write(encoded.replace(b"\n", b"\r\n") if crlf else encoded)
         out.write(b"--b--\r\n")
+
+
+def measure_imap(database_url: str, folder: Path, numbers: list[str], count: int) -> float | None:
+    """Replies per second taken from a local Dovecot into their cases; None without Dovecot."""
+    from casekit.mail.imap import ImapPoller, Mailbox
+    from casekit.testing_imap import DOVECOT, PASSWORD, Dovecot
+
+    if not Path(DOVECOT).exists():
+        return None
+    messages = [reply(numbers[n % len(numbers)], 1_000_000 + n) for n in range(count)]
+    with Dovecot() as server:
+        server.append(*messages)
+        kit = bench_kit(database_url, folder / "attachments-imap")
+        try:
+            box = Mailbox(
+                host="127.0.0.1",
+                port=server.port,
+                security="none",
+                username=server.users[0],
+                password=PASSWORD,
+                move_to="Archive",
+                batch_size=200,
+            )
+            poller = ImapPoller(kit, box)
+            started = time.perf_counter()
+            poller.run(once=True)
+            elapsed = time.perf_counter() - started
+        finally:
+            kit.close()
+        if poller.taken != count or len(server.uids(None, "Archive")) != count:
+            raise RuntimeError(f"IMAP: {poller.taken} of {count} messages taken")
+    return count / elapsed
 
 
 def _peak_kb() -> int:
@@ -274,6 +311,12 @@ def run(ctx: Context) -> list[Result]:
             floor_elapsed = time.perf_counter() - floor_started
         finally:
             kit.close()
+        ctx.log(f"{NAME}: {ctx.cases} replies taken from a local IMAP server")
+        imap_per_s = measure_imap(url, folder, numbers, ctx.cases)
+        if imap_per_s is None:
+            ctx.log(
+                f"{NAME}: no dovecot; the IMAP figure is left out (apt-get install dovecot-imapd)"
+            )
         ctx.log(f"{NAME}: one message with a {ATTACHMENT_BYTES // 2**20} MB attachment")
         baseline_mb, grown_mb = measure_memory(url, folder, numbers[0])
         served = []
@@ -300,6 +343,7 @@ def run(ctx: Context) -> list[Result]:
         ),
         Result(f"{NAME}.reply_10kb", "p50_ms", round(percentile_ms(latencies, 0.50), 3)),
         Result(f"{NAME}.reply_10kb", "p95_ms", round(percentile_ms(latencies, 0.95), 3)),
+        *([Result(f"{NAME}.imap_reply_10kb", "per_s", round(imap_per_s, 1))] if imap_per_s else []),
         Result(f"{NAME}.attachment_25mb", "attachment_mb", round(attachment_mb, 1)),
         Result(f"{NAME}.attachment_25mb", "baseline_rss_mb", round(baseline_mb, 1)),
         Result(f"{NAME}.attachment_25mb", "peak_rss_growth_mb", round(grown_mb, 1)),

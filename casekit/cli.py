@@ -433,7 +433,7 @@ def api_keys_revoke(ctx: click.Context, key_id: int) -> None:
 
 @cli.group()
 def inbound() -> None:
-    """Take inbound email: an SMTP/LMTP receiver, or one message at a time."""
+    """Take inbound email: an SMTP/LMTP receiver, an IMAP mailbox, or one message at a time."""
 
 
 def _print_result(result: Any, name: str = "") -> None:
@@ -535,6 +535,42 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
             pass
         finally:
             server.stop()
+
+
+@inbound.command("poll")
+@click.option("--folder", help="The folder to take mail from [setting: imap_folder].")
+@click.option(
+    "--move-to", help="Move taken mail to this folder; else flag it \\Seen [setting: imap_move_to]."
+)
+@click.option("--once", is_flag=True, help="Take what is waiting, then exit.")
+@click.pass_context
+def inbound_poll(ctx: click.Context, folder: str | None, move_to: str | None, once: bool) -> None:
+    """Take mail from an IMAP mailbox (Gmail, Microsoft 365, any IMAP server) until stopped.
+
+    The mailbox is named by the imap_* settings; several mailboxes are
+    several processes, each with its own settings. Waits with IDLE where
+    the server offers it, connects again when the server drops the
+    connection, and stops after the current message on SIGTERM. Exit
+    status 2 when the settings are unusable.
+    """
+    import signal
+    import threading
+
+    from casekit.mail.imap import CONNECTION_ERRORS, ImapPoller, Mailbox
+
+    stop = threading.Event()
+    with open_kit(ctx) as kit:
+        mailbox = Mailbox.from_settings(kit.settings, folder=folder, move_to=move_to)
+        poller = ImapPoller(kit, mailbox, stop=stop)
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"casekit inbound: IMAP {mailbox.name}", err=True)
+        try:
+            poller.run(once=once)
+        except KeyboardInterrupt:
+            pass
+        except CONNECTION_ERRORS as error:  # with --once
+            raise click.ClickException(f"IMAP {mailbox.name}: {error}") from error
+        click.echo(f"casekit inbound: {poller.taken} messages taken from {mailbox.name}", err=True)
 
 
 @inbound.command("purge")

@@ -16,6 +16,8 @@ from casekit.errors import ConfigurationError
 
 PREFIX = "CASEKIT_"
 SMTP_SECURITY = ("none", "starttls", "ssl")
+#: How casekit logs in to a mail server: a password, or an OAuth 2.0 token (XOAUTH2).
+MAIL_AUTH = ("password", "xoauth2")
 
 #: Inbound attachments accepted by default: pictures, PDFs, plain documents,
 #: office files, archives and forwarded mail.
@@ -84,6 +86,21 @@ def _check_positive(_instance: Any, attribute: Any, value: int) -> None:
 def _check_security(_instance: Any, _attribute: Any, value: str) -> None:
     if value not in SMTP_SECURITY:
         raise ConfigurationError(f"smtp_security {value!r}: one of {', '.join(SMTP_SECURITY)}")
+
+
+def _check_auth(_instance: Any, attribute: Any, value: str) -> None:
+    if value not in MAIL_AUTH:
+        raise ConfigurationError(f"{attribute.name} {value!r}: one of {', '.join(MAIL_AUTH)}")
+
+
+def _check_imap_security(_instance: Any, _attribute: Any, value: str) -> None:
+    if value not in SMTP_SECURITY:
+        raise ConfigurationError(f"imap_security {value!r}: one of {', '.join(SMTP_SECURITY)}")
+
+
+def _check_token_url(_instance: Any, _attribute: Any, value: str) -> None:
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ConfigurationError(f"oauth_token_url {value!r}: an absolute http(s) URL")
 
 
 def _check_address(_instance: Any, attribute: Any, value: str) -> None:
@@ -171,6 +188,37 @@ class Settings:
     :param smtp_timeout: seconds to wait for the server.
     :param smtp_ca_file: a PEM file of the certificate authorities to trust for
         the server's TLS certificate (a company CA); empty: the system's.
+    :param smtp_auth: ``password`` (``smtp_password``) or ``xoauth2`` (an
+        OAuth 2.0 access token from the ``oauth_*`` settings, for Gmail and
+        Microsoft 365).
+    :param oauth_token_url: the OAuth 2.0 token endpoint that turns
+        ``oauth_refresh_token`` into access tokens (Google's
+        ``https://oauth2.googleapis.com/token``, Microsoft's
+        ``https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token``).
+    :param oauth_client_id: the OAuth client (app registration) id.
+    :param oauth_client_secret: its secret.
+    :param oauth_refresh_token: the refresh token the mailbox's owner granted.
+    :param oauth_scope: scopes asked for with each refresh (space-separated;
+        empty: those of the grant).
+    :param oauth_token_keys: Fernet keys (``Fernet.generate_key()``) that
+        encrypt the access tokens casekit keeps in its database: the first
+        encrypts, all decrypt. Required with ``xoauth2``.
+    :param imap_host: the IMAP server ``casekit inbound poll`` takes mail from.
+    :param imap_port: its port (0: 993 with ``ssl``, else 143).
+    :param imap_security: ``ssl``, ``starttls`` or ``none``.
+    :param imap_username: the mailbox's login name (its address, for Gmail and
+        Microsoft 365).
+    :param imap_password: the password for ``imap_auth`` ``password``.
+    :param imap_auth: ``password`` or ``xoauth2`` (the ``oauth_*`` settings).
+    :param imap_ca_file: a PEM file of the certificate authorities to trust for
+        the IMAP server's certificate; empty: the system's.
+    :param imap_folder: the folder mail is taken from.
+    :param imap_move_to: the folder a taken message is moved to; empty: the
+        message stays and is flagged ``\\Seen`` (and only unseen mail is taken).
+    :param imap_idle: wait with IDLE where the server offers it.
+    :param imap_poll_seconds: the pause between looks at the folder without IDLE.
+    :param imap_batch_size: messages fetched in one round trip.
+    :param imap_timeout: seconds to wait for the IMAP server.
     :param notify_max_attempts: delivery attempts before a notification fails.
     :param notify_retry_seconds: the wait after the first failed attempt; it doubles.
     :param notify_retry_max_seconds: the longest wait between attempts.
@@ -220,6 +268,26 @@ class Settings:
     smtp_password: str = attrs.field(default="", repr=False)
     smtp_timeout: int = attrs.field(default=30, validator=_check_positive)
     smtp_ca_file: Path | None = None
+    smtp_auth: str = attrs.field(default="password", validator=_check_auth)
+    oauth_token_url: str = attrs.field(default="", validator=_check_token_url)
+    oauth_client_id: str = ""
+    oauth_client_secret: str = attrs.field(default="", repr=False)
+    oauth_refresh_token: str = attrs.field(default="", repr=False)
+    oauth_scope: str = ""
+    oauth_token_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
+    imap_host: str = ""
+    imap_port: int = attrs.field(default=0, validator=_check_not_negative)
+    imap_security: str = attrs.field(default="ssl", validator=_check_imap_security)
+    imap_username: str = ""
+    imap_password: str = attrs.field(default="", repr=False)
+    imap_auth: str = attrs.field(default="password", validator=_check_auth)
+    imap_ca_file: Path | None = None
+    imap_folder: str = "INBOX"
+    imap_move_to: str = ""
+    imap_idle: bool = True
+    imap_poll_seconds: int = attrs.field(default=60, validator=_check_positive)
+    imap_batch_size: int = attrs.field(default=100, validator=_check_positive)
+    imap_timeout: int = attrs.field(default=30, validator=_check_positive)
     notify_max_attempts: int = attrs.field(default=8, validator=_check_positive)
     notify_retry_seconds: int = attrs.field(default=60, validator=_check_positive)
     notify_retry_max_seconds: int = attrs.field(default=6 * 3600, validator=_check_positive)
@@ -289,6 +357,13 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "smtp_port": int,
     "smtp_timeout": int,
     "smtp_ca_file": lambda raw: Path(raw) if raw.strip() else None,
+    "oauth_token_keys": _split,
+    "imap_port": int,
+    "imap_ca_file": lambda raw: Path(raw) if raw.strip() else None,
+    "imap_idle": _bool,
+    "imap_poll_seconds": int,
+    "imap_batch_size": int,
+    "imap_timeout": int,
     "notify_max_attempts": int,
     "notify_retry_seconds": int,
     "notify_retry_max_seconds": int,

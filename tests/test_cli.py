@@ -290,6 +290,7 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("api-keys", "revoke"): ("1",),
     ("inbound", "read"): ("-",),
     ("inbound", "serve"): ("--port", "0"),
+    ("inbound", "poll"): ("--once",),
     ("inbound", "purge"): (),
     ("rules", "sweep"): (),
     ("rules", "list"): ("acme",),

@@ -5,6 +5,10 @@ notifications some other way is asked first (and a host that only wants to
 capture mail blocks this one). One connection is kept and reused for the
 mails of a batch; it is opened again when the server dropped it or it sat
 idle longer than :data:`IDLE_SECONDS`.
+
+With ``smtp_auth`` ``xoauth2`` it logs in with ``AUTH XOAUTH2`` and an OAuth 2.0
+access token from :class:`~casekit.mail.oauth.OAuthTokens` (Gmail, Microsoft
+365), asking for a new token once when the server refuses the one it has.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from typing import TYPE_CHECKING
 from casekit.plugins import hookimpl
 
 if TYPE_CHECKING:
+    from casekit.kit import CaseKit
     from casekit.mail.compose import OutgoingNotification
+    from casekit.mail.oauth import OAuthTokens
     from casekit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,15 @@ class SmtpDelivery:
         self._lock = threading.Lock()
         #: connections opened so far (connection reuse is visible in tests).
         self.connections = 0
+        #: The access tokens of ``smtp_auth`` ``xoauth2``; made when the kit is ready.
+        self.tokens: OAuthTokens | None = None
+
+    @hookimpl
+    def casekit_kit_ready(self, kit: CaseKit) -> None:
+        if self.settings.smtp_auth == "xoauth2" and self.tokens is None:
+            from casekit.mail.oauth import OAuthTokens
+
+            self.tokens = OAuthTokens(self.settings, kit.engine, kit.clock)
 
     def _port(self) -> int:
         if self.settings.smtp_port:
@@ -60,13 +75,29 @@ class SmtpDelivery:
             if s.smtp_security == "starttls":
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            if s.smtp_username:
+            if self.tokens is not None:
+                self._xoauth2(smtp)
+            elif s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password)
         except BaseException:
             smtp.close()
             raise
         self.connections += 1
         return smtp
+
+    def _xoauth2(self, smtp: smtplib.SMTP) -> None:
+        assert self.tokens is not None
+        user = self.settings.smtp_username or self.settings.mail_from
+        for force in (False, True):
+            code, answer = smtp.docmd(
+                "AUTH", "XOAUTH2 " + self.tokens.sasl(user, force=force).decode()
+            )
+            if code == 334:  # the server's error details (RFC 7628): answer with an empty line
+                code, answer = smtp.docmd("")
+            if code == 235:
+                return
+            log.info("SMTP refused the XOAUTH2 token (%s); refreshing it", code)
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
     def close(self) -> None:
         """Say goodbye to the server, if connected."""

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from attrs import frozen
 from sqlalchemy import bindparam, func, insert, select, union, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -164,6 +165,10 @@ def _update_row(columns: tuple[str, ...]) -> Any:
 
 _INSERT_ROW = insert(tables.inbound_messages)
 
+#: What a transport writes in the transaction that stores a message: it is
+#: given the connection and the message's inbound id.
+OnStored = Callable[[Connection, int], None]
+
 
 class InboundIntake(Service):
     """Receiving and interpreting inbound mail (``kit.inbound`` is its subclass)."""
@@ -176,14 +181,19 @@ class InboundIntake(Service):
         *,
         envelope_from: str | None = None,
         envelope_to: str | Sequence[str] | None = None,
+        on_stored: OnStored | None = None,
     ) -> InboundResult:
         """Take one raw message (bytes or a binary file) and put it where it belongs.
 
         ``envelope_from`` and ``envelope_to`` are the SMTP envelope's sender
-        and recipients when the transport knows them. Never raises on bad
-        mail: the result says what happened.
+        and recipients when the transport knows them. ``on_stored(connection,
+        inbound_id)`` runs in the transaction that stores the message's row,
+        so what it writes commits with the message or not at all (the IMAP
+        transport records the UID it took); it is not called for a message
+        received before or refused. Never raises on bad mail: the result says
+        what happened.
         """
-        result = self._receive(message, envelope_from, envelope_to)
+        result = self._receive(message, envelope_from, envelope_to, on_stored)
         signals.send(signals.mail_received, self.kit, outcome=result.outcome.value)
         return result
 
@@ -192,6 +202,7 @@ class InboundIntake(Service):
         message: bytes | BinaryIO,
         envelope_from: str | None,
         envelope_to: str | Sequence[str] | None,
+        on_stored: OnStored | None,
     ) -> InboundResult:
         recipients = [envelope_to] if isinstance(envelope_to, str) else list(envelope_to or ())
         # No text column takes NUL; the parser drops them from the message too.
@@ -221,7 +232,7 @@ class InboundIntake(Service):
                     parsed = parse_headers_only(
                         head, why, envelope_from=envelope_from, envelope_to=recipients
                     )
-                return self._store(spool, parsed, envelope_from, recipients)
+                return self._store(spool, parsed, envelope_from, recipients, on_stored)
         except Exception as error:  # never raise on bad mail; the log has the traceback
             log.exception("inbound mail could not be processed")
             return InboundResult(
@@ -253,6 +264,7 @@ class InboundIntake(Service):
         parsed: ParsedMail,
         envelope_from: str | None,
         recipients: Sequence[str],
+        on_stored: OnStored | None,
     ) -> InboundResult:
         """Keep the raw message and its row, once, and put it where it belongs."""
         key = f"mid:{parsed.message_id}" if parsed.message_id else f"sha256:{spool.sha256}"
@@ -298,13 +310,15 @@ class InboundIntake(Service):
                     def insert(case_id: int, entry_id: int) -> int:
                         filed = Outcome.APPENDED.value
                         return self._insert(
-                            uow, {**row, "outcome": filed, "case_id": case_id, "entry_id": entry_id}
+                            uow,
+                            {**row, "outcome": filed, "case_id": case_id, "entry_id": entry_id},
+                            on_stored,
                         )
 
                     appended = self._append(uow, parsed, insert)
                     if appended is not None:
                         return appended
-                inbound_id = self._insert(uow, row)
+                inbound_id = self._insert(uow, row, on_stored)
                 uow.commit()
         except IntegrityError:
             # Received before (or twice at the same moment): one row, the first.
@@ -317,13 +331,19 @@ class InboundIntake(Service):
             # Filing failed and took the row with it: keep the row, then triage.
             log.exception("inbound message %s could not be filed at once", key)
             with self._uow() as uow:
-                inbound_id = self._insert(uow, row)
+                inbound_id = self._insert(uow, row, on_stored)
                 uow.commit()
         return self._interpret(inbound_id, parsed)
 
-    def _insert(self, uow: UnitOfWork, row: Mapping[str, object]) -> int:
-        result = uow.session.connection().execute(_INSERT_ROW, row)
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    def _insert(
+        self, uow: UnitOfWork, row: Mapping[str, object], on_stored: OnStored | None
+    ) -> int:
+        connection = uow.session.connection()
+        result = connection.execute(_INSERT_ROW, row)
+        inbound_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        if on_stored is not None:
+            on_stored(connection, inbound_id)
+        return inbound_id
 
     def _marking(self, uow: UnitOfWork, inbound_id: int) -> Callable[[int, int], int]:
         """For :meth:`_append`: mark the stored row ``inbound_id`` appended."""

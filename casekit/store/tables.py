@@ -586,6 +586,33 @@ inbound_tokens = Table(
     Index("ix_casekit_inbound_tokens_expires", "expires_at"),
 )
 
+# The IMAP messages taken: one row per (mailbox, UIDVALIDITY, UID), written in
+# the transaction that stores the inbound message, so a message is taken once
+# across restarts (see casekit.mail.imap).
+imap_uids = Table(
+    "casekit_imap_uids",
+    metadata,
+    Column("mailbox", _ident(KEY), nullable=False),
+    Column("uidvalidity", BigInteger(), nullable=False),
+    Column("uid", BigInteger(), nullable=False),
+    # The stored message; NULL when it was refused (too large) and only moved away.
+    _fk("inbound_id", "casekit_inbound_messages.id", nullable=True, ondelete="SET NULL"),
+    Column("taken_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("mailbox", "uidvalidity", "uid"),
+)
+
+# OAuth 2.0 access tokens (and rotated refresh tokens), encrypted with Fernet
+# under the ``oauth_token_key`` setting; ``account`` is a hash, never a token.
+oauth_tokens = Table(
+    "casekit_oauth_tokens",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("access_token", Text(), nullable=False),
+    Column("refresh_token", Text(), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 # The directory's audit trail: one row per changed field of an organization,
 # user or customer, in the directory of ``org_id`` (see domain.directory.DirectoryChange).
 directory_changes = Table(
