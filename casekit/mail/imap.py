@@ -244,21 +244,21 @@ class ImapPoller:
             client.oauth2_login(box.username, self.tokens.access_token(force=True))
 
     def _check_uidvalidity(self, uidvalidity: int) -> None:
+        """Log a folder whose UIDVALIDITY is not the one its recorded UIDs have."""
         if self._uidvalidity == uidvalidity:
             return
+        mine = _u.mailbox == self.mailbox.name
         with self.kit.engine.connect() as conn:
-            before = conn.execute(
-                select(_u.uidvalidity)
-                .where(_u.mailbox == self.mailbox.name)
-                .order_by(_u.taken_at.desc())
-                .limit(1)
-            ).scalar()
-        if before is not None and before != uidvalidity:
+            # Both on the key's first columns: cheap however many UIDs are recorded.
+            seen_any = conn.execute(select(_u.uid).where(mine).limit(1)).first()
+            seen_this = conn.execute(
+                select(_u.uid).where(mine, _u.uidvalidity == uidvalidity).limit(1)
+            ).first()
+        if seen_any is not None and seen_this is None:
             log.warning(
-                "IMAP %s: UIDVALIDITY changed from %s to %s; the messages in the folder are "
-                "read again, and those casekit has are only moved or flagged",
+                "IMAP %s: UIDVALIDITY is now %s; the messages in the folder are read "
+                "again, and those casekit has are only moved or flagged",
                 self.mailbox.name,
-                before,
                 uidvalidity,
             )
         self._uidvalidity = uidvalidity
