@@ -208,15 +208,26 @@ def test_xoauth2_refreshes_and_keeps_the_token_encrypted(
 
 
 def test_idle_takes_mail_appended_while_idling_and_stop_is_prompt(
-    kit: CaseKit, world: World, number: str, dovecot: Dovecot, running: Callable[..., object]
+    kit: CaseKit,
+    world: World,
+    number: str,
+    dovecot: Dovecot,
+    running: Callable[..., object],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # IDLE is issued again in time: every 25 minutes, here every half second.
+    monkeypatch.setattr(imap, "IDLE_RENEW_SECONDS", 0.5)
     poller = ImapPoller(kit, mailbox(dovecot, poll_seconds=3600))
     thread = running(poller)
-    wait_for(lambda: poller.connections == 1)
-    time.sleep(0.3)  # in IDLE now: only IDLE can see the next message (the pause is an hour)
+    wait_for(lambda: poller.idles == 1)
+    # In IDLE now: only IDLE can see the next message (the pause is an hour).
     dovecot.append(reply(number, 0))
     wait_for(lambda: poller.taken == 1)
-    assert bodies(kit, world, number) == ["The photo, take 0."]
+    wait_for(lambda: poller.idles >= 4)  # renewed, on the same connection
+    dovecot.append(reply(number, 1))
+    wait_for(lambda: poller.taken == 2)
+    assert poller.connections == 1
+    assert bodies(kit, world, number) == ["The photo, take 0.", "The photo, take 1."]
     started = time.monotonic()
     poller.stop.set()
     thread.join(5)  # type: ignore[attr-defined]

@@ -145,6 +145,8 @@ class ImapPoller:
         self.taken = 0
         #: Connections opened, the first included.
         self.connections = 0
+        #: IDLE commands issued.
+        self.idles = 0
         self._uidvalidity: int | None = None
 
     # -- the loop ----------------------------------------------------------------------
@@ -270,6 +272,7 @@ class ImapPoller:
             client.noop()  # a dropped connection shows here, not in the next pass
             return
         client.idle()
+        self.idles += 1
         try:
             renew = time.monotonic() + IDLE_RENEW_SECONDS
             while not self.stop.is_set() and time.monotonic() < renew:
