@@ -30,6 +30,7 @@ from casekit.services.unsubscribe import UnsubscribeService
 from casekit.services.views import ViewService
 from casekit.services.webhooks import WebhookService
 from casekit.settings import Settings
+from casekit.store.acting import acting
 from casekit.store.database import create_casekit_engine
 from casekit.store.host import HostTransaction
 from casekit.store.mapping import map_domain
@@ -159,7 +160,7 @@ class CaseKit:
         Returns its description and a binary file the caller closes. An
         attachment on an entry the actor may not read is NotFound.
         """
-        with self.sessions(write=False) as session:
+        with acting(actor), self.sessions(write=False) as session:
             scope = Scope(session, actor)
             row = scope.attachment(scope.case(number), attachment_id)
             view = AttachmentView(

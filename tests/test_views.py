@@ -16,9 +16,9 @@ from casekit.query import listing
 from casekit.query.filters import Filter, Sort
 from casekit.query.listing import BuiltinView, ListQuery, months_before
 
-#: The read of the acting user by id (refuse_deactivated), not a search statement.
+#: The check that the acting user may act (casekit.store.acting), not a search statement.
 ACTING_USER = re.compile(
-    r"\ASELECT casekit_users\.id, [^()]*\sFROM casekit_users\s+WHERE casekit_users\.id = \S+\Z"
+    r"\ASELECT casekit_users\.active\s+FROM casekit_users\s+WHERE casekit_users\.id = \S+\Z"
 )
 
 

@@ -48,7 +48,7 @@ from casekit.domain.directory import Customer, User
 from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
 from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
-from casekit.errors import NotFound, PermissionDenied
+from casekit.errors import NotFound
 from casekit.query.models import (
     AttachmentView,
     CaseFacts,
@@ -58,7 +58,8 @@ from casekit.query.models import (
     OrderView,
     ShipmentView,
 )
-from casekit.store import tables
+from casekit.store import acting, tables
+from casekit.store.acting import ACTING_USER
 from casekit.store.rows import case_from_row, load_cases, select_cases
 
 c = tables.cases.c
@@ -98,36 +99,10 @@ def entry_visibility(
 CUSTOMER_AUDIENCES = [a.value for a in Audience if a.reaches_customer]
 
 
-def refuse_deactivated(session: Session, actor: Actor) -> User | None:
-    """The acting user (None for a customer or a system); PermissionDenied if
-    they were deactivated: a user who left no longer reads or changes anything.
-
-    The user is read once per session, so a unit of work asks the database
-    once however many scopes it opens (and again after a commit, which
-    expires what it read).
-    """
-    if actor.user_id is None:
-        return None
-    # The session's identity map holds its objects weakly: keep the acting
-    # user for the session's life, so that its next scopes find it there.
-    known: dict[int, User | None] = session.info.setdefault("casekit_acting_users", {})
-    if actor.user_id in known:
-        user = known[actor.user_id]
-    else:
-        user = known[actor.user_id] = session.get(User, actor.user_id)
-    if user is not None and not user.active:
-        raise PermissionDenied(
-            f"user {actor.user_id} is deactivated and can no longer act; "
-            "the organization's admins or the host may reactivate them"
-        )
-    return user
-
-
 class Scope:
     """Reads for one actor within one session."""
 
     def __init__(self, session: Session, actor: Actor) -> None:
-        refuse_deactivated(session, actor)
         self.session = session
         self.actor = actor
 
@@ -173,9 +148,12 @@ class Scope:
         The case comes back detached: a plain domain object (see
         :mod:`casekit.store.rows`), written back only through an edit.
         """
+        checked = acting.take_check(self.session)
         stmt = _case_by_number(self.actor, lock)
-        found = load_cases(self.session.connection(), stmt, {"number": number})
+        connection = self.session.connection()
+        found = load_cases(connection, stmt, {"number": number, ACTING_USER: checked})
         if not found:
+            acting.refuse_deactivated(connection, checked)
             raise NotFound("case", number)
         return found[0]
 
@@ -185,9 +163,12 @@ class Scope:
         The actor (a user or a customer) is a participant of the case: a
         message need not add them. Read in the same statement as the case.
         """
-        stmt = _case_to_post(self.actor)
-        found = self.session.connection().execute(stmt, {"number": number}).mappings().first()
+        checked = acting.take_check(self.session)
+        connection = self.session.connection()
+        params = {"number": number, ACTING_USER: checked}
+        found = connection.execute(_case_to_post(self.actor), params).mappings().first()
         if found is None:
+            acting.refuse_deactivated(connection, checked)
             raise NotFound("case", number)
         return case_from_row(found), bool(found[_TAKES_PART])
 
@@ -531,9 +512,12 @@ def _case_by_number(actor: Actor, lock: bool) -> Select[Any]:
 
     Every write starts with it, so it is built once per actor (and lock):
     a reused statement keeps its cache key, which SQLAlchemy would otherwise
-    rebuild and recompute on every call.
+    rebuild and recompute on every call. It also carries the check that the
+    acting user was not deactivated (:func:`casekit.store.acting.not_deactivated`),
+    which the call would otherwise make with a statement of its own.
     """
-    stmt = select_cases(and_(c.number == bindparam("number"), _case_clause(actor)))
+    where = and_(c.number == bindparam("number"), _case_clause(actor), acting.not_deactivated())
+    stmt = select_cases(where)
     return stmt.with_for_update() if lock else stmt
 
 

@@ -20,7 +20,6 @@ from casekit.domain.apikeys import (
 )
 from casekit.domain.directory import Organization
 from casekit.errors import InvalidApiKey, InvalidInput, NotFound, PermissionDenied
-from casekit.query.scoped import refuse_deactivated
 from casekit.services.base import Service
 from casekit.store import tables
 
@@ -106,7 +105,6 @@ class ApiKeyService(Service):
         """Revoke a key and the keys it created (and theirs): from now on their tokens
         are refused. Revoking twice changes nothing."""
         with self._uow() as uow:
-            refuse_deactivated(uow.session, actor)
             key = uow.session.get(ApiKey, key_id)
             if key is None or not self._may_manage(actor, key.org_id, by_key):
                 raise NotFound("api key", key_id)
@@ -179,7 +177,6 @@ class ApiKeyService(Service):
     def _check_manager(
         self, session: Session, actor: Actor, org_id: int, by_key: ApiIdentity | None = None
     ) -> None:
-        refuse_deactivated(session, actor)
         if session.get(Organization, org_id) is None:
             if actor.is_unrestricted:
                 raise InvalidInput({"org_id": [f"no organization {org_id}"]})

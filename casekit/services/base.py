@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from casekit.domain.workflow import Status, status_move_audience
 from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
+from casekit.store import acting
 from casekit.store.report_columns import Moves
 from casekit.store.rows import case_values, insert_entries, save_case
 from casekit.store.uow import UnitOfWork
@@ -118,9 +119,63 @@ def handles_nul(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def asks_about_actor(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a service method whose ``actor`` is whom it asks about, not who acts
+    (:meth:`~casekit.services.directory.DirectoryService.may_act`): a deactivated
+    user is its answer, not a refusal."""
+    function.__casekit_acts__ = True  # type: ignore[attr-defined]
+    return function
+
+
+def acts_for_actor(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a service method that takes an ``actor``: the sessions it opens act
+    for that actor, and refuse a deactivated user (:mod:`casekit.store.acting`).
+
+    A generator's body runs for the actor each time it is resumed, however
+    late its caller iterates (a streamed export).
+    """
+    names = list(inspect.signature(function).parameters)
+    position = names.index("actor")
+
+    def actor_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Actor | None:
+        actor = args[position] if len(args) > position else kwargs.get("actor")
+        return actor if isinstance(actor, Actor) else None
+
+    if inspect.isgeneratorfunction(function):
+
+        @functools.wraps(function)
+        def streamed(*args: Any, **kwargs: Any) -> Generator[Any, None, Any]:
+            context = acting.context_for(actor_of(args, kwargs))
+            generator = function(*args, **kwargs)
+            try:
+                while True:
+                    try:
+                        item = context.run(next, generator)
+                    except StopIteration as stop:
+                        return stop.value
+                    yield item
+            finally:
+                context.run(generator.close)
+
+        wrapper: Callable[..., Any] = streamed
+    else:
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = acting.act_for(actor_of(args, kwargs))
+            try:
+                return function(*args, **kwargs)
+            finally:
+                acting.done(token)
+
+    wrapper.__casekit_acts__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Service:
     """The base of every service: each public method of a subclass refuses
-    text arguments with NUL characters or lone surrogates (:func:`refuse_nul`),
+    text arguments with NUL characters or lone surrogates (:func:`refuse_nul`)
+    and, if it takes an ``actor``, acts for them (:func:`acts_for_actor`),
     once, here."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -165,14 +220,19 @@ class Service:
 
 
 def _check_public_methods(cls: type) -> None:
-    """Wrap the public methods ``cls`` defines with :func:`refuse_nul`."""
+    """Wrap the public methods ``cls`` defines with :func:`refuse_nul` and, those
+    that take an ``actor``, with :func:`acts_for_actor`."""
     for name, member in list(vars(cls).items()):
-        if (
-            not name.startswith("_")
-            and inspect.isfunction(member)
-            and not getattr(member, "__casekit_refuses_nul__", False)
-        ):
-            setattr(cls, name, refuse_nul(member))
+        if name.startswith("_") or not inspect.isfunction(member):
+            continue
+        wrapped: Callable[..., Any] = member
+        takes_actor = "actor" in inspect.signature(member).parameters
+        if takes_actor and not getattr(member, "__casekit_acts__", False):
+            wrapped = acts_for_actor(wrapped)
+        if not getattr(member, "__casekit_refuses_nul__", False):
+            wrapped = refuse_nul(wrapped)
+        if wrapped is not member:
+            setattr(cls, name, wrapped)
 
 
 _check_public_methods(Service)  # its own public methods too

@@ -33,7 +33,7 @@ from casekit.query.scoped import Scope
 from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
 from casekit.services.messages import append_message, message_audience
-from casekit.store import tables
+from casekit.store import acting, tables
 from casekit.store.report_columns import Moves
 from casekit.store.rows import insert_case
 from casekit.store.uow import UnitOfWork
@@ -52,7 +52,8 @@ _SET_NUMBER = (
 
 @functools.cache
 def _organizations_by_id() -> Select[Organization, Customer]:
-    """The organizations ``ids``, each with the customer ``customer_id`` if it is theirs.
+    """The organizations ``ids``, each with the customer ``customer_id`` if it is theirs;
+    none if the acting user was deactivated (:func:`casekit.store.acting.not_deactivated`).
 
     Built on first use: the classes are mapped when the first kit is made.
     """
@@ -62,7 +63,7 @@ def _organizations_by_id() -> Select[Organization, Customer]:
     return (
         select(Organization, Customer)
         .outerjoin(tables.customers, mine)
-        .where(id_.in_(bindparam("ids", expanding=True)))
+        .where(id_.in_(bindparam("ids", expanding=True)), acting.not_deactivated())
     )
 
 
@@ -662,11 +663,15 @@ def _parties(
     orgs: dict[int | None, Organization] = {}
     customers: dict[int | None, Customer] = {}
     if named:
-        params = {"ids": named, "customer_id": customer}
+        # The statement checks that the acting user may still act.
+        checked = acting.take_check(session)
+        params = {"ids": named, "customer_id": customer, acting.ACTING_USER: checked}
         for found, theirs in session.execute(_organizations_by_id(), params):
             orgs[found.id] = found
             if theirs is not None:
                 customers[found.id] = theirs
+        if not orgs:
+            acting.refuse_deactivated(uow.connection(), checked)
     own_org = orgs.get(actor.org_id) if actor.org_id is not None else None
     if own_org is not None and own_org.role is OrgRole.SHIPPER:
         if shipper not in (None, own_org.id):

@@ -26,11 +26,11 @@ from casekit.domain.directory import (
     clean_text,
 )
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
-from casekit.query.scoped import refuse_deactivated
 from casekit.services import directory_sync
-from casekit.services.base import Service
+from casekit.services.base import Service, asks_about_actor
 from casekit.services.directory_sync import Changes, change_from_row, records
 from casekit.store import tables
+from casekit.store.acting import refuse_inactive
 
 
 class _Unchanged:
@@ -49,6 +49,12 @@ def _text(errors: dict[str, list[str]], field: str, value: str, limit: int) -> s
 
 def _email(errors: dict[str, list[str]], value: str, field: str = "email") -> str:
     return clean_email(errors, field, value)
+
+
+def _acting_user(session: Session, actor: Actor) -> User | None:
+    """The user ``actor`` is (None for the host, a key, a customer); the session
+    refused them already if they were deactivated."""
+    return session.get(User, actor.user_id) if actor.user_id is not None else None
 
 
 class DirectoryService(Service):
@@ -109,7 +115,6 @@ class DirectoryService(Service):
         if errors:
             raise InvalidInput(errors)
         with self._uow() as uow:
-            refuse_deactivated(uow.session, actor)
             if uow.session.get(Organization, org_id) is None:
                 raise InvalidInput({"org_id": [f"no organization {org_id}"]})
             if external_id is not None and self._user_by_external_id(
@@ -149,7 +154,6 @@ class DirectoryService(Service):
         if errors:
             raise InvalidInput(errors)
         with self._uow() as uow:
-            refuse_deactivated(uow.session, actor)
             org = uow.session.get(Organization, shipper_org_id)
             if org is None or org.role is not OrgRole.SHIPPER:
                 raise InvalidInput({"shipper_org_id": [f"no shipper {shipper_org_id}"]})
@@ -187,7 +191,6 @@ class DirectoryService(Service):
     def user(self, actor: Actor, user_id: int) -> User:
         """A user: visible to the host and to staff of the same organization."""
         with self._uow(write=False) as uow:
-            refuse_deactivated(uow.session, actor)
             user = uow.session.get(User, user_id)
             if user is None or not (actor.is_unrestricted or actor.org_id == user.org_id):
                 raise NotFound("user", user_id)
@@ -261,7 +264,6 @@ class DirectoryService(Service):
         if not include_deactivated:
             stmt = stmt.where(u.active.is_(True))
         with self._uow(write=False) as uow:
-            refuse_deactivated(uow.session, actor)
             return list(uow.session.scalars(stmt))
 
     def set_feedback_portal(self, actor: Actor, org_id: int, enabled: bool) -> Organization:
@@ -452,7 +454,6 @@ class DirectoryService(Service):
         if errors:
             raise InvalidInput(errors)
         with self._uow() as uow:
-            refuse_deactivated(uow.session, actor)
             customer = uow.session.get(Customer, customer_id)
             if customer is None or not (
                 actor.is_unrestricted
@@ -509,7 +510,6 @@ class DirectoryService(Service):
         if actor.is_customer or not (actor.is_unrestricted or wanted == actor.org_id):
             raise NotFound("user", external_id)
         with self._uow(write=False) as uow:
-            refuse_deactivated(uow.session, actor)
             found = self._users_by_external_id(uow.session, external_id, wanted)
             if not found:
                 raise NotFound("user", external_id)
@@ -532,7 +532,6 @@ class DirectoryService(Service):
         if wanted is not None:
             stmt = stmt.where(k.shipper_org_id == wanted)
         with self._uow(write=False) as uow:
-            refuse_deactivated(uow.session, actor)
             found = builtins.list(uow.session.scalars(stmt.limit(2)))
             if not found:
                 raise NotFound("customer", external_id)
@@ -589,9 +588,8 @@ class DirectoryService(Service):
                     if users:
                         raise InvalidInput({"organization": ["say which organization"]})
                     raise NotFound("user", external_id)
-                actor = Actor.of_user(users[0])
-                refuse_deactivated(uow.session, actor)
-                return actor
+                refuse_inactive(users[0].id, users[0].active)
+                return Actor.of_user(users[0])
             k = tables.customers.c
             stmt = select(Customer).where(k.external_id == external_id)
             if org_id is not None:
@@ -603,6 +601,7 @@ class DirectoryService(Service):
                 raise NotFound("customer", external_id)
             return Actor.of_customer(customers[0])
 
+    @asks_about_actor
     def may_act(self, actor: Actor) -> bool:
         """False for a deactivated user: what a web session asks on each request."""
         if actor.user_id is None:
@@ -630,7 +629,6 @@ class DirectoryService(Service):
             stmt = stmt.where(d.id < before)
         stmt = stmt.order_by(d.id.desc()).limit(limit)
         with self._uow(write=False) as uow:
-            refuse_deactivated(uow.session, actor)
             return [change_from_row(row) for row in uow.session.execute(stmt)]
 
     def sync(
@@ -659,7 +657,7 @@ class DirectoryService(Service):
         user_items = records(UserRecord, users, "users")
         customer_items = records(CustomerRecord, customers, "customers")
         with self._uow() as uow:
-            acting = refuse_deactivated(uow.session, actor)
+            acting = _acting_user(uow.session, actor)
             if not (
                 actor.is_unrestricted
                 or (actor.is_system and actor.org_id is not None)
@@ -681,7 +679,7 @@ class DirectoryService(Service):
     def _user_to_manage(self, session: Session, actor: Actor, user_id: int) -> User:
         """The user ``actor`` may change: NotFound across organizations,
         PermissionDenied for a colleague who is not an admin."""
-        acting = refuse_deactivated(session, actor)
+        acting = _acting_user(session, actor)
         user = session.get(User, user_id)
         if user is None or not (actor.is_unrestricted or actor.org_id == user.org_id):
             raise NotFound("user", user_id)

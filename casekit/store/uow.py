@@ -12,30 +12,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from casekit.errors import Conflict
+from casekit.store import acting
 from casekit.store.database import WRITE_OPTION
 from casekit.store.host import HostTransaction, run_all
 
 
+class CaseKitSession(Session):
+    """casekit's sessions: each checks the user its service call acts for
+    before its first statement (:mod:`casekit.store.acting`)."""
+
+
+event.listen(CaseKitSession, "after_begin", acting.check_on_begin)
+
+
 class SessionFactory:
-    """Reading and writing sessions for one engine."""
+    """Reading and writing sessions for one engine, for the acting user."""
 
     #: The host's transaction the sessions join (:class:`HostSessions`), or None.
     host: HostTransaction | None = None
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._read = sessionmaker(engine, class_=CaseKitSession, expire_on_commit=False)
         self._write = sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            engine.execution_options(**{WRITE_OPTION: True}),
+            class_=CaseKitSession,
+            expire_on_commit=False,
         )
 
     def __call__(self, *, write: bool) -> Session:
-        return self._write() if write else self._read()
+        return acting.watch(self._write() if write else self._read())
 
 
 class HostSessions(SessionFactory):
@@ -52,11 +63,12 @@ class HostSessions(SessionFactory):
         self.host = self._host = host
 
     def __call__(self, *, write: bool) -> Session:
-        return Session(
+        session = CaseKitSession(
             bind=self._host.connection(write=write),
             join_transaction_mode="create_savepoint",
             expire_on_commit=False,
         )
+        return acting.watch(session)
 
 
 class UnitOfWork:
