@@ -7,6 +7,7 @@ nobody else gets any.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
@@ -390,6 +391,47 @@ def test_smtp_down_for_a_while_then_everything_arrives_once(mkit, w, sink, clock
     view = mkit.notifications.deliveries(w.carrier_actor, cases[0].number)[0]
     assert view.status == "sent"
     assert [a.ok for a in view.history] == [False, False, True]
+
+
+def test_a_refused_mail_is_logged_without_the_addresses_and_its_give_up_as_a_warning(
+    mkit, w, sink, clock, caplog
+):
+    """A mail server's refusal names the recipient: the log lines say what
+    failed and whether it is retried (INFO) or given up (WARNING), with every
+    address left out."""
+    from aiosmtpd.controller import Controller
+
+    class Refusing:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+    case = open_case(mkit, w)
+    sink.stop()
+    refusing = Controller(Refusing(), hostname=sink.host, port=sink.port)
+    refusing.start()
+    try:
+        caplog.set_level(logging.INFO, logger="casekit")
+        for _ in range(4):  # notify_max_attempts
+            deliver(mkit)
+            clock.advance(hours=7)
+    finally:
+        refusing.stop()
+    failures = [r for r in caplog.records if "not delivered" in r.getMessage()]
+    assert [(r.levelno, r.getMessage().split("(")[1].split(")")[0]) for r in failures] == [
+        (logging.INFO, "attempt 1, will retry"),
+        (logging.INFO, "attempt 2, will retry"),
+        (logging.INFO, "attempt 3, will retry"),
+        (logging.WARNING, "attempt 4, gave up"),
+    ]
+    for record in failures:
+        message = record.getMessage()
+        assert "(550, b'5.1.1 <address>: Recipient address rejected" in message
+        assert "<address>" in message
+        assert "@" not in message
+    # The delivery log (the staff's, not the operator's) keeps the server's answer.
+    view = mkit.notifications.deliveries(w.carrier_actor, case.number)[0]
+    assert view.status == "failed"
+    assert CARRIER_DESK in (view.history[0].error or "")
 
 
 def test_after_the_last_attempt_it_fails_with_an_internal_event(mkit, w, sink, clock):

@@ -42,7 +42,7 @@ from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
 from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT, Subscribed
-from casekit.services.worker import attempted, next_state
+from casekit.services.worker import attempted, log_failure, next_state
 from casekit.store import tables
 from casekit.webhooks import (
     DELIVERY_HEADER,
@@ -624,7 +624,6 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                         error = f"HTTP {code}"
                 except httpx.HTTPError as exc:
                     error = f"{type(exc).__name__}: {exc}"
-                    log.info("casekit: webhook %s not delivered: %s", row["id"], error)
             outcome = _record(kit, row, code, error, final=final, gone=gone)
             sent += outcome == SENT
             retried += outcome == QUEUED
@@ -690,6 +689,8 @@ def _record(
     now = kit.clock.now()
     attempts = row["attempts"] + 1
     status, values = next_state(kit.settings, now, attempts, error, final=final)
+    if error is not None:
+        log_failure(log, "webhook delivery", row["id"], attempts, status, error)
     with kit.sessions(write=True) as session:
         conn = session.connection()
         conn.execute(

@@ -11,6 +11,7 @@ failed and an internal event on the case says so.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -31,6 +32,27 @@ if TYPE_CHECKING:
     from casekit.kit import CaseKit
 
 log = logging.getLogger(__name__)
+
+#: What looks like an email address in an error's text, with its angle brackets.
+_ADDRESS = re.compile(r"<?[^\s<>\"'(),;:\[\]{}]+@[^\s<>\"'(),;:\[\]{}]+>?")
+
+
+def log_failure(
+    logger: logging.Logger, what: str, row_id: int, attempt: int, status: str, error: str
+) -> None:
+    """Log a failed delivery attempt: at WARNING when it was the last (``status``
+    failed), else at INFO; the error with every address in it replaced by
+    ``<address>`` (a mail server's refusal names the recipient)."""
+    logger.log(
+        logging.WARNING if status == FAILED else logging.INFO,
+        "casekit: %s %s not delivered (attempt %d, %s): %s",
+        what,
+        row_id,
+        attempt,
+        "gave up" if status == FAILED else "will retry",
+        _ADDRESS.sub("<address>", error),
+    )
+
 
 _o = tables.outbox.c
 
@@ -158,7 +180,6 @@ class Worker:
                     self.kit.hooks.deliver_notification(notification=outgoing)
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
-                    log.info("casekit: notification %s not delivered: %s", row["id"], error)
             outcome = self.record(row, error)
             sent += outcome == SENT
             retried += outcome == QUEUED
@@ -171,6 +192,8 @@ class Worker:
         now = kit.clock.now()
         attempts = row["attempts"] + 1
         status, values = next_state(kit.settings, now, attempts, error)
+        if error is not None:
+            log_failure(log, "notification", row["id"], attempts, status, error)
         with kit.sessions(write=True) as session:
             conn = session.connection()
             conn.execute(
