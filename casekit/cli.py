@@ -582,6 +582,151 @@ def inbound_purge(ctx: click.Context) -> None:
         click.echo(f"purged {kit.inbound.purge_tokens()} stale webhook tokens")
 
 
+@inbound.group("addresses")
+def inbound_addresses() -> None:
+    """Organizations' case addresses: mail to one opens cases (as the host).
+
+    In ``update``, an empty value ("") clears an option.
+    """
+
+
+def _print_address(kit: Any, address: Any) -> None:
+    from casekit.domain.actor import Actor
+
+    def external(org_id: int | None) -> str:
+        if org_id is None:
+            return "-"
+        return kit.directory.organization(Actor.host(), org_id).external_id or str(org_id)
+
+    click.echo(
+        f"{address.email} {address.role.value} {external(address.org_id)}"
+        f" type={address.case_type or '(default)'} owner={address.owner_id or '-'}"
+        f" partner={external(address.partner_id)} unknown-senders={address.unknown_senders.value}"
+    )
+
+
+def _address_options(
+    kit: Any, case_type: str | None, owner: str | None, partner: str | None
+) -> Any:
+    """The options given on the command line, by ``update``'s rules ("" clears)."""
+    from casekit.services.case_addresses import UNCHANGED
+
+    options: dict[str, Any] = {}
+    if case_type is not None:
+        options["case_type"] = case_type or None
+    if owner is not None:
+        if owner and not owner.isdigit():
+            raise click.BadParameter("a user id", param_hint="--owner")
+        options["owner_id"] = int(owner) if owner else None
+    if partner is not None:
+        options["partner_id"] = _org_id(kit, partner) if partner else None
+    return {name: options.get(name, UNCHANGED) for name in ("case_type", "owner_id", "partner_id")}
+
+
+_TYPE = click.option("--type", "case_type", help="The case type of the cases it opens.")
+_OWNER = click.option("--owner", help="The id of the user of the organization who owns them.")
+_PARTNER = click.option("--partner", help="An organization of the other role (its external id).")
+_UNKNOWN = click.option(
+    "--unknown-senders",
+    type=click.Choice(["open", "triage"]),
+    help="Mail from unknown senders opens a case, or waits in triage.",
+)
+
+
+@inbound_addresses.command("list")
+@click.argument("organization", required=False)
+@click.pass_context
+def inbound_addresses_list(ctx: click.Context, organization: str | None) -> None:
+    """List the case addresses of ORGANIZATION (its external id), or of all."""
+    from casekit.domain.actor import Actor
+
+    with open_kit(ctx) as kit:
+        org_id = _org_id(kit, organization) if organization else None
+        for address in kit.case_addresses.list(Actor.host(), org_id):
+            _print_address(kit, address)
+
+
+@inbound_addresses.command("add")
+@click.argument("organization")
+@click.argument("email")
+@_TYPE
+@_OWNER
+@_PARTNER
+@_UNKNOWN
+@click.pass_context
+def inbound_addresses_add(
+    ctx: click.Context,
+    organization: str,
+    email: str,
+    case_type: str | None,
+    owner: str | None,
+    partner: str | None,
+    unknown_senders: str | None,
+) -> None:
+    """Make EMAIL a case address of ORGANIZATION (its external id)."""
+    from casekit.domain.actor import Actor
+    from casekit.services.case_addresses import UNCHANGED
+
+    with open_kit(ctx) as kit:
+        options = _address_options(kit, case_type, owner, partner)
+        try:
+            added = kit.case_addresses.add(
+                Actor.host(),
+                email,
+                org_id=_org_id(kit, organization),
+                unknown_senders=unknown_senders,
+                **{k: v for k, v in options.items() if v is not UNCHANGED},
+            )
+        except CaseKitError as error:
+            raise click.ClickException(str(error)) from error
+        _print_address(kit, added)
+
+
+@inbound_addresses.command("update")
+@click.argument("email")
+@_TYPE
+@_OWNER
+@_PARTNER
+@_UNKNOWN
+@click.pass_context
+def inbound_addresses_update(
+    ctx: click.Context,
+    email: str,
+    case_type: str | None,
+    owner: str | None,
+    partner: str | None,
+    unknown_senders: str | None,
+) -> None:
+    """Change the options of case address EMAIL that are given."""
+    from casekit.domain.actor import Actor
+    from casekit.services.case_addresses import UNCHANGED
+
+    with open_kit(ctx) as kit:
+        options = _address_options(kit, case_type, owner, partner)
+        try:
+            changed = kit.case_addresses.update(
+                Actor.host(), email, unknown_senders=unknown_senders or UNCHANGED, **options
+            )
+        except CaseKitError as error:
+            raise click.ClickException(str(error)) from error
+        _print_address(kit, changed)
+
+
+@inbound_addresses.command("remove")
+@click.argument("email")
+@click.pass_context
+def inbound_addresses_remove(ctx: click.Context, email: str) -> None:
+    """Stop opening cases from mail to EMAIL."""
+    from casekit.domain.actor import Actor
+
+    with open_kit(ctx) as kit:
+        try:
+            kit.case_addresses.remove(Actor.host(), email)
+        except CaseKitError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"removed {email.strip().lower()}")
+
+
 @cli.group()
 def rules() -> None:
     """Shippers' rules: the sweep of time conditions, listing, dry runs."""

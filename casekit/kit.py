@@ -18,6 +18,7 @@ from casekit.plugins import PluginHooks, make_plugin_manager
 from casekit.query.models import AttachmentView
 from casekit.query.scoped import Scope
 from casekit.services.apikeys import ApiKeyService
+from casekit.services.case_addresses import CaseAddressService
 from casekit.services.cases import CaseService
 from casekit.services.directory import DirectoryService
 from casekit.services.inbound import InboundService
@@ -95,6 +96,7 @@ class CaseKit:
         self.shipments = ShipmentService(self)
         self.rules = RuleService(self)
         self.inbound = InboundService(self)
+        self.case_addresses = CaseAddressService(self)
         self.notifications = NotificationService(self)
         self.api_keys = ApiKeyService(self)
         self.webhooks = WebhookService(self)

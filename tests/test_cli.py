@@ -233,6 +233,56 @@ def test_api_keys_from_the_command_line(tmp_path):
     assert "nobody" in unknown.stderr
 
 
+def test_case_addresses_from_the_command_line(tmp_path):
+    from casekit import Actor, CaseKit
+
+    url = f"sqlite:///{tmp_path / 'addresses.sqlite3'}"
+    with CaseKit(url, load_entry_points=False, attachment_dir=tmp_path) as kit:
+        kit.create_schema()
+        add_org = kit.directory.add_organization
+        acme = add_org(Actor.host(), name="Acme", role="shipper", external_id="acme")
+        add_org(Actor.host(), name="Fast", role="carrier", external_id="fast")
+        mia = kit.directory.add_user(
+            Actor.host(), org_id=acme.id, name="Mia", email="mia@acme.test"
+        )
+
+    def invoke(*args: str) -> click.testing.Result:
+        return CliRunner().invoke(
+            cli,
+            ["--database-url", url, "inbound", "addresses", *args],
+            env={"CASEKIT_LOAD_ENTRY_POINTS": "false"},
+        )
+
+    added = invoke("add", "acme", "Cases@Acme.test", "--partner", "fast", "--owner", str(mia.id))
+    assert added.exit_code == 0, added.output
+    assert added.stdout == (
+        f"cases@acme.test shipper acme type=(default) owner={mia.id} partner=fast "
+        "unknown-senders=open\n"
+    )
+    desk = invoke("add", "fast", "desk@fast.test")
+    assert desk.stdout.endswith("partner=- unknown-senders=triage\n"), desk.output
+    changed = invoke(
+        "update", "cases@acme.test", "--type", "lost", "--owner", "", "--unknown-senders", "triage"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "type=lost owner=- partner=fast unknown-senders=triage" in changed.stdout
+    assert invoke("list", "acme").stdout == changed.stdout
+    assert invoke("list").stdout.splitlines() == [
+        changed.stdout.strip(),
+        desk.stdout.strip(),
+    ]
+    # Bad input is named, and changes nothing.
+    refused = invoke("update", "desk@fast.test", "--unknown-senders", "open")
+    assert refused.exit_code == 1
+    assert "unknown_senders" in refused.stderr
+    assert invoke("add", "acme", "x@acme.test", "--type", "nope").exit_code == 1
+    assert invoke("add", "nobody", "x@acme.test").exit_code == 2
+    assert invoke("update", "desk@fast.test", "--owner", "mia").exit_code == 2
+    assert invoke("remove", "cases@acme.test").stdout == "removed cases@acme.test\n"
+    assert invoke("list").stdout == desk.stdout
+    assert invoke("remove", "cases@acme.test").exit_code == 1
+
+
 def all_commands(
     group: click.Group, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
@@ -292,6 +342,10 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inbound", "serve"): ("--port", "0"),
     ("inbound", "poll"): ("--once",),
     ("inbound", "purge"): (),
+    ("inbound", "addresses", "list"): (),
+    ("inbound", "addresses", "add"): ("acme", "cases@acme.test"),
+    ("inbound", "addresses", "update"): ("cases@acme.test", "--type", "lost"),
+    ("inbound", "addresses", "remove"): ("cases@acme.test",),
     ("rules", "sweep"): (),
     ("rules", "list"): ("acme",),
     ("rules", "starters"): ("acme",),

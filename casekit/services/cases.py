@@ -89,6 +89,7 @@ class CaseService(Service):
         source: Source | str | None = None,
         take_ownership: bool = True,
         author_email: str | None = None,
+        cc: Sequence[str] = (),
         _on_opened: Callable[[Any], None] | None = None,
     ) -> CaseView:
         """Open a case and return it as ``actor`` sees it.
@@ -101,7 +102,8 @@ class CaseService(Service):
         first entry (audience ``partners`` for staff unless given). Linking a
         ``shipment`` whose carrier is known makes that carrier a party.
         ``author_email`` (a case opened by mail) makes that address a
-        participant and the message's author.
+        participant and the message's author; ``cc`` addresses become
+        participants too, hearing no more than the message's audience.
 
         Only the shipper's side (or the host) names the customer. A customer
         names one of their own orders (by its customer email), never a
@@ -185,6 +187,7 @@ class CaseService(Service):
                     audience=audience,
                     attachments=attachments,
                     author_email=author_email,
+                    cc=cc,
                     opening=True,
                 )
             if _on_opened is not None:
@@ -625,7 +628,9 @@ def _source_for(actor: Actor, source: Source | str | None, errors: dict[str, lis
     except ValueError:
         errors["source"] = [f"unknown source {source!r}"]
         return default
-    if chosen is not default and not actor.is_system:
+    # A user's own mail to a case address opens a case as that user.
+    by_mail = chosen is Source.EMAIL and actor.is_user
+    if chosen is not default and not (actor.is_system or by_mail):
         errors["source"] = [f"a {actor.kind} opens cases with source {default}"]
     return chosen
 

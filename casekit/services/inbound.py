@@ -22,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import EventKind
-from casekit.domain.directory import Organization, OrgRole
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.mail.parse import ParsedMail
 from casekit.query.models import CaseView
 from casekit.query.scoped import Scope
 from casekit.services.base import Edit, event_entry
+from casekit.services.case_addresses import may_manage
 from casekit.services.inbound_intake import (
     InboundIntake,
     InboundResult,
@@ -78,56 +78,28 @@ class InboundService(InboundIntake):
         super().__init__(kit)
         self._claims = itertools.count(1)
 
-    # -- case addresses --------------------------------------------------------------
+    # -- case addresses (shorthands of ``kit.case_addresses``) ------------------------
     def set_case_address(self, actor: Actor, org_id: int, email: str) -> None:
-        """Make ``email`` the shipper ``org_id``'s case address: mail to it opens cases."""
-        _may_manage(actor, org_id)
-        address = email.strip().lower()
-        local, at, domain = address.partition("@")
-        if not (local and at and domain) or len(address) > 320:
-            raise InvalidInput({"email": ["not an email address"]})
-        with self._uow() as uow:
-            org = uow.session.get(Organization, org_id)
-            if org is None or org.role is not OrgRole.SHIPPER:
-                raise InvalidInput({"org_id": [f"no shipper {org_id}"]})
-            conn = uow.session.connection()
-            a = tables.case_addresses.c
-            taken = conn.execute(select(a.org_id).where(a.email == address)).scalar()
-            if taken is not None and taken != org_id:
-                raise InvalidInput({"email": [f"{address} is another organization's"]})
-            if taken is None:
-                conn.execute(
-                    insert(tables.case_addresses),
-                    {"email": address, "org_id": org_id, "created_at": self._now()},
-                )
-            uow.commit()
+        """Make ``email`` a case address of ``org_id`` with the default options, if
+        it is not one already; :meth:`CaseAddressService.add
+        <casekit.services.case_addresses.CaseAddressService.add>` takes the options."""
+        may_manage(actor, org_id)
+        if email.strip().lower() not in self.case_addresses(Actor.host(), org_id):
+            self.kit.case_addresses.add(actor, email, org_id=org_id)
 
     def remove_case_address(self, actor: Actor, org_id: int, email: str) -> bool:
         """Stop opening cases from mail to ``email``; whether it was the org's."""
-        _may_manage(actor, org_id)
-        a = tables.case_addresses.c
-        with self._uow() as uow:
-            removed = (
-                uow.session.connection()
-                .execute(
-                    delete(tables.case_addresses).where(
-                        a.email == email.strip().lower(), a.org_id == org_id
-                    )
-                )
-                .rowcount
-            )
-            uow.commit()
-        return bool(removed)
+        try:
+            if self.kit.case_addresses.get(actor, email).org_id != org_id:
+                return False
+            self.kit.case_addresses.remove(actor, email)
+        except NotFound:
+            return False
+        return True
 
     def case_addresses(self, actor: Actor, org_id: int) -> builtins.list[str]:
         """The organization's case addresses."""
-        if not (actor.is_unrestricted or (actor.is_staff and actor.org_id == org_id)):
-            raise NotFound("organization", org_id)
-        a = tables.case_addresses.c
-        with self.kit.engine.connect() as conn:
-            return list(
-                conn.execute(select(a.email).where(a.org_id == org_id).order_by(a.email)).scalars()
-            )
+        return [a.email for a in self.kit.case_addresses.list(actor, org_id)]
 
     def is_bouncing(self, email: str) -> bool:
         """Whether mail to ``email`` came back as permanently undeliverable."""
@@ -216,6 +188,7 @@ class InboundService(InboundIntake):
                         body=self._body(parsed, refused),
                         audience=audience,
                         attachments=uploads,
+                        cc=self._cc(uow.session, parsed, case.shipper_org_id, case.party_org_ids()),
                         author_email=parsed.from_address,
                     )
                     # Filed by the staff member, after the message the mail became.
@@ -261,6 +234,10 @@ class InboundService(InboundIntake):
                 self._claim(uow, actor, item_id)
             email_actor = Actor.system_actor(SystemName.EMAIL, org_id=actor.org_id)
             chosen = message_audience(email_actor, audience)
+            shipper_id = shipper if shipper is not None else actor.org_id
+            with self._uow(write=False) as uow:
+                parties = [i for i in {actor.org_id, shipper_id} if i is not None]
+                cc = self._cc(uow.session, parsed, shipper_id, parties)
             view = self._open_case(
                 email_actor,
                 parsed,
@@ -268,6 +245,7 @@ class InboundService(InboundIntake):
                 customer=customer,
                 audience=chosen,
                 shipper=shipper,
+                cc=cc,
             )
         with self._uow() as uow:
             self._mark(

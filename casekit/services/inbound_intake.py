@@ -31,12 +31,15 @@ from casekit import signals
 from casekit.attachments import Upload
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
-from casekit.domain.case import Case, Source
+from casekit.domain.case import Case, EventKind, Side, Source
+from casekit.domain.case_address import CaseAddress, UnknownSenders
+from casekit.domain.directory import OrgRole, User
 from casekit.mail.parse import MailAttachment, ParsedMail, parse_headers_only, parse_mail
 from casekit.mail.spool import split
 from casekit.mail.tokens import token_of
 from casekit.query.models import CaseView
 from casekit.services.base import Edit, Service, handles_nul
+from casekit.services.case_addresses import address_for
 from casekit.services.inbound_match import Match, is_own_message_id, match, notification_ids
 from casekit.services.messages import MAX_ATTACHMENTS, MAX_BODY, MAX_CC, append_message, is_address
 from casekit.store import tables
@@ -84,6 +87,30 @@ class InboundResult:
     case_number: str | None = None
     entry_id: int | None = None
     reason: str | None = None
+
+
+@frozen(kw_only=True)
+class _Opening:
+    """Who opens a case from mail to a case address, and with whom."""
+
+    address: CaseAddress
+    actor: Actor
+    #: The other party named (the actor's own organization is the other one).
+    shipper: int | None = None
+    carrier: int | None = None
+    customer: int | None = None
+    audience: Audience = Audience.PARTNERS
+    #: The sender becomes their side's owner (not when the address names one for it).
+    take_ownership: bool = False
+
+    @property
+    def shipper_id(self) -> int | None:
+        return self.shipper if self.shipper is not None else self.actor.org_id
+
+    @property
+    def party_ids(self) -> tuple[int, ...]:
+        other = self.shipper if self.shipper is not None else self.carrier
+        return tuple(i for i in (self.actor.org_id, other) if i is not None)
 
 
 class _Workdir:
@@ -377,7 +404,9 @@ class InboundIntake(Service):
                 body=self._body(parsed, refused),
                 audience=route.audience,
                 attachments=uploads,
-                cc=self._cc(uow.session, parsed, route.case),
+                cc=self._cc(
+                    uow.session, parsed, route.case.shipper_org_id, route.case.party_org_ids()
+                ),
                 author_email=parsed.from_address,
             )
             assert route.case.id is not None
@@ -398,8 +427,17 @@ class InboundIntake(Service):
             reason=held,
         )
 
-    def _cc(self, session: Session, parsed: ParsedMail, case: Case) -> list[str]:
-        """The Cc'd addresses of a reply that become participants of ``case``.
+    def _cc(
+        self,
+        session: Session,
+        parsed: ParsedMail,
+        shipper_org_id: int | None,
+        parties: Sequence[int],
+    ) -> list[str]:
+        """The Cc'd addresses of a mail that become participants of its case.
+
+        ``shipper_org_id`` and ``parties`` are the case's (or the case's to be,
+        for a mail that opens one).
 
         Never casekit's own (the From and reply addresses and their
         plus-addresses, the case addresses), nor an address casekit knows as
@@ -418,13 +456,13 @@ class InboundIntake(Service):
         ]
         if not wanted:
             return []
-        parties = list(case.party_org_ids())
+        parties = list(parties)
         known = union(
             select(tables.case_addresses.c.email).where(tables.case_addresses.c.email.in_(wanted)),
             select(tables.users.c.email).where(func.lower(tables.users.c.email).in_(wanted)),
             select(tables.customers.c.email).where(
                 func.lower(tables.customers.c.email).in_(wanted),
-                tables.customers.c.shipper_org_id == case.shipper_org_id,
+                tables.customers.c.shipper_org_id == shipper_org_id,
             ),
             select(tables.collaborator_addresses.c.email).where(
                 tables.collaborator_addresses.c.email.in_(wanted),
@@ -531,8 +569,11 @@ class InboundIntake(Service):
                 appended = self._append(uow, parsed, self._marking(uow, inbound_id))
                 if appended is not None:
                     return appended
-            address_org = None if found.sealed else self._case_address_org(uow.session, parsed)
-            if address_org is None:
+            address = None if found.sealed else self._case_address(uow.session, parsed)
+            opening = None if address is None else self._opening(uow.session, parsed, address)
+            if address is not None and isinstance(opening, str):
+                triage_reason, triage_org = opening, address.org_id
+            if not isinstance(opening, _Opening):
                 self._mark(
                     uow,
                     inbound_id,
@@ -550,34 +591,103 @@ class InboundIntake(Service):
                 )
             # The mail is the address's organization's: if opening fails, it
             # is in that organization's triage.
-            values = {"org_id": address_org, "row_id": inbound_id}
+            values = {"org_id": opening.address.org_id, "row_id": inbound_id}
             uow.session.connection().execute(_update_row(tuple(sorted(values))), values)
             uow.commit()
-        return self._open(inbound_id, parsed, address_org)
+        return self._open(inbound_id, parsed, opening)
 
     def _malformed(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:
         """Triage a message that could not be read, for the organization it was
         sent to when its recipients name a case address (else the host's)."""
         with self._uow() as uow:
-            org_id = self._case_address_org(uow.session, parsed)
+            address = self._case_address(uow.session, parsed)
         return self._finish(
             inbound_id,
             Outcome.TRIAGED,
             reason=f"malformed: the message could not be read ({parsed.malformed})"[:500],
-            org_id=org_id,
+            org_id=address.org_id if address is not None else None,
         )
 
     def _match(self, session: Session, parsed: ParsedMail, *, lock: bool = False) -> Match:
         return match(session, self.kit.settings, parsed, lock=lock)
 
-    def _case_address_org(self, session: Session, parsed: ParsedMail) -> int | None:
-        if not parsed.recipients:
+    def _case_address(self, session: Session, parsed: ParsedMail) -> CaseAddress | None:
+        return address_for(session.connection(), parsed.recipients)
+
+    def _opening(
+        self, session: Session, parsed: ParsedMail, address: CaseAddress
+    ) -> _Opening | str:
+        """Who opens a case from ``parsed``, sent to ``address``; else why it is triaged.
+
+        An active user of the address's organization opens it as themselves;
+        so does an active user of an organization of the other role, with the
+        address's organization as the other party. A customer of a shipper
+        writing to its address opens a customer case. Anyone else follows the
+        address's ``unknown_senders``.
+        """
+        sender = parsed.from_address or ""
+        own, partner = address.org_id, address.partner_id
+        at_shipper = address.role is OrgRole.SHIPPER
+        user = self._sender_user(session, sender, address)
+        if user is not None:
+            actor = Actor.of_user(user)
+            if user.org_id != own:  # the other side writes in: a case between the two
+                return _Opening(
+                    address=address,
+                    actor=actor,
+                    shipper=own if at_shipper else None,
+                    carrier=None if at_shipper else own,
+                    take_ownership=True,
+                )
+            if not at_shipper and partner is None:
+                return f"{address.email} names no partner shipper for a case opened by its carrier"
+            return _Opening(
+                address=address,
+                actor=actor,
+                shipper=partner if not at_shipper else None,
+                carrier=partner if at_shipper else None,
+                take_ownership=address.owner_id is None,
+            )
+        email_actor = Actor.system_actor(SystemName.EMAIL, org_id=own)
+        if at_shipper:
+            customer = self._customer_of(session, own, sender)
+            if customer is not None:
+                return _Opening(
+                    address=address,
+                    actor=email_actor,
+                    customer=customer,
+                    audience=Audience.CUSTOMER,
+                )
+        if address.unknown_senders is UnknownSenders.TRIAGE:
+            return f"unknown sender: {address.email} keeps mail from unknown senders in triage"
+        if not at_shipper and partner is None:
+            return f"unknown sender: {address.email} names no partner shipper"
+        return _Opening(
+            address=address,
+            actor=email_actor,
+            shipper=partner if not at_shipper else None,
+            carrier=partner if at_shipper else None,
+        )
+
+    def _sender_user(self, session: Session, sender: str, address: CaseAddress) -> User | None:
+        """The active user ``sender`` is, of the address's organization or one of the
+        other role (the address's own first)."""
+        u, o = tables.users.c, tables.organizations.c
+        other = OrgRole.CARRIER if address.role is OrgRole.SHIPPER else OrgRole.SHIPPER
+        found = session.execute(
+            select(u.id, u.org_id)
+            .join(tables.organizations, o.id == u.org_id)
+            .where(
+                func.lower(u.email) == sender,
+                u.active.is_(True),
+                (u.org_id == address.org_id) | (o.role == other.value),
+            )
+            .order_by(u.id)
+        ).all()
+        if not found:
             return None
-        a = tables.case_addresses.c
-        row = session.execute(
-            select(a.org_id).where(a.email.in_(list(parsed.recipients))).order_by(a.email)
-        ).first()
-        return None if row is None else int(row.org_id)
+        chosen = next((r for r in found if r.org_id == address.org_id), found[0])
+        return session.get(User, chosen.id)
 
     def _uploads(self, parsed: ParsedMail) -> tuple[list[Upload], list[str]]:
         """The attachments casekit takes, and a line for each one it does not."""
@@ -609,15 +719,33 @@ class InboundIntake(Service):
             text = "(no text)"
         return text[:MAX_BODY]
 
-    def _open(self, inbound_id: int, parsed: ParsedMail, org_id: int) -> InboundResult:
-        actor = Actor.system_actor(SystemName.EMAIL, org_id=org_id)
-        customer = self._customer_of(org_id, parsed.from_address or "")
+    def _open(self, inbound_id: int, parsed: ParsedMail, opening: _Opening) -> InboundResult:
+        address = opening.address
+
+        def default_owner(edit: Edit) -> None:
+            side = Side.SHIPPER if address.role is OrgRole.SHIPPER else Side.CARRIER
+            owner = address.owner_id
+            if owner is None or edit.case.owner_of(side) is not None:
+                return
+            user = edit.uow.session.get(User, owner)
+            if user is None or not user.active or user.org_id != address.org_id:
+                return  # left since the address was set up: the case waits for an owner
+            edit.case.set_owner(side, owner)
+            edit.event(EventKind.OWNER_CHANGED, new=owner, org_id=address.org_id)
+
+        with self._uow(write=False) as uow:
+            cc = self._cc(uow.session, parsed, opening.shipper_id, opening.party_ids)
         view = self._open_case(
-            actor,
+            opening.actor,
             parsed,
-            type=self.kit.settings.inbound_case_type,
-            customer=customer,
-            audience=Audience.CUSTOMER if customer is not None else Audience.PARTNERS,
+            type=address.case_type or self.kit.settings.inbound_case_type,
+            customer=opening.customer,
+            audience=opening.audience,
+            shipper=opening.shipper,
+            carrier=opening.carrier,
+            cc=cc,
+            take_ownership=opening.take_ownership,
+            on_opened=default_owner,
         )
         return self._finish(inbound_id, Outcome.CREATED, case_number=view.number)
 
@@ -630,6 +758,10 @@ class InboundIntake(Service):
         customer: int | None,
         audience: Audience,
         shipper: int | None = None,
+        carrier: int | None = None,
+        cc: Sequence[str] = (),
+        take_ownership: bool = True,
+        on_opened: Callable[[Edit], None] | None = None,
     ) -> CaseView:
         uploads, refused = self._uploads(parsed)
         try:
@@ -637,7 +769,11 @@ class InboundIntake(Service):
                 actor,
                 type=type,
                 shipper=shipper,
+                carrier=carrier,
                 customer=customer,
+                cc=cc,
+                take_ownership=take_ownership,
+                _on_opened=on_opened,
                 subject=parsed.subject[:300],
                 message=self._body(parsed, refused, full=True),
                 audience=audience,
@@ -648,14 +784,13 @@ class InboundIntake(Service):
         finally:
             close_uploads(uploads)
 
-    def _customer_of(self, shipper_org_id: int, address: str) -> int | None:
+    def _customer_of(self, session: Session, shipper_org_id: int, address: str) -> int | None:
         c = tables.customers.c
-        with self.kit.engine.connect() as conn:
-            row = conn.execute(
-                select(c.id)
-                .where(c.shipper_org_id == shipper_org_id, c.email == address.lower())
-                .order_by(c.id)
-            ).first()
+        row = session.execute(
+            select(c.id)
+            .where(c.shipper_org_id == shipper_org_id, c.email == address.lower())
+            .order_by(c.id)
+        ).first()
         return None if row is None else int(row.id)
 
     def _bounce(self, inbound_id: int, parsed: ParsedMail) -> InboundResult:

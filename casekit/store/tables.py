@@ -560,6 +560,14 @@ case_addresses = Table(
     Column("email", String(EMAIL), primary_key=True),
     _fk("org_id", "casekit_organizations.id"),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The type of the cases it opens; NULL: the inbound_case_type setting.
+    Column("case_type", String(64), nullable=True),
+    # The default owner of the address's side, a user of its organization.
+    _fk("owner_user_id", "casekit_users.id", nullable=True),
+    # An organization of the other role: the other party of the cases it opens.
+    _fk("partner_org_id", "casekit_organizations.id", nullable=True),
+    # What mail from unknown senders does: "open" a case or "triage".
+    Column("unknown_senders", String(16), nullable=False, server_default="open"),
     Index("ix_casekit_case_addresses_org", "org_id"),
 )
 

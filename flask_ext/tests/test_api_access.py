@@ -165,6 +165,46 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
             read_key=403,
         ),
     ),
+    # Each organization's own case addresses: its staff read, its managers (or an
+    # admin key) edit; the scene's address is the shipper's.
+    ("casekit_api_case_addresses.list_addresses", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    ("casekit_api_case_addresses.create_address", "POST"): (
+        {"email": "cases@acme.test", "case_type": "lost"},
+        anyone(201, case_customer=403, other_customer=403, carrier_key=403, read_key=403),
+    ),
+    ("casekit_api_case_addresses.get_address", "GET"): (
+        None,
+        anyone(
+            404, own_org=200, case_customer=403, other_customer=403, shipper_key=200, read_key=200
+        ),
+    ),
+    ("casekit_api_case_addresses.update_address", "PATCH"): (
+        {"case_type": "lost", "owner_id": None},
+        anyone(
+            404,
+            own_org=200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=200,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_case_addresses.delete_address", "DELETE"): (
+        None,
+        anyone(
+            404,
+            own_org=204,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=204,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
     # Facts and events: each caller about its own organization's shipments.
     ("casekit_api_shipments.upsert_shipments", "POST"): (
         {"items": [{"reference": "SHP-9"}]},
@@ -454,7 +494,10 @@ def scene(kit, world, actors):
     )
     triaged = kit.inbound.receive(raw)
     assert triaged.outcome == "triaged"
+    # After the mail above, which it would otherwise have opened a case from.
+    kit.case_addresses.add(actors["own_org"], "support@acme.test")
     return {
+        "email": "support@acme.test",
         "number": case.number,
         "attachment_id": entry.attachments[0].id,
         "entry_id": said.id,

@@ -47,6 +47,7 @@ class CaseKitApi(Api):  # type: ignore[misc]
 def init_api(app: Flask, st: State) -> None:
     """Mount the API on ``app`` at ``CASEKIT_API_URL_PREFIX``."""
     from casekit_flask.api import (
+        case_addresses,
         cases,
         directory,
         keys,
@@ -93,6 +94,7 @@ def init_api(app: Flask, st: State) -> None:
         triage.blp,
         rules.blp,
         keys.blp,
+        case_addresses.blp,
         webhooks.blp,
         settings.blp,
         directory.blp,
@@ -132,6 +134,8 @@ def _headers(response: Response) -> Response:
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The blueprints whose writes change the organization itself: an admin-scope key's.
+ADMIN_WRITES = frozenset({"casekit_api_directory", "casekit_api_case_addresses"})
 
 
 def authenticate() -> Response | None:
@@ -160,7 +164,7 @@ def authenticate() -> Response | None:
         if refused is not None:
             return refused
         if request.blueprint == "casekit_api_keys" or (
-            request.blueprint == "casekit_api_directory" and request.method in WRITE_METHODS
+            request.blueprint in ADMIN_WRITES and request.method in WRITE_METHODS
         ):
             wanted = ApiScope.ADMIN
         elif request.method in WRITE_METHODS:
