@@ -1,6 +1,6 @@
 """Staff settings pages beside the feedback portal switch: collaborator
-addresses, mail template overrides with a preview, and a user's own
-notification subscriptions. Routes of the staff blueprint."""
+addresses, case addresses, mail template overrides with a preview, and a
+user's own notification subscriptions. Routes of the staff blueprint."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from casekit import Actor, InvalidInput, OrgRole
+from casekit.domain.case_address import UnknownSenders
 from casekit.domain.notify import TEMPLATE_NAMES, NotifyEvent
+from casekit.services.case_addresses import UNCHANGED
 from casekit_flask.extension import current_kit
 from casekit_flask.staff import _messages, _organization, require_staff, staff
 
@@ -110,6 +112,72 @@ def collaborator_addresses() -> ResponseReturnValue:
         pairs=pairs,
         field=_field,
         errors=errors,
+        form=request.form,
+    ), (400 if errors else 200)
+
+
+# -- case addresses ---------------------------------------------------------------------------
+#: What each choice of ``unknown_senders`` is called on the page.
+UNKNOWN_SENDERS_LABELS = {
+    UnknownSenders.OPEN: "Open a case",
+    UnknownSenders.TRIAGE: "Keep in triage",
+}
+
+
+def _address_options(form: Any) -> dict[str, Any]:
+    """The options of a case address form; a field that is not an id is an InvalidInput."""
+    options: dict[str, Any] = {"case_type": form.get("case_type", "").strip() or None}
+    errors: dict[str, list[str]] = {}
+    for name in ("owner_id", "partner_id"):
+        value = form.get(name, "").strip()
+        if value and not (value.isdigit() and len(value) < 10):
+            errors[name] = ["choose one from the list"]
+        options[name] = int(value) if value and name not in errors else None
+    options["unknown_senders"] = form.get("unknown_senders") or UNCHANGED
+    if errors:
+        raise InvalidInput(errors)
+    return options
+
+
+@staff.route("/settings/case-addresses", methods=["GET", "POST"])
+def case_addresses() -> ResponseReturnValue:
+    """The organization's case addresses: managers add, change and remove them."""
+    actor = require_staff()
+    kit = current_kit()
+    organization = _organization(actor)
+    errors: dict[str, list[str]] = {}
+    posted = request.form.get("address", "") if request.method == "POST" else None
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        try:
+            if action == "remove":
+                kit.case_addresses.remove(actor, posted or "")
+                flash(f"{posted} no longer opens cases.")
+            elif action == "save":
+                kit.case_addresses.update(actor, posted or "", **_address_options(request.form))
+                flash(f"{posted} saved.")
+            else:
+                options = _address_options(request.form)
+                if options["unknown_senders"] is UNCHANGED:
+                    options["unknown_senders"] = None
+                added = kit.case_addresses.add(actor, request.form.get("email", ""), **options)
+                flash(f"{added.email} now opens cases.")
+            return redirect(url_for(".case_addresses"))
+        except InvalidInput as error:
+            errors = _messages(error)
+    other = OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER
+    return render_template(
+        "casekit/staff/case_addresses.html",
+        actor=actor,
+        organization=organization,
+        addresses=kit.case_addresses.list(actor),
+        case_types=kit.case_types,
+        users=kit.directory.users(actor),
+        partners=kit.directory.organizations(actor, other),
+        partner_role=other.value,
+        senders=UNKNOWN_SENDERS_LABELS,
+        errors=errors,
+        posted=posted,
         form=request.form,
     ), (400 if errors else 200)
 

@@ -88,6 +88,9 @@ MARKERS: dict[str, Marker] = {
         _id("customer-id", r'"customer_id":\s*{id}\b', SHIPPER, CUSTOMER),
         _text("shipper-triage", SHIPPER),
         _text("carrier-triage", CARRIER),
+        # Each organization's case addresses are its own.
+        _address("shipper-case-address", "acme.test", SHIPPER),
+        _address("carrier-case-address", "fast.test", CARRIER),
     )
 }
 
@@ -350,6 +353,12 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     }
     triaged = [kit.inbound.receive(triage_mail[side]) for side in (SHIPPER, CARRIER)]
     assert [t.outcome.value for t in triaged] == ["triaged", "triaged"]
+    for side, org in ((SHIPPER, shipper), (CARRIER, carrier)):
+        kit.case_addresses.add(
+            host, MARKERS[f"{side}-case-address"].text, org_id=org.id, unknown_senders="triage"
+        )
+    # Another address of the shipper, which strangers try to change.
+    kit.case_addresses.add(host, "desk@acme.test", org_id=shipper.id, unknown_senders="triage")
 
     entries = kit.cases.timeline(host, number)
     recipients = {

@@ -116,6 +116,9 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("casekit_staff.attachment", "GET"): ({}, parties(200)),
     ("casekit_staff.collaborator_addresses", "GET"): ({}, staff_any(200)),
     ("casekit_staff.collaborator_addresses", "POST"): ({}, staff_any(302)),
+    # Each organization's own case addresses; every persona here is a manager (of its own).
+    ("casekit_staff.case_addresses", "GET"): ({}, staff_any(200)),
+    ("casekit_staff.case_addresses", "POST"): ({"email": "new@cases.test"}, staff_any(302)),
     ("casekit_staff.templates", "GET"): ({}, staff_any(200)),
     ("casekit_staff.edit_template", "GET"): ({}, staff_any(200)),
     ("casekit_staff.edit_template", "POST"): (

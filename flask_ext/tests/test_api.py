@@ -611,6 +611,58 @@ def test_collaborator_addresses(client, actors, world):
     assert cleared.json["addresses"] == []
 
 
+def test_case_addresses(client, actors, world, kit):
+    from conftest import login
+
+    login(client, actors["own_org"])
+    made = client.post(
+        "/api/v1/case-addresses",
+        json={
+            "email": "Support@Acme.test",
+            "case_type": "lost",
+            "owner_id": world.shipper_agent.id,
+            "partner_id": world.carrier.id,
+        },
+    )
+    assert made.status_code == 201, made.json
+    assert {k: v for k, v in made.json.items() if k != "created_at"} == {
+        "email": "support@acme.test",
+        "org_id": world.shipper.id,
+        "role": "shipper",
+        "case_type": "lost",
+        "owner_id": world.shipper_agent.id,
+        "partner_id": world.carrier.id,
+        "unknown_senders": "open",
+    }
+    assert client.get("/api/v1/case-addresses").json == {"addresses": [made.json]}
+    assert client.get("/api/v1/case-addresses/support@acme.test").json == made.json
+    changed = client.patch(
+        "/api/v1/case-addresses/support@acme.test",
+        json={"owner_id": None, "unknown_senders": "triage"},
+    )
+    assert (changed.json["owner_id"], changed.json["unknown_senders"]) == (None, "triage")
+    assert changed.json["case_type"] == "lost"  # not sent: unchanged
+    # Bad options are named; nothing changes.
+    bad = client.post(
+        "/api/v1/case-addresses",
+        json={"email": "x@acme.test", "partner_id": world.shipper.id, "case_type": "nope"},
+    )
+    assert set(problem_of(bad, 400)["errors"]) == {"partner_id", "case_type"}
+    unknown = client.patch("/api/v1/case-addresses/support@acme.test", json={"colour": "red"})
+    assert "colour" in problem_of(unknown, 400)["errors"]
+    assert [a.email for a in kit.case_addresses.list(Actor.host())] == ["support@acme.test"]
+    # The carrier's staff do not find the shipper's address.
+    login(client, actors["case_carrier"])
+    assert client.get("/api/v1/case-addresses").json == {"addresses": []}
+    problem_of(client.get("/api/v1/case-addresses/support@acme.test"), 404)
+    problem_of(client.delete("/api/v1/case-addresses/support@acme.test"), 404)
+    login(client, actors["own_org"])
+    assert client.delete("/api/v1/case-addresses/support@acme.test").status_code == 204
+    assert kit.case_addresses.list(Actor.host()) == []
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert {"/api/v1/case-addresses", "/api/v1/case-addresses/{email}"} <= set(paths)
+
+
 def test_shipment_and_order_facts_bad_rows_one_by_one(client, auth, kit, world):
     r = client.post(
         "/api/v1/shipments",

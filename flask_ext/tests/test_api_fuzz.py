@@ -18,9 +18,9 @@ unknown and repeated parameters). For each request:
 Most bodies are nearly right (every field plausible, one left out or given
 a wrong value), so they get past the first checks to the services. Each
 request is sent by an API key of the shipper (write scope; admin under
-``/api-keys``, which needs it), by the shipper's manager signed in to the
-host with CSRF on and the token sent, and for a change once more without
-the token. JSON is nested at most 20 levels deep.
+``/api-keys``, ``/directory`` and ``/case-addresses``, which need it), by
+the shipper's manager signed in to the host with CSRF on and the token
+sent, and for a change once more without the token. JSON is nested at most 20 levels deep.
 
 Bounded and derandomized: ``CASEKIT_API_FUZZ_EXAMPLES`` examples per
 operation (25 by default, 10 on a database server); set it higher for a
@@ -669,7 +669,9 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         manager, url="https://hooks.acme.test/casekit", events=["case_opened"]
     )
     triaged = kit.inbound.receive(raw)
+    kit.case_addresses.add(manager, "support@acme.test")  # after the mail above
     return {
+        "email": "support@acme.test",
         "number": case.number,
         "attachment_id": entry.attachments[0].id,
         "entry_id": said.id,
@@ -733,7 +735,7 @@ class Callers:
 
     def send(self, method: str, path: str, sent: dict[str, Any]) -> None:
         """``sent`` by the key, by the session, and (a change) by the session without CSRF."""
-        admin = "/api-keys" in path or "/directory" in path
+        admin = any(p in path for p in ("/api-keys", "/directory", "/case-addresses"))
         token = self.scene["admin_token" if admin else "write_token"]
         callers = ["key", "session"] + (["session without CSRF"] if method != "GET" else [])
         for caller in callers:

@@ -337,6 +337,7 @@ WATCHERS = frozenset({"shipper-watcher", "carrier-watcher"})
 WATCHER_ADDRESSES = frozenset({"shipper-watcher-address", "carrier-watcher-address"})
 WATCHER_IDS = frozenset({"shipper-watcher-id", "carrier-watcher-id"})
 COLLABORATORS = frozenset({"shipper-collaborator-address", "carrier-collaborator-address"})
+CASE_ADDRESSES = frozenset({"shipper-case-address", "carrier-case-address"})
 TRIAGE = frozenset({"shipper-triage", "carrier-triage"})
 NOTHING: frozenset[str] = frozenset()
 ALL = tuple(VIEWERS)
@@ -479,6 +480,23 @@ def unsubscribe_surface(name: str, endpoint: str, fetch: Fetch, method: str) -> 
     )
 
 
+def case_address_url(scene: Scene, marker: str) -> str:
+    return scene.url("casekit_api_case_addresses.get_address", email=MARKERS[marker].text)
+
+
+def both_case_addresses(scene: Scene, viewer: str) -> str:
+    """Each organization's case address, asked for by the viewer: the answers it got (a
+    refusal names the address asked for, which the viewer sent: it counts as nothing)."""
+    found = []
+    for marker in sorted(CASE_ADDRESSES):
+        client, headers = scene.client(viewer)
+        response = client.get(case_address_url(scene, marker), headers=headers)
+        assert response.status_code in (200, 401, 403, 404), (viewer, response.text[:400])
+        found.append(response.text if response.status_code == 200 else str(response.status_code))
+        response.close()
+    return "\n".join(found)
+
+
 SURFACES: list[Surface] = [
     # Staff pages
     http(
@@ -503,6 +521,8 @@ SURFACES: list[Surface] = [
     http("casekit_staff.attachment", FILES, each="attachment", meant_for=STAFF),
     http("casekit_staff.shipment_fragment", NOTHING),
     http("casekit_staff.collaborator_addresses", COLLABORATORS),
+    # The page offers the organization's users as owners: the watchers are among them.
+    http("casekit_staff.case_addresses", CASE_ADDRESSES | WATCHERS, meant_for=STAFF),
     http("casekit_staff.triage", TRIAGE),
     http("casekit_staff.triage_item", TRIAGE, each="triage"),
     http("casekit_staff.triage_original", TRIAGE, each="triage"),
@@ -540,6 +560,15 @@ SURFACES: list[Surface] = [
     api("casekit_api_views.counts", NOTHING),
     api("casekit_api_reports.report", WATCHERS, query="?from=2026-01-01&to=2026-01-31"),
     api("casekit_api_reports.collaborator_addresses", COLLABORATORS),
+    api("casekit_api_case_addresses.list_addresses", CASE_ADDRESSES, meant_for=STAFF),
+    Surface(
+        name="casekit_api_case_addresses.get_address",
+        endpoint="casekit_api_case_addresses.get_address",
+        fetch=both_case_addresses,
+        viewers=ALL,
+        shows=CASE_ADDRESSES,
+        meant_for=STAFF,
+    ),
     api("casekit_api_triage.triage", TRIAGE),
     api("casekit_api_triage.item", TRIAGE, each="triage"),
     # A subscription's log is its organization's managers' (and keys').
@@ -745,6 +774,23 @@ def set_collaborator_address(scene: Scene, viewer: str) -> list[Request]:
     return [("PUT", scene.url("casekit_api_reports.set_collaborator_address"), {"json": body})]
 
 
+def update_case_address(scene: Scene, viewer: str) -> list[Request]:
+    """The viewer's side's case address, set to what it is (nothing changes); a stranger
+    tries the shipper's (its 404 names the address it sent, so each is read as text)."""
+    if VIEWERS[viewer] in STAFF:
+        url = case_address_url(scene, f"{_side(viewer)}-case-address")
+    else:
+        url = scene.url("casekit_api_case_addresses.get_address", email="desk@acme.test")
+        scene.kit.case_addresses.get(Actor.host(), "desk@acme.test")  # it exists
+    return [("PATCH", url, {"json": {"unknown_senders": "triage"}})]
+
+
+def case_address_form(scene: Scene, viewer: str) -> dict[str, str]:
+    """The viewer's side's case address saved with an owner who is no one."""
+    address = MARKERS[f"{_side(viewer)}-case-address"].text
+    return {"action": "save", "address": address, "owner_id": "not-an-id"}
+
+
 def address_form(scene: Scene, viewer: str) -> dict[str, str]:
     """The settings page's field of the viewer's side's collaborator address, not an address."""
     pair = _pair(scene)
@@ -887,6 +933,15 @@ WRITES: list[Surface] = [
         meant_for=STAFF,
         shows_to=MANAGERS_ONLY,
     ),
+    # A case address is changed by its organization's managers and admin keys.
+    write(
+        "PATCH",
+        "casekit_api_case_addresses.update_address",
+        update_case_address,
+        CASE_ADDRESSES,
+        meant_for=STAFF,
+        shows_to=MANAGERS_ONLY | {"shipper_write_key": NOTHING, "carrier_write_key": NOTHING},
+    ),
     write("POST", "casekit_api_cases.open_case", open_case, {"customer-id"}, meant_for=STAFF),
     # The directory changes with an admin key (the scene's people are no admins).
     write(
@@ -995,6 +1050,12 @@ REFUSED: list[Surface] = [
     ),
     # The manager's own field holds what was typed; the other side's, the address.
     refused(
+        "casekit_staff.case_addresses",
+        case_address_form,
+        CASE_ADDRESSES | WATCHERS,
+        meant_for=STAFF,
+    ),
+    refused(
         "casekit_staff.collaborator_addresses",
         address_form,
         COLLABORATORS,
@@ -1046,6 +1107,8 @@ NO_CASE_DATA: dict[str, str] = {
         "the answer to a path that is no operation",
     ),
     "POST casekit_api_keys.create_key": "the new key, its token shown once",
+    "POST casekit_api_case_addresses.create_address": "the new case address, as it was sent",
+    "DELETE casekit_api_case_addresses.delete_address": "no content",
     "DELETE casekit_api_keys.revoke_key": "the revoked key",
     "POST casekit_api_rules.create_rule": "the rule",
     "PATCH casekit_api_rules.update_rule": "the rule",

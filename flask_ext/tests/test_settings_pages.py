@@ -203,3 +203,93 @@ def test_portal_feedback_queues_mail_for_exactly_the_subscribed_merchant_logins(
     assert staff == [(world.shipper_agent.email, "customer_feedback")]
     # No carrier staff hear of a customer's feedback.
     assert all(not email.endswith("@fast.test") for email, _e, _k in queued)
+
+
+# -- case addresses -------------------------------------------------------------------------
+def test_managers_add_change_and_remove_their_case_addresses(kit, world, client):
+    login(client, world.shipper_manager_actor)
+    assert "No case addresses yet." in client.get("/cases/settings/case-addresses").text
+    added = client.post(
+        "/cases/settings/case-addresses",
+        data={
+            "action": "add",
+            "email": "Support@Acme.test",
+            "case_type": "where_is_my_order",
+            "owner_id": str(world.shipper_agent.id),
+            "partner_id": str(world.carrier.id),
+            "unknown_senders": "",
+        },
+    )
+    assert added.status_code == 302
+    [address] = kit.case_addresses.list(Actor.host())
+    assert (address.email, address.case_type, address.owner_id, address.partner_id) == (
+        "support@acme.test",
+        "where_is_my_order",
+        world.shipper_agent.id,
+        world.carrier.id,
+    )
+    assert address.unknown_senders.value == "open"
+    page = client.get("/cases/settings/case-addresses").text
+    assert "support@acme.test" in page
+    assert f'<option value="{world.carrier.id}" selected>Fast Freight</option>' in page
+    saved = client.post(
+        "/cases/settings/case-addresses",
+        data={
+            "action": "save",
+            "address": "support@acme.test",
+            "case_type": "",
+            "owner_id": "",
+            "partner_id": str(world.carrier.id),
+            "unknown_senders": "triage",
+        },
+    )
+    assert saved.status_code == 302
+    [address] = kit.case_addresses.list(Actor.host())
+    assert (address.case_type, address.owner_id, address.unknown_senders.value) == (
+        None,
+        None,
+        "triage",
+    )
+    assert "support@acme.test saved." in client.get("/cases/settings/case-addresses").text
+    # The carrier's staff see their own addresses only.
+    login(client, world.carrier_manager_actor)
+    assert "support@acme.test" not in client.get("/cases/settings/case-addresses").text
+    gone = client.post(
+        "/cases/settings/case-addresses", data={"action": "remove", "address": "support@acme.test"}
+    )
+    assert gone.status_code == 404
+    login(client, world.shipper_manager_actor)
+    removed = client.post(
+        "/cases/settings/case-addresses", data={"action": "remove", "address": "support@acme.test"}
+    )
+    assert removed.status_code == 302
+    assert kit.case_addresses.list(Actor.host()) == []
+
+
+def test_bad_case_address_input_is_named_and_changes_nothing(kit, world, client):
+    login(client, world.carrier_manager_actor)
+    refused = client.post(
+        "/cases/settings/case-addresses",
+        data={"action": "add", "email": "desk@fast.test", "unknown_senders": "open"},
+    )
+    assert refused.status_code == 400
+    assert "unknown senders" in refused.text
+    assert 'value="desk@fast.test"' in refused.text  # what was typed stays
+    bad_id = client.post(
+        "/cases/settings/case-addresses",
+        data={"action": "add", "email": "desk@fast.test", "owner_id": "x" * 5000},
+    )
+    assert bad_id.status_code == 400
+    assert "owner id" in bad_id.text
+    assert kit.case_addresses.list(Actor.host()) == []
+    # Agents read; they change nothing.
+    kit.case_addresses.add(Actor.host(), "desk@fast.test", org_id=world.carrier.id)
+    login(client, world.carrier_actor)
+    page = client.get("/cases/settings/case-addresses").text
+    assert "desk@fast.test" in page
+    assert "Only a manager changes the case addresses." in page
+    denied = client.post(
+        "/cases/settings/case-addresses", data={"action": "remove", "address": "desk@fast.test"}
+    )
+    assert denied.status_code == 403
+    assert [a.email for a in kit.case_addresses.list(Actor.host())] == ["desk@fast.test"]

@@ -104,7 +104,7 @@ def create_address(data: dict[str, Any]) -> Any:
     return _out(current_kit().case_addresses.add(actor(), email, **data)), 201
 
 
-@blp.route("/<path:email>", methods=["GET"])
+@blp.route("/<email>", methods=["GET"])
 @blp.response(200, CaseAddressSchema)
 @_problems
 def get_address(email: str) -> Any:
@@ -112,7 +112,7 @@ def get_address(email: str) -> Any:
     return _out(current_kit().case_addresses.get(actor(), email))
 
 
-@blp.route("/<path:email>", methods=["PATCH"])
+@blp.route("/<email>", methods=["PATCH"])
 @blp.arguments(CaseAddressUpdateSchema)
 @blp.response(200, CaseAddressSchema)
 @_problems
@@ -122,7 +122,7 @@ def update_address(data: dict[str, Any], email: str) -> Any:
     return _out(current_kit().case_addresses.update(actor(), email, **options))
 
 
-@blp.route("/<path:email>", methods=["DELETE"])
+@blp.route("/<email>", methods=["DELETE"])
 @blp.response(204)
 @_problems
 def delete_address(email: str) -> Any:
