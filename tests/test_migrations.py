@@ -431,3 +431,49 @@ def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
     # An address Cc'd before the revision is read as the shipper's, as it was.
     assert cc_org() is None
     assert schema_differences(engine) == []
+
+
+def test_0018_keeps_an_existing_case_address_opening_cases(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """An address stored before revision 0018 (a shipper's, with nothing but its
+    organization) opens cases from any sender after it, as before."""
+    from datetime import UTC, datetime
+
+    from casekit import Actor
+    from casekit.domain.case_address import UnknownSenders
+    from casekit.store.tables import case_addresses, organizations
+    from casekit.testing import make_kit
+
+    migrate.upgrade(engine, "0017")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        org_id = conn.execute(
+            organizations.insert().values(
+                name="Acme", role="shipper", created_at=now, feedback_portal=False
+            )
+        ).inserted_primary_key[0]
+        # The columns of revision 0017 only.
+        conn.execute(
+            case_addresses.insert().values(email="support@acme.test", org_id=org_id, created_at=now)
+        )
+    migrate.upgrade(engine)
+    assert schema_differences(engine) == []
+    kit = make_kit(empty_database_url, attachment_dir=tmp_path / "files", create_schema=False)
+    try:
+        [address] = kit.case_addresses.list(Actor.host())
+        assert (address.org_id, address.unknown_senders, address.partner_id) == (
+            org_id,
+            UnknownSenders.OPEN,
+            None,
+        )
+        raw = (
+            b"From: nora@shop.test\r\nTo: support@acme.test\r\nSubject: Hello\r\n"
+            b"Message-ID: <m18@t>\r\n\r\nHi\r\n"
+        )
+        assert kit.inbound.receive(raw).outcome == "created"
+    finally:
+        kit.close()
+    migrate.downgrade(engine, "0017")
+    columns = {c["name"] for c in inspect(engine).get_columns(case_addresses.name)}
+    assert columns == {"email", "org_id", "created_at"}

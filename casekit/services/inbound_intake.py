@@ -678,7 +678,7 @@ class InboundIntake(Service):
             select(u.id, u.org_id)
             .join(tables.organizations, o.id == u.org_id)
             .where(
-                func.lower(u.email) == sender,
+                u.email == sender,  # stored lower case, as the sender is
                 u.active.is_(True),
                 (u.org_id == address.org_id) | (o.role == other.value),
             )
