@@ -22,7 +22,7 @@ from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.services.base import Service
 from casekit.store import tables
 
-__all__ = ["CaseAddressService", "address_for"]
+__all__ = ["UNCHANGED", "CaseAddressService", "address_for"]
 
 _a = tables.case_addresses.c
 _o = tables.organizations.c
