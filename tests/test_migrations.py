@@ -433,10 +433,10 @@ def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(
     assert schema_differences(engine) == []
 
 
-def test_0018_keeps_an_existing_case_address_opening_cases(
+def test_0019_keeps_an_existing_case_address_opening_cases(
     empty_database_url: str, engine: Engine, tmp_path: Any
 ) -> None:
-    """An address stored before revision 0018 (a shipper's, with nothing but its
+    """An address stored before revision 0019 (a shipper's, with nothing but its
     organization) opens cases from any sender after it, as before."""
     from datetime import UTC, datetime
 
@@ -445,7 +445,7 @@ def test_0018_keeps_an_existing_case_address_opening_cases(
     from casekit.store.tables import case_addresses, organizations
     from casekit.testing import make_kit
 
-    migrate.upgrade(engine, "0017")
+    migrate.upgrade(engine, "0018")
     now = datetime(2026, 12, 1, tzinfo=UTC)
     with engine.begin() as conn:
         org_id = conn.execute(
@@ -453,7 +453,7 @@ def test_0018_keeps_an_existing_case_address_opening_cases(
                 name="Acme", role="shipper", created_at=now, feedback_portal=False
             )
         ).inserted_primary_key[0]
-        # The columns of revision 0017 only.
+        # The columns of revision 0018 only.
         conn.execute(
             case_addresses.insert().values(email="support@acme.test", org_id=org_id, created_at=now)
         )
@@ -474,6 +474,6 @@ def test_0018_keeps_an_existing_case_address_opening_cases(
         assert kit.inbound.receive(raw).outcome == "created"
     finally:
         kit.close()
-    migrate.downgrade(engine, "0017")
+    migrate.downgrade(engine, "0018")
     columns = {c["name"] for c in inspect(engine).get_columns(case_addresses.name)}
     assert columns == {"email", "org_id", "created_at"}

@@ -7,8 +7,8 @@ takes: ``case_type`` (NULL: the ``inbound_case_type`` setting),
 ``triage``). The existing rows, all shippers', keep today's behaviour:
 ``open``, no default type, owner or partner.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
