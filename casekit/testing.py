@@ -23,7 +23,7 @@ outside a test run (the benchmarks, a host's own tools) can use the fakes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from email.message import EmailMessage, Message
 from pathlib import Path
 from types import TracebackType
@@ -319,7 +319,7 @@ def enabled_backends(config: pytest.Config) -> list[str]:
     return names
 
 
-def empty_tables(kit: CaseKit) -> None:
+def empty_tables(kit: CaseKit, *, keep: Collection[str] = ()) -> None:
     """Delete every row of casekit's tables and restart their ids at 1 (the schema stays).
 
     Only the tables a test used are touched on a server: on PostgreSQL those
@@ -328,12 +328,17 @@ def empty_tables(kit: CaseKit) -> None:
     restarted, which is several times faster than ``TRUNCATE`` of every
     table (a new file for each table and index on PostgreSQL, a table
     dropped and created again on MySQL/MariaDB), run after every test.
+
+    ``keep`` names tables (``casekit_users``...) left as they are, rows and
+    ids: a directory written once for many runs of a test, say. A table that
+    refers to one emptied must be emptied too.
     """
     from sqlalchemy import text
 
     from casekit.store.tables import metadata
 
-    tables = list(reversed(metadata.sorted_tables))  # the referencing ones first
+    # the referencing ones first
+    tables = [t for t in reversed(metadata.sorted_tables) if t.name not in keep]
     # The tables whose ids come from a sequence / AUTO_INCREMENT, and that column.
     serial = {
         t.name: t.autoincrement_column.name for t in tables if t.autoincrement_column is not None

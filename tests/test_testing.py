@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from casekit import (
+    Actor,
     FrozenClock,
     InvalidInput,
     NotFound,
@@ -221,6 +222,27 @@ def test_empty_tables_leaves_nothing_and_restarts_the_ids(kit, world):
     with kit.engine.begin() as conn:
         inserted = conn.execute(tables.rules.insert(), rule_row(again.shipper.id))
     assert inserted.inserted_primary_key[0] == 1
+
+
+def test_empty_tables_keeps_the_tables_named(kit, world):
+    """``keep``: those tables keep their rows and ids; the others are emptied, ids restarted."""
+    kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id, message="Hello")
+    kept = {"casekit_organizations", "casekit_users", "casekit_customers"}
+    with kit.engine.connect() as conn:
+        before = {
+            name: conn.execute(select(tables.metadata.tables[name])).all() for name in sorted(kept)
+        }
+    empty_tables(kit, keep=kept)
+    with kit.engine.connect() as conn:
+        for table in tables.metadata.sorted_tables:
+            rows = conn.execute(select(table)).all()
+            assert rows == (before[table.name] if table.name in kept else []), table
+    assert all(before.values())
+    assert kit.cases.open(world.shipper_actor, type="lost").number == "CV000001"
+    user = kit.directory.add_user(
+        Actor.host(), org_id=world.shipper.id, name="New", email="new@acme.test"
+    )
+    assert user.id == 1 + max(row.id for row in before["casekit_users"])
 
 
 def rule_row(org_id):
