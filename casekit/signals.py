@@ -67,6 +67,12 @@ watcher_changed: NamedSignal = casekit_signals.signal(
     "watcher-changed",
     doc="A watcher was added or removed. Extra: ``user_id`` and ``watching`` (bool).",
 )
+carrier_changed: NamedSignal = casekit_signals.signal(
+    "carrier-changed",
+    doc="The case's carrier was named, changed or removed, or whether it collaborates was "
+    "switched. Extra: ``old`` and ``new`` (carrier organization ids or None), "
+    "``was_collaborating`` and ``collaborating`` (bools).",
+)
 
 notification_queued: NamedSignal = casekit_signals.signal(
     "notification-queued",
@@ -115,6 +121,7 @@ CASE_SIGNALS: tuple[NamedSignal, ...] = (
     message_posted,
     owner_changed,
     watcher_changed,
+    carrier_changed,
 )
 #: The signals about notifications: queued with a change, then sent or failed.
 NOTIFICATION_SIGNALS: tuple[NamedSignal, ...] = (

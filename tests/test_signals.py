@@ -105,6 +105,7 @@ def test_the_signals_live_in_casekits_own_namespace():
         "message-posted",
         "owner-changed",
         "watcher-changed",
+        "carrier-changed",
         "notification-queued",
         "notification-sent",
         "notification-failed",

@@ -49,6 +49,7 @@ class EventKind(enum.StrEnum):
     SHIPMENT_LINKED = "shipment_linked"
     ORDER_LINKED = "order_linked"
     CARRIER_CHANGED = "carrier_changed"
+    CARRIER_COLLABORATING = "carrier_collaborating"
     MAIL_FILED = "mail_filed"
     ENTRY_SHARED = "entry_shared"
     NOTIFICATION_FAILED = "notification_failed"

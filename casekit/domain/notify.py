@@ -38,6 +38,9 @@ class NotifyEvent(enum.StrEnum):
     CASE_SOLVED = "case_solved"
     CASE_REOPENED = "case_reopened"
     CUSTOMER_FEEDBACK = "customer_feedback"
+    #: the case was brought to a carrier after it was opened (named, or
+    #: switched to collaborating): that carrier hears the case is theirs.
+    CARRIER_NAMED = "carrier_named"
 
 
 #: When one change is several happenings, a person hears of the first of
@@ -45,6 +48,7 @@ class NotifyEvent(enum.StrEnum):
 PRIORITY: tuple[NotifyEvent, ...] = (
     NotifyEvent.CUSTOMER_FEEDBACK,
     NotifyEvent.CASE_OPENED,
+    NotifyEvent.CARRIER_NAMED,
     NotifyEvent.MESSAGE_POSTED,
     NotifyEvent.CASE_SOLVED,
     NotifyEvent.CASE_REOPENED,
@@ -56,13 +60,13 @@ PRIORITY: tuple[NotifyEvent, ...] = (
 def default_subscription(event: NotifyEvent, role: UserRole) -> bool:
     """A user's subscription to ``event`` until they change it.
 
-    Everything but plain status moves is on; new customer feedback reaches
-    an organization's managers and admins, so that none goes unnoticed, and
-    agents who turn it on.
+    Everything but plain status moves is on; new customer feedback, and a
+    case brought to the organization as its carrier, reach an organization's
+    managers and admins, so that none goes unnoticed, and agents who turn it on.
     """
     if event is NotifyEvent.STATUS_CHANGED:
         return False
-    if event is NotifyEvent.CUSTOMER_FEEDBACK:
+    if event in (NotifyEvent.CUSTOMER_FEEDBACK, NotifyEvent.CARRIER_NAMED):
         return role.is_manager
     return True
 
@@ -123,6 +127,8 @@ class Surroundings:
     customer_name: str = ""
     #: users of the shipper who may hear of new customer feedback.
     shipper_users: Sequence[int] = ()
+    #: users of the carrier who may hear that a case was brought to it.
+    carrier_users: Sequence[int] = ()
     #: the acting person's own address, never notified.
     actor_email: str | None = None
     #: the audience of the message each Cc'd address joined on (by address): it
@@ -238,6 +244,14 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
             if (found := user(user_id)) is not None:
                 yield found
         return
+    if h.event is NotifyEvent.CARRIER_NAMED:
+        # The carrier's people only: its users who chose to hear of it, and its
+        # collaborator address (the case has no carrier owner yet).
+        for user_id in people.carrier_users:
+            if (found := user(user_id)) is not None:
+                yield found
+        yield from _addresses(case, h, people, only=Side.CARRIER)
+        return
     user_ids = [case.shipper_owner_id, case.carrier_owner_id, *sorted(people.watchers)]
     user_ids += [u for u, _c, _e, _o in people.participants if u is not None]
     for user_id in dict.fromkeys(u for u in user_ids if u is not None):
@@ -253,13 +267,7 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
             case.shipper_org_id,
             customer_id=case.customer_id,
         )
-    for side, address in sorted(people.collaborators.items()):
-        side_org = case.shipper_org_id if side is Side.SHIPPER else case.carrier_org_id
-        owner = case.owner_of(side)
-        if side_org is None or (owner is not None and _active(people, owner)):
-            continue
-        if _org_hears(case, side_org, h):
-            yield Recipient(RecipientKind.ADDRESS, address, "", h.event, h, side_org)
+    yield from _addresses(case, h, people)
     if h.audience is not Audience.INTERNAL:
         for _u, _c, email, org_id in people.participants:
             # A Cc'd address hears what the organization that added it reads.
@@ -269,6 +277,21 @@ def _candidates(case: Case, h: Happening, people: Surroundings) -> Iterable[Reci
                 continue
             if email is not None and _org_hears(case, address_org, h):
                 yield Recipient(RecipientKind.PARTICIPANT, email, "", h.event, h, address_org)
+
+
+def _addresses(
+    case: Case, h: Happening, people: Surroundings, *, only: Side | None = None
+) -> Iterable[Recipient]:
+    """The collaborator addresses (of side ``only``, or both) of sides with no owner there."""
+    for side, address in sorted(people.collaborators.items()):
+        if only is not None and side is not only:
+            continue
+        side_org = case.shipper_org_id if side is Side.SHIPPER else case.carrier_org_id
+        owner = case.owner_of(side)
+        if side_org is None or (owner is not None and _active(people, owner)):
+            continue
+        if _org_hears(case, side_org, h):
+            yield Recipient(RecipientKind.ADDRESS, address, "", h.event, h, side_org)
 
 
 def _active(people: Surroundings, user_id: int) -> bool:

@@ -57,10 +57,20 @@ def may_share(actor: Actor, case: Case) -> str | None:
 
 
 def may_work(actor: Actor, case: Case) -> str | None:
-    """Status, type, shipment, order and carrier changes: any party's staff."""
+    """Status, type, shipment and order changes: any party's staff."""
     if actor.is_unrestricted or side_of_actor(actor, case) is not None:
         return None
     return "only staff of the case's parties may change it"
+
+
+def may_change_carrier(actor: Actor, case: Case) -> str | None:
+    """Naming, changing or removing the carrier of a case, and switching whether
+    it collaborates: the shipper's staff (or the host). The carrier does not
+    choose who the carrier is, nor switch itself out of the conversation (each
+    of its people may unsubscribe from the case's mail instead)."""
+    if actor.is_unrestricted or side_of_actor(actor, case) is Side.SHIPPER:
+        return None
+    return "only the shipper's staff may name the carrier or switch whether it collaborates"
 
 
 def may_set_owner(actor: Actor, case: Case, side: Side, new_owner: int | None) -> str | None:

@@ -51,7 +51,7 @@ VARIABLES: dict[str, str] = {
     "case.order": "the order number, or empty",
     "case.shipment": "the shipment reference, or empty",
     "event": "what happened: case_opened, message_posted, owner_assigned, status_changed, "
-    "case_solved, case_reopened or customer_feedback",
+    "case_solved, case_reopened, customer_feedback or carrier_named",
     "actor.name": "who made the change: a user's name, the customer's name, or the system",
     "message.body": "the message, when there is one the recipient may read (else message is None)",
     "message.audience": "internal, partners or everyone",

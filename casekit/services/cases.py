@@ -30,6 +30,7 @@ from casekit.domain.workflow import CUSTOMER_STATUSES, Status, can_set_status
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
+from casekit.services import case_carrier
 from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
 from casekit.services.messages import append_message, message_audience
@@ -292,8 +293,14 @@ class CaseService(Service):
         """Change several things of a case at once: all of them or, on any error, none.
 
         ``changes`` holds some of ``type``, ``status`` (an active status on a
-        solved case reopens it), ``shipment`` (a reference or facts: links
-        it) and ``crm_number`` (the actor's organization's; None clears it).
+        solved case reopens it), ``carrier`` (a carrier organization's id, or
+        None to remove it), ``carrier_collaborating`` (a bool), ``shipment``
+        (a reference or facts: links it) and ``crm_number`` (the actor's
+        organization's; None clears it). The carrier and whether it
+        collaborates are the shipper's staff's to change (see
+        :mod:`casekit.services.case_carrier` for what a carrier that leaves
+        takes with it); a case linked to a shipment that names its carrier
+        keeps it unless the change links another shipment too.
         They apply in that order, each its own event on the timeline, in one
         transaction that holds the case's row lock: without
         ``expected_version`` the change waits for any other change to the
@@ -312,8 +319,15 @@ class CaseService(Service):
             raise InvalidInput({"type": [f"unknown case type {changes['type']!r}"]})
         target = _status(changes["status"]) if "status" in changes else None
         crm = _crm_number(changes["crm_number"]) if "crm_number" in changes else None
+        carrier = case_carrier.carrier_id(changes["carrier"]) if "carrier" in changes else None
+        collaborating = (
+            case_carrier.collaborating(changes["carrier_collaborating"])
+            if "carrier_collaborating" in changes
+            else None
+        )
         with self.editing(actor, number, expected_version) as edit:
             case = edit.case
+            before = (case.carrier_org_id, case.carrier_collaborating)
             if "type" in changes:
                 _change_type(edit, changes["type"])
             if target is not None:
@@ -321,11 +335,16 @@ class CaseService(Service):
                     _reopen(edit, target)
                 elif case.status is not target:
                     _change_status(edit, target)
+            if "carrier" in changes:
+                case_carrier.change_carrier(edit, carrier, relinking="shipment" in changes)
+            if collaborating is not None:
+                case_carrier.set_collaborating(edit, collaborating)
             if "shipment" in changes:
                 _link_shipment(edit, changes["shipment"])
             if "crm_number" in changes:
                 deny(policy.may_set_crm_number(actor, case))
                 _store_crm_number(edit, crm)
+            case_carrier.announce(edit, *before)
             result: CaseView = edit.finish()
             return result
 
@@ -510,7 +529,7 @@ class CaseService(Service):
 
 
 #: What :meth:`CaseService.change` sets, in the order it applies them.
-CHANGES = ("type", "status", "shipment", "crm_number")
+CHANGES = ("type", "status", "carrier", "carrier_collaborating", "shipment", "crm_number")
 
 
 def _change_type(edit: Edit, type: str) -> None:
@@ -559,8 +578,7 @@ def _link_shipment(edit: Edit, shipment: str | ShipmentFacts) -> None:
     if snapshot.carrier_org_id not in (None, case.carrier_org_id):
         if case.carrier_org_id is not None:
             raise InvalidInput({"shipment": ["the shipment has another carrier"]})
-        case.carrier_org_id = snapshot.carrier_org_id
-        edit.event(EventKind.CARRIER_CHANGED, new=snapshot.carrier_org_id)
+        case_carrier.name_carrier(edit, snapshot.carrier_org_id, old=None)
     if case.shipment_id != snapshot.id:
         old = case.shipment_id
         case.shipment_id = snapshot.id

@@ -136,6 +136,24 @@ def happenings_of(edit: Edit) -> list[Happening]:
                 new=str(status["new"]),
             )
         )
+    carrier = by_name.get(str(signals.carrier_changed.name))
+    if (
+        carrier is not None
+        and case.carrier_org_id is not None
+        and case.carrier_collaborating
+        and (carrier["old"] != case.carrier_org_id or not carrier["was_collaborating"])
+    ):
+        # Brought to a carrier (named, or switched to collaborating): it hears
+        # the case is its own now.
+        found.append(
+            Happening(
+                NotifyEvent.CARRIER_NAMED,
+                audience=Audience.PARTNERS,
+                author_org_id=actor.org_id,
+                old=None if carrier["old"] is None else str(carrier["old"]),
+                new=str(case.carrier_org_id),
+            )
+        )
     owner = by_name.get(str(signals.owner_changed.name))
     if owner is not None and owner["new"] is not None:
         side_org = case.shipper_org_id if owner["side"] is Side.SHIPPER else case.carrier_org_id
@@ -153,12 +171,13 @@ def happenings_of(edit: Edit) -> list[Happening]:
 
 
 @functools.cache
-def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
+def _people(everyone_of: bool, webhooks: bool = False) -> Select[Any]:
     """Everyone around a case, in ONE statement (a round trip is what a change pays for).
 
     Rows of six kinds, told apart by ``src``: ``u`` the users involved, with
-    their subscriptions to the events at hand (and, for customer feedback,
-    every user of the shipper); ``w`` the watchers; ``p`` the subscribed
+    their subscriptions to the events at hand (and, with ``everyone_of``,
+    every user of the organization ``everyone_of``: the shipper for customer
+    feedback, the carrier a case was brought to); ``w`` the watchers; ``p`` the subscribed
     participants (an address's organization in ``org_id``, the audience it
     joined on in ``name``); ``a`` the
     collaborator addresses of the case's pair (the side in ``name``); ``c``
@@ -171,7 +190,8 @@ def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
     case_id: Any = bindparam("case_id")
     # Who is involved, as one index-friendly set of user ids: the named ones
     # (owners, the actor, a new owner), the watchers, the participants, and
-    # for customer feedback the shipper's users.
+    # for customer feedback the shipper's users (the carrier's, for a case
+    # brought to it).
     involved_parts = [
         select(_u.id.label("user_id")).where(_u.id.in_(bindparam("ids", expanding=True))),
         select(_w.user_id).where(_w.case_id == case_id),
@@ -179,8 +199,8 @@ def _people(feedback: bool, webhooks: bool = False) -> Select[Any]:
             _p.case_id == case_id, _p.subscribed.is_(True), _p.user_id.is_not(None)
         ),
     ]
-    if feedback:
-        involved_parts.append(select(_u.id).where(_u.org_id == bindparam("shipper_org_id")))
+    if everyone_of:
+        involved_parts.append(select(_u.id).where(_u.org_id == bindparam("everyone_of")))
     involved = union(*involved_parts).subquery("involved")
     # The users first: their typed columns give the union its types.
     users = (
@@ -253,6 +273,7 @@ def _surroundings(
     conn = edit.uow.connection()
     case, actor = edit.case, edit.actor
     feedback = any(h.event is NotifyEvent.CUSTOMER_FEEDBACK for h in happened)
+    named = any(h.event is NotifyEvent.CARRIER_NAMED for h in happened)
     ids = {case.shipper_owner_id, case.carrier_owner_id, actor.user_id}
     ids.update(h.user_id for h in happened)
     params: dict[str, Any] = {
@@ -265,6 +286,9 @@ def _surroundings(
         "carrier_org_id": case.carrier_org_id,
         "customer_id": case.customer_id,
     }
+    # A customer never names a carrier: one change is feedback or a carrier named.
+    if feedback or named:
+        params["everyone_of"] = case.shipper_org_id if feedback else case.carrier_org_id
     if webhooks:
         params["orgs"] = list(case.party_org_ids())
     hooks: list[Subscribed] = []
@@ -273,11 +297,12 @@ def _surroundings(
     users: dict[int, UserInfo] = {}
     subscriptions: dict[tuple[int, str], bool] = {}
     shipper_users: list[int] = []
+    carrier_users: list[int] = []
     collaborators: dict[Side, str] = {}
     customer_email, customer_name = None, ""
     joined_on: dict[str, Audience] = {}
     unsubscribed: set[str] = set()
-    for row in conn.execute(_people(feedback, webhooks), params):
+    for row in conn.execute(_people(feedback or named, webhooks), params):
         src = row.src
         if src == "u":
             if row.user_id not in users:
@@ -291,6 +316,8 @@ def _surroundings(
                 )
                 if row.org_id == case.shipper_org_id:
                     shipper_users.append(row.user_id)
+                elif row.org_id == case.carrier_org_id:
+                    carrier_users.append(row.user_id)
             if row.event is not None:
                 subscriptions[(row.user_id, row.event)] = bool(row.enabled)
         elif src == "w":
@@ -322,6 +349,7 @@ def _surroundings(
         customer_email=customer_email,
         customer_name=customer_name,
         shipper_users=sorted(shipper_users) if feedback else (),
+        carrier_users=sorted(carrier_users) if named else (),
         actor_email=actor_email,
         joined_on=joined_on,
         unsubscribed=frozenset(unsubscribed),

@@ -27,6 +27,7 @@ EVENT_LABELS: dict[NotifyEvent, str] = {
     NotifyEvent.CASE_SOLVED: "A case I own or watch is solved",
     NotifyEvent.CASE_REOPENED: "A case I own or watch is reopened",
     NotifyEvent.CUSTOMER_FEEDBACK: "A customer sends feedback from My Account",
+    NotifyEvent.CARRIER_NAMED: "A shipper brings a case to us as its carrier",
 }
 
 #: What each mail template is for, on the templates page.
@@ -39,6 +40,7 @@ TEMPLATE_LABELS: dict[str, str] = {
     "case_reopened": "Case reopened",
     "feedback_received": "Feedback received (to the customer)",
     "customer_feedback": "New customer feedback (to staff)",
+    "carrier_named": "Case brought to the carrier",
 }
 
 
