@@ -79,6 +79,7 @@ class WebhookEvent(enum.StrEnum):
     CASE_REOPENED = "case_reopened"
     OWNER_CHANGED = "owner_changed"
     WATCHER_CHANGED = "watcher_changed"
+    CARRIER_CHANGED = "carrier_changed"
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

@@ -8,6 +8,7 @@ old carrier's private layer never reaches the new one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from email.message import Message
 
@@ -43,6 +44,8 @@ def mkit(mailing_kit: Callable[..., CaseKit]) -> CaseKit:
         reply_address="reply@inbound.acme.test",
         reply_secrets=(SECRET,),
         unsubscribe_url="https://acme.test/unsubscribe/{token}",
+        webhook_allow_http_loopback=True,
+        webhook_allow_private_addresses=True,
     )
 
 
@@ -372,3 +375,26 @@ def test_the_carrier_change_is_a_partners_event_both_sides_read(mkit, w, swift):
     ]
     assert entry.audience is Audience.PARTNERS
     assert (entry.old_value, entry.new_value) == (str(w.carrier.id), str(swift.org.id))
+
+
+def test_webhooks_tell_the_parties_after_the_change_never_the_old_carrier(mkit, w, swift):
+    hooks = {
+        w.shipper.id: w.shipper_manager_actor,
+        w.carrier.id: w.carrier_manager_actor,
+        swift.org.id: swift.manager_actor,
+    }
+    for org_id, manager in hooks.items():
+        mkit.webhooks.subscribe(
+            manager, url=f"http://127.0.0.1:9/{org_id}", events=["carrier_changed"]
+        )
+    case = mkit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id)
+    mkit.cases.change(w.shipper_actor, case.number, {"carrier": swift.org.id})
+    wo = tables.webhook_outbox.c
+    with mkit.sessions(write=False) as session:
+        rows = session.execute(select(wo.event, wo.payload)).all()
+    payloads = [json.loads(p) for event, p in rows if event == "carrier_changed"]
+    assert sorted(p["organization_id"] for p in payloads) == sorted([w.shipper.id, swift.org.id])
+    for payload in payloads:
+        assert (payload["old"], payload["new"]) == (w.carrier.id, swift.org.id)
+        assert payload["collaborating"] is True
+        assert payload["case"]["carrier_org_id"] == swift.org.id

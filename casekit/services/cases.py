@@ -298,7 +298,7 @@ class CaseService(Service):
         (a reference or facts: links it) and ``crm_number`` (the actor's
         organization's; None clears it). The carrier and whether it
         collaborates are the shipper's staff's to change (see
-        :mod:`casekit.services.case_carrier` for what a carrier that leaves
+        ``casekit.services.case_carrier`` for what a carrier that leaves
         takes with it); a case linked to a shipment that names its carrier
         keeps it unless the change links another shipment too.
         They apply in that order, each its own event on the timeline, in one

@@ -432,6 +432,18 @@ def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, A
                 {"side": str(owner["side"]), "old": owner["old"], "new": owner["new"]},
             )
         )
+    carrier = by_name.get(str(signals.carrier_changed.name))
+    if carrier is not None:
+        found.append(
+            (
+                WebhookEvent.CARRIER_CHANGED,
+                {
+                    "old": carrier["old"],
+                    "new": carrier["new"],
+                    "collaborating": carrier["collaborating"],
+                },
+            )
+        )
     watcher = by_name.get(str(signals.watcher_changed.name))
     if watcher is not None:
         found.append(

@@ -107,9 +107,11 @@ def describe_event(
     people: dict[int, str],
     type_label: Any,
     entries: dict[int, EntryView] | None = None,
+    organizations: dict[int, str] | None = None,
 ) -> str:
     """One sentence for an event on the timeline; ``entries`` are the timeline's,
-    by id (what an event about another entry names)."""
+    by id (what an event about another entry names); ``organizations`` the case's
+    parties' names, by id (a carrier taken off the case is not named)."""
 
     def person(value: str | None) -> str:
         if value is None or value == "None":
@@ -145,7 +147,16 @@ def describe_event(
         case EventKind.ORDER_LINKED:
             return f"linked order {new}"
         case EventKind.CARRIER_CHANGED:
-            return "set the carrier"
+            named = (organizations or {}).get(int(new)) if new and new.isdigit() else None
+            if new is None:
+                return "removed the carrier from the case"
+            if named is None:
+                return "changed the carrier"
+            return f"brought in {named} as the carrier"
+        case EventKind.CARRIER_COLLABORATING:
+            if new == "True":
+                return "switched the carrier to collaborating by email"
+            return "switched the carrier to not collaborating (it gets no mail about the case)"
         case EventKind.UNSUBSCRIBED | EventKind.RESUBSCRIBED:
             who = "the customer" if new == "customer" else person(new)
             verb = "unsubscribed" if entry.event is EventKind.UNSUBSCRIBED else "subscribed again"

@@ -351,10 +351,13 @@ def _render_case(
         may_share=side == "shipper" and Audience.PARTNERS in audiences,
         statuses=MANUAL_STATUSES if side == "shipper" else CARRIER_STATUSES,
         type_label=type_label,
-        describe=lambda entry: rendering.describe_event(entry, facts.people, type_label, entries),
+        describe=lambda entry: rendering.describe_event(
+            entry, facts.people, type_label, entries, facts.organizations
+        ),
         errors=errors or {},
         form=form,
         case_types=kit.case_types,
+        **(_carrier_routes.carrier_form(actor, case) if side == "shipper" else {}),
     ), (400 if errors else 200)
 
 
@@ -547,6 +550,7 @@ def _messages(error: InvalidInput) -> dict[str, list[str]]:
     return {k: [str(m) for m in v] for k, v in error.errors.items()}
 
 
-# The settings and triage pages live in their own modules, on this blueprint.
+# The carrier form, the settings and triage pages live in their own modules, on this blueprint.
+from casekit_flask import case_carrier as _carrier_routes  # noqa: E402
 from casekit_flask import organization as _settings_routes  # noqa: E402, F401
 from casekit_flask import triage as _triage_routes  # noqa: E402, F401

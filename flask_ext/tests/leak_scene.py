@@ -332,6 +332,12 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     kit.cases.change_status(world.shipper_actor, number, "waiting")
     kit.cases.solve(world.carrier_actor, number)
     kit.cases.reopen(world.shipper_actor, number)
+    # The shipper switches the carrier out of the conversation and back in: the
+    # carrier's collaborator address hears the case is its own again (its manager
+    # chose not to), and both parties' webhooks hear of each switch.
+    kit.notifications.set_subscriptions(world.carrier_manager_actor, {"carrier_named": False})
+    for collaborating in (False, True):
+        kit.cases.change(world.shipper_actor, number, {"carrier_collaborating": collaborating})
     kit.cases.set_owner(world.carrier_manager_actor, number, world.carrier_agent.id)
     kit.notifications.deliver()
 

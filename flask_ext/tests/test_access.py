@@ -113,6 +113,11 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("casekit_staff.set_owner", "POST"): ({"action": "take"}, parties(302)),
     ("casekit_staff.watchers", "POST"): ({"action": "watch"}, parties(302)),
     ("casekit_staff.crm_number", "POST"): ({"crm_number": "CRM-1"}, parties(302)),
+    # The carrier is the shipper's to choose: the carrier's form is refused.
+    ("casekit_staff.change_carrier", "POST"): (
+        {"carrier": "{carrier}", "collaborating": "on"},
+        {**parties(302), "case_carrier": 403},
+    ),
     ("casekit_staff.attachment", "GET"): ({}, parties(200)),
     ("casekit_staff.collaborator_addresses", "GET"): ({}, staff_any(200)),
     ("casekit_staff.collaborator_addresses", "POST"): ({}, staff_any(302)),
@@ -219,6 +224,7 @@ def scene(kit, world, actors):
         "entry_id": said.id,
         "view_id": view.id,
         "reference": "SHP-1",
+        "carrier": str(world.carrier.id),
         "filename": "casekit/casekit.css",
         "table": "backlog_by_status",
         "token": "1-u1-forged0000000000",
@@ -241,7 +247,8 @@ def check(app, client, actors, scene, route, persona) -> str | None:
     endpoint, method = route
     data, expected = EXPECTED[route]
     data = {
-        key: value.format(**scene) if "{number}" in value else value for key, value in data.items()
+        key: value.format(**scene) if value in ("{number}", "{carrier}") else value
+        for key, value in data.items()
     }
     login(client, actors.get(persona))
     url = build_url(app, endpoint, scene)

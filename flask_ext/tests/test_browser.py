@@ -421,3 +421,31 @@ def test_the_shipper_quotes_and_shares_its_customers_message_with_the_carrier(
     shot(page, "carrier-case-shared-1366")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "carrier-case-shared-390")
+
+
+def test_the_shipper_brings_a_carrier_in_from_the_case_page(kit, world, live, page):
+    """The carrier form in the sidebar: choose the carrier, type its desk's address, save;
+    at a phone's width too."""
+    swift = kit.directory.add_organization(
+        Actor.host(), name="Swift Haulage", role="carrier", external_id="swift"
+    )
+    case = kit.cases.open(world.shipper_actor, type="lost", message="Where is it?")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live, "own_org")
+    page.goto(f"{live}/cases/{case.number}")
+    page.locator("select#carrier").select_option(label="Swift Haulage")
+    page.get_by_label("Collaborating by email").check()
+    page.get_by_label("Carrier's collaborator address").fill("desk@swift.test")
+    follow(page, page.get_by_role("button", name="Save carrier"))
+    assert "Carrier saved." in page.content()
+    after = kit.cases.get(Actor.host(), case.number)
+    assert (after.carrier_org_id, after.carrier_collaborating) == (swift.id, True)
+    selected = page.locator("#carrier option:checked").inner_text()
+    assert selected == "Swift Haulage · desk@swift.test"
+    assert "brought in Swift Haulage as the carrier" in page.content()
+    shot(page, "case-carrier-form")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{live}/cases/{case.number}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the case page scrolls sideways at 390px: {width}px"
+    shot(page, "case-carrier-form-390")

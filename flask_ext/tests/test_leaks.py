@@ -383,7 +383,11 @@ LATEST_READERS = {"carrier-partners": frozenset({CARRIER})}
 #: Mails and webhook payloads about the customer's messages were written before the share.
 TOLD_BEFORE_THE_SHARE = {"shared-customer-message": frozenset({SHIPPER, CUSTOMER})}
 PAYLOADS = MESSAGES | FILENAMES | CRM | WATCHER_IDS | {"customer-id"}
-CASE_PAGE = MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-name", "customer-address"}
+CASE_PAGE = (MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-name", "customer-address"}) | {
+    "carrier-collaborator-address"
+}
+#: The case page's carrier form is the shipper's: it shows its staff the pair's carrier address.
+CARRIER_FORM = {"carrier-collaborator-address": frozenset({SHIPPER})}
 CASE = CRM | WATCHER_IDS | {"customer-id"}  # a case in the API (a write's answer too)
 #: Each recipient's notifications: their own address, and the messages they are told of.
 MAIL_HEADERS = {
@@ -517,6 +521,7 @@ SURFACES: list[Surface] = [
         "casekit_staff.case_page",
         CASE_PAGE,
         meant_for=STAFF,
+        narrower=CARRIER_FORM,
     ),
     http("casekit_staff.attachment", FILES, each="attachment", meant_for=STAFF),
     http("casekit_staff.shipment_fragment", NOTHING),
@@ -701,6 +706,12 @@ def patch(*changes: Callable[[str], dict[str, str]]) -> Requests:
         ("PATCH", _case_url(scene, "update_case"), {"json": change(_side(viewer))})
         for change in changes
     ]
+
+
+def keep_carrier(scene: Scene, viewer: str) -> list[Request]:
+    """The case's carrier, collaborating, as it is (nothing changes): the shipper's to send."""
+    body = {"carrier": _pair(scene)["carrier_org_id"], "carrier_collaborating": True}
+    return [("PATCH", _case_url(scene, "update_case"), {"json": body})]
 
 
 def set_owner(scene: Scene, viewer: str) -> list[Request]:
@@ -907,6 +918,14 @@ WRITES: list[Surface] = [
         variant="solve, reopen",
         reopen=True,
     ),
+    write(
+        "PATCH",
+        "casekit_api_cases.update_case",
+        keep_carrier,
+        CASE,
+        variant="carrier",
+        meant_for=frozenset({SHIPPER}),
+    ),
     write("PUT", "casekit_api_cases.set_owner", set_owner, CASE, meant_for=STAFF),
     write("PUT", "casekit_api_cases.watch", watch, CASE, meant_for=STAFF),
     write("DELETE", "casekit_api_cases.unwatch", unwatch, CASE, meant_for=STAFF),
@@ -1020,15 +1039,21 @@ REFUSED: list[Surface] = [
         viewers=PEOPLE,
         shows=CASE_PAGE,
         meant_for=frozenset({SHIPPER}),
+        narrower=CARRIER_FORM,
     ),
-    refused("casekit_staff.post_message", {"body": ""}, CASE_PAGE, meant_for=STAFF),
-    refused("casekit_staff.change_status", {"status": "bogus"}, CASE_PAGE, meant_for=STAFF),
-    refused("casekit_staff.change_type", {"type": "bogus"}, CASE_PAGE, meant_for=STAFF),
-    refused("casekit_staff.crm_number", {"crm_number": "x" * 500}, CASE_PAGE, meant_for=STAFF),
-    refused(
-        "casekit_staff.set_owner", {"action": "give", "user_id": "x"}, CASE_PAGE, meant_for=STAFF
+    *(
+        refused(endpoint, form, CASE_PAGE, meant_for=STAFF, narrower=CARRIER_FORM)
+        for endpoint, form in (
+            ("casekit_staff.post_message", {"body": ""}),
+            ("casekit_staff.change_status", {"status": "bogus"}),
+            ("casekit_staff.change_type", {"type": "bogus"}),
+            ("casekit_staff.crm_number", {"crm_number": "x" * 500}),
+            ("casekit_staff.set_owner", {"action": "give", "user_id": "x"}),
+            ("casekit_staff.watchers", {"action": "add", "user_id": ""}),
+            # Not a carrier's id: the carrier's staff get their case page too.
+            ("casekit_staff.change_carrier", {"carrier": "x"}),
+        )
     ),
-    refused("casekit_staff.watchers", {"action": "add", "user_id": ""}, CASE_PAGE, meant_for=STAFF),
     refused(
         "casekit_staff.save_view",
         {"name": "", "query": json.dumps({"view": "all_cases"})},
@@ -1275,6 +1300,87 @@ def test_counts(capsys: pytest.CaptureFixture[str]) -> None:
             f"{pairs * len(MARKERS)} marker checks ({len(MARKERS)} markers)"
         )
     assert pairs > 300
+
+
+#: What a carrier brought in later reads of the scene: what is for partners and everyone.
+NEW_CARRIER_READS = frozenset(
+    {"everyone-message", "shared-customer-message", "shipper-partners", "carrier-partners"}
+)
+#: The lists of cases.
+CASE_LISTS = frozenset(
+    {"casekit_staff.case_list", "casekit_staff.export_csv", "casekit_api_cases.list_cases"}
+)
+#: The old carrier's own people, whom its pages name whatever case they show.
+OWN_PEOPLE = frozenset({"carrier-watcher", "carrier-watcher-address", "carrier-watcher-id"})
+#: The case's own surfaces: a carrier taken off the case finds none of its markers there.
+CASE_SURFACES = frozenset(
+    {
+        "casekit_staff.case_page",
+        "casekit_staff.case_list",
+        "casekit_staff.export_csv",
+        "casekit_api_cases.case",
+        "casekit_api_cases.timeline",
+        "casekit_api_cases.list_cases",
+        "casekit_staff.attachment",
+        "casekit_api_cases.attachment",
+    }
+)
+
+
+def test_a_carrier_brought_in_later_reads_nothing_private_of_the_one_before(
+    scenes: Scenes,
+) -> None:
+    """The shipper gives the case (and a shipment) to another carrier: on every surface
+    the new carrier finds what a carrier reads, never the old one's notes, files, CRM
+    number, watchers, addresses or triage; the old carrier finds nothing more of the case,
+    and neither its people nor its addresses hear of it again."""
+    scene = scenes.clean()
+    scene.written = True  # the case changes hands: the next read plants the scene again
+    kit, number = scene.kit, scene.values["number"]
+    new, old = "other_carrier", "carrier_manager"
+    new_org = scene.actors[new].org_id
+    assert new_org is not None
+    sent_before = len(scene.mail.outbox)
+    kit.cases.change(
+        scene.actors["shipper_manager"],
+        number,
+        {
+            "carrier": new_org,
+            "shipment": ShipmentFacts(reference="SHP-9", shipper="acme", carrier="slow"),
+        },
+    )
+    kit.messages.post(
+        scene.actors["shipper_agent"], number, MARKERS["shipper-partners"].text, audience="partners"
+    )
+    kit.notifications.deliver()
+    where: list[str] = []
+    for surface in SURFACES:
+        if surface.writes or new not in surface.viewers:
+            continue
+        blob = surface.fetch(scene, new)
+        found = {name for name, marker in MARKERS.items() if marker.found_in(blob, scene.ids)}
+        if found - NEW_CARRIER_READS:
+            where.append(f"{surface.name} shows {sorted(found - NEW_CARRIER_READS)}")
+        if surface.endpoint == "casekit_staff.case_page":
+            # Shown, not merely absent: the page is the new carrier's.
+            assert found == NEW_CARRIER_READS, found
+        if surface.endpoint in CASE_SURFACES:
+            gone = surface.fetch(scene, old)
+            # Its own people's names are its directory's, not the case's.
+            left = {n for n, m in MARKERS.items() if m.found_in(gone, scene.ids)} - OWN_PEOPLE
+            # A list no longer names the case (a page of the case answers "not found").
+            if left or (number in gone and surface.endpoint in CASE_LISTS):
+                where.append(f"{surface.name} still shows the old carrier {sorted(left)}")
+    assert where == []
+    after = scene.mail.outbox[sent_before:]
+    heard = {n.email.lower() for n in after}
+    assert "sid@slow.test" in heard  # the new carrier's manager: the case is theirs
+    assert not [e for e in heard if e.endswith("@fast.test")], heard
+    for notification in after:
+        if notification.email.lower().endswith("@slow.test"):
+            text = notification.message.as_string()
+            shown = {n for n, m in MARKERS.items() if m.text and m.text.lower() in text.lower()}
+            assert shown <= NEW_CARRIER_READS, (notification.template, shown)
 
 
 @pytest.mark.parametrize(("surface", "viewer"), list(cases()))

@@ -135,16 +135,24 @@ def case(number: str) -> Any:
 @blp.response(200, CaseSchema)
 @problems(*COMMON, 409)
 def update_case(data: dict[str, Any], number: str) -> Any:
-    """Change the type, the status (solving and reopening too), the shipment, the CRM number.
+    """Change the type, the status (solving and reopening too), the carrier and whether
+    it collaborates, the shipment, the CRM number.
 
     All of them or, on any error, none. Send `If-Match` with the ETag you
     read to be told (409, nothing written) when someone changed the case
     meanwhile; without it the change applies to the case as it is then. The
-    changes apply in the order type, status, shipment, CRM number; each is
-    its own change on the case's timeline.
+    changes apply in the order type, status, carrier, carrier_collaborating,
+    shipment, CRM number; each is its own change on the case's timeline.
+    `carrier` and `carrier_collaborating` are the shipper's staff's (403
+    otherwise); a case linked to a shipment that names its carrier keeps it
+    unless `shipment` links another in the same request. The carrier's
+    collaborator address for the pair is set with
+    `PUT /collaborator-addresses`.
     """
     if not data:
-        raise InvalidInput({"body": ["give type, status, shipment or crm_number"]})
+        raise InvalidInput(
+            {"body": ["give type, status, carrier, carrier_collaborating, shipment or crm_number"]}
+        )
     view = current_kit().cases.change(actor(), _number(number), data, expected_version=if_match())
     return _case_response(view)
 

@@ -167,11 +167,33 @@ class CaseCreateSchema(StrictSchema):
     audience = fields.String(validate=validate.OneOf(AUDIENCES))
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON's true or false, nothing else (not 1, not "yes")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class CaseUpdateSchema(StrictSchema):
     """The changes of ``PATCH /cases/{number}``, applied in this order."""
 
     type = fields.String(validate=validate.Length(min=1, max=100))
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
+    carrier = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=ID_RANGE,
+        metadata={
+            "description": "the carrier organization's id; null removes the carrier. "
+            "The shipper's staff only; a carrier leaving the case takes its owner, "
+            "watchers, CRM number and Cc'd addresses with it"
+        },
+    )
+    carrier_collaborating = StrictBoolean(
+        metadata={"description": "whether the carrier hears of the case by mail"},
+    )
     shipment = fields.String(validate=validate.Length(min=1, max=MAX_TEXT))
     crm_number = fields.String(allow_none=True, validate=validate.Length(max=MAX_TEXT))
 
