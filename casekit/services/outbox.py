@@ -176,8 +176,9 @@ def _people(everyone_of: bool, webhooks: bool = False) -> Select[Any]:
 
     Rows of six kinds, told apart by ``src``: ``u`` the users involved, with
     their subscriptions to the events at hand (and, with ``everyone_of``,
-    every user of the organization ``everyone_of``: the shipper for customer
-    feedback, the carrier a case was brought to); ``w`` the watchers; ``p`` the subscribed
+    every user of the organization bound as ``everyone_of``: the shipper for
+    customer feedback, the carrier a case was brought to); ``w`` the
+    watchers; ``p`` the subscribed
     participants (an address's organization in ``org_id``, the audience it
     joined on in ``name``); ``a`` the
     collaborator addresses of the case's pair (the side in ``name``); ``c``

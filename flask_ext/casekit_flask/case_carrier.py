@@ -9,7 +9,7 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from casekit import Actor, CaseView, InvalidInput, OrgRole, PermissionDenied, Side
+from casekit import Actor, CaseView, Conflict, InvalidInput, OrgRole, PermissionDenied, Side
 from casekit_flask.extension import current_kit
 from casekit_flask.staff import (
     _form_version,
@@ -51,6 +51,13 @@ def change_carrier(number: str) -> ResponseReturnValue:
     case = kit.cases.get(actor, number)
     if actor.org_id != case.shipper_org_id:
         raise PermissionDenied("only the shipper's staff may name the carrier")
+    if version is not None and version != case.version:
+        # Before the address is written: a stale form changes nothing at all.
+        raise Conflict(
+            f"case {case.number} is at version {case.version}, not {version}; "
+            "reload it and try again",
+            current_version=case.version,
+        )
     changes: dict[str, Any] = {"carrier": carrier}
     if carrier is not None:
         changes["carrier_collaborating"] = form.get("collaborating") == "on"

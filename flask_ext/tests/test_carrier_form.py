@@ -58,7 +58,7 @@ def test_the_shippers_manager_brings_a_carrier_in_with_its_address(kit, world, c
     assert kit.cases.get(swift_manager, case.number).number == case.number
     page = client.get(f"/cases/{case.number}").data.decode()
     assert f'<option value="{org.id}" selected>Swift Haulage · desk@swift.test</option>' in page
-    assert "named" in page or "carrier" in page
+    assert "brought in Swift Haulage as the carrier" in page
 
     # Collaborating off: the checkbox left unticked.
     client.post(
@@ -162,14 +162,21 @@ def test_a_stale_form_is_a_conflict(kit, world, client, swift):
     org, _ = swift
     case = kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id)
     kit.cases.change_type(world.shipper_actor, case.number, "osd_damaged")
-    login(client, world.shipper_actor)
+    login(client, world.shipper_manager_actor)
     response = client.post(
         f"/cases/{case.number}/carrier",
-        data={"carrier": str(org.id), "collaborating": "on", "version": str(case.version)},
+        data={
+            "carrier": str(org.id),
+            "collaborating": "on",
+            "collaborator_address": "desk@swift.test",
+            "address_was": "",
+            "version": str(case.version),
+        },
     )
     assert response.status_code == 409
     assert "Changed meanwhile" in response.data.decode()
     assert kit.cases.get(Actor.host(), case.number).carrier_org_id == world.carrier.id
+    assert address_of(kit, world, org.id) is None  # nothing written, the address neither
 
 
 # -- REST ----------------------------------------------------------------------------------
