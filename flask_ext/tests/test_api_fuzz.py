@@ -43,7 +43,7 @@ from conftest import login, make_app
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, String, Text, cast, literal, null, select, union_all
 
 from casekit import Actor, CaseKit, Upload
 from casekit.domain.notify import TEMPLATE_NAMES
@@ -597,15 +597,40 @@ def requests(draw: st.DrawFn, method: str, path: str, scene: dict[str, Any]) -> 
 # -- What a refusal may not do ------------------------------------------------
 
 
+def _every_row() -> CompoundSelect:
+    """Every row of casekit's tables (``last_used_at`` of API keys aside) in one statement:
+    its table's name, then each column's value as text (NULL stays NULL), NULLs after.
+
+    One round trip instead of one per table: a snapshot follows every request, and on a
+    server the statements' round trips were most of this test's time. Every column is
+    of a type whose text tells its values apart (integers, strings, times, dates, booleans).
+    """
+    kept = {
+        table.name: [c for c in table.columns if c is not api_keys.c.last_used_at]
+        for table in metadata.sorted_tables
+    }
+    width = max(map(len, kept.values()))
+    selects = [
+        select(
+            literal(name, String).label("table_name"),
+            *(cast(column, Text) for column in columns),
+            *(null() for _ in range(width - len(columns))),
+        )
+        for name, columns in kept.items()
+    ]
+    return union_all(*selects)
+
+
+EVERY_ROW = _every_row()
+
+
 def snapshot(kit: CaseKit) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of casekit's tables (``last_used_at`` of API keys aside)."""
-    rows: dict[str, list[tuple[Any, ...]]] = {}
+    """Every row of casekit's tables (``last_used_at`` of API keys aside), by table."""
+    rows: dict[str, list[tuple[Any, ...]]] = {table.name: [] for table in metadata.sorted_tables}
     with kit.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if c is not api_keys.c.last_used_at]
-            found = conn.execute(select(*columns)).all()
-            rows[table.name] = sorted((tuple(r) for r in found), key=repr)
-    return rows
+        for name, *values in conn.execute(EVERY_ROW):
+            rows[name].append(tuple(values))
+    return {name: sorted(found, key=repr) for name, found in rows.items()}
 
 
 def _fresh(sent: dict[str, Any]) -> dict[str, Any]:
