@@ -312,6 +312,8 @@ CASE_COLUMNS = (
     "carrier_latest_message_at",
     "carrier_latest_message_user_id",
     "carrier_latest_message_org_id",
+    "carrier_status",
+    "carrier_updated_at",
 )
 ENTRY_COLUMNS = (
     "id",
@@ -674,6 +676,9 @@ class CaseMaker:
                 carrier_latest[0] if carrier_latest else None,
                 carrier_latest[1][1] if carrier_latest else None,
                 carrier_latest[1][2] if carrier_latest else None,
+                # The carrier's own, as migration 0018 fills them.
+                "open" if status in ("reply_received", "waiting") else status,
+                updated,
             )
         )
 

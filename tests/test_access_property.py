@@ -30,8 +30,10 @@ appends must be the ones predicted. After every step, for every actor:
   the scoped SQL and the rule agree for all four audiences (the carrier
   reads a customer entry only once shared), and the carrier reads status
   events' values as it sees statuses (``reply_received`` and ``waiting``
-  as ``open``), as its ``CaseView`` shows them with its side's latest
-  message;
+  as ``open``); each side keeps its own status (the shipper's conversation
+  with its customer leaves the carrier's where it was, and the carrier's own
+  moves are events for its staff only), which its ``CaseView`` shows with
+  its side's latest message;
 * no secret the actor may not read (a unique token in every message body,
   every CRM number) appears anywhere in what it read.
 
@@ -210,7 +212,8 @@ class MCase:
     carrier: int | None
     customer: int | None
     shipment: str | None = None  # the reference of the linked shipment
-    status: Status = Status.NEW
+    status: Status = Status.NEW  # the shipper's (and the customer's)
+    carrier_status: Status = Status.NEW  # the carrier's own
     owners: dict[Side, int | None] = attrs.field(
         factory=lambda: {Side.SHIPPER: None, Side.CARRIER: None}
     )
@@ -289,8 +292,8 @@ def carrier_reads(status: Status) -> Status:
 
 
 def status_seen(who: Who, case: MCase) -> Status:
-    """The status ``who`` reads on ``case``: the carrier's reads the customer's as open."""
-    return carrier_reads(case.status) if for_carrier(who, case) else case.status
+    """The status ``who`` reads on ``case``: the carrier's staff read its own."""
+    return case.carrier_status if for_carrier(who, case) else case.status
 
 
 def value_seen(who: Who, case: MCase, value: str | None) -> str | None:
@@ -300,9 +303,29 @@ def value_seen(who: Who, case: MCase, value: str | None) -> str | None:
     return carrier_reads(Status(value)).value
 
 
-def move_audience(old: Status, new: Status) -> Audience:
-    """A status move's event: for the shipper and customer when the carrier sees no move."""
-    return Audience.CUSTOMER if carrier_reads(old) is carrier_reads(new) else Audience.EVERYONE
+def move_status(
+    case: MCase, org: int | None, new: Status, *, carrier_reads_it: bool
+) -> list[tuple[str, Audience, int | None]]:
+    """Move ``case`` to ``new`` (the shipper's status); the carrier's follows
+    when the carrier reads what moved it (or the case has no carrier), else it
+    stays. The events: one for everyone when the carrier's moved alike; else
+    the shipper's for it and its customer, and the carrier's for its staff."""
+    old, carrier_old = case.status, case.carrier_status
+    carrier_new = carrier_reads(new) if carrier_reads_it or case.carrier is None else carrier_old
+    alike = (
+        carrier_old is not carrier_new
+        and carrier_old is carrier_reads(old)
+        and carrier_new is carrier_reads(new)
+    )
+    events: list[tuple[str, Audience, int | None]] = []
+    if new is not old:
+        events.append(
+            (status_event(old, new), Audience.EVERYONE if alike else Audience.CUSTOMER, org)
+        )
+    if carrier_new is not carrier_old and not alike and case.carrier is not None:
+        events.append((status_event(carrier_old, carrier_new), Audience.INTERNAL, case.carrier))
+    case.status, case.carrier_status = new, carrier_new
+    return events
 
 
 def is_recent_response(who: Who, case: MCase) -> bool:
@@ -641,8 +664,12 @@ class AccessMachine(RuleBasedStateMachine):
 
     def check_move(self, case: MCase, old: Status) -> None:
         """A status move's event holds the statuses it moved between, as stored."""
-        if case.status is not old:
-            event = next(e for e in reversed(case.entries) if e.kind in STATUS_EVENTS)
+        if case.status is not old:  # the shipper's move (the carrier's own is internal)
+            event = next(
+                e
+                for e in reversed(case.entries)
+                if e.kind in STATUS_EVENTS and e.audience is not Audience.INTERNAL
+            )
             assert (event.old, event.new) == (old.value, case.status.value), (case.number, event)
 
     # -- rules ---------------------------------------------------------------------------
@@ -815,9 +842,7 @@ class AccessMachine(RuleBasedStateMachine):
         entries = [("message", chosen, who.org)]
         old = case.status
         new = status_after_message(old, chosen, by_customer=who.customer is not None)
-        if new is not old:
-            entries.append((status_event(old, new), move_audience(old, new), who.org))
-            case.status = new
+        entries += move_status(case, who.org, new, carrier_reads_it=chosen.reaches_carrier)
         self.record(case, entries)
         self.check_move(case, old)
         self.touched = case
@@ -986,8 +1011,9 @@ class AccessMachine(RuleBasedStateMachine):
         self.do_change_status(*self.pick(a, c), Status.OPEN if reopen else status, reopen)
 
     def do_change_status(self, who: Who, case: MCase | None, target: Status, reopen: bool) -> None:
-        """A move by hand; the carrier's staff choose open or solved only, and open
-        on a case they read as open (a customer status) changes nothing."""
+        """A move by hand, of both sides' statuses; the carrier's staff choose open
+        or solved only, and the status they see already (while the shipper's is
+        another) changes nothing."""
         unchanged = False
         if not self.sees(who, case):
             expected = "NotFound"
@@ -998,10 +1024,11 @@ class AccessMachine(RuleBasedStateMachine):
             if outsider or (carrier and target in CUSTOMER_STATUSES):
                 expected = "PermissionDenied"
             elif reopen:
-                expected = "ok" if case.status is Status.SOLVED else "InvalidInput"
-            elif carrier and case.status in CUSTOMER_STATUSES and target is Status.OPEN:
+                expected = "ok" if status_seen(who, case) is Status.SOLVED else "InvalidInput"
+            elif carrier and target is case.carrier_status and target is not case.status:
+                # What the carrier sees already, while the shipper talks with its customer.
                 expected, unchanged = "ok", True
-            elif target is case.status or target is Status.NEW:
+            elif target is status_seen(who, case) or target is Status.NEW:
                 expected = "InvalidInput"
             else:
                 expected = "ok"
@@ -1019,8 +1046,7 @@ class AccessMachine(RuleBasedStateMachine):
             self.record(case, [])
             return
         old = case.status
-        self.record(case, [(status_event(old, target), move_audience(old, target), who.org)])
-        case.status = target
+        self.record(case, move_status(case, who.org, target, carrier_reads_it=True))
         self.check_move(case, old)
 
     @precondition(lambda self: self.cases)
@@ -1447,17 +1473,17 @@ class AccessMachine(RuleBasedStateMachine):
             MEntry(message.id, "message", audience, org, message.created_at, message.body)
         )
         case.entries[-1].by_customer = by_customer
-        expected = [EventKind.MAIL_FILED.value] if filed is not None else []
         old = case.status
         status = status_after_message(old, audience, by_customer=by_customer)
-        if status is not old:
-            expected.insert(0, status_event(old, status))
-            case.status = status
+        moves = move_status(case, org, status, carrier_reads_it=audience.reaches_carrier)
+        expected = [kind for kind, _, _ in moves]
+        if filed is not None:
+            expected.append(EventKind.MAIL_FILED.value)
         got = [e.event.value if e.event is not None else e.kind.value for e in events]
         assert got == expected, (case.number, got, expected)
+        for event, (_, audience_, org_) in zip(events, moves, strict=False):
+            assert (event.audience, event.org_id) == (audience_, org_), (case.number, event)
         for event, kind in zip(events, got, strict=True):
-            if kind in STATUS_EVENTS:
-                assert event.audience is move_audience(old, status), (case.number, event)
             case.entries.append(
                 MEntry(
                     event.id,
@@ -1515,9 +1541,7 @@ class AccessMachine(RuleBasedStateMachine):
         entries = [("message", audience, who.org)]
         old = case.status
         new = status_after_message(old, audience, by_customer=who.customer is not None)
-        if new is not old:
-            entries.append((status_event(old, new), move_audience(old, new), who.org))
-            case.status = new
+        entries += move_status(case, who.org, new, carrier_reads_it=audience.reaches_carrier)
         entries.append((EventKind.MAIL_FILED.value, Audience.INTERNAL, who.org))
         self.record(case, entries)
         self.check_move(case, old)
@@ -1699,7 +1723,7 @@ class AccessMachine(RuleBasedStateMachine):
             else:
                 assert row.crm_number == (None if who.host else case.crm.get(who.org or -1))
         self.assert_unread(who, list(rows))
-        active = [case for case in visible if case.status is not Status.SOLVED]
+        active = [case for case in visible if status_seen(who, case) is not Status.SOLVED]
         counts = views.counts(who.actor)
         assert counts[BuiltinView.ALL_CASES.value] == len(visible), who.label
         assert counts[BuiltinView.ALL_ACTIVE.value] == len(active), who.label

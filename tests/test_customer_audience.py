@@ -32,10 +32,11 @@ from casekit.domain.audience import entry_visible
 from casekit.domain.case import Case, Side, Source
 from casekit.domain.workflow import (
     CUSTOMER_STATUSES,
+    StatusMove,
     carrier_may_set,
     status_after_message,
     status_for_carrier,
-    status_move_audience,
+    status_moves,
     status_value_for_carrier,
 )
 from casekit.testing import FrozenClock, World
@@ -235,6 +236,7 @@ def test_the_carrier_sees_the_customer_conversations_statuses_as_open(
     kit: CaseKit, world: World, number: str
 ) -> None:
     w = world
+    kit.messages.post(w.shipper_actor, number, "Looking at it", audience=Audience.PARTNERS)
     kit.messages.post(w.shipper_actor, number, "We are on it", audience=Audience.CUSTOMER)
     assert kit.cases.get(w.shipper_actor, number).status is Status.WAITING
     waiting_view = kit.cases.get(w.carrier_actor, number)
@@ -267,11 +269,12 @@ def test_the_carrier_sees_the_customer_conversations_statuses_as_open(
         for who, actor in (("shipper", w.shipper_actor), ("carrier", w.carrier_actor))
     }
     assert moves["shipper"] == [
-        ("new", "waiting", Audience.EVERYONE),
+        ("new", "open", Audience.EVERYONE),
+        ("open", "waiting", Audience.CUSTOMER),
         ("waiting", "reply_received", Audience.CUSTOMER),
     ]
     assert moves["carrier"] == [("new", "open", Audience.EVERYONE)]
-    # Solved and reopened by the customer: solved -> open to the carrier.
+    # Solved by hand, for both; reopened by the customer, for the shipper only.
     kit.cases.solve(w.shipper_actor, number)
     kit.messages.post(w.customer_actor, number, "Still broken")
     changes = [
@@ -279,10 +282,9 @@ def test_the_carrier_sees_the_customer_conversations_statuses_as_open(
         for e in kit.cases.timeline(w.carrier_actor, number)
         if e.event in (EventKind.SOLVED, EventKind.REOPENED)
     ]
-    assert changes == [
-        (EventKind.SOLVED, "open", "solved"),
-        (EventKind.REOPENED, "solved", "open"),
-    ]
+    assert changes == [(EventKind.SOLVED, "open", "solved")]
+    assert kit.cases.get(w.carrier_actor, number).status is Status.SOLVED
+    assert kit.cases.get(w.shipper_actor, number).status is Status.REPLY_RECEIVED
 
 
 @pytest.mark.parametrize("target", ["reply_received", "waiting"])
@@ -304,6 +306,7 @@ def test_the_carrier_sets_open_and_solved_and_what_it_sees_is_a_no_op(
     kit: CaseKit, world: World, number: str
 ) -> None:
     w = world
+    kit.messages.post(w.shipper_actor, number, "Checking", audience=Audience.PARTNERS)
     kit.messages.post(w.shipper_actor, number, "On its way", audience=Audience.CUSTOMER)
     before = kit.cases.get(Actor.host(), number)
     assert before.status is Status.WAITING
@@ -313,7 +316,7 @@ def test_the_carrier_sets_open_and_solved_and_what_it_sees_is_a_no_op(
     after = kit.cases.get(Actor.host(), number)
     assert (after.status, after.version) == (Status.WAITING, before.version)
     events = [e.event for e in kit.cases.timeline(Actor.host(), number)]
-    assert events.count(EventKind.STATUS_CHANGED) == 1  # new -> waiting only
+    assert events.count(EventKind.STATUS_CHANGED) == 2  # new -> open -> waiting only
     solved = kit.cases.change_status(w.carrier_actor, number, "solved")
     assert solved.status is Status.SOLVED
     assert kit.cases.get(w.shipper_actor, number).status is Status.SOLVED
@@ -399,9 +402,10 @@ def test_the_csv_export_follows_what_each_side_reads(
         return row.split(",")
 
     assert exported(w.shipper_actor) == [number, "reply_received", "Refund please"]
-    assert exported(w.carrier_actor) == [number, "open", "Damage noted at delivery"]
+    # The customer's message moved the shipper's status only: new for the carrier.
+    assert exported(w.carrier_actor) == [number, "new", "Damage noted at delivery"]
     kit.cases.share_with_carrier(w.shipper_actor, number, said.id)
-    assert exported(w.carrier_actor) == [number, "open", "Refund please"]
+    assert exported(w.carrier_actor) == [number, "new", "Refund please"]
 
 
 def test_a_shared_message_later_than_the_carriers_latest_becomes_it(
@@ -431,9 +435,17 @@ def test_the_customer_conversations_statuses() -> None:
         assert carrier_may_set(status) is (status not in CUSTOMER_STATUSES)
     for value in (None, "", "42", "user:7"):
         assert status_value_for_carrier(value) == value
+    # Both sides together: one event, for everyone when the carrier sees a
+    # move, else for the shipper and its customer only.
     for old, new in itertools.product(Status, Status):
-        alike = status_for_carrier(old) is status_for_carrier(new)
-        assert status_move_audience(old, new) is (Audience.CUSTOMER if alike else Audience.EVERYONE)
+        seen_old, seen_new = status_for_carrier(old), status_for_carrier(new)
+        moves = status_moves(old, new, seen_old, seen_new)
+        if old is new:
+            assert moves == ()
+        elif seen_old is seen_new:
+            assert moves == (StatusMove(old, new, Audience.CUSTOMER),)
+        else:
+            assert moves == (StatusMove(old, new, Audience.EVERYONE),)
 
 
 @pytest.mark.parametrize("current", list(Status))

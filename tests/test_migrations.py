@@ -29,6 +29,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 
 from casekit.domain.workflow import Status
@@ -477,3 +478,76 @@ def test_0019_keeps_an_existing_case_address_opening_cases(
     migrate.downgrade(engine, "0018")
     columns = {c["name"] for c in inspect(engine).get_columns(case_addresses.name)}
     assert columns == {"email", "org_id", "created_at"}
+def test_0020_gives_the_carrier_the_status_and_last_update_it_read(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """Upgrading fills the carrier's status with the status as the carrier read
+    it before (``reply_received`` and ``waiting`` as ``open``) and its last
+    update with the case's; the carrier's indexes hold its status; an address
+    the carrier's staff Cc'd before revision 0014 becomes the carrier's."""
+    from casekit.clock import FrozenClock
+    from casekit.domain.workflow import status_for_carrier
+    from casekit.store.tables import cases, participants
+    from casekit.testing import World, make_kit
+
+    migrate.upgrade(engine)
+    clock = FrozenClock()
+    kit = make_kit(
+        empty_database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
+    )
+    try:
+        world = World.build(kit)
+        sam = world.shipper_actor
+        for said in (None, "partners", "customer", "customer_reply", "solve"):
+            clock.advance(minutes=1)
+            number = kit.cases.open(
+                sam, type="lost", carrier=world.carrier.id, customer=world.customer.id
+            ).number
+            if said in ("partners", "customer"):
+                kit.messages.post(sam, number, "Hello", audience=said)
+            elif said == "customer_reply":
+                kit.messages.post(world.customer_actor, number, "Hello")
+            elif said == "solve":
+                kit.cases.solve(sam, number)
+        # Cc'd addresses: by the carrier, by the shipper, and by the carrier at
+        # the very instant the shipper posted too (which cannot be told apart).
+        cal = world.carrier_actor
+        clock.advance(minutes=1)
+        kit.messages.post(cal, number, "Our yard", cc=["yard@fast.test"])
+        clock.advance(minutes=1)
+        kit.messages.post(sam, number, "Our dock", cc=["dock@acme.test"])
+        clock.advance(minutes=1)
+        kit.messages.post(cal, number, "Same time", cc=["both@fast.test"])
+        kit.messages.post(sam, number, "Same time")
+    finally:
+        kit.close()
+    p = participants.c
+    with engine.begin() as conn:  # as every address was before revision 0014
+        conn.execute(update(participants).values(org_id=None))
+    c = cases.c
+    stmt = select(c.status, c.updated_at, c.carrier_status, c.carrier_updated_at).order_by(c.id)
+    migrate.downgrade(engine, "0019")
+    names = {column["name"] for column in inspect(engine).get_columns("casekit_cases")}
+    assert not names & {"carrier_status", "carrier_updated_at"}
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    assert {row.status for row in rows} == set(Status)
+    for row in rows:
+        assert row.carrier_status is status_for_carrier(row.status), row
+        assert row.carrier_updated_at == row.updated_at, row
+    with engine.connect() as conn:
+        cc = dict(conn.execute(select(p.email, p.org_id).where(p.email.is_not(None))).all())
+    assert cc == {
+        "yard@fast.test": world.carrier.id,
+        "dock@acme.test": None,
+        "both@fast.test": None,
+    }
+    assert schema_differences(engine) == []
+    carrier_list = next(
+        index
+        for index in inspect(engine).get_indexes("casekit_cases")
+        if index["name"] == "ix_casekit_cases_carrier_list"
+    )
+    assert "carrier_status" in carrier_list["column_names"]
+    assert "status" not in carrier_list["column_names"]

@@ -314,10 +314,13 @@ def test_a_carriers_cc_address_hears_what_the_carrier_reads(mkit, w, sink):
         rows = session.execute(select(p.email, p.org_id).where(p.email.is_not(None)))
         added = {row.email: row.org_id for row in rows}
     assert added == {"ops@carrier.test": w.carrier.id, "dock@wh.test": w.shipper.id}
-    # Neither party's staff lists deliveries to a Cc'd address; the host does.
-    for actor in (w.shipper_manager_actor, w.carrier_manager_actor):
+    # Each party's staff list the deliveries to the addresses it Cc'd; the host all.
+    for actor, own in (
+        (w.shipper_manager_actor, "dock@wh.test"),
+        (w.carrier_manager_actor, "ops@carrier.test"),
+    ):
         seen = {d.email for d in mkit.notifications.deliveries(actor, case.number)}
-        assert not seen & {"ops@carrier.test", "dock@wh.test"}
+        assert seen & {"ops@carrier.test", "dock@wh.test"} == {own}
     everything = {d.email for d in mkit.notifications.deliveries(Actor.host(), case.number)}
     assert {"ops@carrier.test", "dock@wh.test"} <= everything
 
@@ -528,13 +531,16 @@ def test_the_carrier_hears_nothing_of_the_shippers_conversation_with_its_custome
     assert sink.to(w.customer.email)
     assert not sink.to(CARRIER_DESK)
     carrier_side = [CARRIER_DESK, w.carrier_manager.email]
-    # To the customer again: new -> waiting, which the carrier reads as new -> open.
+    # To the customer again: new -> waiting for the shipper; still new for the carrier.
     mkit.messages.post(w.shipper_actor, case.number, "We are on it", audience="customer")
+    deliver(mkit)
+    assert all(sink.to(address) == [] for address in carrier_side), recipients(sink)
+    # For partners: new -> open for the carrier, its own move, which it hears of.
+    mkit.messages.post(w.shipper_actor, case.number, "Please call them", audience="partners")
     deliver(mkit)
     for address in carrier_side:
         (mail,) = sink.to(address)
-        assert "from new to open" in mail.get_body(("plain",)).get_content()
-        assert "We are on it" not in mail.as_string()
+        assert "Please call them" in mail.get_body(("plain",)).get_content()
         assert "waiting" not in mail.as_string().lower()
     sink.clear()
     mkit.messages.post(w.customer_actor, case.number, "Can I have a refund?")
@@ -561,17 +567,21 @@ def test_the_carrier_hears_nothing_of_the_shippers_conversation_with_its_custome
         assert "Refund" not in text
         assert "refund" not in text
     assert len(sink.to(w.shipper_manager.email)) == 1
-    # Reopened by the customer: the carrier reads it open again.
+    # Reopened by the customer, for the shipper only: the carrier hears nothing.
     sink.clear()
     mkit.messages.post(w.customer_actor, case.number, "It broke again")
+    deliver(mkit)
+    assert all(sink.to(address) == [] for address in carrier_side), recipients(sink)
+    assert (
+        "It broke again" in sink.to(w.shipper_manager.email)[-1].get_body(("plain",)).get_content()
+    )
+    # Reopened by hand: the carrier reads it open again, from solved.
+    mkit.cases.change_status(w.shipper_actor, case.number, "open")
     deliver(mkit)
     for address in carrier_side:
         (mail,) = sink.to(address)
         assert "it is open again" in mail.get_body(("plain",)).get_content()
         assert "broke" not in mail.as_string()
-    assert (
-        "It broke again" in sink.to(w.shipper_manager.email)[-1].get_body(("plain",)).get_content()
-    )
     # A carrier's new owner reads the status it sees.
     sink.clear()
     mkit.cases.set_owner(w.carrier_manager_actor, case.number, w.carrier_agent.id)
@@ -628,14 +638,15 @@ def test_each_party_sees_only_the_deliveries_to_its_own_people(mkit, w, sink):
     mkit.cases.watch(w.shipper_manager_actor, case.number)
     mkit.messages.post(w.customer_actor, case.number, "Thanks")
     mkit.messages.post(w.shipper_actor, case.number, "Looping in the dock", cc=["dock@wh.test"])
+    mkit.messages.post(w.carrier_actor, case.number, "Looping in the yard", cc=["yard@fast.test"])
     mkit.cases.solve(w.carrier_actor, case.number)
     deliver(mkit)
     everything = mkit.notifications.deliveries(Actor.host(), case.number)
     emails = {d.email for d in everything}
-    # A Cc'd address may be anyone's: only the host sees its deliveries.
-    assert "dock@wh.test" in emails
-    carrier_side = {CARRIER_DESK, w.carrier_agent.email, w.carrier_manager.email}
-    shipper_side = {SHIPPER_DESK, w.shipper_agent.email, w.shipper_manager.email}
+    assert {"dock@wh.test", "yard@fast.test"} <= emails
+    # A Cc'd address is the deliveries of the organization that Cc'd it.
+    carrier_side = {CARRIER_DESK, w.carrier_agent.email, w.carrier_manager.email, "yard@fast.test"}
+    shipper_side = {SHIPPER_DESK, w.shipper_agent.email, w.shipper_manager.email, "dock@wh.test"}
     assert w.customer.email in emails
     assert emails & carrier_side
     assert emails & shipper_side

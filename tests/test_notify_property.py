@@ -299,10 +299,8 @@ class Game:
             return
         if audience is Audience.CUSTOMER:
             # Nothing at all to the carrier's people or desk: not the message,
-            # not the status move it makes (which the carrier sees as none),
-            # only a reopening or a move from new, which it reads as open.
-            if mail.event in ("case_reopened", "status_changed"):
-                return
+            # not the status move it makes, which moves the shipper's status
+            # only (a solved case stays solved for the carrier, a new one new).
             if mail.recipient_kind == "user":
                 assert self.users[mail.user_id].org_id != self.w.carrier.id, mail.email
             assert mail.email != DESKS[Side.CARRIER], "the carrier's desk heard of it"

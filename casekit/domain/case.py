@@ -8,8 +8,13 @@ from datetime import datetime
 from attrs import define, field, frozen
 
 from casekit.domain.actor import Actor
-from casekit.domain.audience import Audience
-from casekit.domain.workflow import Status, status_after_message
+from casekit.domain.audience import Audience, entry_visible
+from casekit.domain.workflow import (
+    Status,
+    carrier_status_after,
+    status_after_message,
+    status_for_carrier,
+)
 
 
 class Source(enum.StrEnum):
@@ -98,12 +103,18 @@ class Case:
     carrier_latest_message_at: datetime | None = None
     carrier_latest_message_user_id: int | None = None
     carrier_latest_message_org_id: int | None = None
+    #: The carrier's own status and last update: moved only by what the
+    #: carrier reads (see :mod:`casekit.domain.workflow`).
+    carrier_status: Status = Status.NEW
+    carrier_updated_at: datetime | None = None
     version: int = 1
     id: int | None = field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.updated_at is None:
             self.updated_at = self.created_at
+        if self.carrier_updated_at is None:
+            self.carrier_updated_at = self.updated_at
 
     # -- parties ---------------------------------------------------------
     def party_org_ids(self) -> tuple[int, ...]:
@@ -136,17 +147,42 @@ class Case:
     def touch(self, at: datetime) -> None:
         self.updated_at = at
 
+    def record_entry(self, entry: Entry) -> None:
+        """A new entry on the timeline: the carrier's last update moves when
+        the carrier reads it (or while no carrier is on the case)."""
+        if self.carrier_reads_all or entry_visible(
+            entry.audience,
+            entry.org_id,
+            viewer_org_id=self.carrier_org_id,
+            viewer_is_customer=False,
+            viewer_is_carrier=True,
+            shared=entry.shared_at is not None,
+        ):
+            self.carrier_updated_at = entry.created_at
+
+    @property
+    def carrier_reads_all(self) -> bool:
+        """No carrier is on the case: its status and last update follow the
+        shipper's, so that a carrier linked later starts from where the case is."""
+        return self.carrier_org_id is None
+
     def record_message(
         self, actor: Actor, audience: Audience, at: datetime, *, move_status: bool = True
     ) -> Status:
-        """Apply a new message to the case's dates and status; return the old status.
+        """Apply a new message to the case's dates and statuses; return the old status.
 
-        The message that opens a case does not move its status.
+        The message that opens a case does not move its status. The carrier's
+        status moves only with a message the carrier reads.
         """
         old = self.status
         if move_status:
             self.status = status_after_message(
                 old, by_customer=actor.is_customer, audience=audience
+            )
+            self.carrier_status = carrier_status_after(
+                self.carrier_status,
+                self.status,
+                carrier_reads=audience.reaches_carrier or self.carrier_reads_all,
             )
         if old is Status.SOLVED and self.status is not Status.SOLVED:
             self.solved_at = None
@@ -174,9 +210,11 @@ class Case:
             self.carrier_latest_message_org_id = entry.org_id
 
     def set_status(self, target: Status, actor: Actor, at: datetime) -> Status:
-        """Move to ``target`` (already checked as allowed); return the old status."""
+        """Move both sides to ``target`` (already checked as allowed; the carrier's
+        status as it sees it); return the shipper's old status."""
         old = self.status
         self.status = target
+        self.carrier_status = status_for_carrier(target)
         if target is Status.SOLVED:
             self.solved_at = at
             self.solved_by = actor.describe()

@@ -86,7 +86,8 @@ class Happening:
 
     ``audience`` and ``author_org_id`` are those of the entry that records it
     (a message's audience; a status move's event's: ``customer`` for a move
-    the carrier sees as none). A happening is never about an entry the
+    of the shipper's status only, ``internal`` to the carrier's organization
+    for a move of the carrier's own status only). A happening is never about an entry the
     shipper has shared: sharing comes later, as a change of its own.
     ``user_id`` is the new owner of an ``owner_assigned``.
     """

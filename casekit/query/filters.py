@@ -39,7 +39,7 @@ from casekit.domain.audience import Audience
 from casekit.domain.case import EntryKind, EventKind, Source
 from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
-from casekit.domain.workflow import CUSTOMER_STATUSES, Category, Status
+from casekit.domain.workflow import Category, Status
 from casekit.query.scoped import CUSTOMER_AUDIENCES, entry_visibility
 from casekit.store import tables
 
@@ -318,7 +318,7 @@ def _choice(
             return true()
         if not wanted:
             return false()
-        solved = c.status == Status.SOLVED.value
+        solved: ColumnElement[bool] = status_column(actor, role) == Status.SOLVED.value
         return solved if wanted == {Category.SOLVED} else not_(solved)
     column = status_column(actor, role) if f.field == "status" else _choice_column(f.field)
     positive = column.in_(values)
@@ -418,15 +418,10 @@ def latest_columns(actor: Actor, role: OrgRole | None = None) -> tuple[Any, Any,
     )
 
 
-def carrier_status() -> Any:
-    """The case's status as its carrier reads it (:func:`status_for_carrier`)."""
-    customer_statuses = [status.value for status in CUSTOMER_STATUSES]
-    return case((c.status.in_(customer_statuses), Status.OPEN.value), else_=c.status)
-
-
 def status_column(actor: Actor, role: OrgRole | None = None) -> Any:
-    """The case's status as ``actor`` reads it (:func:`status_for_carrier`)."""
-    return _as_read_by(actor, c.status, carrier_status(), role)
+    """The case's status as ``actor``'s side reads it: the carrier its own
+    (:mod:`casekit.domain.workflow`)."""
+    return _as_read_by(actor, c.status, c.carrier_status, role)
 
 
 def date_column(field: str, actor: Actor, role: OrgRole | None = None) -> Any:
@@ -437,6 +432,8 @@ def date_column(field: str, actor: Actor, role: OrgRole | None = None) -> Any:
         return latest_columns(actor, role)[0]
     if field == "other_side_message_at":
         return other_side_latest(actor, role)
+    if field == "updated_at":
+        return _as_read_by(actor, c.updated_at, c.carrier_updated_at, role)
     return _DATE_COLUMNS[field]
 
 

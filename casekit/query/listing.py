@@ -39,7 +39,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind, Source
 from casekit.domain.directory import OrgRole
-from casekit.domain.workflow import Status, status_for_carrier
+from casekit.domain.workflow import Status
 from casekit.errors import InvalidInput
 from casekit.json_input import load_json
 from casekit.query.filters import (
@@ -52,6 +52,7 @@ from casekit.query.filters import (
     date_column,
     latest_columns,
     needs_shipment,
+    status_column,
 )
 from casekit.query.scoped import Scope, entry_visibility
 from casekit.store import tables
@@ -303,7 +304,7 @@ class Lister:
     # -- conditions --------------------------------------------------------------
     def view_clause(self, view: BuiltinView) -> ColumnElement[bool]:
         actor = self.actor
-        active = c.status != Status.SOLVED.value
+        active: ColumnElement[bool] = status_column(actor, self.role()) != Status.SOLVED.value
         if view is BuiltinView.ALL_ACTIVE:
             return active
         if view is BuiltinView.ALL_CASES:
@@ -554,7 +555,7 @@ class Lister:
         sort = query.sort
         column = (
             date_column(sort.field, self.actor, self.role())
-            if sort.field == "latest_message_at"
+            if sort.field in _SORTS_PER_SIDE
             else SORT_FIELDS[sort.field]()
         )
         nullable = sort.field in NULLABLE_SORTS
@@ -633,11 +634,12 @@ class Lister:
             shipper_owner_id, carrier_owner_id,
             brand, tracking_number, bol_number, po_number, reference_number, ra_number,
             order_number, excerpt, shipper_owner_name, carrier_owner_name, account_name,
-            own_crm_number, customer_latest_at, carrier_latest_at,
+            own_crm_number, customer_latest_at, carrier_latest_at, carrier_status,
+            carrier_updated_at,
         ) = tuple(r)[:_ROW_WIDTH]  # fmt: skip
         if self.actor.org_id is not None and self.actor.org_id == carrier_org_id:
             # The carrier's: what it reads, not the shipper's talk with its customer.
-            status = status_for_carrier(status)
+            status, updated_at = carrier_status, carrier_updated_at
             latest_message_at = carrier_latest_at
         if self.actor.is_customer:
             owners: tuple[str, ...] = ()
@@ -790,11 +792,17 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
         own_crm.label("own_crm_number"),
         customer_latest.label("customer_latest_at"),
         c.carrier_latest_message_at,
+        c.carrier_status,
+        c.carrier_updated_at,
     )
 
 
 #: The number of :func:`_row_columns` (what :meth:`Lister._row` unpacks).
 _ROW_WIDTH = len(_row_columns(False, False, False))
+
+
+#: The sorts on a date each side keeps for itself.
+_SORTS_PER_SIDE = frozenset({"latest_message_at", "updated_at"})
 
 
 def _order(column: Any, id_column: Any, descending: bool, nullable: bool) -> list[Any]:

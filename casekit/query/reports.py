@@ -36,7 +36,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import ACTIVE_STATUSES, Status
 from casekit.errors import PermissionDenied
-from casekit.query.filters import Filter, carrier_status, needs_shipment
+from casekit.query.filters import Filter, needs_shipment
 from casekit.query.listing import BuiltinView, Lister, ListQuery
 from casekit.query.report_models import (
     CountRow,
@@ -122,9 +122,9 @@ class Reporter:
         self.own_owner = c.shipper_owner_id if shipper_side else c.carrier_owner_id
         self.party = c.carrier_org_id if shipper_side else c.shipper_org_id
         self.party_field = "carrier" if shipper_side else "shipper"
-        # The status as the viewer's side reads it: the carrier sees the
-        # statuses of the shipper's conversation with its customer as open.
-        self.status = c.status if shipper_side else carrier_status()
+        # The status as the viewer's side reads it: the carrier its own
+        # (domain.workflow), which the shipper's talk with its customer leaves.
+        self.status = c.status if shipper_side else c.carrier_status
         # The report columns of the viewer's side (see store.report_columns).
         self.first_response_at = (
             c.shipper_first_response_at if shipper_side else c.carrier_first_response_at
@@ -164,14 +164,14 @@ class Reporter:
     def active(self) -> ColumnElement[bool]:
         # "One of the active statuses" rather than "not solved": an index led
         # by the organization and the status reads only the active cases.
-        return c.status.in_(sorted(status.value for status in ACTIVE_STATUSES))
+        return self.status.in_(sorted(status.value for status in ACTIVE_STATUSES))
 
     def opened_in_range(self) -> ColumnElement[bool]:
         return and_(c.created_at >= self.start, c.created_at < self.end)
 
     def solved_in_range(self) -> ColumnElement[bool]:
         return and_(
-            c.status == Status.SOLVED.value, c.solved_at >= self.start, c.solved_at < self.end
+            self.status == Status.SOLVED.value, c.solved_at >= self.start, c.solved_at < self.end
         )
 
     def opened_filter(self) -> Filter:
@@ -386,7 +386,7 @@ class Reporter:
             "bucket": bucket_of(c.created_at, edges),
             "source": c.source,
             "type": c.type,
-            "solved": case((c.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0),
+            "solved": case((self.status == Status.SOLVED.value, 1), (ever_reopened, 1), else_=0),
             "reopened": case((ever_reopened, 1), else_=0),
         }
         sets = self.wanted(

@@ -47,7 +47,7 @@ from casekit.domain.case import (
 from casekit.domain.directory import Customer, User
 from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
-from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
+from casekit.domain.workflow import status_value_for_carrier
 from casekit.errors import NotFound
 from casekit.query.models import (
     AttachmentView,
@@ -65,10 +65,6 @@ from casekit.store.rows import case_from_row, load_cases, select_cases
 c = tables.cases.c
 e = tables.entries.c
 o = tables.outbox.c
-
-#: The recipients whose deliveries an organization's staff see, of those written
-#: for it: a Cc'd address, written for the shipper, may be anyone's.
-_STAFF_SEE = [k.value for k in (RecipientKind.USER, RecipientKind.ADDRESS, RecipientKind.CUSTOMER)]
 
 
 def entry_visibility(
@@ -122,10 +118,12 @@ class Scope:
         """Which notifications of a visible case the actor sees in its delivery log.
 
         Each is written for one organization (``org_id``): a user's own, a
-        side's for its collaborator address, the shipper's for its customer
-        and for addresses Cc'd on the thread. Staff see those to their own
-        organization's users and address, and the shipper's staff those to
-        its customer too; a customer sees those to itself; the host sees all.
+        side's for its collaborator address, the shipper's for its customer,
+        and for an address Cc'd on the thread the organization that added it
+        (the shipper's when a customer or the host did). Staff see those
+        written for their organization: its users, its address, the
+        addresses it Cc'd, and the shipper's staff those to its customer too;
+        a customer sees those to itself; the host sees all.
         """
         actor = self.actor
         if actor.is_unrestricted:
@@ -139,7 +137,7 @@ class Scope:
             )
         if actor.org_id is None:
             return false()
-        return and_(o.org_id == actor.org_id, o.recipient_kind.in_(_STAFF_SEE))
+        return o.org_id == actor.org_id
 
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:
@@ -202,7 +200,7 @@ class Scope:
                 number=case.number or "",
                 version=case.version,
                 type=case.type,
-                status=status_for_carrier(case.status) if self._for_carrier(case) else case.status,
+                status=case.carrier_status if self._for_carrier(case) else case.status,
                 source=case.source,
                 subject=case.subject,
                 shipper_org_id=case.shipper_org_id,
@@ -215,7 +213,8 @@ class Scope:
                 carrier_owner_id=None if hide_people else case.carrier_owner_id,
                 created_by="" if hide_people else self._who(case, case.created_by),
                 created_at=case.created_at,
-                updated_at=case.updated_at or case.created_at,
+                updated_at=(case.carrier_updated_at if self._for_carrier(case) else case.updated_at)
+                or case.created_at,
                 solved_at=case.solved_at,
                 solved_by=(
                     None
@@ -573,7 +572,8 @@ def _as_carrier_reads(case: Case, entry: EntryView) -> EntryView:
     (their id; it still says a customer wrote it), without the address a mail
     came from unless it was written for the carrier itself (a mail filed by the
     shipper, or from an address Cc'd for it, may be the customer's), and a
-    status event in the statuses the carrier sees (:func:`status_for_carrier`)."""
+    status event of both sides in the statuses the carrier sees
+    (:func:`status_value_for_carrier`; its own moves are in them already)."""
     if entry.customer_id is not None:
         entry = evolve(entry, customer_id=None)
     if entry.author_email is not None and entry.org_id != case.carrier_org_id:

@@ -16,7 +16,7 @@ from casekit import signals
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Entry, EntryKind, EventKind
-from casekit.domain.workflow import Status, status_move_audience
+from casekit.domain.workflow import Status, StatusMove, status_moves
 from casekit.errors import Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
@@ -328,6 +328,9 @@ class Edit:
         self.hold_notifications = False
         self._signals: list[tuple[NamedSignal, dict[str, Any]]] = []
         self._unwritten: list[Entry] = []
+        #: The status moves of the change, as their events record them: what
+        #: the outbox and the webhooks tell each side.
+        self.status_moves: list[StatusMove] = []
 
     def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:
         """Queue ``signal``; returns its arguments, still open to change until commit."""
@@ -351,6 +354,7 @@ class Edit:
         opening with its first message.
         """
         self._unwritten.append(entry)
+        self.case.record_entry(entry)
         return entry
 
     def write_entries(self) -> None:
@@ -369,6 +373,8 @@ class Edit:
         (for callers that return something else and would throw it away).
         """
         self.write_entries()
+        if self.case.carrier_reads_all:
+            self.case.carrier_updated_at = self.case.updated_at
         save_case(self.uow.connection(), self.case, self.original, self.moves)
         self.uow.flush()
         queued = queue_notifications(self)
@@ -397,29 +403,52 @@ class Edit:
 
 
 def set_status(edit: Edit, target: Status) -> None:
-    """Apply a status change to ``edit.case`` with its event and signals."""
+    """Apply a status change to ``edit.case`` (both sides) with its events and signals."""
+    carrier_old = edit.case.carrier_status
     old = edit.case.set_status(target, edit.actor, edit.now)
-    if old is not target:
-        announce_status_change(edit, old, target)
+    announce_status_change(edit, old, carrier_old)
 
 
-def announce_status_change(edit: Edit, old: Status, new: Status, *, updated: bool = True) -> None:
-    """Record and announce a status move already applied to the case.
+def announce_status_change(
+    edit: Edit, old: Status, carrier_old: Status, *, updated: bool = True
+) -> None:
+    """Record and announce the status moves already applied to the case: the
+    shipper's from ``old``, the carrier's from ``carrier_old``
+    (:func:`~casekit.domain.workflow.status_moves`).
 
+    The host's ``status_changed`` signal tells of the shipper's move; the
+    carrier's own move is an event for the carrier's staff, and what the
+    outbox and the webhooks tell the carrier (:attr:`Edit.status_moves`).
     ``updated=False`` leaves ``case_updated`` to the caller, which announces
     the change that moved the status (a message) once.
     """
-    if new is Status.SOLVED:
-        kind = EventKind.SOLVED
-    elif old is Status.SOLVED:
-        kind = EventKind.REOPENED
-    else:
-        kind = EventKind.STATUS_CHANGED
-    edit.event(kind, old=old.value, new=new.value, audience=status_move_audience(old, new))
-    edit.emit(signals.status_changed, old=old, new=new)
-    if kind is EventKind.SOLVED:
-        edit.emit(signals.case_solved)
-    elif kind is EventKind.REOPENED:
-        edit.emit(signals.case_reopened, new=new)
-    if updated:
-        edit.emit(signals.case_updated, change=kind)
+    case = edit.case
+    kinds: list[EventKind] = []
+    for move in status_moves(old, case.status, carrier_old, case.carrier_status):
+        if move.carrier and case.carrier_org_id is None:
+            continue  # no carrier reads it
+        kind = _STATUS_EVENT[move.kind]
+        kinds.append(kind)
+        edit.status_moves.append(move)
+        edit.event(
+            kind,
+            old=move.old.value,
+            new=move.new.value,
+            audience=move.audience,
+            org_id=case.carrier_org_id if move.carrier else None,
+        )
+        if not move.carrier:
+            edit.emit(signals.status_changed, old=move.old, new=move.new)
+            if move.kind == StatusMove.SOLVED:
+                edit.emit(signals.case_solved)
+            elif move.kind == StatusMove.REOPENED:
+                edit.emit(signals.case_reopened, new=move.new)
+    if updated and kinds:
+        edit.emit(signals.case_updated, change=kinds[0])
+
+
+_STATUS_EVENT = {
+    StatusMove.SOLVED: EventKind.SOLVED,
+    StatusMove.REOPENED: EventKind.REOPENED,
+    StatusMove.CHANGED: EventKind.STATUS_CHANGED,
+}

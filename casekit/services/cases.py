@@ -26,7 +26,7 @@ from casekit.domain.case import (
 )
 from casekit.domain.directory import Customer, Organization, OrgRole, User
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
-from casekit.domain.workflow import CUSTOMER_STATUSES, Status, can_set_status
+from casekit.domain.workflow import Status, can_set_status
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
@@ -545,16 +545,11 @@ def _change_type(edit: Edit, type: str) -> None:
 def _change_status(edit: Edit, target: Status) -> None:
     case = edit.case
     deny(policy.may_set_status(edit.actor, case, target))
-    if (
-        policy.side_of_actor(edit.actor, case) is Side.CARRIER
-        and case.status in CUSTOMER_STATUSES
-        and target is Status.OPEN
-    ):
-        return  # open is what the carrier sees already
-    if not can_set_status(case.status, target):
-        raise InvalidInput(
-            {"status": [f"a {edit.case.status} case cannot be set to {target} by hand"]}
-        )
+    current = _status_seen(edit)
+    if current is target and current is not case.status:
+        return  # what the carrier sees already, while the shipper talks with its customer
+    if not can_set_status(current, target):
+        raise InvalidInput({"status": [f"a {current} case cannot be set to {target} by hand"]})
     set_status(edit, target)
 
 
@@ -562,9 +557,16 @@ def _reopen(edit: Edit, target: Status) -> None:
     if not target.is_active or target is Status.NEW:
         raise InvalidInput({"status": ["reopen to open, reply_received or waiting"]})
     deny(policy.may_set_status(edit.actor, edit.case, target))
-    if edit.case.status is not Status.SOLVED:
+    if _status_seen(edit) is not Status.SOLVED:
         raise InvalidInput({"status": [f"case {edit.case.number} is not solved"]})
     set_status(edit, target)
+
+
+def _status_seen(edit: Edit) -> Status:
+    """The status of the actor's side: the carrier's own for its staff."""
+    if policy.side_of_actor(edit.actor, edit.case) is Side.CARRIER:
+        return edit.case.carrier_status
+    return edit.case.status
 
 
 def _link_shipment(edit: Edit, shipment: str | ShipmentFacts) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.notify import RecipientKind
-from casekit.domain.workflow import status_for_carrier, status_value_for_carrier
+from casekit.domain.workflow import status_value_for_carrier
 from casekit.mail.compose import OutgoingNotification, compose
 from casekit.mail.marker import REPLY_MARKER, has_marker
 from casekit.mail.templates import RenderedMail, Templates, TemplateSource
@@ -142,7 +142,7 @@ def prepare(
             message = {"body": entry.body, "audience": str(Audience(entry.audience))}
 
         owner_event = row["event"] == "owner_assigned"
-        status = status_for_carrier(case.status) if for_carrier else case.status
+        status = case.carrier_status if for_carrier else case.status
 
         def person(
             value: str | None, owner_event: bool = owner_event, for_carrier: bool = for_carrier

@@ -154,9 +154,9 @@ def append_message(
         author_email=author_email,
     )
     edit.append(entry)
+    carrier_old = case.carrier_status
     old = case.record_message(actor, chosen, now, move_status=not opening)
-    if case.status is not old:
-        announce_status_change(edit, old, case.status, updated=False)
+    announce_status_change(edit, old, carrier_old, updated=False)
     # The message goes in one statement with what came before it in the
     # change (an opening's event) and the status move it caused.
     edit.write_entries()

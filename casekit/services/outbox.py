@@ -45,7 +45,7 @@ from casekit.domain.notify import (
     recipients,
     template_name,
 )
-from casekit.domain.workflow import status_move_audience
+from casekit.domain.workflow import StatusMove
 from casekit.store import tables
 
 if TYPE_CHECKING:
@@ -76,6 +76,12 @@ class Subscribed(NamedTuple):
 
 
 # -- queueing -------------------------------------------------------------------------
+
+_STATUS_NOTICE = {
+    StatusMove.SOLVED: NotifyEvent.CASE_SOLVED,
+    StatusMove.REOPENED: NotifyEvent.CASE_REOPENED,
+    StatusMove.CHANGED: NotifyEvent.STATUS_CHANGED,
+}
 
 
 def happenings_of(edit: Edit) -> list[Happening]:
@@ -119,21 +125,15 @@ def happenings_of(edit: Edit) -> list[Happening]:
                 entry_id=message.id,
             )
         )
-    status = by_name.get(str(signals.status_changed.name))
-    if status is not None:
-        if str(signals.case_solved.name) in by_name:
-            kind = NotifyEvent.CASE_SOLVED
-        elif str(signals.case_reopened.name) in by_name:
-            kind = NotifyEvent.CASE_REOPENED
-        else:
-            kind = NotifyEvent.STATUS_CHANGED
+    for move in edit.status_moves:
         found.append(
             Happening(
-                kind,
-                audience=status_move_audience(status["old"], status["new"]),
-                author_org_id=actor.org_id,
-                old=str(status["old"]),
-                new=str(status["new"]),
+                _STATUS_NOTICE[move.kind],
+                audience=move.audience,
+                # The carrier's own move is for the carrier's staff only.
+                author_org_id=case.carrier_org_id if move.carrier else actor.org_id,
+                old=move.old.value,
+                new=move.new.value,
             )
         )
     carrier = by_name.get(str(signals.carrier_changed.name))

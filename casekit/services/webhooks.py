@@ -37,7 +37,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from casekit import signals
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.directory import Organization
-from casekit.domain.workflow import status_move_audience, status_value_for_carrier
+from casekit.domain.workflow import StatusMove, status_value_for_carrier
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
@@ -412,17 +412,12 @@ def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, A
         found.append((WebhookEvent.CASE_OPENED, {"message": opened.get("message")}))
     elif posted is not None:
         found.append((WebhookEvent.MESSAGE_POSTED, {"message": posted.get("message")}))
-    status = by_name.get(str(signals.status_changed.name))
-    if status is not None:
-        change = {
-            "old": str(status["old"]),
-            "new": str(status["new"]),
-            "audience": status_move_audience(status["old"], status["new"]),
-        }
+    for move in edit.status_moves:
+        change = {"old": move.old.value, "new": move.new.value, "move": move}
         found.append((WebhookEvent.STATUS_CHANGED, change))
-        if str(signals.case_solved.name) in by_name:
+        if move.kind == StatusMove.SOLVED:
             found.append((WebhookEvent.CASE_SOLVED, change))
-        if str(signals.case_reopened.name) in by_name:
+        elif move.kind == StatusMove.REOPENED:
             found.append((WebhookEvent.CASE_REOPENED, change))
     owner = by_name.get(str(signals.owner_changed.name))
     if owner is not None:
@@ -473,8 +468,9 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
     organization; an organization that may not read the message of a
     ``message_posted`` (an internal note of the other party; for the
     carrier, the shipper's conversation with its customer) gets nothing.
-    The carrier reads status moves in the statuses it sees, and nothing of a
-    move between two statuses it sees alike.
+    The carrier reads its own status moves and those of the shipper that
+    moved its status alike, in the statuses it sees; the shipper does not
+    read the carrier's own moves.
     ``subscribed`` are the parties' active subscriptions when the caller has
     read them already (with the people around the case); otherwise they are
     read here.
@@ -522,17 +518,19 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
                     continue  # watchers are their own organization's business
                 data.update(details)
             elif event in _STATUS_EVENTS:
-                audience = details["audience"]
+                move = details["move"]
                 if org == case.carrier_org_id:
-                    # The carrier: not a move between the statuses of the
-                    # shipper's conversation with its customer, which it
-                    # reads as open.
-                    if not audience.reaches_carrier:
+                    # The carrier: its own moves, and the shipper's it sees
+                    # (in its statuses); not the shipper's conversation with
+                    # its customer.
+                    if not (move.carrier or move.audience.reaches_carrier):
                         continue
                     data.update(
                         old=status_value_for_carrier(details["old"]),
                         new=status_value_for_carrier(details["new"]),
                     )
+                elif move.carrier:
+                    continue  # the carrier's own status is the carrier's business
                 else:
                     data.update(old=details["old"], new=details["new"])
             else:

@@ -206,6 +206,13 @@ cases = Table(
     Column("carrier_latest_message_at", UTCDateTime()),
     Column("carrier_latest_message_user_id", Id),
     Column("carrier_latest_message_org_id", Id),
+    # The carrier's own status and last update (domain.workflow): moved only
+    # by what the carrier reads, so that the shipper's conversation with its
+    # customer does not move them. The carrier's indexes hold its status.
+    # Always written; NULL-able only because SQLite cannot add a required
+    # column to a table with rows without copying it (migration 0018).
+    Column("carrier_status", EnumText(Status, 16)),
+    Column("carrier_updated_at", UTCDateTime()),
     # Report columns: facts of the timeline and the snapshot kept on the row
     # (store.report_columns keeps them, in the transaction of the change), so
     # the dashboard reads neither the entries nor the shipments.
@@ -235,7 +242,7 @@ cases = Table(
         "carrier_org_id",
         "created_at",
         "id",
-        "status",
+        "carrier_status",
         "carrier_owner_id",
         "carrier_latest_message_org_id",
         "carrier_latest_message_at",
@@ -264,7 +271,7 @@ cases = Table(
     Index(
         "ix_casekit_cases_carrier_backlog",
         "carrier_org_id",
-        "status",
+        "carrier_status",
         "type",
         "source",
         "carrier_owner_id",
@@ -291,7 +298,7 @@ cases = Table(
         "carrier_org_id",
         "created_at",
         "type",
-        "status",
+        "carrier_status",
         "source",
         "shipper_org_id",
         "carrier_owner_id",
@@ -308,7 +315,7 @@ cases = Table(
     Index(
         "ix_casekit_cases_carrier_active",
         "carrier_org_id",
-        "status",
+        "carrier_status",
         "brand",
         "carrier_other_side_message_at",
     ),

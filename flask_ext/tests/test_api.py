@@ -1230,16 +1230,19 @@ def test_the_carrier_reads_its_status_and_its_latest_message(
     kit.clock.advance(hours=1)
     kit.messages.post(world.customer_actor, number, "Still nothing")
     mine = client.get(f"/api/v1/cases/{number}", headers=auth).json
-    # The customer wrote last: the shipper's reply received, the carrier's case open.
+    # The customer wrote last: the shipper's reply received; the carrier's case
+    # is still new, last updated when it was opened.
     assert mine["status"] == "reply_received"
     case = client.get(f"/api/v1/cases/{number}", headers=theirs).json
-    assert case["status"] == "open"
+    assert case["status"] == "new"
+    assert case["updated_at"] == case["created_at"] < mine["updated_at"]
     row = next(
         r
         for r in client.get("/api/v1/cases?view=all_cases", headers=theirs).json["cases"]
         if r["number"] == number
     )
-    assert row["status"] == "open"
+    assert row["status"] == "new"
+    assert row["updated_at"] == case["updated_at"]
     # Its latest message is the latest it reads: the shipper's opening one, for everyone.
     opening = next(
         e

@@ -589,7 +589,8 @@ def status_choices(html: str) -> list[str]:
 def test_the_carrier_sets_open_or_solved_and_sees_the_customer_statuses_as_open(
     kit, world, client, customer_case
 ):
-    # The customer wrote last: reply received for the shipper, open for the carrier.
+    # The customer wrote last: reply received for the shipper; for the carrier,
+    # which does not read that conversation, the case is still new.
     page = f"/cases/{customer_case.number}"
     login(client, world.shipper_actor)
     html = client.get(page).data.decode()
@@ -597,14 +598,14 @@ def test_the_carrier_sets_open_or_solved_and_sees_the_customer_statuses_as_open(
     assert status_choices(html) == ["open", "waiting", "solved"]
     login(client, world.carrier_actor)
     html = client.get(page).data.decode()
-    assert 'ck-status ck-status-open">Open<' in html
+    assert 'ck-status ck-status-new">New<' in html
     assert "Reply Received" not in html
-    assert status_choices(html) == ["solved"]
+    assert status_choices(html) == ["open", "solved"]
     refused = client.post(f"{page}/status", data={"status": "waiting"})
     assert refused.status_code == 403
     assert kit.cases.get(world.shipper_actor, customer_case.number).status is Status.REPLY_RECEIVED
     listed = client.get("/cases/?view=all_cases").data.decode()
-    assert "ck-status-open" in listed
+    assert "ck-status-new" in listed
     assert "reply_received" not in listed
     assert client.post(f"{page}/status", data={"status": "solved"}).status_code == 302
     html = client.get(page).data.decode()
