@@ -262,6 +262,8 @@ def _case(people: People, i: int, at: datetime, **values: Any) -> dict[str, Any]
         "solved_at": None,
         "solved_by": None,
         "latest_message_by_customer": False,
+        "carrier_status": Status.NEW,
+        "carrier_updated_at": at,
         **_latest(shipper, at),
     }
     row.update(values)
@@ -302,14 +304,15 @@ def _insert_case(conn: Connection, row: dict[str, Any], prefix: str) -> int:
 def floor_case(engine: Engine, people: People, i: int, prefix: str) -> None:
     """The rows :func:`open_case` writes, in ONE transaction, with plain Core SQL.
 
-    The case row is inserted as it ends (status ``waiting``, version 4), the
+    The case row is inserted as it ends (status ``waiting``, ``open`` for the
+    carrier, version 4), the
     seven entries, two participants and three notifications with one statement
     each.
     """
     now = datetime.now(UTC)
     shipper, carrier = people.shipper_actor, people.carrier_actor
     with engine.begin() as conn:
-        final = _case(people, i, now, version=4, status=Status.WAITING)
+        final = _case(people, i, now, version=4, status=Status.WAITING, carrier_status=Status.OPEN)
         case_id = _insert_case(conn, final, prefix)
         entries = [row for request in _entries(case_id, people, i, now) for row in request]
         entry_ids = list(conn.execute(INSERT_ENTRIES, entries).scalars())
@@ -347,8 +350,10 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
             {
                 "case_id": case_id,
                 "status": Status.OPEN,
+                "carrier_status": Status.OPEN,
                 "version": 2,
                 "updated_at": now,
+                "carrier_updated_at": now,
                 **_latest(carrier, now),
             },
         )
@@ -366,6 +371,7 @@ def floor_case_by_request(engine: Engine, people: People, i: int, prefix: str) -
                 "status": Status.WAITING,
                 "version": 4,
                 "updated_at": now,
+                "carrier_updated_at": now,
                 **_latest(shipper, now),
             },
         )
