@@ -66,6 +66,10 @@ c = tables.cases.c
 e = tables.entries.c
 o = tables.outbox.c
 
+#: The recipients whose deliveries an organization's staff see, of those written
+#: for it: a Cc'd address, written for the shipper, may be anyone's.
+_STAFF_SEE = [k.value for k in (RecipientKind.USER, RecipientKind.ADDRESS, RecipientKind.CUSTOMER)]
+
 
 def entry_visibility(
     customer: bool, unrestricted: bool, org: Any, carrier: bool | ColumnElement[bool] = False
@@ -118,12 +122,10 @@ class Scope:
         """Which notifications of a visible case the actor sees in its delivery log.
 
         Each is written for one organization (``org_id``): a user's own, a
-        side's for its collaborator address, the shipper's for its customer,
-        and for an address Cc'd on the thread the organization that added it
-        (the shipper's when a customer or the host did). Staff see those
-        written for their organization: its users, its address, the
-        addresses it Cc'd, and the shipper's staff those to its customer too;
-        a customer sees those to itself; the host sees all.
+        side's for its collaborator address, the shipper's for its customer
+        and for addresses Cc'd on the thread. Staff see those to their own
+        organization's users and address, and the shipper's staff those to
+        its customer too; a customer sees those to itself; the host sees all.
         """
         actor = self.actor
         if actor.is_unrestricted:
@@ -137,7 +139,7 @@ class Scope:
             )
         if actor.org_id is None:
             return false()
-        return o.org_id == actor.org_id
+        return and_(o.org_id == actor.org_id, o.recipient_kind.in_(_STAFF_SEE))
 
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:
