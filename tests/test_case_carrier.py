@@ -229,6 +229,23 @@ def test_removing_the_carrier_and_naming_it_again_starts_it_afresh(mkit, w, swif
     ]
 
 
+def test_a_new_carrier_starts_from_the_cases_status_not_the_old_carriers(mkit, w, swift):
+    """The old carrier saw the case solved while the shipper and its customer
+    talked on; a carrier named then reads the case as it is (open), not as the
+    carrier before it was left to read it."""
+    case = mkit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id
+    )
+    mkit.cases.solve(w.shipper_actor, case.number)
+    mkit.messages.post(w.customer_actor, case.number, "It is still not here")
+    assert mkit.cases.get(w.shipper_actor, case.number).status == "reply_received"
+    assert mkit.cases.get(w.carrier_actor, case.number).status == "solved"
+
+    mkit.cases.change(w.shipper_actor, case.number, {"carrier": swift.org.id})
+    assert mkit.cases.get(swift.agent_actor, case.number).status == "open"
+    assert mkit.cases.get(w.shipper_actor, case.number).status == "reply_received"
+
+
 def test_collaborating_on_starts_the_carriers_mail_and_off_stops_it(mkit, w, swift, sink):
     case = mkit.cases.open(
         w.shipper_actor, type="lost", carrier=swift.org.id, carrier_collaborating=False
