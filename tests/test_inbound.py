@@ -66,10 +66,10 @@ def test_a_customer_reply_lands_once_for_the_shipper(
     assert messages[0].audience == "customer"
     assert messages[0].customer_id == world.customer.id
     assert kit.cases.get(world.shipper_actor, number).status is Status.REPLY_RECEIVED
-    # The case's carrier reads none of it, and its status is open to it.
+    # The case's carrier reads none of it, and its own status did not move.
     carrier_sees = kit.cases.timeline(world.carrier_actor, number)
     assert all(e.body != "Still waiting." for e in carrier_sees)
-    assert kit.cases.get(world.carrier_actor, number).status is Status.OPEN
+    assert kit.cases.get(world.carrier_actor, number).status is Status.NEW
 
 
 def test_a_customer_replying_by_mail_takes_part_once(
