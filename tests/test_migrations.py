@@ -478,6 +478,8 @@ def test_0019_keeps_an_existing_case_address_opening_cases(
     migrate.downgrade(engine, "0018")
     columns = {c["name"] for c in inspect(engine).get_columns(case_addresses.name)}
     assert columns == {"email", "org_id", "created_at"}
+
+
 def test_0020_gives_the_carrier_the_status_and_last_update_it_read(
     empty_database_url: str, engine: Engine, tmp_path: Any
 ) -> None:
