@@ -3,7 +3,9 @@
 Two measures:
 
 - **throughput**: ordinary replies of about 10 KB (a customer's answer with
-  the quoted history of the thread under it) taken by
+  the quoted history of the thread under it), spread as real traffic is over
+  many cases, each from its own customer, so that none is held by the burst
+  damper (``inbound_burst_limit``), taken by
   ``kit.inbound.receive`` — spooled, parsed, matched, stored as raw mail and
   as a message on their case — in messages per second, with per-message
   latencies. The floor is the standard library's parser alone on the same
@@ -34,8 +36,10 @@ import time
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.common import (
+    CASEY,
     Context,
     People,
     Result,
@@ -44,7 +48,11 @@ from benchmarks.common import (
     scenario,
     throwaway_database,
 )
+from casekit.domain.actor import Actor
 from casekit.services.inbound import Outcome
+
+if TYPE_CHECKING:
+    from casekit import CaseKit
 
 NAME = "inbound"
 ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -61,11 +69,11 @@ QUOTED = (
 )
 
 
-def reply(number: str, n: int) -> bytes:
+def reply(number: str, n: int, sender: str = CASEY[1]) -> bytes:
     """A customer's reply of about 10 KB: two lines of news over the quoted thread."""
     history = QUOTED * 70
     return (
-        f"From: Casey <casey@example.test>\r\nTo: support@acme.test\r\n"
+        f"From: Casey <{sender}>\r\nTo: support@acme.test\r\n"
         f"Subject: Re: [{number}] Where is my parcel?\r\n"
         f"Message-ID: <bench-{n}-{os.getpid()}@example.test>\r\n"
         f"Date: Mon, 5 Jan 2026 10:00:00 +0000\r\n"
@@ -106,14 +114,49 @@ def write_large_message(
         out.write(b"--b--\r\n")
 
 
-def measure_imap(database_url: str, folder: Path, numbers: list[str], count: int) -> float | None:
+def open_cases(kit: CaseKit, people: People, replies: int) -> list[tuple[str, str]]:
+    """Cases enough for ``replies`` replies none of which is a burst: (number, sender) each.
+
+    Each case has its own customer, who sends its replies; the first case's
+    customer is :data:`~benchmarks.common.CASEY`.
+    """
+    limit = kit.settings.inbound_burst_limit or replies
+    opened = []
+    for n in range(max(1, -(-replies // limit))):
+        customer, sender = people.customer_id, CASEY[1]
+        if n:
+            sender = f"casey.{n}.{os.getpid()}@example.test"
+            added = kit.directory.add_customer(
+                Actor.host(), shipper_org_id=people.shipper_id, name=f"Casey {n}", email=sender
+            )
+            assert added.id is not None
+            customer = added.id
+        case = kit.cases.open(
+            people.shipper_actor,
+            type="where_is_my_order",
+            customer=customer,
+            message="We are on it.",
+        )
+        opened.append((case.number, sender))
+    return opened
+
+
+def replies(cases: list[tuple[str, str]], count: int, first: int = 0) -> list[bytes]:
+    """``count`` replies, one case after the other."""
+    chosen = [cases[n % len(cases)] for n in range(count)]
+    return [reply(number, first + n, sender) for n, (number, sender) in enumerate(chosen)]
+
+
+def measure_imap(
+    database_url: str, folder: Path, cases: list[tuple[str, str]], count: int
+) -> float | None:
     """Replies per second taken from a local Dovecot into their cases; None without Dovecot."""
     from casekit.mail.imap import ImapPoller, Mailbox
     from casekit.testing_imap import DOVECOT, PASSWORD, Dovecot
 
     if not Path(DOVECOT).exists():
         return None
-    messages = [reply(numbers[n % len(numbers)], 1_000_000 + n) for n in range(count)]
+    messages = replies(cases, count, 1_000_000)
     with Dovecot() as server:
         server.append(*messages)
         kit = bench_kit(database_url, folder / "attachments-imap")
@@ -142,11 +185,11 @@ def _peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _memory_child(database_url: str, folder: str, message: str, queue: object) -> None:
+def _memory_child(database_url: str, folder: str, message: str, number: str, queue: object) -> None:
     kit = bench_kit(database_url, Path(folder) / "attachments-memory")
     try:
         # Warm the parser, the libraries and the connection on a small message first.
-        kit.inbound.receive(reply("CV000001", -1))
+        kit.inbound.receive(reply(number, -1))
         before = _peak_kb()
         with open(message, "rb") as source:
             result = kit.inbound.receive(source)
@@ -163,7 +206,7 @@ def measure_memory(database_url: str, folder: Path, number: str) -> tuple[float,
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(
-        target=_memory_child, args=(database_url, str(folder), str(message), queue)
+        target=_memory_child, args=(database_url, str(folder), str(message), number, queue)
     )
     child.start()
     outcome, before, after = queue.get(timeout=600)
@@ -281,17 +324,14 @@ def run(ctx: Context) -> list[Result]:
         kit = bench_kit(url, folder / "attachments")
         try:
             people = People.build(kit)
-            numbers = [
-                kit.cases.open(
-                    people.shipper_actor,
-                    type="where_is_my_order",
-                    customer=people.customer_id,
-                    message="We are on it.",
-                ).number
-                for _ in range(min(50, ctx.cases))
-            ]
             total = ctx.warmup + ctx.cases
-            messages = [reply(numbers[n % len(numbers)], n) for n in range(total)]
+            cases = open_cases(kit, people, total)
+            # The IMAP run's replies go to cases of their own.
+            imap_cases = open_cases(kit, people, ctx.cases)
+            # The memory measures send Casey's two messages each (a small one
+            # first) on a case of their own.
+            quiet = [open_cases(kit, people, 2)[0][0] for _ in range(1 + len(SERVED))]
+            messages = replies(cases, total)
             for raw in messages[: ctx.warmup]:
                 kit.inbound.receive(raw)
             ctx.log(f"{NAME}: {ctx.cases} replies of {len(messages[-1])} bytes")
@@ -301,8 +341,8 @@ def run(ctx: Context) -> list[Result]:
                 t0 = time.perf_counter()
                 result = kit.inbound.receive(raw)
                 latencies.append(time.perf_counter() - t0)
-                if result.outcome is not Outcome.APPENDED:
-                    raise RuntimeError(f"a reply was not appended: {result}")
+                if result.outcome is not Outcome.APPENDED or result.reason is not None:
+                    raise RuntimeError(f"a reply was not appended as any other: {result}")
             elapsed = time.perf_counter() - started
             parser = BytesParser(policy=policy.default)
             floor_started = time.perf_counter()
@@ -312,16 +352,16 @@ def run(ctx: Context) -> list[Result]:
         finally:
             kit.close()
         ctx.log(f"{NAME}: {ctx.cases} replies taken from a local IMAP server")
-        imap_per_s = measure_imap(url, folder, numbers, ctx.cases)
+        imap_per_s = measure_imap(url, folder, imap_cases, ctx.cases)
         if imap_per_s is None:
             ctx.log(
                 f"{NAME}: no dovecot; the IMAP figure is left out (apt-get install dovecot-imapd)"
             )
         ctx.log(f"{NAME}: one message with a {ATTACHMENT_BYTES // 2**20} MB attachment")
-        baseline_mb, grown_mb = measure_memory(url, folder, numbers[0])
+        baseline_mb, grown_mb = measure_memory(url, folder, quiet[0])
         served = []
-        for name, attachment_bytes in SERVED:
-            message_mb, serve_mb = measure_serve_memory(url, folder, numbers[0], attachment_bytes)
+        for (name, attachment_bytes), number in zip(SERVED, quiet[1:], strict=True):
+            message_mb, serve_mb = measure_serve_memory(url, folder, number, attachment_bytes)
             ctx.log(
                 f"inbound serve peak memory for a {message_mb:.0f} MB message: "
                 f"{serve_mb:.1f} MB ({serve_mb / message_mb:.1f} times the message)"
