@@ -173,12 +173,21 @@ class Scope:
         return case_from_row(found), bool(found[_TAKES_PART])
 
     def cases(self, *, limit: int = 50, before_id: int | None = None) -> list[Case]:
-        """Visible cases, newest first, paged by id (keyset)."""
-        stmt = select_cases(self.case_clause())
+        """Visible cases, newest first, paged by id (keyset).
+
+        The statement carries the acting user's check (none when they were
+        deactivated); an empty page asks whether that was the reason.
+        """
+        checked = acting.take_check(self.session)
+        stmt = select_cases(and_(self.case_clause(), acting.not_deactivated()))
         if before_id is not None:
             stmt = stmt.where(c.id < before_id)
         stmt = stmt.order_by(c.id.desc()).limit(limit)
-        return load_cases(self.session.connection(), stmt)
+        connection = self.session.connection()
+        found = load_cases(connection, stmt, {ACTING_USER: checked})
+        if not found:
+            acting.refuse_deactivated(connection, checked)
+        return found
 
     def view(self, case: Case, *, new: bool = False) -> CaseView:
         return self.views([case], new=new)[0]
