@@ -15,11 +15,10 @@ Demo only: it trusts whoever clicks.
 from __future__ import annotations
 
 import enum
-import io
 import random
 import re
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -52,7 +51,6 @@ from casekit import (
     Side,
     UserRole,
 )
-from casekit.attachments import Upload
 from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, Mode
 from casekit.errors import ConfigurationError
@@ -60,6 +58,16 @@ from casekit.plugins import hookimpl
 from casekit.services.worker import Worker
 from casekit_flask.csrf import protect_forms
 from casekit_flask.demo_answer import FORM_SLACK, Answer, compose_answer, megabytes, read_answer
+from casekit_flask.demo_stories import (
+    SPAN_DAYS,
+    Cast,
+    Story,
+    carrier_story,
+    merchant_story,
+    opened_at,
+    play,
+    rule_story,
+)
 from casekit_flask.redirects import same_site_path
 
 MERCHANT = "northwind"
@@ -78,14 +86,16 @@ CITIES = (
     ("Boston", "02108", "east"),
     ("Austin", "73301", "south"),
 )
-MESSAGES = (
-    "The tracking page has not moved for three days. Can you check?",
-    "The box arrived with a crushed corner; photos attached in the portal.",
-    "Consignee asked to deliver after 3pm on weekdays.",
-    "Driver could not reach the consignee; please confirm the phone number.",
-    "Two of five cartons missing at delivery.",
-    "Please hold at the terminal until Monday.",
-)
+#: A shipper whose staff never log in (Bluebird Home): Swift Parcel's cases with it are
+#: told to its collaborator address for its pair with Swift Parcel, which answers them.
+EMAIL_ONLY_SHIPPER = ("bluebird", "Bluebird Home")
+EMAIL_ONLY_SHIPPER_ADDRESS = "cases@bluebird-home.example"
+#: The demo opens a case on each of its first shipments, this many at most.
+CASES = 60
+#: The story each of those cases tells, in turn (:mod:`casekit_flask.demo_stories`): a
+#: customer's feedback from the portal, a carrier's question, the merchant's own cases
+#: (owned or not), a damaged box, a delivery to schedule, a case a rule opened.
+KINDS = ("portal", "carrier", "staff", "unowned", "damaged", "scheduling", "rule")
 
 
 def _orderfeed() -> Any:
@@ -142,11 +152,19 @@ class MailCapture:
 
 
 def sample_shipments(
-    count: int, *, seed: int = 7, today: date | None = None
+    count: int, *, seed: int = 7, now: datetime | None = None
 ) -> tuple[dict[str, ShipmentFacts], dict[str, OrderFacts], list[tuple[str, str]]]:
-    """The demo's shipments and orders, the same for the same seed; and its customers."""
+    """The demo's shipments and orders, the same for the same seed and ``now``; and its
+    customers.
+
+    The orders of the first :data:`CASES` shipments are placed a day or a few before
+    their case opens (:func:`~casekit_flask.demo_stories.opened_at`), the others any day
+    of the last :data:`~casekit_flask.demo_stories.SPAN_DAYS`; promised and estimated
+    dates follow each order.
+    """
     rng = random.Random(seed)
-    today = today or date(2026, 1, 5)
+    now = now or datetime.now(UTC)
+    cases = min(count, CASES)
     customers = [
         (f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}", f"customer{i + 1}@example.test")
         for i in range(12)
@@ -160,14 +178,20 @@ def sample_shipments(
         brand = BRANDS[i % 2]
         order_number = f"NW-{5001 + i}"
         reference = f"SHP-{10001 + i}"
+        if i < cases:
+            placed = opened_at(i, cases, now, seed=seed) - timedelta(hours=rng.randint(20, 110))
+        else:
+            placed = now - timedelta(days=rng.uniform(1, SPAN_DAYS))
+        placed = placed.replace(microsecond=0)
+        promised = placed.date() + timedelta(days=rng.randint(4, 8))
+        old = (now - placed).days > 12
         orders[order_number] = OrderFacts(
             number=order_number,
             shipper=MERCHANT,
             customer_email=email,
             customer_name=name,
             brand=brand,
-            placed_at=datetime(today.year, today.month, today.day, tzinfo=UTC)
-            - timedelta(days=rng.randint(3, 60)),
+            placed_at=placed,
         )
         shipments[reference] = ShipmentFacts(
             reference=reference,
@@ -188,18 +212,64 @@ def sample_shipments(
             customer_segment="VIP" if i % 7 == 0 else "standard",
             region=region,
             brand=brand,
-            status=rng.choice(("in_transit", "delivered", "exception", "out_for_delivery")),
-            promised_date=today + timedelta(days=rng.randint(-5, 5)),
-            estimated_date=today + timedelta(days=rng.randint(-3, 7)),
+            status="delivered"
+            if old and rng.random() < 0.8
+            else rng.choice(("in_transit", "exception", "out_for_delivery")),
+            promised_date=promised,
+            estimated_date=promised + timedelta(days=rng.randint(-2, 3)),
         )
     return shipments, orders, customers
 
 
-def sample_rows(count: int, *, seed: int = 7) -> list[dict[str, str]]:
+def _email_only_shipper_shipments(
+    now: datetime,
+) -> tuple[dict[str, ShipmentFacts], dict[str, OrderFacts]]:
+    """Two shipments of :data:`EMAIL_ONLY_SHIPPER`, carried by Swift Parcel."""
+    key, name = EMAIL_ONLY_SHIPPER
+    shipments, orders = {}, {}
+    for i, (who, postal) in enumerate((("Iris Lund", "97201"), ("Omar Haddad", "60601"))):
+        number, reference = f"BH-{301 + i}", f"SHP-B{301 + i}"
+        placed = (now - timedelta(days=9 - 6 * i, hours=5)).replace(microsecond=0)
+        orders[number] = OrderFacts(
+            number=number,
+            shipper=key,
+            customer_email=f"{who.split()[0].lower()}@example.test",
+            customer_name=who,
+            brand=name,
+            placed_at=placed,
+        )
+        shipments[reference] = ShipmentFacts(
+            reference=reference,
+            shipper=key,
+            carrier="swift",
+            carrier_name="Swift Parcel",
+            tracking_number=f"1ZB{40021 + i}",
+            order_number=number,
+            origin_name="Bluebird Home, Tacoma",
+            origin_postal_code="98402",
+            destination_name=who,
+            destination_postal_code=postal,
+            mode=Mode.PARCEL,
+            direction=Direction.OUTBOUND,
+            brand=name,
+            status="exception",
+            promised_date=placed.date() + timedelta(days=5),
+            estimated_date=placed.date() + timedelta(days=7),
+        )
+    return shipments, orders
+
+
+def sample_rows(count: int, *, seed: int = 7, now: datetime | None = None) -> list[dict[str, str]]:
     """The demo's orders and shipments as rows of an order export (casekit-orderfeed's columns)."""
+    shipments, orders, _customers = sample_shipments(count, seed=seed, now=now)
+    return _rows(shipments, orders)
+
+
+def _rows(
+    shipments: dict[str, ShipmentFacts], orders: dict[str, OrderFacts]
+) -> list[dict[str, str]]:
     from casekit_orderfeed.schema import SHIPMENT_COLUMNS
 
-    shipments, orders, _customers = sample_shipments(count, seed=seed)
     rows = []
     for facts in shipments.values():
         order = orders[facts.order_number]  # type: ignore[index]
@@ -228,15 +298,23 @@ class DemoWorld:
     cases: list[str]
 
 
-def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> DemoWorld:
+def load_demo_data(
+    kit: CaseKit, *, shipments: int = 300, seed: int = 7, now: datetime | None = None
+) -> DemoWorld:
     """Fill an empty kit with the demo's organizations, people, shipments and cases.
 
     The orders and shipments go in through casekit-orderfeed's
     :func:`~casekit_orderfeed.import_rows`, as a merchant's export would;
     ``kit`` must have :func:`demo_plugins` among its plugins, so that case
     opening looks them up in the store they were imported into.
+
+    The cases are told as stories (:mod:`casekit_flask.demo_stories`) over the
+    :data:`~casekit_flask.demo_stories.SPAN_DAYS` days up to ``now`` (the time
+    of day by default): with a :class:`~casekit.FrozenClock` set before that,
+    the kit's clock is moved along, so each entry has its own time.
     """
     orderfeed = _orderfeed()
+    now = now or datetime.now(UTC)
     host = Actor.host()
     d = kit.directory
     merchant = d.add_organization(
@@ -256,10 +334,25 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
         side=Side.CARRIER,
         email=EMAIL_ONLY_ADDRESS,
     )
-    report = orderfeed.import_rows(kit, sample_rows(shipments, seed=seed), shipper=MERCHANT)
-    if report.rejected:
-        raise ValueError(f"the demo's sample rows were refused: {report.rejected[:3]}")
-    sample, sample_orders, _customers = sample_shipments(shipments, seed=seed)
+    # Bluebird Home's staff never log in either: its side of its pair with Swift Parcel is.
+    bluebird = d.add_organization(
+        host, name=EMAIL_ONLY_SHIPPER[1], role=OrgRole.SHIPPER, external_id=EMAIL_ONLY_SHIPPER[0]
+    )
+    assert bluebird.id is not None
+    kit.notifications.set_collaborator_address(
+        host,
+        shipper_org_id=bluebird.id,
+        carrier_org_id=carriers["swift"].id,  # type: ignore[arg-type]
+        side=Side.SHIPPER,
+        email=EMAIL_ONLY_SHIPPER_ADDRESS,
+    )
+    sample, sample_orders, _customers = sample_shipments(shipments, seed=seed, now=now)
+    report = orderfeed.import_rows(kit, _rows(sample, sample_orders), shipper=MERCHANT)
+    blue, blue_orders = _email_only_shipper_shipments(now)
+    more = orderfeed.import_rows(kit, _rows(blue, blue_orders), shipper=EMAIL_ONLY_SHIPPER[0])
+    if report.rejected or more.rejected:
+        rejected = [*report.rejected, *more.rejected]
+        raise ValueError(f"the demo's sample rows were refused: {rejected[:3]}")
     add = d.add_user
     people = {
         "alex": add(host, org_id=merchant.id, name="Alex Agent", email="alex@northwind.test"),
@@ -300,103 +393,47 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
     for i, customer in enumerate(first_customers, 1):
         identities[f"customer{i}"] = (f"{customer.name} (customer)", Actor.of_customer(customer))
 
-    rng = random.Random(seed)
     staff = [Actor.of_user(people[k]) for k in ("alex", "morgan", "riley")]
-    carrier_staff = [Actor.of_user(people[k]) for k in ("dana", "pat")]
-    references = sorted(sample)
-    numbers: list[str] = []
-    clock = kit.clock
-    advance = getattr(clock, "advance", None)
-    for i, reference in enumerate(references[: max(0, min(len(references), 60))]):
-        if advance is not None:
-            advance(hours=rng.randint(2, 30))
+    _rules(kit, Actor.of_user(people["morgan"]), owners=[people["alex"], people["riley"]])
+    cast = Cast(
+        kit=kit,
+        rng=random.Random(seed),
+        now=now,
+        merchant_id=merchant.id,
+        staff=staff,
+        carrier_staff=[Actor.of_user(people[k]) for k in ("dana", "pat")],
+    )
+    references = sorted(sample)[: min(len(sample), CASES)]
+    stories: list[tuple[datetime, Story]] = []
+    for i, reference in enumerate(references):
         facts = sample[reference]
         customer = customers[sample_orders[facts.order_number].customer_email]  # type: ignore[index]
-        kind = i % 6
-        if kind == 0:  # the customer's feedback from the portal
-            case = kit.cases.open(
-                Actor.of_customer(customer),
-                order=facts.order_number,
-                subject="Feedback on my order",
-                message=rng.choice(MESSAGES),
+        kind, status = KINDS[i % len(KINDS)], i % 5  # new, open, waiting, reply received, solved
+        opened = opened_at(i, len(references), now, seed=seed)
+        if kind == "carrier" and facts.carrier == "swift":
+            story = carrier_story(
+                cast, status=status, facts=facts, shipper_id=merchant.id, opened=opened
             )
-        elif kind == 1 and facts.carrier == "swift":  # the carrier opens one
-            case = kit.cases.open(
-                rng.choice(carrier_staff),
-                type="delivery_scheduling",
-                shipper=merchant.id,
-                shipment=reference,
-                message=rng.choice(MESSAGES),
+        elif kind == "rule":
+            carrier_id = carriers[facts.carrier].id  # type: ignore[index]
+            assert carrier_id is not None
+            story = rule_story(
+                cast, status=status, facts=facts, carrier_id=carrier_id, opened=opened
             )
         else:
-            case = kit.cases.open(
-                rng.choice(staff),
-                type=_TYPES.get(kind)
-                or rng.choice(("where_is_my_order", "osd_damaged", "lost", "osd_shortage")),
-                shipment=reference,
-                order=facts.order_number,
-                customer=customer.id,
-                message=rng.choice(MESSAGES),
-                take_ownership=kind != 2,
+            kind = "staff" if kind == "carrier" else kind
+            story = merchant_story(
+                cast, kind=kind, status=status, facts=facts, customer=customer, opened=opened
             )
-        numbers.append(case.number)
-        status = i % 5  # new, open, waiting, reply received, solved
-        shipper_actor = rng.choice(staff)
-        swift = facts.carrier == "swift"
-        if status >= 1:
-            kit.messages.post(shipper_actor, case.number, "Looking into it with the carrier.")
-        if status >= 2 and case.customer_id is not None:
-            if kind == 5:  # a delivery the merchant, its customer and the carrier schedule
-                kit.messages.post(
-                    shipper_actor,
-                    case.number,
-                    f"{facts.carrier_name} can deliver on Thursday between 1 and 5 pm. "
-                    "Does that suit you?",
-                    audience="everyone",
-                )
-            else:  # the merchant and its customer, without the carrier
-                kit.messages.post(
-                    shipper_actor,
-                    case.number,
-                    "We have asked the carrier and will update you within a day.",
-                    audience="customer",
-                )
-            kit.messages.post(
-                shipper_actor, case.number, "Customer is a repeat buyer.", audience="internal"
-            )
-        if status >= 3 and case.customer_id is not None:
-            as_customer = Actor.of_customer(customer)
-            if kind == 5:
-                kit.messages.post(
-                    as_customer,
-                    case.number,
-                    "Thursday afternoon works; please call 30 minutes ahead.",
-                    audience="everyone",
-                )
-                if swift:
-                    kit.messages.post(
-                        rng.choice(carrier_staff),
-                        case.number,
-                        "Booked for Thursday 1-5 pm; the driver calls 30 minutes ahead.",
-                    )
-            elif kind == 4 and swift:  # the carrier needs the customer's photos: shared
-                photos = kit.messages.post(
-                    as_customer,
-                    case.number,
-                    "The box arrived with a crushed corner and a wet side; photos attached.",
-                    attachments=[_photo("corner.jpg"), _photo("side.jpg")],
-                )
-                kit.cases.share_with_carrier(shipper_actor, case.number, photos.id)
-                kit.messages.post(
-                    shipper_actor,
-                    case.number,
-                    'Our customer writes: "a crushed corner and a wet side" (photos shared '
-                    "above). Was the damage noted at delivery?",
-                )
-            else:
-                kit.messages.post(as_customer, case.number, "Thank you, waiting.")
-        if status == 4:
-            kit.cases.solve(shipper_actor, case.number)
+        stories.append((opened, story))
+    for i, facts in enumerate(blue.values()):  # Swift Parcel asks Bluebird Home, by mail
+        opened = now - timedelta(days=6 - 5 * i, hours=3)
+        story = carrier_story(
+            cast, status=(4, 1)[i], facts=facts, shipper_id=bluebird.id, opened=opened
+        )
+        stories.append((opened, story))
+    play(kit.clock, stories)
+    numbers = cast.numbers
     return DemoWorld(
         identities=identities,
         shipments=report.shipments_created + report.shipments_updated,
@@ -405,13 +442,35 @@ def load_demo_data(kit: CaseKit, *, shipments: int = 300, seed: int = 7) -> Demo
     )
 
 
-#: The case types of the stories some sample cases tell (by ``i % 6``).
-_TYPES = {4: "osd_damaged", 5: "delivery_scheduling"}
-
-
-def _photo(filename: str) -> Upload:
-    """A small stand-in for a customer's photo."""
-    return Upload(filename, io.BytesIO(b"\xff\xd8\xff" + b"0" * 4096), "image/jpeg")
+def _rules(kit: CaseKit, manager: Actor, *, owners: list[Any]) -> None:
+    """The merchant's rules: two that open cases on the carriers' exceptions, owned in
+    turn by ``owners``, enabled; the rest of the starter set, disabled, to review."""
+    common = {"owner": "round_robin", "owner_ids": [u.id for u in owners]}
+    kit.rules.create(
+        manager,
+        {
+            **common,
+            "name": "Damaged in transit",
+            "exceptions": ["damaged"],
+            "case_type": "osd_damaged",
+            "subject": "Damaged in transit: {reference}",
+            "message": "The carrier reports shipment {reference} as damaged.",
+        },
+    )
+    kit.rules.create(
+        manager,
+        {
+            **common,
+            "name": "Address issue",
+            "exceptions": ["address_issue"],
+            "case_type": "address_correction",
+            "subject": "Address issue: {reference}",
+            "message": "The carrier reports an address problem on shipment {reference}. "
+            "Please confirm the delivery address.",
+            "auto_solve": True,
+        },
+    )
+    kit.rules.install_starters(manager)
 
 
 demo_pages = Blueprint("casekit_demo", __name__, template_folder="templates")
@@ -732,10 +791,11 @@ def create_demo_app(
     kit.create_schema()  # a folder kept from an older casekit gets the newest tables
     marker = directory / "casekit-demo.loaded"
     if not marker.exists():
-        start = datetime.now(UTC) - timedelta(days=75)
+        now = datetime.now(UTC)
+        start = now - timedelta(days=SPAN_DAYS + 10)
         plugins = [*demo_plugins(), capture]
         with CaseKit(settings=settings, plugins=plugins, clock=FrozenClock(start)) as loader:
-            world = load_demo_data(loader, shipments=shipments, seed=seed)
+            world = load_demo_data(loader, shipments=shipments, seed=seed, now=now)
         marker.write_text(
             "\n".join(f"{k}\t{_encode(a)}\t{label}" for k, (label, a) in world.identities.items())
         )
@@ -781,13 +841,14 @@ def create_demo_app(
 
 
 def _mailboxes(kit: CaseKit) -> dict[str, tuple[str, int]]:
-    """The demo's carriers whose staff never log in, as identities that read their mail."""
+    """The demo's organizations whose staff never log in (a carrier, a shipper), as
+    identities that read their mail."""
     found = {}
-    for key, name, users in CARRIERS:
-        if not users:
-            org = kit.directory.organization_by_external_id(Actor.host(), key)
-            assert org.id is not None
-            found[key] = (f"{name} (email only)", org.id)
+    email_only = [(key, name) for key, name, users in CARRIERS if not users]
+    for key, name in [*email_only, EMAIL_ONLY_SHIPPER]:
+        org = kit.directory.organization_by_external_id(Actor.host(), key)
+        assert org.id is not None
+        found[key] = (f"{name} (email only)", org.id)
     return found
 
 
