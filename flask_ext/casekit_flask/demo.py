@@ -423,7 +423,13 @@ def load_demo_data(
         else:
             kind = "staff" if kind == "carrier" else kind
             story = merchant_story(
-                cast, kind=kind, status=status, facts=facts, customer=customer, opened=opened
+                cast,
+                index=i,
+                kind=kind,
+                status=status,
+                facts=facts,
+                customer=customer,
+                opened=opened,
             )
         stories.append((opened, story))
     for i, facts in enumerate(blue.values()):  # Swift Parcel asks Bluebird Home, by mail

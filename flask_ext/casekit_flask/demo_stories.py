@@ -38,8 +38,11 @@ def opened_at(index: int, count: int, now: datetime, *, seed: int = 7) -> dateti
     an hour or two ago, denser towards today (every dashboard range has cases)."""
     rng = random.Random(f"{seed}-{index}")
     share = (count - index - 0.5) / max(count, 1)
-    days = SPAN_DAYS * share**1.6
-    return now - timedelta(days=days, minutes=rng.randint(40, 300))
+    day = (now - timedelta(days=SPAN_DAYS * share**1.6)).replace(hour=0, minute=0, second=0)
+    # In the working day of the merchant's customers (about 8 am to 6 pm in Chicago).
+    at = day.replace(microsecond=0) + timedelta(minutes=rng.randint(14 * 60, 23 * 60 + 30))
+    latest = now - timedelta(minutes=rng.randint(40, 180))
+    return at if at <= latest else min(at - timedelta(days=1), latest)
 
 
 @attrs.frozen
@@ -47,7 +50,7 @@ class Topic:
     """What a case is about, in each speaker's words."""
 
     type: str
-    subject: str  # the customer's title
+    subject: str  # the customer's title for it in the portal
     customer: str  # how the customer opens it
     staff: str  # how the merchant's staff open it (to the carrier)
     to_carrier: str  # the merchant's question to the carrier
@@ -212,6 +215,7 @@ def _wait(cast: Cast, pace: float, low: float, high: float) -> timedelta:
 def merchant_story(
     cast: Cast,
     *,
+    index: int,
     kind: str,
     status: int,
     facts: ShipmentFacts,
@@ -220,10 +224,14 @@ def merchant_story(
 ) -> Story:
     """A case of the merchant's: from its customer's portal (``portal``), opened by its
     staff (``staff``, ``unowned``), a damaged box (``damaged``) or a delivery to schedule
-    (``scheduling``); then worked up to ``status`` (0 new ... 4 solved)."""
+    (``scheduling``); then worked up to ``status`` (0 new ... 4 solved). ``index`` is
+    the case's place among the demo's."""
     kit, rng = cast.kit, cast.rng
     pace = cast.pace(opened)
-    topic = {"damaged": DAMAGED, "scheduling": SCHEDULING}.get(kind) or rng.choice(TOPICS)
+    # A customer's cases (every 12th) are about different things.
+    topic = {"damaged": DAMAGED, "scheduling": SCHEDULING}.get(kind) or TOPICS[
+        (index + index // 12) % len(TOPICS)
+    ]
     as_customer = Actor.of_customer(customer)
     staff = rng.choice(cast.staff)
     carrier_name = facts.carrier_name or "The carrier"
