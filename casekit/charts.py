@@ -13,7 +13,8 @@ A pure module (the standard library only), so any page — the dashboard of
 Every bar and point carries its value as text beside it and in a
 ``<title>`` (read by screen readers and shown on hover), and links to
 ``href`` when one is given: the dashboard's drill-down. Text is escaped;
-the SVG is a standalone document fragment with ``role="img"``.
+the SVG is a standalone document fragment with ``role="img"``, or ``role="group"``
+when it has links (the links stay reachable by keyboard and screen reader).
 """
 
 from __future__ import annotations
@@ -58,10 +59,13 @@ def duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-def _open(width: int, height: int, title: str) -> list[str]:
+def _open(width: int, height: int, title: str, *, linked: bool = False) -> list[str]:
+    """The ``<svg>`` start: a picture (``role="img"``), or a labelled ``group`` when it
+    holds links, which a picture's content would hide from assistive technology."""
+    role = "group" if linked else "img"
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)} {FONT} '
+        f'viewBox="0 0 {width} {height}" role="{role}" aria-label={quoteattr(title)} {FONT} '
         'font-size="12">',
         f"<title>{escape(title)}</title>",
         f'<text x="0" y="16" font-size="14" font-weight="600">{escape(title)}</text>',
@@ -87,7 +91,7 @@ def bar_chart(
     """A horizontal bar chart: a label, a bar and the value written beside it, per row."""
     top = 28
     height = top + max(len(bars), 1) * ROW + 4
-    out = _open(width, height, title)
+    out = _open(width, height, title, linked=any(b.href for b in bars))
     if not bars:
         out.append(f'<text x="0" y="{top + 16}" fill="#555">No data</text>')
     biggest = max((b.value for b in bars), default=0) or 1
@@ -124,7 +128,7 @@ def line_chart(
     ``labels_every`` writes every n-th value and date (all of them up to 31
     points, by default); every point still has its ``<title>``.
     """
-    out = _open(width, height, title)
+    out = _open(width, height, title, linked=any(p.href for p in points))
     if not points:
         out.append('<text x="0" y="44" fill="#555">No data</text></svg>')
         return "".join(out)

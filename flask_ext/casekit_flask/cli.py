@@ -68,7 +68,17 @@ def _sigterm_exits() -> Iterator[None]:
     "removed when the demo stops.",
 )
 @click.option("--shipments", default=300, show_default=True, type=int, help="Sample shipments.")
-def demo(host: str, port: int, directory: Path | None, shipments: int) -> None:
+@click.option(
+    "--screenshots",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Instead of serving: photograph the case list, a case, the portal's list and a "
+    "portal case at 1366 and 390 px wide into this folder with /usr/bin/chromium (needs "
+    "playwright), then stop.",
+)
+def demo(
+    host: str, port: int, directory: Path | None, shipments: int, screenshots: Path | None
+) -> None:
     """Run the demo host: casekit's pages on SQLite with sample data.
 
     A merchant with two brands, two carriers (one email-only), customers,
@@ -82,6 +92,9 @@ def demo(host: str, port: int, directory: Path | None, shipments: int) -> None:
     from casekit_flask.demo import _orderfeed, create_demo_app
 
     _orderfeed()  # casekit's group reports a missing extra in one line
+    if screenshots is not None:
+        _screenshots(screenshots, directory, shipments)
+        return
     _check_port(host, port)  # before building anything
     with _sigterm_exits(), tempfile.TemporaryDirectory(prefix="casekit-demo-") as tmp:
         folder = directory if directory is not None else Path(tmp)
@@ -101,6 +114,24 @@ def demo(host: str, port: int, directory: Path | None, shipments: int) -> None:
             pass
         finally:
             app.extensions["casekit_demo"].stop()
+            app.extensions["casekit"].kit.close()
+
+
+def _screenshots(folder: Path, directory: Path | None, shipments: int) -> None:
+    """``casekit demo --screenshots``: build the demo, photograph its pages, stop."""
+    import tempfile
+
+    from casekit_flask.demo import create_demo_app
+    from casekit_flask.demo_screenshots import take_screenshots
+
+    with tempfile.TemporaryDirectory(prefix="casekit-demo-") as tmp:
+        data = directory if directory is not None else Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
+        app = create_demo_app(data, shipments=shipments, deliver=False)
+        try:
+            for path in take_screenshots(app, folder):
+                click.echo(str(path))
+        finally:
             app.extensions["casekit"].kit.close()
 
 
