@@ -81,11 +81,13 @@ def demo(
 ) -> None:
     """Run the demo host: casekit's pages on SQLite with sample data.
 
-    A merchant with two brands, two carriers (one email-only), customers,
-    shipments and cases in every status. Switch between the demo identities
-    from the banner at the top of every page; the mail casekit would send is
-    captured and shown at /demo/mail/ instead. Demo only: anyone who can reach
-    the address can act as anyone. Ctrl+C or SIGTERM stops it.
+    A merchant with two brands, two carriers (one email-only), a second
+    shipper (email-only), customers, shipments and cases in every status and
+    from every source, spread over the last three months up to today. Switch
+    between the demo identities from the banner at the top of every page; the
+    mail casekit would send is captured and shown at /demo/mail/ instead. Demo
+    only: anyone who can reach the address can act as anyone. Ctrl+C or SIGTERM
+    stops it.
     """
     import tempfile
 
