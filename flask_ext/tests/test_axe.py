@@ -1,8 +1,8 @@
 """axe-core on every page, in Chromium: no serious or critical accessibility violation.
 
-The demo app (small data) is served once for the module and one browser walks every
-page of its URL map as a merchant's manager, a carrier's manager, a customer and
-nobody signed in. A GET route of casekit's that is neither
+The demo app (small data) is served once for the module (per test worker) and one
+browser walks every page of its URL map as a merchant's manager, a carrier's
+manager, a customer and nobody signed in. A GET route of casekit's that is neither
 walked nor listed in :data:`NOT_PAGES` (with the reason) fails the walk, so a new
 page is checked from the day it is added.
 """
@@ -176,43 +176,49 @@ def test_every_page_is_walked_or_said_not_to_be_a_page(demo):
     assert walked - pages == set()
 
 
-def test_no_page_has_a_serious_or_critical_accessibility_violation(demo):
-    from axe_playwright_python.sync_playwright import Axe
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the module (for each test worker)."""
     from playwright.sync_api import sync_playwright
 
     if shutil.which(CHROMIUM) is None:
         pytest.fail(
             f"the accessibility walk drives Chromium: apt-get install chromium ({CHROMIUM})"
         )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("who", list(WALKS))
+def test_no_page_has_a_serious_or_critical_accessibility_violation(demo, browser, who):
+    from axe_playwright_python.sync_playwright import Axe
+
     app, base, args = demo
     axe = Axe()
     found: dict[str, list[str]] = {}
     checked = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            for who, endpoints in WALKS.items():
-                context.clear_cookies()
-                if who:
-                    act_as(page, base, who)
-                for endpoint in endpoints:
-                    url = _url(app, endpoint, args[who])
-                    response = page.goto(base + url)
-                    assert response is not None
-                    assert response.status == 200, (who, url, response.status)
-                    results = axe.run(page)
-                    checked.append((who, url))
-                    serious = _serious(results.response)
-                    if serious:
-                        found[f"{who or 'nobody'} {url}"] = serious
-                        name = re.sub(r"[^a-z0-9]+", "-", f"axe-{who}-{url}".lower()).strip("-")
-                        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-            context.close()
-        finally:
-            browser.close()
-    assert len(checked) == sum(len(e) for e in WALKS.values())
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        if who:
+            act_as(page, base, who)
+        for endpoint in WALKS[who]:
+            url = _url(app, endpoint, args[who])
+            response = page.goto(base + url)
+            assert response is not None
+            assert response.status == 200, (who, url, response.status)
+            results = axe.run(page)
+            checked.append(url)
+            serious = _serious(results.response)
+            if serious:
+                found[url] = serious
+                name = re.sub(r"[^a-z0-9]+", "-", f"axe-{who}-{url}".lower()).strip("-")
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    finally:
+        context.close()
+    assert len(checked) == len(WALKS[who])
     assert found == {}
