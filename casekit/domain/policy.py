@@ -8,10 +8,15 @@ with a sentence a person can act on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from attrs import frozen
+
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
-from casekit.domain.case import Case, Side
-from casekit.domain.workflow import Status, carrier_may_set
+from casekit.domain.case import Case, Side, Source
+from casekit.domain.notify import CUSTOMER_FEEDBACK_TYPE
+from casekit.domain.workflow import Status, can_set_status, carrier_may_set
 
 
 def side_of_actor(actor: Actor, case: Case) -> Side | None:
@@ -101,3 +106,111 @@ def may_set_crm_number(actor: Actor, case: Case) -> str | None:
     if actor.is_staff and side_of_actor(actor, case) is not None:
         return None
     return "a CRM case number belongs to one party organization; act as its staff"
+
+
+# -- what a page offers ------------------------------------------------------------------
+@frozen(kw_only=True)
+class Allowed:
+    """What one actor may do on one case, from the rules above: the controls a
+    page offers them. A control shown is one its service does not refuse for
+    who the actor is (the input may still be refused); the services check
+    again on every call.
+    """
+
+    #: The audiences the actor may write for that reach someone on the case,
+    #: in the order a composer lists them, and the one it starts on.
+    audiences: tuple[Audience, ...]
+    default_audience: Audience | None
+    #: The statuses the actor may move the case to by hand now.
+    statuses: tuple[Status, ...]
+    #: Change the case type, shipment or order.
+    work: bool
+    #: Become their side's owner; give the side's slot to a colleague; empty it.
+    take: bool
+    hand_over: bool
+    release: bool
+    #: Add a colleague as a watcher; the watchers they may remove.
+    add_watcher: bool
+    removable_watchers: frozenset[int]
+    crm_number: bool
+    change_carrier: bool
+    share: bool
+
+
+def audiences_reaching(actor: Actor, case: Case) -> tuple[Audience, ...]:
+    """The audiences ``actor`` may post for on ``case`` that someone reads:
+    ``partners`` once the case has a carrier (the shipper's staff) or always
+    (the carrier's, whom the shipper reads), ``customer`` once it has a
+    customer, ``everyone`` once it has both."""
+    carrier = case.carrier_org_id is not None or side_of_actor(actor, case) is Side.CARRIER
+    customer = case.customer_id is not None
+    reaches = {
+        Audience.INTERNAL: actor.is_staff,
+        Audience.PARTNERS: carrier,
+        Audience.CUSTOMER: customer,
+        Audience.EVERYONE: carrier and customer,
+    }
+    return tuple(
+        audience
+        for audience, someone in reaches.items()
+        if someone and may_post(actor, case, audience) is None
+    )
+
+
+def default_audience(actor: Actor, case: Case, offered: Iterable[Audience]) -> Audience | None:
+    """The audience a composer starts on, among ``offered``: who the actor
+    most likely answers.
+
+    - a customer: the shipper (``customer``);
+    - the carrier's staff: the shipper (``partners``);
+    - the shipper's staff: the customer (``customer``) on a case that has one
+      and either no collaborating carrier or that the customer opened (their
+      feedback); else the carrier (``partners``) when it collaborates; else
+      an internal note: with nobody else on the case, a note is what is left.
+    """
+    choices = tuple(offered)
+    if actor.is_customer:
+        wanted = [Audience.CUSTOMER]
+    elif side_of_actor(actor, case) is Side.CARRIER:
+        wanted = [Audience.PARTNERS, Audience.INTERNAL]
+    else:
+        collaborating = case.carrier_org_id is not None and case.carrier_collaborating
+        customers = case.source is Source.PORTAL or case.type == CUSTOMER_FEEDBACK_TYPE
+        wanted = []
+        if case.customer_id is not None and (customers or not collaborating):
+            wanted.append(Audience.CUSTOMER)
+        if collaborating:
+            wanted.append(Audience.PARTNERS)
+        wanted.append(Audience.INTERNAL)
+    return next((a for a in wanted if a in choices), choices[0] if choices else None)
+
+
+def allowed(actor: Actor, case: Case, watcher_ids: Iterable[int] = ()) -> Allowed:
+    """What ``actor`` may do on ``case`` (its watchers ``watcher_ids`` as the
+    actor sees them): see :class:`Allowed`."""
+    side = side_of_actor(actor, case)
+    audiences = audiences_reaching(actor, case)
+    current = case.carrier_status if side is Side.CARRIER else case.status
+    owner = case.owner_of(side) if side is not None else None
+    owning = side is not None and may_set_owner(actor, case, side, actor.user_id) is None
+    return Allowed(
+        audiences=audiences,
+        default_audience=default_audience(actor, case, audiences),
+        statuses=tuple(
+            s
+            for s in Status
+            if can_set_status(current, s) and may_set_status(actor, case, s) is None
+        ),
+        work=may_work(actor, case) is None,
+        take=owning and actor.is_user and owner != actor.user_id,
+        hand_over=owning,
+        release=owning and owner is not None,
+        add_watcher=actor.is_user
+        and may_change_watcher(actor, case, actor.user_id or 0, adding=True) is None,
+        removable_watchers=frozenset(
+            w for w in watcher_ids if may_change_watcher(actor, case, w, adding=False) is None
+        ),
+        crm_number=may_set_crm_number(actor, case) is None,
+        change_carrier=may_change_carrier(actor, case) is None,
+        share=may_share(actor, case) is None and case.carrier_org_id is not None,
+    )

@@ -231,6 +231,16 @@ class CaseService(Service):
             scope = Scope(uow.session, actor)
             return scope.facts(scope.case(number))
 
+    def allowed(self, actor: Actor, number: str) -> policy.Allowed:
+        """What ``actor`` may do on the case: the controls a page offers them
+        (:class:`~casekit.domain.policy.Allowed`), from the same rules the
+        services apply. NotFound if the actor may not see the case."""
+        with self._uow(write=False) as uow:
+            scope = Scope(uow.session, actor)
+            case = scope.case(number)
+            watchers = scope.view(case).watcher_ids if actor.is_staff else ()
+            return policy.allowed(actor, case, watchers)
+
     def of_shipment(
         self, actor: Actor, reference: str, *, limit: int = 100
     ) -> builtins.list[CaseView]:

@@ -373,6 +373,12 @@ def secure_headers(response: Response) -> Response:
     return response
 
 
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper case and the rest as it was: an error's
+    message names a case by its own number (``CV000052``), never lower-cased."""
+    return text[:1].upper() + text[1:]
+
+
 def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("casekit/error.html", title=title, message=message), status
 
@@ -385,15 +391,15 @@ def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str
 
     @blueprint.errorhandler(NotFound)
     def _not_found(error: NotFound) -> ResponseReturnValue:
-        return error_page(404, "Not found", str(error).capitalize())
+        return error_page(404, "Not found", sentence(str(error)))
 
     @blueprint.errorhandler(PermissionDenied)
     def _denied(error: PermissionDenied) -> ResponseReturnValue:
-        return error_page(403, "Not allowed", str(error).capitalize())
+        return error_page(403, "Not allowed", sentence(str(error)))
 
     @blueprint.errorhandler(Conflict)
     def _conflict(error: Conflict) -> ResponseReturnValue:
-        return error_page(409, "Changed meanwhile", str(error).capitalize())
+        return error_page(409, "Changed meanwhile", sentence(str(error)))
 
     @blueprint.errorhandler(InvalidInput)
     def _invalid(error: InvalidInput) -> ResponseReturnValue:

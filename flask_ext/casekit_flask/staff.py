@@ -20,7 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from casekit import Actor, Audience, InvalidInput, NotFound, OrgRole, Status, Upload
+from casekit import Actor, Audience, Conflict, InvalidInput, NotFound, OrgRole, Status, Upload
 from casekit.domain.workflow import CUSTOMER_STATUSES
 from casekit.json_input import load_json
 from casekit.query.filters import FIELDS, Kind
@@ -30,9 +30,12 @@ from casekit.services.messages import split_addresses
 from casekit_flask import listing, rendering
 from casekit_flask.extension import (
     case_version,
+    current_actor,
     current_kit,
+    error_page,
     register_error_handlers,
     require_actor,
+    sentence,
     state,
 )
 from casekit_flask.files import send_attachment
@@ -324,19 +327,30 @@ def case_page(number: str) -> ResponseReturnValue:
 
 
 def _render_case(
-    actor: Actor, number: str, *, errors: dict[str, list[str]] | None = None, form: Any = None
+    actor: Actor,
+    number: str,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    form: Any = None,
+    stale: bool = False,
 ) -> ResponseReturnValue:
+    """The case page; ``errors`` and ``form`` from a refused form, kept. ``stale``:
+    the form was rendered at an older version of the case; the page says what
+    changed since and offers to apply the form again (a 409)."""
     kit = current_kit()
     case = kit.cases.get(actor, number)
     facts = kit.cases.facts(actor, number)
     timeline = kit.cases.timeline(actor, number)
+    allowed = kit.cases.allowed(actor, number)
     entries = {entry.id: entry for entry in timeline}
     side = "shipper" if actor.org_id == case.shipper_org_id else "carrier"
     own_owner = case.shipper_owner_id if side == "shipper" else case.carrier_owner_id
     type_label = _type_label(kit)
-    audiences = _audiences(side, case)
+    audiences = list(allowed.audiences)
     if form is None:
         form = _quoted(entries.get(request.args.get("quote", type=int) or 0), audiences)
+    colleagues = kit.directory.users(actor)
+    status = 409 if stale else (400 if errors else 200)
     return render_template(
         "casekit/staff/case.html",
         actor=actor,
@@ -345,11 +359,12 @@ def _render_case(
         timeline=timeline,
         side=side,
         own_owner=own_owner,
-        colleagues=kit.directory.users(actor),
+        colleagues=colleagues,
+        allowed=allowed,
         audiences=audiences,
-        default_audience=next((a for a in audiences if a is not Audience.INTERNAL), audiences[0]),
-        may_share=side == "shipper" and Audience.PARTNERS in audiences,
-        statuses=MANUAL_STATUSES if side == "shipper" else CARRIER_STATUSES,
+        default_audience=allowed.default_audience,
+        may_share=allowed.share and Audience.PARTNERS in audiences,
+        statuses=allowed.statuses,
         type_label=type_label,
         describe=lambda entry: rendering.describe_event(
             entry, facts.people, type_label, entries, facts.organizations
@@ -357,25 +372,61 @@ def _render_case(
         errors=errors or {},
         form=form,
         case_types=kit.case_types,
-        **(_carrier_routes.carrier_form(actor, case) if side == "shipper" else {}),
-    ), (400 if errors else 200)
+        seen=timeline[-1].id if timeline else 0,
+        stale=_stale_context(form, timeline, colleagues, type_label) if stale else None,
+        **(_carrier_routes.carrier_form(actor, case) if allowed.change_carrier else {}),
+    ), status
 
 
-def _audiences(side: str, case: Any = None) -> list[Audience]:
-    """The audiences staff of ``side`` may write for: the carrier its own notes
-    and the shipper; the shipper any, on ``case`` (when given) the carrier and
-    the customer when the case has them, and everyone when it has both."""
+def _stale_context(
+    form: Any, timeline: list[Any], colleagues: Any, type_label: Any
+) -> dict[str, Any]:
+    """What a stale form's page says: the entries the viewer reads that are newer
+    than the page the form came from (its ``seen`` field), what the form asked for,
+    and the fields to send it again with."""
+    raw = (form.get("seen") or "").strip()
+    seen = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    newer = [e for e in timeline if seen is not None and e.id > seen]
+    kept = [(k, v) for k, v in form.items(multi=True) if k not in ("csrf_token", "version", "seen")]
+    return {
+        "newer": newer,
+        "known": seen is not None,
+        "intent": _intent(request.endpoint or "", form, colleagues, type_label),
+        "fields": kept,
+        "action": request.path,
+    }
+
+
+def _intent(endpoint: str, form: Any, colleagues: Any, type_label: Any) -> str:
+    """What a case page form asked for, in words: "change the status to Waiting"."""
+    name = endpoint.rsplit(".", 1)[-1]
+    if name == "change_status":
+        try:
+            return f"change the status to {Status(form.get('status', '')).label}"
+        except ValueError:
+            return "change the status"
+    if name == "change_type":
+        return f"change the case type to {type_label(form.get('type') or None)}"
+    if name == "set_owner":
+        action = form.get("action", "take")
+        if action == "take":
+            return "take ownership"
+        if action == "release":
+            return "let go of the case"
+        names = {str(u.id): u.name for u in colleagues}
+        return f"hand the case over to {names.get(form.get('user_id', ''), 'a colleague')}"
+    if name == "change_carrier":
+        return "change the carrier"
+    return "change the case"
+
+
+def _audiences(side: str) -> list[Audience]:
+    """The audiences staff of ``side`` may write for on a new case: the carrier
+    its own notes and the shipper; the shipper any. On a case, the kit says
+    which reach someone (:meth:`casekit.services.cases.CaseService.allowed`)."""
     if side == "carrier":
         return [Audience.INTERNAL, Audience.PARTNERS]
-    carrier = case is None or case.carrier_org_id is not None
-    customer = case is None or case.customer_id is not None
-    offered = {
-        Audience.INTERNAL: True,
-        Audience.PARTNERS: carrier,
-        Audience.CUSTOMER: customer,
-        Audience.EVERYONE: carrier and customer,
-    }
-    return [audience for audience, shown in offered.items() if shown]
+    return list(Audience)
 
 
 def _quoted(entry: Any, audiences: list[Audience]) -> dict[str, str]:
@@ -449,7 +500,9 @@ def _form_version() -> int | None:
 def change_type(number: str) -> ResponseReturnValue:
     actor = require_staff()
     try:
-        current_kit().cases.change_type(actor, number, request.form.get("type", ""))
+        current_kit().cases.change_type(
+            actor, number, request.form.get("type", ""), expected_version=_form_version()
+        )
     except InvalidInput as error:
         return _render_case(actor, number, errors=_messages(error), form=request.form)
     flash("Type changed.")
@@ -462,15 +515,16 @@ def set_owner(number: str) -> ResponseReturnValue:
     kit = current_kit()
     action = request.form.get("action", "take")
     try:
+        version = _form_version()
         if action == "take":
-            kit.cases.take(actor, number)
+            kit.cases.take(actor, number, expected_version=version)
         elif action == "release":
-            kit.cases.set_owner(actor, number, None)
+            kit.cases.set_owner(actor, number, None, expected_version=version)
         else:
             raw = request.form.get("user_id", "")
             if not raw.isdigit():
                 raise InvalidInput({"user_id": ["choose a colleague"]})
-            kit.cases.set_owner(actor, number, int(raw))
+            kit.cases.set_owner(actor, number, int(raw), expected_version=version)
     except InvalidInput as error:
         return _render_case(actor, number, errors=_messages(error), form=request.form)
     flash("Owner changed.")
@@ -544,6 +598,17 @@ def settings() -> ResponseReturnValue:
         flash("Settings saved.")
         return redirect(url_for(".settings"))
     return render_template("casekit/staff/settings.html", actor=actor, organization=organization)
+
+
+@staff.errorhandler(Conflict)
+def _stale(error: Conflict) -> ResponseReturnValue:
+    """A case page form rendered at an older version of the case: the page again,
+    saying what changed since, with the form's input kept to apply again."""
+    number = (request.view_args or {}).get("number")
+    actor = current_actor()
+    if request.method != "POST" or not number or actor is None or not actor.is_user:
+        return error_page(409, "Changed meanwhile", sentence(str(error)))
+    return _render_case(actor, number, form=request.form, stale=True)
 
 
 def _messages(error: InvalidInput) -> dict[str, list[str]]:
