@@ -433,6 +433,7 @@ def test_the_shipper_brings_a_carrier_in_from_the_case_page(kit, world, live, pa
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/{case.number}")
+    page.get_by_text("Bring in a carrier").click()  # the form is behind a disclosure
     page.locator("select#carrier").select_option(label="Swift Haulage")
     page.get_by_label("Collaborating by email").check()
     page.get_by_label("Carrier's collaborator address").fill("desk@swift.test")

@@ -1054,6 +1054,24 @@ REFUSED: list[Surface] = [
             ("casekit_staff.change_carrier", {"carrier": "x"}),
         )
     ),
+    # A stale form: the case page as it is now, listing above the timeline the
+    # entries newer than the page the form came from (all of them: seen 0).
+    Surface(
+        name="POST casekit_staff.change_status (stale)",
+        endpoint="casekit_staff.change_status",
+        method="POST",
+        fetch=unchanged(
+            page(
+                "casekit_staff.change_status",
+                method="POST",
+                form={"status": "open", "version": "1", "seen": "0"},
+            )
+        ),
+        viewers=PEOPLE,
+        shows=frozenset(CASE_PAGE),
+        meant_for=STAFF,
+        narrower=CARRIER_FORM,
+    ),
     refused(
         "casekit_staff.save_view",
         {"name": "", "query": json.dumps({"view": "all_cases"})},
