@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, login_actor_key, make_app
+from flask import redirect, session
 from test_browser import ARGS, CHROMIUM, follow, shot, sign_in
-from test_browser import live as _live  # noqa: F401  (the fixture ``live``: the served app)
+from werkzeug.serving import make_server
 
 from casekit import Actor, OrderFacts, ShipmentFacts, Status
 
@@ -39,6 +41,31 @@ def browser() -> Iterator[Any]:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def live(kit, world, actors) -> Iterator[str]:
+    """The host app with CSRF on, on a free loopback port; /login/<who> signs in."""
+    app = make_app(kit)
+    people = dict(actors)
+
+    @app.get("/login/<who>")
+    def test_login(who: str):  # the host's own sign-in, here a test shortcut
+        login_actor_key(session, people[who])
+        return redirect("/")
+
+    @app.get("/")
+    def home():
+        return "host home"
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 @pytest.fixture
