@@ -441,6 +441,7 @@ def test_the_shipper_brings_a_carrier_in_from_the_case_page(kit, world, live, pa
     assert "Carrier saved." in page.content()
     after = kit.cases.get(Actor.host(), case.number)
     assert (after.carrier_org_id, after.carrier_collaborating) == (swift.id, True)
+    page.get_by_text("Change the carrier").click()
     selected = page.locator("#carrier option:checked").inner_text()
     assert selected == "Swift Haulage · desk@swift.test"
     assert "brought in Swift Haulage as the carrier" in page.content()
