@@ -402,7 +402,7 @@ def _intent(endpoint: str, form: Any, colleagues: Any, type_label: Any) -> str:
     name = endpoint.rsplit(".", 1)[-1]
     if name == "change_status":
         try:
-            return f"change the status to {Status(form.get('status', '')).label}"
+            return f"change the status to {rendering.status_label(form.get('status', ''))}"
         except ValueError:
             return "change the status"
     if name == "change_type":
@@ -447,7 +447,7 @@ def _quoted(entry: Any, audiences: list[Audience]) -> dict[str, str]:
 def post_message(number: str) -> ResponseReturnValue:
     actor = require_staff()
     try:
-        current_kit().messages.post(
+        entry = current_kit().messages.post(
             actor,
             number,
             request.form.get("body", ""),
@@ -458,7 +458,8 @@ def post_message(number: str) -> ResponseReturnValue:
     except InvalidInput as error:
         return _render_case(actor, number, errors=_messages(error), form=request.form)
     flash("Posted.")
-    return redirect(url_for(".case_page", number=number) + "#timeline-end")
+    # To the new message: on a phone it heads the screen, the composer below it.
+    return redirect(url_for(".case_page", number=number) + f"#entry-{entry.id}")
 
 
 @staff.post("/<number>/entries/<int:entry_id>/share")

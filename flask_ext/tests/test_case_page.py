@@ -235,3 +235,13 @@ def test_an_error_page_names_the_case_by_its_own_number(world, client):
     assert response.status_code == 404
     assert "CV999999" in response.data.decode()
     assert "cv999999" not in response.data.decode()
+
+
+def test_posting_lands_on_the_new_message(kit, world, client):
+    case = kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id)
+    login(client, world.shipper_actor)
+    posted = client.post(f"/cases/{case.number}/messages", data={"body": "On my way"})
+    assert posted.status_code == 302
+    timeline = kit.cases.timeline(world.shipper_actor, case.number)
+    message = next(e for e in timeline if e.body == "On my way")
+    assert posted.headers["Location"].endswith(f"/cases/{case.number}#entry-{message.id}")

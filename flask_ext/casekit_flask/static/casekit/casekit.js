@@ -29,7 +29,19 @@
       });
     });
   }
+  // The case page's conversation scrolls in its own box on wide screens: a link
+  // to an entry (or to the timeline's end, after posting) shows it in that box and
+  // leaves the page at the top, where the case's header and the composer are.
+  function showInThread() {
+    var thread = document.querySelector(".ck-thread");
+    if (!thread || !location.hash || getComputedStyle(thread).overflowY !== "auto") { return; }
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target || !thread.contains(target)) { return; }
+    window.scrollTo(0, 0);
+    target.scrollIntoView({ block: "nearest" });
+  }
   function start() { localize(document); tidyFilters(document); }
+  window.addEventListener("load", function () { window.requestAnimationFrame(showInThread); });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
