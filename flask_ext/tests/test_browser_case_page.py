@@ -226,3 +226,18 @@ def test_a_stale_tab_shows_what_changed_and_applies_the_change_again(
     assert "Status changed." in page.content()
     assert page.locator(".ck-stale").count() == 0
     assert kit.cases.get(Actor.host(), busy_case.number).status is Status.WAITING
+
+
+def test_a_post_lands_on_the_new_message_with_the_header_in_view(live, page, world, busy_case):
+    sign_in(page, live, "own_org")
+    page.goto(f"{live}/cases/{busy_case.number}")
+    page.get_by_label("Message").fill("The driver will call the customer at noon.")
+    follow(page, page.get_by_role("button", name="Post"))
+    page.wait_for_function("window.scrollY === 0 && location.hash.startsWith('#entry-')")
+    new = page.locator(".ck-entry:target")
+    assert "The driver will call the customer at noon." in new.inner_text()
+    box = new.bounding_box()
+    thread = page.locator(".ck-thread").bounding_box()
+    assert thread["y"] <= box["y"]
+    assert box["y"] + box["height"] <= min(900, thread["y"] + thread["height"]) + 1
+    assert page.locator("#case-title").bounding_box()["y"] >= 0
