@@ -82,5 +82,24 @@ def _changelog(app: Any, docname: str, source: list[str]) -> None:
     source[0] = source[0].replace(".. casekit-changelog-body", body)
 
 
+def _vocabulary(app: Any, docname: str, source: list[str]) -> None:
+    """Fill vocabulary.rst with every vocabulary of :mod:`casekit.labels`, as tables."""
+    if docname != "vocabulary":
+        return
+    from casekit.labels import FIELDS, VOCABULARIES
+
+    def table(title: str, rows: Any, head: tuple[str, str] = ("Code", "Words")) -> str:
+        lines = [f".. list-table:: {title}", "   :header-rows: 1", "", f"   * - {head[0]}"]
+        lines.append(f"     - {head[1]}")
+        for code, words in rows:
+            lines += [f"   * - ``{code}``", f"     - {words}"]
+        return "\n".join(lines) + "\n"
+
+    parts = [table(f"``{name}``", words.items()) for name, words in VOCABULARIES.items()]
+    parts.append(table("Form and wire fields", FIELDS.items(), ("Field", "Label")))
+    source[0] = source[0].replace(".. casekit-vocabulary-body", "\n".join(parts))
+
+
 def setup(app: Any) -> None:
     app.connect("source-read", _changelog)
+    app.connect("source-read", _vocabulary)

@@ -577,14 +577,14 @@ def test_the_carrier_hears_nothing_of_the_shippers_conversation_with_its_custome
     deliver(mkit)
     for address in carrier_side:
         (mail,) = sink.to(address)
-        assert "it is open again" in mail.get_body(("plain",)).get_content()
+        assert "its status is Open again" in mail.get_body(("plain",)).get_content()
         assert "broke" not in mail.as_string()
     # A carrier's new owner reads the status it sees.
     sink.clear()
     mkit.cases.set_owner(w.carrier_manager_actor, case.number, w.carrier_agent.id)
     deliver(mkit)
     (mail,) = sink.to(w.carrier_agent.email)
-    assert "status open" in mail.get_body(("plain",)).get_content()
+    assert "status Open." in mail.get_body(("plain",)).get_content()
 
 
 def test_a_carriers_mail_carries_a_customers_message_only_once_shared(mkit, w, sink, clock):

@@ -210,8 +210,8 @@ def test_backlog_by_every_dimension(kit, world, story):
     assert rows(report, "backlog_by_carrier") == {"Fast Freight": 2}
     assert rows(report, "backlog_by_brand") == {"No brand": 2}
     assert rows(report, "backlog_by_owner") == {"Sam Shipper": 1, "Unowned": 1}
-    assert rows(report, "backlog_by_source") == {"Opened by a user": 1, "Opened by a rule": 1}
-    assert rows(report, "opened_by_source") == {"Opened by a user": 3}
+    assert rows(report, "backlog_by_source") == {"Staff": 1, "Rule": 1}
+    assert rows(report, "opened_by_source") == {"Staff": 3}
 
 
 def test_filters_narrow_every_number(kit, world, story):

@@ -50,6 +50,9 @@ import enum
 from attrs import frozen
 
 from casekit.domain.audience import Audience
+from casekit.labels import VOCABULARIES
+
+STATUS_WORDS = VOCABULARIES["status"]
 
 
 class Category(enum.StrEnum):
@@ -74,7 +77,8 @@ class Status(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The status in casekit's words (:mod:`casekit.labels`): "Reply received"."""
+        return STATUS_WORDS[self.value]
 
 
 ACTIVE_STATUSES = frozenset(s for s in Status if s.is_active)

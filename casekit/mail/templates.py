@@ -43,6 +43,7 @@ VARIABLES: dict[str, str] = {
     "case.type": "the case type code, such as where_is_my_order",
     "case.type_label": "the case type's label, such as Where Is My Order",
     "case.status": "the status after the change: new, open, reply_received, waiting, solved",
+    "case.status_label": "the status in words: New, Open, Reply received, Waiting, Solved",
     "case.url": "a link to the case page the recipient can open, or empty: the staff page "
     "(the case_url setting) for staff and addresses, the customer portal's page "
     "(portal_case_url) for the customer",
@@ -54,9 +55,13 @@ VARIABLES: dict[str, str] = {
     "case_solved, case_reopened, customer_feedback or carrier_named",
     "actor.name": "who made the change: a user's name, the customer's name, or the system",
     "message.body": "the message, when there is one the recipient may read (else message is None)",
-    "message.audience": "internal, partners or everyone",
+    "message.audience": "internal, partners, customer or everyone",
+    "message.audience_label": "the audience in words: Internal note, Shipper and carrier, "
+    "Customer conversation, Everyone",
     "change.old": "the value before (a status, an owner's name), or empty",
     "change.new": "the value after, or empty",
+    "change.old_label": "the value before in words (a status's label, such as Reply received)",
+    "change.new_label": "the value after in words",
     "recipient.name": "the recipient's name (empty for an address)",
     "recipient.email": "the recipient's address",
     "recipient.kind": "user, address (a collaborator address), participant (an address on "
@@ -77,6 +82,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "type": "osd_damaged",
         "type_label": "OS&D - Damaged",
         "status": "open",
+        "status_label": "Open",
         "url": "https://example.test/cases/CV000123",
         "shipper": "Acme Goods",
         "carrier": "Fast Freight",
@@ -88,8 +94,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "message": {
         "body": "The pallet was wrapped but the corner is crushed.",
         "audience": "partners",
+        "audience_label": "Shipper and carrier",
     },
-    "change": {"old": "new", "new": "open"},
+    "change": {"old": "new", "new": "open", "old_label": "New", "new_label": "Open"},
     "recipient": {"name": "Cal Carrier", "email": "cal@fast.test", "kind": "user"},
     "organization": {"name": "Fast Freight"},
     "reply_by_mail": True,

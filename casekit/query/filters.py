@@ -101,7 +101,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("category", Kind.CHOICE, "Active or solved", choices=_values(Category)),
         FieldSpec("type", Kind.CHOICE, "Case type"),
         FieldSpec("watcher", Kind.CHOICE, "Case watcher", ids=True),
-        FieldSpec("closed_at", Kind.DATES, "Closed date"),
+        FieldSpec("closed_at", Kind.DATES, "Solved date"),
         FieldSpec("created_at", Kind.DATES, "Created date"),
         FieldSpec("customer_segment", Kind.CHOICE, "Customer segment", shipment=True),
         FieldSpec("destination_name", Kind.TEXT, "Destination name", shipment=True),

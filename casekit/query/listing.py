@@ -42,6 +42,7 @@ from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import Status
 from casekit.errors import InvalidInput
 from casekit.json_input import load_json
+from casekit.labels import label
 from casekit.query.filters import (
     NULLABLE_SORTS,
     SORT_FIELDS,
@@ -104,14 +105,7 @@ class BuiltinView(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "all_active": "All Active",
-            "recent_responses": "Recent Responses",
-            "my_active": "My Active",
-            "my_watched": "My Watched",
-            "new_cases": "New Cases",
-            "all_cases": "All Cases",
-        }[self.value]
+        return label("view", self)
 
 
 COLUMNS: tuple[str, ...] = (

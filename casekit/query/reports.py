@@ -36,6 +36,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.directory import OrgRole
 from casekit.domain.workflow import ACTIVE_STATUSES, Status
 from casekit.errors import PermissionDenied
+from casekit.labels import VOCABULARIES
 from casekit.query.filters import Filter, needs_shipment
 from casekit.query.listing import BuiltinView, Lister, ListQuery
 from casekit.query.report_models import (
@@ -458,13 +459,8 @@ class Reporter:
     # -- speed ---------------------------------------------------------------------------
 
 
-SOURCE_LABELS = {
-    "user": "Opened by a user",
-    "rule": "Opened by a rule",
-    "portal": "Customer feedback",
-    "email": "Email",
-    "api": "API",
-}
+#: The sources of cases in report rows: casekit's words (:mod:`casekit.labels`).
+SOURCE_LABELS = VOCABULARIES["source"]
 
 
 def key_of(value: Any) -> str | int | None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.notify import RecipientKind
 from casekit.domain.workflow import status_value_for_carrier
+from casekit.labels import label
 from casekit.mail.compose import OutgoingNotification, compose
 from casekit.mail.marker import REPLY_MARKER, has_marker
 from casekit.mail.templates import RenderedMail, Templates, TemplateSource
@@ -139,7 +140,12 @@ def prepare(
         entry = entries.get(row["entry_id"]) if row["entry_id"] is not None else None
         message = None
         if entry is not None and _may_read(row, entry, user_orgs, case.carrier_org_id):
-            message = {"body": entry.body, "audience": str(Audience(entry.audience))}
+            audience = Audience(entry.audience)
+            message = {
+                "body": entry.body,
+                "audience": str(audience),
+                "audience_label": label("audience", audience),
+            }
 
         owner_event = row["event"] == "owner_assigned"
         status = case.carrier_status if for_carrier else case.status
@@ -162,6 +168,7 @@ def prepare(
                 if case.type in kit.case_types
                 else case.type,
                 "status": str(status),
+                "status_label": label("status", status),
                 "url": case_link(kit.settings, row["recipient_kind"], case.number or ""),
                 "shipper": orgs.get(case.shipper_org_id, ""),
                 "carrier": orgs.get(case.carrier_org_id, "") if case.carrier_org_id else "",
@@ -171,7 +178,7 @@ def prepare(
             "event": row["event"],
             "actor": {"name": actor_name},
             "message": message,
-            "change": {"old": person(row["old_value"]), "new": person(row["new_value"])},
+            "change": change(row["event"], person(row["old_value"]), person(row["new_value"])),
             "recipient": {
                 "name": row["name"],
                 "email": row["email"],
@@ -224,6 +231,23 @@ def prepare(
             ),
             None,
         )
+
+
+#: The notifications whose change is of a status: its labels are the status's words.
+_STATUS_EVENTS = frozenset({"status_changed", "case_solved", "case_reopened"})
+
+
+def change(event: str, old: str, new: str) -> dict[str, str]:
+    """A notification's ``change``: the values before and after, and what a person
+    reads for each (a status's words for a change of status, else the value)."""
+    if event in _STATUS_EVENTS:
+        return {
+            "old": old,
+            "new": new,
+            "old_label": label("status", old),
+            "new_label": label("status", new),
+        }
+    return {"old": old, "new": new, "old_label": old, "new_label": new}
 
 
 def case_link(settings: Settings, recipient_kind: str, number: str) -> str:

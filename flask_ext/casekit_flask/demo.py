@@ -34,6 +34,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -527,6 +528,13 @@ def home() -> ResponseReturnValue:
         sample = current_app.config["CASEKIT_DEMO_ORDERS"]
         orders = [o for o in sample.values() if o.customer_email == customer.email][:5]
     return render_template("casekit/demo/home.html", actor=actor, orders=orders)
+
+
+@demo_pages.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """The icon browsers ask the site's root for (casekit's pages link the SVG one)."""
+    static = Path(__file__).parent / "static" / "casekit"
+    return send_from_directory(static, "favicon.ico", mimetype="image/vnd.microsoft.icon")
 
 
 def _runtime() -> DemoRuntime:

@@ -20,6 +20,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
@@ -29,6 +30,7 @@ from werkzeug.urls import iri_to_uri
 from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.errors import ConfigurationError
 from casekit.json_input import MAX_BYTES
+from casekit.labels import field_label, not_found_message
 from casekit_flask import config
 from casekit_flask.cli import flask_group
 from casekit_flask.csrf import leave_to_casekit, protect_forms
@@ -380,7 +382,36 @@ def sentence(text: str) -> str:
 
 
 def error_page(status: int, title: str, message: str) -> ResponseReturnValue:
-    return render_template("casekit/error.html", title=title, message=message), status
+    """An error in plain words, inside the navigation of the pages the reader
+    uses (staff or portal), with a way back."""
+    page = render_template("casekit/error.html", title=title, message=message, **_way_back())
+    return page, status
+
+
+def _way_back() -> dict[str, Any]:
+    """The layout an error page keeps and its links back: the reader's list of
+    cases, and the page they came from when it is one of this site's."""
+    try:
+        actor = current_actor()
+    except Exception:  # an error page never fails for want of an identity
+        log.debug("no actor for the error page", exc_info=True)
+        actor = None
+    blueprints = current_app.blueprints
+    layout, home, home_label = "casekit/base.html", None, None
+    if actor is not None and actor.is_staff and "casekit_staff" in blueprints:
+        layout = "casekit/staff/_layout.html"
+        home, home_label = url_for("casekit_staff.case_list"), "Back to the case list"
+    elif actor is not None and actor.is_customer and "casekit_portal" in blueprints:
+        layout = "casekit/portal/_layout.html"
+        home, home_label = url_for("casekit_portal.my_cases"), "Back to my feedback"
+    back = None
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        back = same_site_path(path, "") or None
+        if back in (request.full_path.rstrip("?"), home):
+            back = None
+    return {"error_layout": layout, "home_url": home, "home_label": home_label, "back_url": back}
 
 
 def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str] = ()) -> None:
@@ -391,7 +422,7 @@ def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str
 
     @blueprint.errorhandler(NotFound)
     def _not_found(error: NotFound) -> ResponseReturnValue:
-        return error_page(404, "Not found", sentence(str(error)))
+        return error_page(404, "Not found", not_found_message(error.kind, error.key))
 
     @blueprint.errorhandler(PermissionDenied)
     def _denied(error: PermissionDenied) -> ResponseReturnValue:
@@ -404,7 +435,8 @@ def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str
     @blueprint.errorhandler(InvalidInput)
     def _invalid(error: InvalidInput) -> ResponseReturnValue:
         lines = "; ".join(
-            f"{field}: {', '.join(map(str, msgs))}" for field, msgs in error.errors.items()
+            f"{field_label(field)}: {', '.join(map(str, msgs))}"
+            for field, msgs in error.errors.items()
         )
         return error_page(400, "Please check your input", lines)
 

@@ -32,7 +32,7 @@ SORT_LABELS = {
     "created_at": "Created date",
     "updated_at": "Last updated",
     "latest_message_at": "Latest message",
-    "closed_at": "Closed date",
+    "closed_at": "Solved date",
     "number": "Case number",
 }
 # The party filters: the page offers only the other party's (a shipper filters

@@ -14,34 +14,16 @@ from markupsafe import Markup
 from casekit import Actor, InvalidInput, OrgRole
 from casekit.domain.case_address import UnknownSenders
 from casekit.domain.notify import TEMPLATE_NAMES, NotifyEvent
+from casekit.labels import label
 from casekit.services.case_addresses import UNCHANGED
-from casekit_flask.extension import current_kit
+from casekit_flask.extension import current_kit, error_page
 from casekit_flask.staff import _messages, _organization, require_staff, staff
 
 #: What each kind of event is called on the subscriptions page.
-EVENT_LABELS: dict[NotifyEvent, str] = {
-    NotifyEvent.CASE_OPENED: "A case of mine is opened",
-    NotifyEvent.MESSAGE_POSTED: "A message is posted on a case I own or watch",
-    NotifyEvent.OWNER_ASSIGNED: "A case is handed over to me",
-    NotifyEvent.STATUS_CHANGED: "The status of a case I own or watch changes",
-    NotifyEvent.CASE_SOLVED: "A case I own or watch is solved",
-    NotifyEvent.CASE_REOPENED: "A case I own or watch is reopened",
-    NotifyEvent.CUSTOMER_FEEDBACK: "A customer sends feedback from My Account",
-    NotifyEvent.CARRIER_NAMED: "A shipper brings a case to us as its carrier",
-}
+EVENT_LABELS: dict[NotifyEvent, str] = {e: label("notify_event", e) for e in NotifyEvent}
 
 #: What each mail template is for, on the templates page.
-TEMPLATE_LABELS: dict[str, str] = {
-    "case_opened": "Case opened (to staff)",
-    "message_posted": "New message",
-    "owner_assigned": "Case handed over",
-    "status_changed": "Status changed",
-    "case_solved": "Case solved",
-    "case_reopened": "Case reopened",
-    "feedback_received": "Feedback received (to the customer)",
-    "customer_feedback": "New customer feedback (to staff)",
-    "carrier_named": "Case brought to the carrier",
-}
+TEMPLATE_LABELS: dict[str, str] = {name: label("template", name) for name in TEMPLATE_NAMES}
 
 
 # -- collaborator addresses -------------------------------------------------------------------
@@ -120,10 +102,7 @@ def collaborator_addresses() -> ResponseReturnValue:
 
 # -- case addresses ---------------------------------------------------------------------------
 #: What each choice of ``unknown_senders`` is called on the page.
-UNKNOWN_SENDERS_LABELS = {
-    UnknownSenders.OPEN: "Open a case",
-    UnknownSenders.TRIAGE: "Keep in triage",
-}
+UNKNOWN_SENDERS_LABELS = {u: label("unknown_senders", u) for u in UnknownSenders}
 
 
 def _address_options(form: Any) -> dict[str, Any]:
@@ -203,9 +182,7 @@ def edit_template(name: str) -> ResponseReturnValue:
     actor = require_staff()
     kit = current_kit()
     if name not in TEMPLATE_NAMES:
-        return render_template(
-            "casekit/error.html", title="Not found", message=f"No template {name!r}."
-        ), 404
+        return error_page(404, "Not found", f"There is no email template {name}.")
     current = kit.notifications.template(actor, name)
     draft = {"subject": current.subject, "text": current.text, "html": current.html}
     errors: dict[str, list[str]] = {}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from casekit import Audience, EntryView, EventKind, Status
+from casekit import Audience, EntryView, EventKind, Status, labels
 
 # CommonMark with raw HTML off; whatever it makes is cleaned once more.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
@@ -34,10 +35,23 @@ def render_body(text: str | None) -> Markup:
     return Markup(clean)
 
 
-def when(moment: datetime | None, style: str = "datetime") -> Markup:
-    """A ``<time>`` the page's script shows in the browser's zone (UTC without script)."""
+def when(moment: datetime | date | str | None, style: str = "datetime") -> Markup:
+    """A ``<time>`` the page's script shows in the browser's time zone: the one way
+    casekit shows a moment.
+
+    ``moment`` is a timestamp (a naive one is UTC), a date, or a mail's ``Date``
+    header (RFC 5322) or an ISO 8601 text. ``style`` ``"date"`` shows a timestamp's
+    day in the browser's zone. A date (an order date, a promised delivery date)
+    is a day everywhere: it is never shifted by a time zone.
+    """
+    if isinstance(moment, str):
+        moment = _parse_moment(moment)
     if moment is None:
         return Markup('<span class="ck-muted">—</span>')
+    if not isinstance(moment, datetime):
+        # Every part comes from the date itself (digits, "-", month names).
+        day = f"{moment:%b} {moment.day}, {moment.year}"
+        return Markup(f'<time datetime="{moment.isoformat()}" data-style="day">{day}</time>')
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
@@ -48,38 +62,53 @@ def when(moment: datetime | None, style: str = "datetime") -> Markup:
     return Markup(f'<time datetime="{iso}" data-style="{kind}">{shown}</time>')
 
 
+def day(moment: datetime | date | str | None) -> Markup:
+    """A date-only value as a date, never shifted: a timestamp's own calendar day
+    (an order placed on Nov 8 reads Nov 8 wherever the reader is)."""
+    if isinstance(moment, str):
+        moment = _parse_moment(moment)
+    if isinstance(moment, datetime):
+        moment = moment.date()
+    return when(moment)
+
+
+def _parse_moment(text: str) -> datetime | date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def status_label(status: Status | str) -> str:
-    value = Status(status)
-    return "Closed" if value is Status.SOLVED else value.label
+    """A case status in casekit's words ("Reply received", "Solved")."""
+    return labels.label("status", Status(status))
 
 
 def composer_label(audience: Audience | str, side: str = "shipper") -> str:
     """What the composer calls writing for ``audience``, to staff of ``side``
     (``shipper`` or ``carrier``): "Internal note", "To the carrier"..."""
-    match Audience(audience):
-        case Audience.INTERNAL:
-            return "Internal note"
-        case Audience.PARTNERS:
-            return "To the shipper" if side == "carrier" else "To the carrier"
-        case Audience.CUSTOMER:
-            return "To the customer"
-    return "To everyone"
+    return labels.composer_label(Audience(audience), side)
 
 
 def audience_label(entry: EntryView | Audience | str, side: str = "shipper") -> str:
     """Who reads a message, in the words of staff of ``side``; an entry of the
     shipper's conversation with its customer says whether it was shared."""
-    audience = Audience(entry.audience if isinstance(entry, EntryView) else entry)
-    match audience:
-        case Audience.INTERNAL:
-            return "Internal note"
-        case Audience.PARTNERS:
-            return "With the shipper" if side == "carrier" else "With the carrier"
-        case Audience.CUSTOMER:
-            if isinstance(entry, EntryView) and entry.shared_at is not None:
-                return "Shared by the shipper" if side == "carrier" else "Shared with the carrier"
-            return "Customer conversation"
-    return "Everyone"
+    if isinstance(entry, EntryView):
+        return labels.audience_label(entry.audience, side, shared=entry.shared_at is not None)
+    return labels.audience_label(Audience(entry), side)
+
+
+def label(value: Any, kind: str) -> str:
+    """``value`` in casekit's words, from vocabulary ``kind`` (:mod:`casekit.labels`):
+    ``{{ shipment.mode|casekit_label('mode') }}`` reads "Parcel"."""
+    return labels.label(kind, value)
 
 
 COLUMN_LABELS = {
@@ -193,5 +222,8 @@ def install(app: Any) -> None:
     env.filters.setdefault("casekit_status", status_label)
     env.filters.setdefault("casekit_audience", audience_label)
     env.filters.setdefault("casekit_composer_audience", composer_label)
+    env.filters.setdefault("casekit_label", label)
+    env.filters.setdefault("casekit_field", labels.field_label)
+    env.filters.setdefault("casekit_day", day)
     env.globals.setdefault("casekit_column_labels", COLUMN_LABELS)
     env.globals.setdefault("casekit_static", static_url)

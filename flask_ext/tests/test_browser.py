@@ -154,7 +154,7 @@ def test_feedback_reply_internal_note_and_solve(kit, world, live, page, shipment
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/{number}")
     follow(page, page.get_by_role("button", name="Solve case"))
-    assert page.locator("h1 .ck-status").inner_text() == "Closed"
+    assert page.locator("h1 .ck-status").inner_text() == "Solved"
     assert kit.cases.get(Actor.host(), number).status.value == "solved"
 
 
@@ -416,7 +416,7 @@ def test_the_shipper_quotes_and_shares_its_customers_message_with_the_carrier(
     assert "Refund once" not in timeline
     assert page.locator("h1 .ck-status").inner_text() == "Open"
     options = page.locator("#status option").all_inner_texts()
-    assert options == ["Closed"]
+    assert options == ["Solved"]
     assert page.get_by_role("radio", name="To the shipper").is_checked()
     shot(page, "carrier-case-shared-1366")
     page.set_viewport_size({"width": 390, "height": 844})

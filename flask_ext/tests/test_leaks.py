@@ -1139,6 +1139,7 @@ NO_CASE_DATA: dict[str, str] = {
     "casekit_api_reports.settings": "the organization's settings",
     "casekit_api_views.saved": "the user's saved views (their names and queries)",
     "casekit_demo.home": "the demo's start page (a customer's sample orders, no case)",
+    "casekit_demo.favicon": "the site's icon, a static file",
     "casekit_health.check": "the health checks: the database, the schema, the outbox's lag",
     "casekit_metrics.scrape": "counts and durations labelled by channel, outcome and endpoint",
     # Writes that answer no case data: a redirect, a form again, or what they wrote.

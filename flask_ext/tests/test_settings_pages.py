@@ -7,10 +7,12 @@ import re
 
 import pytest
 from conftest import login
+from markupsafe import escape
 from sqlalchemy import select
 
 from casekit import Actor, OrderFacts
 from casekit.store import tables
+from casekit.testing import CapturedMail
 
 
 def field(world, side: str) -> str:
@@ -280,7 +282,7 @@ def test_bad_case_address_input_is_named_and_changes_nothing(kit, world, client)
         data={"action": "add", "email": "desk@fast.test", "owner_id": "x" * 5000},
     )
     assert bad_id.status_code == 400
-    assert "owner id" in bad_id.text
+    assert "<strong>Owner of the cases it opens</strong>:" in bad_id.text
     assert kit.case_addresses.list(Actor.host()) == []
     # Agents read; they change nothing.
     kit.case_addresses.add(Actor.host(), "desk@fast.test", org_id=world.carrier.id)
@@ -293,3 +295,56 @@ def test_bad_case_address_input_is_named_and_changes_nothing(kit, world, client)
     )
     assert denied.status_code == 403
     assert [a.email for a in kit.case_addresses.list(Actor.host())] == ["desk@fast.test"]
+
+
+@pytest.mark.parametrize(
+    ("label", "reader"),
+    [
+        ("New customer feedback (to staff)", "staff"),
+        ("Reply to a customer's feedback (to the customer)", "customer"),
+    ],
+)
+def test_each_feedback_template_changes_the_mail_its_label_names(kit, world, client, label, reader):
+    """A manager edits the template the settings page labels; the mail of the reader the
+    label names changes, and only that one."""
+    mail = CapturedMail()
+    kit.plugin_manager.register(mail)
+    kit.directory.set_feedback_portal(Actor.host(), world.shipper.id, True)
+    login(client, world.shipper_manager_actor)
+    listing = client.get("/cases/settings/templates").text
+    found = re.search(
+        rf'href="/cases/settings/templates/(\w+)">{re.escape(str(escape(label)))}</a>', listing
+    )
+    assert found, f"no template is labelled {label!r}"
+    name = found.group(1)
+    edit = client.get(f"/cases/settings/templates/{name}")
+    assert str(escape(label)) in edit.text
+    current = kit.notifications.template(world.shipper_manager_actor, name)
+    saved = client.post(
+        f"/cases/settings/templates/{name}",
+        data={
+            "subject": "EDITED [{{ case.number }}]",
+            "text": current.text,
+            "html": current.html,
+            "action": "save",
+        },
+    )
+    assert saved.status_code == 302
+
+    # The customer sends feedback (its managers hear of it); the merchant replies.
+    case = kit.cases.open(world.customer_actor, message="The box was open when it came")
+    kit.messages.post(
+        world.shipper_actor, case.number, "Sorry! A new one is on its way.", audience="everyone"
+    )
+    kit.notifications.deliver()
+    to_staff = mail.to(world.shipper_manager.email)
+    to_customer = mail.to(world.customer.email)
+    assert to_staff
+    assert to_customer
+    edited = {"staff": to_staff, "customer": to_customer}
+    for who, mails in edited.items():
+        subjects = [str(n.message["Subject"]) for n in mails]
+        if who == reader:
+            assert subjects == [f"EDITED [{case.number}]"] * len(mails), who
+        else:
+            assert not any(s.startswith("EDITED") for s in subjects), who

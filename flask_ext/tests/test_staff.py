@@ -10,6 +10,7 @@ import pytest
 from conftest import login
 
 from casekit import Actor, Status
+from casekit.labels import field_label
 
 
 def numbers_in(html: bytes) -> list[str]:
@@ -133,7 +134,7 @@ def test_a_deeply_nested_view_query_is_a_400_naming_it(kit, world, client):
     query = '{"filters": ' + "[" * 1000 + "]" * 1000 + "}"
     response = client.post("/cases/views", data={"name": "Deep", "query": query})
     assert response.status_code == 400
-    assert "query: nested deeper than 32 levels" in response.data.decode()
+    assert "View: nested deeper than 32 levels" in response.data.decode()
     assert kit.views.saved(world.shipper_actor) == []
 
 
@@ -380,7 +381,7 @@ def test_bad_list_arguments_are_400s_naming_the_field(world, client, query, fiel
     login(client, world.shipper_actor)
     response = client.get(f"/cases/?{query}")
     assert response.status_code == 400
-    assert field in response.data.decode()
+    assert field_label(field) in response.data.decode()
     # The export has no pages: it ignores a cursor and refuses the rest alike.
     expected = 200 if field == "cursor" else 400
     assert client.get(f"/cases/export.csv?{query}").status_code == expected
@@ -393,6 +394,43 @@ def test_unknown_things_are_404s(world, client):
     assert client.get("/cases/CV999999/attachments/1").status_code == 404
     assert client.post("/cases/CV999999/messages", data={"body": "x"}).status_code == 404
     assert client.post("/cases/views/999/delete").status_code == 404
+
+
+def test_errors_are_plain_words_with_the_pages_navigation_and_a_way_back(
+    world, client, customer_case
+):
+    login(client, world.shipper_actor)
+    missing = client.get(
+        "/cases/cv999999", headers={"Referer": "http://localhost/cases/?view=new_cases"}
+    )
+    assert missing.status_code == 404
+    page = missing.data.decode()
+    assert "Case CV999999 was not found." in page
+    assert 'aria-label="Case management"' in page  # the staff pages' navigation
+    assert '<a href="/cases/">Back to the case list</a>' in page
+    assert '<a href="/cases/?view=new_cases">Back to the page you came from</a>' in page
+    # A referrer elsewhere is no way back.
+    elsewhere = client.get("/cases/CV999999", headers={"Referer": "https://evil.test/x"})
+    assert "evil.test" not in elsewhere.data.decode()
+    assert "Back to the case list" in elsewhere.data.decode()
+
+    # A field's error names it as the page labels it, not by its key.
+    number = customer_case.number
+    empty = client.post(f"/cases/{number}/messages", data={"body": "  ", "audience": "partners"})
+    assert empty.status_code == 400
+    assert re.search(r'id="body-error">Message: ', empty.data.decode())
+    assert "Body:" not in empty.data.decode()
+    crm = client.post(f"/cases/{number}/crm", data={"crm_number": "x" * 500})
+    assert crm.status_code == 400
+    assert 'id="crm_number-error">CRM case number: ' in crm.data.decode()
+    assert "Crm number" not in crm.data.decode()
+
+    login(client, world.customer_actor)
+    theirs = client.get("/my-account/cases/cv999999").data.decode()
+    assert "Case CV999999 was not found." in theirs
+    assert 'aria-label="My account"' in theirs
+    assert '<a href="/my-account/cases/">Back to my feedback</a>' in theirs
+    assert 'aria-label="Case management"' not in theirs
 
 
 def composer_choices(html: str) -> list[tuple[str, str]]:

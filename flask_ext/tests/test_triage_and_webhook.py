@@ -76,7 +76,7 @@ def test_triage_lists_files_opens_and_discards(kit, world, client, number):
     page = client.get("/cases/triage/").data.decode()
     assert "Nothing waiting in triage" in page
     handled = client.get("/cases/triage/?handled=1").data.decode()
-    for outcome in ("filed", "opened", "discarded"):
+    for outcome in ("Filed on a case", "Opened as a case", "Discarded"):
         assert outcome in handled
 
 

@@ -8,6 +8,8 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
+from casekit.labels import vocabulary_of
+
 blp = Blueprint("casekit_api_reference", __name__, url_prefix="")
 
 
@@ -74,6 +76,7 @@ def reference() -> Any:
         operations=operations,
         schemas=schemas,
         type_of=_ref_name,
+        words_of=vocabulary_of,
         json_url=f"{state().api_prefix}/openapi.json",
     )
 

@@ -1,14 +1,18 @@
-// Shows every <time datetime="..."> in the browser's own time zone.
+// Shows every <time datetime="..."> in the browser's own time zone; a date-only
+// value (data-style="day": an order date, a promised date) is the same day everywhere.
 (function () {
   "use strict";
   function localize(root) {
     var full = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-    var day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+    var date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+    // "2025-11-08" parses as midnight UTC: shown in UTC it stays Nov 8.
+    var day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+    var formats = { day: day, date: date, datetime: full };
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var moment = new Date(el.getAttribute("datetime"));
       if (isNaN(moment.getTime())) { return; }
-      el.title = el.textContent;
-      el.textContent = (el.dataset.style === "date" ? day : full).format(moment);
+      if (el.dataset.style !== "day") { el.title = el.textContent; }
+      el.textContent = (formats[el.dataset.style] || full).format(moment);
     });
   }
   // Filter forms send only the filters that have a value: shorter, shareable URLs.
