@@ -266,6 +266,9 @@ FIELDS: Final[Mapping[str, str]] = MappingProxyType(
         "html": "HTML",
         "start": "From",
         "end": "To",
+        "timezone": "Time zone",
+        "first_response": "First response target",
+        "resolution": "Resolution target",
     }
 )
 
@@ -284,8 +287,10 @@ def label(kind: str, value: object) -> str:
 
 
 def field_label(name: str) -> str:
-    """What field ``name`` is called: "crm_number" reads "CRM case number"."""
-    return FIELDS.get(name) or humanize(name)
+    """What field ``name`` is called: "crm_number" reads "CRM case number"; a nested
+    field by its own name ("filters.owner" reads "Case owner")."""
+    own = name.rsplit(".", 1)[-1]
+    return FIELDS.get(name) or FIELDS.get(own) or humanize(own)
 
 
 def vocabulary_of(values: Iterable[object]) -> Mapping[str, str] | None:

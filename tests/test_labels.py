@@ -115,6 +115,8 @@ def test_fields_are_named_as_the_pages_label_them():
     assert labels.field_label("crm_number") == "CRM case number"
     assert labels.field_label("carrier_collaborating") == "Collaborating by email"
     assert labels.field_label("some_new_field") == "Some new field"
+    assert labels.field_label("filters.owner") == "Case owner"
+    assert labels.field_label("filters.new_thing") == "New thing"
 
 
 def test_the_vocabulary_of_a_list_of_codes():

@@ -26,6 +26,7 @@ from conftest import login
 
 from casekit import Actor, CaseKit, ShipmentFacts
 from casekit.clock import FrozenClock
+from casekit.labels import field_label
 from casekit.testing import World
 
 NY = "America/New_York"
@@ -301,7 +302,7 @@ def test_bad_input_names_the_field(client, world, story, query, field):
     login(client, world.shipper_actor)
     page = client.get(f"/cases/dashboard?{query}")
     assert page.status_code == 400
-    assert field in page.get_data(as_text=True)
+    assert f"<strong>{field_label(field)}</strong>" in page.get_data(as_text=True)
     assert "Please check the form" in page.get_data(as_text=True)
     as_json = client.get(f"/cases/dashboard.json?{query}")
     assert as_json.status_code == 400
@@ -360,7 +361,7 @@ def test_bad_targets_name_the_field_and_keep_the_input(client, kit, world, form,
     response = client.post("/cases/dashboard/targets", data=form)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert f"<strong>{field.replace('_', ' ')}</strong>" in html
+    assert f"<strong>{field_label(field)}</strong>" in html
     if form["case_type"] == "lost":
         assert f'value="{form.get(field, "")}"' in html
     assert kit.reports.targets(world.shipper_manager_actor) == []

@@ -482,7 +482,7 @@ def test_an_answer_without_text_or_file_or_too_large_is_refused_and_changes_noth
         limit = kit.settings.max_attachment_bytes
         empty = _answer(client, name, text="  ", attachment=(b"", ""))
         assert empty.status_code == 400
-        assert "Text: write an answer or attach a file" in empty.data.decode()
+        assert "Your answer: write an answer or attach a file" in empty.data.decode()
         large = _answer(
             client, name, text="See the scan.", attachment=(b"x" * (limit + 1), "a.pdf")
         )
