@@ -61,6 +61,9 @@ def test_openapi_document_and_reference_page(client):
     assert "/api/v1/cases/{number}/timeline" in html
     assert 'id="schema-CaseCreate"' in html
     assert "http" not in html.replace("/api/v1/openapi.json", "").split("<main>")[0].lower()
+    # Each code of an enum field is shown with casekit's words for it.
+    assert "<code>reply_received</code> (Reply received)" in html
+    assert "<code>solved</code> (Solved)" in html
 
 
 def test_open_read_and_etag(client, auth, kit, number):
