@@ -8,7 +8,7 @@ from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from casekit import Audience, EntryView, EventKind, Status, labels
 
@@ -199,7 +199,13 @@ def describe_event(
             by_customer = shared.actor_kind == "customer"
             what = Markup("the customer's message" if by_customer else "the message")
             return Markup("shared {} of {} with the carrier").format(what, when(shared.created_at))
-    return str(escape(entry.event or "changed the case"))
+        case EventKind.MAIL_FILED:
+            return "filed a mail from triage on the case"
+        case EventKind.NOTIFICATION_FAILED:
+            return "could not deliver an email about the case"
+    if entry.event:
+        return f"changed the case ({labels.label('event', entry.event)})"
+    return "changed the case"
 
 
 def static_url(filename: str) -> str:

@@ -81,3 +81,21 @@ def test_the_label_and_field_filters():
         'Parcel||CRM case number|Solved|<time datetime="2025-11-08" data-style="day">'
         "Nov 8, 2025</time>"
     )
+
+
+def test_every_event_of_the_timeline_is_a_sentence_not_a_code():
+    import attrs
+
+    from casekit import EntryView, EventKind
+
+    fields = {f.name: None for f in attrs.fields(EntryView)}
+    for kind in EventKind:
+        status = kind in (EventKind.STATUS_CHANGED, EventKind.REOPENED)
+        new = "open" if status else "1"
+        view = EntryView(**{**fields, "event": kind.value, "new_value": new, "old_value": "new"})
+        sentence = str(rendering.describe_event(view, {}, str))
+        assert "_" not in sentence, (kind, sentence)
+        assert "changed the case (" not in sentence, (kind, sentence)  # each has its own
+        assert sentence[:1].islower(), sentence
+    unknown = EntryView(**{**fields, "event": "held_for_review"})
+    assert rendering.describe_event(unknown, {}, str) == "changed the case (Held for review)"
