@@ -501,6 +501,13 @@ def _form_expired(error: CSRFError) -> ResponseReturnValue:
     return error_page(400, "The form expired", "Reload the page and send it again.")
 
 
+@demo_pages.errorhandler(404)
+def _missing(error: Any) -> ResponseReturnValue:
+    from casekit_flask.extension import error_page
+
+    return error_page(404, "Not found", "There is nothing here.")
+
+
 @demo_pages.errorhandler(413)
 def _too_large(error: Any) -> ResponseReturnValue:
     from casekit_flask.extension import error_page

@@ -183,6 +183,7 @@ def test_outgoing_mail_is_captured_and_shown_to_its_recipient_on_the_demo_page(t
         assert "pick one above" in page
         assert not any(name in page for name in loaded)  # signed out: no one's mail
         assert client.get(f"/demo/mail/{loaded[0]}").status_code == 404
+        assert "There is nothing here." in client.get(f"/demo/mail/{loaded[0]}").text
         client.post("/demo/identity", data={"identity": "morgan"})
         assert "Captured mail" in client.get("/cases/").data.decode()  # the banner links it
         to_morgan = [n for n in loaded if _to(capture, n) == "morgan@northwind.test"]
