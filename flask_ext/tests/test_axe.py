@@ -39,6 +39,7 @@ NOT_PAGES = {
     "casekit_staff.triage_original": "the mail as it came, text/plain",
     "casekit_staff.shipment_fragment": "an HTML fragment the case page loads (walked there)",
     "casekit_health.check": "JSON",
+    "casekit_demo.favicon": "the icon",
     "casekit-api-docs.openapi_json": "JSON",
 }
 
