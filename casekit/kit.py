@@ -22,6 +22,7 @@ from casekit.services.case_addresses import CaseAddressService
 from casekit.services.cases import CaseService
 from casekit.services.directory import DirectoryService
 from casekit.services.inbound import InboundService
+from casekit.services.live import LiveService
 from casekit.services.messages import MessageService
 from casekit.services.notify import NotificationService
 from casekit.services.reports import ReportService
@@ -101,6 +102,7 @@ class CaseKit:
         self.api_keys = ApiKeyService(self)
         self.webhooks = WebhookService(self)
         self.unsubscribe = UnsubscribeService(self)
+        self.live = LiveService(self)
 
     def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
         """This kit, working in the host's transaction.

@@ -417,6 +417,31 @@ crm_numbers = Table(
     Index("ix_casekit_crm_numbers_org_number", "org_id", "number"),
 )
 
+# Live updates (casekit.query.live): what each user last read of a case, and who is
+# writing on it now. Small rows, written by the pages, read by every poll.
+read_markers = Table(
+    "casekit_read_markers",
+    metadata,
+    _fk("user_id", "casekit_users.id", ondelete="CASCADE"),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    # The newest entry the user read (of those they may read); no foreign key,
+    # like a report column: an entry is never deleted alone.
+    Column("entry_id", Id, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("user_id", "case_id"),
+)
+
+presence = Table(
+    "casekit_presence",
+    metadata,
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("user_id", "casekit_users.id", ondelete="CASCADE"),
+    # The user's organization: only its staff see that the user is writing.
+    Column("org_id", Id, nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("case_id", "user_id"),
+)
+
 saved_views = Table(
     "casekit_saved_views",
     metadata,
