@@ -67,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
         "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'"
     ),
     "CASEKIT_COUNTS_TTL": 30,
+    "CASEKIT_LIVE_POLL_SECONDS": 4,
     "CASEKIT_DEMO": False,
     "CASEKIT_API": True,
     "CASEKIT_API_URL_PREFIX": "/api/v1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from casekit import Actor, InvalidInput, NotFound
@@ -84,6 +84,7 @@ def feedback() -> ResponseReturnValue:
 @portal.get("/<number>")
 def case_page(number: str) -> ResponseReturnValue:
     actor = require_customer()
+    g.casekit_live = current_kit().live.state(actor, number)  # what live updates start from
     return _render(actor, number)
 
 

@@ -11,6 +11,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -323,6 +324,8 @@ def _uploads() -> list[Upload]:
 @staff.get("/<number>")
 def case_page(number: str) -> ResponseReturnValue:
     actor = require_staff()
+    # What the page's live updates start from; the case is read up to its newest entry now.
+    g.casekit_live = current_kit().live.open(actor, number)
     return _render_case(actor, number)
 
 
@@ -618,5 +621,6 @@ def _messages(error: InvalidInput) -> dict[str, list[str]]:
 
 # The carrier form, the settings and triage pages live in their own modules, on this blueprint.
 from casekit_flask import case_carrier as _carrier_routes  # noqa: E402
+from casekit_flask import live as _live_routes  # noqa: E402, F401
 from casekit_flask import organization as _settings_routes  # noqa: E402, F401
 from casekit_flask import triage as _triage_routes  # noqa: E402, F401

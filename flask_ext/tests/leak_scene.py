@@ -339,6 +339,9 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     for collaborating in (False, True):
         kit.cases.change(world.shipper_actor, number, {"carrier_collaborating": collaborating})
     kit.cases.set_owner(world.carrier_manager_actor, number, world.carrier_agent.id)
+    # Each side's watcher is writing on the case now: shown to its colleagues only.
+    for watcher in watchers.values():
+        kit.live.writing(Actor.of_user(watcher), number)
     kit.notifications.deliver()
 
     # Triage: mail naming the case from a stranger, written to the shipper's support

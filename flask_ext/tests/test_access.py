@@ -119,6 +119,8 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
         {**parties(302), "case_carrier": 403},
     ),
     ("casekit_staff.attachment", "GET"): ({}, parties(200)),
+    ("casekit_staff.live_state", "GET"): ({}, parties(200)),
+    ("casekit_staff.writing", "POST"): ({"active": "1"}, parties(204)),
     ("casekit_staff.collaborator_addresses", "GET"): ({}, staff_any(200)),
     ("casekit_staff.collaborator_addresses", "POST"): ({}, staff_any(302)),
     # Each organization's own case addresses; every persona here is a manager (of its own).
@@ -158,6 +160,7 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("casekit_portal.case_page", "GET"): ({}, customers(200, 404)),
     ("casekit_portal.reply", "POST"): ({"body": "Thanks"}, customers(302, 404)),
     ("casekit_portal.attachment", "GET"): ({}, customers(200, 404)),
+    ("casekit_portal.live_state", "GET"): ({}, customers(200, 404)),
     # For load balancers: no sign-in, no case data.
     ("casekit_health.check", "GET"): ({}, dict.fromkeys(PERSONAS, 200)),
     # A mail's unsubscribe link carries its own signed token, whoever opens it; this

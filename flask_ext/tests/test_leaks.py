@@ -546,6 +546,10 @@ SURFACES: list[Surface] = [
     http("casekit_portal.my_cases", NOTHING),
     http("casekit_portal.case_page", MESSAGES, meant_for=frozenset({CUSTOMER})),
     http("casekit_portal.attachment", FILES, each="attachment", meant_for=frozenset({CUSTOMER})),
+    # Live updates: the signal of what each reads, and the colleagues writing (each side its
+    # own watcher, who writes on the case); the customer's, the signal alone.
+    http("casekit_staff.live_state", WATCHERS, meant_for=STAFF),
+    http("casekit_portal.live_state", NOTHING, meant_for=frozenset({CUSTOMER})),
     # The REST API
     api("casekit_api_cases.list_cases", CRM | LATEST, query=ALL_CASES, narrower=LATEST_READERS),
     api("casekit_api_cases.case", CASE),
@@ -1182,6 +1186,7 @@ NO_CASE_DATA: dict[str, str] = {
     "POST casekit_inbound.mailgun": "the mail provider's call: the outcome and the case's number",
     "POST casekit_staff.create_case": "the form of a new case again, or a redirect to the case",
     "POST casekit_portal.feedback": "the feedback form again, or a redirect to the case",
+    "POST casekit_staff.writing": "no content (colleagues read it in casekit_staff.live_state)",
     "POST casekit_staff.delete_view": "a redirect to the list",
     "POST casekit_staff.settings": "the organization's settings",
     "POST casekit_staff.subscriptions": "the user's notification choices",
