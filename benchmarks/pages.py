@@ -16,16 +16,21 @@ carrier:
   (``CASEKIT_COUNTS_TTL = 0``), as the first load of a user, or after a change;
 - ``pages.list.new_cases``: the New Cases page (cached counts);
 - ``pages.case``: the case page of cases on that first page, in turn (the
-  case, its facts, its timeline, the colleagues);
+  case, its facts, its timeline, the colleagues, its live state and read
+  marker);
+- ``pages.live``: one update check of an open case page
+  (``GET /cases/<number>/live``: the signal of what the user reads, unread or
+  not, the colleagues writing), the same cases in turn;
 - ``pages.dashboard``: the dashboard, every report section for the last 30
   days in New York time, with its charts and a drill-down link per number.
 
 Each is run ``RUNS`` times after a warm-up; the figures are the median and
 the 95th percentile. The *floor* beside each is the core calls the page
 makes, without Flask or the template (``kit.views.list``, plus
-``kit.views.counts`` for ``pages.list.counting``; ``kit.cases.get``,
-``facts``, ``timeline`` and ``kit.directory.users``; ``kit.reports.dashboard``
-for the dashboard): what
+``kit.views.counts`` for ``pages.list.counting``, and ``kit.live.unread`` of
+the page's rows; ``kit.cases.get``, ``facts``, ``timeline``,
+``kit.directory.users`` and ``kit.live.open``; ``kit.live.state`` for the
+update check; ``kit.reports.dashboard`` for the dashboard): what
 rendering and the request path add is the difference. Needs casekit-flask
 installed (``pip install -e flask_ext``).
 """
@@ -143,8 +148,18 @@ class _Pages:
         kit, actor = self.kit, self.actor
         kit.cases.get(actor, number)
         kit.cases.facts(actor, number)
+        kit.live.open(actor, number)
         kit.cases.timeline(actor, number)
         kit.directory.users(actor)
+
+    def live_check(self) -> bytes:
+        self.turn += 1
+        return self.page(f"/cases/{self.numbers[self.turn % len(self.numbers)]}/live")
+
+    def live_floor(self) -> None:
+        self.floor_turn += 1
+        number = self.numbers[self.floor_turn % len(self.numbers)]
+        self.kit.live.state(self.actor, number)
 
     def dashboard_floor(self) -> None:
         today = self.kit.clock.now().astimezone(ZoneInfo(DASHBOARD_ZONE)).date()
@@ -153,7 +168,8 @@ class _Pages:
         self.kit.reports.dashboard(self.actor, query)
 
     def list_floor(self, view: str, *, counts: bool = False) -> None:
-        self.kit.views.list(self.actor, {"view": view})
+        page = self.kit.views.list(self.actor, {"view": view})
+        self.kit.live.unread(self.actor, [row.id for row in page.rows])
         if counts:
             self.kit.views.counts(self.actor)
 
@@ -176,6 +192,7 @@ def _measure_side(
             lambda: pages.list_floor("new_cases"),
         ),
         ("pages.case", pages.case_page, pages.case_floor),
+        ("pages.live", pages.live_check, pages.live_floor),
         (
             "pages.dashboard",
             lambda: pages.page(f"/cases/dashboard?timezone={DASHBOARD_ZONE}"),

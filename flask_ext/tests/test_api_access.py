@@ -79,6 +79,7 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         parties(200, customer=403),
     ),
     ("casekit_api_cases.timeline", "GET"): (None, parties(200, customer=200, keys=KEYS)),
+    ("casekit_api_cases.live", "GET"): (None, parties(200, customer=200, keys=KEYS)),
     ("casekit_api_cases.post_message", "POST"): ({"body": "hi"}, parties(201, customer=201)),
     ("casekit_api_cases.attachment", "GET"): (None, parties(200, customer=200, keys=KEYS)),
     # The shipper shares its customer's message with the carrier; nobody else may.

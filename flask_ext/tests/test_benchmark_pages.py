@@ -22,7 +22,13 @@ def test_the_pages_scenario_reports_list_and_case_pages(tmp_path):
         out=None,
     )
     names = {(r.name, r.metric) for r in results}
-    for page in ("pages.list", "pages.list.new_cases", "pages.case", "pages.dashboard"):
+    for page in (
+        "pages.list",
+        "pages.list.new_cases",
+        "pages.case",
+        "pages.live",
+        "pages.dashboard",
+    ):
         for side in ("shipper", "carrier"):
             assert (f"{page}.{side}", "p95_ms") in names
     assert all(r.value > 0 for r in results if r.metric == "p95_ms")

@@ -43,6 +43,7 @@ import pytest
 from leak_scene import (
     CARRIER,
     CUSTOMER,
+    KEYS,
     MARKERS,
     PEOPLE,
     RECIPIENTS,
@@ -550,6 +551,8 @@ SURFACES: list[Surface] = [
     # own watcher, who writes on the case); the customer's, the signal alone.
     http("casekit_staff.live_state", WATCHERS, meant_for=STAFF),
     http("casekit_portal.live_state", NOTHING, meant_for=frozenset({CUSTOMER})),
+    # An API key is no user: it has no colleagues writing.
+    api("casekit_api_cases.live", WATCHERS, meant_for=STAFF, shows_to=dict.fromkeys(KEYS, NOTHING)),
     # The REST API
     api("casekit_api_cases.list_cases", CRM | LATEST, query=ALL_CASES, narrower=LATEST_READERS),
     api("casekit_api_cases.case", CASE),

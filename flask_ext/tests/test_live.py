@@ -155,3 +155,25 @@ def test_two_web_processes_on_one_database_see_each_other(kit, world, database_u
         assert live(agent, number)["unread"] is False
     finally:
         second.close()
+
+
+def test_the_api_answers_each_callers_live_state(kit, world, client, number):
+    login(client, world.carrier_actor)
+    kit.messages.post(world.shipper_actor, number, "ours alone", audience="internal")
+    body = client.get(f"/api/v1/cases/{number}/live").get_json()
+    state = kit.live.state(world.carrier_actor, number)
+    assert body["signal"] == state.signal
+    assert body["latest_entry_id"] == state.latest_entry_id
+    assert body["status"] == state.status.value
+    assert body["writing"] == []
+    key = kit.api_keys.create(
+        world.shipper_manager_actor, org_id=world.shipper.id, name="poller", scope="read"
+    ).token
+    login(client, None)
+    as_key = client.get(
+        f"/api/v1/cases/{number}/live", headers={"Authorization": f"Bearer {key}"}
+    ).get_json()
+    # The shipper's key reads the internal note the carrier does not.
+    assert as_key["entries"] == body["entries"] + 1
+    assert as_key["unread"] is False
+    assert as_key["writing"] == []

@@ -23,6 +23,7 @@ from casekit_flask.api.schemas import (
     CaseSchema,
     CaseUpdateSchema,
     EntrySchema,
+    LiveSchema,
     MessageSchema,
     OwnerSchema,
     ProblemSchema,
@@ -163,6 +164,15 @@ def update_case(data: dict[str, Any], number: str) -> Any:
 def timeline(number: str) -> dict[str, Any]:
     """The case's messages and events the caller may read, oldest first."""
     return {"entries": current_kit().cases.timeline(actor(), _number(number))}
+
+
+@blp.route("/<number>/live", methods=["GET"])
+@blp.response(200, LiveSchema)
+@problems(*COMMON)
+def live(number: str) -> Any:
+    """The case's live state: poll it and compare `signal`, which changes only when
+    something the caller may read changes (a new entry, a share, the status it sees)."""
+    return current_kit().live.state(actor(), _number(number))
 
 
 MESSAGE_BODY = {

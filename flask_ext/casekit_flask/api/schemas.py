@@ -234,6 +234,25 @@ class TimelineSchema(Schema):
     entries = fields.List(fields.Nested(EntrySchema), required=True)
 
 
+class LiveSchema(Schema):
+    """A case's live state as the caller may know it (docs/live.rst): compare ``signal``."""
+
+    number = fields.String(required=True)
+    signal = fields.String(
+        required=True,
+        metadata={"description": "changes when something the caller reads on the case changes"},
+    )
+    latest_entry_id = fields.Integer(required=True, metadata={"description": "0: none"})
+    entries = fields.Integer(required=True, metadata={"description": "entries the caller reads"})
+    status = fields.String(required=True)
+    unread = fields.Boolean(required=True, metadata={"description": "for a user: unread entries"})
+    writing = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "for a user: the colleagues writing on the case now"},
+    )
+
+
 class MessageSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(max=MAX_BODY))
     audience = fields.String(validate=validate.OneOf(AUDIENCES))
