@@ -207,3 +207,21 @@ def test_only_staff_users_are_shown_writing(kit: CaseKit, world: World, number: 
     stranger = World.build(kit, tag="-2")
     with pytest.raises(NotFound):
         kit.live.writing(stranger.shipper_actor, number)
+
+
+def test_opening_the_case_reads_it_up_to_its_newest_entry(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    manager = world.shipper_manager_actor
+    kit.messages.post(world.carrier_actor, number, "for you", audience="partners")
+    assert kit.live.state(manager, number).unread
+    opened = kit.live.open(manager, number)
+    assert not opened.unread
+    assert opened.signal == kit.live.state(manager, number).signal
+    assert not kit.live.state(manager, number).unread
+    p = tables.read_markers.c
+    with kit.engine.connect() as conn:
+        marker = conn.execute(
+            select(p.entry_id).where(p.user_id == world.shipper_manager.id)
+        ).scalar_one()
+    assert marker == opened.latest_entry_id

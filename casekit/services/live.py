@@ -48,15 +48,15 @@ class LiveService(Service):
 
     def open(self, actor: Actor, number: str) -> LiveState:
         """:meth:`state`, then :meth:`mark_read` up to its newest entry, in one transaction:
-        what a case page calls as it opens. An entry that comes after stays unread."""
-        with self._uow() as uow:
-            scope = Scope(uow.session, actor)
-            case = scope.case(number)
-            found = live.state(scope, case, self._now())
-            if found.unread and actor.user_id is not None and case.id is not None:
-                held = live.marker_of(uow.connection(), actor.user_id, case.id)
-                _mark(uow, actor.user_id, case.id, held, found.latest_entry_id, self._now())
-            return evolve(found, unread=False)
+        what a case page calls as it opens. An entry that comes after stays unread.
+
+        Only reads unless the marker moves (a transaction that writes takes
+        SQLite's write lock: a page read again, with nothing new, never does).
+        """
+        found = self.state(actor, number)
+        if found.unread:
+            self.mark_read(actor, number, entry_id=found.latest_entry_id)
+        return evolve(found, unread=False)
 
     def unread(self, actor: Actor, case_ids: Sequence[int]) -> builtins.set[int]:
         """Of ``case_ids``, the cases with an entry ``actor`` may read that is newer than
