@@ -180,5 +180,7 @@ def test_a_new_entry_and_a_colleague_writing_show_without_a_reload(
     expect(row.locator(".ck-unread")).to_be_visible()
     agent.screenshot(path=str(ARTIFACTS / "live-list-1366.png"))
     agent.set_viewport_size({"width": 390, "height": 844})
-    agent.screenshot(path=str(ARTIFACTS / "live-list-390.png"))
+    agent.screenshot(path=str(ARTIFACTS / "live-list-390.png"), full_page=True)
+    manager.set_viewport_size({"width": 390, "height": 844})
+    manager.screenshot(path=str(ARTIFACTS / "live-case-390.png"), full_page=True)
     assert errors == []
