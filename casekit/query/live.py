@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from attrs import frozen
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from casekit.domain.actor import Actor
 from casekit.domain.case import Case
@@ -74,7 +74,7 @@ def state(scope: Scope, case: Case, now: datetime) -> LiveState:
     writing: tuple[str, ...] = ()
     if actor.is_user and actor.user_id is not None:
         case_id = _id(case)
-        unread = bool(unread_cases(connection, actor, [case_id]))
+        unread = bool(unread_cases(connection, scope, [case_id]))
         writing = writers(connection, actor, case_id, now)
     return LiveState(
         number=case.number or "",
@@ -87,12 +87,18 @@ def state(scope: Scope, case: Case, now: datetime) -> LiveState:
     )
 
 
-def unread_cases(connection: Connection, actor: Actor, case_ids: Sequence[int]) -> set[int]:
-    """Of ``case_ids`` (cases the user may see), those with an entry the user may read,
-    newer than their read marker and not their own. One statement for a page of a list.
+def unread_cases(connection: Connection, scope: Scope, case_ids: Sequence[int]) -> set[int]:
+    """Of ``case_ids``, the cases the user may see with an entry the user may read,
+    newer than their read marker and not their own. One statement for a page of a list,
+    led by the entries of those cases (``ix_casekit_entries_case``).
 
-    Staff users only: another actor has no read markers (an empty set).
+    Staff users only: another actor has no read markers (an empty set). The tenant
+    rule is applied to the joined case rows in a form no index serves, so the
+    statement is led by the entries' case ids (written as ``Scope.case_clause``,
+    SQLite's planner leads with the organizations' indexes: 30 ms instead of 2 on a
+    page of 200,000 cases).
     """
+    actor = scope.actor
     if not case_ids or not actor.is_user or actor.user_id is None or actor.org_id is None:
         return set()
     marker = (
@@ -101,11 +107,15 @@ def unread_cases(connection: Connection, actor: Actor, case_ids: Sequence[int]) 
         .scalar_subquery()
     )
     readable = entry_visibility(False, False, actor.org_id, c.carrier_org_id == actor.org_id)
+    ids = list(case_ids)
     stmt = (
         select(e.case_id)
         .join(tables.cases, c.id == e.case_id)
         .where(
-            e.case_id.in_(list(case_ids)),
+            e.case_id.in_(ids),
+            # The tenant rule for staff (Scope.case_clause), written so that no index
+            # of it leads the plan: the page's few cases are read by id.
+            bindparam("org", actor.org_id).in_([c.shipper_org_id, c.carrier_org_id]),
             or_(e.user_id.is_(None), e.user_id != actor.user_id),
             e.id > func.coalesce(marker, 0),
             readable,

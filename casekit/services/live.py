@@ -70,14 +70,7 @@ class LiveService(Service):
             return set()
         with self._uow(write=False) as uow:
             scope = Scope(uow.session, actor)
-            connection = uow.connection()
-            ids = list(case_ids)
-            visible = set(
-                connection.execute(
-                    select(tables.cases.c.id).where(tables.cases.c.id.in_(ids), scope.case_clause())
-                ).scalars()
-            )
-            return live.unread_cases(connection, actor, sorted(visible))
+            return live.unread_cases(uow.connection(), scope, list(case_ids))
 
     def mark_read(self, actor: Actor, number: str, *, entry_id: int | None = None) -> int:
         """Record that ``actor`` (a staff user) read case ``number`` up to ``entry_id``
