@@ -40,6 +40,8 @@ NOT_PAGES = {
     "casekit_staff.shipment_fragment": "an HTML fragment the case page loads (walked there)",
     "casekit_health.check": "JSON",
     "casekit_demo.favicon": "the icon",
+    "casekit_staff.live_state": "JSON the case page polls",
+    "casekit_portal.live_state": "JSON the case page polls",
     "casekit-api-docs.openapi_json": "JSON",
 }
 

@@ -14,6 +14,7 @@ import pytest
 from conftest import login, make_app
 
 from casekit import CaseKit
+from casekit.labels import field_label
 from casekit.testing import World, make_kit
 
 
@@ -98,7 +99,7 @@ def test_writing_shows_to_colleagues_and_a_bad_flag_is_a_400(kit, world, app, nu
     assert live(carrier, number)["writing"] == []
     refused = agent.post(f"/cases/{number}/writing", data={"active": "maybe"})
     assert refused.status_code == 400
-    assert "active" in refused.text
+    assert field_label("active") in refused.text  # the field, as the page names it
     assert agent.post(f"/cases/{number}/writing", data={"active": "0"}).status_code == 204
     assert live(manager, number)["writing"] == []
 

@@ -71,8 +71,13 @@
       composerNote.className = "ck-live-composer";
       composerNote.setAttribute("role", "status");
       composerNote.setAttribute("aria-live", "polite");
-      var button = composer.querySelector("button[type=submit], button:not([type])");
-      composer.insertBefore(composerNote, button);
+      // Right under the text being written, wherever the layout puts the buttons.
+      var anchor = body || composer.querySelector("button[type=submit], button:not([type])");
+      if (anchor) {
+        anchor.parentNode.insertBefore(composerNote, anchor.nextSibling);
+      } else {
+        composer.appendChild(composerNote);
+      }
     }
     composerNote.textContent = said.join(" ");
     composerNote.hidden = said.length === 0;
