@@ -543,25 +543,36 @@ def inbound_serve(ctx: click.Context, host: str, port: int, lmtp: bool) -> None:
     "--move-to", help="Move taken mail to this folder; else flag it \\Seen [setting: imap_move_to]."
 )
 @click.option("--once", is_flag=True, help="Take what is waiting, then exit.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that read and file the messages [default: one per CPU].",
+)
 @click.pass_context
-def inbound_poll(ctx: click.Context, folder: str | None, move_to: str | None, once: bool) -> None:
+def inbound_poll(
+    ctx: click.Context, folder: str | None, move_to: str | None, once: bool, workers: int | None
+) -> None:
     """Take mail from an IMAP mailbox (Gmail, Microsoft 365, any IMAP server) until stopped.
 
     The mailbox is named by the imap_* settings; several mailboxes are
     several processes, each with its own settings. Waits with IDLE where
     the server offers it, connects again when the server drops the
-    connection, and stops after the current message on SIGTERM. Exit
-    status 2 when the settings are unusable.
+    connection, and stops after the messages in hand on SIGTERM. The
+    messages fetched are read and filed by --workers processes, each
+    message in its own transaction. Exit status 2 when the settings are
+    unusable.
     """
     import signal
     import threading
 
     from casekit.mail.imap import CONNECTION_ERRORS, ImapPoller, Mailbox
+    from casekit.mail.imap_workers import default_workers
 
     stop = threading.Event()
     with open_kit(ctx) as kit:
         mailbox = Mailbox.from_settings(kit.settings, folder=folder, move_to=move_to)
-        poller = ImapPoller(kit, mailbox, stop=stop)
+        poller = ImapPoller(kit, mailbox, stop=stop, workers=workers or default_workers())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         click.echo(f"casekit inbound: IMAP {mailbox.name}", err=True)
         try:

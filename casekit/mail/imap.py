@@ -6,7 +6,10 @@ message to :meth:`~casekit.services.inbound.InboundService.receive` like
 every other transport, and then moves it to ``imap_move_to`` or flags it
 ``\\Seen``. It waits with IDLE where the server offers it (renewed before
 the server's 29-minute limit), else looks again every ``imap_poll_seconds``;
-a dropped connection is opened again with a growing pause.
+a dropped connection is opened again with a growing pause. With
+``workers``, the messages of each batch are read and filed by that many
+processes (:mod:`casekit.mail.imap_workers`), the poller only fetching,
+moving and flagging.
 
 Exactly once: a message's (mailbox, UIDVALIDITY, UID) is recorded in
 ``casekit_imap_uids`` in the same transaction that stores it. A message that
@@ -33,12 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from attrs import frozen
-from sqlalchemy import insert, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from casekit.errors import ConfigurationError
-from casekit.services.inbound_intake import InboundResult, Outcome
+from casekit.mail.imap_workers import Workers, can_fork, take_message
 from casekit.store import tables
 
 if TYPE_CHECKING:
@@ -132,7 +133,10 @@ class ImapPoller:
         *,
         stop: threading.Event | None = None,
         tokens: OAuthTokens | None = None,
+        workers: int = 1,
     ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.kit = kit
         self.mailbox = mailbox
         self.stop = stop or threading.Event()
@@ -141,6 +145,17 @@ class ImapPoller:
 
             tokens = OAuthTokens(kit.settings, kit.engine, kit.clock)
         self.tokens = tokens
+        #: The processes messages are taken in, beside the poller (None: the poller alone).
+        self.workers: Workers | None = None
+        if workers > 1:
+            if can_fork(kit):
+                self.workers = Workers(kit, workers)
+            else:
+                log.warning(
+                    "IMAP %s: one process takes the mail: worker processes need fork "
+                    "and a database they can share (not SQLite in memory)",
+                    mailbox.name,
+                )
         #: Messages taken (stored, or recognised as stored before) and then moved or flagged.
         self.taken = 0
         #: Connections opened, the first included.
@@ -157,9 +172,19 @@ class ImapPoller:
         a pause that doubles from one second up to :data:`MAX_BACKOFF_SECONDS`;
         each drop is logged. With ``once`` the error is raised instead.
         """
+        try:
+            self._run(once)
+        finally:
+            if self.workers is not None:
+                self.workers.close()
+
+    def _run(self, once: bool) -> None:
         backoff = 1.0
         while not self.stop.is_set():
             try:
+                if self.workers is not None:
+                    # Forked before the connection is opened: it stays the poller's alone.
+                    self.workers.start()
                 with self._session() as client:
                     backoff = 1.0
                     while not self.stop.is_set():
@@ -291,9 +316,10 @@ class ImapPoller:
         """Take every message waiting in the folder; the number casekit could not store now.
 
         Messages are fetched ``batch_size`` at a time in one round trip (fewer
-        when they are large: at most :data:`FETCH_BYTES` at once), and those
-        taken are moved or flagged together after each batch. A stop lets
-        the current message finish, then moves or flags what was taken.
+        when they are large: at most :data:`FETCH_BYTES` at once), taken in
+        the poller or shared among its :attr:`workers`, and those taken are
+        moved or flagged together after each batch. A stop lets the messages
+        in hand finish, then moves or flags what was taken.
         """
         box = self.mailbox
         uidvalidity = self._uidvalidity
@@ -310,56 +336,32 @@ class ImapPoller:
             new = [uid for uid in batch if uid not in recorded]
             try:
                 for group in _by_size(client, new):
+                    if self.stop.is_set():
+                        return failed
                     fetched = client.fetch(group, ["BODY.PEEK[]"])
-                    for uid in group:
+                    # A message expunged by someone else meanwhile is not fetched.
+                    messages = [
+                        (uid, raw)
+                        for uid in group
+                        if (raw := fetched.get(uid, {}).get(b"BODY[]")) is not None
+                    ]
+                    if self.workers is not None:
+                        taken, not_taken = self.workers.take(
+                            box.name, uidvalidity, messages, self.stop
+                        )
+                        done += taken
+                        failed += not_taken
+                        continue
+                    for uid, raw in messages:
                         if self.stop.is_set():
                             return failed
-                        raw = fetched.get(uid, {}).get(b"BODY[]")
-                        if raw is None:  # expunged by someone else meanwhile
-                            continue
-                        if self._take_one(uidvalidity, uid, raw):
+                        if take_message(self.kit, box.name, uidvalidity, uid, raw):
                             done.append(uid)
                         else:
                             failed += 1
             finally:
                 self._finish(client, done)
         return failed
-
-    def _take_one(self, uidvalidity: int, uid: int, raw: bytes) -> bool:
-        """Store one message; whether it is casekit's now (and may be moved or flagged)."""
-
-        def record(conn: Connection, inbound_id: int | None) -> None:
-            conn.execute(
-                insert(tables.imap_uids),
-                {
-                    "mailbox": self.mailbox.name,
-                    "uidvalidity": uidvalidity,
-                    "uid": uid,
-                    "inbound_id": inbound_id,
-                    "taken_at": self.kit.clock.now(),
-                },
-            )
-
-        result = self.kit.inbound.receive(raw, on_stored=record)
-        if result.outcome is Outcome.REJECTED and _temporary(result):
-            log.warning(
-                "IMAP %s: UID %s not taken, tried again later: %s",
-                self.mailbox.name,
-                uid,
-                result.reason,
-            )
-            return False
-        if result.outcome in (Outcome.DUPLICATE, Outcome.REJECTED):
-            # Stored before (another poller, a UIDVALIDITY change) or refused for
-            # good (too large): recorded on its own, and moved or flagged.
-            if result.outcome is Outcome.REJECTED:
-                log.warning("IMAP %s: UID %s refused: %s", self.mailbox.name, uid, result.reason)
-            try:
-                with self.kit.engine.begin() as conn:
-                    record(conn, result.inbound_id)
-            except IntegrityError:
-                pass  # recorded by another poller
-        return True
 
     def _recorded(self, uidvalidity: int, uids: Sequence[int]) -> set[int]:
         with self.kit.engine.connect() as conn:
@@ -425,11 +427,6 @@ def _closed(client: IMAPClient) -> bool:
         return False
     except OSError:
         return True
-
-
-def _temporary(result: InboundResult) -> bool:
-    """Whether ``receive`` could not take the message now (and may later)."""
-    return bool(result.reason and result.reason.startswith("could not be processed"))
 
 
 def _describe(error: BaseException) -> str:
