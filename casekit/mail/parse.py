@@ -85,6 +85,8 @@ _AUTO_SENDERS = re.compile(
     re.IGNORECASE,
 )
 MAX_HEADER = 998
+# The bytes of a header that no charset declares, as the parser keeps them (surrogates).
+_UNDECLARED_8BIT = re.compile("[\udc80-\udcff]")
 
 
 @frozen
@@ -144,7 +146,7 @@ def _header(headers: dict[str, str], name: str, problems: list[str]) -> str:
     raw = headers.get(name.lower())
     if raw is None:
         return ""
-    if any(0xDC80 <= ord(ch) <= 0xDCFF for ch in raw):
+    if not raw.isascii() and _UNDECLARED_8BIT.search(raw):
         problems.append(f"header {name} has undeclared 8-bit text")
         raw = _eight_bit(raw.encode("utf-8", "surrogateescape"))
     text = raw
@@ -187,12 +189,18 @@ def _ids(value: str) -> tuple[str, ...]:
 
 
 def _addresses(values: Sequence[str]) -> list[tuple[str, str]]:
+    return list(_parsed_addresses(tuple(values)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_addresses(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # Kept a while: one message's From and Cc are asked for more than once.
     result = []
     for name, address in email.utils.getaddresses(list(values)):
         address = address.strip().lower()
         if "@" in address and len(address) <= 320:
             result.append((name.strip(), address))
-    return result
+    return tuple(result)
 
 
 def auto_reply_reason(headers: dict[str, str], problems: list[str] | None = None) -> str | None:

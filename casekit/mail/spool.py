@@ -129,6 +129,13 @@ def split(
 ) -> Split:
     """Read ``source`` into a skeleton; leaf parts over ``spill_bytes`` go to ``workdir``."""
     nonce = secrets.token_hex(8)
+    if isinstance(source, io.BytesIO):
+        with source.getbuffer() as whole:
+            small = len(whole) - source.tell() <= spill_bytes
+        if small:
+            # No part of a message this small can spill: its skeleton is the
+            # message itself (what reading it line by line would write).
+            return Split(source.read(), {}, nonce)
     out = io.BytesIO()
     spilled: dict[int, SpilledPart] = {}
     boundaries: list[bytes] = []
