@@ -23,8 +23,9 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
@@ -176,29 +177,31 @@ class Workers:
         """
         self.start()
         assert self._pool is not None
-        pending: dict[Future[bool], int] = {
-            self._pool.submit(_take, mailbox, uidvalidity, uid, raw): uid for uid, raw in messages
-        }
+        submitted = [
+            (uid, self._pool.submit(_take, mailbox, uidvalidity, uid, raw)) for uid, raw in messages
+        ]
         taken: list[int] = []
         failed = 0
-        broken = False
-        while pending:
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            if stop.is_set():
-                for future in pending:
-                    future.cancel()  # those not in a worker's hands yet
-            for future in done:
-                uid = pending.pop(future)
+        broken = stopping = False
+        for uid, future in submitted:  # each waited for once: the pass stays linear
+            while True:
+                if stop.is_set() and not stopping:
+                    stopping = True
+                    for _, waiting in submitted:
+                        waiting.cancel()  # those not in a worker's hands yet
                 try:
-                    if future.result():
+                    if future.result(timeout=0.5):
                         taken.append(uid)
                     else:
                         failed += 1
+                except TimeoutError:
+                    continue
+                except CancelledError:
+                    pass
                 except BrokenProcessPool:
                     broken = True
                     failed += 1
-            for future in [f for f in pending if f.cancelled()]:
-                del pending[future]
+                break
         if broken:
             log.warning(
                 "IMAP %s: a worker process died; %d messages left in the folder, taken "
@@ -206,6 +209,13 @@ class Workers:
                 mailbox,
                 failed,
             )
+            # The dead one may have died holding the lock of the queue the
+            # others answer on: they would wait for it forever, and the pool
+            # for them. Each message is one transaction, so ending them loses
+            # nothing; what they had not answered for is taken again.
+            for pid in self._pids:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.close()
         return sorted(taken), failed
 
