@@ -205,3 +205,14 @@ def test_dovecot_restarting_in_the_middle_of_a_batch_loses_no_message_and_files_
     assert filed(kit, world, number) == expected(count)
     assert count_of(kit, tables.inbound_messages) == count
     assert len(dovecot.uids(None, "Archive")) == count
+
+
+def test_a_bad_worker_count_is_refused_naming_the_option() -> None:
+    from click.testing import CliRunner
+
+    from casekit.cli import cli
+
+    for bad in ("0", "-1", "two"):
+        result = CliRunner().invoke(cli, ["inbound", "poll", "--workers", bad])
+        assert result.exit_code == 2, result.output
+        assert "--workers" in result.output
