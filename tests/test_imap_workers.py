@@ -216,3 +216,25 @@ def test_a_bad_worker_count_is_refused_naming_the_option() -> None:
         result = CliRunner().invoke(cli, ["inbound", "poll", "--workers", bad])
         assert result.exit_code == 2, result.output
         assert "--workers" in result.output
+
+
+def test_the_workers_of_a_poller_killed_outright_end_too(
+    kit: CaseKit, world: World, number: str, dovecot: Dovecot, database_url: str, tmp_path: Path
+) -> None:
+    dovecot.append(reply(number, 0))
+    log = tmp_path / "poll.log"
+    poller = _poll(_environment(dovecot, database_url, tmp_path), log)
+    try:
+        wait_for(lambda: len(_workers_of(poller.pid)) == 2 or poller.poll() is not None, 60)
+        workers = _workers_of(poller.pid)
+        wait_for(lambda: recorded(kit) == 1, seconds=60)
+    finally:
+        poller.kill()
+        poller.wait(10)
+
+    def gone(pid: int) -> bool:
+        stat = Path(f"/proc/{pid}/stat")
+        # Ended (and reaped by init), or ended and not reaped yet (a zombie).
+        return not stat.exists() or stat.read_text().rpartition(")")[2].split()[0] == "Z"
+
+    wait_for(lambda: all(map(gone, workers)), seconds=10)

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +43,8 @@ __all__ = ["Workers", "default_workers", "take_message"]
 
 log = logging.getLogger(__name__)
 
+#: How often a worker looks whether its poller is still there.
+ORPHAN_CHECK_SECONDS = 0.5
 #: The kit of a worker process (set when it starts).
 _kit: CaseKit | None = None
 
@@ -104,9 +107,11 @@ def _temporary(result: InboundResult) -> bool:
     return bool(result.reason and result.reason.startswith("could not be processed"))
 
 
-def _start(kit: CaseKit) -> None:
+def _start(kit: CaseKit, poller: int) -> None:
     """A worker process starts: the poller's kit, with connections of its own."""
     global _kit
+    # A poller killed outright cannot stop its workers: they end themselves.
+    threading.Thread(target=_end_without, args=(poller,), daemon=True).start()
     # A stop (SIGTERM to the service's processes, Ctrl-C to the terminal's)
     # is the poller's to handle: a worker finishes the message in hand.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -114,6 +119,13 @@ def _start(kit: CaseKit) -> None:
     # The poller's pooled connections are the poller's: forget them, unclosed.
     kit.engine.dispose(close=False)
     _kit = kit
+
+
+def _end_without(poller: int) -> None:
+    """End this worker when its poller is gone (its parent is another process then)."""
+    while os.getppid() == poller:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _ready() -> int:
@@ -154,7 +166,7 @@ class Workers:
             self.count,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_start,
-            initargs=(self.kit,),
+            initargs=(self.kit, os.getpid()),
         )
         self._pool = pool
         self.starts += 1
