@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from casekit.attachments import StoredFile
     from casekit.domain.case import Case, CaseType
-    from casekit.domain.directory import Organization
+    from casekit.domain.directory import Customer, Organization
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.kit import CaseKit
     from casekit.mail.compose import OutgoingNotification
@@ -102,6 +102,32 @@ def casekit_lookup_order(
     :return: the facts, or ``None`` when this plugin does not know it.
 
     .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def casekit_customer_orders(
+    kit: CaseKit, organization: Organization, customer: Customer
+) -> list[OrderFacts] | None:
+    """The orders of one customer of a shipper, for the customer to pick in the portal.
+
+    Stops at the first non-None result. The built-in implementation, asked
+    last, answers from the orders casekit stores (sent to ``POST
+    /api/v1/orders`` or imported), by the customer's email. casekit keeps
+    only the orders whose ``customer_email`` is the customer's and whose
+    ``shipper`` is ``organization`` (or unnamed), newest first by
+    ``placed_at``, at most 50. The order the customer picks is then looked
+    up with :func:`casekit_lookup_order` and checked again, as any order a
+    customer names.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param organization: the shipper the customer buys from.
+    :param customer: the signed-in customer: ``email``, ``name`` and the
+        host's ``external_id``.
+    :return: the customer's orders, or ``None`` to let another plugin answer.
+
+    .. versionadded:: 0.2
     """
     raise NotImplementedError
 

@@ -25,6 +25,7 @@ from casekit.services.inbound import InboundService
 from casekit.services.live import LiveService
 from casekit.services.messages import MessageService
 from casekit.services.notify import NotificationService
+from casekit.services.portal import PortalService
 from casekit.services.reports import ReportService
 from casekit.services.rules import RuleService
 from casekit.services.shipments import ShipmentService
@@ -103,6 +104,7 @@ class CaseKit:
         self.webhooks = WebhookService(self)
         self.unsubscribe = UnsubscribeService(self)
         self.live = LiveService(self)
+        self.portal = PortalService(self)
 
     def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
         """This kit, working in the host's transaction.

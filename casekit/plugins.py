@@ -21,7 +21,7 @@ from casekit.errors import ConfigurationError
 if TYPE_CHECKING:
     from casekit.attachments import StoredFile
     from casekit.domain.case import Case
-    from casekit.domain.directory import Organization
+    from casekit.domain.directory import Customer, Organization
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.mail.compose import OutgoingNotification
     from casekit.settings import Settings
@@ -61,11 +61,13 @@ class DefaultCaseTypes:
 def builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
     from casekit.attachments import FilesystemStorage
     from casekit.mail.smtp import SmtpDelivery
+    from casekit.services.portal import StoredOrders
 
     return [
         ("casekit.case_types", DefaultCaseTypes()),
         ("casekit.filesystem_storage", FilesystemStorage(settings.attachment_dir)),
         ("casekit.smtp", SmtpDelivery(settings)),
+        ("casekit.stored_orders", StoredOrders()),
     ]
 
 
@@ -173,6 +175,14 @@ class PluginHooks:
     def lookup_order(self, *, organization: Organization, number: str) -> OrderFacts | None:
         result: OrderFacts | None = self.pm.hook.casekit_lookup_order(
             kit=self._kit, organization=organization, number=number
+        )
+        return result
+
+    def customer_orders(
+        self, *, organization: Organization, customer: Customer
+    ) -> list[OrderFacts] | None:
+        result: list[OrderFacts] | None = self.pm.hook.casekit_customer_orders(
+            kit=self._kit, organization=organization, customer=customer
         )
         return result
 

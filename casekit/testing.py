@@ -33,7 +33,7 @@ from blinker import NamedSignal
 
 from casekit import signals
 from casekit.clock import FrozenClock
-from casekit.domain.directory import Organization
+from casekit.domain.directory import Customer, Organization
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
 from casekit.kit import CaseKit
 from casekit.mail.compose import OutgoingNotification
@@ -73,7 +73,8 @@ __all__ = [
 
 
 class FakeShipments:
-    """A plugin that answers the shipment and order lookups from dictionaries.
+    """A plugin that answers the shipment and order lookups, and a customer's orders,
+    from dictionaries.
 
     >>> fake = FakeShipments()
     >>> facts = fake.add_shipment(ShipmentFacts(reference="SHP-1", shipper="acme", carrier="fast"))
@@ -109,6 +110,19 @@ class FakeShipments:
         if facts is None or facts.shipper not in (None, organization.external_id):
             return None
         return facts
+
+    @hookimpl
+    def casekit_customer_orders(
+        self, organization: Organization, customer: Customer
+    ) -> list[OrderFacts]:
+        """The orders that name the customer's email, as a store of orders would answer
+        (casekit keeps those of the shipper and the customer, whatever a plugin says)."""
+        self.lookups.append(("customer_orders", customer.email))
+        return [
+            facts
+            for facts in self.orders.values()
+            if (facts.customer_email or "").lower() == customer.email.lower()
+        ]
 
 
 class CapturedMail:
