@@ -381,6 +381,8 @@ ALL_CASES = "?view=all_cases"
 #: own before it (the customer's message the shipper shared is older).
 LATEST = frozenset({"customer-message", "carrier-partners"})
 LATEST_READERS = {"carrier-partners": frozenset({CARRIER})}
+#: The portal's list: a case's first message the customer reads (its title) and the latest.
+PORTAL_LIST = frozenset({"everyone-message", "customer-message"})
 #: Mails and webhook payloads about the customer's messages were written before the share.
 TOLD_BEFORE_THE_SHARE = {"shared-customer-message": frozenset({SHIPPER, CUSTOMER})}
 PAYLOADS = MESSAGES | FILENAMES | CRM | WATCHER_IDS | {"customer-id"}
@@ -544,7 +546,8 @@ SURFACES: list[Surface] = [
         narrower=LATEST_READERS,
     ),
     # The customer's portal
-    http("casekit_portal.my_cases", NOTHING),
+    # Each case titled by its first message the customer reads, with the latest one's excerpt.
+    http("casekit_portal.my_cases", PORTAL_LIST, meant_for=frozenset({CUSTOMER})),
     http("casekit_portal.case_page", MESSAGES, meant_for=frozenset({CUSTOMER})),
     http("casekit_portal.attachment", FILES, each="attachment", meant_for=frozenset({CUSTOMER})),
     # Live updates: the signal of what each reads, and the colleagues writing (each side its
@@ -553,6 +556,14 @@ SURFACES: list[Surface] = [
     http("casekit_portal.live_state", NOTHING, meant_for=frozenset({CUSTOMER})),
     # An API key is no user: it has no colleagues writing.
     api("casekit_api_cases.live", WATCHERS, meant_for=STAFF, shows_to=dict.fromkeys(KEYS, NOTHING)),
+    # The same file asked for in place (a photo's thumbnail): the same check, the same bytes.
+    Surface(
+        name="casekit_portal.attachment (inline)",
+        fetch=page("casekit_portal.attachment", each="attachment", query="?inline=1"),
+        viewers=PEOPLE,
+        shows=FILES,
+        meant_for=frozenset({CUSTOMER}),
+    ),
     # The REST API
     api("casekit_api_cases.list_cases", CRM | LATEST, query=ALL_CASES, narrower=LATEST_READERS),
     api("casekit_api_cases.case", CASE),
@@ -1133,7 +1144,7 @@ NO_CASE_DATA: dict[str, str] = {
     "casekit_staff.edit_template": "one template, previewed on a sample case",
     "casekit_staff.subscriptions": "the user's notification choices",
     "casekit_dashboard.targets": "the organization's report targets",
-    "casekit_portal.feedback": "the form of a customer's feedback",
+    "casekit_portal.feedback": "the form of a customer's feedback, with their own orders",
     "casekit_api_keys.list_keys": "the organization's API keys",
     "casekit_api_rules.list_rules": "the shipper's rules",
     "casekit_api_rules.rule": "one rule",
