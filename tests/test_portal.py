@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +140,44 @@ def test_a_title_is_the_order_and_the_first_message_shortened() -> None:
     assert portal_title(None, "", "# Hello\n\n> quoted `code`") == "Hello quoted code"
     assert portal_title("NW-2", "", None) == "Order NW-2"
     assert portal_title(None, "  ", "  ") == "Your feedback"
+
+
+def test_the_customers_mail_says_the_status_in_their_words(
+    database_url: str, tmp_path: Path
+) -> None:
+    from casekit.testing import CapturedMail, empty_tables, make_kit
+
+    mail = CapturedMail()
+    kit = make_kit(
+        database_url,
+        attachment_dir=tmp_path / "a",
+        plugins=[mail],
+        create_schema=False,
+        mail_from="cases@acme.test",
+    )
+    try:
+        world = World.build(kit)
+        case = kit.cases.open(world.customer_actor, message="The box is broken.")
+        kit.messages.post(
+            world.shipper_actor, case.number, "Sorry! A new one ships.", audience="customer"
+        )
+        kit.notifications.deliver()
+        (to_customer,) = mail.to(world.customer.email)
+        text, html = (_part(to_customer.message, kind) for kind in ("plain", "html"))
+        assert "Status: Waiting for your reply" in text
+        assert "Status: <strong>Waiting for your reply</strong>" in html
+        staff = [n for n in mail.outbox if n.email != world.customer.email]
+        assert staff  # the merchant heard of the feedback
+        assert all("Waiting for your reply" not in str(n.message) for n in staff)
+    finally:
+        empty_tables(kit)
+        kit.close()
+
+
+def _part(message: Any, kind: str) -> str:
+    """The text of a mail's ``text/<kind>`` part."""
+    for piece in message.walk():
+        if piece.get_content_type() == f"text/{kind}":
+            payload = piece.get_payload(decode=True)
+            return str(payload.decode(piece.get_content_charset() or "utf-8"))
+    raise AssertionError(f"no text/{kind} part")

@@ -44,6 +44,8 @@ VARIABLES: dict[str, str] = {
     "case.type_label": "the case type's label, such as Where Is My Order",
     "case.status": "the status after the change: new, open, reply_received, waiting, solved",
     "case.status_label": "the status in words: New, Open, Reply received, Waiting, Solved",
+    "case.status_words": "the status in the customer's words (Waiting for your reply, "
+    "Resolved...) in the mail to the customer; empty in staff mail",
     "case.url": "a link to the case page the recipient can open, or empty: the staff page "
     "(the case_url setting) for staff and addresses, the customer portal's page "
     "(portal_case_url) for the customer",
@@ -83,6 +85,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "type_label": "OS&D - Damaged",
         "status": "open",
         "status_label": "Open",
+        "status_words": "",
         "url": "https://example.test/cases/CV000123",
         "shipper": "Acme Goods",
         "carrier": "Fast Freight",

@@ -42,7 +42,8 @@ class PortalCase:
     status: Status
     order_number: str | None
     created_at: datetime
-    #: The latest message the customer reads: when, its start, and whether it is theirs.
+    #: The latest message the customer reads: when, its start (none when it is the first,
+    #: the title), and whether it is theirs.
     latest_message_at: datetime | None
     latest_message_excerpt: str | None
     latest_message_by_customer: bool
@@ -96,7 +97,10 @@ def customer_cases(
                 order_number=order_number,
                 created_at=view.created_at,
                 latest_message_at=latest.created_at if latest else None,
-                latest_message_excerpt=_excerpt(latest.body) if latest else None,
+                # The first message is the title already: its excerpt would say it again.
+                latest_message_excerpt=(
+                    _excerpt(latest.body) if latest and latest.id != first.id else None
+                ),
                 latest_message_by_customer=latest is not None and latest.customer_id is not None,
             )
         )

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.notify import RecipientKind
+from casekit.domain.portal import customer_status
 from casekit.domain.workflow import status_value_for_carrier
 from casekit.labels import label
 from casekit.mail.compose import OutgoingNotification, compose
@@ -169,6 +170,9 @@ def prepare(
                 else case.type,
                 "status": str(status),
                 "status_label": label("status", status),
+                "status_words": customer_status(status).label
+                if row["recipient_kind"] == RecipientKind.CUSTOMER.value
+                else "",
                 "url": case_link(kit.settings, row["recipient_kind"], case.number or ""),
                 "shipper": orgs.get(case.shipper_org_id, ""),
                 "carrier": orgs.get(case.carrier_org_id, "") if case.carrier_org_id else "",

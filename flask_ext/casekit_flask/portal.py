@@ -116,6 +116,7 @@ def feedback() -> ResponseReturnValue:
         errors=errors,
         orders=orders,
         chosen=chosen,
+        posted=posted,
         max_bytes=kit.settings.max_attachment_bytes,
         max_files=MAX_ATTACHMENTS,
     ), (400 if errors else 200)
