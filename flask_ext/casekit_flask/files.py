@@ -45,11 +45,6 @@ def image_type(head: bytes) -> str | None:
     return None
 
 
-def is_image(content_type: str) -> bool:
-    """Whether an attachment's recorded media type is one a page may show inline."""
-    return content_type in ("image/jpeg", "image/png", "image/gif", "image/webp")
-
-
 class _Chunks:
     """The bytes read ahead, then the rest of ``stream``; closing it closes the stream
     (a server closes what it serves, as it closes a :class:`FileWrapper`)."""

@@ -16,7 +16,7 @@ from casekit.domain.portal import customer_status, portal_title
 from casekit.services.messages import MAX_ATTACHMENTS
 from casekit_flask import rendering
 from casekit_flask.extension import current_kit, register_error_handlers, require_actor, state
-from casekit_flask.files import is_image, send_attachment, uploads
+from casekit_flask.files import send_attachment, uploads
 
 portal = Blueprint(
     "casekit_portal",
@@ -35,11 +35,6 @@ PAGE_SIZE = 25
 @portal.app_template_filter("casekit_customer_status")
 def _customer_status(status: object) -> str:
     return customer_status(str(status)).label
-
-
-@portal.app_template_global("casekit_is_image")
-def _is_image(content_type: str) -> bool:
-    return is_image(content_type)
 
 
 def require_customer() -> Actor:

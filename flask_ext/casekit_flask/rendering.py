@@ -208,6 +208,15 @@ def describe_event(
     return "changed the case"
 
 
+#: The media types of photos a page shows in place (see files.send_attachment).
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
+def is_image(content_type: str) -> bool:
+    """Whether an attachment's recorded media type is a photo a page may show in place."""
+    return content_type in IMAGE_TYPES
+
+
 def static_url(filename: str) -> str:
     """A casekit static file's URL, from whichever casekit blueprint serves this page."""
     from flask import current_app, request, url_for
@@ -233,3 +242,4 @@ def install(app: Any) -> None:
     env.filters.setdefault("casekit_day", day)
     env.globals.setdefault("casekit_column_labels", COLUMN_LABELS)
     env.globals.setdefault("casekit_static", static_url)
+    env.globals.setdefault("casekit_is_image", is_image)

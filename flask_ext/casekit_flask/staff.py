@@ -568,8 +568,10 @@ def crm_number(number: str) -> ResponseReturnValue:
 
 @staff.get("/<number>/attachments/<int:attachment_id>")
 def attachment(number: str, attachment_id: int) -> ResponseReturnValue:
+    """A file of an entry the user reads; ``?inline=1`` shows a photo in place."""
     actor = require_staff()
-    return send_attachment(actor, number, attachment_id)
+    inline = request.args.get("inline") == "1"
+    return send_attachment(actor, number, attachment_id, inline=inline)
 
 
 # -- the shipment fragment ------------------------------------------------------------------

@@ -527,6 +527,13 @@ SURFACES: list[Surface] = [
         narrower=CARRIER_FORM,
     ),
     http("casekit_staff.attachment", FILES, each="attachment", meant_for=STAFF),
+    Surface(
+        name="casekit_staff.attachment (inline)",
+        fetch=page("casekit_staff.attachment", each="attachment", query="?inline=1"),
+        viewers=PEOPLE,
+        shows=FILES,
+        meant_for=STAFF,
+    ),
     http("casekit_staff.shipment_fragment", NOTHING),
     http("casekit_staff.collaborator_addresses", COLLABORATORS),
     # The page offers the organization's users as owners: the watchers are among them.

@@ -266,9 +266,15 @@ def test_photos_on_feedback_and_replies(kit, world, client, portal_on, order):
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert download.data == b"%PDF-1.4 receipt"
 
-    # Staff read the customer's photo (as a link on their page).
-    staff_page = client_for(kit, world.shipper_actor).get(f"/cases/{number}").get_data(as_text=True)
-    assert f"/cases/{number}/attachments/{photo.id}" in staff_page
+    # Staff see the customer's photo on their page too, and open it in place.
+    staff = client_for(kit, world.shipper_actor)
+    staff_page = staff.get(f"/cases/{number}").get_data(as_text=True)
+    assert f'src="/cases/{number}/attachments/{photo.id}?inline=1"' in staff_page
+    assert f'src="/cases/{number}/attachments/{receipt.id}?inline=1"' not in staff_page
+    assert f'href="/cases/{number}/attachments/{receipt.id}" download>receipt.pdf<' in staff_page
+    in_place = fetch(staff, f"/cases/{number}/attachments/{photo.id}?inline=1")
+    assert in_place.mimetype == "image/png"
+    assert in_place.data == png()
 
 
 def test_a_photo_that_claims_to_be_an_image_but_is_not_is_a_download(kit, world, client, portal_on):
@@ -344,12 +350,15 @@ def test_who_reads_the_customers_photo(kit, world, actors, portal_on, customer_c
     assert fetch(carrier, staff_url).status_code == 404
     assert fetch(carrier, staff_url + "?inline=1").status_code == 404
     assert "dent.png" not in carrier.get(f"/cases/{number}").get_data(as_text=True)
+    assert "dent.png" in client_for(kit, world.shipper_actor).get(f"/cases/{number}").text
     other = client_for(kit, actors["other_customer"])
     assert fetch(other, portal_url).status_code == 404
     assert fetch(other, portal_url + "?inline=1").status_code == 404
     # Once the shipper shares the message, the carrier reads the photo too.
     kit.cases.share_with_carrier(world.shipper_actor, number, entry.id)
     assert fetch(carrier, staff_url).data == png()
+    assert fetch(carrier, staff_url + "?inline=1").mimetype == "image/png"
+    assert 'alt="Photo: dent.png"' in carrier.get(f"/cases/{number}").text
     assert fetch(other, portal_url).status_code == 404
 
 
