@@ -115,7 +115,7 @@ def test_feedback_with_a_photo_from_an_order_on_a_phone_and_a_desktop(
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text().startswith("Order NW-5051: The box arrived crushed")
     assert page.locator(".ck-portal-state").inner_text().startswith("Received")
-    photo = page.get_by_role("img", name="Photo: box.png")
+    photo = page.get_by_role("link", name="box.png").locator("img")
     photo.wait_for()
     assert photo.evaluate("img => img.complete && img.naturalWidth") == 120
     _fits(page, PHONE["width"])
