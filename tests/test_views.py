@@ -870,3 +870,44 @@ def test_the_other_sides_latest_message_skips_every_internal_note(kit, world, cl
     never = {"field": "other_side_message_at", "op": "empty", "value": True}
     alone = kit.cases.open(s, type="lost", message="m").number
     assert listed(kit, s, "all_cases", never) == {alone}
+
+
+def test_column_choices_per_user_and_per_saved_view(kit, world, cases):
+    s, mgr = world.shipper_actor, world.shipper_manager_actor
+    assert kit.views.columns(s) == listing.PAGE_COLUMNS
+    chosen = kit.views.set_columns(s, ["status", "brand", "created_at", "brand"])
+    assert chosen == ("number", "status", "brand", "created_at")
+    assert kit.views.columns(s) == chosen
+    assert kit.views.columns(mgr) == listing.PAGE_COLUMNS  # each user's own
+    assert kit.views.set_columns(s, ["number", "owners"]) == ("number", "owners")
+    assert kit.views.columns(s) == ("number", "owners")
+
+    view = kit.views.save(s, "VIPs", {"view": "all_active"}, shared=True)
+    # A saved view without a choice of its own shows the user's columns.
+    assert kit.views.columns(s, saved=view.id) == ("number", "owners")
+    assert kit.views.columns(mgr, saved=view.id) == listing.PAGE_COLUMNS
+    kit.views.set_columns(mgr, ["number", "tracking_number"], saved=view.id)
+    assert kit.views.columns(mgr, saved=view.id) == ("number", "tracking_number")
+    assert kit.views.columns(s, saved=view.id) == ("number", "owners")
+    assert kit.views.columns(mgr) == listing.PAGE_COLUMNS
+    # Columns saved with the view come before the user's general choice.
+    with_columns = kit.views.save(s, "Cols", {"columns": ["number", "crm_number"]})
+    assert kit.views.columns(s, saved=with_columns.id) == ("number", "crm_number")
+
+    with pytest.raises(InvalidInput) as raised:
+        kit.views.set_columns(s, ["number", "secret"])
+    assert "columns" in raised.value.errors
+    with pytest.raises(InvalidInput):
+        kit.views.set_columns(s, "number")
+    with pytest.raises(NotFound):
+        kit.views.set_columns(world.carrier_actor, ["number"], saved=view.id)
+    with pytest.raises(NotFound):
+        kit.views.columns(world.carrier_actor, saved=view.id)
+    with pytest.raises(PermissionDenied):
+        kit.views.set_columns(world.customer_actor, ["number"])
+
+    kit.views.set_columns(s, None)
+    assert kit.views.columns(s) == listing.PAGE_COLUMNS
+    kit.views.delete(s, view.id)  # everyone's choices for it go with it
+    kit.views.save(s, "Again", {})
+    assert kit.views.columns(mgr) == listing.PAGE_COLUMNS

@@ -127,6 +127,17 @@ COLUMNS: tuple[str, ...] = (
     "crm_number",
 )
 DEFAULT_COLUMNS = COLUMNS
+#: The columns the Case Management page shows until a user chooses others:
+#: they fit a 1366 px wide screen.
+PAGE_COLUMNS: tuple[str, ...] = (
+    "number",
+    "status",
+    "type",
+    "latest_message_excerpt",
+    "owners",
+    "latest_message_at",
+    "created_at",
+)
 
 
 @frozen(kw_only=True)
@@ -169,6 +180,8 @@ class CaseRow:
     ra_number: str | None
     order_number: str | None
     crm_number: str | None
+    #: The case's version when read: a change made from the list passes it on.
+    version: int = 0
 
     def cell(self, column: str) -> Any:
         if column == "owners":
@@ -629,7 +642,7 @@ class Lister:
             brand, tracking_number, bol_number, po_number, reference_number, ra_number,
             order_number, excerpt, shipper_owner_name, carrier_owner_name, account_name,
             own_crm_number, customer_latest_at, carrier_latest_at, carrier_status,
-            carrier_updated_at,
+            carrier_updated_at, version,
         ) = tuple(r)[:_ROW_WIDTH]  # fmt: skip
         if self.actor.org_id is not None and self.actor.org_id == carrier_org_id:
             # The carrier's: what it reads, not the shipper's talk with its customer.
@@ -677,6 +690,7 @@ class Lister:
             ra_number=ra_number,
             order_number=order_number,
             crm_number=own_crm_number,
+            version=version,
         )
 
 
@@ -788,6 +802,7 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
         c.carrier_latest_message_at,
         c.carrier_status,
         c.carrier_updated_at,
+        c.version,
     )
 
 

@@ -6,18 +6,21 @@ import builtins
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import delete, insert, or_, select, update
 
 from casekit import csvsafe
 from casekit.domain.actor import Actor
 from casekit.domain.views import SavedView
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
+from casekit.query.known import known_values
 from casekit.query.listing import (
+    COLUMNS,
     DEFAULT_COLUMNS,
+    PAGE_COLUMNS,
     BuiltinView,
     CaseRow,
     Lister,
@@ -184,8 +187,85 @@ class ViewService(Service):
 
     def delete(self, actor: Actor, view_id: int) -> None:
         with self._uow() as uow:
-            uow.session.delete(self._own(uow, actor, view_id))
+            view = self._own(uow, actor, view_id)
+            # Everyone's columns for it go with it (a shared view has several users').
+            choices = tables.column_choices
+            uow.session.execute(delete(choices).where(choices.c.view == _view_key(view_id)))
+            uow.session.delete(view)
             uow.commit()
+
+    # -- columns ---------------------------------------------------------------------
+    def columns(self, actor: Actor, *, saved: int | None = None) -> tuple[str, ...]:
+        """The list columns the acting user chose, for the built-in views or one saved view.
+
+        A saved view without a choice of its own shows the columns saved
+        with it, else the user's columns of the built-in views; without any
+        choice, ``PAGE_COLUMNS`` (``casekit.query.listing``).
+        """
+        user_id, _org = _user(actor)
+        with self._uow(write=False) as uow:
+            keys = [_view_key(None)]
+            fallback: tuple[str, ...] | None = None
+            if saved is not None:
+                for view in self._usable(uow, actor):
+                    if view.id == saved:
+                        fallback = parse_query(json.loads(view.definition)).columns
+                        break
+                else:
+                    raise NotFound("saved view", saved)
+                keys.insert(0, _view_key(saved))
+            t = tables.column_choices.c
+            rows = uow.session.execute(
+                select(t.view, t.columns).where(t.user_id == user_id, t.view.in_(keys))
+            )
+            found: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
+        if saved is not None and _view_key(saved) in found:
+            return _known_columns(found[_view_key(saved)])
+        if fallback:
+            return fallback
+        if _view_key(None) in found:
+            return _known_columns(found[_view_key(None)])
+        return PAGE_COLUMNS
+
+    def set_columns(
+        self, actor: Actor, columns: Sequence[str] | None, *, saved: int | None = None
+    ) -> tuple[str, ...]:
+        """Keep the acting user's list columns (in this order) for the built-in
+        views or one saved view they may use; None goes back to the default.
+
+        The case number is always shown: it is added first when missing.
+        """
+        user_id, _org = _user(actor)
+        chosen = None if columns is None else _valid_columns(columns)
+        key = _view_key(saved)
+        now = self._now()
+        with self._uow() as uow:
+            if saved is not None and not any(v.id == saved for v in self._usable(uow, actor)):
+                raise NotFound("saved view", saved)
+            choices = tables.column_choices
+            where = (choices.c.user_id == user_id, choices.c.view == key)
+            if chosen is None:
+                uow.session.execute(delete(choices).where(*where))
+            else:
+                text = json.dumps(list(chosen))
+                changed = uow.session.execute(
+                    update(choices).where(*where).values(columns=text, updated_at=now)
+                )
+                if not getattr(changed, "rowcount", 0):
+                    uow.session.execute(
+                        insert(choices).values(
+                            user_id=user_id, view=key, columns=text, updated_at=now
+                        )
+                    )
+            uow.commit()
+        return chosen if chosen is not None else self.columns(actor, saved=saved)
+
+    # -- known values ----------------------------------------------------------------
+    def known_values(self, actor: Actor, field: str) -> builtins.list[str]:
+        """The values of ``field`` (brand, customer_segment or region) found on the
+        cases the actor may see, sorted: the choices its filter offers."""
+        with self._uow(write=False) as uow:
+            return builtins.list(known_values(self._lister(uow, actor), field))
 
     def query_of(self, actor: Actor, view_id: int) -> ListQuery:
         """The query a saved view stands for, if the actor may use it."""
@@ -227,6 +307,34 @@ def _user(actor: Actor) -> tuple[int, int]:
     if not actor.is_user or actor.user_id is None or actor.org_id is None:
         raise PermissionDenied("saved views belong to users")
     return actor.user_id, actor.org_id
+
+
+def _view_key(saved: int | None) -> str:
+    return "" if saved is None else f"saved:{saved}"
+
+
+def _valid_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(columns, str):
+        raise InvalidInput({"columns": ["a list of column names"]})
+    unknown = [str(name) for name in columns if name not in COLUMNS]
+    if unknown:
+        raise InvalidInput(
+            {
+                "columns": [
+                    f"unknown column {name!r}; one of {', '.join(COLUMNS)}" for name in unknown
+                ]
+            }
+        )
+    chosen = tuple(dict.fromkeys(columns))
+    if "number" not in chosen:
+        chosen = ("number", *chosen)
+    return chosen
+
+
+def _known_columns(text: str) -> tuple[str, ...]:
+    """A kept choice, without any column a later version no longer has."""
+    kept = tuple(name for name in json.loads(text) if name in COLUMNS)
+    return kept or PAGE_COLUMNS
 
 
 def _name(name: str) -> str:

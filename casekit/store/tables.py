@@ -457,6 +457,19 @@ saved_views = Table(
     Index("ix_casekit_saved_views_org_shared", "org_id", "shared"),
 )
 
+# The list columns a user chose: ``view`` is "" for the built-in views, or
+# "saved:<id>" for one saved view (a shared view's columns are each user's own).
+column_choices = Table(
+    "casekit_column_choices",
+    metadata,
+    _id(),
+    _fk("user_id", "casekit_users.id"),
+    Column("view", String(40), nullable=False),
+    Column("columns", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "view"),
+)
+
 # -- notifications ------------------------------------------------------------------
 
 outbox = Table(

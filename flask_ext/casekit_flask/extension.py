@@ -68,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     ),
     "CASEKIT_COUNTS_TTL": 30,
     "CASEKIT_LIVE_POLL_SECONDS": 4,
+    "CASEKIT_KNOWN_VALUES_TTL": 300,
     "CASEKIT_DEMO": False,
     "CASEKIT_API": True,
     "CASEKIT_API_URL_PREFIX": "/api/v1",
@@ -127,6 +128,45 @@ class CountsCache:
         return counts
 
 
+class KnownValuesCache:
+    """The known values of the list's free-valued filters, per actor, kept for ``ttl`` seconds.
+
+    Reading them is a distinct scan of the actor's cases; a new value shows
+    within ``ttl`` (at once when the case was opened through this kit in
+    this process). A ``ttl`` of 0 reads them on every page.
+    """
+
+    def __init__(self, kit: CaseKit, ttl: float, *, clock: Callable[[], float] = time.monotonic):
+        self.kit = kit
+        self.ttl = ttl
+        self.clock = clock
+        self._values: dict[tuple[Actor, str], tuple[float, list[str]]] = {}
+        self._lock = threading.Lock()
+        if ttl > 0:
+            from casekit import signals
+
+            signals.case_opened.connect(self._changed, sender=kit)
+
+    def _changed(self, _sender: object, **_kwargs: Any) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def get(self, actor: Actor, field: str) -> list[str]:
+        if self.ttl <= 0:
+            return self.kit.views.known_values(actor, field)
+        now = self.clock()
+        with self._lock:
+            found = self._values.get((actor, field))
+        if found is not None and found[0] > now:
+            return found[1]
+        values = self.kit.views.known_values(actor, field)
+        with self._lock:
+            if len(self._values) >= 10_000:
+                self._values.clear()
+            self._values[(actor, field)] = (now + self.ttl, values)
+        return values
+
+
 class State:
     """What one app holds in ``app.extensions["casekit"]``."""
 
@@ -141,6 +181,7 @@ class State:
         self.api_max_json_bytes = int(app.config["CASEKIT_API_MAX_JSON_BYTES"])
         self.api: Any = None
         self.counts = CountsCache(kit, float(app.config["CASEKIT_COUNTS_TTL"]))
+        self.known = KnownValuesCache(kit, float(app.config["CASEKIT_KNOWN_VALUES_TTL"]))
         self.rate_limits = RateLimits(app.config)
         self.portal_limiter: RateLimiter = self.rate_limits.portal
         self.api_limiter: RateLimiter | None = self.rate_limits.api

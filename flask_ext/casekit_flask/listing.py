@@ -4,8 +4,8 @@ The page's filters are plain GET arguments, so a list is a URL that can be
 bookmarked, shared and paged. Each filterable field of the core's filter
 language (:mod:`casekit.query.filters`) has one form:
 
-- choice fields: the argument repeated once per value (``status=new&status=open``);
-  free-valued ones (brand, region, customer segment) also take commas;
+- choice fields: the argument repeated once per value (``status=new&status=open``),
+  free-valued ones (brand, region, customer segment) too: a brand may hold a comma;
 - text and postal-code fields: ``<field>`` and its operator ``<field>_op``;
 - dates: ``<field>_from`` and ``<field>_to`` (``YYYY-MM-DD``, the end excluded);
 - the latest message: ``latest_message=posted_by:me`` (or ``not_posted_by``,
@@ -19,11 +19,15 @@ cases of the viewer's own days.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
+from attrs import frozen
 from werkzeug.datastructures import MultiDict
 
 from casekit.query.filters import FIELDS, OPERATORS, SORT_FIELDS, Kind
+from casekit.query.known import KNOWN_FIELDS
 from casekit.query.listing import BuiltinView
 
 QUICK_FIELDS = ("status", "type", "owner", "brand")
@@ -34,6 +38,30 @@ SORT_LABELS = {
     "latest_message_at": "Latest message",
     "closed_at": "Solved date",
     "number": "Case number",
+}
+#: The columns whose header sorts the list, and the sort each sets.
+SORTABLE = {
+    "number": "number",
+    "created_at": "created_at",
+    "latest_message_at": "latest_message_at",
+}
+#: Arguments that are no filter: the view, the page, the sort.
+NOT_FILTERS = frozenset({"view", "cursor", "sort", "dir", "saved"})
+LATEST_LABELS = {
+    "posted_by:me": "posted by me",
+    "not_posted_by:me": "not posted by me",
+    "posted_by:my_organization": "posted by my organization",
+    "not_posted_by:my_organization": "not posted by my organization",
+}
+OP_LABELS = {
+    "in": "is",
+    "not_in": "is not",
+    "is": "is",
+    "is_not": "is not",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "not_starts_with": "does not start with",
 }
 # The party filters: the page offers only the other party's (a shipper filters
 # by carrier, a carrier by shipper); its own side is always its organization.
@@ -48,9 +76,7 @@ def query_from_args(args: MultiDict[str, str]) -> dict[str, Any]:
         if spec.kind in (Kind.CHOICE, Kind.DATES) and args.get(f"{name}_op") == "empty":
             filters.append({"field": name, "op": "empty", "value": True})
         elif spec.kind is Kind.CHOICE:
-            values = [v.strip() for raw in args.getlist(name) for v in raw.split(",") if v.strip()]
-            if spec.choices is not None or spec.ids or name == "type":
-                values = [v.strip() for v in args.getlist(name) if v.strip()]
+            values = [v.strip() for v in args.getlist(name) if v.strip()]
             if values:
                 op = args.get(f"{name}_op") or "in"
                 value: Any = values
@@ -129,3 +155,82 @@ def _when(text: str) -> str:
 
 def sort_fields() -> tuple[str, ...]:
     return tuple(SORT_FIELDS)
+
+
+@frozen
+class Chip:
+    """An active filter as the page shows it, and the list without it."""
+
+    text: str
+    remove: str  # the query string of the list without this filter
+
+
+def chips(args: MultiDict[str, str], label: Callable[[str, str], str]) -> list[Chip]:
+    """One chip per active filter value of ``args`` (``label(field, value)`` names a value)."""
+    found: list[Chip] = []
+    items = [(k, v) for k, v in args.items(multi=True) if k != "cursor"]
+
+    def without(*pairs: tuple[str, str | None]) -> str:
+        def dropped(key: str, value: str) -> bool:
+            return any(key == k and (v is None or v == value) for k, v in pairs)
+
+        return urlencode([(k, v) for k, v in items if not dropped(k, v)])
+
+    q = (args.get("q") or "").strip()
+    if q:
+        found.append(Chip(f"Search: {q}", without(("q", None))))
+    for name, spec in FIELDS.items():
+        op = args.get(f"{name}_op") or ""
+        if spec.kind in (Kind.CHOICE, Kind.DATES) and op == "empty":
+            found.append(Chip(f"{spec.label}: has no value", without((f"{name}_op", None))))
+        elif spec.kind is Kind.CHOICE:
+            negated = op == "not_in"
+            for value in dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip()):
+                text = f"{spec.label}{' is not' if negated else ''}: {label(name, value)}"
+                found.append(Chip(text, without((name, value))))
+        elif spec.kind in (Kind.TEXT, Kind.PREFIX):
+            text = (args.get(name) or "").strip()
+            if text:
+                words = OP_LABELS.get(
+                    op or OPERATORS[spec.kind][0 if spec.kind is Kind.PREFIX else 2], op
+                )
+                found.append(
+                    Chip(
+                        f"{spec.label} {words} “{text}”",
+                        without((name, None), (f"{name}_op", None)),
+                    )
+                )
+        elif spec.kind is Kind.DATES:
+            for end, words in (("from", "from"), ("to", "before")):
+                value = (args.get(f"{name}_{end}") or "").strip()
+                if value:
+                    found.append(
+                        Chip(f"{spec.label} {words} {value[:10]}", without((f"{name}_{end}", None)))
+                    )
+        elif spec.kind is Kind.LATEST:
+            raw = (args.get(name) or "").strip()
+            if raw:
+                found.append(
+                    Chip(f"{spec.label}: {LATEST_LABELS.get(raw, raw)}", without((name, None)))
+                )
+    return found
+
+
+def sort_link(args: MultiDict[str, str], column: str) -> tuple[str | None, str]:
+    """A sortable column's ``aria-sort`` state (None when the list is not sorted by it)
+    and the query string that sorts by it (the other way round when it is already)."""
+    field = SORTABLE[column]
+    current = args.get("sort") or "created_at"
+    direction = args.get("dir") or "desc"
+    state = None
+    following = "desc"
+    if current == field:
+        state = "descending" if direction == "desc" else "ascending"
+        following = "asc" if direction == "desc" else "desc"
+    kept = [(k, v) for k, v in args.items(multi=True) if k not in ("cursor", "sort", "dir")]
+    return state, urlencode([*kept, ("sort", field), ("dir", following)])
+
+
+def known_field(name: str) -> bool:
+    """Whether the page offers ``name``'s values as choices from the known values."""
+    return name in KNOWN_FIELDS

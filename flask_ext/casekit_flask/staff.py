@@ -25,6 +25,7 @@ from casekit import Actor, Audience, Conflict, InvalidInput, NotFound, OrgRole, 
 from casekit.domain.workflow import CUSTOMER_STATUSES
 from casekit.json_input import load_json
 from casekit.query.filters import FIELDS, Kind
+from casekit.query.known import KNOWN_FIELDS
 from casekit.query.listing import COLUMNS, BuiltinView
 from casekit.schemas.views import dump_query
 from casekit.services.messages import split_addresses
@@ -116,6 +117,18 @@ def _render_list(
     ), (400 if errors else 200)
 
 
+def _result_count(actor: Actor, query: dict[str, Any], saved_id: int | None) -> int:
+    """How many cases the list holds: a view's badge count (kept in the counts
+    cache) when nothing narrows it, else counted."""
+    narrowed = query.get("filters") or query.get("search")
+    if not narrowed:
+        counts = state().counts.get(actor)
+        key = f"saved:{saved_id}" if saved_id is not None else str(query.get("view"))
+        if key in counts:
+            return counts[key]
+    return current_kit().views.count(actor, query)
+
+
 def _list_context(
     actor: Actor,
     args: MultiDict[str, str],
@@ -134,11 +147,31 @@ def _list_context(
     next_query = None
     if page is not None and page.next_cursor:
         next_query = urlencode([*base, ("cursor", page.next_cursor)])
+    colleagues = kit.directory.users(actor)
+    partners = kit.directory.organizations(actor, partner_role)
+    type_label = _type_label(kit)
+    names = {
+        "user": {str(u.id): u.name for u in colleagues},
+        "org": {str(o.id): o.name for o in partners},
+    }
+
+    def label(name: str, value: str) -> str:
+        spec = FIELDS[name]
+        if name == "status" and value in (spec.choices or ()):
+            return rendering.status_label(value)
+        if name == "type":
+            return str(type_label(value))
+        if spec.ids:
+            return names["org" if name in listing.NO_CONTROL else "user"].get(value, value)
+        if spec.choices:
+            return value.replace("_", " ").capitalize()
+        return value
+
     return {
         "actor": actor,
         "organization": organization,
         "partner_field": partner_field,
-        "partners": kit.directory.organizations(actor, partner_role),
+        "partners": partners,
         "args": args,
         "chosen": {key: set(args.getlist(key)) for key in args},
         "query_json": json.dumps(query),
@@ -148,7 +181,17 @@ def _list_context(
         "saved_views": kit.views.saved(actor),
         "counts": state().counts.get(actor),
         "views": list(BuiltinView),
-        "columns": COLUMNS,
+        "columns": kit.views.columns(actor, saved=saved_id),
+        "all_columns": COLUMNS,
+        "sortable": listing.SORTABLE,
+        "sort_link": lambda column: listing.sort_link(args, column),
+        "chips": listing.chips(args, label),
+        "known": {name: state().known.get(actor, name) for name in KNOWN_FIELDS},
+        "total": None if page is None else _result_count(actor, query, saved_id),
+        "back": urlencode(base),
+        "bulk_statuses": MANUAL_STATUSES
+        if organization.role is OrgRole.SHIPPER
+        else CARRIER_STATUSES,
         "fields": FIELDS,
         # The carrier sees the statuses of the shipper's talk with its customer as open.
         "status_choices": [
@@ -163,8 +206,8 @@ def _list_context(
         ],
         "more_open": _more_filters_used(args),
         "case_types": kit.case_types,
-        "type_label": _type_label(kit),
-        "colleagues": kit.directory.users(actor),
+        "type_label": type_label,
+        "colleagues": colleagues,
         "sort_labels": listing.SORT_LABELS,
         "next_query": next_query,
         "first_query": urlencode(base),
@@ -624,5 +667,6 @@ def _messages(error: InvalidInput) -> dict[str, list[str]]:
 # The carrier form, the settings and triage pages live in their own modules, on this blueprint.
 from casekit_flask import case_carrier as _carrier_routes  # noqa: E402
 from casekit_flask import live as _live_routes  # noqa: E402, F401
+from casekit_flask import list_actions as _list_routes  # noqa: E402, F401
 from casekit_flask import organization as _settings_routes  # noqa: E402, F401
 from casekit_flask import triage as _triage_routes  # noqa: E402, F401

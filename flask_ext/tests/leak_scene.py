@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from casekit import Actor, CaseKit, Side, Upload
+from casekit.query.listing import COLUMNS
 from casekit.testing import CapturedMail, World
 from casekit.webhooks import WebhookEvent
 from casekit_flask.demo import DemoRuntime, MailCapture, demo_pages
@@ -379,6 +380,10 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         MARKERS["carrier-collaborator-address"].text: "carrier_collaborator",
         customer.email: "case_customer",
     }
+    # Every viewer's list shows every column, so each column is read for markers.
+    for person in actors.values():
+        if person.is_user:
+            kit.views.set_columns(person, COLUMNS)
     # The metrics endpoint is off by default; on here, so the route registry checks it.
     app = make_app(kit, WTF_CSRF_ENABLED=False, CASEKIT_METRICS=True)
     capture = MailCapture(mail_dir)

@@ -301,6 +301,14 @@ def search_results(scene: Scene, viewer: str) -> str:
     return "\n".join(found)
 
 
+def known_values(scene: Scene, viewer: str) -> str:
+    """The values each free-valued filter offers the viewer (the list's choices)."""
+    found = []
+    for field in ("brand", "customer_segment", "region"):
+        found.append(scene.get(viewer, scene.url("casekit_api_views.known", field=field)))
+    return "\n".join(found)
+
+
 def saved_view_counts(scene: Scene, viewer: str) -> str:
     """The markers whose text, searched by a saved view, counts the case."""
     kit, actor = scene.kit, scene.actors[viewer]
@@ -588,6 +596,13 @@ SURFACES: list[Surface] = [
         shows_to={"shipper_read_key": NOTHING},
     ),
     api("casekit_api_views.counts", NOTHING),
+    Surface(
+        name="known values",
+        endpoint="casekit_api_views.known",
+        fetch=known_values,
+        viewers=ALL,
+        shows=NOTHING,
+    ),
     api("casekit_api_reports.report", WATCHERS, query="?from=2026-01-01&to=2026-01-31"),
     api("casekit_api_reports.collaborator_addresses", COLLABORATORS),
     api("casekit_api_case_addresses.list_addresses", CASE_ADDRESSES, meant_for=STAFF),
@@ -1104,6 +1119,20 @@ REFUSED: list[Surface] = [
         meant_for=STAFF,
         narrower=LATEST_READERS,
     ),
+    # The list's bulk action and column chooser, refused: the list they were sent from.
+    *(
+        refused(
+            endpoint,
+            form,
+            CRM | LATEST | WATCHERS,
+            meant_for=STAFF,
+            narrower=LATEST_READERS,
+        )
+        for endpoint, form in (
+            ("casekit_staff.bulk", {"action": "bogus", "back": "view=all_cases"}),
+            ("casekit_staff.set_columns", {"column": "bogus", "back": "view=all_cases"}),
+        )
+    ),
     refused("casekit_staff.triage_file", {"number": ""}, TRIAGE, each="triage"),
     refused("casekit_staff.triage_open", {"customer": "x"}, TRIAGE, each="triage"),
     refused("casekit_portal.reply", {"body": ""}, MESSAGES, meant_for=frozenset({CUSTOMER})),
@@ -1163,6 +1192,10 @@ NO_CASE_DATA: dict[str, str] = {
     "casekit_api_reports.subscriptions": "a user's notification choices",
     "casekit_api_reports.settings": "the organization's settings",
     "casekit_api_views.saved": "the user's saved views (their names and queries)",
+    "casekit_api_views.columns": "the names of the list columns the user chose",
+    "casekit_api_views.saved_columns": "the names of the list columns the user chose",
+    "PUT casekit_api_views.set_columns": "the names of the list columns the user chose",
+    "PUT casekit_api_views.set_saved_columns": "the names of the list columns the user chose",
     "casekit_demo.home": "the demo's start page (a customer's sample orders, no case)",
     "casekit_demo.favicon": "the site's icon, a static file",
     "casekit_health.check": "the health checks: the database, the schema, the outbox's lag",

@@ -11,6 +11,7 @@ from conftest import login
 
 from casekit import Actor, Status
 from casekit.labels import field_label
+from casekit.query.listing import COLUMNS
 
 
 def numbers_in(html: bytes) -> list[str]:
@@ -27,9 +28,17 @@ def test_the_list_shows_views_counts_and_the_reference_columns(kit, world, clien
     html = page.data.decode()
     for label in ("All Active", "Recent Responses", "My Active", "My Watched", "New Cases"):
         assert label in html
+    # By default, the columns that fit a 1366 px screen; the reference columns are chosen.
+    for header in ("Status", "Type", "Message", "Owners"):
+        assert f">{header}</th>" in html
+    for header in ("Created", "Latest message", "Case"):
+        assert f'>{header}<span class="ck-sort-mark"' in html
+    assert ">Tracking #</th>" not in html
+    assert numbers_in(page.data) == [second.number, first.number]
+    kit.views.set_columns(me, COLUMNS)
+    html = client.get("/cases/").data.decode()
     for header in ("Tracking #", "BOL #", "PO #", "Owners", "CRM #", "Account"):
         assert f">{header}</th>" in html
-    assert numbers_in(page.data) == [second.number, first.number]
     assert "1Z001" in html  # the shipment's tracking number column
     new_cases = client.get("/cases/?view=new_cases")
     assert numbers_in(new_cases.data) == [second.number]

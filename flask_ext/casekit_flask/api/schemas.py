@@ -307,6 +307,24 @@ class SavedViewUpdateSchema(StrictSchema):
     shared = fields.Boolean()
 
 
+class ColumnsSchema(Schema):
+    columns = fields.List(fields.String(), required=True)
+
+
+class ColumnsUpdateSchema(StrictSchema):
+    columns = fields.List(
+        fields.String(),
+        required=True,
+        allow_none=True,
+        metadata={"description": "column names in order; null goes back to the default"},
+    )
+
+
+class KnownValuesSchema(Schema):
+    field = fields.String(required=True)
+    values = fields.List(fields.String(), required=True)
+
+
 class ApiKeySchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)

@@ -9,7 +9,10 @@ from casekit.domain.views import SavedView
 from casekit_flask.api.cases import COMMON, _id, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
 from casekit_flask.api.schemas import (
+    ColumnsSchema,
+    ColumnsUpdateSchema,
     CountsSchema,
+    KnownValuesSchema,
     ProblemSchema,
     SavedViewCreateSchema,
     SavedViewListSchema,
@@ -87,3 +90,49 @@ def delete(view_id: int) -> Any:
     """Delete one of the caller's own saved views."""
     current_kit().views.delete(actor(), _id(view_id, "view_id"))
     return "", 204
+
+
+@blp.route("/columns", methods=["GET"])
+@blp.response(200, ColumnsSchema)
+@_problems
+def columns() -> dict[str, Any]:
+    """The list columns the calling user chose for the built-in views (or the default)."""
+    return {"columns": list(current_kit().views.columns(actor()))}
+
+
+@blp.route("/columns", methods=["PUT"])
+@blp.arguments(ColumnsUpdateSchema)
+@blp.response(200, ColumnsSchema)
+@_problems
+def set_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """Keep the calling user's list columns for the built-in views; null resets them."""
+    return {"columns": list(current_kit().views.set_columns(actor(), data["columns"]))}
+
+
+@blp.route("/<int:view_id>/columns", methods=["GET"])
+@blp.response(200, ColumnsSchema)
+@_problems
+def saved_columns(view_id: int) -> dict[str, Any]:
+    """The list columns the calling user chose for one saved view they may use."""
+    kit = current_kit()
+    return {"columns": list(kit.views.columns(actor(), saved=_id(view_id, "view_id")))}
+
+
+@blp.route("/<int:view_id>/columns", methods=["PUT"])
+@blp.arguments(ColumnsUpdateSchema)
+@blp.response(200, ColumnsSchema)
+@_problems
+def set_saved_columns(data: dict[str, Any], view_id: int) -> dict[str, Any]:
+    """Keep the calling user's list columns for one saved view; null resets them."""
+    chosen = current_kit().views.set_columns(
+        actor(), data["columns"], saved=_id(view_id, "view_id")
+    )
+    return {"columns": list(chosen)}
+
+
+@blp.route("/known/<field>", methods=["GET"])
+@blp.response(200, KnownValuesSchema)
+@_problems
+def known(field: str) -> dict[str, Any]:
+    """The values of `brand`, `customer_segment` or `region` on the cases the caller may see."""
+    return {"field": field, "values": current_kit().views.known_values(actor(), field)}
