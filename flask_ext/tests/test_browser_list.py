@@ -1,0 +1,181 @@
+"""The Case Management list in Chromium at 1366 and 390 px: sortable headers, a multi-select
+typed into, filter chips removed in one click, the column chooser kept, a bulk action.
+
+One browser serves the module; screenshots go to ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from conftest import ARTIFACTS, login_actor_key, make_app
+from flask import redirect, session
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if shutil.which(CHROMIUM) is None:
+        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
+        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live(kit, world) -> Iterator[str]:
+    """The host app with CSRF on, on a free loopback port; /login signs the shipper's agent in."""
+    app = make_app(kit)
+
+    @app.get("/login")
+    def test_login():
+        login_actor_key(session, world.shipper_actor)
+        return redirect("/cases/")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def numbers(page) -> list[str]:
+    return page.locator("td.ck-col-number a").all_inner_texts()
+
+
+def navigate(page, action) -> None:
+    with page.expect_navigation():
+        action()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_list_at_work(kit, world, live, browser, width):
+    me = world.shipper_actor
+    opened = [
+        kit.cases.open(me, type="lost", shipment="SHP-1").number,  # brand Acme Home
+        kit.cases.open(me, type="osd_damaged", shipment="SHP-2").number,  # Acme Trail
+        kit.cases.open(me, type="lost", shipment="SHP-3", take_ownership=False).number,
+    ]
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Security Policy" in m.text else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(f"{live}/login")
+        assert page.inner_text("#result-count") == "3 cases"
+        assert numbers(page) == opened[::-1]
+        assert page.get_attribute("th.ck-col-created_at", "aria-sort") == "descending"
+        # The page fits: only the table's own region scrolls sideways, on a phone.
+        overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+        if width == 1366:
+            wrap, table = page.evaluate(
+                "[document.querySelector('.ck-table-wrap').clientWidth,"
+                " document.querySelector('.ck-case-table').scrollWidth]"
+            )
+            assert table <= wrap  # every default column shows, Created included
+        page.screenshot(path=str(ARTIFACTS / f"list-{width}.png"), full_page=True)
+
+        # Sortable headers: a click sorts by the column, oldest first, and says so.
+        navigate(page, lambda: page.click("th.ck-col-created_at a"))
+        assert numbers(page) == opened
+        assert page.get_attribute("th.ck-col-created_at", "aria-sort") == "ascending"
+        navigate(page, lambda: page.click("th.ck-col-number a"))
+        assert page.get_attribute("th.ck-col-number", "aria-sort") == "descending"
+        assert page.get_attribute("th.ck-col-created_at", "aria-sort") is None
+
+        # A multi-select one types into: the list box became a combobox.
+        assert page.is_hidden("select#f-brand")
+        box = page.locator("#f-brand-input")
+        assert box.get_attribute("role") == "combobox"
+        assert page.locator("label[for=f-brand-input]").inner_text() == "Brand"
+        box.fill("trail")
+        assert box.get_attribute("aria-expanded") == "true"
+        assert page.locator("#f-brand-options [role=option]").all_inner_texts() == ["Acme Trail"]
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")  # chooses; does not send the form
+        assert page.url.endswith("dir=desc")
+        assert page.locator("#f-brand").evaluate(
+            "s => Array.from(s.selectedOptions).map(o => o.value)"
+        ) == ["Acme Trail"]
+        page.locator("#f-type-input").fill("lost")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Backspace")  # takes "Lost" back out
+        page.locator("#f-type-input").fill("dam")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        page.screenshot(path=str(ARTIFACTS / f"list-combo-{width}.png"))
+        navigate(page, lambda: page.click("form.ck-filters button[type=submit]"))
+        assert page.inner_text("#result-count") == "1 case"
+        assert numbers(page) == [opened[1]]
+        chips = page.locator(".ck-chip").all_inner_texts()
+        assert [c.rstrip("\u00d7").strip() for c in chips] == [
+            "Brand: Acme Trail",
+            "Case type: OS&D \u2013 Damaged",
+        ]
+        # The chosen values show as chips in the combobox too, each removable.
+        assert page.locator("#f-brand-input").is_visible()
+        page.screenshot(path=str(ARTIFACTS / f"list-chips-{width}.png"), full_page=True)
+
+        # One click removes one filter and keeps the other.
+        navigate(page, lambda: page.click("a[aria-label='Remove filter Brand: Acme Trail']"))
+        assert page.locator(".ck-chip").count() == 1
+        assert page.inner_text("#result-count") == "1 case"
+        navigate(page, lambda: page.click(".ck-chip-remove"))
+        assert page.locator(".ck-chip").count() == 0
+        assert page.inner_text("#result-count") == "3 cases"
+
+        # The column chooser: kept for the user, in the database.
+        page.click(".ck-columns summary")
+        page.check("input[name=column][value=tracking_number]")
+        page.uncheck("input[name=column][value=latest_message_excerpt]")
+        navigate(page, lambda: page.click("button:has-text('Save columns')"))
+        navigate(page, lambda: page.goto(f"{live}/cases/?view=all_cases"))
+        headers = page.locator("thead th").all_inner_texts()
+        assert "Tracking #" in headers
+        assert "Message" not in headers
+        assert "number" in kit.views.columns(me)
+        assert "tracking_number" in kit.views.columns(me)
+
+        # A bulk action on every row of the page, with the header's checkbox.
+        page.check("#select-all")
+        assert page.inner_text("#bulk-count") == "3 selected"
+        page.select_option("#bulk-action", f"owner:{world.shipper_manager.id}")
+        navigate(page, lambda: page.click("button:has-text('Apply to selected')"))
+        assert "Set owner: done on 3 cases" in page.inner_text(".ck-flash")
+        owners = {kit.cases.get(me, n).shipper_owner_id for n in opened}
+        assert owners == {world.shipper_manager.id}
+        page.screenshot(path=str(ARTIFACTS / f"list-bulk-{width}.png"), full_page=True)
+        assert problems == []
+    finally:
+        context.close()
