@@ -87,6 +87,9 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
         {},
         {**staff_any(404), "own_org": 302},
     ),
+    # Each chosen case is changed or refused on its own: the answer is the list again.
+    ("casekit_staff.bulk", "POST"): ({"case": "{number}", "action": "owner:me"}, staff_any(302)),
+    ("casekit_staff.set_columns", "POST"): ({"column": "status"}, staff_any(302)),
     ("casekit_staff.create_case", "GET"): ({}, staff_any(200)),
     # A carrier must name the shipper: its form without one is a 400.
     ("casekit_staff.create_case", "POST"): (

@@ -131,6 +131,56 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         None,
         anyone(404, own_org=204, read_key=403),
     ),
+    # List columns are a user's: customers and keys have none.
+    ("casekit_api_views.columns", "GET"): (
+        None,
+        anyone(
+            200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_views.set_columns", "PUT"): (
+        {"columns": ["status"]},
+        anyone(
+            200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    # A saved view's: its owner's own (it is not shared); others find no such view.
+    ("casekit_api_views.saved_columns", "GET"): (
+        None,
+        anyone(
+            404,
+            own_org=200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    ("casekit_api_views.set_saved_columns", "PUT"): (
+        {"columns": ["owners"]},
+        anyone(
+            404,
+            own_org=200,
+            case_customer=403,
+            other_customer=403,
+            shipper_key=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
+    # Known values: each caller those of its own cases.
+    ("casekit_api_views.known", "GET"): (None, anyone(200)),
     ("casekit_api_reports.report", "GET"): (
         None,
         anyone(200, case_customer=403, other_customer=403),
@@ -503,6 +553,7 @@ def scene(kit, world, actors):
         "attachment_id": entry.attachments[0].id,
         "entry_id": said.id,
         "view_id": view.id,
+        "field": "brand",
         "key_id": spare.key.id,
         "item_id": triaged.inbound_id,
         "rule_id": rule.id,

@@ -171,7 +171,7 @@ def test_the_list_at_work(kit, world, live, browser, width):
         page.check("#select-all")
         assert page.inner_text("#bulk-count") == "3 selected"
         page.select_option("#bulk-action", f"owner:{world.shipper_manager.id}")
-        navigate(page, lambda: page.click("button:has-text('Apply to selected')"))
+        navigate(page, lambda: page.click("button:has-text('Change selected cases')"))
         assert "Set owner: done on 3 cases" in page.inner_text(".ck-flash")
         owners = {kit.cases.get(me, n).shipper_owner_id for n in opened}
         assert owners == {world.shipper_manager.id}

@@ -90,11 +90,13 @@
       }
     }
 
+    // Chosen, the list closes (it would cover what follows); typing or the
+    // down arrow opens it again for another value.
     function choose(option) {
       option.selected = true;
       input.value = "";
       drawPicked();
-      open();
+      close();
     }
 
     function open() {
