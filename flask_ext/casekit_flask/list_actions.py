@@ -42,6 +42,8 @@ BULK_ACTIONS = {
 }
 #: At most this many cases per bulk action (a page holds at most 500 rows).
 MAX_BULK = 500
+#: The message after a bulk action names at most this many of the cases it changed.
+SHOWN = 10
 
 
 def _back() -> tuple[MultiDict[str, str], int | None]:
@@ -133,7 +135,10 @@ def bulk() -> ResponseReturnValue:
     state().counts.forget(actor)
     verb = BULK_ACTIONS[action].lower()
     if done:
-        flash(f"{verb.capitalize()}: done on {_cases(len(done))} ({', '.join(done)}).")
+        named = ", ".join(done[:SHOWN]) + (
+            f" and {len(done) - SHOWN:,} more" if len(done) > SHOWN else ""
+        )
+        flash(f"{verb.capitalize()}: done on {_cases(len(done))} ({named}).")
     if refusals:
         flash(f"{verb.capitalize()}: not done on {_cases(len(refusals))}.")
         for refusal in refusals:
