@@ -15,6 +15,11 @@ carrier:
 - ``pages.list.counting``: the same page counting every view on each load
   (``CASEKIT_COUNTS_TTL = 0``), as the first load of a user, or after a change;
 - ``pages.list.new_cases``: the New Cases page (cached counts);
+- ``pages.list.filtered``: All Active narrowed to one case type (cached
+  badge counts; the result count is counted);
+- ``pages.known_values``: the brands, customer segments and regions the
+  list's filters offer, read uncached (``kit.views.known_values``): what a
+  first load adds, kept ``CASEKIT_KNOWN_VALUES_TTL`` per organization after;
 - ``pages.case``: the case page of cases on that first page, in turn (the
   case, its facts, its timeline, the colleagues, its live state and read
   marker);
@@ -167,11 +172,19 @@ class _Pages:
         query = {"from": start.isoformat(), "to": today.isoformat(), "timezone": DASHBOARD_ZONE}
         self.kit.reports.dashboard(self.actor, query)
 
-    def list_floor(self, view: str, *, counts: bool = False) -> None:
-        page = self.kit.views.list(self.actor, {"view": view})
+    def list_floor(self, view: str, *, counts: bool = False, filtered: bool = False) -> None:
+        query: dict[str, Any] = {"view": view}
+        if filtered:
+            query["filters"] = [{"field": "type", "op": "in", "value": ["lost"]}]
+            self.kit.views.count(self.actor, query)  # the page's result count
+        page = self.kit.views.list(self.actor, query)
         self.kit.live.unread(self.actor, [row.id for row in page.rows])
         if counts:
             self.kit.views.counts(self.actor)
+
+    def known_values(self) -> None:
+        for field in ("brand", "customer_segment", "region"):
+            self.kit.views.known_values(self.actor, field)
 
 
 def _measure_side(
@@ -191,6 +204,14 @@ def _measure_side(
             lambda: pages.page("/cases/?view=new_cases"),
             lambda: pages.list_floor("new_cases"),
         ),
+        (
+            "pages.list.filtered",
+            lambda: pages.page("/cases/?view=all_active&type=lost"),
+            lambda: pages.list_floor("all_active", filtered=True),
+        ),
+        # What a first load (or one after a case was opened) reads besides the
+        # page: the list's known brands, segments and regions, uncached.
+        ("pages.known_values", pages.known_values, pages.known_values),
         ("pages.case", pages.case_page, pages.case_floor),
         ("pages.live", pages.live_check, pages.live_floor),
         (

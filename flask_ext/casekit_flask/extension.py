@@ -129,7 +129,8 @@ class CountsCache:
 
 
 class KnownValuesCache:
-    """The known values of the list's free-valued filters, per actor, kept for ``ttl`` seconds.
+    """The known values of the list's free-valued filters, kept for ``ttl`` seconds per
+    organization (its staff see the same cases) or per other actor.
 
     Reading them is a distinct scan of the actor's cases; a new value shows
     within ``ttl`` (at once when the case was opened through this kit in
@@ -140,7 +141,7 @@ class KnownValuesCache:
         self.kit = kit
         self.ttl = ttl
         self.clock = clock
-        self._values: dict[tuple[Actor, str], tuple[float, list[str]]] = {}
+        self._values: dict[tuple[Any, str], tuple[float, list[str]]] = {}
         self._lock = threading.Lock()
         if ttl > 0:
             from casekit import signals
@@ -154,16 +155,18 @@ class KnownValuesCache:
     def get(self, actor: Actor, field: str) -> list[str]:
         if self.ttl <= 0:
             return self.kit.views.known_values(actor, field)
+        # Staff see their organization's cases, all alike: one entry per organization.
+        key: Any = ("org", actor.org_id) if actor.is_user and actor.org_id else actor
         now = self.clock()
         with self._lock:
-            found = self._values.get((actor, field))
+            found = self._values.get((key, field))
         if found is not None and found[0] > now:
             return found[1]
         values = self.kit.views.known_values(actor, field)
         with self._lock:
             if len(self._values) >= 10_000:
                 self._values.clear()
-            self._values[(actor, field)] = (now + self.ttl, values)
+            self._values[(key, field)] = (now + self.ttl, values)
         return values
 
 

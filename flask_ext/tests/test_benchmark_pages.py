@@ -25,6 +25,8 @@ def test_the_pages_scenario_reports_list_and_case_pages(tmp_path):
     for page in (
         "pages.list",
         "pages.list.new_cases",
+        "pages.list.filtered",
+        "pages.known_values",
         "pages.case",
         "pages.live",
         "pages.dashboard",

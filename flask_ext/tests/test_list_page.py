@@ -245,3 +245,32 @@ def test_columns_and_known_values_over_rest(kit, world, client):
     known = client.get("/api/v1/views/known/brand")
     assert known.json == {"field": "brand", "values": ["Acme Trail"]}
     assert client.get("/api/v1/views/known/subject").status_code == 400
+
+
+def test_known_values_are_kept_per_organization_until_a_case_is_opened(
+    kit, world, shipments, monkeypatch
+):
+    from casekit_flask.extension import KnownValuesCache
+
+    ticks = [0.0]
+    cache = KnownValuesCache(kit, 60, clock=lambda: ticks[0])
+    kit.cases.open(world.shipper_actor, type="lost", shipment="SHP-1")
+    reads: list[Actor] = []
+    read = kit.views.known_values
+
+    def counted(actor, field):
+        reads.append(actor)
+        return read(actor, field)
+
+    monkeypatch.setattr(kit.views, "known_values", counted)
+    assert cache.get(world.shipper_actor, "brand") == ["Acme Home"]
+    assert cache.get(world.shipper_manager_actor, "brand") == ["Acme Home"]  # its organization's
+    assert cache.get(world.carrier_actor, "brand") == ["Acme Home"]
+    assert len(reads) == 2
+    shipments.add_shipment(ShipmentFacts(reference="N-1", shipper="acme", brand="New Brand"))
+    kit.cases.open(world.shipper_actor, type="lost", shipment="N-1")  # empties the cache
+    assert cache.get(world.shipper_manager_actor, "brand") == ["Acme Home", "New Brand"]
+    assert cache.get(world.carrier_actor, "brand") == ["Acme Home"]  # N-1 has no carrier
+    ticks[0] = 61.0  # and the values expire
+    cache.get(world.carrier_actor, "brand")
+    assert len(reads) == 5
