@@ -5,8 +5,8 @@ chose: one row for the built-in views (``view`` empty) and one per saved
 view (``view`` is ``saved:<id>``), so a shared view's columns are each
 user's own.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import casekit.store.types
 
 
-revision = '0021'
-down_revision = '0020'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
