@@ -666,7 +666,7 @@ def _messages(error: InvalidInput) -> dict[str, list[str]]:
 
 # The carrier form, the settings and triage pages live in their own modules, on this blueprint.
 from casekit_flask import case_carrier as _carrier_routes  # noqa: E402
-from casekit_flask import live as _live_routes  # noqa: E402, F401
 from casekit_flask import list_actions as _list_routes  # noqa: E402, F401
+from casekit_flask import live as _live_routes  # noqa: E402, F401
 from casekit_flask import organization as _settings_routes  # noqa: E402, F401
 from casekit_flask import triage as _triage_routes  # noqa: E402, F401
