@@ -707,6 +707,7 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         "webhook_id": hook.webhook.id,
         "name": TEMPLATE_NAMES[0],
         "case_type": "lost",
+        "field": "brand",
         "side": "shipper",
         "user_id": world.shipper_agent.id,
         "customer_id": world.customer.id,

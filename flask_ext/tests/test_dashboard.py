@@ -32,7 +32,7 @@ from casekit.testing import World
 NY = "America/New_York"
 RANGE = f"from=2026-03-07&to=2026-03-09&timezone={NY}"
 DRILL = re.compile(r'href="([^"]+)" data-ck-drill="(\d+)"')
-LISTED = re.compile(r'<td[^>]*><a href="/cases/([^"/?]+)">\1</a></td>')
+LISTED = re.compile(r'<td[^>]*><a href="/cases/([^"/?]+)">\1</a>')
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

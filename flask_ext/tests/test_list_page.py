@@ -10,6 +10,7 @@ import pytest
 from conftest import login
 
 from casekit import Actor, ShipmentFacts
+from casekit.labels import field_label
 from casekit.query.listing import PAGE_COLUMNS
 from casekit.sample import World
 
@@ -52,7 +53,9 @@ def test_default_columns_and_the_column_chooser_per_saved_view(kit, world, clien
     assert headers_of(client.get("/cases/").data) == ["select", *PAGE_COLUMNS]
     bad = client.post("/cases/columns", data={"column": ["secret"], "back": "view=all_cases"})
     assert bad.status_code == 400
-    assert "<strong>columns</strong>: unknown column &#39;secret&#39;" in bad.data.decode()
+    assert f"<strong>{field_label('columns')}</strong>: unknown column &#39;secret&#39;" in (
+        bad.data.decode()
+    )
 
 
 def test_sortable_headers_count_and_chips(kit, world, client):
@@ -200,7 +203,7 @@ def test_a_bad_bulk_form_is_a_400_naming_the_field(world, client, form, field):
     login(client, world.shipper_actor)
     answer = client.post("/cases/bulk", data={**form, "back": "view=all_cases"})
     assert answer.status_code == 400
-    assert f"<strong>{field}</strong>:" in answer.data.decode()
+    assert f"<strong>{field_label(field)}</strong>:" in answer.data.decode()
 
 
 def test_the_list_forms_need_the_csrf_token(kit, world):

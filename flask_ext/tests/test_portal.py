@@ -10,6 +10,7 @@ import pytest
 from conftest import login, make_app, png
 
 from casekit import Actor, OrderFacts
+from casekit.labels import field_label
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def test_the_customers_words_titles_and_the_way_back(kit, world, client, portal_
     # A bad place in the list is a 400 naming the field.
     bad = client.get(f"{PORTAL}/?before=x")
     assert bad.status_code == 400
-    assert "before" in bad.get_data(as_text=True)
+    assert field_label("before") in bad.get_data(as_text=True)
 
 
 def test_the_list_pages_newest_first(kit, world, portal_on):
