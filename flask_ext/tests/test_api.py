@@ -64,6 +64,14 @@ def test_openapi_document_and_reference_page(client):
     # Each code of an enum field is shown with casekit's words for it.
     assert "<code>reply_received</code> (Reply received)" in html
     assert "<code>solved</code> (Solved)" in html
+    # Under the pages' strict CSP: its styles come from its own stylesheet, under the API.
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "<style" not in html
+    assert "style=" not in html
+    sheet = client.get("/api/v1/casekit-static/casekit/reference.css")
+    assert sheet.status_code == 200
+    assert "section.op" in sheet.get_data(as_text=True)
+    sheet.close()
 
 
 def test_open_read_and_etag(client, auth, kit, number):

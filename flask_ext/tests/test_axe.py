@@ -31,6 +31,7 @@ NOT_PAGES = {
     "static": "files",
     "casekit_staff.static": "files",
     "casekit_portal.static": "files",
+    "casekit_api_reference.static": "files",
     "casekit_staff.attachment": "a case's file",
     "casekit_portal.attachment": "a case's file",
     "casekit_staff.export_csv": "CSV",

@@ -1171,6 +1171,7 @@ NO_CASE_DATA: dict[str, str] = {
     "static": "the host's static files",
     "casekit_staff.static": "stylesheets and scripts",
     "casekit_portal.static": "stylesheets and scripts",
+    "casekit_api_reference.static": "the API reference's stylesheet",
     "casekit-api-docs.openapi_json": "the API's description",
     "casekit_api_reference.reference": "the API's index of operations",
     "casekit_api_reference.missing": "the answer to a path that is no operation",

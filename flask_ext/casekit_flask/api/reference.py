@@ -10,7 +10,22 @@ from werkzeug.routing import PathConverter
 
 from casekit.labels import vocabulary_of
 
-blp = Blueprint("casekit_api_reference", __name__, url_prefix="")
+#: Its stylesheet comes from casekit-flask's static files, served under the API's
+#: prefix: the page needs no other blueprint, and keeps the pages' strict CSP.
+blp = Blueprint(
+    "casekit_api_reference",
+    __name__,
+    url_prefix="",
+    static_folder="../static",
+    static_url_path="/casekit-static",
+)
+
+
+@blp.after_request
+def _secure(response: Any) -> Any:
+    from casekit_flask.extension import secure_headers
+
+    return secure_headers(response)
 
 
 class RestConverter(PathConverter):
