@@ -169,6 +169,19 @@ def test_the_customers_mail_says_the_status_in_their_words(
         staff = [n for n in mail.outbox if n.email != world.customer.email]
         assert staff  # the merchant heard of the feedback
         assert all("Waiting for your reply" not in str(n.message) for n in staff)
+        # Solved: the customer reads that their case is resolved, staff that it was solved.
+        mail.outbox.clear()
+        kit.cases.watch(world.shipper_manager_actor, case.number)  # staff who hear of it
+        kit.notifications.deliver()
+        mail.outbox.clear()
+        kit.cases.solve(world.shipper_actor, case.number)
+        kit.notifications.deliver()
+        (solved,) = mail.to(world.customer.email)
+        assert solved.message["Subject"].startswith(f"[{case.number}] Resolved: ")
+        assert f"Your case {case.number} is now: Resolved." in _part(solved.message, "plain")
+        (told,) = mail.to(world.shipper_manager.email)
+        assert told.message["Subject"].startswith(f"[{case.number}] Solved: ")
+        assert f"marked case {case.number} solved." in _part(told.message, "plain")
     finally:
         empty_tables(kit)
         kit.close()
