@@ -8,7 +8,10 @@ session, emptied after every test.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +22,33 @@ from sqlalchemy.engine import make_url
 from casekit import Actor, CaseKit, OrderFacts, ShipmentFacts
 from casekit.testing import FakeShipments, FrozenClock, World, empty_tables, make_kit
 from casekit_flask import CaseKitFlask
+from casekit_flask.demo_screenshots import CHROMIUM, CHROMIUM_ARGS, serving
 from casekit_flask.extension import State
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+
+__all__ = ["serving"]  # the browser tests serve their apps with the demo's helper
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright for the block (never a browser Playwright
+    downloads). Where it is missing the test fails if CASEKIT_REQUIRE_BROWSER is set (CI
+    installs it first), and is otherwise skipped with what to install."""
+    from playwright.sync_api import sync_playwright
+
+    if shutil.which(CHROMIUM) is None:
+        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
+        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def png(width: int = 24, height: int = 16) -> bytes:

@@ -5,29 +5,16 @@ Screenshots of the key pages go to ``tests/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, login_actor_key, make_app, png
+from conftest import ARTIFACTS, chromium, login_actor_key, make_app, png, serving
 from flask import redirect, session
-from werkzeug.serving import make_server
 
 from casekit import Actor, OrderFacts, ShipmentFacts
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 
@@ -47,14 +34,8 @@ def live(kit, world, actors, shipments) -> Iterator[str]:
     def home():
         return "host home"
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
@@ -65,19 +46,7 @@ def page(live, tab):
 @pytest.fixture
 def tab():
     """A Chromium tab, for whichever server the test starts."""
-    from playwright.sync_api import sync_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        # CI sets CASEKIT_REQUIRE_BROWSER and installs the browser first: there a
-        # missing browser is a failure. Elsewhere (`tox` on a laptop) it is a skip
-        # that says what to install.
-        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
-        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         context = browser.new_context(
             viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin"
         )
@@ -85,7 +54,6 @@ def tab():
         tab.set_default_timeout(10_000)
         yield tab
         context.close()
-        browser.close()
 
 
 def shot(page, name: str, **kwargs) -> Path:
@@ -236,10 +204,8 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
 
     app = create_demo_app(tmp_path, shipments=30)
     runtime = app.extensions["casekit_demo"]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    live = f"http://127.0.0.1:{server.server_port}"
+    served = ExitStack()
+    live = served.enter_context(serving(app))
     try:
         tab.goto(f"{live}/")
         tab.get_by_label("Acting as").select_option(label="Morgan Manager (Northwind, manager)")
@@ -278,8 +244,7 @@ def test_the_demo_shows_the_mail_it_captured(tmp_path, tab):
         assert number in tab.locator("h1").inner_text()
         shot(tab, "demo-captured-message")
     finally:
-        server.shutdown()
-        thread.join(5)
+        served.close()
         runtime.stop()
         app.extensions["casekit"].kit.close()
 
@@ -295,10 +260,8 @@ def test_the_demo_email_only_carrier_answers_its_mail_with_a_photo(tmp_path, tab
 
     app = create_demo_app(tmp_path, shipments=30)
     runtime = app.extensions["casekit_demo"]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    live = f"http://127.0.0.1:{server.server_port}"
+    served = ExitStack()
+    live = served.enter_context(serving(app))
     photo = png()
     try:
         kit, host = app.extensions["casekit"].kit, Actor.host()
@@ -360,8 +323,7 @@ def test_the_demo_email_only_carrier_answers_its_mail_with_a_photo(tmp_path, tab
         tab.set_viewport_size({"width": 390, "height": 844})
         shot(tab, "demo-emailed-reply-390")
     finally:
-        server.shutdown()
-        thread.join(5)
+        served.close()
         runtime.stop()
         app.extensions["casekit"].kit.close()
 

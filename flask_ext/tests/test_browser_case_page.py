@@ -6,17 +6,13 @@ module; every database the run has (the page reads the case through the kit).
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, login_actor_key, make_app
+from conftest import ARTIFACTS, chromium, login_actor_key, make_app, serving
 from flask import redirect, session
-from test_browser import ARGS, CHROMIUM, follow, shot, sign_in
-from werkzeug.serving import make_server
+from test_browser import follow, shot, sign_in
 
 from casekit import Actor, OrderFacts, ShipmentFacts, Status
 
@@ -29,18 +25,8 @@ REFERENCE = "SHP-" + "LONGREFERENCE" * 4
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
-        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -58,14 +44,8 @@ def live(kit, world, actors) -> Iterator[str]:
     def home():
         return "host home"
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

@@ -6,43 +6,19 @@ One browser serves the module; screenshots go to ``tests/artifacts/``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import ARTIFACTS, login_actor_key, make_app
+from conftest import ARTIFACTS, chromium, login_actor_key, make_app, serving
 from flask import redirect, session
-from werkzeug.serving import make_server
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
-        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -55,14 +31,8 @@ def live(kit, world) -> Iterator[str]:
         login_actor_key(session, world.shipper_actor)
         return redirect("/cases/")
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as base:
+        yield base
 
 
 def numbers(page) -> list[str]:

@@ -8,30 +8,17 @@ Screenshots go to ``tests/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, login_actor_key, make_app
+from conftest import ARTIFACTS, chromium, login_actor_key, make_app, serving
 from flask import redirect, session
-from werkzeug.serving import make_server
 
 from casekit import CaseKit
 from casekit.testing import World
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: A new entry must show within this many seconds (the default poll is every 4 s).
 WITHIN_MS = 5_000
 
@@ -58,30 +45,14 @@ def server(kit: CaseKit, world: World) -> Iterator[str]:
     def home() -> str:
         return "host home"
 
-    running = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=running.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{running.server_port}"
-    finally:
-        running.shutdown()
-        thread.join(5)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
-        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def person(browser: Any, server: str, who: str, errors: list[str], width: int = 1366) -> Any:

@@ -4,33 +4,19 @@ Chicago and in Tokyo."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, chromium, serving
 from flask import Flask
 from test_vocabulary import walk
-from werkzeug.serving import make_server
 
 from casekit import Actor
 from casekit_flask.demo import create_demo_app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 
@@ -40,32 +26,18 @@ def demo(tmp_path_factory) -> Iterator[tuple[Flask, str]]:
     app = create_demo_app(tmp_path_factory.mktemp("demo"), shipments=40, deliver=False)
     kit = app.extensions["casekit"].kit
     kit.notifications.deliver()  # the captured mail pages have mail to show
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        with serving(app) as base:
+            yield app, base
     finally:
-        server.shutdown()
-        thread.join(5)
         kit.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     """One Chromium for the module; each test opens its own contexts."""
-    from playwright.sync_api import sync_playwright
-
-    if shutil.which(CHROMIUM) is None:
-        missing = f"the browser tests drive Chromium: apt-get install -y chromium ({CHROMIUM})"
-        if os.environ.get("CASEKIT_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def tab(browser, zone: str = "Europe/Berlin", width: int = 1366):

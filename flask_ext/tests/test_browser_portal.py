@@ -5,14 +5,12 @@ customer's words, the way back to the list. Screenshots go to ``tests/artifacts/
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import login_actor_key, make_app, png
+from conftest import login_actor_key, make_app, png, serving
 from flask import redirect, render_template_string, session
 from test_browser import follow, shot, sign_in, tab  # noqa: F401 (tab: a fixture)
-from werkzeug.serving import make_server
 
 from casekit import Actor, OrderFacts
 
@@ -45,14 +43,8 @@ def host(kit, world, actors) -> Iterator[str]:
             n=number,
         )
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as base:
+        yield base
 
 
 def _fits(page, width: int) -> None:
