@@ -57,6 +57,8 @@ def anyone(ok: int, **overrides: int) -> dict[str, int]:
 # (endpoint, method) -> (JSON body, expected status per persona)
 EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
     ("casekit_api_reference.reference", "GET"): (None, dict.fromkeys(PERSONAS, 200)),
+    # The reference page's stylesheet: public, like the page.
+    ("casekit_api_reference.static", "GET"): (None, dict.fromkeys(PERSONAS, 200)),
     **{
         ("casekit_api_reference.missing", m): (None, dict.fromkeys(PERSONAS, 404))
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -553,6 +555,7 @@ def scene(kit, world, actors):
         "attachment_id": entry.attachments[0].id,
         "entry_id": said.id,
         "view_id": view.id,
+        "filename": "casekit/reference.css",
         "field": "brand",
         "key_id": spare.key.id,
         "item_id": triaged.inbound_id,
