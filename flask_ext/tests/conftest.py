@@ -239,6 +239,25 @@ def app(kit: CaseKit, backend: str, _apps: dict[str, Flask]) -> Flask:
     return built
 
 
+def signing_in_app(kit: CaseKit, people: dict[str, Actor]) -> Flask:
+    """The host app (CSRF on) with a home page and ``/login/<who>``, the host's own
+    sign-in as a test shortcut: for the browser tests."""
+    from flask import redirect
+
+    app = make_app(kit)
+
+    @app.get("/login/<who>")
+    def test_login(who: str) -> Any:
+        login_actor_key(session, people[who])
+        return redirect("/")
+
+    @app.get("/")
+    def home() -> str:
+        return "host home"
+
+    return app
+
+
 def login_actor_key(sess: Any, actor: Actor | None) -> None:
     """Put ``actor`` (or nobody) in a session, as the test host's sign-in does."""
     if actor is None:

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, chromium, login_actor_key, make_app, serving
-from flask import redirect, session
+from conftest import ARTIFACTS, chromium, serving, signing_in_app
 from test_browser import follow, shot, sign_in
 
 from casekit import Actor, OrderFacts, ShipmentFacts, Status
@@ -32,17 +31,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def live(kit, world, actors) -> Iterator[str]:
     """The host app with CSRF on, on a free loopback port; /login/<who> signs in."""
-    app = make_app(kit)
-    people = dict(actors)
-
-    @app.get("/login/<who>")
-    def test_login(who: str):  # the host's own sign-in, here a test shortcut
-        login_actor_key(session, people[who])
-        return redirect("/")
-
-    @app.get("/")
-    def home():
-        return "host home"
+    app = signing_in_app(kit, dict(actors))
 
     with serving(app) as base:
         yield base

@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import login_actor_key, make_app, png, serving
-from flask import redirect, render_template_string, session
+from conftest import png, serving, signing_in_app
+from flask import render_template_string
 from test_browser import follow, shot, sign_in, tab  # noqa: F401 (tab: a fixture)
 
 from casekit import Actor, OrderFacts
@@ -23,17 +23,7 @@ DESKTOP = {"width": 1366, "height": 900}
 @pytest.fixture
 def host(kit, world, actors) -> Iterator[str]:
     """The host app (CSRF on) with its own order page, served on a free loopback port."""
-    app = make_app(kit)
-    people = dict(actors)
-
-    @app.get("/login/<who>")
-    def test_login(who: str):  # the host's own sign-in, here a test shortcut
-        login_actor_key(session, people[who])
-        return redirect("/")
-
-    @app.get("/")
-    def home():
-        return "host home"
+    app = signing_in_app(kit, dict(actors))
 
     @app.get("/orders/<number>")
     def order_page(number: str):  # the host's order page, with casekit's button
