@@ -154,11 +154,45 @@ def test_unread_leaves_out_cases_the_viewer_may_not_see(
     theirs = kit.cases.open(other.shipper_actor, type="osd_damaged", message="theirs")
     mine = kit.cases.get(world.shipper_manager_actor, number).id
     assert kit.live.unread(world.shipper_manager_actor, [mine, theirs.id]) == {mine}
-    # The customer keeps no markers: nothing is unread for it, and marking writes nothing.
-    assert kit.live.unread(world.customer_actor, [mine]) == set()
-    assert kit.live.mark_read(world.customer_actor, number) == 0
+    # The host keeps no markers: nothing is unread for it, and marking writes nothing.
+    assert kit.live.unread(Actor.host(), [mine]) == set()
+    assert kit.live.mark_read(Actor.host(), number) == 0
+    # Another shipper's customer sees nothing of the case, unread or not.
+    assert kit.live.unread(other.customer_actor, [mine, theirs.id]) == set()
     with pytest.raises(InvalidInput):
         kit.live.unread(world.shipper_manager_actor, list(range(501)))
+
+
+def test_the_customers_unread_counts_only_what_is_meant_for_the_customer(
+    kit: CaseKit, world: World, number: str
+) -> None:
+    customer, shipper, carrier = world.customer_actor, world.shipper_actor, world.carrier_actor
+    case_id = kit.cases.get(shipper, number).id
+    kit.live.open(customer, number)
+    assert kit.live.unread(customer, [case_id]) == set()
+    # Staff talk among themselves: nothing for the customer to read (the status it moved
+    # shows in the portal's list itself).
+    kit.messages.post(shipper, number, "ours", audience="internal")
+    kit.messages.post(carrier, number, "partners", audience="partners")
+    kit.messages.post(carrier, number, "carrier's own", audience="internal")
+    assert kit.live.unread(customer, [case_id]) == set()
+    assert not kit.live.state(customer, number).unread
+    # A reply meant for the customer is.
+    kit.messages.post(shipper, number, "A new box ships today.", audience="customer")
+    assert kit.live.unread(customer, [case_id]) == {case_id}
+    assert kit.live.state(customer, number).unread
+    # Opening the case reads it; the customer's own reply is not unread to them.
+    opened = kit.live.open(customer, number)
+    assert not opened.unread
+    assert kit.live.unread(customer, [case_id]) == set()
+    kit.messages.post(customer, number, "Thank you")
+    assert kit.live.unread(customer, [case_id]) == set()
+    # The customer's marker is theirs alone: staff still have theirs to read.
+    assert kit.live.unread(world.shipper_manager_actor, [case_id]) == {case_id}
+    m = tables.customer_read_markers.c
+    with kit.engine.connect() as conn:
+        held = conn.execute(select(m.entry_id).where(m.customer_id == world.customer.id))
+        assert held.scalar_one() == opened.latest_entry_id
 
 
 def test_writing_is_shown_to_colleagues_only_for_a_while(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from casekit import Actor, CaseKit, OrderFacts, PermissionDenied, Status
 from casekit.domain.portal import CUSTOMER_STATUS, customer_status, portal_title
@@ -71,6 +72,36 @@ def test_the_customer_lists_their_cases_newest_first_with_title_status_and_lates
     rest = kit.portal.cases(customer, limit=2, before=top.next_before)
     assert [c.number for c in rest.cases] == [first.number]
     assert rest.next_before is None
+
+
+def test_the_list_marks_the_cases_with_a_reply_the_customer_has_not_read(
+    kit: CaseKit, world: World
+) -> None:
+    customer, staff = world.customer_actor, world.shipper_actor
+    cases = [kit.cases.open(customer, message=f"case {i}").number for i in range(3)]
+    kit.messages.post(staff, cases[0], "We are on it.", audience="customer")
+    kit.messages.post(staff, cases[1], "SECRET note", audience="internal")
+    kit.messages.post(staff, cases[2], "Everyone, look.", audience="everyone")
+    kit.live.open(customer, cases[2])
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(kit.engine, "before_cursor_execute", count)
+    try:
+        page = kit.portal.cases(customer)
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", count)
+    assert {c.number: c.unread for c in page.cases} == {
+        cases[0]: True,
+        cases[1]: False,
+        cases[2]: False,
+    }
+    # One statement for the page's marks, whatever its length.
+    assert len([s for s in statements if "casekit_customer_read_markers" in s]) == 1
+    kit.live.open(customer, cases[0])
+    assert not any(c.unread for c in kit.portal.cases(customer).cases)
 
 
 def test_the_portal_is_the_customers(kit: CaseKit, world: World) -> None:

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Connection, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, or_, select
 
 from casekit.domain.actor import Actor
-from casekit.domain.case import Case
+from casekit.domain.case import Case, EntryKind
 from casekit.domain.workflow import Status
 from casekit.query.scoped import Scope, entry_visibility
 from casekit.store import tables
 
 c = tables.cases.c
 e = tables.entries.c
-r = tables.read_markers.c
 p = tables.presence.c
 
 #: A writer is shown for this long after their page last said they write.
@@ -46,7 +46,7 @@ class LiveState:
     changes: an entry it may read is added (or shared with it), or the status
     it sees moves. ``latest_entry_id`` is the newest entry it may read (0:
     none), ``unread`` whether one of those, not its own, is newer than its read
-    marker (users only), and ``writing`` the names of its colleagues writing
+    marker (staff users and customers keep one), and ``writing`` the names of its colleagues writing
     on the case now (never its own).
     """
 
@@ -72,10 +72,10 @@ def state(scope: Scope, case: Case, now: datetime) -> LiveState:
     status = (case.carrier_status or case.status) if carrier else case.status
     unread = False
     writing: tuple[str, ...] = ()
+    if reader(actor) is not None:
+        unread = bool(unread_cases(connection, scope, [_id(case)]))
     if actor.is_user and actor.user_id is not None:
-        case_id = _id(case)
-        unread = bool(unread_cases(connection, scope, [case_id]))
-        writing = writers(connection, actor, case_id, now)
+        writing = writers(connection, actor, _id(case), now)
     return LiveState(
         number=case.number or "",
         signal=f"{int(latest)}.{int(count)}.{status.value}",
@@ -87,38 +87,76 @@ def state(scope: Scope, case: Case, now: datetime) -> LiveState:
     )
 
 
-def unread_cases(connection: Connection, scope: Scope, case_ids: Sequence[int]) -> set[int]:
-    """Of ``case_ids``, the cases the user may see with an entry the user may read,
-    newer than their read marker and not their own. One statement for a page of a list,
-    led by the entries of those cases (``ix_casekit_entries_case``).
+@frozen
+class Reader:
+    """Who keeps read markers, and where: a staff user (``casekit_read_markers``) or a
+    customer (``casekit_customer_read_markers``), with the column of its id there and
+    in the entries (its own entries are never unread to it).
 
-    Staff users only: another actor has no read markers (an empty set). The tenant
-    rule is applied to the joined case rows in a form no index serves, so the
-    statement is led by the entries' case ids (written as ``Scope.case_clause``,
-    SQLite's planner leads with the organizations' indexes: 30 ms instead of 2 on a
-    page of 200,000 cases).
+    A customer's unread are messages only: the portal shows the customer the
+    messages and the case's status, not the events of the timeline (a status
+    change shows in the list itself).
+    """
+
+    markers: Table
+    column: str
+    id: int
+    messages_only: bool = False
+
+    def marker(self, case_id: Any) -> Any:
+        """Its marker of the case ``case_id`` (a value or an expression), as a subquery."""
+        m = self.markers.c
+        return (
+            select(m.entry_id)
+            .where(m[self.column] == self.id, m.case_id == case_id)
+            .scalar_subquery()
+        )
+
+    def to_read(self) -> ColumnElement[bool]:
+        """The entries that count as unread when newer than its marker: not its own
+        (and, for a customer, messages)."""
+        author = e[self.column]
+        others = or_(author.is_(None), author != self.id)
+        return and_(others, e.kind == EntryKind.MESSAGE.value) if self.messages_only else others
+
+
+def reader(actor: Actor) -> Reader | None:
+    """The actor's read markers: a staff user's or a customer's; None for another actor."""
+    if actor.is_user and actor.user_id is not None and actor.org_id is not None:
+        return Reader(tables.read_markers, "user_id", actor.user_id)
+    if actor.is_customer and actor.customer_id is not None:
+        return Reader(
+            tables.customer_read_markers, "customer_id", actor.customer_id, messages_only=True
+        )
+    return None
+
+
+def unread_cases(connection: Connection, scope: Scope, case_ids: Sequence[int]) -> set[int]:
+    """Of ``case_ids``, the cases the actor may see with an entry the actor may read,
+    newer than their read marker and not their own (a customer: a message). One
+    statement for a page of a list.
+
+    Staff users and customers keep read markers; another actor has none (an empty
+    set). The tenant rule (:meth:`Scope.case_clause`) and the audience rule are
+    asked of each entry's own case row by its id (a correlated ``EXISTS``), so
+    the statement is led by the entries of the page's cases
+    (``ix_casekit_entries_case``): joined, SQLite's planner would lead with the
+    organizations' indexes (30 ms instead of 2 on a page of 200,000 cases).
     """
     actor = scope.actor
-    if not case_ids or not actor.is_user or actor.user_id is None or actor.org_id is None:
+    who = reader(actor)
+    if not case_ids or who is None:
         return set()
-    marker = (
-        select(r.entry_id)
-        .where(r.user_id == actor.user_id, r.case_id == e.case_id)
-        .scalar_subquery()
+    readable = entry_visibility(
+        actor.is_customer, False, actor.org_id, c.carrier_org_id == actor.org_id
     )
-    readable = entry_visibility(False, False, actor.org_id, c.carrier_org_id == actor.org_id)
-    ids = list(case_ids)
     stmt = (
         select(e.case_id)
-        .join(tables.cases, c.id == e.case_id)
         .where(
-            e.case_id.in_(ids),
-            # The tenant rule for staff (Scope.case_clause), written so that no index
-            # of it leads the plan: the page's few cases are read by id.
-            bindparam("org", actor.org_id).in_([c.shipper_org_id, c.carrier_org_id]),
-            or_(e.user_id.is_(None), e.user_id != actor.user_id),
-            e.id > func.coalesce(marker, 0),
-            readable,
+            e.case_id.in_(list(case_ids)),
+            who.to_read(),
+            e.id > func.coalesce(who.marker(e.case_id), 0),
+            exists().where(c.id == e.case_id, scope.case_clause(), readable),
         )
         .distinct()
     )
@@ -150,10 +188,9 @@ def writers(connection: Connection, actor: Actor, case_id: int, now: datetime) -
     return tuple(connection.execute(stmt).scalars())
 
 
-def marker_of(connection: Connection, user_id: int, case_id: int) -> int | None:
-    """The newest entry ``user_id`` read of the case, or None (never opened)."""
-    stmt = select(r.entry_id).where(and_(r.user_id == user_id, r.case_id == case_id))
-    found = connection.execute(stmt).scalar()
+def marker_of(connection: Connection, who: Reader, case_id: int) -> int | None:
+    """The newest entry ``who`` read of the case, or None (never opened)."""
+    found = connection.execute(select(who.marker(case_id))).scalar()
     return None if found is None else int(found)
 
 
@@ -163,4 +200,12 @@ def _id(case: Case) -> int:
     return case.id
 
 
-__all__ = ["PRESENCE_SECONDS", "PRESENCE_WRITE_SECONDS", "LiveState", "state", "unread_cases"]
+__all__ = [
+    "PRESENCE_SECONDS",
+    "PRESENCE_WRITE_SECONDS",
+    "LiveState",
+    "Reader",
+    "reader",
+    "state",
+    "unread_cases",
+]

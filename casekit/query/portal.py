@@ -1,5 +1,6 @@
 """The customer's cases as the portal lists them: newest first, each with its title,
-its status in the customer's words and the latest message the customer reads.
+its status in the customer's words, the latest message the customer reads and
+whether the customer has read all that is meant for them.
 
 Reads go through :class:`~casekit.query.scoped.Scope` (the customer's own
 cases) and :func:`~casekit.query.scoped.entry_visibility` (the messages meant
@@ -20,6 +21,7 @@ from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind
 from casekit.domain.portal import CustomerStatus, customer_status, portal_title
 from casekit.domain.workflow import Status
+from casekit.query.live import unread_cases
 from casekit.query.scoped import Scope, entry_visibility
 from casekit.store import tables
 
@@ -47,6 +49,9 @@ class PortalCase:
     latest_message_at: datetime | None
     latest_message_excerpt: str | None
     latest_message_by_customer: bool
+    #: An entry meant for the customer, not theirs, is newer than the one they last read
+    #: of the case (:func:`casekit.query.live.unread_cases`).
+    unread: bool = False
 
     @property
     def words(self) -> CustomerStatus:
@@ -79,6 +84,7 @@ def customer_cases(
     views = scope.views(found[:limit])
     ids = [view.id for view in views]
     messages = _first_and_latest(session, ids)
+    unread = unread_cases(session.connection(), scope, ids)
     order_ids = [view.order_id for view in views if view.order_id is not None]
     orders: dict[int, str] = {}
     if order_ids:
@@ -102,6 +108,7 @@ def customer_cases(
                     _excerpt(latest.body) if latest and latest.id != first.id else None
                 ),
                 latest_message_by_customer=latest is not None and latest.customer_id is not None,
+                unread=view.id in unread,
             )
         )
     return PortalPage(tuple(cases), ids[-1] if more and ids else None)

@@ -29,7 +29,6 @@ from casekit.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-r = tables.read_markers.c
 p = tables.presence.c
 
 
@@ -40,7 +39,7 @@ class LiveService(Service):
         """The live state of case ``number`` as ``actor`` may know it (NotFound otherwise).
 
         Three small reads: the case, an aggregate of the entries the actor may
-        read, and (for a user) its read marker and its colleagues writing.
+        read, and its read marker (a user or a customer) and its colleagues writing (a user).
         """
         with self._uow(write=False) as uow:
             scope = Scope(uow.session, actor)
@@ -60,21 +59,22 @@ class LiveService(Service):
 
     def unread(self, actor: Actor, case_ids: Sequence[int]) -> builtins.set[int]:
         """Of ``case_ids``, the cases with an entry ``actor`` may read that is newer than
-        what they last read of it and not written by them (staff users; else empty).
+        what they last read of it and not written by them (staff users and customers;
+        else empty).
 
         Only cases the actor may see count: the others are left out.
         """
         if len(case_ids) > 500:
             raise InvalidInput({"case_ids": ["at most 500 at once"]})
-        if not case_ids or not actor.is_user:
+        if not case_ids or live.reader(actor) is None:
             return set()
         with self._uow(write=False) as uow:
             scope = Scope(uow.session, actor)
             return live.unread_cases(uow.connection(), scope, list(case_ids))
 
     def mark_read(self, actor: Actor, number: str, *, entry_id: int | None = None) -> int:
-        """Record that ``actor`` (a staff user) read case ``number`` up to ``entry_id``
-        (by default the newest entry they may read); returns the marker.
+        """Record that ``actor`` (a staff user or a customer) read case ``number`` up to
+        ``entry_id`` (by default the newest entry they may read); returns the marker.
 
         A marker never moves back. Another actor keeps no marker: nothing is
         written and 0 is returned.
@@ -84,13 +84,14 @@ class LiveService(Service):
         with self._uow() as uow:
             scope = Scope(uow.session, actor)
             case = scope.case(number)
-            if not actor.is_user or actor.user_id is None or case.id is None:
+            who = live.reader(actor)
+            if who is None or case.id is None:
                 return 0
             upto = live.newest_readable(scope, case) if entry_id is None else entry_id
-            held = live.marker_of(uow.connection(), actor.user_id, case.id)
+            held = live.marker_of(uow.connection(), who, case.id)
             if held is not None and held >= upto:
                 return held
-            _mark(uow, actor.user_id, case.id, held, upto, self._now())
+            _mark(uow, who, case.id, held, upto, self._now())
             return upto
 
     def writing(self, actor: Actor, number: str, *, active: bool = True) -> None:
@@ -133,22 +134,23 @@ class LiveService(Service):
 
 
 def _mark(
-    uow: UnitOfWork, user_id: int, case_id: int, held: int | None, upto: int, now: Any
+    uow: UnitOfWork, who: live.Reader, case_id: int, held: int | None, upto: int, now: Any
 ) -> None:
-    """Move the user's read marker of the case from ``held`` (None: none yet) to ``upto``
+    """Move the reader's marker of the case from ``held`` (None: none yet) to ``upto``
     and commit; a marker never moves back."""
     connection = uow.connection()
     if held is None:
-        row = {"user_id": user_id, "case_id": case_id, "entry_id": upto, "read_at": now}
+        row = {who.column: who.id, "case_id": case_id, "entry_id": upto, "read_at": now}
         try:
-            connection.execute(insert(tables.read_markers), row)
+            connection.execute(insert(who.markers), row)
             uow.commit()
-        except IntegrityError:  # the same user's other tab, at the same moment
-            log.debug("read marker of user %s on case %s written twice", user_id, case_id)
+        except IntegrityError:  # the same reader's other tab, at the same moment
+            log.debug("read marker of %s %s on case %s written twice", who.column, who.id, case_id)
         return
+    m = who.markers.c
     connection.execute(
-        update(tables.read_markers)
-        .where(r.user_id == user_id, r.case_id == case_id, r.entry_id < upto)
+        update(who.markers)
+        .where(m[who.column] == who.id, m.case_id == case_id, m.entry_id < upto)
         .values(entry_id=upto, read_at=now)
     )
     uow.commit()

@@ -431,6 +431,18 @@ read_markers = Table(
     PrimaryKeyConstraint("user_id", "case_id"),
 )
 
+# The customer's own read markers: the portal's list marks a case with an entry meant
+# for the customer newer than the one the customer last read.
+customer_read_markers = Table(
+    "casekit_customer_read_markers",
+    metadata,
+    _fk("customer_id", "casekit_customers.id", ondelete="CASCADE"),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    Column("entry_id", Id, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("customer_id", "case_id"),
+)
+
 presence = Table(
     "casekit_presence",
     metadata,

@@ -120,7 +120,8 @@ def feedback() -> ResponseReturnValue:
 @portal.get("/<number>")
 def case_page(number: str) -> ResponseReturnValue:
     actor = require_customer()
-    g.casekit_live = current_kit().live.state(actor, number)  # what live updates start from
+    # What live updates start from; opening the case marks it read for the customer.
+    g.casekit_live = current_kit().live.open(actor, number)
     return _render(actor, number)
 
 

@@ -54,6 +54,19 @@ def test_feedback_opens_a_new_portal_case_on_the_order(kit, world, client, porta
     assert "Order ORD-9" in page
 
 
+def test_the_list_marks_a_new_reply_until_the_customer_opens_the_case(kit, world, client):
+    case = kit.cases.open(world.customer_actor, message="Box damaged")
+    mark = re.compile(r'<span class="ck-unread"[^>]*>new</span>')
+    login(client, world.customer_actor)
+    assert not mark.search(client.get("/my-account/cases/").data.decode())
+    kit.messages.post(world.shipper_actor, case.number, "SECRET note", audience="internal")
+    assert not mark.search(client.get("/my-account/cases/").data.decode())
+    kit.messages.post(world.shipper_actor, case.number, "A new one ships", audience="customer")
+    assert mark.search(client.get("/my-account/cases/").data.decode())
+    assert client.get(f"/my-account/cases/{case.number}").status_code == 200
+    assert not mark.search(client.get("/my-account/cases/").data.decode())
+
+
 def test_feedback_errors_name_the_field(world, client, portal_on, order, shipments):
     shipments.add_order(OrderFacts(number="ORD-X", shipper="acme", customer_email="x@else.test"))
     login(client, world.customer_actor)
