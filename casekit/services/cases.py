@@ -406,19 +406,41 @@ class CaseService(Service):
             raise PermissionDenied("only a user can take ownership of a case")
         return self.set_owner(actor, number, actor.user_id, expected_version=expected_version)
 
-    def watch(self, actor: Actor, number: str, user_id: int | None = None) -> CaseView:
+    def watch(
+        self,
+        actor: Actor,
+        number: str,
+        user_id: int | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> CaseView:
         """Add ``user_id`` (the actor by default) to the case's watchers."""
-        return self._watcher(actor, number, user_id, adding=True)
+        return self._watcher(actor, number, user_id, expected_version, adding=True)
 
-    def unwatch(self, actor: Actor, number: str, user_id: int | None = None) -> CaseView:
+    def unwatch(
+        self,
+        actor: Actor,
+        number: str,
+        user_id: int | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> CaseView:
         """Remove ``user_id`` (the actor by default) from the case's watchers."""
-        return self._watcher(actor, number, user_id, adding=False)
+        return self._watcher(actor, number, user_id, expected_version, adding=False)
 
-    def _watcher(self, actor: Actor, number: str, user_id: int | None, *, adding: bool) -> CaseView:
+    def _watcher(
+        self,
+        actor: Actor,
+        number: str,
+        user_id: int | None,
+        expected_version: int | None,
+        *,
+        adding: bool,
+    ) -> CaseView:
         who = user_id if user_id is not None else actor.user_id
         if who is None:
             raise InvalidInput({"user_id": ["say which user"]})
-        with self.editing(actor, number) as edit:
+        with self.editing(actor, number, expected_version) as edit:
             case = edit.case
             deny(policy.may_change_watcher(actor, case, who, adding=adding))
             user = edit.uow.session.get(User, who)

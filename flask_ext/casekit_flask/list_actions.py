@@ -38,6 +38,7 @@ BULK_ACTIONS = {
     "owner": "Set owner",
     "status": "Set status",
     "watch": "Add watcher",
+    "unwatch": "Remove watcher",
     "solve": "Solve",
 }
 #: At most this many cases per bulk action (a page holds at most 500 rows).
@@ -88,7 +89,7 @@ def set_columns() -> ResponseReturnValue:
 # -- bulk actions ---------------------------------------------------------------------------
 @staff.post("/bulk")
 def bulk() -> ResponseReturnValue:
-    """Set owner or status, add a watcher or solve each chosen case, one by one."""
+    """Set owner or status, add or remove a watcher or solve each chosen case, one by one."""
     actor = require_staff()
     errors: dict[str, list[str]] = {}
     chosen: list[tuple[str, int | None]] = []
@@ -182,11 +183,13 @@ def _change(
         return lambda number, version: cases.set_owner(
             actor, number, user_id, expected_version=version
         )
-    # Watching changes no fact another tab could have read: no version to check.
-    if value == "me":
-        return lambda number, _version: cases.watch(actor, number)
-    if not value.isdigit():
+    if value != "me" and not value.isdigit():
         errors["action"] = ["choose the watcher"]
         return None
-    watcher = int(value)
+    watcher = None if value == "me" else int(value)
+    if action == "unwatch":
+        return lambda number, version: cases.unwatch(
+            actor, number, watcher, expected_version=version
+        )
+    # Adding a watcher takes nothing away another tab could have read: no version to check.
     return lambda number, _version: cases.watch(actor, number, watcher)

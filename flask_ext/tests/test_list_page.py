@@ -175,6 +175,42 @@ def test_bulk_actions_go_through_the_services_one_case_at_a_time(kit, world, cli
     assert {kit.cases.get(me, n).status.value for n in (first.number, second.number)} == {"solved"}
 
 
+def test_bulk_watcher_removal_checks_versions_and_tells_refusals(kit, world, client):
+    me, manager = world.shipper_actor, world.shipper_manager_actor
+    cases = [kit.cases.open(me, type="lost", shipment=f"SHP-{i}") for i in (1, 2, 3)]
+    for case in cases:
+        kit.cases.watch(me, case.number)
+        kit.cases.watch(manager, case.number)
+    first, second, third = (kit.cases.get(me, c.number) for c in cases)
+    kit.cases.change_status(manager, first.number, "waiting")  # after the list was read
+    login(client, me)
+    rows = [f"{c.number}:{c.version}" for c in (first, second, third)]
+    assert _bulk(client, rows, "unwatch:me").status_code == 302
+    watching = {c.number: kit.cases.get(me, c.number).watcher_ids for c in cases}
+    assert world.shipper_agent.id in watching[first.number]
+    assert world.shipper_agent.id not in watching[second.number]
+    assert world.shipper_agent.id not in watching[third.number]
+    page = client.get("/cases/?view=all_cases").data.decode()
+    assert f"{first.number}: someone else changed it after the list was loaded" in page
+    assert f"Remove watcher: done on 2 cases ({second.number}, {third.number})." in page
+    events = [e for e in kit.cases.timeline(me, second.number) if e.kind.value == "event"]
+    assert (events[-1].event.value, events[-1].user_id) == (
+        "watcher_removed",
+        world.shipper_agent.id,
+    )
+    # Removing a colleague takes a manager: not offered, and refused in words; the watcher stays.
+    assert f'value="unwatch:{world.shipper_manager.id}"' not in page
+    _bulk(client, [second.number], f"unwatch:{world.shipper_manager.id}")
+    assert world.shipper_manager.id in kit.cases.get(me, second.number).watcher_ids
+    page = client.get("/cases/?view=all_cases").data.decode()
+    assert "Remove watcher: not done on 1 case." in page
+    assert "only the watcher themselves or a manager may remove a watcher" in page
+    login(client, manager)
+    assert f'value="unwatch:{world.shipper_agent.id}"' in client.get("/cases/").data.decode()
+    _bulk(client, [first.number, second.number], f"unwatch:{world.shipper_agent.id}")
+    assert world.shipper_agent.id not in kit.cases.get(me, first.number).watcher_ids
+
+
 def test_bulk_refusals_are_told_per_case_in_plain_words(kit, world, client):
     mine = kit.cases.open(world.shipper_actor, type="lost", shipment="SHP-1")
     other = World.build(kit, tag="2")
@@ -196,6 +232,7 @@ def test_bulk_refusals_are_told_per_case_in_plain_words(kit, world, client):
         ({"case": "CV1", "action": "explode"}, "action"),
         ({"case": "CV1", "action": "status:bogus"}, "action"),
         ({"case": "CV1", "action": "owner:x"}, "action"),
+        ({"case": "CV1", "action": "unwatch:x"}, "action"),
         ({"case": "CV1:x", "action": "solve"}, "case"),
     ],
 )
