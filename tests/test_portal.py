@@ -127,6 +127,19 @@ def test_the_customers_orders_from_the_orders_casekit_stores(kit: CaseKit, world
     assert orders[0].placed_at == PLACED
 
 
+@pytest.mark.backends("sqlite")
+def test_the_customers_orders_are_read_by_their_index(kit: CaseKit, world: World) -> None:
+    """SQLite's plan; PostgreSQL's and MariaDB's use the same index (docs/portal.rst)."""
+    from casekit.services.portal import orders_of
+
+    stmt = orders_of(world.shipper.id, "Casey@Example.TEST")
+    sql = str(stmt.compile(kit.engine, compile_kwargs={"literal_binds": True}))
+    with kit.engine.connect() as conn:
+        plan = " ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "USING INDEX ix_casekit_orders_customer_email" in plan
+    assert "customer_email_key=?" in plan
+
+
 def test_a_plugins_orders_are_kept_to_the_customers_own(database_url: str, tmp_path: Path) -> None:
     from casekit.testing import empty_tables, make_kit
 

@@ -9,9 +9,9 @@ hook; :class:`StoredOrders`, asked last, answers from the orders casekit stores.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 
 from casekit.domain.actor import Actor
 from casekit.domain.directory import Customer, Organization
@@ -90,24 +90,29 @@ def _require_customer(actor: Actor) -> None:
         raise PermissionDenied("the portal is a customer's")
 
 
+def orders_of(shipper_org_id: int | None, email: str) -> Select[Any]:
+    """The statement of the stored orders of the shipper that name ``email``, whatever
+    its case, newest first: read by ``ix_casekit_orders_customer_email`` on every
+    database (the lower-cased email is a column the database keeps)."""
+    return (
+        select(tables.orders)
+        .where(_o.shipper_org_id == shipper_org_id, _o.customer_email_key == email.lower())
+        .order_by(_o.placed_at.is_(None), _o.placed_at.desc(), _o.id.desc())
+        .limit(MAX_ORDERS)
+    )
+
+
 class StoredOrders:
     """The built-in :func:`~casekit.hookspecs.casekit_customer_orders`: the orders
-    casekit stores (sent to the API or imported) that name the customer's email."""
+    casekit stores (sent to the API or imported) that name the customer's email
+    (:func:`orders_of`)."""
 
     @hookimpl(trylast=True)
     def casekit_customer_orders(
         self, kit: CaseKit, organization: Organization, customer: Customer
     ) -> list[OrderFacts]:
         with UnitOfWork(kit.sessions, write=False) as uow:
-            stmt = (
-                select(tables.orders)
-                .where(
-                    _o.shipper_org_id == organization.id,
-                    func.lower(_o.customer_email) == customer.email.lower(),
-                )
-                .order_by(_o.placed_at.is_(None), _o.placed_at.desc(), _o.id.desc())
-                .limit(MAX_ORDERS)
-            )
+            stmt = orders_of(organization.id, customer.email)
             rows = uow.session.connection().execute(stmt).mappings().all()
         return [
             OrderFacts(

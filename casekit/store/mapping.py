@@ -39,7 +39,7 @@ def map_domain() -> None:
         event.listen(Shipment, "before_insert", _carrier_key)
         event.listen(Shipment, "before_update", _carrier_key)
         event.listen(Shipment, "after_update", _brand_to_cases)
-        m(Order, tables.orders)
+        m(Order, tables.orders, exclude_properties=["customer_email_key"])
         # The report columns are the store's (see store.report_columns).
         m(
             Case,
