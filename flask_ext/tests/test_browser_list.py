@@ -52,7 +52,8 @@ def test_the_list_at_work(kit, world, live, browser, width):
         kit.cases.open(me, type="osd_damaged", shipment="SHP-2").number,  # Acme Trail
         kit.cases.open(me, type="lost", shipment="SHP-3", take_ownership=False).number,
     ]
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    height = 900 if width > 800 else 844
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(10_000)
     problems: list[str] = []
@@ -63,16 +64,43 @@ def test_the_list_at_work(kit, world, live, browser, width):
         assert page.inner_text("#result-count") == "3 cases"
         assert numbers(page) == opened[::-1]
         assert page.get_attribute("th.ck-col-created_at", "aria-sort") == "descending"
-        # The page fits: only the table's own region scrolls sideways, on a phone.
+        page.screenshot(path=str(ARTIFACTS / f"list-{width}.png"), full_page=True)
+        # The page fits: nothing is wider than the screen, not even the table's region.
         overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
+        wrap, table = page.evaluate(
+            "[document.querySelector('.ck-table-wrap').clientWidth,"
+            " document.querySelector('.ck-case-table').scrollWidth]"
+        )
+        assert table <= wrap  # every default column shows, Created included
+        first_row = page.locator("tbody tr").first.bounding_box()
+        menu = page.locator("details.ck-views-menu")
         if width == 1366:
-            wrap, table = page.evaluate(
-                "[document.querySelector('.ck-table-wrap').clientWidth,"
-                " document.querySelector('.ck-case-table').scrollWidth]"
+            assert page.locator("aside.ck-views-side").is_visible()
+            assert menu.is_hidden()
+        else:
+            # On a phone the views are one control naming the current view and its count,
+            # and the first case shows on the first screen, whole, with its labelled cells.
+            assert page.locator("aside.ck-views-side").is_hidden()
+            assert " ".join(menu.locator("summary").inner_text().split()) == "View: All Active 3"
+            assert first_row is not None
+            assert first_row["y"] + first_row["height"] <= height
+            assert (
+                page.locator("tbody tr")
+                .first.locator("td.ck-col-owners")
+                .evaluate("td => getComputedStyle(td, '::before').content")
+                == '"Owners: "'
             )
-            assert table <= wrap  # every default column shows, Created included
-        page.screenshot(path=str(ARTIFACTS / f"list-{width}.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / f"list-{width}x{height}.png"))
+            menu.locator("summary").click()
+            assert menu.get_attribute("open") is not None
+            assert page.locator("nav[aria-label=Views] a").first.is_visible()
+            page.screenshot(path=str(ARTIFACTS / f"list-views-{width}.png"))
+            navigate(page, lambda: page.click("nav[aria-label=Views] a:has-text('All Cases')"))
+            assert page.inner_text("h1") == "All Cases"
+            assert menu.get_attribute("open") is None  # folded again on the new page
+            menu.locator("summary").click()
+            navigate(page, lambda: page.click("nav[aria-label=Views] a:has-text('All Active')"))
 
         # Sortable headers: a click sorts by the column, oldest first, and says so.
         navigate(page, lambda: page.click("th.ck-col-created_at a"))
