@@ -314,6 +314,7 @@ CASE_COLUMNS = (
     "carrier_latest_message_org_id",
     "carrier_status",
     "carrier_updated_at",
+    "carrier_solved_at",
 )
 ENTRY_COLUMNS = (
     "id",
@@ -679,6 +680,7 @@ class CaseMaker:
                 # The carrier's own, as migration 0018 fills them.
                 "open" if status in ("reply_received", "waiting") else status,
                 updated,
+                solved_at,
             )
         )
 

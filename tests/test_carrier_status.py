@@ -222,3 +222,40 @@ def test_the_status_moves_of_both_sides() -> None:
     assert StatusMove(Status.OPEN, Status.SOLVED, Audience.EVERYONE).kind == "solved"
     assert StatusMove(Status.SOLVED, Status.OPEN, Audience.EVERYONE).kind == "reopened"
     assert StatusMove(Status.NEW, Status.OPEN, Audience.EVERYONE).kind == "status_changed"
+
+
+def test_the_carrier_keeps_its_solved_time_while_the_shipper_reopens_with_its_customer(
+    kit: CaseKit, world: World, number: str, clock: FrozenClock
+) -> None:
+    """The customer's message reopens the case for the shipper only: the carrier's
+    view, list row, solved-date filter and sort and its dashboard keep the time it
+    read the case solved; the carrier's own reopening clears it."""
+    w = world
+    clock.advance(days=1)
+    solved = clock.now()
+    kit.cases.solve(w.carrier_actor, number)
+    clock.advance(days=1)
+    kit.messages.post(w.customer_actor, number, "It is still broken")
+    assert statuses(kit, w, number) == (Status.REPLY_RECEIVED, Status.SOLVED)
+    day = {"from": "2026-01-06", "to": "2026-01-06", "timezone": "UTC"}
+    in_range = {
+        "view": "all_cases",
+        "filters": [{"field": "closed_at", "op": "between", "value": {"from": "2026-01-06"}}],
+        "sort": {"field": "closed_at"},
+    }
+
+    def solved_seen(actor: Actor) -> tuple[datetime | None, datetime | None, int, int]:
+        (row,) = kit.views.list(actor, in_range | {"filters": []}).rows
+        report = kit.reports.dashboard(actor, day, sections=["volume"])
+        return (
+            kit.cases.get(actor, number).solved_at,
+            row.solved_at,
+            kit.views.count(actor, in_range),
+            sum(r.count for r in report.table("solved").rows),
+        )
+
+    assert solved_seen(w.carrier_actor) == (solved, solved, 1, 1)
+    assert solved_seen(w.shipper_actor) == (None, None, 0, 0)
+    clock.advance(hours=1)
+    kit.cases.reopen(w.carrier_actor, number)
+    assert solved_seen(w.carrier_actor) == (None, None, 0, 0)

@@ -578,3 +578,40 @@ def test_0020_gives_the_carrier_the_status_and_last_update_it_read(
     )
     assert "carrier_status" in carrier_list["column_names"]
     assert "status" not in carrier_list["column_names"]
+
+
+def test_0023_gives_the_carrier_the_solved_time_it_read(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """Upgrading gives a case the carrier reads solved its ``solved_at``; a case
+    the carrier reads active keeps none; the carrier's solved index reads it."""
+    from casekit.clock import FrozenClock
+    from casekit.store.tables import cases
+    from casekit.testing import World, make_kit
+
+    migrate.upgrade(engine)
+    clock = FrozenClock()
+    kit = make_kit(
+        empty_database_url, attachment_dir=tmp_path / "files", clock=clock, create_schema=False
+    )
+    try:
+        world = World.build(kit)
+        sam = world.shipper_actor
+        for solve in (False, True):
+            clock.advance(minutes=1)
+            number = kit.cases.open(sam, type="lost", carrier=world.carrier.id).number
+            if solve:
+                kit.cases.solve(sam, number)
+    finally:
+        kit.close()
+    c = cases.c
+    migrate.downgrade(engine, "0022")
+    names = {column["name"] for column in inspect(engine).get_columns("casekit_cases")}
+    assert "carrier_solved_at" not in names
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(c.solved_at, c.carrier_solved_at).order_by(c.id)).all()
+    assert rows[0] == (None, None)
+    assert rows[1].solved_at is not None
+    assert rows[1].carrier_solved_at == rows[1].solved_at
+    assert schema_differences(engine) == []

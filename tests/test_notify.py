@@ -314,10 +314,14 @@ def test_a_carriers_cc_address_hears_what_the_carrier_reads(mkit, w, sink):
         rows = session.execute(select(p.email, p.org_id).where(p.email.is_not(None)))
         added = {row.email: row.org_id for row in rows}
     assert added == {"ops@carrier.test": w.carrier.id, "dock@wh.test": w.shipper.id}
-    # Neither party's staff lists deliveries to a Cc'd address; the host does.
-    for actor in (w.shipper_manager_actor, w.carrier_manager_actor):
+    # Each party's staff list the deliveries to the address Cc'd for it, not the other's.
+    for actor, own, other in (
+        (w.shipper_manager_actor, "dock@wh.test", "ops@carrier.test"),
+        (w.carrier_manager_actor, "ops@carrier.test", "dock@wh.test"),
+    ):
         seen = {d.email for d in mkit.notifications.deliveries(actor, case.number)}
-        assert not seen & {"ops@carrier.test", "dock@wh.test"}
+        assert own in seen, seen
+        assert other not in seen, seen
     everything = {d.email for d in mkit.notifications.deliveries(Actor.host(), case.number)}
     assert {"ops@carrier.test", "dock@wh.test"} <= everything
 
@@ -633,17 +637,19 @@ def test_signals_for_queued_and_sent(mkit, w, sink):
 def test_each_party_sees_only_the_deliveries_to_its_own_people(mkit, w, sink):
     case = open_case(mkit, w, customer=w.customer.id, audience="everyone")
     mkit.cases.watch(w.shipper_manager_actor, case.number)
-    mkit.messages.post(w.customer_actor, case.number, "Thanks")
+    mkit.messages.post(w.customer_actor, case.number, "Thanks", cc=["mum@home.test"])
     mkit.messages.post(w.shipper_actor, case.number, "Looping in the dock", cc=["dock@wh.test"])
     mkit.messages.post(w.carrier_actor, case.number, "Looping in the yard", cc=["yard@fast.test"])
     mkit.cases.solve(w.carrier_actor, case.number)
     deliver(mkit)
     everything = mkit.notifications.deliveries(Actor.host(), case.number)
     emails = {d.email for d in everything}
-    # A Cc'd address may be anyone's: only the host sees its deliveries.
-    assert {"dock@wh.test", "yard@fast.test"} <= emails
+    assert {"dock@wh.test", "yard@fast.test", "mum@home.test"} <= emails
+    # An address Cc'd for a side is that side's: the customer's Cc is the shipper's.
     carrier_side = {CARRIER_DESK, w.carrier_agent.email, w.carrier_manager.email}
+    carrier_side.add("yard@fast.test")
     shipper_side = {SHIPPER_DESK, w.shipper_agent.email, w.shipper_manager.email}
+    shipper_side |= {"dock@wh.test", "mum@home.test"}
     assert w.customer.email in emails
     assert emails & carrier_side
     assert emails & shipper_side

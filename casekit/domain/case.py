@@ -107,6 +107,10 @@ class Case:
     #: carrier reads (see :mod:`casekit.domain.workflow`).
     carrier_status: Status = Status.NEW
     carrier_updated_at: datetime | None = None
+    #: When the carrier's status became solved (None while it is not): the
+    #: shipper's conversation with its customer may reopen the case for the
+    #: shipper only, which clears ``solved_at`` but not this.
+    carrier_solved_at: datetime | None = None
     version: int = 1
     id: int | None = field(default=None, kw_only=True)
 
@@ -187,6 +191,8 @@ class Case:
         if old is Status.SOLVED and self.status is not Status.SOLVED:
             self.solved_at = None
             self.solved_by = None
+        if self.carrier_status is not Status.SOLVED:
+            self.carrier_solved_at = None
         if audience is not Audience.INTERNAL:
             self.latest_message_at = at
             self.latest_message_user_id = actor.user_id
@@ -212,7 +218,7 @@ class Case:
     def set_status(self, target: Status, actor: Actor, at: datetime) -> Status:
         """Move both sides to ``target`` (already checked as allowed; the carrier's
         status as it sees it); return the shipper's old status."""
-        old = self.status
+        old, carrier_old = self.status, self.carrier_status
         self.status = target
         self.carrier_status = status_for_carrier(target)
         if target is Status.SOLVED:
@@ -221,8 +227,18 @@ class Case:
         elif old is Status.SOLVED:
             self.solved_at = None
             self.solved_by = None
+        if target is not Status.SOLVED:
+            self.carrier_solved_at = None
+        elif carrier_old is not Status.SOLVED or self.carrier_solved_at is None:
+            self.carrier_solved_at = at  # else the carrier reads it solved since then
         self.touch(at)
         return old
+
+    def carrier_starts_over(self) -> None:
+        """A carrier named now starts from where the case is, not from what the
+        carrier before it read of it."""
+        self.carrier_status = status_for_carrier(self.status)
+        self.carrier_solved_at = self.solved_at if self.status is Status.SOLVED else None
 
 
 @define(slots=False, eq=False)

@@ -178,7 +178,6 @@ _TEXT_COLUMNS = {
 }
 
 _DATE_COLUMNS = {
-    "closed_at": c.solved_at,
     "created_at": c.created_at,
     "latest_message_at": c.latest_message_at,
 }
@@ -434,6 +433,8 @@ def date_column(field: str, actor: Actor, role: OrgRole | None = None) -> Any:
         return other_side_latest(actor, role)
     if field == "updated_at":
         return _as_read_by(actor, c.updated_at, c.carrier_updated_at, role)
+    if field == "closed_at":
+        return _as_read_by(actor, c.solved_at, c.carrier_solved_at, role)
     return _DATE_COLUMNS[field]
 
 

@@ -642,11 +642,12 @@ class Lister:
             brand, tracking_number, bol_number, po_number, reference_number, ra_number,
             order_number, excerpt, shipper_owner_name, carrier_owner_name, account_name,
             own_crm_number, customer_latest_at, carrier_latest_at, carrier_status,
-            carrier_updated_at, version,
+            carrier_updated_at, carrier_solved_at, version,
         ) = tuple(r)[:_ROW_WIDTH]  # fmt: skip
         if self.actor.org_id is not None and self.actor.org_id == carrier_org_id:
             # The carrier's: what it reads, not the shipper's talk with its customer.
             status, updated_at = carrier_status, carrier_updated_at
+            solved_at = carrier_solved_at
             latest_message_at = carrier_latest_at
         if self.actor.is_customer:
             owners: tuple[str, ...] = ()
@@ -802,6 +803,7 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
         c.carrier_latest_message_at,
         c.carrier_status,
         c.carrier_updated_at,
+        c.carrier_solved_at,
         c.version,
     )
 
@@ -811,7 +813,7 @@ _ROW_WIDTH = len(_row_columns(False, False, False))
 
 
 #: The sorts on a date each side keeps for itself.
-_SORTS_PER_SIDE = frozenset({"latest_message_at", "updated_at"})
+_SORTS_PER_SIDE = frozenset({"latest_message_at", "updated_at", "closed_at"})
 
 
 def _order(column: Any, id_column: Any, descending: bool, nullable: bool) -> list[Any]:

@@ -52,7 +52,7 @@ def breaches(
                 c.number,
                 c.type,
                 c.created_at,
-                c.solved_at,
+                r.solved_at.label("solved_at"),
                 r.first_response().label("answered_at"),
             )
         )

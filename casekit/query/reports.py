@@ -126,6 +126,9 @@ class Reporter:
         # The status as the viewer's side reads it: the carrier its own
         # (domain.workflow), which the shipper's talk with its customer leaves.
         self.status = c.status if shipper_side else c.carrier_status
+        # When the viewer's side read the case solved: the carrier keeps its own,
+        # which reopening the case with the customer does not clear.
+        self.solved_at = c.solved_at if shipper_side else c.carrier_solved_at
         # The report columns of the viewer's side (see store.report_columns).
         self.first_response_at = (
             c.shipper_first_response_at if shipper_side else c.carrier_first_response_at
@@ -172,7 +175,9 @@ class Reporter:
 
     def solved_in_range(self) -> ColumnElement[bool]:
         return and_(
-            self.status == Status.SOLVED.value, c.solved_at >= self.start, c.solved_at < self.end
+            self.status == Status.SOLVED.value,
+            self.solved_at >= self.start,
+            self.solved_at < self.end,
         )
 
     def opened_filter(self) -> Filter:
@@ -402,7 +407,7 @@ class Reporter:
     def solved(self) -> dict[str, dict[Any, int]]:
         """The cases solved in the range by day (week) and by who solved them."""
         edges = [b.start for b in self.buckets] + [self.end]
-        columns = {"bucket": bucket_of(c.solved_at, edges), "solved_by": c.solved_by}
+        columns = {"bucket": bucket_of(self.solved_at, edges), "solved_by": c.solved_by}
         sets = self.wanted({("bucket",): ("volume",), ("solved_by",): ("load",)})
         return self.counts("solved", columns, self.solved_in_range(), sets)
 

@@ -66,10 +66,6 @@ c = tables.cases.c
 e = tables.entries.c
 o = tables.outbox.c
 
-#: The recipients whose deliveries an organization's staff see, of those written
-#: for it: a Cc'd address, written for the shipper, may be anyone's.
-_STAFF_SEE = [k.value for k in (RecipientKind.USER, RecipientKind.ADDRESS, RecipientKind.CUSTOMER)]
-
 
 def entry_visibility(
     customer: bool, unrestricted: bool, org: Any, carrier: bool | ColumnElement[bool] = False
@@ -122,10 +118,11 @@ class Scope:
         """Which notifications of a visible case the actor sees in its delivery log.
 
         Each is written for one organization (``org_id``): a user's own, a
-        side's for its collaborator address, the shipper's for its customer
-        and for addresses Cc'd on the thread. Staff see those to their own
-        organization's users and address, and the shipper's staff those to
-        its customer too; a customer sees those to itself; the host sees all.
+        side's for its collaborator address and for the addresses Cc'd for
+        it on the thread (the shipper's for those its customer, the host or
+        an inbound sender Cc'd), the shipper's for its customer. Staff see
+        those written for their own organization; a customer sees those to
+        itself; the host sees all.
         """
         actor = self.actor
         if actor.is_unrestricted:
@@ -139,7 +136,7 @@ class Scope:
             )
         if actor.org_id is None:
             return false()
-        return and_(o.org_id == actor.org_id, o.recipient_kind.in_(_STAFF_SEE))
+        return o.org_id == actor.org_id
 
     # -- cases ----------------------------------------------------------------
     def case(self, number: str, *, lock: bool = False) -> Case:
@@ -226,7 +223,7 @@ class Scope:
                 created_at=case.created_at,
                 updated_at=(case.carrier_updated_at if self._for_carrier(case) else case.updated_at)
                 or case.created_at,
-                solved_at=case.solved_at,
+                solved_at=case.carrier_solved_at if self._for_carrier(case) else case.solved_at,
                 solved_by=(
                     None
                     if hide_people or case.solved_by is None

@@ -21,7 +21,6 @@ from casekit.domain import policy
 from casekit.domain.case import EventKind, Side
 from casekit.domain.directory import Organization, OrgRole
 from casekit.domain.shipment import Shipment
-from casekit.domain.workflow import status_for_carrier
 from casekit.errors import InvalidInput
 from casekit.services.base import Edit, deny
 from casekit.store import tables
@@ -88,9 +87,7 @@ def name_carrier(edit: Edit, new: int | None, *, old: int | None) -> None:
     layer is already gone): the event, the signal."""
     case = edit.case
     case.carrier_org_id = new
-    # A carrier named now starts from where the case is, not from what the
-    # carrier before it read of it.
-    case.carrier_status = status_for_carrier(case.status)
+    case.carrier_starts_over()
     case.touch(edit.now)
     edit.event(EventKind.CARRIER_CHANGED, old=old, new=new)
     edit.emit(signals.case_updated, change=EventKind.CARRIER_CHANGED)

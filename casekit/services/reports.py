@@ -262,7 +262,7 @@ def _speed(r: Reporter) -> Section:
     opened, solved = r.opened_filter(), r.solved_filter()
     measures = (
         ("First response", "first_response", r.opened_in_range(), r.first_response(), [opened]),
-        ("Time to solve", "resolution", r.solved_in_range(), c.solved_at, [SOLVED, solved]),
+        ("Time to solve", "resolution", r.solved_in_range(), r.solved_at, [SOLVED, solved]),
     )
     tables_: list[Table] = []
     for label, name, condition, done, base in measures:

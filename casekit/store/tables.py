@@ -220,6 +220,10 @@ cases = Table(
     # column to a table with rows without copying it (migration 0018).
     Column("carrier_status", EnumText(Status, 16)),
     Column("carrier_updated_at", UTCDateTime()),
+    # When the carrier's status became solved (NULL while it is not): the
+    # shipper's conversation with its customer may reopen the case for the
+    # shipper (clearing ``solved_at``) while the carrier still reads it solved.
+    Column("carrier_solved_at", UTCDateTime()),
     # Report columns: facts of the timeline and the snapshot kept on the row
     # (store.report_columns keeps them, in the transaction of the change), so
     # the dashboard reads neither the entries nor the shipments.
@@ -264,7 +268,7 @@ cases = Table(
     # backlog by status, counted by type, source, owner, other party and age
     # from the index alone.
     Index("ix_casekit_cases_shipper_solved", "shipper_org_id", "solved_at"),
-    Index("ix_casekit_cases_carrier_solved", "carrier_org_id", "solved_at"),
+    Index("ix_casekit_cases_carrier_solved", "carrier_org_id", "carrier_solved_at"),
     Index(
         "ix_casekit_cases_shipper_backlog",
         "shipper_org_id",
