@@ -89,6 +89,9 @@ MARKERS: dict[str, Marker] = {
         _id("customer-id", r'"customer_id":\s*{id}\b', SHIPPER, CUSTOMER),
         _text("shipper-triage", SHIPPER),
         _text("carrier-triage", CARRIER),
+        # An address Cc'd on the thread for one side is that side's.
+        _address("shipper-cc-address", "wh.test", SHIPPER),
+        _address("carrier-cc-address", "yard.test", CARRIER),
         # Each organization's case addresses are its own.
         _address("shipper-case-address", "acme.test", SHIPPER),
         _address("carrier-case-address", "fast.test", CARRIER),
@@ -129,6 +132,8 @@ RECIPIENTS: dict[str, str] = {
     "carrier_watcher": CARRIER,
     "carrier_collaborator": CARRIER,  # the carrier side has no owner
     "case_customer": CUSTOMER,
+    "shipper_cc": SHIPPER,  # an address each side Cc'd on its message for partners
+    "carrier_cc": CARRIER,
 }
 #: The organizations subscribed to every webhook event.
 SUBSCRIBERS: dict[str, str] = {"shipper_org": SHIPPER, "carrier_org": CARRIER}
@@ -320,11 +325,23 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         audience="internal",
         attachments=[_upload("carrier-internal")],
     )
-    post(world.shipper_actor, number, MARKERS["shipper-partners"].text, audience="partners")
+    post(
+        world.shipper_actor,
+        number,
+        MARKERS["shipper-partners"].text,
+        audience="partners",
+        cc=[MARKERS["shipper-cc-address"].text],
+    )
     # The customer writes twice; between, the carrier's latest message for partners. The
     # shipper shares the first (unless the scene is as it was before the share).
     shared = post(actors["case_customer"], number, MARKERS["shared-customer-message"].text)
-    post(world.carrier_actor, number, MARKERS["carrier-partners"].text, audience="partners")
+    post(
+        world.carrier_actor,
+        number,
+        MARKERS["carrier-partners"].text,
+        audience="partners",
+        cc=[MARKERS["carrier-cc-address"].text],
+    )
     post(actors["case_customer"], number, MARKERS["customer-message"].text)
     if share:
         kit.cases.share_with_carrier(world.shipper_actor, number, shared.id)
@@ -379,6 +396,8 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         watchers[CARRIER].email: "carrier_watcher",
         MARKERS["carrier-collaborator-address"].text: "carrier_collaborator",
         customer.email: "case_customer",
+        MARKERS["shipper-cc-address"].text: "shipper_cc",
+        MARKERS["carrier-cc-address"].text: "carrier_cc",
     }
     # Every viewer's list shows every column, so each column is read for markers.
     for person in actors.values():

@@ -5,8 +5,9 @@ private field of one case: each side's internal note and internal
 attachment (its name and its content), each side's partners message, the
 messages for everyone, the customer's messages (one of them shared with the
 carrier), both CRM numbers, each side's watcher (name, address and id), both
-collaborator addresses, the customer's name, address and id, and the mail
-each organization's triage holds. Each marker names the groups of
+collaborator addresses, an address each side Cc'd on the thread, the
+customer's name, address and id, and the mail each organization's triage
+holds. Each marker names the groups of
 viewers who may read it (:data:`MARKERS`).
 
 :data:`SURFACES` is the registry of every place case data leaves the
@@ -407,6 +408,8 @@ MAIL_HEADERS = {
     "carrier_watcher": frozenset({"carrier-watcher", "carrier-watcher-address"}),
     "carrier_collaborator": frozenset({"carrier-collaborator-address"}),
     "case_customer": frozenset({"customer-name", "customer-address"}),
+    "shipper_cc": frozenset({"shipper-cc-address"}),
+    "carrier_cc": frozenset({"carrier-cc-address"}),
 }
 TOLD_BY_CUSTOMER = frozenset({"customer-message", "shared-customer-message", "customer-name"})
 MAIL_MESSAGES = {
@@ -417,6 +420,9 @@ MAIL_MESSAGES = {
     "carrier_watcher": TOLD_BY_CUSTOMER | MESSAGES - {"everyone-message", "shipper-internal"},
     "carrier_collaborator": TOLD_BY_CUSTOMER | MESSAGES - {"shipper-internal"},
     "case_customer": frozenset({"everyone-message"}),
+    # An address Cc'd for a side hears what that side reads from then on.
+    "shipper_cc": TOLD_BY_CUSTOMER | {"shipper-partners", "carrier-partners"},
+    "carrier_cc": frozenset({"carrier-partners"}),
 }
 
 #: Whose mail each viewer reads on the demo's pages.
@@ -443,6 +449,8 @@ UNSUBSCRIBE_PAGE = {
     "carrier_watcher": frozenset({"carrier-watcher-address"}),
     "carrier_collaborator": frozenset({"carrier-collaborator-address"}),
     "case_customer": frozenset({"customer-address"}),
+    "shipper_cc": frozenset({"shipper-cc-address"}),
+    "carrier_cc": frozenset({"carrier-cc-address"}),
 }
 
 
@@ -625,13 +633,13 @@ SURFACES: list[Surface] = [
         shows_to={"shipper_agent": NOTHING, "carrier_agent": NOTHING},
         narrower=TOLD_BEFORE_THE_SHARE,
     ),
-    # Each organization sees the deliveries to its own people and its own address (the
-    # shipper its customer's too); the customer sees those to itself.
+    # Each organization sees the deliveries to its own people, its own address and the
+    # address Cc'd for it (the shipper its customer's too); the customer sees its own.
     api(
         "casekit_api_webhooks.case_deliveries",
         WATCHERS
         | WATCHER_ADDRESSES
-        | {"carrier-collaborator-address"}
+        | {"carrier-collaborator-address", "shipper-cc-address", "carrier-cc-address"}
         | {"customer-name", "customer-address", "customer-id"},
         narrower=OWN_SIDE,
     ),
