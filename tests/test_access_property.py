@@ -219,6 +219,8 @@ class MCase:
     )
     watchers: set[int] = attrs.field(factory=set)
     participants: set[str] = attrs.field(factory=set)  # the addresses filed mail came from
+    #: each participant address and the organization it was first added for
+    participant_org: dict[str, int] = attrs.field(factory=dict)
     crm: dict[int, str] = attrs.field(factory=dict)
     entries: list[MEntry] = attrs.field(factory=list)
     opening: MEntry | None = None  # the message the case was opened with
@@ -1443,6 +1445,7 @@ class AccessMachine(RuleBasedStateMachine):
         if writer == "address":
             # Written as the address (a collaborator's or a participant's): it takes part.
             case.participants.add(address)
+            case.participant_org.setdefault(address, case.shipper if org is None else org)
             self.self_told.add(address)
         self.record_reply(case, audience, org, token, by_customer=writer == "customer")
         self.touched = case
@@ -1532,6 +1535,7 @@ class AccessMachine(RuleBasedStateMachine):
         assert case is not None
         item.handled = True
         case.participants.add(item.sender)  # the mail's author, by its address
+        case.participant_org.setdefault(item.sender, case.shipper if who.org is None else who.org)
         if item.sender != self.customer_email.get(case.customer or -1):
             self.self_told.add(item.sender)
         self.record_filed(case, who, chosen)
@@ -1548,9 +1552,9 @@ class AccessMachine(RuleBasedStateMachine):
 
     def check_deliveries(self, case: MCase) -> None:
         """A case's delivery log: of a case the reader sees, only the deliveries to
-        its own people (docs/access.rst): an organization's to its users and its
-        collaborator addresses, the shipper's to its customers too, a customer's to
-        itself; the host's all of them."""
+        its own people (docs/access.rst): an organization's to its users, its
+        collaborator addresses and the addresses on the thread written for it, the
+        shipper's to its customers too, a customer's to itself; the host's all of them."""
         for who in self.actors:
             call = self.kit.notifications.deliveries
             if not may_see_case(who, case):
@@ -1568,6 +1572,8 @@ class AccessMachine(RuleBasedStateMachine):
                 own |= {
                     e for k, e in self.customer_email.items() if self.customer_shipper[k] == who.org
                 }
+                # the addresses on the thread written for its organization
+                own |= {e for e, org in case.participant_org.items() if org == who.org}
             strangers = {d.email for d in log} - own
             assert not strangers, f"{who.label} sees deliveries to {strangers}"
 
