@@ -580,7 +580,7 @@ def test_0020_gives_the_carrier_the_status_and_last_update_it_read(
     assert "status" not in carrier_list["column_names"]
 
 
-def test_0023_gives_the_carrier_the_solved_time_it_read(
+def test_0025_gives_the_carrier_the_solved_time_it_read(
     empty_database_url: str, engine: Engine, tmp_path: Any
 ) -> None:
     """Upgrading gives a case the carrier reads solved its ``solved_at``; a case
@@ -605,7 +605,7 @@ def test_0023_gives_the_carrier_the_solved_time_it_read(
     finally:
         kit.close()
     c = cases.c
-    migrate.downgrade(engine, "0022")
+    migrate.downgrade(engine, "0024")
     names = {column["name"] for column in inspect(engine).get_columns("casekit_cases")}
     assert "carrier_solved_at" not in names
     migrate.upgrade(engine)

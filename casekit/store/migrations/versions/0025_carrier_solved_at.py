@@ -9,8 +9,8 @@ cases whose carrier status is solved get their ``solved_at`` (a case the
 shipper already reopened with its customer has none left to give: it keeps
 NULL). The carrier's solved index reads the new column.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-08
 """
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 import casekit.store.types
 
 
-revision = '0023'
-down_revision = '0022'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
