@@ -179,9 +179,22 @@
     update();
   }
 
+  // On a narrow screen (list.css) the filters fold under their summary, so the
+  // first screen shows cases, unless some filter is set; a wider screen shows
+  // them again (its summary is hidden, so they could not be opened there).
+  function fold(details) {
+    if (!details || !window.matchMedia) { return; }
+    var narrow = window.matchMedia("(max-width: 800px)");
+    if (narrow.matches && !details.hasAttribute("data-ck-active")) { details.open = false; }
+    narrow.addEventListener("change", function (event) {
+      if (!event.matches) { details.open = true; }
+    });
+  }
+
   function start() {
     document.querySelectorAll("select[multiple][data-ck-combo]").forEach(combo);
     selection(document);
+    fold(document.querySelector(".ck-filter-fold"));
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
