@@ -83,6 +83,8 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "carrier_collaborating": "Carrier collaboration changed",
         "mail_filed": "Mail filed",
         "entry_shared": "Message shared",
+        "contact_shared": "Customer's contact details shared",
+        "contact_withdrawn": "Customer's contact details withdrawn",
         "notification_failed": "Notification failed",
         "unsubscribed": "Unsubscribed",
         "resubscribed": "Subscribed again",

@@ -57,6 +57,8 @@ class EventKind(enum.StrEnum):
     CARRIER_COLLABORATING = "carrier_collaborating"
     MAIL_FILED = "mail_filed"
     ENTRY_SHARED = "entry_shared"
+    CONTACT_SHARED = "contact_shared"
+    CONTACT_WITHDRAWN = "contact_withdrawn"
     NOTIFICATION_FAILED = "notification_failed"
     UNSUBSCRIBED = "unsubscribed"
     RESUBSCRIBED = "resubscribed"
@@ -111,6 +113,12 @@ class Case:
     #: shipper's conversation with its customer may reopen the case for the
     #: shipper only, which clears ``solved_at`` but not this.
     carrier_solved_at: datetime | None = None
+    #: Who solved it as the carrier reads it (``Actor.describe``), kept like
+    #: ``carrier_solved_at`` while the shipper reopens with its customer.
+    carrier_solved_by: str | None = None
+    #: When the shipper shared its customer's contact details (name, email,
+    #: phone) with the carrier; None while they are not shared.
+    contact_shared_at: datetime | None = None
     version: int = 1
     id: int | None = field(default=None, kw_only=True)
 
@@ -193,6 +201,7 @@ class Case:
             self.solved_by = None
         if self.carrier_status is not Status.SOLVED:
             self.carrier_solved_at = None
+            self.carrier_solved_by = None
         if audience is not Audience.INTERNAL:
             self.latest_message_at = at
             self.latest_message_user_id = actor.user_id
@@ -229,16 +238,23 @@ class Case:
             self.solved_by = None
         if target is not Status.SOLVED:
             self.carrier_solved_at = None
+            self.carrier_solved_by = None
         elif carrier_old is not Status.SOLVED or self.carrier_solved_at is None:
-            self.carrier_solved_at = at  # else the carrier reads it solved since then
+            # else the carrier reads it solved since then, by whom it was then
+            self.carrier_solved_at = at
+            self.carrier_solved_by = self.solved_by
         self.touch(at)
         return old
 
     def carrier_starts_over(self) -> None:
         """A carrier named now starts from where the case is, not from what the
-        carrier before it read of it."""
+        carrier before it read of it; the customer's contact details shared with
+        the carrier before it are not shared with it."""
+        self.contact_shared_at = None
         self.carrier_status = status_for_carrier(self.status)
-        self.carrier_solved_at = self.solved_at if self.status is Status.SOLVED else None
+        solved = self.status is Status.SOLVED
+        self.carrier_solved_at = self.solved_at if solved else None
+        self.carrier_solved_by = self.solved_by if solved else None
 
 
 @define(slots=False, eq=False)

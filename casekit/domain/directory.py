@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 
 from attrs import define, field, frozen
@@ -28,6 +29,31 @@ def clean_email(errors: dict[str, list[str]], name: str, value: object) -> str:
     value = clean_text(errors, name, value, 320).lower()
     if value and ("@" not in value or value.startswith("@") or value.endswith("@")):
         errors[name] = ["not an email address"]
+    return value
+
+
+#: The longest phone number kept, in characters.
+MAX_PHONE = 32
+_PHONE = re.compile(r"\+?[0-9 ()./-]+")
+
+
+def clean_phone(errors: dict[str, list[str]], name: str, value: object) -> str | None:
+    """``value`` as a stored phone number: free-form but bounded (digits,
+    spaces and ``( ) - . /``, a leading ``+``, at least one digit, at most
+    :data:`MAX_PHONE` characters, stripped); None for None or blank. A
+    message under ``errors[name]`` otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[name] = ["a text"]
+        return None
+    value = " ".join(value.split())
+    if not value:
+        return None
+    if len(value) > MAX_PHONE:
+        errors[name] = [f"at most {MAX_PHONE} characters"]
+    elif _PHONE.fullmatch(value) is None or not any(ch.isdigit() for ch in value):
+        errors[name] = ["a phone number: digits, spaces, + - ( ) . /"]
     return value
 
 
@@ -89,13 +115,18 @@ class User:
 
 @define(slots=False, eq=False)
 class Customer:
-    """A shipper's consumer. Not a user: identified by the host or by email."""
+    """A shipper's consumer. Not a user: identified by the host or by email.
+
+    ``phone`` is free-form (see :func:`clean_phone`). The carrier reads the
+    customer's name, email and phone only on a case whose shipper shared them.
+    """
 
     shipper_org_id: int
     email: str
     name: str = ""
     external_id: str | None = None
     created_at: datetime | None = None
+    phone: str | None = None
     id: int | None = field(default=None, kw_only=True)
 
 
@@ -157,12 +188,13 @@ class UserRecord:
 @frozen
 class CustomerRecord:
     """A shipper's customer as the host's sync states it; ``shipper`` is the
-    shipper's ``external_id``."""
+    shipper's ``external_id``. ``phone`` None (or blank) states none."""
 
     external_id: str
     shipper: str
     email: str
     name: str = ""
+    phone: str | None = None
 
 
 @frozen

@@ -61,6 +61,14 @@ def may_share(actor: Actor, case: Case) -> str | None:
     return "only the shipper's staff may share its customer's messages with the carrier"
 
 
+def may_share_contact(actor: Actor, case: Case) -> str | None:
+    """Sharing (or withdrawing) the customer's contact details with the carrier:
+    the shipper's staff."""
+    if actor.is_unrestricted or side_of_actor(actor, case) is Side.SHIPPER:
+        return None
+    return "only the shipper's staff may share its customer's contact details with the carrier"
+
+
 def may_work(actor: Actor, case: Case) -> str | None:
     """Status, type, shipment and order changes: any party's staff."""
     if actor.is_unrestricted or side_of_actor(actor, case) is not None:
@@ -135,6 +143,8 @@ class Allowed:
     crm_number: bool
     change_carrier: bool
     share: bool
+    #: Share the customer's contact details with the carrier, or withdraw them.
+    share_contact: bool
 
 
 def audiences_reaching(actor: Actor, case: Case) -> tuple[Audience, ...]:
@@ -213,4 +223,7 @@ def allowed(actor: Actor, case: Case, watcher_ids: Iterable[int] = ()) -> Allowe
         crm_number=may_set_crm_number(actor, case) is None,
         change_carrier=may_change_carrier(actor, case) is None,
         share=may_share(actor, case) is None and case.carrier_org_id is not None,
+        share_contact=may_share_contact(actor, case) is None
+        and case.carrier_org_id is not None
+        and case.customer_id is not None,
     )

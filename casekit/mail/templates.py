@@ -53,6 +53,9 @@ VARIABLES: dict[str, str] = {
     "case.carrier": "the carrier's name, or empty",
     "case.order": "the order number, or empty",
     "case.shipment": "the shipment reference, or empty",
+    "case.contact": "the customer's contact details (name, email, phone; phone may be None) "
+    "in mail to the carrier's users on a case whose shipper shares them with the carrier; "
+    "else None",
     "event": "what happened: case_opened, message_posted, owner_assigned, status_changed, "
     "case_solved, case_reopened, customer_feedback or carrier_named",
     "actor.name": "who made the change: a user's name, the customer's name, or the system",
@@ -91,6 +94,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "carrier": "Fast Freight",
         "order": "SO-1001",
         "shipment": "SHP-1",
+        "contact": {"name": "Casey Customer", "email": "casey@example.test", "phone": None},
     },
     "event": "message_posted",
     "actor": {"name": "Sam Shipper"},

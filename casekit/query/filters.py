@@ -228,7 +228,7 @@ def _empty(field: str, actor: Actor, role: OrgRole | None = None) -> ColumnEleme
     if field == "has_owner":
         return false()
     if field == "solved_by":
-        return true() if actor.is_customer else c.solved_by.is_(None)
+        return true() if actor.is_customer else solved_by_column(actor, role).is_(None)
     if field == "watcher":
         return ~exists(_watches(actor))
     if field == "has_event":
@@ -284,8 +284,9 @@ def _choice(
             # Who solved a case is staff business: to a customer nobody did.
             return true() if negative else false()
         solvers = [f"user:{v}" for v in values]
-        positive = c.solved_by.in_(solvers)
-        return _negate(c.solved_by, positive) if negative else positive
+        solved_by = solved_by_column(actor, role)
+        positive = solved_by.in_(solvers)
+        return _negate(solved_by, positive) if negative else positive
     if f.field == "has_event":
         happened = exists(
             select(e.id).where(
@@ -404,6 +405,12 @@ def _as_read_by(
     if isinstance(carries, bool):
         return carrier_column if carries else shipper_column
     return case((carries, carrier_column), else_=shipper_column)
+
+
+def solved_by_column(actor: Actor, role: OrgRole | None = None) -> Any:
+    """Who solved the case as ``actor`` reads it: the carrier keeps its own while
+    the shipper reopens the case with its customer."""
+    return _as_read_by(actor, c.solved_by, c.carrier_solved_by, role)
 
 
 def latest_columns(actor: Actor, role: OrgRole | None = None) -> tuple[Any, Any, Any]:

@@ -45,6 +45,16 @@ class EntryView:
 
 
 @frozen(kw_only=True)
+class ContactView:
+    """The customer's contact details on a case: to the shipper's staff, and to
+    the carrier's once the shipper shared them on that case."""
+
+    name: str
+    email: str
+    phone: str | None
+
+
+@frozen(kw_only=True)
 class CaseView:
     """A case as one actor sees it.
 
@@ -52,6 +62,9 @@ class CaseView:
     unrestricted host); ``watcher_ids`` are
     the watchers from the viewer's organization (all of them for the
     unrestricted host). A customer sees no owners, watchers or CRM number.
+    ``contact`` is the customer's name, email and phone, for the shipper's
+    staff and the host, and for the carrier while ``contact_shared_at`` says
+    the shipper shares them (None for anyone else, and for a customer).
     """
 
     id: int
@@ -79,6 +92,8 @@ class CaseView:
     latest_message_org_id: int | None
     crm_number: str | None = None
     watcher_ids: tuple[int, ...] = ()
+    contact: ContactView | None = None
+    contact_shared_at: datetime | None = None
 
     @property
     def category(self) -> Category:
@@ -139,6 +154,7 @@ class CustomerView:
     id: int
     name: str
     email: str
+    phone: str | None = None
 
 
 @frozen(kw_only=True)

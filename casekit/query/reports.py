@@ -129,6 +129,7 @@ class Reporter:
         # When the viewer's side read the case solved: the carrier keeps its own,
         # which reopening the case with the customer does not clear.
         self.solved_at = c.solved_at if shipper_side else c.carrier_solved_at
+        self.solved_by = c.solved_by if shipper_side else c.carrier_solved_by
         # The report columns of the viewer's side (see store.report_columns).
         self.first_response_at = (
             c.shipper_first_response_at if shipper_side else c.carrier_first_response_at
@@ -407,7 +408,7 @@ class Reporter:
     def solved(self) -> dict[str, dict[Any, int]]:
         """The cases solved in the range by day (week) and by who solved them."""
         edges = [b.start for b in self.buckets] + [self.end]
-        columns = {"bucket": bucket_of(self.solved_at, edges), "solved_by": c.solved_by}
+        columns = {"bucket": bucket_of(self.solved_at, edges), "solved_by": self.solved_by}
         sets = self.wanted({("bucket",): ("volume",), ("solved_by",): ("load",)})
         return self.counts("solved", columns, self.solved_in_range(), sets)
 

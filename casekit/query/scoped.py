@@ -53,6 +53,7 @@ from casekit.query.models import (
     AttachmentView,
     CaseFacts,
     CaseView,
+    ContactView,
     CustomerView,
     EntryView,
     OrderView,
@@ -198,6 +199,7 @@ class Scope:
         ids = [] if new else [case.id for case in found if case.id is not None]
         crm = self._crm_numbers(ids)
         watchers = self._watchers(ids)
+        contacts = self._contacts(found)
         hide_people = self.actor.is_customer
         # A customer's latest message is the latest one meant for them, and
         # who created or solved the case is staff business.
@@ -224,11 +226,7 @@ class Scope:
                 updated_at=(case.carrier_updated_at if self._for_carrier(case) else case.updated_at)
                 or case.created_at,
                 solved_at=case.carrier_solved_at if self._for_carrier(case) else case.solved_at,
-                solved_by=(
-                    None
-                    if hide_people or case.solved_by is None
-                    else self._who(case, case.solved_by)
-                ),
+                solved_by=self._solved_by(case),
                 latest_message_at=(
                     latest.get(_id(case.id)) if hide_people else self._latest(case)[0]
                 ),
@@ -236,9 +234,41 @@ class Scope:
                 latest_message_org_id=None if hide_people else self._latest(case)[2],
                 crm_number=crm.get(_id(case.id)),
                 watcher_ids=tuple(sorted(watchers.get(_id(case.id), ()))),
+                contact=contacts.get(case.customer_id or 0) if self._reads_contact(case) else None,
+                contact_shared_at=None if hide_people else case.contact_shared_at,
             )
             for case in found
         ]
+
+    def _solved_by(self, case: Case) -> str | None:
+        """Who solved the case as the actor's side reads it (none for a customer):
+        the carrier keeps its own while the shipper reopens with its customer."""
+        if self.actor.is_customer:
+            return None
+        solved_by = case.carrier_solved_by if self._for_carrier(case) else case.solved_by
+        return None if solved_by is None else self._who(case, solved_by)
+
+    def _reads_contact(self, case: Case) -> bool:
+        """The actor reads the customer's contact details on ``case``: the host and
+        the shipper's staff; the carrier's while the shipper shares them."""
+        actor = self.actor
+        if case.customer_id is None or actor.is_customer:
+            return False
+        if actor.is_unrestricted or actor.org_id == case.shipper_org_id:
+            return True
+        return self._for_carrier(case) and case.contact_shared_at is not None
+
+    def _contacts(self, found: Sequence[Case]) -> dict[int, ContactView]:
+        """The contact details of the customers of ``found`` the actor reads them on."""
+        wanted = {case.customer_id for case in found if self._reads_contact(case)}
+        if not wanted:
+            return {}
+        k = tables.customers.c
+        stmt = select(k.id, k.name, k.email, k.phone).where(k.id.in_(sorted(wanted)))
+        return {
+            row.id: ContactView(name=row.name, email=row.email, phone=row.phone)
+            for row in self.session.execute(stmt)
+        }
 
     def _for_carrier(self, case: Case) -> bool:
         """The actor acts for the carrier of ``case``, which never reads the customer's
@@ -454,7 +484,9 @@ class Scope:
         ):
             person = session.get(Customer, case.customer_id)
             if person is not None:
-                customer = CustomerView(id=_id(person.id), name=person.name, email=person.email)
+                customer = CustomerView(
+                    id=_id(person.id), name=person.name, email=person.email, phone=person.phone
+                )
         g = tables.organizations.c
         organizations = {
             row.id: row.name

@@ -30,7 +30,7 @@ from casekit.domain.workflow import Status, can_set_status
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
-from casekit.services import case_carrier
+from casekit.services import case_carrier, case_contact
 from casekit.services.base import Edit, Service, deny, set_status
 from casekit.services.links import resolve_order, resolve_shipment
 from casekit.services.messages import append_message, message_audience
@@ -518,6 +518,30 @@ class CaseService(Service):
             [view] = edit.scope.entry_views(case, [entry])
             edit.finish(view=False)
             return view
+
+    def share_contact(
+        self, actor: Actor, number: str, *, expected_version: int | None = None
+    ) -> CaseView:
+        """Share the case's customer's contact details (name, email, phone) with the
+        case's carrier: the shipper's staff (or the host). The carrier reads them
+        on this case only, until they are withdrawn; a ``contact_shared`` event
+        for partners records it. See :mod:`casekit.services.case_contact`."""
+        return self._contact(actor, number, True, expected_version)
+
+    def withdraw_contact(
+        self, actor: Actor, number: str, *, expected_version: int | None = None
+    ) -> CaseView:
+        """Stop sharing the customer's contact details with the carrier (a
+        ``contact_withdrawn`` event); the carrier reads none of them from then on."""
+        return self._contact(actor, number, False, expected_version)
+
+    def _contact(
+        self, actor: Actor, number: str, shared: bool, expected_version: int | None
+    ) -> CaseView:
+        with self.editing(actor, number, expected_version) as edit:
+            case_contact.set_shared(edit, shared)
+            result: CaseView = edit.finish()
+            return result
 
     # -- links --------------------------------------------------------------------------
     def link_shipment(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ import jinja2
 from sqlalchemy import select
 
 from casekit.domain.audience import Audience, entry_visible
+from casekit.domain.case import Case
 from casekit.domain.notify import RecipientKind
 from casekit.domain.portal import customer_status
 from casekit.domain.workflow import status_value_for_carrier
@@ -60,6 +61,35 @@ def _names(conn: Any, table: Any, ids: set[int], column: str = "name") -> dict[i
         return {}
     stmt = select(table.c.id, table.c[column]).where(table.c.id.in_(sorted(ids)))
     return {row[0]: row[1] for row in conn.execute(stmt)}
+
+
+def _reads_contact(row: Mapping[str, Any], case: Case) -> bool:
+    """The notification goes to a user of the case's carrier while the shipper
+    shares its customer's contact details on the case."""
+    return (
+        row["recipient_kind"] == RecipientKind.USER.value
+        and row["org_id"] == case.carrier_org_id
+        and case.contact_shared_at is not None
+        and case.customer_id is not None
+    )
+
+
+def _contacts(
+    conn: Any, rows: list[dict[str, Any]], cases: Mapping[int | None, Case]
+) -> dict[int, dict[str, str | None]]:
+    """The contact details of the customers whose cases' mail shows them."""
+    ids = {
+        case.customer_id
+        for row in rows
+        if (case := cases.get(row["case_id"])) is not None
+        and case.customer_id is not None
+        and _reads_contact(row, case)
+    }
+    if not ids:
+        return {}
+    k = tables.customers.c
+    stmt = select(k.id, k.name, k.email, k.phone).where(k.id.in_(sorted(ids)))
+    return {r.id: {"name": r.name, "email": r.email, "phone": r.phone} for r in conn.execute(stmt)}
 
 
 def overrides(conn: Any, org_ids: set[int]) -> dict[tuple[int, str], TemplateSource]:
@@ -109,6 +139,7 @@ def prepare(
         users = _names(conn, tables.users, user_ids)
         user_orgs = _names(conn, tables.users, set(user_ids), "org_id")
         customers = _names(conn, tables.customers, customer_ids)
+        contacts = _contacts(conn, rows, cases)
         orders = _names(
             conn, tables.orders, {c.order_id for c in cases.values() if c.order_id}, "number"
         )
@@ -178,6 +209,11 @@ def prepare(
                 "carrier": orgs.get(case.carrier_org_id, "") if case.carrier_org_id else "",
                 "order": orders.get(case.order_id, "") if case.order_id else "",
                 "shipment": shipments.get(case.shipment_id, "") if case.shipment_id else "",
+                # The customer's contact details, to the carrier's users once the
+                # shipper shared them on this case.
+                "contact": contacts.get(case.customer_id or 0)
+                if for_carrier and _reads_contact(row, case)
+                else None,
             },
             "event": row["event"],
             "actor": {"name": actor_name},

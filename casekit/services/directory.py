@@ -22,6 +22,7 @@ from casekit.domain.directory import (
     UserRecord,
     UserRole,
     clean_email,
+    clean_phone,
     clean_text,
 )
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
@@ -122,11 +123,15 @@ class DirectoryService(DirectoryKeys, DirectoryUpkeep):
         email: str,
         name: str = "",
         external_id: str | None = None,
+        phone: str | None = None,
     ) -> Customer:
+        """Add a customer to a shipper: the host or the shipper's staff.
+        ``phone`` is free-form but bounded (:func:`~casekit.domain.directory.clean_phone`)."""
         if not (actor.is_unrestricted or (actor.org_id == shipper_org_id and actor.is_staff)):
             raise PermissionDenied("only the host or the shipper's staff add its customers")
         errors: dict[str, list[str]] = {}
         email = clean_email(errors, "email", email)
+        phone = clean_phone(errors, "phone", phone)
         if errors:
             raise InvalidInput(errors)
         with self._uow() as uow:
@@ -139,6 +144,7 @@ class DirectoryService(DirectoryKeys, DirectoryUpkeep):
                 name=name.strip(),
                 external_id=external_id,
                 created_at=self._now(),
+                phone=phone,
             )
             uow.session.add(customer)
             uow.flush()

@@ -31,6 +31,7 @@ from casekit.domain.directory import (
     UserRecord,
     UserRole,
     clean_email,
+    clean_phone,
     clean_text,
 )
 from casekit.errors import InvalidInput, PermissionDenied
@@ -359,7 +360,7 @@ class Sync:
 
     # customers -----------------------------------------------------------------
     def customers(self, items: Sequence[CustomerRecord]) -> SyncCounts:
-        wanted: list[tuple[int, str, str, str, str]] = []
+        wanted: list[tuple[int, str, str, str, str | None, str]] = []
         seen: set[Any] = set()
         emails: dict[tuple[int, str], str] = {}
         for index, item in enumerate(items):
@@ -372,11 +373,12 @@ class Sync:
                 self.errors[f"{path}.name"] = ["a text"]
             elif len(name) > tables.NAME:
                 self.errors[f"{path}.name"] = [f"at most {tables.NAME} characters"]
+            phone = clean_phone(self.errors, f"{path}.phone", item.phone)
             if org is not None and org.id is not None and email:
                 other = emails.setdefault((org.id, email), path)
                 if other != path:
                     self.errors[f"{path}.email"] = [f"{email!r} is also given at {other}"]
-                wanted.append((org.id, external_id, email, name, path))
+                wanted.append((org.id, external_id, email, name, phone, path))
         self.fail_if_errors()
         k = tables.customers.c
         keys = [(w[0], w[1]) for w in wanted]
@@ -387,7 +389,7 @@ class Sync:
             Customer, tuple_(k.shipper_org_id, k.email), [(w[0], w[2]) for w in wanted]
         )
         created = updated = unchanged = 0
-        for org_id, external_id, email, name, path in wanted:
+        for org_id, external_id, email, name, phone, path in wanted:
             holder = taken.get((org_id, email))
             customer = found.get((org_id, external_id))
             if holder is not None and holder.id not in synced and holder is not customer:
@@ -402,6 +404,7 @@ class Sync:
                     name=name,
                     external_id=external_id,
                     created_at=self.now,
+                    phone=phone,
                 )
                 self.session.add(customer)
                 self.session.flush()
@@ -411,7 +414,7 @@ class Sync:
                 continue
             assert customer.id is not None
             changed = False
-            for attribute, value in (("email", email), ("name", name)):
+            for attribute, value in (("email", email), ("name", name), ("phone", phone)):
                 changed |= self.changes.set(customer, org_id, Subject.CUSTOMER, attribute, value)
             if changed:
                 updated += 1

@@ -15,6 +15,7 @@ from casekit.domain.directory import (
     User,
     UserRole,
     clean_email,
+    clean_phone,
     clean_text,
 )
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
@@ -169,8 +170,10 @@ class DirectoryUpkeep(Service):
         email: str | None = None,
         name: str | None = None,
         external_id: str | None = _UNSET,
+        phone: str | None = _UNSET,
     ) -> Customer:
-        """Move a customer to a new email address, rename them, or change their ``external_id``.
+        """Move a customer to a new email address, rename them, change their
+        ``external_id`` or their phone (None clears it).
 
         The customer keeps their cases. The host, or the shipper's managers,
         admins and API keys may. An address another customer of the same
@@ -185,6 +188,8 @@ class DirectoryUpkeep(Service):
                 errors["name"] = [f"at most {tables.NAME} characters"]
         if external_id is not _UNSET and external_id is not None:
             external_id = clean_text(errors, "external_id", external_id, tables.KEY)
+        if phone is not _UNSET:
+            phone = clean_phone(errors, "phone", phone)
         if errors:
             raise InvalidInput(errors)
         with self._uow() as uow:
@@ -227,6 +232,8 @@ class DirectoryUpkeep(Service):
                     if clash is not None:
                         raise InvalidInput({"external_id": [f"{external_id!r} is taken"]})
                 changes.set(customer, org_id, Subject.CUSTOMER, "external_id", external_id)
+            if phone is not _UNSET and phone != customer.phone:
+                changes.set(customer, org_id, Subject.CUSTOMER, "phone", phone)
             changes.write(uow.session)
             uow.commit()
             return customer

@@ -46,6 +46,7 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 NAME = 200
 EMAIL = 320
 KEY = 200
+PHONE = 32
 #: The collation of identifier columns on MySQL and MariaDB (see :func:`_ident`).
 MYSQL_BINARY = "utf8mb4_bin"
 
@@ -107,6 +108,7 @@ customers = Table(
     Column("name", String(NAME), nullable=False, default=""),
     Column("external_id", _ident(KEY), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("phone", String(PHONE), nullable=True),
     UniqueConstraint("shipper_org_id", "external_id"),
     Index("ix_casekit_customers_shipper_email", "shipper_org_id", "email"),
 )
@@ -224,6 +226,11 @@ cases = Table(
     # shipper's conversation with its customer may reopen the case for the
     # shipper (clearing ``solved_at``) while the carrier still reads it solved.
     Column("carrier_solved_at", UTCDateTime()),
+    # Who solved it as the carrier reads it, kept with ``carrier_solved_at``.
+    Column("carrier_solved_by", String(64)),
+    # When the shipper shared its customer's contact details with the carrier
+    # (NULL: not shared); the scoped layer shows them to the carrier then.
+    Column("contact_shared_at", UTCDateTime()),
     # Report columns: facts of the timeline and the snapshot kept on the row
     # (store.report_columns keeps them, in the transaction of the change), so
     # the dashboard reads neither the entries nor the shipments.

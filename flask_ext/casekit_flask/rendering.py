@@ -199,6 +199,10 @@ def describe_event(
             by_customer = shared.actor_kind == "customer"
             what = Markup("the customer's message" if by_customer else "the message")
             return Markup("shared {} of {} with the carrier").format(what, when(shared.created_at))
+        case EventKind.CONTACT_SHARED:
+            return "shared the customer's contact details with the carrier"
+        case EventKind.CONTACT_WITHDRAWN:
+            return "withdrew the customer's contact details from the carrier"
         case EventKind.MAIL_FILED:
             return "filed a mail from triage on the case"
         case EventKind.NOTIFICATION_FAILED:

@@ -89,6 +89,7 @@ class CustomerSchema(StrictSchema):
     email = fields.String(required=True)
     name = fields.String(required=True)
     external_id = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
 
 
 class CustomerListSchema(StrictSchema):
@@ -104,6 +105,10 @@ class CustomerUpdateSchema(StrictSchema):
     email = fields.String(validate=EMAIL, metadata={"description": "moves the customer"})
     name = fields.String(validate=validate.Length(max=MAX_TEXT))
     external_id = fields.String(allow_none=True, validate=KEY)
+    phone = fields.String(
+        allow_none=True,
+        metadata={"description": "free-form, at most 32 characters: digits, spaces, + - ( ) . /"},
+    )
 
 
 class ChangeSchema(StrictSchema):
@@ -150,6 +155,11 @@ class CustomerRecordSchema(StrictSchema):
     )
     email = fields.String(required=True, validate=EMAIL)
     name = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "free-form, at most 32 characters: digits, spaces, + - ( ) . /"},
+    )
 
 
 MAX_RECORDS = validate.Length(max=5000)
@@ -295,8 +305,9 @@ def customer(customer_id: int) -> Any:
 @blp.response(200, CustomerSchema)
 @_problems
 def update_customer(data: dict[str, Any], customer_id: int) -> Any:
-    """Move a customer to a new address (their cases stay theirs), rename them, or change
-    their `external_id`. An address another customer of the shipper has is a 400."""
+    """Move a customer to a new address (their cases stay theirs), rename them, change
+    their `external_id` or their `phone` (null clears it). An address another customer
+    of the shipper has is a 400."""
     return current_kit().directory.update_customer(
         actor(), _checked_id(customer_id, "customer_id"), **data
     )
