@@ -259,3 +259,32 @@ def test_the_carrier_keeps_its_solved_time_while_the_shipper_reopens_with_its_cu
     clock.advance(hours=1)
     kit.cases.reopen(w.carrier_actor, number)
     assert solved_seen(w.carrier_actor) == (None, None, 0, 0)
+
+
+def test_the_carrier_keeps_who_solved_it_while_the_shipper_reopens_with_its_customer(
+    kit: CaseKit, world: World, number: str, clock: FrozenClock
+) -> None:
+    """The carrier's view and its dashboard's "solved by" load keep the carrier's
+    solver when the customer's message reopens the case for the shipper; the
+    carrier's own reopening clears it."""
+    w = world
+    clock.advance(days=1)
+    kit.cases.solve(w.carrier_actor, number)
+    clock.advance(days=1)
+    kit.messages.post(w.customer_actor, number, "It is still broken")
+    solver = f"user:{w.carrier_agent.id}"
+    day = {"from": "2026-01-06", "to": "2026-01-06", "timezone": "UTC"}
+
+    def solved_by(actor: Actor) -> tuple[str | None, int, int]:
+        (row,) = [
+            r
+            for r in kit.reports.load(actor, day).table("load").rows
+            if r.user_id == w.carrier_agent.id
+        ]
+        drilled = kit.views.count(actor, row.solved_query)
+        return kit.cases.get(actor, number).solved_by, row.solved, drilled
+
+    assert kit.cases.get(w.shipper_actor, number).solved_by is None
+    assert solved_by(w.carrier_actor) == (solver, 1, 1)
+    kit.cases.reopen(w.carrier_actor, number)
+    assert solved_by(w.carrier_actor) == (None, 0, 0)

@@ -463,6 +463,10 @@ def _intent(endpoint: str, form: Any, colleagues: Any, type_label: Any) -> str:
         return f"hand the case over to {names.get(form.get('user_id', ''), 'a colleague')}"
     if name == "change_carrier":
         return "change the carrier"
+    if name == "contact_share":
+        if form.get("action") == "withdraw":
+            return "withdraw the customer's contact details from the carrier"
+        return "share the customer's contact details with the carrier"
     return "change the case"
 
 
@@ -518,6 +522,26 @@ def share_entry(number: str, entry_id: int) -> ResponseReturnValue:
         return _render_case(actor, number, errors=_messages(error), form=request.form)
     flash("Shared with the carrier.")
     return redirect(url_for(".case_page", number=number) + f"#entry-{entry_id}")
+
+
+@staff.post("/<number>/contact-share")
+def contact_share(number: str) -> ResponseReturnValue:
+    """Share the customer's contact details with the carrier, or withdraw them
+    (``action=withdraw``): the shipper's staff."""
+    actor = require_staff()
+    kit = current_kit()
+    withdraw = request.form.get("action") == "withdraw"
+    change = kit.cases.withdraw_contact if withdraw else kit.cases.share_contact
+    try:
+        change(actor, number, expected_version=_form_version())
+    except InvalidInput as error:
+        return _render_case(actor, number, errors=_messages(error), form=request.form)
+    flash(
+        "The carrier no longer sees the customer's contact details."
+        if withdraw
+        else "The carrier now sees the customer's contact details on this case."
+    )
+    return redirect(url_for(".case_page", number=number))
 
 
 @staff.post("/<number>/status")

@@ -302,6 +302,32 @@ def unwatch(number: str, user_id: int) -> Any:
     return _case_response(view)
 
 
+@blp.route("/<number>/contact-share", methods=["POST"])
+@blp.response(200, CaseSchema)
+@problems(*COMMON, 409)
+def share_contact(number: str) -> Any:
+    """Share the case's customer's contact details (name, email, phone) with the
+    case's carrier: the shipper's staff only. The carrier reads them on this case
+    (its `contact`) until they are withdrawn; the timeline records who shared them.
+    Honours `If-Match`."""
+    view = current_kit().cases.share_contact(
+        actor(), _number(number), expected_version=if_match()
+    )
+    return _case_response(view)
+
+
+@blp.route("/<number>/contact-share", methods=["DELETE"])
+@blp.response(200, CaseSchema)
+@problems(*COMMON, 409)
+def withdraw_contact(number: str) -> Any:
+    """Withdraw the customer's contact details from the carrier: the shipper's staff
+    only. Honours `If-Match`."""
+    view = current_kit().cases.withdraw_contact(
+        actor(), _number(number), expected_version=if_match()
+    )
+    return _case_response(view)
+
+
 def _number(number: str) -> str:
     if not number or len(number) > 40 or "\x00" in number:
         raise InvalidInput({"number": ["a case number"]})

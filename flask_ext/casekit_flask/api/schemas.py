@@ -76,6 +76,14 @@ class ProblemSchema(Schema):
     )
 
 
+class ContactSchema(Schema):
+    """The customer's contact details: to the shipper, and to the carrier while shared."""
+
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(allow_none=True)
+
+
 class CaseSchema(Schema):
     """A case as the caller sees it (owners, watchers and CRM number are the caller's side's)."""
 
@@ -101,6 +109,18 @@ class CaseSchema(Schema):
     latest_message_at = fields.DateTime(allow_none=True)
     crm_number = fields.String(allow_none=True)
     watcher_ids = fields.List(fields.Integer(), required=True)
+    contact = fields.Nested(
+        ContactSchema,
+        allow_none=True,
+        metadata={
+            "description": "the customer's name, email and phone: to the shipper's staff, "
+            "and to the carrier's while the shipper shares them on this case"
+        },
+    )
+    contact_shared_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "since when the shipper shares the contact details (staff)"},
+    )
 
 
 class CaseRowSchema(Schema):
