@@ -67,7 +67,8 @@ def test_the_shipper_shares_the_contact_with_the_carrier_of_one_case(
     kit.directory.update_customer(Actor.host(), w.customer.id, phone="+44 20 7946 0000")
     number, other = _open(kit, w), _open(kit, w)
     contact = kit.cases.get(w.shipper_actor, number).contact
-    assert contact is not None and contact.phone == "+44 20 7946 0000"
+    assert contact is not None
+    assert contact.phone == "+44 20 7946 0000"
     assert kit.cases.get(w.carrier_actor, number).contact is None
     assert kit.cases.facts(w.carrier_actor, number).customer is None
     version = kit.cases.get(w.shipper_actor, number).version
@@ -83,7 +84,8 @@ def test_the_shipper_shares_the_contact_with_the_carrier_of_one_case(
     # Not the customer's other case; never to the customer through its case view.
     assert kit.cases.get(w.carrier_actor, other).contact is None
     as_customer = kit.cases.get(w.customer_actor, number)
-    assert as_customer.contact is None and as_customer.contact_shared_at is None
+    assert as_customer.contact is None
+    assert as_customer.contact_shared_at is None
     # Sharing again changes nothing.
     assert kit.cases.share_contact(w.shipper_actor, number).version == shared.version
 
@@ -145,6 +147,7 @@ def test_the_carriers_users_are_mailed_the_contact_while_shared(
     assert w.customer.email not in mailed("before")
     mkit.cases.share_contact(w.shipper_actor, number)
     after = mailed("after")
-    assert w.customer.email in after and "555 0100" in after
+    assert w.customer.email in after
+    assert "555 0100" in after
     mkit.cases.withdraw_contact(w.shipper_actor, number)
     assert w.customer.email not in mailed("withdrawn")

@@ -310,9 +310,7 @@ def share_contact(number: str) -> Any:
     case's carrier: the shipper's staff only. The carrier reads them on this case
     (its `contact`) until they are withdrawn; the timeline records who shared them.
     Honours `If-Match`."""
-    view = current_kit().cases.share_contact(
-        actor(), _number(number), expected_version=if_match()
-    )
+    view = current_kit().cases.share_contact(actor(), _number(number), expected_version=if_match())
     return _case_response(view)
 
 
