@@ -117,7 +117,7 @@ class User:
 class Customer:
     """A shipper's consumer. Not a user: identified by the host or by email.
 
-    ``phone`` is free-form (see :func:`clean_phone`). The carrier reads the
+    ``phone`` is free-form (see ``clean_phone``). The carrier reads the
     customer's name, email and phone only on a case whose shipper shared them.
     """
 

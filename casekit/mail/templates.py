@@ -54,7 +54,8 @@ VARIABLES: dict[str, str] = {
     "case.order": "the order number, or empty",
     "case.shipment": "the shipment reference, or empty",
     "case.contact": "the customer's contact details (name, email, phone; phone may be None) "
-    "in mail to the carrier's users on a case whose shipper shares them with the carrier; "
+    "in mail to the carrier's users and collaborator address on a case whose shipper shares "
+    "them with the carrier; "
     "else None",
     "event": "what happened: case_opened, message_posted, owner_assigned, status_changed, "
     "case_solved, case_reopened, customer_feedback or carrier_named",

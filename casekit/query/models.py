@@ -46,8 +46,8 @@ class EntryView:
 
 @frozen(kw_only=True)
 class ContactView:
-    """The customer's contact details on a case: to the shipper's staff, and to
-    the carrier's once the shipper shared them on that case."""
+    """The customer's contact details on a case: to the shipper's staff and the
+    customer, and to the carrier's once the shipper shared them on that case."""
 
     name: str
     email: str
@@ -63,8 +63,8 @@ class CaseView:
     the watchers from the viewer's organization (all of them for the
     unrestricted host). A customer sees no owners, watchers or CRM number.
     ``contact`` is the customer's name, email and phone, for the shipper's
-    staff and the host, and for the carrier while ``contact_shared_at`` says
-    the shipper shares them (None for anyone else, and for a customer).
+    staff, the host and the customer themselves, and for the carrier while
+    ``contact_shared_at`` says the shipper shares them (None for anyone else).
     """
 
     id: int

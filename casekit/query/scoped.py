@@ -249,11 +249,13 @@ class Scope:
         return None if solved_by is None else self._who(case, solved_by)
 
     def _reads_contact(self, case: Case) -> bool:
-        """The actor reads the customer's contact details on ``case``: the host and
-        the shipper's staff; the carrier's while the shipper shares them."""
+        """The actor reads the customer's contact details on ``case``: the host, the
+        shipper's staff and the customer; the carrier's while the shipper shares them."""
         actor = self.actor
-        if case.customer_id is None or actor.is_customer:
+        if case.customer_id is None:
             return False
+        if actor.is_customer:
+            return actor.customer_id == case.customer_id
         if actor.is_unrestricted or actor.org_id == case.shipper_org_id:
             return True
         return self._for_carrier(case) and case.contact_shared_at is not None

@@ -525,7 +525,7 @@ class CaseService(Service):
         """Share the case's customer's contact details (name, email, phone) with the
         case's carrier: the shipper's staff (or the host). The carrier reads them
         on this case only, until they are withdrawn; a ``contact_shared`` event
-        for partners records it. See :mod:`casekit.services.case_contact`."""
+        for partners records it. See ``casekit.services.case_contact``."""
         return self._contact(actor, number, True, expected_version)
 
     def withdraw_contact(

@@ -63,11 +63,16 @@ def _names(conn: Any, table: Any, ids: set[int], column: str = "name") -> dict[i
     return {row[0]: row[1] for row in conn.execute(stmt)}
 
 
+#: The carrier's recipients who read the customer's contact details once shared: not an
+#: address Cc'd on the thread, which may be anyone's.
+_CARRIER_PEOPLE = frozenset({RecipientKind.USER.value, RecipientKind.ADDRESS.value})
+
+
 def _reads_contact(row: Mapping[str, Any], case: Case) -> bool:
-    """The notification goes to a user of the case's carrier while the shipper
-    shares its customer's contact details on the case."""
+    """The notification goes to a user of the case's carrier (or its collaborator
+    address) while the shipper shares its customer's contact details on the case."""
     return (
-        row["recipient_kind"] == RecipientKind.USER.value
+        row["recipient_kind"] in _CARRIER_PEOPLE
         and row["org_id"] == case.carrier_org_id
         and case.contact_shared_at is not None
         and case.customer_id is not None

@@ -126,7 +126,7 @@ class DirectoryService(DirectoryKeys, DirectoryUpkeep):
         phone: str | None = None,
     ) -> Customer:
         """Add a customer to a shipper: the host or the shipper's staff.
-        ``phone`` is free-form but bounded (:func:`~casekit.domain.directory.clean_phone`)."""
+        ``phone`` is free-form but bounded (``casekit.domain.directory.clean_phone``)."""
         if not (actor.is_unrestricted or (actor.org_id == shipper_org_id and actor.is_staff)):
             raise PermissionDenied("only the host or the shipper's staff add its customers")
         errors: dict[str, list[str]] = {}

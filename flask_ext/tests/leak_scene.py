@@ -83,9 +83,11 @@ MARKERS: dict[str, Marker] = {
         # A pair's collaborator addresses are its two organizations' business.
         _address("shipper-collaborator-address", "acme.test", SHIPPER, CARRIER),
         _address("carrier-collaborator-address", "fast.test", SHIPPER, CARRIER),
-        # The carrier sees the consignee's facts, never the customer's account.
+        # The carrier sees the consignee's facts, never the customer's account; the
+        # customer's name, address and phone only where the shipper shared them.
         _text("customer-name", SHIPPER, CUSTOMER),
         _address("customer-address", "example.test", SHIPPER, CUSTOMER),
+        Marker("customer-phone", frozenset({SHIPPER, CUSTOMER}), text="+99 7303 7303 7303"),
         _id("customer-id", r'"customer_id":\s*{id}\b', SHIPPER, CUSTOMER),
         _text("shipper-triage", SHIPPER),
         _text("carrier-triage", CARRIER),
@@ -231,7 +233,8 @@ def _answer(notification: Message, sender: str, text: str) -> bytes:
 
 def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool = True) -> Scene:
     """Plant a marker in every private field of one case (see the module's docstring);
-    without ``share``, the shipper has not shared its customer's message yet.
+    without ``share``, the shipper has not shared its customer's message, nor its
+    customer's contact details, with the carrier yet.
 
     The demo's captured-mail pages are mounted too, on a capture in ``mail_dir``
     of the same mail.
@@ -253,6 +256,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         shipper_org_id=shipper.id,
         email=MARKERS["customer-address"].text,
         name=MARKERS["customer-name"].text,
+        phone=MARKERS["customer-phone"].text,
     )
     actors["case_customer"] = Actor.of_customer(customer)
     watchers = {
@@ -345,6 +349,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     post(actors["case_customer"], number, MARKERS["customer-message"].text)
     if share:
         kit.cases.share_with_carrier(world.shipper_actor, number, shared.id)
+        kit.cases.share_contact(world.shipper_actor, number)
     # The shipper waits; the carrier solves it (the customer is told, by the carrier's
     # doing); the shipper reopens it; the carrier's manager gives it an owner on their side.
     kit.cases.change_status(world.shipper_actor, number, "waiting")

@@ -112,6 +112,8 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ),
     # The shipper shares its customer's message; the carrier may not.
     ("casekit_staff.share_entry", "POST"): ({}, {**parties(302), "case_carrier": 403}),
+    # The shipper shares its customer's contact details with the carrier; the carrier may not.
+    ("casekit_staff.contact_share", "POST"): ({}, {**parties(302), "case_carrier": 403}),
     ("casekit_staff.change_type", "POST"): ({"type": "osd_damaged"}, parties(302)),
     ("casekit_staff.set_owner", "POST"): ({"action": "take"}, parties(302)),
     ("casekit_staff.watchers", "POST"): ({"action": "watch"}, parties(302)),

@@ -89,6 +89,16 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         None,
         parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
     ),
+    # The shipper shares its customer's contact details with the carrier, or withdraws
+    # them; nobody else may.
+    ("casekit_api_cases.share_contact", "POST"): (
+        None,
+        parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
+    ("casekit_api_cases.withdraw_contact", "DELETE"): (
+        None,
+        parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
     # The shipper side's owner: only the shipper's staff set it.
     ("casekit_api_cases.set_owner", "PUT"): (
         {"user_id": None},

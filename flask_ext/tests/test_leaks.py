@@ -354,7 +354,12 @@ ALL = tuple(VIEWERS)
 
 
 STAFF = frozenset({SHIPPER, CARRIER})
-CUSTOMER_DETAILS = frozenset({"customer-name", "customer-address"})
+CUSTOMER_DETAILS = frozenset({"customer-name", "customer-address", "customer-phone"})
+#: The customer's contact details, which the shipper shared with the carrier on the case: the
+#: carrier reads them on the case's page, in its API representation (and the writes' answers),
+#: its webhooks' payloads and the mail to its users; nowhere else.
+CONTACT = CUSTOMER_DETAILS
+CONTACT_SHARED = {name: MARKERS[name].seen_by | {CARRIER} for name in CONTACT}
 OWN_SIDE = {
     "shipper-collaborator-address": frozenset({SHIPPER}),
     "carrier-collaborator-address": frozenset({CARRIER}),
@@ -394,13 +399,11 @@ LATEST_READERS = {"carrier-partners": frozenset({CARRIER})}
 PORTAL_LIST = frozenset({"everyone-message", "customer-message"})
 #: Mails and webhook payloads about the customer's messages were written before the share.
 TOLD_BEFORE_THE_SHARE = {"shared-customer-message": frozenset({SHIPPER, CUSTOMER})}
-PAYLOADS = MESSAGES | FILENAMES | CRM | WATCHER_IDS | {"customer-id"}
-CASE_PAGE = (MESSAGES | FILENAMES | CRM | WATCHERS | {"customer-name", "customer-address"}) | {
-    "carrier-collaborator-address"
-}
+PAYLOADS = MESSAGES | FILENAMES | CRM | WATCHER_IDS | CONTACT | {"customer-id"}
+CASE_PAGE = (MESSAGES | FILENAMES | CRM | WATCHERS | CONTACT) | {"carrier-collaborator-address"}
 #: The case page's carrier form is the shipper's: it shows its staff the pair's carrier address.
-CARRIER_FORM = {"carrier-collaborator-address": frozenset({SHIPPER})}
-CASE = CRM | WATCHER_IDS | {"customer-id"}  # a case in the API (a write's answer too)
+CARRIER_FORM = {"carrier-collaborator-address": frozenset({SHIPPER})} | CONTACT_SHARED
+CASE = CRM | WATCHER_IDS | CONTACT | {"customer-id"}  # a case in the API (a write's answer too)
 #: Each recipient's notifications: their own address, and the messages they are told of.
 MAIL_HEADERS = {
     "shipper_manager": frozenset({"customer-name"}),  # told of the customer's message
@@ -415,10 +418,12 @@ TOLD_BY_CUSTOMER = frozenset({"customer-message", "shared-customer-message", "cu
 MAIL_MESSAGES = {
     "shipper_agent": TOLD_BY_CUSTOMER | {"carrier-partners"},
     "shipper_manager": TOLD_BY_CUSTOMER,
-    "carrier_agent": TOLD_BY_CUSTOMER | {"shipper-partners"},
+    "carrier_agent": TOLD_BY_CUSTOMER | CONTACT | {"shipper-partners"},
     "shipper_watcher": TOLD_BY_CUSTOMER | MESSAGES - {"everyone-message", "carrier-internal"},
-    "carrier_watcher": TOLD_BY_CUSTOMER | MESSAGES - {"everyone-message", "shipper-internal"},
-    "carrier_collaborator": TOLD_BY_CUSTOMER | MESSAGES - {"shipper-internal"},
+    "carrier_watcher": TOLD_BY_CUSTOMER
+    | CONTACT
+    | MESSAGES - {"everyone-message", "shipper-internal"},
+    "carrier_collaborator": TOLD_BY_CUSTOMER | CONTACT | MESSAGES - {"shipper-internal"},
     "case_customer": frozenset({"everyone-message"}),
     # An address Cc'd for a side hears what that side reads from then on.
     "shipper_cc": TOLD_BY_CUSTOMER | {"shipper-partners", "carrier-partners"},
@@ -589,7 +594,7 @@ SURFACES: list[Surface] = [
     ),
     # The REST API
     api("casekit_api_cases.list_cases", CRM | LATEST, query=ALL_CASES, narrower=LATEST_READERS),
-    api("casekit_api_cases.case", CASE),
+    api("casekit_api_cases.case", CASE, narrower=CONTACT_SHARED),
     api("casekit_api_cases.timeline", MESSAGES | FILENAMES | CRM | {"customer-id"}),
     api("casekit_api_cases.attachment", FILES, each="attachment"),
     # Sharing the shared message again (which changes nothing) answers it to the shipper.
@@ -631,7 +636,7 @@ SURFACES: list[Surface] = [
         each="webhook",
         meant_for=STAFF,
         shows_to={"shipper_agent": NOTHING, "carrier_agent": NOTHING},
-        narrower=TOLD_BEFORE_THE_SHARE,
+        narrower=TOLD_BEFORE_THE_SHARE | CONTACT_SHARED,
     ),
     # Each organization sees the deliveries to its own people, its own address and the
     # address Cc'd for it (the shipper its customer's too); the customer sees its own.
@@ -683,7 +688,7 @@ SURFACES: list[Surface] = [
         NOTHING,
         each="mail",
         shows_to=DEMO_MAIL,
-        narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE,
+        narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE | CONTACT_SHARED,
     ),
     # Beyond HTTP
     Surface(name="search", fetch=search_results, viewers=ALL, shows=CRM),
@@ -696,7 +701,7 @@ SURFACES: list[Surface] = [
             groups=dict(RECIPIENTS),
             shows=NOTHING,
             shows_to=MAIL_HEADERS if part == "headers" else MAIL_MESSAGES,
-            narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE,
+            narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE | CONTACT_SHARED,
         )
         for part in ("headers", "plain", "html")
     ),
@@ -722,7 +727,7 @@ SURFACES: list[Surface] = [
         viewers=tuple(SUBSCRIBERS),
         groups=dict(SUBSCRIBERS),
         shows=PAYLOADS,
-        narrower=TOLD_BEFORE_THE_SHARE,
+        narrower=TOLD_BEFORE_THE_SHARE | CONTACT_SHARED,
     ),
 ]
 
@@ -760,6 +765,19 @@ def keep_carrier(scene: Scene, viewer: str) -> list[Request]:
     """The case's carrier, collaborating, as it is (nothing changes): the shipper's to send."""
     body = {"carrier": _pair(scene)["carrier_org_id"], "carrier_collaborating": True}
     return [("PATCH", _case_url(scene, "update_case"), {"json": body})]
+
+
+def share_contact(scene: Scene, viewer: str) -> list[Request]:
+    """Share the customer's contact details with the carrier (shared already)."""
+    return [("POST", _case_url(scene, "share_contact"), {})]
+
+
+def withdraw_contact(scene: Scene, viewer: str) -> list[Request]:
+    """Withdraw the customer's contact details from the carrier, then share them again."""
+    return [("DELETE", _case_url(scene, "withdraw_contact"), {}), *share_contact(scene, viewer)]
+
+
+SHIPPERS = frozenset({SHIPPER})
 
 
 def set_owner(scene: Scene, viewer: str) -> list[Request]:
@@ -924,6 +942,7 @@ def write(
     """
     name = f"{method} {endpoint}" + (f" ({variant})" if variant else "")
     shows_to = kw.pop("shows_to", {}) | dict.fromkeys(READ_KEYS, NOTHING)
+    kw.setdefault("narrower", CONTACT_SHARED)
     return Surface(
         name=name,
         endpoint=endpoint,
@@ -977,6 +996,16 @@ WRITES: list[Surface] = [
     write("PUT", "casekit_api_cases.set_owner", set_owner, CASE, meant_for=STAFF),
     write("PUT", "casekit_api_cases.watch", watch, CASE, meant_for=STAFF),
     write("DELETE", "casekit_api_cases.unwatch", unwatch, CASE, meant_for=STAFF),
+    # The shipper shares its customer's contact details (shared already: nothing changes),
+    # or withdraws them and shares them again; nobody else may.
+    write("POST", "casekit_api_cases.share_contact", share_contact, CASE, meant_for=SHIPPERS),
+    write(
+        "DELETE",
+        "casekit_api_cases.withdraw_contact",
+        withdraw_contact,
+        CASE,
+        meant_for=SHIPPERS,
+    ),
     write(
         "POST",
         "casekit_api_cases.post_message",
@@ -1009,7 +1038,15 @@ WRITES: list[Surface] = [
         meant_for=STAFF,
         shows_to=MANAGERS_ONLY | {"shipper_write_key": NOTHING, "carrier_write_key": NOTHING},
     ),
-    write("POST", "casekit_api_cases.open_case", open_case, {"customer-id"}, meant_for=STAFF),
+    # A new case of the same customer: the carrier reads none of the customer's details there.
+    write(
+        "POST",
+        "casekit_api_cases.open_case",
+        open_case,
+        CONTACT | {"customer-id"},
+        meant_for=STAFF,
+        narrower={},
+    ),
     # The directory changes with an admin key (the scene's people are no admins).
     write(
         "PATCH",
@@ -1034,8 +1071,9 @@ WRITES: list[Surface] = [
         "POST",
         "casekit_api_triage.open_case",
         open_from_mail,
-        TRIAGE | {"customer-id"},
+        TRIAGE | CONTACT | {"customer-id"},
         meant_for=STAFF,
+        narrower={},
     ),
 ]
 
@@ -1102,6 +1140,14 @@ REFUSED: list[Surface] = [
             ("casekit_staff.change_carrier", {"carrier": "x"}),
         )
     ),
+    # A version that is none: the case page again (the carrier is refused the share itself).
+    refused(
+        "casekit_staff.contact_share",
+        {"version": "x"},
+        CASE_PAGE,
+        meant_for=STAFF,
+        narrower=CARRIER_FORM,
+    ),
     # A stale form: the case page as it is now, listing above the timeline the
     # entries newer than the page the form came from (all of them: seen 0).
     Surface(
@@ -1151,7 +1197,7 @@ REFUSED: list[Surface] = [
         NOTHING,
         each="mail",
         shows_to=DEMO_MAIL,
-        narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE,
+        narrower=OWN_SIDE | TOLD_BEFORE_THE_SHARE | CONTACT_SHARED,
     ),
     # The manager's own field holds what was typed; the other side's, the address.
     refused(
