@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.orm import Session
 
 from casekit import Actor, InvalidInput, ShipmentFacts
+from casekit.query.known import known_values
+from casekit.query.listing import Lister
 from casekit.sample import World
 
 
@@ -43,3 +46,37 @@ def test_known_values_of_an_unknown_field_name_the_field(kit, world):
     with pytest.raises(InvalidInput) as raised:
         kit.views.known_values(world.shipper_actor, "destination_name")
     assert "field" in raised.value.errors
+
+
+def test_known_values_follow_the_snapshot_and_the_carrier(kit, world):
+    s, carrier = world.shipper_actor, world.carrier_actor
+    other = World.build(kit, tag="2")
+    number = _open(kit, s, "K1", carrier=world.carrier.id, brand="Acme", region="South")
+    _open(kit, s, "K2", brand="Acme", region="South")
+    assert kit.views.known_values(carrier, "region") == ["South"]
+
+    # The feed moves one snapshot: its old region stays only where a case has it.
+    kit.shipments.upsert_shipments(
+        Actor.host(),
+        [ShipmentFacts(reference="K1", shipper=world.shipper.external_id, region="West")],
+    )
+    assert kit.views.known_values(s, "region") == ["South", "West"]
+    assert kit.views.known_values(carrier, "region") == ["West"]
+
+    # Handed to another carrier, the case's values are that carrier's only.
+    kit.cases.change(s, number, {"carrier": other.carrier.id})
+    assert kit.views.known_values(carrier, "region") == []
+    assert kit.views.known_values(carrier, "brand") == []
+    assert kit.views.known_values(other.carrier_actor, "region") == ["West"]
+
+
+def test_known_values_stop_at_the_limit(kit, world, clock):
+    s = world.shipper_actor
+    for n, brand in enumerate(("Cedar", "Acme", "Birch", "Acme")):
+        _open(kit, s, f"K{n}", brand=brand)
+    with Session(kit.engine) as session:
+        for actor in (s, Actor.host()):  # skipping through the index, and a DISTINCT
+            lister = Lister(session, actor, now=clock.now(), window_months=0)
+            assert known_values(lister, "brand", limit=2) == ("Acme", "Birch")
+            assert known_values(lister, "brand", limit=3) == ("Acme", "Birch", "Cedar")
+            assert known_values(lister, "brand") == ("Acme", "Birch", "Cedar")

@@ -291,7 +291,12 @@ def _report_story(kit: Any, clock: Any) -> None:
             carrier=world.carrier.id if n % 2 == 0 else None,
             customer=world.customer.id,
             message="Where is it?",
-            shipment=ShipmentFacts(reference=f"S-{n % 3}", brand=f"Brand {n % 2}"),
+            shipment=ShipmentFacts(
+                reference=f"S-{n % 3}",
+                brand=f"Brand {n % 2}",
+                customer_segment=f"Segment {n % 2}",
+                region=f"Region {n}",
+            ),
         ).number
         clock.advance(timedelta(minutes=7))
         kit.messages.post(cal if n % 2 == 0 else sam, number, "note", audience="internal")
@@ -375,18 +380,23 @@ def test_0011_backfill_goes_by_id_ranges(
     from casekit.store.tables import cases
 
     kept = _stored_report_story(empty_database_url, engine, tmp_path)
-    path = files("casekit.store") / "migrations" / "versions" / "0011_report_columns.py"
-    spec = importlib.util.spec_from_file_location("casekit_migration_0011", str(path))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with engine.begin() as conn:
-        conn.execute(update(cases).values(dict.fromkeys(REPORT_COLUMNS)))
-    assert all(set(row[1:]) == {None} for row in _report_values(engine))
-    with engine.begin() as conn:
-        module.backfill(conn, batch=4)  # 6 cases: two ranges
-    assert _report_values(engine) == kept
+    for name in ("0011_report_columns", "0027_known_values"):
+        path = files("casekit.store") / "migrations" / "versions" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"casekit_migration_{name}", str(path))
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with engine.begin() as conn:
+            conn.execute(update(cases).values(dict.fromkeys(REPORT_COLUMNS)))
+        assert all(set(row[1:]) == {None} for row in _report_values(engine))
+        with engine.begin() as conn:
+            module.backfill(conn, batch=4)  # 6 cases: two ranges
+        own = {column for column, _type in module.COLUMNS}
+        filled = [i for i, column in enumerate(REPORT_COLUMNS, 1) if column in own]
+        assert [[row[i] for i in filled] for row in _report_values(engine)] == [
+            [row[i] for i in filled] for row in kept
+        ], name
 
 
 def test_0014_keeps_the_customer_conversation_from_the_carrier_both_ways(

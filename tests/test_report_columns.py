@@ -63,6 +63,8 @@ def test_messages_move_first_responses_and_the_other_sides_latest(
     # The opening message answers nobody; the carrier reads it from the other side.
     assert columns(kit, number) == {
         "brand": None,
+        "customer_segment": None,
+        "region": None,
         "shipper_first_response_at": None,
         "carrier_first_response_at": None,
         "shipper_other_side_message_at": None,
@@ -168,7 +170,12 @@ def test_reopening_is_kept(kit: CaseKit, world: World, clock: FrozenClock) -> No
     assert_all_consistent(kit)
 
 
-def test_the_brand_follows_the_shipment_snapshot(
+def snapshot(kit: CaseKit, number: str) -> tuple[Any, ...]:
+    found = columns(kit, number)
+    return tuple(found[name] for name in report_columns.SNAPSHOT_COLUMNS)
+
+
+def test_the_brand_segment_and_region_follow_the_shipment_snapshot(
     kit: CaseKit, world: World, clock: FrozenClock
 ) -> None:
     sam = world.shipper_actor
@@ -176,43 +183,62 @@ def test_the_brand_follows_the_shipment_snapshot(
         sam,
         type="where_is_my_order",
         message="Where is it?",
-        shipment=ShipmentFacts(reference="S-1", brand="Acme Home"),
+        shipment=ShipmentFacts(
+            reference="S-1", brand="Acme Home", customer_segment="VIP", region="South"
+        ),
     ).number
     twin = kit.cases.open(
         sam, type="lost", message="Also", shipment=ShipmentFacts(reference="S-1")
     ).number
     plain = kit.cases.open(sam, type="lost", message="No shipment").number
-    assert columns(kit, number)["brand"] == "Acme Home"
-    assert columns(kit, twin)["brand"] == "Acme Home"
-    assert columns(kit, plain)["brand"] is None
+    assert snapshot(kit, number) == ("Acme Home", "VIP", "South")
+    assert snapshot(kit, twin) == ("Acme Home", "VIP", "South")
+    assert snapshot(kit, plain) == (None, None, None)
 
-    # A refresh of the snapshot by the feed moves every case on it.
+    # A refresh of the snapshot by the feed moves every case on it: the
+    # region alone, then the brand alone.
     host = Actor.host()
-    report = kit.shipments.upsert_shipments(
-        host,
-        [ShipmentFacts(reference="S-1", shipper=world.shipper.external_id, brand="Acme Kids")],
-    )
-    assert report.updated == 1
-    assert columns(kit, number)["brand"] == "Acme Kids"
-    assert columns(kit, twin)["brand"] == "Acme Kids"
+    shipper = world.shipper.external_id
+    for facts, expected in (
+        (
+            ShipmentFacts(reference="S-1", shipper=shipper, region="West"),
+            ("Acme Home", "VIP", "West"),
+        ),
+        (
+            ShipmentFacts(reference="S-1", shipper=shipper, brand="Acme Kids"),
+            ("Acme Kids", "VIP", "West"),
+        ),
+    ):
+        assert kit.shipments.upsert_shipments(host, [facts]).updated == 1
+        assert snapshot(kit, number) == snapshot(kit, twin) == expected
 
-    # Facts handed in with a case refresh the snapshot through the ORM.
+    # Facts handed in with a case refresh the snapshot through the ORM: the
+    # segment alone, then the brand.
     step(clock)
+    kit.cases.open(
+        sam,
+        type="lost",
+        message="Third",
+        shipment=ShipmentFacts(reference="S-1", customer_segment="Retail"),
+    )
+    assert snapshot(kit, number) == ("Acme Kids", "Retail", "West")
     kit.cases.open(
         sam, type="lost", message="Third", shipment=ShipmentFacts(reference="S-1", brand="Acme Pro")
     )
-    assert columns(kit, number)["brand"] == "Acme Pro"
+    assert snapshot(kit, number) == ("Acme Pro", "Retail", "West")
 
-    # Linking another shipment copies its brand.
+    # Linking another shipment copies its snapshot.
     step(clock)
-    kit.cases.link_shipment(sam, plain, ShipmentFacts(reference="S-2", brand="Acme Outdoor"))
-    assert columns(kit, plain)["brand"] == "Acme Outdoor"
+    kit.cases.link_shipment(
+        sam, plain, ShipmentFacts(reference="S-2", brand="Acme Outdoor", region="North")
+    )
+    assert snapshot(kit, plain) == ("Acme Outdoor", None, "North")
     # And the list's brand filter reads the same column.
     found = kit.views.count(
         sam,
         {"view": "all_cases", "filters": [{"field": "brand", "op": "in", "value": ["Acme Pro"]}]},
     )
-    assert found == 3
+    assert found == 4
     assert_all_consistent(kit)
 
 
@@ -255,6 +281,8 @@ def test_an_earlier_message_moves_a_first_response_back_never_a_latest(
     kit.messages.post(sam, number, "Thanks")
     assert columns(kit, number) == {
         "brand": None,
+        "customer_segment": None,
+        "region": None,
         "shipper_first_response_at": later,
         "carrier_first_response_at": late,
         "shipper_other_side_message_at": late,
@@ -293,6 +321,8 @@ def test_customers_and_the_host_are_the_other_side_of_both(
     # (``customer``), which reads it from the other side, a carrier would not.
     assert columns(kit, number) == {
         "brand": None,
+        "customer_segment": None,
+        "region": None,
         "shipper_first_response_at": None,
         "carrier_first_response_at": None,
         "shipper_other_side_message_at": opened,

@@ -290,13 +290,20 @@ class Lister:
                 self._role = role
         return self._role
 
-    def tenant_clause(self) -> ColumnElement[bool]:
-        """The scope's tenant rule, on the one side the actor's organization can be."""
+    def side_column(self) -> Any:
+        """The case column naming the actor's organization on its side (None: no role)."""
         role = self.role()
         if role is OrgRole.SHIPPER:
-            return c.shipper_org_id == self.actor.org_id
+            return c.shipper_org_id
         if role is OrgRole.CARRIER:
-            return c.carrier_org_id == self.actor.org_id
+            return c.carrier_org_id
+        return None
+
+    def tenant_clause(self) -> ColumnElement[bool]:
+        """The scope's tenant rule, on the one side the actor's organization can be."""
+        side = self.side_column()
+        if side is not None:
+            return side == self.actor.org_id  # type: ignore[no-any-return]
         return self.scope.case_clause()
 
     def _own_owner(self) -> Any:

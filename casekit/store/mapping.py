@@ -38,7 +38,7 @@ def map_domain() -> None:
         m(Shipment, tables.shipments)
         event.listen(Shipment, "before_insert", _carrier_key)
         event.listen(Shipment, "before_update", _carrier_key)
-        event.listen(Shipment, "after_update", _brand_to_cases)
+        event.listen(Shipment, "after_update", _snapshot_to_cases)
         m(Order, tables.orders, exclude_properties=["customer_email_key"])
         # The report columns are the store's (see store.report_columns).
         m(
@@ -67,7 +67,8 @@ def _carrier_key(_mapper: Any, _connection: Any, shipment: Shipment) -> None:
         shipment.carrier_key = key  # type: ignore[attr-defined]
 
 
-def _brand_to_cases(_mapper: Any, connection: Connection, shipment: Shipment) -> None:
-    """A snapshot's new brand is copied onto its cases, in the same flush."""
-    if inspect(shipment).attrs.brand.history.has_changes():
-        report_columns.refresh_brand_of_shipments(connection, [shipment.id])  # type: ignore[list-item]
+def _snapshot_to_cases(_mapper: Any, connection: Connection, shipment: Shipment) -> None:
+    """A snapshot's new brand, segment or region is copied onto its cases, in the same flush."""
+    attributes = inspect(shipment).attrs
+    if any(attributes[name].history.has_changes() for name in report_columns.SNAPSHOT_COLUMNS):
+        report_columns.refresh_snapshot_of_shipments(connection, [shipment.id])  # type: ignore[list-item]

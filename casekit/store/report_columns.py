@@ -5,8 +5,10 @@ of every case it counts. The write path (:mod:`casekit.store.rows`, the
 shipment services) keeps them, never guessed, in the transaction of the
 change that moves them:
 
-``brand``
-    the brand of the case's shipment snapshot (None without one).
+``brand``, ``customer_segment``, ``region``
+    the brand, customer segment and region of the case's shipment snapshot
+    (None without one); the list's known values
+    (:mod:`casekit.query.known`) read them too.
 ``shipper_first_response_at`` / ``carrier_first_response_at``
     the first message from that side's organization after the case was
     opened that is meant for another party (internal notes are not
@@ -22,7 +24,8 @@ change that moves them:
 ``reopened_at``
     when the case was last reopened (None: never).
 
-Migration 0011 computes the same values for the cases already stored.
+Migration 0011 computes the same values for the cases already stored
+(0027 the customer segment and region).
 
 A new message or reopening moves its columns by one comparison with the
 value already stored, so the write path does not recompute them from the
@@ -42,7 +45,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    and_,
     bindparam,
     func,
     literal_column,
@@ -64,14 +66,18 @@ s = tables.shipments.c
 #: Every report column, in the order of the table.
 REPORT_COLUMNS: tuple[str, ...] = (
     "brand",
+    "customer_segment",
+    "region",
     "shipper_first_response_at",
     "carrier_first_response_at",
     "shipper_other_side_message_at",
     "carrier_other_side_message_at",
     "reopened_at",
 )
+#: What the shipment snapshot moves (copied from it).
+SNAPSHOT_COLUMNS: tuple[str, ...] = REPORT_COLUMNS[:3]
 #: What a new message can move.
-MESSAGE_COLUMNS: tuple[str, ...] = REPORT_COLUMNS[1:5]
+MESSAGE_COLUMNS: tuple[str, ...] = REPORT_COLUMNS[3:7]
 #: What the parties of a case move (who is "that side").
 PARTY_COLUMNS: tuple[str, ...] = MESSAGE_COLUMNS
 
@@ -120,13 +126,14 @@ def _other_side(side: str, org: Any) -> Any:
     )
 
 
+def _snapshot(column: Any) -> Any:
+    return select(column).where(s.id == c.shipment_id).correlate(tables.cases).scalar_subquery()
+
+
 def computed() -> dict[str, Any]:
     """Each report column as a SQL expression over its case row."""
     return {
-        "brand": select(s.brand)
-        .where(s.id == c.shipment_id)
-        .correlate(tables.cases)
-        .scalar_subquery(),
+        **{name: _snapshot(s[name]) for name in SNAPSHOT_COLUMNS},
         "shipper_first_response_at": _first_response("shipper", c.shipper_org_id),
         "carrier_first_response_at": _first_response("carrier", c.carrier_org_id),
         "shipper_other_side_message_at": _other_side("shipper", c.shipper_org_id),
@@ -168,24 +175,20 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
         conn.execute(stmt, {"lo": start, "hi": start + batch})
 
 
-def refresh_brand_of_shipments(conn: Connection, shipment_ids: Iterable[int]) -> None:
-    """Copy the brand of the snapshots ``shipment_ids`` onto their cases."""
+def refresh_snapshot_of_shipments(conn: Connection, shipment_ids: Iterable[int]) -> None:
+    """Copy the brand, segment and region of the snapshots ``shipment_ids`` onto their cases."""
     ids = sorted({int(i) for i in shipment_ids})
     if not ids:
         return
-    brand = computed()["brand"]
+    values = {name: _snapshot(s[name]) for name in SNAPSHOT_COLUMNS}
     conn.execute(
         update(tables.cases)
         .where(
             c.shipment_id.in_(ids),
-            # Only the rows whose brand moves are written.
-            or_(
-                and_(c.brand.is_(None), brand.is_not(None)),
-                and_(c.brand.is_not(None), brand.is_(None)),
-                c.brand != brand,
-            ),
+            # Only the rows where one of them moves are written.
+            or_(*(c[name].is_distinct_from(value) for name, value in values.items())),
         )
-        .values(brand=brand)
+        .values(values)
     )
 
 

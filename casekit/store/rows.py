@@ -71,7 +71,7 @@ def insert_case(conn: Connection, case: Case, moves: report_columns.Moves | None
     result = conn.execute(insert(tables.cases), values)
     case.id = int(result.inserted_primary_key[0])  # type: ignore[index]
     if case.shipment_id is not None:
-        report_columns.refresh(conn, [case.id], ("brand",))
+        report_columns.refresh(conn, [case.id], report_columns.SNAPSHOT_COLUMNS)
     return case.id
 
 
@@ -116,7 +116,7 @@ def save_case(
     case.version += 1
     moved: set[str] = set()
     if "shipment_id" in changed:
-        moved.add("brand")
+        moved.update(report_columns.SNAPSHOT_COLUMNS)
     if "shipper_org_id" in changed or "carrier_org_id" in changed:
         moved.update(report_columns.PARTY_COLUMNS)
     if moved:

@@ -235,6 +235,8 @@ cases = Table(
     # (store.report_columns keeps them, in the transaction of the change), so
     # the dashboard reads neither the entries nor the shipments.
     Column("brand", String(NAME)),
+    Column("customer_segment", String(64)),
+    Column("region", String(64)),
     Column("shipper_first_response_at", UTCDateTime()),
     Column("carrier_first_response_at", UTCDateTime()),
     Column("shipper_other_side_message_at", UTCDateTime()),
@@ -337,6 +339,15 @@ cases = Table(
         "brand",
         "carrier_other_side_message_at",
     ),
+    # The list's known values (casekit.query.known): each side's distinct
+    # brands, segments and regions, read by skipping from one value to the
+    # next (a probe per value, not a read of every case).
+    Index("ix_casekit_cases_shipper_brand", "shipper_org_id", "brand"),
+    Index("ix_casekit_cases_shipper_segment", "shipper_org_id", "customer_segment"),
+    Index("ix_casekit_cases_shipper_region", "shipper_org_id", "region"),
+    Index("ix_casekit_cases_carrier_brand", "carrier_org_id", "brand"),
+    Index("ix_casekit_cases_carrier_segment", "carrier_org_id", "customer_segment"),
+    Index("ix_casekit_cases_carrier_region", "carrier_org_id", "region"),
 )
 
 entries = Table(
