@@ -75,7 +75,16 @@ def upgrade() -> None:
         op.add_column('casekit_cases', sa.Column(name, type_, nullable=True))
     backfill(op.get_bind())
     for name, columns in INDEXES:
-        op.create_index(name, 'casekit_cases', columns, unique=False)
+        # Partial where the database has them: the cases with a value only.
+        has_value = sa.text(f'{columns[1]} IS NOT NULL')
+        op.create_index(
+            name,
+            'casekit_cases',
+            columns,
+            unique=False,
+            postgresql_where=has_value,
+            sqlite_where=has_value,
+        )
 
 
 def downgrade() -> None:
