@@ -476,6 +476,11 @@ class Sort:
     descending: bool = True
 
 
+#: The list's order when none is asked for (one immutable instance: every
+#: query that keeps the default shares it, a dashboard's thousand drill-downs too).
+DEFAULT_SORT = Sort()
+
+
 SORT_FIELDS: dict[str, Callable[[], Any]] = {
     "created_at": lambda: c.created_at,
     "updated_at": lambda: c.updated_at,

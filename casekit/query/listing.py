@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from attrs import evolve, field, frozen
+from attrs import evolve, frozen
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -44,6 +44,7 @@ from casekit.errors import InvalidInput
 from casekit.json_input import load_json
 from casekit.labels import label
 from casekit.query.filters import (
+    DEFAULT_SORT,
     NULLABLE_SORTS,
     SORT_FIELDS,
     Filter,
@@ -146,7 +147,7 @@ class ListQuery:
 
     view: BuiltinView = BuiltinView.ALL_ACTIVE
     filters: tuple[Filter, ...] = ()
-    sort: Sort = field(factory=Sort)
+    sort: Sort = DEFAULT_SORT
     search: str | None = None
     columns: tuple[str, ...] | None = None
 

@@ -311,10 +311,6 @@ class Reporter:
             .subquery()
         )
 
-        def key_in(row: Any, keys: tuple[str, ...]) -> Any:
-            values = tuple(row._mapping[key] for key in keys)
-            return values[0] if len(values) == 1 else values
-
         if self.session.get_bind().dialect.name == "postgresql":
             # GROUPING(col) is 0 for the columns a row counts by (a NULL among
             # them is then a value, not "all").
@@ -324,17 +320,21 @@ class Reporter:
             ).group_by(
                 func.grouping_sets(*(tuple_(*(inner.c[key] for key in keys)) for keys in sets))
             )
+            at = {key: i for i, key in enumerate(names)}
             for row in self.session.execute(stmt):
                 grouped = {names[i] for i in range(len(names)) if row[len(names) + i] == 0}
                 keys = next(keys for keys in sets if set(keys) == grouped)
-                found[",".join(keys)][key_in(row, keys)] = int(row.n)
+                key = row[at[keys[0]]] if len(keys) == 1 else tuple(row[at[k]] for k in keys)
+                found[",".join(keys)][key] = int(row[-1])
         else:
             for keys in sets:
                 cols = [inner.c[key] for key in keys]
                 stmt = select(*cols, func.count().label("n")).group_by(*cols)
-                found[",".join(keys)] = {
-                    key_in(row, keys): int(row.n) for row in self.session.execute(stmt)
-                }
+                rows = self.session.execute(stmt)
+                if len(keys) == 1:
+                    found[keys[0]] = {row[0]: int(row[1]) for row in rows}
+                else:
+                    found[",".join(keys)] = {tuple(row[:-1]): int(row[-1]) for row in rows}
         self._counts[name] = found
         return found
 

@@ -27,6 +27,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from casekit.query.filters import (
+    DEFAULT_SORT,
     FIELDS,
     LATEST_WHO,
     OPERATORS,
@@ -133,7 +134,7 @@ class ListQuerySchema(Schema):
     filters = fields.List(
         fields.Nested(FilterSchema), load_default=list, validate=validate.Length(max=50)
     )
-    sort = fields.Nested(SortSchema, load_default=lambda: Sort())
+    sort = fields.Nested(SortSchema, load_default=DEFAULT_SORT)
     search = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT)
     )

@@ -9,12 +9,23 @@ cases it counts.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -117,11 +128,34 @@ def _day(text: str, fallback: date) -> date:
 
 
 def drill_url(query: ListQuery | None) -> str | None:
-    """The Case Management page's URL that lists the cases of ``query``."""
+    """The Case Management page's URL that lists the cases of ``query``.
+
+    A dashboard links a number per row, two for a row that is also a bar of
+    a chart (a carrier's, with its shippers and their brands, some 2,300):
+    each query is written once per request, the list page's address is
+    built once, and each argument is quoted once per process (the
+    arguments that all the links of a report share, its range and filters,
+    repeat in every link).
+    """
     if query is None:
         return None
-    args = listing.args_from_query(dump_query(query))
-    return url_for("casekit_staff.case_list") + "?" + urlencode(list(args.items(multi=True)))
+    written: dict[Any, str] = g.setdefault("casekit_drill_urls", {})
+    url = written.get(query)
+    if url is None:
+        base = written.get(None)
+        if base is None:
+            base = written[None] = url_for("casekit_staff.case_list")
+        args = listing.args_from_query(dump_query(query))
+        url = written[query] = (
+            base + "?" + "&".join(_argument(k, v) for k, v in args.items(multi=True))
+        )
+    return url
+
+
+@functools.lru_cache(maxsize=4096)
+def _argument(name: str, value: str) -> str:
+    """``name=value`` in a query string, quoted as ``urllib.parse.urlencode`` quotes it."""
+    return f"{quote_plus(name)}={quote_plus(value)}"
 
 
 def _section_of(table: str) -> str | None:

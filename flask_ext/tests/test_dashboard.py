@@ -440,3 +440,36 @@ def test_every_drill_down_query_survives_the_list_pages_arguments():
     back = ListQuerySchema().load(query_from_args(args))
     assert back.view == loaded.view
     assert set(back.filters) == set(loaded.filters)  # in the form's order
+
+
+def test_a_drill_down_url_is_the_list_pages_arguments_urlencoded(kit):
+    """Written once per request and quoted once per argument, as urlencode writes them."""
+    from urllib.parse import urlencode
+
+    from flask import Flask, g, url_for
+
+    from casekit.query.filters import Filter
+    from casekit.query.listing import BuiltinView, ListQuery
+    from casekit.schemas.views import dump_query
+    from casekit_flask import CaseKitFlask
+    from casekit_flask.dashboard import drill_url
+    from casekit_flask.listing import args_from_query
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="test")
+    CaseKitFlask(app, kit=kit, identity_loader=lambda: None)
+    opened = Filter("created_at", "between", (at(2, 9), at(3, 0)))
+    queries = [
+        ListQuery(view=BuiltinView.ALL_CASES, filters=(opened, Filter("brand", "in", (brand,))))
+        for brand in ("Acme & Sons", "Zoë +1/2 %", "Acme & Sons")
+    ]
+    with app.test_request_context("/", base_url="http://host/shop/"):
+        urls = [drill_url(query) for query in queries]
+        base = url_for("casekit_staff.case_list")
+        for query, url in zip(queries, urls, strict=True):
+            args = args_from_query(dump_query(query))
+            assert url == base + "?" + urlencode(list(args.items(multi=True)))
+        assert urls[0] == urls[2]
+        assert "Zo%C3%AB+%2B1%2F2+%25" in urls[1]
+        assert set(g.casekit_drill_urls) == {None, *queries}
+    assert drill_url(None) is None
