@@ -256,7 +256,7 @@ class ShipmentService(Service):
                     existing[(shipper_id, row["reference"])] = dict(row)
             inserts: dict[tuple[int, str], dict[str, Any]] = {}
             updates: dict[int, dict[str, Any]] = {}
-            rebranded: set[int] = set()  # snapshots whose brand, segment or region moves
+            moved: set[int] = set()  # snapshots whose brand, segment or region moves
             for _i, shipper_id, item, carrier_id in good:
                 key = (shipper_id, item.reference.strip())
                 current = inserts.get(key) or existing.get(key)
@@ -286,13 +286,13 @@ class ShipmentService(Service):
                     if key not in inserts:  # else merged into the row this chunk creates
                         updates[current["id"]] = current
                         if changes.keys() & set(report_columns.SNAPSHOT_COLUMNS):
-                            rebranded.add(current["id"])
+                            moved.add(current["id"])
                     report.updated += 1
             if inserts:
                 _insert_grouped(conn, tables.shipments, inserts.values())
             if updates:
                 conn.execute(_update_shipments(), [_update_params(r) for r in updates.values()])
-                report_columns.refresh_snapshot_of_shipments(conn, rebranded)
+                report_columns.refresh_snapshot_of_shipments(conn, moved)
             uow.commit()
 
     # -- orders -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ TABLE).
 
 Revision ID: 0027
 Revises: 0026
-Create Date: 2026-12-08
+Create Date: 2026-12-07
 """
 
 from alembic import op
