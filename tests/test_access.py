@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -715,3 +716,25 @@ def test_the_carrier_does_not_read_which_customer_opened_a_case(kit: CaseKit, wo
     assert kit.cases.get(w.shipper_actor, n).created_by == f"customer:{w.customer.id}"
     seen = kit.cases.get(w.carrier_actor, n)
     assert (seen.created_by, seen.customer_id) == ("customer", None)
+
+
+# -- the scoped reads, detail by detail -----------------------------------------------------
+
+
+def test_a_customers_latest_message_is_the_latest_meant_for_them(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    w = world
+    opened = clock.now()
+    first = kit.cases.open(w.customer_actor, message="first parcel").number
+    clock.advance(seconds=60)
+    second = kit.cases.open(w.customer_actor, message="second parcel").number
+    clock.advance(seconds=60)
+    answered = clock.now()
+    kit.messages.post(w.shipper_actor, first, "on it", audience=Audience.CUSTOMER)
+    clock.advance(seconds=60)
+    # Neither a note they do not read nor an event they do is a message to them.
+    kit.messages.post(w.shipper_actor, first, "note", audience=Audience.INTERNAL)
+    kit.cases.solve(w.shipper_actor, second)
+    latest = {v.number: v.latest_message_at for v in kit.cases.list(w.customer_actor)}
+    assert latest == {first: answered, second: opened + timedelta(seconds=60)}

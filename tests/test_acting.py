@@ -102,8 +102,10 @@ def test_a_case_read_carries_the_check_and_still_refuses(kit, world, admin):
         kit.messages.post(world.shipper_actor, case.number, "Any news?")
         kit.cases.change_status(world.shipper_actor, case.number, "waiting")
         kit.cases.get(world.shipper_actor, case.number)
+        kit.cases.list(world.shipper_actor)
         kit.cases.open(world.shipper_actor, type="lost", message="Another")
-        # The statement that reads (or locks) the case, or the organizations, checked.
+        # The statement that reads (or locks) the case, the page of cases, or the
+        # organizations, checked.
         assert checks == []
         with pytest.raises(NotFound):
             kit.cases.get(world.shipper_actor, "CV999999")
@@ -115,6 +117,7 @@ def test_a_case_read_carries_the_check_and_still_refuses(kit, world, admin):
             lambda: kit.cases.solve(actor, case.number),
             lambda: kit.cases.get(actor, case.number),
             lambda: kit.cases.get(actor, "CV999999"),  # refused, not NotFound
+            lambda: kit.cases.list(actor),
             lambda: kit.cases.open(actor, type="lost", message="Again"),
             lambda: kit.open_attachment(actor, case.number, 1),
         ):

@@ -441,6 +441,8 @@ def test_cases_of_a_shipment_for_its_parties_only(linked, world, rival):
     linked.cases.open(world.shipper_actor, type="lost")
     numbers = [c.number for c in linked.cases.of_shipment(world.shipper_actor, " SHP-1 ")]
     assert numbers == [second.number, first.number]
+    newest = linked.cases.of_shipment(world.shipper_actor, "SHP-1", limit=1)
+    assert [c.number for c in newest] == [second.number]
     assert len(linked.cases.of_shipment(world.carrier_actor, "SHP-1")) == 2
     _slow, rival_actor = rival
     assert linked.cases.of_shipment(rival_actor, "SHP-1") == []
