@@ -34,6 +34,7 @@ from casekit import (
     UserRole,
 )
 from casekit.clock import FrozenClock
+from casekit.query.models import CustomerView, OrderView
 from casekit.query.scoped import Scope
 from casekit.testing import World
 
@@ -738,3 +739,55 @@ def test_a_customers_latest_message_is_the_latest_meant_for_them(
     kit.cases.solve(w.shipper_actor, second)
     latest = {v.number: v.latest_message_at for v in kit.cases.list(w.customer_actor)}
     assert latest == {first: answered, second: opened + timedelta(seconds=60)}
+
+
+def test_the_case_pages_facts_are_read_in_full_by_the_shipper(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    w, host = world, Actor.host()
+    sue = kit.directory.add_user(host, org_id=w.shipper.id, name="Sue", email="sue@acme.test")
+    kit.cases.open(Actor.of_user(sue), type="lost", message="another case")
+    n = kit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id, message="Hi"
+    ).number
+    bare = kit.cases.facts(w.shipper_actor, n)
+    assert (bare.shipment, bare.order) == (None, None)
+    placed = clock.now() - timedelta(days=2)
+    order = OrderFacts(
+        number="ORD-7",
+        customer_email=w.customer.email,
+        customer_name="Casey C.",
+        brand="Acme Home",
+        placed_at=placed,
+    )
+    kit.cases.link_order(w.shipper_actor, n, order)
+    clock.advance(seconds=60)
+    facts = ShipmentFacts(reference="SHP-9", shipper="acme", carrier="fast", tracking_number="1Z9")
+    kit.cases.link_shipment(w.shipper_actor, n, facts)
+    kit.cases.watch(host, n, w.shipper_manager.id)  # a watcher who wrote nothing
+    kit.messages.post(w.carrier_manager_actor, n, "ours alone", audience=Audience.INTERNAL)
+    seen = kit.cases.facts(w.shipper_actor, n)
+    assert seen.shipment is not None
+    shipment = seen.shipment
+    assert (shipment.reference, shipment.carrier_org_id, shipment.tracking_number) == (
+        "SHP-9",
+        w.carrier.id,
+        "1Z9",
+    )
+    assert shipment.updated_at == clock.now()
+    assert seen.order == OrderView(
+        number="ORD-7",
+        customer_email=w.customer.email,
+        customer_name="Casey C.",
+        brand="Acme Home",
+        placed_at=placed,
+    )
+    assert seen.customer == CustomerView(
+        id=w.customer.id, name="Casey Customer", email=w.customer.email
+    )
+    # Its owner and its own watcher; not the author of the carrier's note, nor
+    # of another case.
+    shipper_people = {w.shipper_agent.id: "Sam Shipper", w.shipper_manager.id: "Mia Manager"}
+    assert seen.people == shipper_people
+    carrier_people = {w.shipper_agent.id: "Sam Shipper", w.carrier_manager.id: "Max Dispatch"}
+    assert kit.cases.facts(w.carrier_actor, n).people == carrier_people

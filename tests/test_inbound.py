@@ -336,11 +336,13 @@ def test_too_large_is_rejected(kit: CaseKit) -> None:
 
 
 def test_triage_file_open_and_discard_are_audited(kit: CaseKit, world: World, number: str) -> None:
+    kit.cases.open(world.shipper_actor, type="lost")  # a case the mails below do not name
     ids = [
         kit.inbound.receive(mail(f"s{n}@else.test", f"Re: [{number}] {n}", f"text {n}")).inbound_id
         for n in range(3)
     ]
-    assert [i.id for i in kit.inbound.triage(world.shipper_actor)] == ids[::-1]
+    triaged = kit.inbound.triage(world.shipper_actor)
+    assert [(i.id, i.case_number) for i in triaged] == [(i, number) for i in ids[::-1]]
     with pytest.raises(PermissionDenied):
         kit.inbound.triage(world.customer_actor)
     with pytest.raises(NotFound):
