@@ -791,3 +791,15 @@ def test_the_case_pages_facts_are_read_in_full_by_the_shipper(
     assert seen.people == shipper_people
     carrier_people = {w.shipper_agent.id: "Sam Shipper", w.carrier_manager.id: "Max Dispatch"}
     assert kit.cases.facts(w.carrier_actor, n).people == carrier_people
+
+
+def test_the_carrier_reads_the_address_of_mail_written_for_it(kit: CaseKit, world: World) -> None:
+    w = world
+    n = kit.cases.open(w.shipper_actor, type="lost", carrier=w.carrier.id, message="Hi").number
+    raw = (
+        f"From: {w.carrier_agent.email}\r\nTo: support@acme.test\r\nSubject: Re: [{n}]\r\n"
+        "Message-ID: <by-the-carrier@example.test>\r\n\r\nDelivered.\r\n"
+    ).encode()
+    assert kit.inbound.receive(raw).outcome.value == "appended"
+    (entry,) = [e for e in kit.cases.timeline(w.carrier_actor, n) if e.body == "Delivered."]
+    assert entry.author_email == w.carrier_agent.email
