@@ -10,6 +10,7 @@ emptied after every test.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,6 +117,25 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """A new database of ``backend`` with no tables at all, for this test only."""
     with fresh_database(backend, tmp_path) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _statements_built_anew_under_mutation_testing() -> None:
+    """Under mutation testing, each test builds casekit's cached statements anew.
+
+    mutmut (which sets ``MUTANT_UNDER_TEST``) runs each mutant in a process
+    forked after a clean run of the tests, and notes which tests reach each
+    function by running them in one process: a statement kept by
+    ``functools.cache`` (the list's columns, a case read by number) would be
+    the one the first test built, with the unmutated code. Elsewhere a no-op.
+    """
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    for name, module in list(sys.modules.items()):
+        if name.startswith("casekit"):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
 
 
 @pytest.fixture
