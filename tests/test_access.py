@@ -552,6 +552,9 @@ def test_internal_notes_stay_in_their_organization(parties: Parties) -> None:
         assert hidden not in export
         rows = kit.views.list(actor, {"view": "all_cases"}).rows
         assert all(hidden not in (row.latest_message_excerpt or "") for row in rows)
+        # The list's excerpt is the latest message of the actor's own timeline.
+        said = [e.body for e in kit.cases.timeline(actor, n) if e.kind.value == "message"]
+        assert [row.latest_message_excerpt for row in rows] == [said[-1]]
 
 
 def test_watcher_and_crm_events_stay_in_their_organization(parties: Parties) -> None:
@@ -739,6 +742,9 @@ def test_a_customers_latest_message_is_the_latest_meant_for_them(
     kit.cases.solve(w.shipper_actor, second)
     latest = {v.number: v.latest_message_at for v in kit.cases.list(w.customer_actor)}
     assert latest == {first: answered, second: opened + timedelta(seconds=60)}
+    # On a case without a carrier, the shipper's list shows the customer's message.
+    rows = kit.views.list(w.shipper_actor, {"view": "all_cases"}).rows
+    assert {r.number: r.latest_message_excerpt for r in rows}[second] == "second parcel"
 
 
 def test_the_case_pages_facts_are_read_in_full_by_the_shipper(
