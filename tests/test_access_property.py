@@ -61,6 +61,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import itertools
 import json
 import math
 import os
@@ -75,7 +76,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -131,18 +132,11 @@ STEPS_PER_EXAMPLE = 100
 #: cases it names, and reading every list after every step made up half the test's
 #: time.
 LIST_EVERY = 4
-#: Examples end early now and then (hypothesis stops one whose choices run past
-#: its limit), and which do depends on the ids the database hands out, so on the
-#: tests that ran before in the same process: 83 steps an example were seen in a
-#: whole-suite run, 99 alone. The budget runs 30% more examples than full ones need
-#: (a run can't stop at a count of steps: hypothesis replays the choices of earlier
-#: examples and takes a machine that turns them down for a flaky one).
-EARLY_ENDS = 1.3
-
-
-def ci_examples(backend: str) -> int:
-    """The examples of the CI budget on ``backend``."""
-    return math.ceil(CI_STEPS[backend] * EARLY_ENDS / STEPS_PER_EXAMPLE)
+#: Examples end early now and then (hypothesis stops one whose choices near its
+#: buffer's limit), and which do depends on the ids the database hands out, so on
+#: the tests that ran before in the same process: from 72 steps an example in a
+#: whole-suite run to 100 alone. So the budget runs in rounds, each with its own
+#: seed and as many examples as the steps still owed need, until it has run them.
 
 
 #: The rules run (steps), per backend, by this process's runs of the machine.
@@ -1890,29 +1884,35 @@ class AccessMachine(RuleBasedStateMachine):
 def run_access_machine(kit: CaseKit, backend: str, mail: CapturedMail) -> int:
     """Run the machine on ``kit`` (delivering to ``mail``); the number of steps it ran.
 
-    The CI budget is derandomized: the same examples on every run, at least
-    :data:`CI_STEPS` steps (each database its own). ``CASEKIT_ACCESS_EXAMPLES=N``
-    runs N random examples instead (new ones on each run).
+    The CI budget is derandomized: the same examples on every run, in rounds
+    seeded 0, 1, 2... until at least :data:`CI_STEPS` steps ran (each database
+    its own). ``CASEKIT_ACCESS_EXAMPLES=N`` runs N random examples instead (new
+    ones on each run).
     """
     longer = os.environ.get("CASEKIT_ACCESS_EXAMPLES")
     before = STEPS[backend]
-    machine = type("Machine", (AccessMachine,), {"kit": kit, "backend": backend, "mail": mail})
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            max_examples=int(longer) if longer else ci_examples(backend),
-            stateful_step_count=STEPS_PER_EXAMPLE,
-            derandomize=not longer,
-            database=None,
-            deadline=None,
-            report_multiple_bugs=False,
-            suppress_health_check=[
-                HealthCheck.too_slow,
-                HealthCheck.filter_too_much,
-                HealthCheck.large_base_example,
-            ],
-        ),
-    )
+    for round_number in itertools.count():
+        owed = CI_STEPS[backend] - (STEPS[backend] - before)
+        if not longer and owed <= 0:
+            break
+        machine = type("Machine", (AccessMachine,), {"kit": kit, "backend": backend, "mail": mail})
+        run_state_machine_as_test(
+            machine if longer else seed(round_number)(machine),
+            settings=settings(
+                max_examples=int(longer) if longer else math.ceil(owed / STEPS_PER_EXAMPLE),
+                stateful_step_count=STEPS_PER_EXAMPLE,
+                database=None,
+                deadline=None,
+                report_multiple_bugs=False,
+                suppress_health_check=[
+                    HealthCheck.too_slow,
+                    HealthCheck.filter_too_much,
+                    HealthCheck.large_base_example,
+                ],
+            ),
+        )
+        if longer:
+            break
     return STEPS[backend] - before
 
 
