@@ -56,7 +56,7 @@ def test_feedback_opens_a_new_portal_case_on_the_order(kit, world, client, porta
 
 def test_the_list_marks_a_new_reply_until_the_customer_opens_the_case(kit, world, client):
     case = kit.cases.open(world.customer_actor, message="Box damaged")
-    mark = re.compile(r'<span class="ck-unread"[^>]*>new</span>')
+    mark = re.compile(r'<span class="ck-unread"[^>]*>New reply</span>')
     login(client, world.customer_actor)
     assert not mark.search(client.get("/my-account/cases/").data.decode())
     kit.messages.post(world.shipper_actor, case.number, "SECRET note", audience="internal")
