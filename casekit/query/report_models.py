@@ -122,12 +122,32 @@ class BreachRow:
 
 
 @frozen(kw_only=True)
+class Rest:
+    """The rows a report kept to its top rows left out: how many, and the cases they count."""
+
+    rows: int
+    cases: int
+
+
+@frozen(kw_only=True)
 class Table:
-    """A named table of rows of one kind."""
+    """A named table of rows of one kind.
+
+    ``rest`` is set when the report was asked for its top rows only (see
+    :meth:`casekit.services.reports.ReportService.dashboard`'s ``top``) and
+    left rows out of this table; a complete table has none, and then its
+    JSON has no ``rest`` key.
+    """
 
     name: str
     title: str
     rows: tuple[Any, ...]
+    rest: Rest | None = attrs.field(default=None, metadata={"omit_none": True})
+
+    @property
+    def row_count(self) -> int:
+        """The table's rows, those left out included."""
+        return len(self.rows) + (self.rest.rows if self.rest else 0)
 
     def csv(self) -> str:
         """The rows as CSV: a header of the row's fields, drill-down queries left out."""
@@ -205,7 +225,11 @@ def to_json(value: Any) -> Any:
     if isinstance(value, ReportQuery):
         return _dump_report_query(value)
     if attrs.has(type(value)):
-        return {f.name: to_json(getattr(value, f.name)) for f in attrs.fields(type(value))}
+        return {
+            f.name: to_json(getattr(value, f.name))
+            for f in attrs.fields(type(value))
+            if not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
+        }
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
@@ -253,6 +277,7 @@ __all__ = [
     "ReopenRow",
     "Report",
     "ReportQuery",
+    "Rest",
     "Section",
     "Table",
     "TargetRow",

@@ -25,6 +25,7 @@ from casekit.query.percentiles import PERCENTILES, Summary, percentiles_of
 from casekit.query.report_models import (
     DurationRow,
     ReopenRow,
+    Rest,
 )
 from casekit.query.reports import (
     Dimension,
@@ -32,6 +33,7 @@ from casekit.query.reports import (
     c,
     key_of,
     one,
+    rest_of,
     rounded,
 )
 from casekit.query.timing import seconds_between
@@ -43,10 +45,12 @@ def durations(
     condition: ColumnElement[bool],
     done: Any,
     base: Sequence[Filter],
-) -> tuple[list[DurationRow], dict[str, list[DurationRow]]]:
+) -> tuple[list[DurationRow], dict[str, tuple[list[DurationRow], Rest | None]]]:
     """Median and 90th percentile of the seconds from opening to ``done`` (a
     moment per case; NULL: not yet) over the cases passing ``condition``:
-    for all of them, and for each value of each of ``dims``.
+    for all of them, and for each value of each of ``dims`` (most cases
+    first; with the reporter's ``top``, the largest groups only and what
+    the rest count).
 
     One statement: on PostgreSQL it ranks each group itself
     (``percentile_cont`` over ``GROUPING SETS``: all the cases, and each
@@ -70,7 +74,7 @@ def durations(
         ids = number > 0 and dims[number - 1].ids
         found[(number, None, key) if ids else (number, key, None)] = summary
     overall = found.get((0, None, None), Summary(0, 0, {}))
-    split: dict[str, list[DurationRow]] = {}
+    split: dict[str, tuple[list[DurationRow], Rest | None]] = {}
     for i, dim in enumerate(dims):
         summaries = {
             (ident if dim.ids else text): summary
@@ -81,12 +85,13 @@ def durations(
             r.names("user", summaries)
         elif dim.name == r.party_field:
             r.names("org", summaries)
+        ranked = sorted(summaries.items(), key=lambda ks: (-ks[1].total, dim.label(ks[0])))
+        kept, left = r.keep_top(ranked)
         rows = [
             _duration_row(key_of(k), dim.label(k), summary, r.drill(*base, dim.pick(k)))
-            for k, summary in summaries.items()
+            for k, summary in kept
         ]
-        rows.sort(key=lambda row: (-row.cases, row.label))
-        split[dim.name] = rows
+        split[dim.name] = (rows, rest_of([summary.total for _, summary in left]))
     return [_duration_row(None, "All cases", overall, r.drill(*base))], split
 
 

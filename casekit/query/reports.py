@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from attrs import frozen
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from casekit.query.listing import BuiltinView, Lister, ListQuery
 from casekit.query.report_models import (
     CountRow,
     ReportQuery,
+    Rest,
 )
 from casekit.query.timing import Bucket, bucket_of, calendar_buckets
 from casekit.schemas.reports import zone_of
@@ -104,6 +105,7 @@ class Reporter:
         roles: dict[int, OrgRole],
         type_labels: dict[str, str],
         sections: Collection[str] = SECTIONS,
+        top: int | None = None,
     ) -> None:
         if not actor.is_staff:
             raise PermissionDenied(
@@ -146,6 +148,8 @@ class Reporter:
         self._names: dict[tuple[str, Any], str] = {}
         self._counts: dict[str, dict[str, dict[Any, int]]] = {}
         self.sections = frozenset(sections)
+        #: The rows a table of groups keeps (its largest), None for all.
+        self.top = top
 
     # -- building blocks -----------------------------------------------------------
     def where(self, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
@@ -443,12 +447,18 @@ class Reporter:
 
     def breakdown(
         self, dim: Dimension, counts: dict[Any, int], base: Sequence[Filter]
-    ) -> list[CountRow]:
-        """A row per value of ``dim`` (its cases counted in ``counts``), most first."""
+    ) -> tuple[list[CountRow], Rest | None]:
+        """A row per value of ``dim`` (its cases counted in ``counts``), most
+        first; with :attr:`top`, the largest only and the rest summed."""
         if dim.name == "owner":
             self.names("user", counts)
         elif dim.name == self.party_field:
             self.names("org", counts)
+        ranked = sorted(
+            ((key, n) for key, n in counts.items() if n),
+            key=lambda kn: (-kn[1], dim.label(kn[0])),
+        )
+        kept, left = self.keep_top(ranked)
         rows = [
             CountRow(
                 key=key_of(key),
@@ -456,17 +466,29 @@ class Reporter:
                 count=n,
                 query=self.drill(*base, dim.pick(key)),
             )
-            for key, n in counts.items()
-            if n
+            for key, n in kept
         ]
-        rows.sort(key=lambda r: (-r.count, r.label))
-        return rows
+        return rows, rest_of([n for _, n in left])
+
+    def keep_top(self, ranked: list[T]) -> tuple[list[T], list[T]]:
+        """``ranked`` split into the rows a table keeps and those it leaves out."""
+        if self.top is None:
+            return ranked, []
+        return ranked[: self.top], ranked[self.top :]
 
     # -- speed ---------------------------------------------------------------------------
 
 
 #: The sources of cases in report rows: casekit's words (:mod:`casekit.labels`).
 SOURCE_LABELS = VOCABULARIES["source"]
+
+
+T = TypeVar("T")
+
+
+def rest_of(counts: Sequence[int]) -> Rest | None:
+    """What the rows a table left out count (``counts``, one a row); None without any."""
+    return Rest(rows=len(counts), cases=sum(counts)) if counts else None
 
 
 def key_of(value: Any) -> str | int | None:

@@ -61,7 +61,12 @@ class ReportService(Service):
     """The dashboard's numbers for one viewer, and the organization's targets."""
 
     def _reporter(
-        self, uow: UnitOfWork, actor: Actor, query: ReportQuery, sections: Collection[str]
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        query: ReportQuery,
+        sections: Collection[str],
+        top: int | None = None,
     ) -> Reporter:
         roles = self.__dict__.setdefault("_org_roles", {})
         labels = {code: t.label for code, t in self.kit.case_types.items()}
@@ -73,6 +78,7 @@ class ReportService(Service):
             roles=roles,
             type_labels=labels,
             sections=sections,
+            top=top,
         )
 
     def dashboard(
@@ -81,8 +87,18 @@ class ReportService(Service):
         query: ReportQueryLike,
         *,
         sections: builtins.list[str] | tuple[str, ...] = SECTIONS,
+        top: int | None = None,
     ) -> Report:
-        """The whole dashboard (or only ``sections``) for ``actor``."""
+        """The whole dashboard (or only ``sections``) for ``actor``.
+
+        With ``top``, each table of groups (by status, type, the other side,
+        brand, owner or source) keeps its ``top`` largest rows and counts the
+        others in its ``rest`` (:class:`~casekit.query.report_models.Rest`);
+        the rows left out are never built. A page shows such a report; the
+        JSON and CSV forms keep every row (``top`` None, the default).
+        """
+        if top is not None and top < 1:
+            raise InvalidInput({"top": ["at least 1"]})
         try:
             parsed = parse_report_query(query)
         except ValidationError as error:
@@ -97,7 +113,7 @@ class ReportService(Service):
                 # The reports' correlated subqueries look costly to the planner,
                 # which would then spend longer compiling them (JIT) than running them.
                 uow.session.execute(text("SET LOCAL jit = off"))
-            r = self._reporter(uow, actor, parsed, sections)
+            r = self._reporter(uow, actor, parsed, sections, top)
             built = tuple(_BUILDERS[name](r) for name in SECTIONS if name in sections)
         return Report(
             query=parsed,
@@ -218,20 +234,18 @@ def _volume(r: Reporter) -> Section:
     backlog = {**r.backlog(), **r.backlog_by_brand()}
     for name in ("status", "type", r.party_field, "brand", "owner", "source"):
         dim = dims[name]
-        counts = backlog[name]
+        rows, rest = r.breakdown(dim, backlog[name], [ACTIVE])
         tables_.append(
             Table(
                 name=f"backlog_by_{name}",
                 title=f"Active cases by {dim.title.lower()}",
-                rows=tuple(r.breakdown(dim, counts, [ACTIVE])),
+                rows=tuple(rows),
+                rest=rest,
             )
         )
+    rows, rest = r.breakdown(dims["source"], r.opened_by_source(), [opened])
     tables_.append(
-        Table(
-            name="opened_by_source",
-            title="Cases opened by source",
-            rows=tuple(r.breakdown(dims["source"], r.opened_by_source(), [opened])),
-        )
+        Table(name="opened_by_source", title="Cases opened by source", rows=tuple(rows), rest=rest)
     )
     totals = (
         CountRow(
@@ -269,11 +283,13 @@ def _speed(r: Reporter) -> Section:
         overall, split = report_speed.durations(r, grouped, condition, done, base)
         tables_.append(Table(name=name, title=label, rows=tuple(overall)))
         for dim in grouped:
+            rows, rest = split[dim.name]
             tables_.append(
                 Table(
                     name=f"{name}_by_{dim.name}",
                     title=f"{label} by {dim.title.lower()}",
-                    rows=tuple(split[dim.name]),
+                    rows=tuple(rows),
+                    rest=rest,
                 )
             )
     tables_.append(

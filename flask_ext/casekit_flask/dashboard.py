@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 from zoneinfo import ZoneInfo
 
+import attrs
 from flask import (
     Blueprint,
     Response,
@@ -63,6 +64,20 @@ def _install(setup: Any) -> None:
 DEFAULT_DAYS = 30
 #: The filters whose values are ids.
 ID_FILTERS = ("carrier", "shipper", "owner")
+#: The rows a table of groups shows on the page (the largest; its "All" link shows every one).
+PAGE_ROWS = 25
+#: The bars a chart draws (the largest) before one "Other" bar for the rest.
+CHART_BARS = 10
+#: What a table of groups lists, by its name's end (``backlog_by_brand``: brands).
+GROUP_NOUNS = {
+    "status": "statuses",
+    "type": "case types",
+    "carrier": "carriers",
+    "shipper": "shippers",
+    "brand": "brands",
+    "owner": "owners",
+    "source": "sources",
+}
 SECTION_TITLES = {
     "volume": "Volume",
     "speed": "Speed",
@@ -174,7 +189,14 @@ def _section_of(table: str) -> str | None:
 
 # -- charts -----------------------------------------------------------------------------------
 def chart(table: Table) -> Markup | None:
-    """The table's chart as inline SVG, each bar linked to its cases; None for a list."""
+    """The table's chart as inline SVG, each bar linked to its cases; None for a list.
+
+    A chart of counts draws its :data:`CHART_BARS` largest and one "Other"
+    bar for the rest (the rows the page left out included; it has no link,
+    no list filter excluding many values being on offer); a chart of
+    medians draws the groups with the most cases and says how many it
+    leaves out (a median of the rest cannot be drawn from their medians).
+    """
     rows = table.rows
     if table.name in ("opened", "solved"):
         points = [Bar(r.label, r.count, drill_url(r.query)) for r in rows]
@@ -182,18 +204,28 @@ def chart(table: Table) -> Markup | None:
     if not rows:
         return Markup(bar_chart([], title=table.title))
     first = rows[0]
+    shown, left = rows[:CHART_BARS], rows[CHART_BARS:]
+    more = len(left) + (table.rest.rows if table.rest else 0)
     if isinstance(first, CountRow):
-        bars = [Bar(r.label, r.count, drill_url(r.query)) for r in rows]
+        bars = [Bar(r.label, r.count, drill_url(r.query)) for r in shown]
+        if more:
+            rest = sum(r.count for r in left) + (table.rest.cases if table.rest else 0)
+            bars.append(Bar(f"Other ({more} more)", rest))
         return Markup(bar_chart(bars, title=table.title))
     if isinstance(first, DurationRow):
         bars = [
             Bar(r.label, r.median_seconds, drill_url(r.query))
-            for r in rows
+            for r in shown
             if r.median_seconds is not None
         ]
-        return Markup(bar_chart(bars, title=f"{table.title}: median", formatter=duration))
+        title = f"{table.title}: median"
+        if more:
+            title += f" ({len(shown)} with the most cases; {more} more not drawn)"
+        return Markup(bar_chart(bars, title=title, formatter=duration))
     if isinstance(first, LoadRow):
-        bars = [Bar(r.name, r.active_owned, drill_url(r.active_query)) for r in rows]
+        bars = [Bar(r.name, r.active_owned, drill_url(r.active_query)) for r in shown]
+        if more:
+            bars.append(Bar(f"Other ({more} more)", sum(r.active_owned for r in left)))
         return Markup(bar_chart(bars, title=f"{table.title}: active cases owned"))
     if isinstance(first, TargetRow):
         bars = [
@@ -210,6 +242,12 @@ def chart(table: Table) -> Markup | None:
         ]
         return Markup(bar_chart(bars, title=f"{table.title}: breaches"))
     return None  # reopens and the breaching cases: numbers and a list read better
+
+
+def group_noun(table: Table) -> str:
+    """What ``table``'s rows are, plural: ``brands`` for ``backlog_by_brand``."""
+    _, _, group = table.name.rpartition("_by_")
+    return GROUP_NOUNS.get(group, "rows")
 
 
 def row_kind(row: Any) -> str:
@@ -236,23 +274,41 @@ def hours(seconds: float | None) -> str:
 # -- the page ----------------------------------------------------------------------------------
 @dashboard.get("/dashboard")
 def page() -> ResponseReturnValue:
+    """The dashboard: each table of groups its :data:`PAGE_ROWS` largest rows;
+    with ``?table=<name>``, that one table in full."""
     actor = require_staff()
     kit = current_kit()
     query = report_query_from_args(request.args)
     errors: dict[str, list[str]] = {}
     report: Report | None = None
+    single = (request.args.get("table") or "").strip() or None
     try:
-        report = kit.reports.dashboard(actor, query)
+        if single is None:
+            report = kit.reports.dashboard(actor, query, top=PAGE_ROWS)
+        else:
+            section = _section_of(single)
+            if section is None:
+                raise InvalidInput({"table": [f"no table {single!r} on the dashboard"]})
+            report = kit.reports.dashboard(actor, query, sections=[section])
+            report.table(single)
     except InvalidInput as error:
         errors = _messages(error)
+        report = None
+    except KeyError:
+        errors = {"table": [f"no table {single!r} on the dashboard"]}
+        report = None
     return render_template(
         "casekit/dashboard/dashboard.html",
-        **_context(actor, query, report, errors),
+        **_context(actor, query, report, errors, single),
     ), (400 if errors else 200)
 
 
 def _context(
-    actor: Actor, query: dict[str, Any], report: Report | None, errors: dict[str, list[str]]
+    actor: Actor,
+    query: dict[str, Any],
+    report: Report | None,
+    errors: dict[str, list[str]],
+    single: str | None = None,
 ) -> dict[str, Any]:
     kit = current_kit()
     assert actor.org_id is not None
@@ -262,16 +318,26 @@ def _context(
         actor, OrgRole.CARRIER if is_shipper else OrgRole.SHIPPER
     )
     args = request.args
+    kept = [(k, v) for k, v in args.items(multi=True) if k != "table"]
+    sections = [
+        (name, SECTION_TITLES[name], report.section(name))
+        for name in SECTIONS
+        if report and any(s.name == name for s in report.sections)
+    ]
+    if single is not None:
+        sections = [
+            (name, title, attrs.evolve(section, totals=(), tables=(section.table(single),)))
+            for name, title, section in sections
+            if any(t.name == single for t in section.tables)
+        ]
     return {
         "actor": actor,
         "organization": organization,
         "query": query,
         "report": report,
         "errors": errors,
-        "sections": [
-            (name, SECTION_TITLES[name], report.section(name) if report else None)
-            for name in SECTIONS
-        ],
+        "single": single,
+        "sections": sections,
         "party_field": "carrier" if is_shipper else "shipper",
         "partners": partners,
         "colleagues": kit.directory.users(actor),
@@ -282,8 +348,9 @@ def _context(
         "chart": chart,
         "drill_url": drill_url,
         "row_kind": row_kind,
+        "group_noun": group_noun,
         "duration": duration,
-        "query_string": urlencode(list(args.items(multi=True))),
+        "query_string": urlencode(kept),
     }
 
 
