@@ -473,3 +473,67 @@ def test_a_drill_down_url_is_the_list_pages_arguments_urlencoded(kit):
         assert "Zo%C3%AB+%2B1%2F2+%25" in urls[1]
         assert set(g.casekit_drill_urls) == {None, *queries}
     assert drill_url(None) is None
+
+
+def test_a_table_shows_its_largest_rows_and_links_to_all_of_them(
+    client, kit, world, story, monkeypatch
+):
+    """A table of groups keeps its largest rows (and a chart its largest bars) and counts
+    the rest in one Other row and bar; "All 2 brands" shows the whole table; the JSON and
+    the CSV keep every row."""
+    from casekit_flask import dashboard
+
+    monkeypatch.setattr(dashboard, "PAGE_ROWS", 1)
+    monkeypatch.setattr(dashboard, "CHART_BARS", 1)
+    login(client, world.shipper_actor)
+    html = client.get(f"/cases/dashboard?{RANGE}").get_data(as_text=True)
+    brands = figure(html, "backlog_by_brand")
+    # Active: B (Acme Trail) and C (Acme Home), one each; the tie goes by name.
+    assert "Acme Home" in brands
+    assert "Acme Trail" not in brands
+    assert '<th scope="row">Other (1 more)</th><td class="ck-num">1</td>' in brands
+    assert "Other (1 more)" in brands.split("</svg>")[0]  # the chart's Other bar
+    # Only Acme Home's bar and number link: the Other bar and row link nowhere.
+    assert len(re.findall(r'<a href="[^"]+"><g>', brands)) == 1
+    assert [n for _, n in DRILL.findall(brands)] == ["1"]
+    everything = re.search(r'<a class="ck-dash-all" href="([^"]+)">All 2 brands</a>', brands)
+    assert everything is not None
+    response = client.get(unescape(everything.group(1)))
+    assert response.status_code == 200
+    full = response.get_data(as_text=True)
+    assert 'id="table-backlog_by_brand"' in full
+    assert full.count('class="ck-dash-table"') == 1  # that table alone
+    assert "Acme Trail" in full
+    assert "Other (" not in full.split("<table")[1]
+    assert 'name="table" value="backlog_by_brand"' in full  # the filters keep to it
+    assert "Back to the whole dashboard" in full
+    # The totals count every case, the JSON and the CSV every row.
+    assert totals(client)["active"] == 2
+    assert table(client, "backlog_by_brand") == {"Acme Home": 1, "Acme Trail": 1}
+    csv_text = client.get(f"/cases/dashboard/backlog_by_brand.csv?{RANGE}").get_data(as_text=True)
+    assert "Acme Trail" in csv_text
+    assert "Acme Home" in csv_text
+
+
+def test_the_reports_top_rows_and_the_rest(kit, world, story):
+    query = {"from": "2026-03-07", "to": "2026-03-09", "timezone": NY}
+    whole = kit.reports.dashboard(world.shipper_actor, query)
+    top = kit.reports.dashboard(world.shipper_actor, query, top=1)
+    for full, kept in zip(whole.tables(), top.tables(), strict=True):
+        assert kept.row_count == full.row_count
+        assert kept.rows == full.rows[: len(kept.rows)]
+        if full.name.startswith(("backlog_by_", "first_response_by_", "resolution_by_")):
+            assert len(kept.rows) == min(1, len(full.rows))
+    brands = top.table("backlog_by_brand")
+    assert brands.rest is not None
+    assert (brands.rest.rows, brands.rest.cases) == (1, 1)
+    assert "rest" not in whole.to_json()["sections"][0]["tables"][0]
+    assert whole.table("backlog_by_brand").rest is None
+
+
+@pytest.mark.parametrize("name", ["nothing", "backlog_by_nothing"])
+def test_an_unknown_table_is_a_400_naming_it(client, world, story, name):
+    login(client, world.shipper_actor)
+    response = client.get(f"/cases/dashboard?{RANGE}&table={name}")
+    assert response.status_code == 400
+    assert "no table" in response.get_data(as_text=True)

@@ -563,6 +563,14 @@ SURFACES: list[Surface] = [
     http("casekit_staff.triage_item", TRIAGE, each="triage"),
     http("casekit_staff.triage_original", TRIAGE, each="triage"),
     http("casekit_dashboard.page", WATCHERS),
+    # One table in full (the page shows each table's largest rows): the owners' table.
+    Surface(
+        name="casekit_dashboard.page?table=backlog_by_owner",
+        endpoint="casekit_dashboard.page",
+        fetch=page("casekit_dashboard.page", query="?table=backlog_by_owner"),
+        viewers=PEOPLE,
+        shows=frozenset(WATCHERS),
+    ),
     http("casekit_dashboard.as_json", WATCHERS),
     http("casekit_dashboard.table_csv", NOTHING),
     Surface(
