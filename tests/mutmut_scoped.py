@@ -26,6 +26,7 @@ SELECTION = [
     "tests/test_carrier_status.py",
     "tests/test_case_carrier.py",
     "tests/test_customer_audience.py",
+    "tests/test_customer_contact.py",
     "tests/test_known.py",
     "tests/test_portal.py",
     "tests/test_shipments.py",

@@ -95,6 +95,7 @@ def parties(kit: CaseKit, world: World) -> Parties:
     case = kit.cases.open(
         w.shipper_actor,
         type="osd_damaged",
+        subject="Torn cover",
         carrier=w.carrier.id,
         customer=w.customer.id,
         message="shipper partners",
@@ -222,6 +223,9 @@ def test_who_sees_what(parties: Parties, who: str) -> None:
     assert {e.body for e in timeline if e.kind.value == "message"} == reads
     assert view.crm_number == crm
     w = parties.world
+    # What every party shares: the case, its subject and its two organizations.
+    assert (view.number, view.type, view.subject) == (n, "osd_damaged", "Torn cover")
+    assert (view.shipper_org_id, view.carrier_org_id) == (w.shipper.id, w.carrier.id)
     if sees_people:
         assert view.shipper_owner_id == w.shipper_agent.id
         assert view.carrier_owner_id == w.carrier_agent.id
