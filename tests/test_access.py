@@ -264,6 +264,46 @@ def test_who_sees_what(parties: Parties, who: str) -> None:
             assert secret not in text
 
 
+def test_a_view_carries_the_cases_times_and_people_for_staff_only(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    """Staff read when and by whom a case was opened, changed, solved and last
+    written to; the customer reads the times of what is meant for them, no staff."""
+    w = world
+    opened = kit.cases.open(
+        w.shipper_actor, type="lost", carrier=w.carrier.id, customer=w.customer.id
+    )
+    n = opened.number
+    clock.advance(minutes=5)
+    to_customer = kit.messages.post(w.shipper_actor, n, "on its way", audience=Audience.CUSTOMER)
+    clock.advance(minutes=5)
+    kit.messages.post(w.carrier_actor, n, "scanned at the hub", audience=Audience.PARTNERS)
+    clock.advance(minutes=5)
+    kit.cases.solve(w.shipper_actor, n)
+    shipper = kit.cases.get(w.shipper_actor, n)
+    assert opened.created_at is not None
+    assert shipper.created_at == opened.created_at
+    assert shipper.updated_at is not None
+    assert shipper.updated_at > opened.created_at
+    assert shipper.solved_at is not None
+    assert shipper.created_by == w.shipper_actor.describe()
+    assert (shipper.latest_message_user_id, shipper.latest_message_org_id) == (
+        w.carrier_agent.id,
+        w.carrier.id,
+    )
+    carrier = kit.cases.get(w.carrier_actor, n)
+    assert (carrier.latest_message_user_id, carrier.latest_message_org_id) == (
+        w.carrier_agent.id,
+        w.carrier.id,
+    )
+    customer = kit.cases.get(w.customer_actor, n)
+    assert customer.created_at == opened.created_at
+    assert customer.latest_message_at == to_customer.created_at
+    assert customer.solved_at == shipper.solved_at
+    assert customer.created_by == ""
+    assert (customer.latest_message_user_id, customer.latest_message_org_id) == (None, None)
+
+
 @pytest.mark.parametrize("who", list(TABLE))
 def test_attachments_follow_their_entry(parties: Parties, who: str) -> None:
     kit, n = parties.kit, parties.number

@@ -83,6 +83,9 @@ def test_the_shipper_shares_the_contact_with_the_carrier_of_one_case(
     assert seen.contact_shared_at == shared.contact_shared_at
     # Not the customer's other case; the customer does not learn of the share.
     assert kit.cases.get(w.carrier_actor, other).contact is None
+    # Nor in a list holding both: the contact is read per case, not per customer.
+    listed = {view.number: view.contact for view in kit.cases.list(w.carrier_actor)}
+    assert listed == {number: contact, other: None}
     as_customer = kit.cases.get(w.customer_actor, number)
     assert as_customer.contact == contact  # their own
     assert as_customer.contact_shared_at is None

@@ -443,6 +443,10 @@ def test_cases_of_a_shipment_for_its_parties_only(linked, world, rival):
     assert numbers == [second.number, first.number]
     newest = linked.cases.of_shipment(world.shipper_actor, "SHP-1", limit=1)
     assert [c.number for c in newest] == [second.number]
+    # Each party's view of a case names the shipment it is about.
+    assert first.shipment_id is not None
+    for actor in (world.shipper_actor, world.carrier_actor):
+        assert linked.cases.get(actor, second.number).shipment_id == first.shipment_id
     assert len(linked.cases.of_shipment(world.carrier_actor, "SHP-1")) == 2
     _slow, rival_actor = rival
     assert linked.cases.of_shipment(rival_actor, "SHP-1") == []
