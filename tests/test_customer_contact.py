@@ -68,7 +68,11 @@ def test_the_shipper_shares_the_contact_with_the_carrier_of_one_case(
     number, other = _open(kit, w), _open(kit, w)
     contact = kit.cases.get(w.shipper_actor, number).contact
     assert contact is not None
-    assert contact.phone == "+44 20 7946 0000"
+    assert (contact.name, contact.email, contact.phone) == (
+        w.customer.name,
+        w.customer.email,
+        "+44 20 7946 0000",
+    )
     assert kit.cases.get(w.carrier_actor, number).contact is None
     assert kit.cases.facts(w.carrier_actor, number).customer is None
     version = kit.cases.get(w.shipper_actor, number).version
