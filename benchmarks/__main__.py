@@ -31,13 +31,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--warmup",
         type=int,
         default=20,
-        help="cases run before measuring, not counted in the figures (default 20)",
+        help="cases run before measuring, not counted in the figures (default 20; "
+        "load: seconds of warm-up)",
     )
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="processes sharing the cases, like a web server's workers (default 1)",
+        default=None,
+        help="processes sharing the cases, like a web server's workers (default 1; "
+        "load: gunicorn's worker processes, 4)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="how long a timed scenario drives its load (load: 300)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="the requests a second a load scenario offers (load: 300)",
     )
     parser.add_argument(
         "--database-url",
@@ -49,8 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cases is None:
         args.cases = scenarios[args.scenario].default_cases
+    if args.workers is None:
+        args.workers = scenarios[args.scenario].default_workers
     if args.cases < 1 or args.workers < 1 or args.warmup < 0:
         parser.error("--cases and --workers must be at least 1, --warmup at least 0")
+    if (args.seconds is not None and args.seconds <= 0) or (
+        args.rate is not None and args.rate <= 0
+    ):
+        parser.error("--seconds and --rate must be more than 0")
     try:
         results = run_scenario(
             args.scenario,
@@ -59,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             warmup=args.warmup,
             workers=args.workers,
             out=sys.stderr,
+            seconds=args.seconds,
+            rate=args.rate,
         )
     except ValueError as error:  # what the scenario refuses to measure
         parser.exit(2, f"{parser.prog}: error: {error}\n")
@@ -70,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.json is not None:
         write_json(results, args.json)
+    # A run whose requests failed measured something else than the scenario.
+    failed = [r.name for r in results if r.metric == "errors" and r.value]
+    if failed:
+        print(f"{parser.prog}: requests failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

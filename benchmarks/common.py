@@ -70,6 +70,10 @@ class Context:
     warmup: int = 20
     workers: int = 1
     out: TextIO | None = None
+    #: How long a timed scenario runs, and the requests a second it offers
+    #: (``load``); None: the scenario's own default.
+    seconds: float | None = None
+    rate: float | None = None
 
     def log(self, message: str) -> None:
         if self.out is not None:
@@ -85,13 +89,14 @@ class Scenario:
     run: ScenarioFunction
     help: str = ""
     default_cases: int = 500
+    default_workers: int = 1
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
 def scenario(
-    name: str, *, help: str = "", default_cases: int = 500
+    name: str, *, help: str = "", default_cases: int = 500, default_workers: int = 1
 ) -> Callable[[ScenarioFunction], ScenarioFunction]:
     """Register a scenario under ``name``; decorate its ``run(ctx)`` function."""
 
@@ -99,7 +104,11 @@ def scenario(
         if name in SCENARIOS and SCENARIOS[name].run is not run:
             raise RuntimeError(f"two benchmark scenarios are named {name!r}")
         SCENARIOS[name] = Scenario(
-            name, run, help or (run.__doc__ or "").strip().split("\n")[0], default_cases
+            name,
+            run,
+            help or (run.__doc__ or "").strip().split("\n")[0],
+            default_cases,
+            default_workers,
         )
         return run
 
@@ -126,12 +135,22 @@ def run_scenario(
     warmup: int = 20,
     workers: int = 1,
     out: TextIO | None = None,
+    seconds: float | None = None,
+    rate: float | None = None,
 ) -> list[Result]:
     """Run one scenario and return its results (the Python entry of the CLI)."""
     scenarios = load_scenarios()
     if name not in scenarios:
         raise KeyError(f"no benchmark scenario {name!r}; try one of {sorted(scenarios)}")
-    ctx = Context(cases=cases, database_url=database_url, warmup=warmup, workers=workers, out=out)
+    ctx = Context(
+        cases=cases,
+        database_url=database_url,
+        warmup=warmup,
+        workers=workers,
+        out=out,
+        seconds=seconds,
+        rate=rate,
+    )
     return scenarios[name].run(ctx)
 
 

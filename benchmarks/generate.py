@@ -20,7 +20,15 @@ database at URL (it is used as it is, not a throwaway copy) with:
   internal / partners; all after the ``opened`` event; ``solved``
   and ``owner_changed`` events where they happened; participants, owners
   (some cases unowned on either side), watchers and CRM numbers of both
-  sides on some cases.
+  sides on some cases;
+- a service-level target for every organization (resolution within
+  :data:`TARGET_DAYS` days, warned :data:`WARN_BEFORE` before), counted
+  around the clock (no calendar); on every active case a running resolution
+  clock for each side (the carrier's when there is one), started when the
+  case was opened, with the cases' due columns (``<side>_due_at`` /
+  ``<side>_warn_at``) from them: about one case in seven runs a clock, the
+  old ones long breached (their warnings sent when they were owed), the
+  newest on track or due soon at :data:`ANCHOR`.
 
 The rows are written the way casekit writes them: a case's
 ``latest_message_*`` columns describe its latest message that is not
@@ -44,16 +52,21 @@ import bisect
 import contextlib
 import itertools
 import random
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
 from benchmarks.common import Context, Result, backend_of, scenario
 from casekit.cli_progress import progress
+from casekit.clock import FrozenClock
+from casekit.kit import CaseKit
+from casekit.settings import Settings
 from casekit.store import report_columns, tables
 from casekit.store.database import create_casekit_engine, normalize_url
 from casekit.store.migrate import upgrade
@@ -62,7 +75,7 @@ NAME = "generate"
 DEFAULT_CASES = 1_000_000
 SEED = 20261101
 #: Bumped whenever the generator writes different rows (forces a rebuild).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: What the shipper's staff write: internal 20%, partners 40%, customer 20%, everyone 20%.
 SHIPPER_AUDIENCES = ("internal", "partners", "customer", "everyone")
 SHIPPER_SHARES = (0.2, 0.6, 0.8)
@@ -92,6 +105,9 @@ CASE_TYPES = (
 )
 SOURCES = (("user", 55), ("email", 25), ("api", 12), ("portal", 5), ("rule", 3))
 MESSAGES_PER_CASE = ((1, 10), (2, 15), (3, 20), (4, 20), (5, 15), (6, 10), (7, 5), (8, 5))
+#: Each organization's resolution target by side, in days, and its warning.
+TARGET_DAYS = {"shipper": 3, "carrier": 2}
+WARN_BEFORE = timedelta(hours=1)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -177,6 +193,9 @@ class World:
         self.shipper_ids = list(range(1, SHIPPERS + 1))
         self.carrier_ids = list(range(SHIPPERS + 1, SHIPPERS + CARRIERS + 1))
         self.org_names: dict[int, str] = {}
+        self.target_rows: list[tuple[Any, ...]] = []
+        #: Each organization's target: its id and its time in seconds.
+        self.targets: dict[int, tuple[int, int]] = {}
         self.users: dict[int, range] = {}
         self.customers: dict[int, range] = {}
         self.brands: dict[int, list[str]] = {}
@@ -210,6 +229,29 @@ class World:
             n_users = max(3, min(30, int(expected / 2000)))
             self.users[org_id] = range(next_user, next_user + n_users)
             next_user += n_users
+        for org_id in (*self.shipper_ids, *self.carrier_ids):
+            side = "shipper" if org_id <= SHIPPERS else "carrier"
+            seconds = TARGET_DAYS[side] * 86_400
+            target_id = len(self.target_rows) + 1
+            self.targets[org_id] = (target_id, seconds)
+            self.target_rows.append(
+                (
+                    target_id,
+                    org_id,
+                    f"Solve within {TARGET_DAYS[side]} days",
+                    1,
+                    True,
+                    "{}",
+                    None,
+                    None,
+                    seconds,
+                    False,
+                    int(WARN_BEFORE.total_seconds()),
+                    "{}",
+                    created,
+                    "user:1",
+                )
+            )
         for org_id, ids in self.users.items():
             for k, user_id in enumerate(ids):
                 first_name, last_name = FIRST[user_id % len(FIRST)], LAST[(user_id * 7) % len(LAST)]
@@ -247,6 +289,43 @@ class World:
 ORG_COLUMNS = ("id", "name", "role", "external_id", "created_at", "feedback_portal")
 USER_COLUMNS = ("id", "org_id", "name", "email", "role", "external_id", "active", "created_at")
 CUSTOMER_COLUMNS = ("id", "shipper_org_id", "email", "name", "external_id", "created_at")
+TARGET_COLUMNS = (
+    "id",
+    "org_id",
+    "name",
+    "position",
+    "enabled",
+    "conditions",
+    "first_response_seconds",
+    "next_response_seconds",
+    "resolution_seconds",
+    "pause_when_waiting",
+    "warn_before_seconds",
+    "escalation",
+    "updated_at",
+    "updated_by",
+)
+CLOCK_COLUMNS = (
+    "case_id",
+    "org_id",
+    "side",
+    "kind",
+    "target_id",
+    "target_seconds",
+    "warn_before_seconds",
+    "time_zone",
+    "state",
+    "started_at",
+    "stopped_at",
+    "elapsed_seconds",
+    "due_at",
+    "warn_at",
+    "breached_at",
+    "warned_at",
+    "breach_warned_at",
+    "next_alert_at",
+    "updated_at",
+)
 SHIPMENT_COLUMNS = (
     "id",
     "shipper_org_id",
@@ -315,6 +394,10 @@ CASE_COLUMNS = (
     "carrier_status",
     "carrier_updated_at",
     "carrier_solved_at",
+    "shipper_due_at",
+    "shipper_warn_at",
+    "carrier_due_at",
+    "carrier_warn_at",
 )
 ENTRY_COLUMNS = (
     "id",
@@ -355,6 +438,7 @@ class Batch:
     participants: list[tuple[Any, ...]]
     watchers: list[tuple[Any, ...]]
     crm: list[tuple[Any, ...]]
+    clocks: list[tuple[Any, ...]]
 
     def tables(self) -> list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]:
         return [
@@ -365,6 +449,7 @@ class Batch:
             (tables.participants.name, PARTICIPANT_COLUMNS, self.participants),
             (tables.watchers.name, WATCHER_COLUMNS, self.watchers),
             (tables.crm_numbers.name, CRM_COLUMNS, self.crm),
+            (tables.clocks.name, CLOCK_COLUMNS, self.clocks),
         ]
 
 
@@ -396,7 +481,7 @@ class CaseMaker:
         return " ".join(words).capitalize() + "."
 
     def batch(self, size: int) -> Batch:
-        b = Batch([], [], [], [], [], [], [])
+        b = Batch([], [], [], [], [], [], [], [])
         for _ in range(size):
             self._case(b)
         return b
@@ -648,6 +733,12 @@ class CaseMaker:
         if carrier is not None and rng.random() < 0.25:
             b.crm.append((case_id, carrier, f"TK{carrier:03d}{case_id:09d}", created))
         created_by = f"customer:{opener[3]}" if opener[0] == "customer" else f"user:{opener[1]}"
+        due: dict[str, datetime | None] = {}
+        for side, org in (("shipper", shipper), ("carrier", carrier)):
+            due[side] = due[f"{side}_warn"] = None
+            if org is not None and status != "solved":
+                times = self._clock(b, case_id, side, org, created, updated)
+                due[side], due[f"{side}_warn"] = times
         b.cases.append(
             (
                 case_id,
@@ -681,8 +772,56 @@ class CaseMaker:
                 "open" if status in ("reply_received", "waiting") else status,
                 updated,
                 solved_at,
+                due["shipper"],
+                due["shipper_warn"],
+                due["carrier"],
+                due["carrier_warn"],
             )
         )
+
+    def _clock(
+        self, b: Batch, case_id: int, side: str, org: int, created: datetime, updated: datetime
+    ) -> tuple[datetime, datetime]:
+        """The side's running resolution clock on an active case, as the last change
+        (``updated``) left it, its warnings sent when they were owed before
+        :data:`ANCHOR`; its due and warning times."""
+        target_id, seconds = self.world.targets[org]
+        due_at = created + timedelta(seconds=seconds)
+        warn_at = due_at - WARN_BEFORE
+        if warn_at <= updated:
+            # Recomputed after its warning time: due from then (casekit.domain.sla).
+            warn_at = min(updated, due_at)
+        warned_at = warn_at if warn_at <= ANCHOR else None
+        breach_warned_at = due_at if due_at < ANCHOR else None
+        next_alert = None
+        if warned_at is None:
+            next_alert = warn_at
+        elif breach_warned_at is None:
+            next_alert = due_at
+        b.clocks.append(
+            (
+                case_id,
+                org,
+                side,
+                "resolution",
+                target_id,
+                seconds,
+                int(WARN_BEFORE.total_seconds()),
+                "UTC",
+                "running",
+                created,
+                None,
+                int((updated - created).total_seconds()),
+                due_at,
+                warn_at,
+                due_at if due_at < updated else None,
+                warned_at,
+                breach_warned_at,
+                next_alert,
+                updated,
+            )
+        )
+        return due_at, warn_at
 
 
 # -- writing ---------------------------------------------------------------------
@@ -838,6 +977,7 @@ def generate(
             writer.write(tables.organizations.name, ORG_COLUMNS, world.org_rows)
             writer.write(tables.users.name, USER_COLUMNS, world.user_rows)
             writer.write(tables.customers.name, CUSTOMER_COLUMNS, world.customer_rows)
+            writer.write(tables.sla_targets.name, TARGET_COLUMNS, world.target_rows)
             conn.commit()
             maker = CaseMaker(world, rng, cases)
             done = 0
@@ -924,6 +1064,32 @@ def _analyze(engine: Engine) -> None:
         else:
             for table in tables.metadata.sorted_tables:
                 conn.execute(text(f"ANALYZE TABLE {table.name}"))
+
+
+@contextlib.contextmanager
+def generated_kit(
+    ctx: Context, default: Callable[[int], str] | None = None
+) -> Iterator[tuple[CaseKit, Dataset, list[Result]]]:
+    """The scenario's data set (generated if it is not there yet), a kit on it whose
+    clock stands at the set's anchor, and the results so far: the generation's time
+    when it ran. Without ``--database-url``, the set is at ``default(cases)``
+    (:func:`default_url`'s SQLite file by default)."""
+    url = ctx.database_url or (default or default_url)(ctx.cases)
+    dataset, seconds = generate(url, ctx.cases, log=ctx.log)
+    results: list[Result] = []
+    if seconds is not None:
+        results.append(Result("generate", "seconds", round(seconds, 2)))
+    with tempfile.TemporaryDirectory(prefix="casekit-bench-") as folder:
+        kit = CaseKit(
+            settings=Settings(
+                database_url=url, attachment_dir=Path(folder), load_entry_points=False
+            ),
+            clock=FrozenClock(dataset.anchor),
+        )
+        try:
+            yield kit, dataset, results
+        finally:
+            kit.engine.dispose()
 
 
 def default_url(cases: int) -> str:

@@ -44,21 +44,17 @@ from __future__ import annotations
 
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.common import Context, Result, percentile_ms, scenario
-from benchmarks.generate import generate
+from benchmarks.generate import generated_kit
 from benchmarks.views import sides
-from casekit.clock import FrozenClock
 from casekit.domain.actor import Actor
 from casekit.kit import CaseKit
-from casekit.settings import Settings
 
 NAME = "pages"
 RUNS = 40
@@ -97,28 +93,14 @@ def _app(kit: CaseKit, who: dict[str, Actor], *, counts_ttl: float = 30) -> Any:
     default_cases=DEFAULT_CASES,
 )
 def run(ctx: Context) -> list[Result]:
-    url = ctx.database_url or default_url(ctx.cases)
-    dataset, seconds = generate(url, ctx.cases, log=ctx.log)
-    results: list[Result] = []
-    if seconds is not None:
-        results.append(Result("generate", "seconds", round(seconds, 2)))
     who: dict[str, Actor] = {}
-    with tempfile.TemporaryDirectory(prefix="casekit-bench-") as folder:
-        kit = CaseKit(
-            settings=Settings(
-                database_url=url, attachment_dir=Path(folder), load_entry_points=False
-            ),
-            clock=FrozenClock(dataset.anchor),
-        )
-        try:
-            client = _app(kit, who).test_client()
-            counting = _app(kit, who, counts_ttl=0).test_client()
-            for side in sides(dataset):
-                who["actor"] = side.actor
-                ctx.log(f"{NAME}: {side.label} user {side.actor.user_id} of org {side.org_id}")
-                results += _measure_side(kit, client, counting, side.actor, side.label, ctx)
-        finally:
-            kit.engine.dispose()
+    with generated_kit(ctx, default_url) as (kit, dataset, results):
+        client = _app(kit, who).test_client()
+        counting = _app(kit, who, counts_ttl=0).test_client()
+        for side in sides(dataset):
+            who["actor"] = side.actor
+            ctx.log(f"{NAME}: {side.label} user {side.actor.user_id} of org {side.org_id}")
+            results += _measure_side(kit, client, counting, side.actor, side.label, ctx)
     return results
 
 

@@ -6,8 +6,9 @@ generates the data set first when the database does not hold it (see
 and for a user of the largest carrier:
 
 - each built-in view's first page of 50 (``kit.views.list``) and its count
-  (``kit.views.count``);
-- ten representative filter combinations (first page);
+  (``kit.views.count``), Due Soon's soonest due first;
+- ten representative filter combinations (first page), and the due filters
+  (breached; due now or later; due in the next week) and the due sort;
 - identifier search (``kit.views.search``) for a tracking number, a case
   number and the actor's own CRM number;
 - the next page of All Cases by its keyset cursor.
@@ -30,31 +31,36 @@ and the same counts.
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from benchmarks.common import Context, Result, percentile_ms, scenario
-from benchmarks.generate import DEFAULT_CASES, Dataset, World, default_url, generate
-from casekit.clock import FrozenClock
+from benchmarks.generate import DEFAULT_CASES, Dataset, World, generated_kit
 from casekit.domain.actor import Actor, ActorKind
 from casekit.kit import CaseKit
+from casekit.query import search
 from casekit.query.listing import months_before
-from casekit.settings import Settings
 from casekit.store.types import UTCDateTime
 
 NAME = "views"
 RUNS = 20
 WARMUP = 10
 PAGE = 50
-VIEWS = ("all_active", "recent_responses", "my_active", "my_watched", "new_cases", "all_cases")
+VIEWS = (
+    "all_active",
+    "recent_responses",
+    "my_active",
+    "my_watched",
+    "new_cases",
+    "all_cases",
+    "due_soon",
+)
 ORDER = "c.created_at DESC, c.id DESC"
 
 
@@ -111,16 +117,28 @@ def _text(sql: str, params: dict[str, Any]) -> Any:
 class Floors:
     """The hand-written statements."""
 
-    def __init__(self, engine: Engine, side: Side, since: datetime) -> None:
+    def __init__(self, engine: Engine, side: Side, since: datetime, now: datetime) -> None:
         self.engine = engine
         self.side = side
         self.since = since
+        self.now = now
         self.backend = engine.dialect.name
+
+    def due_order(self, view: str) -> str:
+        """The order of a page sorted by due time, soonest first: in the Due Soon
+        view every case is due; elsewhere the cases without a running clock last."""
+        due = f"c.{self.side.label}_due_at"
+        if view == "due_soon":
+            return f"{due} ASC, c.id ASC"
+        return f"CASE WHEN {due} IS NULL THEN 1 ELSE 0 END, {due} ASC, c.id ASC"
 
     def where(self, view: str) -> tuple[str, dict[str, Any]]:
         s = self.side
         base = f"c.{s.column} = :org"
         params: dict[str, Any] = {"org": s.org_id, "since": self.since}
+        if view == "due_soon":
+            # The side's cases whose warning time has come; not windowed.
+            return base + f" AND c.{s.label}_warn_at <= :now", {"org": s.org_id, "now": self.now}
         window = " AND c.created_at >= :since"
         active = " AND c.status <> 'solved'"
         if view == "all_active":
@@ -147,8 +165,9 @@ class Floors:
         latest = f"c.{self.side.latest}"
         return f"{latest}_at IS NOT NULL AND ({latest}_org_id IS NULL OR {latest}_org_id <> :org)"
 
-    def page(self, where: str, params: dict[str, Any]) -> list[int]:
+    def page(self, where: str, params: dict[str, Any], order: str = ORDER) -> list[int]:
         s = self.side
+        due = f"c.{s.label}_due_at"
         sql = f"""
 SELECT c.id, c.number, {s.status} AS status, c.type, c.source, c.subject, c.created_at,
        c.updated_at, c.solved_at, c.{s.latest}_at, c.shipper_org_id, c.carrier_org_id,
@@ -162,12 +181,17 @@ SELECT c.id, c.number, {s.status} AS status, c.type, c.source, c.subject, c.crea
        (SELECT u.name FROM casekit_users u WHERE u.id = c.carrier_owner_id) AS carrier_owner,
        (SELECT a.name FROM casekit_organizations a WHERE a.id = c.{s.other}) AS account,
        (SELECT n.number FROM casekit_crm_numbers n
-         WHERE n.case_id = c.id AND n.org_id = :org) AS crm_number
-FROM (SELECT c.id FROM casekit_cases c WHERE {where} ORDER BY {ORDER} LIMIT {PAGE + 1}) p
+         WHERE n.case_id = c.id AND n.org_id = :org) AS crm_number,
+       {due}, c.{s.label}_warn_at,
+       CASE WHEN {due} IS NULL THEN NULL ELSE
+         (SELECT k.time_zone FROM casekit_clocks k WHERE k.case_id = c.id
+           AND k.org_id = :org AND k.state = 'running' AND k.due_at = {due} LIMIT 1)
+       END AS due_time_zone
+FROM (SELECT c.id FROM casekit_cases c WHERE {where} ORDER BY {order} LIMIT {PAGE + 1}) p
 JOIN casekit_cases c ON c.id = p.id
 LEFT JOIN casekit_shipments s ON s.id = c.shipment_id
 LEFT JOIN casekit_orders o ON o.id = c.order_id
-ORDER BY {ORDER}"""
+ORDER BY {order}"""
         params = {**params, "org": s.org_id}
         with self.engine.connect() as conn:
             if self.backend == "postgresql":
@@ -188,12 +212,18 @@ ORDER BY {ORDER}"""
             return f"{column} ILIKE '{pattern}'"
         return f"lower({column}) LIKE '{pattern.lower()}'"
 
-    def search(self) -> str:
-        """Every identifier branch from its own index, then the actor's cases by id."""
+    def search(self, ranges: int = 0) -> str:
+        """Every identifier branch from its own index (a prefix is a range of a
+        lower-cased key; a case number's digits ranges of ids), then the actor's
+        cases by id."""
+        number = "c2.number = :upper"
+        if ranges:
+            by_id = " OR ".join(f"(c2.id >= :from_{i} AND c2.id < :to_{i})" for i in range(ranges))
+            number += f" OR (({by_id}) AND upper(c2.number) LIKE :letters)"
         branches = [
-            "SELECT c2.id FROM casekit_cases c2 WHERE c2.number = :upper",
+            f"SELECT c2.id FROM casekit_cases c2 WHERE {number}",
             "SELECT n2.case_id FROM casekit_crm_numbers n2 WHERE n2.org_id = :org "
-            "AND n2.number = :q",
+            "AND n2.number_key >= :lower AND n2.number_key < :high",
         ]
         for name in (
             "tracking_number",
@@ -202,14 +232,17 @@ ORDER BY {ORDER}"""
             "reference_number",
             "ra_number",
             "order_number",
+            "reference",
         ):
             branches.append(
                 "SELECT c2.id FROM casekit_cases c2 WHERE c2.shipment_id IN "
-                f"(SELECT s2.id FROM casekit_shipments s2 WHERE s2.{name} = :q)"
+                f"(SELECT s2.id FROM casekit_shipments s2 WHERE s2.{name}_key >= :lower "
+                f"AND s2.{name}_key < :high)"
             )
         branches += [
             "SELECT c2.id FROM casekit_cases c2 WHERE c2.order_id IN "
-            "(SELECT o2.id FROM casekit_orders o2 WHERE o2.number = :q)",
+            "(SELECT o2.id FROM casekit_orders o2 WHERE o2.number_key >= :lower "
+            "AND o2.number_key < :high)",
             "SELECT c2.id FROM casekit_cases c2 WHERE c2.shipment_id IN "
             "(SELECT s2.id FROM casekit_shipments s2 WHERE s2.carrier_key = :lower)",
             "SELECT c2.id FROM casekit_cases c2 WHERE c2.carrier_org_id IN "
@@ -229,7 +262,7 @@ def _measures(
     views = kit.views
     actor = side.actor
     since = months_before(now, kit.settings.view_window_months)
-    floors = Floors(engine, side, since)
+    floors = Floors(engine, side, since, now)
     out: list[Measure] = []
     prefix = side.label
 
@@ -238,11 +271,12 @@ def _measures(
 
     for view in VIEWS:
         where, params = floors.where(view)
+        order = floors.due_order(view) if view == "due_soon" else ORDER
         out.append(
             Measure(
                 f"{prefix}.page.{view}",
                 ids({"view": view}),
-                partial(floors.page, where, params),
+                partial(floors.page, where, params, order),
             )
         )
         out.append(
@@ -350,11 +384,49 @@ def _measures(
             False,
         ),
     ]
+    # -- the side's due times (casekit.query.due)
+    due = f"c.{side.label}_due_at"
+    filters += [
+        (
+            "due_state_breached",
+            "all_active",
+            [{"field": "due_state", "op": "in", "value": ["breached"]}],
+            f"{due} < :now",
+            False,
+        ),
+        (
+            "due_state_on_track_or_due_soon",
+            "all_active",
+            [{"field": "due_state", "op": "in", "value": ["on_track", "due_soon"]}],
+            f"{due} >= :now",
+            False,
+        ),
+        (
+            "due_at_next_week",
+            "all_cases",
+            [
+                {
+                    "field": "due_at",
+                    "op": "between",
+                    "value": {
+                        "from": now.isoformat(),
+                        "to": (now + timedelta(days=7)).isoformat(),
+                    },
+                }
+            ],
+            f"{due} >= :now AND {due} < :week",
+            False,
+        ),
+    ]
     for label, view, spec, extra, shipment in filters:
         base, params = (
             (active_where, active_params) if view == "all_active" else (all_where, all_params)
         )
         params = {**params, "from_": from_, "to": to} if ":from_" in extra else params
+        if ":now" in extra:
+            params = {**params, "now": now}
+        if ":week" in extra:
+            params = {**params, "week": now + timedelta(days=7)}
         if shipment:
             # Asked of each case's shipment as the list walks its index: joined,
             # the planner may misjudge how many shipments match and read them all.
@@ -366,21 +438,24 @@ def _measures(
                 partial(floors.page, f"{base} AND {extra}", params),
             )
         )
+    # -- the due sort: All Active, soonest due first, no running clock last
+    out.append(
+        Measure(
+            f"{prefix}.sort.due_at",
+            ids({"view": "all_active", "sort": {"field": "due_at", "direction": "asc"}}),
+            partial(floors.page, active_where, active_params, floors.due_order("all_active")),
+        )
+    )
     # -- identifier search
     with engine.connect() as conn:
         samples = _search_samples(conn, side)
     for label, value in samples.items():
-        params = {
-            "org": side.org_id,
-            "q": value,
-            "upper": value.upper(),
-            "lower": value.lower(),
-        }
+        params, ranges = search_params(side.org_id, value)
         out.append(
             Measure(
                 f"{prefix}.search.{label}",
                 partial(_search_ids, kit, actor, value),
-                partial(floors.page, floors.search(), params),
+                partial(floors.page, floors.search(ranges), params),
             )
         )
     # -- the next page by keyset (All Cases: it always has a second page)
@@ -402,6 +477,23 @@ def _measures(
             )
         )
     return out
+
+
+def search_params(org_id: int, value: str) -> tuple[dict[str, Any], int]:
+    """The identifier floor's values for ``value`` (the prefix's range, the case
+    number's id ranges) and how many id ranges it has."""
+    low, high = search.prefix_range(value)
+    letters, ranges = search.number_ranges(value)
+    params: dict[str, Any] = {
+        "org": org_id,
+        "upper": value.strip().upper(),
+        "lower": low,
+        "high": high,
+        "letters": f"{letters}%",
+    }
+    for i, (start, end) in enumerate(ranges):
+        params[f"from_{i}"], params[f"to_{i}"] = start, end
+    return params, len(ranges)
 
 
 def _next_ids(kit: CaseKit, actor: Actor, cursor: str) -> list[int]:
@@ -545,26 +637,12 @@ def sides(dataset: Dataset) -> list[Side]:
     default_cases=DEFAULT_CASES,
 )
 def run(ctx: Context) -> list[Result]:
-    url = ctx.database_url or default_url(ctx.cases)
-    dataset, seconds = generate(url, ctx.cases, log=ctx.log)
-    results: list[Result] = []
-    if seconds is not None:
-        results.append(Result("generate", "seconds", round(seconds, 2)))
     import random
 
-    world = World(random.Random(dataset.seed), dataset.cases)
-    with tempfile.TemporaryDirectory(prefix="casekit-bench-") as folder:
-        kit = CaseKit(
-            settings=Settings(
-                database_url=url, attachment_dir=Path(folder), load_entry_points=False
-            ),
-            clock=FrozenClock(dataset.anchor),
-        )
-        try:
-            now = dataset.anchor
-            for side in sides(dataset):
-                ctx.log(f"{NAME}: {side.label} user {side.actor.user_id} of org {side.org_id}")
-                results += measure(_measures(kit, kit.engine, side, world, now), ctx)
-        finally:
-            kit.engine.dispose()
+    with generated_kit(ctx) as (kit, dataset, results):
+        world = World(random.Random(dataset.seed), dataset.cases)
+        now = dataset.anchor
+        for side in sides(dataset):
+            ctx.log(f"{NAME}: {side.label} user {side.actor.user_id} of org {side.org_id}")
+            results += measure(_measures(kit, kit.engine, side, world, now), ctx)
     return results

@@ -8,6 +8,7 @@ from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.apikeys import ApiIdentity, ApiKey, ApiScope
 from casekit.domain.audience import Audience
 from casekit.domain.case import CaseType, EventKind, Side, Source
+from casekit.domain.custom_fields import CustomField, FieldKind, FieldValue, FieldVisibility
 from casekit.domain.directory import (
     CustomerRecord,
     DirectoryChange,
@@ -27,9 +28,11 @@ from casekit.domain.shipment import (
     ShipmentFacts,
     ShipmentStatus,
 )
+from casekit.domain.tags import Priority, Tag, TagColour
 from casekit.domain.workflow import Category, Status
 from casekit.errors import (
     CaseKitError,
+    CaseMerged,
     ConfigurationError,
     Conflict,
     DatabaseUnavailable,
@@ -40,12 +43,14 @@ from casekit.errors import (
 )
 from casekit.kit import CaseKit
 from casekit.plugins import hookimpl
+from casekit.query.actions import ActionView
 from casekit.query.models import AttachmentView, CaseView, EntryView
 from casekit.settings import Settings
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionView",
     "Actor",
     "ActorKind",
     "ApiIdentity",
@@ -55,11 +60,13 @@ __all__ = [
     "Audience",
     "CaseKit",
     "CaseKitError",
+    "CaseMerged",
     "CaseType",
     "CaseView",
     "Category",
     "ConfigurationError",
     "Conflict",
+    "CustomField",
     "CustomerRecord",
     "DatabaseUnavailable",
     "Direction",
@@ -67,6 +74,9 @@ __all__ = [
     "EntryView",
     "EventKind",
     "ExceptionKind",
+    "FieldKind",
+    "FieldValue",
+    "FieldVisibility",
     "FrozenClock",
     "InvalidApiKey",
     "InvalidInput",
@@ -76,6 +86,7 @@ __all__ = [
     "OrgRole",
     "OrganizationRecord",
     "PermissionDenied",
+    "Priority",
     "Settings",
     "ShipmentEvent",
     "ShipmentFacts",
@@ -87,6 +98,8 @@ __all__ = [
     "SyncReport",
     "SystemClock",
     "SystemName",
+    "Tag",
+    "TagColour",
     "Upload",
     "UserRecord",
     "UserRole",

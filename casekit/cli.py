@@ -212,14 +212,54 @@ def db_current(ctx: click.Context) -> None:
     Exit status 1 when it is behind; a SQLite file that does not exist is an
     error (status 2), and is not created.
     """
-    from casekit.store import migrate
+    from casekit.store import fulltext, migrate
 
     with _database(ctx, tables=False) as engine:
         now, newest = migrate.current(engine), migrate.head(engine)
+        with engine.connect() as conn:
+            built = fulltext.language(conn) if now == newest else None
     state = "up to date" if now == newest else f"newest is {newest}; run `casekit db upgrade`"
     click.echo(f"{now or 'empty (no casekit tables)'} ({state})")
+    wanted = _settings(ctx).search_language
+    if built is not None and built != wanted:
+        click.echo(
+            f"the search indexes hold {built!r} words, search_language is {wanted!r}:"
+            " run `casekit db rebuild-search`"
+        )
     if now != newest:
         sys.exit(1)
+
+
+@db.command("rebuild-search")
+@click.option(
+    "--language",
+    help="A PostgreSQL text search configuration [default: the search_language setting,"
+    " CASEKIT_SEARCH_LANGUAGE].",
+)
+@click.pass_context
+def db_rebuild_search(ctx: click.Context, language: str | None) -> None:
+    """Make PostgreSQL's full-text search indexes again, in the search language.
+
+    They hold each word in one language's form: after changing
+    search_language, run this (a search in another language than its indexes'
+    reads every row). Writes wait while the indexes are made. SQLite's and
+    MariaDB's words have no language: there is nothing to rebuild.
+    """
+    from casekit.store import fulltext
+
+    wanted = language or _settings(ctx).search_language
+    try:
+        fulltext.check_language(wanted)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--language") from None
+    with _database(ctx, tables=True) as engine, engine.begin() as conn:
+        before = fulltext.language(conn)
+        rebuilt = fulltext.rebuild(conn, wanted)
+        after = fulltext.language(conn)
+    if rebuilt:
+        click.echo(f"search indexes rebuilt in {after!r} (they were in {before!r})")
+    else:
+        click.echo(f"nothing to rebuild: {engine.dialect.name}'s search words have no language")
 
 
 @cli.command()
@@ -257,6 +297,13 @@ def example(ctx: click.Context) -> None:
     help="Notifications claimed at a time [default: CASEKIT_WORKER_BATCH_SIZE].",
 )
 @click.option(
+    "--lease-seconds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How long a claim holds without renewal; renewed every third of it while a batch "
+    "is delivered [default: CASEKIT_WORKER_LEASE_SECONDS].",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -275,6 +322,7 @@ def worker(
     once: bool,
     max_batches: int | None,
     batch_size: int | None,
+    lease_seconds: int | None,
     log_format: str,
     metrics: bool,
 ) -> None:
@@ -282,7 +330,11 @@ def worker(
 
     Runs until interrupted, pausing CASEKIT_WORKER_POLL_SECONDS when nothing
     is due. Several workers may run at once on PostgreSQL or MariaDB 10.6+;
-    on SQLite run one.
+    on SQLite run one. A worker holds the rows it claimed with a lease that
+    it renews while it delivers them: when it dies (even by SIGKILL), another
+    worker sends them once the lease lapses.
+    It also sweeps the service-level clocks for warnings when it starts and
+    every CASEKIT_SLA_SWEEP_SECONDS (0: never).
     """
     import logging
     import signal
@@ -300,7 +352,15 @@ def worker(
 
             counting = CaseKitMetrics(kit)
             ctx.call_on_close(counting.close)
-        runner = kit.notifications.worker(batch_size=batch_size)
+        runner = kit.notifications.worker(
+            batch_size=batch_size, lease_seconds=lease_seconds, sweep=True
+        )
+        logging.getLogger(__name__).info(
+            "casekit worker: batches of %d, a lease of %d s renewed every %.3g s",
+            runner.batch_size,
+            runner.lease_seconds,
+            runner.lease_seconds / 3,
+        )
 
         def stop(_signum: int, _frame: object) -> None:
             runner.stopping.set()
@@ -774,17 +834,35 @@ def sweep_summary(outcome: Any, shown: int = 20) -> str:
     return line
 
 
+@cli.group()
+def actions() -> None:
+    """Delivery appointments and dispositions on cases."""
+
+
+@actions.command("sweep")
+@click.pass_context
+def actions_sweep(ctx: click.Context) -> None:
+    """Judge the accepted delivery appointments whose window has ended: kept, or
+    missed (the shipment exception ``missed_appointment``, which rules act on).
+
+    Run it from cron as often as ``casekit rules sweep``.
+    """
+    with open_kit(ctx) as kit:
+        outcome = kit.actions.sweep()
+    click.echo(f"appointments kept: {len(outcome.kept)}, missed: {len(outcome.missed)}")
+
+
 @rules.command("list")
 @click.argument("shipper")
 @click.pass_context
 def rules_list(ctx: click.Context, shipper: str) -> None:
-    """List the rules of SHIPPER (its external id)."""
+    """List the rules of SHIPPER (its external id), Tier 1 first."""
     from casekit.domain.actor import Actor
 
     with open_kit(ctx) as kit:
         for rule in kit.rules.list(Actor.host(), org_id=_org_id(kit, shipper)):
             state = "enabled " if rule.enabled else "disabled"
-            click.echo(f"{rule.id:6} {state} {rule.name}")
+            click.echo(f"{rule.id:6} tier {int(rule.tier)} {state} {rule.name}")
 
 
 @rules.command("starters")
@@ -814,6 +892,64 @@ def rules_dry_run(ctx: click.Context, rule_id: int) -> None:
     for reference in found:
         click.echo(reference)
     click.echo(f"{len(found)} shipment(s)", err=True)
+
+
+@cli.group()
+def sla() -> None:
+    """Service levels: the sweep of the clocks' warnings, recomputing the clocks."""
+
+
+@sla.command("sweep")
+@click.pass_context
+def sla_sweep(ctx: click.Context) -> None:
+    """Write the service-level warnings that are due to the outbox, and escalate breaches.
+
+    Each warning is written once, however often it runs: safe from cron on
+    several machines at once (`casekit worker` also runs it every
+    CASEKIT_SLA_SWEEP_SECONDS). Ends with one line saying what it wrote.
+    """
+    with open_kit(ctx) as kit:
+        outcome = kit.service_levels.sweep()
+    click.echo(sla_sweep_summary(outcome))
+
+
+def sla_sweep_summary(outcome: Any) -> str:
+    """One line saying what a service-level sweep did."""
+    line = (
+        f"warned {outcome.clocks} clock{'s' if outcome.clocks != 1 else ''} "
+        f"({outcome.due_soon} due soon, {outcome.breached} breached): "
+        f"{outcome.notifications} notification{'s' if outcome.notifications != 1 else ''} queued"
+    )
+    if outcome.escalated:
+        line += f", {outcome.escalated} escalated"
+    if outcome.raced:
+        line += f", {outcome.raced} taken meanwhile by another sweep"
+    if outcome.failed:
+        line += f", {outcome.failed} failed (see the log)"
+    return line
+
+
+@sla.command("recompute")
+@click.option(
+    "--organization",
+    default=None,
+    help="Only this organization's cases (its external id); default: every organization "
+    "with targets.",
+)
+@click.pass_context
+def sla_recompute(ctx: click.Context, organization: str | None) -> None:
+    """Recompute the clocks of the open cases from their timelines.
+
+    After restoring a backup, changing a plugin's case types, or an upgrade
+    that changes how clocks count. Safe while casekit runs: each batch of
+    cases is locked while its clocks are rewritten.
+    """
+    from casekit.domain.actor import Actor
+
+    with open_kit(ctx) as kit:
+        org_id = _org_id(kit, organization) if organization is not None else None
+        counted = kit.service_levels.recompute(Actor.host(), org_id=org_id)
+    click.echo(f"recomputed the clocks of {counted} case{'s' if counted != 1 else ''}")
 
 
 def build_cli() -> click.Group:

@@ -62,6 +62,20 @@ class Conflict(CaseKitError, RuntimeError):
         self.current_version = current_version
 
 
+class CaseMerged(Conflict):
+    """The case was merged into another as a duplicate: it takes no more
+    changes. ``number`` is the duplicate's, ``merged_into`` the original's,
+    where the change belongs."""
+
+    def __init__(self, number: str, merged_into: str) -> None:
+        super().__init__(
+            f"case {number} was merged into {merged_into} and takes no more changes; "
+            f"make them on {merged_into}"
+        )
+        self.number = number
+        self.merged_into = merged_into
+
+
 class InvalidInput(CaseKitError, ValueError):
     """Input was rejected; ``errors`` maps each bad field to its messages."""
 

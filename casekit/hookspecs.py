@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.kit import CaseKit
     from casekit.mail.compose import OutgoingNotification
+    from casekit.query.actions import ActionView
 
 hookspec = pluggy.HookspecMarker("casekit")
 
@@ -185,6 +186,37 @@ def casekit_webhook_answered(
         later, with backoff, until ``notify_max_attempts``.
 
     .. versionadded:: 0.2
+    """
+    raise NotImplementedError
+
+
+# -- carrier systems ------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def casekit_disposition_decided(
+    kit: CaseKit, case_number: str, disposition: ActionView, carrier: Organization
+) -> str | None:
+    """Hand the shipper's disposition of refused or damaged freight to the carrier's system.
+
+    Called once per decision, after it has committed, outside any
+    transaction. ``disposition`` is the carrier's view of it: the choice
+    (return, reship, destroy, donate, hold, sell), who pays, the RA number
+    and the shipper's note, never the shipper's internal note. Stops at the
+    first non-None result, the carrier system's own reference for the
+    instructions, which casekit records on the disposition
+    (``carrier_reference``). An exception is logged and the decision stands;
+    the ``disposition_changed`` webhook, retried through the outbox, tells
+    the carrier all the same.
+
+    :param kit: the :class:`~casekit.CaseKit` telling.
+    :param case_number: the case the disposition belongs to.
+    :param disposition: the decided disposition, as the carrier reads it.
+    :param carrier: the carrier organization whose system is told.
+    :return: the carrier system's reference, or ``None`` when this plugin
+        does not speak for ``carrier``.
+
+    .. versionadded:: 0.3
     """
     raise NotImplementedError
 

@@ -17,9 +17,12 @@ from casekit.domain.case import CaseType
 from casekit.plugins import PluginHooks, make_plugin_manager
 from casekit.query.models import AttachmentView
 from casekit.query.scoped import Scope
+from casekit.services.actions import ActionService
 from casekit.services.apikeys import ApiKeyService
+from casekit.services.canned_replies import CannedReplyService
 from casekit.services.case_addresses import CaseAddressService
 from casekit.services.cases import CaseService
+from casekit.services.custom_fields import CustomFieldService
 from casekit.services.directory import DirectoryService
 from casekit.services.inbound import InboundService
 from casekit.services.live import LiveService
@@ -28,7 +31,9 @@ from casekit.services.notify import NotificationService
 from casekit.services.portal import PortalService
 from casekit.services.reports import ReportService
 from casekit.services.rules import RuleService
+from casekit.services.service_levels import ServiceLevelService
 from casekit.services.shipments import ShipmentService
+from casekit.services.tags import TagService
 from casekit.services.unsubscribe import UnsubscribeService
 from casekit.services.views import ViewService
 from casekit.services.webhooks import WebhookService
@@ -37,6 +42,7 @@ from casekit.store.acting import acting
 from casekit.store.database import create_casekit_engine
 from casekit.store.host import HostTransaction
 from casekit.store.mapping import map_domain
+from casekit.store.replica import read_replica
 from casekit.store.uow import HostSessions, SessionFactory
 
 if TYPE_CHECKING:
@@ -81,7 +87,7 @@ class CaseKit:
         self.clock: Clock = clock or SystemClock()
         map_domain()
         self.engine = engine if engine is not None else create_casekit_engine(settings.database_url)
-        self.sessions = SessionFactory(self.engine)
+        self.sessions = SessionFactory(self.engine, read_replica(settings, self.engine))
         self.plugin_manager = make_plugin_manager(settings, plugins)
         self.hooks = PluginHooks(self.plugin_manager, self)
         #: The kit this one is a bound view of (:meth:`bind`), or None.
@@ -97,6 +103,7 @@ class CaseKit:
         self.reports = ReportService(self)
         self.shipments = ShipmentService(self)
         self.rules = RuleService(self)
+        self.service_levels = ServiceLevelService(self)
         self.inbound = InboundService(self)
         self.case_addresses = CaseAddressService(self)
         self.notifications = NotificationService(self)
@@ -105,6 +112,10 @@ class CaseKit:
         self.unsubscribe = UnsubscribeService(self)
         self.live = LiveService(self)
         self.portal = PortalService(self)
+        self.canned_replies = CannedReplyService(self)
+        self.tags = TagService(self)
+        self.custom_fields = CustomFieldService(self)
+        self.actions = ActionService(self)
 
     def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
         """This kit, working in the host's transaction.
@@ -133,7 +144,7 @@ class CaseKit:
         """
         view = copy.copy(self)
         view._unbound = self._unbound or self
-        view.sessions = HostSessions(self.engine, HostTransaction(host))
+        view.sessions = HostSessions(self.engine, HostTransaction(host), self.sessions.replica)
         view._make_services()
         return view
 
@@ -146,7 +157,7 @@ class CaseKit:
         """Bring the database to the newest schema (runs the Alembic migrations)."""
         from casekit.store.migrate import upgrade
 
-        upgrade(self.engine)
+        upgrade(self.engine, search_language=self.settings.search_language)
 
     def health(self, *, max_outbox_lag_seconds: int | None = None) -> Health:
         """Whether this casekit can serve: its database, schema and outbox, checked.
@@ -182,6 +193,8 @@ class CaseKit:
         """Release the database connections (a bound view leaves them to its kit)."""
         if self._unbound is None:
             self.engine.dispose()
+            if self.sessions.replica is not None:
+                self.sessions.replica.engine.dispose()
 
     def __enter__(self) -> CaseKit:
         return self

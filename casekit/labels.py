@@ -64,9 +64,16 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "everyone": "Everyone",
     },
     "actor_kind": {"user": "Staff", "customer": "Customer", "system": "casekit"},
-    "system": {"api": "API", "email": "Email", "rule": "Rule"},
+    "system": {"api": "API", "email": "Email", "rule": "Rule", "sla": "Service level"},
     "has_event": {"solved": "Solved", "reopened": "Reopened"},
     "has_owner": {"yes": "Yes", "no": "No"},
+    # The list's due filter: how the side's running clock due first reads (none: no such clock).
+    "due_state": {
+        "on_track": "On track",
+        "due_soon": "Due soon",
+        "breached": "Breached",
+        "none": "No running clock",
+    },
     "event": {
         "opened": "Opened",
         "status_changed": "Status changed",
@@ -88,6 +95,44 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "notification_failed": "Notification failed",
         "unsubscribed": "Unsubscribed",
         "resubscribed": "Subscribed again",
+        "priority_changed": "Priority changed",
+        "tag_added": "Tag added",
+        "tag_removed": "Tag removed",
+        "appointment_proposed": "Delivery appointment proposed",
+        "appointment_countered": "Delivery appointment countered",
+        "appointment_accepted": "Delivery appointment accepted",
+        "appointment_withdrawn": "Delivery appointment withdrawn",
+        "appointment_kept": "Delivery appointment kept",
+        "appointment_missed": "Delivery appointment missed",
+        "disposition_requested": "Disposition requested",
+        "disposition_decided": "Disposition decided",
+        "merged_into": "Merged into another case",
+        "merged_from": "Duplicate merged in",
+        "custom_field_changed": "Custom field changed",
+    },
+    "field_kind": {
+        "text": "Text",
+        "number": "Number",
+        "date": "Date",
+        "choice": "Choice",
+        "multi_choice": "Several choices",
+        "checkbox": "Checkbox",
+    },
+    "field_visibility": {
+        "private": "Private to my organization",
+        "shared": "Shared with the other party",
+    },
+    "priority": {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"},
+    "tag_colour": {
+        "grey": "Grey",
+        "red": "Red",
+        "orange": "Orange",
+        "yellow": "Yellow",
+        "green": "Green",
+        "teal": "Teal",
+        "blue": "Blue",
+        "purple": "Purple",
+        "pink": "Pink",
     },
     # -- shipments ----------------------------------------------------------------------------
     "mode": {"parcel": "Parcel", "freight": "Freight"},
@@ -112,7 +157,36 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "delivery_scheduling_needed": "Delivery needs scheduling",
         "canceled": "Canceled",
         "refused": "Refused",
+        "missed_appointment": "Missed appointment",
     },
+    # -- actions ------------------------------------------------------------------------------
+    "appointment_state": {
+        "proposed": "Proposed",
+        "countered": "Countered",
+        "accepted": "Accepted",
+        "withdrawn": "Withdrawn",
+        "kept": "Kept",
+        "missed": "Missed",
+    },
+    "disposition_state": {
+        "requested": "Waiting for instructions",
+        "decided": "Decided",
+        "withdrawn": "Withdrawn",
+    },
+    "disposition_reason": {
+        "refused": "Refused",
+        "undeliverable": "Undeliverable",
+        "damaged": "Damaged",
+    },
+    "disposition_choice": {
+        "return": "Return",
+        "reship": "Reship",
+        "destroy": "Destroy",
+        "donate": "Donate",
+        "hold": "Hold",
+        "sell": "Sell",
+    },
+    "payer": {"shipper": "Shipper", "carrier": "Carrier", "consignee": "Consignee"},
     # -- people and organizations ---------------------------------------------------------
     "role": {"shipper": "Shipper", "carrier": "Carrier"},
     "user_role": {"agent": "Agent", "manager": "Manager", "admin": "Admin"},
@@ -133,6 +207,8 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "case_reopened": "A case I own or watch is reopened",
         "customer_feedback": "A customer sends feedback from My Account",
         "carrier_named": "A shipper brings a case to us as its carrier",
+        "clock_due_soon": "A case of mine is about to miss a service level",
+        "clock_breached": "A case of mine missed a service level",
     },
     # ``feedback_received`` tells the shipper's staff of new feedback;
     # ``customer_feedback`` is the shipper's reply the customer reads.
@@ -146,6 +222,8 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "feedback_received": "New customer feedback (to staff)",
         "customer_feedback": "Reply to a customer's feedback (to the customer)",
         "carrier_named": "Case brought to the carrier",
+        "clock_due_soon": "Service level due soon",
+        "clock_breached": "Service level breached",
     },
     "webhook_event": {
         "case_opened": "Case opened",
@@ -156,6 +234,11 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "owner_changed": "Owner changed",
         "watcher_changed": "Watchers changed",
         "carrier_changed": "Carrier changed",
+        "priority_changed": "Priority changed",
+        "tags_changed": "Tags changed",
+        "custom_fields_changed": "Custom fields changed",
+        "appointment_changed": "Delivery appointment changed",
+        "disposition_changed": "Disposition asked for or decided",
     },
     "unknown_senders": {"open": "Open a case", "triage": "Keep in triage"},
     "inbound_outcome": {
@@ -178,6 +261,7 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "my_watched": "My Watched",
         "new_cases": "New Cases",
         "all_cases": "All Cases",
+        "due_soon": "Due Soon",
     },
     "operator": {
         "in": "is any of",
@@ -201,7 +285,12 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
     },
     "direction_of_sort": {"desc": "newest first", "asc": "oldest first"},
     "granularity": {"day": "Day", "week": "Week"},
-    "target": {"first_response": "First response", "resolution": "Resolution"},
+    "target": {
+        "first_response": "First response",
+        "next_response": "Next response",
+        "resolution": "Resolution",
+    },
+    "clock_state": {"running": "Running", "paused": "Paused", "stopped": "Stopped"},
     "time_condition": {
         "stalled_pre_transit": "No update before pickup",
         "stalled_in_transit": "No update in transit",
@@ -211,6 +300,7 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "will_miss_promised": "Will miss the promised date",
         "missed_promised": "Missed the promised date",
     },
+    "tier": {"1": "Tier 1 — act now", "2": "Tier 2 — watch"},
     "owner_strategy": {
         "none": "Nobody (New Cases)",
         "user": "One person",
@@ -225,7 +315,12 @@ VOCABULARIES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
 )
 
 #: The filter fields that read a vocabulary of another name.
-_ALIASES = {"shipment_exception": "exception"}
+_ALIASES = {
+    "shipment_exception": "exception",
+    "has_clock": "target",
+    "breached": "target",
+    "has_appointment": "has_owner",
+}
 
 #: What a form field or a wire field is called next to it and in error messages.
 FIELDS: Final[Mapping[str, str]] = MappingProxyType(
@@ -239,10 +334,19 @@ FIELDS: Final[Mapping[str, str]] = MappingProxyType(
         "attachment": "Attachment",
         "type": "Case type",
         "case_type": "Case type",
+        "tier": "Tier",
         "status": "Status",
         "user_id": "Person",
         "owner": "Case owner",
         "crm_number": "CRM case number",
+        "into": "Original case",
+        "priority": "Priority",
+        "tags": "Tags",
+        "add_tags": "Tags to add",
+        "remove_tags": "Tags to take off",
+        "tag": "Tag",
+        "tag_ids": "Tags of the cases it opens",
+        "colour": "Colour",
         "carrier": "Carrier",
         "carrier_collaborating": "Collaborating by email",
         "collaborator_address": "Collaborator address",
@@ -271,6 +375,20 @@ FIELDS: Final[Mapping[str, str]] = MappingProxyType(
         "timezone": "Time zone",
         "first_response": "First response target",
         "resolution": "Resolution target",
+        "canned_reply": "Canned reply",
+        "title": "Title",
+        "actions.type": "Then change the case type",
+        "actions.status": "Then set the status",
+        "actions.owner": "Then set the owner",
+        "actions.watchers": "Then add watchers",
+        "actions.priority": "Then set the priority",
+        "actions.add_tags": "Then add tags",
+        "actions.remove_tags": "Then take off tags",
+        "case_priorities": "Priorities of the shipment's cases",
+        "case_min_priority": "Lowest priority of the shipment's cases",
+        "case_tags_any": "Tags of the shipment's cases, any of",
+        "case_tags_all": "Tags of the shipment's cases, all of",
+        "case_tags_none": "Tags none of the shipment's cases carries",
     }
 )
 

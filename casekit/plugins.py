@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from casekit.domain.directory import Customer, Organization
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.mail.compose import OutgoingNotification
+    from casekit.query.actions import ActionView
     from casekit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,14 @@ class PluginHooks:
     def link_crm(self, *, case: Case, organization: Organization) -> str | None:
         result: str | None = self.pm.hook.casekit_link_crm(
             kit=self._kit, case=case, organization=organization
+        )
+        return result
+
+    def disposition_decided(
+        self, *, case_number: str, disposition: ActionView, carrier: Organization
+    ) -> str | None:
+        result: str | None = self.pm.hook.casekit_disposition_decided(
+            kit=self._kit, case_number=case_number, disposition=disposition, carrier=carrier
         )
         return result
 

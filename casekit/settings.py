@@ -78,6 +78,15 @@ def _check_prefix(_instance: Any, _attribute: Any, value: str) -> None:
         )
 
 
+def _check_language(_instance: Any, _attribute: Any, value: str) -> None:
+    from casekit.store.fulltext import check_language
+
+    try:
+        check_language(value)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+
+
 def _check_positive(_instance: Any, attribute: Any, value: int) -> None:
     if value < 1:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be at least 1")
@@ -146,7 +155,15 @@ class Settings:
 
     :param database_url: SQLAlchemy URL of casekit's database; by default a
         SQLite file in the per-user data folder (:func:`casekit.settings.user_data_dir`).
+    :param replica_url: SQLAlchemy URL of a PostgreSQL read replica (a hot
+        standby streaming from ``database_url``): lists, counts, search,
+        exports and reports read from it, except for an actor whose own last
+        write it has not replayed yet; empty: every read goes to the database.
+    :param replica_max_lag_seconds: a replica further behind than this serves
+        no reads until it catches up; they go to the database.
     :param case_number_prefix: prefix of new case numbers (``CV`` gives ``CV000001``).
+    :param search_language: the language of full-text search on PostgreSQL (a text
+        search configuration: ``english``, ``german``, ``simple``…).
     :param load_entry_points: load plugins from the ``casekit`` entry point group.
     :param plugins_allow: when not empty, only these entry point names load.
     :param plugins_block: entry point names that never load.
@@ -220,10 +237,19 @@ class Settings:
     :param imap_batch_size: messages fetched in one round trip.
     :param imap_timeout: seconds to wait for the IMAP server.
     :param notify_max_attempts: delivery attempts before a notification fails.
-    :param notify_retry_seconds: the wait after the first failed attempt; it doubles.
+    :param notify_retry_seconds: the wait after the first failed attempt; it
+        doubles with each attempt, and each wait is drawn at random between
+        half of it and all of it (equal jitter).
     :param notify_retry_max_seconds: the longest wait between attempts.
     :param worker_batch_size: notifications a worker claims at a time.
     :param worker_poll_seconds: a worker's pause when the outbox is empty.
+    :param worker_lease_seconds: how long a worker's claim on the rows of its
+        batch holds; the worker renews it every third of that while it
+        delivers, so a worker that dies leaves its rows to the others at most
+        this long after its last renewal.
+    :param sla_sweep_seconds: how often ``casekit worker`` sweeps the service-level
+        clocks for warnings due (``kit.service_levels.sweep()``); 0: never (sweep
+        with ``casekit sla sweep`` from cron instead).
     :param webhook_timeout: seconds to wait for a webhook endpoint's answer.
     :param webhook_allow_http_loopback: allow plain ``http://`` webhook URLs to
         loopback addresses (tests, development); HTTPS is required otherwise.
@@ -239,7 +265,10 @@ class Settings:
     """
 
     database_url: str = attrs.field(factory=default_database_url)
+    replica_url: str = ""
+    replica_max_lag_seconds: int = attrs.field(default=30, validator=_check_not_negative)
     case_number_prefix: str = attrs.field(default="CV", validator=_check_prefix)
+    search_language: str = attrs.field(default="english", validator=_check_language)
     load_entry_points: bool = True
     plugins_allow: tuple[str, ...] = ()
     plugins_block: tuple[str, ...] = ()
@@ -293,6 +322,8 @@ class Settings:
     notify_retry_max_seconds: int = attrs.field(default=6 * 3600, validator=_check_positive)
     worker_batch_size: int = attrs.field(default=50, validator=_check_positive)
     worker_poll_seconds: int = attrs.field(default=5, validator=_check_positive)
+    worker_lease_seconds: int = attrs.field(default=60, validator=_check_positive)
+    sla_sweep_seconds: int = attrs.field(default=60, validator=_check_not_negative)
     webhook_timeout: int = attrs.field(default=10, validator=_check_positive)
     webhook_allow_http_loopback: bool = False
     webhook_allow_private_addresses: bool = False
@@ -341,6 +372,7 @@ def setting_keys() -> frozenset[str]:
 
 #: How a setting is read from text (an environment variable); str when not listed.
 _FROM_TEXT: dict[str, Callable[[str], Any]] = {
+    "replica_max_lag_seconds": int,
     "load_entry_points": _bool,
     "plugins_allow": _split,
     "plugins_block": _split,
@@ -369,6 +401,8 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "notify_retry_max_seconds": int,
     "worker_batch_size": int,
     "worker_poll_seconds": int,
+    "worker_lease_seconds": int,
+    "sla_sweep_seconds": int,
     "webhook_timeout": int,
     "webhook_allow_http_loopback": _bool,
     "webhook_allow_private_addresses": _bool,

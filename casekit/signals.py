@@ -73,7 +73,29 @@ carrier_changed: NamedSignal = casekit_signals.signal(
     "switched. Extra: ``old`` and ``new`` (carrier organization ids or None), "
     "``was_collaborating`` and ``collaborating`` (bools).",
 )
+priority_changed: NamedSignal = casekit_signals.signal(
+    "priority-changed",
+    doc="A case's priority changed. Extra: ``old`` and ``new`` (:class:`~casekit.Priority`).",
+)
+tags_changed: NamedSignal = casekit_signals.signal(
+    "tags-changed",
+    doc="An organization's tags on a case changed. Extra: ``org_id`` (whose tags), "
+    "``added`` and ``removed`` (tuples of tag ids).",
+)
+custom_fields_changed: NamedSignal = casekit_signals.signal(
+    "custom-fields-changed",
+    doc="An organization's custom field values on a case changed. Extra: ``org_id`` "
+    "(whose fields), ``changes`` (a dict: each field's key to ``(field, old, new)``, "
+    "a :class:`~casekit.CustomField` and its JSON values).",
+)
 
+action_recorded: NamedSignal = casekit_signals.signal(
+    "action-recorded",
+    doc="A delivery appointment or a disposition of a case was proposed, answered, "
+    "withdrawn, kept or missed. Extra: ``action`` (an :class:`~casekit.ActionView` as "
+    "the host reads it, the shipper's internal note included) and ``change`` (the "
+    ":class:`~casekit.EventKind`).",
+)
 notification_queued: NamedSignal = casekit_signals.signal(
     "notification-queued",
     doc="A notification was written to the outbox, with the change that caused it. "
@@ -89,6 +111,12 @@ notification_failed: NamedSignal = casekit_signals.signal(
     doc="A notification failed its last attempt and will not be retried. ``actor`` is the "
     "email system. Extra: ``notification`` (a :class:`~casekit.services.outbox.DeliveryView`) "
     "and ``error`` (the last error, a string).",
+)
+
+webhook_queued: NamedSignal = casekit_signals.signal(
+    "webhook-queued",
+    doc="A webhook request was written to the outbox, with the change that caused it. "
+    "Extra: ``delivery`` (a :class:`~casekit.services.webhooks.WebhookDeliveryView`).",
 )
 
 delivery_attempted: NamedSignal = casekit_signals.signal(
@@ -122,12 +150,18 @@ CASE_SIGNALS: tuple[NamedSignal, ...] = (
     owner_changed,
     watcher_changed,
     carrier_changed,
+    priority_changed,
+    tags_changed,
+    custom_fields_changed,
+    action_recorded,
 )
-#: The signals about notifications: queued with a change, then sent or failed.
+#: The signals about the outbox: a notification queued with a change, then sent or
+#: failed; a webhook request queued with a change.
 NOTIFICATION_SIGNALS: tuple[NamedSignal, ...] = (
     notification_queued,
     notification_sent,
     notification_failed,
+    webhook_queued,
 )
 #: The signals about the engine's work (deliveries, inbound mail, rule sweeps): no case.
 OPERATION_SIGNALS: tuple[NamedSignal, ...] = (

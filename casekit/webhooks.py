@@ -80,6 +80,14 @@ class WebhookEvent(enum.StrEnum):
     OWNER_CHANGED = "owner_changed"
     WATCHER_CHANGED = "watcher_changed"
     CARRIER_CHANGED = "carrier_changed"
+    PRIORITY_CHANGED = "priority_changed"
+    #: Only to the endpoints of the organization whose tags changed.
+    TAGS_CHANGED = "tags_changed"
+    CUSTOM_FIELDS_CHANGED = "custom_fields_changed"
+    #: A delivery appointment proposed, countered, accepted, withdrawn, kept or missed.
+    APPOINTMENT_CHANGED = "appointment_changed"
+    #: A disposition asked for or decided (the shipper's internal note only to the shipper).
+    DISPOSITION_CHANGED = "disposition_changed"
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

@@ -41,7 +41,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (
         r"py:.*",
-        r"(datetime|pathlib|collections\.abc|typing|io|email|blinker|sqlalchemy|pluggy|click|jinja2|_pytest|pytest|logging|prometheus_client)\..*",
+        r"(datetime|decimal|pathlib|collections\.abc|typing|io|email|random|blinker|sqlalchemy|pluggy|click|jinja2|_pytest|pytest|logging|prometheus_client)\..*",
     ),
     # prometheus-client's registry, named in casekit.metrics only for type checking.
     ("py:class", r"CollectorRegistry"),

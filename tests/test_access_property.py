@@ -4,7 +4,8 @@ A hypothesis state machine drives opening cases (with or without carrier,
 customer, shipment, first message and attachment), posting with each of
 the four audiences (internal, partners, customer, everyone), shares of a
 customer message with the carrier, CRM numbers, owners, watchers, status
-changes, reopening, shipment links and replies by mail, by the staff of
+changes, reopening, shipment links and replies by mail, tags, the
+priority, rules' conditions naming any organization's tag, by the staff of
 two shippers and two carriers (agents, managers, an admin), four
 customers, org-bound system actors and the unrestricted host. Three
 times in four the actor is one who may see the case; otherwise anyone, or
@@ -58,6 +59,7 @@ many random examples instead, new ones each time (docs/testing.rst).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import io
@@ -65,10 +67,11 @@ import itertools
 import json
 import math
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -77,6 +80,7 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import HealthCheck, seed, settings
+from hypothesis import given as hypothesis_given
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -225,6 +229,12 @@ class MCase:
     #: each participant address and the organization it was first added for
     participant_org: dict[str, int] = attrs.field(factory=dict)
     crm: dict[int, str] = attrs.field(factory=dict)
+    #: each organization's tags on the case, by name; the priority both sides share
+    tags: dict[int, set[str]] = attrs.field(factory=dict)
+    priority: str = "normal"
+    #: each organization's custom field values on the case: its private "note" and
+    #: its shared "dock" (shared with the case's other party)
+    fields: dict[int, dict[str, str]] = attrs.field(factory=dict)
     entries: list[MEntry] = attrs.field(factory=list)
     opening: MEntry | None = None  # the message the case was opened with
 
@@ -460,6 +470,13 @@ class AccessMachine(RuleBasedStateMachine):
         self.start_from_world()
         self.cases: list[MCase] = []
         self.crm_values: dict[str, int] = {}  # every CRM number ever set -> its org
+        self.tag_values: dict[str, int] = {}  # every tag made -> its org
+        #: every custom field value set -> its org, whether shared, its case
+        self.field_values: dict[str, tuple[int, bool, MCase]] = {}
+        self.field_orgs: set[int] = set()  # the organizations that made their two fields
+        # every internal note a shipper kept on a disposition -> the shipper
+        self.note_values: dict[str, int] = {}
+        self.waiting_disposition: dict[str, int] = {}  # a case's request waiting for a decision
         self.shipments: dict[tuple[int, str], int | None] = {}  # (shipper, ref) -> carrier
         self.touched: MCase | None = None
         #: The numbers of the cases this step named (read or written, allowed or not).
@@ -611,6 +628,17 @@ class AccessMachine(RuleBasedStateMachine):
         if case is not None:
             self.addressed.add(case.number)
         return case
+
+    def message_tokens(self) -> list[tuple[MCase, str]]:
+        """Each message's token with its case (a token is one word of its body)."""
+        found = []
+        for case in self.cases:
+            for entry in case.entries:
+                if entry.kind == "message" and entry.token:
+                    match = re.search(r"[a-z]+\d{5}x", entry.token)
+                    if match:
+                        found.append((case, match.group()))
+        return found
 
     def token(self, prefix: str) -> str:
         self.counter += 1
@@ -884,6 +912,213 @@ class AccessMachine(RuleBasedStateMachine):
             self.record(case, [(EventKind.CRM_NUMBER_SET.value, Audience.INTERNAL, who.org)])
         else:
             self.record(case, [])
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, remove=st.booleans())
+    @counted
+    def tag_case(self, a: int, c: int, remove: bool) -> None:
+        """Put a new tag of the actor's organization (a customer's and the host's: of the
+        shipper) on the case, or take the actor's organization's tags off."""
+        who, case = self.pick(a, c)
+        org = who.org if who.staff else (case.shipper if case is not None else None)
+        names = sorted(case.tags.get(org, set())) if case is not None and org else []
+        tag_ids: list[int] = []
+        if org is not None and not remove:
+            name = self.token("tag")
+            tag = self.kit.tags.create(Actor.system_actor("api", org_id=org), name)
+            self.tag_values[name] = org
+            tag_ids, names = [tag.id or 0], [name]
+        elif org is not None:
+            by_name = {
+                t.name: t.id for t in self.kit.tags.list(Actor.system_actor("api", org_id=org))
+            }
+            tag_ids = [by_name[n] or 0 for n in names]
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            expected = "ok" if who.staff and case.side_of(who.org) else "PermissionDenied"
+        key = "remove_tags" if remove else "add_tags"
+        self.expect(
+            outcome(lambda: self.kit.cases.change(who.actor, self.number(case), {key: tag_ids})),
+            expected,
+            f"tags by {who.label}",
+            self.number(case),
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        assert who.org is not None
+        kind = EventKind.TAG_REMOVED if remove else EventKind.TAG_ADDED
+        self.record(case, [(kind.value, Audience.INTERNAL, who.org) for _ in names])
+        own = case.tags.setdefault(who.org, set())
+        if remove:
+            own.difference_update(names)
+        else:
+            own.update(names)
+        self.touched = case
+
+    @precondition(lambda self: self.tag_values)
+    @rule(
+        a=PICK, t=PICK, field=st.sampled_from(["case_tags_any", "case_tags_all", "case_tags_none"])
+    )
+    @counted
+    def name_a_tag_in_a_rule(self, a: int, t: int, field: str) -> None:
+        """A rule's condition on the shipment's cases names a tag of some organization:
+        only a rule of that organization may, and for any other the tag reads as one that
+        does not exist (its name in no error); what the dry run finds meets the condition
+        in the model (the shipper's active cases of the shipment carrying its tag)."""
+        who = self.who(a)
+        names = sorted(self.tag_values)
+        name = names[t % len(names)]
+        org = self.tag_values[name]
+        by_name = {
+            x.name: x.id
+            for x in self.kit.tags.list(Actor.system_actor("api", org_id=org), archived=True)
+        }
+        tag_id = by_name[name] or 0
+        definition = {"name": "p", "exceptions": ["damaged"], "case_type": "other", field: [tag_id]}
+        if who.customer is not None:
+            expected = "PermissionDenied"
+        elif who.host or who.org == org:
+            expected = "ok"
+        else:
+            expected = "InvalidInput"
+        got = outcome(
+            lambda: self.kit.rules.dry_run(who.actor, definition, org_id=org if who.host else None)
+        )
+        self.expect(got, expected, f"a rule naming {name} by {who.label}", subject="rule")
+        if expected == "InvalidInput":
+            error = got[1]
+            assert error.errors == {field: [f"not tags of the shipper: [{tag_id}]"]}, error.errors
+            assert name not in str(error.errors)
+        elif expected == "ok":
+            for reference in got[1]:
+                active = [
+                    case
+                    for case in self.cases
+                    if case.shipper == org
+                    and case.shipment == reference
+                    and case.status is not Status.SOLVED
+                ]
+                carrying = [case for case in active if name in case.tags.get(org, set())]
+                assert (not carrying) if field == "case_tags_none" else bool(carrying), reference
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, shared=st.booleans())
+    @counted
+    def set_field(self, a: int, c: int, shared: bool) -> None:
+        """Set the actor's organization's private ("note") or shared ("dock") custom field
+        on the case to a new value (a customer and the host may not)."""
+        who, case = self.pick(a, c)
+        if who.staff and who.org is not None and who.org not in self.field_orgs:
+            manager = Actor.system_actor("api", org_id=who.org)
+            self.kit.custom_fields.create(manager, "note", "Note", "text")
+            self.kit.custom_fields.create(manager, "dock", "Dock", "text", visibility="shared")
+            self.field_orgs.add(who.org)
+        key = "dock" if shared else "note"
+        value = self.token("field")
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            expected = "ok" if who.staff and case.side_of(who.org) else "PermissionDenied"
+        self.expect(
+            outcome(
+                lambda: self.kit.cases.change(
+                    who.actor, self.number(case), {"custom_fields": {key: value}}
+                )
+            ),
+            expected,
+            f"custom field by {who.label}",
+            self.number(case),
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        assert who.org is not None
+        audience = Audience.PARTNERS if shared else Audience.INTERNAL
+        self.record(case, [(EventKind.CUSTOM_FIELD_CHANGED.value, audience, who.org)])
+        case.fields.setdefault(who.org, {})[key] = value
+        self.field_values[value] = (who.org, shared, case)
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK)
+    @counted
+    def decide_disposition(self, a: int, c: int) -> None:
+        """The carrier asks for a disposition (unless one is waiting); the actor decides
+        it with an internal note, which only the shipper's staff ever read."""
+        who, case = self.pick(a, c)
+        if case is None or case.carrier is None:
+            return
+        number = case.number
+        expected_events: list[tuple[str, Audience, int | None]] = []
+        if number not in self.waiting_disposition:
+            asked = self.kit.actions.request_disposition(
+                Actor.system_actor("api", org_id=case.carrier),
+                number,
+                reason="refused",
+                deadline=self.kit.clock.now() + timedelta(days=3),
+            )
+            self.waiting_disposition[number] = asked.id
+            expected_events.append(
+                (EventKind.DISPOSITION_REQUESTED.value, Audience.PARTNERS, case.carrier)
+            )
+        note = self.token("note")
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            expected = "ok" if who.staff and who.org == case.shipper else "PermissionDenied"
+        action_id = self.waiting_disposition[number]
+        self.expect(
+            outcome(
+                lambda: self.kit.actions.decide_disposition(
+                    who.actor, number, action_id, choice="hold", payer="shipper",
+                    internal_note=note,
+                )
+            ),
+            expected,
+            f"disposition by {who.label}",
+            number,
+        )  # fmt: skip
+        if expected == "ok":
+            del self.waiting_disposition[number]
+            self.note_values[note] = case.shipper
+            expected_events.append(
+                (EventKind.DISPOSITION_DECIDED.value, Audience.PARTNERS, who.org)
+            )
+        self.record(case, expected_events)
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, priority=st.sampled_from(["low", "normal", "high", "urgent"]))
+    @counted
+    def set_priority(self, a: int, c: int, priority: str) -> None:
+        who, case = self.pick(a, c)
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            assert case is not None
+            works = who.host or (who.staff and case.side_of(who.org) is not None)
+            expected = "ok" if works else "PermissionDenied"
+        self.expect(
+            outcome(
+                lambda: self.kit.cases.change(who.actor, self.number(case), {"priority": priority})
+            ),
+            expected,
+            f"priority by {who.label}",
+            self.number(case),
+        )
+        if expected != "ok":
+            return
+        assert case is not None
+        moved = case.priority != priority
+        case.priority = priority
+        self.record(
+            case, [(EventKind.PRIORITY_CHANGED.value, Audience.PARTNERS, who.org)] if moved else []
+        )
         self.touched = case
 
     @precondition(lambda self: self.cases)
@@ -1614,6 +1849,16 @@ class AccessMachine(RuleBasedStateMachine):
         ]
         if not who.host:
             secrets.extend(value for value, org in self.crm_values.items() if org != who.org)
+            secrets.extend(name for name, org in self.tag_values.items() if org != who.org)
+            # A private value is its organization's; a shared one the case's parties' staff's
+            # (its change is an event for partners, read by whoever is a party now).
+            secrets.extend(
+                value
+                for value, (org, shared, case) in self.field_values.items()
+                if org != who.org
+                and not (shared and who.staff and who.org in (case.shipper, case.carrier))
+            )
+            secrets.extend(note for note, org in self.note_values.items() if org != who.org)
         if addresses and not who.host:
             secrets.extend(
                 email
@@ -1639,8 +1884,11 @@ class AccessMachine(RuleBasedStateMachine):
         assert view.status is status_seen(who, case), (who.label, case.number, view.status)
         latest = latest_message(who, case)
         assert view.latest_message_at == (latest.at if latest else None), (who.label, latest)
+        assert view.priority.value == case.priority, (who.label, case.number)
+        assert view.custom_field_values == self.fields_read(who, case), (who.label, case.number)
         if who.customer is not None:
             assert view.crm_number is None
+            assert view.tags == ()
             assert view.watcher_ids == ()
             assert view.shipper_owner_id is None
             assert view.carrier_owner_id is None
@@ -1657,9 +1905,24 @@ class AccessMachine(RuleBasedStateMachine):
             own = case.crm.get(who.org or -1)
             watchers = {w for w in case.watchers if self.user_org[w] == who.org}
         assert view.crm_number == own, (who.label, case.number, view.crm_number, case.crm)
+        tagged = case.tags.get(case.shipper if who.host else who.org or -1, set())
+        assert [t.name for t in view.tags] == sorted(tagged), (who.label, case.number)
         assert view.watcher_ids == tuple(sorted(watchers))
         assert view.shipper_owner_id == case.owners[Side.SHIPPER]
         assert view.carrier_owner_id == case.owners[Side.CARRIER]
+
+    @staticmethod
+    def fields_read(who: Who, case: MCase) -> dict[str, str]:
+        """The custom field values ``who`` reads on ``case``: its own organization's by
+        key (the host: the shipper's), the other party's shared one by role."""
+        if who.customer is not None or not (who.host or who.staff):
+            return {}
+        reader = case.shipper if who.host else who.org
+        found = dict(case.fields.get(reader or -1, {}))
+        for org, role in ((case.shipper, "shipper"), (case.carrier, "carrier")):
+            if org is not None and org != reader and "dock" in case.fields.get(org, {}):
+                found[f"{role}.dock"] = case.fields[org]["dock"]
+        return found
 
     def check_actor(
         self, who: Who, named: list[MCase], timelines: list[MCase], *, listing: bool = True
@@ -1701,6 +1964,7 @@ class AccessMachine(RuleBasedStateMachine):
                         values = [value_seen(who, case, v) for v in (model.old, model.new)]
                         assert [entry.old_value, entry.new_value] == values, (who.label, entry)
                 read.extend(timeline)
+                read.extend(kit.actions.list(who.actor, case.number))
             elif listing:
                 self.expect_not_found(kit.cases.timeline, who, case.number)
         self.assert_unread(who, read)
@@ -1735,13 +1999,17 @@ class AccessMachine(RuleBasedStateMachine):
             assert row.status is status_seen(who, case), (who.label, case.number, row.status)
             latest = latest_message(who, case)
             assert row.latest_message_at == (latest.at if latest else None), (who.label, row)
+            assert row.priority.value == case.priority, (who.label, case.number)
             if who.customer is not None:
                 assert row.owners == ()
+                assert row.tags == ()
                 assert row.crm_number is None
                 assert row.shipper_owner_id is None
                 assert row.carrier_owner_id is None
             else:
                 assert row.crm_number == (None if who.host else case.crm.get(who.org or -1))
+                own_tags = case.tags.get(case.shipper if who.host else who.org or -1, set())
+                assert [t.name for t in row.tags] == sorted(own_tags), (who.label, row.number)
         self.assert_unread(who, list(rows))
         active = [case for case in visible if status_seen(who, case) is not Status.SOLVED]
         counts = views.counts(who.actor)
@@ -1781,6 +2049,22 @@ class AccessMachine(RuleBasedStateMachine):
                 if who.staff and org == who.org and case.crm.get(org) == value
             }
             assert found == recorded, (who.label, value, found, recorded)
+        # A message's words find its case only for those who read that message (or
+        # another of the case's holding them): never through a note of the other side,
+        # a partners message for a customer, a customer's message for the carrier.
+        for case, token in self.message_tokens()[-4:]:
+            searched = views.search(who.actor, token).rows
+            found = {row.number for row in searched}
+            readers = case in visible and any(
+                entry.kind == "message"
+                and token in (entry.token or "")
+                and may_read_entry(who, case, entry)
+                for entry in case.entries
+            )
+            assert found == ({case.number} if readers else set()), (who.label, token, found)
+            for row in searched:
+                assert row.snippet is not None, (who.label, token)
+                assert token in row.snippet.text, (who.label, token, row.snippet)
         export = "".join(views.export_csv(who.actor, {"view": "all_cases"}))
         self.assert_unread(who, [export])
         for case in self.cases[-2:]:
@@ -1955,3 +2239,125 @@ def test_no_actor_reads_what_it_must_not(
     if not os.environ.get("CASEKIT_ACCESS_EXAMPLES"):
         budget = CI_STEPS[backend]
         assert steps >= budget, f"{steps} steps on {backend}, fewer than {budget}"
+
+
+# -- merges ---------------------------------------------------------------------------------
+
+#: An entry written on a case by a party (or the customer) for an audience, and whether the
+#: shipper shares it with the carrier (a customer entry).
+WRITTEN = st.tuples(
+    st.sampled_from(["shipper", "carrier", "customer"]),
+    st.sampled_from(list(Audience)),
+    st.booleans(),
+)
+
+
+def test_a_merge_keeps_each_entry_to_its_readers(kit: CaseKit) -> None:
+    """Random entries on a duplicate and an original (each side's notes, partners messages,
+    the customer's conversation, shared or not), merged by a random actor: the merge is done
+    exactly when the model allows it, and then every actor reads on the original exactly
+    what it read on both before (by each message's unique token), plus the merge's event;
+    nobody else reads either case; the duplicate keeps only its solve and merge events."""
+    from casekit.testing import World
+
+    world = World.build(kit, tag="m")
+    others = World.build(kit, tag="o")
+    readers: dict[str, Actor] = {
+        "shipper": world.shipper_actor,
+        "carrier": world.carrier_actor,
+        "customer": world.customer_actor,
+        "other_shipper": others.shipper_actor,
+        "other_carrier": others.carrier_actor,
+        "other_customer": others.customer_actor,
+    }
+    counter = itertools.count()
+
+    @settings(
+        max_examples=10,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @hypothesis_given(
+        on_dup=st.lists(WRITTEN, max_size=5),
+        on_original=st.lists(WRITTEN, max_size=3),
+        dup_carrier=st.booleans(),
+        merger=st.sampled_from([*sorted(readers), "host"]),
+    )
+    def example(
+        on_dup: list[tuple[str, Audience, bool]],
+        on_original: list[tuple[str, Audience, bool]],
+        dup_carrier: bool,
+        merger: str,
+    ) -> None:
+        original = kit.cases.open(
+            world.shipper_actor, type="lost", carrier=world.carrier.id, customer=world.customer.id
+        ).number
+        dup = kit.cases.open(
+            world.shipper_actor,
+            type="lost",
+            carrier=world.carrier.id if dup_carrier else None,
+            customer=world.customer.id,
+        ).number
+        for number, written in ((dup, on_dup), (original, on_original)):
+            for author, audience, share in written:
+                token = f"TK{next(counter):05d}X"
+                try:
+                    entry = kit.messages.post(readers[author], number, token, audience=audience)
+                except (PermissionDenied, InvalidInput, NotFound):
+                    continue  # not a case or an audience the author writes for
+                if share and entry.audience == "customer":
+                    with contextlib.suppress(PermissionDenied, InvalidInput):
+                        kit.cases.share_with_carrier(world.shipper_actor, number, entry.id)
+
+        def tokens(actor: Actor, number: str) -> set[str] | None:
+            try:
+                timeline = kit.cases.timeline(actor, number)
+            except NotFound:
+                return None
+            return {e.body for e in timeline if e.kind == "message" and e.body.startswith("TK")}
+
+        before = {
+            name: (tokens(actor, original), tokens(actor, dup)) for name, actor in readers.items()
+        }
+        actor = Actor.host() if merger == "host" else readers[merger]
+        allowed = merger in ("host", "shipper") or (merger == "carrier" and dup_carrier)
+        if allowed:
+            assert kit.cases.merge(actor, dup, into=original).number == original
+        else:
+            with pytest.raises((PermissionDenied, InvalidInput, NotFound)):
+                kit.cases.merge(actor, dup, into=original)
+        for name, reader in readers.items():
+            on_original, on_dup = before[name]
+            after = tokens(reader, original)
+            if on_original is None:
+                assert after is None, name
+                assert tokens(reader, dup) is None, name
+                continue
+            if not allowed:
+                assert after == on_original, name
+                continue
+            # What the reader read on the duplicate (or, for a carrier not on it, what the
+            # audience rule lets it read of the duplicate's entries now on its case).
+            moved = on_dup if on_dup is not None else set()
+            assert after >= on_original | moved, name
+            assert not (after - on_original - moved) or name == "carrier", name
+            events = [e for e in kit.cases.timeline(reader, original) if e.event]
+            assert ("merged_from", dup) in [(str(e.event), e.new_value) for e in events], name
+            assert tokens(reader, dup) in (set(), None), name
+        if allowed:
+            # What the carrier gained: entries of a duplicate it was not on, that its audience
+            # rule lets it read: never an internal note of another, never the customer's
+            # conversation unshared.
+            host_entries = kit.cases.timeline(Actor.host(), original)
+            gained = (
+                (tokens(world.carrier_actor, original) or set())
+                - (before["carrier"][0] or set())
+                - (before["carrier"][1] or set())
+            )
+            for entry in host_entries:
+                if entry.body in gained:
+                    assert entry.audience in (Audience.PARTNERS, Audience.EVERYONE), entry
+            assert kit.cases.get(world.shipper_actor, dup).merged_into == original
+
+    example()

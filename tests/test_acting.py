@@ -47,7 +47,10 @@ def _calls(kit, world):
         ("directory.organization", lambda: kit.directory.organization(me, org)),
         ("api_keys.create", lambda: kit.api_keys.create(me, org_id=org, name="ci")),
         ("api_keys.list", lambda: kit.api_keys.list(me, org_id=org)),
-        ("reports.targets", lambda: kit.reports.targets(me)),
+        ("service_levels.targets", lambda: kit.service_levels.targets(me)),
+        ("canned_replies.save", lambda: kit.canned_replies.save(
+            me, title="Thanks", body="Thank you.", audience="customer")),
+        ("canned_replies.list", lambda: kit.canned_replies.list(me)),
     ]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from casekit.domain.rule_starters import STARTER_RULES
 from casekit.domain.workflow import Status
 from casekit.store import tables
 from casekit.store.database import create_casekit_engine
@@ -287,6 +288,63 @@ def test_generated_cases_read_back_through_casekit(generated_kit):
             assert row.latest_message_excerpt == expected
 
 
+def test_generated_clocks_are_the_ones_casekit_computes(generated_kit):
+    """The generator's running clocks and the cases' due columns are those casekit's
+    own recompute gives the same cases (run in a transaction that is rolled back),
+    and each side's list reads its own."""
+    from sqlalchemy import select
+
+    from benchmarks.generate import dataset_of
+    from benchmarks.views import sides
+    from casekit.store import tables
+    from casekit.store.clocks import recompute
+
+    kit = generated_kit
+    c, k = tables.cases.c, tables.clocks.c
+    columns = (c.id, c.shipper_due_at, c.shipper_warn_at, c.carrier_due_at, c.carrier_warn_at)
+    clock_columns = (
+        k.case_id,
+        k.org_id,
+        k.side,
+        k.kind,
+        k.target_id,
+        k.state,
+        k.started_at,
+        k.elapsed_seconds,
+        k.due_at,
+        k.warn_at,
+        k.breached_at,
+        k.time_zone,
+    )
+    with kit.engine.connect() as conn:
+        running = conn.execute(select(c.id).where(c.shipper_due_at.is_not(None))).scalars().all()
+        assert 0.05 * VIEW_CASES < len(running) < 0.5 * VIEW_CASES
+        sample = running[::5]
+        written = conn.execute(select(*columns).where(c.id.in_(sample)).order_by(c.id)).all()
+        clocks = sorted(conn.execute(select(*clock_columns).where(k.case_id.in_(sample))).all())
+        try:
+            # As the generator writes them: recomputed by each case's last change.
+            changed = conn.execute(select(c.id, c.updated_at).where(c.id.in_(sample))).all()
+            for case_id, updated_at in changed:
+                recompute(conn, [case_id], updated_at)
+            again = conn.execute(select(*columns).where(c.id.in_(sample)).order_by(c.id)).all()
+            recomputed = sorted(
+                conn.execute(select(*clock_columns).where(k.case_id.in_(sample))).all()
+            )
+        finally:
+            conn.rollback()
+    assert again == written
+    assert recomputed == clocks
+    for side in sides(dataset_of(VIEW_CASES)):
+        column = c[f"{side.label}_due_at"]
+        rows = kit.views.list(side.actor, {"view": "all_cases"}, limit=500).rows
+        with kit.engine.connect() as conn:
+            found = conn.execute(select(c.id, column).where(c.id.in_([r.id for r in rows])))
+            due = {row.id: row[1] for row in found}
+        assert {r.id: r.due_at for r in rows} == due
+        assert any(r.due_at is not None for r in rows)
+
+
 def test_views_reports_every_measure_beside_its_floor(views_run):
     _, results, stdout = views_run
     assert "views on sqlite" in stdout
@@ -301,10 +359,17 @@ def test_views_reports_every_measure_beside_its_floor(views_run):
             "my_watched",
             "new_cases",
             "all_cases",
+            "due_soon",
         ):
             assert f"{who}.page.{view}" in mine
             assert f"{who}.count.{view}" in mine
-        assert len([n for n in mine if f"{who}.filter." in n]) == 10
+        assert len([n for n in mine if f"{who}.filter." in n]) == 13
+        assert {
+            f"{who}.filter.due_state_breached",
+            f"{who}.filter.due_state_on_track_or_due_soon",
+            f"{who}.filter.due_at_next_week",
+            f"{who}.sort.due_at",
+        } <= mine
         assert {f"{who}.search.{k}" for k in ("tracking", "case_number", "crm_number")} <= mine
         assert f"{who}.next_page.all_cases" in mine
     for name in names:
@@ -318,6 +383,9 @@ def test_views_reports_every_measure_beside_its_floor(views_run):
     # The searches find the one case they look for.
     assert found[("shipper.search.case_number", "rows")]["value"] == 1
     assert found[("shipper.page.all_cases", "rows")]["value"] > 0
+    # Some of each side's cases are due soon or breached.
+    for who in ("shipper", "carrier"):
+        assert found[(f"{who}.count.due_soon", "count")]["value"] > 0
 
 
 def test_generating_again_keeps_the_data_set(views_run):
@@ -367,9 +435,25 @@ def test_rules_scenario_measures_events_and_the_sweep(tmp_path):
     found = by_key(json.loads(out.read_text()))
     assert found[("events", "per_s")]["value"] > 0
     assert found[("sweep", "open_shipments")]["value"] == 1000  # five per event
-    assert found[("sweep", "time_rules")]["value"] == 5  # the starters' time rules
+    # The starters' time rules, each installed and counted by the sweep.
+    timed = [starter for starter in STARTER_RULES if starter.get("time_condition")]
+    assert found[("sweep", "time_rules")]["value"] == len(timed)
     assert found[("sweep.first", "seconds")]["value"] > 0
     assert found[("sweep.again", "seconds")]["value"] > 0
+
+
+def test_calendars_scenario_times_the_arithmetic_and_checks_every_clock(tmp_path):
+    out = tmp_path / "calendars.json"
+    result = run_cli("calendars", "--cases", "200", "--warmup", "10", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "calendars" in result.stdout
+    found = by_key(json.loads(out.read_text()))
+    for name in ("calendars.add", "calendars.working_seconds"):
+        for metric in ("p50_ms", "p95_ms"):
+            assert found[(name, metric)]["value"] > 0
+            assert found[(name, metric)]["floor"] > 0
+    assert found[("calendars.sweep", "per_s")]["value"] > 0
+    assert found[("calendars.check", "agree")]["value"] == 1
 
 
 def test_orderfeed_scenario_imports_an_export(tmp_path):
@@ -426,10 +510,57 @@ def test_reports_times_every_section_and_checks_numbers_against_the_list(views_r
         ):
             name = f"{who}.{measure}"
             assert found[(name, "p95_ms")]["value"] >= found[(name, "p50_ms")]["value"] > 0
+            assert found[(name, "cpu_p50_ms")]["value"] > 0
             assert found[(name, "statements")]["value"] >= 1
-        for check in ("opened", "active", "first_day"):
+        checks = ["opened", "active", "first_day"]
+        checks += [
+            f"{kind}.{n}"
+            for kind in ("first_response", "resolution")
+            for n in ("clocks", "breached")
+        ]
+        for check in checks:
             assert found[(f"{who}.check.{check}", "same_count")]["value"] == 1
         assert found[(f"{who}.check.active", "count")]["value"] > 0
+        assert found[(f"{who}.check.resolution.clocks", "count")]["value"] > 0
+    assert found[("service_levels.clocks", "count")]["value"] > 0
+
+
+# -- the sla benchmark -------------------------------------------------------------------
+
+
+def test_sla_sweeps_the_clocks_it_lays_out_and_leaves_the_data_set_as_it_was(views_run, tmp_path):
+    url, _, _ = views_run
+    due_columns = [tables.cases.c[n] for n in tables.DUE_COLUMNS]
+
+    def the_data_set() -> tuple[list[tuple[object, ...]], ...]:
+        engine = create_casekit_engine(url)
+        try:
+            with engine.connect() as conn:
+                return (
+                    sorted(tuple(r) for r in conn.execute(select(tables.clocks))),
+                    sorted(tuple(r) for r in conn.execute(select(tables.sla_targets))),
+                    sorted(tuple(r) for r in conn.execute(select(tables.cases.c.id, *due_columns))),
+                )
+        finally:
+            engine.dispose()
+
+    before = the_data_set()
+    out = tmp_path / "sla.json"
+    result = run_cli("sla", "--cases", str(VIEW_CASES), "--database-url", url, "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "sla on sqlite" in result.stdout
+    found = by_key(json.loads(out.read_text()))
+    assert found[("sweep", "open_clocks")]["value"] == VIEW_CASES // 5
+    # Two of every 200 clocks owe a due-soon warning, one a breach warning: the first
+    # clocks one of each.
+    assert found[("sweep", "due_soon")]["value"] == 1
+    assert found[("sweep", "breached")]["value"] == 1
+    assert found[("sweep", "clocks_warned")]["value"] == 2
+    assert found[("sweep", "notifications")]["value"] >= 2
+    assert found[("sweep", "seconds")]["value"] > 0
+    for side in ("shipper", "carrier"):
+        assert found[(f"due_soon.{side}", "p95_ms")]["value"] > 0
+    assert the_data_set() == before
 
 
 # -- the notify benchmark ----------------------------------------------------------------
@@ -529,3 +660,74 @@ def test_generate_draws_a_bar_on_a_terminal_and_logs_lines_elsewhere(tmp_path):
     assert logged.returncode == 0, logged.stderr
     assert "  cases  [" not in logged.stderr
     assert "  1500 cases, " in logged.stderr
+
+
+# -- the load scenario -------------------------------------------------------------------
+# Its run (gunicorn and locust, which the SQLite run does not install) is the
+# benchmark smoke run of .ci/run (tox -e bench).
+
+
+def test_load_without_gunicorn_or_locust_names_what_it_needs(tmp_path):
+    hidden = (
+        "import runpy, sys; sys.modules['locust'] = None; "
+        "sys.argv[0] = 'benchmarks'; runpy.run_module('benchmarks', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hidden, "load", "--cases", "3", "--seconds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr
+    # gunicorn is named too where it is not installed (tox's py env).
+    assert "locust: pip install gunicorn locust" in result.stderr
+    assert "load needs " in result.stderr
+
+
+def test_a_run_whose_requests_failed_exits_with_1_after_its_table(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import __main__ as cli
+    from benchmarks.common import SCENARIOS, Result, Scenario, load_scenarios
+
+    load_scenarios()
+
+    def failing(ctx):
+        return [Result("load.all", "requests", 10), Result("load.all", "errors", 2)]
+
+    monkeypatch.setitem(SCENARIOS, "failing", Scenario("failing", failing))
+    assert cli.main(["failing", "--cases", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert "load.all  errors          2" in out
+    assert "requests failed: load.all" in err
+    monkeypatch.setitem(SCENARIOS, "failing", Scenario("failing", lambda ctx: failing(ctx)[:1]))
+    assert cli.main(["failing", "--cases", "1"]) == 0
+
+
+def test_search_scenario_matches_its_floors(tmp_path):
+    url = f"sqlite:///{tmp_path / 'search.sqlite3'}"
+    out = tmp_path / "search.json"
+    result = run_cli(
+        "search", "--cases", str(VIEW_CASES), "--database-url", url, "--json", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    found = {(r["name"], r["metric"]): r for r in json.loads(out.read_text())}
+    names = {name for name, metric in found if metric == "same_ids"}
+    assert names == {
+        f"{who}.{what}"
+        for who in ("shipper", "carrier")
+        for what in (
+            "words.rare",
+            "words.common",
+            "id.tracking_prefix",
+            "id.case_digits",
+            "id.crm",
+        )
+    }
+    for name in names:
+        assert found[(name, "same_ids")]["value"] == 1, name
+        assert found[(name, "p95_ms")]["floor"] > 0, name
+    assert found[("planted", "count")]["value"] >= 1
+    # Common words find cases; a case number's digits find at least that case.
+    assert found[("shipper.words.common", "rows")]["value"] > 0
+    assert found[("shipper.id.case_digits", "rows")]["value"] >= 1

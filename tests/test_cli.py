@@ -283,6 +283,52 @@ def test_case_addresses_from_the_command_line(tmp_path):
     assert invoke("remove", "cases@acme.test").exit_code == 1
 
 
+def test_sla_sweep_and_recompute_from_the_command_line(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from casekit import Actor, CaseKit
+    from casekit.clock import FrozenClock
+    from casekit.sample import World
+
+    url = f"sqlite:///{tmp_path / 'sla.sqlite3'}"
+    # The case was opened two hours ago (real time: the command's clock is the system's).
+    opened = FrozenClock(datetime.now(UTC) - timedelta(hours=2))
+    with CaseKit(url, load_entry_points=False, attachment_dir=tmp_path, clock=opened) as kit:
+        kit.create_schema()
+        world = World.build(kit)
+        kit.service_levels.save_target(
+            world.carrier_manager_actor, {"name": "Answer", "first_response": 3600}
+        )
+        kit.cases.open(
+            world.shipper_actor, type="lost", carrier=world.carrier.id, message="Where is it?"
+        )
+
+    def invoke(*args: str) -> click.testing.Result:
+        return CliRunner().invoke(
+            cli, ["--database-url", url, "sla", *args], env={"CASEKIT_LOAD_ENTRY_POINTS": "false"}
+        )
+
+    swept = invoke("sweep")
+    assert swept.exit_code == 0, swept.output
+    # The carrier side has no owner and no collaborator address: its manager hears.
+    assert swept.stdout == "warned 1 clock (0 due soon, 1 breached): 1 notification queued\n"
+    assert invoke("sweep").stdout == (
+        "warned 0 clocks (0 due soon, 0 breached): 0 notifications queued\n"
+    )
+    assert invoke("recompute").stdout == "recomputed the clocks of 1 case\n"
+    assert invoke("recompute", "--organization", "acme").stdout == (
+        "recomputed the clocks of 1 case\n"
+    )
+    unknown = invoke("recompute", "--organization", "nobody")
+    assert unknown.exit_code == 2
+    assert "nobody" in unknown.stderr
+    with CaseKit(url, load_entry_points=False, attachment_dir=tmp_path) as kit:
+        sent = kit.notifications.deliveries(Actor.host(), "CV000001")
+        assert [(d.event, d.email) for d in sent if d.event.startswith("clock_")] == [
+            ("clock_breached", world.carrier_manager.email)
+        ]
+
+
 def all_commands(
     group: click.Group, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
@@ -332,6 +378,7 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("db", "upgrade"): (),
     ("db", "downgrade"): ("base",),
     ("db", "current"): (),
+    ("db", "rebuild-search"): (),
     ("example",): (),
     ("worker",): ("--once",),
     ("health",): (),
@@ -347,9 +394,12 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inbound", "addresses", "update"): ("cases@acme.test", "--type", "lost"),
     ("inbound", "addresses", "remove"): ("cases@acme.test",),
     ("rules", "sweep"): (),
+    ("actions", "sweep"): (),
     ("rules", "list"): ("acme",),
     ("rules", "starters"): ("acme",),
     ("rules", "dry-run"): ("1",),
+    ("sla", "sweep"): (),
+    ("sla", "recompute"): (),
 }
 #: They make casekit's tables or report on them: a database without them is theirs to fill.
 WITHOUT_TABLES = {("db", "upgrade"), ("db", "downgrade"), ("db", "current"), ("example",)}

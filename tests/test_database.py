@@ -106,3 +106,32 @@ def test_a_throwaway_database_for_tests_need_not_wait_for_the_disk(
         finally:
             engine.dispose()
     assert setting == expected
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_sessions_speak_utc_unless_the_url_names_a_time_zone(
+    database_url: str,
+) -> None:
+    """A casekit session reads ``timestamptz`` in UTC (``datetime.UTC``, which the column
+    type passes through unconverted); a URL's own options are kept, its time zone too."""
+    from datetime import UTC
+
+    from sqlalchemy import make_url
+
+    url = make_url(database_url)
+    berlin = url.update_query_dict({"options": "-c TimeZone=Europe/Berlin"})
+    timeout = url.update_query_dict({"options": "-c statement_timeout=5000"})
+    found = {}
+    for name, given in (("plain", url), ("berlin", berlin), ("timeout", timeout)):
+        engine = create_casekit_engine(given)
+        try:
+            with engine.connect() as conn:
+                zone = conn.execute(text("SHOW TimeZone")).scalar_one()
+                moment = conn.execute(text("SELECT now()")).scalar_one()
+                limit = conn.execute(text("SHOW statement_timeout")).scalar_one()
+                found[name] = (zone, moment.tzinfo is UTC, limit)
+        finally:
+            engine.dispose()
+    assert found["plain"][:2] == ("UTC", True)
+    assert found["berlin"][:2] == ("Europe/Berlin", False)
+    assert found["timeout"] == ("UTC", True, "5s")

@@ -15,7 +15,7 @@ from casekit.domain.case import EventKind, Side, Source
 from casekit.domain.case_address import UnknownSenders
 from casekit.domain.directory import OrgRole, UserRole
 from casekit.domain.notify import TEMPLATE_NAMES, NotifyEvent, RecipientKind
-from casekit.domain.rules import OwnerStrategy, TimeCondition
+from casekit.domain.rules import OwnerStrategy, Tier, TimeCondition
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
 from casekit.domain.workflow import Category, Status
 from casekit.query.filters import FIELDS, OPERATORS, Kind
@@ -49,6 +49,7 @@ ENUMS: dict[str, type[enum.Enum]] = {
     "granularity": Granularity,
     "time_condition": TimeCondition,
     "owner_strategy": OwnerStrategy,
+    "tier": Tier,
 }
 
 

@@ -36,13 +36,21 @@ from sqlalchemy import (
 
 from casekit.domain.workflow import Status
 from casekit.errors import DatabaseUnavailable
-from casekit.store import migrate
+from casekit.store import fulltext, migrate
 from casekit.store.database import check_database, create_casekit_engine
 from casekit.store.migrate import VERSION_TABLE
 from casekit.store.tables import metadata
 from casekit.store.types import EnumText, UTCDateTime
 
 CASEKIT_TABLES = frozenset(metadata.tables)
+
+
+def fulltext_tables(engine: Engine) -> set[str]:
+    """The full-text tables migration 0036 makes (SQLite's FTS5 tables; none elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return set()
+    made = set(fulltext.SQLITE_TABLES.values())
+    return made | {f"{t}{s}" for t in made for s in ("_data", "_idx", "_docsize", "_config")}
 
 
 @pytest.fixture
@@ -67,6 +75,8 @@ def schema_differences(engine: Engine, target: MetaData = metadata) -> list[Any]
     def only_casekit(
         obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
     ) -> bool:
+        if name is not None and fulltext.is_fulltext(name):
+            return False  # made by migration 0036 alone (tested in test_search.py)
         if type_ == "table":
             return name is not None and name.startswith("casekit_")
         return True
@@ -102,7 +112,10 @@ def _same_computed_expression(engine: Engine, target: MetaData, warning: Warning
     assert reflected is not None, (table, column)
 
     def plain(sql: object) -> str:
-        return re.sub(r"[`()\s]|::text", "", str(sql)).replace("lcase", "lower")
+        # SQLAlchemy reads SQLite's expression to the table's last parenthesis:
+        # with two generated columns, the rest of the table comes with it.
+        own = re.split(r"\)\s*(?:VIRTUAL|STORED)\b", str(sql), maxsplit=1, flags=re.I)[0]
+        return re.sub(r"[`()\s]|::text", "", own).replace("lcase", "lower")
 
     assert plain(reflected["sqltext"]) == plain(declared.sqltext), (table, column)
 
@@ -135,7 +148,7 @@ def test_upgrade_builds_exactly_the_declared_schema(engine: Engine) -> None:
     head = migrate.head(engine)
     assert head is not None
     assert migrate.current(engine) == head
-    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE}
+    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE} | fulltext_tables(engine)
     inspector = inspect(engine)
     for name, table in metadata.tables.items():
         assert {c["name"] for c in inspector.get_columns(name)} == set(table.columns.keys()), name
@@ -197,7 +210,8 @@ def test_downgrade_to_base_removes_casekit_and_leaves_the_host_alone(engine: Eng
     host_columns = columns_of(engine, "host_things")
 
     migrate.upgrade(engine)
-    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE, "host_things"}
+    made = fulltext_tables(engine)
+    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE, "host_things"} | made
     assert schema_differences(engine) == []  # the host's table is not casekit's business
 
     migrate.downgrade(engine, "base")
@@ -266,7 +280,7 @@ def test_cli_db_upgrade_and_current(empty_database_url: str, engine: Engine) -> 
     assert up.returncode == 0, up.stderr
     assert f"casekit schema at {head}" in up.stdout
     assert migrate.current(engine) == head
-    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE}
+    assert table_names(engine) == CASEKIT_TABLES | {VERSION_TABLE} | fulltext_tables(engine)
     assert schema_differences(engine) == []
 
     now = casekit_command("db", "current", env={"CASEKIT_DATABASE_URL": empty_database_url})
@@ -625,3 +639,239 @@ def test_0025_gives_the_carrier_the_solved_time_it_read(
     assert rows[1].solved_at is not None
     assert rows[1].carrier_solved_at == rows[1].solved_at
     assert schema_differences(engine) == []
+
+
+def test_0029_makes_a_stored_rule_a_tier_2_rule_and_lists_by_tier(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """A rule stored before revision 0029 (its definition names no tier) is a Tier 2
+    rule after it, reads and works as before; the rules list Tier 1 first; the
+    downgrade keeps the rules and the cases they hold."""
+    import json
+    from datetime import UTC, datetime
+
+    from casekit import Actor
+    from casekit.domain.rules import Tier
+    from casekit.store.tables import organizations, rules
+    from casekit.testing import make_kit
+
+    migrate.upgrade(engine, "0028")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    definition = {"name": "Old", "case_type": "lost", "exceptions": ["lost"], "hours": 0}
+    with engine.begin() as conn:
+        org_id = conn.execute(
+            organizations.insert().values(
+                name="Acme", role="shipper", created_at=now, feedback_portal=False
+            )
+        ).inserted_primary_key[0]
+        # The columns of revision 0028 only.
+        conn.execute(
+            rules.insert().values(
+                org_id=org_id,
+                name="Old",
+                enabled=True,
+                definition=json.dumps(definition),
+                assigned=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    migrate.upgrade(engine)
+    assert schema_differences(engine) == []
+    kit = make_kit(empty_database_url, attachment_dir=tmp_path / "files", create_schema=False)
+    try:
+        host = Actor.host()
+        [old] = kit.rules.list(host, org_id=org_id)
+        assert (old.name, old.tier, old.enabled) == ("Old", Tier.WATCH, True)
+        assert old.spec.exceptions == ("lost",)
+        kit.rules.create(
+            host, {**definition, "name": "Zebra", "tier": 1}, org_id=org_id, enabled=False
+        )
+        assert [(r.name, r.tier) for r in kit.rules.list(host, org_id=org_id)] == [
+            ("Zebra", Tier.ACT_NOW),
+            ("Old", Tier.WATCH),
+        ]
+    finally:
+        kit.close()
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(rules.c.name, rules.c.tier)).all())
+    assert stored == {"Old": 2, "Zebra": 1}
+    migrate.downgrade(engine, "0028")
+    assert "tier" not in {c["name"] for c in inspect(engine).get_columns(rules.name)}
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(rules.c.name)).scalars()) == ["Old", "Zebra"]
+
+
+def test_0030_a_row_claimed_before_the_upgrade_lapses_and_is_claimed_anew(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """A notification a worker of the older casekit was sending when the upgrade ran
+    has no claim token: its lease lapses as before and the next claim gives it
+    one, under which it is delivered and recorded."""
+    from datetime import timedelta
+
+    from casekit.clock import FrozenClock
+    from casekit.services.worker import Worker
+    from casekit.store.tables import outbox
+    from casekit.testing import CapturedMail, World, make_kit
+
+    migrate.upgrade(engine)
+    clock = FrozenClock()
+    captured = CapturedMail()
+    kit = make_kit(
+        empty_database_url,
+        attachment_dir=tmp_path / "files",
+        clock=clock,
+        create_schema=False,
+        plugins=[captured],
+    )
+    try:
+        world = World.build(kit)
+        kit.cases.open(
+            world.shipper_actor,
+            type="lost",
+            customer=world.customer.id,
+            message="Hi",
+            audience="everyone",
+        )
+        migrate.downgrade(engine, "0029")
+        for table in ("casekit_outbox", "casekit_webhook_outbox"):
+            names = {column["name"] for column in inspect(engine).get_columns(table)}
+            assert "claim_token" not in names, table
+        with engine.begin() as conn:  # as the older worker's claim left it
+            conn.execute(
+                text("UPDATE casekit_outbox SET status = 'sending', next_attempt_at = :at"),
+                {"at": (clock.now() + timedelta(minutes=5)).replace(tzinfo=None)},
+            )
+        migrate.upgrade(engine)
+        assert schema_differences(engine) == []
+        with engine.connect() as conn:
+            assert conn.execute(select(outbox.c.status, outbox.c.claim_token)).all() == [
+                ("sending", None)
+            ]
+        assert kit.notifications.deliver() == 0  # the older claim still holds
+        clock.advance(minutes=6)
+        (row,) = Worker(kit).claim()  # a worker that took it, then died
+        assert row["claim_token"] is not None
+        clock.advance(minutes=2)
+        assert kit.notifications.deliver() == 1
+        assert [n.email for n in captured.outbox] == [world.customer.email]
+        with engine.connect() as conn:
+            assert conn.execute(select(outbox.c.status, outbox.c.claim_token)).all() == [
+                ("sent", None)
+            ]
+    finally:
+        kit.close()
+
+
+def test_0032_turns_report_targets_into_service_levels_and_back(
+    empty_database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """Upgrading makes each report target a service level of its case type (named
+    after it, warning an hour before, tried before the organization's others);
+    downgrading moves back the targets the old table holds in full, and their
+    clocks go with the due times they gave their cases."""
+    import json
+    from datetime import UTC, datetime
+
+    from sqlalchemy import table as sql_table
+
+    from casekit.clock import FrozenClock
+    from casekit.store.tables import cases, clocks, sla_targets
+    from casekit.testing import World, make_kit
+
+    migrate.upgrade(engine)
+    kit = make_kit(
+        empty_database_url,
+        attachment_dir=tmp_path / "files",
+        clock=FrozenClock(),
+        create_schema=False,
+    )
+    try:
+        world = World.build(kit)
+        mia, levels = world.shipper_manager_actor, kit.service_levels
+        lost = levels.save_target(
+            mia,
+            {
+                "name": "Lost",
+                "conditions": {"types": ["lost"]},
+                "first_response": 60,
+                "resolution": 7200,
+            },
+        )
+        levels.save_target(mia, {"name": "All", "resolution": 7 * 86400})
+        levels.save_target(
+            mia,
+            {"name": "Asked", "conditions": {"types": ["cancel"]}, "next_response": 600},
+        )
+        number = kit.cases.open(world.carrier_actor, type="lost", shipper=world.shipper.id).number
+    finally:
+        kit.close()
+    t, k, c = sla_targets.c, clocks.c, cases.c
+
+    def due() -> Any:
+        with engine.connect() as conn:
+            return conn.execute(select(c.shipper_due_at).where(c.number == number)).scalar_one()
+
+    assert due() is not None
+    migrate.downgrade(engine, "0031")
+    old = sql_table(
+        "casekit_report_targets",
+        Column("org_id", Integer()),
+        Column("case_type", String(64)),
+        Column("first_response_seconds", Integer()),
+        Column("resolution_seconds", Integer()),
+        Column("updated_at", UTCDateTime()),
+        Column("updated_by", String(64)),
+    )
+    with engine.begin() as conn:
+        back = conn.execute(
+            select(
+                old.c.org_id,
+                old.c.case_type,
+                old.c.first_response_seconds,
+                old.c.resolution_seconds,
+            )
+        ).all()
+        assert [tuple(row) for row in back] == [(world.shipper.id, "lost", 60, 7200)]
+        assert set(conn.execute(select(t.name)).scalars()) == {"All", "Asked"}
+        assert conn.execute(select(k.id).where(k.target_id == lost.id)).first() is None
+        conn.execute(
+            insert(old).values(
+                org_id=world.carrier.id,
+                case_type="osd_damaged",
+                first_response_seconds=3600,
+                resolution_seconds=None,
+                updated_at=datetime(2026, 1, 5, tzinfo=UTC),
+                updated_by="user:7",
+            )
+        )
+    assert due() is None
+    migrate.upgrade(engine)
+    assert "casekit_report_targets" not in table_names(engine)
+    assert schema_differences(engine) == []
+    with engine.connect() as conn:
+        rows = conn.execute(select(sla_targets).order_by(t.org_id, t.position)).mappings().all()
+    found = {
+        (row["org_id"], row["name"]): (
+            row["position"],
+            json.loads(row["conditions"]),
+            row["first_response_seconds"],
+            row["resolution_seconds"],
+            row["warn_before_seconds"],
+            row["enabled"],
+        )
+        for row in rows
+    }
+    # Tried first again: the shipper's two others move down.
+    assert found[(world.shipper.id, "Lost")] == (0, {"types": ["lost"]}, 60, 7200, 3600, True)
+    assert found[(world.shipper.id, "All")][0] == 2
+    assert found[(world.carrier.id, "OS&D – Damaged")] == (  # noqa: RUF001
+        0,
+        {"types": ["osd_damaged"]},
+        3600,
+        None,
+        3600,
+        True,
+    )
+    assert len(found) == 4

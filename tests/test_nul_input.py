@@ -50,6 +50,10 @@ def _calls(kit: Any, w: Any, number: str, bad: str = BAD) -> list[tuple[str, Any
         ),
         ("definition.name", lambda: kit.rules.create(manager, {"name": bad})),
         (
+            "body",
+            lambda: kit.canned_replies.save(manager, title="t", body=bad, audience="internal"),
+        ),
+        (
             "facts.0.reference",
             lambda: kit.shipments.upsert_shipments(
                 Actor.host(), [ShipmentFacts(reference=bad, shipper=w.shipper.id)]

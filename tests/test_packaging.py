@@ -44,6 +44,7 @@ DISTRIBUTIONS: dict[str, tuple[Path, str]] = {
         "casekit_carrier_events",
     ),
     "casekit-crm-http": (ROOT / "plugins" / "casekit-crm-http", "casekit_crm_http"),
+    "casekit-celery": (ROOT / "plugins" / "casekit-celery", "casekit_celery"),
     "casekit-plugin-example": (
         ROOT / "plugins" / "casekit-plugin-example",
         "casekit_plugin_example",

@@ -379,7 +379,7 @@ def test_the_command_line_sweeps(kit, world, clock, database_url, monkeypatch):
     result = runner.invoke(cli, ["--database-url", database_url, "rules", "sweep"])
     assert "opened 0 cases" in result.output
     result = runner.invoke(cli, ["--database-url", database_url, "rules", "list", "acme"])
-    assert "Missed" in result.output
+    assert "tier 2 enabled  Missed" in result.output
     assert len(kit.cases.list(Actor.host())) == 1
     result = runner.invoke(cli, ["--database-url", database_url, "rules", "starters", "acme"])
     assert result.exit_code == 0, result.output

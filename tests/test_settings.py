@@ -25,6 +25,7 @@ def test_defaults(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
     assert settings.max_attachment_bytes == 25 * 1024 * 1024
     assert settings.view_window_months == 13
+    assert settings.worker_lease_seconds == 60
 
 
 def test_an_empty_environment_gives_the_defaults():
@@ -67,6 +68,7 @@ def test_from_env_reads_every_field(tmp_path):
 SAMPLES = {
     "database_url": ("mysql://casekit@db/cases", "mysql://casekit@db/cases"),
     "case_number_prefix": ("CASE", "CASE"),
+    "search_language": ("german", "german"),
     "load_entry_points": ("off", False),
     "plugins_allow": ("a,b", ("a", "b")),
     "plugins_block": ("c", ("c",)),
@@ -130,8 +132,12 @@ SAMPLES = {
     "notify_retry_max_seconds": ("600", 600),
     "worker_batch_size": ("200", 200),
     "worker_poll_seconds": ("1", 1),
+    "worker_lease_seconds": ("20", 20),
+    "sla_sweep_seconds": ("0", 0),
     "webhook_timeout": ("3", 3),
     "health_max_outbox_lag_seconds": ("0", 0),
+    "replica_url": ("postgresql://casekit@replica/cases", "postgresql://casekit@replica/cases"),
+    "replica_max_lag_seconds": ("5", 5),
     "webhook_allow_http_loopback": ("true", True),
     "webhook_allow_private_addresses": ("true", True),
     "webhook_ca_file": ("/etc/casekit/ca.pem", "/etc/casekit/ca.pem"),
@@ -188,6 +194,8 @@ def test_comma_lists(raw, expected):
         ("CASEKIT_CASE_NUMBER_PREFIX", "C-V"),
         ("CASEKIT_CASE_NUMBER_PREFIX", ""),
         ("CASEKIT_CASE_NUMBER_PREFIX", "TOOLONGPREFIX"),
+        ("CASEKIT_WORKER_LEASE_SECONDS", "0"),
+        ("CASEKIT_WORKER_LEASE_SECONDS", "1m"),
     ],
 )
 def test_a_bad_value_names_the_variable(variable, raw):
@@ -339,7 +347,10 @@ def test_the_smtp_password_is_not_in_the_settings_repr():
 #: A value of its own type for each setting, none the default.
 NATIVE = {
     "database_url": "postgresql://casekit@db/cases",
+    "replica_url": "postgresql://casekit@replica/cases",
+    "replica_max_lag_seconds": 5,
     "case_number_prefix": "ZZ",
+    "search_language": "simple",
     "load_entry_points": False,
     "plugins_allow": ("casekit-shopify",),
     "plugins_block": ["casekit-legacy"],
@@ -392,6 +403,8 @@ NATIVE = {
     "notify_retry_max_seconds": 600,
     "worker_batch_size": 10,
     "worker_poll_seconds": 2,
+    "worker_lease_seconds": 45,
+    "sla_sweep_seconds": 300,
     "webhook_timeout": 3,
     "webhook_allow_http_loopback": True,
     "webhook_allow_private_addresses": True,
@@ -459,3 +472,9 @@ def test_setting_keys_names_every_setting():
 def test_an_unsubscribe_url_without_a_token_or_a_host_is_refused(url):
     with pytest.raises(ConfigurationError, match="unsubscribe_url"):
         Settings(unsubscribe_url=url)
+
+
+def test_search_language_names_a_text_search_configuration():
+    assert Settings(search_language="german").search_language == "german"
+    with pytest.raises(ConfigurationError, match="search_language"):
+        Settings(search_language="english'; drop table x")

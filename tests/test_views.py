@@ -424,6 +424,56 @@ def test_identifier_search(kit, world, cases):
         kit.views.search(s, "  ")
 
 
+def test_identifier_search_takes_prefixes_in_any_case(kit, world, cases):
+    s, c = world.shipper_actor, world.carrier_actor
+    kit.cases.set_crm_number(s, cases["bare"], "ZD-555")
+    kit.cases.set_crm_number(c, cases["solved"], "SF-777")
+    hits = {
+        "1z11": {"damaged"},
+        "1Z": {"damaged", "wismo"},
+        "bol-": {"damaged"},
+        "po-1": {"damaged"},
+        "px": {"wismo"},
+        "r-": {"damaged"},
+        "ra-1": {"damaged"},
+        # The shipment's own reference.
+        "s1": {"damaged"},
+        "S": {"damaged", "wismo"},
+        "zd": {"bare"},
+        " Zd-55 ": {"bare"},
+        "1z3": set(),
+    }
+    for text, expected in hits.items():
+        assert set(numbers(kit.views.search(s, text))) == {cases[k] for k in expected}, text
+    # Another organization's CRM number, even by prefix, finds nothing.
+    assert numbers(kit.views.search(s, "sf")) == []
+    assert numbers(kit.views.search(c, "sf-7")) == [cases["solved"]]
+    assert numbers(kit.views.search(c, "zd")) == []
+    assert numbers(kit.views.search(c, "1z2")) == []
+    # A case number by its digits without the zeros, with or without the prefix,
+    # in any case; with the zeros, as a prefix of the number itself.
+    mine = [cases[k] for k in ("damaged", "wismo", "bare", "carrier_opened", "solved")]
+    identifiers = {
+        cases["damaged"]: ("1z111", "bol-1", "po-100", "r-9", "ra-1", "1001", "s1"),
+        cases["wismo"]: ("1z222", "px-7", "s2"),
+    }
+    for number in mine:
+        prefix, padded = number[:2], number[2:]
+        digits = padded.lstrip("0")
+        started = {n for n in mine if n[2:].lstrip("0").startswith(digits)}
+        assert number in started
+        for typed in (digits, f"{prefix}{digits}", f"{prefix.lower()}-{digits}"):
+            # Digits alone may also start a tracking or order number.
+            also = {n for n, keys in identifiers.items() if any(k.startswith(typed) for k in keys)}
+            assert set(numbers(kit.views.search(s, typed))) == started | also, typed
+        assert numbers(kit.views.search(s, number.lower())) == [number]
+        assert numbers(kit.views.search(s, padded)) == [number]
+        assert numbers(kit.views.search(s, f"XY{digits}")) == []
+    assert set(numbers(kit.views.search(c, cases["damaged"][2:].lstrip("0")))) <= {
+        cases[k] for k in ("damaged", "carrier_opened", "solved")
+    }
+
+
 def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeypatch):
     # Past SEARCH_HITS matches (a carrier's name), the page reads the matches
     # as a subquery instead of a list of ids: the same cases, the same scope.
@@ -442,8 +492,9 @@ def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeyp
     event.listen(kit.engine, "before_cursor_execute", seen)
     try:
         assert numbers(kit.views.search(s, "1Z111")) == [cases["damaged"]]
-        # Listed: the matches, then the page reads them by id.
-        assert len(statements) == 2
+        # Listed: the identifiers' matches, a look for the words (none), then the
+        # page reads them by id.
+        assert len(statements) == 3
         assert "UNION" not in statements[-1]
         monkeypatch.setattr(listing, "SEARCH_HITS", 0)
         assert numbers(kit.views.search(s, "slow parcel")) == [cases["wismo"]]
@@ -452,11 +503,12 @@ def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeyp
         assert numbers(kit.views.search(c, "1Z222")) == []
         assert kit.views.count(c, {"view": "all_cases", "search": "1Z222"}) == 0
         assert "UNION" in statements[-1]
-        # Nothing matches: the page and the count need no second statement.
+        # Nothing matches: the page and the count need no statement after the matches'
+        # two (identifiers, words).
         statements.clear()
         assert numbers(kit.views.search(s, "NO-SUCH-ID")) == []
         assert kit.views.count(s, {"view": "all_cases", "search": "NO-SUCH-ID"}) == 0
-        assert len(statements) == 2
+        assert len(statements) == 4
     finally:
         event.remove(kit.engine, "before_cursor_execute", seen)
 

@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from casekit import Actor, CaseKit, InvalidInput, NotFound, PermissionDenied
+from casekit import signals as casekit_signals
 from casekit.store import tables
 from casekit.testing import FrozenClock, World, make_kit
 from casekit.webhooks import (
@@ -392,6 +393,53 @@ def test_a_subscription_made_elsewhere_hears_the_very_next_change(
         elsewhere.close()
 
 
+def test_each_request_queued_is_told_after_the_commit_with_its_id(hkit: CaseKit, w: World) -> None:
+    """What a task queue needs: the row's id, once the row is there for any connection."""
+    shipper = hkit.webhooks.subscribe(
+        w.shipper_manager_actor, url="http://127.0.0.1:9/acme", events=ALL
+    )
+    carrier = hkit.webhooks.subscribe(
+        w.carrier_manager_actor, url="http://127.0.0.1:9/fast", events=ALL
+    )
+    o = tables.webhook_outbox.c
+    seen: list[tuple[Any, Any]] = []
+
+    def receiver(sender: Any, *, delivery: Any, case: Any, actor: Any, **extra: Any) -> None:
+        with hkit.engine.connect() as conn:  # another connection: committed rows only
+            row = conn.execute(
+                select(o.webhook_id, o.event, o.case_id).where(o.id == delivery.id)
+            ).first()
+        seen.append((delivery, row))
+        assert case.id == delivery.case_id
+        assert actor == w.carrier_actor
+
+    casekit_signals.webhook_queued.connect(receiver, sender=hkit)
+    try:
+        number = hkit.cases.open(
+            w.shipper_actor, type="lost", carrier=w.carrier.id, message="Gone"
+        ).number
+        seen.clear()
+        hkit.messages.post(w.carrier_actor, number, "On its way")
+    finally:
+        casekit_signals.webhook_queued.disconnect(receiver, sender=hkit)
+    queued = {(d.webhook_id, d.event.value) for d, _row in seen}
+    assert len(seen) == len(queued) >= 3
+    assert queued >= {
+        (carrier.webhook.id, "message_posted"),
+        (carrier.webhook.id, "status_changed"),
+        (shipper.webhook.id, "message_posted"),
+    }
+    for delivery, row in seen:
+        assert row is not None, f"request {delivery.id} was told before it was committed"
+        assert (row.webhook_id, row.event, row.case_id) == (
+            delivery.webhook_id,
+            delivery.event.value,
+            delivery.case_id,
+        )
+        assert delivery.status == "queued"
+        assert delivery.payload["event"] == delivery.event.value
+
+
 def test_each_party_receives_what_it_may_see_signed(
     hkit: CaseKit, w: World, https: Endpoint
 ) -> None:
@@ -566,7 +614,9 @@ def test_an_endpoint_that_is_down_is_retried_then_delivered_once(
     assert delivery.attempts == 1
     assert delivery.last_error
     assert "Connect" in delivery.last_error
-    assert delivery.next_attempt_at == clock.now() + timedelta(seconds=60)
+    # The first wait is drawn between half of notify_retry_seconds and all of it.
+    assert delivery.next_attempt_at is not None
+    assert 30 <= (delivery.next_attempt_at - clock.now()).total_seconds() <= 60
     # Not due yet: nothing is attempted.
     hkit.notifications.deliver()
     assert hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)[0].attempts == 1
@@ -619,6 +669,38 @@ def test_a_410_disables_the_subscription(hkit: CaseKit, w: World, http: Endpoint
     hkit.messages.post(w.shipper_actor, case.number, "Back?")
     hkit.notifications.deliver()
     assert [json.loads(r["body"])["message"]["body"] for r in http.requests[1:]] == ["Back?"]
+
+
+def test_a_late_outcome_never_overwrites_the_claim_another_worker_took(
+    hkit: CaseKit, w: World, http: Endpoint, clock: FrozenClock
+) -> None:
+    """The first worker's request is answered after its lease lapsed and another
+    worker took the row, tried it and queued it again: the first one's 200 is
+    kept in the log, the row stays the other worker's."""
+    from casekit import hookimpl
+    from casekit.services.webhooks import deliver_webhooks
+    from casekit.services.worker import Worker
+
+    hook = hkit.webhooks.subscribe(w.shipper_manager_actor, url=http.url(), events=ALL)
+    http.codes = [200, 503]  # the first worker's answer, then the other's
+    hkit.cases.open(w.shipper_actor, type="osd_damaged", message="Crushed")
+    first, other = Worker(hkit), Worker(hkit)
+    meanwhile: list[Any] = []
+
+    class Slow:
+        @hookimpl
+        def casekit_webhook_answered(self) -> None:
+            if not meanwhile:  # while the first worker reads its answer
+                clock.advance(seconds=61)  # ... its lease lapses, and the other takes the row
+                meanwhile.append(deliver_webhooks(other))
+
+    hkit.plugin_manager.register(Slow())
+    assert deliver_webhooks(first) == (1, 0, 0, 0, 1)  # claimed, then abandoned
+    assert meanwhile == [(1, 0, 1, 0, 0)]  # the other worker's attempt: retried
+    (delivery,) = hkit.webhooks.deliveries(w.shipper_manager_actor, hook.webhook.id)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("queued", 1, "HTTP 503")
+    assert [(a.ok, a.status_code) for a in delivery.history] == [(False, 503), (True, 200)]
+    assert len(http.requests) == 2
 
 
 def test_a_request_fails_after_the_last_attempt(

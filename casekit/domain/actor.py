@@ -18,11 +18,13 @@ class ActorKind(enum.StrEnum):
 
 
 class SystemName(enum.StrEnum):
-    """The systems that act on their own: the API, inbound email and rules."""
+    """The systems that act on their own: the API, inbound email, rules, and the
+    service levels' sweep (a breach's escalation)."""
 
     API = "api"
     EMAIL = "email"
     RULE = "rule"
+    SLA = "sla"
 
 
 @frozen

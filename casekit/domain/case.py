@@ -9,6 +9,7 @@ from attrs import define, field, frozen
 
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience, entry_visible
+from casekit.domain.tags import Priority
 from casekit.domain.workflow import (
     Status,
     carrier_status_after,
@@ -62,6 +63,28 @@ class EventKind(enum.StrEnum):
     NOTIFICATION_FAILED = "notification_failed"
     UNSUBSCRIBED = "unsubscribed"
     RESUBSCRIBED = "resubscribed"
+    PRIORITY_CHANGED = "priority_changed"
+    #: One of an organization's tags put on or taken off the case: internal to
+    #: that organization (the entry's), whoever recorded it.
+    TAG_ADDED = "tag_added"
+    TAG_REMOVED = "tag_removed"
+    #: A custom field's value set, changed or cleared: internal to the field's
+    #: organization when it is private, for partners when it is shared.
+    CUSTOM_FIELD_CHANGED = "custom_field_changed"
+    #: On a duplicate: merged into the case whose number is the new value.
+    MERGED_INTO = "merged_into"
+    #: On the original: the case whose number is the new value was merged into it.
+    MERGED_FROM = "merged_from"
+    #: Actions (casekit.domain.actions): ``new_value`` is the action's id, the
+    #: body says what was proposed or decided; the action's audience.
+    APPOINTMENT_PROPOSED = "appointment_proposed"
+    APPOINTMENT_COUNTERED = "appointment_countered"
+    APPOINTMENT_ACCEPTED = "appointment_accepted"
+    APPOINTMENT_WITHDRAWN = "appointment_withdrawn"
+    APPOINTMENT_KEPT = "appointment_kept"
+    APPOINTMENT_MISSED = "appointment_missed"
+    DISPOSITION_REQUESTED = "disposition_requested"
+    DISPOSITION_DECIDED = "disposition_decided"
 
 
 @frozen
@@ -70,6 +93,10 @@ class CaseType:
 
     code: str
     label: str
+
+
+#: A case number is the prefix and the case's id, zero-padded to this many digits.
+NUMBER_WIDTH = 6
 
 
 @define(slots=False, eq=False)
@@ -119,6 +146,12 @@ class Case:
     #: When the shipper shared its customer's contact details (name, email,
     #: phone) with the carrier; None while they are not shared.
     contact_shared_at: datetime | None = None
+    #: The priority both sides share (:mod:`casekit.domain.tags`).
+    priority: Priority = Priority.NORMAL
+    #: The case this one was merged into as a duplicate, and when (None: it was
+    #: not). A merged case is closed for good: every write to it is refused.
+    merged_into_id: int | None = None
+    merged_at: datetime | None = None
     version: int = 1
     id: int | None = field(default=None, kw_only=True)
 

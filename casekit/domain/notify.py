@@ -41,6 +41,11 @@ class NotifyEvent(enum.StrEnum):
     #: the case was brought to a carrier after it was opened (named, or
     #: switched to collaborating): that carrier hears the case is theirs.
     CARRIER_NAMED = "carrier_named"
+    #: a service-level clock of the recipient's side is about to breach
+    #: (``casekit.domain.clock_alerts``; written by the sweep, not by a change).
+    CLOCK_DUE_SOON = "clock_due_soon"
+    #: a service-level clock of the recipient's side has breached.
+    CLOCK_BREACHED = "clock_breached"
 
 
 #: When one change is several happenings, a person hears of the first of
@@ -54,6 +59,8 @@ PRIORITY: tuple[NotifyEvent, ...] = (
     NotifyEvent.CASE_REOPENED,
     NotifyEvent.OWNER_ASSIGNED,
     NotifyEvent.STATUS_CHANGED,
+    NotifyEvent.CLOCK_BREACHED,
+    NotifyEvent.CLOCK_DUE_SOON,
 )
 
 

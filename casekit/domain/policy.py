@@ -116,6 +116,50 @@ def may_set_crm_number(actor: Actor, case: Case) -> str | None:
     return "a CRM case number belongs to one party organization; act as its staff"
 
 
+def may_merge(actor: Actor, duplicate: Case, original: Case) -> str | None:
+    """Merging ``duplicate`` into ``original``: staff who may work on both cases
+    from the same side (the shipper's staff of both; the carrier's staff only
+    where their organization is the carrier of both), or the host. Never a
+    customer. Whether the two cases *can* merge (one shipper, no party of the
+    duplicate that the original lacks) is :func:`merge_problem`'s."""
+    if actor.is_unrestricted:
+        return None
+    if not actor.is_staff:
+        return "only staff of the cases' parties may merge cases"
+    side = side_of_actor(actor, duplicate)
+    if side is None or side_of_actor(actor, original) is not side:
+        return "only staff of the same party on both cases may merge them"
+    return None
+
+
+def merge_problem(duplicate: Case, original: Case) -> str | None:
+    """Why ``duplicate`` cannot merge into ``original`` whoever asks, or None.
+
+    The original must have every party of the duplicate, so that everything
+    moved keeps its readers: the same shipper; the duplicate's carrier (if it
+    has one) is the original's; the duplicate's customer (if it has one) is
+    the original's. An original with a carrier or a customer the duplicate
+    lacks is fine: what moves keeps its audience, and an entry's audience
+    never reaches a party the duplicate did not have (a ``customer`` entry
+    stays unshared with the carrier; nobody wrote for a customer the case
+    did not have).
+    """
+    if duplicate.id == original.id:
+        return "a case cannot be merged into itself"
+    if original.merged_into_id is not None:
+        return "that case was merged into another itself; merge into that one"
+    if duplicate.shipper_org_id != original.shipper_org_id:
+        return "cases of different shippers cannot be merged"
+    if duplicate.carrier_org_id not in (None, original.carrier_org_id):
+        return (
+            "the duplicate's carrier is not the original's carrier; "
+            "name the same carrier on both first"
+        )
+    if duplicate.customer_id not in (None, original.customer_id):
+        return "the duplicate is about another customer than the original"
+    return None
+
+
 # -- what a page offers ------------------------------------------------------------------
 @frozen(kw_only=True)
 class Allowed:
@@ -145,6 +189,9 @@ class Allowed:
     share: bool
     #: Share the customer's contact details with the carrier, or withdraw them.
     share_contact: bool
+    #: Merge the case into another as a duplicate (``may_merge``, if the
+    #: other case is one the actor works on from the same side).
+    merge: bool = False
 
 
 def audiences_reaching(actor: Actor, case: Case) -> tuple[Audience, ...]:
@@ -226,4 +273,5 @@ def allowed(actor: Actor, case: Case, watcher_ids: Iterable[int] = ()) -> Allowe
         share_contact=may_share_contact(actor, case) is None
         and case.carrier_org_id is not None
         and case.customer_id is not None,
+        merge=case.merged_into_id is None and may_merge(actor, case, case) is None,
     )

@@ -1,4 +1,10 @@
-"""Report settings: an organization's response and resolution targets per case type."""
+"""The report targets of old: an organization's response and resolution targets per case type.
+
+They are service levels now (:mod:`casekit.domain.sla`); a
+:class:`ReportTarget` is what the deprecated ``kit.reports.targets`` and
+``kit.reports.set_target`` answer, read from the organization's target of
+that one case type (:mod:`casekit.services.type_targets`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from attrs import define
 class ReportTarget:
     """How soon an organization means to answer and to solve cases of one type.
 
-    Either target may be unset (``None``). Durations are kept in whole
-    seconds; ``first_response`` and ``resolution`` give them as
+    Either target may be unset (``None``). Durations are whole seconds of
+    working time; ``first_response`` and ``resolution`` give them as
     :class:`~datetime.timedelta`.
     """
 

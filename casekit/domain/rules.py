@@ -1,13 +1,16 @@
 """Rules: conditions on a shipment that open a case on their own.
 
 A rule belongs to one shipper. Its *conditions* read the shipment snapshot:
-the normalised status and exception, the facts (mode, carrier, brand,
-customer segment, region, direction) and at most one *time condition*
-(stalled, missed appointment, will miss / missed the estimated or promised
-date). Its *action* opens a case of a type, with an initial message, an
-owner (a fixed user, or round-robin / least-loaded among a team), watchers
-and the carrier collaborating or not; optionally it solves that case when
-the shipment recovers.
+the normalised status and exception, the facts (mode wanted or excluded,
+carrier, brand, customer segment, region, direction), at most one *time
+condition* (stalled, missed appointment, will miss / missed the estimated or
+promised date), and the shipment's active cases: their priority and the
+shipper's tags (:mod:`casekit.domain.rule_cases`). Its *action* opens a case
+of a type, with an initial message, an owner (a fixed user, or round-robin /
+least-loaded among a team), watchers, the carrier collaborating or not, a
+priority and the shipper's tags; optionally it solves that case when the
+shipment recovers. Its *tier* says how its cases are worked: Tier 1, act now;
+Tier 2, watch.
 
 A rule without a time condition is an *event rule*: it is checked when a
 tracking event moves a shipment. A rule with one is a *time rule*: ``casekit
@@ -18,14 +21,21 @@ definition and :meth:`RuleSpec.matches` decides one shipment.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 from attrs import frozen
 
+from casekit.domain.rule_cases import (
+    CASE_CONDITIONS,
+    CaseConditions,
+    CaseFacts,
+    parse_case_conditions,
+)
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
+from casekit.domain.tags import Priority, parse_priority
 from casekit.errors import InvalidInput
 
 
@@ -56,6 +66,18 @@ class TimeCondition(enum.StrEnum):
     MISSED_PROMISED = "missed_promised"
 
 
+class Tier(enum.IntEnum):
+    """How a rule's cases are worked; the rules are listed by tier.
+
+    A rule names no tier unless someone chooses one: it is a Tier 2 rule, as
+    every rule defined before tiers existed, since Tier 1 is a claim that
+    each of its cases needs someone at once.
+    """
+
+    ACT_NOW = 1  # Tier 1: each case needs someone at once
+    WATCH = 2  # Tier 2: cases to keep an eye on, worked as time allows
+
+
 class OwnerStrategy(enum.StrEnum):
     """Who owns a case a rule opens, on the shipper's side."""
 
@@ -66,7 +88,7 @@ class OwnerStrategy(enum.StrEnum):
 
 
 _TEXT_LISTS = ("brands", "customer_segments", "regions")
-_ID_LISTS = ("carriers", "owner_ids", "watcher_ids")
+_ID_LISTS = ("carriers", "owner_ids", "watcher_ids", "tag_ids")
 MAX_NAME = 100
 MAX_MESSAGE = 10_000
 
@@ -76,20 +98,30 @@ class RuleSpec:
     """A rule's definition: what it looks for and what it does.
 
     An empty condition list matches anything; every non-empty one must match.
+    ``modes`` are the modes the shipment must have, ``not_modes`` those it
+    must not have (a shipment whose mode is not known has none of them).
     ``carriers`` are carrier organization ids; ``owner_ids`` and
     ``watcher_ids`` users of the shipper.
     """
 
     name: str
     case_type: str
+    tier: Tier = Tier.WATCH
     statuses: tuple[ShipmentStatus, ...] = ()
     exceptions: tuple[ExceptionKind, ...] = ()
     modes: tuple[Mode, ...] = ()
+    not_modes: tuple[Mode, ...] = ()
     directions: tuple[Direction, ...] = ()
     carriers: tuple[int, ...] = ()
     brands: tuple[str, ...] = ()
     customer_segments: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    #: Conditions on the shipment's active cases (casekit.domain.rule_cases).
+    case_priorities: tuple[Priority, ...] = ()
+    case_min_priority: Priority | None = None
+    case_tags_any: tuple[int, ...] = ()
+    case_tags_all: tuple[int, ...] = ()
+    case_tags_none: tuple[int, ...] = ()
     time_condition: TimeCondition | None = None
     hours: int = 0
     subject: str = ""
@@ -97,6 +129,9 @@ class RuleSpec:
     owner: OwnerStrategy = OwnerStrategy.NONE
     owner_ids: tuple[int, ...] = ()
     watcher_ids: tuple[int, ...] = ()
+    #: The case's priority (None: normal) and the shipper's tags put on it.
+    priority: Priority | None = None
+    tag_ids: tuple[int, ...] = ()
     carrier_collaborating: bool = True
     auto_solve: bool = False
     solve_on: tuple[ShipmentStatus, ...] = (
@@ -108,8 +143,33 @@ class RuleSpec:
     def is_timed(self) -> bool:
         return self.time_condition is not None
 
-    def matches(self, shipment: Mapping[Any, Any], now: datetime) -> bool:
-        """Does the shipment snapshot (a ``casekit_shipments`` row) meet every condition?"""
+    @property
+    def case_conditions(self) -> CaseConditions:
+        """The conditions on the shipment's active cases (empty: none)."""
+        return CaseConditions(
+            priorities=self.case_priorities,
+            min_priority=self.case_min_priority,
+            tags_any=self.case_tags_any,
+            tags_all=self.case_tags_all,
+            tags_none=self.case_tags_none,
+        )
+
+    @property
+    def reads_cases(self) -> bool:
+        """Whether the rule has conditions on the shipment's cases."""
+        return any(getattr(self, name) for name in CASE_CONDITIONS)
+
+    def matches(
+        self,
+        shipment: Mapping[Any, Any],
+        now: datetime,
+        cases: Iterable[CaseFacts] = (),
+    ) -> bool:
+        """Does the shipment snapshot (a ``casekit_shipments`` row) meet every condition?
+
+        ``cases`` are the facts of the shipment's active cases of the shipper,
+        read where ``reads_cases``.
+        """
         status = shipment.get("shipment_status")
         if status is None:
             return False
@@ -128,6 +188,10 @@ class RuleSpec:
             wanted = getattr(self, name)
             if wanted and shipment.get(column) not in wanted:
                 return False
+        if self.not_modes and shipment.get("mode") in self.not_modes:
+            return False
+        if self.reads_cases and not self.case_conditions.hold(cases):
+            return False
         if self.time_condition is None:
             return True
         return late(self.time_condition, self.hours, ShipmentStatus(status), shipment, now)
@@ -196,9 +260,23 @@ _ENUM_LISTS: dict[str, type[enum.Enum]] = {
     "statuses": ShipmentStatus,
     "exceptions": ExceptionKind,
     "modes": Mode,
+    "not_modes": Mode,
     "directions": Direction,
     "solve_on": ShipmentStatus,
 }
+
+
+TIER_ERROR = "1 (act now) or 2 (watch)"
+
+
+def parse_tier(value: object) -> Tier | None:
+    """The tier ``value`` names (the whole number 1 or 2), or None."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        return Tier(value)
+    except ValueError:
+        return None
 
 
 def parse_rule(data: Mapping[Any, Any], *, case_types: Mapping[str, object]) -> RuleSpec:
@@ -227,6 +305,12 @@ def parse_rule(data: Mapping[Any, Any], *, case_types: Mapping[str, object]) -> 
         bad("case_type", f"unknown case type {case_type!r}")
     else:
         values["case_type"] = case_type
+    if "tier" in data:
+        tier = parse_tier(data["tier"])
+        if tier is None:
+            bad("tier", TIER_ERROR)
+        else:
+            values["tier"] = tier
     for field_name, enum_class in _ENUM_LISTS.items():
         if field_name not in data:
             continue
@@ -242,6 +326,9 @@ def parse_rule(data: Mapping[Any, Any], *, case_types: Mapping[str, object]) -> 
                 allowed = ", ".join(str(m.value) for m in enum_class)
                 bad(field_name, f"unknown value {item!r}; one of {allowed}")
         values[field_name] = tuple(dict.fromkeys(parsed))
+    both = set(values.get("modes", ())) & set(values.get("not_modes", ()))
+    if both:
+        bad("not_modes", f"a mode both wanted and excluded: {', '.join(sorted(both))}")
     for field_name in _TEXT_LISTS:
         if field_name in data:
             raw = data[field_name]
@@ -283,6 +370,14 @@ def parse_rule(data: Mapping[Any, Any], *, case_types: Mapping[str, object]) -> 
                 bad(field_name, "true or false")
             else:
                 values[field_name] = data[field_name]
+    if data.get("priority") is not None:
+        try:
+            values["priority"] = parse_priority(data["priority"])
+        except InvalidInput as error:
+            for key, messages in error.errors.items():
+                for message in messages:
+                    bad(key, message)
+    values.update(parse_case_conditions(data, bad))
     if "owner" in data:
         try:
             values["owner"] = OwnerStrategy(data["owner"])

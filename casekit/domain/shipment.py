@@ -65,6 +65,9 @@ class ExceptionKind(enum.StrEnum):
     DELIVERY_SCHEDULING_NEEDED = "delivery_scheduling_needed"
     CANCELED = "canceled"
     REFUSED = "refused"
+    #: The accepted delivery appointment's window ended before the shipment
+    #: was delivered (casekit.domain.actions); set by ``casekit actions sweep``.
+    MISSED_APPOINTMENT = "missed_appointment"
 
 
 @frozen(kw_only=True)
@@ -175,6 +178,10 @@ class Shipment:
     exception: str | None = None
     status_at: datetime | None = None
     appointment_at: datetime | None = None
+    #: The accepted delivery appointment (casekit.domain.actions), not a looked-up fact.
+    delivery_window_start: datetime | None = None
+    delivery_window_end: datetime | None = None
+    delivery_time_zone: str | None = None
     id: int | None = field(default=None, kw_only=True)
 
     def refresh(self, facts: ShipmentFacts, at: datetime) -> bool:

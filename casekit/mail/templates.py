@@ -58,7 +58,8 @@ VARIABLES: dict[str, str] = {
     "them with the carrier; "
     "else None",
     "event": "what happened: case_opened, message_posted, owner_assigned, status_changed, "
-    "case_solved, case_reopened, customer_feedback or carrier_named",
+    "case_solved, case_reopened, customer_feedback, carrier_named, clock_due_soon or "
+    "clock_breached",
     "actor.name": "who made the change: a user's name, the customer's name, or the system",
     "message.body": "the message, when there is one the recipient may read (else message is None)",
     "message.audience": "internal, partners, customer or everyone",
@@ -68,6 +69,16 @@ VARIABLES: dict[str, str] = {
     "change.new": "the value after, or empty",
     "change.old_label": "the value before in words (a status's label, such as Reply received)",
     "change.new_label": "the value after in words",
+    "clock": "in a service-level warning (clock_due_soon, clock_breached), the clock of the "
+    "recipient's side it is about; else None",
+    "clock.kind": "first_response, next_response or resolution",
+    "clock.kind_label": "the clock in words: First response, Next response, Resolution",
+    "clock.state_label": "Due soon or Breached",
+    "clock.due_at": "when it is (or was) due, in the time zone of its calendar, such as "
+    "Mon 12 Jan 2026 11:55 (America/Chicago)",
+    "clock.due_at_iso": "the same moment as ISO 8601 with its offset",
+    "clock.time_zone": "the time zone of the clock's calendar (an IANA name)",
+    "clock.target": "the name of the side's target the clock counts toward",
     "recipient.name": "the recipient's name (empty for an address)",
     "recipient.email": "the recipient's address",
     "recipient.kind": "user, address (a collaborator address), participant (an address on "
@@ -105,6 +116,15 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "audience_label": "Shipper and carrier",
     },
     "change": {"old": "new", "new": "open", "old_label": "New", "new_label": "Open"},
+    "clock": {
+        "kind": "first_response",
+        "kind_label": "First response",
+        "state_label": "Due soon",
+        "due_at": "Mon 12 Jan 2026 11:55 (America/Chicago)",
+        "due_at_iso": "2026-01-12T11:55:00-06:00",
+        "time_zone": "America/Chicago",
+        "target": "Damaged freight",
+    },
     "recipient": {"name": "Cal Carrier", "email": "cal@fast.test", "kind": "user"},
     "organization": {"name": "Fast Freight"},
     "reply_by_mail": True,

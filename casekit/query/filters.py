@@ -39,8 +39,14 @@ from casekit.domain.audience import Audience
 from casekit.domain.case import EntryKind, EventKind, Source
 from casekit.domain.directory import OrgRole
 from casekit.domain.shipment import Direction, ExceptionKind, Mode, ShipmentStatus
+from casekit.domain.tags import Priority
 from casekit.domain.workflow import Category, Status
+from casekit.query import due
+from casekit.query.clock_filters import CLOCK_FIELDS, KINDS, clock_condition
+from casekit.query.clock_filters import now_param as clock_now
+from casekit.query.custom_fields import CUSTOM_FIELDS, CUSTOM_OPERATORS, custom_field_condition
 from casekit.query.scoped import CUSTOMER_AUDIENCES, entry_visibility
+from casekit.query.tags import TAG_FIELDS, tag_condition
 from casekit.store import tables
 
 c = tables.cases.c
@@ -54,6 +60,7 @@ class Kind(enum.StrEnum):
     PREFIX = "prefix"  # starts_with / not_starts_with
     DATES = "dates"  # between {from, to}
     LATEST = "latest"  # posted_by / not_posted_by: me | my_organization
+    CUSTOM = "custom"  # a custom field by name: in / not_in / contains / between / empty
 
 
 OPERATORS: dict[Kind, tuple[str, ...]] = {
@@ -62,6 +69,7 @@ OPERATORS: dict[Kind, tuple[str, ...]] = {
     Kind.PREFIX: ("starts_with", "not_starts_with"),
     Kind.DATES: ("between", "empty"),
     Kind.LATEST: ("posted_by", "not_posted_by"),
+    Kind.CUSTOM: CUSTOM_OPERATORS,
 }
 
 
@@ -96,6 +104,14 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("has_owner", Kind.CHOICE, "Owned on my side", choices=YES_NO),
         FieldSpec("solved_by", Kind.CHOICE, "Solved by", ids=True),
         FieldSpec("has_event", Kind.CHOICE, "Has been", choices=HISTORY_EVENTS),
+        # The side's clocks (casekit.query.clock_filters): its own organization's only.
+        FieldSpec("has_clock", Kind.CHOICE, "Has a service-level clock", choices=KINDS),
+        FieldSpec("breached", Kind.CHOICE, "Missed a service level", choices=KINDS),
+        # The actor's organization's own tags (casekit.query.tags), by id.
+        FieldSpec("tag", Kind.CHOICE, "Tag", ids=True),
+        FieldSpec("priority", Kind.CHOICE, "Priority", choices=_values(Priority)),
+        # A custom field the actor reads (casekit.query.custom_fields), by its name.
+        FieldSpec("custom_field", Kind.CUSTOM, "Custom field"),
         FieldSpec("source", Kind.CHOICE, "Case source", choices=_values(Source)),
         FieldSpec("status", Kind.CHOICE, "Case status", choices=_values(Status)),
         FieldSpec("category", Kind.CHOICE, "Active or solved", choices=_values(Category)),
@@ -103,6 +119,9 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("watcher", Kind.CHOICE, "Case watcher", ids=True),
         FieldSpec("closed_at", Kind.DATES, "Solved date"),
         FieldSpec("created_at", Kind.DATES, "Created date"),
+        # The actor's own side's running clock due first (casekit.query.due).
+        FieldSpec("due_state", Kind.CHOICE, "Due", choices=due.DUE_STATES),
+        FieldSpec("due_at", Kind.DATES, "Due date"),
         FieldSpec("customer_segment", Kind.CHOICE, "Customer segment", shipment=True),
         FieldSpec("destination_name", Kind.TEXT, "Destination name", shipment=True),
         FieldSpec("destination_postal_code", Kind.PREFIX, "Destination postal code", shipment=True),
@@ -130,6 +149,15 @@ FIELDS: dict[str, FieldSpec] = {
             choices=_values(ExceptionKind),
             shipment=True,
         ),
+        # The delivery appointment both sides accepted (casekit.domain.actions).
+        FieldSpec(
+            "has_appointment",
+            Kind.CHOICE,
+            "Has a delivery appointment",
+            choices=YES_NO,
+            shipment=True,
+        ),
+        FieldSpec("appointment_date", Kind.DATES, "Delivery appointment date", shipment=True),
     )
 }
 
@@ -159,6 +187,7 @@ def _choice_column(name: str) -> Any:
         "source": c.source,
         "status": c.status,
         "type": c.type,
+        "priority": c.priority,
         "customer_segment": s.customer_segment,
         "direction": s.direction,
         "mode": s.mode,
@@ -178,6 +207,7 @@ _TEXT_COLUMNS = {
 }
 
 _DATE_COLUMNS = {
+    "appointment_date": s.delivery_window_start,
     "created_at": c.created_at,
     "latest_message_at": c.latest_message_at,
 }
@@ -188,13 +218,38 @@ def _negate(column: Any, positive: ColumnElement[bool]) -> ColumnElement[bool]:
     return or_(column.is_(None), not_(positive))
 
 
-def compile_filter(f: Filter, actor: Actor, role: OrgRole | None = None) -> ColumnElement[bool]:
+def compile_filter(
+    f: Filter, actor: Actor, role: OrgRole | None = None, *, now: datetime | None = None
+) -> ColumnElement[bool]:
     """The SQL condition for one (already validated) filter, for ``actor`` (whose
-    organization's ``role``, when known, spares the conditions that tell it per case)."""
+    organization's ``role``, when known, spares the conditions that tell it per case).
+
+    ``now`` is the moment a due state is read at: the value of the bound
+    parameter :data:`casekit.query.due.NOW`, which a kept statement is run with.
+    It is also the moment ``breached`` reads (the bound parameter
+    :data:`casekit.query.clock_filters.NOW`).
+    """
     spec = FIELDS[f.field]
+    if f.field in CLOCK_FIELDS:
+        return clock_condition(f.field, f.op, f.value, actor, clock_now(now))
+    if f.field in TAG_FIELDS:
+        return tag_condition(f.op, () if f.op == "empty" else f.value, actor)
+    if f.field in CUSTOM_FIELDS:
+        return custom_field_condition(f.op, f.value, actor)
     if f.op == "empty":
         return _empty(f.field, actor, role)
     negative = f.op in ("not_in", "is_not", "not_contains", "not_starts_with", "not_posted_by")
+    if f.field == "due_state":
+        wanted = set(f.value)
+        if negative:
+            wanted = set(due.DUE_STATES) - wanted
+        return due.state_clause(wanted, actor, role, due.now_param(now))
+    if f.field == "has_appointment":
+        wanted = {"yes", "no"} - set(f.value) if negative else set(f.value)
+        has = s.delivery_window_start.is_not(None)
+        if wanted == {"yes", "no"}:
+            return true()
+        return has if wanted == {"yes"} else (not_(has) if wanted else false())
     if spec.kind is Kind.CHOICE:
         return _choice(f, actor, negative, role)
     if spec.kind in (Kind.TEXT, Kind.PREFIX):
@@ -233,8 +288,10 @@ def _empty(field: str, actor: Actor, role: OrgRole | None = None) -> ColumnEleme
         return ~exists(_watches(actor))
     if field == "has_event":
         return not_(_choice(Filter(field, "in", HISTORY_EVENTS), actor, negative=False))
-    if field == "category":
-        return false()
+    if field in ("category", "priority", "has_appointment"):
+        return false()  # every case has one
+    if field == "due_state":
+        return due.state_clause({due.NONE}, actor, role)
     spec = FIELDS[field]
     column = date_column(field, actor, role) if spec.kind is Kind.DATES else _choice_column(field)
     missing: ColumnElement[bool] = column.is_(None)
@@ -442,6 +499,8 @@ def date_column(field: str, actor: Actor, role: OrgRole | None = None) -> Any:
         return _as_read_by(actor, c.updated_at, c.carrier_updated_at, role)
     if field == "closed_at":
         return _as_read_by(actor, c.solved_at, c.carrier_solved_at, role)
+    if field == "due_at":
+        return due.due_columns(actor, role)[0]
     return _DATE_COLUMNS[field]
 
 
@@ -487,8 +546,12 @@ SORT_FIELDS: dict[str, Callable[[], Any]] = {
     "latest_message_at": lambda: c.latest_message_at,
     "closed_at": lambda: c.solved_at,
     "number": lambda: c.id,
+    # Its rank: descending, urgent first.
+    "priority": lambda: c.priority,
+    # The actor's side's (casekit.query.due.due_columns): a case without a running clock last.
+    "due_at": lambda: c.shipper_due_at,
 }
-NULLABLE_SORTS = frozenset({"latest_message_at", "closed_at"})
+NULLABLE_SORTS = frozenset({"latest_message_at", "closed_at", "due_at"})
 
 
 def parse_when(value: str) -> datetime:

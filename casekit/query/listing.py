@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from attrs import evolve, frozen
+from attrs import Factory, evolve, field, frozen
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -30,7 +30,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -39,10 +38,14 @@ from sqlalchemy.sql.util import ClauseAdapter
 from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind, Source
 from casekit.domain.directory import OrgRole
+from casekit.domain.sla import DueState
+from casekit.domain.tags import Priority, TagRef
 from casekit.domain.workflow import Status
 from casekit.errors import InvalidInput
 from casekit.json_input import load_json
 from casekit.labels import label
+from casekit.query import due, search
+from casekit.query.clock_filters import CLOCK_FIELDS, NOW
 from casekit.query.filters import (
     DEFAULT_SORT,
     NULLABLE_SORTS,
@@ -56,7 +59,9 @@ from casekit.query.filters import (
     needs_shipment,
     status_column,
 )
+from casekit.query.fulltext import FullText, Snippet
 from casekit.query.scoped import Scope, entry_visibility
+from casekit.query.tags import in_order, own_tag_ids, tag_refs
 from casekit.store import tables
 
 c = tables.cases.c
@@ -84,6 +89,9 @@ _ROW_CASE_COLUMNS = (
 )
 #: Up to this many search matches are read first and listed by id.
 SEARCH_HITS = 500
+#: Up to this many texts that hold a search's words are read first and scored;
+#: past it (common words), the page holds the words' query instead.
+SEARCH_TEXTS = 2000
 #: At most this many built page and count statements are kept per kit.
 MAX_STATEMENTS = 256
 # The values a kept statement is run with: the start of the window, the
@@ -95,7 +103,7 @@ _HITS = "search_hits"
 
 
 class BuiltinView(enum.StrEnum):
-    """The six views every user has."""
+    """The views every user has."""
 
     ALL_ACTIVE = "all_active"
     RECENT_RESPONSES = "recent_responses"
@@ -103,6 +111,9 @@ class BuiltinView(enum.StrEnum):
     MY_WATCHED = "my_watched"
     NEW_CASES = "new_cases"
     ALL_CASES = "all_cases"
+    #: The side's cases whose running clock's warning has come (breached ones
+    #: too), soonest due first (casekit.query.due).
+    DUE_SOON = "due_soon"
 
     @property
     def label(self) -> str:
@@ -126,6 +137,11 @@ COLUMNS: tuple[str, ...] = (
     "ra_number",
     "order_number",
     "crm_number",
+    # The reader's side's running clock due first (casekit.query.due).
+    "due",
+    "priority",
+    # The reader's organization's own tags (casekit.query.tags).
+    "tags",
 )
 DEFAULT_COLUMNS = COLUMNS
 #: The columns the Case Management page shows until a user chooses others:
@@ -141,13 +157,28 @@ PAGE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The "Due soon" view's order when none is asked for: soonest due first.
+DUE_SORT = Sort("due_at", descending=False)
+#: The views that are not limited to the cases opened in the window
+#: (``view_window_months``): every case, and every case due.
+UNWINDOWED = frozenset({BuiltinView.ALL_CASES, BuiltinView.DUE_SOON})
+
+
+def default_sort(view: BuiltinView) -> Sort:
+    """A view's order when none is asked for: newest first; Due Soon's soonest due first."""
+    return DUE_SORT if view is BuiltinView.DUE_SOON else DEFAULT_SORT
+
+
 @frozen(kw_only=True)
 class ListQuery:
-    """What to list: a built-in view narrowed by filters, sorted, optionally searched."""
+    """What to list: a built-in view narrowed by filters, sorted, optionally searched.
+
+    Without a ``sort``, the view's own order (``default_sort``).
+    """
 
     view: BuiltinView = BuiltinView.ALL_ACTIVE
     filters: tuple[Filter, ...] = ()
-    sort: Sort = DEFAULT_SORT
+    sort: Sort = field(default=Factory(lambda self: default_sort(self.view), takes_self=True))
     search: str | None = None
     columns: tuple[str, ...] | None = None
 
@@ -183,10 +214,28 @@ class CaseRow:
     crm_number: str | None
     #: The case's version when read: a change made from the list passes it on.
     version: int = 0
+    #: When the running clock of the reader's side due first is due (None: no
+    #: running clock; always None for a customer), how that reads when the list
+    #: was made, and the time zone of the calendar it counts in.
+    due_at: datetime | None = None
+    due_state: DueState | None = None
+    due_time_zone: str | None = None
+    #: The priority both sides share; the reader's organization's tags, by name.
+    priority: Priority = Priority.NORMAL
+    tags: tuple[TagRef, ...] = ()
+    #: Where a search's words matched, as the actor may read it (None: not
+    #: searched, or matched by an identifier).
+    snippet: Snippet | None = None
 
     def cell(self, column: str) -> Any:
         if column == "owners":
             return ", ".join(self.owners)
+        if column == "tags":
+            return ", ".join(tag.name for tag in self.tags)
+        if column == "priority":
+            return self.priority.value
+        if column == "due":
+            return self.due_at
         return getattr(self, column)
 
 
@@ -243,6 +292,7 @@ class Lister:
         roles: dict[int, OrgRole] | None = None,
         user_orgs: dict[int, int] | None = None,
         statements: dict[Any, Select[Any]] | None = None,
+        search_language: str = "english",
     ):
         self.session = session
         self.actor = actor
@@ -259,6 +309,12 @@ class Lister:
         self._statements: dict[Any, Select[Any]] = statements if statements is not None else {}
         self._serial = False
         self._too_many = False  # the search's matches (see _matches)
+        self.search_language = search_language
+        self._fulltext: FullText | None = None
+        #: The full-text statements' values for the search read last (None: no words),
+        #: and the cases its words matched (None: too many to list).
+        self._words: dict[str, Any] | None = None
+        self._by_words: set[int] | None = set()
         self._connection: Connection | None = None
 
     @property
@@ -324,6 +380,8 @@ class Lister:
             return active
         if view is BuiltinView.ALL_CASES:
             return true()
+        if view is BuiltinView.DUE_SOON:
+            return due.due_soon_clause(actor, self.role(), due.now_param(self.now))
         if view is BuiltinView.RECENT_RESPONSES:
             if actor.is_customer:
                 # Their latest message is staff's (None when there is none).
@@ -366,41 +424,86 @@ class Lister:
             ),
         )
 
-    def _search_params(self, text: str) -> dict[str, Any]:
-        """The values of :func:`_search_matches`'s parameters for ``text``."""
-        q = text.strip()
-        params: dict[str, Any] = {"search": q, "search_upper": q.upper(), "search_lower": q.lower()}
-        if self._own_crm():
-            params["search_org"] = self.actor.org_id
-        return params
-
-    def _own_crm(self) -> bool:
-        return self.actor.org_id is not None and not self.actor.is_customer
+    def _search_org(self) -> int | None:
+        """Whose CRM numbers the search reads: the actor's own organization's (None: none)."""
+        actor = self.actor
+        return actor.org_id if actor.org_id is not None and not actor.is_customer else None
 
     def _matches(self, text: str) -> list[int]:
-        """The ids of the cases whose identifiers are ``text``, read first, on their own.
+        """The ids of the matching cases, read first, on their own: those with an
+        identifier that starts with ``text``, then those whose readable texts hold
+        its words, best first (:mod:`casekit.query.fulltext`).
 
         Usually a handful, which the page then reads by primary key; planned
         together, the database guesses the union large and scans all the
-        actor's cases to join it. Past ``SEARCH_HITS`` (a carrier's name)
-        they are too many to list: ``_too_many`` is set, and the statement
-        holds their subquery instead (see :meth:`search_clause`).
+        actor's cases to join it. Past ``SEARCH_HITS`` (a carrier's name, a
+        common word) they are too many to list: ``_too_many`` is set, and
+        the statement holds their subqueries instead (see :meth:`search_clause`).
         """
-        params = {**self._search_params(text), "search_limit": SEARCH_HITS + 1}
-        hits = list(self.connection.scalars(_search_hits(self._own_crm()), params))
-        self._too_many = len(hits) > SEARCH_HITS
+        org = self._search_org()
+        params = {**search.params(text, org), "search_limit": SEARCH_HITS + 1}
+        hits = list(self.connection.scalars(search.hits(*search.shape(text, org)), params))
+        too_many = len(hits) > SEARCH_HITS
+        self._words = words = self.fulltext().params(text)
+        self._by_words = None if too_many else set()
+        if words is not None and not too_many:
+            # The matching texts, a bounded number (when the words are common,
+            # the page takes their subquery instead), best score per case first.
+            rows = self.connection.execute(
+                self.fulltext().texts(), {**words, "search_texts": SEARCH_TEXTS}
+            ).all()
+            too_many = len(rows) >= SEARCH_TEXTS
+            if too_many:
+                self._by_words = None
+            elif rows:
+                ranked = self.fulltext().ranked(rows)
+                self._by_words = set(ranked)
+                found = set(hits)
+                hits.extend(i for i in ranked if i not in found)
+                too_many = len(hits) > SEARCH_HITS
+        self._too_many = too_many
         return hits
 
+    def fulltext(self) -> FullText:
+        """The actor's full-text matches (built once)."""
+        if self._fulltext is None:
+            actor, role = self.actor, self.role()
+            self._fulltext = FullText(
+                self.connection,
+                language=self.search_language,
+                customer=actor.is_customer,
+                unrestricted=actor.is_unrestricted,
+                org_id=actor.org_id,
+                carrier=None if role is None else role is OrgRole.CARRIER,
+                shipper=None if role is None else role is OrgRole.SHIPPER,
+                tenant=self.tenant_clause(),
+            )
+        return self._fulltext
+
     def search_clause(self, text: str) -> ColumnElement[bool]:
-        """Cases any of whose identifiers is ``text`` (the actor's own CRM number only).
+        """Cases any of whose identifiers starts with ``text`` (the actor's own CRM
+        number only), or whose texts the actor reads hold its words.
 
         The matches :meth:`_matches` read, as the bound parameter
-        ``search_hits``; when they were too many, their subquery.
+        ``search_hits``; when they were too many, their subqueries.
         """
         if self._too_many:
-            found = _search_matches(self._own_crm())
-            return c.id.in_(found.select().params(self._search_params(text)))
+            org = self._search_org()
+            found = search.matches(*search.shape(text, org))
+            either = [c.id.in_(found.select().params(search.params(text, org)))]
+            if self._words is not None:
+                either.append(c.id.in_(self.fulltext().matches().params(self._words)))
+            return or_(*either)
         return c.id.in_(bindparam(_HITS, expanding=True, type_=c.id.type))
+
+    def with_snippets(self, rows: Sequence[CaseRow], text: str) -> tuple[CaseRow, ...]:
+        """``rows`` with where their readable texts hold the words of ``text``."""
+        by_words = self._by_words
+        ids = [r.id for r in rows if by_words is None or r.id in by_words]
+        if self._words is None or not ids:
+            return tuple(rows)
+        found = self.fulltext().snippets(self._words, ids, text)
+        return tuple(evolve(r, snippet=found.get(r.id)) for r in rows)
 
     def filter_clause(self, f: Filter) -> ColumnElement[bool]:
         """One filter's condition; "owner is one of" reads only the column it can match.
@@ -418,7 +521,7 @@ class Lister:
             owned: ColumnElement[bool] = own.is_not(None) if wanted == {"yes"} else own.is_(None)
             return owned
         if f.field != "owner" or f.op != "in" or own is None or self.actor.is_customer:
-            return compile_filter(f, self.actor, self.role())
+            return compile_filter(f, self.actor, self.role(), now=self.now)
         other = c.carrier_owner_id if own is c.shipper_owner_id else c.shipper_owner_id
         values = list(f.value)
         orgs = self._orgs_of_users(values)
@@ -440,7 +543,7 @@ class Lister:
         return known
 
     def _windowed(self, query: ListQuery) -> bool:
-        return query.view is not BuiltinView.ALL_CASES and self.window_months > 0
+        return query.view not in UNWINDOWED and self.window_months > 0
 
     def _window(self) -> ColumnElement[bool]:
         """Cases opened in the window: its start is the bound parameter ``window_start``."""
@@ -500,24 +603,28 @@ class Lister:
         matches among them, read first. None when the search matches nothing
         (there is nothing to run)."""
         params = self._row_params()
+        params[due.NOW] = self.now
         if self._windowed(query):
             params[_WINDOW] = months_before(self.now, self.window_months)
+        if any(f.field in CLOCK_FIELDS for f in query.filters):
+            params[NOW] = self.now  # a breach of a running clock is a matter of when
         if query.search:
             hits = self._matches(query.search)
-            if not hits:
+            if not hits and not self._too_many:
                 return None
             if not self._too_many:
                 params[_HITS] = hits
         return params
 
     def view_counts(self) -> dict[str, int]:
-        """Every built-in view's count: the windowed views in one pass, then All Cases.
+        """Every built-in view's count: the windowed views in one pass, then All
+        Cases and Due Soon.
 
         The same conditions as :meth:`count` for each view, summed side by
         side over the actor's cases in the window, so the database reads them
         once instead of once per view.
         """
-        windowed = [v for v in BuiltinView if v is not BuiltinView.ALL_CASES]
+        windowed = [v for v in BuiltinView if v not in UNWINDOWED]
         sums = [
             func.coalesce(func.sum(case((self.view_clause(v), 1), else_=0)), 0).label(v.value)
             for v in windowed
@@ -530,7 +637,8 @@ class Lister:
         ).one()
         result = {v.value: int(getattr(row, v.value)) for v in windowed}
         counts = {v.value: result.get(v.value, 0) for v in BuiltinView}
-        counts[BuiltinView.ALL_CASES.value] = self.count(ListQuery(view=BuiltinView.ALL_CASES))
+        for view in UNWINDOWED:
+            counts[view.value] = self.count(ListQuery(view=view))
         return counts
 
     def page(self, query: ListQuery, *, limit: int = 50, cursor: str | None = None) -> Page:
@@ -558,7 +666,24 @@ class Lister:
         if more and found:
             last = found[-1]
             next_cursor = _encode(last.sort_value, last.id, sort.field)
-        return Page(tuple(self._row(r) for r in found), next_cursor)
+        rows = self._with_tags(found)
+        if query.search:
+            rows = self.with_snippets(rows, query.search)
+        return Page(rows, next_cursor)
+
+    def _with_tags(self, found: Sequence[Any]) -> tuple[CaseRow, ...]:
+        """The list rows of ``found`` with the tags their reader reads: each row holds
+        its tags' ids, whose names and colours one statement reads, only when a row
+        of the page has any."""
+        rows = [self._row(r) for r in found]
+        ids = {r.id: r.tag_ids for r in found if r.tag_ids}
+        if not ids:
+            return tuple(rows)
+        wanted = {int(i) for text in ids.values() for i in text.split(",")}
+        refs = tag_refs(self.connection, wanted)
+        return tuple(
+            evolve(row, tags=in_order(refs, ids[row.id])) if row.id in ids else row for row in rows
+        )
 
     def _page_select(self, query: ListQuery, limit: int, after_none: bool | None) -> Select[Any]:
         """One statement: the page's ids in order, then their rows by primary key.
@@ -573,7 +698,11 @@ class Lister:
             if sort.field in _SORTS_PER_SIDE
             else SORT_FIELDS[sort.field]()
         )
-        nullable = sort.field in NULLABLE_SORTS
+        # Every case of the "Due soon" view is due: its order is the side's
+        # index's, (organization,) due time.
+        nullable = sort.field in NULLABLE_SORTS and not (
+            sort.field == "due_at" and query.view is BuiltinView.DUE_SOON
+        )
         stmt = select(c.id, column.label("sort_value")).select_from(tables.cases)
         stmt = stmt.where(*self.where(query))
         if after_none is not None:
@@ -614,7 +743,7 @@ class Lister:
             return []
         stmt = self._rows_select().where(c.id.in_(ids))
         found = {r.id: r for r in self.connection.execute(stmt, self._row_params())}
-        return [self._row(found[case_id]) for case_id in ids]
+        return list(self._with_tags([found[case_id] for case_id in ids]))
 
     def _rows_select(self, page: Any = None) -> Select[Any]:
         """The list columns of cases: with their owners' and account's names, the
@@ -651,7 +780,15 @@ class Lister:
             order_number, excerpt, shipper_owner_name, carrier_owner_name, account_name,
             own_crm_number, customer_latest_at, carrier_latest_at, carrier_status,
             carrier_updated_at, carrier_solved_at, version,
+            shipper_due_at, shipper_warn_at, carrier_due_at, carrier_warn_at, due_time_zone,
+            priority, _tag_ids,
         ) = tuple(r)[:_ROW_WIDTH]  # fmt: skip
+        due_at, warn_at = due.row_due(
+            self.actor,
+            carrier_org_id,
+            (shipper_due_at, shipper_warn_at),
+            (carrier_due_at, carrier_warn_at),
+        )
         if self.actor.org_id is not None and self.actor.org_id == carrier_org_id:
             # The carrier's: what it reads, not the shipper's talk with its customer.
             status, updated_at = carrier_status, carrier_updated_at
@@ -700,45 +837,11 @@ class Lister:
             order_number=order_number,
             crm_number=own_crm_number,
             version=version,
+            due_at=due_at,
+            due_state=due.reads(due_at, warn_at, self.now),
+            due_time_zone=due_time_zone if due_at is not None else None,
+            priority=priority,
         )
-
-
-@functools.cache
-def _search_matches(own_crm: bool) -> Any:
-    """The ids of cases any of whose identifiers is ``:search`` (a subquery), built once.
-
-    ``:search_upper`` / ``:search_lower`` are the text in upper / lower case;
-    with ``own_crm``, ``:search_org``'s own CRM numbers are searched too.
-    Each branch starts from the small side: the matching snapshots (or
-    carriers), then their cases through the cases' own indexes.
-    """
-    n, org = tables.crm_numbers.c, tables.organizations.c
-    q = bindparam("search", type_=s.tracking_number.type)
-    upper = bindparam("search_upper", type_=c.number.type)
-    ids: list[Select[Any]] = [select(c.id).where(c.number == upper)]
-    if own_crm:
-        ids.append(select(n.case_id).where(n.org_id == bindparam("search_org"), n.number == q))
-    for column in (
-        s.tracking_number,
-        s.bol_number,
-        s.po_number,
-        s.reference_number,
-        s.ra_number,
-        s.order_number,
-    ):
-        ids.append(select(c.id).where(c.shipment_id.in_(select(s.id).where(column == q))))
-    ids.append(select(c.id).where(c.order_id.in_(select(o.id).where(o.number == q))))
-    lower = bindparam("search_lower", type_=s.carrier_key.type)
-    ids.append(select(c.id).where(c.shipment_id.in_(select(s.id).where(s.carrier_key == lower))))
-    carriers = select(org.id).where(func.lower(org.name) == lower)
-    ids.append(select(c.id).where(c.carrier_org_id.in_(carriers)))
-    return union(*ids).subquery()
-
-
-@functools.cache
-def _search_hits(own_crm: bool) -> Select[Any]:
-    """The first ``:search_limit`` ids of :func:`_search_matches`."""
-    return select(_search_matches(own_crm).c.id).limit(bindparam("search_limit"))
 
 
 def _shape_of(query: ListQuery) -> tuple[ListQuery, bool]:
@@ -793,6 +896,10 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
     own_crm: Any = null()
     if not customer and not no_org:
         own_crm = one(n.number, n.case_id == c.id, n.org_id == org)
+    # What the list shows the due time in (casekit.query.due).
+    due_zone: Any = null() if customer else due.zone_column(org, host=no_org)
+    # The ids of the reader's organization's tags on the case (the host: the shipper's).
+    tag_ids: Any = null() if customer else own_tag_ids(c.shipper_org_id if no_org else org)
     return (
         *(c[name] for name in _ROW_CASE_COLUMNS),
         s.brand,
@@ -813,6 +920,13 @@ def _row_columns(customer: bool, unrestricted: bool, no_org: bool) -> tuple[Any,
         c.carrier_updated_at,
         c.carrier_solved_at,
         c.version,
+        c.shipper_due_at,
+        c.shipper_warn_at,
+        c.carrier_due_at,
+        c.carrier_warn_at,
+        due_zone.label("due_time_zone"),
+        c.priority,
+        tag_ids.label("tag_ids"),
     )
 
 
@@ -821,7 +935,7 @@ _ROW_WIDTH = len(_row_columns(False, False, False))
 
 
 #: The sorts on a date each side keeps for itself.
-_SORTS_PER_SIDE = frozenset({"latest_message_at", "updated_at", "closed_at"})
+_SORTS_PER_SIDE = frozenset({"latest_message_at", "updated_at", "closed_at", "due_at"})
 
 
 def _order(column: Any, id_column: Any, descending: bool, nullable: bool) -> list[Any]:
@@ -868,7 +982,9 @@ def _decode(cursor: str, sort_field: str) -> tuple[Any, int]:
         if field_name != sort_field or not isinstance(last_id, int):
             raise ValueError(field_name)
         value = raw
-        if raw is not None and field_name != "number":
+        if raw is not None and field_name == "priority":
+            value = Priority(raw)
+        elif raw is not None and field_name != "number":
             value = datetime.fromisoformat(raw)
         return value, last_id
     except (ValueError, TypeError):  # InvalidInput is a ValueError too

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from attrs import frozen
 
 from casekit.domain.audience import Audience
-from casekit.domain.case import EntryKind, EventKind, Source
+from casekit.domain.case import EntryKind, EventKind, Side, Source
+from casekit.domain.custom_fields import FieldValue
+from casekit.domain.sla import ClockKind, ClockState, DueState
+from casekit.domain.tags import Priority, TagRef
 from casekit.domain.workflow import Category, Status
 
 
@@ -55,6 +59,35 @@ class ContactView:
 
 
 @frozen(kw_only=True)
+class ClockView:
+    """One side's clock on a case (:mod:`casekit.domain.sla`), as the viewer may see it.
+
+    A side sees its own clocks; the other side's only where that side shows
+    them to it (its calendar for that partner says ``share_clocks``).
+    ``due_state`` is how the clock reads when the view was made;
+    ``elapsed_seconds`` is the working time counted until the clock stopped
+    or until the case's last change.
+    """
+
+    side: Side
+    org_id: int
+    kind: ClockKind
+    target_id: int
+    target_name: str
+    target_seconds: int
+    state: ClockState
+    due_state: DueState
+    started_at: datetime
+    stopped_at: datetime | None
+    due_at: datetime | None
+    warn_at: datetime | None
+    breached_at: datetime | None
+    elapsed_seconds: int
+    #: The time zone of the calendar the clock counts in (an IANA name).
+    time_zone: str = "UTC"
+
+
+@frozen(kw_only=True)
 class CaseView:
     """A case as one actor sees it.
 
@@ -65,6 +98,7 @@ class CaseView:
     ``contact`` is the customer's name, email and phone, for the shipper's
     staff, the host and the customer themselves, and for the carrier while
     ``contact_shared_at`` says the shipper shares them (None for anyone else).
+    ``clocks`` are the service-level clocks the viewer may see (none for a customer).
     """
 
     id: int
@@ -94,6 +128,26 @@ class CaseView:
     watcher_ids: tuple[int, ...] = ()
     contact: ContactView | None = None
     contact_shared_at: datetime | None = None
+    #: The clocks the viewer may see (``ClockView``), its own side's first.
+    clocks: tuple[ClockView, ...] = ()
+    #: The priority both sides share.
+    priority: Priority = Priority.NORMAL
+    #: The viewer's organization's own tags on the case, by name (the
+    #: shipper's for the host; none for a customer): never another's.
+    tags: tuple[TagRef, ...] = ()
+    #: The custom field values the viewer reads (see :doc:`/custom-fields`):
+    #: its organization's, then the other party's shared ones; none for a customer.
+    custom_fields: tuple[FieldValue, ...] = ()
+
+    @property
+    def custom_field_values(self) -> dict[str, Any]:
+        """The custom fields as JSON, by the names the viewer reads them under."""
+        return {fv.name: fv.json for fv in self.custom_fields}
+
+    #: The number of the case this one was merged into as a duplicate, and
+    #: when (None: not merged); a merged case takes no more changes.
+    merged_into: str | None = None
+    merged_at: datetime | None = None
 
     @property
     def category(self) -> Category:
@@ -135,6 +189,11 @@ class ShipmentView:
     exception: str | None = None
     status_at: datetime | None = None
     appointment_at: datetime | None = None
+    #: The delivery appointment both sides accepted (:mod:`casekit.domain.actions`):
+    #: its window in UTC and the destination's time zone it was agreed in.
+    delivery_window_start: datetime | None = None
+    delivery_window_end: datetime | None = None
+    delivery_time_zone: str | None = None
     updated_at: datetime
 
 

@@ -94,30 +94,42 @@ class LoadRow:
 
 
 @frozen(kw_only=True)
-class TargetRow:
-    """A case type's targets and how many cases opened in the range missed them."""
+class ClockRow:
+    """The viewer's side's clocks of one kind on the cases under ``key``.
 
-    type: str
+    ``clocks`` counts them (one a case), ``breached`` those that went past
+    their target (by the report's moment, for those still running);
+    ``breach_rate`` is ``breached / clocks`` (None without clocks). Median
+    and mean are of the working time each clock counted, in seconds: until
+    it stopped, until it paused, or until the report's moment. ``query``
+    lists the cases with such a clock, ``breached_query`` those whose clock
+    breached.
+    """
+
+    key: str | int | None
     label: str
-    first_response_target_seconds: int | None
-    resolution_target_seconds: int | None
-    cases: int
-    first_response_breaches: int
-    resolution_breaches: int
+    kind: str  # "first_response", "next_response" or "resolution"
+    clocks: int
+    breached: int
+    breach_rate: float | None
+    median_seconds: float | None
+    mean_seconds: float | None
     query: ListQuery
+    breached_query: ListQuery
 
 
 @frozen(kw_only=True)
 class BreachRow:
-    """A case that missed a target: which one, by how much."""
+    """A case whose clock missed its target: which clock, by how much."""
 
     number: str
     type: str
     created_at: datetime
-    target: str  # "first_response" or "resolution"
+    kind: str  # "first_response", "next_response" or "resolution"
     target_seconds: int
-    elapsed_seconds: float
-    answered: bool  # answered (first response) or solved (resolution) by now
+    elapsed_seconds: float  # working time, until it stopped or until the report's moment
+    breached_at: datetime  # when it went past its target
+    state: str  # "running", "paused" or "stopped"
     query: ListQuery
 
 
@@ -271,6 +283,7 @@ def _csv_cell(value: Any) -> str:
 
 __all__ = [
     "BreachRow",
+    "ClockRow",
     "CountRow",
     "DurationRow",
     "LoadRow",
@@ -280,6 +293,5 @@ __all__ = [
     "Rest",
     "Section",
     "Table",
-    "TargetRow",
     "to_json",
 ]

@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session
 
 from casekit.domain.actor import Actor
 from casekit.domain.directory import OrgRole
+from casekit.domain.tags import Priority
 from casekit.domain.workflow import ACTIVE_STATUSES, Status
 from casekit.errors import PermissionDenied
-from casekit.labels import VOCABULARIES
+from casekit.labels import VOCABULARIES, label
 from casekit.query.filters import Filter, needs_shipment
 from casekit.query.listing import BuiltinView, Lister, ListQuery
 from casekit.query.report_models import (
@@ -44,6 +45,7 @@ from casekit.query.report_models import (
     ReportQuery,
     Rest,
 )
+from casekit.query.tags import tag_condition
 from casekit.query.timing import Bucket, bucket_of, calendar_buckets
 from casekit.schemas.reports import zone_of
 from casekit.store import tables
@@ -52,6 +54,7 @@ from casekit.store.types import UTCDateTime
 c = tables.cases.c
 e = tables.entries.c
 s = tables.shipments.c
+ct = tables.case_tags.c
 
 #: Age buckets: (key, label, lower bound in days, upper bound in days).
 AGES: tuple[tuple[str, str, int | None, int | None], ...] = (
@@ -216,7 +219,7 @@ class Reporter:
     def names(self, kind: str, ids: Iterable[Any]) -> dict[Any, str]:
         wanted = {i for i in ids if i is not None and (kind, i) not in self._names}
         if wanted:
-            table = tables.users if kind == "user" else tables.organizations
+            table = {"user": tables.users, "tag": tables.tags}.get(kind, tables.organizations)
             rows = self.session.execute(
                 select(table.c.id, table.c.name).where(table.c.id.in_(sorted(wanted)))
             )
@@ -274,6 +277,21 @@ class Reporter:
                 c.brand,
                 lambda v: Filter("brand", "empty", True) if v is None else one("brand", v),
                 lambda v: "No brand" if v is None else str(v),
+            ),
+            "priority": Dimension(
+                "priority",
+                "Priority",
+                c.priority,
+                lambda v: one("priority", _priority(v).value),
+                lambda v: label("priority", _priority(v)),
+            ),
+            "tag": Dimension(
+                "tag",
+                "Tag",
+                ct.tag_id,
+                lambda v: Filter("tag", "empty", True) if v is None else one("tag", v),
+                lambda v: "No tag" if v is None else self.name("tag", v),
+                ids=True,
             ),
             "owner": Dimension(
                 "owner",
@@ -374,8 +392,26 @@ class Reporter:
         message (-1: no message yet), from the active index alone."""
         latest = self.other_side_latest()
         bucket = case((latest.is_(None), literal_column("-1")), else_=self.age_bucket(latest))
-        sets = self.wanted({("brand",): ("volume",), ("latest",): ("aging",)})
-        return self.counts("brand", {"brand": c.brand, "latest": bucket}, self.active(), sets)
+        sets = self.wanted(
+            {("brand",): ("volume",), ("priority",): ("volume",), ("latest",): ("aging",)}
+        )
+        columns = {"brand": c.brand, "priority": c.priority, "latest": bucket}
+        return self.counts("brand", columns, self.active(), sets)
+
+    def backlog_by_tag(self) -> dict[Any, int]:
+        """The active cases by each of the viewer's organization's tags (a case with
+        two counts under both), and those without any under None."""
+        own = tag_condition("empty", (), self.actor)
+        tagged = (
+            self.cases(select(ct.tag_id, func.count().label("n")))
+            .join(tables.case_tags, ct.case_id == c.id)
+            .where(*self.where(self.active(), ct.org_id == self.actor.org_id))
+            .group_by(ct.tag_id)
+        )
+        found: dict[Any, int] = {row.tag_id: row.n for row in self.session.execute(tagged)}
+        untagged = self.cases(select(func.count())).where(*self.where(self.active(), own))
+        found[None] = int(self.session.scalar(untagged) or 0)
+        return found
 
     def age_bucket(self, column: Any) -> Any:
         """How long ago ``column`` was: 0 over 14 days ... 4 under a day (:data:`AGES`)."""
@@ -452,6 +488,8 @@ class Reporter:
         first; with :attr:`top`, the largest only and the rest summed."""
         if dim.name == "owner":
             self.names("user", counts)
+        elif dim.name == "tag":
+            self.names("tag", counts)
         elif dim.name == self.party_field:
             self.names("org", counts)
         ranked = sorted(
@@ -484,6 +522,11 @@ SOURCE_LABELS = VOCABULARIES["source"]
 
 
 T = TypeVar("T")
+
+
+def _priority(value: Any) -> Priority:
+    """A priority as a count's key holds it (its rank where the database read it so)."""
+    return Priority.of_rank(value) if isinstance(value, int) else Priority(value)
 
 
 def rest_of(counts: Sequence[int]) -> Rest | None:

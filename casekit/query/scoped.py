@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import evolve
@@ -47,18 +47,22 @@ from casekit.domain.case import (
 from casekit.domain.directory import Customer, User
 from casekit.domain.notify import RecipientKind
 from casekit.domain.shipment import SHIPMENT_SNAPSHOT_FIELDS, Order, Shipment
+from casekit.domain.sla import ClockKind, ClockState, due_state
 from casekit.domain.workflow import status_value_for_carrier
 from casekit.errors import NotFound
+from casekit.query.custom_fields import values_of
 from casekit.query.models import (
     AttachmentView,
     CaseFacts,
     CaseView,
+    ClockView,
     ContactView,
     CustomerView,
     EntryView,
     OrderView,
     ShipmentView,
 )
+from casekit.query.tags import tags_of
 from casekit.store import acting, tables
 from casekit.store.acting import ACTING_USER
 from casekit.store.rows import case_from_row, load_cases, select_cases
@@ -99,9 +103,11 @@ CUSTOMER_AUDIENCES = [a.value for a in Audience if a.reaches_customer]
 class Scope:
     """Reads for one actor within one session."""
 
-    def __init__(self, session: Session, actor: Actor) -> None:
+    def __init__(self, session: Session, actor: Actor, *, now: datetime | None = None) -> None:
         self.session = session
         self.actor = actor
+        #: The moment the views' clocks read at (None: the time of the call).
+        self.now = now
 
     # -- the two rules, as SQL ----------------------------------------------
     def case_clause(self) -> ColumnElement[bool]:
@@ -198,8 +204,13 @@ class Scope:
         """
         ids = [] if new else [case.id for case in found if case.id is not None]
         crm = self._crm_numbers(ids)
+        tags = tags_of(self.session.connection(), self.actor, ids)
+        parties = [(_id(c.id), c.shipper_org_id, c.carrier_org_id) for c in found if c.id in ids]
+        fields = values_of(self.session.connection(), self.actor, parties)
         watchers = self._watchers(ids)
         contacts = self._contacts(found)
+        clocks = self._clocks([case.id for case in found if case.id is not None])
+        merged = self.merged_into(found)
         hide_people = self.actor.is_customer
         # A customer's latest message is the latest one meant for them, and
         # who created or solved the case is staff business.
@@ -236,9 +247,90 @@ class Scope:
                 watcher_ids=tuple(sorted(watchers.get(_id(case.id), ()))),
                 contact=contacts.get(case.customer_id or 0) if self._reads_contact(case) else None,
                 contact_shared_at=None if hide_people else case.contact_shared_at,
+                clocks=clocks.get(_id(case.id), ()),
+                priority=case.priority,
+                tags=tags.get(_id(case.id), ()),
+                custom_fields=fields.get(_id(case.id), ()),
+                merged_into=merged.get(case.merged_into_id or 0),
+                merged_at=case.merged_at,
             )
             for case in found
         ]
+
+    def merged_into(self, found: Iterable[Case]) -> dict[int, str]:
+        """The numbers of the cases those of ``found`` were merged into, by id
+        (a number is no secret, and an original has every party of its
+        duplicates: whoever sees a duplicate sees its original)."""
+        ids = sorted({case.merged_into_id for case in found if case.merged_into_id is not None})
+        if not ids:
+            return {}
+        stmt = select(c.id, c.number).where(c.id.in_(ids))
+        return {row.id: row.number or "" for row in self.session.execute(stmt)}
+
+    def _clocks(self, case_ids: list[int]) -> dict[int, tuple[ClockView, ...]]:
+        """The service-level clocks of ``case_ids`` the actor may see: its own
+        organization's, and a party's that shows its clocks to the actor's
+        organization; all of them for the host; none for a customer."""
+        actor = self.actor
+        if (
+            not case_ids
+            or actor.is_customer
+            or (actor.org_id is None and not actor.is_unrestricted)
+        ):
+            return {}
+        k, t, cal = tables.clocks.c, tables.sla_targets.c, tables.calendars.c
+        stmt = (
+            select(tables.clocks, t.name.label("target_name"))
+            .outerjoin(tables.sla_targets, t.id == k.target_id)
+            .where(k.case_id.in_(case_ids))
+        )
+        if not actor.is_unrestricted:
+            shown = (
+                select(cal.org_id)
+                .where(
+                    cal.org_id == k.org_id,
+                    cal.partner_org_id == actor.org_id,
+                    cal.share_clocks.is_(True),
+                )
+                .exists()
+            )
+            stmt = stmt.where(or_(k.org_id == actor.org_id, shown))
+        now = self.now or datetime.now(UTC)
+        found: dict[int, list[ClockView]] = defaultdict(list)
+        for row in self.session.execute(stmt).mappings():
+            state = ClockState(row["state"])
+            found[row["case_id"]].append(
+                ClockView(
+                    side=Side(row["side"]),
+                    org_id=row["org_id"],
+                    kind=ClockKind(row["kind"]),
+                    target_id=row["target_id"],
+                    target_name=row["target_name"] or "",
+                    target_seconds=row["target_seconds"],
+                    state=state,
+                    due_state=due_state(
+                        row["due_at"],
+                        row["warn_at"],
+                        now,
+                        state=state,
+                        breached=row["breached_at"] is not None,
+                    ),
+                    started_at=row["started_at"],
+                    stopped_at=row["stopped_at"],
+                    due_at=row["due_at"],
+                    warn_at=row["warn_at"],
+                    breached_at=row["breached_at"],
+                    elapsed_seconds=row["elapsed_seconds"],
+                    time_zone=row["time_zone"],
+                )
+            )
+        order = list(ClockKind)
+        return {
+            case_id: tuple(
+                sorted(views, key=lambda v: (v.org_id != actor.org_id, v.side, order.index(v.kind)))
+            )
+            for case_id, views in found.items()
+        }
 
     def _solved_by(self, case: Case) -> str | None:
         """Who solved the case as the actor's side reads it (none for a customer):
@@ -466,6 +558,9 @@ class Scope:
                     reference=found.reference,
                     carrier_org_id=found.carrier_org_id,
                     updated_at=found.updated_at,
+                    delivery_window_start=found.delivery_window_start,
+                    delivery_window_end=found.delivery_window_end,
+                    delivery_time_zone=found.delivery_time_zone,
                     **{name: getattr(found, name) for name in SHIPMENT_SNAPSHOT_FIELDS},
                 )
         order = None

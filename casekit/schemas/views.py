@@ -16,18 +16,23 @@
       "columns": ["number", "status", "type", "latest_message_at"]
     }
 
-Every key is optional. Unknown keys, fields, operators and values are
-rejected with an error that names them.
+Every key is optional; without a sort, the view's own order applies
+(newest first; the ``due_soon`` view soonest due first). Unknown keys,
+fields, operators and values are rejected with an error that names them.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from casekit.domain.custom_fields import KEY_PATTERN
+from casekit.domain.custom_fields import MAX_TEXT as MAX_CUSTOM_TEXT
+from casekit.query.custom_fields import ROLES, split_name
 from casekit.query.filters import (
-    DEFAULT_SORT,
     FIELDS,
     LATEST_WHO,
     OPERATORS,
@@ -37,7 +42,7 @@ from casekit.query.filters import (
     Sort,
     parse_when,
 )
-from casekit.query.listing import COLUMNS, BuiltinView, ListQuery
+from casekit.query.listing import COLUMNS, BuiltinView, ListQuery, default_sort
 
 MAX_VALUES = 100
 #: Ids are those of the databases' integer columns.
@@ -58,6 +63,9 @@ class FilterSchema(Schema):
         allowed = OPERATORS[spec.kind]
         if data.get("op") not in allowed:
             raise ValidationError(f"{spec.name} takes the operators {', '.join(allowed)}", "op")
+        if spec.kind is Kind.CUSTOM:
+            data["value"] = _custom_value(data["op"], data["value"])
+            return
         if data["op"] == "empty":
             if data["value"] is not True:
                 raise ValidationError("empty takes the value true", "value")
@@ -114,6 +122,69 @@ def _value(kind: Kind, name: str, value: Any, choices: tuple[str, ...] | None, i
     return value
 
 
+_CUSTOM_KEYS = {
+    "in": {"name", "values"},
+    "not_in": {"name", "values"},
+    "contains": {"name", "text"},
+    "between": {"name", "from", "to"},
+    "empty": {"name"},
+}
+
+
+def _custom_value(op: str, value: Any) -> dict[str, Any]:
+    """A ``custom_field`` filter's value: the field's ``name`` (its key, or
+    ``carrier.<key>`` / ``shipper.<key>`` for the other party's shared field) and
+    ``values`` (in, not_in), ``text`` (contains) or ``from`` and ``to`` (between)."""
+    keys = _CUSTOM_KEYS[op]
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise ValidationError(f"an object of {', '.join(sorted(keys))}", "value")
+    role, key = split_name(value["name"])
+    if (role is not None and role not in ROLES) or not KEY_PATTERN.fullmatch(key):
+        raise ValidationError("name is a field key, or carrier.<key> or shipper.<key>", "value")
+    extra = sorted(set(value) - keys)
+    if extra:
+        raise ValidationError(f"{op} takes {', '.join(sorted(keys))}, not {extra[0]}", "value")
+    out: dict[str, Any] = {"name": value["name"]}
+    if op in ("in", "not_in"):
+        items = value.get("values")
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_VALUES:
+            raise ValidationError(f"values: a list of 1 to {MAX_VALUES} values", "value")
+        for item in items:
+            if isinstance(item, str):
+                ok = 0 < len(item) <= MAX_CUSTOM_TEXT
+            else:
+                ok = isinstance(item, int | float) and math.isfinite(item)
+            if not ok:
+                raise ValidationError("values are texts, numbers or true/false", "value")
+        out["values"] = tuple(items)
+    elif op == "contains":
+        text = value.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise ValidationError(f"text: 1 to {MAX_TEXT} characters", "value")
+        out["text"] = text.strip()
+    elif op == "between":
+        low, high = value.get("from"), value.get("to")
+        if low is None and high is None:
+            raise ValidationError("give from, to, or both", "value")
+        given = [x for x in (low, high) if x is not None]
+        bounds: list[Any]
+        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in given):
+            if not all(math.isfinite(x) for x in given):
+                raise ValidationError("from and to are finite numbers", "value")
+            bounds = [None if x is None else float(x) for x in (low, high)]
+        else:
+            try:
+                bounds = [None if x is None else date.fromisoformat(x) for x in (low, high)]
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    "from and to are numbers or dates (YYYY-MM-DD)", "value"
+                ) from None
+        if bounds[0] is not None and bounds[1] is not None and bounds[1] < bounds[0]:
+            raise ValidationError("to is before from", "value")
+        out["from"], out["to"] = bounds
+    return out
+
+
 class SortSchema(Schema):
     field = fields.String(load_default="created_at", validate=validate.OneOf(sorted(SORT_FIELDS)))
     direction = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
@@ -134,7 +205,8 @@ class ListQuerySchema(Schema):
     filters = fields.List(
         fields.Nested(FilterSchema), load_default=list, validate=validate.Length(max=50)
     )
-    sort = fields.Nested(SortSchema, load_default=DEFAULT_SORT)
+    #: Left out: the view's own order (created_at desc; due_soon: due_at asc).
+    sort = fields.Nested(SortSchema, load_default=None)
     search = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT)
     )
@@ -145,10 +217,11 @@ class ListQuerySchema(Schema):
     @post_load
     def _make(self, data: dict[str, Any], **_kwargs: Any) -> ListQuery:
         search = (data["search"] or "").strip() or None
+        view = BuiltinView(data["view"])
         return ListQuery(
-            view=BuiltinView(data["view"]),
+            view=view,
             filters=tuple(data["filters"]),
-            sort=data["sort"],
+            sort=data["sort"] or default_sort(view),
             search=search,
             columns=tuple(data["columns"]) if data["columns"] else None,
         )
@@ -176,6 +249,10 @@ def _dump_value(f: Filter) -> Any:
     if f.op == "empty":
         return True
     kind = FIELDS[f.field].kind
+    if kind is Kind.CUSTOM:
+        return {k: x.isoformat() if isinstance(x, date) else x for k, x in f.value.items()} | (
+            {"values": list(f.value["values"])} if "values" in f.value else {}
+        )
     if kind is Kind.DATES:
         start, end = f.value
         return {

@@ -17,10 +17,10 @@ from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Entry, EntryKind, EventKind
 from casekit.domain.workflow import Status, StatusMove, status_moves
-from casekit.errors import Conflict, InvalidInput, PermissionDenied
+from casekit.errors import CaseMerged, Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
-from casekit.store import acting
+from casekit.store import acting, clocks
 from casekit.store.report_columns import Moves
 from casekit.store.rows import case_values, insert_entries, save_case
 from casekit.store.uow import UnitOfWork
@@ -185,8 +185,11 @@ class Service:
     def __init__(self, kit: CaseKit) -> None:
         self.kit = kit
 
-    def _uow(self, *, write: bool = True) -> UnitOfWork:
-        return UnitOfWork(self.kit.sessions, write=write)
+    def _uow(self, *, write: bool = True, replica: bool = False) -> UnitOfWork:
+        """A unit of work; ``replica=True`` (reads only) lets the read replica
+        serve it (:mod:`casekit.store.replica`): a list, a count, a report,
+        never a read a change depends on."""
+        return UnitOfWork(self.kit.sessions, write=write, replica=replica)
 
     def _now(self) -> datetime:
         return self.kit.clock.now()
@@ -201,7 +204,9 @@ class Service:
         longer at ``expected_version``. Leaving without ``finish()`` rolls back.
         """
         with self._uow() as uow:
-            case = Scope(uow.session, actor).case(number, lock=True)
+            scope = Scope(uow.session, actor)
+            case = scope.case(number, lock=True)
+            refuse_merged(scope, case)
             check_version(case, expected_version)
             yield Edit(self.kit, uow, actor, case, self._now())
 
@@ -213,7 +218,9 @@ class Service:
                 yield edit
             return
         with self._uow() as uow:
-            case, takes_part = Scope(uow.session, actor).case_to_post(number)
+            scope = Scope(uow.session, actor)
+            case, takes_part = scope.case_to_post(number)
+            refuse_merged(scope, case)
             edit = Edit(self.kit, uow, actor, case, self._now())
             edit.actor_takes_part = takes_part
             yield edit
@@ -241,6 +248,14 @@ _check_public_methods(Service)  # its own public methods too
 def deny(reason: str | None) -> None:
     if reason is not None:
         raise PermissionDenied(reason)
+
+
+def refuse_merged(scope: Scope, case: Case) -> None:
+    """A case merged into another takes no more changes: :class:`CaseMerged`
+    naming the case it went into."""
+    if case.merged_into_id is not None:
+        numbers = scope.merged_into([case])
+        raise CaseMerged(case.number or "", numbers.get(case.merged_into_id, ""))
 
 
 def check_version(case: Case, expected_version: int | None) -> None:
@@ -319,7 +334,7 @@ class Edit:
         self.new = new
         #: What the change's new entries do to the report columns, written by finish().
         self.moves = moves if moves is not None else Moves(case)
-        self.scope = Scope(uow.session, actor)
+        self.scope = Scope(uow.session, actor, now=now)
         #: the address a message of this change came from (mail from a system actor).
         self.author_email: str | None = None
         #: The actor is a participant of the case already (known when the case was read).
@@ -331,6 +346,9 @@ class Edit:
         #: The status moves of the change, as their events record them: what
         #: the outbox and the webhooks tell each side.
         self.status_moves: list[StatusMove] = []
+        #: The webhook requests the change wrote, as the ``webhook_queued``
+        #: signal tells of them (gathered only while it has receivers).
+        self.queued_webhooks: list[Any] = []
 
     def emit(self, signal: NamedSignal, **kwargs: Any) -> dict[str, Any]:
         """Queue ``signal``; returns its arguments, still open to change until commit."""
@@ -363,9 +381,12 @@ class Edit:
             entries, self._unwritten = self._unwritten, []
             insert_entries(self.uow.connection(), entries, self.moves)
 
-    def finish(self, *, view: bool = True) -> Any:
+    def finish(self, *, view: bool = True, commit: bool = True) -> Any:
         """Flush, queue the notifications, read the actor's view, commit, then
         send the queued signals.
+
+        ``commit=False`` leaves the commit to the caller, whose unit of work
+        finishes another edit too (a merge changes two cases).
 
         The notifications the change causes are written to the outbox here,
         in the change's own transaction (:mod:`casekit.services.outbox`).
@@ -375,8 +396,14 @@ class Edit:
         self.write_entries()
         if self.case.carrier_reads_all:
             self.case.carrier_updated_at = self.case.updated_at
-        save_case(self.uow.connection(), self.case, self.original, self.moves)
+        conn = self.uow.connection()
+        save_case(conn, self.case, self.original, self.moves)
         self.uow.flush()
+        # The parties before the change too: a carrier taken off keeps no clocks.
+        parties = {*self.case.party_org_ids(), self.original["carrier_org_id"]}
+        targets = clocks.targets_of(conn, parties)
+        if targets:
+            clocks.recompute(conn, [_case_id(self.case)], self.now, targets=targets)
         queued = queue_notifications(self)
         actor_view = self.scope.view(self.case, new=self.new) if view else None
         wanted = [(sig, kw) for sig, kw in self._signals if sig.receivers]
@@ -385,13 +412,17 @@ class Edit:
                 (signals.notification_queued, {"notification": delivery_view(row, ())})
                 for row in queued
             ]
+        wanted += [(signals.webhook_queued, {"delivery": d}) for d in self.queued_webhooks]
         host_view = (
-            Scope(self.uow.session, Actor.host()).view(self.case, new=self.new) if wanted else None
+            Scope(self.uow.session, Actor.host(), now=self.now).view(self.case, new=self.new)
+            if wanted
+            else None
         )
         if wanted:
             # After the commit: the host's, when the kit is bound to its transaction.
             self.uow.after_commit(functools.partial(self._send, wanted, host_view))
-        self.uow.commit()
+        if commit:
+            self.uow.commit()
         return actor_view
 
     def _send(self, wanted: list[tuple[NamedSignal, dict[str, Any]]], host_view: Any) -> None:

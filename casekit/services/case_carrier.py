@@ -2,7 +2,7 @@
 case, and switching whether it collaborates (parts of ``kit.cases.change``).
 
 A carrier that leaves a case takes its private layer with it: its owner and
-watchers on the case, its CRM case number, the addresses it brought in and
+watchers on the case, its CRM case number and tags, the addresses it brought in and
 the unsubscriptions of its people go; its internal notes stay its own (an
 internal entry is read by its author's organization only, and that
 organization no longer sees the case). The new carrier reads what a carrier
@@ -159,3 +159,5 @@ def _let_go(edit: Edit, old: int) -> None:
         )
     )
     conn.execute(delete(tables.crm_numbers).where(_crm.case_id == case.id, _crm.org_id == old))
+    ct = tables.case_tags.c
+    conn.execute(delete(tables.case_tags).where(ct.case_id == case.id, ct.org_id == old))

@@ -15,6 +15,7 @@ from casekit.domain import policy
 from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import (
+    NUMBER_WIDTH,
     Case,
     CrmNumber,
     Entry,
@@ -26,14 +27,18 @@ from casekit.domain.case import (
 )
 from casekit.domain.directory import Customer, Organization, OrgRole, User
 from casekit.domain.shipment import OrderFacts, ShipmentFacts
+from casekit.domain.tags import Priority, parse_priority, parse_tag_ids
 from casekit.domain.workflow import Status, can_set_status
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.models import CaseFacts, CaseView, EntryView
 from casekit.query.scoped import Scope
 from casekit.services import case_carrier, case_contact
+from casekit.services import merge as merging
 from casekit.services.base import Edit, Service, deny, set_status
+from casekit.services.custom_fields import change_values, checks_required, parse_input
 from casekit.services.links import resolve_order, resolve_shipment
 from casekit.services.messages import append_message, message_audience
+from casekit.services.tags import change_tags, set_priority
 from casekit.store import acting, tables
 from casekit.store.report_columns import Moves
 from casekit.store.rows import insert_case
@@ -91,6 +96,9 @@ class CaseService(Service):
         take_ownership: bool = True,
         author_email: str | None = None,
         cc: Sequence[str] = (),
+        priority: Priority | str | None = None,
+        tags: Sequence[int] = (),
+        custom_fields: Mapping[str, Any] | None = None,
         _on_opened: Callable[[Any], None] | None = None,
     ) -> CaseView:
         """Open a case and return it as ``actor`` sees it.
@@ -109,6 +117,12 @@ class CaseService(Service):
         Only the shipper's side (or the host) names the customer. A customer
         names one of their own orders (by its customer email), never a
         shipment: the shipper's staff link that.
+
+        ``priority`` is the case's to begin with (``normal`` unless given;
+        staff's and the host's to choose); ``tags`` are ids of the acting
+        staff's organization's tags to put on it. ``custom_fields`` holds
+        values of the acting staff's organization's custom fields by key; a
+        user or an API key gives those its organization requires on the type.
         """
         kit = self.kit
         case_type = (
@@ -125,6 +139,26 @@ class CaseService(Service):
         if len(subject) > MAX_SUBJECT:
             errors["subject"] = [f"at most {MAX_SUBJECT} characters"]
         resolved_source = _source_for(actor, source, errors)
+        first_priority = Priority.NORMAL
+        if priority is not None:
+            if actor.is_customer:
+                errors["priority"] = ["the staff choose a case's priority"]
+            else:
+                try:
+                    first_priority = parse_priority(priority)
+                except InvalidInput as error:
+                    errors.update(error.errors)
+        tag_ids: tuple[int, ...] = ()
+        if tags:
+            try:
+                tag_ids = parse_tag_ids(tags)
+            except InvalidInput as error:
+                errors.update(error.errors)
+        try:
+            field_values = parse_input(custom_fields)
+        except InvalidInput as error:
+            field_values = {}
+            errors.update(error.errors)
         if errors:
             raise InvalidInput(errors)
         assert case_type is not None
@@ -145,6 +179,7 @@ class CaseService(Service):
                 subject=subject,
                 created_at=now,
                 created_by=actor.describe(),
+                priority=first_priority,
             )
             if shipment is not None:
                 snapshot = resolve_shipment(kit, session, actor, shipper_org, shipment, at=now)
@@ -176,11 +211,17 @@ class CaseService(Service):
                 moves.message(actor.org_id, chosen, now)
             connection = uow.connection()
             case_id = insert_case(connection, case, moves)
-            case.number = f"{kit.settings.case_number_prefix}{case_id:06d}"
+            case.number = f"{kit.settings.case_number_prefix}{case_id:0{NUMBER_WIDTH}d}"
             connection.execute(_SET_NUMBER, {"case_id": case_id, "new_number": case.number})
             edit = Edit(kit, uow, actor, case, now, new=True, moves=moves)
             edit.event(EventKind.OPENED, new=case_type, audience=Audience.EVERYONE)
             opened = edit.emit(signals.case_opened, message=None)
+            if tag_ids:
+                edit.write_entries()
+                change_tags(edit, tags=tag_ids)
+            if field_values or checks_required(actor):
+                edit.write_entries()
+                change_values(edit, field_values, case_type=case_type)
             if has_message:
                 opened["message"] = append_message(
                     edit,
@@ -202,7 +243,7 @@ class CaseService(Service):
     def get(self, actor: Actor, number: str) -> CaseView:
         """The case with ``number`` as ``actor`` sees it; NotFound if it may not."""
         with self._uow(write=False) as uow:
-            scope = Scope(uow.session, actor)
+            scope = Scope(uow.session, actor, now=self._now())
             return scope.view(scope.case(number))
 
     def list(
@@ -211,14 +252,14 @@ class CaseService(Service):
         """The cases ``actor`` can see, newest first; page with ``before_id``."""
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
-        with self._uow(write=False) as uow:
-            scope = Scope(uow.session, actor)
+        with self._uow(write=False, replica=True) as uow:
+            scope = Scope(uow.session, actor, now=self._now())
             return scope.views(scope.cases(limit=limit, before_id=before_id))
 
     def timeline(self, actor: Actor, number: str) -> builtins.list[EntryView]:
         """The case's entries that ``actor`` may read, oldest first."""
         with self._uow(write=False) as uow:
-            scope = Scope(uow.session, actor)
+            scope = Scope(uow.session, actor, now=self._now())
             return scope.timeline(scope.case(number))
 
     def facts(self, actor: Actor, number: str) -> CaseFacts:
@@ -228,7 +269,7 @@ class CaseService(Service):
         a customer sees the order and themselves, no shipment and no staff names.
         """
         with self._uow(write=False) as uow:
-            scope = Scope(uow.session, actor)
+            scope = Scope(uow.session, actor, now=self._now())
             return scope.facts(scope.case(number))
 
     def allowed(self, actor: Actor, number: str) -> policy.Allowed:
@@ -236,7 +277,7 @@ class CaseService(Service):
         (:class:`~casekit.domain.policy.Allowed`), from the same rules the
         services apply. NotFound if the actor may not see the case."""
         with self._uow(write=False) as uow:
-            scope = Scope(uow.session, actor)
+            scope = Scope(uow.session, actor, now=self._now())
             case = scope.case(number)
             watchers = scope.view(case).watcher_ids if actor.is_staff else ()
             return policy.allowed(actor, case, watchers)
@@ -247,8 +288,8 @@ class CaseService(Service):
         """The cases linked to shipment ``reference`` that ``actor`` can see, newest first."""
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
-        with self._uow(write=False) as uow:
-            scope = Scope(uow.session, actor)
+        with self._uow(write=False, replica=True) as uow:
+            scope = Scope(uow.session, actor, now=self._now())
             return scope.views(scope.cases_of_shipment(reference.strip(), limit=limit))
 
     # -- changing ---------------------------------------------------------------
@@ -305,8 +346,12 @@ class CaseService(Service):
         ``changes`` holds some of ``type``, ``status`` (an active status on a
         solved case reopens it), ``carrier`` (a carrier organization's id, or
         None to remove it), ``carrier_collaborating`` (a bool), ``shipment``
-        (a reference or facts: links it) and ``crm_number`` (the actor's
-        organization's; None clears it). The carrier and whether it
+        (a reference or facts: links it), ``crm_number`` (the actor's
+        organization's; None clears it), ``priority`` (low, normal, high or
+        urgent) and the actor's organization's tags: ``tags`` (the ids it
+        should carry, exactly) or ``add_tags`` and ``remove_tags``;
+        ``custom_fields`` (the actor's organization's fields by key; None
+        clears one; a new type asks for the values it requires). The carrier and whether it
         collaborates are the shipper's staff's to change (see
         ``casekit.services.case_carrier`` for what a carrier that leaves
         takes with it); a case linked to a shipment that names its carrier
@@ -329,6 +374,15 @@ class CaseService(Service):
             raise InvalidInput({"type": [f"unknown case type {changes['type']!r}"]})
         target = _status(changes["status"]) if "status" in changes else None
         crm = _crm_number(changes["crm_number"]) if "crm_number" in changes else None
+        priority = parse_priority(changes["priority"]) if "priority" in changes else None
+        tagging = {
+            key: parse_tag_ids(changes[key], key)
+            for key in ("tags", "add_tags", "remove_tags")
+            if key in changes
+        }
+        field_values = parse_input(changes["custom_fields"]) if "custom_fields" in changes else {}
+        if "tags" in tagging and len(tagging) > 1:
+            raise InvalidInput({"tags": ["give tags, or add_tags and remove_tags, not both"]})
         carrier = case_carrier.carrier_id(changes["carrier"]) if "carrier" in changes else None
         collaborating = (
             case_carrier.collaborating(changes["carrier_collaborating"])
@@ -338,13 +392,11 @@ class CaseService(Service):
         with self.editing(actor, number, expected_version) as edit:
             case = edit.case
             before = (case.carrier_org_id, case.carrier_collaborating)
+            retyped = "type" in changes and changes["type"] != case.type
             if "type" in changes:
-                _change_type(edit, changes["type"])
+                change_type_of(edit, changes["type"])
             if target is not None:
-                if case.status is Status.SOLVED and target is not Status.SOLVED:
-                    _reopen(edit, target)
-                elif case.status is not target:
-                    _change_status(edit, target)
+                change_status_of(edit, target)
             if "carrier" in changes:
                 case_carrier.change_carrier(edit, carrier, relinking="shipment" in changes)
             if collaborating is not None:
@@ -354,6 +406,17 @@ class CaseService(Service):
             if "crm_number" in changes:
                 deny(policy.may_set_crm_number(actor, case))
                 _store_crm_number(edit, crm)
+            if priority is not None:
+                set_priority(edit, priority)
+            if tagging:
+                change_tags(
+                    edit,
+                    tags=tagging.get("tags"),
+                    add=tagging.get("add_tags", ()),
+                    remove=tagging.get("remove_tags", ()),
+                )
+            if field_values or retyped:
+                change_values(edit, field_values, case_type=case.type if retyped else None)
             case_carrier.announce(edit, *before)
             result: CaseView = edit.finish()
             return result
@@ -375,28 +438,8 @@ class CaseService(Service):
         manager.
         """
         with self.editing(actor, number, expected_version) as edit:
-            case = edit.case
-            which = _side(side) if side is not None else policy.side_of_actor(actor, case)
-            if which is None:
-                raise InvalidInput({"side": ["say which side's owner to set"]})
-            deny(policy.may_set_owner(actor, case, which, user_id))
-            side_org = case.shipper_org_id if which is Side.SHIPPER else case.carrier_org_id
-            if side_org is None:
-                raise InvalidInput({"side": ["the case has no carrier"]})
-            if user_id is not None:
-                try:
-                    edit.scope.colleague(side_org, user_id)
-                except NotFound:
-                    raise InvalidInput(
-                        {"user_id": [f"user {user_id} is not an active user of the {which}"]}
-                    ) from None
-            old = case.owner_of(which)
-            if old != user_id:
-                case.set_owner(which, user_id)
-                case.touch(edit.now)
-                edit.event(EventKind.OWNER_CHANGED, old=old, new=user_id, org_id=side_org)
-                edit.emit(signals.owner_changed, side=which, old=old, new=user_id)
-                edit.emit(signals.case_updated, change=EventKind.OWNER_CHANGED)
+            which = _side(side) if side is not None else None
+            set_owner_of(edit, which, user_id)
             result: CaseView = edit.finish()
             return result
 
@@ -441,31 +484,7 @@ class CaseService(Service):
         if who is None:
             raise InvalidInput({"user_id": ["say which user"]})
         with self.editing(actor, number, expected_version) as edit:
-            case = edit.case
-            deny(policy.may_change_watcher(actor, case, who, adding=adding))
-            user = edit.uow.session.get(User, who)
-            if (
-                user is None
-                or user.org_id not in case.party_org_ids()
-                or (not actor.is_unrestricted and user.org_id != actor.org_id)
-            ):
-                raise InvalidInput({"user_id": [f"user {who} is not a user of your organization"]})
-            if adding and not user.active:
-                raise InvalidInput({"user_id": [f"user {who} is deactivated"]})
-            existing = edit.scope.is_watching(case, who)
-            changed = False
-            if adding and existing is None:
-                edit.uow.session.add(Watcher(case_id=case.id, user_id=who, created_at=edit.now))  # type: ignore[arg-type]
-                changed = True
-            elif not adding and existing is not None:
-                edit.uow.session.delete(existing)
-                changed = True
-            if changed:
-                case.touch(edit.now)
-                kind = EventKind.WATCHER_ADDED if adding else EventKind.WATCHER_REMOVED
-                edit.event(kind, new=who, audience=Audience.INTERNAL, org_id=user.org_id)
-                edit.emit(signals.watcher_changed, user_id=who, watching=adding)
-                edit.emit(signals.case_updated, change=kind)
+            change_watcher(edit, who, adding=adding)
             result: CaseView = edit.finish()
             return result
 
@@ -555,6 +574,28 @@ class CaseService(Service):
         """Link the case to a shipment (looked up through the hooks); replaces any link."""
         return self.change(actor, number, {"shipment": shipment}, expected_version=expected_version)
 
+    def merge(
+        self,
+        actor: Actor,
+        duplicate: str,
+        *,
+        into: str,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Merge case ``duplicate`` into case ``into`` (the original); returns the
+        actor's view of the original.
+
+        The duplicate's timeline (messages, notes, events, attachments) moves
+        with its audiences intact, with its watchers, participants, CRM numbers,
+        tags, and its shipment and order where the original has none; the
+        duplicate is solved, says where it went (``merged_into``) and takes no
+        more changes (:class:`~casekit.errors.CaseMerged`). Staff of the same
+        party on both cases may merge (``casekit.domain.policy.may_merge``);
+        the original must have every party of the duplicate, else
+        :class:`~casekit.errors.InvalidInput` on ``into``. See :doc:`/merge`.
+        """
+        return merging.merge(self, actor, duplicate, into, expected_version)
+
     def link_order(
         self,
         actor: Actor,
@@ -584,11 +625,93 @@ class CaseService(Service):
             return result
 
 
+def set_owner_of(edit: Edit, which: Side | None, user_id: int | None) -> None:
+    """Give ``which`` side's owner slot (the actor's own side by default) to
+    ``user_id``, a user of that side, or empty it: the change of
+    :meth:`CaseService.set_owner`, in ``edit``."""
+    actor, case = edit.actor, edit.case
+    if which is None:
+        which = policy.side_of_actor(actor, case)
+    if which is None:
+        raise InvalidInput({"side": ["say which side's owner to set"]})
+    deny(policy.may_set_owner(actor, case, which, user_id))
+    side_org = case.shipper_org_id if which is Side.SHIPPER else case.carrier_org_id
+    if side_org is None:
+        raise InvalidInput({"side": ["the case has no carrier"]})
+    if user_id is not None:
+        try:
+            edit.scope.colleague(side_org, user_id)
+        except NotFound:
+            raise InvalidInput(
+                {"user_id": [f"user {user_id} is not an active user of the {which}"]}
+            ) from None
+    old = case.owner_of(which)
+    if old != user_id:
+        case.set_owner(which, user_id)
+        case.touch(edit.now)
+        edit.event(EventKind.OWNER_CHANGED, old=old, new=user_id, org_id=side_org)
+        edit.emit(signals.owner_changed, side=which, old=old, new=user_id)
+        edit.emit(signals.case_updated, change=EventKind.OWNER_CHANGED)
+
+
+def change_watcher(edit: Edit, who: int, *, adding: bool) -> None:
+    """Add user ``who`` to the case's watchers (or remove them): the change of
+    :meth:`CaseService.watch` and :meth:`CaseService.unwatch`, in ``edit``."""
+    actor, case = edit.actor, edit.case
+    deny(policy.may_change_watcher(actor, case, who, adding=adding))
+    user = edit.uow.session.get(User, who)
+    if (
+        user is None
+        or user.org_id not in case.party_org_ids()
+        or (not actor.is_unrestricted and user.org_id != actor.org_id)
+    ):
+        raise InvalidInput({"user_id": [f"user {who} is not a user of your organization"]})
+    if adding and not user.active:
+        raise InvalidInput({"user_id": [f"user {who} is deactivated"]})
+    existing = edit.scope.is_watching(case, who)
+    changed = False
+    if adding and existing is None:
+        edit.uow.session.add(Watcher(case_id=case.id, user_id=who, created_at=edit.now))  # type: ignore[arg-type]
+        changed = True
+    elif not adding and existing is not None:
+        edit.uow.session.delete(existing)
+        changed = True
+    if changed:
+        case.touch(edit.now)
+        kind = EventKind.WATCHER_ADDED if adding else EventKind.WATCHER_REMOVED
+        edit.event(kind, new=who, audience=Audience.INTERNAL, org_id=user.org_id)
+        edit.emit(signals.watcher_changed, user_id=who, watching=adding)
+        edit.emit(signals.case_updated, change=kind)
+
+
+def change_status_of(edit: Edit, target: Status) -> None:
+    """Move the case to ``target`` as :meth:`CaseService.change` does: an active status
+    on a solved case reopens it; the status it has already changes nothing."""
+    case = edit.case
+    if case.status is Status.SOLVED and target is not Status.SOLVED:
+        _reopen(edit, target)
+    elif case.status is not target:
+        _change_status(edit, target)
+
+
 #: What :meth:`CaseService.change` sets, in the order it applies them.
-CHANGES = ("type", "status", "carrier", "carrier_collaborating", "shipment", "crm_number")
+CHANGES = (
+    "type",
+    "status",
+    "carrier",
+    "carrier_collaborating",
+    "shipment",
+    "crm_number",
+    "priority",
+    "tags",
+    "add_tags",
+    "remove_tags",
+    "custom_fields",
+)
 
 
-def _change_type(edit: Edit, type: str) -> None:
+def change_type_of(edit: Edit, type: str) -> None:
+    """Change the case type (a code of the catalogue, checked by the caller), in ``edit``."""
     case = edit.case
     deny(policy.may_work(edit.actor, case))
     if case.type != type:

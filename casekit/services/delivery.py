@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import jinja2
@@ -20,8 +22,9 @@ from sqlalchemy import select
 
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.case import Case
-from casekit.domain.notify import RecipientKind
+from casekit.domain.notify import NotifyEvent, RecipientKind
 from casekit.domain.portal import customer_status
+from casekit.domain.sla import ClockKind, DueState
 from casekit.domain.workflow import status_value_for_carrier
 from casekit.labels import label
 from casekit.mail.compose import OutgoingNotification, compose
@@ -155,6 +158,7 @@ def prepare(
             "reference",
         )
         custom = overrides(conn, {r["org_id"] for r in rows})
+        clocks = clock_facts(conn, rows)
     replies = bool(kit.settings.reply_address and kit.settings.reply_secrets)
     for row in rows:
         found = cases.get(row["case_id"])
@@ -223,7 +227,10 @@ def prepare(
             "event": row["event"],
             "actor": {"name": actor_name},
             "message": message,
-            "change": change(row["event"], person(row["old_value"]), person(row["new_value"])),
+            "change": change(row["event"], person(row["old_value"]), person(row["new_value"]))
+            if row["event"] not in CLOCK_EVENTS
+            else change(row["event"], "", ""),
+            "clock": clocks.get(row["id"]),
             "recipient": {
                 "name": row["name"],
                 "email": row["email"],
@@ -276,6 +283,61 @@ def prepare(
             ),
             None,
         )
+
+
+#: The service-level warnings: ``old_value`` is the clock's kind, ``new_value`` its due time.
+CLOCK_EVENTS = frozenset({NotifyEvent.CLOCK_DUE_SOON.value, NotifyEvent.CLOCK_BREACHED.value})
+
+
+def clock_facts(conn: Any, rows: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
+    """The ``clock`` of each service-level warning in ``rows`` (by row id): its kind,
+    its due time in its calendar's time zone, and its target's name, read from the
+    side's clock (the row's organization's) on the case."""
+    wanted = [r for r in rows if r["event"] in CLOCK_EVENTS]
+    if not wanted:
+        return {}
+    k, t = tables.clocks.c, tables.sla_targets.c
+    stmt = (
+        select(k.case_id, k.org_id, k.kind, k.time_zone, t.name)
+        .outerjoin(tables.sla_targets, t.id == k.target_id)
+        .where(k.case_id.in_(sorted({r["case_id"] for r in wanted})))
+    )
+    found = {(r.case_id, r.org_id, r.kind): r for r in conn.execute(stmt)}
+    facts: dict[int, dict[str, str]] = {}
+    for row in wanted:
+        clock = found.get((row["case_id"], row["org_id"], row["old_value"]))
+        zone = clock.time_zone if clock is not None else "UTC"
+        due = _local(row["new_value"], zone)
+        kind = row["old_value"] or ""
+        facts[row["id"]] = {
+            "kind": kind,
+            "kind_label": ClockKind(kind).label if kind in _KINDS else kind,
+            "state_label": DueState.BREACHED.label
+            if row["event"] == NotifyEvent.CLOCK_BREACHED.value
+            else DueState.DUE_SOON.label,
+            "due_at": f"{due:%a %d %b %Y %H:%M} ({zone})" if due is not None else "",
+            "due_at_iso": due.isoformat() if due is not None else "",
+            "time_zone": zone,
+            "target": (clock.name or "") if clock is not None else "",
+        }
+    return facts
+
+
+_KINDS = frozenset(k.value for k in ClockKind)
+
+
+def _local(value: str | None, zone: str) -> datetime | None:
+    """The UTC moment ``value`` (ISO 8601) in time zone ``zone`` (UTC if unknown)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    try:
+        return moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.astimezone(UTC)
 
 
 #: The notifications whose change is of a status: its labels are the status's words.

@@ -26,7 +26,7 @@ from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.mail.parse import ParsedMail
 from casekit.query.models import CaseView
 from casekit.query.scoped import Scope
-from casekit.services.base import Edit, event_entry
+from casekit.services.base import Edit, event_entry, refuse_merged
 from casekit.services.case_addresses import may_manage
 from casekit.services.inbound_intake import (
     InboundIntake,
@@ -181,7 +181,9 @@ class InboundService(InboundIntake):
             try:
                 with self._uow() as uow:
                     self._claim(uow, actor, item_id)
-                    case = Scope(uow.session, actor).case(number, lock=True)
+                    scope = Scope(uow.session, actor)
+                    case = scope.case(number, lock=True)
+                    refuse_merged(scope, case)
                     edit = Edit(self.kit, uow, email_actor, case, self._now())
                     entry = append_message(
                         edit,

@@ -118,12 +118,26 @@ def _find_statement(by_number: bool, lock: bool) -> Any:
 
 
 def _find(session: Session, key: int | str, *, lock: bool) -> _Found | None:
-    """The case with id (int) or number (str) ``key``, or None; ``lock`` takes its row lock."""
+    """The case with id (int) or number (str) ``key``, or None; ``lock`` takes its row lock.
+
+    A case merged into another is its original (the original's own original,
+    if it was merged on in turn): mail to a duplicate lands where it went.
+    """
     stmt = _find_statement(isinstance(key, str), lock)
     row = session.connection().execute(stmt, {"key": key}).mappings().first()
+    for _hop in range(_MERGE_HOPS):
+        if row is None or row["merged_into_id"] is None:
+            break
+        stmt = _find_statement(False, lock)
+        row = session.connection().execute(stmt, {"key": row["merged_into_id"]}).mappings().first()
     if row is None:
         return None
     return _Found(case_from_row(row), row[_CUSTOMER_EMAIL], bool(row[_CUSTOMER_TAKES_PART]))
+
+
+#: How many merges a mail follows from the case it names (a guard, not a limit
+#: anyone reaches: an original is never merged into its own duplicate).
+_MERGE_HOPS = 20
 
 
 @functools.cache

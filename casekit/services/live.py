@@ -68,7 +68,7 @@ class LiveService(Service):
             raise InvalidInput({"case_ids": ["at most 500 at once"]})
         if not case_ids or live.reader(actor) is None:
             return set()
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             scope = Scope(uow.session, actor)
             return live.unread_cases(uow.connection(), scope, list(case_ids))
 

@@ -398,9 +398,21 @@ class NotificationService(Service):
         return [delivery_view(r, history.get(r["id"], ())) for r in rows]
 
     # -- the worker --------------------------------------------------------------------------
-    def worker(self, *, batch_size: int | None = None) -> Worker:
-        """A :class:`~casekit.services.worker.Worker` draining this kit's outbox."""
-        return Worker(self.kit, batch_size=batch_size)
+    def worker(
+        self,
+        *,
+        batch_size: int | None = None,
+        lease_seconds: int | None = None,
+        sweep: bool = False,
+    ) -> Worker:
+        """A :class:`~casekit.services.worker.Worker` draining this kit's outbox
+        (``batch_size`` and ``lease_seconds`` default to the settings); with
+        ``sweep``, also sweeping the service-level clocks every
+        ``sla_sweep_seconds`` (as ``casekit worker`` does)."""
+        seconds = self.kit.settings.sla_sweep_seconds if sweep else 0
+        return Worker(
+            self.kit, batch_size=batch_size, lease_seconds=lease_seconds, sweep_seconds=seconds
+        )
 
     def deliver(self, *, max_batches: int | None = None, batch_size: int | None = None) -> int:
         """Deliver what is due now, then return the number of batches that had work."""

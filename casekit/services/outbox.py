@@ -259,9 +259,6 @@ def _people(everyone_of: bool, webhooks: bool = False) -> Select[Any]:
     return union_all(*parts)  # type: ignore[return-value]
 
 
-_INSERT_OUTBOX = insert(tables.outbox)
-
-
 def surroundings(edit: Edit, happened: Sequence[Happening]) -> Surroundings:
     """The people around ``edit.case`` for the change, read in one statement."""
     return _surroundings(edit, happened, webhooks=False)[0]
@@ -410,15 +407,34 @@ def queue_notifications(edit: Edit) -> list[dict[str, Any]]:
     rows = [outbox_row(edit, r) for r in chosen]
     if not rows:
         return rows
-    conn = edit.uow.connection()
-    if signals.notification_queued.receivers:
-        # Only a receiver needs the ids: one INSERT per row then.
-        for row in rows:
-            result = conn.execute(_INSERT_OUTBOX, row)
-            row["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
-    else:
-        conn.execute(_INSERT_OUTBOX, rows)
+    insert_rows(
+        edit.uow.connection(),
+        tables.outbox,
+        rows,
+        with_ids=bool(signals.notification_queued.receivers),
+    )
     return rows
+
+
+def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]], *, with_ids: bool) -> None:
+    """Write ``rows`` to ``table`` in one statement; ``with_ids`` sets each row's ``id``.
+
+    Only a receiver of the queued signals needs the ids. Where the database
+    returns the ids of a multi-row INSERT in the rows' order (SQLite 3.35+,
+    PostgreSQL, MariaDB 10.5+) they come back with it; elsewhere each row is
+    inserted on its own.
+    """
+    if not with_ids:
+        conn.execute(insert(table), rows)
+        return
+    if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for row, new_id in zip(rows, conn.execute(stmt, rows).scalars(), strict=True):
+            row["id"] = int(new_id)
+        return
+    for row in rows:
+        result = conn.execute(insert(table), row)
+        row["id"] = int(result.inserted_primary_key[0])
 
 
 # -- reading --------------------------------------------------------------------------

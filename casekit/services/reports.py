@@ -9,31 +9,28 @@ list. See docs/reports.rst for each metric's exact definition.
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from casekit.domain.actor import Actor
 from casekit.domain.reports import ReportTarget
-from casekit.errors import InvalidInput, PermissionDenied
+from casekit.errors import InvalidInput
 from casekit.query import report_load, report_speed, report_targets
 from casekit.query.report_models import CountRow, Report, ReportQuery, Section, Table
 from casekit.query.reports import ACTIVE, SOLVED, Reporter, one
 from casekit.query.reports import SECTIONS as SECTIONS  # the service's too
 from casekit.schemas.reports import ReportQuerySchema
+from casekit.services import type_targets
 from casekit.services.base import Service
 from casekit.services.views import _flatten
-from casekit.store import tables
 from casekit.store.uow import UnitOfWork
 
-c = tables.cases.c
-
 ReportQueryLike = ReportQuery | Mapping[str, Any]
-#: The longest target: a year.
-MAX_TARGET = timedelta(days=366)
 
 
 def parse_report_query(query: ReportQueryLike) -> ReportQuery:
@@ -108,7 +105,7 @@ class ReportService(Service):
             raise InvalidInput(
                 {"sections": [f"unknown {', '.join(unknown)}; one of {', '.join(SECTIONS)}"]}
             )
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             if uow.session.get_bind().dialect.name == "postgresql":
                 # The reports' correlated subqueries look costly to the planner,
                 # which would then spend longer compiling them (JIT) than running them.
@@ -143,17 +140,23 @@ class ReportService(Service):
         """The targets, their breach counts and the breaching cases (section ``targets``)."""
         return self.dashboard(actor, query, sections=["targets"]).sections[0]
 
-    # -- targets -------------------------------------------------------------------------
+    # -- targets (deprecated) ----------------------------------------------------------
     def targets(self, actor: Actor) -> builtins.list[ReportTarget]:
-        """The actor's organization's targets, by case type."""
-        org_id = _org(actor)
-        with self._uow(write=False) as uow:
-            t = tables.report_targets.c
-            return list(
-                uow.session.scalars(
-                    select(ReportTarget).where(t.org_id == org_id).order_by(t.case_type)
-                )
-            )
+        """The organization's targets of one case type each, by case type.
+
+        .. deprecated:: Unreleased
+           Targets are service levels: use ``kit.service_levels.targets``.
+           This reads the organization's *type targets* (a service level whose
+           only condition is one case type, see
+           :mod:`casekit.services.type_targets`).
+        """
+        warnings.warn(
+            "kit.reports.targets is deprecated: targets are service levels now "
+            "(kit.service_levels.targets)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return type_targets.type_targets(self.kit, actor)
 
     def set_target(
         self,
@@ -163,62 +166,26 @@ class ReportService(Service):
         first_response: timedelta | int | None = None,
         resolution: timedelta | int | None = None,
     ) -> ReportTarget | None:
-        """Set the organization's targets for ``case_type`` (a manager's call).
+        """Set the first-response and resolution times of ``case_type``'s target (a
+        manager's call); unsetting both removes it (and returns None).
 
-        Durations are a :class:`~datetime.timedelta` or whole seconds; None
-        leaves that target unset. Unsetting both removes the setting (and
-        returns None).
+        .. deprecated:: Unreleased
+           Targets are service levels: use ``kit.service_levels.save_target``
+           (conditions ``{"types": [case_type]}``). This changes the
+           organization's *type target* for ``case_type``, adding one when
+           there is none (:func:`casekit.services.type_targets.set_type_target`).
+           Its times are working time of the organization's calendar, where
+           they were 24-hour elapsed time before.
         """
-        org_id = _org(actor)
-        if not actor.is_manager:
-            raise PermissionDenied("only a manager sets the organization's targets")
-        errors: dict[str, list[str]] = {}
-        if case_type not in self.kit.case_types:
-            errors["case_type"] = [f"unknown case type {case_type!r}"]
-        first = _seconds(errors, "first_response", first_response)
-        resolve = _seconds(errors, "resolution", resolution)
-        if errors:
-            raise InvalidInput(errors)
-        with self._uow() as uow:
-            found = uow.session.get(ReportTarget, (org_id, case_type))
-            if first is None and resolve is None:
-                if found is not None:
-                    uow.session.delete(found)
-                    uow.commit()
-                return None
-            if found is None:
-                found = ReportTarget(
-                    org_id=org_id,
-                    case_type=case_type,
-                    updated_at=self._now(),
-                    updated_by=actor.describe(),
-                )
-                uow.session.add(found)
-            found.first_response_seconds = first
-            found.resolution_seconds = resolve
-            found.updated_at = self._now()
-            found.updated_by = actor.describe()
-            uow.commit()
-            return found
-
-
-def _org(actor: Actor) -> int:
-    if not actor.is_staff or actor.org_id is None:
-        raise PermissionDenied("targets belong to an organization: act as one of its users")
-    return actor.org_id
-
-
-def _seconds(errors: dict[str, list[str]], name: str, value: timedelta | int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (timedelta, int)):
-        errors[name] = ["a duration: a timedelta or whole seconds"]
-        return None
-    seconds = value if isinstance(value, int) else value.total_seconds()
-    if not 60 <= seconds <= MAX_TARGET.total_seconds():
-        errors[name] = ["between one minute and 366 days"]
-        return None
-    return int(seconds)
+        warnings.warn(
+            "kit.reports.set_target is deprecated: targets are service levels now "
+            "(kit.service_levels.save_target)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return type_targets.set_type_target(
+            self.kit, actor, case_type, first_response=first_response, resolution=resolution
+        )
 
 
 # -- the sections ------------------------------------------------------------------------
@@ -235,6 +202,17 @@ def _volume(r: Reporter) -> Section:
     for name in ("status", "type", r.party_field, "brand", "owner", "source"):
         dim = dims[name]
         rows, rest = r.breakdown(dim, backlog[name], [ACTIVE])
+        tables_.append(
+            Table(
+                name=f"backlog_by_{name}",
+                title=f"Active cases by {dim.title.lower()}",
+                rows=tuple(rows),
+                rest=rest,
+            )
+        )
+    for name, counts in (("priority", backlog["priority"]), ("tag", r.backlog_by_tag())):
+        dim = dims[name]
+        rows, rest = r.breakdown(dim, counts, [ACTIVE])
         tables_.append(
             Table(
                 name=f"backlog_by_{name}",
@@ -334,14 +312,22 @@ def _aging(r: Reporter) -> Section:
 
 
 def _targets(r: Reporter) -> Section:
-    summary, listed = report_targets.breaches(r, report_targets.targets(r))
-    return Section(
-        name="targets",
-        tables=(
-            Table(name="targets", title="Targets and breaches", rows=tuple(summary)),
-            Table(name="breaches", title="Cases that missed a target", rows=tuple(listed)),
-        ),
-    )
+    dims = r.dimensions()
+    grouped = [dims["type"], dims[r.party_field], dims["owner"]]
+    overall, split, listed = report_targets.clock_tables(r, grouped)
+    tables_ = [Table(name="targets", title="Service levels", rows=tuple(overall))]
+    for dim in grouped:
+        rows, rest = split[dim.name]
+        tables_.append(
+            Table(
+                name=f"targets_by_{dim.name}",
+                title=f"Service levels by {dim.title.lower()}",
+                rows=tuple(rows),
+                rest=rest,
+            )
+        )
+    tables_.append(Table(name="breaches", title="Cases that missed a target", rows=tuple(listed)))
+    return Section(name="targets", tables=tuple(tables_))
 
 
 _BUILDERS = {

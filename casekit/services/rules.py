@@ -27,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     true,
     update,
@@ -38,10 +39,21 @@ from casekit.domain.actor import Actor
 from casekit.domain.audience import Audience
 from casekit.domain.case import EventKind, Side, Watcher
 from casekit.domain.directory import OrgRole
-from casekit.domain.rules import OwnerStrategy, RuleSpec, TimeCondition, parse_rule
+from casekit.domain.rule_cases import CaseFacts
+from casekit.domain.rule_starters import STARTER_RULES
+from casekit.domain.rules import (
+    TIER_ERROR,
+    OwnerStrategy,
+    RuleSpec,
+    Tier,
+    TimeCondition,
+    parse_rule,
+    parse_tier,
+)
 from casekit.domain.shipment import OPEN_STATUSES, ExceptionKind, ShipmentStatus
 from casekit.domain.workflow import Status
 from casekit.errors import CaseKitError, InvalidInput, NotFound, PermissionDenied
+from casekit.query.rule_cases import case_conditions_sql, case_facts
 from casekit.services.base import Edit, Service, set_status
 from casekit.services.messages import append_message
 from casekit.store import tables
@@ -72,6 +84,10 @@ class Rule:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def tier(self) -> Tier:
+        return self.spec.tier
+
 
 @define
 class RuleOutcome:
@@ -88,102 +104,13 @@ class RuleOutcome:
     swept: int = 0
 
 
-#: The starter set, shipped disabled: the exceptions a shipper wants a case
-#: for at once, and the delays worth chasing before the customer calls.
-STARTER_RULES: tuple[dict[str, Any], ...] = (
-    {
-        "name": "Address issue",
-        "exceptions": ["address_issue"],
-        "case_type": "address_correction",
-        "message": "The carrier reports an address problem on shipment {reference}. "
-        "Please confirm the delivery address.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Damaged in transit",
-        "exceptions": ["damaged"],
-        "case_type": "osd_damaged",
-        "message": "The carrier reports shipment {reference} as damaged.",
-    },
-    {
-        "name": "Lost shipment",
-        "exceptions": ["lost"],
-        "case_type": "lost",
-        "message": "The carrier reports shipment {reference} as lost.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Returning to sender",
-        "statuses": ["returning_to_sender"],
-        "case_type": "return_to_sender",
-        "message": "Shipment {reference} is on its way back to the sender.",
-    },
-    {
-        "name": "Refused by receiver",
-        "exceptions": ["refused"],
-        "case_type": "refused_by_receiver",
-        "message": "The receiver refused shipment {reference}.",
-    },
-    {
-        "name": "Delivery scheduling needed",
-        "exceptions": ["delivery_scheduling_needed"],
-        "case_type": "delivery_scheduling",
-        "message": "The carrier needs a delivery appointment for shipment {reference}.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Held at terminal",
-        "exceptions": ["held_at_terminal"],
-        "case_type": "general_status_update",
-        "message": "Shipment {reference} is held at the carrier's terminal.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Undeliverable",
-        "exceptions": ["undeliverable"],
-        "case_type": "general_status_update",
-        "message": "The carrier could not deliver shipment {reference}.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Stalled before pickup",
-        "time_condition": "stalled_pre_transit",
-        "hours": 48,
-        "case_type": "general_status_update",
-        "message": "Shipment {reference} has not been picked up after 48 hours.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Stalled in transit",
-        "time_condition": "stalled_in_transit",
-        "hours": 72,
-        "case_type": "where_is_my_order",
-        "message": "Shipment {reference} has had no tracking update for 72 hours.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Missed pickup appointment",
-        "time_condition": "missed_appointment",
-        "hours": 4,
-        "case_type": "general_status_update",
-        "message": "Shipment {reference} missed its pickup appointment.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Missed estimated delivery",
-        "time_condition": "missed_estimated",
-        "case_type": "where_is_my_order",
-        "message": "Shipment {reference} missed its estimated delivery date.",
-        "auto_solve": True,
-    },
-    {
-        "name": "Will miss promised date",
-        "time_condition": "will_miss_promised",
-        "case_type": "general_status_update",
-        "message": "Shipment {reference} is now expected after the date promised to the customer.",
-        "auto_solve": True,
-    },
-)
+def _with_tier(definition: Mapping[Any, Any], tier: object) -> Mapping[Any, Any]:
+    """``definition`` moved to ``tier`` (None: as it is); a bad tier is an InvalidInput."""
+    if tier is None:
+        return definition
+    if parse_tier(tier) is None:
+        raise InvalidInput({"tier": [TIER_ERROR]})
+    return {**definition, "tier": tier}
 
 
 class _Blank(dict[str, Any]):
@@ -216,6 +143,10 @@ def condition_sql(spec: RuleSpec, now: datetime) -> ColumnElement[bool]:
     ):
         if values:
             parts.append(column.in_([getattr(v, "value", v) for v in values]))
+    if spec.not_modes:
+        parts.append(or_(s.mode.is_(None), s.mode.not_in([m.value for m in spec.not_modes])))
+    if spec.reads_cases:
+        parts.append(case_conditions_sql(spec.case_conditions))
     t = spec.time_condition
     if t is not None:
         before = now - timedelta(hours=spec.hours)
@@ -288,6 +219,32 @@ class RuleService(Service):
                 strangers = [i for i in getattr(spec, name) if i not in mine]
                 if strangers:
                     errors[name] = [f"not active users of the shipper: {strangers}"]
+        if spec.tag_ids:
+            t = tables.tags.c
+            usable = set(
+                conn.execute(
+                    select(t.id).where(
+                        t.id.in_(list(spec.tag_ids)), t.org_id == org_id, t.archived_at.is_(None)
+                    )
+                ).scalars()
+            )
+            unknown = [i for i in spec.tag_ids if i not in usable]
+            if unknown:
+                errors["tag_ids"] = [f"not tags of the shipper in use: {unknown}"]
+        named = spec.case_conditions.tag_ids
+        if named:
+            # Archived tags stay on the cases that carry them, so a condition may
+            # name them; another organization's tag reads as an unknown one.
+            t = tables.tags.c
+            own = set(
+                conn.execute(
+                    select(t.id).where(t.id.in_(list(named)), t.org_id == org_id)
+                ).scalars()
+            )
+            for name in ("case_tags_any", "case_tags_all", "case_tags_none"):
+                unknown = [i for i in getattr(spec, name) if i not in own]
+                if unknown:
+                    errors[name] = [f"not tags of the shipper: {unknown}"]
         if spec.carriers:
             o = tables.organizations.c
             carriers = set(
@@ -303,10 +260,14 @@ class RuleService(Service):
         if errors:
             raise InvalidInput(errors)
 
-    def _parse(self, definition: Mapping[Any, Any]) -> RuleSpec:
+    @staticmethod
+    def _mapping(definition: object) -> Mapping[Any, Any]:
         if not isinstance(definition, Mapping):
             raise InvalidInput({"definition": ["a rule definition is a mapping of fields"]})
-        return parse_rule(definition, case_types=self.kit.case_types)
+        return definition
+
+    def _parse(self, definition: Mapping[Any, Any]) -> RuleSpec:
+        return parse_rule(self._mapping(definition), case_types=self.kit.case_types)
 
     def _rule(self, row: Mapping[Any, Any]) -> Rule:
         key = row["definition"]
@@ -333,10 +294,14 @@ class RuleService(Service):
         *,
         enabled: bool = True,
         org_id: int | None = None,
+        tier: Tier | int | None = None,
     ) -> Rule:
-        """Add a rule to the shipper's set. InvalidInput names every bad field."""
+        """Add a rule to the shipper's set. InvalidInput names every bad field.
+
+        ``tier`` (1 or 2), when given, wins over the tier the definition names.
+        """
         org = self._org_for(actor, org_id, write=True)
-        spec = self._parse(definition)
+        spec = self._parse(_with_tier(self._mapping(definition), tier))
         now = self._now()
         with self._uow() as uow:
             conn = uow.session.connection()
@@ -347,6 +312,7 @@ class RuleService(Service):
             values = {
                 "org_id": org,
                 "name": spec.name,
+                "tier": int(spec.tier),
                 "enabled": enabled,
                 "definition": json.dumps(spec.as_json()),
                 "assigned": 0,
@@ -368,13 +334,21 @@ class RuleService(Service):
         definition: Mapping[Any, Any] | None = None,
         *,
         enabled: bool | None = None,
+        tier: Tier | int | None = None,
     ) -> Rule:
-        """Replace the rule's definition and/or enable or disable it."""
+        """Replace the rule's definition, enable or disable it, and/or move it to ``tier``.
+
+        ``tier`` (1 or 2) wins over the tier the definition names; the rule's
+        other fields stay as they are when no definition is given.
+        """
         now = self._now()
         with self._uow() as uow:
             conn = uow.session.connection()
             row = self._load(conn, actor, rule_id, write=True)
             values: dict[str, Any] = {"updated_at": now}
+            if tier is not None:
+                base = definition if definition is not None else self._rule(row).spec.as_json()
+                definition = _with_tier(self._mapping(base), tier)
             if definition is not None:
                 spec = self._parse(definition)
                 self._check_refs(conn, row["org_id"], spec)
@@ -385,7 +359,9 @@ class RuleService(Service):
                 ).first()
                 if clash:
                     raise InvalidInput({"name": [f"a rule named {spec.name!r} exists"]})
-                values.update(name=spec.name, definition=json.dumps(spec.as_json()))
+                values.update(
+                    name=spec.name, tier=int(spec.tier), definition=json.dumps(spec.as_json())
+                )
             if enabled is not None:
                 values["enabled"] = enabled
             conn.execute(update(tables.rules).where(r.id == rule_id).values(values))
@@ -412,11 +388,11 @@ class RuleService(Service):
             return self._rule(self._load(uow.session.connection(), actor, rule_id, write=False))
 
     def list(self, actor: Actor, *, org_id: int | None = None) -> builtins.list[Rule]:
-        """The shipper's rules by name; its staff may read them."""
+        """The shipper's rules, Tier 1 first, each tier by name; its staff may read them."""
         org = self._org_for(actor, org_id, write=False)
         with self._uow(write=False) as uow:
             rows = uow.session.connection().execute(
-                select(tables.rules).where(r.org_id == org).order_by(r.name)
+                select(tables.rules).where(r.org_id == org).order_by(r.tier, r.name)
             )
             return [self._rule(row) for row in rows.mappings()]
 
@@ -466,6 +442,7 @@ class RuleService(Service):
             else:
                 org = self._org_for(actor, org_id, write=False)
                 spec, rule_id = self._parse(rule), None
+                self._check_refs(conn, org, spec)
             held = self._held(conn, [rule_id]) if rule_id is not None else {}
             stmt = (
                 select(tables.shipments)
@@ -473,8 +450,10 @@ class RuleService(Service):
                 .order_by(s.id)
             )
             found: builtins.list[str] = []
-            for shipment in conn.execute(stmt).mappings():
-                if not spec.matches(shipment, now):
+            rows = builtins.list(conn.execute(stmt).mappings())
+            cases = self._case_facts(conn, org, spec, [row["id"] for row in rows])
+            for shipment in rows:
+                if not spec.matches(shipment, now, cases.get(shipment["id"], ())):
                     continue
                 if rule_id is not None and not _free(held.get((rule_id, shipment["id"])), shipment):
                     continue
@@ -518,8 +497,12 @@ class RuleService(Service):
                     number = self._solve(rule, slot, shipment)
                     if number:
                         outcome.solved.append(number)
+            cases: builtins.list[CaseFacts] | None = None
             for rule in _candidates(triggers, shipment):
-                if not rule.spec.matches(shipment, now):
+                if rule.spec.reads_cases and cases is None:
+                    # Read after this shipment's auto-solving, once for its rules.
+                    cases = self._shipment_cases(shipment, rules)
+                if not rule.spec.matches(shipment, now, cases or ()):
                     continue
                 if not _free(held.get((rule.id, shipment["id"])), shipment):
                     continue
@@ -554,8 +537,10 @@ class RuleService(Service):
                 stmt = select(tables.shipments).where(
                     s.shipper_org_id == rule.org_id, condition_sql(rule.spec, at)
                 )
-                for found in conn.execute(stmt).mappings():
-                    if rule.spec.matches(found, at) and _free(
+                rows = builtins.list(conn.execute(stmt).mappings())
+                cases = self._case_facts(conn, rule.org_id, rule.spec, [f["id"] for f in rows])
+                for found in rows:
+                    if rule.spec.matches(found, at, cases.get(found["id"], ())) and _free(
                         held.get((rule.id, found["id"])), found
                     ):
                         todo.append((rule, dict(found)))
@@ -575,6 +560,25 @@ class RuleService(Service):
         return outcome
 
     # -- the parts ------------------------------------------------------------------------
+    @staticmethod
+    def _case_facts(
+        conn: Connection, org_id: int, spec: RuleSpec, shipment_ids: Sequence[int]
+    ) -> dict[int, builtins.list[CaseFacts]]:
+        """The active cases of the shipments, for a rule with conditions on them."""
+        if not spec.reads_cases:
+            return {}
+        return case_facts(conn, org_id, shipment_ids, spec.case_conditions.tag_ids)
+
+    def _shipment_cases(
+        self, shipment: Mapping[Any, Any], rules: Mapping[int, Sequence[Rule]]
+    ) -> builtins.list[CaseFacts]:
+        """A moved shipment's active cases, with the tags its shipper's rules name."""
+        org = shipment["shipper_org_id"]
+        named = {i for rule in rules.get(org, ()) for i in rule.spec.case_conditions.tag_ids}
+        with self._uow(write=False) as uow:
+            found = case_facts(uow.session.connection(), org, [shipment["id"]], named)
+        return found.get(shipment["id"], [])
+
     def _enabled(self, conn: Connection, orgs: Iterable[int]) -> dict[int, builtins.list[Rule]]:
         found: dict[int, builtins.list[Rule]] = {}
         org_ids = builtins.list(orgs)
@@ -673,6 +677,8 @@ class RuleService(Service):
                 subject=fill(spec.subject, shipment)[:300]
                 or f"{spec.name}: {shipment['reference']}"[:300],
                 message=fill(spec.message or default, shipment),
+                priority=spec.priority,
+                tags=self._usable_tags(rule),
                 _on_opened=claim,
             )
         except IntegrityError:
@@ -689,6 +695,26 @@ class RuleService(Service):
             outcome.failed.append((rule.id, shipment["reference"], str(error)))
             return
         outcome.opened.append(view.number)
+
+    def _usable_tags(self, rule: Rule) -> tuple[int, ...]:
+        """The rule's tags that are still in use (a tag archived since is left out)."""
+        if not rule.spec.tag_ids:
+            return ()
+        t = tables.tags.c
+        with self._uow(write=False) as uow:
+            usable = set(
+                uow.session.scalars(
+                    select(t.id).where(
+                        t.id.in_(list(rule.spec.tag_ids)),
+                        t.org_id == rule.org_id,
+                        t.archived_at.is_(None),
+                    )
+                )
+            )
+        gone = [i for i in rule.spec.tag_ids if i not in usable]
+        if gone:
+            log.info("casekit: rule %s leaves out its archived tags %s", rule.id, gone)
+        return tuple(i for i in rule.spec.tag_ids if i in usable)
 
     def _choose_owner(self, conn: Connection, rule: Rule) -> int | None:
         spec = rule.spec

@@ -42,7 +42,7 @@ from casekit.domain.tracking import (
 )
 from casekit.errors import NotFound, PermissionDenied
 from casekit.services.base import Service
-from casekit.store import report_columns, tables
+from casekit.store import clocks, report_columns, tables
 
 if TYPE_CHECKING:
     from casekit.services.rules import RuleOutcome
@@ -257,6 +257,7 @@ class ShipmentService(Service):
             inserts: dict[tuple[int, str], dict[str, Any]] = {}
             updates: dict[int, dict[str, Any]] = {}
             moved: set[int] = set()  # snapshots whose brand, segment or region moves
+            retarget: set[int] = set()  # snapshots whose facts a target may test move
             for _i, shipper_id, item, carrier_id in good:
                 key = (shipper_id, item.reference.strip())
                 current = inserts.get(key) or existing.get(key)
@@ -287,12 +288,15 @@ class ShipmentService(Service):
                         updates[current["id"]] = current
                         if changes.keys() & set(report_columns.SNAPSHOT_COLUMNS):
                             moved.add(current["id"])
+                        if changes.keys() & clocks.SHIPMENT_FACTS:
+                            retarget.add(current["id"])
                     report.updated += 1
             if inserts:
                 _insert_grouped(conn, tables.shipments, inserts.values())
             if updates:
                 conn.execute(_update_shipments(), [_update_params(r) for r in updates.values()])
                 report_columns.refresh_snapshot_of_shipments(conn, moved)
+                clocks.recompute_for_shipments(conn, retarget, now)
             uow.commit()
 
     # -- orders -------------------------------------------------------------------------

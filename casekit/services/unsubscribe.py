@@ -81,9 +81,9 @@ class UnsubscribeService(Service):
         when its case or recipient is gone.
         """
         with self._uow(write=False) as uow:
-            number, shipper_org_id = self._case(uow.session, token)
-            case_id = self._bound(token).case_id
-            who = self._who(uow.session, token, case_id, shipper_org_id)
+            number, shipper_org_id, case_id = self._case(uow.session, token)
+            # The recipient of the mail, on the case it was about (the duplicate of a merge).
+            who = self._who(uow.session, token, self._bound(token).case_id, shipper_org_id)
             return self._state(uow.session, number, case_id, shipper_org_id, who)
 
     def unsubscribe(self, token: str, *, all_cases: bool = False) -> SubscriptionState:
@@ -100,14 +100,21 @@ class UnsubscribeService(Service):
     def _bound(self, token: str) -> ReplyToken:
         return verify(token, self.kit.settings.reply_secrets, purpose="unsubscribe")
 
-    def _case(self, session: Session, token: str) -> tuple[str, int]:
+    def _case(self, session: Session, token: str) -> tuple[str, int, int]:
+        """The case the token's mail was about: the case it was merged into, if it was
+        (its people moved there, so does what they choose of its mail)."""
         bound = self._bound(token)
-        row = session.execute(
-            select(_c.number, _c.shipper_org_id).where(_c.id == bound.case_id)
-        ).first()
+        case_id = bound.case_id
+        stmt = select(_c.number, _c.shipper_org_id, _c.merged_into_id)
+        row = session.execute(stmt.where(_c.id == case_id)).first()
+        for _hop in range(20):
+            if row is None or row.merged_into_id is None:
+                break
+            case_id = row.merged_into_id
+            row = session.execute(stmt.where(_c.id == case_id)).first()
         if row is None:
             raise NotFound("case", bound.case_id)
-        return str(row.number), int(row.shipper_org_id)
+        return str(row.number), int(row.shipper_org_id), case_id
 
     def _who(self, session: Session, token: str, case_id: int, shipper_org_id: int) -> _Who:
         bound = self._bound(token)
@@ -178,12 +185,12 @@ class UnsubscribeService(Service):
 
     def _change(self, token: str, *, leave: bool, all_cases: bool) -> SubscriptionState:
         with self._uow(write=False) as uow:
-            number, _ = self._case(uow.session, token)
+            number, _, _ = self._case(uow.session, token)
         with self.editing(Actor.host(), number) as edit:
             case = edit.case
             assert case.id is not None
             session = edit.uow.session
-            who = self._who(session, token, case.id, case.shipper_org_id)
+            who = self._who(session, token, self._bound(token).case_id, case.shipper_org_id)
             all_cases = all_cases and not who.key.startswith("u")
             found = self._rows(session, case.id, case.shipper_org_id, who.key)
             conn = edit.uow.connection()

@@ -78,6 +78,7 @@ class ViewService(Service):
             roles=self.__dict__.setdefault("_org_roles", {}),
             user_orgs=self.__dict__.setdefault("_user_orgs", {}),
             statements=self.__dict__.setdefault("_statements", {}),
+            search_language=self.kit.settings.search_language,
         )
 
     # -- listing -------------------------------------------------------------------
@@ -86,17 +87,17 @@ class ViewService(Service):
     ) -> Page:
         """One page of the cases ``query`` selects for ``actor``; pass ``next_cursor`` on."""
         parsed = parse_query(query)
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             return self._lister(uow, actor).page(parsed, limit=limit, cursor=cursor)
 
     def count(self, actor: Actor, query: QueryLike = None) -> int:
         parsed = parse_query(query)
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             return self._lister(uow, actor).count(parsed)
 
     def counts(self, actor: Actor) -> dict[str, int]:
         """Badge counts: each built-in view, then each saved view the actor can use by id."""
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             lister = self._lister(uow, actor)
             result = lister.view_counts()
             for saved in self._usable(uow, actor):
@@ -106,9 +107,10 @@ class ViewService(Service):
             return result
 
     def search(self, actor: Actor, text: str, *, limit: int = 50) -> Page:
-        """Cases any of whose identifiers is ``text``, across all cases the actor sees."""
+        """Cases any of whose identifiers starts with ``text``, or whose texts the actor
+        reads hold its words, across all cases the actor sees."""
         if not text.strip():
-            raise InvalidInput({"search": ["type an identifier"]})
+            raise InvalidInput({"search": ["type an identifier or words"]})
         return self.list(actor, ListQuery(view=BuiltinView.ALL_CASES, search=text), limit=limit)
 
     def export_csv(self, actor: Actor, query: QueryLike = None) -> Iterator[str]:
@@ -118,7 +120,7 @@ class ViewService(Service):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns)
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             rows = self._lister(uow, actor).iterate(parsed)
             for count, row in enumerate(rows, 1):
                 writer.writerow([_cell(row, column) for column in columns])
@@ -131,7 +133,7 @@ class ViewService(Service):
     # -- saved views -----------------------------------------------------------------
     def saved(self, actor: Actor) -> builtins.list[SavedView]:
         """The actor's own saved views and those shared in their organization, by name."""
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             return self._usable(uow, actor)
 
     def save(self, actor: Actor, name: str, query: QueryLike, *, shared: bool = False) -> SavedView:
@@ -195,15 +197,26 @@ class ViewService(Service):
             uow.commit()
 
     # -- columns ---------------------------------------------------------------------
-    def columns(self, actor: Actor, *, saved: int | None = None) -> tuple[str, ...]:
+    def columns(
+        self, actor: Actor, *, saved: int | None = None, view: str | None = None
+    ) -> tuple[str, ...]:
         """The list columns the acting user chose, for the built-in views or one saved view.
 
         A saved view without a choice of its own shows the columns saved
         with it, else the user's columns of the built-in views; without any
-        choice, ``PAGE_COLUMNS`` (``casekit.query.listing``).
+        choice, ``PAGE_COLUMNS`` (``casekit.query.listing``). The built-in
+        ``view`` ``due_soon`` always shows the ``due`` column (after the
+        status, or the number).
         """
+        chosen = self._columns(actor, saved=saved)
+        if saved is None and view == BuiltinView.DUE_SOON.value and "due" not in chosen:
+            after = chosen.index("status") + 1 if "status" in chosen else 1
+            chosen = (*chosen[:after], "due", *chosen[after:])
+        return chosen
+
+    def _columns(self, actor: Actor, *, saved: int | None) -> tuple[str, ...]:
         user_id, _org = _user(actor)
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             keys = [_view_key(None)]
             fallback: tuple[str, ...] | None = None
             if saved is not None:
@@ -258,18 +271,18 @@ class ViewService(Service):
                         )
                     )
             uow.commit()
-        return chosen if chosen is not None else self.columns(actor, saved=saved)
+        return chosen if chosen is not None else self._columns(actor, saved=saved)
 
     # -- known values ----------------------------------------------------------------
     def known_values(self, actor: Actor, field: str) -> builtins.list[str]:
         """The values of ``field`` (brand, customer_segment or region) found on the
         cases the actor may see, sorted: the choices its filter offers."""
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             return builtins.list(known_values(self._lister(uow, actor), field))
 
     def query_of(self, actor: Actor, view_id: int) -> ListQuery:
         """The query a saved view stands for, if the actor may use it."""
-        with self._uow(write=False) as uow:
+        with self._uow(write=False, replica=True) as uow:
             for view in self._usable(uow, actor):
                 if view.id == view_id:
                     return parse_query(json.loads(view.definition))

@@ -12,11 +12,13 @@ CRM number and watchers never reach it — and writes one row per
 subscription to ``casekit_webhook_outbox``.
 
 :func:`deliver_webhooks` is called by the outbox :class:`~casekit.services.worker.Worker`
-for each batch: it claims due rows the same way, signs each (casekit's own
+for each batch: it claims due rows the same way (a claim token, a lease
+renewed by a heartbeat while the batch is sent), signs each (casekit's own
 signature and the Standard Webhooks headers), POSTs it with httpx, and
-records every attempt. A 2xx is delivered; a 410 disables the subscription;
-anything else (or no answer) is retried with the notifications' backoff
-until ``notify_max_attempts``.
+records every attempt, on the row only while the claim is still its own.
+A 2xx is delivered; a 410 disables the subscription; anything else (or no
+answer) is retried with the notifications' backoff until
+``notify_max_attempts``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import logging
 import ssl
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -39,10 +42,25 @@ from casekit.domain.actor import Actor, SystemName
 from casekit.domain.directory import Organization
 from casekit.domain.workflow import StatusMove, status_value_for_carrier
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
+from casekit.query.actions import action_view
+from casekit.query.actions import readable as action_readable
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
-from casekit.services.outbox import FAILED, MAX_ERROR, QUEUED, SENT, Subscribed
-from casekit.services.worker import attempted, log_failure, next_state
+from casekit.services.outbox import (
+    MAX_ERROR,
+    QUEUED,
+    SENDING,
+    Subscribed,
+    insert_rows,
+)
+from casekit.services.worker import (
+    Tally,
+    attempted,
+    claimed_by,
+    log_failure,
+    log_lost,
+    next_state,
+)
 from casekit.store import tables
 from casekit.webhooks import (
     DELIVERY_HEADER,
@@ -60,7 +78,7 @@ from casekit.webhooks import (
 if TYPE_CHECKING:
     from casekit.kit import CaseKit
     from casekit.services.base import Edit
-    from casekit.services.worker import Worker
+    from casekit.services.worker import Counts, Worker
 
 __all__ = [
     "WebhookAttemptView",
@@ -364,23 +382,25 @@ class WebhookService(Service):
                             error=a["error"],
                         )
                     )
-        return [
-            WebhookDeliveryView(
-                id=r["id"],
-                webhook_id=r["webhook_id"],
-                case_id=r["case_id"],
-                event=WebhookEvent(r["event"]),
-                payload=json.loads(r["payload"]),
-                status=r["status"],
-                attempts=r["attempts"],
-                created_at=r["created_at"],
-                next_attempt_at=r["next_attempt_at"] if r["status"] == QUEUED else None,
-                sent_at=r["sent_at"],
-                last_error=r["last_error"],
-                history=tuple(history.get(r["id"], ())),
-            )
-            for r in rows
-        ]
+        return [_delivery_view(r, history.get(r["id"], ())) for r in rows]
+
+
+def _delivery_view(row: Any, history: Iterable[WebhookAttemptView]) -> WebhookDeliveryView:
+    """A :class:`WebhookDeliveryView` of a ``casekit_webhook_outbox`` row (a mapping)."""
+    return WebhookDeliveryView(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        case_id=row["case_id"],
+        event=WebhookEvent(row["event"]),
+        payload=json.loads(row["payload"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        next_attempt_at=row["next_attempt_at"] if row["status"] == QUEUED else None,
+        sent_at=row.get("sent_at"),
+        last_error=row.get("last_error"),
+        history=tuple(history),
+    )
 
 
 # -- queueing -----------------------------------------------------------------------------
@@ -389,6 +409,8 @@ class WebhookService(Service):
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, tuple | builtins.list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -399,7 +421,11 @@ def _plain(value: Any) -> Any:
 
 
 def _as_dict(view: Any) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in attrs.asdict(view, recurse=True).items()}
+    plain = {k: _plain(v) for k, v in attrs.asdict(view, recurse=True).items()}
+    if "custom_fields" in plain:
+        # By the names the organization reads them under, as in REST.
+        plain["custom_fields"] = view.custom_field_values
+    return plain
 
 
 def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, Any]]]:
@@ -447,8 +473,47 @@ def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, A
                 {"user_id": watcher["user_id"], "watching": watcher["watching"]},
             )
         )
+    priority = by_name.get(str(signals.priority_changed.name))
+    if priority is not None:
+        found.append(
+            (
+                WebhookEvent.PRIORITY_CHANGED,
+                {"old": priority["old"].value, "new": priority["new"].value},
+            )
+        )
+    tagged = by_name.get(str(signals.tags_changed.name))
+    if tagged is not None:
+        found.append(
+            (
+                WebhookEvent.TAGS_CHANGED,
+                {
+                    "org_id": tagged["org_id"],
+                    "added": list(tagged["added"]),
+                    "removed": list(tagged["removed"]),
+                },
+            )
+        )
+    fields = by_name.get(str(signals.custom_fields_changed.name))
+    if fields is not None:
+        found.append(
+            (
+                WebhookEvent.CUSTOM_FIELDS_CHANGED,
+                {"org_id": fields["org_id"], "changes": fields["changes"]},
+            )
+        )
+    recorded = by_name.get(str(signals.action_recorded.name))
+    if recorded is not None:
+        action = recorded["action"]
+        event = (
+            WebhookEvent.APPOINTMENT_CHANGED
+            if action.kind == "appointment"
+            else WebhookEvent.DISPOSITION_CHANGED
+        )
+        found.append((event, {"action_id": action.id, "change": str(recorded["change"])}))
     return found
 
+
+_ACTION_EVENTS = frozenset({WebhookEvent.APPOINTMENT_CHANGED, WebhookEvent.DISPOSITION_CHANGED})
 
 _STATUS_EVENTS = frozenset(
     {WebhookEvent.STATUS_CHANGED, WebhookEvent.CASE_SOLVED, WebhookEvent.CASE_REOPENED}
@@ -495,7 +560,9 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
         if not events:
             continue
         org = hook.org_id
-        scope = Scope(edit.uow.session, Actor.system_actor(SystemName.API, org_id=org))
+        scope = Scope(
+            edit.uow.session, Actor.system_actor(SystemName.API, org_id=org), now=edit.now
+        )
         if org not in views:
             views[org] = _as_dict(scope.view(case, new=edit.new))
         for event, details in changes:
@@ -517,6 +584,27 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
                 if watcher_org != org:
                     continue  # watchers are their own organization's business
                 data.update(details)
+            elif event is WebhookEvent.TAGS_CHANGED:
+                if details["org_id"] != org:
+                    continue  # tags are their own organization's business
+                data.update(added=details["added"], removed=details["removed"])
+            elif event is WebhookEvent.CUSTOM_FIELDS_CHANGED:
+                fields_read = _field_changes(details, org, case)
+                if not fields_read:
+                    continue  # the other party's private fields are its own business
+                data["fields"] = fields_read
+            elif event in _ACTION_EVENTS:
+                # The action as the organization reads it: the carrier never
+                # reads the shipper's internal note.
+                row = conn.execute(
+                    select(tables.actions).where(tables.actions.c.id == details["action_id"])
+                ).one()
+                as_org = Actor.system_actor(SystemName.API, org_id=org)
+                if not action_readable(as_org, case, row):
+                    continue
+                data.update(
+                    change=details["change"], action=_as_dict(action_view(as_org, case, row))
+                )
             elif event in _STATUS_EVENTS:
                 move = details["move"]
                 if org == case.carrier_org_id:
@@ -556,8 +644,23 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
                 }
             )
     if rows:
-        conn.execute(insert(tables.webhook_outbox), rows)
+        told = bool(signals.webhook_queued.receivers)
+        insert_rows(conn, tables.webhook_outbox, rows, with_ids=told)
+        if told:
+            edit.queued_webhooks += [_delivery_view(row, ()) for row in rows]
     return len(rows)
+
+
+def _field_changes(details: dict[str, Any], org: int, case: Any) -> dict[str, Any]:
+    """The custom field changes organization ``org`` reads, by the names it reads
+    them under: all of its own organization's, the other party's shared ones."""
+    owner = details["org_id"]
+    role = "shipper" if owner == case.shipper_org_id else "carrier"
+    return {
+        (key if owner == org else f"{role}.{key}"): {"old": old, "new": new}
+        for key, (field, old, new) in details["changes"].items()
+        if owner == org or field.shared
+    }
 
 
 # -- delivering ---------------------------------------------------------------------------
@@ -576,24 +679,31 @@ def _client(kit: CaseKit) -> httpx.Client:
     )
 
 
-def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
+def deliver_webhooks(worker: Worker, rows: builtins.list[dict[str, Any]] | None = None) -> Counts:
     """Claim, sign, send and record one batch of webhook requests.
 
-    Returns (claimed, sent, retried, failed).
+    ``rows`` are requests the worker claimed already
+    (``worker.claim(tables.webhook_outbox, ids=...)``); by default it claims
+    a batch of those due. Returns (claimed, sent, retried, failed,
+    abandoned), as :class:`~casekit.services.worker.BatchResult` counts them.
     """
     kit = worker.kit
-    rows = worker.claim(tables.webhook_outbox)
+    if rows is None:
+        rows = worker.claim(tables.webhook_outbox)
     if not rows:
-        return 0, 0, 0, 0
+        return 0, 0, 0, 0, 0
     with kit.sessions(write=False) as session:
         ids = sorted({r["webhook_id"] for r in rows})
         stmt = select(_h.id, _h.org_id, _h.url, _h.secret, _h.active, _h.description).where(
             _h.id.in_(ids)
         )
         hooks = {h.id: h for h in session.execute(stmt)}
-    sent = retried = failed = 0
-    with _client(kit) as client:
+    tally = Tally(len(rows))
+    with worker.holding(tables.webhook_outbox, rows) as hold, _client(kit) as client:
         for row in rows:
+            if not hold.keeps(row["id"]):
+                tally.add(SENDING)
+                continue
             hook = hooks.get(row["webhook_id"])
             code: int | None = None
             error: str | None = None
@@ -634,11 +744,9 @@ def deliver_webhooks(worker: Worker) -> tuple[int, int, int, int]:
                         error = f"HTTP {code}"
                 except httpx.HTTPError as exc:
                     error = f"{type(exc).__name__}: {exc}"
-            outcome = _record(kit, row, code, error, final=final, gone=gone)
-            sent += outcome == SENT
-            retried += outcome == QUEUED
-            failed += outcome == FAILED
-    return len(rows), sent, retried, failed
+            tally.add(_record(worker, row, code, error, final=final, gone=gone))
+            hold.release(row["id"])
+    return tally.counts("webhook request(s)")
 
 
 MAX_ANSWER = 64 * 1024
@@ -688,7 +796,7 @@ def _answered(kit: CaseKit, hook: Any, row: dict[str, Any], code: int, answer: b
 
 
 def _record(
-    kit: CaseKit,
+    worker: Worker,
     row: dict[str, Any],
     code: int | None,
     error: str | None,
@@ -696,18 +804,22 @@ def _record(
     final: bool,
     gone: bool,
 ) -> str:
+    """Write one attempt's outcome, on the row while the claim is still the worker's
+    (as :meth:`Worker.record <casekit.services.worker.Worker.record>`); returns the
+    row's new status, ``sending`` when another worker's claim holds it now."""
+    kit = worker.kit
     now = kit.clock.now()
     attempts = row["attempts"] + 1
-    status, values = next_state(kit.settings, now, attempts, error, final=final)
-    if error is not None:
-        log_failure(log, "webhook delivery", row["id"], attempts, status, error)
+    status, values = next_state(kit.settings, now, attempts, error, final=final, rng=worker.rng)
     with kit.sessions(write=True) as session:
         conn = session.connection()
-        conn.execute(
+        changed = conn.execute(
             update(tables.webhook_outbox)
-            .where(_q.id == row["id"])
+            .where(*claimed_by(tables.webhook_outbox, row))
             .values(status=status, attempts=attempts, **values)
-        )
+        ).rowcount
+        if not changed:
+            status, gone = SENDING, False
         conn.execute(
             insert(tables.webhook_attempts),
             {
@@ -729,5 +841,10 @@ def _record(
                 )
             )
         session.commit()
+    if status == SENDING:
+        log_lost(log, "webhook delivery", row["id"], error)
+        return status
+    if error is not None:
+        log_failure(log, "webhook delivery", row["id"], attempts, status, error)
     attempted(kit, "webhook", status, code)
     return status

@@ -27,21 +27,26 @@ from casekit.domain.actor import Actor
 from casekit.errors import PermissionDenied
 from casekit.store import tables
 
-#: The user the running service call acts for (None: a customer, a system, no call).
-_ACTING: ContextVar[int | None] = ContextVar("casekit_acting_user", default=None)
+#: The actor the running service call acts for (None: no call).
+_ACTING: ContextVar[Actor | None] = ContextVar("casekit_acting", default=None)
 #: ``session.info`` key: the user whose check the session still owes.
 _PENDING = "casekit_acting_user"
 #: The bound parameter of :func:`not_deactivated`: the user's id, or None.
 ACTING_USER = "casekit_acting_user"
 
 
-def act_for(actor: Actor | None) -> Token[int | None]:
+def act_for(actor: Actor | None) -> Token[Actor | None]:
     """From now on act for ``actor``: the sessions opened check that they may act.
     Hand the token back to :func:`done` when the call ends."""
-    return _ACTING.set(actor.user_id if actor is not None else None)
+    return _ACTING.set(actor)
 
 
-def done(token: Token[int | None]) -> None:
+def current() -> Actor | None:
+    """The actor the running service call acts for, or None outside one."""
+    return _ACTING.get()
+
+
+def done(token: Token[Actor | None]) -> None:
     """Act again for whoever acted before :func:`act_for` gave ``token``."""
     _ACTING.reset(token)
 
@@ -60,13 +65,14 @@ def context_for(actor: Actor | None) -> Context:
     """A copy of the current context that acts for ``actor``: to run a
     generator's steps in (:meth:`Context.run`), whoever iterates it."""
     context = copy_context()
-    context.run(_ACTING.set, actor.user_id if actor is not None else None)
+    context.run(_ACTING.set, actor)
     return context
 
 
 def watch(session: Session) -> Session:
     """Make ``session`` check the acting user (if any) before its first statement."""
-    user_id = _ACTING.get()
+    actor = _ACTING.get()
+    user_id = actor.user_id if actor is not None else None
     if user_id is not None:
         session.info[_PENDING] = user_id
     return session
@@ -119,6 +125,7 @@ __all__ = [
     "act_for",
     "acting",
     "context_for",
+    "current",
     "done",
     "not_deactivated",
     "refuse_deactivated",

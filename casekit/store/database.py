@@ -68,9 +68,12 @@ def create_casekit_engine(
             "e.g. postgresql://casekit@db.example/casekit"
         ) from error
     backend = parsed.get_backend_name()
+    parsed = _prepare_threshold(parsed, options)
     if backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")
         options.setdefault("pool_recycle", 3600)
+    elif backend == "postgresql":
+        _utc_sessions(parsed, options)
     try:
         engine = create_engine(parsed, **options)
     except exc.NoSuchModuleError as error:
@@ -89,6 +92,62 @@ def create_casekit_engine(
     elif ping_after_idle is not None and not options.get("pool_pre_ping"):
         _ping_idle_connections(engine, ping_after_idle)
     return engine
+
+
+#: The URL query parameter that sets psycopg's ``prepare_threshold``.
+PREPARE_THRESHOLD = "prepare_threshold"
+
+
+def _prepare_threshold(url: URL, options: dict[str, Any]) -> URL:
+    """Take ``?prepare_threshold=`` out of a PostgreSQL URL and hand it to psycopg.
+
+    psycopg 3 prepares a statement on the server once a connection has run
+    it a few times (5, its ``prepare_threshold``). Behind PgBouncer in
+    transaction mode (1.20 and older, or ``max_prepared_statements = 0``)
+    the next transaction may run on another server connection, which has
+    no such statement: ``prepare_threshold=none`` prepares nothing.
+    """
+    raw = url.query.get(PREPARE_THRESHOLD)
+    if raw is None:
+        return url
+    value = raw[-1] if isinstance(raw, tuple) else raw
+    if url.get_backend_name() != "postgresql" or url.get_driver_name() != "psycopg":
+        raise DatabaseUnavailable(
+            f"{PREPARE_THRESHOLD} is a setting of psycopg, PostgreSQL's driver: "
+            "leave it out of this URL"
+        )
+    if value.strip().lower() in ("none", "off", ""):
+        threshold: int | None = None
+    elif value.strip().isdigit():
+        threshold = int(value)
+    else:
+        raise DatabaseUnavailable(
+            f"{PREPARE_THRESHOLD}={value!r}: none (prepare nothing, behind PgBouncer in "
+            "transaction mode) or a whole number of runs"
+        )
+    options["connect_args"] = {**options.get("connect_args", {}), PREPARE_THRESHOLD: threshold}
+    return url.difference_update_query([PREPARE_THRESHOLD])
+
+
+def _utc_sessions(url: URL, options: dict[str, Any]) -> None:
+    """Have PostgreSQL sessions speak UTC (``-c TimeZone=UTC`` among the connection's
+    ``options``) unless the URL or ``connect_args`` already name a time zone.
+
+    A ``timestamptz`` read in a session in UTC arrives with
+    :data:`datetime.UTC` as its time zone, which
+    :class:`~casekit.store.types.UTCDateTime` passes through as it is: in
+    another zone (``Etc/UTC`` included) each value is converted, about a
+    microsecond a value, which a report reading thousands of rows feels.
+    What is stored and read is the same instant either way.
+    """
+    connect_args = dict(options.get("connect_args") or {})
+    given = connect_args.get("options", url.query.get("options", ""))
+    if not isinstance(given, str):  # a URL may repeat a key: the last one counts
+        given = given[-1] if given else ""
+    if "timezone" in given.lower():
+        return
+    connect_args["options"] = f"{given} -c TimeZone=UTC".strip()
+    options["connect_args"] = connect_args
 
 
 def sqlite_file(url: str | URL) -> Path | None:

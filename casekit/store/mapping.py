@@ -13,10 +13,12 @@ from sqlalchemy import Connection, event, inspect
 from sqlalchemy.orm import registry
 
 from casekit.domain.apikeys import ApiKey
+from casekit.domain.canned_replies import CannedReply
 from casekit.domain.case import Attachment, Case, CrmNumber, Entry, Participant, Watcher
+from casekit.domain.custom_fields import CustomField
 from casekit.domain.directory import Customer, Organization, User
-from casekit.domain.reports import ReportTarget
 from casekit.domain.shipment import Order, Shipment
+from casekit.domain.tags import Tag
 from casekit.domain.views import SavedView
 from casekit.store import report_columns, tables
 
@@ -35,26 +37,29 @@ def map_domain() -> None:
         m(Organization, tables.organizations)
         m(User, tables.users)
         m(Customer, tables.customers)
-        m(Shipment, tables.shipments)
+        # The identifiers' lower-cased keys are the database's (store.tables._key).
+        m(Shipment, tables.shipments, exclude_properties=tables.SHIPMENT_KEYS)
         event.listen(Shipment, "before_insert", _carrier_key)
         event.listen(Shipment, "before_update", _carrier_key)
         event.listen(Shipment, "after_update", _snapshot_to_cases)
-        m(Order, tables.orders, exclude_properties=["customer_email_key"])
-        # The report columns are the store's (see store.report_columns).
+        m(Order, tables.orders, exclude_properties=["customer_email_key", "number_key"])
+        # The report and due columns are the store's (store.report_columns, store.clocks).
         m(
             Case,
             tables.cases,
             version_id_col=tables.cases.c.version,
-            exclude_properties=report_columns.REPORT_COLUMNS,
+            exclude_properties=report_columns.REPORT_COLUMNS + tables.DUE_COLUMNS,
         )
         m(Entry, tables.entries)
         m(Attachment, tables.attachments)
         m(Watcher, tables.watchers)
         m(Participant, tables.participants)
-        m(CrmNumber, tables.crm_numbers)
+        m(CrmNumber, tables.crm_numbers, exclude_properties=["number_key"])
         m(SavedView, tables.saved_views)
+        m(Tag, tables.tags)
+        m(CustomField, tables.custom_fields)
         m(ApiKey, tables.api_keys)
-        m(ReportTarget, tables.report_targets)
+        m(CannedReply, tables.canned_replies)
         mapper_registry.configure()
         _mapped = True
 

@@ -6,6 +6,7 @@ history never mixes with the host's Alembic history.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib.resources import files
 
@@ -26,18 +27,29 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(
-    engine: Engine, revision: str = "head", *, progress: Callable[[str], None] | None = None
+    engine: Engine,
+    revision: str = "head",
+    *,
+    progress: Callable[[str], None] | None = None,
+    search_language: str | None = None,
 ) -> None:
     """Upgrade casekit's tables to ``revision`` (the newest by default).
 
     The default SQLite file's folder is created first when missing
     (:func:`casekit.settings.user_data_dir`). ``progress`` is called with
     each migration's revision and message once it has run.
+    ``search_language`` is the language the full-text indexes are built in
+    (``casekit.store.fulltext``; None: ``CASEKIT_SEARCH_LANGUAGE``, else
+    English).
     """
     from casekit.store.database import make_default_folder
+    from casekit.store.fulltext import DEFAULT_LANGUAGE, check_language
 
     make_default_folder(engine.url)
     config = alembic_config(engine)
+    if search_language is None:
+        search_language = os.environ.get("CASEKIT_SEARCH_LANGUAGE", DEFAULT_LANGUAGE)
+    config.attributes["search_language"] = check_language(search_language)
     if progress is not None:
         config.attributes["on_version_apply"] = progress
     command.upgrade(config, revision)

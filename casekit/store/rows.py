@@ -28,9 +28,11 @@ from casekit.errors import Conflict
 from casekit.store import report_columns, tables
 
 c = tables.cases.c
-#: The columns of the domain's case; the report columns are the store's own.
+#: The columns of the domain's case; the report and due columns are the store's own.
 CASE_FIELDS: tuple[str, ...] = tuple(
-    col.name for col in tables.cases.columns if col.name not in report_columns.REPORT_COLUMNS
+    col.name
+    for col in tables.cases.columns
+    if col.name not in report_columns.REPORT_COLUMNS and col.name not in tables.DUE_COLUMNS
 )
 _ENTRY_FIELDS: tuple[str, ...] = tuple(
     col.name for col in tables.entries.columns if col.name != "id"

@@ -12,11 +12,14 @@ from sqlalchemy import (
     Column,
     Computed,
     Date,
+    Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -28,9 +31,11 @@ from sqlalchemy.types import TypeEngine
 from casekit.domain.apikeys import ApiScope
 from casekit.domain.audience import Audience
 from casekit.domain.case import EntryKind, EventKind, Side, Source
+from casekit.domain.custom_fields import FieldKind, FieldVisibility
 from casekit.domain.directory import OrgRole, UserRole
+from casekit.domain.tags import TagColour
 from casekit.domain.workflow import Status
-from casekit.store.types import EnumText, UTCDateTime
+from casekit.store.types import EnumText, PriorityRank, TextList, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -60,6 +65,24 @@ def _ident(length: int) -> TypeEngine[str]:
     else; ``utf8mb4_bin`` makes them behave like PostgreSQL and SQLite.
     """
     return String(length).with_variant(String(length, collation=MYSQL_BINARY), "mysql", "mariadb")
+
+
+def _key(source: str) -> Column[str]:
+    """``source`` lower-cased, kept by the database, compared byte for byte.
+
+    The search box looks identifiers up by prefix, whatever their case
+    (casekit.query.search): a range ``key >= 'nw-50' AND key < 'nw-51'`` on
+    an index of this column. Byte order (``C`` on PostgreSQL, ``utf8mb4_bin``
+    on MariaDB, SQLite's own) makes the range exactly the strings with the
+    prefix. A stored generated column (virtual on SQLite, whose index stores
+    the values all the same) because MariaDB has no index on an expression.
+    """
+    kind = (
+        String(KEY)
+        .with_variant(String(KEY, collation="C"), "postgresql")
+        .with_variant(String(KEY, collation=MYSQL_BINARY), "mysql", "mariadb")
+    )
+    return Column(f"{source}_key", kind, Computed(f"lower({source})", persisted=True))
 
 
 def _id() -> Column[int]:
@@ -114,6 +137,19 @@ customers = Table(
     Index("ix_casekit_customers_shipper_email", "shipper_org_id", "email"),
 )
 
+#: The shipment's identifiers the search box looks up (each with its ``_key``).
+SHIPMENT_IDENTIFIERS: tuple[str, ...] = (
+    "tracking_number",
+    "bol_number",
+    "po_number",
+    "reference_number",
+    "ra_number",
+    "order_number",
+    "reference",
+)
+#: Their keys' columns.
+SHIPMENT_KEYS: tuple[str, ...] = tuple(f"{name}_key" for name in SHIPMENT_IDENTIFIERS)
+
 shipments = Table(
     "casekit_shipments",
     metadata,
@@ -148,18 +184,28 @@ shipments = Table(
     Column("exception", String(32)),
     Column("status_at", UTCDateTime()),
     Column("appointment_at", UTCDateTime()),
+    # The delivery appointment both sides accepted (casekit.domain.actions),
+    # its window in UTC and the destination's time zone it was agreed in.
+    Column("delivery_window_start", UTCDateTime()),
+    Column("delivery_window_end", UTCDateTime()),
+    Column("delivery_time_zone", String(64)),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # The identifiers lower-cased (see _key), never written, not mapped.
+    *(_key(name) for name in SHIPMENT_IDENTIFIERS),
     UniqueConstraint("shipper_org_id", "reference"),
     # The rules' sweep reads a shipper's shipments still on their way.
     Index("ix_casekit_shipments_shipper_status", "shipper_org_id", "shipment_status"),
-    # The identifier search box looks shipments up by each of these.
-    Index("ix_casekit_shipments_tracking", "tracking_number"),
-    Index("ix_casekit_shipments_bol", "bol_number"),
-    Index("ix_casekit_shipments_po", "po_number"),
-    Index("ix_casekit_shipments_reference_number", "reference_number"),
-    Index("ix_casekit_shipments_ra", "ra_number"),
-    Index("ix_casekit_shipments_order_number", "order_number"),
+    # The search box looks shipments up by a prefix of each identifier, any case.
+    Index("ix_casekit_shipments_tracking", "tracking_number_key"),
+    Index("ix_casekit_shipments_bol", "bol_number_key"),
+    Index("ix_casekit_shipments_po", "po_number_key"),
+    Index("ix_casekit_shipments_reference_number", "reference_number_key"),
+    Index("ix_casekit_shipments_ra", "ra_number_key"),
+    Index("ix_casekit_shipments_order_number", "order_number_key"),
+    Index("ix_casekit_shipments_reference", "reference_key"),
     Index("ix_casekit_shipments_carrier_key", "carrier_key"),
+    # Filters: the cases whose shipment has a delivery appointment on a date.
+    Index("ix_casekit_shipments_delivery_window", "delivery_window_start"),
 )
 
 orders = Table(
@@ -178,8 +224,10 @@ orders = Table(
     Column("brand", String(NAME)),
     Column("placed_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
+    _key("number"),
     UniqueConstraint("shipper_org_id", "number"),
     Index("ix_casekit_orders_number", "number"),
+    Index("ix_casekit_orders_number_key", "number_key"),
     Index("ix_casekit_orders_customer_email", "shipper_org_id", "customer_email_key"),
 )
 
@@ -211,6 +259,14 @@ def _known_value_indexes() -> list[Index]:
             )
     return found
 
+
+#: The cases' due columns (casekit.store.clocks keeps them; the domain's case does not carry them).
+DUE_COLUMNS: tuple[str, ...] = (
+    "shipper_due_at",
+    "shipper_warn_at",
+    "carrier_due_at",
+    "carrier_warn_at",
+)
 
 cases = Table(
     "casekit_cases",
@@ -261,6 +317,22 @@ cases = Table(
     # When the shipper shared its customer's contact details with the carrier
     # (NULL: not shared); the scoped layer shows them to the carrier then.
     Column("contact_shared_at", UTCDateTime()),
+    # The priority both sides share (casekit.domain.tags), as its rank: 1 low,
+    # 2 normal, 3 high, 4 urgent; the list sorts by it, urgent first.
+    Column("priority", PriorityRank(), nullable=False, server_default=text("2")),
+    # The case this duplicate was merged into, and when (casekit.services.merge);
+    # NULL: not merged. No foreign key, like the carrier's latest message: a
+    # plain ALTER adds and drops it on every database (migration 0038).
+    Column("merged_into_id", Id),
+    Column("merged_at", UTCDateTime()),
+    # Service levels (casekit.services.clocks): per side, the due time of the
+    # side's running clock that is due first and the time its warning is
+    # due (NULL: no running clock); what the list's "Due" column, its due
+    # filters and sort, and the "Due soon" view read.
+    Column("shipper_due_at", UTCDateTime()),
+    Column("shipper_warn_at", UTCDateTime()),
+    Column("carrier_due_at", UTCDateTime()),
+    Column("carrier_warn_at", UTCDateTime()),
     # Report columns: facts of the timeline and the snapshot kept on the row
     # (store.report_columns keeps them, in the transaction of the change), so
     # the dashboard reads neither the entries nor the shipments.
@@ -308,6 +380,9 @@ cases = Table(
     # from the index alone.
     Index("ix_casekit_cases_shipper_solved", "shipper_org_id", "solved_at"),
     Index("ix_casekit_cases_carrier_solved", "carrier_org_id", "carrier_solved_at"),
+    # "Due soon": a side's cases by due time, with the warning time to test.
+    Index("ix_casekit_cases_shipper_due", "shipper_org_id", "shipper_due_at", "shipper_warn_at"),
+    Index("ix_casekit_cases_carrier_due", "carrier_org_id", "carrier_due_at", "carrier_warn_at"),
     Index(
         "ix_casekit_cases_shipper_backlog",
         "shipper_org_id",
@@ -467,8 +542,123 @@ crm_numbers = Table(
     _fk("org_id", "casekit_organizations.id"),
     Column("number", String(KEY), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    _key("number"),
     PrimaryKeyConstraint("case_id", "org_id"),
-    Index("ix_casekit_crm_numbers_org_number", "org_id", "number"),
+    Index("ix_casekit_crm_numbers_org_number", "org_id", "number_key"),
+)
+
+# Tags (casekit.domain.tags): each organization's own list, and the tags of its
+# list on each case. A case's tag rows keep the organization (the tag's), so
+# that every read names the reader's organization and never another's.
+tags = Table(
+    "casekit_tags",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("name", String(50), nullable=False),
+    Column("colour", EnumText(TagColour, 16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("archived_at", UTCDateTime()),
+    UniqueConstraint("org_id", "name"),
+)
+
+case_tags = Table(
+    "casekit_case_tags",
+    metadata,
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("tag_id", "casekit_tags.id", ondelete="CASCADE"),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("case_id", "tag_id"),
+    # The cases of a tag (a filter on a tag its organization uses a lot).
+    Index("ix_casekit_case_tags_tag", "tag_id", "case_id"),
+)
+
+# Custom fields (casekit.domain.custom_fields): each organization's own list of
+# typed fields, and their values on cases. A value is one row (one a chosen
+# option of a multi-choice field) with a column per type, so that each type is
+# compared and indexed as itself on every database: no migration per field,
+# and no JSON path that each database indexes its own way.
+custom_fields = Table(
+    "casekit_custom_fields",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("key", _ident(40), nullable=False),
+    Column("label", String(80), nullable=False),
+    Column("kind", EnumText(FieldKind, 16), nullable=False),
+    Column("visibility", EnumText(FieldVisibility, 16), nullable=False),
+    Column("choices", TextList(), nullable=False),
+    Column("required_for", TextList(), nullable=False),
+    Column("position", Integer(), nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("archived_at", UTCDateTime()),
+    UniqueConstraint("org_id", "key"),
+)
+
+case_field_values = Table(
+    "casekit_case_field_values",
+    metadata,
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("field_id", "casekit_custom_fields.id"),
+    # 0 for a single value; a multi-choice field's options 0, 1, 2...
+    Column("item", SmallInteger(), nullable=False),
+    Column("text_value", String(500)),
+    Column("number_value", Double()),
+    Column("date_value", Date()),
+    PrimaryKeyConstraint("case_id", "field_id", "item"),
+    # The cases with a value (a filter): one index per type of value.
+    Index("ix_casekit_case_field_values_text", "field_id", "text_value"),
+    Index("ix_casekit_case_field_values_number", "field_id", "number_value"),
+    Index("ix_casekit_case_field_values_date", "field_id", "date_value"),
+)
+
+# Actions (casekit.domain.actions): a case's delivery appointments and
+# dispositions, each with its state. ``org_id`` is the side that proposed or
+# asked; ``windows`` the proposed windows as JSON ([[start, end], ...] in UTC).
+# ``internal_note`` is the shipper's own, never read by the carrier.
+actions = Table(
+    "casekit_actions",
+    metadata,
+    _id(),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("audience", EnumText(Audience, 16), nullable=False),
+    _fk("org_id", "casekit_organizations.id"),
+    _fk("carrier_org_id", "casekit_organizations.id", nullable=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    _fk("replaces_id", "casekit_actions.id", nullable=True, ondelete="SET NULL"),
+    Column("note", Text(), nullable=False, default=""),
+    # a delivery appointment
+    Column("time_zone", String(64)),
+    Column("windows", Text()),
+    Column("accepted_start", UTCDateTime()),
+    Column("accepted_end", UTCDateTime()),
+    # a disposition
+    Column("reason", String(16)),
+    Column("deadline", UTCDateTime()),
+    Column("storage_from", UTCDateTime()),
+    Column("storage_per_day", Numeric(12, 2)),
+    Column("currency", String(3)),
+    Column("choice", String(16)),
+    Column("payer", String(16)),
+    Column("ra_number", String(KEY)),
+    Column("internal_note", Text()),
+    Column("carrier_reference", String(KEY)),
+    # who answered (accepted, countered, decided, withdrew) and when
+    Column("decided_by", String(64)),
+    _fk("decided_org_id", "casekit_organizations.id", nullable=True),
+    Column("decided_at", UTCDateTime()),
+    Index("ix_casekit_actions_case", "case_id", "id"),
+    # The sweep: accepted appointments by the end of their window.
+    Index("ix_casekit_actions_state_end", "state", "accepted_end"),
+    # Reports: an organization's actions by kind and time.
+    Index("ix_casekit_actions_carrier", "carrier_org_id", "kind", "created_at"),
 )
 
 # Live updates (casekit.query.live): what each user last read of a case, and who is
@@ -536,6 +726,40 @@ column_choices = Table(
     UniqueConstraint("user_id", "view"),
 )
 
+# -- canned replies -----------------------------------------------------------------
+
+# An organization's ready answers (``user_id`` NULL) and each user's own (see
+# casekit.domain.canned_replies); ``actions`` is their JSON.
+canned_replies = Table(
+    "casekit_canned_replies",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    _fk("user_id", "casekit_users.id", nullable=True),
+    Column("title", String(100), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("audience", EnumText(Audience, 16), nullable=False),
+    Column("actions", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_casekit_canned_replies_org_id_user_id", "org_id", "user_id"),
+)
+
+# Each use of a reply: inserted into a composer, or applied to a case (``applied``).
+canned_reply_uses = Table(
+    "casekit_canned_reply_uses",
+    metadata,
+    _id(),
+    _fk("reply_id", "casekit_canned_replies.id", ondelete="CASCADE"),
+    _fk("org_id", "casekit_organizations.id"),
+    _fk("user_id", "casekit_users.id", nullable=True),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    Column("applied", Boolean(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=False),
+    Index("ix_casekit_canned_reply_uses_org_id_used_at", "org_id", "used_at"),
+    Index("ix_casekit_canned_reply_uses_reply_id", "reply_id"),
+)
+
 # -- notifications ------------------------------------------------------------------
 
 outbox = Table(
@@ -564,6 +788,9 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # When a queued row is due; while one is being sent, when its claim lapses.
     Column("next_attempt_at", UTCDateTime(), nullable=False),
+    # While one is being sent, the token of the claim that holds it (Worker.claim):
+    # only that claim renews it or records its outcome.
+    Column("claim_token", String(32)),
     Column("sent_at", UTCDateTime()),
     Column("last_error", String(1000)),
     Index("ix_casekit_outbox_due", "status", "next_attempt_at", "id"),
@@ -795,6 +1022,8 @@ rules = Table(
     _id(),
     _fk("org_id", "casekit_organizations.id"),
     Column("name", _ident(100), nullable=False),
+    # The definition's tier (1 act now, 2 watch), kept here to list the rules by it.
+    Column("tier", SmallInteger(), nullable=False, server_default="2"),
     Column("enabled", Boolean(), nullable=False, default=False),
     Column("definition", Text(), nullable=False),
     # Round-robin owners: how many cases the rule has handed out so far.
@@ -821,16 +1050,95 @@ rule_cases = Table(
     Index("ix_casekit_rule_cases_case", "case_id"),
 )
 
-report_targets = Table(
-    "casekit_report_targets",
+# -- service levels ----------------------------------------------------------------
+# An organization's business calendars: its own (``partner_org_id`` 0) and one
+# per partner organization where it keeps another for the cases with that
+# partner. ``definition`` is the calendar's JSON form
+# (:meth:`casekit.domain.calendar.BusinessCalendar.to_json`); ``share_clocks``
+# on a partner's row shows the organization's clocks to that partner.
+calendars = Table(
+    "casekit_calendars",
     metadata,
     _fk("org_id", "casekit_organizations.id"),
-    Column("case_type", String(64), nullable=False),
-    Column("first_response_seconds", Integer(), nullable=True),
-    Column("resolution_seconds", Integer(), nullable=True),
+    # No foreign key: 0 is the organization's own calendar.
+    Column("partner_org_id", Id, nullable=False),
+    Column("definition", Text(), nullable=False),
+    Column("share_clocks", Boolean(), nullable=False, default=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    Column("updated_by", String(64), nullable=False),
-    PrimaryKeyConstraint("org_id", "case_type"),
+    Column("updated_by", String(KEY), nullable=False),
+    PrimaryKeyConstraint("org_id", "partner_org_id"),
+)
+
+# An organization's targets (service levels), tried in ``position`` order:
+# the first whose conditions a case meets is the case's target for that side.
+sla_targets = Table(
+    "casekit_sla_targets",
+    metadata,
+    _id(),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("name", String(NAME), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("enabled", Boolean(), nullable=False, default=True),
+    # The conditions as JSON: {"types": [...], "partners": [...], ...}; empty: every case.
+    Column("conditions", Text(), nullable=False),
+    Column("first_response_seconds", Integer()),
+    Column("next_response_seconds", Integer()),
+    Column("resolution_seconds", Integer()),
+    Column("pause_when_waiting", Boolean(), nullable=False, default=False),
+    Column("warn_before_seconds", Integer(), nullable=False),
+    # What a breach does besides warning, as JSON: {"watchers": [ids], "hand_over_to": id}.
+    Column("escalation", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(KEY), nullable=False),
+    Index("ix_casekit_sla_targets_org", "org_id", "position"),
+)
+
+# The organizations whose open cases' clocks are being recomputed after their
+# targets or calendars changed, and how far (the last case id done): a change
+# recomputes what it can at once, the worker the rest (ServiceLevelService).
+clock_recomputes = Table(
+    "casekit_clock_recomputes",
+    metadata,
+    _fk("org_id", "casekit_organizations.id"),
+    Column("after_case_id", Id, nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("org_id"),
+)
+
+# One side's clocks on a case (casekit.services.clocks): recomputed from the
+# timeline in the transaction of every change of the case. A running clock
+# has ``due_at`` and ``warn_at``; ``next_alert_at`` is the earliest warning
+# not yet sent (NULL: none owed), what the sweep reads.
+clocks = Table(
+    "casekit_clocks",
+    metadata,
+    _id(),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("side", EnumText(Side, 16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    # No foreign key: a target removed leaves its stopped clocks for the reports.
+    Column("target_id", Id, nullable=False),
+    Column("target_seconds", Integer(), nullable=False),
+    Column("warn_before_seconds", Integer(), nullable=False),
+    # The time zone of the calendar it counts in: what its times are shown in.
+    Column("time_zone", String(64), nullable=False),
+    # running, paused or stopped
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime()),
+    # Working seconds counted up to ``stopped_at``, or up to ``updated_at``.
+    Column("elapsed_seconds", Integer(), nullable=False),
+    Column("due_at", UTCDateTime()),
+    Column("warn_at", UTCDateTime()),
+    Column("breached_at", UTCDateTime()),
+    Column("warned_at", UTCDateTime()),
+    Column("breach_warned_at", UTCDateTime()),
+    Column("next_alert_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("case_id", "org_id", "kind"),
+    Index("ix_casekit_clocks_alert", "next_alert_at"),
+    Index("ix_casekit_clocks_org_started", "org_id", "started_at"),
 )
 
 # -- webhooks ----------------------------------------------------------------------
@@ -867,6 +1175,7 @@ webhook_outbox = Table(
     Column("attempts", Integer(), nullable=False, default=0),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claim_token", String(32)),
     Column("sent_at", UTCDateTime()),
     Column("last_error", String(1000)),
     Index("ix_casekit_webhook_outbox_due", "status", "next_attempt_at", "id"),

@@ -9,10 +9,13 @@ commit (:mod:`casekit.store.host`).
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,6 +23,9 @@ from casekit.errors import Conflict
 from casekit.store import acting
 from casekit.store.database import WRITE_OPTION
 from casekit.store.host import HostTransaction, run_all
+from casekit.store.replica import ReadReplica
+
+log = logging.getLogger(__name__)
 
 
 class CaseKitSession(Session):
@@ -31,12 +37,19 @@ event.listen(CaseKitSession, "after_begin", acting.check_on_begin)
 
 
 class SessionFactory:
-    """Reading and writing sessions for one engine, for the acting user."""
+    """Reading and writing sessions for one engine, for the acting user.
+
+    With a :class:`~casekit.store.replica.ReadReplica`, a reading session
+    asked for with ``replica=True`` goes to the replica when it may serve
+    the acting actor (:meth:`ReadReplica.serves`), else to the primary.
+    """
 
     #: The host's transaction the sessions join (:class:`HostSessions`), or None.
     host: HostTransaction | None = None
+    #: The read replica, or None.
+    replica: ReadReplica | None = None
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, replica: ReadReplica | None = None) -> None:
         self.engine = engine
         self._read = sessionmaker(engine, class_=CaseKitSession, expire_on_commit=False)
         self._write = sessionmaker(
@@ -44,9 +57,34 @@ class SessionFactory:
             class_=CaseKitSession,
             expire_on_commit=False,
         )
+        if replica is not None:
+            self.replica = replica
+            self._replica = sessionmaker(
+                replica.engine, class_=CaseKitSession, expire_on_commit=False
+            )
 
-    def __call__(self, *, write: bool) -> Session:
-        return acting.watch(self._write() if write else self._read())
+    def __call__(self, *, write: bool, replica: bool = False) -> Session:
+        if write:
+            return acting.watch(self._write())
+        if replica and self.replica is not None and self.replica.serves(acting.current()):
+            session = acting.watch(self._replica())
+            try:
+                # Connect now: a replica gone since its last check is left for the primary.
+                session.connection()
+            except OperationalError as error:
+                session.close()
+                log.warning(
+                    "casekit: the read replica failed (%s); this read and the next "
+                    "go to the primary",
+                    type(error.orig).__name__,
+                )
+                self.replica.went_away()
+            except BaseException:
+                session.close()
+                raise
+            else:
+                return session
+        return acting.watch(self._read())
 
 
 class HostSessions(SessionFactory):
@@ -58,11 +96,16 @@ class HostSessions(SessionFactory):
     transaction as it found it.
     """
 
-    def __init__(self, engine: Engine, host: HostTransaction) -> None:
+    def __init__(
+        self, engine: Engine, host: HostTransaction, replica: ReadReplica | None = None
+    ) -> None:
         self.engine = engine
         self.host = self._host = host
+        #: Told of casekit's writes once the host commits them; never read from.
+        self.replica = replica
 
-    def __call__(self, *, write: bool) -> Session:
+    def __call__(self, *, write: bool, replica: bool = False) -> Session:
+        # The host's transaction is the one to read in: it holds casekit's writes.
         session = CaseKitSession(
             bind=self._host.connection(write=write),
             join_transaction_mode="create_savepoint",
@@ -80,9 +123,13 @@ class UnitOfWork:
     the operation: a failing callback is logged.
     """
 
-    def __init__(self, sessions: SessionFactory, *, write: bool = True) -> None:
+    def __init__(
+        self, sessions: SessionFactory, *, write: bool = True, replica: bool = False
+    ) -> None:
         self._sessions = sessions
         self.write = write
+        #: A read that may be served by the read replica (a list, a count, a report).
+        self.replica = replica
         self._after: list[Callable[[], object]] = []
         self._undo: list[Callable[[], object]] = []
         self._session: Session | None = None
@@ -105,7 +152,7 @@ class UnitOfWork:
         return self._connection
 
     def __enter__(self) -> UnitOfWork:
-        self._session = self._sessions(write=self.write)
+        self._session = self._sessions(write=self.write, replica=self.replica)
         return self
 
     def __exit__(
@@ -140,6 +187,11 @@ class UnitOfWork:
             raise Conflict("the case was changed by someone else; reload it") from error
         callbacks, self._after = self._after, []
         undo, self._undo = self._undo, []
+        replica = self._sessions.replica
+        if self.write and replica is not None:
+            # First after the commit (the host's, when bound): the actor's next
+            # reads wait for the replica to reach it (read-your-writes).
+            callbacks.insert(0, functools.partial(replica.wrote, acting.current()))
         host = self._sessions.host
         if host is not None:
             # Released into the host's transaction: durable when it commits.

@@ -10,7 +10,7 @@ cases it counts.
 from __future__ import annotations
 
 import functools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 from zoneinfo import ZoneInfo
@@ -36,17 +36,18 @@ from casekit.charts import Bar, bar_chart, duration, line_chart
 from casekit.query.listing import ListQuery
 from casekit.query.report_models import (
     BreachRow,
+    ClockRow,
     CountRow,
     DurationRow,
     LoadRow,
     ReopenRow,
     Report,
     Table,
-    TargetRow,
 )
 from casekit.schemas.reports import REPORT_FILTERS, zone_of
 from casekit.schemas.views import dump_query
 from casekit.services.reports import SECTIONS
+from casekit.services.type_targets import set_type_target, type_targets
 from casekit_flask import listing, rendering
 from casekit_flask.extension import current_kit, register_error_handlers, require_actor
 
@@ -182,7 +183,7 @@ def _section_of(table: str) -> str | None:
         return "load"
     if table.startswith("aging_by_"):
         return "aging"
-    if table in ("targets", "breaches"):
+    if table.startswith("targets") or table == "breaches":
         return "targets"
     return None
 
@@ -227,21 +228,9 @@ def chart(table: Table) -> Markup | None:
         if more:
             bars.append(Bar(f"Other ({more} more)", sum(r.active_owned for r in left)))
         return Markup(bar_chart(bars, title=f"{table.title}: active cases owned"))
-    if isinstance(first, TargetRow):
-        bars = [
-            Bar(
-                f"{r.label}: {kind}",
-                value,
-                drill_url(r.query),
-            )
-            for r in rows
-            for kind, value in (
-                ("first response", r.first_response_breaches),
-                ("resolution", r.resolution_breaches),
-            )
-        ]
-        return Markup(bar_chart(bars, title=f"{table.title}: breaches"))
-    return None  # reopens and the breaching cases: numbers and a list read better
+    # Reopens, the service levels (a row per group and kind of clock, seven
+    # columns that want the width) and the breaching cases: numbers read better.
+    return None
 
 
 def group_noun(table: Table) -> str:
@@ -256,7 +245,7 @@ def row_kind(row: Any) -> str:
         ("duration", DurationRow),
         ("reopen", ReopenRow),
         ("load", LoadRow),
-        ("target", TargetRow),
+        ("clock", ClockRow),
         ("breach", BreachRow),
     ):
         if isinstance(row, cls):
@@ -351,7 +340,19 @@ def _context(
         "group_noun": group_noun,
         "duration": duration,
         "query_string": urlencode(kept),
+        "action_report": _action_report(actor, query) if report else None,
     }
+
+
+def _action_report(actor: Actor, query: dict[str, Any]) -> Any:
+    """Appointments kept and missed by carrier, dispositions by choice, over the
+    period's days (UTC) of the cases the actor sees (``kit.actions.report``)."""
+    try:
+        start = datetime.combine(date.fromisoformat(query["from"]), time(), tzinfo=UTC)
+        end = datetime.combine(date.fromisoformat(query["to"]), time(), tzinfo=UTC)
+    except (KeyError, TypeError, ValueError):
+        return current_kit().actions.report(actor)
+    return current_kit().actions.report(actor, start=start, end=end + timedelta(days=1))
 
 
 def _sources() -> dict[str, str]:
@@ -400,7 +401,12 @@ def table_csv(table: str) -> ResponseReturnValue:
 # -- targets ---------------------------------------------------------------------------------------
 @dashboard.route("/dashboard/targets", methods=["GET", "POST"])
 def targets() -> ResponseReturnValue:
-    """Each case type's first-response and resolution target; a manager changes them."""
+    """Each case type's first-response and resolution target; a manager changes them.
+
+    Each is the organization's service level of that one case type
+    (:mod:`casekit.services.type_targets`), the shape the dashboard's targets
+    had before service levels; the service-level settings set every other.
+    """
     actor = require_staff()
     kit = current_kit()
     errors: dict[str, list[str]] = {}
@@ -425,7 +431,8 @@ def targets() -> ResponseReturnValue:
             values[name] = round(number * 3600)
         if not errors:
             try:
-                kit.reports.set_target(
+                set_type_target(
+                    kit,
                     actor,
                     case_type,
                     first_response=values["first_response"],
@@ -437,7 +444,7 @@ def targets() -> ResponseReturnValue:
                 label = kit.case_types[case_type].label
                 flash(f"Saved the targets for {label}.")
                 return redirect(url_for(".targets"))
-    current = {t.case_type: t for t in kit.reports.targets(actor)}
+    current = {t.case_type: t for t in type_targets(kit, actor)}
     return render_template(
         "casekit/dashboard/targets.html",
         actor=actor,

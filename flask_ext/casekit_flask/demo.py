@@ -396,6 +396,13 @@ def load_demo_data(
 
     staff = [Actor.of_user(people[k]) for k in ("alex", "morgan", "riley")]
     _rules(kit, Actor.of_user(people["morgan"]), owners=[people["alex"], people["riley"]])
+    _canned_replies(kit, Actor.of_user(people["morgan"]), Actor.of_user(people["dana"]))
+    _service_levels(
+        kit,
+        merchant=Actor.of_user(people["morgan"]),
+        carrier=Actor.of_user(people["dana"]),
+        merchant_id=merchant.id,
+    )
     cast = Cast(
         kit=kit,
         rng=random.Random(seed),
@@ -449,10 +456,64 @@ def load_demo_data(
     )
 
 
+#: Northwind's office hours (New York, US public holidays) and Swift Parcel's (Chicago,
+#: Monday to Saturday morning), in which the demo's clocks count.
+MERCHANT_CALENDAR = {
+    "time_zone": "America/New_York",
+    "hours": {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": {"country": "US"},
+}
+CARRIER_CALENDAR = {
+    "time_zone": "America/Chicago",
+    "hours": {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    | {"sat": [["08:00", "12:00"]]},
+}
+
+
+def _service_levels(kit: CaseKit, *, merchant: Actor, carrier: Actor, merchant_id: int) -> None:
+    """Service levels for the stories to run clocks on (the Due column, the Due soon
+    view, the case page's clocks): Northwind's promises to its customers and carriers
+    in its office hours, and Swift Parcel's to Northwind in its own, shown to
+    Northwind. Set before the cases open, so each case's clocks start with it."""
+    hour = 3600
+    levels = kit.service_levels
+    levels.set_calendar(merchant, MERCHANT_CALENDAR)
+    for values in (
+        {
+            "name": "Damaged goods: answer in 2 hours, settle in 3 days",
+            "conditions": {"types": ["osd_damaged", "osd_shortage"]},
+            "first_response": 2 * hour,
+            "resolution": 3 * 8 * hour,
+            "warn_before": hour,
+        },
+        {
+            "name": "Customers and carriers: answer the same day, solve within a week",
+            "first_response": 4 * hour,
+            "next_response": 8 * hour,
+            "resolution": 5 * 8 * hour,
+            "pause_when_waiting": True,
+            "warn_before": 2 * hour,
+        },
+    ):
+        levels.save_target(merchant, values)
+    levels.set_calendar(carrier, CARRIER_CALENDAR, partner_org_id=merchant_id, share_clocks=True)
+    levels.save_target(
+        carrier,
+        {
+            "name": "Northwind's questions: answer in 4 hours, settle in 2 days",
+            "conditions": {"partners": [merchant_id]},
+            "first_response": 4 * hour,
+            "resolution": 2 * 9 * hour,
+            "pause_when_waiting": True,
+            "warn_before": hour,
+        },
+    )
+
+
 def _rules(kit: CaseKit, manager: Actor, *, owners: list[Any]) -> None:
-    """The merchant's rules: two that open cases on the carriers' exceptions, owned in
-    turn by ``owners``, enabled; the rest of the starter set, disabled, to review."""
-    common = {"owner": "round_robin", "owner_ids": [u.id for u in owners]}
+    """The merchant's rules: two Tier 1 rules that open cases on the carriers' exceptions,
+    owned in turn by ``owners``, enabled; the starter set, disabled, to review."""
+    common = {"owner": "round_robin", "owner_ids": [u.id for u in owners], "tier": 1}
     kit.rules.create(
         manager,
         {
@@ -478,6 +539,46 @@ def _rules(kit: CaseKit, manager: Actor, *, owners: list[Any]) -> None:
         },
     )
     kit.rules.install_starters(manager)
+
+
+def _canned_replies(kit: CaseKit, merchant: Actor, carrier: Actor) -> None:
+    """A few canned replies of the merchant and of a carrier, as their managers keep them."""
+    save = kit.canned_replies.save
+    save(
+        merchant,
+        title="Ask for photos of the damage",
+        body="Hello {{ customer.first_name or 'there' }},\n\nwe are sorry order {{ order.number }} "
+        "arrived damaged. Could you send us photos of the parcel and its contents? "
+        "We will sort it out at once.\n\n{{ agent.first_name }}, {{ organization.name }}",
+        audience="customer",
+        actions={"status": "waiting", "owner": "me"},
+    )
+    save(
+        merchant,
+        title="Asked the carrier",
+        body="Hello {{ customer.first_name or 'there' }},\n\nwe have asked "
+        "{{ shipment.carrier }} where shipment {{ shipment.reference }} is and will write "
+        "again as soon as they answer."
+        "\n\n{{ agent.first_name }}",
+        audience="customer",
+        actions={"status": "waiting"},
+    )
+    save(
+        merchant,
+        title="Please trace the shipment",
+        body="Please trace shipment {{ shipment.reference }} (tracking "
+        "{{ shipment.tracking_number }}) and tell us where it is.",
+        audience="partners",
+        actions={"watchers": ["me"]},
+    )
+    save(
+        carrier,
+        title="Trace started",
+        body="We have started a trace on {{ shipment.reference }}; expect an answer within "
+        "one working day.",
+        audience="partners",
+        actions={"owner": "me"},
+    )
 
 
 demo_pages = Blueprint("casekit_demo", __name__, template_folder="templates")

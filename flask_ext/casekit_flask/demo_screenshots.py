@@ -53,10 +53,33 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
+def _closing(app: Flask) -> Any:
+    """``app``, whose response is closed however its request ends.
+
+    Werkzeug's server closes a response after discarding what is left to
+    read of the request; when the browser has reset the connection by then
+    (it cancels a favicon's request as it navigates), that read raises and
+    the close is skipped, leaving a static file open for the garbage
+    collector. A generator's ``finally`` runs when it is exhausted, and when
+    it is collected unfinished.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """``app`` served on a free loopback port for the block; its address."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -16,6 +16,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -27,7 +28,15 @@ from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 from markupsafe import Markup
 from werkzeug.urls import iri_to_uri
 
-from casekit import Actor, CaseKit, Conflict, InvalidInput, NotFound, PermissionDenied
+from casekit import (
+    Actor,
+    CaseKit,
+    CaseMerged,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from casekit.errors import ConfigurationError
 from casekit.json_input import MAX_BYTES
 from casekit.labels import field_label, not_found_message
@@ -452,6 +461,11 @@ def _way_back() -> dict[str, Any]:
     return {"error_layout": layout, "home_url": home, "home_label": home_label, "back_url": back}
 
 
+def merged_notice(number: str, merged_into: str) -> str:
+    """What the original's page says to a reader sent on from its duplicate."""
+    return f"Case {number} was merged into this case, {merged_into}; it takes no more changes."
+
+
 def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str] = ()) -> None:
     """Map casekit's errors to pages on ``blueprint`` (never a 500 for what a user
     did), and check its forms' CSRF tokens (:func:`casekit_flask.csrf.protect_forms`),
@@ -465,6 +479,16 @@ def register_error_handlers(blueprint: Blueprint, *, csrf_except: Collection[str
     @blueprint.errorhandler(PermissionDenied)
     def _denied(error: PermissionDenied) -> ResponseReturnValue:
         return error_page(403, "Not allowed", sentence(str(error)))
+
+    @blueprint.errorhandler(CaseMerged)
+    def _merged(error: CaseMerged) -> ResponseReturnValue:
+        # A case merged into another: its page, and any change asked of it, go on
+        # to the original (of this blueprint's pages), saying why.
+        page = f"{blueprint.name}.case_page"
+        if page not in current_app.view_functions:
+            return error_page(409, "Merged into another case", sentence(str(error)))
+        flash(merged_notice(error.number, error.merged_into))
+        return redirect(url_for(page, number=error.merged_into), 303)
 
     @blueprint.errorhandler(Conflict)
     def _conflict(error: Conflict) -> ResponseReturnValue:

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from casekit import Actor, Conflict, InvalidInput, NotFound, PermissionDenied
+from casekit.domain.tags import Priority
 from casekit.domain.workflow import Status
 from casekit_flask.extension import current_kit, state
 from casekit_flask.staff import (
@@ -40,6 +41,10 @@ BULK_ACTIONS = {
     "watch": "Add watcher",
     "unwatch": "Remove watcher",
     "solve": "Solve",
+    "reply": "Apply canned reply",
+    "priority": "Set priority",
+    "tag": "Add tag",
+    "untag": "Remove tag",
 }
 #: At most this many cases per bulk action (a page holds at most 500 rows).
 MAX_BULK = 500
@@ -89,7 +94,8 @@ def set_columns() -> ResponseReturnValue:
 # -- bulk actions ---------------------------------------------------------------------------
 @staff.post("/bulk")
 def bulk() -> ResponseReturnValue:
-    """Set owner or status, add or remove a watcher or solve each chosen case, one by one."""
+    """Set owner, status or priority, add or remove a watcher or a tag, solve or apply a
+    canned reply to each chosen case, one by one."""
     actor = require_staff()
     errors: dict[str, list[str]] = {}
     chosen: list[tuple[str, int | None]] = []
@@ -157,6 +163,20 @@ def _change(
 ) -> Callable[[str, int | None], object] | None:
     """What ``action`` does to one case (its number and version), or None with ``errors``."""
     cases = current_kit().cases
+    if action == "reply":
+        if not (value.isdigit() and len(value) < 10):
+            errors["action"] = ["choose a canned reply"]
+            return None
+        reply_id, replies = int(value), current_kit().canned_replies
+        try:
+            replies.get(actor, reply_id)
+        except NotFound:
+            errors["action"] = ["no such canned reply among yours"]
+            return None
+        # Posting and its actions, each case in one step, at the version the list showed.
+        return lambda number, version: replies.apply(
+            actor, number=number, reply_id=reply_id, expected_version=version
+        )
     if action == "solve":
         return lambda number, version: cases.solve(actor, number, expected_version=version)
     if action == "status":
@@ -169,6 +189,21 @@ def _change(
         return lambda number, version: cases.change(
             actor, number, {"status": status.value}, expected_version=version
         )
+    if action == "priority":
+        if value not in {p.value for p in Priority}:
+            errors["action"] = ["choose a priority"]
+            return None
+        return lambda number, version: cases.change(
+            actor, number, {"priority": value}, expected_version=version
+        )
+    if action in ("tag", "untag"):
+        if not value.isdigit():
+            errors["action"] = ["choose the tag"]
+            return None
+        key = "add_tags" if action == "tag" else "remove_tags"
+        tag_id = int(value)
+        # A tag takes nothing away another tab could have read: no version to check.
+        return lambda number, _version: cases.change(actor, number, {key: [tag_id]})
     if action == "owner":
         if value == "me":
             return lambda number, version: cases.take(actor, number, expected_version=version)

@@ -19,6 +19,7 @@ cases of the viewer's own days.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 
 from casekit.query.filters import FIELDS, OPERATORS, SORT_FIELDS, Kind
 from casekit.query.known import KNOWN_FIELDS
-from casekit.query.listing import BuiltinView
+from casekit.query.listing import BuiltinView, default_sort
 
 QUICK_FIELDS = ("status", "type", "owner", "brand")
 MORE_FIELDS = tuple(name for name in FIELDS if name not in QUICK_FIELDS)
@@ -38,13 +39,19 @@ SORT_LABELS = {
     "latest_message_at": "Latest message",
     "closed_at": "Solved date",
     "number": "Case number",
+    "due_at": "Due",
+    "priority": "Priority",
 }
 #: The columns whose header sorts the list, and the sort each sets.
 SORTABLE = {
     "number": "number",
     "created_at": "created_at",
     "latest_message_at": "latest_message_at",
+    "due": "due_at",
+    "priority": "priority",
 }
+#: The direction a header sorts in first: newest first, but the soonest due first.
+FIRST_DIRECTION = {"due_at": "asc"}
 #: Arguments that are no filter: the view, the page, the sort.
 NOT_FILTERS = frozenset({"view", "cursor", "sort", "dir", "saved"})
 LATEST_LABELS = {
@@ -103,6 +110,8 @@ def query_from_args(args: MultiDict[str, str]) -> dict[str, Any]:
             if raw:
                 op, _, who = raw.partition(":")
                 filters.append({"field": name, "op": op, "value": who})
+        elif spec.kind is Kind.CUSTOM:
+            filters += [_custom_filter(name, raw) for raw in args.getlist(CUSTOM_ARG)]
     if filters:
         query["filters"] = filters
     sort = args.get("sort")
@@ -121,7 +130,9 @@ def args_from_query(query: dict[str, Any]) -> MultiDict[str, str]:
     for f in query.get("filters", ()):
         name, op, value = f["field"], f["op"], f["value"]
         kind = FIELDS[name].kind
-        if op == "empty":
+        if kind is Kind.CUSTOM:
+            args.add(CUSTOM_ARG, json.dumps({"op": op, **value}, sort_keys=True))
+        elif op == "empty":
             args[f"{name}_op"] = "empty"
         elif kind is Kind.CHOICE:
             for v in value:
@@ -138,12 +149,39 @@ def args_from_query(query: dict[str, Any]) -> MultiDict[str, str]:
         else:
             args[name] = f"{op}:{value}"
     sort = query.get("sort")
-    if sort and (sort.get("field"), sort.get("direction")) != ("created_at", "desc"):
+    if sort and (sort.get("field"), sort.get("direction")) != view_sort(args["view"]):
         args["sort"] = sort["field"]
         args["dir"] = sort.get("direction", "desc")
     if query.get("search"):
         args["q"] = str(query["search"])
     return args
+
+
+#: A custom field filter in GET arguments: its JSON, ``{"op": ..., "name": ..., ...}``
+#: (``casekit.schemas.views``), one argument a filter.
+CUSTOM_ARG = "cf"
+
+
+def _custom_filter(name: str, raw: str) -> dict[str, Any]:
+    """The filter of one ``cf`` argument (a value the list query's schema refuses when it
+    is not one, naming it)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        return {"field": name, "op": "in", "value": raw}
+    op = value.pop("op", "in")
+    return {"field": name, "op": op, "value": value}
+
+
+def view_sort(view: str | None) -> tuple[str, str]:
+    """The field and direction a built-in view sorts by when no sort is asked for."""
+    try:
+        sort = default_sort(BuiltinView(view or BuiltinView.ALL_ACTIVE.value))
+    except ValueError:  # an unknown view: the list refuses it, naming it
+        sort = default_sort(BuiltinView.ALL_ACTIVE)
+    return sort.field, "desc" if sort.descending else "asc"
 
 
 def _when(text: str) -> str:
@@ -207,6 +245,13 @@ def chips(args: MultiDict[str, str], label: Callable[[str, str], str]) -> list[C
                     found.append(
                         Chip(f"{spec.label} {words} {value[:10]}", without((f"{name}_{end}", None)))
                     )
+        elif spec.kind is Kind.CUSTOM:
+            for raw in args.getlist(CUSTOM_ARG):
+                given = _custom_filter(name, raw)
+                shown = given["value"]
+                what = shown.get("name", "?") if isinstance(shown, dict) else "?"
+                words = ("not " if given["op"] == "not_in" else "") + _custom_words(shown)
+                found.append(Chip(f"Field {what}: {words}", without((CUSTOM_ARG, raw))))
         elif spec.kind is Kind.LATEST:
             raw = (args.get(name) or "").strip()
             if raw:
@@ -216,14 +261,27 @@ def chips(args: MultiDict[str, str], label: Callable[[str, str], str]) -> list[C
     return found
 
 
+def _custom_words(value: Any) -> str:
+    if not isinstance(value, dict):
+        return "?"
+    if "values" in value:
+        return ", ".join(str(v) for v in value["values"] or ())
+    if "text" in value:
+        return f"contains “{value['text']}”"
+    if "from" in value or "to" in value:
+        return f"{value.get('from') or '…'} to {value.get('to') or '…'}"
+    return "has no value"
+
+
 def sort_link(args: MultiDict[str, str], column: str) -> tuple[str | None, str]:
     """A sortable column's ``aria-sort`` state (None when the list is not sorted by it)
     and the query string that sorts by it (the other way round when it is already)."""
     field = SORTABLE[column]
-    current = args.get("sort") or "created_at"
-    direction = args.get("dir") or "desc"
+    default_field, default_direction = view_sort(args.get("view"))
+    current = args.get("sort") or default_field
+    direction = args.get("dir") or default_direction
     state = None
-    following = "desc"
+    following = FIRST_DIRECTION.get(field, "desc")
     if current == field:
         state = "descending" if direction == "desc" else "ascending"
         following = "asc" if direction == "desc" else "desc"

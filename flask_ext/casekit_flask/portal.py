@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from casekit import Actor, InvalidInput, NotFound
+from casekit import Actor, CaseMerged, InvalidInput, NotFound
 from casekit.domain.portal import customer_status, portal_title
 from casekit.services.messages import MAX_ATTACHMENTS
 from casekit_flask import rendering
@@ -120,6 +120,10 @@ def feedback() -> ResponseReturnValue:
 @portal.get("/<number>")
 def case_page(number: str) -> ResponseReturnValue:
     actor = require_customer()
+    merged = current_kit().cases.get(actor, number)
+    if merged.merged_into is not None:
+        # A duplicate merged away: the customer reads the original, told why.
+        raise CaseMerged(merged.number, merged.merged_into)
     # What live updates start from; opening the case marks it read for the customer.
     g.casekit_live = current_kit().live.open(actor, number)
     return _render(actor, number)

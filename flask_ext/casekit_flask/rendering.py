@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from casekit import Audience, EntryView, EventKind, Status, labels
+from casekit_flask import clocks
 
 # CommonMark with raw HTML off; whatever it makes is cleaned once more.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
@@ -128,6 +129,9 @@ COLUMN_LABELS = {
     "ra_number": "RA #",
     "order_number": "Order #",
     "crm_number": "CRM #",
+    "due": "Due",
+    "priority": "Priority",
+    "tags": "Tags",
 }
 
 
@@ -171,6 +175,22 @@ def describe_event(
             return f"removed {person(new)} from the watchers"
         case EventKind.CRM_NUMBER_SET:
             return f"set the CRM case number to {new or '(none)'}"
+        case EventKind.PRIORITY_CHANGED:
+            before = labels.label("priority", old or "normal")
+            after = labels.label("priority", new or "normal")
+            return f"changed the priority from {before} to {after}"
+        case EventKind.TAG_ADDED:
+            return f"tagged the case {new}"
+        case EventKind.TAG_REMOVED:
+            return f"took the tag {new} off the case"
+        case EventKind.CUSTOM_FIELD_CHANGED:
+            if new is None:
+                return f"cleared {old}"
+            return f"set {new}"
+        case EventKind.MERGED_INTO:
+            return f"merged this case into {new} as a duplicate"
+        case EventKind.MERGED_FROM:
+            return f"merged case {new} into this one"
         case EventKind.SHIPMENT_LINKED:
             return f"linked shipment {new}"
         case EventKind.ORDER_LINKED:
@@ -205,6 +225,21 @@ def describe_event(
             return "withdrew the customer's contact details from the carrier"
         case EventKind.MAIL_FILED:
             return "filed a mail from triage on the case"
+        case (
+            EventKind.APPOINTMENT_PROPOSED
+            | EventKind.APPOINTMENT_COUNTERED
+            | EventKind.APPOINTMENT_ACCEPTED
+            | EventKind.APPOINTMENT_WITHDRAWN
+            | EventKind.APPOINTMENT_KEPT
+            | EventKind.APPOINTMENT_MISSED
+            | EventKind.DISPOSITION_REQUESTED
+            | EventKind.DISPOSITION_DECIDED
+        ):
+            # The action's own words (casekit.services.actions.describe), never a note
+            # its reader may not read: the first line says what was done.
+            done = labels.label("event", entry.event).lower()
+            said = entry.body.splitlines()[0] if entry.body else ""
+            return f"{done}: {said}" if said else done
         case EventKind.NOTIFICATION_FAILED:
             return "could not deliver an email about the case"
     if entry.event:
@@ -247,3 +282,6 @@ def install(app: Any) -> None:
     env.globals.setdefault("casekit_column_labels", COLUMN_LABELS)
     env.globals.setdefault("casekit_static", static_url)
     env.globals.setdefault("casekit_is_image", is_image)
+    env.globals.setdefault("casekit_due", clocks.due_cell)
+    env.globals.setdefault("casekit_clock", clocks.clock_line)
+    env.globals.setdefault("casekit_due_state", clocks.state_badge)

@@ -21,7 +21,18 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from casekit import Actor, Audience, Conflict, InvalidInput, NotFound, OrgRole, Status, Upload
+from casekit import (
+    Actor,
+    Audience,
+    CaseMerged,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OrgRole,
+    Status,
+    Upload,
+    labels,
+)
 from casekit.domain.workflow import CUSTOMER_STATUSES
 from casekit.json_input import load_json
 from casekit.query.filters import FIELDS, Kind
@@ -68,6 +79,12 @@ def require_staff() -> Actor:
 def _organization(actor: Actor) -> Any:
     assert actor.org_id is not None
     return current_kit().directory.organization(actor, actor.org_id)
+
+
+def partners_of(actor: Actor, organization: Any) -> list[Any]:
+    """The organizations of the other role than ``organization``'s: its possible partners."""
+    other = OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER
+    return current_kit().directory.organizations(actor, other)
 
 
 def _type_label(kit: Any) -> Any:
@@ -119,8 +136,11 @@ def _render_list(
 
 def _result_count(actor: Actor, query: dict[str, Any], saved_id: int | None) -> int:
     """How many cases the list holds: a view's badge count (kept in the counts
-    cache) when nothing narrows it, else counted."""
-    narrowed = query.get("filters") or query.get("search")
+    cache) when nothing narrows it, else counted. Due Soon is counted anew: it
+    changes as time passes, not only when a case does."""
+    narrowed = (
+        query.get("filters") or query.get("search") or query.get("view") == BuiltinView.DUE_SOON
+    )
     if not narrowed:
         counts = state().counts.get(actor)
         key = f"saved:{saved_id}" if saved_id is not None else str(query.get("view"))
@@ -150,9 +170,11 @@ def _list_context(
     colleagues = kit.directory.users(actor)
     partners = kit.directory.organizations(actor, partner_role)
     type_label = _type_label(kit)
+    tags = kit.tags.list(actor, archived=True)
     names = {
         "user": {str(u.id): u.name for u in colleagues},
         "org": {str(o.id): o.name for o in partners},
+        "tag": {str(t.id): t.name for t in tags},
     }
 
     def label(name: str, value: str) -> str:
@@ -161,12 +183,22 @@ def _list_context(
             return rendering.status_label(value)
         if name == "type":
             return str(type_label(value))
+        if name == "tag":
+            return names["tag"].get(value, value)
         if spec.ids:
             return names["org" if name in listing.NO_CONTROL else "user"].get(value, value)
+        if name in ("due_state", "priority") and value in (spec.choices or ()):
+            return labels.label(name, value)
         if spec.choices:
             return value.replace("_", " ").capitalize()
         return value
 
+    counts = state().counts.get(actor)
+    total = None if page is None else _result_count(actor, query, saved_id)
+    due_soon = BuiltinView.DUE_SOON.value
+    whole = not (query.get("filters") or query.get("search"))
+    if total is not None and saved_id is None and query.get("view") == due_soon and whole:
+        counts = {**counts, due_soon: total}  # counted anew for the page: its badge too
     return {
         "actor": actor,
         "organization": organization,
@@ -179,15 +211,15 @@ def _list_context(
         "errors": errors,
         "saved_id": saved_id,
         "saved_views": kit.views.saved(actor),
-        "counts": state().counts.get(actor),
+        "counts": counts,
         "views": list(BuiltinView),
-        "columns": kit.views.columns(actor, saved=saved_id),
+        "columns": kit.views.columns(actor, saved=saved_id, view=str(query.get("view"))),
         "all_columns": COLUMNS,
         "sortable": listing.SORTABLE,
         "sort_link": lambda column: listing.sort_link(args, column),
         "chips": listing.chips(args, label),
         "known": {name: state().known.get(actor, name) for name in KNOWN_FIELDS},
-        "total": None if page is None else _result_count(actor, query, saved_id),
+        "total": total,
         "back": urlencode(base),
         "bulk_statuses": MANUAL_STATUSES
         if organization.role is OrgRole.SHIPPER
@@ -208,7 +240,11 @@ def _list_context(
         "case_types": kit.case_types,
         "type_label": type_label,
         "colleagues": colleagues,
+        "canned_replies": kit.canned_replies.list(actor),
+        "tags": tags,
         "sort_labels": listing.SORT_LABELS,
+        "sort_default": listing.view_sort(str(query.get("view"))),
+        "now": kit.clock.now(),
         "next_query": next_query,
         "first_query": urlencode(base),
     }
@@ -309,6 +345,8 @@ def create_case() -> ResponseReturnValue:
             actor,
             OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER,
         ),
+        **_tag_routes.case_form(actor),
+        **_field_routes.case_form(actor),
     ), (400 if errors else 200)
 
 
@@ -333,6 +371,9 @@ def _open_case(actor: Actor, organization: Any, form: Any) -> str:
             customer = current_kit().directory.customer_by_email(actor, email).id
         except NotFound:
             errors["customer_email"] = [f"no customer of yours has the address {email}"]
+    chosen_tags = form.getlist("tag") if hasattr(form, "getlist") else []
+    if not all(v.isdigit() for v in chosen_tags):
+        errors["tags"] = ["choose tags from the list"]
     if errors:
         raise InvalidInput(errors)
     audience = form.get("audience") or None
@@ -349,6 +390,9 @@ def _open_case(actor: Actor, organization: Any, form: Any) -> str:
         message=(form.get("message") or "").strip() or None,
         audience=audience,
         attachments=_uploads(),
+        priority=form.get("priority") or None,
+        tags=[int(v) for v in chosen_tags],
+        custom_fields=_field_routes.form_values(form, current_kit().custom_fields.list(actor)),
     )
     return view.number
 
@@ -367,6 +411,10 @@ def _uploads() -> list[Upload]:
 @staff.get("/<number>")
 def case_page(number: str) -> ResponseReturnValue:
     actor = require_staff()
+    merged = current_kit().cases.get(actor, number)
+    if merged.merged_into is not None:
+        # A duplicate merged away: its page is the original's, saying so.
+        raise CaseMerged(merged.number, merged.merged_into)
     # What the page's live updates start from; the case is read up to its newest entry now.
     g.casekit_live = current_kit().live.open(actor, number)
     return _render_case(actor, number)
@@ -419,8 +467,13 @@ def _render_case(
         form=form,
         case_types=kit.case_types,
         seen=timeline[-1].id if timeline else 0,
+        now=kit.clock.now(),
         stale=_stale_context(form, timeline, colleagues, type_label) if stale else None,
+        canned_replies=kit.canned_replies.list(actor) if audiences else [],
         **(_carrier_routes.carrier_form(actor, case) if allowed.change_carrier else {}),
+        **_tag_routes.case_form(actor),
+        **_field_routes.case_form(actor),
+        **_action_routes.case_form(actor, case, facts),
     ), status
 
 
@@ -688,9 +741,18 @@ def _messages(error: InvalidInput) -> dict[str, list[str]]:
     return {k: [str(m) for m in v] for k, v in error.errors.items()}
 
 
-# The carrier form, the settings and triage pages live in their own modules, on this blueprint.
+# The carrier form, the settings, rules and triage pages live in their own modules, on this
+# blueprint.
+from casekit_flask import actions as _action_routes  # noqa: E402
+from casekit_flask import calendars as _calendar_routes  # noqa: E402, F401
+from casekit_flask import canned_replies as _canned_reply_routes  # noqa: E402, F401
 from casekit_flask import case_carrier as _carrier_routes  # noqa: E402
+from casekit_flask import custom_fields as _field_routes  # noqa: E402
 from casekit_flask import list_actions as _list_routes  # noqa: E402, F401
 from casekit_flask import live as _live_routes  # noqa: E402, F401
+from casekit_flask import merge as _merge_routes  # noqa: E402, F401
 from casekit_flask import organization as _settings_routes  # noqa: E402, F401
+from casekit_flask import rules as _rules_routes  # noqa: E402, F401
+from casekit_flask import service_levels as _service_level_routes  # noqa: E402, F401
+from casekit_flask import tags as _tag_routes  # noqa: E402
 from casekit_flask import triage as _triage_routes  # noqa: E402, F401

@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,20 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Debian Chromium for a module's browser tests; each opens its own contexts."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def live(kit: CaseKit, world: World, actors: dict[str, Actor]) -> Iterator[str]:
+    """The host app with CSRF on, on a free loopback port; /login/<who> signs in."""
+    with serving(signing_in_app(kit, dict(actors))) as base:
+        yield base
+
+
 def png(width: int = 24, height: int = 16) -> bytes:
     """A small PNG image, a photo's stand-in: a valid file a browser can show."""
     import struct
@@ -70,6 +85,40 @@ def png(width: int = 24, height: int = 16) -> bytes:
     )
 
 
+def sample_service_levels(kit: CaseKit, manager: Actor, partner_org_id: int) -> dict[str, int]:
+    """A calendar (its own, and one for ``partner_org_id`` shown that partner), and two
+    targets of ``manager``'s organization, as a manager sets them on the settings pages:
+    for the pages' tests that need something to show. Answers the URL arguments of the
+    pages of one of them: ``partner_org_id`` and ``target_id``."""
+    service_levels = kit.service_levels
+    own = {
+        "time_zone": "America/Chicago",
+        "hours": {d: [["08:00", "12:00"], ["13:00", "17:00"]] for d in ("mon", "tue", "wed")}
+        | {"thu": [["08:00", "17:00"]], "fri": [["08:00", "16:00"]], "sat": [["09:00", "12:00"]]},
+        "holidays": {"country": "US", "subdivision": "TX"},
+        "closed_days": ["2026-12-24", "2026-12-31"],
+    }
+    service_levels.set_calendar(manager, own)
+    night = {"time_zone": "America/Chicago", "hours": {"mon": [["22:00", "06:00"]]}}
+    service_levels.set_calendar(manager, night, partner_org_id=partner_org_id, share_clocks=True)
+    first = service_levels.save_target(
+        manager,
+        {
+            "name": "Damaged freight: settle in three days",
+            "conditions": {"types": ["osd_damaged"], "partners": [partner_org_id]},
+            "first_response": 4 * 3600,
+            "resolution": 3 * 8 * 3600,
+            "pause_when_waiting": True,
+            "warn_before": 30 * 60,
+        },
+    )
+    service_levels.save_target(
+        manager, {"name": "Everything else: answer the same day", "first_response": 8 * 3600}
+    )
+    assert first.id is not None
+    return {"partner_org_id": partner_org_id, "target_id": first.id}
+
+
 @pytest.fixture(scope="session")
 def database_url(casekit_backend_url: str) -> str:
     """casekit.testing's migrated database for the session, on each backend under test."""
@@ -84,6 +133,11 @@ def backend(database_url: str) -> str:
 
 @pytest.fixture
 def shipments() -> FakeShipments:
+    return sample_shipments()
+
+
+def sample_shipments() -> FakeShipments:
+    """The order feed of the tests' kits: three shipments of the shipper's with the carrier."""
     fake = FakeShipments()
     for i in range(1, 4):
         fake.add_shipment(
@@ -124,17 +178,49 @@ def customer_case(kit: CaseKit, world: World, shipments: FakeShipments) -> Any:
     return case
 
 
-@pytest.fixture
-def kit(database_url: str, tmp_path: Path, shipments: FakeShipments) -> Iterator[CaseKit]:
-    kit = make_kit(
+def new_kit(database_url: str, attachment_dir: Path, shipments: FakeShipments) -> CaseKit:
+    """A kit on the session's database, as the tests' ``kit`` fixture makes it."""
+    return make_kit(
         database_url,
-        attachment_dir=tmp_path / "attachments",
+        attachment_dir=attachment_dir,
         clock=FrozenClock(),
         plugins=[shipments],
         create_schema=False,
         webhook_allow_private_addresses=True,  # subscriptions to names that do not resolve
     )
+
+
+@pytest.fixture
+def kit(database_url: str, tmp_path: Path, shipments: FakeShipments) -> Iterator[CaseKit]:
+    kit = new_kit(database_url, tmp_path / "attachments", shipments)
     yield kit
+    empty_tables(kit)
+    kit.close()
+
+
+@dataclass
+class Shared:
+    """A kit, its world, every kind of visitor and an app, for a class of tests."""
+
+    kit: CaseKit
+    world: World
+    actors: dict[str, Actor]
+    app: Flask
+
+
+@pytest.fixture(scope="class")
+def shared(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    """One kit, world, visitors and app for the tests of a class, emptied after its last.
+
+    For the many checks of an access matrix that change nothing (reads and
+    refused writes): building a world and a scene for each costs a server
+    more than the check itself. Only the class's tests run while it lives
+    (pytest leaves a class before it runs another test of the worker).
+    """
+    kit = new_kit(database_url, tmp_path_factory.mktemp("attachments"), sample_shipments())
+    world = World.build(kit)
+    app = make_app(kit, WTF_CSRF_ENABLED=False)
+    yield Shared(kit, world, visitors(kit, world), app)
     empty_tables(kit)
     kit.close()
 
@@ -176,6 +262,11 @@ def strangers(kit: CaseKit, world: World) -> dict[str, Actor]:
 
 @pytest.fixture
 def actors(kit: CaseKit, world: World) -> dict[str, Actor]:
+    """Every kind of visitor the access rules know, by name."""
+    return visitors(kit, world)
+
+
+def visitors(kit: CaseKit, world: World) -> dict[str, Actor]:
     """Every kind of visitor the access rules know, by name."""
     return {
         "own_org": world.shipper_manager_actor,
@@ -311,4 +402,32 @@ def allowed_writes(expected: dict[Any, Any], personas: tuple[str, ...]) -> list[
         for route in sorted(expected)
         for persona in personas
         if route[1] != "GET" and expected[route][1][persona] < 400
+    ]
+
+
+def build_url(app: Flask, endpoint: str, values: dict[str, object]) -> str:
+    """``endpoint``'s URL with its arguments taken from ``values`` (a scene)."""
+    from flask import url_for
+
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        return url_for(endpoint, **{k: values[k] for k in rule.arguments})
+
+
+def refusals_and_reads(
+    shared: Shared,
+    scene: dict[str, Any],
+    route: Any,
+    personas: tuple[str, ...],
+    writes: list[Any],
+    check: Any,
+) -> list[str]:
+    """What ``check`` finds wrong with each persona's request of ``route`` that
+    changes nothing (a read, a refused write: not in ``writes``) on a shared scene."""
+    client = shared.app.test_client()
+    return [
+        found
+        for persona in personas
+        if (route, persona) not in writes
+        and (found := check(shared.app, client, shared.actors, scene, route, persona))
     ]

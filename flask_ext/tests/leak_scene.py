@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from flask.testing import FlaskClient
 
 from casekit import Actor, CaseKit, Side, Upload
 from casekit.query.listing import COLUMNS
-from casekit.testing import CapturedMail, World
+from casekit.testing import CapturedMail, FrozenClock, World
 from casekit.webhooks import WebhookEvent
 from casekit_flask.demo import DemoRuntime, MailCapture, demo_pages
 
@@ -74,6 +75,18 @@ MARKERS: dict[str, Marker] = {
         _text("carrier-partners", SHIPPER, CARRIER),
         _text("shipper-crm", SHIPPER),
         _text("carrier-crm", CARRIER),
+        # Each organization's tags are its own, like its CRM number: a tag's name on the
+        # case, in its lists and reports, on its timeline (tag_added) and in its payloads.
+        _text("shipper-tag", SHIPPER),
+        _text("carrier-tag", CARRIER),
+        # Each organization's private custom field is its own; a shared one is read by
+        # both parties' staff, never the customer: on the case, its timeline, payloads.
+        _text("shipper-field", SHIPPER),
+        _text("carrier-field", CARRIER),
+        _text("shipper-shared-field", SHIPPER, CARRIER),
+        # The shipper's internal note on its disposition (casekit.domain.actions): never
+        # read by the carrier or the customer, in an action, on a timeline, in a payload.
+        _text("disposition-internal-note", SHIPPER),
         _text("shipper-watcher", SHIPPER),
         _text("carrier-watcher", CARRIER),
         _address("shipper-watcher-address", "acme.test", SHIPPER),
@@ -97,6 +110,13 @@ MARKERS: dict[str, Marker] = {
         # Each organization's case addresses are its own.
         _address("shipper-case-address", "acme.test", SHIPPER),
         _address("carrier-case-address", "fast.test", CARRIER),
+        # A target's name is its organization's; the carrier shows its clocks (and so its
+        # targets' names) to the shipper, the shipper keeps its own to itself.
+        _text("shipper-target-name", SHIPPER),
+        _text("carrier-target-name", CARRIER, SHIPPER),
+        # Each side's internal note on a duplicate merged into the case: still its own there.
+        _text("shipper-merged-note", SHIPPER),
+        _text("carrier-merged-note", CARRIER),
     )
 }
 
@@ -141,6 +161,12 @@ RECIPIENTS: dict[str, str] = {
 SUBSCRIBERS: dict[str, str] = {"shipper_org": SHIPPER, "carrier_org": CARRIER}
 
 
+#: The body of the scene's canned replies: every variable that is not for every reader.
+REPLY = (
+    "crm {{ case.crm_number }} name {{ customer.name }} first {{ customer.first_name }} "
+    "email {{ customer.email }} order {{ order.number }} shipment {{ shipment.reference }}"
+)
+
 # -- the scene ------------------------------------------------------------------------------
 
 
@@ -162,6 +188,11 @@ class Scene:
     #: each side's triage mail, to receive again as a new item (:meth:`new_triage`)
     triage_mail: dict[str, bytes]
     captured: list[str]  # the demo's captured mail, by name
+    #: each side's service-level target (its name is the side's marker), by side
+    targets: dict[str, int] = attrs.field(factory=dict)
+    #: the canned replies, by side and audience ("shipper-partners"), and the shipper's
+    #: agent's own ("shipper-own"); each body names every private variable
+    replies: dict[str, int] = attrs.field(factory=dict)
     clients: dict[str, FlaskClient] = attrs.field(factory=dict)
     #: a write went through the scene: its reads may no longer be as planted
     written: bool = False
@@ -295,6 +326,34 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         for scope in ("read", "write", "admin")
     }
 
+    # Each side promises a solution on every case; the carrier keeps a calendar for its
+    # cases with the shipper, and shows the shipper its clocks on them.
+    targets = {
+        side: kit.service_levels.save_target(
+            actors[f"{side}_manager"],
+            {
+                "name": MARKERS[f"{side}-target-name"].text,
+                # its breach tells the side's watcher too (escalation)
+                "resolution": 8 * 3600,
+                "warn_before": 3600,
+                "escalation": {"watchers": [watchers[side].id]},
+            },
+        ).id
+        for side in (SHIPPER, CARRIER)
+    }
+    kit.service_levels.set_calendar(
+        actors["carrier_manager"],
+        {
+            "time_zone": "America/Chicago",
+            "hours": {
+                day: [["00:00", "24:00"]]
+                for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+            },
+        },
+        partner_org_id=shipper.id,
+        share_clocks=True,
+    )
+
     # The case: the shipper's agent owns the shipper side; the carrier side has no owner,
     # so its collaborator address is notified.
     case = kit.cases.open(
@@ -314,7 +373,62 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     kit.notifications.set_subscriptions(Actor.of_user(watchers[SHIPPER]), {"status_changed": True})
     kit.cases.set_crm_number(world.shipper_actor, number, MARKERS["shipper-crm"].text)
     kit.cases.set_crm_number(world.carrier_actor, number, MARKERS["carrier-crm"].text)
+    tags = {
+        side: kit.tags.create(manager, MARKERS[f"{side}-tag"].text, colour="red").id
+        for side, manager in (
+            (SHIPPER, world.shipper_manager_actor),
+            (CARRIER, world.carrier_manager_actor),
+        )
+    }
+    kit.cases.change(world.shipper_actor, number, {"add_tags": [tags[SHIPPER]]})
+    # A rule of the shipper's reads the shipment's cases by its own tag: the rules page
+    # names the tag on the rule's card, for the shipper's staff alone. Switched off, so it
+    # opens no case in the scene.
+    kit.rules.create(
+        world.shipper_manager_actor,
+        {
+            "name": "Escalate the tagged",
+            "exceptions": ["lost"],
+            "case_type": "lost",
+            "case_min_priority": "high",
+            "case_tags_any": [tags[SHIPPER]],
+        },
+        enabled=False,
+    )
+    kit.cases.change(world.carrier_actor, number, {"add_tags": [tags[CARRIER]], "priority": "high"})
+    for side, manager, staff in (
+        (SHIPPER, world.shipper_manager_actor, world.shipper_actor),
+        (CARRIER, world.carrier_manager_actor, world.carrier_actor),
+    ):
+        kit.custom_fields.create(manager, "note", "Note", "text")
+        values = {"note": MARKERS[f"{side}-field"].text}
+        if side == SHIPPER:
+            kit.custom_fields.create(manager, "dock", "Dock", "text", visibility="shared")
+            values["dock"] = MARKERS["shipper-shared-field"].text
+        kit.cases.change(staff, number, {"custom_fields": values})
+    # A delivery appointment the carrier proposed and the shipper accepted, and a
+    # disposition the shipper decided with its internal note.
+    soon = kit.clock.now() + timedelta(days=1)
+    offer = kit.actions.propose_appointment(
+        world.carrier_actor, number, [(soon, soon + timedelta(hours=4))], time_zone="UTC"
+    )
+    kit.actions.accept_appointment(world.shipper_actor, number, offer.id)
+    asked = kit.actions.request_disposition(
+        world.carrier_actor, number, reason="damaged", deadline=soon + timedelta(days=2)
+    )
+    kit.actions.decide_disposition(
+        world.shipper_actor, number, asked.id, choice="hold", payer="carrier",
+        internal_note=MARKERS["disposition-internal-note"].text,
+    )  # fmt: skip
     post = kit.messages.post
+    # A duplicate, each side's internal note on it, merged into the case by the shipper
+    # (before the case's messages: the latest message the lists show stays the customer's).
+    duplicate = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=carrier.id, customer=customer.id
+    ).number
+    post(world.shipper_actor, duplicate, MARKERS["shipper-merged-note"].text, audience="internal")
+    post(world.carrier_actor, duplicate, MARKERS["carrier-merged-note"].text, audience="internal")
+    kit.cases.merge(world.shipper_actor, duplicate, into=number)
     post(
         world.shipper_actor,
         number,
@@ -362,6 +476,14 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     for collaborating in (False, True):
         kit.cases.change(world.shipper_actor, number, {"carrier_collaborating": collaborating})
     kit.cases.set_owner(world.carrier_manager_actor, number, world.carrier_agent.id)
+    # The resolution clocks run out: each side's owner is warned, then at the breach the
+    # owner and the watcher its escalation names (the sweep writes the warnings).
+    clock = kit.clock
+    assert isinstance(clock, FrozenClock)
+    for hours in (7, 1):
+        clock.advance(hours=hours)
+        swept = kit.service_levels.sweep()
+        assert swept.clocks == 2, swept
     # Each side's watcher is writing on the case now: shown to its colleagues only.
     for watcher in watchers.values():
         kit.live.writing(Actor.of_user(watcher), number)
@@ -391,6 +513,27 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         )
     # Another address of the shipper, which strangers try to change.
     kit.case_addresses.add(host, "desk@acme.test", org_id=shipper.id, unknown_senders="triage")
+
+    # Canned replies of each side for each audience it writes for, and the shipper's
+    # agent's own: each pulls the author's CRM number and the customer's details, and
+    # puts the side's own tag on (the case carries it already: applying changes nothing).
+    replies = {
+        f"{side}-{audience}": kit.canned_replies.save(
+            actors[f"{side}_manager"],
+            title=f"{side} {audience}",
+            body=REPLY,
+            audience=audience,
+            actions={"add_tags": [tags[side]]},
+        ).id
+        for side, audiences in (
+            (SHIPPER, ("internal", "partners", "customer", "everyone")),
+            (CARRIER, ("internal", "partners")),
+        )
+        for audience in audiences
+    }
+    replies["shipper-own"] = kit.canned_replies.save(
+        actors["shipper_agent"], title="mine", body=REPLY, audience="internal", personal=True
+    ).id
 
     entries = kit.cases.timeline(host, number)
     recipients = {
@@ -425,6 +568,8 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
             "reference": "SHP-1",
             "table": "backlog_by_status",
             "filename": "casekit/casekit.css",
+            "tag_ids": tags,
+            "duplicate": duplicate,
         },
         ids={
             "customer-id": customer.id,  # type: ignore[dict-item]
@@ -439,4 +584,6 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         triage=[t.inbound_id for t in triaged],
         triage_mail=triage_mail,
         captured=capture.names(),
+        targets={side: target_id for side, target_id in targets.items() if target_id},
+        replies={key: reply_id for key, reply_id in replies.items() if reply_id},
     )

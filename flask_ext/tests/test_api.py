@@ -109,6 +109,20 @@ def test_list_views_filters_search_and_paging(client, auth, kit, world):
     assert [c["number"] for c in asc.json["cases"]] == numbers
     found = client.get("/api/v1/cases?view=all_cases&search=1Z002", headers=auth).json
     assert [c["number"] for c in found["cases"]] == [numbers[1]]
+    assert found["cases"][0]["snippet"] is None  # an identifier: no snippet
+    # By its start, in any case, as q too; words with a snippet of where they matched.
+    found = client.get("/api/v1/cases?view=all_cases&q=shp-2", headers=auth).json
+    assert [c["number"] for c in found["cases"]] == [numbers[1]]
+    client.post(
+        f"/api/v1/cases/{numbers[0]}/messages", json={"body": "Pallet crushed"}, headers=auth
+    )
+    found = client.get("/api/v1/cases?search=crushed+pallets", headers=auth).json
+    assert [c["number"] for c in found["cases"]] == [numbers[0]]
+    assert found["cases"][0]["snippet"] == {
+        "source": "message",
+        "text": "Pallet crushed",
+        "highlights": [[0, 6], [7, 14]],
+    }
     brand = '[{"field": "brand", "op": "in", "value": ["Acme Trail"]}]'
     filtered = client.get(
         "/api/v1/cases", query_string={"view": "all_cases", "filters": brand}, headers=auth
@@ -836,11 +850,88 @@ def test_rules_define_enable_dry_run_delete(client, auth, kit, world):
         ({"definition": {**RULE, "exceptions": ["lost_in_space"]}}, "exceptions"),
         ({"definition": RULE, "enabled": "sometimes"}, "enabled"),
         ({"definition": [1]}, "definition"),
+        ({"definition": {**RULE, "tier": 3}}, "tier"),
+        ({"definition": {**RULE, "tier": "1"}}, "tier"),
+        ({"definition": RULE, "tier": 0}, "tier"),
+        ({"definition": RULE, "tier": "1"}, "tier"),
+        ({"definition": RULE, "tier": True}, "tier"),
+        ({"definition": {**RULE, "not_modes": ["boat"]}}, "not_modes"),
+        ({"definition": {**RULE, "case_priorities": ["soon"]}}, "case_priorities"),
+        ({"definition": {**RULE, "case_min_priority": 4}}, "case_min_priority"),
+        ({"definition": {**RULE, "case_tags_any": ["VIP"]}}, "case_tags_any"),
+        ({"definition": {**RULE, "case_tags_all": {"1": 1}}}, "case_tags_all"),
+        ({"definition": {**RULE, "case_tags_none": [2**40]}}, "case_tags_none"),
+        ({"definition": {**RULE, "case_tags_none": [999_999]}}, "case_tags_none"),
     ],
 )
 def test_rule_bad_definitions_name_the_field(client, auth, payload, field):
     body = problem_of(client.post("/api/v1/rules", json=payload, headers=auth), 400)
     assert any(name.startswith(field) for name in body["errors"]), body
+
+
+def test_rules_take_conditions_on_the_shipments_cases_in_their_own_tags(client, auth, kit, world):
+    vip = kit.tags.create(world.shipper_manager_actor, "VIP").id
+    theirs = kit.tags.create(world.carrier_manager_actor, "Theirs").id
+    definition = {**RULE, "case_min_priority": "high", "case_tags_any": [vip]}
+    created = client.post("/api/v1/rules", json={"definition": definition}, headers=auth)
+    assert created.status_code == 201, created.json
+    stored = created.json["definition"]
+    assert (stored["case_min_priority"], stored["case_tags_any"]) == ("high", [vip])
+    bad = {**definition, "name": "Theirs", "case_tags_all": [theirs]}
+    body = problem_of(client.post("/api/v1/rules", json={"definition": bad}, headers=auth), 400)
+    assert list(body["errors"]) == ["case_tags_all"], body
+    assert "Theirs" not in str(body)
+    changed = client.patch(
+        f"/api/v1/rules/{created.json['id']}",
+        json={"definition": {**definition, "case_tags_none": [theirs]}},
+        headers=auth,
+    )
+    problem_of(changed, 400)
+    dry = client.post(
+        "/api/v1/rules/dry-run",
+        json={"definition": {**RULE, "case_tags_any": [theirs]}},
+        headers=auth,
+    )
+    problem_of(dry, 400)
+
+
+def test_rules_carry_their_tier_and_list_tier_1_first(client, auth, kit):
+    made = [
+        client.post("/api/v1/rules", json=body, headers=auth)
+        for body in (
+            {"definition": RULE},
+            {"definition": {**RULE, "name": "Lost", "exceptions": ["lost"], "tier": 1}},
+            {"definition": {**RULE, "name": "Held", "tier": 1}, "tier": 2},
+        )
+    ]
+    assert [(r.status_code, r.json["tier"], r.json["definition"]["tier"]) for r in made] == [
+        (201, 2, 2),
+        (201, 1, 1),
+        (201, 2, 2),  # the tier given beside the definition wins
+    ]
+    listed = client.get("/api/v1/rules", headers=auth).json["rules"]
+    assert [(r["name"], r["tier"]) for r in listed] == [("Lost", 1), ("Damaged", 2), ("Held", 2)]
+    damaged = made[0].json["id"]
+    moved = client.patch(f"/api/v1/rules/{damaged}", json={"tier": 1}, headers=auth)
+    assert (moved.status_code, moved.json["tier"], moved.json["definition"]["exceptions"]) == (
+        200,
+        1,
+        ["damaged"],
+    )
+    listed = client.get("/api/v1/rules", headers=auth).json["rules"]
+    assert [r["name"] for r in listed] == ["Damaged", "Lost", "Held"]
+    for bad in (3, "2", None, 1.5):
+        body = problem_of(
+            client.patch(f"/api/v1/rules/{damaged}", json={"tier": bad}, headers=auth), 400
+        )
+        assert list(body["errors"]) == ["tier"], body
+    in_definition = {**RULE, "tier": 9}
+    body = problem_of(
+        client.patch(f"/api/v1/rules/{damaged}", json={"definition": in_definition}, headers=auth),
+        400,
+    )
+    assert list(body["errors"]) == ["tier"], body
+    assert client.get(f"/api/v1/rules/{damaged}", headers=auth).json["tier"] == 1
 
 
 def test_dry_run_needs_one_of_rule_or_definition(client, auth):
@@ -1095,13 +1186,25 @@ def test_templates_override_preview_and_reset(client, auth):
     problem_of(client.get("/api/v1/templates/nope", headers=auth), 400)
 
 
-def test_report_targets_set_list_and_unset(client, auth):
+def test_report_targets_set_list_and_unset(client, auth, kit, world):
+    """Deprecated (so said in the OpenAPI document): they set and read the
+    organization's service level of one case type."""
     url = "/api/v1/report-targets/lost"
     set_ = client.put(url, json={"first_response_seconds": 3600}, headers=auth)
     assert set_.status_code == 200, set_.json
     assert (set_.json["first_response_seconds"], set_.json["resolution_seconds"]) == (3600, None)
     listed = client.get("/api/v1/report-targets", headers=auth).json["targets"]
     assert [t["case_type"] for t in listed] == ["lost"]
+    (target,) = kit.service_levels.targets(world.shipper_manager_actor)
+    assert (target.name, target.conditions, target.first_response_seconds) == (
+        "Lost",
+        {"types": ["lost"]},
+        3600,
+    )
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert paths["/api/v1/report-targets"]["get"]["deprecated"] is True
+    assert paths["/api/v1/report-targets/{case_type}"]["put"]["deprecated"] is True
+    assert "deprecated" not in paths["/api/v1/templates"]["get"]
     bad = client.put(url, json={"resolution_seconds": 5}, headers=auth)
     assert set(problem_of(bad, 400)["errors"]) == {"resolution_seconds"}
     unknown = client.put("/api/v1/report-targets/nope", json={}, headers=auth)

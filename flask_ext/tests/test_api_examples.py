@@ -6,7 +6,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from werkzeug.serving import make_server
@@ -75,3 +77,34 @@ def test_curl_client_example(served, kit, tmp_path):
     entry = next(e for e in kit.cases.timeline(Actor.host(), number) if e.attachments)
     with kit.open_attachment(Actor.host(), number, entry.attachments[0].id)[1] as stream:
         assert stream.read() == b"%PDF-1.4 curl"
+
+
+def test_service_levels_client_example(served, kit, world):
+    """docs/service-levels.rst's client: the carrier's calendar and target, and the Friday
+    16:55 case due on Monday 11:55 in New York."""
+    base, shipper_token = served
+    carrier_token = kit.api_keys.create(
+        world.carrier_manager_actor, org_id=world.carrier.id, name="TMS", scope="write"
+    ).token
+    # Friday 4 December 2026, 16:55 in New York.
+    friday = datetime(2026, 12, 4, 16, 55, tzinfo=ZoneInfo("America/New_York"))
+    kit.clock.advance(friday - kit.clock.now())
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "service_levels_client.py"),
+            base,
+            shipper_token,
+            carrier_token,
+            str(world.carrier.id),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (EXAMPLES / "service_levels_client.out").read_text()
+    (target,) = kit.service_levels.targets(world.carrier_manager_actor)
+    assert target.first_response_seconds == 4 * 3600
+    clock = kit.cases.get(world.carrier_manager_actor, _only_case(kit)).clocks[0]
+    assert clock.due_at == datetime(2026, 12, 7, 16, 55, tzinfo=UTC)  # 11:55 in New York

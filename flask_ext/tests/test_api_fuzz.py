@@ -34,6 +34,7 @@ import json
 import os
 import string
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -664,7 +665,7 @@ def check(
 @pytest.fixture
 def scene(kit: CaseKit, world: World) -> dict[str, Any]:
     """A case with an attachment, a customer's message, a saved view, a rule, a webhook, a
-    triage item, keys."""
+    triage item, keys, a service-level target."""
     manager = world.shipper_manager_actor
     case = kit.cases.open(
         world.shipper_actor,
@@ -695,7 +696,14 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
     )
     triaged = kit.inbound.receive(raw)
     kit.case_addresses.add(manager, "support@acme.test")  # after the mail above
+    target = kit.service_levels.save_target(
+        manager, {"name": "Same day", "first_response": 4 * 3600}
+    )
+    reply = kit.canned_replies.save(
+        manager, title="Thanks", body="Thank you, {{ customer.first_name }}.", audience="internal"
+    )
     return {
+        "reply_id": reply.id,
         "email": "support@acme.test",
         "number": case.number,
         "attachment_id": entry.attachments[0].id,
@@ -713,9 +721,26 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         "customer_id": world.customer.id,
         "shipper_org_id": world.shipper.id,
         "org_id": world.carrier.id,
+        "partner_org_id": world.carrier.id,
+        "target_id": target.id,
+        "tag_id": kit.tags.create(manager, "Fragile").id,
+        "field_id": kit.custom_fields.create(manager, "dock", "Dock", "text").id,
         "write_token": write.token,
         "admin_token": admin.token,
+        **_actions(kit, world, case.number),
     }
+
+
+def _actions(kit: CaseKit, world: World, number: str) -> dict[str, Any]:
+    """The carrier's proposal and disposition request on the case (when it has a carrier)."""
+    soon = kit.clock.now() + timedelta(days=1)
+    proposed = kit.actions.propose_appointment(
+        world.carrier_actor, number, [(soon, soon + timedelta(hours=2))], time_zone="UTC"
+    )
+    asked = kit.actions.request_disposition(
+        world.carrier_actor, number, reason="damaged", deadline=soon + timedelta(days=1)
+    )
+    return {"appointment_id": proposed.id, "disposition_id": asked.id}
 
 
 _CSRF_APPS: dict[str, Flask] = {}

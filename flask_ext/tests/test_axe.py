@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, sample_service_levels
 
 from casekit import Actor
 from casekit.domain.notify import TEMPLATE_NAMES
@@ -67,11 +67,22 @@ WALKS = {
         "casekit_api_reference.reference",
         "casekit_staff.case_list",
         "casekit_staff.case_page",
+        "casekit_staff.merge_case",
         "casekit_staff.create_case",
         "casekit_staff.settings",
         "casekit_staff.collaborator_addresses",
         "casekit_staff.case_addresses",
+        "casekit_staff.rules",
+        "casekit_staff.calendar",
+        "casekit_staff.partner_calendar",
+        "casekit_staff.service_levels",
+        "casekit_staff.new_service_level",
+        "casekit_staff.service_level",
+        "casekit_staff.tag_settings",
+        "casekit_staff.custom_field_settings",
         "casekit_staff.subscriptions",
+        "casekit_staff.canned_replies",
+        "casekit_staff.canned_reply",
         "casekit_staff.templates",
         "casekit_staff.edit_template",
         "casekit_staff.triage",
@@ -87,6 +98,14 @@ WALKS = {
         "casekit_staff.create_case",
         "casekit_staff.settings",
         "casekit_staff.collaborator_addresses",
+        "casekit_staff.rules",
+        "casekit_staff.calendar",
+        "casekit_staff.partner_calendar",
+        "casekit_staff.service_levels",
+        "casekit_staff.service_level",
+        "casekit_staff.canned_replies",
+        "casekit_staff.tag_settings",
+        "casekit_staff.custom_field_settings",
         "casekit_dashboard.page",
         "casekit_demo.captured_mail",
         "casekit_demo.captured_message",
@@ -156,6 +175,34 @@ def demo(tmp_path_factory) -> Iterator[tuple]:
             n for n in names if "morgan@northwind.test" in str(capture.read(n)["To"])
         )
         args["morgan"]["template"] = TEMPLATE_NAMES[0]
+        args["morgan"]["reply_id"] = kit.canned_replies.list(morgan)[0].id
+        # Each side's calendars and targets, for their settings pages.
+        dana = identities["dana"][1]
+        args["morgan"] |= sample_service_levels(kit, morgan, dana.org_id)
+        args["dana"] |= sample_service_levels(kit, dana, morgan.org_id)
+        # Each side's tags (one archived) and a priority on the cases they walk.
+        for who, names in ((morgan, ("VIP", "Fragile", "Old label")), (dana, ("Claim filed",))):
+            colours = ("purple", "red", "grey")[: len(names)]
+            made = [
+                kit.tags.create(who, n, colour=c).id for n, c in zip(names, colours, strict=True)
+            ]
+            number = args["morgan" if who is morgan else "dana"]["number"]
+            kit.cases.change(who, number, {"tags": made, "priority": "urgent"})
+        old = next(t for t in kit.tags.list(morgan) if t.name == "Old label")
+        kit.tags.update(morgan, old.id, archived=True)
+        # Custom fields of every kind on Morgan's side (one shared), one on Dana's.
+        made = kit.custom_fields.create
+        made(morgan, "goods_value", "Goods value", "number", required_for=["lost"])
+        made(morgan, "dock", "Dock", "choice", choices=["A", "B"], visibility="shared")
+        made(morgan, "parts", "Parts", "multi_choice", choices=["Lid", "Box"])
+        made(morgan, "seal_ok", "Seal intact", "checkbox")
+        made(morgan, "claim_due", "Claim due", "date")
+        made(morgan, "po_ref", "PO reference", "text")
+        made(dana, "damage_code", "Damage code", "text", visibility="shared")
+        kit.cases.change(
+            morgan, args["morgan"]["number"], {"custom_fields": {"dock": "B", "parts": ["Box"]}}
+        )
+        kit.cases.change(dana, args["dana"]["number"], {"custom_fields": {"damage_code": "D4"}})
         case = kit.cases.get(Actor.host(), args["customer1"]["number"])
         secret = kit.settings.reply_secrets[0]
         args[""]["token"] = make_token(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, chromium, serving, signing_in_app
+from conftest import ARTIFACTS, serving, signing_in_app
 from test_browser import follow, shot, sign_in
 
 from casekit import Actor, OrderFacts, ShipmentFacts, Status
@@ -20,12 +20,6 @@ pytestmark = [pytest.mark.browser]
 #: A tracking number with no place to break, and a long reference: they wrap.
 TRACKING = "1Z" + "9" * 46 + "X"
 REFERENCE = "SHP-" + "LONGREFERENCE" * 4
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

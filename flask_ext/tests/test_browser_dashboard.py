@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import ARTIFACTS
 from test_browser import follow, live, page, shot, sign_in, tab  # noqa: F401  (fixtures)
 from test_dashboard import tell_story
 
@@ -17,7 +18,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 
 def test_the_dashboard_and_a_drill_down(kit, world, actors, live, page):  # noqa: F811
     story = tell_story(kit, world, actors)
-    kit.reports.set_target(world.shipper_manager_actor, "lost", first_response=1800)
+    kit.service_levels.save_target(
+        world.shipper_manager_actor, {"name": "All", "first_response": 1800, "resolution": 86400}
+    )
     sign_in(page, live, "own_org")
     page.goto(f"{live}/cases/")
     page.get_by_role("link", name="Dashboard").click()
@@ -73,6 +76,48 @@ def test_a_manager_sets_a_target_in_the_browser(kit, world, live, page):  # noqa
     page.get_by_label("Lost: first response target in hours").fill("2")
     follow(page, page.get_by_role("button", name="Save Lost"))
     assert "Saved the targets for Lost." in page.locator(".ck-flash").inner_text()
-    (target,) = kit.reports.targets(world.shipper_manager_actor)
-    assert target.first_response_seconds == 7200
+    (target,) = kit.service_levels.targets(world.shipper_manager_actor)
+    assert (target.conditions, target.first_response_seconds) == ({"types": ["lost"]}, 7200)
     shot(page, "dashboard-targets")
+
+
+def test_the_service_levels_and_their_breaches(kit, world, actors, live, page):  # noqa: F811
+    """The targets section counts the shipper's clocks; a breach count leads to the
+    breached cases. Screenshots at 1366 x 900 and on a 390-pixel phone."""
+    kit.service_levels.save_target(
+        world.shipper_manager_actor,
+        {"name": "Promise", "first_response": 3600, "next_response": 1800, "resolution": 86400},
+    )
+    story = tell_story(kit, world, actors)
+    sign_in(page, live, "own_org")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live}/cases/dashboard?from=2026-03-07&to=2026-03-09&timezone=Europe/Berlin")
+    section = page.locator("#section-targets")
+    section.scroll_into_view_if_needed()
+    overall = section.locator("#table-targets table tbody tr")
+    # C waits for the shipper's first answer; Cal's reply on A waited 90 minutes
+    # for the shipper's; A was solved in 2 hours, B and C are open past a day.
+    assert overall.all_inner_texts()[0].split("\t")[:5] == [
+        "All cases",
+        "First response",
+        "1",
+        "1",
+        "100 %",
+    ]
+    assert [row.split("\t")[:4] for row in overall.all_inner_texts()[1:]] == [
+        ["All cases", "Next response", "1", "1"],
+        ["All cases", "Resolution", "3", "2"],
+    ]
+    section.locator("#table-breaches").scroll_into_view_if_needed()
+    section.screenshot(path=str(ARTIFACTS / "dashboard-service-levels.png"))
+    follow(page, overall.nth(2).get_by_role("link", name="2", exact=True))
+    listed = page.locator("table").inner_text()
+    assert story["B"] in listed
+    assert story["C"] in listed
+    assert story["A"] not in listed
+    page.go_back()
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.locator("#section-targets").screenshot(
+        path=str(ARTIFACTS / "dashboard-service-levels-phone.png")
+    )

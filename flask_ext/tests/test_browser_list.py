@@ -9,16 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import ARTIFACTS, chromium, login_actor_key, make_app, serving
+from conftest import ARTIFACTS, login_actor_key, make_app, serving
 from flask import redirect, session
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 
@@ -207,7 +207,9 @@ def test_a_carriers_dashboard_counts_only_its_cases(client, world, actors, story
 
 
 def test_every_drill_down_lists_exactly_the_counted_cases(client, kit, world, story):
-    kit.reports.set_target(world.shipper_manager_actor, "lost", first_response=60)
+    kit.service_levels.save_target(
+        world.shipper_manager_actor, {"name": "All", "first_response": 60, "resolution": 86400}
+    )
     for actor in (world.shipper_actor, world.carrier_actor):
         login(client, actor)
         html = client.get(f"/cases/dashboard?{RANGE}").get_data(as_text=True)
@@ -240,10 +242,16 @@ def test_every_drill_down_lists_exactly_the_counted_cases(client, kit, world, st
     }
     assert listed(client, by_type[kit.case_types["where_is_my_order"].label]) == {story["B"]}
     assert listed(client, by_type[kit.case_types["osd_damaged"].label]) == {story["C"]}
-    # The breaching case's link lists that case.
+    # The breaching case's link lists that case; the breach counts list the breached.
     breach = re.search(r'<th scope="row"><a href="([^"]+)" data-ck-drill="1">(\w+)</a>', html)
     assert breach is not None
     assert listed(client, unescape(breach.group(1))) == {breach.group(2)}
+    # C owes the shipper's first answer (1 min) since 03-09 04:30; B and C are open
+    # longer than a day (the carrier's reply to A came before there was a target).
+    overall = [(h, n) for h, n in DRILL.findall(figure(html, "targets"))]
+    assert [int(n) for _, n in overall] == [1, 1, 2, 2]
+    assert listed(client, unescape(overall[1][0])) == {story["C"]}
+    assert listed(client, unescape(overall[3][0])) == {story["B"], story["C"]}
 
 
 def test_csv_of_every_table(client, kit, world, story):
@@ -313,6 +321,8 @@ def test_bad_input_names_the_field(client, world, story, query, field):
 
 
 def test_a_manager_edits_the_targets(client, kit, world, story):
+    """The targets page sets the organization's service level of one case type
+    (its first response and resolution), which the dashboard then counts."""
     login(client, world.shipper_manager_actor)
     page = client.get("/cases/dashboard/targets")
     assert page.status_code == 200
@@ -322,28 +332,27 @@ def test_a_manager_edits_the_targets(client, kit, world, story):
         data={"case_type": "lost", "first_response": "0.5", "resolution": "48"},
     )
     assert response.status_code == 302
-    (target,) = kit.reports.targets(world.shipper_manager_actor)
-    assert (target.case_type, target.first_response_seconds, target.resolution_seconds) == (
-        "lost",
-        1800,
-        172800,
-    )
+    (target,) = kit.service_levels.targets(world.shipper_manager_actor)
+    assert (target.name, target.conditions) == ("Lost", {"types": ["lost"]})
+    assert (target.first_response_seconds, target.resolution_seconds) == (1800, 172800)
     html = client.get("/cases/dashboard/targets").get_data(as_text=True)
     assert 'value="0.5"' in html
     assert 'value="48"' in html
-    # The dashboard counts A against them: the shipper never answered it (Cal's reply is
-    # the carrier's), so it missed the half hour; it was solved in 2 hours, within 48.
-    data = client.get(f"/cases/dashboard.json?{RANGE}").get_json()
+    # A lost case the carrier opens now owes the shipper's answer within half an
+    # hour; an hour later the dashboard counts it breached.
+    number = kit.cases.open(
+        world.carrier_actor, type="lost", shipper=world.shipper.id, message="Gone"
+    ).number
+    kit.clock.advance(hours=1)
+    data = client.get("/cases/dashboard.json?from=2026-03-10&to=2026-03-10").get_json()
     rows = next(t for s in data["sections"] for t in s["tables"] if t["name"] == "targets")
-    lost = next(r for r in rows["rows"] if r["type"] == "lost")
-    assert (lost["cases"], lost["first_response_breaches"], lost["resolution_breaches"]) == (
-        1,
-        1,
-        0,
-    )
-    # Clearing both removes the setting.
+    first = next(r for r in rows["rows"] if r["kind"] == "first_response")
+    assert (first["clocks"], first["breached"], first["median_seconds"]) == (1, 1, 3600)
+    breaches = next(t for s in data["sections"] for t in s["tables"] if t["name"] == "breaches")
+    assert [(r["number"], r["kind"]) for r in breaches["rows"]] == [(number, "first_response")]
+    # Clearing both removes it.
     client.post("/cases/dashboard/targets", data={"case_type": "lost"})
-    assert kit.reports.targets(world.shipper_manager_actor) == []
+    assert kit.service_levels.targets(world.shipper_manager_actor) == []
 
 
 @pytest.mark.parametrize(
@@ -364,7 +373,7 @@ def test_bad_targets_name_the_field_and_keep_the_input(client, kit, world, form,
     assert f"<strong>{field_label(field)}</strong>" in html
     if form["case_type"] == "lost":
         assert f'value="{form.get(field, "")}"' in html
-    assert kit.reports.targets(world.shipper_manager_actor) == []
+    assert kit.service_levels.targets(world.shipper_manager_actor) == []
 
 
 def test_only_a_manager_changes_the_targets(client, kit, world):
@@ -376,7 +385,7 @@ def test_only_a_manager_changes_the_targets(client, kit, world):
         "/cases/dashboard/targets", data={"case_type": "lost", "first_response": "1"}
     )
     assert response.status_code == 403
-    assert kit.reports.targets(world.shipper_manager_actor) == []
+    assert kit.service_levels.targets(world.shipper_manager_actor) == []
 
 
 @pytest.mark.parametrize(
@@ -537,3 +546,34 @@ def test_an_unknown_table_is_a_400_naming_it(client, world, story, name):
     response = client.get(f"/cases/dashboard?{RANGE}&table={name}")
     assert response.status_code == 400
     assert "no table" in response.get_data(as_text=True)
+
+
+def test_the_actions_section_counts_appointments_and_dispositions(client, kit, world, story):
+    """Appointments accepted, kept and missed by carrier; dispositions by choice; only
+    those of the cases the reader sees, in the period."""
+    sam, cal = world.shipper_actor, world.carrier_actor
+    number = story["C"]
+    offer = kit.actions.propose_appointment(
+        cal, number, [("2026-03-11T08:00", "2026-03-11T12:00")], time_zone="America/New_York"
+    )
+    kit.actions.accept_appointment(sam, number, offer.id)
+    kit.clock.advance(days=2)
+    assert kit.actions.sweep().missed == (offer.id,)
+    asked = kit.actions.request_disposition(
+        cal, number, reason="refused", deadline=kit.clock.now() + timedelta(days=2)
+    )
+    kit.actions.decide_disposition(sam, number, asked.id, choice="return", payer="shipper",
+                                   ra_number="RA-1")  # fmt: skip
+    period = "from=2026-03-07&to=2026-03-12"
+    for who in (sam, cal):
+        login(client, who)
+        html = client.get(f"/cases/dashboard?{period}").get_data(as_text=True)
+        appointments = figure(html, "appointments")
+        cells = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", appointments.split("<tbody>")[1])
+        assert cells == [world.carrier.name, "1", "0", "1", "0 %"]
+        assert '<th scope="row">Return</th><td class="ck-num">1</td>' in figure(
+            html, "dispositions"
+        )
+    # Before the period: none of them.
+    html = client.get("/cases/dashboard?from=2026-03-07&to=2026-03-09").get_data(as_text=True)
+    assert "No delivery appointments." in figure(html, "appointments")

@@ -47,11 +47,24 @@ def test_the_demo_app_has_every_status_and_switchable_identities(tmp_path):
         assert {r.source.value for r in rows} >= {"portal", "user"}
         identities = app.config["CASEKIT_DEMO_IDENTITIES"]
         assert {"alex", "morgan", "dana", "customer1"} <= set(identities)
+        # Both sides keep service levels: their open cases are due, the old ones late.
+        late = {}
+        for who in ("morgan", "dana"):
+            actor = identities[who][1]
+            listed = kit.views.list(actor, {"view": "all_cases"}, limit=500).rows
+            running = [r for r in listed if r.due_state is not None]
+            assert running, who
+            assert all(r.due_at is not None for r in running), who
+            late[who] = kit.views.list(actor, {"view": "due_soon"}, limit=500).rows
+            assert late[who], who
         client = app.test_client()
         assert "DEMO ONLY" in client.get("/").data.decode()
         assert client.get("/cases/").status_code == 401
         client.post("/demo/identity", data={"identity": "morgan"})
         assert client.get("/cases/").status_code == 200
+        page = client.get(f"/cases/{late['morgan'][0].number}").data.decode()
+        clocks = page.split('aria-label="Service levels"')[1].split("</ul>")[0]
+        assert "was due" in clocks or "due soon" in clocks.lower(), clocks
         client.post("/demo/identity", data={"identity": "customer1"})
         home = client.get("/").data.decode()
         assert "Send feedback" in home  # the portal helper on the host's order list

@@ -314,3 +314,35 @@ def test_known_values_are_kept_per_organization_until_they_expire(
     assert cache.get(world.shipper_manager_actor, "brand") == ["Acme Home", "New Brand"]
     assert cache.get(world.carrier_actor, "brand") == ["Acme Home"]  # N-1 has no carrier
     assert len(reads) == 4
+
+
+def test_search_box_finds_words_with_snippets_and_says_where_it_looked(kit, world, client):
+    me, carrier = world.shipper_actor, world.carrier_actor
+    number = kit.cases.open(
+        me,
+        type="osd_damaged",
+        carrier=world.carrier.id,
+        shipment="SHP-1",
+        message="The forklift <b>pierced</b> two cartons",
+    ).number
+    kit.messages.post(me, number, "Refund them quietly", audience="internal")
+    login(client, me)
+    page = client.get("/cases/?view=all_cases&q=pierced+cartons")
+    assert numbers_in(page.data) == [number]
+    text = page.data.decode()
+    # The words marked in the text, the text escaped.
+    assert "<mark>pierced</mark>" in text
+    assert "&lt;b&gt;" in text
+    # By an identifier's start, in any case: no snippet.
+    page = client.get("/cases/?view=all_cases&q=shp-")
+    assert numbers_in(page.data) == [number]
+    assert 'class="ck-snippet-row"' not in page.data.decode()
+    # Nothing: where it looked.
+    empty = client.get("/cases/?view=all_cases&q=xyzzy").data.decode()
+    assert numbers_in(empty.encode()) == []
+    assert "No cases match “xyzzy” in case numbers, order, PO, reference, RA" in empty
+    assert "messages, attachment names and customers you can read" in empty
+    # The other side's internal note finds nothing, and shows in no snippet.
+    login(client, carrier)
+    assert numbers_in(client.get("/cases/?view=all_cases&q=refund").data) == []
+    assert "quietly" not in client.get("/cases/?view=all_cases&q=cartons").data.decode()

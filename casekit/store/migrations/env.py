@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from casekit.store import fulltext
 from casekit.store.database import create_casekit_engine
 from casekit.store.migrate import VERSION_TABLE
 from casekit.store.tables import metadata
@@ -18,6 +19,9 @@ if engine is None:
 
 def include_object(obj, name, type_, reflected, compare_to):
     # Only casekit's tables are casekit's business: the host's live beside them.
+    # The full-text indexes (and SQLite's FTS5 tables) are not in the metadata.
+    if name is not None and fulltext.is_fulltext(name):
+        return False
     if type_ == "table":
         return name is not None and name.startswith("casekit_")
     return True

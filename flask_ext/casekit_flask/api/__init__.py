@@ -18,7 +18,7 @@ from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from casekit import Actor, Conflict, InvalidInput, NotFound, PermissionDenied
+from casekit import Actor, CaseMerged, Conflict, InvalidInput, NotFound, PermissionDenied
 from casekit.domain.apikeys import ApiScope
 from casekit.errors import InvalidApiKey
 from casekit_flask.api.common import ApiBlueprint, limit_json_body, problem
@@ -47,15 +47,20 @@ class CaseKitApi(Api):  # type: ignore[misc]
 def init_api(app: Flask, st: State) -> None:
     """Mount the API on ``app`` at ``CASEKIT_API_URL_PREFIX``."""
     from casekit_flask.api import (
+        actions,
+        canned_replies,
         case_addresses,
         cases,
+        custom_fields,
         directory,
         keys,
         reference,
         reports,
         rules,
+        service_levels,
         settings,
         shipments,
+        tags,
         triage,
         views,
         webhooks,
@@ -89,6 +94,7 @@ def init_api(app: Flask, st: State) -> None:
     for blueprint in (
         cases.blp,
         views.blp,
+        canned_replies.blp,
         reports.blp,
         shipments.blp,
         triage.blp,
@@ -97,6 +103,10 @@ def init_api(app: Flask, st: State) -> None:
         case_addresses.blp,
         webhooks.blp,
         settings.blp,
+        service_levels.blp,
+        tags.blp,
+        custom_fields.blp,
+        actions.blp,
         directory.blp,
         reference.blp,
     ):
@@ -256,6 +266,8 @@ def handle_error(error: Exception) -> Response:
         return problem(404, "Not found", detail=str(error))
     if isinstance(error, PermissionDenied):
         return problem(403, "Forbidden", detail=str(error))
+    if isinstance(error, CaseMerged):
+        return problem(409, "Conflict", detail=str(error), merged_into=error.merged_into)
     if isinstance(error, Conflict):
         return problem(409, "Conflict", detail=str(error))
     assert isinstance(error, HTTPException)

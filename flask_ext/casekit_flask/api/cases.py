@@ -24,6 +24,7 @@ from casekit_flask.api.schemas import (
     CaseUpdateSchema,
     EntrySchema,
     LiveSchema,
+    MergeSchema,
     MessageSchema,
     OwnerSchema,
     ProblemSchema,
@@ -57,7 +58,7 @@ _REASONS = {
     401: "No or bad credentials",
     403: "Not allowed (an API key's scope, or the action)",
     404: "No such thing, or the caller may not see it",
-    409: "The case changed meanwhile (If-Match)",
+    409: "The case changed meanwhile (If-Match), or was merged into another (`merged_into`)",
     413: "The upload is too large",
 }
 
@@ -91,6 +92,8 @@ def list_cases(**args: Any) -> dict[str, Any]:
     for name in ("view", "search"):
         if name in args:
             query[name] = args[name]
+    if "q" in args and "search" not in args:
+        query["search"] = args["q"]
     if "sort" in args or "direction" in args:
         query["sort"] = {
             "field": args.get("sort", "created_at"),
@@ -98,6 +101,11 @@ def list_cases(**args: Any) -> dict[str, Any]:
         }
     if "filters" in args:
         query["filters"] = load_json(args["filters"], field="filters")
+    for name in ("priority", "tag"):
+        if args.get(name):
+            extra = {"field": name, "op": "in", "value": args[name]}
+            kept = query.get("filters")
+            query["filters"] = [*(kept if isinstance(kept, list) else []), extra]
     page = kit.views.list(me, query, limit=args["limit"], cursor=args.get("cursor"))
     return {"cases": page.rows, "next_cursor": page.next_cursor}
 
@@ -137,13 +145,17 @@ def case(number: str) -> Any:
 @problems(*COMMON, 409)
 def update_case(data: dict[str, Any], number: str) -> Any:
     """Change the type, the status (solving and reopening too), the carrier and whether
-    it collaborates, the shipment, the CRM number.
+    it collaborates, the shipment, the CRM number, the priority and the caller's tags.
 
     All of them or, on any error, none. Send `If-Match` with the ETag you
     read to be told (409, nothing written) when someone changed the case
     meanwhile; without it the change applies to the case as it is then. The
     changes apply in the order type, status, carrier, carrier_collaborating,
-    shipment, CRM number; each is its own change on the case's timeline.
+    shipment, CRM number, priority, tags; each is its own change on the case's
+    timeline. `tags` sets exactly the caller's organization's tags on the case;
+    `add_tags` and `remove_tags` change some (not with `tags`). `custom_fields`
+    sets values of the caller's organization's custom fields by key (null clears
+    one); a new `type` asks for the values the caller's organization requires.
     `carrier` and `carrier_collaborating` are the shipper's staff's (403
     otherwise); a case linked to a shipment that names its carrier keeps it
     unless `shipment` links another in the same request. The carrier's
@@ -152,7 +164,12 @@ def update_case(data: dict[str, Any], number: str) -> Any:
     """
     if not data:
         raise InvalidInput(
-            {"body": ["give type, status, carrier, carrier_collaborating, shipment or crm_number"]}
+            {
+                "body": [
+                    "give type, status, carrier, carrier_collaborating, shipment, "
+                    "crm_number, priority, tags, add_tags, remove_tags or custom_fields"
+                ]
+            }
         )
     view = current_kit().cases.change(actor(), _number(number), data, expected_version=if_match())
     return _case_response(view)
@@ -322,6 +339,24 @@ def withdraw_contact(number: str) -> Any:
     only. Honours `If-Match`."""
     view = current_kit().cases.withdraw_contact(
         actor(), _number(number), expected_version=if_match()
+    )
+    return _case_response(view)
+
+
+@blp.route("/<number>/merge", methods=["POST"])
+@blp.arguments(MergeSchema)
+@blp.response(200, CaseSchema)
+@problems(*COMMON, 409)
+def merge(data: dict[str, Any], number: str) -> Any:
+    """Merge this case, a duplicate, into the case `into` (the original): its
+    timeline, attachments, watchers, participants, CRM numbers, tags, and its
+    shipment and order where the original has none, move with their audiences
+    intact; the duplicate is solved and says `merged_into`. Staff of the same
+    party on both cases only; the original must have every party of the
+    duplicate (else a 400 on `into`). Honours `If-Match` (the duplicate's
+    version). Answers the original."""
+    view = current_kit().cases.merge(
+        actor(), _number(number), into=data["into"], expected_version=if_match()
     )
     return _case_response(view)
 

@@ -57,13 +57,15 @@ def problem(
     *,
     detail: str | None = None,
     errors: dict[str, list[str]] | None = None,
+    **extensions: Any,
 ) -> Response:
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document; ``extensions`` are its extension members."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extensions)
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
 

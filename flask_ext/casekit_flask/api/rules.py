@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
+from casekit.domain.rules import Tier
 from casekit.services.rules import Rule
 from casekit_flask.api.cases import COMMON, _id, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
@@ -21,10 +22,11 @@ blp = ApiBlueprint(
 )
 
 DEFINITION = (
-    "a rule definition (docs: Rules): name, case_type, statuses, exceptions, modes, "
-    "directions, carriers, brands, customer_segments, regions, time_condition, hours, "
-    "subject, message, owner, owner_ids, watcher_ids, carrier_collaborating, auto_solve, "
-    "solve_on; the core checks it and names each bad field"
+    "a rule definition (docs: Rules): name, case_type, tier, statuses, exceptions, modes, "
+    "not_modes, directions, carriers, brands, customer_segments, regions, case_priorities, "
+    "case_min_priority, case_tags_any, case_tags_all, case_tags_none, time_condition, hours, "
+    "subject, message, owner, owner_ids, watcher_ids, priority, tag_ids, carrier_collaborating, "
+    "auto_solve, solve_on; the core checks it and names each bad field"
 )
 
 
@@ -34,9 +36,21 @@ def _problems(func: Any) -> Any:
     return func
 
 
+TIER = "1 (act now) or 2 (watch); the definition's tier, which this replaces"
+
+
+def _tier() -> fields.Integer:
+    return fields.Integer(
+        strict=True, validate=validate.OneOf([int(t) for t in Tier]), metadata={"description": TIER}
+    )
+
+
 class RuleSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
+    tier = fields.Integer(
+        required=True, metadata={"description": "1 (act now) or 2 (watch), as the definition says"}
+    )
     enabled = fields.Boolean(required=True)
     definition = fields.Dict(required=True)
     created_at = fields.DateTime(required=True)
@@ -50,11 +64,13 @@ class RuleListSchema(Schema):
 class RuleCreateSchema(StrictSchema):
     definition = fields.Dict(required=True, metadata={"description": DEFINITION})
     enabled = fields.Boolean(load_default=True)
+    tier = _tier()
 
 
 class RuleUpdateSchema(StrictSchema):
     definition = fields.Dict(metadata={"description": DEFINITION})
     enabled = fields.Boolean()
+    tier = _tier()
 
 
 class DryRunSchema(StrictSchema):
@@ -76,6 +92,7 @@ def _wire(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "name": rule.name,
+        "tier": int(rule.tier),
         "enabled": rule.enabled,
         "definition": rule.spec.as_json(),
         "created_at": rule.created_at,
@@ -87,7 +104,8 @@ def _wire(rule: Rule) -> dict[str, Any]:
 @blp.response(200, RuleListSchema)
 @_problems
 def list_rules() -> Any:
-    """The caller's organization's rules, by name (its staff may read them)."""
+    """The caller's organization's rules, Tier 1 first, each tier by name (its staff may
+    read them)."""
     return {"rules": [_wire(r) for r in current_kit().rules.list(actor())]}
 
 
@@ -97,7 +115,9 @@ def list_rules() -> Any:
 @_problems
 def create_rule(data: dict[str, Any]) -> Any:
     """Define a rule (a manager's, or a key's)."""
-    rule = current_kit().rules.create(actor(), data["definition"], enabled=data["enabled"])
+    rule = current_kit().rules.create(
+        actor(), data["definition"], enabled=data["enabled"], tier=data.get("tier")
+    )
     return _wire(rule), 201
 
 
@@ -114,9 +134,13 @@ def rule(rule_id: int) -> Any:
 @blp.response(200, RuleSchema)
 @_problems
 def update_rule(data: dict[str, Any], rule_id: int) -> Any:
-    """Replace the definition and/or enable or disable the rule."""
+    """Replace the definition, enable or disable the rule, and/or move it to another tier."""
     rule = current_kit().rules.update(
-        actor(), _id(rule_id, "rule_id"), data.get("definition"), enabled=data.get("enabled")
+        actor(),
+        _id(rule_id, "rule_id"),
+        data.get("definition"),
+        enabled=data.get("enabled"),
+        tier=data.get("tier"),
     )
     return _wire(rule)
 

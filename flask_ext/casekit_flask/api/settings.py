@@ -1,7 +1,9 @@
 """The organization's mail template overrides (with a preview) and report targets.
 
 Its staff read them; its managers (and its keys) change them, as on the
-settings and targets pages.
+settings and targets pages. The report targets are deprecated: they are the
+organization's service levels of one case type each
+(:mod:`casekit.services.type_targets`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 
 from casekit.domain.reports import ReportTarget
+from casekit.services.type_targets import set_type_target, type_targets
 from casekit_flask.api.cases import COMMON, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
 from casekit_flask.api.schemas import MAX_BODY, MAX_TEXT, ProblemSchema, StrictSchema
@@ -137,21 +140,33 @@ def _target(target: ReportTarget) -> dict[str, Any]:
 
 
 @blp.route("/report-targets", methods=["GET"])
+@blp.doc(deprecated=True)
 @blp.response(200, TargetListSchema)
 @_problems
 def targets() -> Any:
-    """The organization's first-response and resolution targets, by case type."""
-    return {"targets": [_target(t) for t in current_kit().reports.targets(actor())]}
+    """The organization's first-response and resolution targets, by case type (deprecated).
+
+    Each is the organization's service level whose only condition is that
+    case type; the service levels hold every target now.
+    """
+    return {"targets": [_target(t) for t in type_targets(current_kit(), actor())]}
 
 
 @blp.route("/report-targets/<case_type>", methods=["PUT"])
+@blp.doc(deprecated=True)
 @blp.arguments(TargetSetSchema)
 @blp.response(200, TargetSchema)
 @blp.alt_response(204, description="both targets unset: the setting is removed")
 @_problems
 def set_target(data: dict[str, Any], case_type: str) -> Any:
-    """Set the case type's targets in seconds (managers); both ``null`` removes them."""
-    target = current_kit().reports.set_target(
+    """Set the case type's targets in seconds of working time (managers); both ``null``
+    removes them (deprecated).
+
+    Changes the organization's service level of that one case type, adding
+    one (tried after its others) when there is none.
+    """
+    target = set_type_target(
+        current_kit(),
         actor(),
         case_type,
         first_response=data["first_response_seconds"],

@@ -9,6 +9,8 @@
     var day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
     var formats = { day: day, date: date, datetime: full };
     root.querySelectorAll("time[datetime]").forEach(function (el) {
+      // A due time is shown in its clock's time zone, as written (casekit_flask.clocks).
+      if (el.dataset.style === "zoned") { return; }
       var moment = new Date(el.getAttribute("datetime"));
       if (isNaN(moment.getTime())) { return; }
       if (el.dataset.style !== "day") { el.title = el.textContent; }

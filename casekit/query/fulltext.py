@@ -1,0 +1,351 @@
+"""Full-text search: the cases whose words the actor may read hold the words typed.
+
+Four texts are searched, each through its database's own index
+(:mod:`casekit.store.fulltext`): message bodies, case subjects, attachment
+names, and the customer's name and email. A text counts only where the
+actor reads it, by the same rules as the timeline and the case page:
+
+- a message (and the attachments on it) by its audience, through
+  :func:`~casekit.query.scoped.entry_visibility`: another organization's
+  internal note, a ``customer`` message for the carrier (until shared),
+  anything but a ``customer`` or ``everyone`` message for a customer;
+- the customer's name and email for the host, the shipper's staff and the
+  customer; never for the carrier (a shared contact is read on the case,
+  not searched from the list);
+- the subject for everyone who sees the case.
+
+So the index holds each text once, whoever may read it, and the query
+filters the matches by the entry's audience against the actor, in the same
+statement that finds them: a second index per audience would hold the same
+words up to four times and need a second copy of the rules. The matches
+are ranked (PostgreSQL's ``ts_rank``, SQLite's ``bm25``, MariaDB's
+relevance), best per case; :func:`snippets` reads the best readable text of
+each listed case again and marks the words in it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    column,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.mysql import match as mysql_match
+from sqlalchemy.engine import Connection
+
+from casekit.domain.case import EntryKind
+from casekit.query.scoped import entry_visibility
+from casekit.store import fulltext, tables
+
+c = tables.cases.c
+e = tables.entries.c
+a = tables.attachments.c
+u = tables.customers.c
+
+_MESSAGE: Any = literal_column(f"'{EntryKind.MESSAGE.value}'")
+#: A word: letters and digits (what the engines' tokenizers keep).
+_WORD = re.compile(r"[^\W_]+")
+#: At most this many words of a search are used.
+MAX_TERMS = 16
+#: Words InnoDB leaves out of its FULLTEXT indexes (its default list), and the
+#: shortest word it keeps: asked for, they would match nothing.
+_MARIADB_STOPWORDS = frozenset(
+    {
+        *("a", "about", "an", "are", "as", "at", "be", "by", "com", "de", "en", "for"),
+        *("from", "how", "i", "in", "is", "it", "la", "of", "on", "or", "that", "the"),
+        *("this", "to", "was", "what", "when", "where", "who", "will", "with", "und", "www"),
+    }
+)
+_MARIADB_MIN = 3
+#: English inflections left off a word asked of MariaDB (the longest first).
+_ENGLISH_SUFFIXES = ("ies", "ing", "ed", "es", "e", "s", "y")
+#: The text a snippet shows around its first match, in characters.
+SNIPPET = 160
+
+
+@frozen
+class Snippet:
+    """Where a case matched the words, as the actor may read it.
+
+    ``source`` is ``subject``, ``message``, ``attachment`` or ``customer``;
+    ``text`` an excerpt (``…`` where cut); ``highlights`` the (start, end)
+    offsets of the matched words in ``text``.
+    """
+
+    source: str
+    text: str
+    highlights: tuple[tuple[int, int], ...] = ()
+
+    def parts(self) -> list[tuple[str, bool]]:
+        """The text in pieces, each with whether it is a matched word (for markup)."""
+        out: list[tuple[str, bool]] = []
+        at = 0
+        for start, end in self.highlights:
+            if start > at:
+                out.append((self.text[at:start], False))
+            out.append((self.text[start:end], True))
+            at = end
+        if at < len(self.text):
+            out.append((self.text[at:], False))
+        return out
+
+
+def mariadb_form(word: str, language: str) -> str:
+    """``word`` as MariaDB's boolean mode is asked for it.
+
+    InnoDB keeps words as written, without a language's stems; so that
+    "pallets" finds "pallet" and "crushed" "crush" as on the other engines, an
+    English word is asked in its inflected forms: its stem (the word without
+    ``-ies``, ``-ing``, ``-ed``, ``-es``, ``-e``, ``-s`` or ``-y``) and the
+    word itself, each with each of those endings, ``(pallets … pallet …)``
+    ("address" finds "addresses" too). In another language,
+    or ``simple``, the word is asked as it is.
+    """
+    if language != fulltext.DEFAULT_LANGUAGE:
+        return word
+    stem = word
+    for suffix in _ENGLISH_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MARIADB_MIN:
+            stem = word[: -len(suffix)]
+            break
+    endings = ("", *_ENGLISH_SUFFIXES)
+    forms = dict.fromkeys(base + ending for base in (word, stem) for ending in endings)
+    return f"({' '.join(forms)})"
+
+
+def terms(text: str) -> list[str]:
+    """The words of ``text``, lower-cased, in order, each once."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        seen.setdefault(word, None)
+    return list(seen)[:MAX_TERMS]
+
+
+class FullText:
+    """Full-text matches for one actor, on one connection's database."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        language: str,
+        customer: bool,
+        unrestricted: bool,
+        org_id: int | None,
+        carrier: bool | None,
+        shipper: bool | None,
+        tenant: ColumnElement[bool],
+    ) -> None:
+        """``carrier`` / ``shipper``: the actor's organization is the carrier (the
+        shipper) of every case it sees (None: no organization's role). ``tenant``
+        is the actor's cases, asked of the matches by :meth:`ranked`."""
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self.language = language
+        self.tenant = tenant
+        # An organization is a shipper or a carrier; were its role unknown, it
+        # reads as the carrier would (no unshared customer message).
+        acts_for_carrier = carrier if carrier is not None else org_id is not None
+        self._entries = entry_visibility(customer, unrestricted, org_id, acts_for_carrier)
+        if customer or unrestricted or shipper:
+            self._contact: ColumnElement[bool] = true()
+        elif carrier or org_id is None:
+            self._contact = false()
+        else:
+            self._contact = c.shipper_org_id == org_id
+
+    # -- what the words are in each engine's language ----------------------------------
+    def params(self, text: str) -> dict[str, Any] | None:
+        """The values of the statements' parameters; None when no word can match."""
+        words = terms(text)
+        if self.dialect in ("mysql", "mariadb"):
+            words = [w for w in words if len(w) >= _MARIADB_MIN and w not in _MARIADB_STOPWORDS]
+            query = " ".join(f"+{mariadb_form(w, self.language)}" for w in words)
+        elif self.dialect == "sqlite":
+            query = " ".join(f'"{w}"' for w in words)
+        else:
+            # PostgreSQL's parser reads the text itself (an email stays one word).
+            query = text
+        return {"fts_query": query} if words else None
+
+    def _match(self, name: str, columns: Sequence[Any]) -> tuple[Any, Any]:
+        """The condition that ``columns`` (of the table ``name``) hold the words, and its score."""
+        q: Any = bindparam("fts_query")
+        if self.dialect == "postgresql":
+            names = tuple(col.name for col in columns)
+            vector: Any = literal_column(fulltext.vector(self.language, names, prefix=f"{name}."))
+            if fulltext.SPLIT.intersection(names):
+                # The words as the index holds them: a file name's parts.
+                q = func.translate(
+                    q, fulltext.SPLIT_CHARACTERS, " " * len(fulltext.SPLIT_CHARACTERS)
+                )
+            query = func.plainto_tsquery(literal_column(f"'{self.language}'::regconfig"), q)
+            return vector.op("@@")(query), func.ts_rank(vector, query)
+        if self.dialect in ("mysql", "mariadb"):
+            found = mysql_match(*columns, against=q).in_boolean_mode()
+            return found, found
+        fts = fulltext.SQLITE_TABLES[name]
+        return literal_column(fts).op("MATCH")(q), -func.bm25(literal_column(fts))
+
+    def _from(self, name: str, joined: Any, key: Any) -> Any:
+        """``joined`` with SQLite's FTS5 table of ``name``, whose rowid is ``key``."""
+        if self.dialect != "sqlite":
+            return joined
+        fts = table(fulltext.SQLITE_TABLES[name], column("rowid"))
+        return joined.join(fts, fts.c.rowid == key)
+
+    # -- the statements -----------------------------------------------------------------
+    def _branches(self, only: bool = False) -> list[Select[Any]]:
+        """(case id, source, text, score) of every readable text that holds the words,
+        of any case (the caller applies the tenant); of ``:snippet_ids``' cases with
+        ``only``.
+
+        Without the cases' rows: planned with them, the database guesses the
+        matches many (ten times too many for a rare word) and reads all the
+        organization's cases to join them.
+        """
+
+        def of(case_id: Any) -> list[Any]:
+            return [case_id.in_(bindparam("snippet_ids", expanding=True))] if only else []
+
+        found, score = self._match("casekit_entries", [e.body])
+        messages = (
+            select(e.case_id, literal("message"), e.body, score)
+            .select_from(self._from("casekit_entries", tables.entries, e.id))
+            # The kind as a literal: PostgreSQL's index holds the messages alone.
+            .where(found, e.kind == _MESSAGE, self._entries, *of(e.case_id))
+        )
+        found, score = self._match("casekit_attachments", [a.filename])
+        attachments = (
+            select(a.case_id, literal("attachment"), a.filename, score)
+            .select_from(
+                self._from("casekit_attachments", tables.attachments, a.id).join(
+                    tables.entries, e.id == a.entry_id
+                )
+            )
+            .where(found, self._entries, *of(a.case_id))
+        )
+        found, score = self._match("casekit_cases", [c.subject])
+        subjects = (
+            select(c.id, literal("subject"), c.subject, score)
+            .select_from(self._from("casekit_cases", tables.cases, c.id))
+            .where(found, *of(c.id))
+        )
+        found, score = self._match("casekit_customers", [u.name, u.email])
+        customers = (
+            select(c.id, literal("customer"), func.coalesce(u.name, "") + " " + u.email, score)
+            .select_from(
+                self._from("casekit_customers", tables.customers, u.id).join(
+                    tables.cases, c.customer_id == u.id
+                )
+            )
+            .where(found, self._contact, *of(c.id))
+        )
+        return [messages, attachments, subjects, customers]
+
+    def matches(self) -> Select[Any]:
+        """The ids of the cases with matching texts (unranked, every one, any tenant)."""
+        found = union_all(*(b.with_only_columns(b.selected_columns[0]) for b in self._branches()))
+        return select(found.subquery().c[0])
+
+    def texts(self) -> Select[Any]:
+        """(case id, score) of the first ``:search_texts`` matching texts, in no order."""
+        found = union_all(*self._branches()).subquery()
+        return select(found.c[0], found.c[3]).limit(bindparam("search_texts"))
+
+    def ranked(self, rows: Sequence[Any]) -> list[int]:
+        """The actor's cases among ``rows`` (of :meth:`texts`), best score first.
+
+        Their tenant is asked by primary key, one probe per case.
+        """
+        best: dict[int, float] = {}
+        for case_id, score in rows:
+            best[case_id] = max(best.get(case_id, score), score)
+        if not best:
+            return []
+        mine = select(c.id).where(c.id.in_(bindparam("texts_of", expanding=True)), self.tenant)
+        allowed = set(self.connection.scalars(mine, {"texts_of": sorted(best)}))
+        return sorted(allowed, key=lambda i: (-best[i], -i))
+
+    def snippets(
+        self, params: dict[str, Any], case_ids: Sequence[int], text: str
+    ) -> dict[int, Snippet]:
+        """The best readable text of each of ``case_ids`` that holds the words, as a snippet.
+
+        A text that holds what was typed as it was typed comes first, then the
+        engine's score: the scores of different texts (a message, a file name)
+        are not comparable on every engine, and a phrase typed whole is the text
+        the person is looking for.
+        """
+        if not case_ids:
+            return {}
+        found = union_all(*self._branches(only=True)).subquery()
+        stmt = select(*found.c).order_by(found.c[3].desc())
+        phrase = _flat(text).lower()
+        best: dict[int, tuple[str, str]] = {}
+        whole: set[int] = set()
+        for case_id, source, body, _score in self._connection_rows(stmt, params, case_ids):
+            if case_id in whole:
+                continue
+            if phrase and phrase in _flat(body or "").lower():
+                best[case_id] = (source, body or "")
+                whole.add(case_id)
+            else:
+                best.setdefault(case_id, (source, body or ""))
+        words = terms(text)
+        return {case_id: snippet(source, body, words) for case_id, (source, body) in best.items()}
+
+    def _connection_rows(self, stmt: Any, params: dict[str, Any], ids: Sequence[int]) -> Any:
+        return self.connection.execute(stmt, {**params, "snippet_ids": list(ids)})
+
+
+def _hits(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
+    """Where ``text``'s words start like one of ``words`` (a stem: all but its last
+    two letters, at least three), in order."""
+    stems = [w[: max(3, len(w) - 2)] for w in words]
+    found = []
+    for m in _WORD.finditer(text):
+        word = m.group().lower()
+        if any(
+            word.startswith(stem) or (stem.startswith(word) and len(word) >= 3) for stem in stems
+        ):
+            found.append((m.start(), m.end()))
+    return found
+
+
+def _flat(text: str) -> str:
+    """``text`` with each run of white space one space."""
+    return " ".join(text.split())
+
+
+def snippet(source: str, body: str, words: Sequence[str]) -> Snippet:
+    """An excerpt of ``body`` around its first matched word, the words marked."""
+    flat = _flat(body)
+    hits = _hits(flat, words)
+    start = 0
+    if hits and hits[0][0] > SNIPPET // 3:
+        start = flat.rfind(" ", 0, hits[0][0] - SNIPPET // 3) + 1
+    end = min(len(flat), start + SNIPPET)
+    if end < len(flat):
+        cut = flat.rfind(" ", start, end)
+        end = cut if cut > start else end
+    text = flat[start:end]
+    lead = "…" if start > 0 else ""
+    tail = "…" if end < len(flat) else ""
+    shift = len(lead) - start
+    marks = tuple((s + shift, t + shift) for s, t in hits if s >= start and t <= end)
+    return Snippet(source, f"{lead}{text}{tail}", marks)

@@ -1,0 +1,204 @@
+"""The clocks the store keeps are the clocks the case's story gives, on every backend.
+
+Random stories of a case (messages of each party for each audience, status
+changes by hand, time passing, targets and calendars changing) run through
+the services. The test keeps its own account of what each side lived
+through (a response, a message of another party to answer, its status) and
+replays it with :func:`casekit.domain.sla.replay`; after every step the
+clocks stored (``casekit_clocks`` and the cases' due columns) must be what
+that account gives.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from casekit import Actor, CaseKit
+from casekit.domain.audience import Audience
+from casekit.domain.calendar import BusinessCalendar
+from casekit.domain.case import Side
+from casekit.domain.sla import Happening, Point, earliest_due, replay
+from casekit.domain.workflow import Status
+from casekit.store import tables
+from casekit.testing import FrozenClock, World
+
+HOUR = 3600
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+CALENDARS = [
+    {"time_zone": "America/New_York", "hours": {d: [["08:00", "17:00"]] for d in WEEKDAYS}},
+    {
+        "time_zone": "Asia/Tokyo",
+        "hours": {d: [["22:00", "06:00"]] for d in WEEKDAYS},
+        "closed_days": ["2026-01-07"],
+    },
+]
+
+
+def _stored(kit: CaseKit, case_id: int) -> dict[tuple[int, str], dict[str, object]]:
+    k = tables.clocks.c
+    with kit.engine.connect() as conn:
+        rows = conn.execute(select(tables.clocks).where(k.case_id == case_id)).mappings()
+        return {(r["org_id"], r["kind"]): dict(r) for r in rows}
+
+
+def _due_columns(kit: CaseKit, case_id: int) -> dict[str, datetime | None]:
+    c = tables.cases.c
+    with kit.engine.connect() as conn:
+        row = conn.execute(select(*(c[n] for n in tables.DUE_COLUMNS)).where(c.id == case_id)).one()
+    return dict(zip(tables.DUE_COLUMNS, row, strict=True))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_stored_clocks_follow_the_story_of_the_case(
+    kit: CaseKit, world: World, clock: FrozenClock, seed: int
+) -> None:
+    rng = random.Random(seed)
+    shipper_manager, carrier_manager = world.shipper_manager_actor, world.carrier_manager_actor
+    customer = Actor.of_customer(world.customer)
+    targets = {
+        Side.SHIPPER: {"first_response": 2 * HOUR, "next_response": HOUR, "resolution": 20 * HOUR},
+        Side.CARRIER: {
+            "first_response": 4 * HOUR,
+            "next_response": 2 * HOUR,
+            "resolution": 30 * HOUR,
+        },
+    }
+    ids = {}
+    for side, manager in ((Side.SHIPPER, shipper_manager), (Side.CARRIER, carrier_manager)):
+        ids[side] = kit.service_levels.save_target(
+            manager,
+            {"name": side.value, "pause_when_waiting": True, **targets[side]},
+        ).id
+    calendars = {Side.SHIPPER: BusinessCalendar.ALWAYS, Side.CARRIER: BusinessCalendar.ALWAYS}
+    orgs = {Side.SHIPPER: world.shipper.id, Side.CARRIER: world.carrier.id}
+    staff = {Side.SHIPPER: world.shipper_actor, Side.CARRIER: world.carrier_actor}
+    view = kit.cases.open(
+        world.shipper_actor,
+        type="where_is_my_order",
+        subject="Late parcel",
+        carrier=world.carrier.id,
+        customer=world.customer.id,
+        message="Where is it?",
+        audience=Audience.PARTNERS,
+    )
+    number, opened = view.number, clock.now()
+    points: dict[Side, list[Point]] = {Side.SHIPPER: [], Side.CARRIER: []}
+    statuses = dict.fromkeys(Side, Status.NEW)
+
+    def record_statuses() -> None:
+        for side in Side:
+            now_status = kit.cases.get(staff[side], number).status
+            if now_status is not statuses[side]:
+                points[side].append(Point(clock.now(), Happening.STATUS, now_status))
+                statuses[side] = now_status
+
+    managers = {Side.SHIPPER: shipper_manager, Side.CARRIER: carrier_manager}
+    # what the stored clocks were last computed with: a solved case keeps the
+    # clocks it stopped with when a target or calendar changes later
+    in_force = {
+        side: (kit.service_levels.target(managers[side], ids[side]), calendars[side], opened)
+        for side in Side
+    }
+
+    for _step in range(14):
+        clock.advance(minutes=rng.choice([0, 7, 45, 130, 600, 1500]))
+        at = clock.now()
+        move = rng.choice(
+            [
+                "shipper_partners",
+                "shipper_customer",
+                "shipper_internal",
+                "carrier_partners",
+                "carrier_internal",
+                "customer",
+                "status",
+                "target",
+                "calendar",
+            ]
+        )
+        if move == "shipper_partners":
+            kit.messages.post(world.shipper_actor, number, body="x", audience=Audience.PARTNERS)
+            points[Side.SHIPPER].append(Point(at, Happening.RESPONSE))
+            points[Side.CARRIER].append(Point(at, Happening.INCOMING))
+        elif move == "shipper_customer":
+            kit.messages.post(world.shipper_actor, number, body="x", audience=Audience.CUSTOMER)
+            points[Side.SHIPPER].append(Point(at, Happening.RESPONSE))
+        elif move == "shipper_internal":
+            kit.messages.post(world.shipper_actor, number, body="x", audience=Audience.INTERNAL)
+        elif move == "carrier_partners":
+            kit.messages.post(world.carrier_actor, number, body="x", audience=Audience.PARTNERS)
+            points[Side.CARRIER].append(Point(at, Happening.RESPONSE))
+            points[Side.SHIPPER].append(Point(at, Happening.INCOMING))
+        elif move == "carrier_internal":
+            kit.messages.post(world.carrier_actor, number, body="x", audience=Audience.INTERNAL)
+        elif move == "customer":
+            kit.messages.post(customer, number, body="x")
+            points[Side.SHIPPER].append(Point(at, Happening.INCOMING))
+        elif move == "status":
+            side = rng.choice(list(Side))
+            wanted = rng.choice(
+                [Status.OPEN, Status.SOLVED] + ([Status.WAITING] if side is Side.SHIPPER else [])
+            )
+            if wanted is statuses[side]:
+                wanted = Status.OPEN if wanted is Status.SOLVED else Status.SOLVED
+            kit.cases.change_status(staff[side], number, wanted)
+        elif move == "target":
+            side = rng.choice(list(Side))
+            targets[side] = {name: rng.choice([HOUR, 3 * HOUR, 9 * HOUR]) for name in targets[side]}
+            kit.service_levels.save_target(managers[side], targets[side], target_id=ids[side])
+        else:
+            side = rng.choice(list(Side))
+            definition = rng.choice(CALENDARS)
+            kit.service_levels.set_calendar(managers[side], definition)
+            calendars[side] = BusinessCalendar.from_json(definition)
+        before = _stored(kit, view.id)
+        record_statuses()
+        for side in Side:
+            open_clock = any(
+                org == orgs[side] and row["state"] != "stopped" for (org, _k), row in before.items()
+            )
+            settings_move = move in ("target", "calendar")
+            if (
+                not settings_move
+                or open_clock
+                or not all(status is Status.SOLVED for status in statuses.values())
+            ):
+                in_force[side] = (
+                    kit.service_levels.target(managers[side], ids[side]),
+                    calendars[side],
+                    clock.now(),
+                )
+
+        stored = _stored(kit, view.id)
+        due = _due_columns(kit, view.id)
+        for side in Side:
+            target, calendar, computed_at = in_force[side]
+            expected = replay(
+                points[side],
+                side=side,
+                joined_at=opened,
+                status=Status.NEW,
+                target=target,
+                calendar=calendar,
+                now=computed_at,
+                opened_by_side=side is Side.SHIPPER,
+            )
+            kinds = {c.kind.value for c in expected}
+            mine = {kind: row for (org, kind), row in stored.items() if org == orgs[side]}
+            assert set(mine) == kinds, (move, side, mine, expected)
+            for clock_ in expected:
+                row = mine[clock_.kind.value]
+                assert row["state"] == clock_.state.value, (move, side, clock_, row)
+                assert row["started_at"] == clock_.started_at
+                assert row["stopped_at"] == clock_.stopped_at
+                assert row["due_at"] == clock_.due_at, (move, side, clock_, row)
+                assert row["breached_at"] == clock_.breached_at
+                assert row["elapsed_seconds"] == round(clock_.elapsed_seconds)
+                assert row["time_zone"] == calendar.time_zone
+            due_at, warn_at = earliest_due(expected)
+            assert due[f"{side.value}_due_at"] == due_at
+            assert due[f"{side.value}_warn_at"] == warn_at
