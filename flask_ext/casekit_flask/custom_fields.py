@@ -16,11 +16,20 @@ from flask.typing import ResponseReturnValue
 
 from casekit import Actor, FieldKind, FieldVisibility, InvalidInput
 from casekit.domain.custom_fields import CustomField
-from casekit.errors import NotFound
 from casekit_flask.extension import current_kit
-from casekit_flask.staff import _form_version, _messages, _render_case, require_staff, staff
+from casekit_flask.staff import (
+    _form_version,
+    _messages,
+    _render_case,
+    apply_settings_form,
+    require_staff,
+    staff,
+)
 
 PREFIX = "cf-"
+
+#: The error for an id that names no field of the organization.
+MISSING = ("field", "no such field of your organization")
 
 
 def case_form(actor: Actor) -> dict[str, Any]:
@@ -65,14 +74,10 @@ def custom_field_settings() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        try:
-            _apply(actor, request.form)
-        except InvalidInput as error:
-            errors, status = _messages(error), 400
-        except NotFound:
-            errors, status = {"field": ["no such field of your organization"]}, 400
-        else:
+        failed = apply_settings_form(lambda: _apply(actor, request.form), MISSING)
+        if failed is None:
             return redirect(url_for(".custom_field_settings"))
+        errors, status = failed
     return render_template(
         "casekit/staff/custom_fields.html",
         actor=actor,
@@ -112,7 +117,7 @@ def _apply(actor: Actor, form: Any) -> None:
         flash(f"Field {created.label} added.")
         return
     if not raw.isdigit():
-        raise InvalidInput({"field": ["no such field of your organization"]})
+        raise InvalidInput({MISSING[0]: [MISSING[1]]})
     action = form.get("action", "save")
     if action == "delete":
         deleted = fields.delete(actor, int(raw))

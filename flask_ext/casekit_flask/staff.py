@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlencode
 
@@ -739,6 +740,25 @@ def _stale(error: Conflict) -> ResponseReturnValue:
 
 def _messages(error: InvalidInput) -> dict[str, list[str]]:
     return {k: [str(m) for m in v] for k, v in error.errors.items()}
+
+
+def apply_settings_form(
+    apply: Callable[[], None], missing: tuple[str, str]
+) -> tuple[dict[str, list[str]], int] | None:
+    """Apply one posted form of a settings page (tags, custom fields).
+
+    None when it was applied; otherwise the errors by field and the status (400) to
+    render the page again with. ``missing`` is the field and message for an id that
+    names nothing of the organization.
+    """
+    try:
+        apply()
+    except InvalidInput as error:
+        return _messages(error), 400
+    except NotFound:
+        field, message = missing
+        return {field: [message]}, 400
+    return None
 
 
 # The carrier form, the settings, rules and triage pages live in their own modules, on this

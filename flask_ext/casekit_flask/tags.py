@@ -15,9 +15,18 @@ from flask.typing import ResponseReturnValue
 
 from casekit import Actor, InvalidInput, TagColour
 from casekit.domain.tags import MAX_TAG_NAME
-from casekit.errors import NotFound
 from casekit_flask.extension import current_kit
-from casekit_flask.staff import _form_version, _messages, _render_case, require_staff, staff
+from casekit_flask.staff import (
+    _form_version,
+    _messages,
+    _render_case,
+    apply_settings_form,
+    require_staff,
+    staff,
+)
+
+#: The error for an id that names no tag of the organization.
+MISSING = ("tag", "no such tag of your organization")
 
 
 def case_form(actor: Actor) -> dict[str, Any]:
@@ -66,14 +75,10 @@ def tag_settings() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        try:
-            _apply(actor, request.form)
-        except InvalidInput as error:
-            errors, status = _messages(error), 400
-        except NotFound:
-            errors, status = {"tag": ["no such tag of your organization"]}, 400
-        else:
+        failed = apply_settings_form(lambda: _apply(actor, request.form), MISSING)
+        if failed is None:
             return redirect(url_for(".tag_settings"))
+        errors, status = failed
     return render_template(
         "casekit/staff/tags.html",
         actor=actor,
@@ -94,7 +99,7 @@ def _apply(actor: Actor, form: Any) -> None:
         flash(f"Tag {created.name} added.")
         return
     if not raw.isdigit():
-        raise InvalidInput({"tag": ["no such tag of your organization"]})
+        raise InvalidInput({MISSING[0]: [MISSING[1]]})
     archived = {"archive": True, "restore": False}.get(form.get("action", ""))
     changed = tags.update(
         actor,
