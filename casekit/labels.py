@@ -106,6 +106,7 @@ _VOCABULARIES: dict[str, dict[str, str]] = {
         "appointment_missed": "Delivery appointment missed",
         "disposition_requested": "Disposition requested",
         "disposition_decided": "Disposition decided",
+        "disposition_withdrawn": "Disposition withdrawn",
         "merged_into": "Merged into another case",
         "merged_from": "Duplicate merged in",
         "custom_field_changed": "Custom field changed",

@@ -354,3 +354,71 @@ def test_withdrawing_an_accepted_appointment_takes_it_off_the_shipment(
     result = runner.invoke(cli, ["--database-url", database_url, "actions", "sweep"])
     assert result.exit_code == 0, result.output
     assert "appointments kept: 0, missed: 0" in result.output  # nothing accepted now
+
+
+def test_a_disposition_request_is_withdrawn_and_its_storage_charged_until_then(
+    kit: CaseKit, world: World, clock: Any
+) -> None:
+    sam, cal, customer = world.shipper_actor, world.carrier_actor, world.customer_actor
+    number = kit.cases.open(
+        sam, type="refused_by_receiver", carrier=world.carrier.id, customer=world.customer.id,
+        subject="Refused at the door",
+    ).number  # fmt: skip
+    asked = kit.actions.request_disposition(
+        cal, number, reason="refused", deadline=clock.now() + timedelta(days=1),
+        storage_per_day="25.00",
+    )  # fmt: skip
+    assert asked.storage_charges(clock.now()) == Decimal("0.00")
+    # A day begun counts: five hours after the deadline, one day is charged.
+    clock.advance(days=1, hours=5)
+    assert kit.actions.get(sam, number, asked.id).storage_charges(clock.now()) == Decimal("25.00")
+    clock.advance(days=1)
+    with pytest.raises(PermissionDenied):  # the shipper decides; only the carrier withdraws
+        kit.actions.withdraw_disposition(sam, number, asked.id)
+    with pytest.raises(PermissionDenied):
+        kit.actions.withdraw_disposition(customer, number, asked.id)
+    withdrawn = kit.actions.withdraw_disposition(
+        cal, number, asked.id, note="The consignee took the freight after all"
+    )
+    assert withdrawn.state == "withdrawn"
+    with pytest.raises(InvalidInput) as raised:
+        kit.actions.withdraw_disposition(cal, number, asked.id)
+    assert "action_id" in raised.value.errors
+    with pytest.raises(InvalidInput) as raised:
+        kit.actions.decide_disposition(sam, number, asked.id, choice="destroy", payer="shipper")
+    assert "action_id" in raised.value.errors
+    # The charges stop at the withdrawal: two days, however long the case stays open.
+    clock.advance(days=3)
+    for reader in (sam, cal):
+        read = kit.actions.get(reader, number, asked.id)
+        assert (read.storage_days(clock.now()), read.storage_charges(clock.now())) == (
+            2,
+            Decimal("50.00"),
+        )
+        [entry] = [
+            e
+            for e in kit.cases.timeline(reader, number)
+            if e.event is EventKind.DISPOSITION_WITHDRAWN
+        ]
+        assert "took the freight after all" in entry.body
+    assert not [
+        e
+        for e in kit.cases.timeline(customer, number)
+        if e.event is EventKind.DISPOSITION_WITHDRAWN
+    ]
+
+    # Another request may follow; one still waiting is charged up to the report's time.
+    again = kit.actions.request_disposition(
+        cal, number, reason="refused", deadline=clock.now() + timedelta(hours=1),
+        storage_per_day="10.50", currency="eur",
+    )  # fmt: skip
+    clock.advance(days=2)
+    for reader in (sam, cal):
+        report = kit.actions.report(reader)
+        assert [(r.currency, r.dispositions, r.days, r.charges) for r in report.storage] == [
+            ("EUR", 1, 2, Decimal("21.00")),
+            ("USD", 1, 2, Decimal("50.00")),
+        ]
+        # Withdrawn requests are no disposition; the waiting one is.
+        assert [(d.choice, d.count) for d in report.dispositions] == [(None, 1)]
+    assert kit.actions.get(cal, number, again.id).storage_days(clock.now()) == 2

@@ -85,6 +85,7 @@ class EventKind(enum.StrEnum):
     APPOINTMENT_MISSED = "appointment_missed"
     DISPOSITION_REQUESTED = "disposition_requested"
     DISPOSITION_DECIDED = "disposition_decided"
+    DISPOSITION_WITHDRAWN = "disposition_withdrawn"
 
 
 @frozen

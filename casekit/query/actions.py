@@ -92,6 +92,14 @@ class ActionView:
         until = self.decided_at if self.decided_at is not None else at
         return storage_days(self.storage_from, until)
 
+    def storage_charges(self, at: datetime) -> Decimal | None:
+        """The storage charged by ``at``, in :attr:`currency`: a day begun counts, and
+        charges stop when the shipper decides or the carrier withdraws (a
+        disposition; None for an appointment)."""
+        if self.storage_per_day is None:
+            return None
+        return (self.storage_per_day * self.storage_days(at)).quantize(Decimal("0.01"))
+
 
 def windows_of(stored: str | None) -> tuple[Window, ...]:
     if not stored:

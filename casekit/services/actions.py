@@ -17,6 +17,7 @@ import builtins
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
@@ -36,6 +37,7 @@ from casekit.domain.actions import (
     parse_disposition_request,
     parse_windows,
     parse_zone,
+    storage_days,
 )
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
@@ -95,9 +97,24 @@ class DispositionRow:
 
 
 @frozen(kw_only=True)
+class StorageRow:
+    """A report row: the storage charged on dispositions in one currency.
+
+    Charges run from each disposition's ``storage_from`` until the shipper
+    decided or the carrier withdrew, or until the report's time while it waits.
+    """
+
+    currency: str
+    dispositions: int
+    days: int
+    charges: Decimal
+
+
+@frozen(kw_only=True)
 class ActionReport:
     appointments: tuple[AppointmentRow, ...]
     dispositions: tuple[DispositionRow, ...]
+    storage: tuple[StorageRow, ...] = ()
 
 
 def _side(actor: Actor, case: Case) -> Side:
@@ -375,6 +392,29 @@ class ActionService(Service):
         self._tell_carrier(case_id, carrier_id, row.id)
         return self.get(actor, number, row.id)
 
+    def withdraw_disposition(
+        self,
+        actor: Actor,
+        number: str,
+        action_id: int,
+        *,
+        note: str = "",
+        expected_version: int | None = None,
+    ) -> ActionView:
+        """The carrier no longer needs instructions (the receiver took the freight after
+        all, say): its request, still waiting, is withdrawn, and storage charges stop."""
+        with self.editing(actor, number, expected_version) as edit:
+            if _side(actor, edit.case) is not Side.CARRIER:
+                raise PermissionDenied("the carrier withdraws its own request")
+            conn = edit.uow.connection()
+            row = self._row(conn, actor, edit.case, action_id, lock=True)
+            if row.kind != ActionKind.DISPOSITION:
+                raise NotFound("disposition", action_id)
+            if row.state != DispositionState.REQUESTED:
+                raise InvalidInput({"action_id": [f"the disposition is {row.state} already"]})
+            self._answer(edit, row.id, DispositionState.WITHDRAWN)
+            return self._finish(edit, row.id, EventKind.DISPOSITION_WITHDRAWN, _note(note))
+
     def _tell_carrier(self, case_id: int | None, carrier_id: int | None, action_id: int) -> None:
         """Hand the decided disposition to the carrier's system (the hook), as the
         carrier reads it; record the reference it answers."""
@@ -552,7 +592,16 @@ class ActionService(Service):
                 (DispositionRow(choice=row[0], count=int(row[1])) for row in decided),
                 key=lambda r: (r.choice is None, r.choice or ""),
             )
-            return ActionReport(appointments=appointments, dispositions=tuple(dispositions))
+            charged = conn.execute(
+                select(a.storage_from, a.decided_at, a.storage_per_day, a.currency).where(
+                    and_(*where), a.kind == ActionKind.DISPOSITION.value, a.storage_per_day > 0
+                )
+            )
+            return ActionReport(
+                appointments=appointments,
+                dispositions=tuple(dispositions),
+                storage=_storage_rows(charged, self._now()),
+            )
 
     # -- helpers ---------------------------------------------------------------------------
     @staticmethod
@@ -676,6 +725,23 @@ class ActionService(Service):
         return mine
 
 
+def _storage_rows(rows: Any, now: datetime) -> tuple[StorageRow, ...]:
+    """Storage charged by currency, from ``(storage_from, decided_at, per day, currency)``."""
+    totals: dict[str, list[Any]] = {}
+    for storage_from, decided_at, per_day, currency in rows:
+        days = storage_days(storage_from, decided_at or now)
+        total = totals.setdefault(currency, [0, 0, Decimal("0.00")])
+        total[0] += 1
+        total[1] += days
+        total[2] += Decimal(per_day) * days
+    return tuple(
+        StorageRow(
+            currency=currency, dispositions=n, days=days, charges=charges.quantize(Decimal("0.01"))
+        )
+        for currency, (n, days, charges) in sorted(totals.items())
+    )
+
+
 def _note(note: object) -> str:
     if note is None:
         return ""
@@ -706,6 +772,8 @@ def describe(view: ActionView, kind: EventKind, note: str = "") -> str:
             f"Instructions needed ({view.reason}) by {deadline}; storage "
             f"{view.storage_per_day} {view.currency} a day from {storage}"
         )
+    elif kind is EventKind.DISPOSITION_WITHDRAWN:
+        text = "Disposition request withdrawn"
     else:
         ra = f", RA {view.ra_number}" if view.ra_number else ""
         text = f"Disposition: {view.choice}{ra}; paid by {view.payer}"

@@ -1,8 +1,8 @@
 """Actions on the case page: the delivery appointment and disposition panel.
 
 One form route takes every step (``do``): ``propose``, ``counter``,
-``accept`` and ``withdraw`` a delivery appointment; ``request`` and
-``decide`` a disposition. Windows are typed as a date and two times in the
+``accept`` and ``withdraw`` a delivery appointment; ``request``, ``decide``
+and ``withdraw`` a disposition. Windows are typed as a date and two times in the
 destination's time zone, which the form names. A refused step shows the
 case page again with the field it names (a 400).
 """
@@ -15,7 +15,7 @@ from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from casekit import Actor, CaseView, InvalidInput
-from casekit.domain.actions import MAX_WINDOWS, Window
+from casekit.domain.actions import MAX_WINDOWS, ActionKind, Window
 from casekit.query.models import CaseFacts
 from casekit_flask.extension import current_kit
 from casekit_flask.staff import _messages, _render_case, require_staff, staff
@@ -30,6 +30,7 @@ _DONE = {
     "withdraw": "Delivery appointment withdrawn.",
     "request": "Disposition requested.",
     "decide": "Disposition decided.",
+    "withdraw_disposition": "Disposition request withdrawn.",
 }
 
 
@@ -41,7 +42,11 @@ def case_form(actor: Actor, case: CaseView, facts: CaseFacts) -> dict[str, Any]:
     if shipment is not None and shipment.delivery_window_start and shipment.delivery_window_end:
         window = Window(shipment.delivery_window_start, shipment.delivery_window_end)
         appointment = window.describe(shipment.delivery_time_zone or "UTC")
-    shown: dict[str, Any] = {"action_rows": WINDOW_ROWS, "delivery_appointment": appointment}
+    shown: dict[str, Any] = {
+        "action_rows": WINDOW_ROWS,
+        "delivery_appointment": appointment,
+        "actions_now": current_kit().clock.now(),
+    }
     if case.carrier_org_id is None or not actor.is_staff:
         return {"actions": [], **shown}
     return {"actions": current_kit().actions.list(actor, case.number), **shown}
@@ -95,7 +100,12 @@ def case_actions(number: str) -> ResponseReturnValue:
                 actor, number, _action_id(form), window=int(window), note=form.get("note", "")
             )
         elif step == "withdraw":
-            kit.withdraw_appointment(actor, number, _action_id(form))
+            chosen = _action_id(form)
+            if kit.get(actor, number, chosen).kind is ActionKind.DISPOSITION:
+                step = "withdraw_disposition"
+                kit.withdraw_disposition(actor, number, chosen, note=form.get("note", ""))
+            else:
+                kit.withdraw_appointment(actor, number, chosen)
         elif step == "request":
             kit.request_disposition(
                 actor, number, reason=form.get("reason", ""),

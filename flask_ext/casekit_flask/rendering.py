@@ -234,6 +234,7 @@ def describe_event(
             | EventKind.APPOINTMENT_MISSED
             | EventKind.DISPOSITION_REQUESTED
             | EventKind.DISPOSITION_DECIDED
+            | EventKind.DISPOSITION_WITHDRAWN
         ):
             # The action's own words (casekit.services.actions.describe), never a note
             # its reader may not read: the first line says what was done.

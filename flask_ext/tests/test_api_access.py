@@ -136,6 +136,11 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         {"choice": "hold", "payer": "shipper", "internal_note": "Ours"},
         parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
     ),
+    # Only the carrier, which asked, withdraws its waiting request.
+    ("casekit_api_actions.withdraw_disposition", "POST"): (
+        {"note": "Delivered after all"},
+        parties(200, customer=403) | {"own_org": 403, "shipper_key": 403},
+    ),
     # The shipper side's owner: only the shipper's staff set it.
     ("casekit_api_cases.set_owner", "PUT"): (
         {"user_id": None},
@@ -231,6 +236,11 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
     # Known values: each caller those of its own cases.
     ("casekit_api_views.known", "GET"): (None, anyone(200)),
     ("casekit_api_reports.report", "GET"): (
+        None,
+        anyone(200, case_customer=403, other_customer=403),
+    ),
+    # The actions report: staff and keys, over the cases each sees; customers have none.
+    ("casekit_api_reports.action_report", "GET"): (
         None,
         anyone(200, case_customer=403, other_customer=403),
     ),

@@ -577,3 +577,64 @@ def test_the_actions_section_counts_appointments_and_dispositions(client, kit, w
     # Before the period: none of them.
     html = client.get("/cases/dashboard?from=2026-03-07&to=2026-03-09").get_data(as_text=True)
     assert "No delivery appointments." in figure(html, "appointments")
+
+
+def test_a_withdrawn_disposition_stops_its_storage_on_the_page_the_api_and_the_report(
+    client, kit, world, story
+):
+    """The carrier withdraws its request from the case page; the storage charged until
+    then shows on the case page, in the REST action, the REST report and the dashboard."""
+    sam, cal = world.shipper_actor, world.carrier_actor
+    number = story["C"]
+    asked = kit.actions.request_disposition(
+        cal, number, reason="refused", deadline=kit.clock.now() + timedelta(hours=2),
+        storage_per_day="25.00",
+    )  # fmt: skip
+    kit.clock.advance(hours=5)  # a day begun after the deadline counts
+    login(client, sam)
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "Storage charged so far" in unescape(page)
+    assert "25.00 USD (1 day)" in page
+    assert "Withdraw the request" not in page  # the shipper decides; it does not withdraw
+    # The shipper cannot withdraw through the page's form either (403).
+    form = {"do": "withdraw", "action_id": str(asked.id)}
+    assert client.post(f"/cases/{number}/actions", data=form).status_code == 403
+    login(client, cal)
+    assert "Withdraw the request" in client.get(f"/cases/{number}").get_data(as_text=True)
+    kit.clock.advance(days=1)
+    done = client.post(f"/cases/{number}/actions", data={**form, "note": "Delivered after all"})
+    assert done.status_code == 302
+    kit.clock.advance(days=5)  # nothing more is charged after the withdrawal
+    page = unescape(client.get(f"/cases/{number}").get_data(as_text=True))
+    assert "Disposition request withdrawn." in page
+    assert "Storage charged</dt><dd>50.00 USD (2 days)" in page
+    assert "Withdraw the request" not in page
+
+    # REST: the action carries its charges; a second withdrawal names the action.
+    action = client.get(f"/api/v1/cases/{number}/actions").get_json()["actions"][-1]
+    assert (action["state"], action["storage_days"], action["storage_charges"]) == (
+        "withdrawn",
+        2,
+        "50.00",
+    )
+    again = client.post(f"/api/v1/cases/{number}/dispositions/{asked.id}/withdraw", json={})
+    assert again.status_code == 400
+    assert "action_id" in again.get_json()["errors"]
+    for who in (sam, cal):
+        login(client, who)
+        report = client.get("/api/v1/reports/actions?from=2026-03-01&to=2026-03-31")
+        assert report.status_code == 200, report.data[:300]
+        assert report.get_json()["storage"] == [
+            {"currency": "USD", "dispositions": 1, "days": 2, "charges": "50.00"}
+        ]
+        before = client.get("/api/v1/reports/actions?from=2026-02-01&to=2026-02-28")
+        assert before.get_json()["storage"] == []
+        html = client.get("/cases/dashboard?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+        assert '<th scope="row">USD</th><td class="ck-num">1</td><td class="ck-num">2</td>' in (
+            figure(html, "storage")
+        )
+    # Bad days are named.
+    for query, field in (("from=March", "from"), ("from=2026-03-05&to=2026-03-01", "to")):
+        bad = client.get(f"/api/v1/reports/actions?{query}")
+        assert bad.status_code == 400, (query, bad.data[:200])
+        assert field in bad.get_json()["errors"], bad.get_json()

@@ -839,6 +839,8 @@ SURFACES: list[Surface] = [
         shows=NOTHING,
     ),
     api("casekit_api_reports.report", WATCHERS | TAGS, query="?from=2026-01-01&to=2026-01-31"),
+    # Counts by carrier and choice, storage charged by currency: no text of a case.
+    api("casekit_api_reports.action_report", NOTHING, meant_for=STAFF),
     api("casekit_api_reports.collaborator_addresses", COLLABORATORS),
     api("casekit_api_case_addresses.list_addresses", CASE_ADDRESSES, meant_for=STAFF),
     Surface(
@@ -1649,6 +1651,7 @@ NO_CASE_DATA: dict[str, str] = {
                 "withdraw_appointment",
                 "request_disposition",
                 "decide_disposition",
+                "withdraw_disposition",
             )
         ),
         "the action, as its caller reads it (what it sent or answered)",

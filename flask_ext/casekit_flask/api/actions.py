@@ -16,6 +16,7 @@ from casekit_flask.api.schemas import (
     DispositionRequestSchema,
     ProblemSchema,
     ProposeSchema,
+    WithdrawSchema,
 )
 from casekit_flask.extension import current_kit
 
@@ -34,6 +35,7 @@ def _problems(func: Any) -> Any:
 
 
 def _wire(view: ActionView) -> dict[str, Any]:
+    now = current_kit().clock.now()
     return {
         "id": view.id,
         "case_number": view.case_number,
@@ -59,6 +61,8 @@ def _wire(view: ActionView) -> dict[str, Any]:
         "deadline": view.deadline,
         "storage_from": view.storage_from,
         "storage_per_day": view.storage_per_day,
+        "storage_days": view.storage_days(now) if view.storage_per_day is not None else None,
+        "storage_charges": view.storage_charges(now),
         "currency": view.currency,
         "choice": view.choice,
         "payer": view.payer,
@@ -151,6 +155,19 @@ def decide_disposition(data: dict[str, Any], number: str, disposition_id: int) -
     """The shipper's instructions, with an `internal_note` the carrier never reads."""
     chosen = _id(disposition_id, "disposition_id")
     view = current_kit().actions.decide_disposition(
+        actor(), _number(number), chosen, expected_version=if_match(), **data
+    )
+    return _wire(view)
+
+
+@blp.route("/<number>/dispositions/<int:disposition_id>/withdraw", methods=["POST"])
+@blp.arguments(WithdrawSchema)
+@blp.response(200, ActionSchema)
+@_problems
+def withdraw_disposition(data: dict[str, Any], number: str, disposition_id: int) -> Any:
+    """The carrier withdraws its request while it waits; storage charges stop."""
+    chosen = _id(disposition_id, "disposition_id")
+    view = current_kit().actions.withdraw_disposition(
         actor(), _number(number), chosen, expected_version=if_match(), **data
     )
     return _wire(view)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import attrs
 from marshmallow import RAISE, Schema, fields, validate
 
 from casekit.domain.case import Side
@@ -11,7 +13,13 @@ from casekit.errors import InvalidInput
 from casekit.json_input import load_json
 from casekit_flask.api.cases import COMMON, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
-from casekit_flask.api.schemas import ID_RANGE, ProblemSchema, StrictSchema
+from casekit_flask.api.schemas import (
+    ID_RANGE,
+    ActionReportArgsSchema,
+    ActionReportSchema,
+    ProblemSchema,
+    StrictSchema,
+)
 from casekit_flask.extension import current_kit
 
 blp = ApiBlueprint(
@@ -71,6 +79,35 @@ def report(args: dict[str, Any]) -> Any:
     if "sections" in args:
         kwargs["sections"] = [s.strip() for s in args["sections"].split(",") if s.strip()]
     return current_kit().reports.dashboard(actor(), query, **kwargs).to_json()
+
+
+@blp.route("/reports/actions", methods=["GET"])
+@blp.arguments(ActionReportArgsSchema, location="query", unknown=RAISE)
+@blp.response(200, ActionReportSchema)
+@_problems
+def action_report(args: dict[str, Any]) -> Any:
+    """Appointments accepted, kept and missed by carrier; dispositions by choice; the
+    storage charged on them by currency: over the cases the caller sees, for actions
+    taken in the days `from`..`to` (UTC, both included; all time without them)."""
+    start, end = args["start"], args["end"]
+    if start is not None and end is not None and end < start:
+        raise InvalidInput({"to": ["the last day comes after the first"]})
+    if end is not None and end >= date.max:
+        raise InvalidInput({"to": ["a day before 9999-12-31"]})
+    found = current_kit().actions.report(
+        actor(),
+        start=datetime.combine(start, time(), tzinfo=UTC) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC) if end else None,
+    )
+    return {
+        "start": start,
+        "end": end,
+        "appointments": [
+            {**attrs.asdict(row), "kept_rate": row.kept_rate} for row in found.appointments
+        ],
+        "dispositions": [attrs.asdict(row) for row in found.dispositions],
+        "storage": [attrs.asdict(row) for row in found.storage],
+    }
 
 
 class SubscriptionSchema(Schema):

@@ -721,6 +721,15 @@ class ActionSchema(Schema):
     deadline = fields.DateTime(allow_none=True)
     storage_from = fields.DateTime(allow_none=True)
     storage_per_day = fields.Decimal(allow_none=True, as_string=True)
+    storage_days = fields.Integer(
+        allow_none=True,
+        metadata={"description": "days of storage charged so far (a day begun counts)"},
+    )
+    storage_charges = fields.Decimal(
+        allow_none=True,
+        as_string=True,
+        metadata={"description": "storage charged so far, until decided or withdrawn"},
+    )
     currency = fields.String(allow_none=True)
     choice = fields.String(allow_none=True)
     payer = fields.String(allow_none=True)
@@ -771,6 +780,50 @@ class DispositionRequestSchema(StrictSchema):
     storage_per_day = fields.String(load_default="0", validate=validate.Length(max=20))
     currency = fields.String(load_default="USD", validate=validate.Length(max=3))
     note = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class WithdrawSchema(StrictSchema):
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class AppointmentReportRowSchema(Schema):
+    carrier_org_id = fields.Integer(allow_none=True)
+    carrier = fields.String(required=True)
+    accepted = fields.Integer(required=True)
+    kept = fields.Integer(required=True)
+    missed = fields.Integer(required=True)
+    kept_rate = fields.Float(allow_none=True, metadata={"description": "kept / (kept + missed)"})
+
+
+class DispositionReportRowSchema(Schema):
+    choice = fields.String(allow_none=True, metadata={"description": "null: still waiting"})
+    count = fields.Integer(required=True)
+
+
+class StorageReportRowSchema(Schema):
+    currency = fields.String(required=True)
+    dispositions = fields.Integer(required=True)
+    days = fields.Integer(required=True)
+    charges = fields.Decimal(required=True, as_string=True)
+
+
+class ActionReportSchema(Schema):
+    """Appointments by carrier, dispositions by choice, storage charged by currency."""
+
+    start = fields.Date(allow_none=True)
+    end = fields.Date(allow_none=True)
+    appointments = fields.List(fields.Nested(AppointmentReportRowSchema), required=True)
+    dispositions = fields.List(fields.Nested(DispositionReportRowSchema), required=True)
+    storage = fields.List(fields.Nested(StorageReportRowSchema), required=True)
+
+
+class ActionReportArgsSchema(StrictSchema):
+    start = fields.Date(
+        data_key="from", load_default=None, metadata={"description": "first day (UTC)"}
+    )
+    end = fields.Date(
+        data_key="to", load_default=None, metadata={"description": "last day (UTC), included"}
+    )
 
 
 class DispositionDecisionSchema(StrictSchema):
