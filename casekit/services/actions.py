@@ -773,7 +773,7 @@ def describe(view: ActionView, kind: EventKind, note: str = "") -> str:
             f"{view.storage_per_day} {view.currency} a day from {storage}"
         )
     elif kind is EventKind.DISPOSITION_WITHDRAWN:
-        text = "Disposition request withdrawn"
+        text = f"No instructions needed any more ({view.reason})"
     else:
         ra = f", RA {view.ra_number}" if view.ra_number else ""
         text = f"Disposition: {view.choice}{ra}; paid by {view.payer}"

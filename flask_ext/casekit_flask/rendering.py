@@ -237,10 +237,13 @@ def describe_event(
             | EventKind.DISPOSITION_WITHDRAWN
         ):
             # The action's own words (casekit.services.actions.describe), never a note
-            # its reader may not read: the first line says what was done.
+            # its reader may not read: the first line says what was done, the next
+            # ones the words of the side that took the step, in the entry's audience.
             done = labels.label("event", entry.event).lower()
-            said = entry.body.splitlines()[0] if entry.body else ""
-            return f"{done}: {said}" if said else done
+            lines = entry.body.splitlines() if entry.body else []
+            said = f"{done}: {lines[0]}" if lines else done
+            words = " ".join(line.strip() for line in lines[1:] if line.strip())
+            return f"{said} (“{words}”)" if words else said
         case EventKind.NOTIFICATION_FAILED:
             return "could not deliver an email about the case"
     if entry.event:

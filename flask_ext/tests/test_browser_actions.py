@@ -134,3 +134,53 @@ def test_carrier_proposes_an_appointment_and_the_shipper_accepts_it(
         assert problems == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_carrier_withdraws_its_request_and_the_storage_charged_shows(
+    kit, world, live, browser, width
+):
+    case = kit.cases.open(
+        world.shipper_actor, type="refused_by_receiver", subject="Refused at the door",
+        carrier=world.carrier.id,
+    )  # fmt: skip
+    kit.actions.request_disposition(
+        world.carrier_actor, case.number, reason="refused",
+        deadline=kit.clock.now() + timedelta(hours=1), storage_per_day="40.00",
+    )  # fmt: skip
+    kit.clock.advance(days=2)  # two days begun after the deadline
+    context = browser.new_context(viewport={"width": width, "height": 900 if width > 800 else 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    shot = f"{ARTIFACTS}/actions-{{}}-{width}.png"
+    try:
+        # The shipper sees what is charged so far, and decides; it cannot withdraw.
+        sign_in(page, live, "own_org")
+        page.goto(f"{live}/cases/{case.number}")
+        panel = page.locator("section.ck-actions")
+        assert "80.00 USD (2 days)" in panel.inner_text()
+        assert panel.locator("button:has-text('Withdraw the request')").count() == 0
+        # The carrier withdraws its request with a word why.
+        sign_in(page, live, "case_carrier")
+        page.goto(f"{live}/cases/{case.number}")
+        panel = page.locator("section.ck-actions")
+        panel.locator("#disposition-withdraw-note").fill("The consignee took it after all")
+        page.screenshot(path=shot.format("to-withdraw"), full_page=True)
+        if width == 1366:
+            assert axe_serious(page) == []
+        no_overflow(page)
+        follow(page, panel.locator("button:has-text('Withdraw the request')"))
+        assert "Disposition request withdrawn." in page.inner_text(".ck-flash")
+        kit.clock.advance(days=3)  # nothing more is charged
+        page.reload()
+        panel = page.locator("section.ck-actions")
+        assert "Withdrawn" in panel.inner_text()
+        assert "80.00 USD (2 days)" in panel.inner_text()
+        assert "took it after all" in page.inner_text(".ck-timeline")
+        page.screenshot(path=shot.format("withdrawn"), full_page=True)
+        no_overflow(page)
+        assert problems == []
+    finally:
+        context.close()
