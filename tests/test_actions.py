@@ -18,10 +18,19 @@ import attrs
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from test_rules import ship
+from test_rules import feed, ship
 from test_tags import numbers
 
-from casekit import Actor, CaseKit, EventKind, InvalidInput, NotFound, PermissionDenied, hookimpl
+from casekit import (
+    Actor,
+    CaseKit,
+    EventKind,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ShipmentFacts,
+    hookimpl,
+)
 from casekit.domain.rule_starters import STARTER_RULES
 from casekit.store import tables
 from casekit.testing import World
@@ -422,3 +431,42 @@ def test_a_disposition_request_is_withdrawn_and_its_storage_charged_until_then(
         # Withdrawn requests are no disposition; the waiting one is.
         assert [(d.choice, d.count) for d in report.dispositions] == [(None, 1)]
     assert kit.actions.get(cal, number, again.id).storage_days(clock.now()) == 2
+
+
+def test_the_shipments_time_zone_is_the_appointments_default(
+    kit: CaseKit, world: World, clock: Any
+) -> None:
+    """An order feed that knows the destination's time zone gives it to the shipment;
+    a proposal naming none is in that zone; a zone that does not exist is refused."""
+    sam, cal = world.shipper_actor, world.carrier_actor
+
+    report = kit.shipments.upsert_shipments(
+        feed(world),
+        [
+            ShipmentFacts(reference="SH-TZ", carrier="fast", delivery_time_zone=CHICAGO),
+            ShipmentFacts(reference="SH-BAD", carrier="fast", delivery_time_zone="Mars/Olympus"),
+        ],
+    )
+    assert report.created == 1
+    [rejected] = report.rejected
+    assert rejected.key == "SH-BAD"
+    assert "unknown time zone" in rejected.errors["delivery_time_zone"][0]
+    number = kit.cases.open(
+        sam, type="delivery_scheduling", carrier=world.carrier.id, subject="Book it",
+        shipment="SH-TZ",
+    ).number  # fmt: skip
+    shipment = kit.cases.facts(sam, number).shipment
+    assert shipment is not None
+    assert shipment.delivery_time_zone == CHICAGO
+    day = clock.now() + timedelta(days=2)
+    offer = kit.actions.propose_appointment(cal, number, [[local(day, 8), local(day, 12)]])
+    assert offer.time_zone == CHICAGO
+    [window] = offer.windows
+    assert window.start.hour == 14  # 08:00 in Chicago, winter: UTC-6
+    # Without a zone from the shipment or the proposal, the proposal names the field.
+    other = kit.cases.open(
+        sam, type="delivery_scheduling", carrier=world.carrier.id, subject="No zone"
+    ).number
+    with pytest.raises(InvalidInput) as raised:
+        kit.actions.propose_appointment(cal, other, [[local(day, 8), local(day, 12)]])
+    assert "time_zone" in raised.value.errors

@@ -103,6 +103,9 @@ class ShipmentFacts:
     exception: ExceptionKind | None = None
     status_at: datetime | None = None
     appointment_at: datetime | None = None
+    #: The destination's IANA time zone (``America/Chicago``): delivery appointments
+    #: on the shipment's cases are proposed and shown in it (casekit.domain.actions).
+    delivery_time_zone: str | None = None
 
 
 @frozen(kw_only=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from casekit.domain.actions import parse_zone
 from casekit.domain.shipment import (
     Direction,
     ExceptionKind,
@@ -23,6 +24,7 @@ from casekit.domain.shipment import (
     ShipmentFacts,
     ShipmentStatus,
 )
+from casekit.errors import InvalidInput
 
 Problems = dict[str, list[str]]
 
@@ -106,6 +108,11 @@ def check_shipment_facts(facts: ShipmentFacts, limits: dict[str, int]) -> Proble
     )
     if not (facts.reference or "").strip():
         problems.setdefault("reference", []).append("a shipment reference is required")
+    if facts.delivery_time_zone is not None and "delivery_time_zone" not in problems:
+        try:
+            parse_zone(facts.delivery_time_zone, "delivery_time_zone")
+        except InvalidInput as error:
+            problems.setdefault("delivery_time_zone", []).extend(error.errors["delivery_time_zone"])
     return problems
 
 

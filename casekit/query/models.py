@@ -190,7 +190,8 @@ class ShipmentView:
     status_at: datetime | None = None
     appointment_at: datetime | None = None
     #: The delivery appointment both sides accepted (:mod:`casekit.domain.actions`):
-    #: its window in UTC and the destination's time zone it was agreed in.
+    #: its window in UTC; the destination's time zone, from the shipment's facts or
+    #: the one the appointment was agreed in.
     delivery_window_start: datetime | None = None
     delivery_window_end: datetime | None = None
     delivery_time_zone: str | None = None

@@ -560,7 +560,6 @@ class Scope:
                     updated_at=found.updated_at,
                     delivery_window_start=found.delivery_window_start,
                     delivery_window_end=found.delivery_window_end,
-                    delivery_time_zone=found.delivery_time_zone,
                     **{name: getattr(found, name) for name in SHIPMENT_SNAPSHOT_FIELDS},
                 )
         order = None
