@@ -13,7 +13,7 @@ import functools
 import json
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from attrs import Factory, evolve, field, frozen
@@ -37,6 +37,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from casekit.domain.actor import Actor
 from casekit.domain.case import EntryKind, Source
+from casekit.domain.custom_fields import FieldKind, FieldValue
 from casekit.domain.directory import OrgRole
 from casekit.domain.sla import DueState
 from casekit.domain.tags import Priority, TagRef
@@ -44,8 +45,9 @@ from casekit.domain.workflow import Status
 from casekit.errors import InvalidInput
 from casekit.json_input import load_json
 from casekit.labels import label
-from casekit.query import due, search
+from casekit.query import due, field_columns, search
 from casekit.query.clock_filters import CLOCK_FIELDS, NOW
+from casekit.query.custom_fields import kind_of_values, values_of
 from casekit.query.filters import (
     DEFAULT_SORT,
     NULLABLE_SORTS,
@@ -226,8 +228,21 @@ class CaseRow:
     #: Where a search's words matched, as the actor may read it (None: not
     #: searched, or matched by an identifier).
     snippet: Snippet | None = None
+    #: The values of the custom fields the list shows as columns (``cf:<name>``)
+    #: that the reader reads on the case.
+    fields: tuple[FieldValue, ...] = ()
+
+    def field(self, name: str) -> FieldValue | None:
+        """The value of the custom field ``name`` (as its reader names it), if any."""
+        for value in self.fields:
+            if value.name == name:
+                return value
+        return None
 
     def cell(self, column: str) -> Any:
+        if column.startswith(field_columns.PREFIX):
+            found = self.field(column[len(field_columns.PREFIX) :])
+            return None if found is None else found.text
         if column == "owners":
             return ", ".join(self.owners)
         if column == "tags":
@@ -316,6 +331,7 @@ class Lister:
         self._words: dict[str, Any] | None = None
         self._by_words: set[int] | None = set()
         self._connection: Connection | None = None
+        self._field_columns: dict[str, field_columns.FieldColumn] | None = None
 
     @property
     def connection(self) -> Connection:
@@ -645,15 +661,16 @@ class Lister:
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
         sort = query.sort
-        after = _decode(cursor, sort.field) if cursor is not None else None
+        kind = self._sort_kind(sort.field)
+        after = _decode(cursor, sort.field, kind) if cursor is not None else None
         params = self._params(query)
         if params is None:
             return Page((), None)
         # A cursor past the rows with no value reads on in another shape.
         shape = None if after is None else after[0] is None
         stmt = self._kept(
-            ("page", *_shape_of(query), limit, shape),
-            lambda: self._page_select(query, limit, shape),
+            ("page", *_shape_of(query), limit, shape, kind),
+            lambda: self._page_select(query, limit, shape, kind),
             kept=not self._too_many,
         )
         if after is not None:
@@ -666,10 +683,51 @@ class Lister:
         if more and found:
             last = found[-1]
             next_cursor = _encode(last.sort_value, last.id, sort.field)
-        rows = self._with_tags(found)
+        rows = self._with_fields(self._with_tags(found), query.columns)
         if query.search:
             rows = self.with_snippets(rows, query.search)
         return Page(rows, next_cursor)
+
+    def field_columns(self) -> dict[str, field_columns.FieldColumn]:
+        """The custom fields the actor reads as list columns, archived ones too (read once)."""
+        if self._field_columns is None:
+            self._field_columns = field_columns.field_columns(
+                self.connection, self.actor, archived=True
+            )
+        return self._field_columns
+
+    def _sort_kind(self, sort_field: str) -> FieldKind | None:
+        """The kind of the custom field a sort names (None: a sort of the case's own)."""
+        if not field_columns.is_field_column(sort_field):
+            return None
+        found = self.field_columns().get(sort_field)
+        if found is None or not found.sortable:
+            raise InvalidInput(
+                {"sort.field": [f"{sort_field}: not a custom field you may sort the list by"]}
+            )
+        return found.kind
+
+    def _with_fields(
+        self, rows: tuple[CaseRow, ...], columns: Sequence[str] | None
+    ) -> tuple[CaseRow, ...]:
+        """``rows`` with the values of the field columns among ``columns``: one statement
+        for the page."""
+        names = set(field_columns.field_names(columns or ()))
+        if not names or not rows:
+            return rows
+        keys = {name.rpartition(".")[2] for name in names}
+        found = values_of(
+            self.connection,
+            self.actor,
+            [(r.id, r.shipper_org_id, r.carrier_org_id) for r in rows],
+            keys=keys,
+        )
+        return tuple(
+            evolve(r, fields=tuple(fv for fv in found.get(r.id, ()) if fv.name in names))
+            if r.id in found
+            else r
+            for r in rows
+        )
 
     def _with_tags(self, found: Sequence[Any]) -> tuple[CaseRow, ...]:
         """The list rows of ``found`` with the tags their reader reads: each row holds
@@ -685,23 +743,33 @@ class Lister:
             evolve(row, tags=in_order(refs, ids[row.id])) if row.id in ids else row for row in rows
         )
 
-    def _page_select(self, query: ListQuery, limit: int, after_none: bool | None) -> Select[Any]:
+    def _page_select(
+        self,
+        query: ListQuery,
+        limit: int,
+        after_none: bool | None,
+        kind: FieldKind | None = None,
+    ) -> Select[Any]:
         """One statement: the page's ids in order, then their rows by primary key.
 
         ``after_none`` is None on a first page; after a cursor, whether the
         cursor's sort value is None. The cursor's position is the bound
-        parameters ``after_value`` and ``after_id``.
+        parameters ``after_value`` and ``after_id``. ``kind`` is that of the custom
+        field the list is sorted by (``cf:<name>``), if it is.
         """
         sort = query.sort
-        column = (
-            date_column(sort.field, self.actor, self.role())
-            if sort.field in _SORTS_PER_SIDE
-            else SORT_FIELDS[sort.field]()
-        )
+        if kind is not None:
+            name = sort.field[len(field_columns.PREFIX) :]
+            column = field_columns.sort_column(self.actor, name, kind)
+        elif sort.field in _SORTS_PER_SIDE:
+            column = date_column(sort.field, self.actor, self.role())
+        else:
+            column = SORT_FIELDS[sort.field]()
         # Every case of the "Due soon" view is due: its order is the side's
         # index's, (organization,) due time.
-        nullable = sort.field in NULLABLE_SORTS and not (
-            sort.field == "due_at" and query.view is BuiltinView.DUE_SOON
+        nullable = kind is not None or (
+            sort.field in NULLABLE_SORTS
+            and not (sort.field == "due_at" and query.view is BuiltinView.DUE_SOON)
         )
         stmt = select(c.id, column.label("sort_value")).select_from(tables.cases)
         stmt = stmt.where(*self.where(query))
@@ -846,7 +914,10 @@ class Lister:
 
 def _shape_of(query: ListQuery) -> tuple[ListQuery, bool]:
     """What a kept statement of ``query`` is built from: the query but its search
-    text (its matches are bound), and whether it searches."""
+    text (its matches are bound), and whether it searches. The columns shown
+    change no statement of the page's."""
+    if query.columns is not None:
+        query = evolve(query, columns=None)
     if not query.search:
         return query, False
     return evolve(query, search=None), True
@@ -969,19 +1040,23 @@ def _encode(value: Any, last_id: int, field_name: str) -> str:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         raw: Any = value.isoformat()
+    elif isinstance(value, date):
+        raw = value.isoformat()
     else:
         raw = value
     payload = json.dumps([field_name, raw, last_id]).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort_field: str) -> tuple[Any, int]:
+def _decode(cursor: str, sort_field: str, kind: FieldKind | None = None) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         field_name, raw, last_id = load_json(base64.urlsafe_b64decode(padded), field="cursor")
         if field_name != sort_field or not isinstance(last_id, int):
             raise ValueError(field_name)
         value = raw
+        if kind is not None:
+            return _field_value(kind, raw), last_id
         if raw is not None and field_name == "priority":
             value = Priority(raw)
         elif raw is not None and field_name != "number":
@@ -989,3 +1064,17 @@ def _decode(cursor: str, sort_field: str) -> tuple[Any, int]:
         return value, last_id
     except (ValueError, TypeError):  # InvalidInput is a ValueError too
         raise InvalidInput({"cursor": ["not a cursor this list gave out"]}) from None
+
+
+def _field_value(kind: FieldKind, raw: Any) -> Any:
+    """A cursor's value of a custom field sort, as its column holds it."""
+    if raw is None:
+        return None
+    values = kind_of_values(kind)
+    if values == "number":
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ValueError(raw)
+        return float(raw)
+    if not isinstance(raw, str):
+        raise ValueError(raw)
+    return date.fromisoformat(raw) if values == "date" else raw

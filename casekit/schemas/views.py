@@ -32,6 +32,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from casekit.domain.custom_fields import KEY_PATTERN
 from casekit.domain.custom_fields import MAX_TEXT as MAX_CUSTOM_TEXT
 from casekit.query.custom_fields import ROLES, split_name
+from casekit.query.field_columns import well_formed
 from casekit.query.filters import (
     FIELDS,
     LATEST_WHO,
@@ -185,8 +186,22 @@ def _custom_value(op: str, value: Any) -> dict[str, Any]:
     return out
 
 
+def _sort_field(value: str) -> None:
+    """A sort of the case's own, or a custom field's (``cf:<name>``: checked against the
+    fields its reader reads when the list is read)."""
+    if value not in SORT_FIELDS and not well_formed(value):
+        raise ValidationError(
+            f"Must be one of: {', '.join(sorted(SORT_FIELDS))}; or cf:<custom field>."
+        )
+
+
+def _column(value: str) -> None:
+    if value not in COLUMNS and not well_formed(value):
+        raise ValidationError(f"Must be one of: {', '.join(COLUMNS)}; or cf:<custom field>.")
+
+
 class SortSchema(Schema):
-    field = fields.String(load_default="created_at", validate=validate.OneOf(sorted(SORT_FIELDS)))
+    field = fields.String(load_default="created_at", validate=_sort_field)
     direction = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
 
     @post_load
@@ -210,9 +225,7 @@ class ListQuerySchema(Schema):
     search = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT)
     )
-    columns = fields.List(
-        fields.String(validate=validate.OneOf(COLUMNS)), load_default=None, allow_none=True
-    )
+    columns = fields.List(fields.String(validate=_column), load_default=None, allow_none=True)
 
     @post_load
     def _make(self, data: dict[str, Any], **_kwargs: Any) -> ListQuery:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from attrs import evolve
 from marshmallow import ValidationError
 from sqlalchemy import delete, insert, or_, select, update
 
@@ -16,6 +17,7 @@ from casekit import csvsafe
 from casekit.domain.actor import Actor
 from casekit.domain.views import SavedView
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
+from casekit.query.field_columns import FieldColumn, field_columns, is_field_column
 from casekit.query.known import known_values
 from casekit.query.listing import (
     COLUMNS,
@@ -88,7 +90,9 @@ class ViewService(Service):
         """One page of the cases ``query`` selects for ``actor``; pass ``next_cursor`` on."""
         parsed = parse_query(query)
         with self._uow(write=False, replica=True) as uow:
-            return self._lister(uow, actor).page(parsed, limit=limit, cursor=cursor)
+            lister = self._lister(uow, actor)
+            _check_columns(lister, parsed.columns)
+            return lister.page(parsed, limit=limit, cursor=cursor)
 
     def count(self, actor: Actor, query: QueryLike = None) -> int:
         parsed = parse_query(query)
@@ -114,14 +118,23 @@ class ViewService(Service):
         return self.list(actor, ListQuery(view=BuiltinView.ALL_CASES, search=text), limit=limit)
 
     def export_csv(self, actor: Actor, query: QueryLike = None) -> Iterator[str]:
-        """The whole list as CSV, streamed a chunk at a time, with the same scoping."""
+        """The whole list as CSV, streamed a chunk at a time, with the same scoping.
+
+        The query's ``columns`` (else every built-in column) in that order; a
+        custom field's column (``cf:<name>``) only of a field the actor reads,
+        its values as the list shows them (a date as YYYY-MM-DD, a multi-choice
+        field's choices joined by ", ").
+        """
         parsed = parse_query(query)
         columns = parsed.columns or DEFAULT_COLUMNS
+        parsed = evolve(parsed, columns=columns)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(columns)
         with self._uow(write=False, replica=True) as uow:
-            rows = self._lister(uow, actor).iterate(parsed)
+            lister = self._lister(uow, actor)
+            _check_columns(lister, columns)
+            writer.writerow([csvsafe.cell(column) for column in columns])
+            rows = lister.iterate(parsed)
             for count, row in enumerate(rows, 1):
                 writer.writerow([_cell(row, column) for column in columns])
                 if count % 200 == 0:
@@ -214,24 +227,42 @@ class ViewService(Service):
             chosen = (*chosen[:after], "due", *chosen[after:])
         return chosen
 
+    def field_columns(self, actor: Actor) -> builtins.list[FieldColumn]:
+        """The custom fields ``actor`` may show as list columns and filter by, in use: its
+        organization's own, then the other party's shared ones (``casekit.query.field_columns``)."""
+        with self._uow(write=False, replica=True) as uow:
+            found = field_columns(uow.session.connection(), actor)
+        return builtins.list(found.values())
+
     def _columns(self, actor: Actor, *, saved: int | None) -> tuple[str, ...]:
         user_id, _org = _user(actor)
         with self._uow(write=False, replica=True) as uow:
-            keys = [_view_key(None)]
-            fallback: tuple[str, ...] | None = None
-            if saved is not None:
-                for view in self._usable(uow, actor):
-                    if view.id == saved:
-                        fallback = parse_query(json.loads(view.definition)).columns
-                        break
-                else:
-                    raise NotFound("saved view", saved)
-                keys.insert(0, _view_key(saved))
-            t = tables.column_choices.c
-            rows = uow.session.execute(
-                select(t.view, t.columns).where(t.user_id == user_id, t.view.in_(keys))
-            )
-            found: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
+            chosen = self._chosen_columns(uow, actor, user_id, saved)
+            if not any(is_field_column(name) for name in chosen):
+                return chosen
+            # Only the fields the user reads now: a field made private is no column.
+            readable = field_columns(uow.session.connection(), actor, archived=True)
+        kept = tuple(n for n in chosen if not is_field_column(n) or n in readable)
+        return kept or PAGE_COLUMNS
+
+    def _chosen_columns(
+        self, uow: UnitOfWork, actor: Actor, user_id: int, saved: int | None
+    ) -> tuple[str, ...]:
+        keys = [_view_key(None)]
+        fallback: tuple[str, ...] | None = None
+        if saved is not None:
+            for view in self._usable(uow, actor):
+                if view.id == saved:
+                    fallback = parse_query(json.loads(view.definition)).columns
+                    break
+            else:
+                raise NotFound("saved view", saved)
+            keys.insert(0, _view_key(saved))
+        t = tables.column_choices.c
+        rows = uow.session.execute(
+            select(t.view, t.columns).where(t.user_id == user_id, t.view.in_(keys))
+        )
+        found: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
         if saved is not None and _view_key(saved) in found:
             return _known_columns(found[_view_key(saved)])
         if fallback:
@@ -249,7 +280,11 @@ class ViewService(Service):
         The case number is always shown: it is added first when missing.
         """
         user_id, _org = _user(actor)
-        chosen = None if columns is None else _valid_columns(columns)
+        chosen = None
+        if columns is not None:
+            with self._uow(write=False) as uow:
+                readable = field_columns(uow.session.connection(), actor, archived=True)
+            chosen = _valid_columns(columns, readable)
         key = _view_key(saved)
         now = self._now()
         with self._uow() as uow:
@@ -326,15 +361,18 @@ def _view_key(saved: int | None) -> str:
     return "" if saved is None else f"saved:{saved}"
 
 
-def _valid_columns(columns: Sequence[str]) -> tuple[str, ...]:
+def _valid_columns(columns: Sequence[str], readable: Mapping[str, Any]) -> tuple[str, ...]:
+    """``columns`` checked: built-in columns, and the custom fields of ``readable``."""
     if isinstance(columns, str):
         raise InvalidInput({"columns": ["a list of column names"]})
-    unknown = [str(name) for name in columns if name not in COLUMNS]
+    unknown = [str(name) for name in columns if name not in COLUMNS and name not in readable]
     if unknown:
         raise InvalidInput(
             {
                 "columns": [
-                    f"unknown column {name!r}; one of {', '.join(COLUMNS)}" for name in unknown
+                    f"unknown column {name!r}; one of {', '.join(COLUMNS)} "
+                    "or cf:<a custom field you read>"
+                    for name in unknown
                 ]
             }
         )
@@ -345,9 +383,23 @@ def _valid_columns(columns: Sequence[str]) -> tuple[str, ...]:
 
 
 def _known_columns(text: str) -> tuple[str, ...]:
-    """A kept choice, without any column a later version no longer has."""
-    kept = tuple(name for name in json.loads(text) if name in COLUMNS)
+    """A kept choice, without any column a later version no longer has (custom fields'
+    columns are checked against the fields the user reads by :meth:`ViewService._columns`)."""
+    kept = tuple(name for name in json.loads(text) if name in COLUMNS or is_field_column(name))
     return kept or PAGE_COLUMNS
+
+
+def _check_columns(lister: Lister, columns: Sequence[str] | None) -> None:
+    """Refuse a custom field's column the actor does not read, like one no field has."""
+    wanted = [name for name in columns or () if is_field_column(name)]
+    if not wanted:
+        return
+    readable = lister.field_columns()
+    unknown = [name for name in wanted if name not in readable]
+    if unknown:
+        raise InvalidInput(
+            {"columns": [f"unknown column {name!r}: no custom field you read" for name in unknown]}
+        )
 
 
 def _name(name: str) -> str:

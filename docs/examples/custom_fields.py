@@ -71,3 +71,23 @@ for who, actor in (("Acme", sam), ("Fast", cal)):
         if e.event and e.event.value == "custom_field_changed"
     ]
     print(who, "reads:", events)
+
+# Fields as list columns: chosen per user, read in one statement a page, sortable.
+kit.cases.open(
+    sam, type="osd_damaged", carrier=fast.id, subject="Wet cartons",
+    custom_fields={"goods_value": 80, "dock": "A"},
+)  # fmt: skip
+print("Fast may show:", [f.column for f in kit.views.field_columns(cal)])
+kit.views.set_columns(sam, ["status", "cf:goods_value", "cf:dock"])
+by_value = {"view": "all_cases", "sort": {"field": "cf:goods_value", "direction": "asc"}}
+page = kit.views.list(sam, {**by_value, "columns": list(kit.views.columns(sam))})
+for row in page.rows:
+    print(row.number, row.cell("cf:goods_value"), row.cell("cf:dock"))
+
+# The CSV export: the columns asked for, each side's own fields and the shared ones.
+columns = ["number", "cf:claim_due", "cf:shipper.dock"]
+print("".join(kit.views.export_csv(cal, {"view": "all_cases", "columns": columns})), end="")
+try:  # the export is streamed: the refusal comes with its first chunk
+    next(kit.views.export_csv(cal, {"columns": ["number", "cf:shipper.goods_value"]}))
+except InvalidInput as error:
+    print("refused:", error.errors)

@@ -250,6 +250,7 @@ def chips(args: MultiDict[str, str], label: Callable[[str, str], str]) -> list[C
                 given = _custom_filter(name, raw)
                 shown = given["value"]
                 what = shown.get("name", "?") if isinstance(shown, dict) else "?"
+                what = label(name, str(what))  # the field's heading, when the reader reads it
                 words = ("not " if given["op"] == "not_in" else "") + _custom_words(shown)
                 found.append(Chip(f"Field {what}: {words}", without((CUSTOM_ARG, raw))))
         elif spec.kind is Kind.LATEST:
@@ -273,15 +274,21 @@ def _custom_words(value: Any) -> str:
     return "has no value"
 
 
-def sort_link(args: MultiDict[str, str], column: str) -> tuple[str | None, str]:
+def sort_link(
+    args: MultiDict[str, str], column: str, field: str | None = None
+) -> tuple[str | None, str]:
     """A sortable column's ``aria-sort`` state (None when the list is not sorted by it)
-    and the query string that sorts by it (the other way round when it is already)."""
-    field = SORTABLE[column]
+    and the query string that sorts by it (the other way round when it is already).
+
+    ``field`` is the sort the column sets (a custom field's column, ``cf:<name>``,
+    sorts by itself, A to Z first); by default its entry in :data:`SORTABLE`.
+    """
+    field = field or SORTABLE[column]
     default_field, default_direction = view_sort(args.get("view"))
     current = args.get("sort") or default_field
     direction = args.get("dir") or default_direction
     state = None
-    following = FIRST_DIRECTION.get(field, "desc")
+    following = "asc" if field.startswith("cf:") else FIRST_DIRECTION.get(field, "desc")
     if current == field:
         state = "descending" if direction == "desc" else "ascending"
         following = "asc" if direction == "desc" else "desc"

@@ -34,14 +34,16 @@ from casekit import (
     Upload,
     labels,
 )
+from casekit.domain.custom_fields import FieldKind
 from casekit.domain.workflow import CUSTOMER_STATUSES
 from casekit.json_input import load_json
+from casekit.query.field_columns import PREFIX, FieldColumn, is_field_column
 from casekit.query.filters import FIELDS, Kind
 from casekit.query.known import KNOWN_FIELDS
 from casekit.query.listing import COLUMNS, BuiltinView
 from casekit.schemas.views import dump_query
 from casekit.services.messages import split_addresses
-from casekit_flask import listing, rendering
+from casekit_flask import field_filters, listing, rendering
 from casekit_flask.extension import (
     case_version,
     current_actor,
@@ -53,6 +55,7 @@ from casekit_flask.extension import (
     state,
 )
 from casekit_flask.files import send_attachment
+from casekit_flask.rendering import COLUMN_LABELS
 
 staff = Blueprint(
     "casekit_staff",
@@ -105,6 +108,10 @@ def case_list() -> ResponseReturnValue:
     kit = current_kit()
     saved_id = request.args.get("saved", type=int)
     args: MultiDict[str, str] = MultiDict(request.args)
+    if field_filters.has_controls(args):
+        # The filter panel's custom-field controls, as the address the list reads.
+        canonical = field_filters.canonical_args(args, kit.views.field_columns(actor))
+        return redirect(f"{url_for('.case_list')}?{urlencode(list(canonical.items(multi=True)))}")
     if saved_id is not None:
         args = listing.args_from_query(dump_query(kit.views.query_of(actor, saved_id)))
         cursor = request.args.get("cursor")
@@ -122,16 +129,20 @@ def _render_list(
     kit = current_kit()
     query = listing.query_from_args(args)
     errors = dict(errors or {})
+    columns = kit.views.columns(actor, saved=saved_id, view=str(query.get("view")))
     page = None
     try:
         page = kit.views.list(
-            actor, query, limit=state().page_size, cursor=args.get("cursor") or None
+            actor,
+            {**query, "columns": list(columns)},
+            limit=state().page_size,
+            cursor=args.get("cursor") or None,
         )
     except InvalidInput as error:
         errors.update(_messages(error))
     return render_template(
         "casekit/staff/list.html",
-        **_list_context(actor, args, query, page, errors, saved_id),
+        **_list_context(actor, args, query, page, errors, saved_id, columns),
     ), (400 if errors else 200)
 
 
@@ -157,9 +168,21 @@ def _list_context(
     page: Any,
     errors: dict[str, list[str]],
     saved_id: int | None,
+    columns: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     kit = current_kit()
     organization = _organization(actor)
+    if columns is None:
+        columns = kit.views.columns(actor, saved=saved_id, view=str(query.get("view")))
+    field_columns = kit.views.field_columns(actor)
+    by_column = {f.column: f for f in field_columns}
+    # A chosen field archived since: still a column (its values stay), offered no more.
+    for name in columns:
+        if is_field_column(name) and name not in by_column:
+            by_column[name] = FieldColumn(name[len(PREFIX) :], name[len(PREFIX) :], FieldKind.TEXT)
+    column_labels = {**COLUMN_LABELS, **{name: f.heading for name, f in by_column.items()}}
+    sortable = {**listing.SORTABLE, **{n: n for n, f in by_column.items() if f.sortable}}
+    field_controls, kept_custom = field_filters.controls(args, field_columns)
     partner_role = OrgRole.CARRIER if organization.role is OrgRole.SHIPPER else OrgRole.SHIPPER
     partner_field = partner_role.value  # the filter naming the other party: carrier or shipper
     base = [(k, v) for k, v in args.items(multi=True) if k != "cursor"]
@@ -180,6 +203,9 @@ def _list_context(
 
     def label(name: str, value: str) -> str:
         spec = FIELDS[name]
+        if name == "custom_field":
+            found = by_column.get(PREFIX + value)
+            return found.heading if found is not None else value
         if name == "status" and value in (spec.choices or ()):
             return rendering.status_label(value)
         if name == "type":
@@ -214,10 +240,14 @@ def _list_context(
         "saved_views": kit.views.saved(actor),
         "counts": counts,
         "views": list(BuiltinView),
-        "columns": kit.views.columns(actor, saved=saved_id, view=str(query.get("view"))),
+        "columns": columns,
         "all_columns": COLUMNS,
-        "sortable": listing.SORTABLE,
-        "sort_link": lambda column: listing.sort_link(args, column),
+        "field_columns": field_columns,
+        "column_labels": column_labels,
+        "field_controls": field_controls,
+        "kept_custom": kept_custom,
+        "sortable": sortable,
+        "sort_link": lambda column: listing.sort_link(args, column, sortable[column]),
         "chips": listing.chips(args, label),
         "known": {name: state().known.get(actor, name) for name in KNOWN_FIELDS},
         "total": total,
@@ -243,7 +273,10 @@ def _list_context(
         "colleagues": colleagues,
         "canned_replies": kit.canned_replies.list(actor),
         "tags": tags,
-        "sort_labels": listing.SORT_LABELS,
+        "sort_labels": {
+            **listing.SORT_LABELS,
+            **{f.column: f"Field: {f.heading}" for f in field_columns if f.sortable},
+        },
         "sort_default": listing.view_sort(str(query.get("view"))),
         "now": kit.clock.now(),
         "next_query": next_query,
@@ -257,7 +290,7 @@ def _more_filters_used(args: MultiDict[str, str]) -> bool:
         if not value.strip() or key.endswith("_op"):
             continue
         name = key.removesuffix("_from").removesuffix("_to")
-        if name in listing.MORE_FIELDS:
+        if name in listing.MORE_FIELDS or key == listing.CUSTOM_ARG:
             return True
     return False
 
@@ -271,6 +304,9 @@ def export_csv() -> ResponseReturnValue:
     if saved_id is not None:
         args = listing.args_from_query(dump_query(kit.views.query_of(actor, saved_id)))
     query = listing.query_from_args(args)
+    # Every built-in column, then the custom fields the user chose to show.
+    chosen = kit.views.columns(actor, saved=saved_id, view=str(query.get("view")))
+    query["columns"] = [*COLUMNS, *(name for name in chosen if is_field_column(name))]
     chunks = kit.views.export_csv(actor, query)
     first = next(chunks)  # validates the query before the response starts
 

@@ -98,3 +98,104 @@ def test_fields_are_kept_filled_in_and_read_by_each_side(kit, world, live, brows
         assert problems == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_fields_as_list_columns_sorted_and_filtered(kit, world, live, browser, width):
+    mia, max_ = world.shipper_manager_actor, world.carrier_manager_actor
+    kit.custom_fields.create(mia, "po_ref", "PO reference", "text")
+    kit.custom_fields.create(mia, "goods_value", "Goods value", "number")
+    kit.custom_fields.create(
+        mia, "dock", "Dock", "choice", choices=["A", "B", "C"], visibility="shared"
+    )
+    kit.custom_fields.create(mia, "parts", "Parts", "multi_choice", choices=["Lid", "Box"])
+    kit.custom_fields.create(max_, "claim_due", "Claim due", "date", visibility="shared")
+    kit.custom_fields.create(max_, "seal_ok", "Seal intact", "checkbox")
+    given = [
+        {"po_ref": "Blue crate", "goods_value": 1250.5, "dock": "B", "parts": ["Lid", "Box"]},
+        {"po_ref": "Wet cartons", "goods_value": 80, "dock": "A"},
+        {"po_ref": "Torn wrap", "goods_value": 310, "dock": "C", "parts": ["Box"]},
+    ]
+    numbers = [
+        kit.cases.open(
+            world.shipper_actor, type="osd_damaged", carrier=world.carrier.id,
+            subject=values["po_ref"], custom_fields=values,
+        ).number
+        for values in given
+    ]  # fmt: skip
+    kit.cases.change(
+        world.carrier_actor, numbers[0], {"custom_fields": {"claim_due": "2026-12-24"}}
+    )
+    context = browser.new_context(viewport={"width": width, "height": 900 if width > 800 else 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        sign_in(page, live, "own_org")  # the shipper's manager
+        page.goto(f"{live}/cases/?view=all_cases")
+        page.click("details.ck-columns > summary")
+        for column in (
+            "cf:po_ref",
+            "cf:goods_value",
+            "cf:dock",
+            "cf:parts",
+            "cf:carrier.claim_due",
+        ):
+            page.check(f'input[name=column][value="{column}"]')
+        assert page.locator('input[name=column][value="cf:seal_ok"]').count() == 0
+        follow(page, page.locator("button:has-text('Save columns')"))
+        headers = page.locator("th.ck-col-field").all_inner_texts()
+        assert [h.strip().rstrip("↕▲▼").strip() for h in headers] == [
+            "PO reference",
+            "Goods value",
+            "Dock",
+            "Parts",
+            "Claim due (carrier)",
+        ]
+        row = page.locator(f"#row-{numbers[0]}").inner_text()
+        assert "Lid, Box" in row
+        assert "2026-12-24" in row
+        assert "1250.5" in row
+        # Sorted by the goods value, lowest first.
+        follow(page, page.locator("th.ck-col-field a:has-text('Goods value')"))
+        listed = page.locator("td.ck-col-number a").all_inner_texts()
+        assert listed == [numbers[1], numbers[2], numbers[0]]
+        _shot(page, "list-columns", width)
+        if width == 1366:
+            assert axe_serious(page) == []
+
+        # The filter panel: a value range and a text, as the list's cf address.
+        if not page.locator("details.ck-filter-fold").evaluate("d => d.open"):
+            page.click("details.ck-filter-fold > summary")  # folded on a narrow screen
+        page.click("details:has(> summary:has-text('More filters')) > summary")
+        page.fill('input[name="cf.from.goods_value"]', "100")
+        page.fill('input[name="cf.text.po_ref"]', "a")
+        page.locator('.ck-field-filters input[type="date"]').first.fill("2026-12-01")
+        follow(page, page.locator("button:has-text('Apply')"))
+        assert "cf=" in page.url
+        assert "cf." not in page.url.replace("cf%3A", "")
+        assert page.locator("td.ck-col-number a").all_inner_texts() == [numbers[0]]
+        chips = page.locator(".ck-chip").all_inner_texts()
+        assert any("Field Goods value: 100 to" in chip for chip in chips), chips
+        assert page.input_value('input[name="cf.from.goods_value"]') == "100"
+        page.locator(".ck-field-filters").scroll_into_view_if_needed()
+        _shot(page, "list-filters", width)
+        page.locator(".ck-field-filters").screenshot(
+            path=str(SHOTS / f"custom-fields-filter-panel-{width}.png")
+        )
+        if width == 1366:
+            assert axe_serious(page) == []
+
+        # The carrier: its own fields and the shipper's shared one, never a private one.
+        sign_in(page, live, "case_carrier")
+        page.goto(f"{live}/cases/?view=all_cases")
+        page.click("details.ck-columns > summary")
+        offered = page.locator("input[name=column][value^='cf:']").evaluate_all(
+            "els => els.map(e => e.value)"
+        )
+        assert offered == ["cf:claim_due", "cf:seal_ok", "cf:shipper.dock"]
+        assert "PO reference" not in page.content()
+        assert problems == []
+    finally:
+        context.close()

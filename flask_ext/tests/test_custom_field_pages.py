@@ -99,7 +99,7 @@ def test_managers_keep_fields_and_agents_fill_them_in(kit, world, client):
         return got.data.decode()
 
     assert f'id="row-{number}"' in listed({"op": "in", "name": "dock", "values": ["C"]})
-    assert "Field dock: C" in listed({"op": "in", "name": "dock", "values": ["C"]})
+    assert "Field Loading dock: C" in listed({"op": "in", "name": "dock", "values": ["C"]})
     assert f'id="row-{number}"' not in listed({"op": "in", "name": "dock", "values": ["A"]})
     assert f'id="row-{number}"' in listed({"op": "empty", "name": "goods_value"})
     assert client.get("/cases/", query_string={"cf": "{}"}).status_code == 400
@@ -112,7 +112,7 @@ def test_managers_keep_fields_and_agents_fill_them_in(kit, world, client):
     saved = kit.views.save(world.shipper_actor, "Dock C", query)
     page = client.get("/cases/", query_string={"saved": saved.id}).data.decode()
     assert f'id="row-{number}"' in page
-    assert "Field dock: C" in page
+    assert "Field Loading dock: C" in page
 
     # The carrier reads the shared field, read-only, and none of the private ones.
     login(client, world.carrier_actor)

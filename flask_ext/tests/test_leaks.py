@@ -58,6 +58,7 @@ from leak_scene import (
 
 from casekit import Actor, CaseKit, ShipmentFacts
 from casekit.query.fulltext import terms
+from casekit.query.listing import COLUMNS
 from casekit.testing import CapturedMail, FakeShipments, FrozenClock, empty_tables, make_kit
 from casekit.webhooks import WebhookEvent
 
@@ -672,6 +673,37 @@ def reply_as_read(scene: Scene, viewer: str) -> str:
     return rendered.body
 
 
+def with_field_columns(endpoint: str, *, sorted_by: bool = True) -> Fetch:
+    """``endpoint`` (the list, its CSV export, the API's list) as the viewer reads it with
+    every built-in column and every custom field it reads chosen as columns, once as it
+    is and once sorted by each such field (the viewer's columns are reset after).
+
+    The columns a user may choose are the fields it reads: a private field of the
+    other party is no column, and sorting by it is refused like a name no field has
+    (each viewer tries the names of every field of the scene as sorts too).
+    """
+
+    def fetch(scene: Scene, viewer: str) -> str:
+        kit, actor = scene.kit, scene.actors.get(viewer)
+        url = scene.url(endpoint) + ALL_CASES
+        names = ("note", "dock", "shipper.note", "shipper.dock", "carrier.note", "carrier.dock")
+        tried = [f"cf:{name}" for name in names]
+        if actor is None or not actor.is_user:
+            sorted_urls = [f"{url}&sort={sort}" for sort in tried]
+            return "\n".join(scene.get(viewer, u) for u in [url, *sorted_urls])
+        fields = kit.views.field_columns(actor)
+        kit.views.set_columns(actor, [*COLUMNS, *(f.column for f in fields)])
+        try:
+            found = [scene.get(viewer, url)]
+            if sorted_by:
+                found += [scene.get(viewer, f"{url}&sort={sort}&dir=asc") for sort in tried]
+        finally:
+            kit.views.set_columns(actor, None)
+        return "\n".join(found)
+
+    return fetch
+
+
 SURFACES: list[Surface] = [
     # Staff pages
     http(
@@ -685,6 +717,26 @@ SURFACES: list[Surface] = [
         "casekit_staff.export_csv",
         CRM | TAGS | LATEST,
         query=ALL_CASES,
+        meant_for=STAFF,
+        narrower=LATEST_READERS,
+    ),
+    # Each custom field the viewer reads as a column of the list and its export, and as
+    # the list's sort (docs/custom-fields.rst).
+    Surface(
+        name="casekit_staff.case_list with custom field columns",
+        endpoint="casekit_staff.case_list",
+        fetch=with_field_columns("casekit_staff.case_list"),
+        viewers=PEOPLE,
+        shows=CRM | TAGS | LATEST | WATCHERS | FIELDS,
+        meant_for=STAFF,
+        narrower=LATEST_READERS,
+    ),
+    Surface(
+        name="casekit_staff.export_csv with custom field columns",
+        endpoint="casekit_staff.export_csv",
+        fetch=with_field_columns("casekit_staff.export_csv"),
+        viewers=PEOPLE,
+        shows=CRM | TAGS | LATEST | FIELDS,
         meant_for=STAFF,
         narrower=LATEST_READERS,
     ),
@@ -801,6 +853,14 @@ SURFACES: list[Surface] = [
         "casekit_api_cases.list_cases",
         CRM | TAGS | LATEST,
         query=ALL_CASES,
+        narrower=LATEST_READERS,
+    ),
+    Surface(
+        name="casekit_api_cases.list_cases sorted by custom fields",
+        endpoint="casekit_api_cases.list_cases",
+        fetch=with_field_columns("casekit_api_cases.list_cases"),
+        viewers=ALL,
+        shows=CRM | TAGS | LATEST,
         narrower=LATEST_READERS,
     ),
     api("casekit_api_cases.case", CASE, narrower=CONTACT_SHARED),
