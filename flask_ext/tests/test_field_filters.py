@@ -196,3 +196,22 @@ def test_the_filter_panel_controls_make_the_cf_address(kit, world, client):
     page = client.get("/cases/?view=all_cases").data.decode()
     assert "po_ref" not in page
     assert "goods_value" not in page
+
+
+def test_field_columns_and_sorts_over_rest(kit, world, client):
+    numbers = setup(kit, world)
+    login(client, world.carrier_actor)
+    put = client.put("/api/v1/views/columns", json={"columns": ["cf:seal_ok", "cf:shipper.dock"]})
+    assert put.status_code == 200, put.json
+    assert put.json == {"columns": ["number", "cf:seal_ok", "cf:shipper.dock"]}
+    for hidden in ("cf:shipper.po_ref", "cf:shipper.nothing"):
+        bad = client.put("/api/v1/views/columns", json={"columns": [hidden]})
+        assert bad.status_code == 400
+        assert list(bad.json["errors"]) == ["columns"]
+    listed = client.get("/api/v1/cases?view=all_cases&sort=cf:shipper.dock&direction=asc")
+    assert listed.status_code == 200, listed.json
+    assert [c["number"] for c in listed.json["cases"]] == [numbers[1], numbers[0], numbers[2]]
+    for hidden in ("cf:shipper.po_ref", "cf:shipper.nothing", "cf:bad!"):
+        refused = client.get(f"/api/v1/cases?view=all_cases&sort={hidden}")
+        assert refused.status_code == 400
+        assert "sort.field" in refused.json["errors"]

@@ -325,7 +325,9 @@ class CaseListArgsSchema(StrictSchema):
     )
     sort = fields.String(
         metadata={
-            "description": "a sortable field (due_at among them); created_at when only a "
+            "description": "a sortable field (due_at among them), or cf:<name> for a "
+            "custom field the caller reads (text, number, date, checkbox or choice; cases "
+            "without a value last); created_at when only a "
             "direction is given; without either, the view's own order (created_at "
             "descending; due_soon: due_at ascending)"
         }
