@@ -676,7 +676,7 @@ def reply_as_read(scene: Scene, viewer: str) -> str:
 def with_field_columns(endpoint: str, *, sorted_by: bool = True) -> Fetch:
     """``endpoint`` (the list, its CSV export, the API's list) as the viewer reads it with
     every built-in column and every custom field it reads chosen as columns, once as it
-    is and once sorted by each such field (the viewer's columns are reset after).
+    is and once sorted by each such field (the viewer's columns are put back after).
 
     The columns a user may choose are the fields it reads: a private field of the
     other party is no column, and sorting by it is refused like a name no field has
@@ -692,13 +692,14 @@ def with_field_columns(endpoint: str, *, sorted_by: bool = True) -> Fetch:
             sorted_urls = [f"{url}&sort={sort}" for sort in tried]
             return "\n".join(scene.get(viewer, u) for u in [url, *sorted_urls])
         fields = kit.views.field_columns(actor)
+        before = kit.views.columns(actor)  # the scene's choice (its CRM number column)
         kit.views.set_columns(actor, [*COLUMNS, *(f.column for f in fields)])
         try:
             found = [scene.get(viewer, url)]
             if sorted_by:
                 found += [scene.get(viewer, f"{url}&sort={sort}&dir=asc") for sort in tried]
         finally:
-            kit.views.set_columns(actor, None)
+            kit.views.set_columns(actor, list(before))
         return "\n".join(found)
 
     return fetch
