@@ -44,6 +44,7 @@ from casekit.errors import (
 from casekit.kit import CaseKit
 from casekit.plugins import hookimpl
 from casekit.query.actions import ActionView
+from casekit.query.claims import ClaimView
 from casekit.query.models import AttachmentView, CaseView, EntryView
 from casekit.settings import Settings
 
@@ -64,6 +65,7 @@ __all__ = [
     "CaseType",
     "CaseView",
     "Category",
+    "ClaimView",
     "ConfigurationError",
     "Conflict",
     "CustomField",

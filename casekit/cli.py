@@ -852,6 +852,27 @@ def actions_sweep(ctx: click.Context) -> None:
     click.echo(f"appointments kept: {len(outcome.kept)}, missed: {len(outcome.missed)}")
 
 
+@cli.group()
+def claims() -> None:
+    """Freight claims on cases."""
+
+
+@claims.command("sweep")
+@click.pass_context
+def claims_sweep(ctx: click.Context) -> None:
+    """Write the warnings of the claims' filing, acknowledgment and disposition
+    clocks that are due to the outbox, once each.
+
+    Run it from cron as often as ``casekit sla sweep``.
+    """
+    with open_kit(ctx) as kit:
+        outcome = kit.claims.sweep()
+    click.echo(
+        f"claim clocks warned: {outcome.clocks} ({outcome.due_soon} due soon, "
+        f"{outcome.breached} breached), notifications: {outcome.notifications}"
+    )
+
+
 @rules.command("list")
 @click.argument("shipper")
 @click.pass_context

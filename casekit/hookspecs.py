@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from casekit.kit import CaseKit
     from casekit.mail.compose import OutgoingNotification
     from casekit.query.actions import ActionView
+    from casekit.query.claims import ClaimView
 
 hookspec = pluggy.HookspecMarker("casekit")
 
@@ -214,6 +215,33 @@ def casekit_disposition_decided(
     :param disposition: the decided disposition, as the carrier reads it.
     :param carrier: the carrier organization whose system is told.
     :return: the carrier system's reference, or ``None`` when this plugin
+        does not speak for ``carrier``.
+
+    .. versionadded:: 0.3
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def casekit_claim_filed(
+    kit: CaseKit, case_number: str, claim: ClaimView, carrier: Organization
+) -> str | None:
+    """Hand a freight claim the shipper filed to the carrier's claims system.
+
+    Called once per claim filed, after it has committed, outside any
+    transaction. ``claim`` is the carrier's view of it: the claimant, the
+    amount, its lines and documents, its clocks, never the shipper's
+    internal valuation. Stops at the first non-None result, the carrier
+    system's own claim number, which casekit records on the claim
+    (``carrier_reference``). An exception is logged and the claim stays
+    filed; the ``claim_changed`` webhook, retried through the outbox, tells
+    the carrier all the same.
+
+    :param kit: the :class:`~casekit.CaseKit` telling.
+    :param case_number: the case the claim belongs to.
+    :param claim: the filed claim, as the carrier reads it.
+    :param carrier: the carrier organization whose system is told.
+    :return: the carrier system's claim number, or ``None`` when this plugin
         does not speak for ``carrier``.
 
     .. versionadded:: 0.3

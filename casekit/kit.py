@@ -22,6 +22,7 @@ from casekit.services.apikeys import ApiKeyService
 from casekit.services.canned_replies import CannedReplyService
 from casekit.services.case_addresses import CaseAddressService
 from casekit.services.cases import CaseService
+from casekit.services.claims import ClaimService
 from casekit.services.custom_fields import CustomFieldService
 from casekit.services.directory import DirectoryService
 from casekit.services.inbound import InboundService
@@ -116,6 +117,7 @@ class CaseKit:
         self.tags = TagService(self)
         self.custom_fields = CustomFieldService(self)
         self.actions = ActionService(self)
+        self.claims = ClaimService(self)
 
     def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
         """This kit, working in the host's transaction.

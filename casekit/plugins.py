@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.mail.compose import OutgoingNotification
     from casekit.query.actions import ActionView
+    from casekit.query.claims import ClaimView
     from casekit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,14 @@ class PluginHooks:
     ) -> str | None:
         result: str | None = self.pm.hook.casekit_disposition_decided(
             kit=self._kit, case_number=case_number, disposition=disposition, carrier=carrier
+        )
+        return result
+
+    def claim_filed(
+        self, *, case_number: str, claim: ClaimView, carrier: Organization
+    ) -> str | None:
+        result: str | None = self.pm.hook.casekit_claim_filed(
+            kit=self._kit, case_number=case_number, claim=claim, carrier=carrier
         )
         return result
 

@@ -96,6 +96,13 @@ action_recorded: NamedSignal = casekit_signals.signal(
     "the host reads it, the shipper's internal note included) and ``change`` (the "
     ":class:`~casekit.EventKind`).",
 )
+claim_recorded: NamedSignal = casekit_signals.signal(
+    "claim-recorded",
+    doc="A freight claim of a case was drafted, changed, filed, acknowledged, paid, "
+    "declined, withdrawn or valued. Extra: ``claim`` (a :class:`~casekit.ClaimView` as "
+    "the host reads it, the shipper's valuation included) and ``change`` (the "
+    ":class:`~casekit.EventKind`).",
+)
 notification_queued: NamedSignal = casekit_signals.signal(
     "notification-queued",
     doc="A notification was written to the outbox, with the change that caused it. "
@@ -154,6 +161,7 @@ CASE_SIGNALS: tuple[NamedSignal, ...] = (
     tags_changed,
     custom_fields_changed,
     action_recorded,
+    claim_recorded,
 )
 #: The signals about the outbox: a notification queued with a change, then sent or
 #: failed; a webhook request queued with a change.

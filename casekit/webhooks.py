@@ -88,6 +88,9 @@ class WebhookEvent(enum.StrEnum):
     APPOINTMENT_CHANGED = "appointment_changed"
     #: A disposition asked for or decided (the shipper's internal note only to the shipper).
     DISPOSITION_CHANGED = "disposition_changed"
+    #: A freight claim filed, acknowledged, paid, declined or withdrawn (not a draft;
+    #: the shipper's internal valuation only to the shipper).
+    CLAIM_CHANGED = "claim_changed"
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

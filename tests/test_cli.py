@@ -395,6 +395,7 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inbound", "addresses", "remove"): ("cases@acme.test",),
     ("rules", "sweep"): (),
     ("actions", "sweep"): (),
+    ("claims", "sweep"): (),
     ("rules", "list"): ("acme",),
     ("rules", "starters"): ("acme",),
     ("rules", "dry-run"): ("1",),

@@ -242,7 +242,7 @@ def test_a_stale_claim_writes_nothing(kit: CaseKit, world: World, clock: FrozenC
     assert kit.service_levels.sweep().due_soon == 1
     with kit.sessions(write=True) as session:
         conn = session.connection()
-        assert not clock_alerts._mark(conn, [(stale[0]["id"], Threshold.DUE_SOON)], now)
+        assert not clock_alerts.mark_warned(conn, [(stale[0]["id"], Threshold.DUE_SOON)], now)
         session.rollback()
     assert len(_warnings(kit)) == 1
 

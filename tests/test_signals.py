@@ -110,6 +110,7 @@ def test_the_signals_live_in_casekits_own_namespace():
         "tags-changed",
         "custom-fields-changed",
         "action-recorded",
+        "claim-recorded",
         "notification-queued",
         "notification-sent",
         "notification-failed",

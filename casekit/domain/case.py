@@ -86,6 +86,18 @@ class EventKind(enum.StrEnum):
     DISPOSITION_REQUESTED = "disposition_requested"
     DISPOSITION_DECIDED = "disposition_decided"
     DISPOSITION_WITHDRAWN = "disposition_withdrawn"
+    #: Freight claims (casekit.domain.claims): ``new_value`` is the claim's id; a
+    #: draft and the shipper's valuation are internal to the shipper, the rest
+    #: for partners.
+    CLAIM_DRAFTED = "claim_drafted"
+    CLAIM_CHANGED = "claim_changed"
+    CLAIM_FILED = "claim_filed"
+    CLAIM_ACKNOWLEDGED = "claim_acknowledged"
+    CLAIM_PAID = "claim_paid"
+    CLAIM_PARTLY_PAID = "claim_partly_paid"
+    CLAIM_DECLINED = "claim_declined"
+    CLAIM_WITHDRAWN = "claim_withdrawn"
+    CLAIM_VALUED = "claim_valued"
 
 
 @frozen

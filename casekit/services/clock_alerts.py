@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
-from sqlalchemy import Connection, and_, func, insert, null, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, null, or_, select, update
 
 from casekit import signals
 from casekit.domain.actor import Actor, SystemName
@@ -261,7 +261,7 @@ def _batch(
                 .where(k.id == row["id"])
                 .values(next_alert_at=next_alert(_state(row)))
             )
-        if not _mark(conn, [(row["id"], t) for row, t in warned], now):
+        if not mark_warned(conn, [(row["id"], t) for row, t in warned], now):
             session.rollback()
             tally.counts["raced"] += len(warned)
             return len(claimed), escalations
@@ -286,15 +286,22 @@ def _batch(
     return len(claimed), escalations
 
 
-def _mark(conn: Connection, warned: Sequence[tuple[int, Threshold]], now: datetime) -> bool:
+def mark_warned(
+    conn: Connection,
+    warned: Sequence[tuple[int, Threshold]],
+    now: datetime,
+    table: Table = tables.clocks,
+) -> bool:
     """Mark each clock's warning sent, if it still was not (compare-and-set), and move
     its ``next_alert_at`` on; False when any was marked meanwhile (nothing is kept then:
-    the caller rolls back)."""
+    the caller rolls back). ``table``: the clocks' table (``casekit_clocks``, or the
+    claims' ``casekit_claim_clocks``, which has the same warning columns)."""
+    k = table.c
     soon = [i for i, t in warned if t is Threshold.DUE_SOON]
     breached = [i for i, t in warned if t is Threshold.BREACHED]
     if soon:
         done = conn.execute(
-            update(tables.clocks)
+            update(table)
             .where(k.id.in_(soon), k.warned_at.is_(None), k.state == _RUNNING)
             .values(warned_at=now, next_alert_at=k.due_at)
         )
@@ -302,7 +309,7 @@ def _mark(conn: Connection, warned: Sequence[tuple[int, Threshold]], now: dateti
             return False
     if breached:
         done = conn.execute(
-            update(tables.clocks)
+            update(table)
             .where(k.id.in_(breached), k.breach_warned_at.is_(None), k.state == _RUNNING)
             .values(
                 breach_warned_at=now,
@@ -605,4 +612,13 @@ def _escalate_case(edit: Any, side: Side, org_id: int, escalation: Mapping[str, 
     return added
 
 
-__all__ = ["BATCH", "SweepOutcome", "read_people", "sweep", "warning_row"]
+__all__ = [
+    "BATCH",
+    "SweepOutcome",
+    "announce",
+    "mark_warned",
+    "read_people",
+    "sweep",
+    "warning_row",
+    "write_outbox",
+]

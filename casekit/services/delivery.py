@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from casekit.domain.audience import Audience, entry_visible
 from casekit.domain.case import Case
+from casekit.domain.claims import CLOCK_LABELS
 from casekit.domain.notify import NotifyEvent, RecipientKind
 from casekit.domain.portal import customer_status
 from casekit.domain.sla import ClockKind, DueState
@@ -311,7 +312,9 @@ def clock_facts(conn: Any, rows: list[dict[str, Any]]) -> dict[int, dict[str, st
         kind = row["old_value"] or ""
         facts[row["id"]] = {
             "kind": kind,
-            "kind_label": ClockKind(kind).label if kind in _KINDS else kind,
+            "kind_label": ClockKind(kind).label
+            if kind in _KINDS
+            else CLAIM_CLOCK_LABELS.get(kind, kind),
             "state_label": DueState.BREACHED.label
             if row["event"] == NotifyEvent.CLOCK_BREACHED.value
             else DueState.DUE_SOON.label,
@@ -324,6 +327,8 @@ def clock_facts(conn: Any, rows: list[dict[str, Any]]) -> dict[int, dict[str, st
 
 
 _KINDS = frozenset(k.value for k in ClockKind)
+#: A freight claim's clocks warn through the same rows (casekit.services.claims).
+CLAIM_CLOCK_LABELS = {kind.value: label for kind, label in CLOCK_LABELS.items()}
 
 
 def _local(value: str | None, zone: str) -> datetime | None:

@@ -44,6 +44,8 @@ from casekit.domain.workflow import StatusMove, status_value_for_carrier
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.actions import action_view
 from casekit.query.actions import readable as action_readable
+from casekit.query.claims import one_claim
+from casekit.query.claims import readable as claim_readable
 from casekit.query.scoped import Scope
 from casekit.services.base import Service
 from casekit.services.outbox import (
@@ -510,6 +512,14 @@ def webhook_changes(edit: Edit) -> builtins.list[tuple[WebhookEvent, dict[str, A
             else WebhookEvent.DISPOSITION_CHANGED
         )
         found.append((event, {"action_id": action.id, "change": str(recorded["change"])}))
+    claim = by_name.get(str(signals.claim_recorded.name))
+    if claim is not None:
+        found.append(
+            (
+                WebhookEvent.CLAIM_CHANGED,
+                {"claim_id": claim["claim"].id, "change": str(claim["change"])},
+            )
+        )
     return found
 
 
@@ -604,6 +614,21 @@ def queue_webhooks(edit: Edit, *, subscribed: Sequence[Subscribed] | None = None
                     continue
                 data.update(
                     change=details["change"], action=_as_dict(action_view(as_org, case, row))
+                )
+            elif event is WebhookEvent.CLAIM_CHANGED:
+                # The claim as the organization reads it: the carrier reads no draft
+                # and never the shipper's valuation.
+                row = conn.execute(
+                    select(tables.claims).where(tables.claims.c.id == details["claim_id"])
+                ).one()
+                as_org = Actor.system_actor(SystemName.API, org_id=org)
+                if not claim_readable(as_org, case, row) or (
+                    org != case.shipper_org_id and details["change"] == "claim_valued"
+                ):
+                    continue
+                data.update(
+                    change=details["change"],
+                    claim=_as_dict(one_claim(conn, as_org, case, row, edit.now)),
                 )
             elif event in _STATUS_EVENTS:
                 move = details["move"]

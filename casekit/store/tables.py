@@ -661,6 +661,81 @@ actions = Table(
     Index("ix_casekit_actions_carrier", "carrier_org_id", "kind", "created_at"),
 )
 
+# Freight claims (casekit.domain.claims): money the shipper asks of the carrier for
+# freight lost or damaged. ``lines`` and ``documents`` are JSON; ``windows`` the
+# claim windows that applied when it was drafted (its clocks keep them).
+# ``expected_recovery`` and ``valuation_note`` are the shipper's own, never read
+# by the carrier or the customer.
+claims = Table(
+    "casekit_claims",
+    metadata,
+    _id(),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("shipper_org_id", "casekit_organizations.id"),
+    _fk("carrier_org_id", "casekit_organizations.id", nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("claimant", String(NAME), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("lines", Text(), nullable=False),
+    Column("documents", Text(), nullable=False),
+    Column("note", Text(), nullable=False, default=""),
+    Column("mode", String(16)),
+    Column("windows", Text(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=False),
+    Column("filed_at", UTCDateTime()),
+    Column("acknowledged_at", UTCDateTime()),
+    Column("settled_at", UTCDateTime()),
+    Column("amount_paid", Numeric(14, 2)),
+    Column("reason", Text()),
+    Column("reference", String(KEY)),
+    Column("carrier_reference", String(KEY)),
+    Column("expected_recovery", Numeric(14, 2)),
+    Column("valuation_note", Text()),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_casekit_claims_case", "case_id", "id"),
+    # Reports: each side's claims by the time they were filed.
+    Index("ix_casekit_claims_carrier", "carrier_org_id", "filed_at"),
+    Index("ix_casekit_claims_shipper", "shipper_org_id", "filed_at"),
+)
+
+# A claim's clocks: filing (the shipper's), acknowledgment and disposition (the
+# carrier's). ``next_alert_at`` is the earliest warning not yet sent, what the
+# sweep reads (as casekit_clocks'); ``state`` running or stopped.
+claim_clocks = Table(
+    "casekit_claim_clocks",
+    metadata,
+    _id(),
+    _fk("claim_id", "casekit_claims.id", ondelete="CASCADE"),
+    _fk("case_id", "casekit_cases.id", ondelete="CASCADE"),
+    _fk("org_id", "casekit_organizations.id"),
+    Column("side", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("warn_at", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime()),
+    Column("warned_at", UTCDateTime()),
+    Column("breach_warned_at", UTCDateTime()),
+    Column("next_alert_at", UTCDateTime()),
+    UniqueConstraint("claim_id", "kind"),
+    Index("ix_casekit_claim_clocks_alert", "next_alert_at"),
+)
+
+# A shipper's claim windows by mode and carrier (casekit.domain.claims.parse_settings).
+claim_settings = Table(
+    "casekit_claim_settings",
+    metadata,
+    _fk("org_id", "casekit_organizations.id"),
+    Column("rules", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    PrimaryKeyConstraint("org_id"),
+)
+
 # Live updates (casekit.query.live): what each user last read of a case, and who is
 # writing on it now. Small rows, written by the pages, read by every poll.
 read_markers = Table(
