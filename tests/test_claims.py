@@ -335,6 +335,8 @@ def test_the_windows_by_mode_and_carrier(kit: CaseKit, world: World) -> None:
     )
     with pytest.raises(PermissionDenied):
         kit.claims.save_settings(world.shipper_actor, {"rules": []})
+    with pytest.raises(PermissionDenied):  # claim windows are a shipper's
+        kit.claims.settings(world.carrier_manager_actor)
     rules = kit.claims.save_settings(
         manager,
         {

@@ -460,7 +460,9 @@ class ClaimService(Service):
         the defaults apply where no rule matches."""
         org_id = self._shipper_org(actor)
         with self._uow(write=False) as uow:
-            return self._rules(uow.session.connection(), org_id)
+            conn = uow.session.connection()
+            self._check_shipper(conn, org_id)
+            return self._rules(conn, org_id)
 
     def save_settings(self, actor: Actor, data: Any) -> tuple[WindowRule, ...]:
         """Replace the organization's claim windows (a manager's call):
@@ -474,6 +476,7 @@ class ClaimService(Service):
         stored = json.dumps([rule.as_json() for rule in rules])
         with self._uow() as uow:
             conn = uow.session.connection()
+            self._check_shipper(conn, org_id)
             values = {"rules": stored, "updated_at": self._now(), "updated_by": actor.describe()}
             done = conn.execute(
                 update(tables.claim_settings)
@@ -490,6 +493,13 @@ class ClaimService(Service):
         if not actor.is_staff or actor.org_id is None:
             raise PermissionDenied("claim windows are a shipper's settings")
         return actor.org_id
+
+    @staticmethod
+    def _check_shipper(conn: Any, org_id: int) -> None:
+        o = tables.organizations.c
+        role = conn.execute(select(o.role).where(o.id == org_id)).scalar()
+        if role != "shipper":
+            raise PermissionDenied("claim windows are a shipper's settings")
 
     @staticmethod
     def _rules(conn: Any, org_id: int) -> tuple[WindowRule, ...]:

@@ -87,6 +87,9 @@ MARKERS: dict[str, Marker] = {
         # The shipper's internal note on its disposition (casekit.domain.actions): never
         # read by the carrier or the customer, in an action, on a timeline, in a payload.
         _text("disposition-internal-note", SHIPPER),
+        # The shipper's internal valuation of its freight claim (casekit.domain.claims):
+        # never read by the carrier (who reads the claim) or the customer, on any surface.
+        _text("shipper-valuation", SHIPPER),
         _text("shipper-watcher", SHIPPER),
         _text("carrier-watcher", CARRIER),
         _address("shipper-watcher-address", "acme.test", SHIPPER),
@@ -420,6 +423,17 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         world.shipper_actor, number, asked.id, choice="hold", payer="carrier",
         internal_note=MARKERS["disposition-internal-note"].text,
     )  # fmt: skip
+    # A freight claim on the lost freight: the shipper values it (its valuation note is
+    # the marker) and files it with the carrier, who acknowledges it.
+    claim = kit.claims.draft(
+        world.shipper_actor, number, {"lines": [{"description": "Carton", "amount": "80.00"}]}
+    )
+    kit.claims.set_valuation(
+        world.shipper_actor, number, claim.id, expected_recovery="60.00",
+        note=MARKERS["shipper-valuation"].text,
+    )  # fmt: skip
+    kit.claims.file(world.shipper_actor, number, claim.id)
+    kit.claims.acknowledge(world.carrier_actor, number, claim.id, reference="FC-1")
     post = kit.messages.post
     # A duplicate, each side's internal note on it, merged into the case by the shipper
     # (before the case's messages: the latest message the lists show stays the customer's).
@@ -570,6 +584,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
             "filename": "casekit/casekit.css",
             "tag_ids": tags,
             "duplicate": duplicate,
+            "claim_id": claim.id,
         },
         ids={
             "customer-id": customer.id,  # type: ignore[dict-item]

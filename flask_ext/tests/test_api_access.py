@@ -141,6 +141,59 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         {"note": "Delivered after all"},
         parties(200, customer=403) | {"own_org": 403, "shipper_key": 403},
     ),
+    # Freight claims: the scene's case has a claim the shipper filed. Both sides' staff
+    # read it (the customer reads none, and no claim of its own is found); each side
+    # takes its own steps (a second claim, or filing again, is refused for its input).
+    ("casekit_api_claims.list_claims", "GET"): (None, parties(200, customer=200, keys=KEYS)),
+    ("casekit_api_claims.claim", "GET"): (None, parties(200, customer=404, keys=KEYS)),
+    ("casekit_api_claims.draft_claim", "POST"): (
+        {"lines": [{"description": "Carton", "amount": "10.00"}]},
+        parties(400, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
+    ("casekit_api_claims.update_claim", "PATCH"): (
+        {"documents": {}},
+        parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
+    ("casekit_api_claims.file_claim", "POST"): (None, parties(400, customer=403)),
+    ("casekit_api_claims.acknowledge_claim", "POST"): (
+        {"reference": "FC-1"},
+        parties(200, customer=403) | {"own_org": 400, "shipper_key": 400},
+    ),
+    ("casekit_api_claims.pay_claim", "POST"): (
+        {"amount_paid": "4.00", "reason": "Depreciation"},
+        parties(200, customer=403) | {"own_org": 400, "shipper_key": 400},
+    ),
+    ("casekit_api_claims.decline_claim", "POST"): (
+        {"reason": "Not liable"},
+        parties(200, customer=403) | {"own_org": 400, "shipper_key": 400},
+    ),
+    ("casekit_api_claims.withdraw_claim", "POST"): (
+        {},
+        parties(200, customer=403) | {"case_carrier": 400, "carrier_key": 400},
+    ),
+    ("casekit_api_claims.set_valuation", "PUT"): (
+        {"expected_recovery": "5.00", "note": "Ours"},
+        parties(200, customer=403) | {"case_carrier": 403, "carrier_key": 403},
+    ),
+    # Each organization's report over the claims it reads; customers have none.
+    ("casekit_api_claims.claims_report", "GET"): (None, anyone(200, **CUSTOMERS_403)),
+    # A shipper's claim windows: its staff read them, its managers set them; a carrier has
+    # none (403), a customer neither.
+    ("casekit_api_claims.claim_settings", "GET"): (
+        None,
+        anyone(200, **CUSTOMERS_403, case_carrier=403, other_carrier=403, carrier_key=403),
+    ),
+    ("casekit_api_claims.save_claim_settings", "PUT"): (
+        {"rules": [{"mode": "parcel", "filing_months": 0, "filing_days": 60}]},
+        anyone(
+            200,
+            **CUSTOMERS_403,
+            case_carrier=403,
+            other_carrier=403,
+            carrier_key=403,
+            read_key=403,
+        ),
+    ),
     # The shipper side's owner: only the shipper's staff set it.
     ("casekit_api_cases.set_owner", "PUT"): (
         {"user_id": None},
@@ -769,7 +822,17 @@ def build_scene(kit, world, actors):
         "field_id": kit.custom_fields.create(actors["own_org"], "dock", "Dock", "text").id,
         "tokens": tokens,
         **_actions(kit, world, case.number),
+        "claim_id": _claim(kit, world, case.number),
     }
+
+
+def _claim(kit, world, number: str) -> int:
+    """A freight claim the shipper filed on the scene's case."""
+    drafted = kit.claims.draft(
+        world.shipper_actor, number, {"lines": [{"description": "Pallet", "amount": "10.00"}]}
+    )
+    kit.claims.file(world.shipper_actor, number, drafted.id)
+    return int(drafted.id)
 
 
 def _actions(kit, world, number: str) -> dict[str, object]:

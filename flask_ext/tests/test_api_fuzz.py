@@ -728,7 +728,17 @@ def scene(kit: CaseKit, world: World) -> dict[str, Any]:
         "write_token": write.token,
         "admin_token": admin.token,
         **_actions(kit, world, case.number),
+        "claim_id": _claim(kit, world, case.number or ""),
     }
+
+
+def _claim(kit: CaseKit, world: World, number: str) -> int:
+    """A freight claim the shipper filed on the case."""
+    drafted = kit.claims.draft(
+        world.shipper_actor, number, {"lines": [{"description": "Pallet", "amount": "10.00"}]}
+    )
+    kit.claims.file(world.shipper_actor, number, drafted.id)
+    return int(drafted.id)
 
 
 def _actions(kit: CaseKit, world: World, number: str) -> dict[str, Any]:

@@ -414,6 +414,8 @@ TAGS = frozenset({"shipper-tag", "carrier-tag"})
 FIELDS = frozenset({"shipper-field", "carrier-field", "shipper-shared-field"})
 #: The shipper's internal note on a disposition: in its own payloads only.
 DISPOSITION_NOTE = frozenset({"disposition-internal-note"})
+#: The shipper's internal valuation of a freight claim: in its own claims and payloads only.
+VALUATION = frozenset({"shipper-valuation"})
 WATCHERS = frozenset({"shipper-watcher", "carrier-watcher"})
 #: What the search box finds a case by: the own CRM number, the words of the messages
 #: and attachment names the viewer reads, the customer's name and email (not the carrier).
@@ -487,11 +489,12 @@ PAYLOADS = (
     | CONTACT
     | TARGET_NAMES
     | DISPOSITION_NOTE
+    | VALUATION
     | {"customer-id"}
 )
-CASE_PAGE = (MESSAGES | FILENAMES | CRM | TAGS | FIELDS | WATCHERS | CONTACT | DISPOSITION_NOTE) | {
-    "carrier-collaborator-address"
-}
+CASE_PAGE = (
+    MESSAGES | FILENAMES | CRM | TAGS | FIELDS | WATCHERS | CONTACT | DISPOSITION_NOTE | VALUATION
+) | {"carrier-collaborator-address"}
 #: The case page's carrier form is the shipper's: it shows its staff the pair's carrier address.
 CARRIER_FORM = {"carrier-collaborator-address": frozenset({SHIPPER})} | CONTACT_SHARED
 #: A case in the API (a write's answer too), its clocks with their targets' names.
@@ -916,6 +919,11 @@ SURFACES: list[Surface] = [
     api("casekit_api_tags.list_tags", TAGS, meant_for=STAFF),
     # The case's appointments and dispositions: the shipper's internal note to its own.
     api("casekit_api_actions.list_actions", DISPOSITION_NOTE, meant_for=STAFF),
+    # The case's freight claims, and one of them: the valuation to the shipper's own.
+    api("casekit_api_claims.list_claims", VALUATION, meant_for=STAFF),
+    api("casekit_api_claims.claim", VALUATION, meant_for=STAFF),
+    # The claims report: counts and amounts by carrier, never the valuation.
+    api("casekit_api_claims.claims_report", NOTHING, meant_for=STAFF),
     api("casekit_api_triage.item", TRIAGE, each="triage"),
     # An organization's targets, its own staff's and keys' (the other side's is not found).
     api("casekit_api_service_levels.targets", TARGET_NAMES, meant_for=STAFF, narrower=OWN_TARGETS),
@@ -1717,6 +1725,26 @@ NO_CASE_DATA: dict[str, str] = {
         ),
         "the action, as its caller reads it (what it sent or answered)",
     ),
+    # A claim's step answers the claim as its caller reads it (the valuation only to the
+    # shipper, who sent it); a shipper's claim windows hold no case data.
+    **dict.fromkeys(
+        (
+            f"{method} casekit_api_claims.{name}"
+            for method, name in (
+                ("POST", "draft_claim"),
+                ("PATCH", "update_claim"),
+                ("POST", "file_claim"),
+                ("POST", "acknowledge_claim"),
+                ("POST", "pay_claim"),
+                ("POST", "decline_claim"),
+                ("POST", "withdraw_claim"),
+                ("PUT", "set_valuation"),
+            )
+        ),
+        "the claim, as its caller reads it (what it sent or answered)",
+    ),
+    "casekit_api_claims.claim_settings": "the organization's claim windows, no case data",
+    "PUT casekit_api_claims.save_claim_settings": "the claim windows, as they were sent",
     "POST casekit_staff.tag_settings": "a redirect to the tag list (a bad form: the list again)",
     "casekit_staff.custom_field_settings": (
         "the organization's own custom fields (labels, keys, choices), never a value"

@@ -51,6 +51,7 @@ def init_api(app: Flask, st: State) -> None:
         canned_replies,
         case_addresses,
         cases,
+        claims,
         custom_fields,
         directory,
         keys,
@@ -107,6 +108,7 @@ def init_api(app: Flask, st: State) -> None:
         tags.blp,
         custom_fields.blp,
         actions.blp,
+        claims.blp,
         directory.blp,
         reference.blp,
     ):
