@@ -439,3 +439,17 @@ def test_the_command_sweeps_the_claims(kit: CaseKit, world: World, database_url:
     assert "claim clocks warned: 1 (0 due soon, 1 breached), notifications: 1" in result.output
     result = CliRunner().invoke(cli, ["--database-url", database_url, "claims", "sweep"])
     assert "claim clocks warned: 0" in result.output
+
+
+def test_a_new_delivery_time_restarts_the_filing_clock(kit: CaseKit, world: World) -> None:
+    sam = world.shipper_actor
+    number, _ = damaged_case(kit, world)
+    claim = kit.claims.draft(sam, number, {"lines": LINES})
+    kit.claims.sweep(now=add_months(DELIVERED, 9))  # the breach warned
+    changed = kit.claims.update(sam, number, claim.id, {"delivered_at": "2026-03-01"})
+    (filing,) = changed.clocks
+    assert changed.delivered_at == datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
+    assert filing.due_at == datetime(2026, 12, 1, 23, 59, 59, tzinfo=UTC)
+    # Its warnings are owed anew.
+    swept = kit.claims.sweep(now=filing.warn_at)
+    assert (swept.clocks, swept.due_soon) == (1, 1)

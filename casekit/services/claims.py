@@ -516,7 +516,7 @@ class ClaimService(Service):
         UPDATE SKIP LOCKED`` where the database has it; a batch another sweeper
         marked first is rolled back and left to it. The side that owes the step
         hears it: its owner, else the pair's collaborator address, else its
-        managers. ``casekit claims sweep`` and the worker run it."""
+        managers. ``casekit claims sweep`` runs it (from cron)."""
         started = _time.perf_counter()
         at = now or self._now()
         counts = {"clocks": 0, "due_soon": 0, "breached": 0, "notifications": 0, "raced": 0}
