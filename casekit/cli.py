@@ -973,6 +973,15 @@ def sla_recompute(ctx: click.Context, organization: str | None) -> None:
     click.echo(f"recomputed the clocks of {counted} case{'s' if counted != 1 else ''}")
 
 
+def _add_network() -> None:
+    from casekit.cli_network import network
+
+    cli.add_command(network)
+
+
+_add_network()
+
+
 def build_cli() -> click.Group:
     """The root command with the plugins' subcommands added."""
     from casekit.plugins import make_plugin_manager

@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import pluggy
 
 if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Mapping, Sequence
+
     import click
 
     from casekit.attachments import StoredFile
     from casekit.domain.case import Case, CaseType
     from casekit.domain.directory import Customer, Organization
+    from casekit.domain.network import NetworkFigure
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.kit import CaseKit
     from casekit.mail.compose import OutgoingNotification
@@ -243,6 +247,53 @@ def casekit_claim_filed(
     :param carrier: the carrier organization whose system is told.
     :return: the carrier system's claim number, or ``None`` when this plugin
         does not speak for ``carrier``.
+
+    .. versionadded:: 0.3
+    """
+    raise NotImplementedError
+
+
+# -- network benchmarks ------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def casekit_network_volumes(
+    kit: CaseKit, period: str, start: datetime.datetime, end: datetime.datetime
+) -> Mapping[str | int, int] | None:
+    """Tell how many shipments each organization shipped (or carried) in a period.
+
+    The network benchmarks job asks once per period it computes; a case rate
+    is the cases per 1,000 of these shipments. Stops at the first non-None
+    result. An organization without a count has no case rate (its times are
+    still compared); a count that is not a whole number of at least 0 is
+    logged and ignored.
+
+    :param kit: the :class:`~casekit.CaseKit` asking.
+    :param period: the month, ``YYYY-MM``.
+    :param start: its first instant (UTC).
+    :param end: the first instant of the next month (UTC).
+    :return: shipments by organization, each keyed by its ``external_id``
+        (a string) or casekit's id (an integer); ``None`` to let the next
+        plugin answer.
+
+    .. versionadded:: 0.3
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def casekit_network_computed(kit: CaseKit, period: str, figures: Sequence[NetworkFigure]) -> None:
+    """Export the network benchmarks of a period, once the job has put them in place.
+
+    Called after the commit, outside any transaction, by the run that wrote
+    them. ``figures`` holds each organization's own figures (``org_id``) and
+    the network's (``org_id`` None); a network figure the disclosure rules
+    suppress carries no value and no count of cases, only its reason. An
+    exception is logged and the figures stay in place.
+
+    :param kit: the :class:`~casekit.CaseKit` telling.
+    :param period: the month, ``YYYY-MM``.
+    :param figures: the :class:`~casekit.domain.network.NetworkFigure` objects written.
 
     .. versionadded:: 0.3
     """

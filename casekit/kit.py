@@ -28,6 +28,7 @@ from casekit.services.directory import DirectoryService
 from casekit.services.inbound import InboundService
 from casekit.services.live import LiveService
 from casekit.services.messages import MessageService
+from casekit.services.network import NetworkService
 from casekit.services.notify import NotificationService
 from casekit.services.portal import PortalService
 from casekit.services.reports import ReportService
@@ -118,6 +119,7 @@ class CaseKit:
         self.custom_fields = CustomFieldService(self)
         self.actions = ActionService(self)
         self.claims = ClaimService(self)
+        self.network = NetworkService(self)
 
     def bind(self, host: Session | scoped_session[Any] | Connection) -> CaseKit:
         """This kit, working in the host's transaction.

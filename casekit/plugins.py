@@ -8,7 +8,7 @@ first, so that plugins registered later are asked before them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -19,9 +19,12 @@ from casekit.domain.case import CaseType
 from casekit.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    import datetime
+
     from casekit.attachments import StoredFile
     from casekit.domain.case import Case
     from casekit.domain.directory import Customer, Organization
+    from casekit.domain.network import NetworkFigure
     from casekit.domain.shipment import OrderFacts, ShipmentFacts
     from casekit.mail.compose import OutgoingNotification
     from casekit.query.actions import ActionView
@@ -209,6 +212,21 @@ class PluginHooks:
             kit=self._kit, case_number=case_number, claim=claim, carrier=carrier
         )
         return result
+
+    def network_volumes(
+        self, *, period: str, start: datetime.datetime, end: datetime.datetime
+    ) -> Mapping[str | int, int] | None:
+        result: Mapping[str | int, int] | None = self.pm.hook.casekit_network_volumes(
+            kit=self._kit, period=period, start=start, end=end
+        )
+        return result
+
+    def network_computed(self, *, period: str, figures: Sequence[NetworkFigure]) -> None:
+        """Tell the plugins; one that fails is logged, the figures stay."""
+        try:
+            self.pm.hook.casekit_network_computed(kit=self._kit, period=period, figures=figures)
+        except Exception:
+            log.exception("a plugin failed to take the network benchmarks of %s", period)
 
     def webhook_answered(
         self,

@@ -142,6 +142,11 @@ def _check_not_negative(_instance: Any, attribute: Any, value: int) -> None:
         raise ConfigurationError(f"{attribute.name} {value!r}: must be 0 or more")
 
 
+def _check_percent(_instance: Any, attribute: Any, value: int) -> None:
+    if not 1 <= value <= 100:
+        raise ConfigurationError(f"{attribute.name} {value!r}: must be from 1 to 100")
+
+
 def _check_unsubscribe_url(_instance: object, attribute: Any, value: str) -> None:
     if value and "{token}" not in value:
         raise ConfigurationError("unsubscribe_url: put {token} where the token goes")
@@ -259,6 +264,18 @@ class Settings:
         each delivery, which connects to the address it checked.
     :param webhook_ca_file: a PEM file of the certificate authorities webhook
         endpoints are verified against; certifi's bundle by default.
+    :param network_benchmarks: compute and show network benchmarks: each
+        organization's figures beside those of the others of its role, as
+        the disclosure rules let them be published (docs/benchmarks-network.rst).
+        Off by default; each organization may still opt out.
+    :param network_min_organizations: a network figure is published only for
+        a group of at least this many contributing organizations.
+    :param network_max_share_percent: ... and only when no one organization
+        contributes more than this share (in percent) of the group's cases.
+    :param network_min_cases: ... and only when the group holds at least this
+        many cases (smaller cells are suppressed).
+    :param network_months: the latest months ``casekit network compute``
+        computes by default, this one included.
     :param health_max_outbox_lag_seconds: the health check fails when a due
         notification or webhook request has waited longer than this for a
         worker; 0 leaves the outbox out of the check.
@@ -329,6 +346,11 @@ class Settings:
     webhook_allow_private_addresses: bool = False
     webhook_ca_file: str = ""
     health_max_outbox_lag_seconds: int = attrs.field(default=900, validator=_check_not_negative)
+    network_benchmarks: bool = False
+    network_min_organizations: int = attrs.field(default=5, validator=_check_positive)
+    network_max_share_percent: int = attrs.field(default=50, validator=_check_percent)
+    network_min_cases: int = attrs.field(default=10, validator=_check_not_negative)
+    network_months: int = attrs.field(default=12, validator=_check_positive)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -407,6 +429,11 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "webhook_allow_http_loopback": _bool,
     "webhook_allow_private_addresses": _bool,
     "health_max_outbox_lag_seconds": int,
+    "network_benchmarks": _bool,
+    "network_min_organizations": int,
+    "network_max_share_percent": int,
+    "network_min_cases": int,
+    "network_months": int,
 }
 
 

@@ -401,6 +401,7 @@ OPENS_DATABASE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("rules", "dry-run"): ("1",),
     ("sla", "sweep"): (),
     ("sla", "recompute"): (),
+    ("network", "compute"): (),
 }
 #: They make casekit's tables or report on them: a database without them is theirs to fill.
 WITHOUT_TABLES = {("db", "upgrade"), ("db", "downgrade"), ("db", "current"), ("example",)}
@@ -557,3 +558,38 @@ def test_commands_write_nothing_into_the_working_directory(tmp_path):
         done = casekit(*args)
         assert done.returncode == 0, (args, done.stderr)
     assert list(cwd.iterdir()) == []
+
+
+def test_network_compute_from_the_command_line(tmp_path):
+    from datetime import UTC, datetime
+
+    from casekit import CaseKit
+    from casekit.domain.network import period_of
+    from casekit.sample import World
+
+    url = f"sqlite:///{tmp_path / 'network.sqlite3'}"
+    with CaseKit(url, load_entry_points=False, attachment_dir=tmp_path) as kit:
+        kit.create_schema()
+        world = World.build(kit)
+        kit.cases.open(world.shipper_actor, type="lost", carrier=world.carrier.id)
+    env = {"CASEKIT_LOAD_ENTRY_POINTS": "false"}
+
+    def invoke(*args: str, **more: str) -> click.testing.Result:
+        return CliRunner().invoke(
+            cli, ["--database-url", url, "network", "compute", *args], env={**env, **more}
+        )
+
+    off = invoke()
+    assert off.exit_code == 1
+    assert "network benchmarks" in off.output
+    now = period_of(datetime.now(UTC))
+    done = invoke("--months", "2", CASEKIT_NETWORK_BENCHMARKS="on")
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{now}: ")
+    assert lines[0].endswith(" figures")
+    assert lines[1].startswith(f"{period_of(datetime.now(UTC), 1)}: 0 figures")
+    assert lines[2] == "read 1 case"
+    bad = invoke("--period", "2026-13", CASEKIT_NETWORK_BENCHMARKS="on")
+    assert bad.exit_code == 1
+    assert "period" in bad.output

@@ -141,6 +141,11 @@ SAMPLES = {
     "webhook_allow_http_loopback": ("true", True),
     "webhook_allow_private_addresses": ("true", True),
     "webhook_ca_file": ("/etc/casekit/ca.pem", "/etc/casekit/ca.pem"),
+    "network_benchmarks": ("on", True),
+    "network_min_organizations": ("7", 7),
+    "network_max_share_percent": ("40", 40),
+    "network_min_cases": ("25", 25),
+    "network_months": ("3", 3),
 }
 
 
@@ -364,6 +369,11 @@ NATIVE = {
     "inbound_burst_limit": 0,
     "inbound_burst_minutes": 30,
     "health_max_outbox_lag_seconds": 60,
+    "network_benchmarks": True,
+    "network_min_organizations": 7,
+    "network_max_share_percent": 40,
+    "network_min_cases": 25,
+    "network_months": 3,
     "inbound_reply_languages": ("en", "de"),
     "mail_from": "cases@example.test",
     "reply_address": "reply@inbound.example.test",
@@ -452,6 +462,9 @@ def test_a_later_mapping_wins_and_overrides_win_over_all():
         ("CASEKIT_ATTACHMENT_DIR", 3, "not a string"),
         ("CASEKIT_SMTP_HOST", ["a"], "not a string"),
         ("CASEKIT_WORKER_BATCH_SIZE", 0, "must be at least 1"),
+        ("CASEKIT_NETWORK_MAX_SHARE_PERCENT", 0, "must be from 1 to 100"),
+        ("CASEKIT_NETWORK_MAX_SHARE_PERCENT", "101", "must be from 1 to 100"),
+        ("CASEKIT_NETWORK_MIN_ORGANIZATIONS", 0, "must be at least 1"),
         ("CASEKIT_MAIL_FROM", "nobody", "not an email address"),
     ],
 )

@@ -1268,3 +1268,51 @@ webhook_attempts = Table(
     Column("error", String(1000)),
     Index("ix_casekit_webhook_attempts_delivery", "delivery_id", "id"),
 )
+
+# -- network benchmarks (casekit.services.network) ------------------------------------
+
+# The organizations that opted out of network benchmarks: they neither contribute nor see.
+network_opt_outs = Table(
+    "casekit_network_opt_outs",
+    metadata,
+    Column(
+        "org_id",
+        Id,
+        ForeignKey("casekit_organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("opted_out_at", UTCDateTime(), nullable=False),
+    Column("opted_out_by", String(64), nullable=False),
+)
+
+# Each computed period (a month, YYYY-MM): when the job that wrote its figures began
+# reading the cases (``as_of``: a run that read earlier never writes over it).
+network_periods = Table(
+    "casekit_network_periods",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("as_of", UTCDateTime(), nullable=True),
+    Column("computed_at", UTCDateTime(), nullable=True),
+    Column("figures", Integer(), nullable=True),
+)
+
+# The job's figures: an organization's own (org_id) and the network's (org_id NULL;
+# value and cases NULL when the disclosure rules suppress it). What requests read.
+network_figures = Table(
+    "casekit_network_figures",
+    metadata,
+    _id(),
+    Column("period", String(7), nullable=False),
+    Column("side", String(16), nullable=False),
+    Column("metric", String(32), nullable=False),
+    Column("case_type", String(64), nullable=False),
+    _fk("org_id", "casekit_organizations.id", nullable=True, ondelete="CASCADE"),
+    _fk("partner_org_id", "casekit_organizations.id", nullable=True, ondelete="CASCADE"),
+    Column("value", Double(), nullable=True),
+    Column("cases", Integer(), nullable=True),
+    Column("organizations", Integer(), nullable=True),
+    Column("suppressed", String(32), nullable=True),
+    Index("ix_casekit_network_figures_period", "period", "side", "org_id"),
+    Index("ix_casekit_network_figures_org", "org_id"),
+    Index("ix_casekit_network_figures_partner", "partner_org_id"),
+)

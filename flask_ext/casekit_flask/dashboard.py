@@ -59,6 +59,8 @@ register_error_handlers(dashboard)
 def _install(setup: Any) -> None:
     rendering.install(setup.app)
     setup.app.jinja_env.globals["casekit_dashboard"] = True  # the staff pages link to it
+    # ... and to the Benchmarks page when the host has network benchmarks on.
+    setup.app.jinja_env.globals["casekit_network_benchmarks"] = _network_on
 
 
 #: The range shown when none is asked for: the last 30 days, today included.
@@ -86,6 +88,10 @@ SECTION_TITLES = {
     "aging": "Aging",
     "targets": "Targets",
 }
+
+
+def _network_on() -> bool:
+    return bool(current_kit().settings.network_benchmarks)
 
 
 def require_staff() -> Actor:
@@ -458,3 +464,6 @@ def targets() -> ResponseReturnValue:
 
 def _messages(error: InvalidInput) -> dict[str, list[str]]:
     return {k: [str(m) for m in v] for k, v in error.errors.items()}
+
+
+from casekit_flask import benchmarks as _benchmark_routes  # noqa: E402, F401

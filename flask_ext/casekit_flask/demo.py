@@ -907,6 +907,7 @@ def create_demo_app(
         reply_address=REPLY_ADDRESS,
         reply_secrets=(_reply_secret(directory),),
         worker_poll_seconds=1,
+        network_benchmarks=True,
     )
     capture = MailCapture(directory / "mail")
     kit = CaseKit(settings=settings, plugins=[*demo_plugins(), capture])
@@ -918,6 +919,8 @@ def create_demo_app(
         plugins = [*demo_plugins(), capture]
         with CaseKit(settings=settings, plugins=plugins, clock=FrozenClock(start)) as loader:
             world = load_demo_data(loader, shipments=shipments, seed=seed, now=now)
+        # The Benchmarks page's figures (one shipper: the network's are not published).
+        kit.network.compute(Actor.host(), months=3)
         marker.write_text(
             "\n".join(f"{k}\t{_encode(a)}\t{label}" for k, (label, a) in world.identities.items())
         )

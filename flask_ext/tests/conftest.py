@@ -187,6 +187,7 @@ def new_kit(database_url: str, attachment_dir: Path, shipments: FakeShipments) -
         plugins=[shipments],
         create_schema=False,
         webhook_allow_private_addresses=True,  # subscriptions to names that do not resolve
+        network_benchmarks=True,  # the Benchmarks page and API are routes of every app
     )
 
 

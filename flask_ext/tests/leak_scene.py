@@ -120,6 +120,10 @@ MARKERS: dict[str, Marker] = {
         # Each side's internal note on a duplicate merged into the case: still its own there.
         _text("shipper-merged-note", SHIPPER),
         _text("carrier-merged-note", CARRIER),
+        # Each organization's own network benchmark figures (casekit.services.network) are
+        # its own: a figure planted with a value no other field holds.
+        Marker("shipper-benchmark", frozenset({SHIPPER}), text="7303917"),
+        Marker("carrier-benchmark", frozenset({CARRIER}), text="8404828"),
     )
 }
 
@@ -565,6 +569,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     for person in actors.values():
         if person.is_user:
             kit.views.set_columns(person, COLUMNS)
+    plant_benchmarks(kit, shipper.id, carrier.id)
     # The metrics endpoint is off by default; on here, so the route registry checks it.
     app = make_app(kit, WTF_CSRF_ENABLED=False, CASEKIT_METRICS=True)
     capture = MailCapture(mail_dir)
@@ -602,3 +607,68 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
         targets={side: target_id for side, target_id in targets.items() if target_id},
         replies={key: reply_id for key, reply_id in replies.items() if reply_id},
     )
+
+
+def plant_benchmarks(kit: CaseKit, shipper_id: int, carrier_id: int) -> None:
+    """Each side's own network benchmark figures of this month, with their markers as values
+    (the shipper's about its carrier too), beside a published network figure."""
+    from sqlalchemy import insert
+
+    from casekit.domain.network import period_of
+    from casekit.store import tables
+
+    now = kit.clock.now()
+    period = period_of(now)
+    shipper_value = float(MARKERS["shipper-benchmark"].text)
+    carrier_value = float(MARKERS["carrier-benchmark"].text)
+    common = {"period": period, "case_type": "lost", "suppressed": None}
+    rows = [
+        {
+            **common,
+            "side": "shipper",
+            "metric": "case_rate",
+            "org_id": shipper_id,
+            "partner_org_id": None,
+            "value": shipper_value,
+            "cases": 3,
+            "organizations": None,
+        },
+        {
+            **common,
+            "side": "shipper",
+            "metric": "response_hours",
+            "case_type": "",
+            "org_id": shipper_id,
+            "partner_org_id": carrier_id,
+            "value": shipper_value,
+            "cases": 3,
+            "organizations": None,
+        },
+        {
+            **common,
+            "side": "carrier",
+            "metric": "case_rate",
+            "org_id": carrier_id,
+            "partner_org_id": None,
+            "value": carrier_value,
+            "cases": 3,
+            "organizations": None,
+        },
+        {
+            **common,
+            "side": "shipper",
+            "metric": "case_rate",
+            "org_id": None,
+            "partner_org_id": None,
+            "value": 2.5,
+            "cases": 40,
+            "organizations": 6,
+        },
+    ]
+    with kit.engine.begin() as conn:
+        conn.execute(
+            insert(tables.network_periods).values(
+                period=period, as_of=now, computed_at=now, figures=len(rows)
+            )
+        )
+        conn.execute(insert(tables.network_figures), rows)

@@ -234,6 +234,10 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
         {"case_type": "lost", "first_response": "4"},
         staff_any(302),
     ),
+    # Network benchmarks: each organization's own figures beside the network's; a manager
+    # (every staff persona here is one) opts the organization in or out.
+    ("casekit_dashboard.benchmarks", "GET"): ({}, staff_any(200)),
+    ("casekit_dashboard.benchmarks", "POST"): ({"participating": "yes"}, staff_any(302)),
     ("casekit_portal.my_cases", "GET"): ({}, customers(200, 200)),
     ("casekit_portal.feedback", "GET"): ({}, customers(200, 200)),
     ("casekit_portal.feedback", "POST"): ({"message": "Feedback"}, customers(302, 302)),

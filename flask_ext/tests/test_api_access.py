@@ -67,6 +67,14 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
     },
     ("casekit_api_cases.list_cases", "GET"): (None, anyone(200)),
+    # Network benchmarks: each organization's staff and keys read its own; a customer has
+    # none. Taking part is a manager's (or a write key's) to change.
+    ("casekit_api_network.benchmarks", "GET"): (None, anyone(200, **CUSTOMERS_403)),
+    ("casekit_api_network.participation", "GET"): (None, anyone(200, **CUSTOMERS_403)),
+    ("casekit_api_network.set_participation", "PUT"): (
+        {"participating": True},
+        anyone(200, **CUSTOMERS_403, read_key=403),
+    ),
     # A carrier names the shipper, a customer opens feedback with their own.
     ("casekit_api_cases.open_case", "POST"): (
         {"type": "lost", "subject": "Where is it?"},

@@ -140,6 +140,7 @@ def built_scenes(
         unsubscribe_url="http://localhost/unsubscribe/{token}",
         webhook_allow_http_loopback=True,
         webhook_allow_private_addresses=True,
+        network_benchmarks=True,
     )
     try:
         yield Scenes(kit, mail, tmp_path_factory, share=share)
@@ -429,6 +430,8 @@ TRIAGE = frozenset({"shipper-triage", "carrier-triage"})
 TARGET_NAMES = frozenset({"shipper-target-name", "carrier-target-name"})
 #: Where an organization's targets are listed as its settings: its own only.
 OWN_TARGETS = {"carrier-target-name": frozenset({CARRIER})}
+#: Each organization's own network benchmark figures: on its Benchmarks page and API only.
+BENCHMARKS = frozenset({"shipper-benchmark", "carrier-benchmark"})
 NOTHING: frozenset[str] = frozenset()
 ALL = tuple(VIEWERS)
 
@@ -825,6 +828,8 @@ SURFACES: list[Surface] = [
     ),
     http("casekit_dashboard.as_json", WATCHERS | TAGS),
     http("casekit_dashboard.table_csv", NOTHING),
+    http("casekit_dashboard.benchmarks", BENCHMARKS),
+    api("casekit_api_network.benchmarks", BENCHMARKS),
     Surface(
         name="report drill-downs",
         fetch=drill_downs,
@@ -1522,6 +1527,10 @@ REFUSED: list[Surface] = [
             ("casekit_staff.change_carrier", {"carrier": "x"}),
         )
     ),
+    # Neither taking part nor opting out: the Benchmarks page again, with the figures.
+    refused(
+        "casekit_dashboard.benchmarks", {"participating": "maybe"}, BENCHMARKS, meant_for=STAFF
+    ),
     # A merge into no case: the page that confirms it, again.
     refused("casekit_staff.merge_case", {"into": ""}, {"customer-name"}, meant_for=STAFF),
     # A version that is none: the case page again (the carrier is refused the share itself).
@@ -1658,6 +1667,8 @@ NO_CASE_DATA: dict[str, str] = {
         "must not carry), case types, tiers, the priority and the shipper's own tags they give"
     ),
     "casekit_dashboard.targets": "the organization's report targets",
+    "casekit_api_network.participation": "whether the organization takes part in benchmarks",
+    "PUT casekit_api_network.set_participation": "whether the organization takes part",
     "casekit_staff.calendar": "the organization's calendar, and its partners' names",
     "casekit_staff.partner_calendar": "the calendar the organization keeps for a partner",
     "casekit_api_service_levels.calendars": "the organization's calendars",

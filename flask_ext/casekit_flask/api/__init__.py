@@ -55,6 +55,7 @@ def init_api(app: Flask, st: State) -> None:
         custom_fields,
         directory,
         keys,
+        network,
         reference,
         reports,
         rules,
@@ -110,6 +111,7 @@ def init_api(app: Flask, st: State) -> None:
         actions.blp,
         claims.blp,
         directory.blp,
+        network.blp,
         reference.blp,
     ):
         _wire(blueprint)

@@ -1,0 +1,127 @@
+"""Network benchmarks in SQL: the job's one read of the cases, and the reads of its tables.
+
+:func:`contributions` is the only statement that reads cases across
+organizations, and only the job (:meth:`casekit.services.network.NetworkService.compute`)
+runs it: each case opened in a period whose parties all take part, with
+the seconds to each side's solved time and to the carrier's first response.
+:func:`stored_figures` reads what the job wrote, and is all that a
+request reads.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy.orm import Session
+
+from casekit.domain.network import Metric, NetworkFigure, Side, Suppression
+from casekit.query.timing import seconds_between
+from casekit.store import tables
+
+__all__ = [
+    "CaseFacts",
+    "contributions",
+    "opted_out",
+    "replace_figures",
+    "stored_figures",
+]
+
+c = tables.cases.c
+f = tables.network_figures.c
+o = tables.network_opt_outs.c
+
+#: One case of a period: shipper, carrier, type, and seconds to the shipper's
+#: solved time, the carrier's solved time and the carrier's first response.
+CaseFacts = tuple[int, int | None, str, float | None, float | None, float | None]
+
+
+def opted_out(session: Session) -> set[int]:
+    """The organizations that opted out of network benchmarks."""
+    return set(session.scalars(select(o.org_id)))
+
+
+def contributions(
+    session: Session, start: datetime, end: datetime, *, batch: int = 10_000
+) -> Iterator[CaseFacts]:
+    """Each case opened in ``[start, end)`` whose parties all take part (not merged away)."""
+    out = select(o.org_id)
+    stmt = (
+        select(
+            c.shipper_org_id,
+            c.carrier_org_id,
+            c.type,
+            seconds_between(c.created_at, c.solved_at),
+            seconds_between(c.created_at, c.carrier_solved_at),
+            seconds_between(c.created_at, c.carrier_first_response_at),
+        )
+        .where(
+            c.created_at >= start,
+            c.created_at < end,
+            c.merged_into_id.is_(None),
+            c.shipper_org_id.not_in(out),
+            or_(c.carrier_org_id.is_(None), c.carrier_org_id.not_in(out)),
+        )
+        .execution_options(yield_per=batch)
+    )
+    yield from session.execute(stmt)
+
+
+def replace_figures(conn: Connection, period: str, figures: Iterable[NetworkFigure]) -> int:
+    """Put ``figures`` in place of the period's figures; how many."""
+    conn.execute(delete(tables.network_figures).where(f.period == period))
+    rows = [
+        {
+            "period": fig.period,
+            "side": fig.side.value,
+            "metric": fig.metric.value,
+            "case_type": fig.case_type,
+            "org_id": fig.org_id,
+            "partner_org_id": fig.partner_org_id,
+            "value": fig.value,
+            "cases": fig.cases,
+            "organizations": fig.organizations,
+            "suppressed": fig.suppressed.value if fig.suppressed else None,
+        }
+        for fig in figures
+    ]
+    for at in range(0, len(rows), 1000):
+        conn.execute(insert(tables.network_figures), rows[at : at + 1000])
+    return len(rows)
+
+
+def _figure(row: Any) -> NetworkFigure:
+    return NetworkFigure(
+        period=row.period,
+        side=Side(row.side),
+        metric=Metric(row.metric),
+        case_type=row.case_type,
+        org_id=row.org_id,
+        partner_org_id=row.partner_org_id,
+        value=row.value,
+        cases=row.cases,
+        organizations=row.organizations,
+        suppressed=Suppression(row.suppressed) if row.suppressed else None,
+    )
+
+
+def stored_figures(
+    session: Session, period: str, side: Side, org_ids: Sequence[int | None]
+) -> builtins.list[NetworkFigure]:
+    """The period's figures of ``side`` whose organization is one of ``org_ids``
+    (None: the network's)."""
+    own = [org for org in org_ids if org is not None]
+    wanted = []
+    if None in org_ids:
+        wanted.append(f.org_id.is_(None))
+    if own:
+        wanted.append(f.org_id.in_(own))
+    stmt = (
+        select(tables.network_figures)
+        .where(f.period == period, f.side == side.value, or_(*wanted))
+        .order_by(f.id)
+    )
+    return [_figure(row) for row in session.execute(stmt)]
