@@ -112,16 +112,17 @@ def stored_figures(
     session: Session, period: str, side: Side, org_ids: Sequence[int | None]
 ) -> builtins.list[NetworkFigure]:
     """The period's figures of ``side`` whose organization is one of ``org_ids``
-    (None: the network's)."""
-    own = [org for org in org_ids if org is not None]
-    wanted = []
-    if None in org_ids:
-        wanted.append(f.org_id.is_(None))
-    if own:
-        wanted.append(f.org_id.in_(own))
-    stmt = (
-        select(tables.network_figures)
-        .where(f.period == period, f.side == side.value, or_(*wanted))
-        .order_by(f.id)
-    )
-    return [_figure(row) for row in session.execute(stmt)]
+    (None: the network's); one indexed look-up each (period, side, organization)."""
+    found: list[NetworkFigure] = []
+    for org in org_ids:
+        stmt = (
+            select(tables.network_figures)
+            .where(
+                f.period == period,
+                f.side == side.value,
+                f.org_id.is_(None) if org is None else f.org_id == org,
+            )
+            .order_by(f.id)
+        )
+        found += [_figure(row) for row in session.execute(stmt)]
+    return found
