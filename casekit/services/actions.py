@@ -42,7 +42,6 @@ from casekit.domain.actions import (
 from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, EventKind, Side
-from casekit.domain.directory import Organization
 from casekit.domain.shipment import ExceptionKind, ShipmentEvent, ShipmentStatus
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.actions import (
@@ -389,7 +388,17 @@ class ActionService(Service):
             self._answer(edit, row.id, DispositionState.DECIDED, **values)
             self._finish(edit, row.id, EventKind.DISPOSITION_DECIDED, decision.note)
             case_id, carrier_id = edit.case.id, edit.case.carrier_org_id
-        self._tell_carrier(case_id, carrier_id, row.id)
+        self._tell_carrier_system(
+            tables.actions,
+            row.id,
+            case_id,
+            carrier_id,
+            read=lambda _conn, carrier, case, found: action_view(carrier, case, found),
+            tell=lambda number, view, carrier: self.kit.hooks.disposition_decided(
+                case_number=number, disposition=view, carrier=carrier
+            ),
+            what="disposition",
+        )
         return self.get(actor, number, row.id)
 
     def withdraw_disposition(
@@ -414,41 +423,6 @@ class ActionService(Service):
                 raise InvalidInput({"action_id": [f"the disposition is {row.state} already"]})
             self._answer(edit, row.id, DispositionState.WITHDRAWN)
             return self._finish(edit, row.id, EventKind.DISPOSITION_WITHDRAWN, _note(note))
-
-    def _tell_carrier(self, case_id: int | None, carrier_id: int | None, action_id: int) -> None:
-        """Hand the decided disposition to the carrier's system (the hook), as the
-        carrier reads it; record the reference it answers."""
-        if carrier_id is None or case_id is None:
-            return
-        with self._uow() as uow:
-            conn = uow.session.connection()
-            number = conn.execute(select(c.number).where(c.id == case_id)).scalar_one()
-            case = Scope(uow.session, Actor.host()).case(number)
-            carrier = uow.session.get(Organization, carrier_id)
-            row = conn.execute(select(tables.actions).where(a.id == action_id)).first()
-            if carrier is None or row is None:
-                return
-            as_carrier = Actor.system_actor(SystemName.API, org_id=carrier_id)
-            view = action_view(as_carrier, case, row)
-            try:
-                reference = self.kit.hooks.disposition_decided(
-                    case_number=case.number or "", disposition=view, carrier=carrier
-                )
-            except Exception:
-                log.exception(
-                    "casekit_disposition_decided failed for disposition %s of case %s; "
-                    "the disposition_changed webhook still tells the carrier",
-                    action_id,
-                    case.number,
-                )
-                return
-            if reference:
-                conn.execute(
-                    update(tables.actions)
-                    .where(a.id == action_id)
-                    .values(carrier_reference=str(reference)[:200])
-                )
-                uow.commit()
 
     # -- the sweep ---------------------------------------------------------------------------
     def sweep(self, *, now: datetime | None = None, limit: int = 500) -> SweepOutcome:

@@ -5,22 +5,25 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import logging
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from blinker import NamedSignal
+from sqlalchemy import Connection, Table, select, update
 
 from casekit import signals
-from casekit.domain.actor import Actor
+from casekit.domain.actor import Actor, SystemName
 from casekit.domain.audience import Audience
 from casekit.domain.case import Case, Entry, EntryKind, EventKind
+from casekit.domain.directory import Organization
 from casekit.domain.workflow import Status, StatusMove, status_moves
 from casekit.errors import CaseMerged, Conflict, InvalidInput, PermissionDenied
 from casekit.query.scoped import Scope
 from casekit.services.outbox import delivery_view, queue_notifications
-from casekit.store import acting, clocks
+from casekit.store import acting, clocks, tables
 from casekit.store.report_columns import Moves
 from casekit.store.rows import case_values, insert_entries, save_case
 from casekit.store.uow import UnitOfWork
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 
     from casekit.kit import CaseKit
 
+
+log = logging.getLogger(__name__)
 
 NUL = "\x00"
 
@@ -193,6 +198,54 @@ class Service:
 
     def _now(self) -> datetime:
         return self.kit.clock.now()
+
+    def _tell_carrier_system(
+        self,
+        table: Table,
+        item_id: int,
+        case_id: int | None,
+        carrier_id: int | None,
+        *,
+        read: Callable[[Connection, Actor, Case, Any], Any],
+        tell: Callable[[str, Any, Organization], object],
+        what: str,
+    ) -> None:
+        """Hand an item of a case (a decided disposition, a filed claim) to the
+        carrier's system through a hook, after the commit, as the carrier reads it
+        (``read(conn, actor, case, row)``); record the reference ``tell(number, view,
+        carrier)`` answers as the item's ``carrier_reference``. A failing hook is
+        logged: the item's webhook, retried by the outbox, tells the carrier all the
+        same."""
+        if case_id is None or carrier_id is None:
+            return
+        cases = tables.cases.c
+        with self._uow() as uow:
+            conn = uow.session.connection()
+            number = conn.execute(select(cases.number).where(cases.id == case_id)).scalar_one()
+            case = Scope(uow.session, Actor.host()).case(number)
+            carrier = uow.session.get(Organization, carrier_id)
+            row = conn.execute(select(table).where(table.c.id == item_id)).first()
+            if carrier is None or row is None:
+                return
+            view = read(conn, Actor.system_actor(SystemName.API, org_id=carrier_id), case, row)
+            try:
+                reference = tell(number, view, carrier)
+            except Exception:
+                log.exception(
+                    "the carrier system's hook failed for %s %s of case %s; its webhook "
+                    "still tells the carrier",
+                    what,
+                    item_id,
+                    number,
+                )
+                return
+            if reference:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == item_id)
+                    .values(carrier_reference=str(reference)[:200])
+                )
+                uow.commit()
 
     @contextmanager
     def editing(

@@ -58,7 +58,6 @@ from casekit.domain.clock_alerts import (
     next_alert,
     warning_recipients,
 )
-from casekit.domain.directory import Organization
 from casekit.domain.shipment import ShipmentStatus
 from casekit.errors import InvalidInput, NotFound, PermissionDenied
 from casekit.query.claims import (
@@ -364,7 +363,19 @@ class ClaimService(Service):
             )
             self._finish(edit, row.id, EventKind.CLAIM_FILED)
             case_id = edit.case.id
-        self._tell_carrier(case_id, carrier_id, row.id)
+        self._tell_carrier_system(
+            tables.claims,
+            row.id,
+            case_id,
+            carrier_id,
+            read=lambda conn, carrier, case, found: one_claim(
+                conn, carrier, case, found, self._now()
+            ),
+            tell=lambda number, view, carrier: self.kit.hooks.claim_filed(
+                case_number=number, claim=view, carrier=carrier
+            ),
+            what="claim",
+        )
         return self.get(actor, number, row.id)
 
     def acknowledge(
@@ -822,42 +833,6 @@ class ClaimService(Service):
         mine = one_claim(conn, edit.actor, edit.case, row, edit.now)
         edit.finish(view=False)
         return mine
-
-    def _tell_carrier(self, case_id: int | None, carrier_id: int, claim_id: int) -> None:
-        """Hand the filed claim to the carrier's system (the hook), as the carrier reads
-        it; record the claim number it answers."""
-        if case_id is None:
-            return
-        with self._uow() as uow:
-            conn = uow.session.connection()
-            number = conn.execute(select(c.number).where(c.id == case_id)).scalar_one()
-            case = Scope(uow.session, Actor.host()).case(number)
-            carrier = uow.session.get(Organization, carrier_id)
-            row = conn.execute(select(tables.claims).where(m.id == claim_id)).first()
-            if carrier is None or row is None:
-                return
-            view = one_claim(
-                conn, Actor.system_actor(SystemName.API, org_id=carrier_id), case, row, self._now()
-            )
-            try:
-                reference = self.kit.hooks.claim_filed(
-                    case_number=case.number or "", claim=view, carrier=carrier
-                )
-            except Exception:
-                log.exception(
-                    "casekit_claim_filed failed for claim %s of case %s; the claim_changed "
-                    "webhook still tells the carrier",
-                    claim_id,
-                    case.number,
-                )
-                return
-            if reference:
-                conn.execute(
-                    update(tables.claims)
-                    .where(m.id == claim_id)
-                    .values(carrier_reference=str(reference)[:200])
-                )
-                uow.commit()
 
 
 def _delivery(shipment: Any, case: Case, now: datetime) -> datetime:
