@@ -731,28 +731,3 @@ def test_search_scenario_matches_its_floors(tmp_path):
     # Common words find cases; a case number's digits find at least that case.
     assert found[("shipper.words.common", "rows")]["value"] > 0
     assert found[("shipper.id.case_digits", "rows")]["value"] >= 1
-
-
-# -- the network benchmark ----------------------------------------------------------------
-
-
-def test_network_times_the_job_and_the_benchmarks_page(views_run, tmp_path):
-    url, _, _ = views_run
-    out = tmp_path / "network.json"
-    result = run_cli(
-        "network", "--cases", str(VIEW_CASES), "--database-url", url, "--json", str(out)
-    )
-    assert result.returncode == 0, result.stderr
-    assert "network on sqlite" in result.stdout
-    found = by_key(json.loads(out.read_text()))
-    assert found[("network.compute.cases", "count")]["value"] == VIEW_CASES
-    assert found[("network.compute", "seconds")]["value"] > 0
-    assert found[("network.compute", "us_per_case")]["value"] > 0
-    published = found[("network.published", "count")]["value"]
-    suppressed = found[("network.suppressed", "count")]["value"]
-    # 300 cases over 200 shippers and 24 months: most groups are too small to publish.
-    assert suppressed > published >= 0
-    for who in ("shipper", "carrier"):
-        name = f"network.page.{who}"
-        assert found[(name, "p95_ms")]["value"] >= found[(name, "p50_ms")]["value"] > 0
-        assert found[(name, "p50_ms")]["floor"] > 0
