@@ -235,8 +235,18 @@ def describe_event(
             | EventKind.DISPOSITION_REQUESTED
             | EventKind.DISPOSITION_DECIDED
             | EventKind.DISPOSITION_WITHDRAWN
+            | EventKind.CLAIM_DRAFTED
+            | EventKind.CLAIM_CHANGED
+            | EventKind.CLAIM_FILED
+            | EventKind.CLAIM_ACKNOWLEDGED
+            | EventKind.CLAIM_PAID
+            | EventKind.CLAIM_PARTLY_PAID
+            | EventKind.CLAIM_DECLINED
+            | EventKind.CLAIM_WITHDRAWN
+            | EventKind.CLAIM_VALUED
         ):
-            # The action's own words (casekit.services.actions.describe), never a note
+            # The step's own words (casekit.services.actions.describe and
+            # casekit.services.claims.describe, in the entry's audience), never a note
             # its reader may not read: the first line says what was done, the next
             # ones the words of the side that took the step, in the entry's audience.
             done = labels.label("event", entry.event).lower()

@@ -145,8 +145,11 @@ def test_a_new_entry_and_a_colleague_writing_show_without_a_reload(
     assert "Refund if lost." not in customer.content()
 
     # The carrier's answer makes the case unread on the agent's list, with its marker.
-    kit.messages.post(world.carrier_actor, number, "Out for delivery.", audience="partners")
+    # The agent leaves the case page first: its live refresh fetches the page, which
+    # marks what it shows as read, so an answer it picked up would not be unread.
     agent.goto(f"{server}/cases/?view=all_cases")
+    kit.messages.post(world.carrier_actor, number, "Out for delivery.", audience="partners")
+    agent.reload()
     row = agent.locator("tr", has=agent.get_by_role("link", name=number))
     expect(row.locator(".ck-unread")).to_be_visible()
     agent.screenshot(path=str(ARTIFACTS / "live-list-1366.png"))
