@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from casekit.query.claims import ClaimView
 from casekit_flask.api.cases import COMMON, _id, _number, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint, if_match
-from casekit_flask.api.schemas import ProblemSchema, StrictSchema
+from casekit_flask.api.schemas import DayRangeArgsSchema, ProblemSchema, StrictSchema, utc_days
 from casekit_flask.extension import current_kit
 
 blp = ApiBlueprint(
@@ -155,15 +155,6 @@ class ClaimReportRowSchema(Schema):
     paid_amount = fields.String(required=True)
     recovery_rate = fields.Float(allow_none=True)
     days_to_pay = fields.Float(allow_none=True)
-
-
-class ClaimReportQuerySchema(StrictSchema):
-    start = fields.Date(
-        data_key="from", load_default=None, metadata={"description": "first day (UTC)"}
-    )
-    end = fields.Date(
-        data_key="to", load_default=None, metadata={"description": "last day (UTC), included"}
-    )
 
 
 class ClaimReportSchema(Schema):
@@ -353,22 +344,14 @@ def set_valuation(data: dict[str, Any], number: str, claim_id: int) -> Any:
 
 
 @blp.route("/claims/report", methods=["GET"])
-@blp.arguments(ClaimReportQuerySchema, location="query")
+@blp.arguments(DayRangeArgsSchema, location="query")
 @blp.response(200, ClaimReportSchema)
 @_problems
 def claims_report(query: dict[str, date | None]) -> Any:
     """Claims filed from day `from` to day `to` (UTC, both included), their recovery rate
     and days to pay, by carrier and currency, over the claims the caller reads."""
-    first, last = query["start"], query["end"]
-    report = current_kit().claims.report(
-        actor(),
-        start=datetime.combine(first, time(), tzinfo=UTC) if first else None,
-        end=(
-            datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
-            if last is not None and last < date.max
-            else None
-        ),
-    )
+    since, until = utc_days(query["start"], query["end"])
+    report = current_kit().claims.report(actor(), start=since, end=until)
     return {
         "rows": [
             {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import attrs
@@ -15,10 +14,11 @@ from casekit_flask.api.cases import COMMON, actor
 from casekit_flask.api.common import PROBLEM, ApiBlueprint
 from casekit_flask.api.schemas import (
     ID_RANGE,
-    ActionReportArgsSchema,
     ActionReportSchema,
+    DayRangeArgsSchema,
     ProblemSchema,
     StrictSchema,
+    utc_days,
 )
 from casekit_flask.extension import current_kit
 
@@ -82,7 +82,7 @@ def report(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/reports/actions", methods=["GET"])
-@blp.arguments(ActionReportArgsSchema, location="query", unknown=RAISE)
+@blp.arguments(DayRangeArgsSchema, location="query", unknown=RAISE)
 @blp.response(200, ActionReportSchema)
 @_problems
 def action_report(args: dict[str, Any]) -> Any:
@@ -92,13 +92,8 @@ def action_report(args: dict[str, Any]) -> Any:
     start, end = args["start"], args["end"]
     if start is not None and end is not None and end < start:
         raise InvalidInput({"to": ["the last day comes after the first"]})
-    if end is not None and end >= date.max:
-        raise InvalidInput({"to": ["a day before 9999-12-31"]})
-    found = current_kit().actions.report(
-        actor(),
-        start=datetime.combine(start, time(), tzinfo=UTC) if start else None,
-        end=datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC) if end else None,
-    )
+    since, until = utc_days(start, end)
+    found = current_kit().actions.report(actor(), start=since, end=until)
     return {
         "start": start,
         "end": end,

@@ -9,6 +9,7 @@ the schema lets through can still be refused with a 400 naming the field.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
@@ -819,12 +820,25 @@ class ActionReportSchema(Schema):
     storage = fields.List(fields.Nested(StorageReportRowSchema), required=True)
 
 
-class ActionReportArgsSchema(StrictSchema):
+class DayRangeArgsSchema(StrictSchema):
+    """A report's days ``from`` and ``to`` (UTC, both included; each optional)."""
+
     start = fields.Date(
         data_key="from", load_default=None, metadata={"description": "first day (UTC)"}
     )
     end = fields.Date(
         data_key="to", load_default=None, metadata={"description": "last day (UTC), included"}
+    )
+
+
+def utc_days(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """The UTC instants ``[start, end + 1 day)`` of a day range; None where a side is
+    open (``end`` the last day there is: open too)."""
+    return (
+        datetime.combine(start, time(), tzinfo=UTC) if start is not None else None,
+        datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC)
+        if end is not None and end < date.max
+        else None,
     )
 
 
