@@ -310,3 +310,41 @@ def test_recompute_since_gives_the_solved_cases_of_the_past_their_clocks(
     # Done once: the case has its clocks now, and a solved case keeps them.
     assert kit.service_levels.recompute(manager, since=since) == 0
     assert kit.service_levels.recompute(Actor.host(), since=since) == 0
+
+
+def test_a_late_entry_from_a_merged_duplicate_recomputes_the_clocks_from_the_timeline(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    """An entry that arrives late: the carrier answered on a duplicate at 10:00, and the
+    duplicate is merged into the original at 14:00, after the original's first response
+    was due (13:00) and the breach was warned. The original's timeline now holds that
+    answer at 10:00, so its clock is the one it would have had: stopped at 10:00, met,
+    never breached; and nobody is warned again."""
+    kit.service_levels.save_target(
+        world.carrier_manager_actor,
+        {"name": "Answer", "first_response": 4 * HOUR, "warn_before": HOUR},
+    )
+    opened = clock.now()  # Monday 09:00 UTC: every hour counts (no calendar)
+    original = _open(kit, world)
+    clock.advance(minutes=10)
+    duplicate = _open(kit, world)
+    clock.advance(minutes=50)
+    answered = clock.now()
+    kit.messages.post(world.carrier_actor, duplicate, body="On it.", audience=Audience.PARTNERS)
+    clock.advance(hours=4)  # 14:00: the original's first response breached at 13:00
+    first = _clocks(kit, world.carrier_actor, original)[("carrier", "first_response")]
+    assert first.due_state is DueState.BREACHED  # type: ignore[attr-defined]
+    assert first.due_at == opened + timedelta(hours=4)  # type: ignore[attr-defined]
+    assert kit.service_levels.sweep().breached == 1
+
+    kit.cases.merge(world.shipper_actor, duplicate, into=original)
+    first = _clocks(kit, world.carrier_actor, original)[("carrier", "first_response")]
+    assert first.state is ClockState.STOPPED  # type: ignore[attr-defined]
+    assert first.stopped_at == answered  # type: ignore[attr-defined]
+    assert first.breached_at is None  # type: ignore[attr-defined]
+    assert first.due_state is DueState.MET  # type: ignore[attr-defined]
+    assert first.elapsed_seconds == HOUR  # type: ignore[attr-defined]
+    # The case row no longer lists the original as due on the carrier's side.
+    listed = kit.views.list(world.carrier_actor, {"view": "due_soon"}).rows
+    assert original not in [row.number for row in listed]
+    assert kit.service_levels.sweep().clocks == 0
