@@ -2,7 +2,8 @@
 works 08:00-17:00 Monday to Friday in New York, with a first answer due within four
 working hours, shows "due Monday 11:55" in the carrier's time zone, whatever the
 browser's, on the case page and in the list's Due column, and comes into the Due Soon
-view when its warning time has come; axe finds no serious violation on either page.
+view when its warning time has come; the carrier's owner is warned once, at the configured
+threshold and not a minute before; axe finds no serious violation on either page.
 Screenshots at 1366 x 900 and 390 px go to ``tests/artifacts/``.
 """
 
@@ -122,18 +123,29 @@ def test_due_monday_1155_in_new_york_on_the_case_page_and_in_the_lists(
         assert page.locator("td.ck-col-number a").all_inner_texts() == []
         assert re.sub(r"\D", "", page.inner_text("#result-count")) == "0"
 
-        # Monday 11:00 in New York: the warning (an hour of working time before) has come.
-        kit.clock.advance(hours=66, minutes=5)
-        # The carrier's owner is warned once, through the outbox, however often the sweep runs.
+        # Monday 10:54 in New York: a minute before the configured threshold (an hour of
+        # working time before 11:55), the sweep owes nobody a warning.
+        kit.clock.advance(hours=65, minutes=59)
+        kit.service_levels.sweep()
         assert _warnings(kit) == []
+        # 10:55, the threshold: the carrier's owner is warned, through the outbox, once,
+        # however often the sweep runs.
+        kit.clock.advance(minutes=1)
         kit.service_levels.sweep()
         kit.service_levels.sweep()
-        assert _warnings(kit) == [("clock_due_soon", world.carrier_agent.email, "first_response")]
+        warned = [("clock_due_soon", world.carrier_agent.email, "first_response")]
+        assert _warnings(kit) == warned
+        # 11:00: still once.
+        kit.clock.advance(minutes=5)
+        kit.service_levels.sweep()
+        assert _warnings(kit) == warned
         page.goto(f"{live}/cases/?view=due_soon")
         assert page.inner_text("#result-count") == "1 case"
         assert page.locator("td.ck-col-number a").all_inner_texts() == [number]
         cell = page.locator(f"#row-{number} td.ck-col-due")
         assert words(cell) == "Due soon Mon 7 Dec 11:55 EST in 55 min"
+        assert page.locator("#sort option:checked").inner_text() == "Due"
+        assert page.locator("#dir option:checked").inner_text() == "soonest first"
         headers = page.locator("thead th").evaluate_all("ths => ths.map(th => th.className)")
         assert headers.count("ck-col-due") == 1  # where the user put it
         page.screenshot(path=str(ARTIFACTS / f"due-soon-{width}.png"), full_page=True)

@@ -73,7 +73,11 @@ def test_the_due_soon_view_shows_the_due_column_soonest_first(
     assert re.search(r'href="/cases/\?view=due_soon"[^>]*>Due Soon <span class="ck-count"', text)
     # Its own order: soonest due first, which the sort controls show.
     assert re.search(r'<option value="due_at" selected>Due</option>', text)
-    assert re.search(r'<option value="asc" selected>', text)
+    assert re.search(r'<option value="asc" selected>soonest first</option>', text)
+    assert '<option value="desc" >latest first</option>' in text
+    # Sorted by a time that has passed, the words are newest and oldest.
+    created = client.get("/cases/?view=all_cases&sort=created_at&dir=asc").data.decode()
+    assert '<option value="asc" selected>oldest first</option>' in created
     assert headers_of(page.data)[:4] == ["select", "number", "status", "due"]
 
     kit.clock.advance(hours=3, minutes=30)  # the warning has come
