@@ -30,9 +30,13 @@ Measured (each run after the marks of the one before are undone):
 - ``due_soon.<side>``: the first page (50) of the cases whose clock of the
   largest shipper's (carrier's) side is due soon or breached, soonest due
   first, read on the ``(org, due_at, warn_at)`` index of the case row —
-  the query a "Due soon" view stands on (the list's built-in view is not
-  measured here: it is not in this checkout); p50 and p95 of 20 runs after
-  10 warm-ups.
+  the query the "Due soon" view stands on, as one hand-written statement;
+  p50 and p95 of 20 runs after 10 warm-ups.
+- ``due_soon_view.<side>``: the list's built-in Due Soon view itself, its
+  first page (``kit.views.list(actor, {"view": "due_soon"})``) for a user
+  of that organization, timed the same way, with ``floor`` the statement's
+  figure above and ``same_ids`` 1 when both return the same cases in the
+  same order.
 
 The service levels laid out are removed at the end (clocks, targets, the
 addresses added, the warnings written, the cases' due columns), leaving the
@@ -44,7 +48,9 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -63,7 +69,8 @@ from sqlalchemy import (
 )
 
 from benchmarks.common import Context, Result, StatementCounter, percentile_ms, scenario
-from benchmarks.generate import CLOCK_COLUMNS, DEFAULT_CASES, Writer, generated_kit
+from benchmarks.generate import CLOCK_COLUMNS, DEFAULT_CASES, Dataset, Writer, generated_kit
+from casekit.domain.actor import Actor, ActorKind
 from casekit.kit import CaseKit
 from casekit.store import tables
 
@@ -369,42 +376,69 @@ def _biggest(conn: Connection, side: str) -> int:
     return int(row[0])
 
 
-def _due_soon_pages(ctx: Context, engine: Engine, now: datetime) -> list[Result]:
-    """The first page of each largest side's cases due soon or breached, soonest first."""
+def _timed(call: Callable[[], list[int]]) -> tuple[list[float], list[int]]:
+    """:data:`PAGE_RUNS` timings of ``call`` after :data:`PAGE_WARMUP`, and its last answer."""
+    samples: list[float] = []
+    found: list[int] = []
+    for run in range(PAGE_WARMUP + PAGE_RUNS):
+        started = time.perf_counter()
+        found = call()
+        took = time.perf_counter() - started
+        if run >= PAGE_WARMUP:
+            samples.append(took)
+    return samples, found
+
+
+def _statement_ids(conn: Connection, stmt: Any) -> list[int]:
+    return [row[0] for row in conn.execute(stmt)]
+
+
+def _view_ids(kit: CaseKit, actor: Actor) -> list[int]:
+    return [row.id for row in kit.views.list(actor, {"view": "due_soon"}, limit=PAGE).rows]
+
+
+def _due_soon_pages(ctx: Context, kit: CaseKit, dataset: Dataset, now: datetime) -> list[Result]:
+    """The first page of each largest side's cases due soon or breached, soonest first:
+    the hand-written statement, then the built-in Due Soon view of a user of that side."""
     results: list[Result] = []
-    with engine.connect() as conn:
-        for side in ("shipper", "carrier"):
-            org_id = _biggest(conn, side)
-            due, warn = c[f"{side}_due_at"], c[f"{side}_warn_at"]
-            stmt = (
-                select(c.id, c.number, c.subject, due, warn)
-                .where(c[f"{side}_org_id"] == org_id, warn <= now)
-                .order_by(due, c.id)
-                .limit(PAGE)
-            )
-            samples: list[float] = []
-            rows = 0
-            for run in range(PAGE_WARMUP + PAGE_RUNS):
-                started = time.perf_counter()
-                found = conn.execute(stmt).all()
-                took = time.perf_counter() - started
-                if run >= PAGE_WARMUP:
-                    samples.append(took)
-                rows = len(found)
+    with kit.engine.connect() as conn:
+        orgs = {side: _biggest(conn, side) for side in ("shipper", "carrier")}
+    for side, org_id in orgs.items():
+        due, warn = c[f"{side}_due_at"], c[f"{side}_warn_at"]
+        stmt = (
+            select(c.id, c.number, c.subject, due, warn)
+            .where(c[f"{side}_org_id"] == org_id, warn <= now)
+            .order_by(due, c.id)
+            .limit(PAGE)
+        )
+        with kit.engine.connect() as conn:
+            samples, floor_ids = _timed(partial(_statement_ids, conn, stmt))
             conn.rollback()
-            name = f"due_soon.{side}"
-            ctx.log(f"{NAME}: {name} (organization {org_id}): {rows} rows")
-            results += [
-                Result(name, "p50_ms", percentile_ms(samples, 0.5)),
-                Result(name, "p95_ms", percentile_ms(samples, 0.95)),
-                Result(name, "rows", rows),
-            ]
+        name = f"due_soon.{side}"
+        ctx.log(f"{NAME}: {name} (organization {org_id}): {len(floor_ids)} rows")
+        floor_p50, floor_p95 = percentile_ms(samples, 0.5), percentile_ms(samples, 0.95)
+        results += [
+            Result(name, "p50_ms", floor_p50),
+            Result(name, "p95_ms", floor_p95),
+            Result(name, "rows", len(floor_ids)),
+        ]
+        actor = Actor(ActorKind.USER, user_id=dataset.users[org_id][0], org_id=org_id)
+        samples, view_ids = _timed(partial(_view_ids, kit, actor))
+        name = f"due_soon_view.{side}"
+        same = view_ids == floor_ids
+        ctx.log(f"{NAME}: {name} (user {actor.user_id}): {len(view_ids)} rows, same: {same}")
+        results += [
+            Result(name, "p50_ms", percentile_ms(samples, 0.5), floor_p50),
+            Result(name, "p95_ms", percentile_ms(samples, 0.95), floor_p95),
+            Result(name, "rows", len(view_ids)),
+            Result(name, "same_ids", 1 if same else 0),
+        ]
     return results
 
 
 @scenario(
     NAME,
-    help="the service-level sweep over N/5 open clocks; the due-soon page's query",
+    help="the service-level sweep over N/5 open clocks; the Due Soon view and its query",
     default_cases=DEFAULT_CASES,
 )
 def run(ctx: Context) -> list[Result]:
@@ -416,7 +450,7 @@ def run(ctx: Context) -> list[Result]:
             owed = lay_out(kit.engine, ctx.cases, now, ctx.log)
             results.append(Result("sweep", "open_clocks", float(sum(owed.values()))))
             results += _sweeps(ctx, kit, owed, now)
-            results += _due_soon_pages(ctx, kit.engine, now)
+            results += _due_soon_pages(ctx, kit, dataset, now)
         finally:
             with kit.engine.connect() as conn:
                 _clear(conn)

@@ -560,6 +560,12 @@ def test_sla_sweeps_the_clocks_it_lays_out_and_leaves_the_data_set_as_it_was(vie
     assert found[("sweep", "seconds")]["value"] > 0
     for side in ("shipper", "carrier"):
         assert found[(f"due_soon.{side}", "p95_ms")]["value"] > 0
+        # The built-in Due Soon view's first page: the statement's cases, in its order.
+        view = found[(f"due_soon_view.{side}", "p95_ms")]
+        assert view["value"] > 0
+        assert view["floor"] == found[(f"due_soon.{side}", "p95_ms")]["value"]
+        assert found[(f"due_soon_view.{side}", "rows")]["value"] > 0
+        assert found[(f"due_soon_view.{side}", "same_ids")]["value"] == 1
     assert the_data_set() == before
 
 
