@@ -93,8 +93,9 @@ def _oracle(
     calendar: BusinessCalendar,
     now: datetime,
     opened_by_side: bool,
-) -> dict[ClockKind, tuple[float, bool, bool]]:
-    """Per clock: (working seconds counted, ever started, runs at ``now``)."""
+) -> dict[ClockKind, tuple[float, bool, bool, bool]]:
+    """Per clock: (working seconds counted, ever started, runs at ``now``, the case
+    solved at ``now``)."""
     order = {Happening.STATUS: 0, Happening.RESPONSE: 1, Happening.INCOMING: 2}
     timeline = sorted(points, key=lambda p: (p.at, order[p.what]))
     counted = dict.fromkeys(ClockKind, 0.0)
@@ -107,6 +108,7 @@ def _oracle(
         ClockKind.RESOLUTION: True,
     }
     running = dict.fromkeys(ClockKind, False)
+    solved_now = False
     status = Status.NEW
     answered = opened_by_side
     waiting = False
@@ -148,12 +150,16 @@ def _oracle(
             ClockKind.NEXT_RESPONSE: waiting and not solved,
             ClockKind.RESOLUTION: not solved and not paused,
         }
+        if minute == now:
+            solved_now = solved
         if minute < now:
             for kind, runs in running.items():
                 if runs and calendar.is_open(minute):
                     counted[kind] += 60.0
         minute += MINUTE
-    return {kind: (counted[kind], started[kind], running[kind]) for kind in ClockKind}
+    # The resolution clock is stopped only while the case is solved; otherwise, not
+    # running, it is paused (waiting), reopened straight into waiting too.
+    return {kind: (counted[kind], started[kind], running[kind], solved_now) for kind in ClockKind}
 
 
 @settings(max_examples=150, deadline=None)
@@ -199,7 +205,7 @@ def test_replay_counts_what_the_minute_by_minute_oracle_counts(
     expected = _oracle(points, target, calendar, now, opened_by_side)
     for kind in ClockKind:
         seconds = target.seconds(kind)
-        counted, started, runs = expected[kind]
+        counted, started, runs, solved = expected[kind]
         if seconds is None:
             assert kind not in clocks
             continue
@@ -209,6 +215,8 @@ def test_replay_counts_what_the_minute_by_minute_oracle_counts(
         clock = clocks[kind]
         assert abs(clock.elapsed_seconds - counted) < 1e-6, (kind, clock, counted)
         assert (clock.state is ClockState.RUNNING) == runs, (kind, clock)
+        if kind is ClockKind.RESOLUTION:
+            assert (clock.state is ClockState.STOPPED) == solved, (kind, clock)
         assert (clock.breached_at is not None) == (counted > seconds), (kind, clock, counted)
         if clock.breached_at is not None:
             assert clock.breached_at <= now
@@ -280,3 +288,24 @@ def test_a_friday_case_is_due_on_monday_in_the_carriers_hours() -> None:
     )
     assert first.due_at == datetime(2026, 12, 7, 16, 55, tzinfo=UTC)  # Monday 11:55 EST
     assert first.warn_at == datetime(2026, 12, 7, 16, 25, tzinfo=UTC)  # 30 working minutes before
+
+
+def test_a_case_reopened_straight_into_waiting_pauses_its_resolution_clock() -> None:
+    """Solved at 16:00, reopened as waiting (on the customer) at 17:00: the resolution
+    clock is paused, not stopped (the case is not solved); it runs on when the
+    status is open again at 18:00, from the working time counted until 16:00."""
+    target = _target(None, None, 8 * 3600, True)
+    points = [
+        Point(START + timedelta(hours=2), Happening.STATUS, Status.SOLVED),
+        Point(START + timedelta(hours=3), Happening.STATUS, Status.WAITING),
+    ]
+    calendar = BusinessCalendar.ALWAYS
+    [clock] = _replay(points, target, calendar, START + timedelta(hours=3, minutes=30))
+    assert clock.state is ClockState.PAUSED, clock
+    assert clock.elapsed_seconds == 2 * 3600
+    assert clock.reads(START + timedelta(hours=3, minutes=30)) is DueState.PAUSED
+    points.append(Point(START + timedelta(hours=4), Happening.STATUS, Status.OPEN))
+    [clock] = _replay(points, target, calendar, START + timedelta(hours=5))
+    assert clock.state is ClockState.RUNNING
+    assert clock.elapsed_seconds == 3 * 3600
+    assert clock.due_at == START + timedelta(hours=10)

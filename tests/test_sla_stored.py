@@ -7,14 +7,23 @@ through (a response, a message of another party to answer, its status) and
 replays it with :func:`casekit.domain.sla.replay`; after every step the
 clocks stored (``casekit_clocks`` and the cases' due columns) must be what
 that account gives.
+
+The seeded stories start on the default Monday in January; the hypothesis
+property draws stories that start the evening before the clocks change in
+New York (spring and autumn 2026), with calendars whose shifts run across
+midnight and across the change, so that what is stored on each database is
+checked through daylight saving time as well.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from casekit import Actor, CaseKit
@@ -35,7 +44,38 @@ CALENDARS = [
         "hours": {d: [["22:00", "06:00"]] for d in WEEKDAYS},
         "closed_days": ["2026-01-07"],
     },
+    # A Saturday night shift across the change of the clocks (2:00 on the second
+    # Sunday of March and the first of November), and Sunday office hours.
+    {
+        "time_zone": "America/New_York",
+        "hours": {
+            "sat": [["20:00", "04:00"]],
+            "sun": [["09:00", "17:00"]],
+            "mon": [["08:00", "17:00"]],
+        },
+    },
+    # Every hour of every day in Berlin: its days of 23 and 25 hours are late March and October.
+    {
+        "time_zone": "Europe/Berlin",
+        "hours": {
+            d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        },
+    },
 ]
+MOVES = (
+    "shipper_partners",
+    "shipper_customer",
+    "shipper_internal",
+    "carrier_partners",
+    "carrier_internal",
+    "customer",
+    "status",
+    "target",
+    "calendar",
+)
+MINUTES = (0, 7, 45, 130, 600, 1500)
+#: One step of a story: minutes to let pass, the move, and a number its choices come from.
+Step = tuple[int, str, int]
 
 
 def _stored(kit: CaseKit, case_id: int) -> dict[tuple[int, str], dict[str, object]]:
@@ -57,6 +97,60 @@ def test_stored_clocks_follow_the_story_of_the_case(
     kit: CaseKit, world: World, clock: FrozenClock, seed: int
 ) -> None:
     rng = random.Random(seed)
+    steps = [(rng.choice(MINUTES), rng.choice(MOVES), rng.randrange(2**16)) for _ in range(14)]
+    _story(kit, world, clock, steps)
+
+
+#: The evenings before the clocks change in New York: Saturday 7 March 2026 18:00 EST
+#: (they go forward at 2:00 on Sunday) and Saturday 31 October 2026 18:00 EDT (back).
+BEFORE_THE_CHANGE = (
+    datetime(2026, 3, 7, 23, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 22, 0, tzinfo=UTC),
+)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.sampled_from(BEFORE_THE_CHANGE),
+    side=st.sampled_from([0, 1]),
+    across=st.sampled_from([2, 3]),
+    steps=st.lists(
+        st.tuples(st.sampled_from(MINUTES), st.sampled_from(MOVES), st.integers(0, 2**16 - 1)),
+        min_size=4,
+        max_size=10,
+    ),
+)
+def test_stored_clocks_follow_stories_across_daylight_saving(
+    kit: CaseKit,
+    world: World,
+    clock: FrozenClock,
+    start: datetime,
+    side: int,
+    across: int,
+    steps: list[Step],
+) -> None:
+    """Each example is a new case, from the evening before a change of the clocks; the
+    examples share the database, so each starts from the organizations' settings as
+    the seeded stories do (no calendar) and ends with the case solved on both sides."""
+    for manager in (world.shipper_manager_actor, world.carrier_manager_actor):
+        if kit.service_levels.calendar(manager) is not None:
+            kit.service_levels.remove_calendar(manager)
+    clock.advance(start - clock.now())
+    # One side counts in a calendar with a shift across the change from the start.
+    number = _story(kit, world, clock, [(0, "calendar", side + 2 * across), *steps])
+    event(f"crossed the change: {clock.now() - start >= timedelta(hours=9)}")
+    # Solved on both sides: no later example's settings recompute it at an earlier moment.
+    for actor in (world.shipper_actor, world.carrier_actor):
+        if kit.cases.get(actor, number).status is not Status.SOLVED:
+            kit.cases.change_status(actor, number, Status.SOLVED)
+
+
+def _story(kit: CaseKit, world: World, clock: FrozenClock, steps: Sequence[Step]) -> str:
+    """Tell a case's story and check the stored clocks after every step; its number."""
     shipper_manager, carrier_manager = world.shipper_manager_actor, world.carrier_manager_actor
     customer = Actor.of_customer(world.customer)
     targets = {
@@ -69,9 +163,11 @@ def test_stored_clocks_follow_the_story_of_the_case(
     }
     ids = {}
     for side, manager in ((Side.SHIPPER, shipper_manager), (Side.CARRIER, carrier_manager)):
+        kept = kit.service_levels.targets(manager)  # an earlier example's, set back
         ids[side] = kit.service_levels.save_target(
             manager,
             {"name": side.value, "pause_when_waiting": True, **targets[side]},
+            target_id=kept[0].id if kept else None,
         ).id
     calendars = {Side.SHIPPER: BusinessCalendar.ALWAYS, Side.CARRIER: BusinessCalendar.ALWAYS}
     orgs = {Side.SHIPPER: world.shipper.id, Side.CARRIER: world.carrier.id}
@@ -104,22 +200,11 @@ def test_stored_clocks_follow_the_story_of_the_case(
         for side in Side
     }
 
-    for _step in range(14):
-        clock.advance(minutes=rng.choice([0, 7, 45, 130, 600, 1500]))
+    for minutes, move, pick in steps:
+        clock.advance(minutes=minutes)
         at = clock.now()
-        move = rng.choice(
-            [
-                "shipper_partners",
-                "shipper_customer",
-                "shipper_internal",
-                "carrier_partners",
-                "carrier_internal",
-                "customer",
-                "status",
-                "target",
-                "calendar",
-            ]
-        )
+        side = list(Side)[pick % 2]
+        pick //= 2
         if move == "shipper_partners":
             kit.messages.post(world.shipper_actor, number, body="x", audience=Audience.PARTNERS)
             points[Side.SHIPPER].append(Point(at, Happening.RESPONSE))
@@ -139,20 +224,21 @@ def test_stored_clocks_follow_the_story_of_the_case(
             kit.messages.post(customer, number, body="x")
             points[Side.SHIPPER].append(Point(at, Happening.INCOMING))
         elif move == "status":
-            side = rng.choice(list(Side))
-            wanted = rng.choice(
-                [Status.OPEN, Status.SOLVED] + ([Status.WAITING] if side is Side.SHIPPER else [])
+            choices = [Status.OPEN, Status.SOLVED] + (
+                [Status.WAITING] if side is Side.SHIPPER else []
             )
+            wanted = choices[pick % len(choices)]
             if wanted is statuses[side]:
                 wanted = Status.OPEN if wanted is Status.SOLVED else Status.SOLVED
             kit.cases.change_status(staff[side], number, wanted)
         elif move == "target":
-            side = rng.choice(list(Side))
-            targets[side] = {name: rng.choice([HOUR, 3 * HOUR, 9 * HOUR]) for name in targets[side]}
+            targets[side] = {
+                name: (HOUR, 3 * HOUR, 9 * HOUR)[(pick // 3**i) % 3]
+                for i, name in enumerate(targets[side])
+            }
             kit.service_levels.save_target(managers[side], targets[side], target_id=ids[side])
         else:
-            side = rng.choice(list(Side))
-            definition = rng.choice(CALENDARS)
+            definition = CALENDARS[pick % len(CALENDARS)]
             kit.service_levels.set_calendar(managers[side], definition)
             calendars[side] = BusinessCalendar.from_json(definition)
         before = _stored(kit, view.id)
@@ -202,3 +288,29 @@ def test_stored_clocks_follow_the_story_of_the_case(
             due_at, warn_at = earliest_due(expected)
             assert due[f"{side.value}_due_at"] == due_at
             assert due[f"{side.value}_warn_at"] == warn_at
+    return number
+
+
+def test_a_case_solved_and_reopened_straight_into_waiting(
+    kit: CaseKit, world: World, clock: FrozenClock
+) -> None:
+    """The story hypothesis found: the shipper solves the case and reopens it as waiting
+    on its customer. The shipper's resolution clock is paused (not stopped: the case
+    is not solved); the carrier, to which waiting on the customer reads open, runs on."""
+    clock.advance(BEFORE_THE_CHANGE[0] - clock.now())
+    steps = [
+        (0, "calendar", 4),
+        (0, "shipper_partners", 0),
+        (0, "shipper_partners", 0),
+        (0, "status", 0),  # open already: solved
+        (30, "status", 214),  # waiting
+    ]
+    number = _story(kit, world, clock, steps)
+    case_id = kit.cases.get(world.shipper_actor, number).id
+    states = {kind: row["state"] for kind, row in _stored(kit, case_id).items()}
+    assert states == {
+        (world.shipper.id, "resolution"): "paused",
+        (world.carrier.id, "first_response"): "running",
+        (world.carrier.id, "resolution"): "running",
+    }
+    assert kit.cases.get(world.shipper_actor, number).status is Status.WAITING

@@ -407,8 +407,8 @@ def replay(
         if solved():
             resolution.stop(at)
         elif paused():
-            if resolution.started_at is None:
-                resolution.start(at)
+            if resolution.started_at is None or resolution.stopped_at is not None:
+                resolution.start(at)  # not started yet, or reopened straight into waiting
             resolution.pause(at)
         else:
             resolution.start(at)

@@ -164,7 +164,12 @@ def _points(entries: Sequence[Mapping[str, Any]], side: Side, org_id: int) -> li
                 continue
             if side is Side.CARRIER and audience == Audience.CUSTOMER.value:
                 continue
-            points.append(Point(at, Happening.STATUS, Status(entry["new_value"])))
+            status = Status(entry["new_value"])
+            if side is Side.CARRIER:
+                # A reopening into the shipper's talk with its customer (waiting, reply
+                # received) is open to the carrier, as its own status says.
+                status = status_for_carrier(status)
+            points.append(Point(at, Happening.STATUS, status))
     return points
 
 
