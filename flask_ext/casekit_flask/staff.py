@@ -808,6 +808,7 @@ from casekit_flask import list_actions as _list_routes  # noqa: E402, F401
 from casekit_flask import live as _live_routes  # noqa: E402, F401
 from casekit_flask import merge as _merge_routes  # noqa: E402, F401
 from casekit_flask import organization as _settings_routes  # noqa: E402, F401
+from casekit_flask import rule_conditions as _rule_condition_routes  # noqa: E402, F401
 from casekit_flask import rules as _rules_routes  # noqa: E402, F401
 from casekit_flask import service_levels as _service_level_routes  # noqa: E402, F401
 from casekit_flask import tags as _tag_routes  # noqa: E402

@@ -391,7 +391,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
     # A rule of the shipper's reads the shipment's cases by its own tag: the rules page
     # names the tag on the rule's card, for the shipper's staff alone. Switched off, so it
     # opens no case in the scene.
-    kit.rules.create(
+    tag_rule = kit.rules.create(
         world.shipper_manager_actor,
         {
             "name": "Escalate the tagged",
@@ -590,6 +590,7 @@ def build_scene(kit: CaseKit, mail: CapturedMail, mail_dir: Path, *, share: bool
             "tag_ids": tags,
             "duplicate": duplicate,
             "claim_id": claim.id,
+            "rule_id": tag_rule.id,
         },
         ids={
             "customer-id": customer.id,  # type: ignore[dict-item]

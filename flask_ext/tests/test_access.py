@@ -161,6 +161,9 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
         {"action": "starters"},
         {**staff_any(302), "case_carrier": 403, "other_carrier": 403},
     ),
+    # One rule's page: the shipper's own; another organization finds no such rule.
+    ("casekit_staff.rule", "GET"): ({}, own_org_only(200)),
+    ("casekit_staff.rule", "POST"): ({"case_min_priority": "high"}, own_org_only(302)),
     # Calendars and targets: each organization's own (every staff persona here is a
     # manager). The scene's carrier is a partner of the shippers only; the scene's target
     # is the shipper's.
@@ -318,8 +321,14 @@ def build_scene(kit, world, actors):
     reply = kit.canned_replies.save(
         actors["own_org"], title="Thanks", body="Thank you.", audience="internal"
     )
+    rule = kit.rules.create(
+        actors["own_org"],
+        {"name": "Lost", "exceptions": ["lost"], "case_type": "lost"},
+        enabled=False,
+    )
     return {
         "reply_id": reply.id,
+        "rule_id": rule.id,
         "item_id": triaged.inbound_id,
         "name": "case_opened",
         "number": case.number,

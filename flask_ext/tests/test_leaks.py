@@ -798,6 +798,9 @@ SURFACES: list[Surface] = [
     http("casekit_staff.triage", TRIAGE),
     # The organization's tag list: its own tags only.
     http("casekit_staff.tag_settings", TAGS, meant_for=STAFF),
+    # A rule's page: the rule names the shipper's tag, and its form offers the shipper's
+    # tags; the shipper's alone (another organization finds no such rule).
+    http("casekit_staff.rule", {"shipper-tag"}, meant_for=frozenset({SHIPPER})),
     # The targets' pages: the organization's own; a target's form and the new one offer its
     # users as watchers (the new one is its managers').
     http("casekit_staff.service_levels", TARGET_NAMES, meant_for=STAFF, narrower=OWN_TARGETS),
@@ -1602,6 +1605,15 @@ REFUSED: list[Surface] = [
     ),
     refused(
         "casekit_staff.canned_reply", {"title": ""}, WATCHERS | TAGS, each="reply", meant_for=STAFF
+    ),
+    # A rule's conditions with a priority that is none: its page again, to its managers
+    # (the shipper's agent may not change a rule).
+    refused(
+        "casekit_staff.rule",
+        {"case_min_priority": "top"},
+        {"shipper-tag"},
+        meant_for=frozenset({SHIPPER}),
+        shows_to={"shipper_agent": NOTHING},
     ),
     refused(
         "casekit_staff.use_canned_reply",
