@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from casekit.attachments import Upload
+from casekit.errors import InvalidInput
 from casekit.query.fulltext import Snippet, mariadb_form, snippet, terms
 from casekit.store import fulltext
 
@@ -256,3 +257,84 @@ def test_the_indexes_are_rebuilt_in_another_language_from_the_command_line(kit, 
     assert found(kit, s, "Paletten") == {case}
     invoke("db", "rebuild-search")
     assert found(kit, s, "Paletten") == {case}
+
+
+def test_a_search_lists_the_best_match_first_and_pages_in_that_order(kit, world):
+    from casekit.query.filters import Sort
+    from casekit.query.listing import BuiltinView, ListQuery
+
+    s = world.shipper_actor
+    strong = kit.cases.open(
+        s, type="other", subject="kumquat crate", message="kumquat kumquat kumquat"
+    ).number
+    middle = kit.cases.open(
+        s, type="other", subject="a parcel", message="two kumquat kumquat"
+    ).number
+    weak = kit.cases.open(
+        s,
+        type="other",
+        subject="a parcel",
+        message="the driver called twice about the gate code and a kumquat " + "word " * 60,
+    ).number
+    kit.cases.open(s, type="other", subject="nothing to see")
+    # No sort asked for: best first, though the weakest is the newest.
+    assert numbers(kit.views.search(s, "kumquat")) == [strong, middle, weak]
+    query = {"view": "all_cases", "search": "kumquat"}
+    assert numbers(kit.views.list(s, query)) == [strong, middle, weak]
+    # An explicit sort is honoured; relevance ascending is the weakest first.
+    by_date = query | {"sort": {"field": "created_at", "direction": "desc"}}
+    assert numbers(kit.views.list(s, by_date)) == [weak, middle, strong]
+    weakest = query | {"sort": {"field": "relevance", "direction": "asc"}}
+    assert numbers(kit.views.list(s, weakest)) == [weak, middle, strong]
+    # Keyset pages walk the same order, each case once.
+    for asked in (query, weakest):
+        seen, cursor = [], None
+        while True:
+            page = kit.views.list(s, asked, limit=1, cursor=cursor)
+            seen += numbers(page)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == numbers(kit.views.list(s, asked))
+    # Filters still apply; a case an identifier matches comes before the words'.
+    solved = kit.cases.change(s, middle, {"status": "solved"})
+    assert solved is not None
+    assert numbers(kit.views.list(s, query | {"view": "all_active"})) == [strong, weak]
+    assert numbers(kit.views.search(s, weak))[0] == weak
+    # Without a search, relevance is the view's own order; a cursor of another list is
+    # refused by field.
+    plain = ListQuery(view=BuiltinView.ALL_CASES, sort=Sort("relevance"))
+    newest_first = ListQuery(view=BuiltinView.ALL_CASES)
+    assert numbers(kit.views.list(s, plain)) == numbers(kit.views.list(s, newest_first))
+    with pytest.raises(InvalidInput) as refused:
+        kit.views.list(s, query, cursor="bm90LWEtY3Vyc29y")
+    assert "cursor" in refused.value.errors
+
+
+def test_a_private_note_never_moves_the_order_a_reader_sees(kit, world):
+    """Relevance reads the texts the reader reads alone: the shipper's internal notes —
+    one on a listed case, many holding the words elsewhere (which would change how rare
+    each word is among all texts, and so an engine's own score) — leave the carrier's
+    order as it was."""
+    s, c = world.shipper_actor, world.carrier_actor
+
+    def opened(subject: str, body: str) -> str:
+        number = kit.cases.open(s, type="other", carrier=world.carrier.id, subject=subject).number
+        kit.messages.post(s, number, body, audience="partners")
+        return number
+
+    first = opened("crate one", "alpha alpha beta")
+    second = opened("crate two", "alpha beta beta")
+    opened("crate three", "beta only here")
+    before = numbers(kit.views.search(c, "alpha beta"))
+    assert sorted(before) == sorted([first, second])
+    assert numbers(kit.views.search(s, "alpha beta")) == before
+    kit.messages.post(s, first, "alpha beta beta beta alpha beta", audience="internal")
+    elsewhere = opened("crate four", "nothing")
+    for _ in range(12):
+        kit.messages.post(s, elsewhere, "alpha alpha alpha alpha", audience="internal")
+    assert numbers(kit.views.search(c, "alpha beta")) == before
+    # Equal for the carrier (the newer first); the shipper reads its own note, which
+    # puts the first case first: had the note counted for the carrier, it would too.
+    assert before == [second, first]
+    assert numbers(kit.views.search(s, "alpha beta")) == [first, second]

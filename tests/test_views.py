@@ -492,9 +492,9 @@ def test_search_with_more_matches_than_it_lists_first(kit, world, cases, monkeyp
     event.listen(kit.engine, "before_cursor_execute", seen)
     try:
         assert numbers(kit.views.search(s, "1Z111")) == [cases["damaged"]]
-        # Listed: the identifiers' matches, a look for the words (none), then the
-        # page reads them by id.
-        assert len(statements) == 3
+        # Listed in relevance order: the identifiers' matches, a look for the words
+        # (none), which of them pass the view and filters, then the page reads them by id.
+        assert len(statements) == 4
         assert "UNION" not in statements[-1]
         monkeypatch.setattr(listing, "SEARCH_HITS", 0)
         assert numbers(kit.views.search(s, "slow parcel")) == [cases["wismo"]]

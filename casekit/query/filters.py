@@ -538,6 +538,11 @@ class Sort:
 #: The list's order when none is asked for (one immutable instance: every
 #: query that keeps the default shares it, a dashboard's thousand drill-downs too).
 DEFAULT_SORT = Sort()
+#: A search's order: the best match first (casekit.query.listing, "relevance").
+#: A query with a search and no sort asked for takes it; without a search, or
+#: past the matches a search lists, the view's own order stands in for it.
+RELEVANCE = "relevance"
+RELEVANCE_SORT = Sort(RELEVANCE)
 
 
 SORT_FIELDS: dict[str, Callable[[], Any]] = {

@@ -19,8 +19,10 @@ filters the matches by the entry's audience against the actor, in the same
 statement that finds them: a second index per audience would hold the same
 words up to four times and need a second copy of the rules. The matches
 are ranked (PostgreSQL's ``ts_rank``, SQLite's ``bm25``, MariaDB's
-relevance), best per case; :func:`snippets` reads the best readable text of
-each listed case again and marks the words in it.
+relevance) to choose each case's snippet; the cases themselves are ordered
+by :func:`relevance`, computed in Python from the texts the actor reads
+alone; :func:`snippets` reads the best readable text of each listed case
+again and marks the words in it.
 """
 
 from __future__ import annotations
@@ -263,17 +265,23 @@ class FullText:
         return select(found.subquery().c[0])
 
     def texts(self) -> Select[Any]:
-        """(case id, score) of the first ``:search_texts`` matching texts, in no order."""
+        """(case id, text) of the first ``:search_texts`` matching texts the actor reads,
+        in no order."""
         found = union_all(*self._branches()).subquery()
-        return select(found.c[0], found.c[3]).limit(bindparam("search_texts"))
+        return select(found.c[0], found.c[2]).limit(bindparam("search_texts"))
 
-    def ranked(self, rows: Sequence[Any]) -> list[int]:
-        """The actor's cases among ``rows`` (of :meth:`texts`), best score first.
+    def ranked(self, rows: Sequence[Any], text: str) -> list[int]:
+        """The actor's cases among ``rows`` (of :meth:`texts`), most relevant first
+        (:func:`relevance` of each case's best readable text; the newest case first
+        among equals).
 
         Their tenant is asked by primary key, one probe per case.
         """
+        words = terms(text)
+        phrase = _flat(text).lower()
         best: dict[int, float] = {}
-        for case_id, score in rows:
+        for case_id, body in rows:
+            score = relevance(body or "", words, phrase)
             best[case_id] = max(best.get(case_id, score), score)
         if not best:
             return []
@@ -311,6 +319,41 @@ class FullText:
 
     def _connection_rows(self, stmt: Any, params: dict[str, Any], ids: Sequence[int]) -> Any:
         return self.connection.execute(stmt, {**params, "snippet_ids": list(ids)})
+
+
+#: The length in words at which :func:`relevance` neither favours nor penalises a text.
+RELEVANCE_LENGTH = 50
+
+
+def relevance(body: str, words: Sequence[str], phrase: str = "") -> float:
+    """How well one text matches the search: computed from that text alone.
+
+    For each word searched, its count ``n`` in the text (a word starting with its
+    stem, as :func:`snippet` marks it) adds ``n / (n + 1.2 * (0.25 + 0.75 * L / 50))``,
+    ``L`` the text's length in words: the term-frequency part of BM25 with a fixed
+    length, and no inverse document frequency. Typed whole (``phrase``), the search
+    adds 1. The engines' own scores (``bm25``, InnoDB's relevance) weigh a word by
+    how rare it is among *all* indexed texts — other organizations' internal notes
+    too — so an order built on them would move with words the reader may not read;
+    this one moves only with the texts the reader reads.
+    """
+    flat = _flat(body).lower()
+    tokens = _WORD.findall(flat)
+    if not tokens:
+        return 0.0
+    norm = 1.2 * (0.25 + 0.75 * len(tokens) / RELEVANCE_LENGTH)
+    score = 0.0
+    for word in words:
+        stem = word[: max(3, len(word) - 2)]
+        n = sum(
+            1
+            for token in tokens
+            if token.startswith(stem) or (stem.startswith(token) and len(token) >= 3)
+        )
+        score += n / (n + norm)
+    if phrase and phrase in flat:
+        score += 1.0
+    return score
 
 
 def _hits(text: str, words: Sequence[str]) -> list[tuple[int, int]]:

@@ -51,6 +51,8 @@ from casekit.query.custom_fields import kind_of_values, values_of
 from casekit.query.filters import (
     DEFAULT_SORT,
     NULLABLE_SORTS,
+    RELEVANCE,
+    RELEVANCE_SORT,
     SORT_FIELDS,
     Filter,
     Sort,
@@ -175,13 +177,19 @@ def default_sort(view: BuiltinView) -> Sort:
 class ListQuery:
     """What to list: a built-in view narrowed by filters, sorted, optionally searched.
 
-    Without a ``sort``, the view's own order (``default_sort``).
+    Without a ``sort``, a search's order is ``relevance`` (best match first), the
+    list's the view's own (``default_sort``).
     """
 
     view: BuiltinView = BuiltinView.ALL_ACTIVE
     filters: tuple[Filter, ...] = ()
-    sort: Sort = field(default=Factory(lambda self: default_sort(self.view), takes_self=True))
     search: str | None = None
+    sort: Sort = field(
+        default=Factory(
+            lambda self: RELEVANCE_SORT if self.search else default_sort(self.view),
+            takes_self=True,
+        )
+    )
     columns: tuple[str, ...] | None = None
 
 
@@ -472,13 +480,49 @@ class Lister:
             if too_many:
                 self._by_words = None
             elif rows:
-                ranked = self.fulltext().ranked(rows)
+                ranked = self.fulltext().ranked(rows, text)
                 self._by_words = set(ranked)
                 found = set(hits)
                 hits.extend(i for i in ranked if i not in found)
                 too_many = len(hits) > SEARCH_HITS
         self._too_many = too_many
         return hits
+
+    def _relevance_page(
+        self, query: ListQuery, params: dict[str, Any], limit: int, cursor: str | None
+    ) -> Page:
+        """A page of a search in relevance order: the cases an identifier matched
+        first (the newest first), then those whose readable texts hold the words,
+        most relevant first (:func:`casekit.query.fulltext.relevance`).
+
+        The matches are read first, by :meth:`_matches`, in that order; the database
+        says which of them pass the view and filters, and the page is cut from that
+        order. A cursor holds the last case's position and id: the next page starts
+        after that case (after the position, if the case has left the list).
+        """
+        after: tuple[Any, int] | None = None
+        if cursor is not None:
+            after = _decode(cursor, RELEVANCE)
+        stmt = self._kept(
+            ("relevance", *_shape_of(query)),
+            lambda: select(c.id).select_from(tables.cases).where(*self.where(query)),
+            kept=True,
+        )
+        passing = set(self.connection.scalars(stmt, params))
+        by_words = self._by_words or set()
+        first = sorted((i for i in params[_HITS] if i not in by_words), reverse=True)
+        order = [i for i in (*first, *(i for i in params[_HITS] if i in by_words)) if i in passing]
+        if not query.sort.descending:
+            order.reverse()
+        start = 0
+        if after is not None:
+            position, last_id = after
+            start = order.index(last_id) + 1 if last_id in order else position + 1
+        chosen = order[start : start + limit]
+        more = start + limit < len(order)
+        next_cursor = _encode(start + len(chosen) - 1, chosen[-1], RELEVANCE) if more else None
+        rows = self._with_fields(tuple(self.rows(chosen)), query.columns)
+        return Page(self.with_snippets(rows, query.search or ""), next_cursor)
 
     def fulltext(self) -> FullText:
         """The actor's full-text matches (built once)."""
@@ -660,10 +704,21 @@ class Lister:
     def page(self, query: ListQuery, *, limit: int = 50, cursor: str | None = None) -> Page:
         if not 1 <= limit <= 500:
             raise InvalidInput({"limit": ["between 1 and 500"]})
+        params: dict[str, Any] | None = None
+        if query.sort.field == RELEVANCE:
+            if query.search:
+                params = self._params(query)
+                if params is None:
+                    return Page((), None)
+                if not self._too_many:
+                    return self._relevance_page(query, params, limit, cursor)
+            # No search, or too many matches to order: the view's own order.
+            query = evolve(query, sort=default_sort(query.view))
         sort = query.sort
         kind = self._sort_kind(sort.field)
         after = _decode(cursor, sort.field, kind) if cursor is not None else None
-        params = self._params(query)
+        if params is None:
+            params = self._params(query)
         if params is None:
             return Page((), None)
         # A cursor past the rows with no value reads on in another shape.
@@ -1057,7 +1112,10 @@ def _decode(cursor: str, sort_field: str, kind: FieldKind | None = None) -> tupl
         value = raw
         if kind is not None:
             return _field_value(kind, raw), last_id
-        if raw is not None and field_name == "priority":
+        if field_name == RELEVANCE:
+            if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+                raise ValueError(raw)
+        elif raw is not None and field_name == "priority":
             value = Priority(raw)
         elif raw is not None and field_name != "number":
             value = datetime.fromisoformat(raw)

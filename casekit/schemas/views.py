@@ -37,6 +37,8 @@ from casekit.query.filters import (
     FIELDS,
     LATEST_WHO,
     OPERATORS,
+    RELEVANCE,
+    RELEVANCE_SORT,
     SORT_FIELDS,
     Filter,
     Kind,
@@ -189,9 +191,9 @@ def _custom_value(op: str, value: Any) -> dict[str, Any]:
 def _sort_field(value: str) -> None:
     """A sort of the case's own, or a custom field's (``cf:<name>``: checked against the
     fields its reader reads when the list is read)."""
-    if value not in SORT_FIELDS and not well_formed(value):
+    if value not in SORT_FIELDS and value != RELEVANCE and not well_formed(value):
         raise ValidationError(
-            f"Must be one of: {', '.join(sorted(SORT_FIELDS))}; or cf:<custom field>."
+            f"Must be one of: {', '.join(sorted([*SORT_FIELDS, RELEVANCE]))}; or cf:<custom field>."
         )
 
 
@@ -220,7 +222,8 @@ class ListQuerySchema(Schema):
     filters = fields.List(
         fields.Nested(FilterSchema), load_default=list, validate=validate.Length(max=50)
     )
-    #: Left out: the view's own order (created_at desc; due_soon: due_at asc).
+    #: Left out: with a search, ``relevance`` (best match first); without, the view's
+    #: own order (created_at desc; due_soon: due_at asc).
     sort = fields.Nested(SortSchema, load_default=None)
     search = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT)
@@ -234,7 +237,7 @@ class ListQuerySchema(Schema):
         return ListQuery(
             view=view,
             filters=tuple(data["filters"]),
-            sort=data["sort"] or default_sort(view),
+            sort=data["sort"] or (RELEVANCE_SORT if search else default_sort(view)),
             search=search,
             columns=tuple(data["columns"]) if data["columns"] else None,
         )

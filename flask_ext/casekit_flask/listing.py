@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from attrs import frozen
 from werkzeug.datastructures import MultiDict
 
-from casekit.query.filters import FIELDS, OPERATORS, SORT_FIELDS, Kind
+from casekit.query.filters import FIELDS, OPERATORS, RELEVANCE, SORT_FIELDS, Kind
 from casekit.query.known import KNOWN_FIELDS
 from casekit.query.listing import BuiltinView, default_sort
 
@@ -41,6 +41,7 @@ SORT_LABELS = {
     "number": "Case number",
     "due_at": "Due",
     "priority": "Priority",
+    RELEVANCE: "Best match",
 }
 #: The columns whose header sorts the list, and the sort each sets.
 SORTABLE = {
@@ -149,7 +150,9 @@ def args_from_query(query: dict[str, Any]) -> MultiDict[str, str]:
         else:
             args[name] = f"{op}:{value}"
     sort = query.get("sort")
-    if sort and (sort.get("field"), sort.get("direction")) != view_sort(args["view"]):
+    if sort and (sort.get("field"), sort.get("direction")) != view_sort(
+        args["view"], query.get("search")
+    ):
         args["sort"] = sort["field"]
         args["dir"] = sort.get("direction", "desc")
     if query.get("search"):
@@ -175,8 +178,11 @@ def _custom_filter(name: str, raw: str) -> dict[str, Any]:
     return {"field": name, "op": op, "value": value}
 
 
-def view_sort(view: str | None) -> tuple[str, str]:
-    """The field and direction a built-in view sorts by when no sort is asked for."""
+def view_sort(view: str | None, search: object = None) -> tuple[str, str]:
+    """The field and direction a built-in view sorts by when no sort is asked for (a
+    search: by relevance)."""
+    if search:
+        return RELEVANCE, "desc"
     try:
         sort = default_sort(BuiltinView(view or BuiltinView.ALL_ACTIVE.value))
     except ValueError:  # an unknown view: the list refuses it, naming it
@@ -284,7 +290,7 @@ def sort_link(
     sorts by itself, A to Z first); by default its entry in :data:`SORTABLE`.
     """
     field = field or SORTABLE[column]
-    default_field, default_direction = view_sort(args.get("view"))
+    default_field, default_direction = view_sort(args.get("view"), args.get("q"))
     current = args.get("sort") or default_field
     direction = args.get("dir") or default_direction
     state = None

@@ -277,7 +277,7 @@ def _list_context(
             **listing.SORT_LABELS,
             **{f.column: f"Field: {f.heading}" for f in field_columns if f.sortable},
         },
-        "sort_default": listing.view_sort(str(query.get("view"))),
+        "sort_default": listing.view_sort(str(query.get("view")), query.get("search")),
         "now": kit.clock.now(),
         "next_query": next_query,
         "first_query": urlencode(base),
