@@ -737,3 +737,9 @@ def test_search_scenario_matches_its_floors(tmp_path):
     # Common words find cases; a case number's digits find at least that case.
     assert found[("shipper.words.common", "rows")]["value"] > 0
     assert found[("shipper.id.case_digits", "rows")]["value"] >= 1
+    # Best match first too (no floor: the order is computed in Python), the same count.
+    for who in ("shipper", "carrier"):
+        ranked = found[(f"{who}.words.common.relevance", "rows")]
+        assert ranked["value"] == found[(f"{who}.words.common", "rows")]["value"]
+        assert ranked.get("floor") is None
+        assert found[(f"{who}.words.common.relevance", "p95_ms")]["value"] > 0

@@ -58,3 +58,35 @@ def test_search_in_the_list(kit, world, live, browser, width):
     assert empty.is_visible()
     page.screenshot(path=str(ARTIFACTS / f"search-nothing-{width}.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_search_typed_in_the_box_lists_the_best_match_first(kit, world, live, browser, width):
+    me = world.shipper_actor
+    best = kit.cases.open(
+        me, type="osd_damaged", subject="Pallet crushed", message="pallet pallet crushed"
+    ).number
+    newer = kit.cases.open(
+        me, type="lost", message="A note on the pallet count " + "and more words " * 20
+    ).number
+    context = browser.new_context(viewport={"width": width, "height": 900 if width > 800 else 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live}/login")
+        assert page.locator("td.ck-col-number a").all_inner_texts() == [newer, best]
+        page.fill("#q", "pallet")
+        with page.expect_navigation():
+            page.press("#q", "Enter")
+        assert page.locator("td.ck-col-number a").all_inner_texts() == [best, newer]
+        chosen = page.locator("#sort option:checked").inner_text()
+        assert chosen == "Best match"
+        assert page.locator("#dir option:checked").inner_text() == "best first"
+        page.screenshot(path=str(ARTIFACTS / f"search-best-match-{width}.png"), full_page=True)
+        # A sort chosen is honoured.
+        page.select_option("#sort", "created_at")
+        with page.expect_navigation():
+            page.click("button:has-text('Apply')")
+        assert page.locator("td.ck-col-number a").all_inner_texts() == [newer, best]
+    finally:
+        context.close()

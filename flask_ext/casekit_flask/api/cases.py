@@ -96,7 +96,7 @@ def list_cases(**args: Any) -> dict[str, Any]:
         query["search"] = args["q"]
     if "sort" in args or "direction" in args:
         query["sort"] = {
-            "field": args.get("sort", "created_at"),
+            "field": args.get("sort", "relevance" if query.get("search") else "created_at"),
             "direction": args.get("direction", "desc"),
         }
     if "filters" in args:

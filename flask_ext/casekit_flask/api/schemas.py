@@ -326,10 +326,11 @@ class CaseListArgsSchema(StrictSchema):
     )
     sort = fields.String(
         metadata={
-            "description": "a sortable field (due_at among them), or cf:<name> for a "
-            "custom field the caller reads (text, number, date, checkbox or choice; cases "
-            "without a value last); created_at when only a "
-            "direction is given; without either, the view's own order (created_at "
+            "description": "a sortable field (due_at among them), relevance (a search's "
+            "best match first), or cf:<name> for a custom field the caller reads (text, "
+            "number, date, checkbox or choice; cases without a value last); when only a "
+            "direction is given, relevance with a search and created_at without; without "
+            "either, relevance with a search, else the view's own order (created_at "
             "descending; due_soon: due_at ascending)"
         }
     )
