@@ -453,3 +453,106 @@ def test_a_new_delivery_time_restarts_the_filing_clock(kit: CaseKit, world: Worl
     # Its warnings are owed anew.
     swept = kit.claims.sweep(now=filing.warn_at)
     assert (swept.clocks, swept.due_soon) == (1, 1)
+
+
+def test_a_firm_settlement_offer_stops_the_carriers_clocks(
+    kit: CaseKit, world: World, clock: Any
+) -> None:
+    """49 CFR 370.9(a): the carrier pays, declines or makes a firm compromise settlement
+    offer within 120 days. The offer stops its clocks; the shipper rejects it (the claim
+    is acknowledged again, its clocks still stopped) or accepts it (partly paid)."""
+    sam, cal = world.shipper_actor, world.carrier_actor
+    number, _ = damaged_case(kit, world)
+    claim = kit.claims.draft(sam, number, {"lines": LINES})
+    kit.claims.set_valuation(sam, number, claim.id, expected_recovery="700.00", note=VALUATION)
+    filed = kit.claims.file(sam, number, claim.id)
+    received = filed.filed_at
+    assert received is not None
+
+    # Only the carrier offers, an amount above 0 and below the amount claimed.
+    with pytest.raises(InvalidInput) as caught:
+        kit.claims.offer(sam, number, claim.id, amount_offered="500.00")
+    assert caught.value.errors == {"status": ["the carrier makes a settlement offer"]}
+    for bad in ("1350.50", "2000", "0", "5.001", "many"):
+        with pytest.raises(InvalidInput) as caught:
+            kit.claims.offer(cal, number, claim.id, amount_offered=bad)
+        assert list(caught.value.errors) == ["amount_offered"], bad
+    # No offer to answer yet.
+    with pytest.raises(InvalidInput) as caught:
+        kit.claims.accept_offer(sam, number, claim.id)
+    assert caught.value.errors == {"status": ["the claim is filed: no offer to be accepted"]}
+
+    clock.advance(days=100)
+    offered = kit.claims.offer(
+        cal, number, claim.id, amount_offered="600.00", reason="Glassware at depreciated value"
+    )
+    assert offered.status is ClaimStatus.OFFERED
+    assert offered.amount_offered == Decimal("600.00")
+    assert offered.offered_at == clock.now()
+    assert offered.expected_recovery is None  # the carrier reads no valuation
+    kinds = {c.kind: c for c in offered.clocks}
+    for kind in (ClaimClockKind.ACKNOWLEDGMENT, ClaimClockKind.DISPOSITION):
+        assert kinds[kind].state == "stopped"
+    assert kinds[ClaimClockKind.DISPOSITION].met  # day 100 of 120
+    assert kinds[ClaimClockKind.ACKNOWLEDGMENT].met is False  # 30 days passed unacknowledged
+    # Stopped clocks warn no more: past the 120 days, the sweep finds nothing.
+    assert kit.claims.sweep(now=received + timedelta(days=121)).clocks == 0
+    # The carrier answers no offer of its own; the shipper's report counts it open.
+    with pytest.raises(InvalidInput):
+        kit.claims.accept_offer(cal, number, claim.id)
+    with pytest.raises(InvalidInput):
+        kit.claims.pay(cal, number, claim.id, amount_paid="600.00", reason="x")
+    (row,) = kit.claims.report(world.shipper_manager_actor).rows
+    assert (row.filed, row.open, row.partly_paid) == (1, 1, 0)
+
+    rejected = kit.claims.reject_offer(sam, number, claim.id, reason="Replacement cost is 1200")
+    assert rejected.status is ClaimStatus.ACKNOWLEDGED
+    assert rejected.acknowledged_at == clock.now()
+    assert all(c.state == "stopped" for c in rejected.clocks)
+    assert rejected.expected_recovery == Decimal("700.00")
+
+    clock.advance(days=5)
+    kit.claims.offer(cal, number, claim.id, amount_offered="900.00", reason="Revised")
+    accepted = kit.claims.accept_offer(sam, number, claim.id)
+    assert accepted.status is ClaimStatus.PARTLY_PAID
+    assert accepted.amount_paid == Decimal("900.00")
+    assert accepted.settled_at == clock.now()
+    assert accepted.reason == "Revised"
+    with pytest.raises(InvalidInput):
+        kit.claims.reject_offer(sam, number, claim.id)
+
+    # The timeline says each step to both sides, the shipper's words with its rejection.
+    said = [
+        (e.event, e.body)
+        for e in kit.cases.timeline(cal, number)
+        if e.event in (
+            EventKind.CLAIM_OFFERED, EventKind.CLAIM_OFFER_REJECTED,
+            EventKind.CLAIM_OFFER_ACCEPTED,
+        )
+    ]  # fmt: skip
+    assert said == [
+        (EventKind.CLAIM_OFFERED,
+         "Settlement offered: 600.00 of 1350.50 USD\nGlassware at depreciated value"),
+        (EventKind.CLAIM_OFFER_REJECTED,
+         "Settlement offer of 600.00 USD rejected\nReplacement cost is 1200"),
+        (EventKind.CLAIM_OFFERED, "Settlement offered: 900.00 of 1350.50 USD\nRevised"),
+        (EventKind.CLAIM_OFFER_ACCEPTED,
+         "Settlement offer accepted: 900.00 of 1350.50 USD paid\nRevised"),
+    ]  # fmt: skip
+    assert all(VALUATION not in (e.body or "") for e in kit.cases.timeline(Actor.host(), number))
+    (row,) = kit.claims.report(world.carrier_actor).rows
+    assert (row.open, row.partly_paid, row.paid_amount) == (0, 1, Decimal("900.00"))
+    assert row.days_to_pay == 105.0
+
+
+def test_the_shipper_withdraws_a_claim_under_offer(kit: CaseKit, world: World) -> None:
+    sam, cal = world.shipper_actor, world.carrier_actor
+    number, _ = damaged_case(kit, world)
+    claim = kit.claims.draft(sam, number, {"lines": LINES})
+    kit.claims.file(sam, number, claim.id)
+    kit.claims.offer(cal, number, claim.id, amount_offered="10.00")
+    withdrawn = kit.claims.withdraw(sam, number, claim.id, reason="Insurer pays")
+    assert withdrawn.status is ClaimStatus.WITHDRAWN
+    assert withdrawn.amount_paid is None
+    with pytest.raises(InvalidInput):
+        kit.claims.accept_offer(sam, number, claim.id)

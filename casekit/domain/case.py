@@ -96,6 +96,9 @@ class EventKind(enum.StrEnum):
     CLAIM_PAID = "claim_paid"
     CLAIM_PARTLY_PAID = "claim_partly_paid"
     CLAIM_DECLINED = "claim_declined"
+    CLAIM_OFFERED = "claim_offered"
+    CLAIM_OFFER_ACCEPTED = "claim_offer_accepted"
+    CLAIM_OFFER_REJECTED = "claim_offer_rejected"
     CLAIM_WITHDRAWN = "claim_withdrawn"
     CLAIM_VALUED = "claim_valued"
 

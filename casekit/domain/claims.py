@@ -54,6 +54,9 @@ class ClaimStatus(enum.StrEnum):
     DRAFT = "draft"  # the shipper's, not yet filed; the carrier does not read it
     FILED = "filed"  # received by the carrier
     ACKNOWLEDGED = "acknowledged"
+    #: The carrier made a firm compromise settlement offer (49 CFR 370.9(a)); the
+    #: shipper accepts it (paid or partly paid) or rejects it (acknowledged again).
+    OFFERED = "offered"
     PAID = "paid"  # in full
     PARTLY_PAID = "partly_paid"
     DECLINED = "declined"
@@ -61,7 +64,12 @@ class ClaimStatus(enum.StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (ClaimStatus.DRAFT, ClaimStatus.FILED, ClaimStatus.ACKNOWLEDGED)
+        return self in (
+            ClaimStatus.DRAFT,
+            ClaimStatus.FILED,
+            ClaimStatus.ACKNOWLEDGED,
+            ClaimStatus.OFFERED,
+        )
 
     @property
     def is_settled(self) -> bool:
@@ -485,6 +493,17 @@ def settlement(claimed: Decimal, paid_raw: object) -> tuple[ClaimStatus, Decimal
     return (ClaimStatus.PAID if paid == claimed else ClaimStatus.PARTLY_PAID), paid
 
 
+def offer_amount(claimed: Decimal, raw: object) -> Decimal:
+    """A firm compromise settlement offer of ``raw`` on a claim of ``claimed``: above 0
+    and below the amount claimed (an offer of it all is a payment)."""
+    offered = parse_amount(raw, "amount_offered", positive=True)
+    if offered >= claimed:
+        raise InvalidInput(
+            {"amount_offered": [f"less than the amount claimed, {claimed}: or pay it in full"]}
+        )
+    return offered
+
+
 #: Who takes each step, and from which statuses.
 STEPS: dict[str, tuple[Side, frozenset[ClaimStatus], ClaimStatus | None]] = {
     "file": (Side.SHIPPER, frozenset({ClaimStatus.DRAFT}), ClaimStatus.FILED),
@@ -496,9 +515,26 @@ STEPS: dict[str, tuple[Side, frozenset[ClaimStatus], ClaimStatus | None]] = {
         frozenset({ClaimStatus.FILED, ClaimStatus.ACKNOWLEDGED}),
         ClaimStatus.DECLINED,
     ),
+    # a firm compromise settlement offer (49 CFR 370.9(a)): the shipper answers it
+    "offer": (
+        Side.CARRIER,
+        frozenset({ClaimStatus.FILED, ClaimStatus.ACKNOWLEDGED}),
+        ClaimStatus.OFFERED,
+    ),
+    # paid or partly paid, by the amount offered
+    "accept_offer": (Side.SHIPPER, frozenset({ClaimStatus.OFFERED}), None),
+    # acknowledged again: the carrier pays, declines or offers anew
+    "reject_offer": (Side.SHIPPER, frozenset({ClaimStatus.OFFERED}), ClaimStatus.ACKNOWLEDGED),
     "withdraw": (
         Side.SHIPPER,
-        frozenset({ClaimStatus.DRAFT, ClaimStatus.FILED, ClaimStatus.ACKNOWLEDGED}),
+        frozenset(
+            {
+                ClaimStatus.DRAFT,
+                ClaimStatus.FILED,
+                ClaimStatus.ACKNOWLEDGED,
+                ClaimStatus.OFFERED,
+            }
+        ),
         ClaimStatus.WITHDRAWN,
     ),
 }
@@ -508,23 +544,32 @@ def check_step(step: str, side: Side, status: ClaimStatus) -> None:
     """Whether ``side`` may take ``step`` on a claim in ``status``."""
     who, allowed, _ = STEPS[step]
     if side is not who:
-        raise InvalidInput({"status": [f"the {who.value} {_VERB[step]} a claim"]})
+        raise InvalidInput({"status": [f"the {who.value} {_VERB[step]}"]})
     if status not in allowed:
-        raise InvalidInput({"status": [f"the claim is {status.value}: it cannot be {_DONE[step]}"]})
+        done = _DONE[step]
+        if step in ("accept_offer", "reject_offer"):
+            raise InvalidInput({"status": [f"the claim is {status.value}: no offer to be {done}"]})
+        raise InvalidInput({"status": [f"the claim is {status.value}: it cannot be {done}"]})
 
 
 _VERB = {
-    "file": "files",
-    "acknowledge": "acknowledges",
-    "pay": "pays",
-    "decline": "declines",
-    "withdraw": "withdraws",
+    "file": "files a claim",
+    "acknowledge": "acknowledges a claim",
+    "pay": "pays a claim",
+    "decline": "declines a claim",
+    "offer": "makes a settlement offer",
+    "accept_offer": "accepts a settlement offer",
+    "reject_offer": "rejects a settlement offer",
+    "withdraw": "withdraws a claim",
 }
 _DONE = {
     "file": "filed",
     "acknowledge": "acknowledged",
     "pay": "paid",
     "decline": "declined",
+    "offer": "offered a settlement",
+    "accept_offer": "accepted",
+    "reject_offer": "rejected",
     "withdraw": "withdrawn",
 }
 

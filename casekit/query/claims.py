@@ -75,6 +75,9 @@ class ClaimView:
     acknowledged_at: datetime | None
     settled_at: datetime | None
     amount_paid: Decimal | None
+    #: The carrier's latest firm settlement offer (49 CFR 370.9(a)), and when it was made.
+    amount_offered: Decimal | None
+    offered_at: datetime | None
     reason: str | None
     reference: str | None
     carrier_reference: str | None
@@ -166,6 +169,8 @@ def claim_view(
         acknowledged_at=row.acknowledged_at,
         settled_at=row.settled_at,
         amount_paid=row.amount_paid,
+        amount_offered=row.amount_offered,
+        offered_at=row.offered_at,
         reason=row.reason,
         reference=row.reference,
         carrier_reference=row.carrier_reference,

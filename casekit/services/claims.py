@@ -43,6 +43,7 @@ from casekit.domain.claims import (
     DocumentKind,
     WindowRule,
     check_step,
+    offer_amount,
     parse_draft,
     parse_reason,
     parse_reference,
@@ -448,6 +449,84 @@ class ClaimService(Service):
             self._settle(edit, row, ClaimStatus.DECLINED, None, text, ref)
             return self._finish(edit, row.id, EventKind.CLAIM_DECLINED)
 
+    def offer(
+        self,
+        actor: Actor,
+        number: str,
+        claim_id: int,
+        *,
+        amount_offered: Any,
+        reason: str = "",
+        reference: str = "",
+        expected_version: int | None = None,
+    ) -> ClaimView:
+        """The carrier makes a firm compromise settlement offer of ``amount_offered`` (a
+        text such as ``"600.00"``, less than the amount claimed), saying why: within the
+        120 days that answers the claim as a payment or a declination does (49 CFR
+        370.9(a)), so its acknowledgment and disposition clocks stop. The shipper
+        accepts it (:meth:`accept_offer`) or rejects it (:meth:`reject_offer`)."""
+        text = parse_reason(reason, required=False)
+        ref = parse_reference(reference)
+        with self.editing(actor, number, expected_version) as edit:
+            conn = edit.uow.connection()
+            row = self._step(edit, claim_id, "offer")
+            offered = offer_amount(Decimal(row.amount), amount_offered)
+            self._stop(
+                conn, row.id, [ClaimClockKind.ACKNOWLEDGMENT, ClaimClockKind.DISPOSITION], edit.now
+            )
+            conn.execute(
+                update(tables.claims)
+                .where(m.id == row.id)
+                .values(
+                    status=ClaimStatus.OFFERED.value,
+                    amount_offered=offered,
+                    offered_at=edit.now,
+                    reason=text or None,
+                    reference=ref or row.reference,
+                    updated_at=edit.now,
+                )
+            )
+            return self._finish(edit, row.id, EventKind.CLAIM_OFFERED)
+
+    def accept_offer(
+        self, actor: Actor, number: str, claim_id: int, *, expected_version: int | None = None
+    ) -> ClaimView:
+        """The shipper accepts the carrier's settlement offer: the claim is partly paid
+        by the amount offered (the offer's reason stays its reason)."""
+        with self.editing(actor, number, expected_version) as edit:
+            row = self._step(edit, claim_id, "accept_offer")
+            paid = Decimal(row.amount_offered)
+            status = ClaimStatus.PAID if paid >= Decimal(row.amount) else ClaimStatus.PARTLY_PAID
+            self._settle(edit, row, status, paid, row.reason or "", "")
+            return self._finish(edit, row.id, EventKind.CLAIM_OFFER_ACCEPTED)
+
+    def reject_offer(
+        self,
+        actor: Actor,
+        number: str,
+        claim_id: int,
+        *,
+        reason: str = "",
+        expected_version: int | None = None,
+    ) -> ClaimView:
+        """The shipper rejects the carrier's settlement offer, saying why (on the
+        timeline): the claim is acknowledged again, for the carrier to pay, decline or
+        offer anew. Its clocks stay stopped: the offer answered the claim in time."""
+        text = parse_reason(reason, required=False)
+        with self.editing(actor, number, expected_version) as edit:
+            conn = edit.uow.connection()
+            row = self._step(edit, claim_id, "reject_offer")
+            conn.execute(
+                update(tables.claims)
+                .where(m.id == row.id)
+                .values(
+                    status=ClaimStatus.ACKNOWLEDGED.value,
+                    acknowledged_at=row.acknowledged_at or edit.now,
+                    updated_at=edit.now,
+                )
+            )
+            return self._finish(edit, row.id, EventKind.CLAIM_OFFER_REJECTED, words=text)
+
     def withdraw(
         self,
         actor: Actor,
@@ -671,7 +750,9 @@ class ClaimService(Service):
                     carrier=name,
                     currency=currency,
                     filed=len(claims),
-                    open=by[ClaimStatus.FILED] + by[ClaimStatus.ACKNOWLEDGED],
+                    open=by[ClaimStatus.FILED]
+                    + by[ClaimStatus.ACKNOWLEDGED]
+                    + by[ClaimStatus.OFFERED],
                     paid=by[ClaimStatus.PAID],
                     partly_paid=by[ClaimStatus.PARTLY_PAID],
                     declined=by[ClaimStatus.DECLINED],
@@ -812,10 +893,17 @@ class ClaimService(Service):
         return Audience.INTERNAL if status is ClaimStatus.DRAFT else Audience.PARTNERS
 
     def _finish(
-        self, edit: Edit, claim_id: int, kind: EventKind, *, audience: Audience | None = None
+        self,
+        edit: Edit,
+        claim_id: int,
+        kind: EventKind,
+        *,
+        audience: Audience | None = None,
+        words: str = "",
     ) -> ClaimView:
         """Record the event (``audience``: internal to the shipper for a draft, else for
-        partners), announce it, commit; the claim as the actor reads it."""
+        partners; ``words``: the actor's own, on the timeline in place of the claim's
+        reason), announce it, commit; the claim as the actor reads it."""
         conn = edit.uow.connection()
         row = conn.execute(select(tables.claims).where(m.id == claim_id)).one()
         chosen = audience or self._audience(ClaimStatus(row.status))
@@ -826,7 +914,7 @@ class ClaimService(Service):
             audience=chosen,
             org_id=edit.case.shipper_org_id if chosen is Audience.INTERNAL else None,
         )
-        entry.body = describe(host_view, kind)
+        entry.body = describe(host_view, kind, words=words)
         edit.case.touch(edit.now)
         edit.emit(signals.claim_recorded, claim=host_view, change=kind)
         edit.emit(signals.case_updated, change=kind)
@@ -851,8 +939,9 @@ def _delivery(shipment: Any, case: Case, now: datetime) -> datetime:
     return case.created_at or now
 
 
-def describe(view: ClaimView, kind: EventKind) -> str:
-    """The timeline's text for a claim's step: never the shipper's valuation notes."""
+def describe(view: ClaimView, kind: EventKind, *, words: str = "") -> str:
+    """The timeline's text for a claim's step: never the shipper's valuation notes.
+    Its first line says what was done; the next, ``words`` or the claim's reason."""
     amount = f"{view.amount} {view.currency}"
     if kind is EventKind.CLAIM_DRAFTED:
         return f"Claim drafted: {amount} ({len(view.lines)} lines)"
@@ -868,6 +957,13 @@ def describe(view: ClaimView, kind: EventKind) -> str:
         text = f"Claim paid: {view.amount_paid} of {amount}"
     elif kind is EventKind.CLAIM_DECLINED:
         text = "Claim declined"
+    elif kind is EventKind.CLAIM_OFFERED:
+        text = f"Settlement offered: {view.amount_offered} of {amount}"
+    elif kind is EventKind.CLAIM_OFFER_ACCEPTED:
+        text = f"Settlement offer accepted: {view.amount_paid} of {amount} paid"
+    elif kind is EventKind.CLAIM_OFFER_REJECTED:
+        text = f"Settlement offer of {view.amount_offered} {view.currency} rejected"
+        return f"{text}\n{words}" if words else text
     elif kind is EventKind.CLAIM_WITHDRAWN:
         text = "Claim withdrawn"
     else:
@@ -877,4 +973,5 @@ def describe(view: ClaimView, kind: EventKind) -> str:
             if expected is not None
             else "Internal valuation cleared"
         )
-    return f"{text}\n{view.reason}" if view.reason else text
+    said = words or view.reason
+    return f"{text}\n{said}" if said else text

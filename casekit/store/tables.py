@@ -687,6 +687,9 @@ claims = Table(
     Column("acknowledged_at", UTCDateTime()),
     Column("settled_at", UTCDateTime()),
     Column("amount_paid", Numeric(14, 2)),
+    # The carrier's firm compromise settlement offer (49 CFR 370.9(a)), its latest.
+    Column("amount_offered", Numeric(14, 2)),
+    Column("offered_at", UTCDateTime()),
     Column("reason", Text()),
     Column("reference", String(KEY)),
     Column("carrier_reference", String(KEY)),

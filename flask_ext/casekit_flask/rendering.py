@@ -242,6 +242,9 @@ def describe_event(
             | EventKind.CLAIM_PAID
             | EventKind.CLAIM_PARTLY_PAID
             | EventKind.CLAIM_DECLINED
+            | EventKind.CLAIM_OFFERED
+            | EventKind.CLAIM_OFFER_ACCEPTED
+            | EventKind.CLAIM_OFFER_REJECTED
             | EventKind.CLAIM_WITHDRAWN
             | EventKind.CLAIM_VALUED
         ):

@@ -175,6 +175,14 @@ EXPECTED: dict[tuple[str, str], tuple[object, dict[str, int]]] = {
         {"reason": "Not liable"},
         parties(200, customer=403) | {"own_org": 400, "shipper_key": 400},
     ),
+    # The carrier's firm settlement offer; the filed claim holds no offer for the shipper
+    # to answer (its input refused), and the carrier answers none of its own.
+    ("casekit_api_claims.offer_claim", "POST"): (
+        {"amount_offered": "4.00", "reason": "Depreciation"},
+        parties(200, customer=403) | {"own_org": 400, "shipper_key": 400},
+    ),
+    ("casekit_api_claims.accept_claim_offer", "POST"): (None, parties(400, customer=403)),
+    ("casekit_api_claims.reject_claim_offer", "POST"): ({}, parties(400, customer=403)),
     ("casekit_api_claims.withdraw_claim", "POST"): (
         {},
         parties(200, customer=403) | {"case_carrier": 400, "carrier_key": 400},

@@ -116,3 +116,55 @@ def test_a_claim_through_the_api(client: Any, kit: CaseKit, world: World) -> Non
     assert saved["rules"][0]["filing_days"] == 60
     assert send(client, shipper, "GET", "/claims/settings").json == saved
     assert send(client, carrier, "GET", "/claims/settings").status_code == 403
+
+
+def test_a_settlement_offer_through_the_api(client: Any, kit: CaseKit, world: World) -> None:
+    shipper, carrier = world.shipper_manager_actor, world.carrier_manager_actor
+    number = kit.cases.open(
+        world.shipper_actor, type="lost", carrier=world.carrier.id, subject="Lost pallet"
+    ).number
+    claims = f"/cases/{number}/claims"
+    created = send(
+        client, shipper, "POST", claims, {"lines": [{"description": "Pallet", "amount": "800.00"}]}
+    ).json
+    path = f"{claims}/{created['id']}"
+    valuation = {"expected_recovery": "650.00", "note": VALUATION}
+    send(client, shipper, "PUT", path + "/valuation", valuation)
+    assert send(client, shipper, "POST", path + "/file").status_code == 200
+
+    for body, field in (
+        ({}, "amount_offered"),
+        ({"amount_offered": "800.00"}, "amount_offered"),
+        ({"amount_offered": 500}, "amount_offered"),
+        ({"amount_offered": "500.00", "colour": "red"}, "colour"),
+    ):
+        response = send(client, carrier, "POST", path + "/offer", body)
+        assert response.status_code == 400, body
+        assert field in response.json["errors"], response.json
+    response = send(client, shipper, "POST", path + "/offer", {"amount_offered": "500.00"})
+    assert response.status_code == 400
+    assert "status" in response.json["errors"]
+
+    response = send(
+        client, carrier, "POST", path + "/offer", {"amount_offered": "500.00", "reason": "Used"}
+    )
+    assert response.status_code == 200, response.text
+    offered = response.json
+    assert (offered["status"], offered["amount_offered"]) == ("offered", "500.00")
+    assert offered["offered_at"] is not None
+    assert offered["expected_recovery"] is None
+    assert VALUATION not in response.text
+    clocks = {c["kind"]: c for c in offered["clocks"]}
+    assert clocks["claim_disposition"]["state"] == "stopped"
+    assert clocks["claim_disposition"]["met"] is True
+
+    assert send(client, carrier, "POST", path + "/offer/accept").status_code == 400
+    rejected = send(client, shipper, "POST", path + "/offer/reject", {"reason": "Too low"})
+    assert rejected.json["status"] == "acknowledged"
+    send(client, carrier, "POST", path + "/offer", {"amount_offered": "640.00"})
+    accepted = send(client, shipper, "POST", path + "/offer/accept")
+    assert accepted.status_code == 200
+    assert (accepted.json["status"], accepted.json["amount_paid"]) == ("partly_paid", "640.00")
+    assert accepted.json["expected_recovery"] == "650.00"  # the shipper reads its own
+    (row,) = send(client, carrier, "GET", "/claims/report").json["rows"]
+    assert (row["partly_paid"], row["paid_amount"], row["open"]) == (1, "640.00", 0)

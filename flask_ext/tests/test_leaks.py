@@ -1760,6 +1760,9 @@ NO_CASE_DATA: dict[str, str] = {
                 ("POST", "acknowledge_claim"),
                 ("POST", "pay_claim"),
                 ("POST", "decline_claim"),
+                ("POST", "offer_claim"),
+                ("POST", "accept_claim_offer"),
+                ("POST", "reject_claim_offer"),
                 ("POST", "withdraw_claim"),
                 ("PUT", "set_valuation"),
             )

@@ -77,6 +77,11 @@ class ClaimSchema(Schema):
     acknowledged_at = fields.DateTime(allow_none=True)
     settled_at = fields.DateTime(allow_none=True)
     amount_paid = fields.String(allow_none=True)
+    amount_offered = fields.String(
+        allow_none=True,
+        metadata={"description": "the carrier's latest firm settlement offer"},
+    )
+    offered_at = fields.DateTime(allow_none=True)
     reason = fields.String(allow_none=True)
     reference = fields.String(allow_none=True)
     carrier_reference = fields.String(allow_none=True)
@@ -129,6 +134,12 @@ class ClaimPaySchema(StrictSchema):
 
 class ClaimDeclineSchema(StrictSchema):
     reason = fields.String(required=True, validate=TEXT)
+    reference = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class ClaimOfferSchema(StrictSchema):
+    amount_offered = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    reason = fields.String(load_default="", validate=TEXT)
     reference = fields.String(load_default="", validate=validate.Length(max=200))
 
 
@@ -200,6 +211,8 @@ def _wire(view: ClaimView) -> dict[str, Any]:
         "acknowledged_at": view.acknowledged_at,
         "settled_at": view.settled_at,
         "amount_paid": str(view.amount_paid) if view.amount_paid is not None else None,
+        "amount_offered": (str(view.amount_offered) if view.amount_offered is not None else None),
+        "offered_at": view.offered_at,
         "reason": view.reason,
         "reference": view.reference,
         "carrier_reference": view.carrier_reference,
@@ -319,6 +332,34 @@ def pay_claim(data: dict[str, Any], number: str, claim_id: int) -> Any:
 def decline_claim(data: dict[str, Any], number: str, claim_id: int) -> Any:
     """The carrier declines the claim, saying why."""
     return _step("decline", number, claim_id, **data)
+
+
+@blp.route(CLAIM + "/offer", methods=["POST"])
+@blp.arguments(ClaimOfferSchema)
+@blp.response(200, ClaimSchema)
+@_problems
+def offer_claim(data: dict[str, Any], number: str, claim_id: int) -> Any:
+    """The carrier makes a firm compromise settlement offer of `amount_offered` (less than
+    the amount claimed), saying why: its clocks stop (49 CFR 370.9(a))."""
+    return _step("offer", number, claim_id, **data)
+
+
+@blp.route(CLAIM + "/offer/accept", methods=["POST"])
+@blp.response(200, ClaimSchema)
+@_problems
+def accept_claim_offer(number: str, claim_id: int) -> Any:
+    """The shipper accepts the carrier's settlement offer: the claim is partly paid."""
+    return _step("accept_offer", number, claim_id)
+
+
+@blp.route(CLAIM + "/offer/reject", methods=["POST"])
+@blp.arguments(ClaimWithdrawSchema)
+@blp.response(200, ClaimSchema)
+@_problems
+def reject_claim_offer(data: dict[str, Any], number: str, claim_id: int) -> Any:
+    """The shipper rejects the carrier's settlement offer, saying why: the claim is
+    acknowledged again, for the carrier to pay, decline or offer anew."""
+    return _step("reject_offer", number, claim_id, **data)
 
 
 @blp.route(CLAIM + "/withdraw", methods=["POST"])
