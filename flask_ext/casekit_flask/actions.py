@@ -14,9 +14,8 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from casekit import Actor, CaseView, InvalidInput, labels
+from casekit import Actor, CaseView, InvalidInput
 from casekit.domain.actions import MAX_WINDOWS, ActionKind, Window
-from casekit.domain.claims import DocumentKind
 from casekit.query.models import CaseFacts
 from casekit_flask.extension import current_kit
 from casekit_flask.staff import _messages, _render_case, require_staff, staff
@@ -48,36 +47,9 @@ def case_form(actor: Actor, case: CaseView, facts: CaseFacts) -> dict[str, Any]:
         "delivery_appointment": appointment,
         "actions_now": current_kit().clock.now(),
     }
-    if not actor.is_staff:
-        return {"actions": [], **shown, **_claims(actor, case)}
-    shown.update(_claims(actor, case))
-    if case.carrier_org_id is None:
+    if not actor.is_staff or case.carrier_org_id is None:
         return {"actions": [], **shown}
     return {"actions": current_kit().actions.list(actor, case.number), **shown}
-
-
-def _claims(actor: Actor, case: CaseView) -> dict[str, Any]:
-    """The case's freight claims the actor reads (docs/claims.rst), and each claim's
-    documents as (kind's label, the names of the attachments ticked off)."""
-    if not actor.is_staff:
-        return {"claims": [], "claim_documents": {}}
-    kit = current_kit()
-    found = kit.claims.list(actor, case.number)
-    names: dict[int, str] = {}
-    if any(claim.documents for claim in found):
-        for entry in kit.cases.timeline(actor, case.number):
-            names.update((a.id, a.filename) for a in entry.attachments)
-    documents = {
-        claim.id: [
-            (
-                labels.label("claim_document", kind.value),
-                ", ".join(names.get(i, f"attachment {i}") for i in claim.documents.get(kind, ())),
-            )
-            for kind in DocumentKind
-        ]
-        for claim in found
-    }
-    return {"claims": found, "claim_documents": documents}
 
 
 def _windows(form: Any) -> list[dict[str, str]]:

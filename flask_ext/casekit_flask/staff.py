@@ -511,6 +511,7 @@ def _render_case(
         **_tag_routes.case_form(actor),
         **_field_routes.case_form(actor),
         **_action_routes.case_form(actor, case, facts),
+        **_claim_routes.case_form(actor, case),
     ), status
 
 
@@ -803,6 +804,7 @@ from casekit_flask import actions as _action_routes  # noqa: E402
 from casekit_flask import calendars as _calendar_routes  # noqa: E402, F401
 from casekit_flask import canned_replies as _canned_reply_routes  # noqa: E402, F401
 from casekit_flask import case_carrier as _carrier_routes  # noqa: E402
+from casekit_flask import claims as _claim_routes  # noqa: E402
 from casekit_flask import custom_fields as _field_routes  # noqa: E402
 from casekit_flask import list_actions as _list_routes  # noqa: E402, F401
 from casekit_flask import live as _live_routes  # noqa: E402, F401

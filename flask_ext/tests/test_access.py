@@ -139,6 +139,8 @@ EXPECTED: dict[tuple[str, str], tuple[dict[str, str], dict[str, int]]] = {
     ("casekit_staff.merge_case", "POST"): ({"into": "{number}"}, parties(400)),
     # Actions are the two sides': a step that is none gives them their case page again.
     ("casekit_staff.case_actions", "POST"): ({"do": "none"}, parties(400)),
+    # Claims are the two sides': a step that is none gives them their case page again.
+    ("casekit_staff.case_claims", "POST"): ({"do": "none"}, parties(400)),
     # Each organization keeps its own tag list.
     ("casekit_staff.tag_settings", "GET"): ({}, staff_any(200)),
     ("casekit_staff.tag_settings", "POST"): ({"name": "New tag", "colour": "red"}, staff_any(302)),

@@ -1524,11 +1524,37 @@ REFUSED: list[Surface] = [
             ("casekit_staff.case_custom_fields", {"cf-note": "x" * 600}),
             # An action step that is none: the case page with its actions panel.
             ("casekit_staff.case_actions", {"do": "bogus"}),
+            # A claim step that is none: the case page with its claims panel (the
+            # shipper's valuation to the shipper's staff alone).
+            ("casekit_staff.case_claims", {"do": "bogus"}),
             ("casekit_staff.set_owner", {"action": "give", "user_id": "x"}),
             ("casekit_staff.watchers", {"action": "add", "user_id": ""}),
             # Not a carrier's id: the carrier's staff get their case page too.
             ("casekit_staff.change_carrier", {"carrier": "x"}),
         )
+    ),
+    # A bad amount offered on the scene's claim: the case page with the claim's forms kept
+    # (the carrier's offer form; the shipper's steps are refused for their status).
+    Surface(
+        name="POST casekit_staff.case_claims (a bad offer)",
+        endpoint="casekit_staff.case_claims",
+        method="POST",
+        fetch=unchanged(
+            page(
+                "casekit_staff.case_claims",
+                method="POST",
+                form=lambda scene, viewer: {
+                    "do": "offer",
+                    "claim_id": str(scene.values["claim_id"]),
+                    "amount_offered": "x",
+                    "reason": "a reason",
+                },
+            )
+        ),
+        viewers=PEOPLE,
+        shows=frozenset(CASE_PAGE),
+        meant_for=STAFF,
+        narrower=CARRIER_FORM,
     ),
     # Neither taking part nor opting out: the Benchmarks page again, with the figures.
     refused(
