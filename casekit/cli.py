@@ -333,8 +333,8 @@ def worker(
     on SQLite run one. A worker holds the rows it claimed with a lease that
     it renews while it delivers them: when it dies (even by SIGKILL), another
     worker sends them once the lease lapses.
-    It also sweeps the service-level clocks for warnings when it starts and
-    every CASEKIT_SLA_SWEEP_SECONDS (0: never).
+    It also sweeps the service-level clocks and the freight claims' clocks for
+    warnings when it starts and every CASEKIT_SLA_SWEEP_SECONDS (0: never).
     """
     import logging
     import signal

@@ -253,8 +253,9 @@ class Settings:
         delivers, so a worker that dies leaves its rows to the others at most
         this long after its last renewal.
     :param sla_sweep_seconds: how often ``casekit worker`` sweeps the service-level
-        clocks for warnings due (``kit.service_levels.sweep()``); 0: never (sweep
-        with ``casekit sla sweep`` from cron instead).
+        clocks and the freight claims' clocks for warnings due
+        (``kit.service_levels.sweep()``, ``kit.claims.sweep()``); 0: never (sweep
+        with ``casekit sla sweep`` and ``casekit claims sweep`` from cron instead).
     :param webhook_timeout: seconds to wait for a webhook endpoint's answer.
     :param webhook_allow_http_loopback: allow plain ``http://`` webhook URLs to
         loopback addresses (tests, development); HTTPS is required otherwise.

@@ -556,3 +556,48 @@ def test_the_shipper_withdraws_a_claim_under_offer(kit: CaseKit, world: World) -
     assert withdrawn.amount_paid is None
     with pytest.raises(InvalidInput):
         kit.claims.accept_offer(sam, number, claim.id)
+
+
+def test_the_worker_sweeps_the_claims_as_it_sweeps_the_service_levels(
+    kit: CaseKit, world: World, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``casekit worker`` (a worker with ``sweep``) runs the claims sweep when it starts
+    and every ``sla_sweep_seconds``, and delivers the warnings in the same loop; a
+    failing service-level sweep does not stop it."""
+    number, _ = damaged_case(kit, world)
+    kit.claims.draft(world.shipper_actor, number, {"lines": LINES})
+    due = add_months(DELIVERED, 9)
+    clock.advance(due - timedelta(days=30) - clock.now())  # the filing clock's warning time
+    worker = kit.notifications.worker(sweep=True)
+    assert worker.sweep_seconds == kit.settings.sla_sweep_seconds == 60
+    seconds = [0.0]
+    worker.timer = lambda: seconds[0]
+    worker.run(once=True)  # sweeps at 0 s, then delivers what it wrote
+    owner = world.shipper_agent.email
+    assert warnings(kit) == [("clock_due_soon", "claim_filing", owner)]
+    o = tables.outbox.c
+    with kit.engine.connect() as conn:
+        attempts = conn.execute(select(o.attempts).where(o.event == "clock_due_soon")).scalar()
+    assert attempts == 1  # delivered by the same loop
+    # Not again before the interval; the breach once it is due.
+    clock.advance(days=30)
+    seconds[0] = 59.0
+    worker.sweep_due()
+    assert len(warnings(kit)) == 1
+
+    def broken() -> None:
+        raise RuntimeError("the service levels' tables are locked")
+
+    kit.service_levels.sweep = broken  # type: ignore[method-assign]
+    seconds[0] = 60.0
+    with caplog.at_level("ERROR", logger="casekit.services.worker"):
+        worker.sweep_due()
+    assert "the service-level sweep failed" in caplog.text
+    assert warnings(kit) == [
+        ("clock_due_soon", "claim_filing", owner),
+        ("clock_breached", "claim_filing", owner),
+    ]
+    # A worker without ``sweep`` sweeps no claim.
+    clock.advance(days=400)
+    kit.notifications.worker().run(once=True)
+    assert len(warnings(kit)) == 2

@@ -407,8 +407,8 @@ class NotificationService(Service):
     ) -> Worker:
         """A :class:`~casekit.services.worker.Worker` draining this kit's outbox
         (``batch_size`` and ``lease_seconds`` default to the settings); with
-        ``sweep``, also sweeping the service-level clocks every
-        ``sla_sweep_seconds`` (as ``casekit worker`` does)."""
+        ``sweep``, also sweeping the service-level clocks and the freight claims'
+        clocks every ``sla_sweep_seconds`` (as ``casekit worker`` does)."""
         seconds = self.kit.settings.sla_sweep_seconds if sweep else 0
         return Worker(
             self.kit, batch_size=batch_size, lease_seconds=lease_seconds, sweep_seconds=seconds

@@ -170,9 +170,10 @@ class Worker:
 
     With ``sweep_seconds`` (``casekit worker`` passes the ``sla_sweep_seconds``
     setting) the run loop also sweeps the service-level clocks
-    (:meth:`casekit.services.service_levels.ServiceLevelService.sweep`) when it
-    starts and then every ``sweep_seconds``, so the warnings it writes are
-    delivered by the same loop.
+    (:meth:`casekit.services.service_levels.ServiceLevelService.sweep`) and the
+    freight claims' clocks (:meth:`casekit.services.claims.ClaimService.sweep`)
+    when it starts and then every ``sweep_seconds``, so the warnings they write
+    are delivered by the same loop.
     """
 
     def __init__(
@@ -198,20 +199,25 @@ class Worker:
         self.timer: Callable[[], float] = time.monotonic
 
     def sweep_due(self) -> None:
-        """Sweep the service-level clocks if the interval has passed; a failing sweep
-        is logged and tried again after the interval, delivery goes on."""
+        """Sweep the service-level clocks and the claims' clocks if the interval has
+        passed; a failing sweep is logged and tried again after the interval, the
+        other sweep and delivery go on."""
         if self.sweep_seconds <= 0:
             return
         now = self.timer()
         if self.next_sweep is not None and now < self.next_sweep:
             return
         self.next_sweep = now + self.sweep_seconds
-        try:
-            self.kit.service_levels.sweep()
-        except Exception:
-            log.exception(
-                "casekit: the service-level sweep failed; tried again in %s s", self.sweep_seconds
-            )
+        for name, sweep in (
+            ("service-level", self.kit.service_levels.sweep),
+            ("claims", self.kit.claims.sweep),
+        ):
+            try:
+                sweep()
+            except Exception:
+                log.exception(
+                    "casekit: the %s sweep failed; tried again in %s s", name, self.sweep_seconds
+                )
 
     @staticmethod
     def _locking(dialect: Any) -> bool | None:
