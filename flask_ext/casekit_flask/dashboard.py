@@ -347,18 +347,37 @@ def _context(
         "duration": duration,
         "query_string": urlencode(kept),
         "action_report": _action_report(actor, query) if report else None,
+        "claim_report": _claim_report(actor, query) if report else None,
     }
+
+
+def _period(query: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """The report's days (UTC, both included) as ``[start, end)``; None for no period."""
+    try:
+        start = datetime.combine(date.fromisoformat(query["from"]), time(), tzinfo=UTC)
+        end = datetime.combine(date.fromisoformat(query["to"]), time(), tzinfo=UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return start, end + timedelta(days=1)
 
 
 def _action_report(actor: Actor, query: dict[str, Any]) -> Any:
     """Appointments kept and missed by carrier, dispositions by choice, over the
     period's days (UTC) of the cases the actor sees (``kit.actions.report``)."""
-    try:
-        start = datetime.combine(date.fromisoformat(query["from"]), time(), tzinfo=UTC)
-        end = datetime.combine(date.fromisoformat(query["to"]), time(), tzinfo=UTC)
-    except (KeyError, TypeError, ValueError):
+    period = _period(query)
+    if period is None:
         return current_kit().actions.report(actor)
-    return current_kit().actions.report(actor, start=start, end=end + timedelta(days=1))
+    return current_kit().actions.report(actor, start=period[0], end=period[1])
+
+
+def _claim_report(actor: Actor, query: dict[str, Any]) -> Any:
+    """Freight claims filed in the period's days (UTC), their recovery rate and median
+    days to pay, by carrier and currency, over the claims the actor reads
+    (``kit.claims.report``: a shipper its own, a carrier those filed with it)."""
+    period = _period(query)
+    if period is None:
+        return current_kit().claims.report(actor)
+    return current_kit().claims.report(actor, start=period[0], end=period[1])
 
 
 def _sources() -> dict[str, str]:

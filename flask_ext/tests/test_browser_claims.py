@@ -244,6 +244,16 @@ def test_a_claim_drafted_and_filed_through_the_page_forms(kit, world, live, brow
         panel.screenshot(path=shot.format("carrier-acknowledged"))
         (claim,) = kit.claims.list(world.shipper_actor, case.number)
         assert (claim.reference, claim.claimant) == ("FC-4411", "Acme Glass Co.")
+
+        # The carrier's dashboard: the claim filed with it, open, nothing recovered yet.
+        page.goto(f"{live}/cases/dashboard")
+        section = page.locator("#section-claims")
+        cells = section.locator("tbody tr").first.locator("th, td").all_inner_texts()
+        assert cells[:4] == [world.carrier.name, "USD", "1", "1"]
+        assert cells[-2:] == ["—", "—"]  # no answer yet: no recovery rate, no days to pay
+        section.screenshot(path=shot.format("dashboard"))
+        assert axe_serious(page) == []
+        no_overflow(page)
         assert problems == []
     finally:
         context.close()

@@ -638,3 +638,90 @@ def test_a_withdrawn_disposition_stops_its_storage_on_the_page_the_api_and_the_r
         bad = client.get(f"/api/v1/reports/actions?{query}")
         assert bad.status_code == 400, (query, bad.data[:200])
         assert field in bad.get_json()["errors"], bad.get_json()
+
+
+def test_the_claims_section_counts_claims_filed_recovery_and_days_to_pay(
+    client, kit, world, actors
+):
+    """Freight claims filed in the period by carrier and currency (``kit.claims.report``):
+    the recovery rate over the claims answered and the median days to pay; a shipper
+    reads its own claims, a carrier those filed with it; a draft never counts."""
+    sam, cal = world.shipper_actor, world.carrier_actor
+    slow = actors["other_carrier"].org_id
+
+    def lines(amount: str, currency: str = "USD") -> dict[str, Any]:
+        return {"lines": [{"description": "Freight", "amount": amount}], "currency": currency}
+
+    def claim(shipper: Actor, carrier: int, amount: str, currency: str = "USD") -> Any:
+        number = kit.cases.open(shipper, type="lost", carrier=carrier, subject="Loss").number
+        drafted = kit.claims.draft(shipper, number, lines(amount, currency))
+        kit.claims.file(shipper, number, drafted.id)
+        return number, drafted.id
+
+    day = kit.clock.now().date()
+    part, declined = claim(sam, world.carrier.id, "100.00"), claim(sam, world.carrier.id, "200.00")
+    offered = claim(sam, slow, "50.00", "EUR")
+    claim(actors["other_shipper"], world.carrier.id, "999.00")
+    kit.claims.draft(sam, kit.cases.open(sam, type="lost", subject="Draft").number, lines("7.00"))
+    kit.clock.advance(days=4)
+    kit.claims.offer(actors["other_carrier"], *offered, amount_offered="30.00")
+    kit.claims.accept_offer(sam, *offered)
+    kit.clock.advance(days=6)
+    kit.claims.pay(cal, *part, amount_paid="80.00", reason="Salvage value deducted")
+    kit.claims.decline(cal, *declined, reason="Not liable")
+
+    period = f"from={day.isoformat()}&to={(day + timedelta(days=10)).isoformat()}"
+
+    def rows(who: Actor) -> list[list[str]]:
+        login(client, who)
+        response = client.get(f"/cases/dashboard?{period}")
+        assert response.status_code == 200
+        html = unescape(response.get_data(as_text=True))
+        assert '<a href="#section-claims">Freight claims</a>' in html
+        found = figure(html, "claims").split("<tbody>")[1]
+        return [
+            re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)
+            for row in found.split("</tr>")
+            if "<t" in row
+        ]
+
+    assert rows(sam) == [
+        [
+            world.carrier.name,
+            "USD",
+            "2",
+            "0",
+            "0",
+            "1",
+            "1",
+            "0",
+            "300.00",
+            "80.00",
+            "27 %",
+            "10.0",
+        ],
+        ["Slow Freight", "EUR", "1", "0", "0", "1", "0", "0", "50.00", "30.00", "60 %", "4.0"],
+    ]
+    # The carrier: the claims filed with it, the other shipper's open one too; never the
+    # other carrier's.
+    assert rows(cal) == [
+        [
+            world.carrier.name,
+            "USD",
+            "3",
+            "1",
+            "0",
+            "1",
+            "1",
+            "0",
+            "300.00",
+            "80.00",
+            "27 %",
+            "10.0",
+        ],
+    ]
+    # A period before the filing: none.
+    login(client, sam)
+    before = (day - timedelta(days=3)).isoformat()
+    html = client.get(f"/cases/dashboard?from={before}&to={before}").get_data(as_text=True)
+    assert "No claims filed." in figure(html, "claims")
