@@ -5,7 +5,8 @@ customer, shipment, first message and attachment), posting with each of
 the four audiences (internal, partners, customer, everyone), shares of a
 customer message with the carrier, CRM numbers, owners, watchers, status
 changes, reopening, shipment links and replies by mail, tags, the
-priority, rules' conditions naming any organization's tag, by the staff of
+priority, rules' conditions naming any organization's tag, a freight
+claim's internal valuation and the carrier's settlement offers, by the staff of
 two shippers and two carriers (agents, managers, an admin), four
 customers, org-bound system actors and the unrestricted host. Three
 times in four the actor is one who may see the case; otherwise anyone, or
@@ -37,8 +38,11 @@ appends must be the ones predicted. After every step, for every actor:
   with its customer leaves the carrier's where it was, and the carrier's own
   moves are events for its staff only), which its ``CaseView`` shows with
   its side's latest message;
+* the case's freight claims hold the shipper's valuation for its staff and the
+  host alone (``None`` for anyone else; a customer reads no claim);
 * no secret the actor may not read (a unique token in every message body,
-  every CRM number) appears anywhere in what it read.
+  every CRM number, every claim's valuation note) appears anywhere in what it
+  read.
 
 At the end of each example every timeline of every case, and ``NotFound`` for
 every case it may not see, is checked again for every actor, with the Case
@@ -480,6 +484,9 @@ class AccessMachine(RuleBasedStateMachine):
         # every internal note a shipper kept on a disposition -> the shipper
         self.note_values: dict[str, int] = {}
         self.waiting_disposition: dict[str, int] = {}  # a case's request waiting for a decision
+        #: a case's freight claim: its id, the carrier it was filed with, whether it is
+        #: under the carrier's settlement offer
+        self.claims: dict[str, tuple[int, int, bool]] = {}
         self.shipments: dict[tuple[int, str], int | None] = {}  # (shipper, ref) -> carrier
         self.touched: MCase | None = None
         #: The numbers of the cases this step named (read or written, allowed or not).
@@ -1092,6 +1099,69 @@ class AccessMachine(RuleBasedStateMachine):
             expected_events.append(
                 (EventKind.DISPOSITION_DECIDED.value, Audience.PARTNERS, who.org)
             )
+        self.record(case, expected_events)
+        self.touched = case
+
+    @precondition(lambda self: self.cases)
+    @rule(a=PICK, c=PICK, offer=st.booleans())
+    @counted
+    def value_a_claim(self, a: int, c: int, offer: bool) -> None:
+        """The shipper files a freight claim on the case (made a loss first), unless it
+        has one; the actor sets the claim's internal valuation, whose note only the
+        shipper's staff (and the host) ever read: never the carrier's, in the claim, a
+        step's answer or the timeline. With ``offer``, the carrier (still the case's)
+        makes a settlement offer first (the shipper rejecting a waiting one), and what
+        the carrier is answered holds no valuation."""
+        who, case = self.pick(a, c)
+        if case is None or case.carrier is None:
+            return
+        number = case.number
+        shipper = Actor.system_actor("api", org_id=case.shipper)
+        expected_events: list[tuple[str, Audience, int | None]] = []
+        if number not in self.claims:
+            self.kit.cases.change_type(shipper, number, "lost")
+            lines = {"lines": [{"description": "Pallet", "amount": "100.00"}]}
+            drafted = self.kit.claims.draft(shipper, number, lines)
+            self.kit.claims.file(shipper, number, drafted.id)
+            self.claims[number] = (drafted.id, case.carrier, False)
+            expected_events += [
+                (EventKind.TYPE_CHANGED.value, Audience.PARTNERS, case.shipper),
+                (EventKind.CLAIM_DRAFTED.value, Audience.INTERNAL, case.shipper),
+                (EventKind.CLAIM_FILED.value, Audience.PARTNERS, case.shipper),
+            ]
+        claim_id, filed_with, offered = self.claims[number]
+        if offer and filed_with == case.carrier:
+            if offered:
+                self.kit.claims.reject_offer(shipper, number, claim_id, reason="Too low")
+                expected_events.append(
+                    (EventKind.CLAIM_OFFER_REJECTED.value, Audience.PARTNERS, case.shipper)
+                )
+            carrier = Who("carrier-api", Actor.system_actor("api", org_id=case.carrier),
+                          org=case.carrier)  # fmt: skip
+            answer = self.kit.claims.offer(carrier.actor, number, claim_id, amount_offered="10.00")
+            assert (answer.expected_recovery, answer.valuation_note) == (None, None)
+            self.assert_unread(carrier, [answer], "the answer to its offer")
+            self.claims[number] = (claim_id, filed_with, True)
+            expected_events.append((EventKind.CLAIM_OFFERED.value, Audience.PARTNERS, case.carrier))
+        note = self.token("valuation")
+        if not self.sees(who, case):
+            expected = "NotFound"
+        else:
+            expected = "ok" if who.staff and who.org == case.shipper else "PermissionDenied"
+        valued = self.expect(
+            outcome(
+                lambda: self.kit.claims.set_valuation(
+                    who.actor, number, claim_id, expected_recovery="60.00", note=note
+                )
+            ),
+            expected,
+            f"claim valuation by {who.label}",
+            number,
+        )
+        if expected == "ok":
+            assert valued.valuation_note == note
+            self.note_values[note] = case.shipper
+            expected_events.append((EventKind.CLAIM_VALUED.value, Audience.INTERNAL, case.shipper))
         self.record(case, expected_events)
         self.touched = case
 
@@ -1968,6 +2038,14 @@ class AccessMachine(RuleBasedStateMachine):
                         assert [entry.old_value, entry.new_value] == values, (who.label, entry)
                 read.extend(timeline)
                 read.extend(kit.actions.list(who.actor, case.number))
+                claims = kit.claims.list(who.actor, case.number)
+                if who.customer is not None:
+                    assert claims == [], f"{who.label} reads a claim of {case.number}"
+                elif not (who.host or who.org == case.shipper):
+                    assert all(
+                        (v.expected_recovery, v.valuation_note) == (None, None) for v in claims
+                    ), f"{who.label} reads the valuation of a claim of {case.number}"
+                read.extend(claims)
             elif listing:
                 self.expect_not_found(kit.cases.timeline, who, case.number)
         self.assert_unread(who, read)
