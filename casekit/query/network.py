@@ -115,9 +115,7 @@ def replace_figures(conn: Connection, period: str, figures: Iterable[NetworkFigu
         return 0
     if conn.dialect.name == "postgresql":
         raw: Any = conn.connection.dbapi_connection
-        statement = (
-            f"COPY {tables.network_figures.name} ({', '.join(FIGURE_COLUMNS)}) FROM STDIN"
-        )
+        statement = f"COPY {tables.network_figures.name} ({', '.join(FIGURE_COLUMNS)}) FROM STDIN"
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
