@@ -73,6 +73,7 @@ WALKS = {
         "casekit_staff.collaborator_addresses",
         "casekit_staff.case_addresses",
         "casekit_staff.rules",
+        "casekit_staff.rule",
         "casekit_staff.calendar",
         "casekit_staff.partner_calendar",
         "casekit_staff.service_levels",
@@ -178,6 +179,7 @@ def demo(tmp_path_factory) -> Iterator[tuple]:
         )
         args["morgan"]["template"] = TEMPLATE_NAMES[0]
         args["morgan"]["reply_id"] = kit.canned_replies.list(morgan)[0].id
+        args["morgan"]["rule_id"] = kit.rules.list(morgan)[0].id
         # Each side's calendars and targets, for their settings pages.
         dana = identities["dana"][1]
         args["morgan"] |= sample_service_levels(kit, morgan, dana.org_id)

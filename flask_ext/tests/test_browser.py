@@ -274,7 +274,7 @@ def test_the_demo_email_only_carrier_answers_its_mail_with_a_photo(tmp_path, tab
         tab.goto(f"{live}/")
         act_as(tab, "Alex Agent (Northwind)")
         tab.goto(f"{live}/cases/{number}")
-        tab.get_by_label("To the carrier").check()
+        tab.get_by_role("radio", name="To the carrier").check()
         tab.get_by_label("Message").fill("Can your driver confirm the seal number at pickup?")
         follow(tab, tab.get_by_role("button", name="Post"))
 

@@ -72,7 +72,10 @@ def test_the_due_soon_view_shows_the_due_column_soonest_first(
     assert numbers_in(page.data) == []
     assert re.search(r'href="/cases/\?view=due_soon"[^>]*>Due Soon <span class="ck-count"', text)
     # Its own order: soonest due first, which the sort controls show.
-    assert re.search(r'<option value="due_at" selected>Due</option>', text)
+    # The view's own order is sent as no sort (a search typed later is listed best match
+    # first), and shown as its key and direction.
+    assert re.search(r'<option value="" selected>Due</option>', text)
+    assert re.search(r'<option value="asc" selected>soonest first</option>', text)
     assert re.search(r'<option value="asc" selected>soonest first</option>', text)
     assert '<option value="desc" >latest first</option>' in text
     # Sorted by a time that has passed, the words are newest and oldest.
@@ -147,7 +150,9 @@ def test_a_saved_due_view_keeps_its_order(kit, world, client, answer_in_four_hou
     kit.clock.advance(hours=3, minutes=30)
     page = client.get(f"/cases/?saved={saved.id}")
     assert numbers_in(page.data) == [answer_in_four_hours]
-    assert re.search(r'<option value="due_at" selected>Due</option>', page.data.decode())
+    text = page.data.decode()
+    assert re.search(r'<option value="" selected>Due</option>', text)
+    assert re.search(r'<option value="asc" selected>soonest first</option>', text)
 
 
 def test_the_case_page_shows_the_viewers_clocks_in_their_time_zone(
