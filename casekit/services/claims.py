@@ -492,12 +492,13 @@ class ClaimService(Service):
         self, actor: Actor, number: str, claim_id: int, *, expected_version: int | None = None
     ) -> ClaimView:
         """The shipper accepts the carrier's settlement offer: the claim is partly paid
-        by the amount offered (the offer's reason stays its reason)."""
+        by the amount offered (the offer's reason stays its reason). An offer is always
+        less than the amount claimed (:func:`offer_amount`), and a claim under an offer
+        can no longer be changed."""
         with self.editing(actor, number, expected_version) as edit:
             row = self._step(edit, claim_id, "accept_offer")
             paid = Decimal(row.amount_offered)
-            status = ClaimStatus.PAID if paid >= Decimal(row.amount) else ClaimStatus.PARTLY_PAID
-            self._settle(edit, row, status, paid, row.reason or "", "")
+            self._settle(edit, row, ClaimStatus.PARTLY_PAID, paid, row.reason or "", "")
             return self._finish(edit, row.id, EventKind.CLAIM_OFFER_ACCEPTED)
 
     def reject_offer(
