@@ -493,7 +493,7 @@ class ClaimService(Service):
     ) -> ClaimView:
         """The shipper accepts the carrier's settlement offer: the claim is partly paid
         by the amount offered (the offer's reason stays its reason). An offer is always
-        less than the amount claimed (:func:`offer_amount`), and a claim under an offer
+        less than the amount claimed (``offer_amount``), and a claim under an offer
         can no longer be changed."""
         with self.editing(actor, number, expected_version) as edit:
             row = self._step(edit, claim_id, "accept_offer")
