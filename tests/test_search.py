@@ -50,7 +50,24 @@ def scene(kit, world):
     return case, other
 
 
-def test_words_match_only_where_the_actor_reads_them(kit, world, scene):
+@pytest.fixture(params=["listed", "overflowing", "common"])
+def how(request, monkeypatch):
+    """How the search finds the cases whose texts hold the words: listed first (a
+    few matches); past SEARCH_TEXTS, each case of the list asked in turn (SQLite)
+    or the cases of every match (PostgreSQL, MariaDB); or, words PostgreSQL's
+    planner expects in many messages, each case asked without listing first."""
+    from casekit.query import fulltext as words
+    from casekit.query import listing
+
+    if request.param == "overflowing":
+        monkeypatch.setattr(listing, "SEARCH_TEXTS", 0)
+    elif request.param == "common":
+        monkeypatch.setattr(words, "COMMON_SHARE", 0)
+        monkeypatch.setattr(words, "COMMON_TEXTS", -1)
+    return request.param
+
+
+def test_words_match_only_where_the_actor_reads_them(kit, world, scene, how):
     case, other = scene
     s, c, me = world.shipper_actor, world.carrier_actor, world.customer_actor
     # marker: who finds the case by it
@@ -338,3 +355,61 @@ def test_a_private_note_never_moves_the_order_a_reader_sees(kit, world):
     # puts the first case first: had the note counted for the carrier, it would too.
     assert before == [second, first]
     assert numbers(kit.views.search(s, "alpha beta")) == [first, second]
+
+
+def test_a_count_may_stop_past_a_bound(kit, world, how):
+    """``at_most``: a count above it means more (a search of common words asks each
+    case in turn, and its count stops there); a saved view's badge with a search
+    stops past SEARCH_COUNT."""
+    s, c = world.shipper_actor, world.carrier_actor
+    for n in range(4):
+        case = kit.cases.open(s, type="lost", carrier=world.carrier.id, subject=f"Box {n}").number
+        kit.messages.post(s, case, "The quince arrived bruised", audience="partners")
+    kit.messages.post(s, case, "Our own quince note", audience="internal")
+    query = {"view": "all_cases", "search": "quince"}
+    assert kit.views.count(s, query) == 4
+    assert kit.views.count(s, query, at_most=2) == 3
+    assert kit.views.count(s, query, at_most=4) == 4
+    assert kit.views.count(c, query, at_most=2) == 3
+    assert kit.views.count(c, {**query, "search": "own note"}, at_most=2) == 0
+    assert kit.views.count(s, {"view": "all_cases"}, at_most=1) == 2
+    view = kit.views.save(s, "Quince", query)
+    plain = kit.views.save(s, "Everything", {"view": "all_cases"})
+    with pytest.MonkeyPatch.context() as patch:
+        from casekit.services import views
+
+        patch.setattr(views, "SEARCH_COUNT", 2)
+        counts = kit.views.counts(s)
+    assert counts[f"saved:{view.id}"] == 3
+    assert counts[f"saved:{plain.id}"] == 4
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_knows_common_words_from_its_statistics(kit, world, monkeypatch):
+    """The planner's estimate, from the statistics of the messages' words (migration
+    0043), says which words are common; a word it has none of is not."""
+    from datetime import UTC, datetime
+
+    from casekit.query import fulltext as words
+    from casekit.query.listing import Lister
+
+    s = world.shipper_actor
+    case = kit.cases.open(s, type="lost", subject="Fruit").number
+    for n in range(30):
+        kit.messages.post(s, case, f"mango shipment {n}", audience="partners")
+    kit.messages.post(s, case, "one durian", audience="partners")
+    with kit.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE casekit_entries")
+    monkeypatch.setattr(words, "COMMON_TEXTS", 10)
+    with kit.sessions(write=False) as session:
+        lister = Lister(session, s, now=datetime.now(UTC), window_months=0)
+        found = lister.fulltext()
+        assert found.common({"fts_query": "mango"})
+        assert not found.common({"fts_query": "durian"})
+        assert not found.common({"fts_query": "rambutan"})
+        monkeypatch.setattr(words, "COMMON_TEXTS", 100)
+        assert not found.common({"fts_query": "mango"})
+    # Common, the page asks each case and finds it; the count stops past its bound.
+    monkeypatch.setattr(words, "COMMON_TEXTS", 10)
+    assert numbers(kit.views.search(s, "mango shipment")) == [case]
+    assert kit.views.count(s, {"view": "all_cases", "search": "mango"}, at_most=0) == 1

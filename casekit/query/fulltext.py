@@ -17,41 +17,45 @@ actor reads it, by the same rules as the timeline and the case page:
 So the index holds each text once, whoever may read it, and the query
 filters the matches by the entry's audience against the actor, in the same
 statement that finds them: a second index per audience would hold the same
-words up to four times and need a second copy of the rules. The matches
-are ranked (PostgreSQL's ``ts_rank``, SQLite's ``bm25``, MariaDB's
-relevance) to choose each case's snippet; the cases themselves are ordered
-by :func:`relevance`, computed in Python from the texts the actor reads
-alone; :func:`snippets` reads the best readable text of each listed case
-again and marks the words in it.
+words up to four times and need a second copy of the rules. The cases are
+ordered by :func:`relevance`, computed in Python from the texts the actor
+reads alone; :meth:`FullText.snippets` reads the matching readable texts of
+each listed case again, takes the best by the same measure and marks the
+words in it.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from attrs import frozen
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     bindparam,
     column,
     false,
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
     true,
     union_all,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.mysql import match as mysql_match
 from sqlalchemy.engine import Connection
 
 from casekit.domain.case import EntryKind
 from casekit.query.scoped import entry_visibility
 from casekit.store import fulltext, tables
+from casekit.store.database import in_list
 
 c = tables.cases.c
 e = tables.entries.c
@@ -75,6 +79,11 @@ _MARIADB_STOPWORDS = frozenset(
 _MARIADB_MIN = 3
 #: English inflections left off a word asked of MariaDB (the longest first).
 _ENGLISH_SUFFIXES = ("ies", "ing", "ed", "es", "e", "s", "y")
+#: Words the planner expects in more than this share of the messages, and in more
+#: than COMMON_TEXTS of them, are common (FullText.common); a word it has no
+#: statistics of is taken to be in at most 0.5% of them.
+COMMON_SHARE = 0.01
+COMMON_TEXTS = 10_000
 #: The text a snippet shows around its first match, in characters.
 SNIPPET = 160
 
@@ -151,11 +160,15 @@ class FullText:
         carrier: bool | None,
         shipper: bool | None,
         tenant: ColumnElement[bool],
+        kept: Callable[[str, Callable[[], Any]], Any] | None = None,
     ) -> None:
         """``carrier`` / ``shipper``: the actor's organization is the carrier (the
         shipper) of every case it sees (None: no organization's role). ``tenant``
-        is the actor's cases, asked of the matches by :meth:`ranked`."""
+        is the actor's cases, asked of the matches by :meth:`texts`. ``kept(name,
+        build)``: a statement built once for the actor and kept (the statements
+        depend on nothing else), else built each time."""
         self.connection = connection
+        self._kept = kept or (lambda _name, build: build())
         self.dialect = connection.dialect.name
         self.language = language
         self.tenant = tenant
@@ -184,8 +197,8 @@ class FullText:
             query = text
         return {"fts_query": query} if words else None
 
-    def _match(self, name: str, columns: Sequence[Any]) -> tuple[Any, Any]:
-        """The condition that ``columns`` (of the table ``name``) hold the words, and its score."""
+    def _match(self, name: str, columns: Sequence[Any]) -> Any:
+        """The condition that ``columns`` (of the table ``name``) hold the words."""
         q: Any = bindparam("fts_query")
         if self.dialect == "postgresql":
             names = tuple(col.name for col in columns)
@@ -196,12 +209,10 @@ class FullText:
                     q, fulltext.SPLIT_CHARACTERS, " " * len(fulltext.SPLIT_CHARACTERS)
                 )
             query = func.plainto_tsquery(literal_column(f"'{self.language}'::regconfig"), q)
-            return vector.op("@@")(query), func.ts_rank(vector, query)
+            return vector.op("@@")(query)
         if self.dialect in ("mysql", "mariadb"):
-            found = mysql_match(*columns, against=q).in_boolean_mode()
-            return found, found
-        fts = fulltext.SQLITE_TABLES[name]
-        return literal_column(fts).op("MATCH")(q), -func.bm25(literal_column(fts))
+            return mysql_match(*columns, against=q).in_boolean_mode()
+        return literal_column(fulltext.SQLITE_TABLES[name]).op("MATCH")(q)
 
     def _from(self, name: str, joined: Any, key: Any) -> Any:
         """``joined`` with SQLite's FTS5 table of ``name``, whose rowid is ``key``."""
@@ -212,7 +223,7 @@ class FullText:
 
     # -- the statements -----------------------------------------------------------------
     def _branches(self, only: bool = False) -> list[Select[Any]]:
-        """(case id, source, text, score) of every readable text that holds the words,
+        """(case id, source, text) of every readable text that holds the words,
         of any case (the caller applies the tenant); of ``:snippet_ids``' cases with
         ``only``.
 
@@ -222,18 +233,18 @@ class FullText:
         """
 
         def of(case_id: Any) -> list[Any]:
-            return [case_id.in_(bindparam("snippet_ids", expanding=True))] if only else []
+            return [in_list(case_id, "snippet_ids", self.dialect)] if only else []
 
-        found, score = self._match("casekit_entries", [e.body])
+        found = self._match("casekit_entries", [e.body])
         messages = (
-            select(e.case_id, literal("message"), e.body, score)
+            select(e.case_id, literal("message"), e.body)
             .select_from(self._from("casekit_entries", tables.entries, e.id))
             # The kind as a literal: PostgreSQL's index holds the messages alone.
             .where(found, e.kind == _MESSAGE, self._entries, *of(e.case_id))
         )
-        found, score = self._match("casekit_attachments", [a.filename])
+        found = self._match("casekit_attachments", [a.filename])
         attachments = (
-            select(a.case_id, literal("attachment"), a.filename, score)
+            select(a.case_id, literal("attachment"), a.filename)
             .select_from(
                 self._from("casekit_attachments", tables.attachments, a.id).join(
                     tables.entries, e.id == a.entry_id
@@ -241,15 +252,15 @@ class FullText:
             )
             .where(found, self._entries, *of(a.case_id))
         )
-        found, score = self._match("casekit_cases", [c.subject])
+        found = self._match("casekit_cases", [c.subject])
         subjects = (
-            select(c.id, literal("subject"), c.subject, score)
+            select(c.id, literal("subject"), c.subject)
             .select_from(self._from("casekit_cases", tables.cases, c.id))
             .where(found, *of(c.id))
         )
-        found, score = self._match("casekit_customers", [u.name, u.email])
+        found = self._match("casekit_customers", [u.name, u.email])
         customers = (
-            select(c.id, literal("customer"), func.coalesce(u.name, "") + " " + u.email, score)
+            select(c.id, literal("customer"), func.coalesce(u.name, "") + " " + u.email)
             .select_from(
                 self._from("casekit_customers", tables.customers, u.id).join(
                     tables.cases, c.customer_id == u.id
@@ -259,63 +270,167 @@ class FullText:
         )
         return [messages, attachments, subjects, customers]
 
+    def common(self, params: dict[str, Any]) -> bool:
+        """Whether the words are common: PostgreSQL's planner, from the statistics
+        of the messages' words (:func:`casekit.store.fulltext.create_statistics`),
+        expects them in more than :data:`COMMON_SHARE` of the messages, and in
+        more than ``common_texts`` of them.
+
+        Then the list asks its cases in turn (:meth:`holds`) straight away:
+        reading the first matching texts to list their cases would build the
+        index's list of every match (a fifth of four million messages, some
+        half a second) only to find them too many. Words the statistics do
+        not know (rarer than the commonest thousand or so) are not common. A
+        question to the planner alone: nothing is read. False on the other
+        engines, which read the first matches without building the whole
+        list (SQLite) or cannot ask a case alone (MariaDB).
+        """
+        if self.dialect != "postgresql":
+            return False
+        vector = fulltext.vector(self.language, ("body",), prefix="e.")
+        messages = f"SELECT 1 FROM casekit_entries e WHERE e.kind = '{EntryKind.MESSAGE.value}'"
+        query = f"plainto_tsquery('{self.language}'::regconfig, :fts_query)"
+        explain = f"EXPLAIN (FORMAT JSON) {messages} AND {vector} @@ {query} UNION ALL {messages}"
+        plan = self.connection.execute(sql_text(explain), params).scalar_one()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        matching, every = (branch["Plan Rows"] for branch in plan[0]["Plan"]["Plans"])
+        return bool(matching > COMMON_SHARE * every and matching > COMMON_TEXTS)
+
+    def walks(self, *, common: bool) -> bool:
+        """Whether a search whose matching texts are too many to list first asks the
+        list's cases in turn (:meth:`holds`), else lists the cases of every match
+        (:meth:`matches`).
+
+        On PostgreSQL, when the words are ``common`` (:meth:`common`): words
+        in fewer messages have fewer matches to list than the reader has
+        cases to walk when few of them hold the words. On SQLite, always: it
+        has no statistics of the words, and lists its matches in the
+        organization's order no faster. Never on MariaDB: InnoDB answers
+        ``MATCH`` only through its ``FULLTEXT`` index, reading it whole each
+        time it is asked, so a case cannot be asked alone.
+        """
+        if self.dialect == "postgresql":
+            return common
+        return self.dialect == "sqlite"
+
+    def holds(self) -> ColumnElement[bool]:
+        """Whether the case of the outer statement (``casekit_cases``) has a text the
+        actor reads that holds the words: its subject, then each other text asked by
+        the case's own rows (an entry's, attachment's and customer's key).
+
+        For words too common to list their cases first (:meth:`walks`): the
+        list walks the actor's cases in its own order and asks each one, so a
+        page stops once it is full instead of reading every text of every
+        tenant that holds them. Each probe is a subquery PostgreSQL may not
+        turn into a join (``OFFSET 0``), which would read the words' matches
+        first; on SQLite the FTS5 table is asked for the text's own row.
+        """
+        subject = self._match("casekit_cases", [c.subject])
+        if self.dialect == "sqlite":
+            subject = self._row_match("casekit_cases", c.id)
+        found = self._match("casekit_entries", [e.body])
+        if self.dialect == "sqlite":
+            found = self._row_match("casekit_entries", e.id)
+        messages = (
+            select(literal(1))
+            .select_from(tables.entries)
+            .where(e.case_id == c.id, e.kind == _MESSAGE, self._entries, found)
+        )
+        found = self._match("casekit_attachments", [a.filename])
+        if self.dialect == "sqlite":
+            found = self._row_match("casekit_attachments", a.id)
+        attachments = (
+            select(literal(1))
+            .select_from(tables.attachments.join(tables.entries, e.id == a.entry_id))
+            .where(a.case_id == c.id, self._entries, found)
+        )
+        found = self._match("casekit_customers", [u.name, u.email])
+        if self.dialect == "sqlite":
+            found = self._row_match("casekit_customers", u.id)
+        customers = (
+            select(literal(1)).select_from(tables.customers).where(u.id == c.customer_id, found)
+        )
+        asked = [
+            (probe.offset(0) if self.dialect == "postgresql" else probe).exists()
+            for probe in (messages, attachments, customers)
+        ]
+        return or_(subject, asked[0], asked[1], and_(self._contact, asked[2]))
+
+    def _row_match(self, name: str, key: Any) -> ColumnElement[bool]:
+        """SQLite: whether the FTS5 row of ``key`` (in the table ``name``) holds the
+        words; FTS5 seeks the words' lists to that one row."""
+        fts = table(fulltext.SQLITE_TABLES[name], column("rowid"))
+        found = self._match(name, [])
+        return select(literal(1)).select_from(fts).where(fts.c.rowid == key, found).exists()
+
     def matches(self) -> Select[Any]:
         """The ids of the cases with matching texts (unranked, every one, any tenant)."""
         found = union_all(*(b.with_only_columns(b.selected_columns[0]) for b in self._branches()))
         return select(found.subquery().c[0])
 
     def texts(self) -> Select[Any]:
-        """(case id, text) of the first ``:search_texts`` matching texts the actor reads,
-        in no order."""
-        found = union_all(*self._branches()).subquery()
-        return select(found.c[0], found.c[2]).limit(bindparam("search_texts"))
+        """(case id, text) of the first ``:search_texts`` matching texts the actor reads
+        on its own cases, in no order.
+
+        Each text's case is asked by primary key, one probe per text, after the
+        texts are found (on PostgreSQL a subquery it may not turn into a join):
+        planned as a join, the database guesses a rare word's matches many and
+        reads all the organization's cases to join them.
+        """
+
+        def build() -> Select[Any]:
+            found = union_all(*self._branches()).subquery()
+            mine = (
+                select(literal(1)).select_from(tables.cases).where(c.id == found.c[0], self.tenant)
+            )
+            if self.dialect == "postgresql":
+                mine = mine.offset(0)
+            texts = select(found.c[0], found.c[2]).where(mine.exists())
+            return texts.limit(bindparam("search_texts"))
+
+        return self._kept("texts", build)  # type: ignore[no-any-return]
 
     def ranked(self, rows: Sequence[Any], text: str) -> list[int]:
-        """The actor's cases among ``rows`` (of :meth:`texts`), most relevant first
-        (:func:`relevance` of each case's best readable text; the newest case first
-        among equals).
-
-        Their tenant is asked by primary key, one probe per case.
-        """
+        """The cases of ``rows`` (of :meth:`texts`), most relevant first (:func:`relevance`
+        of each case's best readable text; the newest case first among equals)."""
         words = terms(text)
         phrase = _flat(text).lower()
         best: dict[int, float] = {}
         for case_id, body in rows:
             score = relevance(body or "", words, phrase)
             best[case_id] = max(best.get(case_id, score), score)
-        if not best:
-            return []
-        mine = select(c.id).where(c.id.in_(bindparam("texts_of", expanding=True)), self.tenant)
-        allowed = set(self.connection.scalars(mine, {"texts_of": sorted(best)}))
-        return sorted(allowed, key=lambda i: (-best[i], -i))
+        return sorted(best, key=lambda i: (-best[i], -i))
 
     def snippets(
         self, params: dict[str, Any], case_ids: Sequence[int], text: str
     ) -> dict[int, Snippet]:
         """The best readable text of each of ``case_ids`` that holds the words, as a snippet.
 
-        A text that holds what was typed as it was typed comes first, then the
-        engine's score: the scores of different texts (a message, a file name)
-        are not comparable on every engine, and a phrase typed whole is the text
-        the person is looking for.
+        A text that holds what was typed as it was typed comes first (a phrase
+        typed whole is the text the person is looking for), then the most
+        relevant (:func:`relevance`, as the cases are ordered); the engines'
+        own scores are not comparable between texts of different kinds, and
+        SQLite's and MariaDB's weigh a word by texts the reader may not read.
         """
         if not case_ids:
             return {}
-        found = union_all(*self._branches(only=True)).subquery()
-        stmt = select(*found.c).order_by(found.c[3].desc())
-        phrase = _flat(text).lower()
-        best: dict[int, tuple[str, str]] = {}
-        whole: set[int] = set()
-        for case_id, source, body, _score in self._connection_rows(stmt, params, case_ids):
-            if case_id in whole:
-                continue
-            if phrase and phrase in _flat(body or "").lower():
-                best[case_id] = (source, body or "")
-                whole.add(case_id)
-            else:
-                best.setdefault(case_id, (source, body or ""))
+
+        def build() -> Select[Any]:
+            return select(*union_all(*self._branches(only=True)).subquery().c)
+
+        stmt = self._kept("snippets", build)
         words = terms(text)
-        return {case_id: snippet(source, body, words) for case_id, (source, body) in best.items()}
+        phrase = _flat(text).lower()
+        best: dict[int, tuple[tuple[bool, float], str, str]] = {}
+        for case_id, source, body in self._connection_rows(stmt, params, case_ids):
+            body = body or ""
+            rank = (bool(phrase) and phrase in _flat(body).lower(), relevance(body, words, phrase))
+            if case_id not in best or rank > best[case_id][0]:
+                best[case_id] = (rank, source, body)
+        return {
+            case_id: snippet(source, body, words) for case_id, (_rank, source, body) in best.items()
+        }
 
     def _connection_rows(self, stmt: Any, params: dict[str, Any], ids: Sequence[int]) -> Any:
         return self.connection.execute(stmt, {**params, "snippet_ids": list(ids)})

@@ -67,6 +67,7 @@ from casekit.query.fulltext import FullText, Snippet
 from casekit.query.scoped import Scope, entry_visibility
 from casekit.query.tags import in_order, own_tag_ids, tag_refs
 from casekit.store import tables
+from casekit.store.database import in_list
 
 c = tables.cases.c
 s = tables.shipments.c
@@ -96,6 +97,9 @@ SEARCH_HITS = 500
 #: Up to this many texts that hold a search's words are read first and scored;
 #: past it (common words), the page holds the words' query instead.
 SEARCH_TEXTS = 2000
+#: A count of a list with a search stops past this many cases (see Lister.count):
+#: common words match most cases, and each is asked in turn.
+SEARCH_COUNT = 500
 #: At most this many built page and count statements are kept per kit.
 MAX_STATEMENTS = 256
 # The values a kept statement is run with: the start of the window, the
@@ -104,6 +108,7 @@ _WINDOW = "window_start"
 _AFTER_VALUE = "after_value"
 _AFTER_ID = "after_id"
 _HITS = "search_hits"
+_AT_MOST = "count_at_most"
 
 
 class BuiltinView(enum.StrEnum):
@@ -338,6 +343,8 @@ class Lister:
         #: and the cases its words matched (None: too many to list).
         self._words: dict[str, Any] | None = None
         self._by_words: set[int] | None = set()
+        #: Whether too many matches are found by asking each case in turn.
+        self._walk = False
         self._connection: Connection | None = None
         self._field_columns: dict[str, field_columns.FieldColumn] | None = None
 
@@ -460,9 +467,12 @@ class Lister:
 
         Usually a handful, which the page then reads by primary key; planned
         together, the database guesses the union large and scans all the
-        actor's cases to join it. Past ``SEARCH_HITS`` (a carrier's name, a
-        common word) they are too many to list: ``_too_many`` is set, and
-        the statement holds their subqueries instead (see :meth:`search_clause`).
+        actor's cases to join it. Past ``SEARCH_HITS`` cases or
+        ``SEARCH_TEXTS`` texts (a carrier's name, a common word), or when
+        PostgreSQL expects the words in many messages
+        (:meth:`~casekit.query.fulltext.FullText.common`, without reading
+        them), they are too many to list: ``_too_many`` is set, and the
+        statement holds their conditions instead (see :meth:`search_clause`).
         """
         org = self._search_org()
         params = {**search.params(text, org), "search_limit": SEARCH_HITS + 1}
@@ -470,9 +480,14 @@ class Lister:
         too_many = len(hits) > SEARCH_HITS
         self._words = words = self.fulltext().params(text)
         self._by_words = None if too_many else set()
+        common = words is not None and not too_many and self.fulltext().common(words)
+        self._walk = self.fulltext().walks(common=common)
+        if common:
+            too_many = True  # the page asks each case in turn
+            self._by_words = None
         if words is not None and not too_many:
-            # The matching texts, a bounded number (when the words are common,
-            # the page takes their subquery instead), best score per case first.
+            # The matching texts, a bounded number, best score per case first; past
+            # it the page holds the words' conditions instead (see search_clause).
             rows = self.connection.execute(
                 self.fulltext().texts(), {**words, "search_texts": SEARCH_TEXTS}
             ).all()
@@ -537,6 +552,7 @@ class Lister:
                 carrier=None if role is None else role is OrgRole.CARRIER,
                 shipper=None if role is None else role is OrgRole.SHIPPER,
                 tenant=self.tenant_clause(),
+                kept=lambda name, build: self._kept(("fulltext", name), build, kept=True),
             )
         return self._fulltext
 
@@ -545,16 +561,22 @@ class Lister:
         number only), or whose texts the actor reads hold its words.
 
         The matches :meth:`_matches` read, as the bound parameter
-        ``search_hits``; when they were too many, their subqueries.
+        ``search_hits``; when they were too many, the identifiers' subquery and
+        either each case asked whether its texts hold the words (common words,
+        :meth:`~casekit.query.fulltext.FullText.walks`) or the cases of every
+        matching text.
         """
         if self._too_many:
             org = self._search_org()
             found = search.matches(*search.shape(text, org))
-            either = [c.id.in_(found.select().params(search.params(text, org)))]
-            if self._words is not None:
-                either.append(c.id.in_(self.fulltext().matches().params(self._words)))
+            either: list[ColumnElement[bool]] = [
+                c.id.in_(found.select().params(search.params(text, org)))
+            ]
+            if self._words is not None:  # the words are among the values (_params)
+                words = self.fulltext()
+                either.append(words.holds() if self._walk else c.id.in_(words.matches()))
             return or_(*either)
-        return c.id.in_(bindparam(_HITS, expanding=True, type_=c.id.type))
+        return in_list(c.id, _HITS, self.connection.dialect.name)
 
     def with_snippets(self, rows: Sequence[CaseRow], text: str) -> tuple[CaseRow, ...]:
         """``rows`` with where their readable texts hold the words of ``text``."""
@@ -623,15 +645,27 @@ class Lister:
         return conditions
 
     # -- running -------------------------------------------------------------------
-    def count(self, query: ListQuery) -> int:
+    def count(self, query: ListQuery, *, at_most: int | None = None) -> int:
+        """How many cases ``query`` lists; with ``at_most``, counting stops past it
+        (a result above ``at_most`` means "more than ``at_most``").
+
+        A search of common words asks each case in turn (:meth:`search_clause`),
+        so its count walks all the actor's cases unless it may stop.
+        """
         params = self._params(query)
         if params is None:
             return 0
 
         def build() -> Select[Any]:
-            return select(func.count()).select_from(tables.cases).where(*self.where(query))
+            if at_most is None:
+                return select(func.count()).select_from(tables.cases).where(*self.where(query))
+            found = select(c.id).where(*self.where(query)).limit(bindparam(_AT_MOST)).subquery()
+            return select(func.count()).select_from(found)
 
-        stmt = self._kept(("count", *_shape_of(query)), build, kept=not self._too_many)
+        key = ("count", at_most is None, *_shape_of(query))
+        stmt = self._kept(key, build, kept=not self._too_many)
+        if at_most is not None:
+            params[_AT_MOST] = at_most + 1
         return int(self.connection.scalar(stmt, params) or 0)
 
     def _kept(self, key: Any, build: Callable[[], Select[Any]], *, kept: bool) -> Select[Any]:
@@ -674,6 +708,8 @@ class Lister:
                 return None
             if not self._too_many:
                 params[_HITS] = hits
+            elif self._words is not None:
+                params.update(self._words)
         return params
 
     def view_counts(self) -> dict[str, int]:

@@ -23,6 +23,7 @@ from casekit.query.listing import (
     COLUMNS,
     DEFAULT_COLUMNS,
     PAGE_COLUMNS,
+    SEARCH_COUNT,
     BuiltinView,
     CaseRow,
     Lister,
@@ -94,19 +95,33 @@ class ViewService(Service):
             _check_columns(lister, parsed.columns)
             return lister.page(parsed, limit=limit, cursor=cursor)
 
-    def count(self, actor: Actor, query: QueryLike = None) -> int:
+    def count(self, actor: Actor, query: QueryLike = None, *, at_most: int | None = None) -> int:
+        """How many cases ``query`` lists for ``actor``.
+
+        With ``at_most``, counting stops past it: a result above ``at_most``
+        means "more than ``at_most``". Give it for a query with a search: a
+        search of words common in the cases (most of them hold "pallet")
+        asks each of the actor's cases in turn, and only a bound keeps its
+        count as quick as its first page.
+        """
         parsed = parse_query(query)
         with self._uow(write=False, replica=True) as uow:
-            return self._lister(uow, actor).count(parsed)
+            return self._lister(uow, actor).count(parsed, at_most=at_most)
 
     def counts(self, actor: Actor) -> dict[str, int]:
-        """Badge counts: each built-in view, then each saved view the actor can use by id."""
+        """Badge counts: each built-in view, then each saved view the actor can use by id.
+
+        A saved view with a search is counted up to
+        ``casekit.query.listing.SEARCH_COUNT`` (500): a count above it
+        means more (see :meth:`count`).
+        """
         with self._uow(write=False, replica=True) as uow:
             lister = self._lister(uow, actor)
             result = lister.view_counts()
             for saved in self._usable(uow, actor):
+                parsed = parse_query(json.loads(saved.definition))
                 result[f"saved:{saved.id}"] = lister.count(
-                    parse_query(json.loads(saved.definition))
+                    parsed, at_most=SEARCH_COUNT if parsed.search else None
                 )
             return result
 

@@ -9,7 +9,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, make_url, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    exc,
+    make_url,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL
 
 from casekit.errors import DatabaseUnavailable
@@ -33,6 +44,19 @@ def normalize_url(url: str | URL) -> URL:
     if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed
+
+
+def in_list(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the values of the list parameter ``name``.
+
+    On PostgreSQL one array parameter (``= ANY(:name)``), so the statement's
+    text is the same whatever the list's length: hundreds of ids as as many
+    parameters cost more to render and send than the statement's own run.
+    Elsewhere an expanding ``IN``.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True, type_=column.type))  # type: ignore[no-any-return]
 
 
 #: A pooled connection idle for longer than this (seconds) is pinged when taken.

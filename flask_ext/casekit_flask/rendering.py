@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from casekit import Audience, EntryView, EventKind, Status, labels
+from casekit.query.listing import SEARCH_COUNT
 from casekit_flask import clocks
 
 # CommonMark with raw HTML off; whatever it makes is cleaned once more.
@@ -285,6 +286,14 @@ def static_url(filename: str) -> str:
     return url_for(f"{blueprint}.static", filename=filename)
 
 
+def count_label(count: int, searched: Any = False) -> str:
+    """A list's count as a page shows it; the count of a list with a search stops
+    past :data:`~casekit.query.listing.SEARCH_COUNT`, and reads "500+" there."""
+    if searched and count > SEARCH_COUNT:
+        return f"{SEARCH_COUNT:,}+"
+    return f"{count:,}"
+
+
 def install(app: Any) -> None:
     """Register the filters under ``casekit_*`` names on ``app``'s Jinja environment."""
     env = app.jinja_env
@@ -296,6 +305,7 @@ def install(app: Any) -> None:
     env.filters.setdefault("casekit_label", label)
     env.filters.setdefault("casekit_field", labels.field_label)
     env.filters.setdefault("casekit_day", day)
+    env.filters.setdefault("casekit_count", count_label)
     env.globals.setdefault("casekit_column_labels", COLUMN_LABELS)
     env.globals.setdefault("casekit_static", static_url)
     env.globals.setdefault("casekit_is_image", is_image)

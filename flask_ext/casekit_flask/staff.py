@@ -40,7 +40,7 @@ from casekit.json_input import load_json
 from casekit.query.field_columns import PREFIX, FieldColumn, is_field_column
 from casekit.query.filters import FIELDS, Kind
 from casekit.query.known import KNOWN_FIELDS
-from casekit.query.listing import COLUMNS, BuiltinView
+from casekit.query.listing import COLUMNS, SEARCH_COUNT, BuiltinView
 from casekit.schemas.views import dump_query
 from casekit.services.messages import split_addresses
 from casekit_flask import field_filters, listing, rendering
@@ -158,7 +158,8 @@ def _result_count(actor: Actor, query: dict[str, Any], saved_id: int | None) -> 
         key = f"saved:{saved_id}" if saved_id is not None else str(query.get("view"))
         if key in counts:
             return counts[key]
-    return current_kit().views.count(actor, query)
+    at_most = SEARCH_COUNT if query.get("search") else None
+    return current_kit().views.count(actor, query, at_most=at_most)
 
 
 def _list_context(
@@ -220,6 +221,7 @@ def _list_context(
             return value.replace("_", " ").capitalize()
         return value
 
+    saved_views = kit.views.saved(actor)
     counts = state().counts.get(actor)
     total = None if page is None else _result_count(actor, query, saved_id)
     due_soon = BuiltinView.DUE_SOON.value
@@ -237,7 +239,11 @@ def _list_context(
         "page": page,
         "errors": errors,
         "saved_id": saved_id,
-        "saved_views": kit.views.saved(actor),
+        "saved_views": saved_views,
+        # Saved views with a search: their counts stop past SEARCH_COUNT.
+        "searched_views": {
+            view.id for view in saved_views if json.loads(view.definition).get("search")
+        },
         "counts": counts,
         "views": list(BuiltinView),
         "columns": columns,
@@ -251,6 +257,7 @@ def _list_context(
         "chips": listing.chips(args, label),
         "known": {name: state().known.get(actor, name) for name in KNOWN_FIELDS},
         "total": total,
+        "searched": bool(query.get("search")),  # the total stops past SEARCH_COUNT
         "back": urlencode(base),
         "bulk_statuses": MANUAL_STATUSES
         if organization.role is OrgRole.SHIPPER

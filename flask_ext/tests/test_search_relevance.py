@@ -4,6 +4,8 @@ order, a bad sort a 400 naming it; the carrier's order unmoved by the shipper's 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import login
 from test_list_page import numbers_in
@@ -86,3 +88,31 @@ def test_the_list_page_lists_a_search_best_match_first(kit, world, client, cases
     ]
     login(client, world.shipper_actor)
     assert numbers_in(client.get("/cases/?view=all_cases&q=kumquat").data)[0] == weak
+
+
+def test_common_words_list_in_the_views_order_and_count_to_a_bound(
+    kit, world, client, cases, monkeypatch
+):
+    """Words in too many texts to list first: the page asks each case in the list's
+    order (newest first), and the result count and a saved view's badge stop past
+    SEARCH_COUNT ("2+" with a bound of 2)."""
+    from casekit.query import listing
+    from casekit.services import views
+    from casekit_flask import rendering, staff
+
+    strong, middle, weak = cases
+    monkeypatch.setattr(listing, "SEARCH_TEXTS", 1)
+    for module in (views, rendering, staff):
+        monkeypatch.setattr(module, "SEARCH_COUNT", 2)
+    kit.views.save(world.carrier_actor, "Kumquats", {"view": "all_cases", "search": "kumquat"})
+    kit.views.save(world.carrier_actor, "All of them", {"view": "all_cases"})
+    login(client, world.carrier_actor)
+    text = client.get("/cases/?view=all_cases&q=kumquat").data.decode()
+    assert numbers_in(text.encode()) == [weak, middle, strong]
+    assert '<p class="ck-result-count" id="result-count">2+ cases</p>' in text
+    badges = re.findall(r'(Kumquats|All of them) <span class="ck-count">([^<]*)</span>', text)
+    assert badges == [("All of them", "3"), ("Kumquats", "2+")] * 2  # beside the list, in its menu
+    monkeypatch.setattr(listing, "SEARCH_TEXTS", 2000)
+    listed = client.get("/cases/?view=all_cases&q=kumquat").data.decode()
+    assert '<p class="ck-result-count" id="result-count">2+ cases</p>' in listed
+    assert "1 case" in client.get("/cases/?view=all_cases&q=kumquat+crate").data.decode()
