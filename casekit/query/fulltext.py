@@ -475,12 +475,15 @@ def _hits(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
     """Where ``text``'s words start like one of ``words`` (a stem: all but its last
     two letters, at least three), in order."""
     stems = [w[: max(3, len(w) - 2)] for w in words]
+    if not stems:
+        return []
+    # A word that starts with a stem, or that a stem starts with (three letters or more).
+    starts = re.compile("|".join(re.escape(stem) for stem in stems)).match
+    shorter = {stem[:n] for stem in stems for n in range(3, len(stem) + 1)}
     found = []
     for m in _WORD.finditer(text):
         word = m.group().lower()
-        if any(
-            word.startswith(stem) or (stem.startswith(word) and len(word) >= 3) for stem in stems
-        ):
+        if starts(word) or word in shorter:
             found.append((m.start(), m.end()))
     return found
 

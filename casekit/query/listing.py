@@ -521,7 +521,6 @@ class Lister:
         stmt = self._kept(
             ("relevance", *_shape_of(query)),
             lambda: select(c.id).select_from(tables.cases).where(*self.where(query)),
-            kept=True,
         )
         passing = set(self.connection.scalars(stmt, params))
         by_words = self._by_words or set()
@@ -552,7 +551,7 @@ class Lister:
                 carrier=None if role is None else role is OrgRole.CARRIER,
                 shipper=None if role is None else role is OrgRole.SHIPPER,
                 tenant=self.tenant_clause(),
-                kept=lambda name, build: self._kept(("fulltext", name), build, kept=True),
+                kept=lambda name, build: self._kept(("fulltext", name), build),
             )
         return self._fulltext
 
@@ -569,10 +568,9 @@ class Lister:
         if self._too_many:
             org = self._search_org()
             found = search.matches(*search.shape(text, org))
-            either: list[ColumnElement[bool]] = [
-                c.id.in_(found.select().params(search.params(text, org)))
-            ]
-            if self._words is not None:  # the words are among the values (_params)
+            # The identifiers' values and the words are among the values (_params).
+            either: list[ColumnElement[bool]] = [c.id.in_(found.select())]
+            if self._words is not None:
                 words = self.fulltext()
                 either.append(words.holds() if self._walk else c.id.in_(words.matches()))
             return or_(*either)
@@ -662,28 +660,27 @@ class Lister:
             found = select(c.id).where(*self.where(query)).limit(bindparam(_AT_MOST)).subquery()
             return select(func.count()).select_from(found)
 
-        key = ("count", at_most is None, *_shape_of(query))
-        stmt = self._kept(key, build, kept=not self._too_many)
+        key = ("count", at_most is None, *_shape_of(query), self._search_shape(query))
+        stmt = self._kept(key, build)
         if at_most is not None:
             params[_AT_MOST] = at_most + 1
         return int(self.connection.scalar(stmt, params) or 0)
 
-    def _kept(self, key: Any, build: Callable[[], Select[Any]], *, kept: bool) -> Select[Any]:
+    def _kept(self, key: Any, build: Callable[[], Select[Any]]) -> Select[Any]:
         """The statement ``build`` makes for ``key`` and the actor, built once per kit.
 
         A statement depends on nothing but the actor and ``key`` (the
         organization roles and users' organizations it reads never change)
         besides the values it is run with (:meth:`_params`); kept, it skips
         building and SQLAlchemy's hashing of it for its compiled form, most
-        of a page's Python time. A search's is kept without its text (its
-        matches are bound), unless they were too many to list.
+        of a page's Python time. A search's is kept without its text: its
+        matches, or the values of its conditions when they were too many to
+        list, are bound (:meth:`_search_shape`).
         """
         full_key = (key, self.actor)
         try:
-            stmt = self._statements.get(full_key) if kept else None
+            stmt = self._statements.get(full_key)
         except TypeError:  # a query built by hand with a list for a value
-            kept = False
-        if not kept:
             return build()
         if stmt is None:
             stmt = build()
@@ -708,9 +705,19 @@ class Lister:
                 return None
             if not self._too_many:
                 params[_HITS] = hits
-            elif self._words is not None:
-                params.update(self._words)
+            else:
+                params.update(search.params(query.search, self._search_org()))
+                params.update(self._words or {})
         return params
+
+    def _search_shape(self, query: ListQuery) -> tuple[Any, ...] | None:
+        """What the search clause of ``query`` is built from, besides the values
+        :meth:`_params` gave (read after it): listed matches, or too many, found
+        how, with what identifiers' statement."""
+        if not query.search or not self._too_many:
+            return None
+        shape = search.shape(query.search, self._search_org())
+        return (self._walk, self._words is not None, *shape)
 
     def view_counts(self) -> dict[str, int]:
         """Every built-in view's count: the windowed views in one pass, then All
@@ -760,9 +767,8 @@ class Lister:
         # A cursor past the rows with no value reads on in another shape.
         shape = None if after is None else after[0] is None
         stmt = self._kept(
-            ("page", *_shape_of(query), limit, shape, kind),
+            ("page", *_shape_of(query), limit, shape, kind, self._search_shape(query)),
             lambda: self._page_select(query, limit, shape, kind),
-            kept=not self._too_many,
         )
         if after is not None:
             params[_AFTER_VALUE], params[_AFTER_ID] = after
