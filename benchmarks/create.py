@@ -20,6 +20,10 @@ their ids, which the notifications name), the participants and the
 notifications (one statement each). After both runs the scenario checks
 that the two databases hold the same rows (timestamps aside), so the floor
 cannot drift away from what casekit really writes.
+
+``create.search_indexes`` is casekit again on a database without the
+full-text indexes (its floor column): what keeping the search indexes in
+step costs opening a case and its three follow-ups.
 """
 
 from __future__ import annotations
@@ -56,11 +60,13 @@ from casekit.domain.case import EntryKind, EventKind, Source
 from casekit.domain.workflow import Status
 from casekit.kit import CaseKit
 from casekit.settings import Settings
-from casekit.store import tables
+from casekit.store import fulltext, tables
 from casekit.store.database import WRITE_OPTION, create_casekit_engine
 from casekit.store.types import UTCDateTime
 
 NAME = "create"
+#: The side run on a schema without the full-text indexes (see run_side).
+WITHOUT_SEARCH = "casekit_without_search"
 CASE_TYPES = ("where_is_my_order", "delivery_scheduling", "osd_damaged", "lost")
 # Tables a case writes to; compared between casekit's and the floor's database.
 CASE_TABLES = (
@@ -418,11 +424,16 @@ def floor_worker(
 def run_side(url: str, ctx: Context, side: str) -> tuple[Report, float]:
     """Set up ``url`` (schema, people), run ``side``'s workers: the report, rows per case.
 
-    ``side`` is ``casekit`` or a key of :data:`FLOORS`.
+    ``side`` is ``casekit``, ``casekit_without_search`` (casekit on a schema
+    without the full-text indexes, :func:`casekit.store.fulltext.drop`: what
+    they add to opening a case) or a key of :data:`FLOORS`.
     """
     with tempfile.TemporaryDirectory(prefix="casekit-bench-files-") as files:
         kit = bench_kit(url, Path(files))  # the floors get the same schema and people
         try:
+            if side == WITHOUT_SEARCH:
+                with kit.engine.begin() as conn:
+                    fulltext.drop(conn)
             people = People.build(kit)
             prefix = kit.settings.case_number_prefix
             names = [t.name for t in CASE_TABLES]
@@ -434,7 +445,7 @@ def run_side(url: str, ctx: Context, side: str) -> tuple[Report, float]:
         split(range(ctx.warmup, ctx.warmup + ctx.cases), ctx.workers),
         strict=True,
     )
-    if side == "casekit":
+    if side in ("casekit", WITHOUT_SEARCH):
         reports = run_workers(casekit_worker, [(url, people, w, m) for w, m in shares])
     else:
         jobs = [(url, people, w, m, prefix, side) for w, m in shares]
@@ -503,10 +514,15 @@ def check_same_rows(casekit_url: str, floor_url: str) -> None:
 
 
 def results(
-    ours: Report, floors: dict[str, Report], rows: dict[str, float], cases: int
+    ours: Report,
+    floors: dict[str, Report],
+    rows: dict[str, float],
+    cases: int,
+    without_search: Report,
 ) -> list[Result]:
     """``create`` beside the one-transaction floor; ``create.by_request`` beside the
-    floor written as four requests; per-step latencies; statements by kind."""
+    floor written as four requests; ``create.search_indexes``, casekit beside itself
+    without the full-text indexes; per-step latencies; statements by kind."""
     floor = floors["one_transaction"]
 
     def both(name: str, metric: str, floor: Report, measure: Callable[[Report], float]) -> Result:
@@ -527,6 +543,9 @@ def results(
     )
     by_request = f"{NAME}.by_request"
     out += [both(by_request, metric, floors["by_request"], m) for metric, m in measures[:6]]
+    # What the search indexes add: casekit, then casekit without them in the floor column.
+    search = f"{NAME}.search_indexes"
+    out += [both(search, metric, without_search, m) for metric, m in measures[:4]]
     for part in ours.parts:
         out.append(Result(f"{NAME}.{part}", "p50_ms", round(ours.percentile_ms(0.50, part), 3)))
         out.append(Result(f"{NAME}.{part}", "p95_ms", round(ours.percentile_ms(0.95, part), 3)))
@@ -554,9 +573,12 @@ def run(ctx: Context) -> list[Result]:
         require_new_database(casekit_url)
         ctx.log(f"{NAME}: casekit, {how}")
         ours, rows["casekit"] = run_side(casekit_url, ctx, "casekit")
+        with throwaway_database(ctx.database_url, keep_sqlite=False) as bare_url:
+            ctx.log(f"{NAME}: casekit without the search indexes, {how}")
+            without_search, _rows = run_side(bare_url, ctx, WITHOUT_SEARCH)
         for kind in FLOORS:
             with throwaway_database(ctx.database_url, keep_sqlite=False) as floor_url:
                 ctx.log(f"{NAME}: floor {kind}, {how}")
                 floors[kind], rows[kind] = run_side(floor_url, ctx, kind)
                 check_same_rows(casekit_url, floor_url)
-    return results(ours, floors, rows, ctx.cases)
+    return results(ours, floors, rows, ctx.cases, without_search)

@@ -23,8 +23,8 @@ snippets do. The rare word's floor lists the matching cases first; the
 common words' walks the actor's cases in the list's order and asks each
 whether a text it reads holds the words (on MariaDB, which cannot ask one
 row, it lists them too). It also reports the full-text and identifier indexes' sizes.
-The write cost a search index adds to opening a case is
-``python -m benchmarks create`` before and after migration 0034.
+The write cost the search indexes add to opening a case is
+``create.search_indexes`` of ``python -m benchmarks create``.
 """
 
 from __future__ import annotations

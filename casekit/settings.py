@@ -154,6 +154,11 @@ def _check_unsubscribe_url(_instance: object, attribute: Any, value: str) -> Non
         raise ConfigurationError("unsubscribe_url: an absolute http(s) URL")
 
 
+def _check_positions(_instance: object, _attribute: Any, value: str) -> None:
+    if value not in ("database", "process"):
+        raise ConfigurationError(f"replica_read_your_writes: database or process, not {value!r}")
+
+
 @frozen(kw_only=True)
 class Settings:
     """Every setting of the core, each also readable from ``CASEKIT_<NAME>``.
@@ -166,6 +171,11 @@ class Settings:
         write it has not replayed yet; empty: every read goes to the database.
     :param replica_max_lag_seconds: a replica further behind than this serves
         no reads until it catches up; they go to the database.
+    :param replica_read_your_writes: where the position of each actor's last
+        write is kept, so that their reads stay on the database until the
+        replica has it: ``database`` (every process reads it there: one small
+        statement per read) or ``process`` (each process its own: a user's
+        next request served by another process may read behind).
     :param case_number_prefix: prefix of new case numbers (``CV`` gives ``CV000001``).
     :param search_language: the language of full-text search on PostgreSQL (a text
         search configuration: ``english``, ``german``, ``simple``…).
@@ -285,6 +295,7 @@ class Settings:
     database_url: str = attrs.field(factory=default_database_url)
     replica_url: str = ""
     replica_max_lag_seconds: int = attrs.field(default=30, validator=_check_not_negative)
+    replica_read_your_writes: str = attrs.field(default="database", validator=_check_positions)
     case_number_prefix: str = attrs.field(default="CV", validator=_check_prefix)
     search_language: str = attrs.field(default="english", validator=_check_language)
     load_entry_points: bool = True

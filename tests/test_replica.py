@@ -35,7 +35,7 @@ pytestmark = pytest.mark.backends("postgresql")
 #: Statements the replica's bookkeeping runs (not the reads it serves).
 RANGE = {"from": "2026-01-01", "to": "2026-12-31"}
 #: Statements the replica's bookkeeping runs (not the reads it serves).
-BOOKKEEPING = ("pg_is_in_recovery", "pg_current_wal_insert_lsn")
+BOOKKEEPING = ("pg_is_in_recovery", "pg_current_wal_insert_lsn", "casekit_write_positions")
 
 
 class Statements:
@@ -204,6 +204,71 @@ def test_reads_go_to_the_replica_and_the_writer_reads_their_writes(
         primary_admin.dispose()
         standby_admin.dispose()
         kit.close()
+
+
+def test_the_writer_reads_their_write_in_every_process(
+    pair: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    """Read-your-writes across web processes: each kit below has its own replica
+    bookkeeping, as a process has; the positions kept in the database
+    (``replica_read_your_writes = "database"``, the default) reach them all, the
+    ones kept per process (``"process"``) only the process that wrote."""
+    primary_url, standby_url, _standby_data = pair
+
+    def kit_of_a_process(**settings: Any) -> Any:
+        return make_kit(
+            primary_url,
+            replica_url=standby_url,
+            attachment_dir=tmp_path,
+            create_schema=False,
+            **settings,
+        )
+
+    one, two = kit_of_a_process(), kit_of_a_process()
+    alone = kit_of_a_process(replica_read_your_writes="process")
+    primary_admin, standby_admin = _superuser(primary_url), _superuser(standby_url)
+
+    def listed(kit: Any, actor: Any) -> set[str]:
+        return {c.number for c in kit.views.list(actor).rows}
+
+    try:
+        world = World.build(one)
+        shipper, carrier = world.shipper_actor, world.carrier_actor
+        first = one.cases.open(shipper, type="lost", carrier=world.carrier.id).number
+        _wait_for_replay(primary_admin, standby_admin)
+        with standby_admin.connect() as conn:
+            conn.execute(text("SELECT pg_wal_replay_pause()"))
+        second = one.cases.open(shipper, type="lost", carrier=world.carrier.id).number
+        counted = Statements(primary=two.engine, replica=two.sessions.replica.engine)
+        # Another process: the writer's list comes from the primary, with the write.
+        seen, statements = counted.during(lambda: listed(two, shipper))
+        assert seen == {first, second}
+        assert two.sessions.replica.last_reason == "own write"
+        assert statements.get("primary reads", 0) > 0
+        assert "replica reads" not in statements
+        # Anyone else is served by the replica there, behind as allowed.
+        seen, statements = counted.during(lambda: listed(two, carrier))
+        assert seen == {first}
+        assert statements.get("replica reads", 0) > 0
+        assert "primary reads" not in statements
+        # Positions kept per process: a process that did not see the write serves the
+        # writer from the replica, without it.
+        assert listed(alone, shipper) == {first}
+        assert alone.sessions.replica.last_reason == ""
+        with standby_admin.connect() as conn:
+            conn.execute(text("SELECT pg_wal_replay_resume()"))
+        _wait_for_replay(primary_admin, standby_admin)
+        seen, statements = counted.during(lambda: listed(two, shipper))
+        assert seen == {first, second}
+        assert statements.get("replica reads", 0) > 0
+        assert "primary reads" not in statements
+    finally:
+        with standby_admin.connect() as conn:
+            conn.execute(text("SELECT pg_wal_replay_resume()"))
+        primary_admin.dispose()
+        standby_admin.dispose()
+        for kit in (one, two, alone):
+            kit.close()
 
 
 def test_a_replica_that_cannot_be_reached_leaves_reads_to_the_database(

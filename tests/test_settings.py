@@ -138,6 +138,7 @@ SAMPLES = {
     "health_max_outbox_lag_seconds": ("0", 0),
     "replica_url": ("postgresql://casekit@replica/cases", "postgresql://casekit@replica/cases"),
     "replica_max_lag_seconds": ("5", 5),
+    "replica_read_your_writes": ("process", "process"),
     "webhook_allow_http_loopback": ("true", True),
     "webhook_allow_private_addresses": ("true", True),
     "webhook_ca_file": ("/etc/casekit/ca.pem", "/etc/casekit/ca.pem"),
@@ -236,6 +237,8 @@ def test_overrides_are_validated():
         Settings.from_env({}, max_attachment_bytes=0)
     with pytest.raises(ConfigurationError, match="view_window_months"):
         Settings(view_window_months=-1)
+    with pytest.raises(ConfigurationError, match="replica_read_your_writes: database or process"):
+        Settings.from_env({"CASEKIT_REPLICA_READ_YOUR_WRITES": "redis"})
 
 
 def test_from_env_reads_os_environ_by_default(monkeypatch):
@@ -354,6 +357,7 @@ NATIVE = {
     "database_url": "postgresql://casekit@db/cases",
     "replica_url": "postgresql://casekit@replica/cases",
     "replica_max_lag_seconds": 5,
+    "replica_read_your_writes": "process",
     "case_number_prefix": "ZZ",
     "search_language": "simple",
     "load_entry_points": False,

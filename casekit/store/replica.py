@@ -11,6 +11,12 @@ replica may serve the read:
   for the actor who wrote. The replica serves that actor again only once it
   has replayed that position (``pg_last_wal_replay_lsn()``); until then
   their reads go to the primary. Other actors may read a little behind.
+  With ``shared`` (``replica_read_your_writes = "database"``, the default)
+  the position is kept in the primary's ``casekit_write_positions`` too,
+  written in the statement that reads it, and read by every process before
+  the replica serves that actor: one small statement on the primary per
+  read, so a user whose next request reaches another web process still
+  reads their write.
 - **lag**: a replica more than ``max_lag_seconds`` behind (WAL received and
   not yet replayed for that long) serves nobody; reads go to the primary.
 - **away**: a replica that cannot be reached serves nobody for
@@ -19,8 +25,8 @@ replica may serve the read:
 
 The replica's replayed position only grows, so the last one seen is a safe
 lower bound: it is asked again at most every :data:`CHECK_EVERY` seconds, or
-sooner when an actor's last write is beyond it. The positions are kept per
-process (the last :data:`REMEMBERED` actors who wrote).
+sooner when an actor's last write is beyond it. Each process also keeps the
+positions of the last :data:`REMEMBERED` actors who wrote in it.
 """
 
 from __future__ import annotations
@@ -53,6 +59,16 @@ REMEMBERED = 10_000
 CONNECT_TIMEOUT = 3
 
 _POSITION = text("SELECT pg_current_wal_insert_lsn()::text")
+#: The position kept for every process: the greater of the one kept and this one.
+_SHARE = text(
+    "INSERT INTO casekit_write_positions (actor_key, position, written_at) "
+    "VALUES (:key, pg_current_wal_insert_lsn() - '0/0'::pg_lsn, now()) "
+    "ON CONFLICT (actor_key) DO UPDATE SET "
+    "position = GREATEST(casekit_write_positions.position, EXCLUDED.position), "
+    "written_at = EXCLUDED.written_at "
+    "RETURNING position"
+)
+_SHARED = text("SELECT position FROM casekit_write_positions WHERE actor_key = :key")
 _STATUS = text(
     "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, "
     "CASE WHEN pg_last_wal_receive_lsn() IS NULL "
@@ -83,7 +99,12 @@ def read_replica(settings: Settings, primary: Engine) -> ReadReplica | None:
         pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
-    return ReadReplica(engine, primary, max_lag_seconds=settings.replica_max_lag_seconds)
+    return ReadReplica(
+        engine,
+        primary,
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        shared=settings.replica_read_your_writes == "database",
+    )
 
 
 def lsn(value: str) -> int:
@@ -109,6 +130,8 @@ class ReadReplica:
     :param engine: the replica's engine.
     :param primary: the primary's engine, asked for its WAL position after a write.
     :param max_lag_seconds: the most a replica may be behind and still serve.
+    :param shared: keep each actor's last write position in the primary's
+        ``casekit_write_positions`` for every process, not only in this one.
     """
 
     def __init__(
@@ -117,11 +140,13 @@ class ReadReplica:
         primary: Engine,
         *,
         max_lag_seconds: float,
+        shared: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.primary = primary
         self.max_lag_seconds = max_lag_seconds
+        self.shared = shared
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._written: OrderedDict[str, int] = OrderedDict()
@@ -140,6 +165,11 @@ class ReadReplica:
         key = actor_key(actor)
         with self._lock:
             needed = self._written.get(key, -1) if key is not None else -1
+        if self.shared and key is not None:
+            shared = self._shared_position(key)
+            if shared is None:
+                return self._primary("position unknown")
+            needed = max(needed, shared)
         if now - self._checked_at > CHECK_EVERY or needed > self._replayed:
             self._check(now)
             if now < self._away_until:
@@ -163,7 +193,10 @@ class ReadReplica:
             return
         try:
             with self.primary.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                position = lsn(str(conn.scalar(_POSITION)))
+                if self.shared:
+                    position = int(conn.scalar(_SHARE, {"key": key}))
+                else:
+                    position = lsn(str(conn.scalar(_POSITION)))
         except exc.DBAPIError:
             log.warning("casekit: the primary's WAL position could not be read", exc_info=True)
             return
@@ -171,6 +204,17 @@ class ReadReplica:
             self._written[key] = max(position, self._written.pop(key, -1))
             while len(self._written) > REMEMBERED:
                 self._written.popitem(last=False)
+
+    def _shared_position(self, key: str) -> int | None:
+        """Where ``key``'s last write ended, as every process kept it (-1: none); None
+        when the primary could not say (the read then stays on the primary)."""
+        try:
+            with self.primary.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                found = conn.scalar(_SHARED, {"key": key})
+        except exc.DBAPIError:
+            log.warning("casekit: the actors' write positions could not be read", exc_info=True)
+            return None
+        return -1 if found is None else int(found)
 
     def went_away(self) -> None:
         """The replica failed a read's connection: leave it alone for a while."""

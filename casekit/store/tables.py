@@ -1319,3 +1319,14 @@ network_figures = Table(
     Index("ix_casekit_network_figures_org", "org_id"),
     Index("ix_casekit_network_figures_partner", "partner_org_id"),
 )
+
+# With a read replica: where each actor's last write ended on the primary (its WAL
+# position as a number), so every process keeps their reads on the primary until the
+# replica has replayed it (casekit.store.replica, replica_read_your_writes).
+write_positions = Table(
+    "casekit_write_positions",
+    metadata,
+    Column("actor_key", String(96), primary_key=True),
+    Column("position", BigInteger(), nullable=False),
+    Column("written_at", UTCDateTime(), nullable=False),
+)

@@ -32,4 +32,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.get_bind().exec_driver_sql(f"DROP STATISTICS IF EXISTS {fulltext.STATISTICS}")
+    conn = op.get_bind()
+    if conn.dialect.name == 'postgresql':
+        conn.exec_driver_sql(f"DROP STATISTICS IF EXISTS {fulltext.STATISTICS}")
