@@ -90,7 +90,12 @@ class TextFloors:
         self.backend = floors.backend
         self.language = language
 
-    def _match(self, table: str, alias: str, columns: tuple[str, ...], key: str) -> str:
+    def _match(
+        self, table: str, alias: str, columns: tuple[str, ...], key: str, *, by_row: bool = False
+    ) -> str:
+        """The condition that a row holds the words; ``by_row``: rows found otherwise,
+        each looked up among the matches (on SQLite not through the key's index,
+        which would walk every match)."""
         if self.backend == "postgresql":
             vector = fulltext.vector(self.language, columns, prefix=f"{alias}.")
             return f"{vector} @@ plainto_tsquery('{self.language}'::regconfig, :q)"
@@ -99,7 +104,7 @@ class TextFloors:
                 f"MATCH ({', '.join(f'{alias}.{c}' for c in columns)}) AGAINST (:q IN BOOLEAN MODE)"
             )
         fts = fulltext.SQLITE_TABLES[table]
-        return f"{key} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :q)"
+        return f"{key}{' + 0' if by_row else ''} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :q)"
 
     def reads(self) -> str:
         """The entries the actor reads."""
@@ -142,15 +147,12 @@ class TextFloors:
         reads its whole index each time it is asked, so there the cases are listed."""
         if self.backend in ("mysql", "mariadb"):
             return self.where()
-        sqlite = self.backend == "sqlite"
 
         def holds(table: str, alias: str, columns: tuple[str, ...], key: str) -> str:
-            if sqlite:
-                fts = fulltext.SQLITE_TABLES[table]
-                return f"EXISTS (SELECT 1 FROM {fts} WHERE rowid = {key} AND {fts} MATCH :q)"
-            return self._match(table, alias, columns, key)
+            return self._match(table, alias, columns, key, by_row=True)
 
-        tail = "" if sqlite else " OFFSET 0"  # PostgreSQL: asked per case, not joined
+        # PostgreSQL: asked per case, not joined.
+        tail = " OFFSET 0" if self.backend == "postgresql" else ""
         branches = [
             holds("casekit_cases", "c", ("subject",), "c.id"),
             "EXISTS (SELECT 1 FROM casekit_entries e WHERE e.case_id = c.id "
@@ -178,7 +180,7 @@ class TextFloors:
                     text(
                         "SELECT e.case_id, e.body FROM casekit_entries e WHERE "
                         f"e.case_id IN ({listed}) AND "
-                        f"{self._match('casekit_entries', 'e', ('body',), 'e.id')} "
+                        f"{self._match('casekit_entries', 'e', ('body',), 'e.id', by_row=True)} "
                         f"AND e.kind = 'message' AND {self.reads()}"
                     ),
                     params,
