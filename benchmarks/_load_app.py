@@ -2,7 +2,9 @@
 
 ``gunicorn 'benchmarks._load_app:create_app()'`` with the environment the
 scenario sets: ``CASEKIT_DATABASE_URL`` (the generated set),
-``CASEKIT_ATTACHMENT_DIR`` and ``CASEKIT_LOAD_STATS`` (a folder). A request
+``CASEKIT_ATTACHMENT_DIR``, ``CASEKIT_LOAD_STATS`` (a folder) and the rate
+limits' settings (``CASEKIT_API_RATE_LIMIT`` and its window, the storage URI
+and key prefix). A request
 names its user in ``X-Load-User`` (``user_id:org_id``; the host's own login
 in a real app) and its kind in ``X-Load-Kind``; the REST API takes its keys
 as usual.
@@ -68,6 +70,13 @@ def create_app() -> Flask:
         # The load generator posts forms without the token a browser would carry.
         WTF_CSRF_ENABLED=False,
     )
+    # The rate limits the scenario sets, and where their counts are kept.
+    for name in ("CASEKIT_API_RATE_LIMIT", "CASEKIT_API_RATE_WINDOW"):
+        if name in os.environ:
+            app.config[name] = int(os.environ[name])
+    for name in ("CASEKIT_RATE_LIMIT_STORAGE_URI", "CASEKIT_RATE_LIMIT_KEY_PREFIX"):
+        if name in os.environ:
+            app.config[name] = os.environ[name]
 
     @app.before_request
     def _begin() -> None:

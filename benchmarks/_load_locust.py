@@ -4,7 +4,7 @@ Each simulated agent is one staff user of the plan (``CASEKIT_LOAD_PLAN``, a
 JSON file the scenario writes) and paces itself to ``rate_per_user``
 requests a second. The mix: 50 % list pages (the built-in views, a filter,
 a search, a next page), 25 % case pages, 15 % changes (a message or an
-internal note; a status change), 10 % REST calls with the organization's
+internal note; a status change), 10 % REST calls with the user's own
 API key. Every request carries its kind (``X-Load-Kind``), which the app
 counts its own time and the database's under.
 """

@@ -18,8 +18,8 @@ tenth of that which is not counted. The mix, as a working day has it
 - 15 % changes: a message to the partner or an internal note (two in
   three), a status change (one in three); each answered by the redirect to
   the case page;
-- 10 % REST calls with the organization's API key: a page of the list, a
-  case.
+- 10 % REST calls with the user's own API key of the organization: a page
+  of the list, a case.
 
 It reports the requests a second served, and per kind the requests, the
 errors (any answer but the expected one, or none) and the p50/p95/p99
@@ -30,6 +30,21 @@ casekit and Flask add to the database's floor. When PostgreSQL has
 ``pg_stat_statements`` loaded (``shared_preload_libraries``), the
 statements' own execution time is reported too (``pg ms``); otherwise the
 scenario says how to load it.
+
+Rate limits across the processes: every API key may make
+:data:`API_LIMIT` requests in :data:`API_WINDOW` seconds
+(``CASEKIT_API_RATE_LIMIT``), some four times what a user's key sends at
+the default rate.
+Halfway through the measured run, the scenario itself sends twice the limit
+with one more key as fast as it can (each asking for a case that is not
+there: the limiter counts it, and its 404 costs the server little), beside
+the working day and not in its figures, and reports how many the web
+processes let through (``ratelimit.flood``: ``allowed``, with the limit as
+its floor, and ``refused``; all within the window when ``seconds`` is below
+it). With the counts in Redis (``CASEKIT_RATE_LIMIT_STORAGE_URI``
+in the environment, e.g. ``redis://127.0.0.1:6379/0``; the key prefix is
+the run's own) the processes together allow the limit; with ``memory://``
+(the default) each process counts alone and together they allow more.
 
 The scenario writes into the set (messages, notes, status changes, API
 keys): give it a database of its own. Needs gunicorn and locust
@@ -46,10 +61,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -67,6 +85,11 @@ DEFAULT_CASES = 1_000_000
 USERS_PER_SIDE = 8
 CASES_PER_USER = 100
 KINDS = ("list", "case", "change", "api")
+#: Every API key's rate limit, per window (seconds): the flood's key meets it.
+API_LIMIT = 150
+API_WINDOW = 10
+#: Requests the flood sends at once (of twice the limit in all).
+FLOOD_THREADS = 8
 
 
 def default_url(cases: int) -> str:
@@ -108,11 +131,15 @@ def run(ctx: Context) -> list[Result]:
                 server = _restart_counting(server, url, work, stats_dir, port, ctx.workers)
             _reset_server_stats(url, pg_stats)
             prefix = work / "locust"
+            flood = _Flood(port, json.loads(plan.read_text())["flood_key"], after=seconds / 2)
+            flood.start()
             _drive(work, plan, port, seconds, ctx, csv_prefix=prefix)
+            flood.join()
             pg = _read_pg_stats(url) if pg_stats else None
         finally:
             _stop(server)
         results += _results(prefix, stats_dir, pg, ctx.log)
+        results += flood.results(ctx.log)
     return results
 
 
@@ -123,12 +150,14 @@ def _module_exists(name: str) -> bool:
 
 
 def _plan(url: str, dataset: Dataset, work: Path, rate: float) -> Path:
-    """The agents' users, their cases and their organization's API key, as JSON."""
+    """The agents' users, their cases and their organization's API key, and the
+    flood's own key (:class:`_Flood`), as JSON."""
     kit = CaseKit(
         settings=Settings(database_url=url, attachment_dir=work / "files", load_entry_points=False)
     )
     c = tables.cases.c
-    users = []
+    users: list[dict[str, object]] = []
+    flood = kit.api_keys.create(Actor.host(), org_id=dataset.largest_shipper_id, name="flood")
     try:
         # The statuses each side sets (a carrier's side has no "waiting": that
         # is about the shipper's customer).
@@ -136,7 +165,6 @@ def _plan(url: str, dataset: Dataset, work: Path, rate: float) -> Path:
             (dataset.largest_shipper_id, c.shipper_org_id, ["open", "waiting"]),
             (dataset.largest_carrier_id, c.carrier_org_id, ["open", "solved"]),
         ):
-            key = kit.api_keys.create(Actor.host(), org_id=org, name="load", scope="write")
             with kit.engine.connect() as conn:
                 numbers = list(
                     conn.scalars(
@@ -148,6 +176,8 @@ def _plan(url: str, dataset: Dataset, work: Path, rate: float) -> Path:
                 )
             for i, user_id in enumerate(list(dataset.users[org])[:USERS_PER_SIDE]):
                 mine = numbers[i * CASES_PER_USER : (i + 1) * CASES_PER_USER] or numbers
+                # Each user's own integration: its own key, as the rate limit counts.
+                key = kit.api_keys.create(Actor.host(), org_id=org, name=f"load {i}", scope="write")
                 users.append(
                     {
                         "header": f"{user_id}:{org}",
@@ -167,6 +197,7 @@ def _plan(url: str, dataset: Dataset, work: Path, rate: float) -> Path:
                 "types": [name for name, _weight in CASE_TYPES],
                 "agents": agents,
                 "rate_per_user": rate / agents,
+                "flood_key": flood.token,
             }
         )
     )
@@ -188,6 +219,9 @@ def _serve(
         "CASEKIT_ATTACHMENT_DIR": str(work / "files"),
         "CASEKIT_LOAD_ENTRY_POINTS": "off",
         "CASEKIT_LOAD_STATS": str(stats_dir),
+        "CASEKIT_API_RATE_LIMIT": str(API_LIMIT),
+        "CASEKIT_API_RATE_WINDOW": str(API_WINDOW),
+        "CASEKIT_RATE_LIMIT_KEY_PREFIX": f"casekit-load-{port}-{time.time_ns()}",
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), *sys.path]),
     }
     return subprocess.Popen(
@@ -290,6 +324,55 @@ def _drive(
         stdout=subprocess.DEVNULL,
         stderr=open(work / "locust.log", "ab"),  # noqa: SIM115
     )
+
+
+class _Flood(threading.Thread):
+    """Twice the rate limit, sent with one API key as fast as :data:`FLOOD_THREADS`
+    threads can, ``after`` seconds into the run; the answers counted by status."""
+
+    def __init__(self, port: int, token: str, *, after: float) -> None:
+        super().__init__(daemon=True)
+        # A case that is not there: the limiter counts it, the answer (404) costs little.
+        self.url = f"http://127.0.0.1:{port}/api/v1/cases/NO-SUCH-CASE"
+        self.token = token
+        self.after = after
+        self.statuses: Counter[int] = Counter()
+        self.seconds = 0.0
+
+    def _one(self, _i: int) -> int:
+        request = urllib.request.Request(
+            self.url, headers={"Authorization": f"Bearer {self.token}", "X-Load-Kind": "flood"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except OSError:
+            return 0
+
+    def run(self) -> None:
+        time.sleep(self.after)
+        started = time.monotonic()
+        with ThreadPoolExecutor(FLOOD_THREADS) as pool:
+            self.statuses.update(pool.map(self._one, range(2 * API_LIMIT)))
+        self.seconds = time.monotonic() - started
+
+    def results(self, log: Callable[[str], None]) -> list[Result]:
+        storage = os.environ.get("CASEKIT_RATE_LIMIT_STORAGE_URI", "memory://")
+        allowed, refused = self.statuses[404], self.statuses[429]
+        other = sum(self.statuses.values()) - allowed - refused
+        log(
+            f"{NAME}: the flood's {2 * API_LIMIT} requests in {self.seconds:.1f} s: "
+            f"{allowed} allowed, {refused} refused, {other} other (limit {API_LIMIT} in "
+            f"{API_WINDOW} s, counted in {storage.split('://')[0]})"
+        )
+        return [
+            Result("ratelimit.flood", "allowed", allowed, API_LIMIT),
+            Result("ratelimit.flood", "refused", refused),
+            Result("ratelimit.flood", "other", other),
+            Result("ratelimit.flood", "seconds", round(self.seconds, 2)),
+        ]
 
 
 def _pg_stat_statements(url: str, ctx: Context) -> bool:
