@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -151,6 +152,26 @@ class CaseKit:
         view.sessions = HostSessions(self.engine, HostTransaction(host), self.sessions.replica)
         view._make_services()
         return view
+
+    @contextmanager
+    def sharing_reads(self) -> Iterator[None]:
+        """Run the block's reads in one transaction per actor, as a page reads.
+
+        A page asks many services (the list, its columns, the tags, the
+        colleagues...), and each call's unit of work takes a pooled
+        connection, begins a transaction and checks that its user may still
+        act. In this block the calls that only read share one session per
+        actor instead: one connection, one check, one transaction. A call
+        that writes ends the shared transaction first, so the reads after it
+        see the change. A kit bound to the host's transaction (:meth:`bind`)
+        shares nothing. ::
+
+            with kit.sharing_reads():
+                page = kit.views.list(actor, {"view": "all_active"})
+                tags = kit.tags.list(actor)
+        """
+        with self.sessions.sharing_reads():
+            yield
 
     @cached_property
     def case_types(self) -> dict[str, CaseType]:

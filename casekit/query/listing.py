@@ -66,7 +66,7 @@ from casekit.query.filters import (
 from casekit.query.fulltext import FullText, Snippet
 from casekit.query.scoped import Scope, entry_visibility
 from casekit.query.tags import in_order, own_tag_ids, tag_refs
-from casekit.store import tables
+from casekit.store import tables, uow
 from casekit.store.database import in_list
 
 c = tables.cases.c
@@ -889,7 +889,7 @@ class Lister:
         """
         if self._serial or self.connection.dialect.name != "postgresql":
             return
-        self.connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        uow.set_local(self.session, "max_parallel_workers_per_gather = 0")
         self._serial = True
 
     def iterate(self, query: ListQuery, *, batch: int = 500) -> Iterator[CaseRow]:

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import text
 
 from casekit.domain.actor import Actor
 from casekit.domain.reports import ReportTarget
@@ -28,7 +27,7 @@ from casekit.schemas.reports import ReportQuerySchema
 from casekit.services import type_targets
 from casekit.services.base import Service
 from casekit.services.views import _flatten
-from casekit.store.uow import UnitOfWork
+from casekit.store.uow import UnitOfWork, set_local
 
 ReportQueryLike = ReportQuery | Mapping[str, Any]
 
@@ -109,7 +108,7 @@ class ReportService(Service):
             if uow.session.get_bind().dialect.name == "postgresql":
                 # The reports' correlated subqueries look costly to the planner,
                 # which would then spend longer compiling them (JIT) than running them.
-                uow.session.execute(text("SET LOCAL jit = off"))
+                set_local(uow.session, "jit = off")
             r = self._reporter(uow, actor, parsed, sections, top)
             built = tuple(_BUILDERS[name](r) for name in SECTIONS if name in sections)
         return Report(

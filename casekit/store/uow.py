@@ -5,13 +5,20 @@ each unit of work in a SAVEPOINT of the host's connection
 (:class:`HostSessions`): its ``commit()`` releases the savepoint, a failure
 rolls back to it, and the after-commit callbacks wait for the host's own
 commit (:mod:`casekit.store.host`).
+
+A page reads through many services (the list, the columns, the tags, the
+colleagues...): inside :meth:`SessionFactory.sharing_reads` their reading
+units of work share one session and transaction per actor (:class:`SharedReads`),
+so the page takes one connection and checks its user once.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, event
@@ -19,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from casekit.domain.actor import Actor
 from casekit.errors import Conflict
 from casekit.store import acting
 from casekit.store.database import WRITE_OPTION
@@ -86,6 +94,96 @@ class SessionFactory:
                 return session
         return acting.watch(self._read())
 
+    @contextmanager
+    def sharing_reads(self) -> Iterator[None]:
+        """Run the block's reading units of work in shared sessions (:class:`SharedReads`).
+
+        A host's transaction (:class:`HostSessions`) is not shared: its units of
+        work stay savepoints of their own.
+        """
+        if self.host is not None or _SHARED.get() is not None:
+            yield
+            return
+        shared = SharedReads(self)
+        token = _SHARED.set(shared)
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
+            shared.close()
+
+
+class SharedReads:
+    """The reading units of work of one block (a page), in one session per actor.
+
+    A reading unit of work borrows the session of its actor (and of its
+    route: the read replica or the primary) and gives it back detached from
+    what it loaded, as ``close()`` would leave it; the session's transaction
+    stays open for the next read, so the user is checked once
+    (:mod:`casekit.store.acting`) and one pooled connection serves the block.
+    A unit of work that writes closes the idle shared sessions first: the
+    reads after it begin a transaction that sees it (SQLite keeps a
+    transaction's snapshot), and on an engine with one connection (SQLite in
+    memory) the write does not begin inside a read's transaction. A read
+    that fails, or commits, gives its session up: the next read opens a new
+    one. A read nested in another one's unit of work opens its own session,
+    as outside the block.
+    """
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self.factory = factory
+        self._idle: dict[tuple[Actor | None, bool], Session] = {}
+        self._busy: dict[tuple[Actor | None, bool], Session] = {}
+
+    def _key(self, replica: bool) -> tuple[Actor | None, bool]:
+        return acting.current(), replica and self.factory.replica is not None
+
+    def borrow(self, replica: bool) -> Session | None:
+        """The shared session for the acting actor, or None when it is in use."""
+        key = self._key(replica)
+        if key in self._busy:
+            return None
+        session = self._idle.pop(key, None)
+        if session is None:
+            session = self.factory(write=False, replica=replica)
+        self._busy[key] = session
+        return session
+
+    def give_back(self, session: Session, *, keep: bool) -> None:
+        """Take ``session`` back: kept for the next read, or closed (``keep=False``)."""
+        key = next(k for k, s in self._busy.items() if s is session)
+        del self._busy[key]
+        if keep and not session.info.get(_LOCAL_SETTINGS):
+            session.expunge_all()
+            self._idle[key] = session
+        else:
+            session.close()
+
+    def before_write(self) -> None:
+        """A write begins: close the idle sessions (see the class)."""
+        idle, self._idle = self._idle, {}
+        for session in idle.values():
+            session.close()
+
+    def close(self) -> None:
+        self.before_write()
+
+
+#: The shared reads of the running block (:meth:`SessionFactory.sharing_reads`).
+_SHARED: ContextVar[SharedReads | None] = ContextVar("casekit_shared_reads", default=None)
+#: ``session.info`` key: the transaction changed a setting (:func:`set_local`).
+_LOCAL_SETTINGS = "casekit_local_settings"
+
+
+def set_local(session: Session, setting: str) -> None:
+    """``SET LOCAL <setting>`` (PostgreSQL) for the rest of ``session``'s transaction.
+
+    The setting lasts until the transaction ends, so a shared session
+    (:class:`SharedReads`) that took it is not lent to another read.
+    """
+    session.connection().exec_driver_sql(f"SET LOCAL {setting}")
+    session.info[_LOCAL_SETTINGS] = True
+
 
 class HostSessions(SessionFactory):
     """Sessions on the host's transaction: each in a SAVEPOINT of its connection.
@@ -134,6 +232,9 @@ class UnitOfWork:
         self._undo: list[Callable[[], object]] = []
         self._session: Session | None = None
         self._connection: Connection | None = None
+        #: The shared reads this unit of work borrowed its session from, or None.
+        self._shared: SharedReads | None = None
+        self._keep = True
 
     @property
     def session(self) -> Session:
@@ -152,6 +253,15 @@ class UnitOfWork:
         return self._connection
 
     def __enter__(self) -> UnitOfWork:
+        shared = _SHARED.get()
+        if shared is not None and shared.factory is self._sessions:
+            if self.write:
+                shared.before_write()
+            else:
+                self._session = shared.borrow(self.replica)
+                if self._session is not None:
+                    self._shared, self._keep = shared, True
+                    return self
         self._session = self._sessions(write=self.write, replica=self.replica)
         return self
 
@@ -162,10 +272,14 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session = self.session
+        shared, self._shared = self._shared, None
         try:
-            # close() rolls back whatever was not committed, and, unlike
-            # rollback(), leaves the returned objects' loaded state intact.
-            session.close()
+            if shared is not None:
+                shared.give_back(session, keep=self._keep and exc_type is None)
+            else:
+                # close() rolls back whatever was not committed, and, unlike
+                # rollback(), leaves the returned objects' loaded state intact.
+                session.close()
         finally:
             self._session = None
             self._connection = None
@@ -181,6 +295,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self._connection = None
+        self._keep = False  # a shared session's transaction ends here: not shared again
         try:
             self.session.commit()
         except StaleDataError as error:

@@ -49,7 +49,12 @@ from casekit.schemas.views import dump_query
 from casekit.services.reports import SECTIONS
 from casekit.services.type_targets import set_type_target, type_targets
 from casekit_flask import listing, rendering
-from casekit_flask.extension import current_kit, register_error_handlers, require_actor
+from casekit_flask.extension import (
+    current_kit,
+    register_error_handlers,
+    require_actor,
+    sharing_reads,
+)
 
 dashboard = Blueprint("casekit_dashboard", __name__, template_folder="templates")
 register_error_handlers(dashboard)
@@ -268,6 +273,7 @@ def hours(seconds: float | None) -> str:
 
 # -- the page ----------------------------------------------------------------------------------
 @dashboard.get("/dashboard")
+@sharing_reads
 def page() -> ResponseReturnValue:
     """The dashboard: each table of groups its :data:`PAGE_ROWS` largest rows;
     with ``?table=<name>``, that one table in full."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -350,6 +351,18 @@ def state() -> State:
 def current_kit() -> CaseKit:
     """The :class:`~casekit.CaseKit` of the current app."""
     return state().kit
+
+
+def sharing_reads(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Run a page's view with its reads in one transaction (:meth:`CaseKit.sharing_reads`):
+    the services it asks for the page's parts share a connection and a check."""
+
+    @functools.wraps(view)
+    def shared(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        with current_kit().sharing_reads():
+            return view(*args, **kwargs)
+
+    return shared
 
 
 def current_actor() -> Actor | None:

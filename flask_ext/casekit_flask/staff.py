@@ -52,6 +52,7 @@ from casekit_flask.extension import (
     register_error_handlers,
     require_actor,
     sentence,
+    sharing_reads,
     state,
 )
 from casekit_flask.files import send_attachment
@@ -103,6 +104,7 @@ def _type_label(kit: Any) -> Any:
 
 # -- the Case Management page --------------------------------------------------------------
 @staff.get("/")
+@sharing_reads
 def case_list() -> ResponseReturnValue:
     actor = require_staff()
     kit = current_kit()
@@ -453,6 +455,7 @@ def _uploads() -> list[Upload]:
 
 # -- the case page --------------------------------------------------------------------------
 @staff.get("/<number>")
+@sharing_reads
 def case_page(number: str) -> ResponseReturnValue:
     actor = require_staff()
     merged = current_kit().cases.get(actor, number)

@@ -346,3 +346,46 @@ def test_search_box_finds_words_with_snippets_and_says_where_it_looked(kit, worl
     login(client, carrier)
     assert numbers_in(client.get("/cases/?view=all_cases&q=refund").data) == []
     assert "quietly" not in client.get("/cases/?view=all_cases&q=cartons").data.decode()
+
+
+#: A session's own read of the acting user (casekit.store.acting).
+USER_CHECK = re.compile(r"\ASELECT casekit_users\.active\s+FROM casekit_users\s+WHERE")
+
+
+def test_the_page_reads_its_parts_in_one_transaction(kit, world, client):
+    """The list, its columns, the colleagues, partners, tags, saved views and
+    canned replies: read in one session (kit.sharing_reads), not one each."""
+    from sqlalchemy import event
+
+    me = world.shipper_actor
+    kit.cases.open(me, type="lost", shipment="SHP-1", message="Where?")
+    kit.views.save(me, "Mine", {"view": "all_cases"})
+    kit.tags.create(world.shipper_manager_actor, name="Urgent freight")
+    login(client, me)
+    client.get("/cases/")  # the counts and known values, cached from here on
+    checks: list[str] = []
+    checkouts: list[int] = []
+
+    def statement(_conn, _cursor, text, *_args):
+        if USER_CHECK.search(text):
+            checks.append(text)
+
+    def checkout(*_args):
+        checkouts.append(1)
+
+    event.listen(kit.engine, "before_cursor_execute", statement)
+    event.listen(kit.engine.pool, "checkout", checkout)
+    try:
+        page = client.get("/cases/")
+    finally:
+        event.remove(kit.engine, "before_cursor_execute", statement)
+        event.remove(kit.engine.pool, "checkout", checkout)
+    assert page.status_code == 200
+    body = page.data.decode()
+    assert "Urgent freight" in body
+    assert ">Mine <" in body
+    assert len(numbers_in(page.data)) == 1
+    # The identity loader's own read, then the page's: a second session only on
+    # PostgreSQL, where the list's transaction set a local setting (SET LOCAL).
+    assert len(checkouts) <= 3, len(checkouts)
+    assert len(checks) <= 2, checks
