@@ -155,16 +155,17 @@ class CaseKit:
 
     @contextmanager
     def sharing_reads(self) -> Iterator[None]:
-        """Run the block's reads in one transaction per actor, as a page reads.
+        """Run the block's reads in one transaction, as a page reads.
 
         A page asks many services (the list, its columns, the tags, the
         colleagues...), and each call's unit of work takes a pooled
         connection, begins a transaction and checks that its user may still
-        act. In this block the calls that only read share one session per
-        actor instead: one connection, one check, one transaction. A call
-        that writes ends the shared transaction first, so the reads after it
-        see the change. A kit bound to the host's transaction (:meth:`bind`)
-        shares nothing. ::
+        act. In this block the calls that only read share one session
+        instead: one connection, one transaction, and one check of each user
+        (``kit.directory.may_act``, a web request's own check, counts).
+        A call that writes ends the shared transaction first, so the reads
+        after it see the change. A kit bound to the host's transaction
+        (:meth:`bind`) shares nothing. ::
 
             with kit.sharing_reads():
                 page = kit.views.list(actor, {"view": "all_active"})

@@ -78,18 +78,29 @@ def test_a_write_in_the_block_is_seen_by_the_reads_after_it(kit, world):
         assert kit.cases.get(me, case.number).number == case.number
 
 
-def test_each_actor_reads_in_its_own_session_and_is_checked(kit, world, admin):
+def test_each_user_is_checked_once_in_the_shared_transaction(kit, world, admin):
     me, agent = world.shipper_manager_actor, world.shipper_actor
     kit.directory.deactivate_user(admin, world.shipper_agent.id)
     with Watch(kit) as watch, kit.sharing_reads():
         kit.views.saved(me)
         with pytest.raises(PermissionDenied, match="deactivated"):
             kit.views.saved(agent)
-        # Refused again: the refused session is not kept unchecked for the next read.
+        # Refused again: a refusal is no check passed.
         with pytest.raises(PermissionDenied, match="deactivated"):
             kit.tags.list(agent)
         kit.tags.list(me)
+        kit.views.saved(Actor.host())
     assert watch.checks == 3
+    assert watch.checkouts == 1
+
+
+def test_the_identity_check_of_a_request_is_the_transactions_check(kit, world):
+    me = world.shipper_manager_actor
+    with Watch(kit) as watch, kit.sharing_reads():
+        assert kit.directory.may_act(me)
+        kit.views.saved(me)
+        kit.tags.list(me)
+    assert (watch.checks, watch.checkouts) == (0, 1)
 
 
 def test_a_failed_read_gives_its_session_up(kit):
@@ -118,16 +129,19 @@ def test_reads_share_a_session_one_after_the_other_not_inside_each_other(kit):
         assert outside.session is not kept
 
 
-def test_a_transaction_setting_is_not_lent_to_the_next_read(kit):
+def test_a_transaction_setting_is_set_back_for_the_next_read(kit):
     if kit.engine.dialect.name != "postgresql":
         pytest.skip("SET LOCAL is PostgreSQL's")
     sessions = kit.sessions
     with kit.sharing_reads():
         with UnitOfWork(sessions, write=False) as uow:
-            set_local(uow.session, "work_mem = '1234kB'")
+            default = uow.session.execute(text("SHOW work_mem")).scalar()
+            set_local(uow.session, "work_mem", "'1234kB'")
             assert uow.session.execute(text("SHOW work_mem")).scalar() == "1234kB"
+            kept = uow.session
         with UnitOfWork(sessions, write=False) as uow:
-            assert uow.session.execute(text("SHOW work_mem")).scalar() != "1234kB"
+            assert uow.session is kept
+            assert uow.session.execute(text("SHOW work_mem")).scalar() == default != "1234kB"
 
 
 def test_a_kit_on_the_hosts_transaction_shares_nothing(kit, world):

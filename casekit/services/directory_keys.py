@@ -12,7 +12,7 @@ from casekit.domain.actor import Actor, ActorKind, SystemName
 from casekit.domain.directory import Customer, Organization, User
 from casekit.errors import InvalidInput, NotFound
 from casekit.services.base import Service, asks_about_actor
-from casekit.store import tables
+from casekit.store import acting, tables
 from casekit.store.acting import refuse_inactive
 
 
@@ -158,4 +158,7 @@ class DirectoryKeys(Service):
             return True
         with self._uow(write=False) as uow:
             user = uow.session.get(User, actor.user_id)
-            return user is None or user.active
+            allowed = user is None or user.active
+            if allowed:  # the check of the reads that share this transaction, done
+                acting.checked(uow.session, actor.user_id)
+            return allowed

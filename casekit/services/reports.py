@@ -108,7 +108,7 @@ class ReportService(Service):
             if uow.session.get_bind().dialect.name == "postgresql":
                 # The reports' correlated subqueries look costly to the planner,
                 # which would then spend longer compiling them (JIT) than running them.
-                set_local(uow.session, "jit = off")
+                set_local(uow.session, "jit", "off")
             r = self._reporter(uow, actor, parsed, sections, top)
             built = tuple(_BUILDERS[name](r) for name in SECTIONS if name in sections)
         return Report(

@@ -31,6 +31,8 @@ from casekit.store import tables
 _ACTING: ContextVar[Actor | None] = ContextVar("casekit_acting", default=None)
 #: ``session.info`` key: the user whose check the session still owes.
 _PENDING = "casekit_acting_user"
+#: ``session.info`` key: the users the session's transaction found may act.
+_CHECKED = "casekit_checked_users"
 #: The bound parameter of :func:`not_deactivated`: the user's id, or None.
 ACTING_USER = "casekit_acting_user"
 
@@ -86,7 +88,30 @@ def take_check(session: Session) -> int | None:
     when it finds nothing, call :func:`refuse_deactivated`.
     """
     user_id: int | None = session.info.pop(_PENDING, None)
+    checked(session, user_id)
     return user_id
+
+
+def checked(session: Session, user_id: int | None) -> None:
+    """Remember that ``session``'s transaction found user ``user_id`` may act: a
+    shared session (:func:`watch_shared`) does not check them again."""
+    if user_id is not None:
+        session.info.setdefault(_CHECKED, set()).add(user_id)
+
+
+def watch_shared(session: Session) -> None:
+    """Make a session that served other reads of its transaction check the acting
+    user (if any), unless that transaction checked them already: at once when
+    it has begun, else before its first statement."""
+    actor = _ACTING.get()
+    user_id = actor.user_id if actor is not None else None
+    if user_id is None or user_id in session.info.get(_CHECKED, ()):
+        return
+    if session.in_transaction():
+        refuse_deactivated(session.connection(), user_id)
+        checked(session, user_id)
+    else:
+        session.info[_PENDING] = user_id
 
 
 def not_deactivated() -> ColumnElement[bool]:
@@ -117,13 +142,17 @@ def refuse_inactive(user_id: int | None, active: bool | None) -> None:
 
 def check_on_begin(session: Session, _transaction: object, connection: Connection) -> None:
     """The session's first statement is about to run: check the pending user."""
-    refuse_deactivated(connection, session.info.pop(_PENDING, None))
+    session.info.pop(_CHECKED, None)  # a new transaction: nobody checked in it yet
+    user_id = session.info.pop(_PENDING, None)
+    refuse_deactivated(connection, user_id)
+    checked(session, user_id)
 
 
 __all__ = [
     "ACTING_USER",
     "act_for",
     "acting",
+    "checked",
     "context_for",
     "current",
     "done",
@@ -132,4 +161,5 @@ __all__ = [
     "refuse_inactive",
     "take_check",
     "watch",
+    "watch_shared",
 ]

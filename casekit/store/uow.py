@@ -8,8 +8,8 @@ commit (:mod:`casekit.store.host`).
 
 A page reads through many services (the list, the columns, the tags, the
 colleagues...): inside :meth:`SessionFactory.sharing_reads` their reading
-units of work share one session and transaction per actor (:class:`SharedReads`),
-so the page takes one connection and checks its user once.
+units of work share one session and transaction (:class:`SharedReads`), so
+the page takes one connection and checks its user once.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from casekit.domain.actor import Actor
 from casekit.errors import Conflict
 from casekit.store import acting
 from casekit.store.database import WRITE_OPTION
@@ -114,38 +113,45 @@ class SessionFactory:
 
 
 class SharedReads:
-    """The reading units of work of one block (a page), in one session per actor.
+    """The reading units of work of one block (a page), in one session.
 
-    A reading unit of work borrows the session of its actor (and of its
-    route: the read replica or the primary) and gives it back detached from
-    what it loaded, as ``close()`` would leave it; the session's transaction
-    stays open for the next read, so the user is checked once
-    (:mod:`casekit.store.acting`) and one pooled connection serves the block.
-    A unit of work that writes closes the idle shared sessions first: the
-    reads after it begin a transaction that sees it (SQLite keeps a
-    transaction's snapshot), and on an engine with one connection (SQLite in
-    memory) the write does not begin inside a read's transaction. A read
-    that fails, or commits, gives its session up: the next read opens a new
-    one. A read nested in another one's unit of work opens its own session,
-    as outside the block.
+    A reading unit of work borrows the block's session (one for the primary,
+    one for the read replica when the acting actor's reads may go there) and
+    gives it back detached from what it loaded, as ``close()`` would leave
+    it. The session's transaction stays open for the next read: one pooled
+    connection serves the block, and each acting user is checked once in it
+    (:func:`casekit.store.acting.watch_shared`). A unit of work that writes
+    closes the idle shared sessions first: the reads after it begin a
+    transaction that sees it (SQLite keeps a transaction's snapshot), and on
+    an engine with one connection (SQLite in memory) the write does not
+    begin inside a read's transaction. A read that fails, or commits, gives
+    its session up: the next read opens a new one. A read nested in another
+    one's unit of work opens its own session, as outside the block. The
+    settings a read changed for the transaction (:func:`set_local`) are set
+    back before the next read.
     """
 
     def __init__(self, factory: SessionFactory) -> None:
         self.factory = factory
-        self._idle: dict[tuple[Actor | None, bool], Session] = {}
-        self._busy: dict[tuple[Actor | None, bool], Session] = {}
-
-    def _key(self, replica: bool) -> tuple[Actor | None, bool]:
-        return acting.current(), replica and self.factory.replica is not None
+        self._idle: dict[bool, Session] = {}
+        self._busy: dict[bool, Session] = {}
 
     def borrow(self, replica: bool) -> Session | None:
-        """The shared session for the acting actor, or None when it is in use."""
-        key = self._key(replica)
+        """The shared session for a read (``replica``: one the replica may serve),
+        or None when it is in use."""
+        standby = self.factory.replica
+        key = replica and standby is not None and standby.serves(acting.current())
         if key in self._busy:
             return None
         session = self._idle.pop(key, None)
         if session is None:
-            session = self.factory(write=False, replica=replica)
+            session = self.factory(write=False, replica=key)
+        else:
+            try:
+                acting.watch_shared(session)
+            except BaseException:
+                self._idle[key] = session
+                raise
         self._busy[key] = session
         return session
 
@@ -153,7 +159,10 @@ class SharedReads:
         """Take ``session`` back: kept for the next read, or closed (``keep=False``)."""
         key = next(k for k, s in self._busy.items() if s is session)
         del self._busy[key]
-        if keep and not session.info.get(_LOCAL_SETTINGS):
+        if keep:
+            changed = session.info.pop(_LOCAL_SETTINGS, ())
+            for name in changed:
+                session.connection().exec_driver_sql(f"SET LOCAL {name} TO DEFAULT")
             session.expunge_all()
             self._idle[key] = session
         else:
@@ -171,18 +180,16 @@ class SharedReads:
 
 #: The shared reads of the running block (:meth:`SessionFactory.sharing_reads`).
 _SHARED: ContextVar[SharedReads | None] = ContextVar("casekit_shared_reads", default=None)
-#: ``session.info`` key: the transaction changed a setting (:func:`set_local`).
+#: ``session.info`` key: the settings the transaction changed (:func:`set_local`).
 _LOCAL_SETTINGS = "casekit_local_settings"
 
 
-def set_local(session: Session, setting: str) -> None:
-    """``SET LOCAL <setting>`` (PostgreSQL) for the rest of ``session``'s transaction.
-
-    The setting lasts until the transaction ends, so a shared session
-    (:class:`SharedReads`) that took it is not lent to another read.
-    """
-    session.connection().exec_driver_sql(f"SET LOCAL {setting}")
-    session.info[_LOCAL_SETTINGS] = True
+def set_local(session: Session, name: str, value: str) -> None:
+    """``SET LOCAL <name> = <value>`` (PostgreSQL) for the rest of ``session``'s
+    transaction, or, in a shared session (:class:`SharedReads`), until the unit
+    of work gives the session back."""
+    session.connection().exec_driver_sql(f"SET LOCAL {name} = {value}")
+    session.info.setdefault(_LOCAL_SETTINGS, []).append(name)
 
 
 class HostSessions(SessionFactory):

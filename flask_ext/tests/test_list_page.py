@@ -385,7 +385,6 @@ def test_the_page_reads_its_parts_in_one_transaction(kit, world, client):
     assert "Urgent freight" in body
     assert ">Mine <" in body
     assert len(numbers_in(page.data)) == 1
-    # The identity loader's own read, then the page's: a second session only on
-    # PostgreSQL, where the list's transaction set a local setting (SET LOCAL).
-    assert len(checkouts) <= 3, len(checkouts)
-    assert len(checks) <= 2, checks
+    # One connection; the identity loader's read of the user is the check.
+    assert len(checkouts) == 1
+    assert checks == []
