@@ -45,7 +45,7 @@ from casekit.query.report_models import (
     ReportQuery,
     Rest,
 )
-from casekit.query.tags import tag_condition
+from casekit.query.tags import own_tags
 from casekit.query.timing import Bucket, bucket_of, calendar_buckets
 from casekit.schemas.reports import zone_of
 from casekit.store import tables
@@ -400,17 +400,27 @@ class Reporter:
 
     def backlog_by_tag(self) -> dict[Any, int]:
         """The active cases by each of the viewer's organization's tags (a case with
-        two counts under both), and those without any under None."""
-        own = tag_condition("empty", (), self.actor)
-        tagged = (
-            self.cases(select(ct.tag_id, func.count().label("n")))
-            .join(tables.case_tags, ct.case_id == c.id)
-            .where(*self.where(self.active(), ct.org_id == self.actor.org_id))
-            .group_by(ct.tag_id)
-        )
-        found: dict[Any, int] = {row.tag_id: row.n for row in self.session.execute(tagged)}
-        untagged = self.cases(select(func.count())).where(*self.where(self.active(), own))
-        found[None] = int(self.session.scalar(untagged) or 0)
+        two counts under both), and those without any under None.
+
+        Those without a tag are the active cases (:meth:`backlog`, counted
+        already) less those with one: the tagged cases are read, not every
+        active case of the side.
+        """
+
+        def tagged(columns: Sequence[Any], condition: ColumnElement[bool]) -> Select[Any]:
+            return (
+                self.cases(select(*columns))
+                .join(tables.case_tags, ct.case_id == c.id)
+                .where(*self.where(self.active(), condition))
+            )
+
+        by_tag = tagged((ct.tag_id, func.count().label("n")), ct.org_id == self.actor.org_id)
+        found: dict[Any, int] = {
+            row.tag_id: row.n for row in self.session.execute(by_tag.group_by(ct.tag_id))
+        }
+        with_one = tagged((func.count(func.distinct(c.id)),), own_tags(self.actor))
+        active = sum(self.backlog()["status"].values())
+        found[None] = active - int(self.session.scalar(with_one) or 0)
         return found
 
     def age_bucket(self, column: Any) -> Any:

@@ -42,6 +42,13 @@ def _own(actor: Actor) -> ColumnElement[bool]:
     return ct.org_id == actor.org_id
 
 
+def own_tags(actor: Actor) -> ColumnElement[bool]:
+    """On the cases joined to their tags: the tags ``actor`` reads (its
+    organization's; the shipper's for the host; none for a customer), as
+    :func:`tag_condition` tests them."""
+    return _own(actor) if reads_tags(actor) else false()
+
+
 def tag_condition(op: str, values: Sequence[int], actor: Actor) -> ColumnElement[bool]:
     """The ``tag`` filter: the case carries one of ``values`` of the actor's tags
     (``in``), none of them (``not_in``), or none of its tags at all (``empty``)."""

@@ -405,7 +405,7 @@ cases = Table(
     ),
     # Reports on the report columns: the cases opened in a range with what
     # the speed and targets sections group and measure; the active backlog
-    # by brand and by the other side's latest message (index-only reads).
+    # by brand, priority and the other side's latest message (index-only reads).
     Index(
         "ix_casekit_cases_shipper_opened",
         "shipper_org_id",
@@ -435,6 +435,7 @@ cases = Table(
         "shipper_org_id",
         "status",
         "brand",
+        "priority",
         "shipper_other_side_message_at",
     ),
     Index(
@@ -442,6 +443,7 @@ cases = Table(
         "carrier_org_id",
         "carrier_status",
         "brand",
+        "priority",
         "carrier_other_side_message_at",
     ),
     # The list's known values (casekit.query.known): each side's distinct
