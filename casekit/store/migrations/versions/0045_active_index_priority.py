@@ -9,16 +9,16 @@ pages, for each dashboard. The upgrade builds both indexes again with the
 priority. On a big store, refresh the planner's statistics afterwards
 (PostgreSQL: VACUUM ANALYZE; MySQL: ANALYZE TABLE).
 
-Revision ID: 0043
-Revises: 0042
+Revision ID: 0045
+Revises: 0044
 Create Date: 2026-12-08
 """
 
 from alembic import op
 
 
-revision = '0043'
-down_revision = '0042'
+revision = '0045'
+down_revision = '0044'
 branch_labels = None
 depends_on = None
 
