@@ -129,9 +129,8 @@ def test_reads_share_a_session_one_after_the_other_not_inside_each_other(kit):
         assert outside.session is not kept
 
 
+@pytest.mark.backends("postgresql")  # SET LOCAL is PostgreSQL's
 def test_a_transaction_setting_is_set_back_for_the_next_read(kit):
-    if kit.engine.dialect.name != "postgresql":
-        pytest.skip("SET LOCAL is PostgreSQL's")
     sessions = kit.sessions
     with kit.sharing_reads():
         with UnitOfWork(sessions, write=False) as uow:
