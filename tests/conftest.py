@@ -221,3 +221,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("access property")
         for line in lines:
             terminalreporter.line(line)
+
+
+@pytest.fixture
+def admin(kit, world):
+    """An admin of the world's shipper."""
+    from casekit import Actor
+
+    user = kit.directory.add_user(
+        Actor.host(), org_id=world.shipper.id, name="Ada Admin", email="ada@acme.test", role="admin"
+    )
+    return Actor.of_user(user)

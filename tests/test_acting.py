@@ -19,14 +19,6 @@ RULE = {"name": "Damaged", "exceptions": ["damaged"], "case_type": "osd_damaged"
 CHECK = re.compile(r"\ASELECT casekit_users\.active\s+FROM casekit_users\s+WHERE")
 
 
-@pytest.fixture
-def admin(kit, world):
-    user = kit.directory.add_user(
-        Actor.host(), org_id=world.shipper.id, name="Ada Admin", email="ada@acme.test", role="admin"
-    )
-    return Actor.of_user(user)
-
-
 def _calls(kit, world):
     """What a shipper's manager does beside cases: each a (name, call) pair."""
     me, org = world.shipper_manager_actor, world.shipper.id

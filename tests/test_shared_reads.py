@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
+from test_acting import CHECK
 
 from casekit import Actor, PermissionDenied
 from casekit.store.uow import UnitOfWork, set_local
-
-#: The session's own read of the acting user (casekit.store.acting).
-CHECK = re.compile(r"\ASELECT casekit_users\.active\s+FROM casekit_users\s+WHERE")
-
-
-@pytest.fixture
-def admin(kit, world):
-    user = kit.directory.add_user(
-        Actor.host(), org_id=world.shipper.id, name="Ada Admin", email="ada@acme.test", role="admin"
-    )
-    return Actor.of_user(user)
 
 
 class Watch:
